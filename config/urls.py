@@ -1,0 +1,11 @@
+from django.urls import include, path
+
+from config.api import api
+
+urlpatterns = [
+    path("accounts/", include("eduplatform.accounts.urls")),
+    path("standards/", include("eduplatform.standards.urls")),
+    path("orgs/", include("eduplatform.orgs.urls")),
+    path("api/v1/", api.urls),
+    path("", include("eduplatform.web.urls")),
+]

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from eduplatform.accounts.roles import Role
+from eduplatform.core.errors import RecordInvalid
+from eduplatform.history.models import AuditAction
+from eduplatform.orgs.forms import style_fields
+
+
+class LoginForm(AuthenticationForm):
+    error_messages = {
+        "invalid_login": "用户名或密码错误。连续输错多次后账号将被暂时锁定。",
+        "inactive": "该账号已停用，请联系系统管理员。",
+    }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].label = "用户名"
+        self.fields["password"].label = "密码"
+        style_fields(self)
+
+
+class ServiceErrorsMixin:
+    def add_service_errors(self, error: RecordInvalid) -> None:
+        for problem in error.problems:
+            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+
+
+class PasswordChangeForm(ServiceErrorsMixin, forms.Form):
+    old_password = forms.CharField(label="原密码", widget=forms.PasswordInput, required=False)
+    password = forms.CharField(label="新密码", widget=forms.PasswordInput, required=False,
+                               help_text="至少10位，且包含大写字母、小写字母、数字、特殊字符中的至少3类。")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class UserCreateForm(ServiceErrorsMixin, forms.Form):
+    username = forms.CharField(label="用户名", max_length=150, required=False)
+    display_name = forms.CharField(label="姓名", max_length=50, required=False)
+    organization = forms.ChoiceField(label="所属单位", required=False)
+    password = forms.CharField(label="初始密码", widget=forms.PasswordInput, required=False)
+
+    def __init__(self, *args, organizations, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["organization"].choices = [("", "——请选择——")] + [(o.pk, o.name) for o in organizations]
+        style_fields(self)
+
+
+class GrantRoleForm(ServiceErrorsMixin, forms.Form):
+    role = forms.ChoiceField(label="角色", choices=Role.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class AuditFilterForm(forms.Form):
+    actor_name = forms.CharField(label="操作人", required=False)
+    action = forms.ChoiceField(label="操作", required=False, choices=[("", "全部")] + list(AuditAction.choices))
+    object_text = forms.CharField(label="对象", required=False)
+    date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    ip = forms.CharField(label="IP", required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)

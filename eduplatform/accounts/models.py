@@ -1,0 +1,79 @@
+"""Users: each belongs to one organization, whose subtree is the user's data scope."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from eduplatform.accounts.roles import SECURITY_DUTY_GROUP, Role, capabilities_of
+from eduplatform.core.scoping import ScopeFields
+from eduplatform.orgs.stages import describe
+
+
+class User(AbstractUser):
+    display_name = models.CharField(_("姓名"), max_length=50, blank=True)
+    organization = models.ForeignKey(
+        "orgs.Organization", verbose_name=_("所属单位"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="users",
+    )
+    # Province officers may be limited to some stages (bit mask of orgs.stages.Stage); null = all.
+    stage_mask = models.PositiveSmallIntegerField(_("学段范围"), null=True, blank=True)
+    phone = models.CharField(_("手机号"), max_length=20, blank=True)
+    password_changed_at = models.DateTimeField(null=True, blank=True)
+
+    SCOPE = ScopeFields(path="organization__region_path", school="organization_id")
+
+    class Meta:
+        verbose_name = _("用户")
+        ordering = ["username"]
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+    # The actor interface used by services and selectors (orgs.scope.Actor).
+    @cached_property
+    def role_set(self) -> set[str]:
+        return set(self.role_assignments.values_list("role", flat=True))
+
+    def can(self, capability: str) -> bool:
+        return self.is_active and capability in capabilities_of(self.role_set)
+
+    def audit_name(self) -> str:
+        return f"{self.display_name}（{self.username}）" if self.display_name else self.username
+
+    def audit_org(self) -> tuple[int | None, str]:
+        return self.organization_id, (self.organization.name if self.organization_id else "")
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(r).label for r in sorted(self.role_set)]
+
+    @property
+    def stage_description(self) -> str:
+        return describe(self.stage_mask) if self.stage_mask else "全部学段"
+
+
+class RoleAssignment(models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_assignments")
+    role = models.CharField(_("角色"), max_length=32, choices=Role.choices)
+    # Set only for the three security duties, so the partial unique constraint below allows
+    # at most one of them per user, on SQLite and PostgreSQL alike.
+    duty_group = models.CharField(max_length=20, null=True, blank=True)
+    granted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    granted_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("角色授予")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "role"], name="role_once_per_user"),
+            models.UniqueConstraint(
+                fields=["user", "duty_group"],
+                condition=Q(duty_group=SECURITY_DUTY_GROUP),
+                name="one_security_duty_per_user",
+            ),
+        ]

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from eduplatform.accounts.models import User
+from eduplatform.orgs.models import Organization
+from eduplatform.orgs.scope import Actor, scoped
+
+
+def users_in_scope(actor: Actor, *, text: str = "") -> QuerySet[User]:
+    qs = scoped(User.objects.select_related("organization").prefetch_related("role_assignments"), actor, with_focus=False)
+    if text:
+        qs = qs.filter(username__contains=text) | qs.filter(display_name__contains=text)
+    return qs.order_by("organization__region_path", "username")
+
+
+def user_for(actor: Actor, user_id: int) -> User:
+    user = scoped(User.objects.filter(pk=user_id), actor, with_focus=False).select_related("organization").first()
+    if user is None:
+        raise Http404("账号不存在或不在您的管辖范围内")
+    return user
+
+
+def organizations_for_accounts(actor: Actor) -> QuerySet[Organization]:
+    """Units a system administrator may create accounts in (bureaus first, then schools)."""
+    return scoped(Organization.objects.filter(is_open=True), actor, with_focus=True).order_by("kind", "region_path")[:2000]

@@ -1,0 +1,74 @@
+"""Errors that services raise for people: which record, which field, what was wrong, what is allowed.
+
+A service collects every problem it finds with one input before raising, so a user fixes a form or
+a spreadsheet row in one pass. Views turn the error into form messages, the API into an RFC 9457
+problem document; both show the same Chinese ``message`` and stable machine ``code``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    field: str  # machine name of the field, e.g. "school_type_code"
+    code: str  # stable machine code, e.g. "code.unknown"
+    message: str  # Chinese, names the field, the bad value and what is allowed
+    label: str = ""  # Chinese field label, e.g. "办学类型"
+
+
+@dataclass
+class RecordInvalid(Exception):
+    """One record failed validation; nothing of it was written."""
+
+    record: str  # how a person recognises the record, e.g. "学校「广州市第一中学」"
+    problems: list[FieldProblem] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        details = "；".join(p.message for p in self.problems)
+        return f"{self.record}：{details}" if self.record else details
+
+    def by_field(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for problem in self.problems:
+            out.setdefault(problem.field, []).append(problem.message)
+        return out
+
+
+class OutOfScope(Exception):
+    """The actor tried to read or write something outside its jurisdiction.
+
+    Pages answer 404 for reads (so existence is not revealed) and 403 for writes into a
+    place the actor can see but may not change.
+    """
+
+    def __init__(self, message: str = "该记录不在您的管辖范围内") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotPermitted(Exception):
+    """The actor's roles do not allow the action."""
+
+    def __init__(self, message: str = "您的角色无权执行此操作") -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class ProblemCollector:
+    """Gathers field problems while a service checks an input, then raises them together."""
+
+    def __init__(self, record: str) -> None:
+        self.record = record
+        self.problems: list[FieldProblem] = []
+
+    def add(self, field_name: str, code: str, message: str, label: str = "") -> None:
+        self.problems.append(FieldProblem(field_name, code, message, label))
+
+    def has(self, field_name: str) -> bool:
+        return any(p.field == field_name for p in self.problems)
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise RecordInvalid(self.record, list(self.problems))

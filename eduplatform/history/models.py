@@ -1,0 +1,86 @@
+"""The record of every change: audit log, change feed and roll-up dirty marks.
+
+History sits below the domain apps, so it stores who acted as plain ids and names: an audit entry
+must survive the deletion or renaming of the user or organization it mentions.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from eduplatform.core.scoping import ScopeFields
+
+
+class AuditAction(models.TextChoices):
+    CREATE = "create", _("新增")
+    UPDATE = "update", _("修改")
+    CLOSE = "close", _("撤销/停办")
+    REOPEN = "reopen", _("恢复")
+    DELETE = "delete", _("删除")
+    LOGIN = "login", _("登录")
+    LOGIN_FAILED = "login_failed", _("登录失败")
+    LOGOUT = "logout", _("退出")
+    VIEW_SENSITIVE = "view_sensitive", _("查看敏感信息")
+    GRANT_ROLE = "grant_role", _("授予角色")
+    REVOKE_ROLE = "revoke_role", _("撤销角色")
+    EXPORT = "export", _("导出")
+
+
+class AuditEntry(models.Model):
+    """Who did what to which record, when, from where, with every field's before and after."""
+
+    occurred_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor_id = models.BigIntegerField(_("操作人ID"), null=True, blank=True, db_index=True)
+    actor_name = models.CharField(_("操作人"), max_length=150, blank=True)
+    actor_org_id = models.BigIntegerField(_("操作人单位ID"), null=True, blank=True)
+    actor_org_name = models.CharField(_("操作人单位"), max_length=200, blank=True)
+    client_ip = models.CharField(_("客户端IP"), max_length=64, blank=True)
+    action = models.CharField(_("操作"), max_length=32, choices=AuditAction.choices, db_index=True)
+    object_type = models.CharField(_("对象类型"), max_length=64, db_index=True)
+    object_id = models.CharField(_("对象ID"), max_length=64, blank=True, db_index=True)
+    object_label = models.CharField(_("对象"), max_length=255, blank=True)
+    # {"field": {"label": "名称", "before": ..., "after": ...}}: values as shown to people.
+    changes = models.JSONField(_("字段变化"), default=dict, blank=True)
+    # Where the object lives, so an auditor can filter by region.
+    region_path = models.CharField(_("区划路径"), max_length=64, blank=True, db_index=True)
+    school_id = models.BigIntegerField(null=True, blank=True)
+    note = models.CharField(_("说明"), max_length=500, blank=True)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id")
+
+    class Meta:
+        verbose_name = _("审计日志")
+        ordering = ["-occurred_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_label}"
+
+
+class ChangeFeedEntry(models.Model):
+    """One changed resource, numbered: clients and city nodes pull everything after a cursor."""
+
+    seq = models.BigAutoField(primary_key=True)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    resource = models.CharField(max_length=32)  # "school", "region", …
+    natural_key = models.CharField(max_length=64)  # 学校标识码, region code, …
+    operation = models.CharField(max_length=8, choices=[("upsert", "upsert"), ("delete", "delete")])
+    region_path = models.CharField(max_length=64, db_index=True)
+    school_id = models.BigIntegerField(null=True, blank=True)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id")
+
+    class Meta:
+        verbose_name = _("变更流")
+        indexes = [models.Index(fields=["resource", "natural_key"])]
+
+
+class DirtySchool(models.Model):
+    """A school whose per-school aggregates must be recomputed after commit."""
+
+    school_id = models.BigIntegerField(primary_key=True)
+    marked_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("待重算学校")

@@ -1,0 +1,100 @@
+"""Forms only collect text; the services validate (one source of rules and messages)."""
+
+from __future__ import annotations
+
+from django import forms
+
+from eduplatform.core.errors import RecordInvalid
+from eduplatform.orgs.models import Region, RegionLevel
+from eduplatform.orgs.scope import Actor, scope_of
+from eduplatform.orgs.services import SCHOOL_FIELD_LABELS
+from eduplatform.standards import codebook
+
+
+def style_fields(form: forms.Form) -> None:
+    """Tabler classes on every widget, so forms read the same across the platform."""
+    for field in form.fields.values():
+        css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+        field.widget.attrs.setdefault("class", css)
+
+
+def _code_choices(table: str, *, leaf_only: bool) -> list[tuple[str, str]]:
+    codes = codebook.leaf_codes(table) if leaf_only else codebook.codes_of(table)
+    return [("", "——请选择——")] + [(c, f"{c} {n}") for c, n in codes.items()]
+
+
+def town_choices(actor: Actor) -> list[tuple[str, object]]:
+    """Towns inside the actor's jurisdiction, grouped by county (or city for 东莞、中山)."""
+    scope = scope_of(actor, with_focus=False)
+    if scope.is_empty:
+        return []
+    towns = (
+        Region.objects.filter(level=RegionLevel.TOWN, path__startswith=scope.region_path, abolished_on__isnull=True)
+        .select_related("parent")
+        .order_by("code")
+    )
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for town in towns:
+        groups.setdefault(town.parent.name, []).append((town.code, f"{town.name}（{town.code}）"))
+    return [("", "——请选择——")] + [(name, options) for name, options in groups.items()]
+
+
+class SchoolForm(forms.Form):
+    school_code = forms.CharField(label=SCHOOL_FIELD_LABELS["school_code"], required=False, max_length=20)
+    name = forms.CharField(label=SCHOOL_FIELD_LABELS["name"], required=False, max_length=200)
+    school_type_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["school_type_code"], required=False)
+    sponsor_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["sponsor_code"], required=False)
+    urban_rural_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["urban_rural_code"], required=False)
+    town_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["town_code"], required=False)
+    address = forms.CharField(label=SCHOOL_FIELD_LABELS["address"], required=False, max_length=200)
+    longitude = forms.CharField(label=SCHOOL_FIELD_LABELS["longitude"], required=False, max_length=20)
+    latitude = forms.CharField(label=SCHOOL_FIELD_LABELS["latitude"], required=False, max_length=20)
+    principal_name = forms.CharField(label=SCHOOL_FIELD_LABELS["principal_name"], required=False, max_length=50)
+    phone = forms.CharField(label=SCHOOL_FIELD_LABELS["phone"], required=False, max_length=30)
+    website = forms.CharField(label=SCHOOL_FIELD_LABELS["website"], required=False, max_length=200)
+    founded_on = forms.CharField(
+        label=SCHOOL_FIELD_LABELS["founded_on"], required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    effective_on = forms.DateField(
+        label="变更生效日期", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="名称、所在乡镇、办学类型、举办者、城乡分类的变更从此日期起生效；留空为今天。",
+    )
+    reason = forms.CharField(label="变更原因", required=False, max_length=200)
+
+    def __init__(self, *args, actor: Actor, editable: set[str] | None = None, creating: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["school_type_code"].choices = _code_choices("school_type", leaf_only=True)
+        self.fields["sponsor_code"].choices = _code_choices("sponsor", leaf_only=False)
+        self.fields["urban_rural_code"].choices = _code_choices("urban_rural", leaf_only=True)
+        self.fields["town_code"].choices = town_choices(actor)
+        # Accept a posted value the choices do not list: the service names what is wrong with it.
+        for name in ("school_type_code", "sponsor_code", "urban_rural_code", "town_code"):
+            self.fields[name].validate = lambda value: None
+        if creating:
+            del self.fields["effective_on"], self.fields["reason"]
+        if editable is not None:
+            for name in list(self.fields):
+                if name not in editable and name not in {"effective_on", "reason"}:
+                    del self.fields[name]
+
+        style_fields(self)
+
+    def service_data(self) -> dict[str, str]:
+        return {k: v for k, v in self.cleaned_data.items() if k not in {"effective_on", "reason"}}
+
+    def add_service_errors(self, error: RecordInvalid) -> None:
+        for problem in error.problems:
+            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+
+
+class CloseSchoolForm(forms.Form):
+    closed_on = forms.CharField(label="撤销日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    closed_reason = forms.CharField(label="撤销原因", required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+    def add_service_errors(self, error: RecordInvalid) -> None:
+        for problem in error.problems:
+            self.add_error(problem.field if problem.field in self.fields else None, problem.message)

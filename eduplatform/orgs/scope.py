@@ -1,0 +1,107 @@
+"""Jurisdiction: what an actor may see, and the one filter every selector applies.
+
+An actor's data scope is its organization's subtree in the region tree (a prefix of the region
+code path), narrowed to its own school for school users and, for province officers limited to
+some stages (e.g. 基础教育处 → K-12), to schools offering those stages. The region picker can narrow
+the scope further to a subtree, never widen it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from django.db import models
+from django.db.models import F, Q, QuerySet
+
+from eduplatform.core.errors import OutOfScope
+
+M = TypeVar("M", bound=models.Model)
+
+
+class Actor(Protocol):
+    """A user or an API client acting on the platform."""
+
+    pk: Any
+    organization_id: int | None
+    stage_mask: int | None
+
+    @property
+    def organization(self) -> Any: ...
+
+    def can(self, capability: str) -> bool: ...
+
+    def audit_name(self) -> str: ...
+
+    def audit_org(self) -> tuple[int | None, str]: ...
+
+
+@dataclass(frozen=True)
+class DataScope:
+    region_path: str | None  # None: the actor sees nothing
+    school_id: int | None = None
+    stage_mask: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return self.region_path is None
+
+    def covers_path(self, path: str) -> bool:
+        return self.region_path is not None and path.startswith(self.region_path)
+
+
+NOTHING = DataScope(region_path=None)
+
+
+def scope_of(actor: Actor | None, *, with_focus: bool = True) -> DataScope:
+    """The actor's jurisdiction, narrowed to the region picked in the UI when there is one."""
+    if actor is None or not getattr(actor, "is_authenticated", True) or actor.organization_id is None:
+        return NOTHING
+    org = actor.organization
+    if org is None:
+        return NOTHING
+    if org.is_school:
+        return DataScope(region_path=org.region_path, school_id=org.pk, stage_mask=None)
+    path = org.region_path
+    focus = getattr(actor, "focus_path", None) if with_focus else None
+    if focus and focus.startswith(path):
+        path = focus
+    return DataScope(region_path=path, school_id=None, stage_mask=actor.stage_mask or None)
+
+
+def scoped(queryset: QuerySet[M], actor: Actor | None, *, with_focus: bool = True) -> QuerySet[M]:
+    """Only the rows of ``queryset`` inside the actor's jurisdiction. Every selector calls this."""
+    spec = getattr(queryset.model, "SCOPE", None)
+    if spec is None:
+        raise TypeError(f"{queryset.model.__name__} declares no SCOPE: it cannot be read through a selector")
+    scope = scope_of(actor, with_focus=with_focus)
+    return apply_scope(queryset, scope)
+
+
+def apply_scope(queryset: QuerySet[M], scope: DataScope) -> QuerySet[M]:
+    spec = queryset.model.SCOPE
+    if scope.is_empty:
+        return queryset.none()
+    queryset = queryset.filter(**{f"{spec.path}__startswith": scope.region_path})
+    if scope.school_id is not None and spec.school:
+        queryset = queryset.filter(**{spec.school: scope.school_id})
+    if scope.stage_mask and spec.stages:
+        queryset = queryset.alias(_stage_hit=F(spec.stages).bitand(scope.stage_mask))
+        stage_ok = Q(_stage_hit__gt=0)
+        if spec.kind:
+            # Bureaus and departments are not narrowed by stage; only schools are.
+            stage_ok |= ~Q(**{spec.kind: "school"})
+        queryset = queryset.filter(stage_ok)
+    return queryset
+
+
+def require_in_scope(actor: Actor, obj: models.Model) -> None:
+    """Raise OutOfScope unless ``obj`` is visible to ``actor`` (used by services before a write)."""
+    model = type(obj)
+    if not scoped(model._default_manager.filter(pk=obj.pk), actor, with_focus=False).exists():
+        raise OutOfScope()
+
+
+def path_in_scope(actor: Actor, path: str) -> bool:
+    scope = scope_of(actor, with_focus=False)
+    return scope.school_id is None and scope.covers_path(path)

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from eduplatform.orgs import views
+
+app_name = "orgs"
+
+urlpatterns = [
+    path("", views.browse, name="browse"),
+    path("regions/<str:region_code>/", views.region, name="region"),
+    path("schools/", views.school_list, name="schools"),
+    path("schools/new/", views.school_create, name="school_create"),
+    path("schools/<str:school_code>/", views.school_detail, name="school"),
+    path("schools/<str:school_code>/edit/", views.school_edit, name="school_edit"),
+    path("schools/<str:school_code>/close/", views.school_close, name="school_close"),
+]

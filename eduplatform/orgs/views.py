@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+
+from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.core.spreadsheets import xlsx_response
+from eduplatform.core.views import require_capability, service_errors_to_pages
+from eduplatform.history.selectors import history_of
+from eduplatform.orgs import capabilities, selectors, services
+from eduplatform.orgs.forms import CloseSchoolForm, SchoolForm
+from eduplatform.orgs.models import RegionLevel
+from eduplatform.orgs.stages import STAGE_LABELS, describe
+from eduplatform.standards import codebook
+
+PAGE_SIZE = 50
+
+
+def _as_of(request: HttpRequest) -> dt.date | None:
+    raw = request.GET.get("as_of", "").strip()
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        messages.error(request, f"日期「{raw}」格式不正确，应为 YYYY-MM-DD；已显示当前情况。")
+        return None
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def browse(request: HttpRequest) -> HttpResponse:
+    root = selectors.scope_root(request.user)
+    if root is None:
+        raise Http404("您的账号未关联单位")
+    if request.user.organization and request.user.organization.is_school:
+        return redirect("orgs:school", school_code=request.user.organization.school_code)
+    return redirect("orgs:region", region_code=root.code)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def region(request: HttpRequest, region_code: str) -> HttpResponse:
+    node = selectors.region_for(request.user, region_code)
+    as_of = _as_of(request)
+    context = {
+        "nav_active": "orgs",
+        "region": node,
+        "ancestors": selectors.region_ancestors(node),
+        "as_of": as_of,
+        "can_manage": request.user.can(capabilities.MANAGE_SCHOOLS),
+    }
+    if node.level == RegionLevel.TOWN:
+        context["schools"] = selectors.schools_in_region(request.user, node, as_of=as_of)
+    else:
+        rows = selectors.region_children_with_counts(request.user, node, as_of=as_of)
+        context["children"] = rows
+        context["total"] = sum(r.schools for r in rows)
+        # Dongguan and Zhongshan have no county level: schools can sit right under a city's towns.
+    return render(request, "orgs/region.html", context)
+
+
+SCHOOL_EXPORT_COLUMNS = [
+    ("学校标识码", lambda s: s.school_code),
+    ("学校名称", lambda s: s.name),
+    ("办学类型", lambda s: f"{s.school_type_code} {codebook.code_name('school_type', s.school_type_code)}"),
+    ("学段", lambda s: describe(s.stage_mask)),
+    ("举办者", lambda s: codebook.code_name("sponsor", s.sponsor_code)),
+    ("城乡分类", lambda s: codebook.code_name("urban_rural", s.urban_rural_code)),
+    ("所在乡镇（街道）", lambda s: s.region.name),
+    ("地址", lambda s: s.address),
+    ("校长（负责人）", lambda s: s.principal_name),
+    ("联系电话", lambda s: s.phone),
+    ("办学状态", lambda s: "办学中" if s.is_open else f"已撤销（{s.closed_on}）"),
+]
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def school_list(request: HttpRequest) -> HttpResponse:
+    try:
+        stage = int(request.GET.get("stage") or 0)
+    except ValueError:
+        stage = 0
+    schools = selectors.search_schools(
+        request.user,
+        text=request.GET.get("q", ""),
+        school_type=request.GET.get("type", ""),
+        stage_mask=stage,
+        status=request.GET.get("status", "open"),
+    )
+    if request.GET.get("format") == "xlsx":
+        rows = ([fn(s) for _, fn in SCHOOL_EXPORT_COLUMNS] for s in schools.iterator(chunk_size=2000))
+        return xlsx_response("学校名录.xlsx", [h for h, _ in SCHOOL_EXPORT_COLUMNS], rows, sheet="学校名录")
+    page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "orgs/school_list.html",
+        {
+            "nav_active": "orgs",
+            "page": page,
+            "query": query.urlencode(),
+            "stages": STAGE_LABELS.items(),
+            "categories": [(c, n) for c, n in codebook.codes_of("school_type").items() if len(c) == 2],
+            "can_manage": request.user.can(capabilities.MANAGE_SCHOOLS),
+        },
+    )
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def school_detail(request: HttpRequest, school_code: str) -> HttpResponse:
+    school = selectors.school_for(request.user, school_code)
+    user = request.user
+    return render(
+        request,
+        "orgs/school_detail.html",
+        {
+            "nav_active": "orgs",
+            "school": school,
+            "ancestors": selectors.region_ancestors(school.region),
+            "versions": selectors.school_versions(school),
+            "history": history_of(user, object_type="orgs.school", object_id=school.pk),
+            "type_name": codebook.code_name("school_type", school.school_type_code),
+            "sponsor_name": codebook.code_name("sponsor", school.sponsor_code),
+            "urban_rural_name": codebook.code_name("urban_rural", school.urban_rural_code),
+            "stages": describe(school.stage_mask),
+            "can_manage": user.can(capabilities.MANAGE_SCHOOLS),
+            "can_edit_contact": user.can(capabilities.EDIT_OWN_SCHOOL) and user.organization_id == school.pk,
+        },
+    )
+
+
+@login_required
+@require_capability(capabilities.MANAGE_SCHOOLS)
+def school_create(request: HttpRequest) -> HttpResponse:
+    form = SchoolForm(request.POST or None, actor=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            school = services.create_school(actor=request.user, data=form.service_data())
+        except RecordInvalid as err:
+            form.add_service_errors(err)
+        else:
+            messages.success(request, f"已新增学校「{school.name}」")
+            return redirect("orgs:school", school_code=school.school_code)
+    return render(request, "orgs/school_form.html", {"nav_active": "orgs", "form": form, "creating": True})
+
+
+@login_required
+@service_errors_to_pages
+def school_edit(request: HttpRequest, school_code: str) -> HttpResponse:
+    user = request.user
+    school = selectors.school_for(user, school_code)
+    if user.can(capabilities.MANAGE_SCHOOLS):
+        editable = None
+    elif user.can(capabilities.EDIT_OWN_SCHOOL) and user.organization_id == school.pk:
+        editable = set(services.CONTACT_FIELDS)
+    else:
+        raise NotPermitted()
+    initial = {
+        **{k: getattr(school, k) for k in services.SCHOOL_FIELD_LABELS if hasattr(school, k)},
+        "town_code": school.region.code,
+    }
+    form = SchoolForm(request.POST or None, initial=initial, actor=user, editable=editable, creating=False)
+    if request.method == "POST" and form.is_valid():
+        changed = {k: form.cleaned_data[k] for k in form.changed_data if k in form.service_data()}
+        try:
+            services.update_school(
+                actor=user,
+                school=school,
+                data=changed,
+                effective_on=form.cleaned_data.get("effective_on"),
+                reason=form.cleaned_data.get("reason", ""),
+            )
+        except RecordInvalid as err:
+            form.add_service_errors(err)
+        else:
+            messages.success(request, "已保存" if changed else "没有需要保存的修改")
+            return redirect("orgs:school", school_code=school.school_code)
+    return render(
+        request, "orgs/school_form.html", {"nav_active": "orgs", "form": form, "school": school, "creating": False}
+    )
+
+
+@login_required
+@require_capability(capabilities.MANAGE_SCHOOLS)
+def school_close(request: HttpRequest, school_code: str) -> HttpResponse:
+    school = selectors.school_for(request.user, school_code)
+    form = CloseSchoolForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.close_school(
+                actor=request.user,
+                school=school,
+                closed_on=form.cleaned_data["closed_on"],
+                reason=form.cleaned_data["closed_reason"],
+            )
+        except RecordInvalid as err:
+            form.add_service_errors(err)
+        else:
+            messages.success(request, f"已撤销学校「{school.name}」")
+            return redirect("orgs:school", school_code=school.school_code)
+    return render(request, "orgs/school_close.html", {"nav_active": "orgs", "form": form, "school": school})

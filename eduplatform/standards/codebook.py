@@ -1,0 +1,77 @@
+"""Fast, cached lookups in the code tables, for validation and display.
+
+Code tables change only when the reference data is reloaded, so each process keeps them in
+memory; ``forget`` clears the cache after a reload (and between tests).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from eduplatform.core.errors import ProblemCollector
+from eduplatform.standards.models import Code
+
+
+@lru_cache(maxsize=256)
+def codes_of(table_key: str) -> dict[str, str]:
+    """code → name, in the table's order."""
+    return dict(
+        Code.objects.filter(table__key=table_key)
+        .exclude(code="")
+        .order_by("sort_order")
+        .values_list("code", "name")
+    )
+
+
+@lru_cache(maxsize=256)
+def extras_of(table_key: str) -> dict[str, dict]:
+    return dict(
+        Code.objects.filter(table__key=table_key).exclude(code="").values_list("code", "extra")
+    )
+
+
+def forget() -> None:
+    codes_of.cache_clear()
+    extras_of.cache_clear()
+
+
+def code_name(table_key: str, code: str | None) -> str:
+    if not code:
+        return ""
+    return codes_of(table_key).get(code, code)
+
+
+def leaf_codes(table_key: str) -> dict[str, str]:
+    """Codes that are not the parent of another code: the ones a record may carry."""
+    table = codes_of(table_key)
+    parents = set(
+        Code.objects.filter(table__key=table_key).exclude(parent_code="").values_list("parent_code", flat=True)
+    )
+    return {c: n for c, n in table.items() if c not in parents}
+
+
+def check_code(
+    problems: ProblemCollector,
+    *,
+    field: str,
+    label: str,
+    table_key: str,
+    value: str | None,
+    required: bool = True,
+    leaf_only: bool = False,
+) -> None:
+    """Add a problem when ``value`` is missing or not a code of ``table_key``."""
+    if not value:
+        if required:
+            problems.add(field, "required", f"{label}不能为空", label)
+        return
+    allowed = leaf_codes(table_key) if leaf_only else codes_of(table_key)
+    if value not in allowed:
+        sample = "、".join(f"{c} {n}" for c, n in list(allowed.items())[:8])
+        more = " 等" if len(allowed) > 8 else ""
+        problems.add(
+            field,
+            "code.unknown",
+            f"{label}代码「{value}」不存在；允许的值如：{sample}{more}（完整列表见数据字典）",
+            label,
+        )

@@ -1,0 +1,19 @@
+from django.core.management.base import BaseCommand
+
+from eduplatform.orgs.loading import load_divisions
+from eduplatform.standards import codebook
+from eduplatform.standards.loading import load_code_tables
+
+
+class Command(BaseCommand):
+    help = "载入国家标准代码表与广东省行政区划（可重复执行，不会产生重复）"
+
+    def handle(self, *args, **options):
+        codes = load_code_tables()
+        codebook.forget()
+        regions = load_divisions()
+        self.stdout.write(
+            f"代码表：新增表 {codes.tables_created}，新增代码 {codes.codes_created}，"
+            f"更新 {codes.codes_updated}，删除 {codes.codes_deleted}（共 {len(codes.per_table)} 张表）\n"
+            f"行政区划：新增 {regions.created}，更新 {regions.updated}（共 {regions.total} 个）"
+        )

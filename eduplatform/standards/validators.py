@@ -1,0 +1,365 @@
+"""Validators for identifiers used across the Guangdong education platform.
+
+Covered identifiers and the standards they come from:
+
+* 公民身份号码 (citizen ID number) -- GB 11643-1999, check character per
+  ISO 7064:1983 MOD 11-2; the old 15-digit form is GB 11643-1989.
+  Area codes are GB/T 2260 administrative division codes; sex codes are GB/T 2261.1.
+* 全国中小学生学籍号 (national primary/secondary student number) -- the G/J/L
+  prefixed 19-character number issued by the national student-registry system.
+* 学校(机构)标识码 (school / institution identifier) -- a 10-digit code issued by
+  the Ministry of Education.
+
+Every failure raises :class:`IdentifierError`, which carries a stable machine
+``code`` (for APIs, logs and tests) and a user-facing Simplified Chinese ``message``.
+
+Privacy note: ID numbers are sensitive personal information under PIPL, so
+error messages describe *what is wrong* (length, which check failed) but never
+echo the submitted ID number back; messages may end up in logs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Final
+
+__all__ = [
+    "IdentifierError",
+    "id_number_birth_date",
+    "id_number_check_char",
+    "id_number_sex",
+    "mask_id_number",
+    "normalize_identifier",
+    "student_number_kind",
+    "upgrade_15_to_18",
+    "validate_id_number",
+    "validate_school_code",
+    "validate_student_number",
+]
+
+
+class IdentifierError(ValueError):
+    """An identifier failed validation.
+
+    ``code`` is stable and meant for machines (e.g. ``"id_number.checksum"``);
+    ``message`` is Simplified Chinese text meant for the end user.
+    Subclassing ValueError lets generic callers treat it as bad input.
+    """
+
+    code: str
+    message: str
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[type[IdentifierError], tuple[str, str]]:
+        # The default Exception pickling replays ``args`` (== (message,)) into
+        # __init__, which needs two arguments; errors must survive pickling
+        # for multiprocessing / task queues.
+        return (self.__class__, (self.code, self.message))
+
+
+# ---------------------------------------------------------------------------
+# Normalisation
+# ---------------------------------------------------------------------------
+
+# Explicit full-width -> ASCII table instead of unicodedata NFKC: NFKC would
+# also turn things like "①" or "²" into digits, silently accepting input that
+# is not an identifier at all.  Chinese IMEs commonly produce full-width
+# digits and letters, which is the only case we want to forgive.
+_FULLWIDTH_TO_ASCII: Final = {
+    **{0xFF10 + i: ord("0") + i for i in range(10)},  # ０-９
+    **{0xFF21 + i: ord("A") + i for i in range(26)},  # Ａ-Ｚ
+    **{0xFF41 + i: ord("a") + i for i in range(26)},  # ａ-ｚ (incl. ｘ)
+}
+
+# Zero-width characters are not str.isspace() but are routinely carried along
+# when a number is copied from web pages, Word or Excel.
+_INVISIBLE_CHARS: Final = {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"}
+
+_ASCII_LOWER_TO_UPPER: Final = str.maketrans(
+    "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+)
+
+
+def normalize_identifier(raw: str) -> str:
+    """Canonical form of a typed/pasted identifier.
+
+    Removes all whitespace anywhere in the value (ASCII spaces, tabs, the
+    ideographic space U+3000, NBSP U+00A0, ...) and zero-width characters,
+    maps full-width digits/letters to ASCII and upper-cases ASCII letters.
+    Only ASCII is upper-cased so that non-ASCII garbage keeps its length
+    (e.g. "ß".upper() == "SS") and error messages report what was typed.
+    """
+    cleaned = "".join(ch for ch in raw if not ch.isspace() and ch not in _INVISIBLE_CHARS)
+    return cleaned.translate(_FULLWIDTH_TO_ASCII).translate(_ASCII_LOWER_TO_UPPER)
+
+
+# ---------------------------------------------------------------------------
+# Citizen ID number (GB 11643-1999)
+# ---------------------------------------------------------------------------
+
+ID_NUMBER_LENGTH: Final = 18
+OLD_ID_NUMBER_LENGTH: Final = 15
+
+# ISO 7064 MOD 11-2 weights are 2**(17-i) mod 11 for positions i = 0..16,
+# exactly the table printed in GB 11643-1999 section 8.2.
+_ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+# Check value is (12 - r) mod 11 with 10 written as "X"; indexed by r.
+_ID_CHECK_CHARS: Final = "10X98765432"
+
+# GB/T 2260 province-level codes (first two digits of the area code).
+# 71 Taiwan, 81 Hong Kong, 82 Macao; 83 is used by residence permits issued
+# to Taiwan residents.  Only the province is checked: county codes are
+# retired over time (e.g. 440524, former Chaoyang County, Shantou) but ID
+# numbers issued under them remain valid for life, so a list of *current*
+# divisions must never be used here.
+_PROVINCE_CODES: Final = frozenset(
+    [*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47)]
+    + [*range(50, 55), *range(61, 66), 71, 81, 82, 83]
+)
+
+# The lower bound is 1800, not 1900, because the public GB 11643 example
+# 440524188001010014 carries birth year 1880 and must validate.
+ID_NUMBER_MIN_BIRTH_YEAR: Final = 1800
+# 学籍号 belong to school-age people; 1900 already is extremely generous.
+STUDENT_NUMBER_MIN_BIRTH_YEAR: Final = 1900
+
+# [0-9] rather than \d: in Python str patterns \d matches any Unicode digit
+# (e.g. Arabic-Indic "٣"), which int() would accept but no standard allows.
+_ID18_RE: Final = re.compile(r"[0-9]{17}[0-9X]")
+_DIGITS_RE: Final = re.compile(r"[0-9]+")
+
+
+def _parse_date(yyyymmdd: str) -> datetime.date | None:
+    """Return the calendar date for an 8-digit YYYYMMDD string, or None if not a real date."""
+    try:
+        return datetime.date(int(yyyymmdd[0:4]), int(yyyymmdd[4:6]), int(yyyymmdd[6:8]))
+    except ValueError:
+        return None
+
+
+def _birth_date_problem(yyyymmdd: str, min_year: int) -> str | None:
+    """Describe why ``yyyymmdd`` is not an acceptable birth date, or None if it is."""
+    born = _parse_date(yyyymmdd)
+    if born is None:
+        return f"出生日期「{yyyymmdd}」不是有效的日期"
+    if born.year < min_year:
+        return f"出生年份 {born.year} 早于 {min_year} 年"
+    if born > datetime.date.today():
+        return f"出生日期 {born.isoformat()} 晚于今天"
+    return None
+
+
+def id_number_check_char(body17: str) -> str:
+    """Check character for the first 17 digits of an ID number (ISO 7064 MOD 11-2)."""
+    if len(body17) != 17 or not _DIGITS_RE.fullmatch(body17):
+        raise IdentifierError("id_number.format", "身份证号本体码应为17位数字")
+    remainder = (
+        sum(int(digit) * weight for digit, weight in zip(body17, _ID_WEIGHTS, strict=True)) % 11
+    )
+    return _ID_CHECK_CHARS[remainder]
+
+
+def _area_code_is_valid(area: str) -> bool:
+    # "000000" is covered by the province check (00 is not a province), kept
+    # explicit because it is the typical placeholder in bad legacy data.
+    return (
+        len(area) == 6
+        and _DIGITS_RE.fullmatch(area) is not None
+        and area != "000000"
+        and int(area[:2]) in _PROVINCE_CODES
+    )
+
+
+def validate_id_number(raw: str) -> str:
+    """Validate a citizen ID number and return its normalised 18-character form.
+
+    Checks, in order: length, character format, GB/T 2260 province, birth date
+    (real date, 1800..today) and the MOD 11-2 check character.  A lower-case
+    check character "x" is accepted and returned as "X".
+    """
+    number = normalize_identifier(raw)
+
+    if len(number) != ID_NUMBER_LENGTH:
+        message = f"身份证号长度应为18位，实际为{len(number)}位"
+        if len(number) == OLD_ID_NUMBER_LENGTH and _DIGITS_RE.fullmatch(number):
+            # 15-digit numbers (GB 11643-1989) were superseded; storing them
+            # would break uniqueness against the 18-digit form of the same person.
+            message += "；15位旧号码需转换为18位"
+        raise IdentifierError("id_number.length", message)
+
+    if not _ID18_RE.fullmatch(number):
+        raise IdentifierError(
+            "id_number.format", "身份证号格式错误：前17位必须是数字，最后一位是数字或X"
+        )
+
+    if not _area_code_is_valid(number[:6]):
+        raise IdentifierError(
+            "id_number.area",
+            f"身份证号地址码「{number[:6]}」无效：前两位不是有效的省级行政区划代码",
+        )
+
+    problem = _birth_date_problem(number[6:14], ID_NUMBER_MIN_BIRTH_YEAR)
+    if problem is not None:
+        raise IdentifierError("id_number.birth_date", f"身份证号中的{problem}")
+
+    expected = id_number_check_char(number[:17])
+    if number[17] != expected:
+        raise IdentifierError(
+            "id_number.checksum",
+            f"身份证号校验位错误：应为 {expected}，实际为 {number[17]}",
+        )
+    return number
+
+
+def upgrade_15_to_18(raw15: str) -> str:
+    """Convert a GB 11643-1989 15-digit number to the GB 11643-1999 18-digit form.
+
+    The old form stores a 2-digit year that always means 19xx; the new form
+    inserts "19" after the 6-digit area code and appends the check character.
+    The result is run through :func:`validate_id_number`, so bad area codes or
+    dates raise the usual ``id_number.*`` errors.
+    """
+    number = normalize_identifier(raw15)
+    if len(number) != OLD_ID_NUMBER_LENGTH:
+        raise IdentifierError(
+            "id_number.length", f"15位旧身份证号长度应为15位，实际为{len(number)}位"
+        )
+    if not _DIGITS_RE.fullmatch(number):
+        raise IdentifierError("id_number.format", "15位旧身份证号必须全部是数字")
+    body17 = number[:6] + "19" + number[6:]
+    return validate_id_number(body17 + id_number_check_char(body17))
+
+
+def id_number_birth_date(id18: str) -> datetime.date:
+    """Birth date encoded in an ID number (validated first, so the date is real)."""
+    number = validate_id_number(id18)
+    born = _parse_date(number[6:14])
+    if born is None:  # unreachable after validate_id_number; narrows the type without assert
+        raise IdentifierError("id_number.birth_date", "身份证号中的出生日期无效")
+    return born
+
+
+def id_number_sex(id18: str) -> str:
+    """GB/T 2261.1 sex code from an ID number: "1" male, "2" female.
+
+    GB 11643-1999 assigns odd sequence codes (17th digit) to men and even
+    ones to women.
+    """
+    number = validate_id_number(id18)
+    return "1" if int(number[16]) % 2 == 1 else "2"
+
+
+def mask_id_number(id18: str) -> str:
+    """Mask an ID number for display, e.g. "440106********123X".
+
+    Deliberately does not validate: legacy or invalid values must be
+    displayable too, and must never be shown in full.  18-character numbers
+    keep the area code and the last 4 characters (the convention users
+    recognise); other lengths keep the first 3 and last 2, and values too
+    short to hide anything that way are masked completely.
+    """
+    number = normalize_identifier(id18)
+    if len(number) == ID_NUMBER_LENGTH:
+        return number[:6] + "*" * 8 + number[-4:]
+    if len(number) <= 5:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 5) + number[-2:]
+
+
+# ---------------------------------------------------------------------------
+# National student number (全国中小学生学籍号)
+# ---------------------------------------------------------------------------
+
+STUDENT_NUMBER_LENGTH: Final = 19
+_STUDENT_NUMBER_KINDS: Final = ("G", "J", "L")
+
+
+def validate_student_number(raw: str) -> str:
+    """Validate a 全国中小学生学籍号 and return it normalised (upper case).
+
+    * ``G`` + the student's 18-character citizen ID number;
+    * ``J`` + 6-digit region code + 8-digit birth date + 3-digit sequence +
+      MOD 11-2 check character (built like an ID number, for students
+      without one);
+    * ``L`` + 6-digit region code + 8-digit birth date + 4 digits (temporary
+      number, no check character).
+
+    Birth dates must be real dates between 1900 and today for all kinds.
+    """
+    number = normalize_identifier(raw)
+
+    if len(number) != STUDENT_NUMBER_LENGTH:
+        raise IdentifierError("student_number.length", f"学籍号长度应为19位，实际为{len(number)}位")
+
+    kind = number[0]
+    if kind not in _STUDENT_NUMBER_KINDS:
+        raise IdentifierError(
+            "student_number.prefix", f"学籍号首字母必须是 G、J 或 L，实际为「{kind}」"
+        )
+
+    if kind == "G":
+        try:
+            validate_id_number(number[1:])
+        except IdentifierError as exc:
+            # Say which ID check failed so staff can fix the right digit.
+            raise IdentifierError(
+                "student_number.embedded_id", f"学籍号中的身份证号无效：{exc.message}"
+            ) from exc
+    elif kind == "J":
+        if not _ID18_RE.fullmatch(number[1:]):
+            raise IdentifierError(
+                "student_number.format",
+                "J字头学籍号格式错误：J后应为17位数字加1位校验位（数字或X）",
+            )
+    elif not _DIGITS_RE.fullmatch(number[1:]):
+        raise IdentifierError("student_number.format", "L字头学籍号格式错误：L后应为18位数字")
+
+    # Checked for G too: the embedded ID accepts births back to 1800, which
+    # is not plausible for a school student.
+    problem = _birth_date_problem(number[7:15], STUDENT_NUMBER_MIN_BIRTH_YEAR)
+    if problem is not None:
+        raise IdentifierError("student_number.birth_date", f"学籍号中的{problem}")
+
+    if kind == "J":
+        expected = id_number_check_char(number[1:18])
+        if number[18] != expected:
+            raise IdentifierError(
+                "student_number.checksum",
+                f"学籍号校验位错误：应为 {expected}，实际为 {number[18]}",
+            )
+    return number
+
+
+def student_number_kind(number: str) -> str:
+    """Kind of a student number: "G" (citizen ID based), "J" or "L" (temporary).
+
+    Validates first so that a kind is never reported for an invalid number.
+    """
+    return validate_student_number(number)[0]
+
+
+# ---------------------------------------------------------------------------
+# School (institution) identifier (学校(机构)标识码)
+# ---------------------------------------------------------------------------
+
+SCHOOL_CODE_LENGTH: Final = 10
+_SCHOOL_CODE_RE: Final = re.compile(r"[0-9]{10}")
+# Echoed values are truncated so a pasted paragraph cannot bloat messages/logs.
+_MAX_ECHO_CHARS: Final = 20
+
+
+def validate_school_code(raw: str) -> str:
+    """Validate a 10-digit 学校(机构)标识码 and return it normalised."""
+    code = normalize_identifier(raw)
+    if not _SCHOOL_CODE_RE.fullmatch(code):
+        shown = code if len(code) <= _MAX_ECHO_CHARS else code[:_MAX_ECHO_CHARS] + "…"
+        raise IdentifierError("school_code.format", f"学校标识码应为10位数字，实际为「{shown}」")
+    return code

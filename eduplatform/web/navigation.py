@@ -1,0 +1,38 @@
+"""The platform's areas, in the order the navigation shows them.
+
+Areas whose capability is not built yet still appear, and their page says so plainly, so users
+see the whole shape of the platform from the first release.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Area:
+    slug: str
+    label: str
+    url_name: str
+    built: bool
+    summary: str
+    capability: str = "records.view"
+
+
+AREAS: tuple[Area, ...] = (
+    Area("dashboard", "首页", "web:dashboard", True, "本辖区概况"),
+    Area("orgs", "学校与区划", "orgs:browse", True, "区划树、学校（机构）基本信息与历史"),
+    Area("students", "学生", "web:area_students", False, "学生基础库与电子学籍：入学、转学、休学、毕业、学年升级"),
+    Area("staff", "教职工", "web:area_staff", False, "教职工基础库与人员变动"),
+    Area("administrators", "教育管理干部", "web:area_administrators", False, "教育行政部门与学校管理干部信息"),
+    Area("buildings", "校舍与土地", "web:area_buildings", False, "土地、校舍（建筑物）与危房管理"),
+    Area("assets", "资产与设备", "web:area_assets", False, "校产、仪器设备与图书"),
+    Area("statistics", "统计分析", "web:area_statistics", False, "实时统计、统计时点快照、基表、指标与测算"),
+    Area("forms", "报表与审核", "web:area_forms", False, "补充统计报表、逐级审核"),
+    Area("quality", "数据质量", "web:area_quality", False, "查重、合理性校验与问题整改"),
+    Area("progress", "建库进度", "web:area_progress", False, "各地基础库建设进度实时监测"),
+    Area("exchange", "数据交换", "web:area_exchange", False, "开放接口、客户端凭证、变更流与市级节点同步"),
+    Area("standards", "数据字典", "standards:dictionary", True, "国家标准代码表与数据标准"),
+)
+
+PLACEHOLDER_AREAS = tuple(a for a in AREAS if not a.built)
