@@ -97,6 +97,31 @@ def record_change(
     return entry
 
 
+def audit_many(
+    *,
+    actor: HistoryActor | None,
+    action: AuditAction,
+    object_type: str,
+    items: Iterable[tuple[Any, str, Mapping[str, Any], str, int | None]],
+) -> None:
+    """Audit entries for a set-based operation: (object id, label, changes, region path, school id)."""
+    org_id, org_name = actor.audit_org() if actor is not None else (None, "")
+    name = actor.audit_name() if actor is not None else "系统"
+    ip = current_client_ip()
+    AuditEntry.objects.bulk_create(
+        [
+            AuditEntry(
+                actor_id=actor.pk if actor is not None else None, actor_name=name, actor_org_id=org_id,
+                actor_org_name=org_name, client_ip=ip, action=action, object_type=object_type,
+                object_id=str(object_id), object_label=label[:255], changes=dict(changes),
+                region_path=path, school_id=school_id,
+            )
+            for object_id, label, changes, path, school_id in items
+        ],
+        batch_size=2000,
+    )
+
+
 def record_event(
     *,
     actor: HistoryActor | None,

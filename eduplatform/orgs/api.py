@@ -4,9 +4,15 @@ from django.http import HttpRequest
 from ninja import Query, Router, Schema
 
 from eduplatform.core.api import decode_cursor, encode_cursor
-from eduplatform.orgs import selectors
+from eduplatform.core.errors import NotPermitted
+from eduplatform.orgs import capabilities, selectors
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.schemas import RegionOut, SchoolOut, SchoolPage
+
+def _may_read_records(request: HttpRequest) -> None:
+    if not request.user.can(capabilities.VIEW_RECORDS):
+        raise NotPermitted("您的角色无权读取业务数据")
+
 
 router = Router(tags=["学校与区划"])
 
@@ -38,6 +44,7 @@ class SchoolFilter(Schema):
 
 @router.get("/schools", response=SchoolPage, summary="列出管辖范围内的学校（游标分页）")
 def list_schools(request: HttpRequest, filters: Query[SchoolFilter]):
+    _may_read_records(request)
     limit = max(1, min(filters.limit, 1000))
     after = decode_cursor(filters.cursor)
     qs = selectors.search_schools(request.user, text=filters.q, status="all").filter(pk__gt=after).order_by("pk")
@@ -49,11 +56,13 @@ def list_schools(request: HttpRequest, filters: Query[SchoolFilter]):
 
 @router.get("/schools/{school_code}", response=SchoolOut, summary="按学校标识码读取一所学校")
 def get_school(request: HttpRequest, school_code: str):
+    _may_read_records(request)
     return school_out(selectors.school_for(request.user, school_code))
 
 
 @router.get("/regions/{region_code}/children", response=list[RegionOut], summary="下级区划及学校数")
 def region_children(request: HttpRequest, region_code: str):
+    _may_read_records(request)
     region = selectors.region_for(request.user, region_code)
     return [
         RegionOut(code=r.region.code, name=r.name, level=r.region.level, parent_code=region.code, schools=r.schools)

@@ -33,6 +33,7 @@ def extras_of(table_key: str) -> dict[str, dict]:
 def forget() -> None:
     codes_of.cache_clear()
     extras_of.cache_clear()
+    leaf_codes.cache_clear()
 
 
 def code_name(table_key: str, code: str | None) -> str:
@@ -41,6 +42,7 @@ def code_name(table_key: str, code: str | None) -> str:
     return codes_of(table_key).get(code, code)
 
 
+@lru_cache(maxsize=256)
 def leaf_codes(table_key: str) -> dict[str, str]:
     """Codes that are not the parent of another code: the ones a record may carry."""
     table = codes_of(table_key)

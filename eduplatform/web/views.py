@@ -7,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from eduplatform.accounts.middleware import FOCUS_KEY
+from eduplatform.orgs.capabilities import VIEW_RECORDS
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import path_in_scope, scope_of
 from eduplatform.web.navigation import AREAS
@@ -15,7 +16,8 @@ from eduplatform.web.selectors import dashboard_figures
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
-    figures = dashboard_figures(request.user)
+    # The three security roles (三员) administer the platform; they do not read its records.
+    figures = dashboard_figures(request.user) if request.user.can(VIEW_RECORDS) else None
     return render(request, "web/dashboard.html", {"nav_active": "dashboard", "figures": figures})
 
 

@@ -1,0 +1,32 @@
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from eduplatform.demo import province
+from eduplatform.orgs.models import Region
+
+
+class Command(BaseCommand):
+    help = "生成演示数据：教育行政部门、各类学校与各角色演示账号（固定随机种子，可重复执行）"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--scale", type=float, default=0.05,
+                            help=f"学校规模，1.0 = 全省规模（约 {province.PROVINCE_SIZE:,} 所），默认 0.05")
+        parser.add_argument("--seed", type=int, default=2026)
+
+    def handle(self, *args, scale: float, seed: int, **options):
+        if not Region.objects.exists():
+            call_command("load_reference", stdout=self.stdout)
+        started = time.perf_counter()
+        created, accounts = province.generate(scale, seed)
+        took = time.perf_counter() - started
+        if created:
+            self.stdout.write(f"已生成学校 {created:,} 所（规模 {scale}，用时 {took:.1f} 秒）")
+        else:
+            self.stdout.write("演示数据已存在，未重复生成。")
+        self.stdout.write("\n演示账号（密码均为 %s）：" % province.DEMO_PASSWORD)
+        self.stdout.write(f"  {'用户名':<14}{'角色':<12}{'所属单位'}")
+        for a in accounts:
+            note = f"（{a.note}）" if a.note else ""
+            self.stdout.write(f"  {a.username:<16}{a.role:<10}{a.organization}{note}")

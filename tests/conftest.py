@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import pytest
+
+from eduplatform.orgs.loading import load_divisions
+from eduplatform.standards import codebook
+from eduplatform.standards.loading import load_code_tables
+from tests.world import World, build_world
+
+
+def load_reference() -> None:
+    load_code_tables()
+    load_divisions()
+    codebook.forget()
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Code tables and the 1,901 divisions are loaded once; each test runs in a rolled-back transaction."""
+    with django_db_blocker.unblock():
+        load_reference()
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # Argon2 is the production hasher (checked in test_accounts); tests hash with MD5 for speed.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_codebook():
+    codebook.forget()
+    yield
+    codebook.forget()
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()

@@ -1,0 +1,180 @@
+"""The scope matrix: every page and API route, discovered from the URL configuration, is walked
+as users of different jurisdictions, and none may show or reach what lies outside theirs.
+
+A route added later is covered without editing this file, as long as its URL parameters use a
+name listed in ``objects_outside`` (or ``PUBLIC_PARAMETERS``); an unknown parameter name fails
+``test_every_url_parameter_is_known_to_the_matrix`` so the author adds it here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.world import LEAK_MARKER_B, LEAK_MARKER_HIGHER, World
+
+# Parameters that name public reference data (national code tables), not jurisdictional records.
+PUBLIC_PARAMETERS = {"table_key"}
+# Routes that are not pages of records: static files, auth plumbing, API documentation.
+SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|api/v1/(docs|openapi\.json))")
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str
+    parameters: tuple[str, ...]
+
+    def fill(self, values: dict[str, str]) -> str:
+        url = self.route
+        for name in self.parameters:
+            url = re.sub(r"<(?:\w+:)?%s>" % name, values[name], url)
+            url = url.replace("{%s}" % name, values[name])
+        return "/" + url
+
+
+def discover_routes() -> list[Route]:
+    routes: list[Route] = []
+
+    def walk(patterns, prefix: str) -> None:
+        for entry in patterns:
+            if isinstance(entry, URLResolver):
+                walk(entry.url_patterns, prefix + str(entry.pattern))
+            elif isinstance(entry, URLPattern):
+                route = prefix + str(entry.pattern)
+                route = route.lstrip("^").rstrip("$")
+                names = tuple(re.findall(r"<(?:\w+:)?(\w+)>", route))
+                routes.append(Route(route, names))
+
+    walk(get_resolver().url_patterns, "")
+    return [r for r in routes if not SKIPPED_ROUTES.match(r.route)]
+
+
+def objects_outside(world: World, actor: str) -> dict[str, str]:
+    """For each URL parameter, a value naming a record outside ``actor``'s jurisdiction."""
+    b_user = world.users["county_b_stat"].pk
+    if actor == "county_a_stat":
+        return {"school_code": world.school_b1.school_code, "region_code": world.county_b.region.code,
+                "user_id": str(b_user)}
+    if actor == "clerk_a1":
+        # Same town, same county, other school: still outside a school clerk's scope.
+        return {"school_code": world.school_a2.school_code, "region_code": world.county_a.region.code,
+                "user_id": str(world.users["county_a_stat"].pk)}
+    if actor == "k12_officer":
+        return {"school_code": world.college_a.school_code, "region_code": None, "user_id": None}
+    raise AssertionError(actor)
+
+
+# Names only: codes typed into a URL or a search box are echoed back in the page, which is not a leak.
+LEAK_MARKERS = {
+    "county_a_stat": [LEAK_MARKER_B, "福田测试小学", "county_b_stat"],
+    "clerk_a1": [LEAK_MARKER_B, "天河测试幼儿园", LEAK_MARKER_HIGHER],
+    "k12_officer": [LEAK_MARKER_HIGHER],
+}
+
+
+def test_every_url_parameter_is_known_to_the_matrix(world):
+    known = set(objects_outside(world, "county_a_stat")) | PUBLIC_PARAMETERS
+    unknown = {p for r in discover_routes() for p in r.parameters} - known
+    assert not unknown, f"URL parameters unknown to the scope matrix (add them to objects_outside): {unknown}"
+
+
+def test_route_discovery_sees_pages_and_api():
+    routes = {r.route for r in discover_routes()}
+    assert "orgs/schools/<str:school_code>/" in routes
+    assert any(r.startswith("api/v1/schools/") for r in routes)
+    assert len(routes) > 20
+
+
+@pytest.mark.parametrize("actor", ["county_a_stat", "clerk_a1", "k12_officer"])
+def test_no_route_reaches_a_record_outside_the_users_jurisdiction(client, world, actor):
+    client.force_login(world.user(actor))
+    outside = objects_outside(world, actor)
+    checked = 0
+    for route in discover_routes():
+        if not route.parameters or set(route.parameters) & PUBLIC_PARAMETERS:
+            continue
+        if any(outside[p] is None for p in route.parameters):
+            continue  # e.g. regions are not stage-limited; their pages are covered by the leak test
+        url = route.fill(outside)
+        for method in ("get", "post"):
+            response = getattr(client, method)(url)
+            assert response.status_code in {403, 404, 405}, f"{actor} {method.upper()} {url} → {response.status_code}"
+            body = response.content.decode("utf-8", "replace")
+            for marker in LEAK_MARKERS[actor]:
+                assert marker not in body, f"{actor} {method.upper()} {url} shows {marker}"
+        checked += 1
+    assert checked >= 4
+
+
+@pytest.mark.parametrize("actor", ["county_a_stat", "clerk_a1", "k12_officer"])
+def test_no_list_page_shows_records_outside_the_users_jurisdiction(client, world, actor):
+    client.force_login(world.user(actor))
+    own_region = world.user(actor).organization.region.code
+    probes = ["", "?q=测试", "?q=泄漏", "?status=all", "?q=2144000002", "?q=4144000001", "?format=xlsx"]
+    checked = 0
+    for route in discover_routes():
+        if route.parameters and set(route.parameters) != {"region_code"}:
+            continue
+        url = route.fill({"region_code": own_region}) if route.parameters else route.fill({})
+        for probe in probes:
+            response = client.get(url + probe)
+            if response.status_code != 200:
+                continue
+            body = _text_of(response)
+            for marker in LEAK_MARKERS[actor]:
+                assert marker not in body, f"{actor} GET {url}{probe} shows {marker}"
+            checked += 1
+    assert checked >= 10
+
+
+def test_region_picker_cannot_widen_the_scope(client, world):
+    client.force_login(world.user("county_a_stat"))
+    client.post("/focus/", {"region": world.county_b.region.code, "next": "/orgs/schools/"})
+    body = client.get("/orgs/schools/?status=all").content.decode()
+    assert LEAK_MARKER_B not in body
+    assert "天河测试小学" in body
+
+
+def test_region_picker_narrows_the_scope(client, world):
+    client.force_login(world.user("city_stat"))
+    assert LEAK_MARKER_B in client.get("/orgs/schools/").content.decode()
+    client.post("/focus/", {"region": world.county_a.region.code, "next": "/"})
+    body = client.get("/orgs/schools/").content.decode()
+    assert LEAK_MARKER_B not in body
+    assert "天河测试小学" in body
+
+
+def test_county_user_sees_own_schools(client, world):
+    """The positive side of the matrix: scoping does not hide what the user is entitled to."""
+    client.force_login(world.user("county_a_stat"))
+    body = client.get("/orgs/schools/").content.decode()
+    assert "天河测试小学" in body and "天河测试幼儿园" in body
+    assert client.get(f"/orgs/schools/{world.school_a1.school_code}/").status_code == 200
+    assert client.get(f"/api/v1/schools/{world.school_a1.school_code}").status_code == 200
+
+
+def test_stage_limited_officer_sees_only_those_stages(client, world):
+    client.force_login(world.user("higher_officer"))
+    body = client.get("/orgs/schools/?status=all").content.decode()
+    assert LEAK_MARKER_HIGHER in body
+    assert "天河测试小学" not in body
+    assert client.get(f"/orgs/schools/{world.school_a1.school_code}/").status_code == 404
+    client.force_login(world.user("k12_officer"))
+    body = client.get("/orgs/schools/?status=all").content.decode()
+    assert "天河测试小学" in body and LEAK_MARKER_HIGHER not in body
+
+
+def _text_of(response) -> str:
+    if response.get("Content-Type", "").startswith("application/vnd.openxmlformats"):
+        import io
+
+        from python_calamine import CalamineWorkbook
+
+        book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+        return "\n".join(
+            ",".join(str(c) for c in row) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()
+        )
+    return response.content.decode("utf-8", "replace")
