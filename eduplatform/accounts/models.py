@@ -51,7 +51,7 @@ class User(AbstractUser):
 
     @property
     def role_labels(self) -> list[str]:
-        return [str(Role(r).label) for r in sorted(self.role_set)]
+        return [str(r.label) for r in Role if r in self.role_set]
 
     @property
     def stage_description(self) -> str:

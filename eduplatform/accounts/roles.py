@@ -59,3 +59,8 @@ def capabilities_of(roles: set[str]) -> set[str]:
     for role in roles:
         caps |= CAPABILITIES.get(role, set())
     return caps
+
+
+def describe_roles(roles: set[str]) -> str:
+    """Role names in the order of ``Role``, for audit entries and pages."""
+    return "、".join(str(r.label) for r in Role if r in roles)

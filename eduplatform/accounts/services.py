@@ -15,6 +15,7 @@ from eduplatform.accounts.roles import (
     SECURITY_DUTIES,
     SECURITY_DUTY_GROUP,
     Role,
+    describe_roles,
 )
 from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector
 from eduplatform.history.models import AuditAction
@@ -153,8 +154,8 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
         object_type="accounts.user",
         object_id=user.pk,
         object_label=user.audit_name(),
-        changes={"roles": {"label": "角色", "before": "、".join(sorted(str(Role(r).label) for r in held)),
-                           "after": "、".join(sorted(str(Role(r).label) for r in held | {role_enum}))}},
+        changes={"roles": {"label": "角色", "before": describe_roles(held),
+                           "after": describe_roles(held | {role_enum})}},
         region_path=user.organization.region_path if user.organization else "",
     )
     return assignment
@@ -173,8 +174,8 @@ def revoke_role(*, actor: User, user: User, role: str) -> None:
         object_type="accounts.user",
         object_id=user.pk,
         object_label=user.audit_name(),
-        changes={"roles": {"label": "角色", "before": "、".join(sorted(str(Role(r).label) for r in held)),
-                           "after": "、".join(sorted(str(Role(r).label) for r in held - {role}))}},
+        changes={"roles": {"label": "角色", "before": describe_roles(held),
+                           "after": describe_roles(held - {role})}},
         region_path=user.organization.region_path if user.organization else "",
     )
 

@@ -9,6 +9,7 @@ from eduplatform.orgs import capabilities, selectors
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.schemas import RegionOut, SchoolOut, SchoolPage
 
+
 def _may_read_records(request: HttpRequest) -> None:
     if not request.user.can(capabilities.VIEW_RECORDS):
         raise NotPermitted("您的角色无权读取业务数据")
