@@ -30,8 +30,8 @@ class Route:
     def fill(self, values: dict[str, str]) -> str:
         url = self.route
         for name in self.parameters:
-            url = re.sub(r"<(?:\w+:)?%s>" % name, values[name], url)
-            url = url.replace("{%s}" % name, values[name])
+            url = re.sub(rf"<(?:\w+:)?{name}>", values[name], url)
+            url = url.replace("{" + name + "}", values[name])
         return "/" + url
 
 

@@ -25,7 +25,7 @@ class Command(BaseCommand):
             self.stdout.write(f"已生成学校 {created:,} 所（规模 {scale}，用时 {took:.1f} 秒）")
         else:
             self.stdout.write("演示数据已存在，未重复生成。")
-        self.stdout.write("\n演示账号（密码均为 %s）：" % province.DEMO_PASSWORD)
+        self.stdout.write(f"\n演示账号（密码均为 {province.DEMO_PASSWORD}）：")
         self.stdout.write(f"  {'用户名':<14}{'角色':<12}{'所属单位'}")
         for a in accounts:
             note = f"（{a.note}）" if a.note else ""

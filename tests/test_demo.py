@@ -1,0 +1,40 @@
+"""The demo generator: a province in miniature, every county covered, the proportions kept."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from eduplatform.accounts.models import User
+from eduplatform.demo import province
+from eduplatform.orgs.models import Organization, OrgKind, Region, RegionLevel
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_province_has_every_county_every_type_and_every_role():
+    created, accounts = province.generate(scale=0.01, seed=7)
+    schools = Organization.objects.filter(kind=OrgKind.SCHOOL)
+    assert created == schools.count()
+    counties = set(Region.objects.filter(level=RegionLevel.COUNTY).values_list("code", flat=True))
+    covered = {s.region.parent.code for s in schools.select_related("region__parent")}
+    # Every county holds schools (Dongguan's and Zhongshan's towns sit under the city itself).
+    assert counties <= covered
+    types = Counter(schools.values_list("school_type_code", flat=True))
+    assert set(types) == {t for t, _, _ in province.SCHOOL_MIX}
+    share = types["111"] / sum(types.values())
+    assert 0.45 < share < 0.65, share  # kindergartens ≈ 57 % as in the province
+    roles = {a.role for a in accounts}
+    assert {"系统管理员", "安全管理员", "安全审计员", "省级业务人员", "统计员", "审核员", "学校数据管理员", "校长（只读）"} <= roles
+    assert Organization.objects.filter(kind=OrgKind.BUREAU).count() >= 21 + 122
+
+
+def test_demo_generation_is_repeatable_and_idempotent():
+    province.generate(scale=0.005, seed=7)
+    first = list(Organization.objects.filter(kind=OrgKind.SCHOOL).order_by("school_code").values_list("school_code", "name"))
+    again, _ = province.generate(scale=0.005, seed=7)
+    assert again == 0
+    assert User.objects.filter(username="th_stat").count() == 1
+    rows = province.school_rows(0.005, 7)
+    assert [(r["school_code"], r["name"]) for r in sorted(rows, key=lambda r: r["school_code"])] == first
