@@ -1,0 +1,113 @@
+"""Benchmarks on PostgreSQL, each printed beside a baseline measured in the same run.
+
+    make bench          (DATABASE_URL defaults to postgres://postgres@127.0.0.1:5432/eduplatform_bench)
+
+The database named in DATABASE_URL is dropped and created afresh, then filled with a
+province-size set of 38,000+ institutions by the same service the demo uses.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+URL = os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eduplatform_bench")
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parsed = urlparse(url)
+    name = parsed.path.lstrip("/")
+    admin = parsed._replace(path="/postgres").geturl()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def timed(fn, repeat: int = 1) -> tuple[float, object]:
+    samples, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples), result
+
+
+def report(name: str, figure: str, baseline: str, ratio: float, note: str = "") -> None:
+    print(f"{name:<46} {figure:>16}   baseline {baseline:>16}   ratio {ratio:6.2f}  {note}")
+
+
+def main() -> None:
+    if not URL.startswith("postgres"):
+        sys.exit("bench/run.py measures PostgreSQL: set DATABASE_URL=postgres://…")
+    recreate_database(URL)
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    call_command("migrate", verbosity=0)
+    call_command("load_reference", stdout=io.StringIO())
+
+    from eduplatform.demo import province
+    from eduplatform.orgs import selectors, services
+    from eduplatform.orgs.models import Region
+
+    print(f"PostgreSQL benchmark, database {urlparse(URL).path.lstrip('/')}\n")
+    province.authorities()
+    rows = province.school_rows(1.0, 2026)
+    n = len(rows)
+
+    # 1. Registering a province of schools through the service (validation, versions, audit,
+    #    change feed, dirty marks) against a bare COPY of the same rows into a plain table.
+    def bare_copy() -> None:
+        with connection.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE copy_baseline (code text, name text, type text, town text, address text)")
+            with cur.copy("COPY copy_baseline FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row((r["school_code"], r["name"], r["school_type_code"], r["town_code"], r["address"]))
+            cur.execute("DROP TABLE copy_baseline")
+
+    with transaction.atomic():
+        copy_s, _ = timed(bare_copy)
+    service_s, _ = timed(lambda: services.register_schools(actor=None, rows=rows))
+    report("register schools (service, all writes)", f"{n / service_s:,.0f} rows/s", f"{n / copy_s:,.0f} rows/s",
+           (n / service_s) / (n / copy_s), f"COPY baseline; {n:,} schools in {service_s:.1f} s")
+
+    accounts = province.demo_accounts(*reversed(province.authorities()))
+    del accounts
+    from eduplatform.accounts.models import User
+
+    county_user = User.objects.get(username="th_stat")
+    province_user = User.objects.get(username="province")
+    county = Region.objects.get(code=province.DEMO_COUNTY)
+    top = Region.objects.get(level="province")
+
+    # 2. The county's tree page query (scoped, grouped) against the same count over the whole province.
+    scoped_s, _ = timed(lambda: selectors.region_children_with_counts(county_user, county), repeat=30)
+    whole_s, _ = timed(lambda: selectors.region_children_with_counts(province_user, top), repeat=30)
+    report("county tree with school counts (scoped)", f"{scoped_s * 1000:.1f} ms", f"{whole_s * 1000:.1f} ms",
+           scoped_s / whole_s, "baseline: province tree over all schools")
+
+    # 3. School search in scope: one page of a county user's list against the province officer's.
+    def page(user) -> int:
+        return len(list(selectors.search_schools(user, text="小学")[:50]))
+
+    county_page, _ = timed(lambda: page(county_user), repeat=30)
+    province_page, _ = timed(lambda: page(province_user), repeat=30)
+    report("school search, first page (county scope)", f"{county_page * 1000:.1f} ms", f"{province_page * 1000:.1f} ms",
+           county_page / province_page, "baseline: same search, province scope")
+
+
+if __name__ == "__main__":
+    main()
