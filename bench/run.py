@@ -84,8 +84,8 @@ def main() -> None:
     report("register schools (service, all writes)", f"{n / service_s:,.0f} rows/s", f"{n / copy_s:,.0f} rows/s",
            (n / service_s) / (n / copy_s), f"COPY baseline; {n:,} schools in {service_s:.1f} s")
 
-    accounts = province.demo_accounts(*reversed(province.authorities()))
-    del accounts
+    department, divisions = province.authorities()
+    province.demo_accounts(divisions, department)
     from eduplatform.accounts.models import User
 
     county_user = User.objects.get(username="th_stat")
