@@ -5,7 +5,7 @@ document.addEventListener("DOMContentLoaded", function () {
   if (!el || !window.echarts || data.length === 0) { return; }
   var chart = echarts.init(el, null, { renderer: "svg" });
   chart.setOption({
-    grid: { left: 48, right: 16, top: 16, bottom: 72 },
+    grid: { left: 48, right: 16, top: 36, bottom: 72 },
     tooltip: { trigger: "axis" },
     xAxis: { type: "category", data: data.map(function (d) { return d.name; }), axisLabel: { rotate: 45, interval: 0 } },
     yAxis: { type: "value", name: "学校数" },
