@@ -131,3 +131,23 @@ def test_a_system_administrator_creates_accounts_only_in_their_jurisdiction(worl
         services.create_user(actor=county_admin, username="intruder", password=PASSWORD, organization=world.county_b)
     user = services.create_user(actor=county_admin, username="new_clerk", password=PASSWORD, organization=world.school_a1)
     assert user.organization == world.school_a1
+
+
+def test_the_role_page_explains_a_separation_of_duties_refusal(client, world):
+    client.force_login(world.user("secadmin"))
+    target = world.users["auditor"]
+    response = client.post(f"/accounts/users/{target.pk}/", {"role": Role.SYSTEM_ADMIN})
+    body = response.content.decode()
+    assert response.status_code == 200 and "三员分立" in body and 'data-field="role"' in body
+    assert list(world.user("auditor").role_assignments.values_list("role", flat=True)) == [Role.SECURITY_AUDITOR]
+
+
+def test_a_system_administrator_creates_an_account_through_the_page(client, world):
+    client.force_login(world.user("sysadmin"))
+    weak = client.post("/accounts/users/new/", {"username": "newbie", "display_name": "新人",
+                                                 "organization": world.county_a.pk, "password": "short"})
+    assert "密码长度至少 10 位" in weak.content.decode()
+    ok = client.post("/accounts/users/new/", {"username": "newbie", "display_name": "新人",
+                                               "organization": world.county_a.pk, "password": PASSWORD})
+    assert ok.status_code == 302
+    assert AuditEntry.objects.filter(action="create", object_type="accounts.user", object_label__startswith="新人").exists()

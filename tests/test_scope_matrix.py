@@ -178,3 +178,10 @@ def _text_of(response) -> str:
             ",".join(str(c) for c in row) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()
         )
     return response.content.decode("utf-8", "replace")
+
+
+def test_breadcrumbs_link_only_places_inside_the_scope(client, world):
+    client.force_login(world.user("county_a_stat"))
+    body = client.get(f"/orgs/regions/{world.county_a.region.code}/").content.decode()
+    assert f'href="/orgs/regions/{world.county_a.region.code}/"' in body
+    assert 'href="/orgs/regions/440100000000/"' not in body and "广州市" in body

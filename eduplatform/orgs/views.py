@@ -15,10 +15,16 @@ from eduplatform.history.selectors import history_of
 from eduplatform.orgs import capabilities, selectors, services
 from eduplatform.orgs.forms import CloseSchoolForm, SchoolForm
 from eduplatform.orgs.models import RegionLevel
+from eduplatform.orgs.scope import path_in_scope
 from eduplatform.orgs.stages import STAGE_LABELS, describe
 from eduplatform.standards import codebook
 
 PAGE_SIZE = 50
+
+
+def _crumbs(user, region) -> list[dict[str, object]]:
+    """The chain up to the province; only places inside the user's scope are links."""
+    return [{"region": r, "link": path_in_scope(user, r.path)} for r in selectors.region_ancestors(region)]
 
 
 def _as_of(request: HttpRequest) -> dt.date | None:
@@ -51,7 +57,7 @@ def region(request: HttpRequest, region_code: str) -> HttpResponse:
     context = {
         "nav_active": "orgs",
         "region": node,
-        "ancestors": selectors.region_ancestors(node),
+        "ancestors": _crumbs(request.user, node),
         "as_of": as_of,
         "can_manage": request.user.can(capabilities.MANAGE_SCHOOLS),
     }
@@ -125,7 +131,7 @@ def school_detail(request: HttpRequest, school_code: str) -> HttpResponse:
         {
             "nav_active": "orgs",
             "school": school,
-            "ancestors": selectors.region_ancestors(school.region),
+            "ancestors": _crumbs(user, school.region),
             "versions": selectors.school_versions(school),
             "history": history_of(user, object_type="orgs.school", object_id=school.pk),
             "type_name": codebook.code_name("school_type", school.school_type_code),

@@ -8,7 +8,7 @@ document.addEventListener("DOMContentLoaded", function () {
     grid: { left: 48, right: 16, top: 36, bottom: 72 },
     tooltip: { trigger: "axis" },
     xAxis: { type: "category", data: data.map(function (d) { return d.name; }), axisLabel: { rotate: 45, interval: 0 } },
-    yAxis: { type: "value", name: "学校数" },
+    yAxis: { type: "value", name: "学校数", minInterval: 1 },
     series: [{ type: "bar", data: data.map(function (d) { return d.count; }), itemStyle: { color: "#206bc4" } }],
     animation: false
   });
