@@ -43,7 +43,7 @@ def timed(fn, repeat: int = 1) -> tuple[float, object]:
 
 
 def report(name: str, figure: str, baseline: str, ratio: float, note: str = "") -> None:
-    print(f"{name:<46} {figure:>16}   baseline {baseline:>16}   ratio {ratio:6.2f}  {note}")
+    print(f"{name:<46} {figure:>16}   baseline {baseline:>16}   ratio {ratio:8.3g}  {note}")
 
 
 def main() -> None:
