@@ -21,7 +21,6 @@ from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import require_capability, service_errors_to_pages
 from eduplatform.history.selectors import audit_log as audit_log_entries
-from eduplatform.orgs.models import Organization
 
 
 class LoginView(auth_views.LoginView):
@@ -151,7 +150,3 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "accounts/audit_log.html",
                   {"nav_active": "audit", "form": form, "page": page, "query": query.urlencode()})
-
-
-def organization_label(org: Organization) -> str:
-    return f"{org.name}（{org.get_kind_display()}）"

@@ -14,8 +14,6 @@ from typing import Any, Protocol, TypeVar
 from django.db import models
 from django.db.models import F, Q, QuerySet
 
-from eduplatform.core.errors import OutOfScope
-
 M = TypeVar("M", bound=models.Model)
 
 
@@ -93,13 +91,6 @@ def apply_scope(queryset: QuerySet[M], scope: DataScope) -> QuerySet[M]:
             stage_ok |= ~Q(**{spec.kind: "school"})
         queryset = queryset.filter(stage_ok)
     return queryset
-
-
-def require_in_scope(actor: Actor, obj: models.Model) -> None:
-    """Raise OutOfScope unless ``obj`` is visible to ``actor`` (used by services before a write)."""
-    model = type(obj)
-    if not scoped(model._default_manager.filter(pk=obj.pk), actor, with_focus=False).exists():
-        raise OutOfScope()
 
 
 def path_in_scope(actor: Actor, path: str) -> bool:

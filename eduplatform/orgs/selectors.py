@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 from django.http import Http404
 
 from eduplatform.orgs.models import (
@@ -42,8 +42,6 @@ def search_schools(
     if school_type:
         qs = qs.filter(school_type_code__startswith=school_type)
     if stage_mask:
-        from django.db.models import F
-
         qs = qs.alias(_hit=F("stage_mask").bitand(stage_mask)).filter(_hit__gt=0)
     return qs.order_by("region_path", "name")
 
@@ -133,8 +131,6 @@ def _scope_versions(qs: QuerySet[OrganizationVersion], scope: DataScope) -> Quer
     if scope.school_id is not None:
         qs = qs.filter(organization_id=scope.school_id)
     if scope.stage_mask:
-        from django.db.models import F
-
         qs = qs.alias(_hit=F("organization__stage_mask").bitand(scope.stage_mask)).filter(_hit__gt=0)
     return qs
 
@@ -158,11 +154,3 @@ def region_ancestors(region: Region) -> list[Region]:
         chain.append(node)
         node = node.parent
     return list(reversed(chain))
-
-
-def dashboard_counts(actor: Actor) -> dict[str, object]:
-    schools = schools_in_scope(actor)
-    by_type = (
-        schools.values("school_type_code").annotate(n=Count("id")).order_by("school_type_code")
-    )
-    return {"schools": schools.count(), "by_type": list(by_type)}
