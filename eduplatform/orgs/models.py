@@ -147,6 +147,11 @@ class OrganizationVersion(models.Model):
     is_open = models.BooleanField(default=True)
     reason = models.CharField(max_length=200, blank=True)
 
+    # As-of views read versions through the same scope filter as current organizations.
+    SCOPE = ScopeFields(
+        path="region_path", school="organization_id", stages="organization__stage_mask", kind="organization__kind"
+    )
+
     class Meta:
         ordering = ["organization", "valid_from"]
         constraints = [

@@ -15,7 +15,7 @@ from eduplatform.orgs.models import (
     Region,
     RegionVersion,
 )
-from eduplatform.orgs.scope import Actor, DataScope, apply_scope, scope_of, scoped
+from eduplatform.orgs.scope import Actor, apply_scope, scope_of, scoped
 
 
 def schools_in_scope(actor: Actor, *, include_closed: bool = False) -> QuerySet[Organization]:
@@ -108,7 +108,7 @@ def region_children_with_counts(actor: Actor, region: Region, *, as_of: dt.date 
         rows = OrganizationVersion.objects.filter(organization__kind=OrgKind.SCHOOL, is_open=True).filter(
             _covers(as_of)
         )
-        rows = _scope_versions(rows, scope)
+        rows = apply_scope(rows, scope)
         counts = rows.filter(region_path__startswith=region.path).values("region_path").annotate(n=Count("id"))
     result = [RegionRow(region=c, name=names.get(c.pk, c.name)) for c in children]
     for item in counts:
@@ -124,26 +124,15 @@ def _covers(day: dt.date) -> Q:
     return (Q(valid_from__isnull=True) | Q(valid_from__lte=day)) & (Q(valid_to__isnull=True) | Q(valid_to__gt=day))
 
 
-def _scope_versions(qs: QuerySet[OrganizationVersion], scope: DataScope) -> QuerySet[OrganizationVersion]:
-    if scope.is_empty:
-        return qs.none()
-    qs = qs.filter(region_path__startswith=scope.region_path)
-    if scope.school_id is not None:
-        qs = qs.filter(organization_id=scope.school_id)
-    if scope.stage_mask:
-        qs = qs.alias(_hit=F("organization__stage_mask").bitand(scope.stage_mask)).filter(_hit__gt=0)
-    return qs
-
-
 def schools_in_region(actor: Actor, region: Region, *, as_of: dt.date | None = None) -> list:
     """Schools sitting directly in a town (the leaves of the browse tree)."""
     if as_of is None:
         return list(schools_in_scope(actor).filter(region=region).order_by("name"))
-    versions = _scope_versions(
+    versions = scoped(
         OrganizationVersion.objects.filter(organization__kind=OrgKind.SCHOOL, region=region, is_open=True).filter(
             _covers(as_of)
         ),
-        scope_of(actor),
+        actor,
     ).select_related("organization")
     return [v for v in versions.order_by("name")]
 

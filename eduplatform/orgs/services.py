@@ -29,7 +29,7 @@ from eduplatform.orgs.models import (
     RegionLevel,
     RegionVersion,
 )
-from eduplatform.orgs.scope import Actor, path_in_scope, scope_of
+from eduplatform.orgs.scope import Actor, path_in_scope, scoped
 from eduplatform.orgs.stages import mask_from_source
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import IdentifierError, validate_school_code
@@ -423,11 +423,8 @@ def close_school(*, actor: Actor, school: Organization, closed_on: Any, reason: 
 
 
 def _require_visible(actor: Actor, org: Organization) -> None:
-    scope = scope_of(actor, with_focus=False)
-    if scope.school_id is not None:
-        if scope.school_id != org.pk:
-            raise OutOfScope()
-    elif not scope.covers_path(org.region_path) or scope.stage_mask and org.is_school and not (org.stage_mask & scope.stage_mask):
+    """Writes use the same scope filter as reads: a record the actor cannot read, it cannot change."""
+    if not scoped(Organization.objects.filter(pk=org.pk), actor, with_focus=False).exists():
         raise OutOfScope()
 
 
