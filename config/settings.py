@@ -30,8 +30,24 @@ CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").sp
 # The first key encrypts; all of them decrypt, so keys can rotate.
 FIELD_ENCRYPTION_KEYS = os.environ.get(
     "FIELD_ENCRYPTION_KEYS",
-    "demo1:ZGVtby1rZXktZm9yLWxvY2FsLXVzZS1vbmx5LTMyYg==",
+    "demo1:ZGVtby1rZXktZm9yLWxvY2FsLXVzZS1vbmx5LTMyYnk=",
 )
+# Key of the HMAC blind index that finds and de-duplicates encrypted values. It must stay fixed for
+# the life of the data (changing it means re-indexing); by default it is derived from the first
+# encryption key so a demo needs no extra setting.
+FIELD_INDEX_KEY = os.environ.get("FIELD_INDEX_KEY", "")
+
+# Background jobs (imports, exports): django-tasks with its database backend; run
+# ``manage.py db_worker`` beside the web server. TASKS_BACKEND=immediate runs jobs inline.
+TASKS = {
+    "default": {
+        "BACKEND": (
+            "django_tasks.backends.immediate.ImmediateBackend"
+            if os.environ.get("TASKS_BACKEND") == "immediate"
+            else "django_tasks_db.DatabaseBackend"
+        ),
+    }
+}
 
 INSTALLED_APPS = [
     "django.contrib.auth",
@@ -42,11 +58,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "django_tasks",
+    "django_tasks_db",
     "eduplatform.core",
     "eduplatform.standards",
     "eduplatform.history",
     "eduplatform.orgs",
     "eduplatform.accounts",
+    "eduplatform.students",
     "eduplatform.web",
     "eduplatform.demo",
 ]

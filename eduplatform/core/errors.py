@@ -72,3 +72,26 @@ class ProblemCollector:
     def raise_if_any(self) -> None:
         if self.problems:
             raise RecordInvalid(self.record, list(self.problems))
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One problem with one row of a batch (a spreadsheet row, an API batch item)."""
+
+    row: int  # spreadsheet row number (1-based, as Excel shows it) or batch position
+    field: str
+    label: str  # the column header as the user knows it
+    value: str
+    message: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"row": self.row, "field": self.field, "column": self.label, "value": self.value,
+                "message": self.message}
+
+
+class BatchInvalid(Exception):
+    """A batch was rejected as a whole; nothing of it was written."""
+
+    def __init__(self, problems: list[RowProblem]) -> None:
+        super().__init__(f"{len({p.row for p in problems})} 行有错误，未写入任何数据")
+        self.problems = problems

@@ -8,3 +8,6 @@ VIEW_RECORDS = "records.view"
 MANAGE_SCHOOLS = "orgs.manage_schools"  # create, edit, close schools in the actor's jurisdiction
 EDIT_OWN_SCHOOL = "orgs.edit_own_school"  # a school's contact details, by its own clerk
 MANAGE_REGIONS = "orgs.manage_regions"  # rename or merge divisions
+EDIT_STUDENTS = "students.edit"  # register students, record events, apply for transfers (a school's clerk)
+REVIEW_STUDENT_CHANGES = "students.review"  # approve or return transfers and dropouts (a bureau)
+PROMOTE_STUDENTS = "students.promote"  # year-end promotion for a school or a region

@@ -1,0 +1,70 @@
+"""Background jobs people watch: a spreadsheet import with its progress and its error report.
+
+The job row is what the page polls; the work itself runs in a django-tasks worker. Keeping the
+uploaded file in the row (not on a local disk) lets any worker on any machine pick it up.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from eduplatform.core.scoping import ScopeFields
+
+
+class ImportMode(models.TextChoices):
+    DRY_RUN = "dry_run", _("仅校验（不写入）")
+    ALL_OR_NOTHING = "all_or_nothing", _("全部导入：有任何错误则一行也不写入")
+    ACCEPT_VALID = "accept_valid", _("只导入正确的行，错误行列入报告")
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("处理中")
+    DONE = "done", _("已完成")
+    REJECTED = "rejected", _("有错误，未写入")
+    FAILED = "failed", _("失败")
+
+
+class ImportJob(models.Model):
+    kind = models.CharField(_("导入内容"), max_length=32)  # "students", …
+    file_name = models.CharField(_("文件名"), max_length=200)
+    content = models.BinaryField(_("文件"))
+    mode = models.CharField(_("导入方式"), max_length=16, choices=ImportMode.choices)
+    status = models.CharField(_("状态"), max_length=10, choices=JobStatus.choices, default="queued")
+    phase = models.CharField(_("阶段"), max_length=50, blank=True)
+    total_rows = models.PositiveIntegerField(_("总行数"), default=0)
+    processed_rows = models.PositiveIntegerField(_("已处理"), default=0)
+    error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
+    written_rows = models.PositiveIntegerField(_("已写入"), default=0)
+    # [{"row": 7, "column": "身份证件号", "value": "…", "message": "…"}], in file order.
+    problems = models.JSONField(_("错误报告"), default=list, blank=True)
+    failure = models.TextField(_("失败原因"), blank=True)
+    # Where the rows go and who asked, so the job page is read through the same scope as the data.
+    school_id = models.BigIntegerField(null=True, blank=True)
+    region_path = models.CharField(max_length=64, db_index=True)
+    target_label = models.CharField(_("导入到"), max_length=200)
+    requested_by_id = models.BigIntegerField(null=True)
+    requested_by = models.CharField(_("提交人"), max_length=150)
+    created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id")
+
+    class Meta:
+        verbose_name = _("导入任务")
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def percent(self) -> int:
+        if self.status in (JobStatus.DONE, JobStatus.REJECTED):
+            return 100
+        if not self.total_rows:
+            return 0
+        return min(99, int(100 * self.processed_rows / self.total_rows))
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.REJECTED, JobStatus.FAILED)

@@ -1,0 +1,250 @@
+"""学籍异动 that need approval: transfers (转学) and dropouts of compulsory-school age (控辍保学).
+
+Review chains follow the national register (DOMAIN.md §7a):
+
+* same county — receiving school applies → sending school confirms → county approves;
+* across counties — receiving school applies → receiving county → sending school → sending county;
+* dropout of a compulsory-stage student under 16 — the school applies → its county approves.
+
+Each step belongs to one organization; its reviewers see it in their inbox once the steps before it
+are approved. Any step may approve or return with a reason; a return ends the request. Until the
+last approval the student stays active at the sending school, and the approval moves the
+registration in one transaction: at every moment the student is active in exactly one school.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
+from eduplatform.history.models import AuditAction, AuditEntry
+from eduplatform.history.services import mark_schools_dirty, record_change, record_event
+from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.orgs.scope import Actor
+from eduplatform.orgs.services import supervising_bureau
+from eduplatform.students.grades import BY_CODE, grade_name
+from eduplatform.students.models import (
+    ACTIVE_STATUSES,
+    ChangeRequest,
+    ChangeRequestStep,
+    Enrolment,
+    EnrolmentStatus,
+    EventKind,
+    RequestKind,
+    RequestStatus,
+    StepDecision,
+    Student,
+    StudentEvent,
+)
+from eduplatform.students.services import apply_event, require_school_writer
+
+
+def county_of(school: Organization) -> Organization:
+    """The education bureau that approves a school's 学籍 changes: its supervising bureau."""
+    bureau = school.parent if school.parent_id and school.parent.kind != OrgKind.SCHOOL else None
+    bureau = bureau or supervising_bureau(school.region)
+    if bureau is None:
+        raise RecordInvalid(f"学校「{school.name}」", [FieldProblem(
+            "school", "school.no_bureau", "找不到该校的主管教育行政部门，无法办理审批", "学校")])
+    return bureau
+
+
+def _step(request: ChangeRequest, order: int, title: str, org: Organization) -> ChangeRequestStep:
+    return ChangeRequestStep(request=request, order=order, title=title, organization=org,
+                             organization_path=org.region_path,
+                             decision=StepDecision.PENDING if order == 1 else StepDecision.WAITING)
+
+
+def find_transfer_candidate(*, actor: Actor, student_number: str, name: str) -> Enrolment:
+    """The active registration a receiving school wants to take over.
+
+    The student is outside the receiving school's jurisdiction, so the lookup needs both the
+    学籍号 and the exact name (as on the paper transfer form) and is audited.
+    """
+    number = student_number.strip().upper()
+    enrolment = (Enrolment.objects.filter(student__student_number=number, is_active=True)
+                 .select_related("student", "school").first())
+    if enrolment is None or enrolment.student.name != name.strip():
+        raise RecordInvalid("转学申请", [FieldProblem(
+            "student_number", "transfer.not_found", "未找到学籍号与姓名都相符的在籍学生，请核对转学联系函", "学籍号")])
+    record_event(actor=actor, action=AuditAction.VIEW_SENSITIVE, object_type="students.student",
+                 object_id=enrolment.student_id, object_label=f"{enrolment.student.name}（{number}）",
+                 region_path=enrolment.region_path, note="转学申请查找学生")
+    return enrolment
+
+
+@transaction.atomic
+def apply_transfer(
+    *, actor: Actor, to_school: Organization, enrolment: Enrolment, to_grade: str, effective_on: dt.date,
+    reason: str, attachments: str = "",
+) -> ChangeRequest:
+    """The receiving school applies to take over a student's registration."""
+    require_school_writer(actor, to_school)
+    enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=enrolment.pk)
+    problems = []
+    if not enrolment.is_active:
+        problems.append(FieldProblem("student", "transfer.inactive", "该学生当前没有有效学籍，应直接办理入学", "学生"))
+    if enrolment.school_id == to_school.pk:
+        problems.append(FieldProblem("to_school", "transfer.same_school", "该学生已在本校在籍", "转入学校"))
+    grade = BY_CODE.get(to_grade)
+    if grade is None or not to_school.stage_mask & grade.stage:
+        problems.append(FieldProblem("to_grade", "transfer.grade", "转入年级不是本校所设年级", "转入年级"))
+    if not reason.strip():
+        problems.append(FieldProblem("reason", "required", "请填写转学原因", "原因"))
+    if ChangeRequest.objects.filter(enrolment=enrolment, status=RequestStatus.PENDING).exists():
+        problems.append(FieldProblem("student", "transfer.open", "该学生已有正在审核的异动申请", "学生"))
+    if problems:
+        raise RecordInvalid(f"学生「{enrolment.student.name}」的转学申请", problems)
+    request = ChangeRequest.objects.create(
+        kind=RequestKind.TRANSFER, student=enrolment.student, enrolment=enrolment, from_school=enrolment.school,
+        from_path=enrolment.region_path, to_school=to_school, to_path=to_school.region_path, to_grade=to_grade,
+        effective_on=effective_on, reason=reason, attachments=attachments, requested_by=actor.audit_name(),
+    )
+    from_county, to_county = county_of(enrolment.school), county_of(to_school)
+    if from_county.pk == to_county.pk:
+        chain = [("转出学校确认", enrolment.school), ("县级教育行政部门审核", from_county)]
+    else:
+        chain = [("转入地县级教育行政部门审核", to_county), ("转出学校确认", enrolment.school),
+                 ("转出地县级教育行政部门审核", from_county)]
+    ChangeRequestStep.objects.bulk_create([_step(request, i + 1, t, o) for i, (t, o) in enumerate(chain)])
+    _audit_request(actor, request, "提交转学申请", to_school)
+    return request
+
+
+@transaction.atomic
+def apply_drop_out(*, actor: Actor, enrolment: Enrolment, on: dt.date, reason: str, attachments: str = ""
+                   ) -> ChangeRequest:
+    """A school asks its county to approve the dropout of a compulsory-school-age student."""
+    require_school_writer(actor, enrolment.school)
+    enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=enrolment.pk)
+    problems = []
+    if enrolment.status not in ACTIVE_STATUSES:
+        problems.append(FieldProblem("student", "dropout.inactive", "该学生当前没有有效学籍", "学生"))
+    if not reason.strip():
+        problems.append(FieldProblem("reason", "required", "请填写退学原因", "原因"))
+    if ChangeRequest.objects.filter(enrolment=enrolment, status=RequestStatus.PENDING).exists():
+        problems.append(FieldProblem("student", "dropout.open", "该学生已有正在审核的异动申请", "学生"))
+    if problems:
+        raise RecordInvalid(f"学生「{enrolment.student.name}」的退学申请", problems)
+    request = ChangeRequest.objects.create(
+        kind=RequestKind.DROP_OUT, student=enrolment.student, enrolment=enrolment, from_school=enrolment.school,
+        from_path=enrolment.region_path, effective_on=on, reason=reason, attachments=attachments,
+        requested_by=actor.audit_name(),
+    )
+    _step(request, 1, "县级教育行政部门审批（控辍保学）", county_of(enrolment.school)).save()
+    _audit_request(actor, request, "提交退学申请", enrolment.school)
+    return request
+
+
+def can_decide(actor: Actor, step: ChangeRequestStep) -> bool:
+    if step.decision != StepDecision.PENDING or step.organization_id != actor.organization_id:
+        return False
+    needed = capabilities.EDIT_STUDENTS if step.organization.kind == OrgKind.SCHOOL else capabilities.REVIEW_STUDENT_CHANGES
+    return actor.can(needed)
+
+
+@transaction.atomic
+def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str = "") -> ChangeRequest:
+    """Approve a step (the next one opens, or the change takes effect) or return the request."""
+    step = ChangeRequestStep.objects.select_for_update().select_related("request", "organization").get(pk=step.pk)
+    request = ChangeRequest.objects.select_for_update().get(pk=step.request_id)
+    if step.organization_id != actor.organization_id:
+        raise OutOfScope("该审核环节不属于您的单位")
+    if not can_decide(actor, step):
+        if step.decision != StepDecision.PENDING:
+            raise RecordInvalid("审核", [FieldProblem("step", "step.closed", "该环节已处理或尚未轮到", "环节")])
+        raise NotPermitted("您的角色无权处理该审核环节")
+    if not approve and not comment.strip():
+        raise RecordInvalid("审核", [FieldProblem("comment", "required", "退回时须填写退回原因", "意见")])
+    step.decision = StepDecision.APPROVED if approve else StepDecision.RETURNED
+    step.decided_by, step.decided_at, step.comment = actor.audit_name(), timezone.now(), comment
+    step.save()
+    if not approve:
+        request.status, request.closed_at = RequestStatus.RETURNED, timezone.now()
+        request.save()
+        _audit_request(actor, request, f"{step.title}：退回（{comment}）", step.organization)
+        return request
+    following = request.steps.filter(order__gt=step.order).order_by("order").first()
+    if following is not None:
+        following.decision = StepDecision.PENDING
+        following.save()
+        _audit_request(actor, request, f"{step.title}：同意", step.organization)
+        return request
+    _complete(actor, request, step.organization)
+    return request
+
+
+@transaction.atomic
+def withdraw(*, actor: Actor, request: ChangeRequest, reason: str) -> ChangeRequest:
+    request = ChangeRequest.objects.select_for_update().select_related("to_school", "from_school").get(pk=request.pk)
+    applicant = request.to_school if request.kind == RequestKind.TRANSFER else request.from_school
+    require_school_writer(actor, applicant)
+    if request.status != RequestStatus.PENDING:
+        raise RecordInvalid("撤回申请", [FieldProblem("status", "request.closed", "只能撤回审核中的申请", "状态")])
+    request.status, request.closed_at = RequestStatus.WITHDRAWN, timezone.now()
+    request.save()
+    request.steps.filter(decision__in=[StepDecision.PENDING, StepDecision.WAITING]).update(decision=StepDecision.WAITING)
+    _audit_request(actor, request, f"撤回申请：{reason}", applicant)
+    return request
+
+
+def _complete(actor: Actor, request: ChangeRequest, approver: Organization) -> None:
+    enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=request.enrolment_id)
+    if enrolment.status not in ACTIVE_STATUSES:
+        raise RecordInvalid("审核", [FieldProblem("student", "request.stale",
+                                                  f"学生学籍状态已变为「{enrolment.get_status_display()}」，申请无法生效", "学生")])
+    request.status, request.closed_at = RequestStatus.APPROVED, timezone.now()
+    request.save()
+    if request.kind == RequestKind.DROP_OUT:
+        apply_event(actor=actor, enrolment=enrolment, kind=EventKind.DROP_OUT, on=request.effective_on,
+                    reason=request.reason, attachments=request.attachments, request=request, _approved=True)
+        return
+    _move_registration(actor, request, enrolment)
+
+
+def _move_registration(actor: Actor, request: ChangeRequest, enrolment: Enrolment) -> None:
+    """Close the sending registration and open the receiving one, in this one transaction."""
+    now, on = timezone.now(), request.effective_on
+    to_school = request.to_school
+    student = Student.objects.select_for_update().get(pk=enrolment.student_id)
+    enrolment.status, enrolment.is_active, enrolment.left_on, enrolment.updated_at = (
+        EnrolmentStatus.TRANSFERRED_OUT, False, on, now)
+    enrolment.save()
+    grade = BY_CODE[request.to_grade or enrolment.grade]
+    incoming = Enrolment.objects.create(
+        student=student, school=to_school, region_path=to_school.region_path, stage=int(grade.stage),
+        grade=grade.code, status=EnrolmentStatus.STUDYING, is_active=True, entered_on=on, entry_mode="",
+        major=enrolment.major, programme_length=enrolment.programme_length, level=enrolment.level,
+    )
+    student.school, student.region_path, student.updated_at = to_school, to_school.region_path, now
+    student.save(update_fields=["school", "region_path", "updated_at"])
+    common = {"student": student, "occurred_on": on, "reason": request.reason, "attachments": request.attachments,
+              "request": request, "recorded_by": actor.audit_name()}
+    StudentEvent.objects.create(enrolment=enrolment, kind=EventKind.TRANSFER_OUT, school=enrolment.school,
+                                region_path=enrolment.region_path, detail={"to": to_school.name}, **common)
+    StudentEvent.objects.create(enrolment=incoming, kind=EventKind.TRANSFER_IN, school=to_school,
+                                region_path=to_school.region_path,
+                                detail={"from": enrolment.school.name, "grade": grade.code}, **common)
+    changes = {
+        "school": {"label": "学校", "before": enrolment.school.name, "after": to_school.name},
+        "grade": {"label": "年级", "before": grade_name(enrolment.grade), "after": grade.name},
+    }
+    label = f"{student.name}（{student.student_number}）"
+    for school in (enrolment.school, to_school):
+        record_change(actor=actor, action=AuditAction.UPDATE, object_type="students.student", object_id=student.pk,
+                      object_label=label, changes=changes, region_path=school.region_path, school_id=school.pk,
+                      feed_resource="student", feed_key=student.student_number, note=f"转学生效：{request.reason}")
+    mark_schools_dirty([enrolment.school_id, to_school.pk])
+
+
+def _audit_request(actor: Actor, request: ChangeRequest, note: str, org: Organization) -> AuditEntry:
+    return record_change(
+        actor=actor, action=AuditAction.UPDATE, object_type="students.request", object_id=request.pk,
+        object_label=f"{request.get_kind_display()}申请 #{request.pk}（{request.student.name}）",
+        changes={"status": {"label": "状态", "before": None, "after": request.get_status_display()}},
+        region_path=org.region_path, note=note,
+    )

@@ -1,0 +1,103 @@
+"""Grades (年级): their codes, the stage each belongs to, the typical age and what follows it.
+
+Codes follow the two-digit convention of the national student register's 年级 column (first digit the
+stage, second the year: 11 = 小学一年级 … 33 = 高中三年级); kindergarten classes are 01–03. Year-end
+promotion reads ``next_code``: a grade without a successor graduates.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from eduplatform.orgs.stages import Stage
+
+
+@dataclass(frozen=True)
+class Grade:
+    code: str
+    name: str
+    stage: Stage
+    year: int  # 1-based year within the stage
+    typical_age: int  # 周岁 on 1 September (DOMAIN.md §5.1)
+    next_code: str | None  # None: the last year of its stage → graduation
+    aliases: tuple[str, ...] = ()
+
+
+def _stage_grades(
+    stage: Stage, first: int, names: list[str], first_age: int, aliases: list[tuple[str, ...]] | None = None
+) -> list[Grade]:
+    grades = []
+    for i, name in enumerate(names):
+        code = f"{first + i:02d}"
+        nxt = f"{first + i + 1:02d}" if i + 1 < len(names) else None
+        grades.append(Grade(code, name, stage, i + 1, first_age + i, nxt, (aliases or [()] * len(names))[i]))
+    return grades
+
+
+_CN = "一二三四五六七八九"
+
+GRADES: list[Grade] = [
+    *_stage_grades(Stage.PRESCHOOL, 1, ["小班", "中班", "大班"], 3, [("幼儿园小班",), ("幼儿园中班",), ("幼儿园大班",)]),
+    *_stage_grades(
+        Stage.PRIMARY, 11, [f"{_CN[i]}年级" for i in range(6)], 6, [(f"小学{_CN[i]}年级", f"小{_CN[i]}") for i in range(6)]
+    ),
+    *_stage_grades(
+        Stage.JUNIOR, 21, ["初一", "初二", "初三"], 12,
+        [("七年级", "初中一年级"), ("八年级", "初中二年级"), ("九年级", "初中三年级")],
+    ),
+    *_stage_grades(
+        Stage.SENIOR, 31, ["高一", "高二", "高三"], 15, [("高中一年级",), ("高中二年级",), ("高中三年级",)]
+    ),
+    *_stage_grades(
+        Stage.VOCATIONAL, 41, ["中职一年级", "中职二年级", "中职三年级"], 15, [("中职一",), ("中职二",), ("中职三",)]
+    ),
+    *_stage_grades(Stage.HIGHER, 51, [f"大学{_CN[i]}年级" for i in range(5)], 18, [(f"大{_CN[i]}",) for i in range(5)]),
+    *_stage_grades(
+        Stage.SPECIAL, 71, [f"特教{_CN[i]}年级" for i in range(9)], 6, [(f"培智{_CN[i]}年级",) for i in range(9)]
+    ),
+]
+
+# Higher education and vocational programmes end by their length (学制), not by the last grade code:
+# promotion graduates a student whose year reached ``programme_length``.
+BY_CODE: dict[str, Grade] = {g.code: g for g in GRADES}
+GRADE_CHOICES = [(g.code, g.name) for g in GRADES]
+GRADUATING_CODES = {g.code for g in GRADES if g.next_code is None}
+
+
+def grades_of_stage(stage: Stage) -> list[Grade]:
+    return [g for g in GRADES if g.stage == stage]
+
+
+def grades_for_mask(stage_mask: int) -> list[Grade]:
+    return [g for g in GRADES if stage_mask & g.stage]
+
+
+def grade_name(code: str | None) -> str:
+    grade = BY_CODE.get(code or "")
+    return grade.name if grade else (code or "")
+
+
+_PLAIN_YEAR = re.compile(r"^([一二三四五六七八九1-9])年级$")
+
+
+def resolve_grade(text: str, stage_mask: int) -> Grade | None:
+    """A grade from what a spreadsheet says: its code, its name, an alias, or "三年级" read in the
+    school's stages (a plain "一年级" at a junior middle school is 初一)."""
+    text = text.strip()
+    if text in BY_CODE:
+        return BY_CODE[text]
+    candidates = [g for g in GRADES if text == g.name or text in g.aliases]
+    in_school = [g for g in candidates if stage_mask & g.stage]
+    if in_school:
+        return in_school[0]
+    match = _PLAIN_YEAR.match(text)
+    if match:
+        ch = match.group(1)
+        year = int(ch) if ch.isdigit() else _CN.index(ch) + 1
+        for stage in Stage:
+            if stage_mask & stage and stage != Stage.PRESCHOOL:
+                for g in grades_of_stage(stage):
+                    if g.year == year:
+                        return g
+    return candidates[0] if candidates else None

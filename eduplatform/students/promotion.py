@@ -1,0 +1,379 @@
+# ruff: noqa: S608 — the SQL below is assembled from module constants only; every value is a parameter.
+"""Year-end promotion (学年升级): preview → execute over a school or a region → undo within a window.
+
+A region may hold a million students, so execution is a handful of set-based SQL statements (the same
+on SQLite and PostgreSQL), never a Python loop over students:
+
+1. the current state of every enrolment concerned is copied into ``PromotionChange`` (what undo restores);
+2. the next year's classes are opened, one per current class (一年级（2）班 → 二年级（2）班);
+3. last-year students graduate, the others move up a grade into their class's successor, students
+   marked for 留级 stay; suspended (休学) students are not touched;
+4. one event per student, one change-feed entry per student, one audit entry per school.
+
+Preview and execution share the SQL conditions below, so what the preview counts is what execution does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from eduplatform.core.bulk import insert_objects
+from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
+from eduplatform.core.request_context import current_client_ip
+from eduplatform.history.models import AuditAction, AuditEntry
+from eduplatform.history.services import record_change
+from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Organization
+from eduplatform.orgs.scope import Actor, scope_of
+from eduplatform.orgs.stages import Stage
+from eduplatform.students.grades import BY_CODE, GRADES, GRADUATING_CODES, grade_name
+from eduplatform.students.models import ChangeRequest, Enrolment, PromotionBatch, RequestStatus
+
+E = "students_enrolment"
+CLS = "students_schoolclass"
+PC = "students_promotionchange"
+
+
+def _quoted(codes: list[str]) -> str:
+    return ", ".join(f"'{c}'" for c in codes)  # grade codes are fixed two-digit literals, never user input
+
+
+def _next_grade_case(column: str) -> str:
+    whens = " ".join(f"WHEN '{g.code}' THEN '{g.next_code}'" for g in GRADES if g.next_code)
+    return f"CASE {column} {whens} ELSE {column} END"
+
+
+def _next_name_case(column: str) -> str:
+    whens = " ".join(f"WHEN '{g.code}' THEN '{BY_CODE[g.next_code].name}'" for g in GRADES if g.next_code)
+    return f"CASE {column} {whens} END"
+
+
+def _graduates_condition() -> str:
+    """Last grade of its stage, or — vocational and higher education — the programme's length reached."""
+    parts = [f"grade IN ({_quoted(sorted(GRADUATING_CODES))})"]
+    by_length = [g for g in GRADES if g.stage in (Stage.VOCATIONAL, Stage.HIGHER)]
+    for length in range(1, 9):
+        codes = [g.code for g in by_length if g.year >= length]
+        parts.append(f"(programme_length = {length} AND grade IN ({_quoted(codes)}))")
+    return "(" + " OR ".join(parts) + ")"
+
+
+GRADUATES = _graduates_condition()
+
+
+@dataclass(frozen=True)
+class PromotionScope:
+    region_path: str
+    school: Organization | None
+    label: str
+
+    def where(self, table: str = "") -> tuple[str, list]:
+        """Active, studying (在读) enrolments in the scope; 休学 students wait for their return."""
+        p = f"{table}." if table else ""
+        sql = f"{p}is_active = %s AND {p}status = '01' AND {p}region_path LIKE %s"
+        params: list = [True, self.region_path + "%"]
+        if self.school is not None:
+            sql += f" AND {p}school_id = %s"
+            params.append(self.school.pk)
+        return sql, params
+
+    def class_where(self, table: str, year: int) -> tuple[str, list]:
+        sql = f"{table}.school_year = %s AND {table}.region_path LIKE %s"
+        params: list = [year, self.region_path + "%"]
+        if self.school is not None:
+            sql += f" AND {table}.school_id = %s"
+            params.append(self.school.pk)
+        return sql, params
+
+
+def promotion_scope(actor: Actor, *, school: Organization | None = None, region_path: str | None = None
+                    ) -> PromotionScope:
+    """A school, or a region inside the actor's jurisdiction (a whole county, city or the province)."""
+    if not actor.can(capabilities.PROMOTE_STUDENTS):
+        raise NotPermitted("您的角色无权执行学年升级")
+    scope = scope_of(actor, with_focus=False)
+    if school is not None:
+        if scope.is_empty or (scope.school_id is not None and scope.school_id != school.pk) or \
+                not scope.covers_path(school.region_path):
+            raise OutOfScope("该学校不在您的管辖范围内")
+        return PromotionScope(school.region_path, school, school.name)
+    if scope.school_id is not None:
+        raise NotPermitted("学校用户只能为本校执行学年升级")
+    path = region_path or scope.region_path or ""
+    if not scope.covers_path(path):
+        raise OutOfScope("该区域不在您的管辖范围内")
+    return PromotionScope(path, None, f"区划 {path.strip('/').split('/')[-1]}")
+
+
+@dataclass
+class PreviewLine:
+    school_id: int
+    school_name: str
+    grade: str
+    promote: int
+    graduate: int
+    stay: int
+
+    @property
+    def grade_name(self) -> str:
+        return grade_name(self.grade)
+
+    @property
+    def next_grade_name(self) -> str:
+        nxt = BY_CODE[self.grade].next_code if self.grade in BY_CODE else None
+        return grade_name(nxt) if nxt else ""
+
+
+@dataclass
+class Preview:
+    lines: list[PreviewLine] = field(default_factory=list)
+    suspended: int = 0
+    without_class: int = 0
+    pending_requests: int = 0
+    exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (学籍号, 姓名, 学校, 说明)
+
+    @property
+    def promote(self) -> int:
+        return sum(line.promote for line in self.lines)
+
+    @property
+    def graduate(self) -> int:
+        return sum(line.graduate for line in self.lines)
+
+    @property
+    def stay(self) -> int:
+        return sum(line.stay for line in self.lines)
+
+
+def preview_promotion(scope: PromotionScope, *, exception_limit: int = 200) -> Preview:
+    where, params = scope.where()
+    sql = (
+        "SELECT school_id, grade,"
+        f" SUM(CASE WHEN repeat_next_promotion = %s THEN 1 ELSE 0 END),"
+        f" SUM(CASE WHEN repeat_next_promotion = %s AND {GRADUATES} THEN 1 ELSE 0 END),"
+        " COUNT(*)"
+        f" FROM {E} WHERE {where} GROUP BY school_id, grade ORDER BY school_id, grade"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [True, False, *params])
+        rows = cursor.fetchall()
+    names = dict(Organization.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "name"))
+    preview = Preview()
+    for school_id, grade, stay, graduate, total in rows:
+        preview.lines.append(PreviewLine(school_id, names.get(school_id, ""), grade, total - stay - graduate,
+                                         graduate, stay))
+    base = Enrolment.objects.filter(is_active=True, region_path__startswith=scope.region_path)
+    if scope.school is not None:
+        base = base.filter(school=scope.school)
+    preview.suspended = base.filter(status="02").count()
+    studying = base.filter(status="01")
+    preview.without_class = studying.filter(school_class__isnull=True).count()
+    pending = ChangeRequest.objects.filter(enrolment__in=studying, status=RequestStatus.PENDING)
+    preview.pending_requests = pending.count()
+    for e in base.filter(status="02").select_related("student", "school")[:exception_limit]:
+        preview.exceptions.append((e.student.student_number, e.student.name, e.school.name, "休学中，不参与升级"))
+    for e in studying.filter(repeat_next_promotion=True).select_related("student", "school")[:exception_limit]:
+        preview.exceptions.append((e.student.student_number, e.student.name, e.school.name,
+                                   f"已办理留级，保留在{grade_name(e.grade)}"))
+    for r in pending.select_related("student", "from_school")[:exception_limit]:
+        preview.exceptions.append((r.student.student_number, r.student.name, r.from_school.name,
+                                   f"有审核中的{r.get_kind_display()}申请，仍按原校升级"))
+    return preview
+
+
+def _overlapping_batches(scope: PromotionScope, from_year: int):
+    return PromotionBatch.objects.filter(from_year=from_year, undone_at__isnull=True).filter(
+        region_path__startswith=scope.region_path
+    ) | PromotionBatch.objects.filter(from_year=from_year, undone_at__isnull=True).extra(
+        where=["%s LIKE region_path || '%%'"], params=[scope.region_path]
+    )
+
+
+@transaction.atomic
+def execute_promotion(
+    *, actor: Actor, scope: PromotionScope, from_year: int, graduation_date: dt.date, now: dt.datetime | None = None
+) -> PromotionBatch:
+    now = now or timezone.now()
+    overlapping = [b for b in _overlapping_batches(scope, from_year)
+                   if (b.school_id is None or scope.school is None or b.school_id == scope.school.pk)]
+    if overlapping:
+        raise RecordInvalid("学年升级", [FieldProblem(
+            "from_year", "promotion.done", f"{scope.label} 的 {from_year} 学年已执行过升级（{overlapping[0].scope_label}），"
+            "如需重做请先撤销", "学年")])
+    days = getattr(settings, "PROMOTION_UNDO_DAYS", 30)
+    batch = PromotionBatch.objects.create(
+        region_path=scope.region_path, school=scope.school, scope_label=scope.label, from_year=from_year,
+        graduation_date=graduation_date, executed_by=actor.audit_name(), executed_at=now,
+        undo_until=now + dt.timedelta(days=days),
+    )
+    where, params = scope.where()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {PC} (batch_id, enrolment_id, grade, school_class_id, status, is_active, left_on,"
+            " repeat_next_promotion)"
+            f" SELECT %s, id, grade, school_class_id, status, is_active, left_on, repeat_next_promotion FROM {E}"
+            f" WHERE {where}",
+            [batch.pk, *params],
+        )
+        # Next year's classes, one per current class of a grade that moves up.
+        cw, cparams = scope.class_where("o", from_year)
+        moving = _quoted([g.code for g in GRADES if g.next_code])
+        cursor.execute(
+            f"INSERT INTO {CLS} (school_id, region_path, school_year, grade, number, name, class_type, head_teacher,"
+            " promotion_id)"
+            f" SELECT o.school_id, o.region_path, o.school_year + 1, {_next_grade_case('o.grade')}, o.number,"
+            f" {_next_name_case('o.grade')} || '（' || CAST(o.number AS TEXT) || '）班', o.class_type, '', %s"
+            f" FROM {CLS} o WHERE {cw} AND o.grade IN ({moving}) AND NOT EXISTS (SELECT 1 FROM {CLS} n"
+            f" WHERE n.school_id = o.school_id AND n.school_year = o.school_year + 1 AND n.number = o.number"
+            f" AND n.grade = {_next_grade_case('o.grade')})",
+            [batch.pk, *cparams],
+        )
+        cursor.execute(
+            f"UPDATE {E} SET status = '07', is_active = %s, left_on = %s, updated_at = %s"
+            f" WHERE {where} AND repeat_next_promotion = %s AND {GRADUATES}",
+            [False, graduation_date, now, *params, False],
+        )
+        graduated = cursor.rowcount
+        # Students whose class has no successor (none, or a class of another year) move up unplaced.
+        cursor.execute(
+            f"UPDATE {E} SET grade = {_next_grade_case('grade')}, school_class_id = NULL, updated_at = %s"
+            f" WHERE {where} AND repeat_next_promotion = %s AND (school_class_id IS NULL OR school_class_id NOT IN"
+            f" (SELECT o.id FROM {CLS} o WHERE {cw}))",
+            [now, *params, False, *cparams],
+        )
+        promoted = cursor.rowcount
+        cursor.execute(
+            f"UPDATE {E} SET grade = m.new_grade, school_class_id = m.new_class, updated_at = %s"
+            f" FROM (SELECT o.id AS old_id, n.id AS new_class, n.grade AS new_grade FROM {CLS} o JOIN {CLS} n"
+            f" ON n.school_id = o.school_id AND n.school_year = o.school_year + 1 AND n.number = o.number"
+            f" AND n.grade = {_next_grade_case('o.grade')} WHERE {cw}) m"
+            f" WHERE {E}.school_class_id = m.old_id AND {scope.where(E)[0]} AND {E}.repeat_next_promotion = %s",
+            [now, *cparams, *params, False],
+        )
+        promoted += cursor.rowcount
+        cursor.execute(
+            f"UPDATE {E} SET repeat_next_promotion = %s, school_class_id = NULL, updated_at = %s"
+            f" WHERE {where} AND repeat_next_promotion = %s",
+            [False, now, *params, True],
+        )
+        kept = cursor.rowcount
+        _write_trace(cursor, batch, actor, now, "学年升级")
+    batch.promoted, batch.graduated, batch.kept = promoted, graduated, kept
+    batch.save(update_fields=["promoted", "graduated", "kept"])
+    _audit_by_school(actor, batch, now, "执行学年升级")
+    return batch
+
+
+def _write_trace(cursor, batch: PromotionBatch, actor: Actor, now: dt.datetime, reason: str,
+                 events: bool = True) -> None:
+    if events:
+        cursor.execute(
+            "INSERT INTO students_studentevent (student_id, enrolment_id, kind, occurred_on, reason, attachments,"
+            " detail, school_id, region_path, promotion_id, recorded_by, recorded_at)"
+            f" SELECT e.student_id, e.id, CASE WHEN e.status = '07' THEN 'graduate' ELSE 'promote' END, %s, %s, '',"
+            f" '{{}}', e.school_id, e.region_path, %s, %s, %s FROM {E} e JOIN {PC} pc ON pc.enrolment_id = e.id"
+            " WHERE pc.batch_id = %s AND (e.status <> pc.status OR e.grade <> pc.grade)",
+            [batch.graduation_date, reason, batch.pk, actor.audit_name(), now, batch.pk],
+        )
+    cursor.execute(
+        "INSERT INTO history_changefeedentry (occurred_at, resource, natural_key, operation, region_path, school_id)"
+        f" SELECT %s, 'student', s.student_number, 'upsert', e.region_path, e.school_id FROM {PC} pc"
+        f" JOIN {E} e ON e.id = pc.enrolment_id JOIN students_student s ON s.id = e.student_id WHERE pc.batch_id = %s",
+        [now, batch.pk],
+    )
+    cursor.execute(
+        f"INSERT INTO history_dirtyschool (school_id, marked_at) SELECT DISTINCT e.school_id, %s FROM {PC} pc"
+        f" JOIN {E} e ON e.id = pc.enrolment_id WHERE pc.batch_id = %s"
+        " AND e.school_id NOT IN (SELECT school_id FROM history_dirtyschool)",
+        [now, batch.pk],
+    )
+
+
+def _audit_by_school(actor: Actor, batch: PromotionBatch, now: dt.datetime, note: str) -> None:
+    """One audit entry per school with its counts; per-student detail is in the events."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT e.school_id, e.region_path, SUM(CASE WHEN e.status <> pc.status THEN 1 ELSE 0 END),"
+            f" SUM(CASE WHEN e.status = pc.status AND e.grade <> pc.grade THEN 1 ELSE 0 END), COUNT(*)"
+            f" FROM {PC} pc JOIN {E} e ON e.id = pc.enrolment_id WHERE pc.batch_id = %s"
+            " GROUP BY e.school_id, e.region_path",
+            [batch.pk],
+        )
+        rows = cursor.fetchall()
+    names = dict(Organization.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "name"))
+    org_id, org_name = actor.audit_org()
+    insert_objects(AuditEntry, [
+        AuditEntry(
+            occurred_at=now, actor_id=actor.pk, actor_name=actor.audit_name(), actor_org_id=org_id,
+            actor_org_name=org_name, client_ip=current_client_ip(), action=AuditAction.UPDATE,
+            object_type="students.promotion", object_id=str(batch.pk),
+            object_label=f"{names.get(school_id, '')} {batch.from_year}学年升级",
+            changes={"graduated": {"label": "毕业/状态变化人数", "before": None, "after": int(changed or 0)},
+                     "promoted": {"label": "年级变化人数", "before": None, "after": int(moved or 0)},
+                     "total": {"label": "涉及人数", "before": None, "after": int(total)}},
+            region_path=path, school_id=school_id, note=note,
+        )
+        for school_id, path, changed, moved, total in rows
+    ])
+
+
+def undo_blockers(batch: PromotionBatch, now: dt.datetime | None = None) -> list[str]:
+    """Why a promotion cannot be undone (empty when it can)."""
+    now = now or timezone.now()
+    reasons = []
+    if batch.undone_at is not None:
+        reasons.append("该次升级已撤销")
+    if now > batch.undo_until:
+        reasons.append(f"已超过撤销期限（{timezone.localtime(batch.undo_until):%Y-%m-%d %H:%M}）")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {PC} pc JOIN {E} e ON e.id = pc.enrolment_id"
+            " WHERE pc.batch_id = %s AND e.updated_at > %s",
+            [batch.pk, batch.executed_at],
+        )
+        changed = cursor.fetchone()[0]
+        cursor.execute(
+            f"SELECT COUNT(*) FROM {PC} pc JOIN {E} e ON e.id = pc.enrolment_id JOIN {E} other"
+            " ON other.student_id = e.student_id AND other.id <> e.id AND other.is_active = %s"
+            " WHERE pc.batch_id = %s AND pc.is_active = %s AND e.is_active = %s",
+            [True, batch.pk, True, False],
+        )
+        re_enrolled = cursor.fetchone()[0]
+    if changed:
+        reasons.append(f"升级后已有 {changed} 名学生的学籍再次变动，无法原样恢复")
+    if re_enrolled:
+        reasons.append(f"{re_enrolled} 名毕业生已在其他学校注册新学籍")
+    return reasons
+
+
+@transaction.atomic
+def undo_promotion(*, actor: Actor, batch: PromotionBatch, now: dt.datetime | None = None) -> PromotionBatch:
+    """Put every enrolment of the batch back exactly as it was and remove what the batch created."""
+    now = now or timezone.now()
+    batch = PromotionBatch.objects.select_for_update().select_related("school").get(pk=batch.pk)
+    promotion_scope(actor, school=batch.school, region_path=batch.region_path)
+    blockers = undo_blockers(batch, now)
+    if blockers:
+        raise RecordInvalid("撤销学年升级", [FieldProblem("batch", "promotion.undo", m, "升级批次") for m in blockers])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {E} SET grade = pc.grade, school_class_id = pc.school_class_id, status = pc.status,"
+            " is_active = pc.is_active, left_on = pc.left_on, repeat_next_promotion = pc.repeat_next_promotion,"
+            f" updated_at = %s FROM {PC} pc WHERE pc.enrolment_id = {E}.id AND pc.batch_id = %s",
+            [now, batch.pk],
+        )
+        cursor.execute("DELETE FROM students_studentevent WHERE promotion_id = %s", [batch.pk])
+        cursor.execute(f"DELETE FROM {CLS} WHERE promotion_id = %s", [batch.pk])
+        _write_trace(cursor, batch, actor, now, "撤销学年升级", events=False)
+    batch.undone_at, batch.undone_by = now, actor.audit_name()
+    batch.save(update_fields=["undone_at", "undone_by"])
+    record_change(actor=actor, action=AuditAction.UPDATE, object_type="students.promotion", object_id=batch.pk,
+                  object_label=f"{batch.scope_label} {batch.from_year}学年升级",
+                  changes={"undone": {"label": "撤销", "before": None, "after": "已撤销"}},
+                  region_path=batch.region_path, school_id=batch.school_id, note="撤销学年升级")
+    return batch

@@ -1,0 +1,291 @@
+"""The student record's exchange schema: one list of columns that builds the import template,
+reads uploaded files (ours and the national register's 学生基本信息 layout) and checks every row,
+and the same checks behind the web form.
+
+``clean_student`` turns raw text (a form post or a spreadsheet row) into typed values plus a list of
+problems, each naming the column, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from eduplatform.core.imports import Column
+from eduplatform.core.normalize import (
+    CodeMatcher,
+    clean_text,
+    compact,
+    normalize_id_number,
+    parse_bool,
+    parse_date,
+    parse_int,
+    parse_month,
+)
+from eduplatform.orgs.stages import Stage
+from eduplatform.standards import codebook
+from eduplatform.standards.validators import (
+    IdentifierError,
+    id_number_birth_date,
+    id_number_sex,
+    validate_id_number,
+    validate_student_number,
+)
+from eduplatform.students.grades import Grade, resolve_grade
+from eduplatform.students.identity import NO_DOCUMENT, RESIDENT_ID_CARD
+
+# GB/T 2659 three-letter codes, the subset a Guangdong school meets; the national template writes
+# 国籍/地区 as "CHN" or as the name.
+NATIONALITIES: tuple[tuple[str, str], ...] = (
+    ("CHN", "中国"), ("HKG", "中国香港"), ("MAC", "中国澳门"), ("TWN", "中国台湾"), ("USA", "美国"),
+    ("CAN", "加拿大"), ("AUS", "澳大利亚"), ("GBR", "英国"), ("JPN", "日本"), ("KOR", "韩国"),
+    ("SGP", "新加坡"), ("MYS", "马来西亚"), ("VNM", "越南"), ("THA", "泰国"), ("IDN", "印度尼西亚"),
+    ("PHL", "菲律宾"), ("IND", "印度"), ("RUS", "俄罗斯"), ("DEU", "德国"), ("FRA", "法国"),
+    ("NGA", "尼日利亚"), ("BRA", "巴西"), ("ZZZ", "其他"),
+)
+LEVELS: tuple[tuple[str, str], ...] = (("1", "专科"), ("2", "本科"), ("3", "硕士"), ("4", "博士"), ("5", "中职"))
+
+# Column → code table, with the short forms real files use.
+CODE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "gender": ("gender_gbt2261_1", {"男": "1", "女": "2"}),
+    "id_type": ("id_type", {"身份证": "1", "居民身份证号": "1"}),
+    "ethnicity": ("ethnicity", {}),
+    "hk_macao_taiwan": ("hk_macao_taiwan_overseas", {}),
+    "hukou_nature": ("hukou_nature_cmis", {"农业": "1", "非农业": "2", "非农": "2"}),
+    "political_status": ("political_status", {"团员": "03", "少先队员": "13", "少年先锋队员": "13"}),
+    "health_status": ("health_status_cmis", {"健康": "10", "良好": "10", "一般": "20", "较弱": "20"}),
+    "disability_type": ("disability_type_gbt2261_3", {"无": "", "否": ""}),
+    "left_behind": ("left_behind_child_cmis", {"否": "0", "不是": "0", "单亲留守": "1", "双亲留守": "2"}),
+    "boarding_mode": ("boarding_mode", {"住宿": "2", "寄宿": "2", "住读": "2"}),
+    "entry_mode": ("enrollment_mode_cmis", {"就近": "11", "统一招生考试": "21", "中考": "21"}),
+}
+EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {"nationality": NATIONALITIES, "level": LEVELS}
+
+C = Column
+STUDENT_COLUMNS: tuple[Column, ...] = (
+    C("name", "姓名", True, example="张三", help="与户口簿一致的姓名"),
+    C("gender", "性别", True, "code", aliases=("学生性别",), example="男"),
+    C("birth_date", "出生日期", True, "date", example="2019-05-12", help="如 2019-05-12、2019/5/12 或 20190512"),
+    C("id_type", "身份证件类型", True, "code", aliases=("证件类型",), example="1-居民身份证"),
+    C("id_number", "身份证件号", False, "id_number", aliases=("身份证号", "身份证件号码", "证件号码", "身份证号码"),
+      width=22, example="440106201905120012", help="证件类型为“其他”时可不填；居民身份证须通过校验码检查"),
+    C("student_number", "学籍号", False, aliases=("全国学籍号", "学籍号码", "个人标识码"), width=22,
+      help="已有全国学籍号的学生填写；新生可不填，平台按身份证件号生成"),
+    C("former_name", "曾用名"),
+    C("ethnicity", "民族", True, "code", example="01-汉族"),
+    C("nationality", "国籍/地区", False, "code", aliases=("国籍",), example="CHN-中国"),
+    C("hk_macao_taiwan", "港澳台侨外", False, "code", example="00-否"),
+    C("birthplace_code", "出生地", False, aliases=("出生地行政区划代码",), width=16,
+      help="行政区划代码（6位或12位数字）"),
+    C("native_place", "籍贯", False),
+    C("hukou_place_code", "户口所在地", False, aliases=("户口所在地行政区划", "户口所在地区县"), width=16,
+      help="行政区划代码（6位或12位数字）"),
+    C("hukou_nature", "户口性质", False, "code"),
+    C("political_status", "政治面貌", False, "code"),
+    C("health_status", "健康状况", False, "code", example="10-健康或良好"),
+    C("disability_type", "残疾类型", False, "code"),
+    C("migrant_child", "是否进城务工人员随迁子女", False, "bool", aliases=("随迁子女", "是否随迁子女"), example="否"),
+    C("left_behind", "是否留守儿童", False, "code", aliases=("留守儿童",), example="0-非留守儿童"),
+    C("only_child", "是否独生子女", False, "bool", aliases=("独生子女",), example="否"),
+    C("boarding_mode", "就读方式", False, "code", aliases=("住宿情况",), example="1-走读"),
+    C("home_address", "现住址", False, aliases=("家庭住址", "家庭地址", "通信地址"), width=30),
+    C("phone", "联系电话", False, "phone", aliases=("手机号码", "联系方式"), width=16),
+    C("grade", "年级", True, example="一年级", help="如 一年级、初一、高二、小班，或年级代码 11"),
+    C("class_number", "班级", False, example="1", help="班号，如 1、(1)班、3班"),
+    C("entered_on", "入学年月", True, "month", aliases=("入学时间", "入学日期"), example="2025-09",
+      help="如 202509、2025-09 或 2025/9/1"),
+    C("entry_mode", "入学方式", False, "code", example="11-就近入学"),
+    C("major", "专业", False, aliases=("专业名称",), help="中职、高校学生必填"),
+    C("programme_length", "学制", False, "int", aliases=("学制（年）",), help="中职、高校学生必填，单位：年"),
+    C("level", "培养层次", False, "code", aliases=("层次",)),
+    C("guardian1_name", "监护人1姓名", False, aliases=("成员1姓名", "家庭成员1姓名")),
+    C("guardian1_relation", "监护人1关系", False, aliases=("成员1关系", "家庭成员1关系")),
+    C("guardian1_phone", "监护人1电话", False, "phone", aliases=("成员1联系电话", "成员1电话"), width=16),
+    C("guardian2_name", "监护人2姓名", False, aliases=("成员2姓名", "家庭成员2姓名")),
+    C("guardian2_relation", "监护人2关系", False, aliases=("成员2关系", "家庭成员2关系")),
+    C("guardian2_phone", "监护人2电话", False, "phone", aliases=("成员2联系电话", "成员2电话"), width=16),
+)
+COLUMN_BY_FIELD = {c.field: c for c in STUDENT_COLUMNS}
+FIELD_LABELS: dict[str, str] = {c.field: c.label for c in STUDENT_COLUMNS}
+
+DEFAULTS = {"id_type": RESIDENT_ID_CARD, "nationality": "CHN", "hk_macao_taiwan": "00", "health_status": "10",
+            "left_behind": "0", "boarding_mode": "1"}
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^(0\d{2,3}-?)?\d{7,8}(-\d{1,6})?$")
+_REGION = re.compile(r"^\d{6}(\d{3}|\d{6})?$")
+_CLASS_NUMBER = re.compile(r"(\d{1,3})\s*\)?\s*班?$")
+
+
+def choices_of(field_name: str) -> tuple[tuple[str, str], ...]:
+    if field_name in EXTRA_CHOICES:
+        return EXTRA_CHOICES[field_name]
+    table, _ = CODE_TABLES[field_name]
+    return tuple(codebook.codes_of(table).items())
+
+
+@lru_cache(maxsize=64)
+def matcher(field_name: str) -> CodeMatcher:
+    aliases = CODE_TABLES[field_name][1] if field_name in CODE_TABLES else {}
+    return CodeMatcher(choices_of(field_name), aliases={k: v for k, v in aliases.items() if v})
+
+
+def template_columns() -> list[Column]:
+    """The columns with their dropdown choices filled from the code tables (loaded at run time)."""
+    out = []
+    for col in STUDENT_COLUMNS:
+        if col.kind == "code":
+            col = Column(**{**col.__dict__, "choices": choices_of(col.field)})
+        out.append(col)
+    return out
+
+
+@dataclass
+class CleanStudent:
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (field, value shown, message)
+    grade: Grade | None = None
+
+    def add(self, field_name: str, value: Any, message: str) -> None:
+        self.problems.append((field_name, clean_text(value), message))
+
+    def failed(self, field_name: str) -> bool:
+        return any(p[0] == field_name for p in self.problems)
+
+
+def _blank_code(field_name: str, text: str) -> bool:
+    """Texts that mean "none" for optional code columns (无残疾, 否)."""
+    return field_name == "disability_type" and text in {"无", "否", "0", "无残疾"}
+
+
+def clean_student(raw: Mapping[str, Any], *, stage_mask: int, today: dt.date) -> CleanStudent:
+    """Typed values and problems for one student, read in the school's stages (``stage_mask``)."""
+    out = clean_fields(raw, STUDENT_COLUMNS)
+    _check_identity(out, today)
+    _check_placement(out, raw, stage_mask)
+    return out
+
+
+def clean_fields(raw: Mapping[str, Any], columns: Sequence[Column]) -> CleanStudent:
+    """Each column parsed on its own (an edit form checks just the fields it changes)."""
+    out = CleanStudent()
+    for col in columns:
+        value = raw.get(col.field)
+        text = compact(value) if col.kind in ("code", "id_number", "phone", "int") else clean_text(value)
+        if not text:
+            if col.required:
+                out.add(col.field, value, f"{col.label}为必填项")
+            elif col.field in DEFAULTS:
+                out.values[col.field] = DEFAULTS[col.field]
+            else:
+                out.values[col.field] = None if col.kind in ("date", "month", "int") else (
+                    False if col.kind == "bool" else "")
+            continue
+        try:
+            out.values[col.field] = _parse(col, text)
+        except ValueError as exc:
+            out.add(col.field, value, f"{col.label}「{text}」{exc}")
+    return out
+
+
+def _parse(col: Column, text: str) -> Any:
+    if col.kind == "code":
+        if _blank_code(col.field, text):
+            return ""
+        code = matcher(col.field).match(text)
+        if code is None:
+            raise ValueError(f"不是有效的{col.label}，{matcher(col.field).hint()}")
+        return code
+    if col.kind == "date":
+        return parse_date(text)
+    if col.kind == "month":
+        return parse_month(text)
+    if col.kind == "bool":
+        return parse_bool(text)
+    if col.kind == "int":
+        return parse_int(text)
+    if col.kind == "id_number":
+        return normalize_id_number(text)
+    if col.kind == "phone":
+        phone = text.replace(" ", "").replace("+86", "")
+        if not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
+            raise ValueError("不是有效的电话号码，应为11位手机号或带区号的固定电话（如 020-87654321）")
+        return phone
+    if col.field in ("birthplace_code", "hukou_place_code"):
+        digits = compact(text)
+        if not _REGION.match(digits):
+            raise ValueError("应为6位、9位或12位行政区划代码")
+        return digits
+    if col.field == "student_number":
+        try:
+            return validate_student_number(text)
+        except IdentifierError as exc:
+            raise ValueError(f"无效：{exc.message}") from exc
+    if len(text) > 200 or (col.field in ("name", "former_name") and len(text) > 50):
+        raise ValueError("过长")
+    return text
+
+
+def _check_identity(out: CleanStudent, today: dt.date) -> None:
+    v = out.values
+    id_type, number = v.get("id_type"), v.get("id_number") or ""
+    if out.failed("id_type") or out.failed("id_number"):
+        return
+    if not number and id_type != NO_DOCUMENT:
+        out.add("id_number", "", "身份证件号为必填项（只有证件类型为“Z-其他”时可以不填）")
+        return
+    if id_type == RESIDENT_ID_CARD and number:
+        try:
+            number = validate_id_number(number)
+        except IdentifierError as exc:
+            out.add("id_number", number, f"身份证件号「{number}」无效：{exc.message}")
+            return
+        v["id_number"] = number
+        birth = v.get("birth_date")
+        if birth and not out.failed("birth_date") and id_number_birth_date(number) != birth:
+            out.add("birth_date", birth.isoformat(),
+                    f"出生日期 {birth:%Y-%m-%d} 与身份证件号中的 {id_number_birth_date(number):%Y-%m-%d} 不一致")
+        sex = id_number_sex(number)
+        if v.get("gender") in ("1", "2") and not out.failed("gender") and v["gender"] != sex:
+            out.add("gender", v["gender"], f"性别与身份证件号不一致：证件号表明为{'男' if sex == '1' else '女'}")
+    birth = v.get("birth_date")
+    if birth and not out.failed("birth_date") and not (dt.date(1950, 1, 1) <= birth <= today):
+        out.add("birth_date", birth.isoformat(), f"出生日期 {birth:%Y-%m-%d} 不合理（应在1950年之后且不晚于今天）")
+
+
+def _check_placement(out: CleanStudent, raw: Mapping[str, Any], stage_mask: int) -> None:
+    v = out.values
+    grade_text = clean_text(raw.get("grade"))
+    if grade_text:
+        grade = resolve_grade(grade_text, stage_mask)
+        if grade is None:
+            out.add("grade", grade_text, f"年级「{grade_text}」无法识别，可填写 一年级、初一、高二、小班 或年级代码")
+        elif not stage_mask & grade.stage:
+            out.add("grade", grade_text, f"本校不设{grade.name}所在学段")
+        else:
+            out.grade = grade
+            v["grade"] = grade.code
+    class_text = clean_text(raw.get("class_number"))
+    if class_text:
+        match = _CLASS_NUMBER.search(class_text.replace("（", "(").replace("）", ")"))
+        if not match or int(match.group(1)) == 0:
+            out.add("class_number", class_text, f"班级「{class_text}」无法识别，请填写班号，如 1 或 (1)班")
+        else:
+            v["class_number"] = int(match.group(1))
+    else:
+        v["class_number"] = None
+    if out.grade and out.grade.stage in (Stage.VOCATIONAL, Stage.HIGHER):
+        if not v.get("major"):
+            out.add("major", "", "中职、高校学生须填写专业")
+        if not v.get("programme_length") and not out.failed("programme_length"):
+            out.add("programme_length", "", "中职、高校学生须填写学制（年）")
+    length = v.get("programme_length")
+    if length is not None and not out.failed("programme_length") and not 1 <= length <= 8:
+        out.add("programme_length", str(length), "学制应在 1 到 8 年之间")
+    entered, birth = v.get("entered_on"), v.get("birth_date")
+    if entered and birth and not out.failed("entered_on") and entered < birth:
+        out.add("entered_on", entered.isoformat()[:7], "入学年月早于出生日期")

@@ -1,0 +1,740 @@
+"""Every write to student records: registration (one or a whole file), edits, identity changes and
+the status events that need no approval. Transfers and dropouts that need approval are in
+``approvals``; year-end promotion is in ``promotion``.
+
+Each function validates, changes, audits, feeds and marks the school dirty in one transaction.
+Registration is set-based (one query per concern for the whole batch, COPY on PostgreSQL) because a
+school's first import holds thousands of students and a county's tens of thousands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from eduplatform.core import crypto
+from eduplatform.core.bulk import insert_objects
+from eduplatform.core.errors import (
+    BatchInvalid,
+    FieldProblem,
+    NotPermitted,
+    OutOfScope,
+    RecordInvalid,
+    RowProblem,
+)
+from eduplatform.core.normalize import normalize_id_number
+from eduplatform.core.request_context import current_client_ip
+from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry
+from eduplatform.history.services import (
+    diff_fields,
+    mark_schools_dirty,
+    record_change,
+    record_event,
+)
+from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Organization
+from eduplatform.orgs.scope import Actor, scope_of
+from eduplatform.standards import codebook
+from eduplatform.standards.validators import IdentifierError, validate_id_number
+from eduplatform.students.grades import BY_CODE, grade_name
+from eduplatform.students.identity import id_index, issue_student_number, seal_id_number, seal_phone
+from eduplatform.students.models import (
+    ACTIVE_STATUSES,
+    Enrolment,
+    EnrolmentStatus,
+    EventKind,
+    RetiredStudentNumber,
+    SchoolClass,
+    Student,
+    StudentEvent,
+)
+from eduplatform.students.schema import (
+    COLUMN_BY_FIELD,
+    FIELD_LABELS,
+    STUDENT_COLUMNS,
+    CleanStudent,
+    clean_fields,
+    clean_student,
+)
+
+VIEW_SENSITIVE = "records.view_sensitive"
+LOOKUP_CHUNK = 1000
+
+PERSON_FIELDS = (
+    "name", "former_name", "gender", "birth_date", "id_type", "ethnicity", "nationality", "hk_macao_taiwan",
+    "birthplace_code", "native_place", "hukou_place_code", "hukou_nature", "political_status", "health_status",
+    "disability_type", "migrant_child", "left_behind", "only_child", "boarding_mode", "home_address",
+)
+AUDIT_LABELS = {**FIELD_LABELS, "school": "学校", "status": "学籍状态", "id_number": "身份证件号",
+                "phone": "联系电话", "student_number": "学籍号", "class": "班级"}
+
+
+# --------------------------------------------------------------------------------------------
+# Permissions
+
+
+def can_write_school(actor: Actor, school: Organization) -> bool:
+    """Whether the actor may change student records of ``school`` (its own, or one in its region)."""
+    if not actor.can(capabilities.EDIT_STUDENTS):
+        return False
+    scope = scope_of(actor, with_focus=False)
+    if scope.is_empty:
+        return False
+    if scope.school_id is not None:
+        return scope.school_id == school.pk
+    return scope.covers_path(school.region_path)
+
+
+def require_school_writer(actor: Actor, school: Organization) -> None:
+    if not actor.can(capabilities.EDIT_STUDENTS):
+        raise NotPermitted("您的角色无权修改学生学籍信息")
+    if not can_write_school(actor, school):
+        raise OutOfScope("该学校不在您的管辖范围内")
+
+
+def current_school_year(today: dt.date) -> int:
+    """The school year a date falls in: 2026-09-01 … 2027-08-31 is 2026."""
+    return today.year if today.month >= 9 else today.year - 1
+
+
+# --------------------------------------------------------------------------------------------
+# Registration
+
+
+@dataclass
+class RegistrationResult:
+    created: int  # new persons
+    re_enrolled: int  # persons already in the register (e.g. from primary school) enrolled again
+    enrolments: list[Enrolment]
+    rejected: list[RowProblem]  # only with accept_valid: the rows left out, with why
+
+
+def _row_problems(row: int, clean: CleanStudent) -> list[RowProblem]:
+    return [
+        RowProblem(row, f, COLUMN_BY_FIELD[f].label if f in COLUMN_BY_FIELD else f, value, message)
+        for f, value, message in clean.problems
+    ]
+
+
+@dataclass
+class _Existing:
+    student_id: int
+    student_number: str
+    active_school_id: int | None
+    active_school_name: str
+
+
+def _existing_by_index(indexes: Iterable[str]) -> dict[str, _Existing]:
+    """Persons already in the register, province-wide, by ID blind index, with where they are active."""
+    found: dict[str, _Existing] = {}
+    keys = [i for i in set(indexes) if i]
+    for start in range(0, len(keys), LOOKUP_CHUNK):
+        chunk = keys[start : start + LOOKUP_CHUNK]
+        for sid, index, number in Student.objects.filter(id_number_index__in=chunk).values_list(
+            "id", "id_number_index", "student_number"
+        ):
+            found[index] = _Existing(sid, number, None, "")
+    by_student = {e.student_id: e for e in found.values()}
+    ids = list(by_student)
+    for start in range(0, len(ids), LOOKUP_CHUNK):
+        for sid, school_id, school_name in Enrolment.objects.filter(
+            student_id__in=ids[start : start + LOOKUP_CHUNK], is_active=True
+        ).values_list("student_id", "school_id", "school__name"):
+            by_student[sid].active_school_id = school_id
+            by_student[sid].active_school_name = school_name
+    return found
+
+
+def _numbers_taken(candidates: Iterable[str]) -> set[str]:
+    numbers = [n for n in set(candidates) if n]
+    taken: set[str] = set()
+    for start in range(0, len(numbers), LOOKUP_CHUNK):
+        chunk = numbers[start : start + LOOKUP_CHUNK]
+        taken |= set(Student.objects.filter(student_number__in=chunk).values_list("student_number", flat=True))
+        taken |= set(RetiredStudentNumber.objects.filter(number__in=chunk).values_list("number", flat=True))
+    return taken
+
+
+def holder_message(existing_school_id: int | None, school_name: str, school: Organization, number: str) -> str:
+    if existing_school_id == school.pk:
+        return f"该学生已在本校在籍（学籍号 {number}），不能重复注册"
+    return (
+        f"该学生已在「{school_name}」在籍（学籍号 {number}），同一学生只能有一个有效学籍；"
+        "如需转入本校，请发起转学申请"
+    )
+
+
+def register_students(
+    *,
+    actor: Actor,
+    school: Organization,
+    rows: Sequence[tuple[int, CleanStudent]],
+    accept_valid: bool,
+    dry_run: bool = False,
+    source: str = "录入",
+    today: dt.date | None = None,
+    progress: Any = None,
+) -> RegistrationResult:
+    """Enrol a batch of cleaned students at ``school``; all or nothing unless ``accept_valid``
+    (``dry_run`` checks everything and writes nothing).
+
+    Every row is checked against the whole province: an ID number active at another school is an
+    error naming that school; a person who left another school (e.g. graduated from primary) is
+    enrolled again under the same lifelong 学籍号.
+    """
+    require_school_writer(actor, school)
+    today = today or timezone.localdate()
+    problems: list[RowProblem] = []
+    for row, clean in rows:
+        problems += _row_problems(row, clean)
+    bad_rows = {p.row for p in problems}
+
+    # Within the batch and against the register: identity.
+    indexes: dict[int, str] = {}
+    first_row_of: dict[str, int] = {}
+    for row, clean in rows:
+        if row in bad_rows:
+            continue
+        v = clean.values
+        index = id_index(v["id_type"], v["id_number"])
+        indexes[row] = index
+        if index:
+            if index in first_row_of:
+                problems.append(RowProblem(row, "id_number", "身份证件号", v["id_number"],
+                                           f"与第 {first_row_of[index]} 行的身份证件号重复"))
+                bad_rows.add(row)
+            else:
+                first_row_of[index] = row
+    existing = _existing_by_index(indexes.values())
+    given_numbers = {row: c.values.get("student_number") for row, c in rows if c.values.get("student_number")}
+    taken_given = _numbers_taken(given_numbers.values())
+    number_first_row: dict[str, int] = {}
+    for row, clean in rows:
+        if row in bad_rows:
+            continue
+        v = clean.values
+        known = existing.get(indexes[row])
+        if known and known.active_school_id is not None:
+            problems.append(RowProblem(row, "id_number", "身份证件号", _masked(v["id_number"]),
+                                       holder_message(known.active_school_id, known.active_school_name,
+                                                      school, known.student_number)))
+            bad_rows.add(row)
+            continue
+        number = given_numbers.get(row)
+        if number:
+            if number in number_first_row:
+                problems.append(RowProblem(row, "student_number", "学籍号", number,
+                                           f"与第 {number_first_row[number]} 行的学籍号重复"))
+                bad_rows.add(row)
+                continue
+            number_first_row[number] = row
+            if known and number != known.student_number:
+                problems.append(RowProblem(row, "student_number", "学籍号", number,
+                                           f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
+                bad_rows.add(row)
+            elif not known and number in taken_given:
+                problems.append(RowProblem(row, "student_number", "学籍号", number, "该学籍号已被其他学生使用"))
+                bad_rows.add(row)
+        if row not in bad_rows and not v["id_number"]:
+            holder = _undocumented_duplicate(v)
+            if holder is not None:
+                problems.append(RowProblem(row, "name", "姓名", v["name"], holder_message(
+                    holder.school_id, holder.school.name, school, holder.student.student_number)
+                    + "（姓名、性别、出生日期和监护人均相同）"))
+                bad_rows.add(row)
+
+    problems.sort(key=lambda p: p.row)
+    if problems and not accept_valid:
+        raise BatchInvalid(problems)
+    good = [(row, clean) for row, clean in rows if row not in bad_rows]
+    if dry_run:
+        return RegistrationResult(0, 0, [], problems)
+    try:
+        with transaction.atomic():
+            enrolments, created, re_enrolled = _write_registrations(
+                actor, school, good, indexes, existing, source, today, progress
+            )
+    except IntegrityError as exc:
+        # Another session registered one of these persons a moment ago: report who holds them.
+        raise _explain_conflict(good, indexes, school) from exc
+    return RegistrationResult(created, re_enrolled, enrolments, problems)
+
+
+def _masked(number: str) -> str:
+    return seal_id_number("1", number).masked if number else ""
+
+
+def _undocumented_duplicate(v: Mapping[str, Any]) -> Enrolment | None:
+    """A student without an ID number is the same person when name, sex, birth date and guardian match."""
+    candidates = Enrolment.objects.filter(
+        is_active=True, student__name=v["name"], student__gender=v["gender"], student__birth_date=v["birth_date"],
+        student__id_number_index="",
+    ).select_related("school", "student")
+    for enrolment in candidates:
+        guardians = enrolment.student.guardians or []
+        if not v.get("guardian1_name") or any(g.get("name") == v["guardian1_name"] for g in guardians):
+            return enrolment
+    return None
+
+
+def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping[int, str], school: Organization
+                      ) -> BatchInvalid:
+    existing = _existing_by_index(indexes.values())
+    problems = []
+    for row, clean in rows:
+        known = existing.get(indexes.get(row, ""))
+        if known and known.active_school_id is not None:
+            problems.append(RowProblem(row, "id_number", "身份证件号", _masked(clean.values["id_number"]),
+                                       holder_message(known.active_school_id, known.active_school_name, school,
+                                                      known.student_number)))
+    return BatchInvalid(problems or [RowProblem(0, "", "", "", "数据已被他人同时修改，请重新提交")])
+
+
+def _guardians(v: Mapping[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for n in (1, 2):
+        name = v.get(f"guardian{n}_name") or ""
+        phone = v.get(f"guardian{n}_phone") or ""
+        if name or phone:
+            sealed = seal_phone(phone)
+            out.append({"name": name, "relation": v.get(f"guardian{n}_relation") or "",
+                        "phone_cipher": sealed.cipher, "phone_masked": sealed.masked})
+    return out
+
+
+def _classes_for(school: Organization, year: int, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """Class ids by (grade, number) for the school year, opening the classes a batch names."""
+    have = {
+        (g, n): pk
+        for pk, g, n in SchoolClass.objects.filter(school=school, school_year=year).values_list("id", "grade", "number")
+    }
+    missing = [
+        SchoolClass(school=school, region_path=school.region_path, school_year=year, grade=g, number=n,
+                    name=f"{grade_name(g)}（{n}）班")
+        for g, n in sorted(wanted - set(have))
+    ]
+    if missing:
+        SchoolClass.objects.bulk_create(missing)
+        have.update({(c.grade, c.number): c.pk for c in SchoolClass.objects.filter(
+            school=school, school_year=year, grade__in={g for g, _ in wanted})})
+    return have
+
+
+def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tuple[int, CleanStudent]],
+                         indexes: Mapping[int, str], existing: Mapping[str, _Existing], source: str,
+                         today: dt.date, progress: Any) -> tuple[list[Enrolment], int, int]:
+    now = timezone.now()
+    year = current_school_year(today)
+    class_ids = _classes_for(school, year, {
+        (c.values["grade"], c.values["class_number"]) for _, c in rows if c.values.get("class_number")
+    })
+    region6 = school.region_path.strip("/").split("/")[-1][:6].ljust(6, "0")
+    g_candidates = {"G" + c.values["id_number"] for _, c in rows if c.values["id_type"] == "1" and c.values["id_number"]}
+    taken = _numbers_taken(g_candidates)
+    issued: set[str] = set()
+
+    def is_taken(number: str) -> bool:
+        if number in issued or number in taken:
+            return True
+        if number.startswith("L"):
+            return bool(_numbers_taken([number]))
+        return False
+
+    new_people: list[Student] = []
+    person_of_row: dict[int, Student | int] = {}
+    re_enrolled_ids: list[int] = []
+    for row, clean in rows:
+        v = clean.values
+        known = existing.get(indexes[row])
+        if known:
+            person_of_row[row] = known.student_id
+            re_enrolled_ids.append(known.student_id)
+            continue
+        number = v.get("student_number") or issue_student_number(
+            id_type=v["id_type"], id_number=v["id_number"], region_code=region6, birth_date=v["birth_date"],
+            is_taken=is_taken,
+        )
+        issued.add(number)
+        id_sealed = seal_id_number(v["id_type"], v["id_number"])
+        phone = seal_phone(v.get("phone") or "")
+        student = Student(
+            student_number=number, id_number_cipher=id_sealed.cipher, id_number_index=id_sealed.index,
+            id_number_masked=id_sealed.masked, phone_cipher=phone.cipher, phone_masked=phone.masked,
+            guardians=_guardians(v), school_id=school.pk, region_path=school.region_path, created_at=now,
+            updated_at=now, **{f: v[f] for f in PERSON_FIELDS},
+        )
+        new_people.append(student)
+        person_of_row[row] = student
+    insert_objects(Student, new_people, need_ids=True)
+    if progress:
+        progress(len(rows) // 3)
+    if re_enrolled_ids:
+        Student.objects.filter(id__in=re_enrolled_ids).update(
+            school=school, region_path=school.region_path, updated_at=now
+        )
+    enrolments: list[Enrolment] = []
+    for row, clean in rows:
+        v = clean.values
+        person = person_of_row[row]
+        grade = BY_CODE[v["grade"]]
+        enrolments.append(Enrolment(
+            student_id=person if isinstance(person, int) else person.pk, school_id=school.pk,
+            region_path=school.region_path, stage=int(grade.stage), grade=grade.code,
+            school_class_id=class_ids.get((grade.code, v.get("class_number"))) if v.get("class_number") else None,
+            status=EnrolmentStatus.STUDYING, is_active=True, entered_on=v["entered_on"],
+            entry_mode=v.get("entry_mode") or "", major=v.get("major") or "",
+            programme_length=v.get("programme_length"), level=v.get("level") or "", created_at=now, updated_at=now,
+        ))
+    insert_objects(Enrolment, enrolments, need_ids=True)
+    if progress:
+        progress(2 * len(rows) // 3)
+    numbers = _numbers_of(person_of_row, re_enrolled_ids)
+    _write_trace(actor, school, rows, person_of_row, enrolments, numbers, source, today, now)
+    mark_schools_dirty([school.pk])
+    return enrolments, len(new_people), len(re_enrolled_ids)
+
+
+def _numbers_of(person_of_row: Mapping[int, Student | int], reused: list[int]) -> dict[int, str]:
+    numbers = {p.pk: p.student_number for p in person_of_row.values() if isinstance(p, Student)}
+    numbers.update(dict(Student.objects.filter(id__in=reused).values_list("id", "student_number")))
+    return numbers
+
+
+def _write_trace(actor: Actor, school: Organization, rows: Sequence[tuple[int, CleanStudent]],
+                 person_of_row: Mapping[int, Student | int], enrolments: Sequence[Enrolment],
+                 numbers: Mapping[int, str], source: str, today: dt.date, now: dt.datetime) -> None:
+    """The 入学 events, audit entries and change-feed entries of a registration batch."""
+    org_id, org_name = actor.audit_org()
+    actor_name, ip = actor.audit_name(), current_client_ip()
+    ethnicities = codebook.codes_of("ethnicity")
+    events, audits, feed = [], [], []
+    for (_row, clean), enrolment in zip(rows, enrolments, strict=True):
+        v = clean.values
+        number = numbers[enrolment.student_id]
+        events.append(StudentEvent(
+            student_id=enrolment.student_id, enrolment_id=enrolment.pk, kind=EventKind.ENROL,
+            occurred_on=v["entered_on"] or today, reason=source, detail={"grade": enrolment.grade},
+            school_id=school.pk, region_path=school.region_path, recorded_by=actor_name, recorded_at=now,
+        ))
+        after = {"name": v["name"], "gender": "男" if v["gender"] == "1" else "女" if v["gender"] == "2" else v["gender"],
+                 "birth_date": v["birth_date"].isoformat(), "id_number": _masked(v["id_number"]),
+                 "student_number": number, "ethnicity": ethnicities.get(v["ethnicity"], v["ethnicity"]),
+                 "grade": grade_name(enrolment.grade), "school": school.name, "status": "在读"}
+        audits.append(AuditEntry(
+            occurred_at=now, actor_id=actor.pk, actor_name=actor_name, actor_org_id=org_id, actor_org_name=org_name,
+            client_ip=ip, action=AuditAction.CREATE, object_type="students.student",
+            object_id=str(enrolment.student_id), object_label=f"{v['name']}（{number}）",
+            changes={k: {"label": AUDIT_LABELS.get(k, k), "before": None, "after": a} for k, a in after.items()},
+            region_path=school.region_path, school_id=school.pk, note=source[:500],
+        ))
+        feed.append(ChangeFeedEntry(occurred_at=now, resource="student", natural_key=number, operation="upsert",
+                                    region_path=school.region_path, school_id=school.pk))
+    insert_objects(StudentEvent, events)
+    insert_objects(AuditEntry, audits)
+    insert_objects(ChangeFeedEntry, feed)
+
+
+def enrol_student(*, actor: Actor, school: Organization, data: Mapping[str, Any], today: dt.date | None = None
+                  ) -> Enrolment:
+    """Register one student from a form: the same checks and writes as a one-row import."""
+    today = today or timezone.localdate()
+    clean = clean_student(data, stage_mask=school.stage_mask, today=today)
+    try:
+        result = register_students(actor=actor, school=school, rows=[(1, clean)], accept_valid=False,
+                                   source="逐条录入", today=today)
+    except BatchInvalid as exc:
+        raise RecordInvalid(
+            f"学生「{clean.values.get('name') or data.get('name') or ''}」",
+            [FieldProblem(p.field, "student.invalid", p.message, p.label) for p in exc.problems],
+        ) from exc
+    return result.enrolments[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Edits and identity
+
+
+def student_snapshot(student: Student) -> dict[str, Any]:
+    snap = {f: getattr(student, f) for f in PERSON_FIELDS}
+    snap["id_number"] = student.id_number_masked
+    snap["phone"] = student.phone_masked
+    return snap
+
+
+def _require_student_writer(actor: Actor, student: Student) -> Enrolment | None:
+    active = Enrolment.objects.filter(student=student, is_active=True).select_related("school").first()
+    school = active.school if active else student.school
+    require_school_writer(actor, school)
+    return active
+
+
+@transaction.atomic
+def update_student(*, actor: Actor, student: Student, data: Mapping[str, Any], today: dt.date | None = None) -> Student:
+    """Edit a student's personal fields (not the 学籍号; an ID number change goes through
+    ``correct_id_number`` so that it is recorded as such)."""
+    _require_student_writer(actor, student)
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    editable = [c for c in STUDENT_COLUMNS if c.field in data and (c.field in PERSON_FIELDS or c.field == "phone")
+                and c.field != "id_type"]
+    clean = clean_fields(data, editable)
+    problems = [FieldProblem(f, "student.invalid", m, FIELD_LABELS.get(f, f)) for f, _v, m in clean.problems]
+    if clean.values.get("birth_date") and not dt.date(1950, 1, 1) <= clean.values["birth_date"] <= (
+            today or timezone.localdate()):
+        problems.append(FieldProblem("birth_date", "student.birth_date", "出生日期不合理", "出生日期"))
+    if problems:
+        raise RecordInvalid(f"学生「{student.name}」", problems)
+    before = student_snapshot(student)
+    for col in editable:
+        if col.field in PERSON_FIELDS:
+            setattr(student, col.field, clean.values[col.field])
+    if "phone" in data:
+        phone = seal_phone(clean.values.get("phone") or "")
+        student.phone_cipher, student.phone_masked = phone.cipher, phone.masked
+    changes = diff_fields(before, student_snapshot(student), AUDIT_LABELS)
+    if not changes:
+        return student
+    student.updated_at = timezone.now()
+    student.save()
+    _trace(actor, student, AuditAction.UPDATE, changes)
+    return student
+
+
+def _trace(actor: Actor, student: Student, action: str, changes: Mapping[str, Any], note: str = "",
+           school: Organization | None = None) -> None:
+    school = school or student.school
+    record_change(
+        actor=actor, action=action, object_type="students.student", object_id=student.pk,
+        object_label=f"{student.name}（{student.student_number}）", changes=changes,
+        region_path=school.region_path, school_id=school.pk, feed_resource="student",
+        feed_key=student.student_number, note=note,
+    )
+
+
+@transaction.atomic
+def correct_id_number(*, actor: Actor, student: Student, id_type: str, id_number: str, reason: str) -> Student:
+    """Correct an ID number (e.g. after a household-registration correction). The 学籍号 stays."""
+    _require_student_writer(actor, student)
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    number = normalize_id_number(id_number)
+    problems = []
+    if not reason.strip():
+        problems.append(FieldProblem("reason", "required", "请填写更正原因", "原因"))
+    if id_type == "1":
+        try:
+            number = validate_id_number(number)
+        except IdentifierError as exc:
+            problems.append(FieldProblem("id_number", exc.code, f"身份证件号无效：{exc.message}", "身份证件号"))
+    if not number and id_type != "Z":
+        problems.append(FieldProblem("id_number", "required", "身份证件号为必填项", "身份证件号"))
+    sealed = seal_id_number(id_type, number)
+    if sealed.index and Student.objects.filter(id_number_index=sealed.index).exclude(pk=student.pk).exists():
+        other = Student.objects.filter(id_number_index=sealed.index).select_related("school").first()
+        problems.append(FieldProblem("id_number", "student.duplicate",
+                                     f"该身份证件号已属于学生 {other.student_number}（{other.school.name}）", "身份证件号"))
+    if problems:
+        raise RecordInvalid(f"学生「{student.name}」", problems)
+    before = {"id_type": student.id_type, "id_number": student.id_number_masked}
+    student.id_type = id_type
+    student.id_number_cipher, student.id_number_index, student.id_number_masked = sealed.cipher, sealed.index, sealed.masked
+    student.updated_at = timezone.now()
+    student.save()
+    _trace(actor, student, AuditAction.UPDATE,
+           diff_fields(before, {"id_type": id_type, "id_number": sealed.masked}, AUDIT_LABELS), note=reason)
+    return student
+
+
+@transaction.atomic
+def replace_temporary_number(*, actor: Actor, student: Student, on: dt.date | None = None) -> Student:
+    """L → G: once a temporary-numbered student has a verified resident ID, issue the formal number.
+    The old number is retired (never issued again) and the change is an event, not a new person."""
+    _require_student_writer(actor, student)
+    student = Student.objects.select_for_update().get(pk=student.pk)
+    problems = []
+    if not student.student_number.startswith("L"):
+        problems.append(FieldProblem("student_number", "student.not_temporary", "只有临时学籍号（L开头）可以换发", "学籍号"))
+    elif student.id_type != "1" or not student.id_number_cipher:
+        problems.append(FieldProblem("id_number", "student.no_id", "须先登记有效的居民身份证号才能换发正式学籍号", "身份证件号"))
+    if problems:
+        raise RecordInvalid(f"学生「{student.name}」", problems)
+    new_number = "G" + crypto.decrypt(student.id_number_cipher)
+    if _numbers_taken([new_number]):
+        raise RecordInvalid(f"学生「{student.name}」", [FieldProblem(
+            "student_number", "student.number_taken", f"正式学籍号 {new_number[:7]}… 已被其他学生使用，请核查身份证件号", "学籍号")])
+    old = student.student_number
+    RetiredStudentNumber.objects.create(number=old, student=student)
+    student.student_number = new_number
+    student.updated_at = timezone.now()
+    student.save()
+    active = Enrolment.objects.filter(student=student, is_active=True).first()
+    StudentEvent.objects.create(
+        student=student, enrolment=active, kind=EventKind.NUMBER_CHANGE, occurred_on=on or timezone.localdate(),
+        reason="临时学籍号换发正式学籍号", detail={"from": old, "to": new_number}, school=student.school,
+        region_path=student.region_path, recorded_by=actor.audit_name(),
+    )
+    _trace(actor, student, AuditAction.UPDATE,
+           {"student_number": {"label": "学籍号", "before": old, "after": new_number}}, note="L → G")
+    # The feed also announces the retired number, so systems keyed on it can follow the change.
+    ChangeFeedEntry.objects.create(resource="student", natural_key=old, operation="delete",
+                                   region_path=student.region_path, school_id=student.school_id)
+    return student
+
+
+def reveal_identifiers(*, actor: Actor, student: Student) -> dict[str, str]:
+    """The full ID number and phones, for roles allowed to see them; every view is audited."""
+    if not actor.can(VIEW_SENSITIVE):
+        raise NotPermitted("您的角色无权查看完整的身份证件号和电话")
+    record_event(actor=actor, action=AuditAction.VIEW_SENSITIVE, object_type="students.student",
+                 object_id=student.pk, object_label=f"{student.name}（{student.student_number}）",
+                 region_path=student.region_path, note="查看完整身份证件号和联系电话")
+    return {
+        "id_number": crypto.decrypt(student.id_number_cipher),
+        "phone": crypto.decrypt(student.phone_cipher),
+        "guardian_phones": "、".join(
+            f"{g.get('name', '')} {crypto.decrypt(g.get('phone_cipher', ''))}" for g in student.guardians or []
+        ),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Events without approval
+
+
+EVENT_RESULT: dict[str, tuple[EnrolmentStatus | None, bool]] = {
+    EventKind.SUSPEND: (EnrolmentStatus.SUSPENDED, True),
+    EventKind.RESUME: (EnrolmentStatus.STUDYING, True),
+    EventKind.DEATH: (EnrolmentStatus.DECEASED, False),
+    EventKind.GRADUATE: (EnrolmentStatus.GRADUATED, False),
+    EventKind.COMPLETE: (EnrolmentStatus.COMPLETED, False),
+    EventKind.DROP_OUT: (EnrolmentStatus.DROPPED_OUT, False),
+    EventKind.REPEAT: (None, True),
+    EventKind.SKIP: (None, True),
+}
+ALLOWED_FROM: dict[str, set[str]] = {
+    EventKind.SUSPEND: {EnrolmentStatus.STUDYING},
+    EventKind.RESUME: {EnrolmentStatus.SUSPENDED},
+    EventKind.DEATH: set(ACTIVE_STATUSES),
+    EventKind.GRADUATE: {EnrolmentStatus.STUDYING},
+    EventKind.COMPLETE: {EnrolmentStatus.STUDYING},
+    EventKind.DROP_OUT: set(ACTIVE_STATUSES),
+    EventKind.REPEAT: {EnrolmentStatus.STUDYING, EnrolmentStatus.SUSPENDED},
+    EventKind.SKIP: {EnrolmentStatus.STUDYING},
+}
+
+
+def apply_event(
+    *, actor: Actor, enrolment: Enrolment, kind: str, on: dt.date, reason: str, attachments: str = "",
+    request: Any = None, _approved: bool = False,
+) -> StudentEvent:
+    """Record a status event on an active registration (休学, 复学, 死亡, 毕业, 结业, 留级, 跳级, 退学)."""
+    with transaction.atomic():
+        if not _approved:
+            require_school_writer(actor, enrolment.school)
+        enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=enrolment.pk)
+        label = EventKind(kind).label
+        problems = []
+        if kind not in EVENT_RESULT:
+            problems.append(FieldProblem("kind", "event.unknown", f"不支持的学籍事件：{kind}", "事件"))
+        elif enrolment.status not in ALLOWED_FROM[kind]:
+            problems.append(FieldProblem("kind", "event.not_allowed",
+                                         f"学籍状态为「{enrolment.get_status_display()}」时不能办理{label}", "事件"))
+        if not reason.strip():
+            problems.append(FieldProblem("reason", "required", f"请填写{label}原因", "原因"))
+        if on > timezone.localdate() + dt.timedelta(days=366):
+            problems.append(FieldProblem("on", "event.date", "日期不能晚于一年以后", "日期"))
+        if kind == EventKind.DROP_OUT and not _approved and needs_county_approval(enrolment, on):
+            problems.append(FieldProblem("kind", "event.needs_approval",
+                                         "义务教育阶段适龄学生退学须经县级教育行政部门审批（控辍保学），请提交退学申请", "事件"))
+        if kind == EventKind.SKIP and not BY_CODE[enrolment.grade].next_code:
+            problems.append(FieldProblem("kind", "event.not_allowed", "最高年级不能跳级", "事件"))
+        if problems:
+            raise RecordInvalid(f"学生「{enrolment.student.name}」", problems)
+        status, stays_active = EVENT_RESULT[kind]
+        before = {"status": enrolment.get_status_display(), "grade": grade_name(enrolment.grade),
+                  "repeat_next_promotion": enrolment.repeat_next_promotion}
+        detail: dict[str, Any] = {}
+        if status is not None:
+            detail["status"] = [enrolment.status, str(status.value)]
+            enrolment.status = status
+        enrolment.is_active = stays_active
+        if not stays_active:
+            enrolment.left_on = on
+        if kind == EventKind.REPEAT:
+            enrolment.repeat_next_promotion = True
+        if kind == EventKind.SKIP:
+            nxt = BY_CODE[enrolment.grade].next_code
+            detail["grade"] = [enrolment.grade, nxt]
+            enrolment.grade = nxt
+            enrolment.school_class = None
+        enrolment.updated_at = timezone.now()
+        enrolment.save()
+        event = StudentEvent.objects.create(
+            student=enrolment.student, enrolment=enrolment, kind=kind, occurred_on=on, reason=reason,
+            attachments=attachments, detail=detail, school=enrolment.school, region_path=enrolment.region_path,
+            request=request, recorded_by=actor.audit_name(),
+        )
+        after = {"status": enrolment.get_status_display(), "grade": grade_name(enrolment.grade),
+                 "repeat_next_promotion": enrolment.repeat_next_promotion}
+        _trace(actor, enrolment.student, AuditAction.UPDATE,
+               diff_fields(before, after, {**AUDIT_LABELS, "repeat_next_promotion": "下次升级时留级"}),
+               note=f"{label}：{reason}", school=enrolment.school)
+        return event
+
+
+COMPULSORY_STAGES = {2, 4, 64}  # 小学, 初中, 特殊教育
+
+
+def needs_county_approval(enrolment: Enrolment, on: dt.date) -> bool:
+    """控辍保学: a compulsory-stage student under 16 may leave school only with county approval."""
+    birth = enrolment.student.birth_date
+    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    return enrolment.stage in COMPULSORY_STAGES and age < 16
+
+
+# --------------------------------------------------------------------------------------------
+# Classes
+
+
+@transaction.atomic
+def create_class(*, actor: Actor, school: Organization, school_year: int, grade: str, number: int,
+                 head_teacher: str = "", class_type: str = "10") -> SchoolClass:
+    require_school_writer(actor, school)
+    problems = []
+    g = BY_CODE.get(grade)
+    if g is None or not school.stage_mask & g.stage:
+        problems.append(FieldProblem("grade", "class.grade", "本校不设该年级", "年级"))
+    if not 1 <= number <= 99:
+        problems.append(FieldProblem("number", "class.number", "班号应在 1 到 99 之间", "班号"))
+    if SchoolClass.objects.filter(school=school, school_year=school_year, grade=grade, number=number).exists():
+        problems.append(FieldProblem("number", "class.duplicate", f"{grade_name(grade)}（{number}）班已存在", "班号"))
+    if problems:
+        raise RecordInvalid("班级", problems)
+    klass = SchoolClass.objects.create(school=school, region_path=school.region_path, school_year=school_year,
+                                       grade=grade, number=number, name=f"{grade_name(grade)}（{number}）班",
+                                       head_teacher=head_teacher, class_type=class_type)
+    record_change(actor=actor, action=AuditAction.CREATE, object_type="students.class", object_id=klass.pk,
+                  object_label=f"{school.name} {school_year}学年 {klass.name}",
+                  changes={"head_teacher": {"label": "班主任", "before": None, "after": head_teacher}},
+                  region_path=school.region_path, school_id=school.pk, feed_resource="class",
+                  feed_key=f"{school.school_code}-{school_year}-{grade}-{number}")
+    return klass
+
+
+@transaction.atomic
+def assign_class(*, actor: Actor, enrolment: Enrolment, school_class: SchoolClass | None) -> Enrolment:
+    require_school_writer(actor, enrolment.school)
+    enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=enrolment.pk)
+    if school_class is not None and (school_class.school_id != enrolment.school_id or school_class.grade != enrolment.grade):
+        raise RecordInvalid("分班", [FieldProblem("school_class", "class.mismatch", "只能分到本校同年级的班级", "班级")])
+    before = str(enrolment.school_class) if enrolment.school_class_id else ""
+    enrolment.school_class = school_class
+    enrolment.updated_at = timezone.now()
+    enrolment.save()
+    _trace(actor, enrolment.student, AuditAction.UPDATE,
+           {"class": {"label": "班级", "before": before, "after": str(school_class) if school_class else ""}},
+           school=enrolment.school)
+    return enrolment
