@@ -84,7 +84,7 @@ def apply_transfer(
 ) -> ChangeRequest:
     """The receiving school applies to take over a student's registration."""
     require_school_writer(actor, to_school)
-    enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=enrolment.pk)
+    enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     problems = []
     if not enrolment.is_active:
         problems.append(FieldProblem("student", "transfer.inactive", "该学生当前没有有效学籍，应直接办理入学", "学生"))
@@ -120,7 +120,7 @@ def apply_drop_out(*, actor: Actor, enrolment: Enrolment, on: dt.date, reason: s
                    ) -> ChangeRequest:
     """A school asks its county to approve the dropout of a compulsory-school-age student."""
     require_school_writer(actor, enrolment.school)
-    enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=enrolment.pk)
+    enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     problems = []
     if enrolment.status not in ACTIVE_STATUSES:
         problems.append(FieldProblem("student", "dropout.inactive", "该学生当前没有有效学籍", "学生"))
@@ -150,7 +150,7 @@ def can_decide(actor: Actor, step: ChangeRequestStep) -> bool:
 @transaction.atomic
 def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str = "") -> ChangeRequest:
     """Approve a step (the next one opens, or the change takes effect) or return the request."""
-    step = ChangeRequestStep.objects.select_for_update().select_related("request", "organization").get(pk=step.pk)
+    step = ChangeRequestStep.objects.select_for_update(of=("self",)).select_related("request", "organization").get(pk=step.pk)
     request = ChangeRequest.objects.select_for_update().get(pk=step.request_id)
     if step.organization_id != actor.organization_id:
         raise OutOfScope("该审核环节不属于您的单位")
@@ -180,7 +180,7 @@ def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str
 
 @transaction.atomic
 def withdraw(*, actor: Actor, request: ChangeRequest, reason: str) -> ChangeRequest:
-    request = ChangeRequest.objects.select_for_update().select_related("to_school", "from_school").get(pk=request.pk)
+    request = ChangeRequest.objects.select_for_update(of=("self",)).select_related("to_school", "from_school").get(pk=request.pk)
     applicant = request.to_school if request.kind == RequestKind.TRANSFER else request.from_school
     require_school_writer(actor, applicant)
     if request.status != RequestStatus.PENDING:
@@ -193,7 +193,7 @@ def withdraw(*, actor: Actor, request: ChangeRequest, reason: str) -> ChangeRequ
 
 
 def _complete(actor: Actor, request: ChangeRequest, approver: Organization) -> None:
-    enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=request.enrolment_id)
+    enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=request.enrolment_id)
     if enrolment.status not in ACTIVE_STATUSES:
         raise RecordInvalid("审核", [FieldProblem("student", "request.stale",
                                                   f"学生学籍状态已变为「{enrolment.get_status_display()}」，申请无法生效", "学生")])

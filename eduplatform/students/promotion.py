@@ -59,11 +59,17 @@ def _graduates_condition() -> str:
     by_length = [g for g in GRADES if g.stage in (Stage.VOCATIONAL, Stage.HIGHER)]
     for length in range(1, 9):
         codes = [g.code for g in by_length if g.year >= length]
-        parts.append(f"(programme_length = {length} AND grade IN ({_quoted(codes)}))")
+        if codes:
+            parts.append(f"(programme_length = {length} AND grade IN ({_quoted(codes)}))")
     return "(" + " OR ".join(parts) + ")"
 
 
 GRADUATES = _graduates_condition()
+
+
+def _db_datetime(value: dt.datetime):
+    """Raw SQL gets datetimes in the form the ORM stores them (SQLite keeps naive UTC text)."""
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 @dataclass(frozen=True)
@@ -212,6 +218,7 @@ def execute_promotion(
         undo_until=now + dt.timedelta(days=days),
     )
     where, params = scope.where()
+    stamp = _db_datetime(now)
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {PC} (batch_id, enrolment_id, grade, school_class_id, status, is_active, left_on,"
@@ -236,7 +243,7 @@ def execute_promotion(
         cursor.execute(
             f"UPDATE {E} SET status = '07', is_active = %s, left_on = %s, updated_at = %s"
             f" WHERE {where} AND repeat_next_promotion = %s AND {GRADUATES}",
-            [False, graduation_date, now, *params, False],
+            [False, graduation_date, stamp, *params, False],
         )
         graduated = cursor.rowcount
         # Students whose class has no successor (none, or a class of another year) move up unplaced.
@@ -244,7 +251,7 @@ def execute_promotion(
             f"UPDATE {E} SET grade = {_next_grade_case('grade')}, school_class_id = NULL, updated_at = %s"
             f" WHERE {where} AND repeat_next_promotion = %s AND (school_class_id IS NULL OR school_class_id NOT IN"
             f" (SELECT o.id FROM {CLS} o WHERE {cw}))",
-            [now, *params, False, *cparams],
+            [stamp, *params, False, *cparams],
         )
         promoted = cursor.rowcount
         cursor.execute(
@@ -253,13 +260,13 @@ def execute_promotion(
             f" ON n.school_id = o.school_id AND n.school_year = o.school_year + 1 AND n.number = o.number"
             f" AND n.grade = {_next_grade_case('o.grade')} WHERE {cw}) m"
             f" WHERE {E}.school_class_id = m.old_id AND {scope.where(E)[0]} AND {E}.repeat_next_promotion = %s",
-            [now, *cparams, *params, False],
+            [stamp, *cparams, *params, False],
         )
         promoted += cursor.rowcount
         cursor.execute(
             f"UPDATE {E} SET repeat_next_promotion = %s, school_class_id = NULL, updated_at = %s"
             f" WHERE {where} AND repeat_next_promotion = %s",
-            [False, now, *params, True],
+            [False, stamp, *params, True],
         )
         kept = cursor.rowcount
         _write_trace(cursor, batch, actor, now, "学年升级")
@@ -278,19 +285,19 @@ def _write_trace(cursor, batch: PromotionBatch, actor: Actor, now: dt.datetime, 
             f" SELECT e.student_id, e.id, CASE WHEN e.status = '07' THEN 'graduate' ELSE 'promote' END, %s, %s, '',"
             f" '{{}}', e.school_id, e.region_path, %s, %s, %s FROM {E} e JOIN {PC} pc ON pc.enrolment_id = e.id"
             " WHERE pc.batch_id = %s AND (e.status <> pc.status OR e.grade <> pc.grade)",
-            [batch.graduation_date, reason, batch.pk, actor.audit_name(), now, batch.pk],
+            [batch.graduation_date, reason, batch.pk, actor.audit_name(), _db_datetime(now), batch.pk],
         )
     cursor.execute(
         "INSERT INTO history_changefeedentry (occurred_at, resource, natural_key, operation, region_path, school_id)"
         f" SELECT %s, 'student', s.student_number, 'upsert', e.region_path, e.school_id FROM {PC} pc"
         f" JOIN {E} e ON e.id = pc.enrolment_id JOIN students_student s ON s.id = e.student_id WHERE pc.batch_id = %s",
-        [now, batch.pk],
+        [_db_datetime(now), batch.pk],
     )
     cursor.execute(
         f"INSERT INTO history_dirtyschool (school_id, marked_at) SELECT DISTINCT e.school_id, %s FROM {PC} pc"
         f" JOIN {E} e ON e.id = pc.enrolment_id WHERE pc.batch_id = %s"
         " AND e.school_id NOT IN (SELECT school_id FROM history_dirtyschool)",
-        [now, batch.pk],
+        [_db_datetime(now), batch.pk],
     )
 
 
@@ -334,7 +341,7 @@ def undo_blockers(batch: PromotionBatch, now: dt.datetime | None = None) -> list
         cursor.execute(
             f"SELECT COUNT(*) FROM {PC} pc JOIN {E} e ON e.id = pc.enrolment_id"
             " WHERE pc.batch_id = %s AND e.updated_at > %s",
-            [batch.pk, batch.executed_at],
+            [batch.pk, _db_datetime(batch.executed_at)],
         )
         changed = cursor.fetchone()[0]
         cursor.execute(
@@ -355,7 +362,7 @@ def undo_blockers(batch: PromotionBatch, now: dt.datetime | None = None) -> list
 def undo_promotion(*, actor: Actor, batch: PromotionBatch, now: dt.datetime | None = None) -> PromotionBatch:
     """Put every enrolment of the batch back exactly as it was and remove what the batch created."""
     now = now or timezone.now()
-    batch = PromotionBatch.objects.select_for_update().select_related("school").get(pk=batch.pk)
+    batch = PromotionBatch.objects.select_for_update(of=("self",)).select_related("school").get(pk=batch.pk)
     promotion_scope(actor, school=batch.school, region_path=batch.region_path)
     blockers = undo_blockers(batch, now)
     if blockers:
@@ -365,7 +372,7 @@ def undo_promotion(*, actor: Actor, batch: PromotionBatch, now: dt.datetime | No
             f"UPDATE {E} SET grade = pc.grade, school_class_id = pc.school_class_id, status = pc.status,"
             " is_active = pc.is_active, left_on = pc.left_on, repeat_next_promotion = pc.repeat_next_promotion,"
             f" updated_at = %s FROM {PC} pc WHERE pc.enrolment_id = {E}.id AND pc.batch_id = %s",
-            [now, batch.pk],
+            [_db_datetime(now), batch.pk],
         )
         cursor.execute("DELETE FROM students_studentevent WHERE promotion_id = %s", [batch.pk])
         cursor.execute(f"DELETE FROM {CLS} WHERE promotion_id = %s", [batch.pk])

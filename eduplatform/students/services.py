@@ -634,7 +634,7 @@ def apply_event(
     with transaction.atomic():
         if not _approved:
             require_school_writer(actor, enrolment.school)
-        enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=enrolment.pk)
+        enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
         label = EventKind(kind).label
         problems = []
         if kind not in EVENT_RESULT:
@@ -727,7 +727,7 @@ def create_class(*, actor: Actor, school: Organization, school_year: int, grade:
 @transaction.atomic
 def assign_class(*, actor: Actor, enrolment: Enrolment, school_class: SchoolClass | None) -> Enrolment:
     require_school_writer(actor, enrolment.school)
-    enrolment = Enrolment.objects.select_for_update().select_related("student", "school").get(pk=enrolment.pk)
+    enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     if school_class is not None and (school_class.school_id != enrolment.school_id or school_class.grade != enrolment.grade):
         raise RecordInvalid("分班", [FieldProblem("school_class", "class.mismatch", "只能分到本校同年级的班级", "班级")])
     before = str(enrolment.school_class) if enrolment.school_class_id else ""
