@@ -17,20 +17,21 @@ from .world import TOWN_A2, school_row
 
 def make_id(birth: dt.date, seq: int, *, area: str = "440106", female: bool = False) -> str:
     """A valid 18-digit ID number; the sequence's last digit carries the sex (odd = male)."""
-    seq3 = (seq * 2 + (0 if female else 1)) % 1000
+    seq3 = (seq % 500) * 2 + (0 if female else 1)
     body = f"{area}{birth:%Y%m%d}{seq3:03d}"
     return body + id_number_check_char(body)
 
 
 def student_row(seq: int = 1, **overrides: object) -> dict[str, object]:
-    birth = dt.date(2018, 3, 1) + dt.timedelta(days=seq % 300)
+    # 400 people per birth date, each with its own sequence number: unique IDs for 100,000 rows.
+    birth = dt.date(2018, 9, 1) + dt.timedelta(days=seq // 400)
     female = seq % 2 == 0
     row: dict[str, object] = {
         "name": f"测试学生{seq}",
         "gender": "女" if female else "男",
         "birth_date": birth.isoformat(),
         "id_type": "1",
-        "id_number": make_id(birth, seq, female=female),
+        "id_number": make_id(birth, seq % 400, female=female),
         "ethnicity": "01",
         "grade": "一年级",
         "class_number": "1",

@@ -293,7 +293,8 @@ class CodeMatcher:
         """Code for one part; _AMBIGUOUS when a short form fits several codes."""
         if not key:
             return None
-        for index in (self._by_code, self._by_name, self._by_alias):
+        # An alias is a deliberate choice, so it settles a name shared by several codes ("其他").
+        for index in (self._by_code, self._by_alias, self._by_name):
             if key in index:
                 return index[key]
         if key.isdigit() and (found := self._by_unpadded.get(key.lstrip("0") or "0")):

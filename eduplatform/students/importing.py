@@ -97,7 +97,7 @@ def _run(job: ImportJob) -> None:
     source = f"表格导入：{job.file_name}"
     try:
         result = register_students(
-            actor=actor, school=school, rows=checked, accept_valid=job.mode == ImportMode.ACCEPT_VALID,
+            actor=actor, school=school, rows=checked, accept_valid=job.mode in (ImportMode.ACCEPT_VALID, ImportMode.DRY_RUN),
             dry_run=job.mode == ImportMode.DRY_RUN, source=source, today=today,
         )
     except BatchInvalid as exc:

@@ -61,7 +61,7 @@ CODE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "disability_type": ("disability_type_gbt2261_3", {"无": "", "否": ""}),
     "left_behind": ("left_behind_child_cmis", {"否": "0", "不是": "0", "单亲留守": "1", "双亲留守": "2"}),
     "boarding_mode": ("boarding_mode", {"住宿": "2", "寄宿": "2", "住读": "2"}),
-    "entry_mode": ("enrollment_mode_cmis", {"就近": "11", "统一招生考试": "21", "中考": "21"}),
+    "entry_mode": ("enrollment_mode_cmis", {"就近": "11", "统一招生考试": "21", "中考": "21", "其他": "99"}),
 }
 EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {"nationality": NATIONALITIES, "level": LEVELS}
 
@@ -278,6 +278,9 @@ def _check_placement(out: CleanStudent, raw: Mapping[str, Any], stage_mask: int)
             v["class_number"] = int(match.group(1))
     else:
         v["class_number"] = None
+    # "其他" has one code in compulsory education (12) and another above it (99).
+    if out.grade and v.get("entry_mode") in ("12", "99"):
+        v["entry_mode"] = "12" if out.grade.stage in (Stage.PRIMARY, Stage.JUNIOR) else "99"
     if out.grade and out.grade.stage in (Stage.VOCATIONAL, Stage.HIGHER):
         if not v.get("major"):
             out.add("major", "", "中职、高校学生须填写专业")
