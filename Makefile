@@ -64,7 +64,7 @@ demo: install
 	@echo
 	@echo "平台地址: http://127.0.0.1:8000"
 	@echo
-	exec $(PY) manage.py runserver 127.0.0.1:8000 --noreload
+	PY=$(PY) bash scripts/serve.sh
 
 # ---------------------------------------------------------------------------------------------
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT))  # noqa: E402 — the project and bench/ importable when run as a script
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 URL = os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eduplatform_bench")
 
@@ -107,6 +107,13 @@ def main() -> None:
     province_page, _ = timed(lambda: page(province_user), repeat=30)
     report("school search, first page (county scope)", f"{county_page * 1000:.1f} ms", f"{province_page * 1000:.1f} ms",
            county_page / province_page, "baseline: same search, province scope")
+
+    # 4–5. The student register: a school's spreadsheet import, and a city's year-end promotion.
+    from bench import students
+
+    clerk = User.objects.get(username="school_clerk")
+    students.bench_import(report, timed, clerk.organization, clerk)
+    students.bench_promotion(report, timed, User.objects.get(username="gz_stat"), "44/4401/")
 
 
 if __name__ == "__main__":

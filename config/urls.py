@@ -6,6 +6,7 @@ urlpatterns = [
     path("accounts/", include("eduplatform.accounts.urls")),
     path("standards/", include("eduplatform.standards.urls")),
     path("orgs/", include("eduplatform.orgs.urls")),
+    path("students/", include("eduplatform.students.urls")),
     path("api/v1/", api.urls),
     path("", include("eduplatform.web.urls")),
 ]

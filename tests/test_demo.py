@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 
 import pytest
+from django.core.management import call_command
 
 from eduplatform.accounts.models import User
 from eduplatform.demo import province
 from eduplatform.orgs.models import Organization, OrgKind, Region, RegionLevel
+from eduplatform.students.models import Student
 
 pytestmark = pytest.mark.django_db
 
@@ -38,3 +41,11 @@ def test_demo_generation_is_repeatable_and_idempotent():
     assert User.objects.filter(username="th_stat").count() == 1
     rows = province.school_rows(0.005, 7)
     assert [(r["school_code"], r["name"]) for r in sorted(rows, key=lambda r: r["school_code"])] == first
+
+
+def test_demo_command_with_zero_students_creates_schools_only():
+    out = io.StringIO()
+    call_command("generate_demo", "--scale", "0.001", "--students", "0", stdout=out)
+    assert Organization.objects.filter(kind=OrgKind.SCHOOL).exists()
+    assert not Student.objects.exists()
+    assert "未生成学生" in out.getvalue()

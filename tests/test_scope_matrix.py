@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from tests.students_support import student_row, xlsx_file
 from tests.world import LEAK_MARKER_B, LEAK_MARKER_HIGHER, World
 
 # Parameters that name public reference data (national code tables), not jurisdictional records.
@@ -52,18 +53,52 @@ def discover_routes() -> list[Route]:
     return [r for r in routes if not SKIPPED_ROUTES.match(r.route)]
 
 
+def student_records(world: World) -> dict[str, dict[str, str]]:
+    """Student-register records (a student, a change request, an import job, a promotion) at each
+    school that lies outside one of the checked users' jurisdiction; built once per world."""
+    cached = getattr(world, "_student_records", None)
+    if cached is None:
+        cached = world._student_records = {
+            "school_b1": _student_records_at(world, world.school_b1, "clerk_b1", 901, {}),
+            "school_a2": _student_records_at(world, world.school_a2, "county_a_stat", 902, {"grade": "小班"}),
+            "college_a": _student_records_at(world, world.college_a, "county_a_stat", 903,
+                                             {"grade": "大学一年级", "major": "计算机科学与技术", "programme_length": "4"}),
+        }
+    return cached
+
+
+def _student_records_at(world: World, school, user: str, seq: int, overrides: dict) -> dict[str, str]:
+    from django.utils import timezone
+
+    from eduplatform.core.models import ImportMode
+    from eduplatform.students import approvals, importing, promotion, services
+
+    actor, today = world.user(user), timezone.localdate()
+    enrolment = services.enrol_student(actor=actor, school=school, data=student_row(seq, **overrides))
+    request = approvals.apply_drop_out(actor=actor, enrolment=enrolment, on=today, reason="矩阵检查")
+    job = importing.submit_import(actor=actor, school=school, file_name=f"{school.name}.xlsx",
+                                  content=xlsx_file(["姓名"], [["矩阵检查"]]), mode=ImportMode.DRY_RUN)
+    batch = promotion.execute_promotion(actor=actor, scope=promotion.promotion_scope(actor, school=school),
+                                        from_year=services.current_school_year(today), graduation_date=today)
+    return {"student_number": enrolment.student.student_number, "request_id": str(request.pk),
+            "job_id": str(job.pk), "batch_id": str(batch.pk)}
+
+
 def objects_outside(world: World, actor: str) -> dict[str, str]:
     """For each URL parameter, a value naming a record outside ``actor``'s jurisdiction."""
     b_user = world.users["county_b_stat"].pk
+    students = student_records(world)
     if actor == "county_a_stat":
         return {"school_code": world.school_b1.school_code, "region_code": world.county_b.region.code,
-                "user_id": str(b_user)}
+                "user_id": str(b_user), **students["school_b1"]}
     if actor == "clerk_a1":
         # Same town, same county, other school: still outside a school clerk's scope.
         return {"school_code": world.school_a2.school_code, "region_code": world.county_a.region.code,
-                "user_id": str(world.users["county_a_stat"].pk)}
+                "user_id": str(world.users["county_a_stat"].pk), **students["school_a2"]}
     if actor == "k12_officer":
-        return {"school_code": world.college_a.school_code, "region_code": None, "user_id": None}
+        # A college's students, jobs and requests are outside a K-12 officer's stages.
+        return {"school_code": world.college_a.school_code, "region_code": None, "user_id": None,
+                **students["college_a"]}
     raise AssertionError(actor)
 
 
@@ -111,6 +146,7 @@ def test_no_route_reaches_a_record_outside_the_users_jurisdiction(client, world,
 
 @pytest.mark.parametrize("actor", ["county_a_stat", "clerk_a1", "k12_officer"])
 def test_no_list_page_shows_records_outside_the_users_jurisdiction(client, world, actor):
+    student_records(world)  # records outside the jurisdiction for the student lists to (not) show
     client.force_login(world.user(actor))
     own_region = world.user(actor).organization.region.code
     probes = ["", "?q=测试", "?q=泄漏", "?status=all", "?q=2144000002", "?q=4144000001", "?format=xlsx"]

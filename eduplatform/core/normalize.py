@@ -31,6 +31,10 @@ __all__ = [
 # Not whitespace to str.split(), yet routinely carried along by copy and paste.
 _INVISIBLE: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 
+# Anything clean_text's slow path would change in NFKC-normal text: runs of spaces, tabs,
+# line breaks and invisible characters.
+_ODD_SPACE: Final = re.compile(r"\s\s|[\t\n\r\f\v\u200b\u200c\u200d\u2060\ufeff\u3000\xa0]")
+
 DATE_FORMATS_HINT: Final = "可写作 2015-09-01、2015/9/1、20150901 或 2015.9.1"
 MONTH_FORMATS_HINT: Final = "可写作 201509、2015-09、2015/9 或 2015年9月"
 
@@ -44,6 +48,11 @@ def clean_text(value: object) -> str:
     """
     if value is None:
         return ""
+    if type(value) is str:
+        # Fast path for the common cell: already clean ASCII, or normalised text without odd spaces.
+        stripped = value.strip()
+        if (stripped.isascii() or unicodedata.is_normalized("NFKC", stripped)) and not _ODD_SPACE.search(stripped):
+            return stripped
     if isinstance(value, float) and value.is_integer():
         text = str(int(value))
     elif isinstance(value, dt.datetime):  # before date: datetime is a subclass of date
@@ -264,6 +273,7 @@ class CodeMatcher:
         self._by_name: dict[str, str] = {}
         self._by_stem: dict[str, str] = {}
         self._by_alias: dict[str, str] = {}
+        self._memo: dict[str, str | None] = {}
         for code, name in self.codes:
             _put(self._by_code, code.casefold(), code)
             if code.isdigit():
@@ -281,6 +291,16 @@ class CodeMatcher:
 
     def match(self, text: object) -> str | None:
         """The code meant by ``text``, or None when unknown, ambiguous or contradictory."""
+        # A column holds few distinct texts; a big import asks the same question thousands of times.
+        key = text if type(text) is str else None
+        if key is not None and key in self._memo:
+            return self._memo[key]
+        found = self._match(text)
+        if key is not None and len(self._memo) < 10_000:
+            self._memo[key] = found
+        return found
+
+    def _match(self, text: object) -> str | None:
         whole = clean_text(text)
         if not whole:
             return None

@@ -34,6 +34,7 @@ __all__ = [
     "phone_number",
     "school_name",
     "street_address",
+    "surname_of",
 ]
 
 
@@ -140,17 +141,22 @@ _GIVEN_POOLS: Final[dict[str, tuple[tuple[str, ...], tuple[int, ...]]]] = {
 }
 
 
-def person_name(rng: random.Random, sex: str) -> str:
+_COMPOUND_SURNAMES: Final[frozenset[str]] = frozenset(s for s in _SURNAMES if len(s) > 1)
+
+
+def person_name(rng: random.Random, sex: str, *, surname: str | None = None) -> str:
     """Return a full name (surname + 1-2 character given name), 2-4 characters.
 
-    ``sex`` is a GB/T 2261.1 code: ``"1"`` male, ``"2"`` female.
+    ``sex`` is a GB/T 2261.1 code: ``"1"`` male, ``"2"`` female. ``surname`` keeps a family's
+    surname (a father and his child); without it one is drawn, so existing seeds give the same names.
     """
     try:
         chars, cum = _GIVEN_POOLS[sex]
     except KeyError:
         raise ValueError(f"unknown GB/T 2261.1 sex code: {sex!r}") from None
     choices = rng.choices
-    surname = choices(_SURNAMES, cum_weights=_SURNAME_CUM)[0]
+    if surname is None:
+        surname = choices(_SURNAMES, cum_weights=_SURNAME_CUM)[0]
     if rng.random() < _SINGLE_CHAR_GIVEN_RATE:
         return surname + choices(chars, cum_weights=cum)[0]
     first, second = choices(chars, cum_weights=cum, k=2)
@@ -158,6 +164,11 @@ def person_name(rng: random.Random, sex: str) -> str:
     while first == second and sex != "2":
         second = choices(chars, cum_weights=cum)[0]
     return surname + first + second
+
+
+def surname_of(name: str) -> str:
+    """The surname of a name made by :func:`person_name` (compound surnames such as 欧阳 included)."""
+    return name[:2] if name[:2] in _COMPOUND_SURNAMES else name[:1]
 
 
 # ---------------------------------------------------------------------------

@@ -97,6 +97,8 @@ def normalize_identifier(raw: str) -> str:
     Only ASCII is upper-cased so that non-ASCII garbage keeps its length
     (e.g. "ß".upper() == "SS") and error messages report what was typed.
     """
+    if raw.isascii() and raw.isalnum():  # the usual case, already clean: skip the character loop
+        return raw.translate(_ASCII_LOWER_TO_UPPER)
     cleaned = "".join(ch for ch in raw if not ch.isspace() and ch not in _INVISIBLE_CHARS)
     return cleaned.translate(_FULLWIDTH_TO_ASCII).translate(_ASCII_LOWER_TO_UPPER)
 

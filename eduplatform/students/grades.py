@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from eduplatform.orgs.stages import Stage
 
@@ -81,6 +82,7 @@ def grade_name(code: str | None) -> str:
 _PLAIN_YEAR = re.compile(r"^([一二三四五六七八九1-9])年级$")
 
 
+@lru_cache(maxsize=1024)
 def resolve_grade(text: str, stage_mask: int) -> Grade | None:
     """A grade from what a spreadsheet says: its code, its name, an alias, or "三年级" read in the
     school's stages (a plain "一年级" at a junior middle school is 初一)."""

@@ -28,14 +28,15 @@ class Sealed:
 EMPTY = Sealed("", "", "")
 
 
-def seal_id_number(id_type: str, number: str) -> Sealed:
+def seal_id_number(id_type: str, number: str, *, index: str | None = None) -> Sealed:
+    """``index`` may be passed when already computed (a batch computes it once for its checks)."""
     if not number:
         return EMPTY
-    # The type is part of the indexed value: a passport and an ID card may share digits.
-    return Sealed(crypto.encrypt(number), crypto.blind_index(f"{id_type}:{number}", "id"), mask_id_number(number))
+    return Sealed(crypto.encrypt(number), index or id_index(id_type, number), mask_id_number(number))
 
 
 def id_index(id_type: str, number: str) -> str:
+    # The type is part of the indexed value: a passport and an ID card may share digits.
     return crypto.blind_index(f"{id_type}:{number}", "id") if number else ""
 
 

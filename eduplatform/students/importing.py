@@ -103,7 +103,7 @@ def _run(job: ImportJob) -> None:
     except BatchInvalid as exc:
         _finish(job, JobStatus.REJECTED, problems=[p.as_dict() for p in exc.problems])
         return
-    job.written_rows = len(result.enrolments)
+    job.written_rows = len(result.enrolment_ids)
     _finish(job, JobStatus.DONE, problems=[p.as_dict() for p in result.rejected])
     if job.written_rows:
         record_event(actor=actor, action=AuditAction.CREATE, object_type="core.import", object_id=job.pk,

@@ -56,12 +56,13 @@ class Student(models.Model):
     guardians = models.JSONField(_("家庭成员或监护人"), default=list, blank=True)
     # The school holding the current (or, once none is active, the last) enrolment: the person is
     # read through that school's jurisdiction.
-    school = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
-    region_path = models.CharField(_("区划路径"), max_length=64, db_index=True)
+    school = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_constraint=False,
+                               db_index=False)  # covered by the (school, name) index
+    region_path = models.CharField(_("区划路径"), max_length=64)
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
 
-    SCOPE = ScopeFields(path="region_path", school="school_id")
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
 
     class Meta:
         verbose_name = _("学生")
@@ -73,6 +74,8 @@ class Student(models.Model):
         indexes = [
             models.Index(fields=["name", "birth_date", "gender"], name="student_name_birth_sex"),
             models.Index(fields=["school", "name"], name="student_school_name"),
+            # Prefix scans ("everything under 44/4401/") need the pattern operator class on PostgreSQL.
+            models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="student_region_path"),
         ]
 
     def __str__(self) -> str:
@@ -110,7 +113,7 @@ class SchoolClass(models.Model):
         "PromotionBatch", null=True, blank=True, on_delete=models.SET_NULL, related_name="opened_classes"
     )
 
-    SCOPE = ScopeFields(path="region_path", school="school_id")
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
 
     class Meta:
         verbose_name = _("班级")
@@ -127,12 +130,19 @@ class Enrolment(models.Model):
     """One stay of a student at a school: where, which grade and class, in which status."""
 
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="enrolments")
-    school = models.ForeignKey(Organization, verbose_name=_("学校"), on_delete=models.PROTECT, related_name="+")
-    region_path = models.CharField(max_length=64, db_index=True)
+    # No database-level foreign keys to schools and classes: a promotion or an import rewrites a
+    # million rows, and per-row RI triggers would cost more than the rows (docs/decisions/0003).
+    # The services keep these references true; the student reference keeps its constraint.
+    school = models.ForeignKey(
+        Organization, verbose_name=_("学校"), on_delete=models.PROTECT, related_name="+", db_constraint=False,
+        db_index=False,
+    )
+    region_path = models.CharField(max_length=64)
     stage = models.PositiveSmallIntegerField(_("学段"))  # one Stage bit
     grade = models.CharField(_("年级"), max_length=2, choices=GRADE_CHOICES)
     school_class = models.ForeignKey(
-        SchoolClass, verbose_name=_("班级"), null=True, blank=True, on_delete=models.SET_NULL, related_name="enrolments"
+        SchoolClass, verbose_name=_("班级"), null=True, blank=True, on_delete=models.SET_NULL, related_name="enrolments",
+        db_constraint=False, db_index=False,
     )
     status = models.CharField(_("学籍状态"), max_length=2, choices=EnrolmentStatus.choices, default="01")
     is_active = models.BooleanField(_("在籍"), default=True)
@@ -156,9 +166,12 @@ class Enrolment(models.Model):
             # 一人一籍: at most one active registration per person, on SQLite and PostgreSQL alike.
             models.UniqueConstraint(fields=["student"], condition=Q(is_active=True), name="one_active_enrolment"),
         ]
+        # Few indexes, none on grade or class: a year-end promotion rewrites grade and class of every
+        # row, and PostgreSQL can then update in place (HOT) instead of touching each index.
         indexes = [
-            models.Index(fields=["school", "is_active", "grade"], name="enrolment_school_grade"),
-            models.Index(fields=["region_path", "is_active"], name="enrolment_region_active"),
+            models.Index(fields=["school", "is_active"], name="enrolment_school_active"),
+            models.Index(fields=["region_path", "is_active"], opclasses=["varchar_pattern_ops", "bool_ops"],
+                         name="enrolment_region_active"),
         ]
 
     def __str__(self) -> str:
@@ -185,21 +198,25 @@ class EventKind(models.TextChoices):
 class StudentEvent(models.Model):
     """A real-world change to a registration, dated, with its reason."""
 
-    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="events")
-    enrolment = models.ForeignKey(Enrolment, null=True, blank=True, on_delete=models.PROTECT, related_name="events")
+    # An append-only log written only by services, in batches: no RI triggers (docs/decisions/0003).
+    student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="events", db_constraint=False)
+    enrolment = models.ForeignKey(Enrolment, null=True, blank=True, on_delete=models.PROTECT, related_name="events",
+                                  db_constraint=False)
     kind = models.CharField(_("事件"), max_length=16, choices=EventKind.choices)
     occurred_on = models.DateField(_("日期"))
     reason = models.CharField(_("原因"), max_length=200, blank=True)
     attachments = models.CharField(_("证明材料"), max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True)  # e.g. {"grade": ["11", "12"]}
-    school = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+")
+    school = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_constraint=False)
     region_path = models.CharField(max_length=64, db_index=True)
-    request = models.ForeignKey("ChangeRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    promotion = models.ForeignKey("PromotionBatch", null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    request = models.ForeignKey("ChangeRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+                                db_constraint=False)
+    promotion = models.ForeignKey("PromotionBatch", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
+                                  db_constraint=False)
     recorded_by = models.CharField(_("经办人"), max_length=150, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
 
-    SCOPE = ScopeFields(path="region_path", school="school_id")
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
 
     class Meta:
         verbose_name = _("学籍事件")
@@ -304,7 +321,7 @@ class PromotionBatch(models.Model):
 class PromotionChange(models.Model):
     """The state of one enrolment before a promotion: what undo writes back."""
 
-    batch = models.ForeignKey(PromotionBatch, on_delete=models.CASCADE, related_name="changes")
+    batch = models.ForeignKey(PromotionBatch, on_delete=models.CASCADE, related_name="changes", db_constraint=False)
     enrolment_id = models.BigIntegerField()
     grade = models.CharField(max_length=2)
     school_class_id = models.BigIntegerField(null=True)

@@ -8,7 +8,8 @@ on SQLite and PostgreSQL), never a Python loop over students:
 2. the next year's classes are opened, one per current class (一年级（2）班 → 二年级（2）班);
 3. last-year students graduate, the others move up a grade into their class's successor, students
    marked for 留级 stay; suspended (休学) students are not touched;
-4. one event per student, one change-feed entry per student, one audit entry per school.
+4. one change-feed entry per student and one audit entry per school; the snapshot rows double as
+   each student's record of the promotion (shown in the student's timeline).
 
 Preview and execution share the SQL conditions below, so what the preview counts is what execution does.
 """
@@ -269,24 +270,17 @@ def execute_promotion(
             [False, stamp, *params, True],
         )
         kept = cursor.rowcount
-        _write_trace(cursor, batch, actor, now, "学年升级")
+        _write_trace(cursor, batch, now)
     batch.promoted, batch.graduated, batch.kept = promoted, graduated, kept
     batch.save(update_fields=["promoted", "graduated", "kept"])
     _audit_by_school(actor, batch, now, "执行学年升级")
     return batch
 
 
-def _write_trace(cursor, batch: PromotionBatch, actor: Actor, now: dt.datetime, reason: str,
-                 events: bool = True) -> None:
-    if events:
-        cursor.execute(
-            "INSERT INTO students_studentevent (student_id, enrolment_id, kind, occurred_on, reason, attachments,"
-            " detail, school_id, region_path, promotion_id, recorded_by, recorded_at)"
-            f" SELECT e.student_id, e.id, CASE WHEN e.status = '07' THEN 'graduate' ELSE 'promote' END, %s, %s, '',"
-            f" '{{}}', e.school_id, e.region_path, %s, %s, %s FROM {E} e JOIN {PC} pc ON pc.enrolment_id = e.id"
-            " WHERE pc.batch_id = %s AND (e.status <> pc.status OR e.grade <> pc.grade)",
-            [batch.graduation_date, reason, batch.pk, actor.audit_name(), _db_datetime(now), batch.pk],
-        )
+def _write_trace(cursor, batch: PromotionBatch, now: dt.datetime) -> None:
+    """Change feed and dirty marks. Per student, the ``PromotionChange`` row (before) and the
+    enrolment (after) already are the record of what happened; a million event rows would only
+    repeat them, so the student's timeline reads promotions from there (``promotions_of``)."""
     cursor.execute(
         "INSERT INTO history_changefeedentry (occurred_at, resource, natural_key, operation, region_path, school_id)"
         f" SELECT %s, 'student', s.student_number, 'upsert', e.region_path, e.school_id FROM {PC} pc"
@@ -374,9 +368,8 @@ def undo_promotion(*, actor: Actor, batch: PromotionBatch, now: dt.datetime | No
             f" updated_at = %s FROM {PC} pc WHERE pc.enrolment_id = {E}.id AND pc.batch_id = %s",
             [_db_datetime(now), batch.pk],
         )
-        cursor.execute("DELETE FROM students_studentevent WHERE promotion_id = %s", [batch.pk])
         cursor.execute(f"DELETE FROM {CLS} WHERE promotion_id = %s", [batch.pk])
-        _write_trace(cursor, batch, actor, now, "撤销学年升级", events=False)
+        _write_trace(cursor, batch, now)
     batch.undone_at, batch.undone_by = now, actor.audit_name()
     batch.save(update_fields=["undone_at", "undone_by"])
     record_change(actor=actor, action=AuditAction.UPDATE, object_type="students.promotion", object_id=batch.pk,
@@ -384,3 +377,26 @@ def undo_promotion(*, actor: Actor, batch: PromotionBatch, now: dt.datetime | No
                   changes={"undone": {"label": "撤销", "before": None, "after": "已撤销"}},
                   region_path=batch.region_path, school_id=batch.school_id, note="撤销学年升级")
     return batch
+
+
+@dataclass(frozen=True)
+class PromotionRecord:
+    """One promotion as a student's timeline shows it."""
+
+    on: dt.date
+    from_year: int
+    grade_before: str
+    outcome: str  # 升级 / 毕业 / 留级
+    undone: bool
+
+
+def promotions_of(enrolment_ids: list[int]) -> list[PromotionRecord]:
+    changes = (PromotionBatch.objects.filter(changes__enrolment_id__in=enrolment_ids)
+               .values_list("graduation_date", "from_year", "changes__grade", "changes__repeat_next_promotion",
+                            "undone_at", "changes__enrolment_id", "changes__status"))
+    records = []
+    for on, year, grade, repeat, undone, _enrolment, _status in changes:
+        nxt = BY_CODE[grade].next_code if grade in BY_CODE else None
+        outcome = "留级" if repeat else (f"升入{grade_name(nxt)}" if nxt else "毕业")
+        records.append(PromotionRecord(on, year, grade_name(grade), outcome, undone is not None))
+    return sorted(records, key=lambda r: r.on, reverse=True)

@@ -30,8 +30,6 @@ from eduplatform.orgs.stages import Stage
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import (
     IdentifierError,
-    id_number_birth_date,
-    id_number_sex,
     validate_id_number,
     validate_student_number,
 )
@@ -175,7 +173,12 @@ def clean_fields(raw: Mapping[str, Any], columns: Sequence[Column]) -> CleanStud
     out = CleanStudent()
     for col in columns:
         value = raw.get(col.field)
-        text = compact(value) if col.kind in ("code", "id_number", "phone", "int") else clean_text(value)
+        if value is None or value == "":
+            text = ""
+        elif col.kind in ("code", "id_number", "phone", "int"):
+            text = compact(value)
+        else:
+            text = clean_text(value)
         if not text:
             if col.required:
                 out.add(col.field, value, f"{col.label}为必填项")
@@ -201,9 +204,9 @@ def _parse(col: Column, text: str) -> Any:
             raise ValueError(f"不是有效的{col.label}，{matcher(col.field).hint()}")
         return code
     if col.kind == "date":
-        return parse_date(text)
+        return _date(text)
     if col.kind == "month":
-        return parse_month(text)
+        return _month(text)
     if col.kind == "bool":
         return parse_bool(text)
     if col.kind == "int":
@@ -230,6 +233,11 @@ def _parse(col: Column, text: str) -> Any:
     return text
 
 
+# A school's file repeats the same few hundred dates: parse each once.
+_date = lru_cache(maxsize=4096)(parse_date)
+_month = lru_cache(maxsize=1024)(parse_month)
+
+
 def _check_identity(out: CleanStudent, today: dt.date) -> None:
     v = out.values
     id_type, number = v.get("id_type"), v.get("id_number") or ""
@@ -245,11 +253,13 @@ def _check_identity(out: CleanStudent, today: dt.date) -> None:
             out.add("id_number", number, f"身份证件号「{number}」无效：{exc.message}")
             return
         v["id_number"] = number
+        # Validated above: read the encoded birth date and sex straight from the digits.
+        encoded_birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
         birth = v.get("birth_date")
-        if birth and not out.failed("birth_date") and id_number_birth_date(number) != birth:
+        if birth and not out.failed("birth_date") and encoded_birth != birth:
             out.add("birth_date", birth.isoformat(),
-                    f"出生日期 {birth:%Y-%m-%d} 与身份证件号中的 {id_number_birth_date(number):%Y-%m-%d} 不一致")
-        sex = id_number_sex(number)
+                    f"出生日期 {birth:%Y-%m-%d} 与身份证件号中的 {encoded_birth:%Y-%m-%d} 不一致")
+        sex = "1" if int(number[16]) % 2 == 1 else "2"
         if v.get("gender") in ("1", "2") and not out.failed("gender") and v["gender"] != sex:
             out.add("gender", v["gender"], f"性别与身份证件号不一致：证件号表明为{'男' if sex == '1' else '女'}")
     birth = v.get("birth_date")

@@ -10,15 +10,16 @@ school's first import holds thousands of students and a county's tens of thousan
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from eduplatform.core import crypto
-from eduplatform.core.bulk import insert_objects
+from eduplatform.core.bulk import insert_rows, is_postgresql, reserve_ids
 from eduplatform.core.errors import (
     BatchInvalid,
     FieldProblem,
@@ -40,7 +41,7 @@ from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, scope_of
 from eduplatform.standards import codebook
-from eduplatform.standards.validators import IdentifierError, validate_id_number
+from eduplatform.standards.validators import IdentifierError, mask_id_number, validate_id_number
 from eduplatform.students.grades import BY_CODE, grade_name
 from eduplatform.students.identity import id_index, issue_student_number, seal_id_number, seal_phone
 from eduplatform.students.models import (
@@ -110,7 +111,7 @@ def current_school_year(today: dt.date) -> int:
 class RegistrationResult:
     created: int  # new persons
     re_enrolled: int  # persons already in the register (e.g. from primary school) enrolled again
-    enrolments: list[Enrolment]
+    enrolment_ids: list[int]
     rejected: list[RowProblem]  # only with accept_valid: the rows left out, with why
 
 
@@ -129,34 +130,37 @@ class _Existing:
     active_school_name: str
 
 
+def _select_in(sql: str, values: list[str]) -> list[tuple]:
+    """``sql`` with one ``IN %s`` over many values: one array parameter on PostgreSQL, chunks on SQLite."""
+    if not values:
+        return []
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            cursor.execute(sql.replace("IN %s", "= ANY(%s)"), [values])
+            return list(cursor.fetchall())
+        for start in range(0, len(values), LOOKUP_CHUNK):
+            chunk = values[start : start + LOOKUP_CHUNK]
+            cursor.execute(sql.replace("IN %s", "IN (" + ", ".join(["%s"] * len(chunk)) + ")"), chunk)
+            out += cursor.fetchall()
+    return out
+
+
 def _existing_by_index(indexes: Iterable[str]) -> dict[str, _Existing]:
     """Persons already in the register, province-wide, by ID blind index, with where they are active."""
-    found: dict[str, _Existing] = {}
-    keys = [i for i in set(indexes) if i]
-    for start in range(0, len(keys), LOOKUP_CHUNK):
-        chunk = keys[start : start + LOOKUP_CHUNK]
-        for sid, index, number in Student.objects.filter(id_number_index__in=chunk).values_list(
-            "id", "id_number_index", "student_number"
-        ):
-            found[index] = _Existing(sid, number, None, "")
-    by_student = {e.student_id: e for e in found.values()}
-    ids = list(by_student)
-    for start in range(0, len(ids), LOOKUP_CHUNK):
-        for sid, school_id, school_name in Enrolment.objects.filter(
-            student_id__in=ids[start : start + LOOKUP_CHUNK], is_active=True
-        ).values_list("student_id", "school_id", "school__name"):
-            by_student[sid].active_school_id = school_id
-            by_student[sid].active_school_name = school_name
-    return found
+    rows = _select_in(
+        "SELECT s.id, s.id_number_index, s.student_number, e.school_id, o.name FROM students_student s"
+        " LEFT JOIN students_enrolment e ON e.student_id = s.id AND e.is_active"
+        " LEFT JOIN orgs_organization o ON o.id = e.school_id WHERE s.id_number_index IN %s",
+        sorted({i for i in indexes if i}),
+    )
+    return {index: _Existing(sid, number, school_id, name or "") for sid, index, number, school_id, name in rows}
 
 
 def _numbers_taken(candidates: Iterable[str]) -> set[str]:
-    numbers = [n for n in set(candidates) if n]
-    taken: set[str] = set()
-    for start in range(0, len(numbers), LOOKUP_CHUNK):
-        chunk = numbers[start : start + LOOKUP_CHUNK]
-        taken |= set(Student.objects.filter(student_number__in=chunk).values_list("student_number", flat=True))
-        taken |= set(RetiredStudentNumber.objects.filter(number__in=chunk).values_list("number", flat=True))
+    numbers = sorted({n for n in candidates if n})
+    taken = {r[0] for r in _select_in("SELECT student_number FROM students_student WHERE student_number IN %s", numbers)}
+    taken |= {r[0] for r in _select_in("SELECT number FROM students_retiredstudentnumber WHERE number IN %s", numbers)}
     return taken
 
 
@@ -266,7 +270,7 @@ def register_students(
 
 
 def _masked(number: str) -> str:
-    return seal_id_number("1", number).masked if number else ""
+    return mask_id_number(number) if number else ""
 
 
 def _undocumented_duplicate(v: Mapping[str, Any]) -> Enrolment | None:
@@ -325,9 +329,31 @@ def _classes_for(school: Organization, year: int, wanted: set[tuple[str, int]]) 
     return have
 
 
+STUDENT_COLUMNS_WRITTEN = (
+    "id", "student_number", "id_number_cipher", "id_number_index", "id_number_masked", "phone_cipher",
+    "phone_masked", "guardians", "school", "region_path", "created_at", "updated_at", *PERSON_FIELDS,
+)
+ENROLMENT_COLUMNS_WRITTEN = (
+    "id", "student", "school", "region_path", "stage", "grade", "school_class", "status", "is_active", "entered_on",
+    "entry_mode", "left_on", "major", "programme_length", "level", "repeat_next_promotion", "created_at",
+    "updated_at",
+)
+
+
+@dataclass
+class _Written:
+    """One registered row: the ids the trace needs, without model instances (50,000 of them are slow)."""
+
+    row: int
+    student_id: int
+    enrolment_id: int
+    number: str
+    grade: str
+
+
 def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tuple[int, CleanStudent]],
                          indexes: Mapping[int, str], existing: Mapping[str, _Existing], source: str,
-                         today: dt.date, progress: Any) -> tuple[list[Enrolment], int, int]:
+                         today: dt.date, progress: Any) -> tuple[list[int], int, int]:
     now = timezone.now()
     year = current_school_year(today)
     class_ids = _classes_for(school, year, {
@@ -341,102 +367,128 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
     def is_taken(number: str) -> bool:
         if number in issued or number in taken:
             return True
-        if number.startswith("L"):
-            return bool(_numbers_taken([number]))
-        return False
+        return number.startswith("L") and bool(_numbers_taken([number]))
 
-    new_people: list[Student] = []
-    person_of_row: dict[int, Student | int] = {}
-    re_enrolled_ids: list[int] = []
+    # Persons: reuse those already in the register, create the others.
+    new_rows: list[tuple[int, CleanStudent, str]] = []
+    known_of_row: dict[int, _Existing] = {}
     for row, clean in rows:
-        v = clean.values
         known = existing.get(indexes[row])
         if known:
-            person_of_row[row] = known.student_id
-            re_enrolled_ids.append(known.student_id)
+            known_of_row[row] = known
             continue
+        v = clean.values
         number = v.get("student_number") or issue_student_number(
             id_type=v["id_type"], id_number=v["id_number"], region_code=region6, birth_date=v["birth_date"],
             is_taken=is_taken,
         )
         issued.add(number)
-        id_sealed = seal_id_number(v["id_type"], v["id_number"])
+        new_rows.append((row, clean, number))
+    student_ids = _reserve_student_ids(len(new_rows))
+    person_rows = []
+    for (_row, clean, number), sid in zip(new_rows, student_ids or [None] * len(new_rows), strict=True):
+        v = clean.values
+        sealed = seal_id_number(v["id_type"], v["id_number"], index=indexes[_row])
         phone = seal_phone(v.get("phone") or "")
-        student = Student(
-            student_number=number, id_number_cipher=id_sealed.cipher, id_number_index=id_sealed.index,
-            id_number_masked=id_sealed.masked, phone_cipher=phone.cipher, phone_masked=phone.masked,
-            guardians=_guardians(v), school_id=school.pk, region_path=school.region_path, created_at=now,
-            updated_at=now, **{f: v[f] for f in PERSON_FIELDS},
-        )
-        new_people.append(student)
-        person_of_row[row] = student
-    insert_objects(Student, new_people, need_ids=True)
+        person_rows.append((
+            sid, number, sealed.cipher, sealed.index, sealed.masked, phone.cipher, phone.masked,
+            json.dumps(_guardians(v), ensure_ascii=False), school.pk, school.region_path, now, now,
+            *(v[f] for f in PERSON_FIELDS),
+        ))
+    columns = STUDENT_COLUMNS_WRITTEN if student_ids else STUDENT_COLUMNS_WRITTEN[1:]
+    insert_rows(Student, columns, person_rows if student_ids else [r[1:] for r in person_rows])
+    id_of_number = dict(zip((n for _, _, n in new_rows), student_ids, strict=True)) if student_ids else dict(
+        _ids_by_number([n for _, _, n in new_rows]))
     if progress:
         progress(len(rows) // 3)
-    if re_enrolled_ids:
-        Student.objects.filter(id__in=re_enrolled_ids).update(
+    if known_of_row:
+        Student.objects.filter(id__in=[k.student_id for k in known_of_row.values()]).update(
             school=school, region_path=school.region_path, updated_at=now
         )
-    enrolments: list[Enrolment] = []
-    for row, clean in rows:
+    number_of_row = {row: number for row, _, number in new_rows}
+    written: list[_Written] = []
+    enrolment_rows = []
+    enrolment_ids = _reserve_enrolment_ids(len(rows))
+    for i, (row, clean) in enumerate(rows):
         v = clean.values
-        person = person_of_row[row]
+        known = known_of_row.get(row)
+        number = known.student_number if known else number_of_row[row]
+        student_id = known.student_id if known else id_of_number[number]
         grade = BY_CODE[v["grade"]]
-        enrolments.append(Enrolment(
-            student_id=person if isinstance(person, int) else person.pk, school_id=school.pk,
-            region_path=school.region_path, stage=int(grade.stage), grade=grade.code,
-            school_class_id=class_ids.get((grade.code, v.get("class_number"))) if v.get("class_number") else None,
-            status=EnrolmentStatus.STUDYING, is_active=True, entered_on=v["entered_on"],
-            entry_mode=v.get("entry_mode") or "", major=v.get("major") or "",
-            programme_length=v.get("programme_length"), level=v.get("level") or "", created_at=now, updated_at=now,
-        ))
-    insert_objects(Enrolment, enrolments, need_ids=True)
+        class_id = class_ids.get((grade.code, v.get("class_number"))) if v.get("class_number") else None
+        values = (student_id, school.pk, school.region_path, int(grade.stage), grade.code, class_id,
+                  EnrolmentStatus.STUDYING.value, True, v["entered_on"], v.get("entry_mode") or "", None,
+                  v.get("major") or "", v.get("programme_length"), v.get("level") or "", False, now, now)
+        enrolment_rows.append((enrolment_ids[i], *values) if enrolment_ids else values)
+        written.append(_Written(row, student_id, enrolment_ids[i] if enrolment_ids else 0, number, grade.code))
+    insert_rows(Enrolment, ENROLMENT_COLUMNS_WRITTEN if enrolment_ids else ENROLMENT_COLUMNS_WRITTEN[1:],
+                enrolment_rows)
+    if not enrolment_ids:
+        active = _active_enrolment_ids([w.student_id for w in written])
+        for w in written:
+            w.enrolment_id = active[w.student_id]
     if progress:
         progress(2 * len(rows) // 3)
-    numbers = _numbers_of(person_of_row, re_enrolled_ids)
-    _write_trace(actor, school, rows, person_of_row, enrolments, numbers, source, today, now)
+    _write_trace(actor, school, rows, written, source, today, now)
     mark_schools_dirty([school.pk])
-    return enrolments, len(new_people), len(re_enrolled_ids)
+    return [w.enrolment_id for w in written], len(new_rows), len(known_of_row)
 
 
-def _numbers_of(person_of_row: Mapping[int, Student | int], reused: list[int]) -> dict[int, str]:
-    numbers = {p.pk: p.student_number for p in person_of_row.values() if isinstance(p, Student)}
-    numbers.update(dict(Student.objects.filter(id__in=reused).values_list("id", "student_number")))
-    return numbers
+def _reserve_student_ids(count: int) -> list[int]:
+    """PostgreSQL hands out keys before COPY; SQLite assigns them and we read them back by number."""
+    return reserve_ids(Student, count) if is_postgresql() else []
+
+
+def _reserve_enrolment_ids(count: int) -> list[int]:
+    return reserve_ids(Enrolment, count) if is_postgresql() else []
+
+
+def _ids_by_number(numbers: list[str]) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    for start in range(0, len(numbers), LOOKUP_CHUNK):
+        out += Student.objects.filter(student_number__in=numbers[start : start + LOOKUP_CHUNK]).values_list(
+            "student_number", "id")
+    return out
+
+
+def _active_enrolment_ids(student_ids: list[int]) -> dict[int, int]:
+    out: dict[int, int] = {}
+    for start in range(0, len(student_ids), LOOKUP_CHUNK):
+        out.update(Enrolment.objects.filter(student_id__in=student_ids[start : start + LOOKUP_CHUNK], is_active=True)
+                   .values_list("student_id", "id"))
+    return out
 
 
 def _write_trace(actor: Actor, school: Organization, rows: Sequence[tuple[int, CleanStudent]],
-                 person_of_row: Mapping[int, Student | int], enrolments: Sequence[Enrolment],
-                 numbers: Mapping[int, str], source: str, today: dt.date, now: dt.datetime) -> None:
+                 written: Sequence[_Written], source: str, today: dt.date, now: dt.datetime) -> None:
     """The 入学 events, audit entries and change-feed entries of a registration batch."""
     org_id, org_name = actor.audit_org()
     actor_name, ip = actor.audit_name(), current_client_ip()
     ethnicities = codebook.codes_of("ethnicity")
+    genders = {"1": "男", "2": "女"}
     events, audits, feed = [], [], []
-    for (_row, clean), enrolment in zip(rows, enrolments, strict=True):
+    labels = {k: AUDIT_LABELS.get(k, k) for k in (
+        "name", "gender", "birth_date", "id_number", "student_number", "ethnicity", "grade", "school", "status")}
+    for (_row, clean), w in zip(rows, written, strict=True):
         v = clean.values
-        number = numbers[enrolment.student_id]
-        events.append(StudentEvent(
-            student_id=enrolment.student_id, enrolment_id=enrolment.pk, kind=EventKind.ENROL,
-            occurred_on=v["entered_on"] or today, reason=source, detail={"grade": enrolment.grade},
-            school_id=school.pk, region_path=school.region_path, recorded_by=actor_name, recorded_at=now,
-        ))
-        after = {"name": v["name"], "gender": "男" if v["gender"] == "1" else "女" if v["gender"] == "2" else v["gender"],
+        events.append((w.student_id, w.enrolment_id, EventKind.ENROL.value, v["entered_on"] or today, source[:200],
+                       "", json.dumps({"grade": w.grade}), school.pk, school.region_path, actor_name, now))
+        after = {"name": v["name"], "gender": genders.get(v["gender"], v["gender"]),
                  "birth_date": v["birth_date"].isoformat(), "id_number": _masked(v["id_number"]),
-                 "student_number": number, "ethnicity": ethnicities.get(v["ethnicity"], v["ethnicity"]),
-                 "grade": grade_name(enrolment.grade), "school": school.name, "status": "在读"}
-        audits.append(AuditEntry(
-            occurred_at=now, actor_id=actor.pk, actor_name=actor_name, actor_org_id=org_id, actor_org_name=org_name,
-            client_ip=ip, action=AuditAction.CREATE, object_type="students.student",
-            object_id=str(enrolment.student_id), object_label=f"{v['name']}（{number}）",
-            changes={k: {"label": AUDIT_LABELS.get(k, k), "before": None, "after": a} for k, a in after.items()},
-            region_path=school.region_path, school_id=school.pk, note=source[:500],
-        ))
-        feed.append(ChangeFeedEntry(occurred_at=now, resource="student", natural_key=number, operation="upsert",
-                                    region_path=school.region_path, school_id=school.pk))
-    insert_objects(StudentEvent, events)
-    insert_objects(AuditEntry, audits)
-    insert_objects(ChangeFeedEntry, feed)
+                 "student_number": w.number, "ethnicity": ethnicities.get(v["ethnicity"], v["ethnicity"]),
+                 "grade": grade_name(w.grade), "school": school.name, "status": "在读"}
+        changes = {k: {"label": labels[k], "before": None, "after": a} for k, a in after.items()}
+        audits.append((now, actor.pk, actor_name, org_id, org_name, ip, AuditAction.CREATE.value, "students.student",
+                       str(w.student_id), f"{v['name']}（{w.number}）"[:255], json.dumps(changes, ensure_ascii=False),
+                       school.region_path, school.pk, source[:500]))
+        feed.append((now, "student", w.number, "upsert", school.region_path, school.pk))
+    insert_rows(StudentEvent, ("student", "enrolment", "kind", "occurred_on", "reason", "attachments", "detail",
+                               "school", "region_path", "recorded_by", "recorded_at"), events)
+    insert_rows(AuditEntry, ("occurred_at", "actor_id", "actor_name", "actor_org_id", "actor_org_name", "client_ip",
+                             "action", "object_type", "object_id", "object_label", "changes", "region_path",
+                             "school_id", "note"), audits)
+    insert_rows(ChangeFeedEntry, ("occurred_at", "resource", "natural_key", "operation", "region_path", "school_id"),
+                feed)
 
 
 def enrol_student(*, actor: Actor, school: Organization, data: Mapping[str, Any], today: dt.date | None = None
@@ -452,7 +504,7 @@ def enrol_student(*, actor: Actor, school: Organization, data: Mapping[str, Any]
             f"学生「{clean.values.get('name') or data.get('name') or ''}」",
             [FieldProblem(p.field, "student.invalid", p.message, p.label) for p in exc.problems],
         ) from exc
-    return result.enrolments[0]
+    return Enrolment.objects.select_related("student", "school").get(pk=result.enrolment_ids[0])
 
 
 # --------------------------------------------------------------------------------------------

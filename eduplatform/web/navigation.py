@@ -22,7 +22,7 @@ class Area:
 AREAS: tuple[Area, ...] = (
     Area("dashboard", "首页", "web:dashboard", True, "本辖区概况"),
     Area("orgs", "学校与区划", "orgs:browse", True, "区划树、学校（机构）基本信息与历史"),
-    Area("students", "学生", "web:area_students", False, "学生基础库与电子学籍：入学、转学、休学、毕业、学年升级"),
+    Area("students", "学生", "students:list", True, "学生基础库与电子学籍：入学、转学、休学、毕业、学年升级"),
     Area("staff", "教职工", "web:area_staff", False, "教职工基础库与人员变动"),
     Area("administrators", "教育管理干部", "web:area_administrators", False, "教育行政部门与学校管理干部信息"),
     Area("buildings", "校舍与土地", "web:area_buildings", False, "土地、校舍（建筑物）与危房管理"),

@@ -4,18 +4,22 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from eduplatform.demo import province
+from eduplatform.demo import students as demo_students
 from eduplatform.orgs.models import Region
 
 
 class Command(BaseCommand):
-    help = "生成演示数据：教育行政部门、各类学校与各角色演示账号（固定随机种子，可重复执行）"
+    help = "生成演示数据：教育行政部门、各类学校、学生与各角色演示账号（固定随机种子，可重复执行）"
 
     def add_arguments(self, parser):
         parser.add_argument("--scale", type=float, default=0.05,
                             help=f"学校规模，1.0 = 全省规模（约 {province.PROVINCE_SIZE:,} 所），默认 0.05")
+        parser.add_argument("--students", type=float, default=0.05,
+                            help="学生规模：按此比例缩放每个年级的班数（每校每个年级至少 1 个班），"
+                                 "1.0 = 足额班数，0 = 不生成学生，默认 0.05")
         parser.add_argument("--seed", type=int, default=2026)
 
-    def handle(self, *args, scale: float, seed: int, **options):
+    def handle(self, *args, scale: float, students: float, seed: int, **options):
         if not Region.objects.exists():
             call_command("load_reference", stdout=self.stdout)
         started = time.perf_counter()
@@ -25,6 +29,17 @@ class Command(BaseCommand):
             self.stdout.write(f"已生成学校 {created:,} 所（规模 {scale}，用时 {took:.1f} 秒）")
         else:
             self.stdout.write("演示数据已存在，未重复生成。")
+        if students <= 0:
+            self.stdout.write("未生成学生（--students 0）。")
+        else:
+            summary = demo_students.generate_students(scale=students, seed=seed)
+            if summary.skipped:
+                self.stdout.write("学生数据已存在，未重复生成。")
+            else:
+                self.stdout.write(
+                    f"已生成学生 {summary.students:,} 名、班级 {summary.classes:,} 个，覆盖学校 {summary.schools:,} 所"
+                    f"（学生规模 {students}，用时 {summary.seconds:.1f} 秒）"
+                )
         self.stdout.write(f"\n演示账号（密码均为 {province.DEMO_PASSWORD}）：")
         self.stdout.write(f"  {'用户名':<14}{'角色':<12}{'所属单位'}")
         for a in accounts:

@@ -1,0 +1,244 @@
+"""Forms of the student pages. They collect text and dates; the services validate (one source of
+rules and messages, the same for a form and a spreadsheet row)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django import forms
+
+from eduplatform.core.errors import RecordInvalid
+from eduplatform.core.imports import Column
+from eduplatform.core.models import ImportMode
+from eduplatform.orgs.forms import style_fields
+from eduplatform.students.grades import GRADES, Grade
+from eduplatform.students.models import EventKind
+from eduplatform.students.schema import STUDENT_COLUMNS, choices_of
+from eduplatform.students.services import EVENT_RESULT, PERSON_FIELDS
+
+BLANK = ("", "——请选择——")
+DATE_ERRORS = {"required": "请填写日期", "invalid": "日期格式应为 YYYY-MM-DD"}
+
+# How the long student form is laid out: the sections of the national 学生基本信息 record.
+SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("基本信息", ("name", "former_name", "gender", "birth_date", "id_type", "id_number", "student_number",
+                  "ethnicity", "nationality", "hk_macao_taiwan", "political_status", "health_status",
+                  "disability_type")),
+    ("户籍与家庭", ("birthplace_code", "native_place", "hukou_place_code", "hukou_nature", "migrant_child",
+                    "left_behind", "only_child", "boarding_mode", "home_address", "phone")),
+    ("入学信息", ("grade", "class_number", "entered_on", "entry_mode", "major", "programme_length", "level")),
+    ("监护人", ("guardian1_name", "guardian1_relation", "guardian1_phone", "guardian2_name", "guardian2_relation",
+                "guardian2_phone")),
+)
+
+EDITABLE_COLUMNS: tuple[Column, ...] = tuple(
+    c for c in STUDENT_COLUMNS if (c.field in PERSON_FIELDS or c.field == "phone") and c.field != "id_type"
+)
+
+MODE_HELP = {
+    ImportMode.DRY_RUN: "检查每一行并生成错误报告，不写入任何数据；没有错误时可一键正式导入同一文件。",
+    ImportMode.ALL_OR_NOTHING: "只有全部行都正确才写入；只要有一行出错，整个文件一行也不写入。",
+    ImportMode.ACCEPT_VALID: "正确的行立即写入，错误的行列入错误报告，修改后可只把这些行再导入一次。",
+}
+
+
+def _code_choices(field_name: str) -> list[tuple[str, str]]:
+    return [BLANK] + [(code, f"{code} {name}") for code, name in choices_of(field_name)]
+
+
+def grade_choices(grades: Sequence[Grade] = GRADES) -> list[tuple[str, str]]:
+    return [BLANK] + [(g.code, g.name) for g in grades]
+
+
+def _accept_any(field: forms.Field) -> None:
+    # A posted value the choices do not list reaches the service, which names what is wrong with it.
+    field.validate = lambda value: None
+
+
+class ServiceErrorsMixin:
+    def add_service_errors(self, error: RecordInvalid) -> None:
+        for problem in error.problems:
+            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+
+
+class SchoolCodeMixin:
+    """Bureau users name the school they act for; school users always act for their own."""
+
+    def add_school_field(self, *, required: bool = True, help_text: str = "") -> None:
+        self.fields = {"school_code": forms.CharField(
+            label="学校标识码" + (" *" if required else ""), required=required, max_length=10,
+            help_text=help_text or "10位学校标识码，可在“学校与区划”中查询",
+            error_messages={"required": "请填写学校标识码"},
+        ), **self.fields}
+
+
+class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
+    """A student's fields, built from the import schema so the form and the template never differ."""
+
+    def __init__(self, *args, columns: Sequence[Column] = STUDENT_COLUMNS, grades: Sequence[Grade] = GRADES,
+                 ask_school: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        for col in columns:
+            label = col.label + (" *" if col.required else "")
+            if col.field == "grade":
+                field: forms.Field = forms.ChoiceField(label=label, required=False, choices=grade_choices(grades))
+                _accept_any(field)
+            elif col.kind == "code":
+                field = forms.ChoiceField(label=label, required=False, choices=_code_choices(col.field))
+                _accept_any(field)
+            elif col.kind == "bool":
+                field = forms.ChoiceField(label=label, required=False, choices=[("", "——"), ("是", "是"), ("否", "否")])
+            elif col.kind == "date":
+                field = forms.CharField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+            elif col.kind == "month":
+                field = forms.CharField(label=label, required=False, widget=forms.TextInput(attrs={"type": "month"}))
+            else:
+                field = forms.CharField(label=label, required=False, max_length=200)
+            field.help_text = col.help
+            self.fields[col.field] = field
+        self.columns = tuple(columns)
+        if ask_school:
+            self.add_school_field()
+        style_fields(self)
+
+    def service_data(self) -> dict[str, str]:
+        return {c.field: self.cleaned_data.get(c.field) or "" for c in self.columns}
+
+    def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
+        out = [("学校", [self["school_code"]])] if "school_code" in self.fields else []
+        for title, names in SECTIONS:
+            bound = [self[n] for n in names if n in self.fields]
+            if bound:
+                out.append((title, bound))
+        return out
+
+
+def event_choices() -> list[tuple[str, str]]:
+    return [BLANK] + [(k, EventKind(k).label) for k in EVENT_RESULT]
+
+
+class EventForm(ServiceErrorsMixin, forms.Form):
+    kind = forms.ChoiceField(label="事件 *", choices=event_choices)
+    on = forms.DateField(label="日期 *", widget=forms.DateInput(attrs={"type": "date"}), error_messages=DATE_ERRORS)
+    reason = forms.CharField(label="原因 *", required=False, max_length=200)
+    attachments = forms.CharField(label="证明材料", required=False, max_length=300,
+                                  help_text="如：医院诊断证明、家长申请书（写明材料名称，原件由学校留存）")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class DropoutForm(ServiceErrorsMixin, forms.Form):
+    on = forms.DateField(label="退学日期 *", widget=forms.DateInput(attrs={"type": "date"}), error_messages=DATE_ERRORS)
+    reason = forms.CharField(label="退学原因 *", required=False, max_length=200)
+    attachments = forms.CharField(label="证明材料", required=False, max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class IdCorrectionForm(ServiceErrorsMixin, forms.Form):
+    id_type = forms.ChoiceField(label="身份证件类型 *", choices=())
+    id_number = forms.CharField(label="新的身份证件号", required=False, max_length=40)
+    reason = forms.CharField(label="更正原因 *", required=False, max_length=200,
+                             help_text="如：户籍信息更正，并写明依据材料")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["id_type"].choices = _code_choices("id_type")
+        style_fields(self)
+
+
+class TransferFindForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
+    student_number = forms.CharField(label="学籍号 *", max_length=19, error_messages={"required": "请填写学籍号"})
+    name = forms.CharField(label="姓名 *", max_length=50, error_messages={"required": "请填写姓名"})
+
+    def __init__(self, *args, ask_school: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ask_school:
+            self.add_school_field(help_text="转入学校的10位学校标识码")
+        style_fields(self)
+
+
+class TransferApplyForm(ServiceErrorsMixin, forms.Form):
+    to_grade = forms.ChoiceField(label="转入年级 *", required=False, choices=())
+    effective_on = forms.DateField(label="转入日期 *", widget=forms.DateInput(attrs={"type": "date"}),
+                                   error_messages=DATE_ERRORS)
+    reason = forms.CharField(label="转学原因 *", required=False, max_length=200)
+    attachments = forms.CharField(label="证明材料", required=False, max_length=300,
+                                  help_text="如：转学联系函、户籍或居住证明")
+
+    def __init__(self, *args, grades: Sequence[Grade] = GRADES, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_grade"].choices = grade_choices(grades)
+        _accept_any(self.fields["to_grade"])
+        style_fields(self)
+
+
+class ClassForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
+    school_year = forms.IntegerField(label="学年 *", min_value=2000, max_value=2100,
+                                     help_text="如 2026 表示 2026—2027 学年")
+    grade = forms.ChoiceField(label="年级 *", required=False, choices=())
+    number = forms.IntegerField(label="班号 *", help_text="1—99，如 3 表示（3）班",
+                                error_messages={"required": "请填写班号", "invalid": "班号只能填写整数"})
+    head_teacher = forms.CharField(label="班主任", required=False, max_length=50)
+
+    def __init__(self, *args, grades: Sequence[Grade] = GRADES, ask_school: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["grade"].choices = grade_choices(grades)
+        _accept_any(self.fields["grade"])
+        if ask_school:
+            self.add_school_field()
+        style_fields(self)
+
+
+class PromotionForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
+    from_year = forms.IntegerField(label="升级前学年 *", min_value=2000, max_value=2100,
+                                   help_text="如 2025 表示把 2025—2026 学年的学生升入下一学年")
+    graduation_date = forms.DateField(label="毕业日期 *", widget=forms.DateInput(attrs={"type": "date"}),
+                                      error_messages=DATE_ERRORS, help_text="最高年级学生的毕业（离校）日期")
+
+    def __init__(self, *args, ask_school: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ask_school:
+            self.add_school_field(required=False, help_text="留空则对您管辖（或右上角所选）区域内的全部学校执行")
+        style_fields(self)
+
+
+class ImportForm(SchoolCodeMixin, forms.Form):
+    file = forms.FileField(label="选择文件 *", error_messages={"required": "请选择要导入的文件"},
+                           help_text="支持 .xlsx、.xls、.csv，最大 40 MB",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.ods,.csv"}))
+    mode = forms.ChoiceField(label="导入方式 *", choices=ImportMode.choices, initial=ImportMode.DRY_RUN,
+                             widget=forms.RadioSelect)
+
+    def __init__(self, *args, ask_school: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ask_school:
+            self.add_school_field(help_text="导入到哪所学校（10位学校标识码）")
+        style_fields(self)
+        self.fields["mode"].widget.attrs["class"] = "form-check-input"
+
+    def mode_options(self) -> list[dict[str, object]]:
+        chosen = self["mode"].value() or ImportMode.DRY_RUN
+        return [{"value": v, "label": label, "help": MODE_HELP[v], "checked": v == chosen}
+                for v, label in ImportMode.choices]
+
+
+class DecisionForm(forms.Form):
+    comment = forms.CharField(label="审核意见", required=False, max_length=200,
+                              help_text="退回时必须填写退回原因")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label="撤回原因", required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)

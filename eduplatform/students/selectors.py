@@ -1,0 +1,295 @@
+"""Every read of student records for the pages, through ``scoped``.
+
+Some student tables (persons, classes, events, import jobs, promotion batches) declare no stage
+lookup in their ``SCOPE``; a stage-limited officer (e.g. 基础教育处, K-12 only) must still not see a
+college's students, so those reads are also narrowed by the stages of the school they belong to.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from eduplatform.core.models import ImportJob
+from eduplatform.core.normalize import normalize_id_number
+from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.orgs.scope import Actor, scope_of, scoped
+from eduplatform.students import promotion
+from eduplatform.students.identity import RESIDENT_ID_CARD, id_index
+from eduplatform.students.importing import KIND as IMPORT_KIND
+from eduplatform.students.models import (
+    ChangeRequest,
+    ChangeRequestStep,
+    Enrolment,
+    PromotionBatch,
+    SchoolClass,
+    StepDecision,
+    Student,
+    StudentEvent,
+)
+
+# Class sizes the national standard flags (大班额 56–65, 超大班额 66 and more).
+LARGE_CLASS = 56
+HUGE_CLASS = 66
+FLAGS = {
+    "migrant_child": Q(student__migrant_child=True),
+    "left_behind": ~Q(student__left_behind__in=["", "0"]),
+    "boarding": Q(student__boarding_mode="2"),
+}
+
+
+def _stage_mask(actor: Actor) -> int | None:
+    scope = scope_of(actor)
+    return scope.stage_mask if scope.school_id is None else None
+
+
+def _in_stages(queryset: QuerySet, actor: Actor, lookup: str = "school__stage_mask") -> QuerySet:
+    """Only rows whose school offers one of the actor's stages (no-op for unlimited actors)."""
+    mask = _stage_mask(actor)
+    if not mask:
+        return queryset
+    return queryset.alias(_school_stage=F(lookup).bitand(mask)).filter(_school_stage__gt=0)
+
+
+def _schools_in_stages(mask: int) -> QuerySet[Organization]:
+    return Organization.objects.alias(_hit=F("stage_mask").bitand(mask)).filter(_hit__gt=0).values("pk")
+
+
+# --------------------------------------------------------------------------------------------
+# Students and registrations
+
+
+def enrolments_in_scope(
+    actor: Actor,
+    *,
+    text: str = "",
+    grade: str = "",
+    status: str = "active",
+    gender: str = "",
+    ethnicity: str = "",
+    flags: tuple[str, ...] | list[str] = (),
+    school_code: str = "",
+    class_id: int | None = None,
+) -> QuerySet[Enrolment]:
+    """Registrations in the actor's jurisdiction, filtered as the student list asks."""
+    qs = scoped(Enrolment.objects.all(), actor).select_related("student", "school", "school_class")
+    if status == "active":
+        qs = qs.filter(is_active=True)
+    elif status and status != "all":
+        qs = qs.filter(status=status)
+    text = text.strip()
+    if text:
+        match = Q(student__name__icontains=text) | Q(student__student_number=text.upper())
+        number = normalize_id_number(text)
+        if len(number) == 18:
+            # ID numbers are stored only encrypted: the blind index is the one way to find one.
+            match |= Q(student__id_number_index=id_index(RESIDENT_ID_CARD, number))
+        qs = qs.filter(match)
+    if grade:
+        qs = qs.filter(grade=grade)
+    if gender:
+        qs = qs.filter(student__gender=gender)
+    if ethnicity:
+        qs = qs.filter(student__ethnicity=ethnicity)
+    for flag in flags:
+        if flag in FLAGS:
+            qs = qs.filter(FLAGS[flag])
+    if school_code:
+        qs = qs.filter(school__school_code=school_code.strip())
+    if class_id:
+        qs = qs.filter(school_class_id=class_id)
+    return qs.order_by("school__region_path", "school_id", "grade", "school_class__number", "student__name", "pk")
+
+
+def students_in_scope(actor: Actor) -> QuerySet[Student]:
+    return _in_stages(scoped(Student.objects.all(), actor), actor)
+
+
+def student_for(actor: Actor, student_number: str) -> Student:
+    """One person by 学籍号, or 404 when unknown *or* held by a school outside the jurisdiction."""
+    student = (
+        _in_stages(scoped(Student.objects.filter(student_number=student_number.strip().upper()), actor,
+                          with_focus=False), actor)
+        .select_related("school")
+        .first()
+    )
+    if student is None:
+        raise Http404("学生不存在或不在您的管辖范围内")
+    return student
+
+
+def _require_visible(actor: Actor, student: Student) -> None:
+    if not students_in_scope(actor).filter(pk=student.pk).exists():
+        raise Http404("学生不存在或不在您的管辖范围内")
+
+
+def enrolments_of(actor: Actor, student: Student) -> QuerySet[Enrolment]:
+    """A visible student's registrations at every school: the history of schools is part of the
+    person's record, as the audit trail is (history_of), once the person was scope-checked."""
+    _require_visible(actor, student)
+    return Enrolment.objects.filter(student=student).select_related("school", "school_class").order_by(
+        "-is_active", "-entered_on", "-pk"
+    )
+
+
+def active_enrolment(student: Student) -> Enrolment | None:
+    return Enrolment.objects.filter(student=student, is_active=True).select_related("school", "school_class").first()
+
+
+def events_of(actor: Actor, student: Student) -> QuerySet[StudentEvent]:
+    """A visible student's events at every school, newest first (see ``enrolments_of``)."""
+    _require_visible(actor, student)
+    return StudentEvent.objects.filter(student=student).select_related("school").order_by(
+        "-occurred_on", "-recorded_at", "-pk"
+    )
+
+
+def promotions_of(actor: Actor, student: Student) -> list[promotion.PromotionRecord]:
+    """The year-end promotions a visible student went through (kept as promotion snapshots, not events)."""
+    _require_visible(actor, student)
+    return promotion.promotions_of(list(Enrolment.objects.filter(student=student).values_list("pk", flat=True)))
+
+
+# --------------------------------------------------------------------------------------------
+# Classes
+
+
+def classes_in_scope(actor: Actor, school: Organization | None = None, school_year: int | None = None
+                     ) -> QuerySet[SchoolClass]:
+    """Classes with their size (active registrations), for the class list and its 大班额 flags."""
+    qs = _in_stages(scoped(SchoolClass.objects.all(), actor), actor).select_related("school")
+    if school is not None:
+        qs = qs.filter(school=school)
+    if school_year is not None:
+        qs = qs.filter(school_year=school_year)
+    return qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True))).order_by(
+        "school__region_path", "school__name", "school_id", "school_year", "grade", "number"
+    )
+
+
+def class_for(actor: Actor, class_id: int) -> SchoolClass:
+    klass = _in_stages(scoped(SchoolClass.objects.filter(pk=class_id), actor, with_focus=False), actor).first()
+    if klass is None:
+        raise Http404("班级不存在或不在您的管辖范围内")
+    return klass
+
+
+def size_flag(size: int) -> str:
+    if size >= HUGE_CLASS:
+        return "超大班额"
+    if size >= LARGE_CLASS:
+        return "大班额"
+    return ""
+
+
+# --------------------------------------------------------------------------------------------
+# Change requests (转学, 退学) and their review steps
+
+
+def requests_visible_to(actor: Actor) -> QuerySet[ChangeRequest]:
+    """Requests leaving or entering the jurisdiction, plus those with a step for the actor's unit.
+
+    ``ChangeRequest`` declares no SCOPE (it belongs to two places at once), so the rule is spelled
+    out here: a school sees requests from or to itself; a bureau those whose sending or receiving
+    place lies in its region (and, if stage-limited, whose school offers its stages).
+    """
+    scope = scope_of(actor)
+    if scope.is_empty:
+        return ChangeRequest.objects.none()
+    if scope.school_id is not None:
+        visible = Q(from_school_id=scope.school_id) | Q(to_school_id=scope.school_id)
+    else:
+        from_side = Q(from_path__startswith=scope.region_path)
+        to_side = Q(to_school__isnull=False, to_path__startswith=scope.region_path)
+        if scope.stage_mask:
+            stage_schools = _schools_in_stages(scope.stage_mask)
+            from_side &= Q(from_school_id__in=stage_schools)
+            to_side &= Q(to_school_id__in=stage_schools)
+        visible = from_side | to_side
+    own_step = ChangeRequestStep.objects.filter(request=OuterRef("pk"), organization_id=actor.organization_id)
+    return (
+        ChangeRequest.objects.filter(visible | Q(Exists(own_step)))
+        .select_related("student", "from_school", "to_school")
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def request_for(actor: Actor, request_id: int) -> ChangeRequest:
+    request = requests_visible_to(actor).filter(pk=request_id).first()
+    if request is None:
+        raise Http404("申请不存在或不在您的管辖范围内")
+    return request
+
+
+def steps_of(request: ChangeRequest) -> QuerySet[ChangeRequestStep]:
+    return request.steps.select_related("organization").order_by("order")
+
+
+def inbox(actor: Actor) -> QuerySet[ChangeRequestStep]:
+    """Review steps waiting for the actor's organization (the ones it may decide now)."""
+    if actor.organization_id is None:
+        return ChangeRequestStep.objects.none()
+    return (
+        ChangeRequestStep.objects.filter(decision=StepDecision.PENDING, organization_id=actor.organization_id)
+        .select_related("request", "request__student", "request__from_school", "request__to_school", "organization")
+        .order_by("request__requested_at", "pk")
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Imports and promotions
+
+
+def import_jobs(actor: Actor) -> QuerySet[ImportJob]:
+    # The uploaded file can be tens of megabytes: never load it for a list or a progress poll.
+    qs = scoped(ImportJob.objects.filter(kind=IMPORT_KIND), actor).defer("content", "problems")
+    mask = _stage_mask(actor)
+    if mask:
+        qs = qs.filter(school_id__in=_schools_in_stages(mask))
+    return qs.order_by("-created_at", "-pk")
+
+
+def import_job_for(actor: Actor, pk: int, *, with_problems: bool = True) -> ImportJob:
+    qs = import_jobs(actor).filter(pk=pk)
+    if with_problems:
+        qs = qs.defer(None).defer("content")
+    job = qs.first()
+    if job is None:
+        raise Http404("导入任务不存在或不在您的管辖范围内")
+    return job
+
+
+def promotion_batches(actor: Actor) -> QuerySet[PromotionBatch]:
+    qs = scoped(PromotionBatch.objects.all(), actor).select_related("school")
+    mask = _stage_mask(actor)
+    if mask:
+        # A region-wide batch concerns every stage; a school's batch only that school's.
+        qs = qs.alias(_school_stage=F("school__stage_mask").bitand(mask)).filter(
+            Q(school__isnull=True) | Q(_school_stage__gt=0)
+        )
+    return qs.order_by("-executed_at", "-pk")
+
+
+def promotion_batch_for(actor: Actor, batch_id: int) -> PromotionBatch:
+    batch = promotion_batches(actor).filter(pk=batch_id).first()
+    if batch is None:
+        raise Http404("升级记录不存在或不在您的管辖范围内")
+    return batch
+
+
+def school_by_code(actor: Actor, school_code: str) -> Organization | None:
+    """An open school in the actor's jurisdiction (for forms where a bureau user names one)."""
+    code = school_code.strip()
+    if not code:
+        return None
+    return (
+        scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=code, is_open=True), actor,
+               with_focus=False)
+        .first()
+    )
+
+
+def school_by_pk(actor: Actor, pk: int | None) -> Organization | None:
+    if pk is None:
+        return None
+    return scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, pk=pk), actor, with_focus=False).first()

@@ -1,0 +1,835 @@
+"""Pages of the student register (学生 / 电子学籍): list and search, a student's record and its
+changes, classes, transfers and their review, year-end promotion and spreadsheet import.
+
+Every read goes through ``students.selectors`` (scoped); every write through the services, whose
+``RecordInvalid`` problems are shown next to the form fields they concern.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote, urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.core.imports import ImportFileError
+from eduplatform.core.models import ImportJob, ImportMode, JobStatus
+from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response
+from eduplatform.core.views import require_capability
+from eduplatform.history.models import AuditAction
+from eduplatform.history.selectors import history_of
+from eduplatform.history.services import record_event
+from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Organization
+from eduplatform.orgs.scope import scope_of
+from eduplatform.standards.validators import mask_id_number
+from eduplatform.students import approvals, importing, promotion, selectors, services
+from eduplatform.students.forms import (
+    EDITABLE_COLUMNS,
+    ClassForm,
+    DecisionForm,
+    DropoutForm,
+    EventForm,
+    IdCorrectionForm,
+    ImportForm,
+    PromotionForm,
+    StudentForm,
+    TransferApplyForm,
+    TransferFindForm,
+    WithdrawForm,
+)
+from eduplatform.students.grades import GRADES, grade_name, grades_for_mask
+from eduplatform.students.models import (
+    ChangeRequest,
+    EnrolmentStatus,
+    RequestKind,
+    RequestStatus,
+    Student,
+)
+from eduplatform.students.schema import STUDENT_COLUMNS, choices_of
+
+PAGE_SIZE = 50
+PROBLEMS_SHOWN = 500
+RECENT_JOBS = 20
+RECENT_BATCHES = 20
+NAV = "students"
+
+STATUS_OPTIONS = [("active", "在籍（在读、休学）"), ("all", "全部"), *EnrolmentStatus.choices]
+FLAG_OPTIONS = [("migrant_child", "随迁子女"), ("left_behind", "留守儿童"), ("boarding", "住宿生")]
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _own_school(user) -> Organization | None:
+    org = user.organization
+    return org if org is not None and org.is_school else None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int(value) if value else None
+    except ValueError:
+        return None
+
+
+def _code_label(field: str, code: str | None) -> str:
+    if not code:
+        return ""
+    return dict(choices_of(field)).get(code, code)
+
+
+def _gender(code: str) -> str:
+    return {"1": "男", "2": "女"}.get(code) or _code_label("gender", code)
+
+
+def _school_from_form(form, user) -> Organization | None:
+    """The school a form acts for: a school user's own, or the one a bureau user named."""
+    own = _own_school(user)
+    if own is not None:
+        return own
+    code = form.cleaned_data.get("school_code", "")
+    school = selectors.school_by_code(user, code)
+    if school is None:
+        form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
+    return school
+
+
+def _masked_query(text: str) -> str:
+    """A search text for the audit note; an ID number typed as the search is never logged in full."""
+    return mask_id_number(text) if len(text.strip()) >= 15 and text.strip()[:6].isdigit() else text.strip()
+
+
+def _nav(request: HttpRequest, tab: str) -> dict[str, object]:
+    """The student area's tabs, shown only where the user may act."""
+    user = request.user
+    return {"nav_active": NAV, "tab": tab, "nav_can_edit": user.can(capabilities.EDIT_STUDENTS),
+            "nav_can_promote": user.can(capabilities.PROMOTE_STUDENTS)}
+
+
+def _no_store(response: HttpResponse) -> HttpResponse:
+    # Pages with unmasked identifiers must not stay in a shared computer's browser cache.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --------------------------------------------------------------------------------------------
+# List, search and export
+
+
+EXPORT_COLUMNS = [
+    ("学籍号", lambda e: e.student.student_number),
+    ("姓名", lambda e: e.student.name),
+    ("性别", lambda e: _gender(e.student.gender)),
+    ("出生日期", lambda e: e.student.birth_date.isoformat()),
+    ("身份证件号", lambda e: e.student.id_number_masked),
+    ("民族", lambda e: _code_label("ethnicity", e.student.ethnicity)),
+    ("学校标识码", lambda e: e.school.school_code),
+    ("学校", lambda e: e.school.name),
+    ("年级", lambda e: grade_name(e.grade)),
+    ("班级", lambda e: e.school_class.name if e.school_class_id else ""),
+    ("学籍状态", lambda e: e.get_status_display()),
+    ("入学年月", lambda e: e.entered_on.strftime("%Y-%m")),
+]
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def student_list(request: HttpRequest) -> HttpResponse:
+    user, params = request.user, request.GET
+    flags = [f for f in params.getlist("flag") if f in selectors.FLAGS]
+    enrolments = selectors.enrolments_in_scope(
+        user,
+        text=params.get("q", ""),
+        grade=params.get("grade", ""),
+        status=params.get("status", "active"),
+        gender=params.get("gender", ""),
+        ethnicity=params.get("ethnicity", ""),
+        flags=flags,
+        school_code=params.get("school", ""),
+        class_id=_int(params.get("class")),
+    )
+    if params.get("format") == "xlsx":
+        filters = {k: (_masked_query(v) if k == "q" else v) for k, v in params.items() if k != "format" and v}
+        record_event(actor=user, action=AuditAction.EXPORT, object_type="students.student",
+                     object_label="学生名单", region_path=scope_of(user).region_path or "",
+                     note=f"导出学生名单（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
+        rows = ([fn(e) for _, fn in EXPORT_COLUMNS] for e in enrolments.iterator(chunk_size=2000))
+        return xlsx_response("学生名单.xlsx", [h for h, _ in EXPORT_COLUMNS], rows, sheet="学生名单")
+    page = Paginator(enrolments, PAGE_SIZE).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    can_review = user.can(capabilities.REVIEW_STUDENT_CHANGES) or user.can(capabilities.EDIT_STUDENTS)
+    klass = None
+    if _int(params.get("class")):
+        klass = selectors.classes_in_scope(user).filter(pk=_int(params.get("class"))).first()
+    return render(request, "students/list.html", {
+        **_nav(request, "list"),
+        "page": page,
+        "query": query.urlencode(),
+        "grades": GRADES,
+        "statuses": STATUS_OPTIONS,
+        "status": params.get("status", "active"),
+        "genders": [("1", "男"), ("2", "女")],
+        "ethnicities": choices_of("ethnicity"),
+        "flag_options": FLAG_OPTIONS,
+        "flags": flags,
+        "klass": klass,
+        "is_school_user": _own_school(user) is not None,
+        "can_edit": user.can(capabilities.EDIT_STUDENTS),
+        "can_promote": user.can(capabilities.PROMOTE_STUDENTS),
+        "can_review": can_review,
+        "inbox_count": selectors.inbox(user).count() if can_review else 0,
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# Registering a student
+
+
+@login_required
+@require_capability(capabilities.EDIT_STUDENTS)
+def student_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    own = _own_school(user)
+    grades = grades_for_mask(own.stage_mask) if own else GRADES
+    form = StudentForm(request.POST or None, grades=grades, ask_school=own is None,
+                       initial={"id_type": "1", "nationality": "CHN", "hk_macao_taiwan": "00",
+                                "health_status": "10", "left_behind": "0", "boarding_mode": "1"})
+    if request.method == "POST" and form.is_valid():
+        school = _school_from_form(form, user)
+        if school is not None:
+            if not services.can_write_school(user, school):
+                raise NotPermitted("您无权为该学校登记学生")
+            try:
+                enrolment = services.enrol_student(actor=user, school=school, data=form.service_data())
+            except RecordInvalid as err:
+                form.add_service_errors(err)
+            else:
+                student = enrolment.student
+                messages.success(request, f"已为「{school.name}」登记学生「{student.name}」，学籍号 {student.student_number}")
+                return redirect("students:detail", student_number=student.student_number)
+    return render(request, "students/student_form.html", {
+        **_nav(request, "list"), "form": form, "creating": True, "school": own,
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# A student's record
+
+
+PROFILE_FIELDS = ("former_name", "gender", "birth_date", "id_type", "ethnicity", "nationality", "hk_macao_taiwan",
+                  "political_status", "health_status", "disability_type", "birthplace_code", "native_place",
+                  "hukou_place_code", "hukou_nature", "migrant_child", "left_behind", "only_child", "boarding_mode",
+                  "home_address")
+
+
+def _profile(student: Student) -> list[tuple[str, str]]:
+    """The person's fields as a person reads them (codes named, identifiers masked)."""
+    columns = {c.field: c for c in STUDENT_COLUMNS}
+    rows: list[tuple[str, str]] = [("学籍号", student.student_number), ("姓名", student.name)]
+    for name in PROFILE_FIELDS:
+        col, value = columns[name], getattr(student, name)
+        if name == "gender":
+            shown = _gender(value)
+        elif col.kind == "code":
+            shown = _code_label(name, value)
+        elif col.kind == "bool":
+            shown = "是" if value else "否"
+        elif isinstance(value, dt.date):
+            shown = value.isoformat()
+        else:
+            shown = value or ""
+        rows.append((col.label, shown))
+        if name == "id_type":
+            rows.append(("身份证件号", student.id_number_masked))
+    rows.append(("联系电话", student.phone_masked))
+    return rows
+
+
+def _detail_context(request: HttpRequest, student: Student, **extra) -> dict[str, object]:
+    user = request.user
+    active = selectors.active_enrolment(student)
+    school = active.school if active else student.school
+    can_write = services.can_write_school(user, school)
+    classes = []
+    if can_write and active is not None:
+        classes = list(selectors.classes_in_scope(user, school=active.school).filter(grade=active.grade)
+                       .order_by("-school_year", "number"))
+    return {
+        **_nav(request, "list"),
+        "student": student,
+        "profile": _profile(student),
+        "guardians": student.guardians or [],
+        "active": active,
+        "enrolments": selectors.enrolments_of(user, student),
+        "events": selectors.events_of(user, student),
+        "promotions": selectors.promotions_of(user, student),
+        "requests": selectors.requests_visible_to(user).filter(student=student),
+        "history": history_of(user, object_type="students.student", object_id=student.pk),
+        "can_write": can_write,
+        "can_reveal": user.can(services.VIEW_SENSITIVE),
+        "is_temporary": student.student_number.startswith("L"),
+        "classes": classes,
+        **extra,
+    }
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def student_detail(request: HttpRequest, student_number: str) -> HttpResponse:
+    student = selectors.student_for(request.user, student_number)
+    return render(request, "students/detail.html", _detail_context(request, student))
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.VIEW_RECORDS)
+def student_reveal(request: HttpRequest, student_number: str) -> HttpResponse:
+    """Shows the full ID number and phones once, in this response only; the service audits it."""
+    student = selectors.student_for(request.user, student_number)
+    revealed = services.reveal_identifiers(actor=request.user, student=student)
+    response = render(request, "students/detail.html", _detail_context(request, student, revealed=revealed))
+    return _no_store(response)
+
+
+def _writable_student(request: HttpRequest, student_number: str) -> Student:
+    student = selectors.student_for(request.user, student_number)
+    active = selectors.active_enrolment(student)
+    if not services.can_write_school(request.user, active.school if active else student.school):
+        raise NotPermitted("您无权修改该学生的学籍信息")
+    return student
+
+
+def _edit_initial(student: Student) -> dict[str, str]:
+    initial: dict[str, str] = {}
+    for col in EDITABLE_COLUMNS:
+        if col.field == "phone":
+            continue  # only the masked form is readable; a blank field keeps the stored number
+        value = getattr(student, col.field)
+        if col.kind == "bool":
+            initial[col.field] = "是" if value else "否"
+        elif isinstance(value, dt.date):
+            initial[col.field] = value.isoformat()
+        else:
+            initial[col.field] = value or ""
+    return initial
+
+
+@login_required
+@require_capability(capabilities.EDIT_STUDENTS)
+def student_edit(request: HttpRequest, student_number: str) -> HttpResponse:
+    student = _writable_student(request, student_number)
+    form = StudentForm(request.POST or None, columns=EDITABLE_COLUMNS, initial=_edit_initial(student))
+    if student.phone_masked:
+        form.fields["phone"].help_text = f"当前为 {student.phone_masked}；留空则不修改"
+    if request.method == "POST" and form.is_valid():
+        data = form.service_data()
+        if not data.get("phone"):
+            data.pop("phone", None)
+        try:
+            services.update_student(actor=request.user, student=student, data=data)
+        except RecordInvalid as err:
+            form.add_service_errors(err)
+        else:
+            messages.success(request, "已保存")
+            return redirect("students:detail", student_number=student.student_number)
+    return render(request, "students/student_form.html", {
+        **_nav(request, "list"), "form": form, "creating": False, "student": student,
+    })
+
+
+def _active_or_error(student: Student, form) -> object:
+    active = selectors.active_enrolment(student)
+    if active is None:
+        form.add_error(None, "该学生当前没有有效学籍（在读或休学），不能办理")
+    return active
+
+
+@login_required
+@require_capability(capabilities.EDIT_STUDENTS)
+def event_create(request: HttpRequest, student_number: str) -> HttpResponse:
+    student = _writable_student(request, student_number)
+    form = EventForm(request.POST or None, initial={"on": timezone.localdate()})
+    needs_request = False
+    if request.method == "POST" and form.is_valid():
+        active = _active_or_error(student, form)
+        if active is not None:
+            data = form.cleaned_data
+            try:
+                event = services.apply_event(actor=request.user, enrolment=active, kind=data["kind"], on=data["on"],
+                                             reason=data["reason"], attachments=data["attachments"])
+            except RecordInvalid as err:
+                form.add_service_errors(err)
+                needs_request = any(p.code == "event.needs_approval" for p in err.problems)
+            else:
+                messages.success(request, f"已办理{event.get_kind_display()}")
+                return redirect("students:detail", student_number=student.student_number)
+    return render(request, "students/event_form.html", {
+        **_nav(request, "list"), "form": form, "student": student, "needs_request": needs_request,
+        "active": selectors.active_enrolment(student),
+    })
+
+
+@login_required
+@require_capability(capabilities.EDIT_STUDENTS)
+def dropout_create(request: HttpRequest, student_number: str) -> HttpResponse:
+    student = _writable_student(request, student_number)
+    form = DropoutForm(request.POST or None, initial={"on": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        active = _active_or_error(student, form)
+        if active is not None:
+            data = form.cleaned_data
+            try:
+                change = approvals.apply_drop_out(actor=request.user, enrolment=active, on=data["on"],
+                                                  reason=data["reason"], attachments=data["attachments"])
+            except RecordInvalid as err:
+                form.add_service_errors(err)
+            else:
+                messages.success(request, "退学申请已提交，等待县级教育行政部门审批")
+                return redirect("students:request", request_id=change.pk)
+    return render(request, "students/dropout_form.html", {**_nav(request, "list"), "form": form, "student": student})
+
+
+@login_required
+@require_capability(capabilities.EDIT_STUDENTS)
+def id_number_correct(request: HttpRequest, student_number: str) -> HttpResponse:
+    student = _writable_student(request, student_number)
+    form = IdCorrectionForm(request.POST or None, initial={"id_type": student.id_type})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.correct_id_number(actor=request.user, student=student, id_type=data["id_type"],
+                                       id_number=data["id_number"], reason=data["reason"])
+        except RecordInvalid as err:
+            form.add_service_errors(err)
+        else:
+            messages.success(request, "身份证件号已更正，学籍号不变")
+            return redirect("students:detail", student_number=student.student_number)
+    return render(request, "students/id_number_form.html", {**_nav(request, "list"), "form": form, "student": student})
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.EDIT_STUDENTS)
+def number_replace(request: HttpRequest, student_number: str) -> HttpResponse:
+    student = _writable_student(request, student_number)
+    try:
+        student = services.replace_temporary_number(actor=request.user, student=student)
+    except RecordInvalid as err:
+        messages.error(request, "；".join(p.message for p in err.problems))
+    else:
+        messages.success(request, f"已换发正式学籍号 {student.student_number}，原临时学籍号不再使用")
+    return redirect("students:detail", student_number=student.student_number)
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.EDIT_STUDENTS)
+def class_assign(request: HttpRequest, student_number: str) -> HttpResponse:
+    student = _writable_student(request, student_number)
+    active = selectors.active_enrolment(student)
+    class_id = _int(request.POST.get("school_class"))
+    klass = selectors.class_for(request.user, class_id) if class_id else None
+    if active is None:
+        messages.error(request, "该学生当前没有有效学籍，不能分班")
+    else:
+        try:
+            services.assign_class(actor=request.user, enrolment=active, school_class=klass)
+        except RecordInvalid as err:
+            messages.error(request, "；".join(p.message for p in err.problems))
+        else:
+            messages.success(request, f"已分到{klass.name}" if klass else "已取消分班")
+    return redirect("students:detail", student_number=student.student_number)
+
+
+# --------------------------------------------------------------------------------------------
+# Classes
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def class_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    own = _own_school(user)
+    this_year = services.current_school_year(timezone.localdate())
+    year = _int(request.GET.get("year")) or this_year
+    can_edit = user.can(capabilities.EDIT_STUDENTS)
+    form = ClassForm(request.POST or None, grades=grades_for_mask(own.stage_mask) if own else GRADES,
+                     ask_school=own is None, initial={"school_year": year})
+    if request.method == "POST":
+        if not can_edit:
+            raise NotPermitted("您的角色无权新建班级")
+        if form.is_valid():
+            school = _school_from_form(form, user)
+            if school is not None:
+                data = form.cleaned_data
+                try:
+                    klass = services.create_class(actor=user, school=school, school_year=data["school_year"],
+                                                  grade=data["grade"], number=data["number"],
+                                                  head_teacher=data["head_teacher"])
+                except RecordInvalid as err:
+                    form.add_service_errors(err)
+                else:
+                    messages.success(request, f"已新建{school.name} {klass.school_year}学年 {klass.name}")
+                    return redirect(f"{reverse('students:classes')}?year={klass.school_year}")
+    school = None
+    if request.GET.get("school") and own is None:
+        school = selectors.school_by_code(user, request.GET["school"])
+    classes = selectors.classes_in_scope(user, school=school, school_year=year)
+    if request.GET.get("school") and own is None and school is None:
+        classes = classes.none()
+    page = Paginator(classes, PAGE_SIZE).get_page(request.GET.get("page"))
+    for klass in page:
+        klass.flag = selectors.size_flag(klass.size)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "students/classes.html", {
+        **_nav(request, "classes"), "page": page, "query": query.urlencode(), "form": form, "year": year,
+        "years": range(this_year + 1, this_year - 6, -1), "can_edit": can_edit, "is_school_user": own is not None,
+        "large": selectors.LARGE_CLASS, "huge": selectors.HUGE_CLASS,
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# Transfers and other change requests
+
+
+@login_required
+@require_capability(capabilities.EDIT_STUDENTS)
+def transfer_create(request: HttpRequest) -> HttpResponse:
+    """The receiving school finds the student by 学籍号 and exact name, then applies."""
+    user = request.user
+    own = _own_school(user)
+    find = TransferFindForm(request.POST or None, ask_school=own is None)
+    apply_form = None
+    candidate = school = None
+    if request.method == "POST" and find.is_valid():
+        school = _school_from_form(find, user)
+        if school is not None and not services.can_write_school(user, school):
+            raise NotPermitted("您无权为该学校办理转入")
+        if school is not None:
+            try:
+                # Looked up again on the apply step: the hidden fields are only a reminder of the
+                # first step, the number and the exact name are what authorise seeing the student.
+                candidate = approvals.find_transfer_candidate(
+                    actor=user, student_number=find.cleaned_data["student_number"], name=find.cleaned_data["name"])
+            except RecordInvalid as err:
+                find.add_service_errors(err)
+        if candidate is not None:
+            applying = request.POST.get("step") == "apply"
+            apply_form = TransferApplyForm(request.POST if applying else None, grades=grades_for_mask(school.stage_mask),
+                                           initial={"effective_on": timezone.localdate(), "to_grade": candidate.grade})
+            if applying and apply_form.is_valid():
+                data = apply_form.cleaned_data
+                try:
+                    change = approvals.apply_transfer(
+                        actor=user, to_school=school, enrolment=candidate, to_grade=data["to_grade"],
+                        effective_on=data["effective_on"], reason=data["reason"], attachments=data["attachments"])
+                except RecordInvalid as err:
+                    apply_form.add_service_errors(err)
+                else:
+                    messages.success(request, "转学申请已提交，可在本页查看审核进度")
+                    return redirect("students:request", request_id=change.pk)
+    return render(request, "students/transfer_form.html", {
+        **_nav(request, "transfer"), "find": find, "apply_form": apply_form, "candidate": candidate, "school": school,
+        "candidate_gender": _gender(candidate.student.gender) if candidate else "",
+    })
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def request_list(request: HttpRequest) -> HttpResponse:
+    status = request.GET.get("status", "")
+    kind = request.GET.get("kind", "")
+    requests = selectors.requests_visible_to(request.user)
+    if status in RequestStatus.values:
+        requests = requests.filter(status=status)
+    if kind in RequestKind.values:
+        requests = requests.filter(kind=kind)
+    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "students/requests.html", {
+        **_nav(request, "requests"), "page": page, "query": query.urlencode(), "statuses": RequestStatus.choices,
+        "kinds": RequestKind.choices, "status": status, "kind": kind,
+    })
+
+
+def _request_context(request: HttpRequest, change: ChangeRequest, **extra) -> dict[str, object]:
+    user = request.user
+    steps = list(selectors.steps_of(change))
+    mine = next((s for s in steps if approvals.can_decide(user, s)), None)
+    applicant = change.to_school if change.kind == RequestKind.TRANSFER else change.from_school
+    return {
+        **_nav(request, "requests"),
+        "change": change,
+        "steps": steps,
+        "my_step": mine,
+        "decision_form": extra.pop("decision_form", None) or DecisionForm(),
+        "withdraw_form": extra.pop("withdraw_form", None) or WithdrawForm(),
+        "can_withdraw": change.status == RequestStatus.PENDING and services.can_write_school(user, applicant),
+        "to_grade_name": grade_name(change.to_grade),
+        "history": history_of(user, object_type="students.request", object_id=change.pk),
+        **extra,
+    }
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
+    change = selectors.request_for(request.user, request_id)
+    return render(request, "students/request_detail.html", _request_context(request, change))
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.VIEW_RECORDS)
+def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
+    user = request.user
+    change = selectors.request_for(user, request_id)
+    step = next((s for s in selectors.steps_of(change) if approvals.can_decide(user, s)), None)
+    if step is None:
+        raise NotPermitted("当前审核环节不由您处理，或已处理完毕")
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    approve = request.POST.get("decision") == "approve"
+    try:
+        approvals.decide(actor=user, step=step, approve=approve, comment=form.cleaned_data.get("comment", ""))
+    except RecordInvalid as err:
+        for problem in err.problems:
+            form.add_error("comment" if problem.field == "comment" else None, problem.message)
+        return render(request, "students/request_detail.html", _request_context(request, change, decision_form=form))
+    messages.success(request, f"{step.title}：已{'同意' if approve else '退回'}")
+    return redirect("students:request", request_id=change.pk)
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.EDIT_STUDENTS)
+def request_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
+    change = selectors.request_for(request.user, request_id)
+    form = WithdrawForm(request.POST)
+    form.is_valid()
+    try:
+        approvals.withdraw(actor=request.user, request=change, reason=form.cleaned_data.get("reason", ""))
+    except RecordInvalid as err:
+        messages.error(request, "；".join(p.message for p in err.problems))
+    else:
+        messages.success(request, "申请已撤回")
+    return redirect("students:request", request_id=change.pk)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def inbox(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.inbox(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "students/inbox.html", {**_nav(request, "inbox"), "page": page, "query": ""})
+
+
+# --------------------------------------------------------------------------------------------
+# Year-end promotion
+
+
+def _promotion_scope(request: HttpRequest, form: PromotionForm) -> promotion.PromotionScope | None:
+    user = request.user
+    own = _own_school(user)
+    if own is not None:
+        return promotion.promotion_scope(user, school=own)
+    if form.cleaned_data.get("school_code"):
+        school = _school_from_form(form, user)
+        return promotion.promotion_scope(user, school=school) if school is not None else None
+    # The region picker narrows a bureau's promotion the way it narrows every list.
+    return promotion.promotion_scope(user, region_path=scope_of(user).region_path)
+
+
+def _batches(user) -> list[dict[str, object]]:
+    batches = list(selectors.promotion_batches(user)[:RECENT_BATCHES])
+    return [{"batch": b, "blockers": promotion.undo_blockers(b)} for b in batches]
+
+
+@login_required
+@require_capability(capabilities.PROMOTE_STUDENTS)
+def promotion_index(request: HttpRequest) -> HttpResponse:
+    today = timezone.localdate()
+    # Promotion closes the school year that ended last summer (or ends this summer).
+    from_year = today.year - 1
+    form = PromotionForm(initial={"from_year": from_year, "graduation_date": dt.date(from_year + 1, 7, 1)},
+                         ask_school=_own_school(request.user) is None)
+    return render(request, "students/promotion.html", {
+        **_nav(request, "promotion"), "form": form, "batches": _batches(request.user), "school": _own_school(request.user),
+    })
+
+
+@login_required
+@require_capability(capabilities.PROMOTE_STUDENTS)
+def promotion_preview(request: HttpRequest) -> HttpResponse:
+    own = _own_school(request.user)
+    form = PromotionForm(request.GET, ask_school=own is None)
+    scope = _promotion_scope(request, form) if form.is_valid() else None
+    if scope is None:
+        return render(request, "students/promotion.html", {
+            **_nav(request, "promotion"), "form": form, "batches": _batches(request.user), "school": own,
+        })
+    return render(request, "students/promotion_preview.html", {
+        **_nav(request, "promotion"), "form": form, "scope": scope, "preview": promotion.preview_promotion(scope),
+        "from_year": form.cleaned_data["from_year"], "graduation_date": form.cleaned_data["graduation_date"],
+        "school_code": form.cleaned_data.get("school_code", ""),
+    })
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.PROMOTE_STUDENTS)
+def promotion_execute(request: HttpRequest) -> HttpResponse:
+    own = _own_school(request.user)
+    form = PromotionForm(request.POST, ask_school=own is None)
+    if not form.is_valid():
+        messages.error(request, "升级参数不完整，请重新预览")
+        return redirect("students:promotion")
+    back = f"{reverse('students:promotion_preview')}?{urlencode({k: request.POST.get(k, '') for k in form.fields})}"
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "请先勾选“我已核对预览结果”再执行")
+        return redirect(back)
+    scope = _promotion_scope(request, form)
+    if scope is None:
+        return redirect(back)
+    try:
+        batch = promotion.execute_promotion(actor=request.user, scope=scope, from_year=form.cleaned_data["from_year"],
+                                            graduation_date=form.cleaned_data["graduation_date"])
+    except RecordInvalid as err:
+        messages.error(request, "；".join(p.message for p in err.problems))
+        return redirect(back)
+    messages.success(request, f"{batch.scope_label} {batch.from_year}学年升级已完成：升级 {batch.promoted} 人，"
+                              f"毕业 {batch.graduated} 人，留级 {batch.kept} 人")
+    return redirect("students:promotion")
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.PROMOTE_STUDENTS)
+def promotion_undo(request: HttpRequest, batch_id: int) -> HttpResponse:
+    batch = selectors.promotion_batch_for(request.user, batch_id)
+    if request.POST.get("confirm") != "yes":
+        messages.error(request, "请先勾选“确认”再撤销")
+        return redirect("students:promotion")
+    try:
+        promotion.undo_promotion(actor=request.user, batch=batch)
+    except RecordInvalid as err:
+        messages.error(request, "无法撤销：" + "；".join(p.message for p in err.problems))
+    else:
+        messages.success(request, f"已撤销 {batch.scope_label} {batch.from_year}学年升级，学籍已恢复到升级前")
+    return redirect("students:promotion")
+
+
+# --------------------------------------------------------------------------------------------
+# Spreadsheet import
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def import_template(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(importing.student_template(), content_type=XLSX_TYPE)
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('学生信息导入模板.xlsx')}"
+    return response
+
+
+@login_required
+@require_capability(capabilities.EDIT_STUDENTS)
+def import_index(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    own = _own_school(user)
+    form = ImportForm(request.POST or None, request.FILES or None, ask_school=own is None)
+    if request.method == "POST" and form.is_valid():
+        school = _school_from_form(form, user)
+        upload = form.cleaned_data["file"]
+        if school is not None and not services.can_write_school(user, school):
+            form.add_error("school_code", "您无权向该学校导入学生")
+        elif school is not None and upload.size > importing.MAX_FILE_BYTES:
+            # Checked before reading, so an oversized upload is never loaded into memory.
+            form.add_error("file", "文件超过 40 MB，请分成几个文件上传")
+        elif school is not None:
+            try:
+                job = importing.submit_import(actor=user, school=school, file_name=upload.name,
+                                              content=upload.read(), mode=form.cleaned_data["mode"])
+            except ImportFileError as err:
+                form.add_error("file", err.message)
+            else:
+                return redirect("students:import_job", job_id=job.pk)
+    return render(request, "students/import.html", {
+        **_nav(request, "import"), "form": form, "school": own, "jobs": selectors.import_jobs(user)[:RECENT_JOBS],
+    })
+
+
+def _job_context(request: HttpRequest, job: ImportJob) -> dict[str, object]:
+    user = request.user
+    problems = (job.problems or []) if job.is_finished else []
+    school = selectors.school_by_pk(user, job.school_id)
+    can_commit = (
+        job.mode == ImportMode.DRY_RUN and job.status == JobStatus.DONE and not job.error_rows and job.total_rows > 0
+        and school is not None and services.can_write_school(user, school)
+    )
+    return {
+        **_nav(request, "import"), "job": job, "problems": problems[:PROBLEMS_SHOWN], "problem_count": len(problems),
+        "problems_cut": len(problems) > PROBLEMS_SHOWN, "shown": PROBLEMS_SHOWN, "can_commit": can_commit,
+    }
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.import_job_for(request.user, job_id)
+    return render(request, "students/import_job.html", _job_context(request, job))
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
+    """The fragment htmx polls every second; once the job is finished it renders without a trigger."""
+    job = selectors.import_job_for(request.user, job_id)
+    response = render(request, "students/_import_progress.html", _job_context(request, job))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def import_problems(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = selectors.import_job_for(request.user, job_id)
+    if not job.is_finished:
+        raise Http404("导入尚未完成，错误报告尚未生成")
+    response = HttpResponse(importing.problems_report(job), content_type=XLSX_TYPE)
+    stem = job.file_name.rsplit(".", 1)[0]
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(stem + '_错误报告.xlsx')}"
+    return response
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.EDIT_STUDENTS)
+def import_commit(request: HttpRequest, job_id: int) -> HttpResponse:
+    """After a clean dry run: import the very same stored file for real, all or nothing."""
+    user = request.user
+    job = selectors.import_job_for(user, job_id)
+    if not _job_context(request, job)["can_commit"]:
+        messages.error(request, "只有校验通过（没有错误）的“仅校验”任务可以直接正式导入")
+        return redirect("students:import_job", job_id=job.pk)
+    school = selectors.school_by_pk(user, job.school_id)
+    content = bytes(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
+    try:
+        new_job = importing.submit_import(actor=user, school=school, file_name=job.file_name, content=content,
+                                          mode=ImportMode.ALL_OR_NOTHING)
+    except ImportFileError as err:
+        messages.error(request, err.message)
+        return redirect("students:import_job", job_id=job.pk)
+    return redirect("students:import_job", job_id=new_job.pk)
+
