@@ -37,6 +37,9 @@ FIELD_ENCRYPTION_KEYS = os.environ.get(
 # encryption key so a demo needs no extra setting.
 FIELD_INDEX_KEY = os.environ.get("FIELD_INDEX_KEY", "")
 
+# How long after a year-end promotion it can still be undone exactly.
+PROMOTION_UNDO_DAYS = int(os.environ.get("PROMOTION_UNDO_DAYS", "30"))
+
 # Background jobs (imports, exports): django-tasks with its database backend; run
 # ``manage.py db_worker`` beside the web server. TASKS_BACKEND=immediate runs jobs inline.
 TASKS = {

@@ -79,9 +79,9 @@ class ChangeFeedEntry(models.Model):
 
     class Meta:
         verbose_name = _("变更流")
-        # Readers page by seq (the primary key) within a region prefix; lookups by key are rare.
+        # Readers page by seq (the primary key) within a region prefix. No index on the natural key:
+        # a promotion appends a million entries, and a random-order key index is what made that slow.
         indexes = [
-            models.Index(fields=["resource", "natural_key"]),
             models.Index(fields=["region_path", "seq"], opclasses=["varchar_pattern_ops", "int8_ops"],
                          name="feed_region_seq"),
         ]

@@ -65,6 +65,8 @@ def find_transfer_candidate(*, actor: Actor, student_number: str, name: str) -> 
     The student is outside the receiving school's jurisdiction, so the lookup needs both the
     学籍号 and the exact name (as on the paper transfer form) and is audited.
     """
+    if not actor.can(capabilities.EDIT_STUDENTS):
+        raise NotPermitted("您的角色无权办理转学")
     number = student_number.strip().upper()
     enrolment = (Enrolment.objects.filter(student__student_number=number, is_active=True)
                  .select_related("student", "school").first())

@@ -19,6 +19,7 @@ from eduplatform.core.models import ImportJob, ImportMode, JobStatus
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_event
 from eduplatform.orgs.models import Organization
+from eduplatform.standards.validators import mask_id_number
 from eduplatform.orgs.scope import Actor
 from eduplatform.students.schema import STUDENT_COLUMNS, clean_student, template_columns
 from eduplatform.students.services import register_students, require_school_writer
@@ -115,8 +116,16 @@ def _finish(job: ImportJob, status: str, *, problems: list | None = None, failur
     job.status, job.finished_at, job.failure = status, timezone.now(), failure
     job.phase = JobStatus(status).label
     if problems is not None:
+        # A mistyped ID number is usually one digit off a real person's: the report shows it masked
+        # (the row number says where to look).
+        for p in problems:
+            if p.get("field") == "id_number" and p.get("value"):
+                p["value"] = mask_id_number(str(p["value"]))
         job.problems = problems
         job.error_rows = len({p["row"] for p in problems})
+    if job.mode != ImportMode.DRY_RUN or status != JobStatus.DONE:
+        # Keep the uploaded file (full ID numbers) only while it may still be committed: a clean dry run.
+        job.content = b""
     job.save()
 
 

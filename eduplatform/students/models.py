@@ -331,7 +331,8 @@ class PromotionChange(models.Model):
     repeat_next_promotion = models.BooleanField()
 
     class Meta:
-        indexes = [models.Index(fields=["batch", "enrolment_id"], name="promotion_change_batch")]
+        # By enrolment for a student's timeline; the batch has its own (foreign-key) index.
+        indexes = [models.Index(fields=["enrolment_id"], name="promotion_change_enrolment")]
 
 
 class RetiredStudentNumber(models.Model):

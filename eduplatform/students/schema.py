@@ -30,6 +30,7 @@ from eduplatform.orgs.stages import Stage
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import (
     IdentifierError,
+    mask_id_number,
     validate_id_number,
     validate_student_number,
 )
@@ -250,7 +251,7 @@ def _check_identity(out: CleanStudent, today: dt.date) -> None:
         try:
             number = validate_id_number(number)
         except IdentifierError as exc:
-            out.add("id_number", number, f"身份证件号「{number}」无效：{exc.message}")
+            out.add("id_number", number, f"身份证件号「{mask_id_number(number)}」无效：{exc.message}")
             return
         v["id_number"] = number
         # Validated above: read the encoded birth date and sex straight from the digits.
