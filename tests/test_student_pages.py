@@ -195,6 +195,17 @@ def test_new_student_form_shows_field_errors_and_keeps_the_other_values(client, 
     assert not Student.objects.exists()
 
 
+def test_new_student_form_refuses_a_second_active_registration_naming_the_holder(client, world):
+    enrol(world, "clerk_a1", world.school_a1, 7)
+    login(client, world, "clerk_b1")
+    response = client.post("/students/new/", form_data(7))
+    assert response.status_code == 200
+    page = body(response)
+    assert re.search(r'data-field="id_number">[^<]*天河测试小学', page)
+    assert Enrolment.objects.filter(is_active=True).count() == 1
+    assert not Enrolment.objects.filter(school=world.school_b1).exists()
+
+
 def test_bureau_user_registers_into_a_school_it_names(client, world):
     login(client, world, "county_a_stat")
     assert 'name="school_code"' in body(client.get("/students/new/"))

@@ -95,12 +95,7 @@ def apply_transfer(
     grade = BY_CODE.get(to_grade)
     if grade is None or not to_school.stage_mask & grade.stage:
         problems.append(FieldProblem("to_grade", "transfer.grade", "转入年级不是本校所设年级", "转入年级"))
-    if not reason.strip():
-        problems.append(FieldProblem("reason", "required", "请填写转学原因", "原因"))
-    if ChangeRequest.objects.filter(enrolment=enrolment, status=RequestStatus.PENDING).exists():
-        problems.append(FieldProblem("student", "transfer.open", "该学生已有正在审核的异动申请", "学生"))
-    if problems:
-        raise RecordInvalid(f"学生「{enrolment.student.name}」的转学申请", problems)
+    _check_application(enrolment, reason, "转学", problems)
     request = ChangeRequest.objects.create(
         kind=RequestKind.TRANSFER, student=enrolment.student, enrolment=enrolment, from_school=enrolment.school,
         from_path=enrolment.region_path, to_school=to_school, to_path=to_school.region_path, to_grade=to_grade,
@@ -126,12 +121,7 @@ def apply_drop_out(*, actor: Actor, enrolment: Enrolment, on: dt.date, reason: s
     problems = []
     if enrolment.status not in ACTIVE_STATUSES:
         problems.append(FieldProblem("student", "dropout.inactive", "该学生当前没有有效学籍", "学生"))
-    if not reason.strip():
-        problems.append(FieldProblem("reason", "required", "请填写退学原因", "原因"))
-    if ChangeRequest.objects.filter(enrolment=enrolment, status=RequestStatus.PENDING).exists():
-        problems.append(FieldProblem("student", "dropout.open", "该学生已有正在审核的异动申请", "学生"))
-    if problems:
-        raise RecordInvalid(f"学生「{enrolment.student.name}」的退学申请", problems)
+    _check_application(enrolment, reason, "退学", problems)
     request = ChangeRequest.objects.create(
         kind=RequestKind.DROP_OUT, student=enrolment.student, enrolment=enrolment, from_school=enrolment.school,
         from_path=enrolment.region_path, effective_on=on, reason=reason, attachments=attachments,
@@ -140,6 +130,16 @@ def apply_drop_out(*, actor: Actor, enrolment: Enrolment, on: dt.date, reason: s
     _step(request, 1, "县级教育行政部门审批（控辍保学）", county_of(enrolment.school)).save()
     _audit_request(actor, request, "提交退学申请", enrolment.school)
     return request
+
+
+def _check_application(enrolment: Enrolment, reason: str, what: str, problems: list[FieldProblem]) -> None:
+    """What every application needs: a reason, and no other open request on the registration."""
+    if not reason.strip():
+        problems.append(FieldProblem("reason", "required", f"请填写{what}原因", "原因"))
+    if ChangeRequest.objects.filter(enrolment=enrolment, status=RequestStatus.PENDING).exists():
+        problems.append(FieldProblem("student", "request.open", "该学生已有正在审核的异动申请", "学生"))
+    if problems:
+        raise RecordInvalid(f"学生「{enrolment.student.name}」的{what}申请", problems)
 
 
 def can_decide(actor: Actor, step: ChangeRequestStep) -> bool:
