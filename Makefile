@@ -54,7 +54,7 @@ var/vendor/.installed: node_modules/.package-lock.json scripts/vendor-assets.sh 
 
 # ---------------------------------------------------------------------------------------------
 # demo: keeps var/eduplatform.sqlite3 between runs; generate_demo skips if demo data exists
-# (pass DEMO_ARGS=--reset to rebuild it). Set DATABASE_URL to run the demo on PostgreSQL.
+# (delete var/eduplatform.sqlite3 to rebuild it). Set DATABASE_URL to run the demo on PostgreSQL.
 
 demo: install
 	$(PY) manage.py migrate --noinput

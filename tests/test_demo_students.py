@@ -32,7 +32,7 @@ from eduplatform.students.services import current_school_year
 pytestmark = pytest.mark.django_db
 
 SCALE = "0.002"
-STUDENTS = "0.03"
+STUDENTS = "0.02"
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,18 @@ Sources and assumptions (estimates are marked as such; DOMAIN.md is /work/shared
   kindergartens ≈ 70 per year ≈ 2–3 classes; 11.1 M pupils in 10,700 primary schools ≈ 170 per grade
   ≈ 4 classes of 45; 4.8 M junior students in 3,945 schools ≈ 8 classes of 48. Senior, vocational,
   higher and special schools are estimates from the national averages in §1.3 (e.g. 28 M senior
-  students / 15,400 schools ≈ 12 classes per grade). ``scale`` multiplies the classes per grade,
-  never below one per grade.
-* Class sizes: kindergarten 小班/中班/大班 25–30/28–33/30–35 (幼儿园工作规程: 25/30/35, CHK: ≤ 36);
-  primary 40–50, junior 45–52, senior 45–55 (standard sizes 45/50, DOMAIN.md §3); vocational and
+  students / 15,400 schools ≈ 12 classes per grade). At full size the demo's 1,909 schools (scale
+  0.05) would hold about 1.37 M students, ≈ 4.8 % of the province's 28 M — the same share as its
+  schools.
+* ``scale`` (``--students``) multiplies the classes per grade, never below one class per grade.
+  Where that leaves less than one class (0.05 × 4 classes = 0.2), the grade's one class holds that
+  share of a class: every grade of every school exists and the students per grade stay in the
+  province's proportions, at a size a register on SQLite fills in about a minute and a half
+  (1,909 schools with one real class per grade would be ~310,000 students, several minutes). The demo
+  county gets whole classes instead, and the demo clerk's school its full-size classes, so the
+  pages the county, town and school demo accounts see look like real schools.
+* Class sizes of whole classes: kindergarten 小班/中班/大班 25–30/28–33/30–35 (幼儿园工作规程:
+  25/30/35, CHK: ≤ 36); primary 40–50, junior 45–52, senior 45–55 (standard sizes 45/50, DOMAIN.md §3); vocational and
   higher 40–50 and 30–50 (estimates); special education 8–12 (estimate).
 * Ages: typical age on 1 September by grade (DOMAIN.md §5.1, ``grades.Grade.typical_age``); about
   8 % are a year off (6 % older: late entry or a repeated year, 2 % younger), estimates. Special
@@ -38,7 +46,7 @@ Sources and assumptions (estimates are marked as such; DOMAIN.md is /work/shared
   birth date, sequence (odd for boys, even for girls), MOD 11-2 check character; unique across the
   province. ~0.5 % of students are undocumented (证件类型 Z, no number) and get a temporary L 学籍号
   from the service (whose random digits come from ``secrets``: those numbers differ between runs,
-  everything this module writes is fixed by the seed).
+  everything this module writes is fixed by the seed and the date).
 
 Deliberate anomalies — every one still valid for the register, planted for the data-quality checks
 (the ``ANOMALIES`` dict below names them):
@@ -48,7 +56,7 @@ Deliberate anomalies — every one still valid for the register, planted for the
 * ``oversized_classes``: in the demo county 天河区 (440106), 3 primary or junior classes of 67–72
   pupils (超大班额, ≥ 66) and 6 of 56–65 (大班额), DOMAIN.md §3 bands.
 * ``possible_duplicates``: 3 pairs of undocumented students (Z, no ID number) at two different
-  primary schools, preferably of one city, with the same name, sex, birth date and grade but other
+  schools with primary grades, preferably of one city, with the same name, sex, birth date and grade but other
   guardians. The register accepts them (its own rule treats them as one person only when a
   guardian matches); a quality check should list them as possible duplicates.
 """
@@ -84,7 +92,7 @@ SOURCE = "演示数据"
 ANOMALIES: dict[str, str] = {
     "overage": "约 0.2% 的学生（特殊教育、高等教育除外）比所在年级的典型年龄大 3–5 岁",
     "oversized_classes": "天河区（440106）有 3 个 67–72 人的小学或初中班（超大班额）和 6 个 56–65 人的班（大班额）",
-    "possible_duplicates": "3 对无证件（证件类型 Z）的学生在两所不同小学：姓名、性别、出生日期、年级相同，监护人不同",
+    "possible_duplicates": "3 对无证件（证件类型 Z）的学生分别在两所设小学年级的学校：姓名、性别、出生日期、年级相同，监护人不同",
 }
 OVERAGE_SHARE = 0.002
 SUPER_LARGE_CLASSES = 3  # ≥ 66 pupils
@@ -231,7 +239,6 @@ class _Place:
     """What a school's place says about its pupils' origins."""
 
     county: str  # GB/T 2260 code of the school's county (东莞, 中山: the city's)
-    city: str
     prd: bool
     rural: bool
     urban_core: bool
@@ -253,7 +260,7 @@ class _Origins:
         in_province = rng.random() < (0.4 if place.prd else 0.7)
         if in_province:
             area = rng.choice(self.outside_prd)
-            if area == place.county:
+            if area == place.county:  # a family from this county is local: draw once more
                 area = rng.choice(self.outside_prd)
             return area, _LOCAL_MINORITY_SHARE, _LOCAL_MINORITIES
         codes, _, share, minorities = rng.choices(self.out_groups, weights=self.out_weights)[0]
@@ -273,7 +280,7 @@ def _place_of(school: Organization) -> _Place:
     code = school.region.code
     county = code[:6]
     return _Place(
-        county=county, city=code[:4], prd=code[:4] in PRD_CITIES, rural=school.urban_rural_code.startswith("2"),
+        county=county, prd=code[:4] in PRD_CITIES, rural=school.urban_rural_code.startswith("2"),
         urban_core=school.urban_rural_code.startswith("11"), town_name=school.region.name,
     )
 
@@ -592,8 +599,12 @@ def generate_students(*, scale: float, seed: int, today: dt.date | None = None,
     plan_rng = random.Random(f"{seed}:plan")
     county = Region.objects.filter(code=DEMO_COUNTY).values_list("path", flat=True).first() or "-"
     in_county = [s for s in schools if s.region_path.startswith(county)]
+    clerks = _clerks()
+    # The demo county, where the county, town and school demo accounts look, gets whole classes; the
+    # school of the demo clerk and principal its full-size classes (all of 天河区 at full size, about
+    # 32,000 students, would double the run time).
     plans = {
-        s.pk: plan_classes(s, scale, random.Random(f"{seed}:classes:{s.school_code}"),
+        s.pk: plan_classes(s, 1.0 if s.pk in clerks else scale, random.Random(f"{seed}:classes:{s.school_code}"),
                            whole=s.region_path.startswith(county))
         for s in schools
     }
@@ -605,7 +616,6 @@ def generate_students(*, scale: float, seed: int, today: dt.date | None = None,
         twin_of[twin.second_school] = (twin, False)
 
     factory = _StudentFactory(today=today, origins=_Origins())
-    clerks = _clerks()
     students = classes = 0
     with transaction.atomic():
         for done, school in enumerate(schools, start=1):
@@ -616,7 +626,8 @@ def generate_students(*, scale: float, seed: int, today: dt.date | None = None,
             for klass in plans[school.pk]:
                 for _ in range(klass.size):
                     raw = factory.row(rng, school, place, klass)
-                    if twin is not None and klass.grade.code == twin.grade and klass.number == 1:
+                    if (twin is not None and klass.grade.code == twin.grade and klass.number == 1
+                            and (twin_first or twin.person)):
                         _apply_twin(raw, twin, rng, twin_first)
                         twin = None
                     clean = schema.clean_student(raw, stage_mask=school.stage_mask, today=today)
@@ -626,19 +637,18 @@ def generate_students(*, scale: float, seed: int, today: dt.date | None = None,
                             + "；".join(message for _f, _v, message in clean.problems)
                         )
                     rows.append((len(rows) + 1, clean))
-            if not rows:
-                continue
-            actor = clerks.get(school.pk) or GeneratorActor(school)
-            try:
-                services.register_students(actor=actor, school=school, rows=rows, accept_valid=False,
-                                           source=SOURCE, today=today)
-            except BatchInvalid as exc:
-                raise DemoDataError(
-                    f"演示数据生成错误：{school.name} 的学生未能注册："
-                    + "；".join(f"第 {p.row} 名 {p.label}：{p.message}" for p in exc.problems[:10])
-                ) from exc
-            students += len(rows)
-            classes += len(plans[school.pk])
+            if rows:
+                actor = clerks.get(school.pk) or GeneratorActor(school)
+                try:
+                    services.register_students(actor=actor, school=school, rows=rows, accept_valid=False,
+                                               source=SOURCE, today=today)
+                except BatchInvalid as exc:
+                    raise DemoDataError(
+                        f"演示数据生成错误：{school.name} 的学生未能注册："
+                        + "；".join(f"第 {p.row} 名 {p.label}：{p.message}" for p in exc.problems[:10])
+                    ) from exc
+                students += len(rows)
+                classes += len(plans[school.pk])
             if progress:
                 progress(done, len(schools))
     return StudentSummary(students, classes, len(schools), time.perf_counter() - started)

@@ -55,6 +55,7 @@ CODE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "ethnicity": ("ethnicity", {}),
     "hk_macao_taiwan": ("hk_macao_taiwan_overseas", {}),
     "hukou_nature": ("hukou_nature_cmis", {"农业": "1", "非农业": "2", "非农": "2"}),
+    # GB/T 4762 has no code for Young Pioneers; the national register records such pupils as 群众.
     "political_status": ("political_status", {"团员": "03", "少先队员": "13", "少年先锋队员": "13"}),
     "health_status": ("health_status_cmis", {"健康": "10", "良好": "10", "一般": "20", "较弱": "20"}),
     "disability_type": ("disability_type_gbt2261_3", {"无": "", "否": ""}),

@@ -32,7 +32,7 @@ class Command(BaseCommand):
         if students <= 0:
             self.stdout.write("未生成学生（--students 0）。")
         else:
-            summary = demo_students.generate_students(scale=students, seed=seed)
+            summary = demo_students.generate_students(scale=students, seed=seed, progress=self._progress)
             if summary.skipped:
                 self.stdout.write("学生数据已存在，未重复生成。")
             else:
@@ -45,3 +45,8 @@ class Command(BaseCommand):
         for a in accounts:
             note = f"（{a.note}）" if a.note else ""
             self.stdout.write(f"  {a.username:<16}{a.role:<10}{a.organization}{note}")
+
+    def _progress(self, done: int, total: int) -> None:
+        # A default run takes a minute or two: say how far it is at every fifth of the schools.
+        if done < total and done * 5 // total != (done - 1) * 5 // total:
+            self.stdout.write(f"  学生生成中：已完成 {done:,} / {total:,} 所学校")
