@@ -94,7 +94,7 @@ def _fill_region(region_path: str, n: int) -> int:
     """A million students in the region's primary schools, written with COPY (set-up, not measured)."""
     from eduplatform.core.bulk import reserve_ids
     from eduplatform.orgs.models import Organization
-    from eduplatform.students.models import Enrolment, SchoolClass, Student
+    from eduplatform.students.models import SchoolClass, Student
 
     schools = list(Organization.objects.filter(kind="school", region_path__startswith=region_path,
                                                stage_mask__gte=2).filter(stage_mask__lt=4)
@@ -106,39 +106,41 @@ def _fill_region(region_path: str, n: int) -> int:
         for grade in range(11, 17):
             for number in range(1, per_school // (6 * 45) + 2):
                 classes.append((pk, path, 2025, str(grade), number, f"{grade}年级（{number}）班", "10", ""))
-    with connection.cursor() as cur:
-        with cur.copy("COPY students_schoolclass (school_id, region_path, school_year, grade, number, name,"
-                      " class_type, head_teacher) FROM STDIN") as copy:
-            for row in classes:
-                copy.write_row(row)
+    _copy("students_schoolclass (school_id, region_path, school_year, grade, number, name, class_type,"
+          " head_teacher)", classes)
     class_ids = dict(((s, g, num), pk) for pk, s, g, num in SchoolClass.objects.filter(
         region_path__startswith=region_path, school_year=2025).values_list("pk", "school", "grade", "number"))
     student_ids = reserve_ids(Student, n)
+    # "B…" numbers cannot collide with real G/J/L numbers; nothing here reads them.
+    _copy("students_student (id, student_number, name, former_name, gender, birth_date, id_type, id_number_cipher,"
+          " id_number_index, id_number_masked, ethnicity, nationality, hk_macao_taiwan, birthplace_code, native_place,"
+          " hukou_place_code, hukou_nature, political_status, health_status, disability_type, migrant_child,"
+          " left_behind, only_child, boarding_mode, home_address, phone_cipher, phone_masked, guardians, school_id,"
+          " region_path, created_at, updated_at)",
+          ((sid, f"B{i:018d}", f"学生{i}", "", "1" if i % 2 else "2", dt.date(2016, 1, 1), "Z", "", "", "", "01",
+            "CHN", "00", "", "", "", "", "", "10", "", False, "0", False, "1", "", "", "", "[]",
+            *schools[i % len(schools)], now, now) for i, sid in enumerate(student_ids)))
+    classes_per_grade = max(1, per_school // (6 * 45) + 1)
+
+    def enrolment(i: int, sid: int) -> tuple:
+        pk, path = schools[i % len(schools)]
+        grade = str(11 + (i // len(schools)) % 6)
+        number = 1 + (i // (len(schools) * 6)) % classes_per_grade
+        return (sid, pk, path, 2, grade, class_ids.get((pk, grade, number)), "01", True, dt.date(2020, 9, 1), "11",
+                None, "", None, "", i % 97 == 0, now, now)
+
+    _copy("students_enrolment (student_id, school_id, region_path, stage, grade, school_class_id, status, is_active,"
+          " entered_on, entry_mode, left_on, major, programme_length, level, repeat_next_promotion, created_at,"
+          " updated_at)", (enrolment(i, sid) for i, sid in enumerate(student_ids)))
     with connection.cursor() as cur:
-        with cur.copy("COPY students_student (id, student_number, name, former_name, gender, birth_date, id_type,"
-                      " id_number_cipher, id_number_index, id_number_masked, ethnicity, nationality, hk_macao_taiwan,"
-                      " birthplace_code, native_place, hukou_place_code, hukou_nature, political_status, health_status,"
-                      " disability_type, migrant_child, left_behind, only_child, boarding_mode, home_address,"
-                      " phone_cipher, phone_masked, guardians, school_id, region_path, created_at, updated_at)"
-                      " FROM STDIN") as copy:
-            for i, sid in enumerate(student_ids):
-                pk, path = schools[i % len(schools)]
-                copy.write_row((sid, f"L440100{20150101 + i % 28:08d}{i:04d}"[:19] if False else f"B{i:018d}",
-                                f"学生{i}", "", "1" if i % 2 else "2", dt.date(2016, 1, 1), "Z", "", "", "", "01",
-                                "CHN", "00", "", "", "", "", "", "10", "", False, "0", False, "1", "", "", "", "[]",
-                                pk, path, now, now))
-    with connection.cursor() as cur:
-        with cur.copy("COPY students_enrolment (student_id, school_id, region_path, stage, grade, school_class_id,"
-                      " status, is_active, entered_on, entry_mode, left_on, major, programme_length, level,"
-                      " repeat_next_promotion, created_at, updated_at) FROM STDIN") as copy:
-            for i, sid in enumerate(student_ids):
-                pk, path = schools[i % len(schools)]
-                grade = str(11 + (i // len(schools)) % 6)
-                number = 1 + (i // (len(schools) * 6)) % max(1, per_school // (6 * 45) + 1)
-                copy.write_row((sid, pk, path, 2, grade, class_ids.get((pk, grade, number)), "01", True,
-                                dt.date(2020, 9, 1), "11", None, "", None, "", i % 97 == 0, now, now))
         cur.execute("ANALYZE students_enrolment; ANALYZE students_schoolclass; ANALYZE students_student")
     return len(schools)
+
+
+def _copy(target: str, rows) -> None:
+    with connection.cursor() as cur, cur.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def bench_promotion(report: Callable[..., None], timed: Callable, actor, region_path: str) -> None:

@@ -19,8 +19,8 @@ from eduplatform.core.models import ImportJob, ImportMode, JobStatus
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_event
 from eduplatform.orgs.models import Organization
-from eduplatform.standards.validators import mask_id_number
 from eduplatform.orgs.scope import Actor
+from eduplatform.standards.validators import mask_id_number
 from eduplatform.students.schema import STUDENT_COLUMNS, clean_student, template_columns
 from eduplatform.students.services import register_students, require_school_writer
 
