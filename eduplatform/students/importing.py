@@ -87,9 +87,10 @@ def _run(job: ImportJob) -> None:
     job.save(update_fields=["total_rows", "phase"])
     today = timezone.localdate()
     checked = []
+    memo: dict = {}
     for i, (row_number, cells) in enumerate(table.rows, start=1):
         raw = {f: cells[pos] for f, pos in table.column_index.items() if pos < len(cells)}
-        checked.append((row_number, clean_student(raw, stage_mask=school.stage_mask, today=today)))
+        checked.append((row_number, clean_student(raw, stage_mask=school.stage_mask, today=today, memo=memo)))
         if i % PROGRESS_EVERY == 0:
             job.processed_rows = i
             job.save(update_fields=["processed_rows"])

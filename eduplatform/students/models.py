@@ -190,9 +190,7 @@ class EventKind(models.TextChoices):
     COMPLETE = "complete", _("结业")
     REPEAT = "repeat", _("留级")
     SKIP = "skip", _("跳级")
-    PROMOTE = "promote", _("升级")
     NUMBER_CHANGE = "number_change", _("学籍号变更")
-    UNDO_PROMOTION = "undo_promotion", _("撤销升级")
 
 
 class StudentEvent(models.Model):
@@ -211,8 +209,6 @@ class StudentEvent(models.Model):
     region_path = models.CharField(max_length=64, db_index=True)
     request = models.ForeignKey("ChangeRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
                                 db_constraint=False)
-    promotion = models.ForeignKey("PromotionBatch", null=True, blank=True, on_delete=models.CASCADE, related_name="+",
-                                  db_constraint=False)
     recorded_by = models.CharField(_("经办人"), max_length=150, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
 

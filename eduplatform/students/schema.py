@@ -162,39 +162,73 @@ def _blank_code(field_name: str, text: str) -> bool:
     return field_name == "disability_type" and text in {"无", "否", "0", "无残疾"}
 
 
-def clean_student(raw: Mapping[str, Any], *, stage_mask: int, today: dt.date) -> CleanStudent:
-    """Typed values and problems for one student, read in the school's stages (``stage_mask``)."""
-    out = clean_fields(raw, STUDENT_COLUMNS)
+def clean_student(raw: Mapping[str, Any], *, stage_mask: int, today: dt.date,
+                  memo: dict | None = None) -> CleanStudent:
+    """Typed values and problems for one student, read in the school's stages (``stage_mask``).
+
+    A batch passes one ``memo`` dict for all its rows: code, date, yes/no and number columns repeat
+    the same few values thousands of times, and each is then parsed once.
+    """
+    out = clean_fields(raw, STUDENT_COLUMNS, memo)
     _check_identity(out, today)
     _check_placement(out, raw, stage_mask)
     return out
 
 
-def clean_fields(raw: Mapping[str, Any], columns: Sequence[Column]) -> CleanStudent:
+# Columns whose values repeat across rows: worth remembering per batch.
+_REPEATING_KINDS = frozenset({"code", "date", "month", "bool", "int"})
+_COMPACT_KINDS = frozenset({"code", "id_number", "phone", "int"})
+
+
+def _empty_value(col: Column) -> Any:
+    if col.field in DEFAULTS:
+        return DEFAULTS[col.field]
+    return None if col.kind in ("date", "month", "int") else (False if col.kind == "bool" else "")
+
+
+_EMPTY = {c.field: _empty_value(c) for c in STUDENT_COLUMNS}
+
+
+def clean_fields(raw: Mapping[str, Any], columns: Sequence[Column], memo: dict | None = None) -> CleanStudent:
     """Each column parsed on its own (an edit form checks just the fields it changes)."""
     out = CleanStudent()
+    values = out.values
     for col in columns:
         value = raw.get(col.field)
         if value is None or value == "":
-            text = ""
-        elif col.kind in ("code", "id_number", "phone", "int"):
-            text = compact(value)
-        else:
-            text = clean_text(value)
-        if not text:
             if col.required:
                 out.add(col.field, value, f"{col.label}为必填项")
-            elif col.field in DEFAULTS:
-                out.values[col.field] = DEFAULTS[col.field]
             else:
-                out.values[col.field] = None if col.kind in ("date", "month", "int") else (
-                    False if col.kind == "bool" else "")
+                values[col.field] = _EMPTY[col.field]
             continue
-        try:
-            out.values[col.field] = _parse(col, text)
-        except ValueError as exc:
-            out.add(col.field, value, f"{col.label}「{text}」{exc}")
+        key = (col.field, value) if memo is not None and col.kind in _REPEATING_KINDS else None
+        if key is not None and key in memo:
+            parsed, message = memo[key]
+        else:
+            parsed, message = _parse_cell(col, value)
+            if key is not None and len(memo) < 50_000:
+                memo[key] = (parsed, message)
+        if message is None:
+            values[col.field] = parsed
+        elif message:
+            out.add(col.field, value, message)
+        else:  # blank after cleaning (only spaces)
+            if col.required:
+                out.add(col.field, value, f"{col.label}为必填项")
+            else:
+                values[col.field] = _empty_value(col)
     return out
+
+
+def _parse_cell(col: Column, value: Any) -> tuple[Any, str | None]:
+    """(parsed value, None) or (None, message); (None, "") for a cell that is blank once cleaned."""
+    text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
+    if not text:
+        return None, ""
+    try:
+        return _parse(col, text), None
+    except ValueError as exc:
+        return None, f"{col.label}「{text}」{exc}"
 
 
 def _parse(col: Column, text: str) -> Any:
