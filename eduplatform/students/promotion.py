@@ -340,6 +340,8 @@ def undo_blockers(batch: PromotionBatch, now: dt.datetime | None = None) -> list
         reasons.append("该次升级已撤销")
     if now > batch.undo_until:
         reasons.append(f"已超过撤销期限（{timezone.localtime(batch.undo_until):%Y-%m-%d %H:%M}）")
+    if reasons:
+        return reasons  # settled without counting a million rows
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT COUNT(*) FROM {PC} pc JOIN {E} e ON e.id = pc.enrolment_id"
@@ -348,10 +350,13 @@ def undo_blockers(batch: PromotionBatch, now: dt.datetime | None = None) -> list
         )
         changed = cursor.fetchone()[0]
         cursor.execute(
-            f"SELECT COUNT(*) FROM {PC} pc JOIN {E} e ON e.id = pc.enrolment_id JOIN {E} other"
-            " ON other.student_id = e.student_id AND other.id <> e.id AND other.is_active = %s"
-            " WHERE pc.batch_id = %s AND pc.is_active = %s AND e.is_active = %s",
-            [True, batch.pk, True, False],
+            # Graduates of the batch who hold a registration elsewhere by now: one probe each into
+            # the partial unique index of active registrations.
+            f"SELECT COUNT(*) FROM {PC} pc JOIN {E} e ON e.id = pc.enrolment_id"
+            " WHERE pc.batch_id = %s AND pc.is_active = %s AND e.is_active = %s"
+            f" AND EXISTS (SELECT 1 FROM {E} other WHERE other.student_id = e.student_id AND other.is_active = %s"
+            " AND other.id <> e.id)",
+            [batch.pk, True, False, True],
         )
         re_enrolled = cursor.fetchone()[0]
     if changed:
