@@ -68,6 +68,14 @@ def _graduates_condition() -> str:
 GRADUATES = _graduates_condition()
 
 
+def _refresh_statistics(cursor) -> None:
+    """A promotion changes who is active for a sixth of a region and adds a snapshot the size of the
+    region: refresh the planner's statistics now (sampled, about a second), or the next queries —
+    undo's checks among them — are planned for the old shape of the data and crawl."""
+    if connection.vendor == "postgresql":
+        cursor.execute(f"ANALYZE {E}, {PC}")
+
+
 def _give_memory(cursor) -> None:
     """A region's promotion sorts and hashes a million rows: let this one transaction do it in memory
     rather than in temporary files (PostgreSQL's default work_mem is 4 MB)."""
@@ -279,6 +287,7 @@ def execute_promotion(
         )
         kept = cursor.rowcount
         _write_trace(cursor, batch, now)
+        _refresh_statistics(cursor)
     batch.promoted, batch.graduated, batch.kept = promoted, graduated, kept
     batch.save(update_fields=["promoted", "graduated", "kept"])
     _audit_by_school(actor, batch, now, "执行学年升级")
