@@ -32,10 +32,10 @@ FIELD_ENCRYPTION_KEYS = os.environ.get(
     "FIELD_ENCRYPTION_KEYS",
     "demo1:ZGVtby1rZXktZm9yLWxvY2FsLXVzZS1vbmx5LTMyYnk=",
 )
-# Key of the HMAC blind index that finds and de-duplicates encrypted values. It must stay fixed for
-# the life of the data (changing it means re-indexing); by default it is derived from the first
-# encryption key so a demo needs no extra setting.
-FIELD_INDEX_KEY = os.environ.get("FIELD_INDEX_KEY", "")
+# Key (base64) of the HMAC blind index that finds and de-duplicates encrypted values. Independent of
+# the encryption keys so that rotating those changes no index; it must stay fixed for the life of the
+# data. The default is a demo key: set your own in production.
+FIELD_INDEX_KEY = os.environ.get("FIELD_INDEX_KEY", "ZGVtby1ibGluZC1pbmRleC1rZXktbG9jYWwtb25seSE=")
 
 # How long after a year-end promotion it can still be undone exactly.
 PROMOTION_UNDO_DAYS = int(os.environ.get("PROMOTION_UNDO_DAYS", "30"))

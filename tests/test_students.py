@@ -270,3 +270,24 @@ def test_classes_and_assignment(world):
     wrong = services.create_class(actor=clerk, school=world.school_a1, school_year=2025, grade="12", number=1)
     with pytest.raises(RecordInvalid):
         services.assign_class(actor=clerk, enrolment=enrolment, school_class=wrong)
+
+
+def test_key_rotation_reseals_with_the_new_key_and_keeps_lookups(world, settings):
+    from eduplatform.students.identity import id_index
+
+    student = enrol(world, "clerk_a1", world.school_a1, 1).student
+    old_spec = settings.FIELD_ENCRYPTION_KEYS
+    assert student.id_number_cipher.startswith("demo1:")
+    # A new key goes first; the old one stays so existing rows still decrypt.
+    settings.FIELD_ENCRYPTION_KEYS = "k2026:" + "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=," + old_spec
+    assert crypto.decrypt(Student.objects.get(pk=student.pk).id_number_cipher) == student_row(1)["id_number"]
+    assert services.rotate_field_keys() == 1
+    rotated = Student.objects.get(pk=student.pk)
+    assert rotated.id_number_cipher.startswith("k2026:") and rotated.phone_cipher.startswith("k2026:")
+    assert rotated.guardians[0]["phone_cipher"].startswith("k2026:")
+    assert crypto.decrypt(rotated.id_number_cipher) == student_row(1)["id_number"]
+    assert services.rotate_field_keys() == 0  # nothing left to do
+    # With only the new key the data still reads, and the ID look-up finds the same person.
+    settings.FIELD_ENCRYPTION_KEYS = "k2026:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI="
+    assert crypto.decrypt(rotated.phone_cipher) == "13800138000"
+    assert Student.objects.filter(id_number_index=id_index("1", student_row(1)["id_number"])).count() == 1

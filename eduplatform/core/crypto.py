@@ -51,12 +51,12 @@ def _parse_keys(spec: str) -> tuple[str, dict[str, bytes]]:
 @lru_cache(maxsize=4)
 def _keys_for(spec: str, index_spec: str) -> FieldKeys:
     current, raw = _parse_keys(spec)
-    if index_spec:
-        index_key = base64.b64decode(index_spec)
-    else:
-        # Derived from the first key ever configured so the demo needs one setting; production sets
-        # FIELD_INDEX_KEY explicitly because the index must outlive key rotation.
-        index_key = hashlib.sha256(b"eduplatform-blind-index|" + raw[current]).digest()
+    if not index_spec:
+        # Never derived from an encryption key: rotating that key would silently change every index.
+        raise ImproperlyConfigured("未配置 FIELD_INDEX_KEY（盲索引密钥，base64）")
+    index_key = base64.b64decode(index_spec)
+    if len(index_key) < 16:
+        raise ImproperlyConfigured("FIELD_INDEX_KEY 至少应为 16 字节")
     return FieldKeys(current, {k: AESGCM(v) for k, v in raw.items()}, index_key)
 
 
