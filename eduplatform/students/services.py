@@ -182,7 +182,6 @@ def register_students(
     dry_run: bool = False,
     source: str = "录入",
     today: dt.date | None = None,
-    progress: Any = None,
 ) -> RegistrationResult:
     """Enrol a batch of cleaned students at ``school``; all or nothing unless ``accept_valid``
     (``dry_run`` checks everything and writes nothing).
@@ -261,7 +260,7 @@ def register_students(
     try:
         with transaction.atomic():
             enrolments, created, re_enrolled = _write_registrations(
-                actor, school, good, indexes, existing, source, today, progress
+                actor, school, good, indexes, existing, source, today
             )
     except IntegrityError as exc:
         # Another session registered one of these persons a moment ago: report who holds them.
@@ -353,7 +352,7 @@ class _Written:
 
 def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tuple[int, CleanStudent]],
                          indexes: Mapping[int, str], existing: Mapping[str, _Existing], source: str,
-                         today: dt.date, progress: Any) -> tuple[list[int], int, int]:
+                         today: dt.date) -> tuple[list[int], int, int]:
     now = timezone.now()
     year = current_school_year(today)
     class_ids = _classes_for(school, year, {
@@ -399,8 +398,6 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
     insert_rows(Student, columns, person_rows if student_ids else [r[1:] for r in person_rows])
     id_of_number = dict(zip((n for _, _, n in new_rows), student_ids, strict=True)) if student_ids else dict(
         _ids_by_number([n for _, _, n in new_rows]))
-    if progress:
-        progress(len(rows) // 3)
     if known_of_row:
         Student.objects.filter(id__in=[k.student_id for k in known_of_row.values()]).update(
             school=school, region_path=school.region_path, updated_at=now
@@ -427,8 +424,6 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
         active = _active_enrolment_ids([w.student_id for w in written])
         for w in written:
             w.enrolment_id = active[w.student_id]
-    if progress:
-        progress(2 * len(rows) // 3)
     _write_trace(actor, school, source, now)
     mark_schools_dirty([school.pk])
     return [w.enrolment_id for w in written], len(new_rows), len(known_of_row)
