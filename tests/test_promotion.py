@@ -106,3 +106,27 @@ def test_promotion_scope_is_the_actors_jurisdiction(world):
         promotion.promotion_scope(world.user("county_a_stat"), region_path=world.county_b.region_path)
     with pytest.raises(NotPermitted):
         promotion.promotion_scope(world.user("clerk_a1"), region_path=world.county_a.region_path)
+
+
+def test_a_region_run_skips_schools_that_promoted_themselves(world, school_a1_students):
+    """A school promotes itself first; the county's run for the same year leaves it alone instead of
+    refusing, and a second run for that school is refused."""
+    clerk, county = world.user("clerk_a1"), world.user("county_a_stat")
+    own = promotion.execute_promotion(actor=clerk, scope=promotion.promotion_scope(clerk, school=world.school_a1),
+                                      from_year=2025, graduation_date=GRADUATION)
+    other = services.enrol_student(actor=county, school=world.college_a, today=TODAY,
+                                   data=student_row(60, grade="大一", major="计算机科学与技术", programme_length="4"))
+    after_own = enrolment_state()
+    region = promotion.promotion_scope(county, region_path=world.county_a.region_path)
+    preview = promotion.preview_promotion(region, from_year=2025)
+    assert preview.already_promoted == ["天河测试小学"]
+    assert (preview.promote, preview.graduate, preview.stay) == (1, 0, 0)
+    batch = promotion.execute_promotion(actor=county, scope=region, from_year=2025, graduation_date=GRADUATION)
+    assert (batch.promoted, batch.graduated, batch.kept) == (1, 0, 0)
+    assert Enrolment.objects.get(pk=other.pk).grade == "52"
+    changed = {row[0] for row in set(enrolment_state()) - set(after_own)}
+    assert changed == {other.pk}  # school A1's students were not promoted a second time
+    with pytest.raises(RecordInvalid):
+        promotion.execute_promotion(actor=clerk, scope=promotion.promotion_scope(clerk, school=world.school_a1),
+                                    from_year=2025, graduation_date=GRADUATION)
+    assert own.undone_at is None

@@ -17,7 +17,7 @@ Preview and execution share the SQL conditions below, so what the preview counts
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -93,24 +93,30 @@ class PromotionScope:
     region_path: str
     school: Organization | None
     label: str
+    # Schools of a region that already ran their own promotion for the year: the region's run skips them.
+    excluded_school_ids: tuple[int, ...] = ()
+
+    def _schools(self, p: str) -> tuple[str, list]:
+        sql, params = "", []
+        if self.school is not None:
+            sql += f" AND {p}school_id = %s"
+            params.append(self.school.pk)
+        if self.excluded_school_ids:
+            sql += f" AND {p}school_id NOT IN (" + ", ".join(["%s"] * len(self.excluded_school_ids)) + ")"
+            params += list(self.excluded_school_ids)
+        return sql, params
 
     def where(self, table: str = "") -> tuple[str, list]:
         """Active, studying (在读) enrolments in the scope; 休学 students wait for their return."""
         p = f"{table}." if table else ""
-        sql = f"{p}is_active = %s AND {p}status = '01' AND {p}region_path LIKE %s"
-        params: list = [True, self.region_path + "%"]
-        if self.school is not None:
-            sql += f" AND {p}school_id = %s"
-            params.append(self.school.pk)
-        return sql, params
+        extra, extra_params = self._schools(p)
+        return (f"{p}is_active = %s AND {p}status = '01' AND {p}region_path LIKE %s" + extra,
+                [True, self.region_path + "%", *extra_params])
 
     def class_where(self, table: str, year: int) -> tuple[str, list]:
-        sql = f"{table}.school_year = %s AND {table}.region_path LIKE %s"
-        params: list = [year, self.region_path + "%"]
-        if self.school is not None:
-            sql += f" AND {table}.school_id = %s"
-            params.append(self.school.pk)
-        return sql, params
+        extra, extra_params = self._schools(f"{table}.")
+        return (f"{table}.school_year = %s AND {table}.region_path LIKE %s" + extra,
+                [year, self.region_path + "%", *extra_params])
 
 
 def promotion_scope(actor: Actor, *, school: Organization | None = None, region_path: str | None = None
@@ -157,6 +163,7 @@ class Preview:
     suspended: int = 0
     without_class: int = 0
     pending_requests: int = 0
+    already_promoted: list[str] = field(default_factory=list)  # schools left out: promoted on their own
     exceptions: list[tuple[str, str, str, str]] = field(default_factory=list)  # (学籍号, 姓名, 学校, 说明)
 
     @property
@@ -172,7 +179,12 @@ class Preview:
         return sum(line.stay for line in self.lines)
 
 
-def preview_promotion(scope: PromotionScope, *, exception_limit: int = 200) -> Preview:
+def preview_promotion(scope: PromotionScope, *, from_year: int | None = None, exception_limit: int = 200
+                      ) -> Preview:
+    """What ``execute_promotion`` would do for ``from_year`` (schools that already promoted
+    themselves for that year are left out and listed)."""
+    if from_year is not None:
+        scope = for_year(scope, from_year)
     where, params = scope.where()
     sql = (
         "SELECT school_id, grade,"
@@ -186,10 +198,13 @@ def preview_promotion(scope: PromotionScope, *, exception_limit: int = 200) -> P
         rows = cursor.fetchall()
     names = dict(Organization.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "name"))
     preview = Preview()
+    preview.already_promoted = list(
+        Organization.objects.filter(pk__in=scope.excluded_school_ids).order_by("name").values_list("name", flat=True))
     for school_id, grade, stay, graduate, total in rows:
         preview.lines.append(PreviewLine(school_id, names.get(school_id, ""), grade, total - stay - graduate,
                                          graduate, stay))
-    base = Enrolment.objects.filter(is_active=True, region_path__startswith=scope.region_path)
+    base = Enrolment.objects.filter(is_active=True, region_path__startswith=scope.region_path).exclude(
+        school_id__in=scope.excluded_school_ids)
     if scope.school is not None:
         base = base.filter(school=scope.school)
     preview.suspended = base.filter(status="02").count()
@@ -208,12 +223,24 @@ def preview_promotion(scope: PromotionScope, *, exception_limit: int = 200) -> P
     return preview
 
 
-def _overlapping_batches(scope: PromotionScope, from_year: int):
-    return PromotionBatch.objects.filter(from_year=from_year, undone_at__isnull=True).filter(
-        region_path__startswith=scope.region_path
-    ) | PromotionBatch.objects.filter(from_year=from_year, undone_at__isnull=True).extra(
+def _overlapping_batches(scope: PromotionScope, from_year: int) -> list[PromotionBatch]:
+    """Live batches of the year that would promote someone twice: a region run above or below this
+    scope, or this very school's own run. (A school's own run inside a region only excludes it.)"""
+    live = PromotionBatch.objects.filter(from_year=from_year, undone_at__isnull=True)
+    candidates = live.filter(region_path__startswith=scope.region_path) | live.extra(
         where=["%s LIKE region_path || '%%'"], params=[scope.region_path]
     )
+    return [b for b in candidates
+            if b.school_id is None or (scope.school is not None and b.school_id == scope.school.pk)]
+
+
+def for_year(scope: PromotionScope, from_year: int) -> PromotionScope:
+    """The scope without the schools that already promoted themselves for ``from_year``."""
+    if scope.school is not None:
+        return scope
+    done = PromotionBatch.objects.filter(from_year=from_year, undone_at__isnull=True, school__isnull=False,
+                                         region_path__startswith=scope.region_path)
+    return replace(scope, excluded_school_ids=tuple(sorted(done.values_list("school_id", flat=True))))
 
 
 @transaction.atomic
@@ -221,8 +248,8 @@ def execute_promotion(
     *, actor: Actor, scope: PromotionScope, from_year: int, graduation_date: dt.date, now: dt.datetime | None = None
 ) -> PromotionBatch:
     now = now or timezone.now()
-    overlapping = [b for b in _overlapping_batches(scope, from_year)
-                   if (b.school_id is None or scope.school is None or b.school_id == scope.school.pk)]
+    overlapping = _overlapping_batches(scope, from_year)
+    scope = for_year(scope, from_year)
     if overlapping:
         raise RecordInvalid("学年升级", [FieldProblem(
             "from_year", "promotion.done", f"{scope.label} 的 {from_year} 学年已执行过升级（{overlapping[0].scope_label}），"

@@ -681,7 +681,7 @@ def promotion_preview(request: HttpRequest) -> HttpResponse:
             **_nav(request, "promotion"), "form": form, "batches": _batches(request.user), "school": own,
         })
     return render(request, "students/promotion_preview.html", {
-        **_nav(request, "promotion"), "form": form, "scope": scope, "preview": promotion.preview_promotion(scope),
+        **_nav(request, "promotion"), "form": form, "scope": scope, "preview": promotion.preview_promotion(scope, from_year=form.cleaned_data["from_year"]),
         "from_year": form.cleaned_data["from_year"], "graduation_date": form.cleaned_data["graduation_date"],
         "school_code": form.cleaned_data.get("school_code", ""),
     })
