@@ -89,7 +89,7 @@ class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
             elif col.kind == "bool":
                 field = forms.ChoiceField(label=label, required=False, choices=[("", "——"), ("是", "是"), ("否", "否")])
             elif col.kind == "date":
-                field = forms.CharField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
+                field = forms.CharField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
             elif col.kind == "month":
                 field = forms.CharField(label=label, required=False, widget=forms.TextInput(attrs={"type": "month"}))
             else:
@@ -119,7 +119,7 @@ def event_choices() -> list[tuple[str, str]]:
 
 class EventForm(ServiceErrorsMixin, forms.Form):
     kind = forms.ChoiceField(label="事件 *", choices=event_choices)
-    on = forms.DateField(label="日期 *", widget=forms.DateInput(attrs={"type": "date"}), error_messages=DATE_ERRORS)
+    on = forms.DateField(label="日期 *", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), error_messages=DATE_ERRORS)
     reason = forms.CharField(label="原因 *", required=False, max_length=200)
     attachments = forms.CharField(label="证明材料", required=False, max_length=300,
                                   help_text="如：医院诊断证明、家长申请书（写明材料名称，原件由学校留存）")
@@ -130,7 +130,7 @@ class EventForm(ServiceErrorsMixin, forms.Form):
 
 
 class DropoutForm(ServiceErrorsMixin, forms.Form):
-    on = forms.DateField(label="退学日期 *", widget=forms.DateInput(attrs={"type": "date"}), error_messages=DATE_ERRORS)
+    on = forms.DateField(label="退学日期 *", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), error_messages=DATE_ERRORS)
     reason = forms.CharField(label="退学原因 *", required=False, max_length=200)
     attachments = forms.CharField(label="证明材料", required=False, max_length=300)
 
@@ -164,7 +164,7 @@ class TransferFindForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
 
 class TransferApplyForm(ServiceErrorsMixin, forms.Form):
     to_grade = forms.ChoiceField(label="转入年级 *", required=False, choices=())
-    effective_on = forms.DateField(label="转入日期 *", widget=forms.DateInput(attrs={"type": "date"}),
+    effective_on = forms.DateField(label="转入日期 *", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                    error_messages=DATE_ERRORS)
     reason = forms.CharField(label="转学原因 *", required=False, max_length=200)
     attachments = forms.CharField(label="证明材料", required=False, max_length=300,
@@ -197,7 +197,7 @@ class ClassForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
 class PromotionForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
     from_year = forms.IntegerField(label="升级前学年 *", min_value=2000, max_value=2100,
                                    help_text="如 2025 表示把 2025—2026 学年的学生升入下一学年")
-    graduation_date = forms.DateField(label="毕业日期 *", widget=forms.DateInput(attrs={"type": "date"}),
+    graduation_date = forms.DateField(label="毕业日期 *", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                       error_messages=DATE_ERRORS, help_text="最高年级学生的毕业（离校）日期")
 
     def __init__(self, *args, ask_school: bool = False, **kwargs):

@@ -661,8 +661,9 @@ def _batches(user) -> list[dict[str, object]]:
 @require_capability(capabilities.PROMOTE_STUDENTS)
 def promotion_index(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
-    # Promotion closes the school year that ended last summer (or ends this summer).
-    from_year = today.year - 1
+    # Promotion closes the school year under way (run in July or August): its classes and grades are
+    # the ones on record now.
+    from_year = services.current_school_year(today)
     form = PromotionForm(initial={"from_year": from_year, "graduation_date": dt.date(from_year + 1, 7, 1)},
                          ask_school=_own_school(request.user) is None)
     return render(request, "students/promotion.html", {
@@ -680,8 +681,15 @@ def promotion_preview(request: HttpRequest) -> HttpResponse:
         return render(request, "students/promotion.html", {
             **_nav(request, "promotion"), "form": form, "batches": _batches(request.user), "school": own,
         })
+    from_year = form.cleaned_data["from_year"]
+    current = services.current_school_year(timezone.localdate())
+    if from_year != current:
+        # Grades and classes on record belong to the school year under way; promoting another year's
+        # label would move today's students all the same, and their classes would not follow.
+        messages.warning(request, f"所选学年 {from_year} 不是当前学年 {current}（{current}—{current + 1} 学年），请确认")
     return render(request, "students/promotion_preview.html", {
-        **_nav(request, "promotion"), "form": form, "scope": scope, "preview": promotion.preview_promotion(scope, from_year=form.cleaned_data["from_year"]),
+        **_nav(request, "promotion"), "form": form, "scope": scope,
+        "preview": promotion.preview_promotion(scope, from_year=from_year),
         "from_year": form.cleaned_data["from_year"], "graduation_date": form.cleaned_data["graduation_date"],
         "school_code": form.cleaned_data.get("school_code", ""),
     })
