@@ -1,20 +1,19 @@
 """Set-based inserts: the one seam where PostgreSQL's COPY replaces row-by-row INSERTs.
 
-Imports and promotions write tens of thousands of rows in one transaction. On PostgreSQL the rows go
-through ``COPY … FROM STDIN`` (an order of magnitude faster than multi-row INSERT), with primary keys
-reserved from the table's sequence beforehand so that child rows can point at their parents. On
-SQLite ``bulk_create`` does the same job and returns the keys.
+Imports write tens of thousands of rows in one transaction. On PostgreSQL the rows go through
+``COPY … FROM STDIN`` (an order of magnitude faster than multi-row INSERT), with primary keys reserved
+from the table's sequence beforehand so that child rows can point at their parents. On SQLite an
+``executemany`` INSERT does the same job; the caller reads the keys back by a natural key.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import TypeVar
+from typing import Any
 
 from django.db import connection, models
 
-M = TypeVar("M", bound=models.Model)
+IN_CHUNK = 1000  # SQLite's limit on bound parameters is near; PostgreSQL takes one array instead
 
 
 def is_postgresql() -> bool:
@@ -33,29 +32,6 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
             [table, pk_column, count],
         )
         return [row[0] for row in cursor.fetchall()]
-
-
-def insert_objects(model: type[M], objects: Sequence[M], *, need_ids: bool = False) -> None:
-    """Insert unsaved instances. With ``need_ids`` each instance gets its primary key set."""
-    if not objects:
-        return
-    if not is_postgresql():
-        model.objects.bulk_create(objects, batch_size=1000)
-        return
-    fields = [f for f in model._meta.concrete_fields if not (f.primary_key and not need_ids)]
-    if need_ids:
-        for obj, pk in zip(objects, reserve_ids(model, len(objects)), strict=True):
-            obj.pk = pk
-    json_fields = {f.attname for f in fields if isinstance(f, models.JSONField)}
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    attnames = [f.attname for f in fields]
-    table = connection.ops.quote_name(model._meta.db_table)
-    with connection.cursor() as cursor, cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
-        for obj in objects:
-            copy.write_row(
-                [json.dumps(getattr(obj, a), ensure_ascii=False) if a in json_fields else getattr(obj, a)
-                 for a in attnames]
-            )
 
 
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
@@ -93,4 +69,20 @@ def _sqlite_adapters(model: type[models.Model], columns: Sequence[str]) -> list:
             out.append(connection.ops.adapt_datefield_value)
         else:
             out.append(None)
+    return out
+
+
+def select_in(sql: str, values: list[Any]) -> list[tuple]:
+    """``sql`` with one ``IN %s`` over many values: one array parameter on PostgreSQL, chunks on SQLite."""
+    if not values:
+        return []
+    out: list[tuple] = []
+    with connection.cursor() as cursor:
+        if is_postgresql():
+            cursor.execute(sql.replace("IN %s", "= ANY(%s)"), [values])
+            return list(cursor.fetchall())
+        for start in range(0, len(values), IN_CHUNK):
+            chunk = values[start : start + IN_CHUNK]
+            cursor.execute(sql.replace("IN %s", "IN (" + ", ".join(["%s"] * len(chunk)) + ")"), chunk)
+            out += cursor.fetchall()
     return out

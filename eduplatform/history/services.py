@@ -103,6 +103,7 @@ def audit_many(
     action: AuditAction,
     object_type: str,
     items: Iterable[tuple[Any, str, Mapping[str, Any], str, int | None]],
+    note: str = "",
 ) -> None:
     """Audit entries for a set-based operation: (object id, label, changes, region path, school id)."""
     org_id, org_name = actor.audit_org() if actor is not None else (None, "")
@@ -114,7 +115,7 @@ def audit_many(
                 actor_id=actor.pk if actor is not None else None, actor_name=name, actor_org_id=org_id,
                 actor_org_name=org_name, client_ip=ip, action=action, object_type=object_type,
                 object_id=str(object_id), object_label=label[:255], changes=dict(changes),
-                region_path=path, school_id=school_id,
+                region_path=path, school_id=school_id, note=note[:500],
             )
             for object_id, label, changes, path, school_id in items
         ],

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
 from eduplatform.history.models import AuditAction, AuditEntry
-from eduplatform.history.services import mark_schools_dirty, record_change, record_event
+from eduplatform.history.services import record_change, record_event
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor
@@ -236,11 +236,12 @@ def _move_registration(actor: Actor, request: ChangeRequest, enrolment: Enrolmen
         "grade": {"label": "年级", "before": grade_name(enrolment.grade), "after": grade.name},
     }
     label = f"{student.name}（{student.student_number}）"
+    # One entry in each school's jurisdiction (each side's auditors and nodes see the move); each also
+    # marks its school for recomputation.
     for school in (enrolment.school, to_school):
         record_change(actor=actor, action=AuditAction.UPDATE, object_type="students.student", object_id=student.pk,
                       object_label=label, changes=changes, region_path=school.region_path, school_id=school.pk,
                       feed_resource="student", feed_key=student.student_number, note=f"转学生效：{request.reason}")
-    mark_schools_dirty([enrolment.school_id, to_school.pk])
 
 
 def _audit_request(actor: Actor, request: ChangeRequest, note: str, org: Organization) -> AuditEntry:

@@ -23,11 +23,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from eduplatform.core.bulk import insert_objects
+from eduplatform.core.bulk import is_postgresql
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
-from eduplatform.core.request_context import current_client_ip
-from eduplatform.history.models import AuditAction, AuditEntry
-from eduplatform.history.services import record_change
+from eduplatform.history.models import AuditAction
+from eduplatform.history.services import audit_many, record_change
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, scope_of
@@ -72,14 +71,14 @@ def _refresh_statistics(cursor) -> None:
     """A promotion changes who is active for a sixth of a region and adds a snapshot the size of the
     region: refresh the planner's statistics now (sampled, about a second), or the next queries —
     undo's checks among them — are planned for the old shape of the data and crawl."""
-    if connection.vendor == "postgresql":
+    if is_postgresql():
         cursor.execute(f"ANALYZE {E}, {PC}")
 
 
 def _give_memory(cursor) -> None:
     """A region's promotion sorts and hashes a million rows: let this one transaction do it in memory
     rather than in temporary files (PostgreSQL's default work_mem is 4 MB)."""
-    if connection.vendor == "postgresql":
+    if is_postgresql():
         cursor.execute("SET LOCAL work_mem = '256MB'")
 
 
@@ -317,7 +316,7 @@ def execute_promotion(
         _refresh_statistics(cursor)
     batch.promoted, batch.graduated, batch.kept = promoted, graduated, kept
     batch.save(update_fields=["promoted", "graduated", "kept"])
-    _audit_by_school(actor, batch, now, "执行学年升级")
+    _audit_by_school(actor, batch, "执行学年升级")
     return batch
 
 
@@ -340,8 +339,8 @@ def _write_trace(cursor, batch: PromotionBatch, now: dt.datetime) -> None:
     )
 
 
-def _audit_by_school(actor: Actor, batch: PromotionBatch, now: dt.datetime, note: str) -> None:
-    """One audit entry per school with its counts; per-student detail is in the events."""
+def _audit_by_school(actor: Actor, batch: PromotionBatch, note: str) -> None:
+    """One audit entry per school with its counts; per-student detail is in the snapshot rows."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT e.school_id, e.region_path, SUM(CASE WHEN e.status <> pc.status THEN 1 ELSE 0 END),"
@@ -352,18 +351,12 @@ def _audit_by_school(actor: Actor, batch: PromotionBatch, now: dt.datetime, note
         )
         rows = cursor.fetchall()
     names = dict(Organization.objects.filter(pk__in={r[0] for r in rows}).values_list("pk", "name"))
-    org_id, org_name = actor.audit_org()
-    insert_objects(AuditEntry, [
-        AuditEntry(
-            occurred_at=now, actor_id=actor.pk, actor_name=actor.audit_name(), actor_org_id=org_id,
-            actor_org_name=org_name, client_ip=current_client_ip(), action=AuditAction.UPDATE,
-            object_type="students.promotion", object_id=str(batch.pk),
-            object_label=f"{names.get(school_id, '')} {batch.from_year}学年升级",
-            changes={"graduated": {"label": "毕业/状态变化人数", "before": None, "after": int(changed or 0)},
-                     "promoted": {"label": "年级变化人数", "before": None, "after": int(moved or 0)},
-                     "total": {"label": "涉及人数", "before": None, "after": int(total)}},
-            region_path=path, school_id=school_id, note=note,
-        )
+    audit_many(actor=actor, action=AuditAction.UPDATE, object_type="students.promotion", note=note, items=[
+        (batch.pk, f"{names.get(school_id, '')} {batch.from_year}学年升级",
+         {"graduated": {"label": "毕业/状态变化人数", "before": None, "after": int(changed or 0)},
+          "promoted": {"label": "年级变化人数", "before": None, "after": int(moved or 0)},
+          "total": {"label": "涉及人数", "before": None, "after": int(total)}},
+         path, school_id)
         for school_id, path, changed, moved, total in rows
     ])
 

@@ -1,8 +1,9 @@
 """Every read of student records for the pages, through ``scoped``.
 
-Some student tables (persons, classes, events, import jobs, promotion batches) declare no stage
-lookup in their ``SCOPE``; a stage-limited officer (e.g. 基础教育处, K-12 only) must still not see a
-college's students, so those reads are also narrowed by the stages of the school they belong to.
+Persons, registrations, classes and events declare the stages of their school in ``SCOPE``, so
+``scoped`` alone keeps a stage-limited officer (e.g. 基础教育处, K-12 only) away from a college's
+students. Import jobs and promotion batches have no such lookup (a job stores only a school id; a
+region's batch has no school), so their reads narrow by stage here.
 """
 
 from __future__ import annotations
@@ -41,14 +42,6 @@ FLAGS = {
 def _stage_mask(actor: Actor) -> int | None:
     scope = scope_of(actor)
     return scope.stage_mask if scope.school_id is None else None
-
-
-def _in_stages(queryset: QuerySet, actor: Actor, lookup: str = "school__stage_mask") -> QuerySet:
-    """Only rows whose school offers one of the actor's stages (no-op for unlimited actors)."""
-    mask = _stage_mask(actor)
-    if not mask:
-        return queryset
-    return queryset.alias(_school_stage=F(lookup).bitand(mask)).filter(_school_stage__gt=0)
 
 
 def _schools_in_stages(mask: int) -> QuerySet[Organization]:
@@ -102,14 +95,13 @@ def enrolments_in_scope(
 
 
 def students_in_scope(actor: Actor) -> QuerySet[Student]:
-    return _in_stages(scoped(Student.objects.all(), actor), actor)
+    return scoped(Student.objects.all(), actor)
 
 
 def student_for(actor: Actor, student_number: str) -> Student:
     """One person by 学籍号, or 404 when unknown *or* held by a school outside the jurisdiction."""
     student = (
-        _in_stages(scoped(Student.objects.filter(student_number=student_number.strip().upper()), actor,
-                          with_focus=False), actor)
+        scoped(Student.objects.filter(student_number=student_number.strip().upper()), actor, with_focus=False)
         .select_related("school")
         .first()
     )
@@ -157,7 +149,7 @@ def promotions_of(actor: Actor, student: Student) -> list[promotion.PromotionRec
 def classes_in_scope(actor: Actor, school: Organization | None = None, school_year: int | None = None
                      ) -> QuerySet[SchoolClass]:
     """Classes with their size (active registrations), for the class list and its 大班额 flags."""
-    qs = _in_stages(scoped(SchoolClass.objects.all(), actor), actor).select_related("school")
+    qs = scoped(SchoolClass.objects.all(), actor).select_related("school")
     if school is not None:
         qs = qs.filter(school=school)
     if school_year is not None:
@@ -168,7 +160,7 @@ def classes_in_scope(actor: Actor, school: Organization | None = None, school_ye
 
 
 def class_for(actor: Actor, class_id: int) -> SchoolClass:
-    klass = _in_stages(scoped(SchoolClass.objects.filter(pk=class_id), actor, with_focus=False), actor).first()
+    klass = scoped(SchoolClass.objects.filter(pk=class_id), actor, with_focus=False).first()
     if klass is None:
         raise Http404("班级不存在或不在您的管辖范围内")
     return klass

@@ -19,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from eduplatform.core import crypto
-from eduplatform.core.bulk import insert_rows, is_postgresql, reserve_ids
+from eduplatform.core.bulk import insert_rows, is_postgresql, reserve_ids, select_in
 from eduplatform.core.errors import (
     BatchInvalid,
     FieldProblem,
@@ -64,7 +64,6 @@ from eduplatform.students.schema import (
 )
 
 VIEW_SENSITIVE = "records.view_sensitive"
-LOOKUP_CHUNK = 1000
 
 PERSON_FIELDS = (
     "name", "former_name", "gender", "birth_date", "id_type", "ethnicity", "nationality", "hk_macao_taiwan",
@@ -130,25 +129,9 @@ class _Existing:
     active_school_name: str
 
 
-def _select_in(sql: str, values: list[str]) -> list[tuple]:
-    """``sql`` with one ``IN %s`` over many values: one array parameter on PostgreSQL, chunks on SQLite."""
-    if not values:
-        return []
-    out: list[tuple] = []
-    with connection.cursor() as cursor:
-        if is_postgresql():
-            cursor.execute(sql.replace("IN %s", "= ANY(%s)"), [values])
-            return list(cursor.fetchall())
-        for start in range(0, len(values), LOOKUP_CHUNK):
-            chunk = values[start : start + LOOKUP_CHUNK]
-            cursor.execute(sql.replace("IN %s", "IN (" + ", ".join(["%s"] * len(chunk)) + ")"), chunk)
-            out += cursor.fetchall()
-    return out
-
-
 def _existing_by_index(indexes: Iterable[str]) -> dict[str, _Existing]:
     """Persons already in the register, province-wide, by ID blind index, with where they are active."""
-    rows = _select_in(
+    rows = select_in(
         "SELECT s.id, s.id_number_index, s.student_number, e.school_id, o.name FROM students_student s"
         " LEFT JOIN students_enrolment e ON e.student_id = s.id AND e.is_active"
         " LEFT JOIN orgs_organization o ON o.id = e.school_id WHERE s.id_number_index IN %s",
@@ -159,8 +142,8 @@ def _existing_by_index(indexes: Iterable[str]) -> dict[str, _Existing]:
 
 def _numbers_taken(candidates: Iterable[str]) -> set[str]:
     numbers = sorted({n for n in candidates if n})
-    taken = {r[0] for r in _select_in("SELECT student_number FROM students_student WHERE student_number IN %s", numbers)}
-    taken |= {r[0] for r in _select_in("SELECT number FROM students_retiredstudentnumber WHERE number IN %s", numbers)}
+    taken = {r[0] for r in select_in("SELECT student_number FROM students_student WHERE student_number IN %s", numbers)}
+    taken |= {r[0] for r in select_in("SELECT number FROM students_retiredstudentnumber WHERE number IN %s", numbers)}
     return taken
 
 
@@ -223,7 +206,7 @@ def register_students(
         v = clean.values
         known = existing.get(indexes[row])
         if known and known.active_school_id is not None:
-            problems.append(RowProblem(row, "id_number", "身份证件号", _masked(v["id_number"]),
+            problems.append(RowProblem(row, "id_number", "身份证件号", mask_id_number(v["id_number"]),
                                        holder_message(known.active_school_id, known.active_school_name,
                                                       school, known.student_number)))
             bad_rows.add(row)
@@ -268,10 +251,6 @@ def register_students(
     return RegistrationResult(created, re_enrolled, enrolments, problems)
 
 
-def _masked(number: str) -> str:
-    return mask_id_number(number) if number else ""
-
-
 def _undocumented_duplicate(v: Mapping[str, Any]) -> Enrolment | None:
     """A student without an ID number is the same person when name, sex, birth date and guardian match."""
     candidates = Enrolment.objects.filter(
@@ -292,7 +271,7 @@ def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping
     for row, clean in rows:
         known = existing.get(indexes.get(row, ""))
         if known and known.active_school_id is not None:
-            problems.append(RowProblem(row, "id_number", "身份证件号", _masked(clean.values["id_number"]),
+            problems.append(RowProblem(row, "id_number", "身份证件号", mask_id_number(clean.values["id_number"]),
                                        holder_message(known.active_school_id, known.active_school_name, school,
                                                       known.student_number)))
     return BatchInvalid(problems or [RowProblem(0, "", "", "", "数据已被他人同时修改，请重新提交")])
@@ -329,25 +308,14 @@ def _classes_for(school: Organization, year: int, wanted: set[tuple[str, int]]) 
 
 
 STUDENT_COLUMNS_WRITTEN = (
-    "id", "student_number", "id_number_cipher", "id_number_index", "id_number_masked", "phone_cipher",
+    "student_number", "id_number_cipher", "id_number_index", "id_number_masked", "phone_cipher",
     "phone_masked", "guardians", "school", "region_path", "created_at", "updated_at", *PERSON_FIELDS,
 )
 ENROLMENT_COLUMNS_WRITTEN = (
-    "id", "student", "school", "region_path", "stage", "grade", "school_class", "status", "is_active", "entered_on",
+    "student", "school", "region_path", "stage", "grade", "school_class", "status", "is_active", "entered_on",
     "entry_mode", "left_on", "major", "programme_length", "level", "repeat_next_promotion", "created_at",
     "updated_at",
 )
-
-
-@dataclass
-class _Written:
-    """One registered row: the ids the trace needs, without model instances (50,000 of them are slow)."""
-
-    row: int
-    student_id: int
-    enrolment_id: int
-    number: str
-    grade: str
 
 
 def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tuple[int, CleanStudent]],
@@ -383,75 +351,59 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
         )
         issued.add(number)
         new_rows.append((row, clean, number))
-    student_ids = _reserve_student_ids(len(new_rows))
     person_rows = []
-    for (_row, clean, number), sid in zip(new_rows, student_ids or [None] * len(new_rows), strict=True):
+    for row, clean, number in new_rows:
         v = clean.values
-        sealed = seal_id_number(v["id_type"], v["id_number"], index=indexes[_row])
+        sealed = seal_id_number(v["id_type"], v["id_number"], index=indexes[row])
         phone = seal_phone(v.get("phone") or "")
         person_rows.append((
-            sid, number, sealed.cipher, sealed.index, sealed.masked, phone.cipher, phone.masked,
+            number, sealed.cipher, sealed.index, sealed.masked, phone.cipher, phone.masked,
             json.dumps(_guardians(v), ensure_ascii=False), school.pk, school.region_path, now, now,
             *(v[f] for f in PERSON_FIELDS),
         ))
-    columns = STUDENT_COLUMNS_WRITTEN if student_ids else STUDENT_COLUMNS_WRITTEN[1:]
-    insert_rows(Student, columns, person_rows if student_ids else [r[1:] for r in person_rows])
-    id_of_number = dict(zip((n for _, _, n in new_rows), student_ids, strict=True)) if student_ids else dict(
-        _ids_by_number([n for _, _, n in new_rows]))
+    numbers = [n for _, _, n in new_rows]
+    student_ids = _insert_keyed(Student, STUDENT_COLUMNS_WRITTEN, person_rows)
+    id_of_number = dict(zip(numbers, student_ids, strict=True)) if student_ids is not None else dict(
+        select_in("SELECT student_number, id FROM students_student WHERE student_number IN %s", numbers))
     if known_of_row:
         Student.objects.filter(id__in=[k.student_id for k in known_of_row.values()]).update(
             school=school, region_path=school.region_path, updated_at=now
         )
     number_of_row = {row: number for row, _, number in new_rows}
-    written: list[_Written] = []
+    student_of_row: list[int] = []
     enrolment_rows = []
-    enrolment_ids = _reserve_enrolment_ids(len(rows))
-    for i, (row, clean) in enumerate(rows):
+    for row, clean in rows:
         v = clean.values
         known = known_of_row.get(row)
-        number = known.student_number if known else number_of_row[row]
-        student_id = known.student_id if known else id_of_number[number]
+        student_id = known.student_id if known else id_of_number[number_of_row[row]]
+        student_of_row.append(student_id)
         grade = BY_CODE[v["grade"]]
         class_id = class_ids.get((grade.code, v.get("class_number"))) if v.get("class_number") else None
-        values = (student_id, school.pk, school.region_path, int(grade.stage), grade.code, class_id,
-                  EnrolmentStatus.STUDYING.value, True, v["entered_on"], v.get("entry_mode") or "", None,
-                  v.get("major") or "", v.get("programme_length"), v.get("level") or "", False, now, now)
-        enrolment_rows.append((enrolment_ids[i], *values) if enrolment_ids else values)
-        written.append(_Written(row, student_id, enrolment_ids[i] if enrolment_ids else 0, number, grade.code))
-    insert_rows(Enrolment, ENROLMENT_COLUMNS_WRITTEN if enrolment_ids else ENROLMENT_COLUMNS_WRITTEN[1:],
-                enrolment_rows)
-    if not enrolment_ids:
-        active = _active_enrolment_ids([w.student_id for w in written])
-        for w in written:
-            w.enrolment_id = active[w.student_id]
+        enrolment_rows.append((
+            student_id, school.pk, school.region_path, int(grade.stage), grade.code, class_id,
+            EnrolmentStatus.STUDYING.value, True, v["entered_on"], v.get("entry_mode") or "", None,
+            v.get("major") or "", v.get("programme_length"), v.get("level") or "", False, now, now,
+        ))
+    enrolment_ids = _insert_keyed(Enrolment, ENROLMENT_COLUMNS_WRITTEN, enrolment_rows)
+    if enrolment_ids is None:  # each new registration is its student's only active one
+        active = dict(select_in("SELECT student_id, id FROM students_enrolment WHERE is_active AND student_id IN %s",
+                                 student_of_row))
+        enrolment_ids = [active[sid] for sid in student_of_row]
     _write_trace(actor, school, source, now)
     mark_schools_dirty([school.pk])
-    return [w.enrolment_id for w in written], len(new_rows), len(known_of_row)
+    return enrolment_ids, len(new_rows), len(known_of_row)
 
 
-def _reserve_student_ids(count: int) -> list[int]:
-    """PostgreSQL hands out keys before COPY; SQLite assigns them and we read them back by number."""
-    return reserve_ids(Student, count) if is_postgresql() else []
-
-
-def _reserve_enrolment_ids(count: int) -> list[int]:
-    return reserve_ids(Enrolment, count) if is_postgresql() else []
-
-
-def _ids_by_number(numbers: list[str]) -> list[tuple[str, int]]:
-    out: list[tuple[str, int]] = []
-    for start in range(0, len(numbers), LOOKUP_CHUNK):
-        out += Student.objects.filter(student_number__in=numbers[start : start + LOOKUP_CHUNK]).values_list(
-            "student_number", "id")
-    return out
-
-
-def _active_enrolment_ids(student_ids: list[int]) -> dict[int, int]:
-    out: dict[int, int] = {}
-    for start in range(0, len(student_ids), LOOKUP_CHUNK):
-        out.update(Enrolment.objects.filter(student_id__in=student_ids[start : start + LOOKUP_CHUNK], is_active=True)
-                   .values_list("student_id", "id"))
-    return out
+def _insert_keyed(model: type, columns: Sequence[str], rows: list[tuple]) -> list[int] | None:
+    """Insert rows and return their keys in order when the database can hand them out beforehand
+    (PostgreSQL sequences, for COPY); None when it assigns them on insert (SQLite) and the caller
+    reads them back by a natural key."""
+    if not is_postgresql():
+        insert_rows(model, columns, rows)
+        return None
+    ids = reserve_ids(model, len(rows))
+    insert_rows(model, ("id", *columns), [(pk, *r) for pk, r in zip(ids, rows, strict=True)])
+    return ids
 
 
 def _write_trace(actor: Actor, school: Organization, source: str, now: dt.datetime) -> None:
@@ -603,8 +555,9 @@ def correct_id_number(*, actor: Actor, student: Student, id_type: str, id_number
     if not number and id_type != "Z":
         problems.append(FieldProblem("id_number", "required", "身份证件号为必填项", "身份证件号"))
     sealed = seal_id_number(id_type, number)
-    if sealed.index and Student.objects.filter(id_number_index=sealed.index).exclude(pk=student.pk).exists():
-        other = Student.objects.filter(id_number_index=sealed.index).select_related("school").first()
+    other = (Student.objects.filter(id_number_index=sealed.index).exclude(pk=student.pk).select_related("school")
+             .first() if sealed.index else None)
+    if other is not None:
         problems.append(FieldProblem("id_number", "student.duplicate",
                                      f"该身份证件号已属于学生 {other.student_number}（{other.school.name}）", "身份证件号"))
     if problems:
