@@ -69,6 +69,10 @@ INSTALLED_APPS = [
     "eduplatform.orgs",
     "eduplatform.accounts",
     "eduplatform.students",
+    "eduplatform.imports",
+    "eduplatform.staff",
+    "eduplatform.facilities",
+    "eduplatform.assets",
     "eduplatform.web",
     "eduplatform.demo",
 ]

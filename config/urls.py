@@ -7,6 +7,10 @@ urlpatterns = [
     path("standards/", include("eduplatform.standards.urls")),
     path("orgs/", include("eduplatform.orgs.urls")),
     path("students/", include("eduplatform.students.urls")),
+    path("imports/", include("eduplatform.imports.urls")),
+    path("staff/", include("eduplatform.staff.urls")),
+    path("facilities/", include("eduplatform.facilities.urls")),
+    path("assets/", include("eduplatform.assets.urls")),
     path("api/v1/", api.urls),
     path("", include("eduplatform.web.urls")),
 ]

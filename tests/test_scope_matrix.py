@@ -1,26 +1,40 @@
 """The scope matrix: every page and API route, discovered from the URL configuration, is walked
 as users of different jurisdictions, and none may show or reach what lies outside theirs.
 
-A route added later is covered without editing this file, as long as its URL parameters use a
-name listed in ``objects_outside`` (or ``PUBLIC_PARAMETERS``); an unknown parameter name fails
-``test_every_url_parameter_is_known_to_the_matrix`` so the author adds it here.
+A route added later is covered without editing this file: an app adds a module to
+``tests/scope_records`` that makes records outside each checked user's reach and names them by
+URL parameter. An unknown parameter name fails ``test_every_url_parameter_is_known_to_the_matrix``.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from tests.students_support import student_row, xlsx_file
+from tests.scope_records import CHECKED_ACTORS, LEAK_MARKERS, outside_records
 from tests.world import LEAK_MARKER_B, LEAK_MARKER_HIGHER, World
 
 # Parameters that name public reference data (national code tables), not jurisdictional records.
-PUBLIC_PARAMETERS = {"table_key"}
+PUBLIC_PARAMETERS = {"table_key", "import_kind"}
 # Routes that are not pages of records: static files, auth plumbing, API documentation.
 SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|api/v1/(docs|openapi\.json))")
+
+
+def public_values(parameter: str, own_region: str) -> list[str]:
+    """Values to fill a list route's parameter with: the user's own region, every import kind …"""
+    from eduplatform.imports import registry
+
+    if parameter == "region_code":
+        return [own_region]
+    if parameter == "import_kind":
+        return [kind.key for kind in registry.all_kinds()]
+    if parameter == "table_key":
+        return ["ethnicity"]
+    raise AssertionError(f"no public values for {parameter}: add them here")
 
 
 @dataclass(frozen=True)
@@ -53,61 +67,23 @@ def discover_routes() -> list[Route]:
     return [r for r in routes if not SKIPPED_ROUTES.match(r.route)]
 
 
-def student_records(world: World) -> dict[str, dict[str, str]]:
-    """Student-register records (a student, a change request, an import job, a promotion) at each
-    school that lies outside one of the checked users' jurisdiction; built once per world."""
-    cached = getattr(world, "_student_records", None)
-    if cached is None:
-        cached = world._student_records = {
-            "school_b1": _student_records_at(world, world.school_b1, "clerk_b1", 901, {}),
-            "school_a2": _student_records_at(world, world.school_a2, "county_a_stat", 902, {"grade": "小班"}),
-            "college_a": _student_records_at(world, world.college_a, "county_a_stat", 903,
-                                             {"grade": "大学一年级", "major": "计算机科学与技术", "programme_length": "4"}),
-        }
-    return cached
-
-
-def _student_records_at(world: World, school, user: str, seq: int, overrides: dict) -> dict[str, str]:
-    from django.utils import timezone
-
-    from eduplatform.core.models import ImportMode
-    from eduplatform.students import approvals, importing, promotion, services
-
-    actor, today = world.user(user), timezone.localdate()
-    enrolment = services.enrol_student(actor=actor, school=school, data=student_row(seq, **overrides))
-    request = approvals.apply_drop_out(actor=actor, enrolment=enrolment, on=today, reason="矩阵检查")
-    job = importing.submit_import(actor=actor, school=school, file_name=f"{school.name}.xlsx",
-                                  content=xlsx_file(["姓名"], [["矩阵检查"]]), mode=ImportMode.DRY_RUN)
-    batch = promotion.execute_promotion(actor=actor, scope=promotion.promotion_scope(actor, school=school),
-                                        from_year=services.current_school_year(today), graduation_date=today)
-    return {"student_number": enrolment.student.student_number, "request_id": str(request.pk),
-            "job_id": str(job.pk), "batch_id": str(batch.pk)}
-
-
-def objects_outside(world: World, actor: str) -> dict[str, str]:
-    """For each URL parameter, a value naming a record outside ``actor``'s jurisdiction."""
+def objects_outside(world: World, actor: str) -> dict[str, str | None]:
+    """For each URL parameter, a value naming a record outside ``actor``'s jurisdiction: the
+    organizations here, the records from every module of ``tests/scope_records``."""
     b_user = world.users["county_b_stat"].pk
-    students = student_records(world)
     if actor == "county_a_stat":
-        return {"school_code": world.school_b1.school_code, "region_code": world.county_b.region.code,
-                "user_id": str(b_user), **students["school_b1"]}
-    if actor == "clerk_a1":
+        base = {"school_code": world.school_b1.school_code, "region_code": world.county_b.region.code,
+                "user_id": str(b_user)}
+    elif actor == "clerk_a1":
         # Same town, same county, other school: still outside a school clerk's scope.
-        return {"school_code": world.school_a2.school_code, "region_code": world.county_a.region.code,
-                "user_id": str(world.users["county_a_stat"].pk), **students["school_a2"]}
-    if actor == "k12_officer":
-        # A college's students, jobs and requests are outside a K-12 officer's stages.
-        return {"school_code": world.college_a.school_code, "region_code": None, "user_id": None,
-                **students["college_a"]}
-    raise AssertionError(actor)
-
-
-# Names only: codes typed into a URL or a search box are echoed back in the page, which is not a leak.
-LEAK_MARKERS = {
-    "county_a_stat": [LEAK_MARKER_B, "福田测试小学", "county_b_stat"],
-    "clerk_a1": [LEAK_MARKER_B, "天河测试幼儿园", LEAK_MARKER_HIGHER],
-    "k12_officer": [LEAK_MARKER_HIGHER],
-}
+        base = {"school_code": world.school_a2.school_code, "region_code": world.county_a.region.code,
+                "user_id": str(world.users["county_a_stat"].pk)}
+    elif actor == "k12_officer":
+        # A college's records are outside a K-12 officer's stages; regions are not stage-limited.
+        base = {"school_code": world.college_a.school_code, "region_code": None, "user_id": None}
+    else:
+        raise AssertionError(actor)
+    return {**base, **outside_records(world, actor)}
 
 
 def test_every_url_parameter_is_known_to_the_matrix(world):
@@ -123,7 +99,7 @@ def test_route_discovery_sees_pages_and_api():
     assert len(routes) > 20
 
 
-@pytest.mark.parametrize("actor", ["county_a_stat", "clerk_a1", "k12_officer"])
+@pytest.mark.parametrize("actor", CHECKED_ACTORS)
 def test_no_route_reaches_a_record_outside_the_users_jurisdiction(client, world, actor):
     client.force_login(world.user(actor))
     outside = objects_outside(world, actor)
@@ -144,17 +120,20 @@ def test_no_route_reaches_a_record_outside_the_users_jurisdiction(client, world,
     assert checked >= 4
 
 
-@pytest.mark.parametrize("actor", ["county_a_stat", "clerk_a1", "k12_officer"])
+@pytest.mark.parametrize("actor", CHECKED_ACTORS)
 def test_no_list_page_shows_records_outside_the_users_jurisdiction(client, world, actor):
-    student_records(world)  # records outside the jurisdiction for the student lists to (not) show
+    outside_records(world, actor)  # records outside the jurisdiction for the lists to (not) show
     client.force_login(world.user(actor))
     own_region = world.user(actor).organization.region.code
     probes = ["", "?q=测试", "?q=泄漏", "?status=all", "?q=2144000002", "?q=4144000001", "?format=xlsx"]
     checked = 0
+    urls = []
     for route in discover_routes():
-        if route.parameters and set(route.parameters) != {"region_code"}:
+        if not set(route.parameters) <= {"region_code"} | PUBLIC_PARAMETERS:
             continue
-        url = route.fill({"region_code": own_region}) if route.parameters else route.fill({})
+        for values in itertools.product(*(public_values(p, own_region) for p in route.parameters)):
+            urls.append(route.fill(dict(zip(route.parameters, values, strict=True))))
+    for url in urls:
         for probe in probes:
             response = client.get(url + probe)
             if response.status_code != 200:

@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 COLUMN_KINDS: Final = frozenset(
-    {"text", "code", "date", "month", "bool", "int", "id_number", "phone"}
+    {"text", "code", "date", "month", "bool", "int", "decimal", "id_number", "phone"}
 )
 SPREADSHEET_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
 TEXT_SUFFIXES: Final = frozenset({".csv", ".txt", ".tsv"})
@@ -51,6 +51,7 @@ _KIND_HINTS: Final = {
     "month": "年月，如 2015-09 或 201509",
     "bool": "填写 是 或 否",
     "int": "填写整数",
+    "decimal": "填写数字，可带小数，如 1200.5",
     "id_number": "身份证件号，末位 X 大小写均可",
     "phone": "手机号或带区号的固定电话",
 }

@@ -96,3 +96,27 @@ def apply_scope(queryset: QuerySet[M], scope: DataScope) -> QuerySet[M]:
 def path_in_scope(actor: Actor, path: str) -> bool:
     scope = scope_of(actor, with_focus=False)
     return scope.school_id is None and scope.covers_path(path)
+
+
+def unit_in_reach(actor: Actor, unit: Any) -> bool:
+    """Whether ``unit`` (an Organization) is the actor's own school or lies in the actor's region.
+
+    Write services combine it with a capability check: a school's clerk writes only into its own
+    school; a bureau writes into any unit of its region (a focus picked in the UI does not narrow it).
+    """
+    scope = scope_of(actor, with_focus=False)
+    if scope.is_empty:
+        return False
+    if scope.school_id is not None:
+        return scope.school_id == unit.pk
+    return scope.covers_path(unit.region_path)
+
+
+def require_unit_writer(actor: Actor, unit: Any, capability: str, what: str) -> None:
+    """Raise unless the actor holds ``capability`` and ``unit`` is within reach; ``what`` names the data."""
+    from eduplatform.core.errors import NotPermitted, OutOfScope
+
+    if not actor.can(capability):
+        raise NotPermitted(f"您的角色无权修改{what}")
+    if not unit_in_reach(actor, unit):
+        raise OutOfScope("该单位不在您的管辖范围内")

@@ -23,10 +23,10 @@ AREAS: tuple[Area, ...] = (
     Area("dashboard", "首页", "web:dashboard", True, "本辖区概况"),
     Area("orgs", "学校与区划", "orgs:browse", True, "区划树、学校（机构）基本信息与历史"),
     Area("students", "学生", "students:list", True, "学生基础库与电子学籍：入学、转学、休学、毕业、学年升级"),
-    Area("staff", "教职工", "web:area_staff", False, "教职工基础库与人员变动"),
-    Area("administrators", "教育管理干部", "web:area_administrators", False, "教育行政部门与学校管理干部信息"),
-    Area("buildings", "校舍与土地", "web:area_buildings", False, "土地、校舍（建筑物）与危房管理"),
-    Area("assets", "资产与设备", "web:area_assets", False, "校产、仪器设备与图书"),
+    Area("staff", "教职工", "staff:list", False, "教职工基础库与人员变动"),
+    Area("administrators", "教育管理干部", "staff:administrators", False, "教育行政部门与学校管理干部信息"),
+    Area("buildings", "校舍与土地", "facilities:list", False, "土地、校舍（建筑物）与危房管理"),
+    Area("assets", "资产与设备", "assets:list", False, "校产、仪器设备与图书"),
     Area("statistics", "统计分析", "web:area_statistics", False, "实时统计、统计时点快照、基表、指标与测算"),
     Area("forms", "报表与审核", "web:area_forms", False, "补充统计报表、逐级审核"),
     Area("quality", "数据质量", "web:area_quality", False, "查重、合理性校验与问题整改"),
@@ -35,4 +35,5 @@ AREAS: tuple[Area, ...] = (
     Area("standards", "数据字典", "standards:dictionary", True, "国家标准代码表与数据标准"),
 )
 
-PLACEHOLDER_AREAS = tuple(a for a in AREAS if not a.built)
+# Areas with no app of their own yet get a placeholder page under web/.
+PLACEHOLDER_AREAS = tuple(a for a in AREAS if a.url_name.startswith("web:area_"))

@@ -3,7 +3,10 @@ import time
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from eduplatform.demo import assets as demo_assets
+from eduplatform.demo import facilities as demo_facilities
 from eduplatform.demo import province
+from eduplatform.demo import staff as demo_staff
 from eduplatform.demo import students as demo_students
 from eduplatform.orgs.models import Region
 
@@ -40,6 +43,12 @@ class Command(BaseCommand):
                     f"已生成学生 {summary.students:,} 名、班级 {summary.classes:,} 个，覆盖学校 {summary.schools:,} 所"
                     f"（学生规模 {students}，用时 {summary.seconds:.1f} 秒）"
                 )
+        # Staff, buildings and equipment follow the schools (and the students, for the planted
+        # anomaly of a school with students but no teachers).
+        for generate in (demo_staff.generate, demo_facilities.generate, demo_assets.generate):
+            line = generate(seed=seed, progress=self.stdout.write)
+            if line:
+                self.stdout.write(line)
         self.stdout.write(f"\n演示账号（密码均为 {province.DEMO_PASSWORD}）：")
         self.stdout.write(f"  {'用户名':<14}{'角色':<12}{'所属单位'}")
         for a in accounts:

@@ -1,0 +1,240 @@
+"""Checking one record's raw text against its columns: the shared half of every import and form.
+
+A ``RowSchema`` is built once per kind of record (staff, buildings, equipment …) from its
+``Column`` list plus the code tables its code columns use. ``clean`` turns raw text — a spreadsheet
+row or a form post — into typed values and a list of problems, each naming the column, the value
+as written and what is allowed. Record-specific rules (a check digit, an age, a sum) are the
+caller's, applied to the ``CleanRow`` afterwards.
+
+The student register grew its own copy of this first (``students.schema``); new record kinds use
+this one.
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from typing import Any
+
+from eduplatform.core.errors import RowProblem
+from eduplatform.core.imports import Column
+from eduplatform.core.normalize import (
+    CodeMatcher,
+    clean_text,
+    compact,
+    normalize_id_number,
+    parse_bool,
+    parse_date,
+    parse_int,
+    parse_month,
+)
+from eduplatform.standards import codebook
+from eduplatform.standards.validators import IdentifierError, validate_id_number
+
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+LANDLINE = re.compile(r"^(0\d{2,3}-?)?\d{7,8}(-\d{1,6})?$")
+_DECIMAL = re.compile(r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?$")
+MAX_TEXT = 200
+MAX_MEMO = 50_000
+
+# Kinds whose values repeat across a file's rows: each distinct value is parsed once per batch.
+_REPEATING_KINDS = frozenset({"code", "date", "month", "bool", "int", "decimal"})
+_COMPACT_KINDS = frozenset({"code", "id_number", "phone", "int", "decimal"})
+
+_date = lru_cache(maxsize=4096)(parse_date)
+_month = lru_cache(maxsize=1024)(parse_month)
+
+
+@dataclass
+class CleanRow:
+    """Typed values of one record and what was wrong with it."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (field, value as written, message)
+
+    def add(self, field_name: str, value: Any, message: str) -> None:
+        self.problems.append((field_name, clean_text(value), message))
+
+    def failed(self, field_name: str) -> bool:
+        return any(p[0] == field_name for p in self.problems)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def parse_decimal(text: object) -> decimal.Decimal:
+    """A non-negative amount (an area, a price, a count of volumes); "1,200.50" is accepted."""
+    value = compact(text)
+    if not _DECIMAL.match(value):
+        raise ValueError("只能填写数字，如 1200.5")
+    number = decimal.Decimal(value.replace(",", ""))
+    if number < 0:
+        raise ValueError("不能为负数")
+    return number
+
+
+def parse_phone(text: str) -> str:
+    phone = text.replace(" ", "").replace("+86", "")
+    if not (MOBILE.match(phone) or LANDLINE.match(phone)):
+        raise ValueError("不是有效的电话号码，应为11位手机号或带区号的固定电话（如 020-87654321）")
+    return phone
+
+
+def parse_resident_id(text: str) -> str:
+    """A mainland resident ID number with its check digit verified (GB 11643)."""
+    try:
+        return validate_id_number(normalize_id_number(text))
+    except IdentifierError as exc:
+        raise ValueError(f"无效：{exc.message}") from exc
+
+
+class RowSchema:
+    """The columns of one record kind, with their code tables, defaults and special parsers.
+
+    ``code_tables`` maps a code column to (code table key, {short form: code}); ``extra_choices``
+    gives code columns whose codes are not in a loaded table; ``parsers`` replaces the parser of a
+    text column (it receives cleaned text and raises ValueError with the message to show);
+    ``max_lengths`` caps text columns (default ``MAX_TEXT``).
+    """
+
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        code_tables: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
+        extra_choices: Mapping[str, Sequence[tuple[str, str]]] | None = None,
+        defaults: Mapping[str, Any] | None = None,
+        parsers: Mapping[str, Callable[[str], Any]] | None = None,
+        max_lengths: Mapping[str, int] | None = None,
+    ) -> None:
+        self.columns = tuple(columns)
+        self.by_field = {c.field: c for c in self.columns}
+        self.code_tables = dict(code_tables or {})
+        self.extra_choices = {k: tuple(v) for k, v in (extra_choices or {}).items()}
+        self.parsers = dict(parsers or {})
+        self.max_lengths = dict(max_lengths or {})
+        self.defaults = {c.field: self._empty(c) for c in self.columns} | dict(defaults or {})
+        self._matchers: dict[str, CodeMatcher] = {}
+        unknown = [c.field for c in self.columns if c.kind == "code" and c.field not in self.code_tables
+                   and c.field not in self.extra_choices and not c.choices]
+        if unknown:
+            raise ValueError(f"code columns without a code table: {unknown}")
+
+    @staticmethod
+    def _empty(col: Column) -> Any:
+        if col.kind in ("date", "month", "int", "decimal"):
+            return None
+        return False if col.kind == "bool" else ""
+
+    # -- code tables ---------------------------------------------------------------------------
+
+    def choices_of(self, field_name: str) -> tuple[tuple[str, str], ...]:
+        if field_name in self.extra_choices:
+            return self.extra_choices[field_name]
+        if field_name in self.code_tables:
+            return tuple(codebook.codes_of(self.code_tables[field_name][0]).items())
+        return self.by_field[field_name].choices
+
+    def matcher(self, field_name: str) -> CodeMatcher:
+        found = self._matchers.get(field_name)
+        if found is None:
+            aliases = self.code_tables.get(field_name, ("", {}))[1]
+            found = self._matchers[field_name] = CodeMatcher(self.choices_of(field_name), aliases=aliases)
+        return found
+
+    def forget_codes(self) -> None:
+        """Drop cached matchers (after the code tables were reloaded, e.g. in tests)."""
+        self._matchers.clear()
+
+    def code_name(self, field_name: str, code: str | None) -> str:
+        if not code:
+            return ""
+        return dict(self.choices_of(field_name)).get(code, code)
+
+    def template_columns(self) -> list[Column]:
+        """The columns with the dropdown choices of code columns filled from the code tables."""
+        return [replace(c, choices=self.choices_of(c.field)) if c.kind == "code" else c for c in self.columns]
+
+    # -- checking ------------------------------------------------------------------------------
+
+    def clean(self, raw: Mapping[str, Any], *, memo: dict | None = None,
+              only: Iterable[str] | None = None) -> CleanRow:
+        """Each column (or just ``only``) parsed on its own; ``memo`` is shared by a batch's rows."""
+        out = CleanRow()
+        values = out.values
+        columns = self.columns if only is None else [self.by_field[f] for f in only]
+        for col in columns:
+            value = raw.get(col.field)
+            if value is None or value == "":
+                if col.required:
+                    out.add(col.field, value, f"{col.label}为必填项")
+                else:
+                    values[col.field] = self.defaults[col.field]
+                continue
+            key = (col.field, value) if memo is not None and col.kind in _REPEATING_KINDS else None
+            if key is not None and key in memo:
+                parsed, message = memo[key]
+            else:
+                parsed, message = self._parse_cell(col, value)
+                if key is not None and len(memo) < MAX_MEMO:
+                    memo[key] = (parsed, message)
+            if message is None:
+                values[col.field] = parsed
+            elif message:
+                out.add(col.field, value, message)
+            elif col.required:  # blank once cleaned (only spaces)
+                out.add(col.field, value, f"{col.label}为必填项")
+            else:
+                values[col.field] = self.defaults[col.field]
+        return out
+
+    def _parse_cell(self, col: Column, value: Any) -> tuple[Any, str | None]:
+        """(value, None), (None, message), or (None, "") for a cell that is blank once cleaned."""
+        text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
+        if not text:
+            return None, ""
+        try:
+            return self._parse(col, text), None
+        except ValueError as exc:
+            return None, f"{col.label}「{text}」{exc}"
+
+    def _parse(self, col: Column, text: str) -> Any:
+        if col.field in self.parsers:
+            return self.parsers[col.field](text)
+        kind = col.kind
+        if kind == "code":
+            code = self.matcher(col.field).match(text)
+            if code is None:
+                raise ValueError(f"不是有效的{col.label}，{self.matcher(col.field).hint()}")
+            return code
+        if kind == "date":
+            return _date(text)
+        if kind == "month":
+            return _month(text)
+        if kind == "bool":
+            return parse_bool(text)
+        if kind == "int":
+            number = parse_int(text)
+            if number < 0:
+                raise ValueError("不能为负数")
+            return number
+        if kind == "decimal":
+            return parse_decimal(text)
+        if kind == "id_number":
+            return normalize_id_number(text)
+        if kind == "phone":
+            return parse_phone(text)
+        if len(text) > self.max_lengths.get(col.field, MAX_TEXT):
+            raise ValueError(f"过长（最多 {self.max_lengths.get(col.field, MAX_TEXT)} 个字）")
+        return text
+
+    # -- batches -------------------------------------------------------------------------------
+
+    def row_problems(self, row: int, clean: CleanRow) -> list[RowProblem]:
+        """A cleaned row's problems as report lines (row number, column header, value, message)."""
+        return [RowProblem(row, f, self.by_field[f].label if f in self.by_field else f, value, message)
+                for f, value, message in clean.problems]

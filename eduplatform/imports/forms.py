@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django import forms
+
+from eduplatform.core.models import ImportMode
+
+MODE_HELP = {
+    ImportMode.DRY_RUN: "检查每一行并生成错误报告，不写入任何数据；没有错误时可一键正式导入同一文件。",
+    ImportMode.ALL_OR_NOTHING: "只有全部行都正确才写入；只要有一行出错，整个文件一行也不写入。",
+    ImportMode.ACCEPT_VALID: "正确的行立即写入，错误的行列入错误报告，修改后可只把这些行再导入一次。",
+}
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="选择文件 *", error_messages={"required": "请选择要导入的文件"},
+                           help_text="支持 .xlsx、.xls、.csv，最大 40 MB",
+                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.ods,.csv",
+                                                                  "class": "form-control"}))
+    mode = forms.ChoiceField(label="导入方式 *", choices=ImportMode.choices, initial=ImportMode.DRY_RUN,
+                             widget=forms.RadioSelect)
+
+    def __init__(self, *args, ask_school: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if ask_school:
+            self.fields = {"school_code": forms.CharField(
+                label="学校标识码 *", max_length=10, help_text="导入到哪所学校（10位学校标识码）",
+                error_messages={"required": "请填写学校标识码"},
+                widget=forms.TextInput(attrs={"class": "form-control"})), **self.fields}
+
+    def mode_options(self) -> list[dict[str, object]]:
+        chosen = self["mode"].value() or ImportMode.DRY_RUN
+        return [{"value": v, "label": label, "help": MODE_HELP[v], "checked": v == chosen}
+                for v, label in ImportMode.choices]

@@ -1,0 +1,138 @@
+"""The shared life of an import job: submit a file → (worker) read, check every row, write by the
+chosen mode → report. The record kind supplies the schema, the row checks and the writing service.
+
+The whole file is read and checked before anything is written, so the error report lists every
+problem at once. By mode: a dry run stops after checking (and keeps the file so a clean run can be
+committed); *all or nothing* writes only when no row has a problem; *accept valid rows* writes
+exactly the rows without problems and reports the others.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from eduplatform.accounts.models import User
+from eduplatform.core.errors import BatchInvalid, NotPermitted
+from eduplatform.core.imports import ImportFileError, problems_xlsx, read_table, template_xlsx
+from eduplatform.core.models import ImportJob, ImportMode, JobStatus
+from eduplatform.history.models import AuditAction
+from eduplatform.history.services import record_event
+from eduplatform.imports.registry import ImportContext, ImportKind, get
+from eduplatform.orgs.models import Organization
+from eduplatform.orgs.scope import Actor
+from eduplatform.standards.validators import mask_id_number
+
+MAX_FILE_BYTES = 40 * 1024 * 1024
+PROGRESS_EVERY = 500
+
+
+def template(kind: ImportKind) -> bytes:
+    columns = kind.schema.template_columns()
+    return template_xlsx(columns, title=f"{kind.label}导入模板", instructions=kind.instructions,
+                         example_rows=[[c.example for c in columns]])
+
+
+def unit_label(unit: Organization) -> str:
+    return f"{unit.name}（{unit.school_code}）" if unit.school_code else unit.name
+
+
+@transaction.atomic
+def submit_import(*, kind: ImportKind, actor: Actor, unit: Organization, file_name: str, content: bytes,
+                  mode: str) -> ImportJob:
+    """Store the file as a job and queue it for the worker (after this transaction commits)."""
+    from eduplatform.imports.tasks import run_import_job
+
+    if not actor.can(kind.capability) or unit.kind not in kind.unit_kinds or not kind.can_write(actor, unit):
+        raise NotPermitted(f"您无权向{unit.name}导入{kind.label}")
+    if mode not in ImportMode.values:
+        raise ValueError(mode)
+    if len(content) > MAX_FILE_BYTES:
+        raise ImportFileError("文件超过 40 MB，请分成几个文件上传")
+    job = ImportJob.objects.create(
+        kind=kind.key, file_name=file_name[:200], content=content, mode=mode, school_id=unit.pk,
+        region_path=unit.region_path, target_label=unit_label(unit)[:200],
+        requested_by_id=actor.pk, requested_by=actor.audit_name(), phase="排队等待处理",
+    )
+    transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    return job
+
+
+def run_import(job_id: int) -> ImportJob:
+    """The worker's side. Never raises for bad data; a defect marks the job failed and re-raises."""
+    job = ImportJob.objects.get(pk=job_id)
+    if job.status != JobStatus.QUEUED:
+        return job
+    kind = get(job.kind)
+    if kind is None:
+        _finish(job, JobStatus.FAILED, failure=f"未知的导入内容：{job.kind}")
+        return job
+    job.status, job.started_at, job.phase = JobStatus.RUNNING, timezone.now(), "读取文件"
+    job.save(update_fields=["status", "started_at", "phase"])
+    try:
+        _run(kind, job)
+    except ImportFileError as exc:
+        _finish(job, JobStatus.FAILED, failure=exc.message)
+    except NotPermitted as exc:  # the user lost the right between upload and run
+        _finish(job, JobStatus.FAILED, failure=exc.message)
+    except Exception as exc:  # a defect, not bad data: keep the job honest and visible
+        _finish(job, JobStatus.FAILED, failure=f"处理时发生内部错误：{exc.__class__.__name__}，请联系管理员")
+        raise
+    return job
+
+
+def _run(kind: ImportKind, job: ImportJob) -> None:
+    unit = Organization.objects.get(pk=job.school_id)
+    actor = User.objects.select_related("organization").get(pk=job.requested_by_id)
+    table = read_table(bytes(job.content), job.file_name, kind.schema.columns)
+    job.total_rows, job.phase = len(table.rows), "逐行校验"
+    job.save(update_fields=["total_rows", "phase"])
+    today = timezone.localdate()
+    context = ImportContext(unit=unit, today=today)
+    checked = []
+    positions = list(table.column_index.items())
+    for i, (row_number, cells) in enumerate(table.rows, start=1):
+        raw = {f: cells[pos] for f, pos in positions if pos < len(cells)}
+        checked.append((row_number, kind.check_row(raw, context)))
+        if i % PROGRESS_EVERY == 0:
+            job.processed_rows = i
+            job.save(update_fields=["processed_rows"])
+    job.processed_rows = len(checked)
+    job.phase = "与已有数据比对" if job.mode == ImportMode.DRY_RUN else "比对并写入"
+    job.save(update_fields=["processed_rows", "phase"])
+    source = f"表格导入：{job.file_name}"
+    try:
+        with transaction.atomic():
+            outcome = kind.write(actor=actor, unit=unit, rows=checked,
+                                 accept_valid=job.mode in (ImportMode.ACCEPT_VALID, ImportMode.DRY_RUN),
+                                 dry_run=job.mode == ImportMode.DRY_RUN, source=source, today=today)
+    except BatchInvalid as exc:
+        _finish(job, JobStatus.REJECTED, problems=[p.as_dict() for p in exc.problems])
+        return
+    job.written_rows = 0 if job.mode == ImportMode.DRY_RUN else outcome.written
+    _finish(job, JobStatus.DONE, problems=[p.as_dict() for p in outcome.rejected])
+    if job.written_rows:
+        note = f"导入{kind.label} {job.written_rows} 条" + (f"（{outcome.summary}）" if outcome.summary else "")
+        record_event(actor=actor, action=AuditAction.CREATE, object_type="core.import", object_id=job.pk,
+                     object_label=source[:255], region_path=unit.region_path, note=note)
+
+
+def _finish(job: ImportJob, status: str, *, problems: list | None = None, failure: str = "") -> None:
+    job.status, job.finished_at, job.failure = status, timezone.now(), failure
+    job.phase = JobStatus(status).label
+    if problems is not None:
+        problems.sort(key=lambda p: p["row"])
+        # A mistyped ID number is usually one digit off a real person's: the report shows it masked.
+        for p in problems:
+            if p.get("field") == "id_number" and p.get("value"):
+                p["value"] = mask_id_number(str(p["value"]))
+        job.problems = problems
+        job.error_rows = len({p["row"] for p in problems})
+    if job.mode != ImportMode.DRY_RUN or status != JobStatus.DONE:
+        # Keep the uploaded file (it may hold full ID numbers) only while it may still be committed.
+        job.content = b""
+    job.save()
+
+
+def problems_report(job: ImportJob) -> bytes:
+    return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告")

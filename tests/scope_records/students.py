@@ -1,0 +1,33 @@
+"""Student-register records outside each checked actor's reach: a student, a change request, an
+import job and a promotion batch at the actor's outside school."""
+
+from __future__ import annotations
+
+from tests.scope_records import outside_school
+from tests.students_support import student_row, xlsx_file
+from tests.world import World
+
+_SEQ = {"county_a_stat": 901, "clerk_a1": 902, "k12_officer": 903}
+_OVERRIDES = {
+    "clerk_a1": {"grade": "小班"},  # the outside school is a kindergarten
+    "k12_officer": {"grade": "大学一年级", "major": "计算机科学与技术", "programme_length": "4"},
+}
+_WRITER = {"county_a_stat": "clerk_b1", "clerk_a1": "county_a_stat", "k12_officer": "county_a_stat"}
+
+
+def outside_records(world: World, actor: str) -> dict[str, str | None]:
+    from django.utils import timezone
+
+    from eduplatform.core.models import ImportMode
+    from eduplatform.students import approvals, importing, promotion, services
+
+    school = outside_school(world, actor)
+    writer, today = world.user(_WRITER[actor]), timezone.localdate()
+    enrolment = services.enrol_student(actor=writer, school=school, data=student_row(_SEQ[actor], **_OVERRIDES.get(actor, {})))
+    request = approvals.apply_drop_out(actor=writer, enrolment=enrolment, on=today, reason="矩阵检查")
+    job = importing.submit_import(actor=writer, school=school, file_name=f"{school.name}.xlsx",
+                                  content=xlsx_file(["姓名"], [["矩阵检查"]]), mode=ImportMode.DRY_RUN)
+    batch = promotion.execute_promotion(actor=writer, scope=promotion.promotion_scope(writer, school=school),
+                                        from_year=services.current_school_year(today), graduation_date=today)
+    return {"student_number": enrolment.student.student_number, "request_id": str(request.pk),
+            "job_id": str(job.pk), "batch_id": str(batch.pk)}
