@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "eduplatform.staff",
     "eduplatform.facilities",
     "eduplatform.assets",
+    "eduplatform.stats",
     "eduplatform.web",
     "eduplatform.demo",
 ]

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
-from django.db import models
+from django.db import models, transaction
+from django.utils import timezone
 
 from eduplatform.core.request_context import current_client_ip
 from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry, DirtySchool
@@ -145,13 +146,40 @@ def record_event(
     )
 
 
+# Called once after each commit that marked schools dirty. The statistics layer (above history)
+# registers its roll-up refresh here, so a change shows in the figures right after its commit.
+AFTER_COMMIT_REFRESHERS: list[Callable[[], None]] = []
+
+
+def _refresh_after_commit() -> None:
+    for refresh in AFTER_COMMIT_REFRESHERS:
+        refresh()
+
+
 def mark_schools_dirty(school_ids: Iterable[int]) -> None:
-    """Flag schools whose aggregates the statistics layer must recompute."""
+    """Flag schools whose aggregates the statistics layer must recompute (right after commit)."""
     ids = {int(i) for i in school_ids}
     if not ids:
         return
     existing = set(DirtySchool.objects.filter(school_id__in=ids).values_list("school_id", flat=True))
     DirtySchool.objects.bulk_create([DirtySchool(school_id=i) for i in ids - existing])
+    if existing:
+        # A refresh running now reads the mark's time and removes only marks it covered: a newer
+        # time keeps this change's mark for the next round.
+        DirtySchool.objects.filter(school_id__in=existing).update(marked_at=timezone.now())
+    schedule_refresh()
+
+
+def schedule_refresh() -> None:
+    """Refresh the roll-ups of dirty schools once the current transaction commits (once per
+    transaction, however many writes marked schools). Set-based writers that insert dirty marks
+    in SQL call this themselves."""
+    connection = transaction.get_connection()
+    here = set(connection.savepoint_ids)
+    if connection.in_atomic_block and any(
+            f is _refresh_after_commit and set(sids) == here for sids, f, *_ in connection.run_on_commit):
+        return  # already scheduled at this level; a rolled-back savepoint would discard it with its marks
+    transaction.on_commit(_refresh_after_commit)
 
 
 def feed_many(resource: str, items: Iterable[tuple[str, str, int | None]]) -> None:

@@ -26,7 +26,7 @@ from django.utils import timezone
 from eduplatform.core.bulk import is_postgresql
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
 from eduplatform.history.models import AuditAction
-from eduplatform.history.services import audit_many, record_change
+from eduplatform.history.services import audit_many, record_change, schedule_refresh
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, scope_of
@@ -337,6 +337,12 @@ def _write_trace(cursor, batch: PromotionBatch, now: dt.datetime) -> None:
         " AND e.school_id NOT IN (SELECT school_id FROM history_dirtyschool)",
         [_db_datetime(now), batch.pk],
     )
+    # Schools already marked get the new time too (see history.services.mark_schools_dirty); touching
+    # every older mark is cheaper than finding which of them this batch covered, and only costs a
+    # refresh running right now a school it will recompute again.
+    cursor.execute("UPDATE history_dirtyschool SET marked_at = %s WHERE marked_at < %s",
+                   [_db_datetime(now), _db_datetime(now)])
+    schedule_refresh()
 
 
 def _audit_by_school(actor: Actor, batch: PromotionBatch, note: str) -> None:

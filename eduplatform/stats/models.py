@@ -1,0 +1,65 @@
+"""Per-school aggregate tables (roll-ups): what every statistic is summed from.
+
+Each table holds, per school, one row per combination of its dimensions with counts as measures,
+so a region's figure is a SUM over the schools under its path and never touches the raw records.
+They are derived data: ``stats.rollup`` rewrites a school's rows right after a commit that changed
+the school, and ``manage.py rebuild_rollups`` rewrites them all (and must give the same numbers).
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from eduplatform.core.scoping import ScopeFields
+
+
+class StudentRollup(models.Model):
+    """Students of one school by stage, grade, sex and age cohort.
+
+    ``cohort`` is the school-year cohort of the birth date: the birth year, plus one for births from
+    1 September on. A pupil's age on 31 August of year Y (the age the statistics use) is exactly
+    ``Y - cohort``, whatever the year the figure is read for.
+    """
+
+    school_id = models.BigIntegerField(_("学校"))
+    region_path = models.CharField(max_length=64)
+    stage = models.PositiveSmallIntegerField(_("学段"))
+    grade = models.CharField(_("年级"), max_length=2)
+    gender = models.CharField(_("性别"), max_length=1)
+    cohort = models.PositiveSmallIntegerField(_("出生学年"))
+    enrolled = models.IntegerField(_("在校生"), default=0)  # active: studying or suspended
+    suspended = models.IntegerField(_("休学"), default=0)
+    minority = models.IntegerField(_("少数民族"), default=0)
+    migrant = models.IntegerField(_("随迁子女"), default=0)
+    left_behind = models.IntegerField(_("留守儿童"), default=0)
+    disabled = models.IntegerField(_("残疾学生"), default=0)
+    boarding = models.IntegerField(_("住宿生"), default=0)
+    new_entrants = models.IntegerField(_("招生（本学年入学）"), default=0)
+    graduates = models.IntegerField(_("毕业生（本学年）"), default=0)
+    school_year = models.PositiveSmallIntegerField(_("学年"))  # the school year "本学年" refers to
+
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage")
+
+    class Meta:
+        verbose_name = _("学生汇总")
+        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
+
+
+class ClassRollup(models.Model):
+    """Classes of one school by grade and size band (大班额 56–65, 超大班额 ≥ 66)."""
+
+    school_id = models.BigIntegerField(_("学校"))
+    region_path = models.CharField(max_length=64)
+    stage = models.PositiveSmallIntegerField(_("学段"))
+    school_year = models.PositiveSmallIntegerField(_("学年"))
+    grade = models.CharField(_("年级"), max_length=2)
+    size_band = models.CharField(_("班额"), max_length=8)
+    classes = models.IntegerField(_("班数"), default=0)
+    students = models.IntegerField(_("学生数"), default=0)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage")
+
+    class Meta:
+        verbose_name = _("班级汇总")
+        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]

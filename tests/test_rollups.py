@@ -1,0 +1,163 @@
+"""Roll-ups: every committed change shows in the region figures right after commit, and the
+incremental refresh always equals a full rebuild from the records."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+
+import pytest
+from django.utils import timezone
+
+from eduplatform.stats import selectors
+from eduplatform.stats.models import ClassRollup, StudentRollup
+from eduplatform.stats.rollup import rebuild_all, school_year_of
+from eduplatform.students import promotion, services
+from eduplatform.students.models import Enrolment, EventKind
+from tests.students_support import second_primary_in_county_a, student_row
+
+COUNTY_A, PROVINCE = "44/4401/440106/", "44/"
+
+
+def table_rows() -> tuple[list, list]:
+    students = sorted(StudentRollup.objects.values_list(
+        "school_id", "region_path", "stage", "grade", "gender", "cohort", "enrolled", "suspended", "minority",
+        "migrant", "left_behind", "disabled", "boarding", "new_entrants", "graduates", "school_year"))
+    classes = sorted(ClassRollup.objects.values_list(
+        "school_id", "region_path", "stage", "school_year", "grade", "size_band", "classes", "students"))
+    return students, classes
+
+
+def committed(django_capture_on_commit_callbacks, write):
+    """Run ``write`` and its after-commit hooks (the roll-up refresh) as a real commit would."""
+    with django_capture_on_commit_callbacks(execute=True):
+        result = write()
+    return result
+
+
+def test_a_new_student_shows_in_county_and_province_figures_right_after_commit(
+        world, django_capture_on_commit_callbacks):
+    province = world.user("province")
+    before_county = selectors.student_total(province, under=COUNTY_A)
+    before_province = selectors.student_total(province)
+    clerk = world.user("clerk_a1")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.enrol_student(actor=clerk, school=world.school_a1, data=student_row(1, migrant_child="是"))
+        committed_at = time.perf_counter()  # the hooks run when the block (the transaction) ends
+    seen_county = selectors.student_total(province, under=COUNTY_A)
+    seen_province = selectors.student_total(province)
+    elapsed = time.perf_counter() - committed_at
+    assert (seen_county, seen_province) == (before_county + 1, before_province + 1)
+    assert selectors.student_total(province, under=COUNTY_A, measure="migrant") == 1
+    assert elapsed < 1.0, f"figures visible {elapsed:.3f} s after commit"
+
+
+def test_figures_follow_events_and_stay_in_scope(world, django_capture_on_commit_callbacks):
+    clerk, province = world.user("clerk_a1"), world.user("province")
+    enrolment = committed(django_capture_on_commit_callbacks, lambda: services.enrol_student(
+        actor=clerk, school=world.school_a1, data=student_row(2)))
+    committed(django_capture_on_commit_callbacks, lambda: services.apply_event(
+        actor=clerk, enrolment=enrolment, kind=EventKind.SUSPEND, on=timezone.localdate(), reason="病休"))
+    assert selectors.student_total(province, under=COUNTY_A, measure="suspended") == 1
+    assert selectors.student_total(province, under=COUNTY_A) == 1  # a suspended pupil is still enrolled
+    # County B's statistician sees none of county A's pupils; a county A clerk sees its school's.
+    assert selectors.student_total(world.user("county_b_stat")) == 0
+    assert selectors.student_total(clerk) == 1
+    by_grade = selectors.student_figures(province, under=COUNTY_A, by=["grade", "gender"], measures=["enrolled"])
+    assert by_grade == [{"grade": "11", "gender": "2", "enrolled": 1}]
+
+
+def test_the_rebuild_gives_exactly_the_incremental_rows(world, django_capture_on_commit_callbacks):
+    clerk = world.user("clerk_a1")
+    for seq in range(3):
+        committed(django_capture_on_commit_callbacks, lambda seq=seq: services.enrol_student(
+            actor=clerk, school=world.school_a1, data=student_row(10 + seq)))
+    incremental = table_rows()
+    assert incremental[0], "the refresh wrote no rows"
+    StudentRollup.objects.all().delete()
+    ClassRollup.objects.all().delete()
+    rebuild_all()
+    assert table_rows() == incremental
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_incremental_refresh_equals_a_full_rebuild_after_random_writes(world, django_capture_on_commit_callbacks,
+                                                                      seed):
+    """A property test: whatever sequence of writes, the incremental roll-ups equal the rebuild."""
+    rng = random.Random(seed)
+    today = timezone.localdate()
+    clerk, county = world.user("clerk_a1"), world.user("county_a_stat")
+    other = second_primary_in_county_a()
+    schools = [world.school_a1, other]
+    active: list[Enrolment] = []
+    seq = 100 * seed
+    for _step in range(25):
+        action = rng.choice(["enrol", "enrol", "enrol", "event", "update", "class"])
+        if action == "enrol" or not active:
+            seq += 1
+            grade = rng.choice(["一年级", "二年级", "六年级"])
+            row = student_row(seq, grade=grade, ethnicity=rng.choice(["01", "01", "08"]),
+                              migrant_child=rng.choice(["是", "否"]), entered_on=rng.choice(["2024-09", f"{today.year}-09"]))
+            school = rng.choice(schools)
+            active.append(committed(django_capture_on_commit_callbacks, lambda row=row, school=school:
+                                    services.enrol_student(actor=county, school=school, data=row)))
+        elif action == "event":
+            enrolment = active.pop(rng.randrange(len(active)))
+            kind = rng.choice([EventKind.SUSPEND, EventKind.GRADUATE, EventKind.DEATH])
+            committed(django_capture_on_commit_callbacks, lambda e=enrolment, k=kind: services.apply_event(
+                actor=county, enrolment=e, kind=k, on=today, reason="随机检查"))
+        elif action == "update":
+            enrolment = rng.choice(active)
+            committed(django_capture_on_commit_callbacks, lambda e=enrolment: services.update_student(
+                actor=county, student=e.student, data={"boarding_mode": rng.choice(["1", "2"]),
+                                                       "disability_type": rng.choice(["", "61"])}))
+        else:
+            enrolment = Enrolment.objects.get(pk=rng.choice(active).pk)
+            year = school_year_of(today)
+            number = rng.randint(1, 3)
+            school_class = committed(django_capture_on_commit_callbacks, lambda e=enrolment, n=number:
+                                     _class_for(county, e, year, n))
+            committed(django_capture_on_commit_callbacks, lambda e=enrolment, c=school_class:
+                      services.assign_class(actor=county, enrolment=e, school_class=c))
+    # A school's year-end promotion is a set-based write: its dirty marks are inserted in SQL.
+    committed(django_capture_on_commit_callbacks, lambda: promotion.execute_promotion(
+        actor=clerk, scope=promotion.promotion_scope(clerk, school=world.school_a1),
+        from_year=services.current_school_year(today), graduation_date=today))
+    incremental = table_rows()
+    assert sum(r[6] for r in incremental[0]) == Enrolment.objects.filter(is_active=True).count()
+    rebuild_all()
+    assert table_rows() == incremental
+
+
+def _class_for(actor, enrolment: Enrolment, year: int, number: int):
+    from eduplatform.students.models import SchoolClass
+
+    found = SchoolClass.objects.filter(school_id=enrolment.school_id, school_year=year, grade=enrolment.grade,
+                                       number=number).first()
+    return found or services.create_class(actor=actor, school=enrolment.school, school_year=year,
+                                          grade=enrolment.grade, number=number)
+
+
+def test_class_sizes_fall_into_the_official_bands(world, django_capture_on_commit_callbacks):
+    county = world.user("county_a_stat")
+    year = school_year_of(timezone.localdate())
+    for seq in range(27):
+        committed(django_capture_on_commit_callbacks, lambda seq=seq: services.enrol_student(
+            actor=county, school=world.school_a1, data=student_row(300 + seq, class_number="")))
+    school_class = services.create_class(actor=county, school=world.school_a1, school_year=year, grade="11", number=1)
+    for enrolment in Enrolment.objects.filter(school=world.school_a1, is_active=True):
+        committed(django_capture_on_commit_callbacks, lambda e=enrolment: services.assign_class(
+            actor=county, enrolment=e, school_class=school_class))
+    figures = selectors.class_figures(world.user("province"), under=COUNTY_A)
+    assert figures == [{"grade": "11", "size_band": "26-30", "classes": 1, "students": 27}]
+
+
+def test_cohort_gives_the_age_on_31_august_of_any_year():
+    from eduplatform.stats.models import StudentRollup as Model
+
+    assert "31 August" in Model.__doc__
+    # Born 2018-08-31: 7 on 2025-08-31 → cohort 2018. Born 2018-09-01: 6 on 2025-08-31 → cohort 2019.
+    for birth, age_2025 in ((dt.date(2018, 8, 31), 7), (dt.date(2018, 9, 1), 6)):
+        cohort = birth.year + (1 if birth.month >= 9 else 0)
+        assert 2025 - cohort == age_2025
