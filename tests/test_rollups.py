@@ -116,8 +116,8 @@ def test_incremental_refresh_equals_a_full_rebuild_after_random_writes(world, dj
             enrolment = Enrolment.objects.get(pk=rng.choice(active).pk)
             year = school_year_of(today)
             number = rng.randint(1, 3)
-            school_class = committed(django_capture_on_commit_callbacks, lambda e=enrolment, n=number:
-                                     _class_for(county, e, year, n))
+            school_class = committed(django_capture_on_commit_callbacks, lambda e=enrolment, n=number, y=year:
+                                     _class_for(county, e, y, n))
             committed(django_capture_on_commit_callbacks, lambda e=enrolment, c=school_class:
                       services.assign_class(actor=county, enrolment=e, school_class=c))
     # A school's year-end promotion is a set-based write: its dirty marks are inserted in SQL.
