@@ -11,6 +11,7 @@ urlpatterns = [
     path("staff/", include("eduplatform.staff.urls")),
     path("facilities/", include("eduplatform.facilities.urls")),
     path("assets/", include("eduplatform.assets.urls")),
+    path("statistics/", include("eduplatform.stats.urls")),
     path("api/v1/", api.urls),
     path("", include("eduplatform.web.urls")),
 ]

@@ -161,3 +161,30 @@ def test_cohort_gives_the_age_on_31_august_of_any_year():
     for birth, age_2025 in ((dt.date(2018, 8, 31), 7), (dt.date(2018, 9, 1), 6)):
         cohort = birth.year + (1 if birth.month >= 9 else 0)
         assert 2025 - cohort == age_2025
+
+
+def test_live_statistics_page_drills_down_within_scope_and_exports(client, world, django_capture_on_commit_callbacks):
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    county = world.user("county_a_stat")
+    for seq in range(3):
+        committed(django_capture_on_commit_callbacks, lambda seq=seq: services.enrol_student(
+            actor=county, school=world.school_a1, data=student_row(500 + seq)))
+    committed(django_capture_on_commit_callbacks, lambda: services.enrol_student(
+        actor=world.user("county_b_stat"), school=world.school_b1, data=student_row(600)))
+    client.force_login(world.user("city_stat"))
+    page = client.get("/statistics/").content.decode()
+    assert "天河区" in page and "越秀区" in page  # the city's counties, each a drill-down link
+    county_page = client.get("/statistics/?region=440106000000").content.decode()
+    assert 'data-testid="grand-total">3<' in county_page
+    school_level = client.get("/statistics/?region=440106001000").content.decode()
+    assert "天河测试小学" in school_level
+    book = CalamineWorkbook.from_filelike(io.BytesIO(client.get("/statistics/?region=440106000000&format=xlsx").content))
+    rows = book.get_sheet_by_index(0).to_python()
+    assert rows[0] == ["名称", "小学", "合计"] and rows[-1][0] == "天河区" and rows[-1][-1] == 3
+    # A county statistician cannot open another county's figures, even by typing its code.
+    client.force_login(county)
+    assert client.get("/statistics/?region=440104000000").status_code == 404
+    assert "越秀" not in client.get("/statistics/").content.decode()

@@ -27,7 +27,7 @@ AREAS: tuple[Area, ...] = (
     Area("administrators", "教育管理干部", "staff:administrators", False, "教育行政部门与学校管理干部信息"),
     Area("buildings", "校舍与土地", "facilities:list", False, "土地、校舍（建筑物）与危房管理"),
     Area("assets", "资产与设备", "assets:list", False, "校产、仪器设备与图书"),
-    Area("statistics", "统计分析", "web:area_statistics", False, "实时统计、统计时点快照、基表、指标与测算"),
+    Area("statistics", "统计分析", "stats:live", True, "实时统计、统计时点快照、基表、指标与测算"),
     Area("forms", "报表与审核", "web:area_forms", False, "补充统计报表、逐级审核"),
     Area("quality", "数据质量", "web:area_quality", False, "查重、合理性校验与问题整改"),
     Area("progress", "建库进度", "web:area_progress", False, "各地基础库建设进度实时监测"),
