@@ -23,7 +23,7 @@ def current_holdings(school) -> AssetHoldings:
     return AssetHoldings.objects.get(school=school, year=codes.statistical_year(timezone.localdate()))
 
 
-def assert_summary_equals_register(school, *, other: D = D("0")) -> AssetHoldings:
+def assert_summary_equals_register(school, *, other: int = 0) -> AssetHoldings:
     today = timezone.localdate()
     holdings = current_holdings(school)
     expected = expected_figures(Equipment.objects.filter(school=school), census_now(today))

@@ -89,6 +89,11 @@ def _snapshot(item: Equipment) -> dict[str, Any]:
     return {name: getattr(item, name) for name in (*EQUIPMENT_FIELDS, "for_teaching")}
 
 
+def _created(item: Equipment) -> dict[str, Any]:
+    """A new line's filled fields, for its first history entry."""
+    return {k: v for k, v in _audit_values(_snapshot(item)).items() if v not in (None, "")}
+
+
 def _label(item: Equipment) -> str:
     return f"{item.name}（{item.asset_number}）"
 
@@ -129,7 +134,7 @@ def create_equipment(*, actor: Actor, school: Organization, data: Mapping[str, A
     _apply(item, clean.values)
     item.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=EQUIPMENT_TYPE, object_id=item.pk,
-                  object_label=_label(item), changes=diff_fields({}, _audit_values(_snapshot(item)), LABELS),
+                  object_label=_label(item), changes=diff_fields({}, _created(item), LABELS),
                   region_path=item.region_path, school_id=school.pk, feed_resource="equipment",
                   feed_key=f"{school.school_code}/{item.asset_number}")
     refresh_register_holdings(actor=actor, school=school, today=today)
@@ -266,7 +271,7 @@ def write_equipment_rows(*, actor: Actor, unit: Organization, rows: Sequence[tup
     if len(created) and created[0].pk is None:  # backends that do not return keys from bulk inserts
         created = list(Equipment.objects.filter(school=unit, asset_number__in=[i.asset_number for i in created]))
     audit_many(actor=actor, action=AuditAction.CREATE, object_type=EQUIPMENT_TYPE, note=source, items=(
-        (i.pk, _label(i), diff_fields({}, _audit_values(_snapshot(i)), LABELS), i.region_path, unit.pk)
+        (i.pk, _label(i), diff_fields({}, _created(i), LABELS), i.region_path, unit.pk)
         for i in created))
     audit_many(actor=actor, action=AuditAction.UPDATE, object_type=EQUIPMENT_TYPE, note=source, items=(
         (i.pk, _label(i), changes, i.region_path, unit.pk) for i, changes in updated))
