@@ -1,0 +1,138 @@
+"""The columns of an equipment register line and of a typed summary: one description for the
+import template, the spreadsheet check, the forms and docs/assets.md.
+
+Record rules beyond single cells (a disposal date with a 报废 status, purchase dates not in the
+future, quantity at least 1, at most two decimals) are applied by ``check_equipment`` /
+``check_holdings`` to the ``CleanRow``, so a form and a spreadsheet row get the same messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from eduplatform.assets import codes
+from eduplatform.core.imports import Column
+from eduplatform.core.rows import CleanRow, RowSchema
+
+MAX_MONEY = decimal.Decimal("999999999999.99")  # 14 digits, 2 decimals (models.MONEY)
+CENT = decimal.Decimal("0.01")
+
+EQUIPMENT_COLUMNS: tuple[Column, ...] = (
+    Column("asset_number", "资产编号", required=True, help="本校内唯一；再次导入同一编号会更新该条记录", example="JX2024-0001",
+           aliases=("资产号", "设备编号", "仪器编号")),
+    Column("category", "设备类别", required=True, kind="code", example="01"),
+    Column("name", "名称", required=True, example="学生用台式计算机", aliases=("设备名称", "仪器名称", "资产名称")),
+    Column("model", "型号规格", example="联想 M430", aliases=("型号", "规格型号")),
+    Column("quantity", "数量", required=True, kind="int", help="图书按册计", example="50"),
+    Column("unit_price", "单价（元）", required=True, kind="decimal", example="4200.00", aliases=("单价",)),
+    Column("value", "金额（元）", kind="decimal", help="留空时按 数量×单价 计算", example="210000.00",
+           aliases=("金额", "总价", "价值")),
+    Column("purchased_on", "购置日期", required=True, kind="date", example="2024-03-15", aliases=("购置时间", "取得日期")),
+    Column("funding_source", "经费来源", kind="code", help="留空为 1-财政拨款", example="1"),
+    Column("acquisition_mode", "取得方式", kind="code", help="留空为 1-购置", example="1"),
+    Column("use_direction", "使用方向", kind="code", help="留空为 1-教学；教学、科研计入教学仪器设备", example="1"),
+    Column("status", "仪器现状", kind="code", help="留空为 1-在用；丢失、报废、调出须填写处置日期", example="1",
+           aliases=("现状", "使用状况")),
+    Column("location", "存放地点", example="计算机室一", aliases=("存放地",)),
+    Column("disposed_on", "处置日期", kind="date", help="丢失、报废或调出的日期"),
+    Column("disposal_reason", "处置说明"),
+)
+
+EQUIPMENT_SCHEMA = RowSchema(
+    EQUIPMENT_COLUMNS,
+    code_tables={
+        "funding_source": ("funding_source", {}),
+        "acquisition_mode": ("acquisition_mode", {}),
+        "use_direction": ("equipment_use_direction", {}),
+        "status": ("equipment_status", {}),
+    },
+    extra_choices={"category": codes.CATEGORIES},
+    defaults={"funding_source": codes.DEFAULT_FUNDING, "acquisition_mode": codes.DEFAULT_ACQUISITION,
+              "use_direction": codes.DEFAULT_DIRECTION, "status": codes.DEFAULT_STATUS},
+    max_lengths={"asset_number": 40, "name": 100, "model": 100, "location": 100},
+)
+
+HOLDINGS_COLUMNS: tuple[Column, ...] = (
+    Column("school_code", "学校标识码", help="县（区）教育局导入时必填；学校导入时可留空", width=14, example="2144000001"),
+    Column("year", "统计年度", required=True, kind="int", help="统计时点为该年9月1日", example="2025"),
+    Column("books_volumes", "图书（册）", kind="int", example="32000", aliases=("图书",)),
+    Column("computers_for_teaching", "教学用计算机（台）", kind="int", example="120", aliases=("计算机", "教学用计算机")),
+    Column("multimedia_classrooms", "网络多媒体教室（间）", kind="int", example="24", aliases=("网络多媒体教室",)),
+    Column("teaching_equipment_value", "教学仪器设备资产值（元）", kind="decimal", example="2400000.00",
+           aliases=("教学仪器设备资产值",)),
+    Column("fixed_asset_value", "固定资产总值（元）", kind="decimal", example="38000000.00", aliases=("固定资产总值",)),
+    Column("other_fixed_assets_value", "台账外固定资产值（元）", kind="decimal",
+           help="仅已建台账的学校填写：房屋、构筑物、土地等不在设备台账中的固定资产"),
+)
+
+HOLDINGS_SCHEMA = RowSchema(HOLDINGS_COLUMNS, max_lengths={"school_code": 10})
+HOLDINGS_FIGURES = ("books_volumes", "computers_for_teaching", "multimedia_classrooms", "teaching_equipment_value",
+                    "fixed_asset_value")
+MONEY_FIELDS = ("unit_price", "value", "teaching_equipment_value", "fixed_asset_value", "other_fixed_assets_value")
+
+
+def _check_money(schema: RowSchema, out: CleanRow, names: tuple[str, ...]) -> None:
+    for name in names:
+        amount = out.values.get(name)
+        if amount is None or out.failed(name):
+            continue
+        label = schema.by_field[name].label
+        if amount != amount.quantize(CENT):
+            out.add(name, amount, f"{label}「{amount}」最多保留两位小数（精确到分）")
+        elif amount > MAX_MONEY:
+            out.add(name, amount, f"{label}「{amount}」超出可记录的范围（最多 12 位整数）")
+
+
+def check_equipment(raw: dict[str, Any], *, today: dt.date, memo: dict | None = None) -> CleanRow:
+    """One register line's typed values and every problem with it (cells, then the line's own rules)."""
+    out = EQUIPMENT_SCHEMA.clean(raw, memo=memo)
+    v = out.values
+    _check_money(EQUIPMENT_SCHEMA, out, ("unit_price", "value"))
+    if v.get("quantity") == 0 and not out.failed("quantity"):
+        out.add("quantity", raw.get("quantity"), "数量须至少为 1")
+    purchased = v.get("purchased_on")
+    if purchased is not None and purchased > today:
+        out.add("purchased_on", raw.get("purchased_on"), f"购置日期「{purchased:%Y-%m-%d}」晚于今天，不能登记尚未购置的设备")
+    disposed = v.get("disposed_on")
+    if disposed is not None:
+        if disposed > today:
+            out.add("disposed_on", raw.get("disposed_on"), f"处置日期「{disposed:%Y-%m-%d}」晚于今天")
+        elif purchased is not None and disposed < purchased:
+            out.add("disposed_on", raw.get("disposed_on"),
+                    f"处置日期「{disposed:%Y-%m-%d}」早于购置日期「{purchased:%Y-%m-%d}」")
+    status = v.get("status")
+    if status and not out.failed("status") and not out.failed("disposed_on"):
+        gone = status in codes.GONE_STATUSES
+        status_name = EQUIPMENT_SCHEMA.code_name("status", status)
+        if gone and disposed is None:
+            out.add("disposed_on", "", f"仪器现状为「{status_name}」时须填写处置日期")
+        elif not gone and disposed is not None:
+            out.add("status", raw.get("status") or status,
+                    f"填写了处置日期的设备，仪器现状应为丢失、报废或调出，而不是「{status_name}」")
+    computable = not any(out.failed(f) for f in ("quantity", "unit_price", "value"))
+    if computable and v.get("value") is None and v.get("quantity") is not None and v.get("unit_price") is not None:
+        v["value"] = (v["unit_price"] * v["quantity"]).quantize(CENT)
+        if v["value"] > MAX_MONEY:
+            out.add("value", "", f"金额（数量×单价）{v['value']} 超出可记录的范围")
+    return out
+
+
+def check_holdings(raw: dict[str, Any], *, today: dt.date, memo: dict | None = None) -> CleanRow:
+    """One typed summary's values and problems; whether the school may type it is the service's check."""
+    out = HOLDINGS_SCHEMA.clean(raw, memo=memo)
+    v = out.values
+    _check_money(HOLDINGS_SCHEMA, out, ("teaching_equipment_value", "fixed_asset_value", "other_fixed_assets_value"))
+    year = v.get("year")
+    if year is not None and not out.failed("year") and not (1949 <= year <= codes.statistical_year(today)):
+        out.add("year", raw.get("year"), f"统计年度「{year}」无效：应在 1949 至 {codes.statistical_year(today)} 之间")
+    teaching, fixed = v.get("teaching_equipment_value"), v.get("fixed_asset_value")
+    if (teaching is not None and fixed is not None and not out.failed("fixed_asset_value")
+            and not out.failed("teaching_equipment_value") and teaching > fixed):
+        out.add("fixed_asset_value", raw.get("fixed_asset_value"),
+                f"固定资产总值「{fixed}」小于教学仪器设备资产值「{teaching}」：教学仪器设备是固定资产的一部分")
+    for name in HOLDINGS_FIGURES + ("other_fixed_assets_value",):
+        if v.get(name) is None and name in v:
+            v[name] = 0
+    return out
