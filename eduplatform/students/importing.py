@@ -21,7 +21,7 @@ from eduplatform.history.services import record_event
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor
 from eduplatform.standards.validators import mask_id_number
-from eduplatform.students.schema import STUDENT_COLUMNS, clean_student, template_columns
+from eduplatform.students.schema import STUDENT_COLUMNS, RowChecker, template_columns
 from eduplatform.students.services import register_students, require_school_writer
 
 KIND = "students"
@@ -87,10 +87,9 @@ def _run(job: ImportJob) -> None:
     job.save(update_fields=["total_rows", "phase"])
     today = timezone.localdate()
     checked = []
-    memo: dict = {}
+    checker = RowChecker(table.column_index, stage_mask=school.stage_mask, today=today)
     for i, (row_number, cells) in enumerate(table.rows, start=1):
-        raw = {f: cells[pos] for f, pos in table.column_index.items() if pos < len(cells)}
-        checked.append((row_number, clean_student(raw, stage_mask=school.stage_mask, today=today, memo=memo)))
+        checked.append((row_number, checker.check(cells)))
         if i % PROGRESS_EVERY == 0:
             job.processed_rows = i
             job.save(update_fields=["processed_rows"])
