@@ -175,6 +175,21 @@ def clean_student(raw: Mapping[str, Any], *, stage_mask: int, today: dt.date,
     return out
 
 
+def _fast_id_number(text: str) -> tuple[Any, str | None]:
+    # ASCII letters and digits only: compact() and the apostrophe strip change nothing.
+    return text.upper(), None
+
+
+def _fast_phone(text: str) -> tuple[Any, str | None] | None:
+    if text.isdigit() and (_MOBILE.match(text) or _LANDLINE.match(text)):
+        return text, None
+    return None
+
+
+# _parse_cell's result for plain ASCII alphanumeric cells of the columns that differ in every row.
+_FAST_PARSERS = {"id_number": _fast_id_number, "phone": _fast_phone}
+
+
 class RowChecker:
     """``clean_student`` for the rows of one file, with the same values and problems in the same order.
 
@@ -194,7 +209,7 @@ class RowChecker:
         self.column_index = dict(column_index)
         self.base = {c.field: _EMPTY[c.field] for c in STUDENT_COLUMNS if c.field not in column_index}
         self.present = [
-            (c, column_index[c.field], None if c.kind in self._UNIQUE_KINDS else {})
+            (c, column_index[c.field], None if c.kind in self._UNIQUE_KINDS else {}, _FAST_PARSERS.get(c.kind))
             for c in STUDENT_COLUMNS if c.field in column_index
         ]
         self.grade_at = column_index.get("grade")
@@ -207,7 +222,7 @@ class RowChecker:
             return clean_student(raw, stage_mask=self.stage_mask, today=self.today)
         out = CleanStudent(values=self.base.copy())
         values, problems = out.values, out.problems
-        for col, pos, seen in self.present:
+        for col, pos, seen, fast in self.present:
             value = cells[pos]
             if value is None or value == "":
                 if col.required:
@@ -215,7 +230,11 @@ class RowChecker:
                 else:
                     values[col.field] = _EMPTY[col.field]
                 continue
-            if seen is not None and type(value) is str:
+            if fast is not None and type(value) is str and value.isascii() and value.isalnum():
+                result = fast(value)  # the usual plain ASCII ID or phone number; None if it needs a closer look
+                if result is None:
+                    result = _parse_cell(col, value)
+            elif seen is not None and type(value) is str:
                 result = seen.get(value)
                 if result is None:
                     result = _parse_cell(col, value)
