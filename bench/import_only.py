@@ -118,7 +118,10 @@ def _time_phases() -> dict[str, float]:
         setattr(module, attr, timed_call)
 
     wrap(importing, "read_table", "read xlsx (read_table)")
-    wrap(importing.RowChecker, "check", "check rows (RowChecker.check)")
+    if hasattr(importing, "RowChecker"):
+        wrap(importing.RowChecker, "check", "check rows (RowChecker.check)")
+    else:  # an older tree, for a same-run comparison
+        wrap(importing, "clean_student", "check rows (clean_student)")
     wrap(importing, "register_students", "register_students (total)")
     wrap(services, "_existing_by_index", "province-wide look-ups")
     wrap(services, "_numbers_taken", "province-wide look-ups")
