@@ -203,6 +203,17 @@ def _is_blank(cell: object) -> bool:
     return clean_text(cell) == ""
 
 
+def _has_content(cells: Sequence[object]) -> bool:
+    """Whether any cell is non-blank (the usual row answers at its first cell)."""
+    for cell in cells:
+        # ASCII text that is not all whitespace keeps a character through clean_text.
+        if type(cell) is str and cell.isascii() and cell and not cell.isspace():
+            return True
+        if not _is_blank(cell):
+            return True
+    return False
+
+
 def read_table(
     content: bytes, file_name: str, columns: Sequence[Column], *, max_rows: int = 200_000
 ) -> Table:
@@ -265,12 +276,14 @@ def read_table(
     rows: list[tuple[int, list[object]]] = []
     for index in range(header_at + 1, len(grid)):
         cells = grid[index]
-        if all(_is_blank(cell) for cell in cells):
+        if not _has_content(cells):
             continue
         if len(rows) == max_rows:
             raise ImportFileError(f"数据超过 {max_rows} 行，请拆分成多个文件分批导入")
-        padded = list(cells) + [""] * (width - len(cells))
-        rows.append((index + 1, padded))
+        # The grid's rows are fresh lists nobody else holds: a full-width one is used as it is.
+        if type(cells) is not list or len(cells) < width:
+            cells = list(cells) + [""] * (width - len(cells))
+        rows.append((index + 1, cells))
     if not rows:
         raise ImportFileError(f"文件「{file_name}」在表头（第{header_at + 1}行）下面没有数据")
     return Table(

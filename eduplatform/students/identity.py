@@ -28,22 +28,38 @@ class Sealed:
 EMPTY = Sealed("", "", "")
 
 
+class Sealer:
+    """The functions below with the keys looked up once, for a batch of students."""
+
+    def __init__(self) -> None:
+        self._cipher = crypto.Cipher()
+
+    def id_index(self, id_type: str, number: str) -> str:
+        # The type is part of the indexed value: a passport and an ID card may share digits.
+        return self._cipher.blind_index(f"{id_type}:{number}", "id") if number else ""
+
+    def id_number(self, id_type: str, number: str, *, index: str | None = None) -> Sealed:
+        """``index`` may be passed when already computed (a batch computes it once for its checks)."""
+        if not number:
+            return EMPTY
+        return Sealed(self._cipher.encrypt(number), index or self.id_index(id_type, number), mask_id_number(number))
+
+    def phone(self, phone: str) -> Sealed:
+        if not phone:
+            return EMPTY
+        return Sealed(self._cipher.encrypt(phone), "", crypto.mask_phone(phone))
+
+
 def seal_id_number(id_type: str, number: str, *, index: str | None = None) -> Sealed:
-    """``index`` may be passed when already computed (a batch computes it once for its checks)."""
-    if not number:
-        return EMPTY
-    return Sealed(crypto.encrypt(number), index or id_index(id_type, number), mask_id_number(number))
+    return Sealer().id_number(id_type, number, index=index) if number else EMPTY
 
 
 def id_index(id_type: str, number: str) -> str:
-    # The type is part of the indexed value: a passport and an ID card may share digits.
-    return crypto.blind_index(f"{id_type}:{number}", "id") if number else ""
+    return Sealer().id_index(id_type, number) if number else ""
 
 
 def seal_phone(phone: str) -> Sealed:
-    if not phone:
-        return EMPTY
-    return Sealed(crypto.encrypt(phone), "", crypto.mask_phone(phone))
+    return Sealer().phone(phone) if phone else EMPTY
 
 
 def issue_student_number(

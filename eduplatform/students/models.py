@@ -199,16 +199,17 @@ class StudentEvent(models.Model):
     # An append-only log written only by services, in batches: no RI triggers (docs/decisions/0003).
     student = models.ForeignKey(Student, on_delete=models.PROTECT, related_name="events", db_constraint=False)
     enrolment = models.ForeignKey(Enrolment, null=True, blank=True, on_delete=models.PROTECT, related_name="events",
-                                  db_constraint=False)
+                                  db_constraint=False, db_index=False)
     kind = models.CharField(_("事件"), max_length=16, choices=EventKind.choices)
     occurred_on = models.DateField(_("日期"))
     reason = models.CharField(_("原因"), max_length=200, blank=True)
     attachments = models.CharField(_("证明材料"), max_length=300, blank=True)
     detail = models.JSONField(default=dict, blank=True)  # e.g. {"grade": ["11", "12"]}
-    school = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_constraint=False)
-    region_path = models.CharField(max_length=64, db_index=True)
+    school = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="+", db_constraint=False,
+                               db_index=False)
+    region_path = models.CharField(max_length=64)
     request = models.ForeignKey("ChangeRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
-                                db_constraint=False)
+                                db_constraint=False, db_index=False)
     recorded_by = models.CharField(_("经办人"), max_length=150, blank=True)
     recorded_at = models.DateTimeField(default=timezone.now)
 
@@ -217,6 +218,12 @@ class StudentEvent(models.Model):
     class Meta:
         verbose_name = _("学籍事件")
         ordering = ["-occurred_on", "-id"]
+        # Read by student (the history tab) and, through the scope, by region prefix. Enrolments,
+        # schools and requests are never deleted, so nothing looks events up by them: an import
+        # writes one event per student, and each index more is a write per row (docs/decisions/0003).
+        indexes = [
+            models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="event_region_path"),
+        ]
 
 
 class RequestKind(models.TextChoices):

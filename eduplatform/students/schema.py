@@ -171,8 +171,91 @@ def clean_student(raw: Mapping[str, Any], *, stage_mask: int, today: dt.date,
     """
     out = clean_fields(raw, STUDENT_COLUMNS, memo)
     _check_identity(out, today)
-    _check_placement(out, raw, stage_mask)
+    _check_placement(out, raw.get("grade"), raw.get("class_number"), stage_mask)
     return out
+
+
+def _fast_id_number(text: str) -> tuple[Any, str | None]:
+    # ASCII letters and digits only: compact() and the apostrophe strip change nothing.
+    return text.upper(), None
+
+
+def _fast_phone(text: str) -> tuple[Any, str | None] | None:
+    if text.isdigit() and (_MOBILE.match(text) or _LANDLINE.match(text)):
+        return text, None
+    return None
+
+
+# _parse_cell's result for plain ASCII alphanumeric cells of the columns that differ in every row.
+_FAST_PARSERS = {"id_number": _fast_id_number, "phone": _fast_phone}
+
+
+class RowChecker:
+    """``clean_student`` for the rows of one file, with the same values and problems in the same order.
+
+    Built once per file from its column positions: columns the file lacks get their empty value once,
+    and each present column keeps its own table of the texts already parsed (a school's file repeats
+    the same few codes, dates and grades thousands of times), so a row costs a look-up per cell.
+    """
+
+    _UNIQUE_KINDS = frozenset({"id_number", "phone"})  # different in every row: not worth remembering
+    _MAX_REMEMBERED = 50_000  # distinct texts per column
+
+    def __init__(self, column_index: Mapping[str, int], *, stage_mask: int, today: dt.date) -> None:
+        self.stage_mask, self.today = stage_mask, today
+        # Columns the file lacks: optional ones take their empty value; a required one (read_table
+        # refuses such files, but callers may not) sends every row through clean_student.
+        self.generic = any(c.required and c.field not in column_index for c in STUDENT_COLUMNS)
+        self.column_index = dict(column_index)
+        self.base = {c.field: _EMPTY[c.field] for c in STUDENT_COLUMNS if c.field not in column_index}
+        self.present = [
+            (c, column_index[c.field], None if c.kind in self._UNIQUE_KINDS else {}, _FAST_PARSERS.get(c.kind))
+            for c in STUDENT_COLUMNS if c.field in column_index
+        ]
+        self.grade_at = column_index.get("grade")
+        self.class_at = column_index.get("class_number")
+        self.placements: dict = {}
+
+    def check(self, cells: Sequence[Any]) -> CleanStudent:
+        if self.generic:
+            raw = {f: cells[pos] for f, pos in self.column_index.items() if pos < len(cells)}
+            return clean_student(raw, stage_mask=self.stage_mask, today=self.today)
+        out = CleanStudent(values=self.base.copy())
+        values, problems = out.values, out.problems
+        for col, pos, seen, fast in self.present:
+            value = cells[pos]
+            if value is None or value == "":
+                if col.required:
+                    problems.append((col.field, clean_text(value), f"{col.label}为必填项"))
+                else:
+                    values[col.field] = _EMPTY[col.field]
+                continue
+            if fast is not None and type(value) is str and value.isascii() and value.isalnum():
+                result = fast(value)  # the usual plain ASCII ID or phone number; None if it needs a closer look
+                if result is None:
+                    result = _parse_cell(col, value)
+            elif seen is not None and type(value) is str:
+                result = seen.get(value)
+                if result is None:
+                    result = _parse_cell(col, value)
+                    if len(seen) < self._MAX_REMEMBERED:
+                        seen[value] = result
+            else:
+                result = _parse_cell(col, value)
+            parsed, message = result
+            if message is None:
+                values[col.field] = parsed
+            elif message:
+                out.add(col.field, value, message)
+            elif col.required:  # blank after cleaning (only spaces)
+                out.add(col.field, value, f"{col.label}为必填项")
+            else:
+                values[col.field] = _empty_value(col)
+        _check_identity(out, self.today)
+        _check_placement(out, cells[self.grade_at] if self.grade_at is not None else None,
+                         cells[self.class_at] if self.class_at is not None else None, self.stage_mask,
+                         self.placements)
+        return out
 
 
 # Columns whose values repeat across rows: worth remembering per batch.
@@ -303,27 +386,60 @@ def _check_identity(out: CleanStudent, today: dt.date) -> None:
         out.add("birth_date", birth.isoformat(), f"出生日期 {birth:%Y-%m-%d} 不合理（应在1950年之后且不晚于今天）")
 
 
-def _check_placement(out: CleanStudent, raw: Mapping[str, Any], stage_mask: int) -> None:
+def _grade_of(raw: Any, stage_mask: int) -> tuple[Grade | None, tuple[str, str] | None]:
+    """(grade, None), (None, (text shown, problem)) or (None, None) for a blank cell."""
+    grade_text = clean_text(raw)
+    if not grade_text:
+        return None, None
+    grade = resolve_grade(grade_text, stage_mask)
+    if grade is None:
+        return None, (grade_text, f"年级「{grade_text}」无法识别，可填写 一年级、初一、高二、小班 或年级代码")
+    if not stage_mask & grade.stage:
+        return None, (grade_text, f"本校不设{grade.name}所在学段")
+    return grade, None
+
+
+def _class_number_of(raw: Any) -> tuple[int | None, tuple[str, str] | None]:
+    class_text = clean_text(raw)
+    if not class_text:
+        return None, None
+    match = _CLASS_NUMBER.search(class_text.replace("（", "(").replace("）", ")"))
+    if not match or int(match.group(1)) == 0:
+        return None, (class_text, f"班级「{class_text}」无法识别，请填写班号，如 1 或 (1)班")
+    return int(match.group(1)), None
+
+
+def _check_placement(out: CleanStudent, grade_raw: Any, class_raw: Any, stage_mask: int,
+                     memo: dict | None = None) -> None:
+    """Grade and class; ``memo`` (one per file) remembers what each cell text resolved to."""
     v = out.values
-    grade_text = clean_text(raw.get("grade"))
-    if grade_text:
-        grade = resolve_grade(grade_text, stage_mask)
-        if grade is None:
-            out.add("grade", grade_text, f"年级「{grade_text}」无法识别，可填写 一年级、初一、高二、小班 或年级代码")
-        elif not stage_mask & grade.stage:
-            out.add("grade", grade_text, f"本校不设{grade.name}所在学段")
-        else:
-            out.grade = grade
-            v["grade"] = grade.code
-    class_text = clean_text(raw.get("class_number"))
-    if class_text:
-        match = _CLASS_NUMBER.search(class_text.replace("（", "(").replace("）", ")"))
-        if not match or int(match.group(1)) == 0:
-            out.add("class_number", class_text, f"班级「{class_text}」无法识别，请填写班号，如 1 或 (1)班")
-        else:
-            v["class_number"] = int(match.group(1))
+    if memo is None:
+        grade, grade_problem = _grade_of(grade_raw, stage_mask)
+        number, class_problem = _class_number_of(class_raw)
     else:
-        v["class_number"] = None
+        key = ("grade", grade_raw) if type(grade_raw) is str else None
+        found = memo.get(key) if key else None
+        if found is None:
+            found = _grade_of(grade_raw, stage_mask)
+            if key:
+                memo[key] = found
+        grade, grade_problem = found
+        key = ("class", class_raw) if type(class_raw) is str else None
+        found = memo.get(key) if key else None
+        if found is None:
+            found = _class_number_of(class_raw)
+            if key:
+                memo[key] = found
+        number, class_problem = found
+    if grade_problem:
+        out.add("grade", *grade_problem)
+    elif grade is not None:
+        out.grade = grade
+        v["grade"] = grade.code
+    if class_problem:
+        out.add("class_number", *class_problem)
+    else:
+        v["class_number"] = number
     # "其他" has one code in compulsory education (12) and another above it (99).
     if out.grade and v.get("entry_mode") in ("12", "99"):
         v["entry_mode"] = "12" if out.grade.stage in (Stage.PRIMARY, Stage.JUNIOR) else "99"

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from eduplatform.core import crypto
@@ -30,7 +30,7 @@ from eduplatform.core.errors import (
 )
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.core.request_context import current_client_ip
-from eduplatform.history.models import AuditAction, ChangeFeedEntry
+from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry
 from eduplatform.history.services import (
     diff_fields,
     mark_schools_dirty,
@@ -40,10 +40,16 @@ from eduplatform.history.services import (
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, scope_of
-from eduplatform.standards.models import CodeTable
+from eduplatform.standards import codebook
 from eduplatform.standards.validators import IdentifierError, mask_id_number, validate_id_number
-from eduplatform.students.grades import BY_CODE, GRADES, grade_name
-from eduplatform.students.identity import id_index, issue_student_number, seal_id_number, seal_phone
+from eduplatform.students.grades import BY_CODE, grade_name
+from eduplatform.students.identity import (  # id_index: part of this module's interface
+    Sealer,
+    id_index,  # noqa: F401
+    issue_student_number,
+    seal_id_number,
+    seal_phone,
+)
 from eduplatform.students.models import (
     ACTIVE_STATUSES,
     Enrolment,
@@ -183,11 +189,12 @@ def register_students(
     # Within the batch and against the register: identity.
     indexes: dict[int, str] = {}
     first_row_of: dict[str, int] = {}
+    sealer = Sealer()
     for row, clean in rows:
         if row in bad_rows:
             continue
         v = clean.values
-        index = id_index(v["id_type"], v["id_number"])
+        index = sealer.id_index(v["id_type"], v["id_number"])
         indexes[row] = index
         if index:
             if index in first_row_of:
@@ -277,13 +284,13 @@ def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping
     return BatchInvalid(problems or [RowProblem(0, "", "", "", "数据已被他人同时修改，请重新提交")])
 
 
-def _guardians(v: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _guardians(v: Mapping[str, Any], sealer: Sealer) -> list[dict[str, Any]]:
     out = []
     for n in (1, 2):
         name = v.get(f"guardian{n}_name") or ""
         phone = v.get(f"guardian{n}_phone") or ""
         if name or phone:
-            sealed = seal_phone(phone)
+            sealed = sealer.phone(phone)
             out.append({"name": name, "relation": v.get(f"guardian{n}_relation") or "",
                         "phone_cipher": sealed.cipher, "phone_masked": sealed.masked})
     return out
@@ -351,18 +358,26 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
         )
         issued.add(number)
         new_rows.append((row, clean, number))
-    person_rows = []
-    for row, clean, number in new_rows:
-        v = clean.values
-        sealed = seal_id_number(v["id_type"], v["id_number"], index=indexes[row])
-        phone = seal_phone(v.get("phone") or "")
-        person_rows.append((
-            number, sealed.cipher, sealed.index, sealed.masked, phone.cipher, phone.masked,
-            json.dumps(_guardians(v), ensure_ascii=False), school.pk, school.region_path, now, now,
-            *(v[f] for f in PERSON_FIELDS),
-        ))
+    sealer = Sealer()
+    student_ids = reserve_ids(Student, len(new_rows)) if is_postgresql() else None
+    masked_of_row: dict[int, str] = {}  # for the audit entries
+
+    def person_rows() -> Iterator[tuple]:
+        # A generator: on PostgreSQL the rows are sealed while COPY sends them, so the server
+        # stores one part of the batch while Python encrypts the next.
+        for row, clean, number in new_rows:
+            v = clean.values
+            sealed = sealer.id_number(v["id_type"], v["id_number"], index=indexes[row])
+            phone = sealer.phone(v.get("phone") or "")
+            masked_of_row[row] = sealed.masked
+            yield (
+                number, sealed.cipher, sealed.index, sealed.masked, phone.cipher, phone.masked,
+                json.dumps(_guardians(v, sealer), ensure_ascii=False), school.pk, school.region_path, now, now,
+                *(v[f] for f in PERSON_FIELDS),
+            )
+
     numbers = [n for _, _, n in new_rows]
-    student_ids = _insert_keyed(Student, STUDENT_COLUMNS_WRITTEN, person_rows)
+    _insert_keyed(Student, STUDENT_COLUMNS_WRITTEN, person_rows(), student_ids)
     id_of_number = dict(zip(numbers, student_ids, strict=True)) if student_ids is not None else dict(
         select_in("SELECT student_number, id FROM students_student WHERE student_number IN %s", numbers))
     if known_of_row:
@@ -384,82 +399,90 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
             EnrolmentStatus.STUDYING.value, True, v["entered_on"], v.get("entry_mode") or "", None,
             v.get("major") or "", v.get("programme_length"), v.get("level") or "", False, now, now,
         ))
-    enrolment_ids = _insert_keyed(Enrolment, ENROLMENT_COLUMNS_WRITTEN, enrolment_rows)
+    enrolment_ids = reserve_ids(Enrolment, len(enrolment_rows)) if is_postgresql() else None
+    _insert_keyed(Enrolment, ENROLMENT_COLUMNS_WRITTEN, enrolment_rows, enrolment_ids)
     if enrolment_ids is None:  # each new registration is its student's only active one
         active = dict(select_in("SELECT student_id, id FROM students_enrolment WHERE is_active AND student_id IN %s",
                                  student_of_row))
         enrolment_ids = [active[sid] for sid in student_of_row]
-    _write_trace(actor, school, source, now)
+    _write_trace(actor, school, source, now, rows, enrolment_ids, student_of_row, number_of_row, masked_of_row,
+                 known_of_row)
     mark_schools_dirty([school.pk])
     return enrolment_ids, len(new_rows), len(known_of_row)
 
 
-def _insert_keyed(model: type, columns: Sequence[str], rows: list[tuple]) -> list[int] | None:
-    """Insert rows and return their keys in order when the database can hand them out beforehand
-    (PostgreSQL sequences, for COPY); None when it assigns them on insert (SQLite) and the caller
-    reads them back by a natural key."""
-    if not is_postgresql():
+def _insert_keyed(model: type, columns: Sequence[str], rows: Iterable[tuple], ids: list[int] | None) -> None:
+    """Insert rows, with the keys reserved for them on PostgreSQL (so that COPY can write children
+    that point at them); on SQLite (``ids`` None) the database assigns them and the caller reads
+    them back by a natural key."""
+    if ids is None:
         insert_rows(model, columns, rows)
-        return None
-    ids = reserve_ids(model, len(rows))
-    insert_rows(model, ("id", *columns), [(pk, *r) for pk, r in zip(ids, rows, strict=True)])
-    return ids
+    else:
+        insert_rows(model, ("id", *columns), ((pk, *r) for pk, r in zip(ids, rows, strict=True)))
 
 
-def _write_trace(actor: Actor, school: Organization, source: str, now: dt.datetime) -> None:
-    """The 入学 events, audit entries and change-feed entries of a registration batch, written by the
-    database from the rows just inserted (found by school and the batch's timestamp): the same
-    records a per-row loop would write, without building 150,000 JSON documents in Python."""
-    pg = is_postgresql()
-    obj = "jsonb_build_object" if pg else "json_object"
-    birth = "to_char(s.birth_date, 'YYYY-MM-DD')" if pg else "s.birth_date"
-    grade_case = "CASE e.grade " + " ".join(f"WHEN '{g.code}' THEN '{g.name}'" for g in GRADES) + " ELSE e.grade END"
-    after = {
-        "name": "s.name",
-        "gender": "CASE s.gender WHEN '1' THEN '男' WHEN '2' THEN '女' ELSE s.gender END",
-        "birth_date": birth,
-        "id_number": "s.id_number_masked",
-        "student_number": "s.student_number",
-        "ethnicity": "COALESCE(c.name, s.ethnicity)",
-        "grade": grade_case,
-        "school": "o.name",
-        "status": "'在读'",
-    }
-    # Labels and field names are this module's constants, never user input.
-    changes = obj + "(" + ", ".join(
-        f"'{k}', {obj}('label', '{AUDIT_LABELS.get(k, k)}', 'before', NULL, 'after', {expr})" for k, expr in after.items()
-    ) + ")"
-    batch = " FROM students_enrolment e WHERE e.school_id = %s AND e.created_at = %s ORDER BY e.id"
-    joined = (" FROM students_enrolment e JOIN students_student s ON s.id = e.student_id"
-              " JOIN orgs_organization o ON o.id = e.school_id"
-              " LEFT JOIN standards_code c ON c.table_id = %s AND c.code = s.ethnicity"
-              " WHERE e.school_id = %s AND e.created_at = %s ORDER BY e.id")
-    stamp = connection.ops.adapt_datetimefield_value(now)
+AUDIT_COLUMNS_WRITTEN = (
+    "occurred_at", "actor_id", "actor_name", "actor_org_id", "actor_org_name", "client_ip", "action", "object_type",
+    "object_id", "object_label", "changes", "region_path", "school_id", "note",
+)
+EVENT_COLUMNS_WRITTEN = (
+    "student", "enrolment", "kind", "occurred_on", "reason", "attachments", "detail", "school", "region_path",
+    "recorded_by", "recorded_at",
+)
+FEED_COLUMNS_WRITTEN = ("occurred_at", "resource", "natural_key", "operation", "region_path", "school_id")
+_CREATED_FIELDS = ("name", "gender", "birth_date", "id_number", "student_number", "ethnicity", "grade", "school",
+                   "status")
+
+
+def _write_trace(actor: Actor, school: Organization, source: str, now: dt.datetime,
+                 rows: Sequence[tuple[int, CleanStudent]], enrolment_ids: Sequence[int], student_ids: Sequence[int],
+                 number_of_row: Mapping[int, str], masked_of_row: Mapping[int, str],
+                 known_of_row: Mapping[int, _Existing]) -> None:
+    """The 入学 events, audit entries and change-feed entries of a registration batch, one of each
+    per enrolment in row order, written like the rows themselves (COPY on PostgreSQL).
+
+    A new student's audit entry shows the values just registered; a re-enrolled one's shows the
+    record as the register holds it. The ``changes`` document is filled into a template made once
+    per batch (its labels and the school are the same in every entry)."""
+    ethnicities = codebook.codes_of("ethnicity")
+    genders = {"1": "男", "2": "女"}
+    encode = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept (C implementation)
+    template = "{" + ", ".join(
+        f'"{k}": {{"label": {encode(AUDIT_LABELS.get(k, k)).replace("%", "%%")}, "before": null, "after": %s}}'
+        for k in _CREATED_FIELDS
+    ) + "}"
+    school_text, status_text = encode(school.name), encode(str(EnrolmentStatus.STUDYING.label))
+    persons = {sid: (name, gender, birth, masked, number, ethnicity) for sid, name, gender, birth, masked, number,
+               ethnicity in Student.objects.filter(id__in=[k.student_id for k in known_of_row.values()]).values_list(
+                   "id", "name", "gender", "birth_date", "id_number_masked", "student_number", "ethnicity")}
     org_id, org_name = actor.audit_org()
-    ethnicity_table = CodeTable.objects.filter(key="ethnicity").values_list("pk", flat=True).first()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO students_studentevent (student_id, enrolment_id, kind, occurred_on, reason, attachments,"
-            " detail, school_id, region_path, recorded_by, recorded_at)"
-            f" SELECT e.student_id, e.id, %s, e.entered_on, %s, '', {obj}('grade', e.grade), e.school_id,"
-            " e.region_path, %s, %s" + batch,
-            [EventKind.ENROL.value, source[:200], actor.audit_name(), stamp, school.pk, stamp],
-        )
-        cursor.execute(
-            "INSERT INTO history_auditentry (occurred_at, actor_id, actor_name, actor_org_id, actor_org_name,"
-            " client_ip, action, object_type, object_id, object_label, changes, region_path, school_id, note)"
-            f" SELECT %s, %s, %s, %s, %s, %s, %s, 'students.student', CAST(s.id AS TEXT),"
-            f" s.name || '（' || s.student_number || '）', {changes}, e.region_path, e.school_id, %s" + joined,
-            [stamp, actor.pk, actor.audit_name(), org_id, org_name, current_client_ip(), AuditAction.CREATE.value,
-             source[:500], ethnicity_table, school.pk, stamp],
-        )
-        cursor.execute(
-            "INSERT INTO history_changefeedentry (occurred_at, resource, natural_key, operation, region_path,"
-            " school_id) SELECT %s, 'student', s.student_number, 'upsert', e.region_path, e.school_id"
-            " FROM students_enrolment e JOIN students_student s ON s.id = e.student_id"
-            " WHERE e.school_id = %s AND e.created_at = %s ORDER BY e.id",
-            [stamp, school.pk, stamp],
-        )
+    actor_name, ip, path, reason, note = actor.audit_name(), current_client_ip(), school.region_path, source[:200], source[:500]
+    events, feed = [], []
+
+    def audit_rows() -> Iterator[tuple]:
+        for (row, clean), enrolment_id, student_id in zip(rows, enrolment_ids, student_ids, strict=True):
+            v = clean.values
+            grade = v["grade"]
+            events.append((student_id, enrolment_id, EventKind.ENROL.value, v["entered_on"], reason, "",
+                           '{"grade": ' + encode(grade) + "}", school.pk, path, actor_name, now))
+            known = known_of_row.get(row)
+            if known:
+                name, gender, birth, masked, number, ethnicity = persons[student_id]
+            else:
+                name, gender, birth, masked, number, ethnicity = (
+                    v["name"], v["gender"], v["birth_date"], masked_of_row[row], number_of_row[row], v["ethnicity"])
+            feed.append((now, "student", number, "upsert", path, school.pk))
+            changes = template % (
+                encode(name), encode(genders.get(gender, gender)), encode(birth.isoformat()), encode(masked),
+                encode(number), encode(ethnicities.get(ethnicity, ethnicity)), encode(grade_name(grade)),
+                school_text, status_text,
+            )
+            yield (now, actor.pk, actor_name, org_id, org_name, ip, AuditAction.CREATE.value, "students.student",
+                   str(student_id), f"{name}（{number}）", changes, path, school.pk, note)
+
+    insert_rows(AuditEntry, AUDIT_COLUMNS_WRITTEN, audit_rows())
+    insert_rows(StudentEvent, EVENT_COLUMNS_WRITTEN, events)
+    insert_rows(ChangeFeedEntry, FEED_COLUMNS_WRITTEN, feed)
 
 
 def enrol_student(*, actor: Actor, school: Organization, data: Mapping[str, Any], today: dt.date | None = None
