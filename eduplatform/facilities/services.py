@@ -93,6 +93,11 @@ def parcel_snapshot(parcel: LandParcel) -> dict[str, Any]:
     return _snapshot(parcel, LAND_SCHEMA, LAND_FIELDS, ("retired_on", "retired_reason"))
 
 
+def _created(snapshot: dict[str, Any], labels: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """A new record's audit: only the fields it was given (no "before", no blank fields)."""
+    return diff_fields({}, {k: v for k, v in snapshot.items() if v not in ("", None)}, labels)
+
+
 def _building_label(building: Building, school: Organization) -> str:
     return f"{school.name} {building.name}（{building.number}）"
 
@@ -137,7 +142,7 @@ def create_building(*, actor: Actor, school: Organization, data: Mapping[str, An
     building.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=BUILDING_TYPE, object_id=building.pk,
                   object_label=_building_label(building, school),
-                  changes=diff_fields({}, building_snapshot(building), BUILDING_LABELS),
+                  changes=_created(building_snapshot(building), BUILDING_LABELS),
                   region_path=school.region_path, school_id=school.pk, feed_resource=BUILDING_FEED,
                   feed_key=_building_key(school, building.number))
     return building
@@ -236,7 +241,7 @@ def create_parcel(*, actor: Actor, school: Organization, data: Mapping[str, Any]
     parcel.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=LAND_TYPE, object_id=parcel.pk,
                   object_label=_parcel_label(parcel, school),
-                  changes=diff_fields({}, parcel_snapshot(parcel), LAND_LABELS), region_path=school.region_path,
+                  changes=_created(parcel_snapshot(parcel), LAND_LABELS), region_path=school.region_path,
                   school_id=school.pk, feed_resource=LAND_FEED, feed_key=str(parcel.pk))
     return parcel
 
@@ -359,7 +364,7 @@ def _batch(
     model.objects.bulk_create(created, batch_size=1000)
     if updated:
         model.objects.bulk_update(updated, [*schema.by_field, "updated_at"], batch_size=1000)
-    audits = [(AuditAction.CREATE, r, diff_fields({}, snapshot(r), labels)) for r in created] + audits
+    audits = [(AuditAction.CREATE, r, _created(snapshot(r), labels)) for r in created] + audits
     for action in (AuditAction.CREATE, AuditAction.UPDATE):
         items = [(r.pk, label(r, unit), ch, unit.region_path, unit.pk) for a, r, ch in audits if a == action]
         if items:
