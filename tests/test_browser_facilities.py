@@ -16,7 +16,7 @@ from tests.world import World
 
 
 @pytest.mark.browser
-def test_county_user_walks_the_buildings_database(site: World, tab: Page, live_server):
+def test_county_user_walks_the_buildings_database(site: World, tab: Page, live_server):  # noqa: F811
     clerk = site.user("clerk_a1")
     school = site.school_a1
     services.create_building(actor=clerk, school=school, data=building_row(1, name="明德楼"))

@@ -252,8 +252,9 @@ def test_template_has_the_use_area_columns(client, world):
     client.force_login(world.user("clerk_a1"))
     response = client.get("/imports/buildings/template.xlsx")
     assert response.status_code == 200
-    from python_calamine import CalamineWorkbook
     import io
+
+    from python_calamine import CalamineWorkbook
 
     header = CalamineWorkbook.from_filelike(io.BytesIO(response.content)).get_sheet_by_name("数据").to_python()[0]
     for name in ("*建筑面积", "教学及辅助用房面积", "行政办公用房面积", "生活用房面积", "其他用房面积", "*产权"):
