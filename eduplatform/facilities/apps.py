@@ -5,3 +5,10 @@ class FacilitiesConfig(AppConfig):
     name = "eduplatform.facilities"
     label = "facilities"
     verbose_name = "土地与校舍"
+
+    def ready(self) -> None:
+        from eduplatform.facilities import importing
+        from eduplatform.imports import registry
+
+        registry.register(importing.BUILDINGS)
+        registry.register(importing.LAND)
