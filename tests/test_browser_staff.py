@@ -15,7 +15,7 @@ from tests.world import World
 
 
 @pytest.mark.browser
-def test_county_user_walks_the_staff_and_administrator_databases(site: World, tab: Page, live_server):
+def test_county_user_walks_the_staff_and_administrator_databases(site: World, tab: Page, live_server):  # noqa: F811
     clerk, county = site.user("clerk_a1"), site.user("county_a_stat")
     teacher = services.hire(actor=clerk, unit=site.school_a1, data=staff_row(1, name="王晓明", title="一级教师"))
     services.hire(actor=clerk, unit=site.school_a1, data=staff_row(2, name="赵工勤", post_category="4", title=""))

@@ -13,7 +13,13 @@ from eduplatform.core.errors import NotPermitted, OutOfScope, RecordInvalid
 from eduplatform.history.models import AuditAction, AuditEntry
 from eduplatform.history.selectors import history_of
 from eduplatform.staff import selectors, services, transfers
-from eduplatform.staff.models import StaffEvent, StaffEventKind, StaffMember, StaffStatus, TransferStatus
+from eduplatform.staff.models import (
+    StaffEvent,
+    StaffEventKind,
+    StaffMember,
+    StaffStatus,
+    TransferStatus,
+)
 
 from .staff_support import admin_row, staff_row
 

@@ -12,7 +12,14 @@ from eduplatform.imports.runner import run_import, submit_import
 from eduplatform.staff import services
 from eduplatform.staff.models import StaffEvent, StaffMember
 
-from .staff_support import ADMIN_FIELDS, ADMIN_HEADERS, STAFF_FIELDS, STAFF_HEADERS, admin_row, staff_row
+from .staff_support import (
+    ADMIN_FIELDS,
+    ADMIN_HEADERS,
+    STAFF_FIELDS,
+    STAFF_HEADERS,
+    admin_row,
+    staff_row,
+)
 from .students_support import xlsx_file
 
 
@@ -94,8 +101,9 @@ def test_staff_dry_run_writes_nothing(world):
 
 def test_staff_rows_check_age_and_agreement_with_the_id_number(world):
     seventeen = staff_row(1, birth_date="2009-05-01", id_number="")
-    from .students_support import make_id
     import datetime as dt
+
+    from .students_support import make_id
     seventeen["id_number"] = make_id(dt.date(2009, 5, 1), 1, female=True)
     seventeen["gender"] = "女"
     mismatch = staff_row(2, birth_date="1980-01-02")  # the ID says 1980-01-01
@@ -145,8 +153,9 @@ def test_the_template_lists_the_codes_of_our_own_tables(world, client):
     client.force_login(world.user("clerk_a1"))
     response = client.get("/imports/staff/template.xlsx")
     assert response.status_code == 200
-    from python_calamine import CalamineWorkbook
     import io
+
+    from python_calamine import CalamineWorkbook
     with CalamineWorkbook.from_filelike(io.BytesIO(response.content)) as book:
         text = str([book.get_sheet_by_name(n).to_python() for n in book.sheet_names])
     assert "专业技术职务" in text and "一级教师" in text and "省级骨干教师" in text

@@ -29,7 +29,13 @@ from eduplatform.core.errors import (
 )
 from eduplatform.core.rows import CleanRow
 from eduplatform.history.models import AuditAction
-from eduplatform.history.services import audit_many, diff_fields, feed_many, record_change, record_event
+from eduplatform.history.services import (
+    audit_many,
+    diff_fields,
+    feed_many,
+    record_change,
+    record_event,
+)
 from eduplatform.imports.registry import ImportOutcome
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind

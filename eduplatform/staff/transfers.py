@@ -35,7 +35,13 @@ from eduplatform.staff.models import (
     StepDecision,
     TransferStatus,
 )
-from eduplatform.staff.services import FEED, OBJECT_TYPE, PERSON_FIELDS, can_write_unit, require_unit_writer
+from eduplatform.staff.services import (
+    FEED,
+    OBJECT_TYPE,
+    PERSON_FIELDS,
+    can_write_unit,
+    require_unit_writer,
+)
 
 
 def approving_bureau(unit: Organization) -> Organization:
