@@ -177,7 +177,8 @@ def _school_staff(people: _People, rng: random.Random, school: Organization, stu
             major=rng.choice(_SUBJECTS[stage]),
         ))
         if title != "90":
-            out[-1].title_obtained_on = dt.date(rng.randint(out[-1].first_employed_on.year + 1, people.today.year), 12, 1)
+            earliest = min(out[-1].first_employed_on.year + 1, people.today.year)
+            out[-1].title_obtained_on = dt.date(rng.randint(earliest, people.today.year), 12, 1)
             out[-1].title_obtained_on = min(out[-1].title_obtained_on, people.today)
     for qualification_number, post in enumerate(out):
         if post.qualification_type:
