@@ -138,7 +138,7 @@ def _post(people: _People, rng: random.Random, unit: Organization, number: str, 
         political_status=rng.choices(("01", "13", "03"), weights=(35, 55, 10))[0],
         phone_cipher=crypto.encrypt(phone), phone_masked=crypto.mask_phone(phone),
         graduated_from=rng.choice(_GRADUATED_FROM), first_employed_on=first, joined_on=joined,
-        establishment="1" if rng.random() < 0.85 else "2", title_grade=codes.TITLE_GRADE.get(title, ""),
+        establishment=fields.pop("establishment", "1" if rng.random() < 0.85 else "2"), title_grade=codes.TITLE_GRADE.get(title, ""),
         unit=unit, region_path=unit.region_path, unit_kind=unit.kind, stage_mask=unit.stage_mask,
         **fields,
     )
