@@ -5,3 +5,8 @@ class StaffConfig(AppConfig):
     name = "eduplatform.staff"
     label = "staff"
     verbose_name = "教职工与教育管理干部"
+
+    def ready(self) -> None:
+        from eduplatform.staff.importing import register_kinds
+
+        register_kinds()

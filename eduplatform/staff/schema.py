@@ -1,0 +1,185 @@
+"""The staff and administrator records' exchange schemas: one column list each, which builds the
+import template, reads uploaded files and checks every row, and the same checks behind the forms.
+
+The shared ``RowSchema`` parses each cell; ``check_staff_row`` / ``check_administrator_row`` add the
+record's own rules (ID check digit and its agreement with birth date and sex, age, dates in order).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from eduplatform.core.imports import Column
+from eduplatform.core.rows import CleanRow, RowSchema, parse_resident_id
+from eduplatform.staff import codes
+from eduplatform.standards.validators import id_number_birth_date, id_number_sex
+
+RESIDENT_ID_CARD = "1"
+MIN_AGE = 18  # 《劳动法》 allows work from 16; a teaching or administrative post needs 18 (a 教师资格 does)
+MAX_AGE = 75
+MIN_WORK_AGE = 16
+
+CODE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "gender": ("gender_gbt2261_1", {"男": "1", "女": "2"}),
+    "id_type": ("id_type", {"身份证": "1", "居民身份证号": "1"}),
+    "ethnicity": ("ethnicity", {}),
+    "political_status": ("political_status", {"党员": "01", "团员": "03", "预备党员": "02"}),
+    "education_level": ("education_level", {
+        "博士": "11", "博士研究生": "11", "硕士": "14", "硕士研究生": "14", "研究生": "14", "本科": "21",
+        "大学本科": "21", "大专": "31", "专科": "31", "大学专科": "31", "中专": "41", "高中": "61", "初中": "71",
+    }),
+    "degree": ("degree", {"博士": "2", "硕士": "3", "学士": "4", "无": ""}),
+    "post_category": ("staff_category_k12", {"专任": "1", "兼任教师": "7", "兼职教师": "7"}),
+    "teaching_stage": ("teaching_stage", {"初中": "3", "高中": "4", "幼儿园": "1", "学前": "1"}),
+    "duty_category": ("duty_category", {}),
+}
+EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
+    "title": codes.TITLES,
+    "qualification_type": codes.QUALIFICATIONS,
+    "backbone_level": codes.BACKBONE,
+    "establishment": codes.ESTABLISHMENT,
+    "rank": codes.RANKS,
+}
+ALIASES: dict[str, dict[str, str]] = {
+    "title": codes.TITLE_ALIASES, "qualification_type": codes.QUALIFICATION_ALIASES,
+    "backbone_level": codes.BACKBONE_ALIASES, "establishment": codes.ESTABLISHMENT_ALIASES,
+    "rank": codes.RANK_ALIASES,
+}
+
+C = Column
+IDENTITY_COLUMNS: tuple[Column, ...] = (
+    C("name", "姓名", True, example="李老师"),
+    C("gender", "性别", True, "code", example="女"),
+    C("birth_date", "出生日期", True, "date", example="1988-03-15", help="如 1988-03-15、1988/3/15 或 19880315"),
+    C("id_type", "身份证件类型", False, "code", aliases=("证件类型",), example="1-居民身份证", help="不填视为居民身份证"),
+    C("id_number", "身份证件号", True, "id_number", aliases=("身份证号", "身份证件号码", "证件号码", "身份证号码"),
+      width=22, example="440106198803150023", help="居民身份证须通过校验码检查"),
+    C("staff_number", "教职工号", False, aliases=("工号", "教职工编号"), width=18,
+      help="已有教职工号的人员填写；新入职人员可不填，平台自动生成（终身不变）"),
+    C("ethnicity", "民族", True, "code", example="01-汉族"),
+    C("political_status", "政治面貌", False, "code", example="13-群众"),
+    C("phone", "联系电话", False, "phone", aliases=("手机号码",), width=16),
+    C("education_level", "最高学历", True, "code", aliases=("学历",), example="21-大学本科毕业"),
+    C("degree", "最高学位", False, "code", aliases=("学位",), example="4-学士"),
+    C("graduated_from", "毕业院校", False, aliases=("毕业学校",), width=20, example="华南师范大学"),
+    C("major", "所学专业", False, aliases=("专业",), example="汉语言文学"),
+    C("first_employed_on", "参加工作年月", False, "month", aliases=("参加工作时间",), example="2010-07"),
+    C("joined_on", "进本单位年月", False, "month", aliases=("进本校年月", "进本单位时间"), example="2015-08"),
+    C("establishment", "编制情况", True, "code", aliases=("是否在编",), example="1-在编"),
+)
+STAFF_COLUMNS: tuple[Column, ...] = IDENTITY_COLUMNS + (
+    C("post_category", "岗位类别", True, "code", aliases=("教职工类别", "编制类别"), example="1-专任教师",
+      help="代课教师、兼任教师不计入教职工数"),
+    C("title", "专业技术职务", False, "code", aliases=("职称",), example="13-一级教师",
+      help="旧职称（如“小学高级教师”）按人社部发〔2015〕79号对应为新职称"),
+    C("title_obtained_on", "职称取得年月", False, "month", example="2018-12"),
+    C("subjects", "任教学科", False, example="语文"),
+    C("teaching_stage", "任课学段", False, "code", example="2-小学"),
+    C("qualification_type", "教师资格种类", False, "code", aliases=("教师资格",), example="2-小学教师资格"),
+    C("qualification_number", "教师资格证书号码", False, aliases=("教师资格证号",), width=22),
+    C("backbone_level", "骨干教师", False, "code", example="0-否"),
+    C("is_head_teacher", "是否班主任", False, "bool", aliases=("班主任",), example="否"),
+    C("is_dual_qualified", "是否双师型教师", False, "bool", aliases=("双师型",), example="否", help="中职学校填写"),
+    C("is_school_leader", "是否校领导", False, "bool", aliases=("校领导",), example="否"),
+    C("position", "职务", False, example="", help="校领导填写，如 校长、副校长、党支部书记"),
+    C("duty_category", "职务类别", False, "code"),
+)
+ADMINISTRATOR_COLUMNS: tuple[Column, ...] = IDENTITY_COLUMNS + (
+    C("position", "职务", True, example="科长"),
+    C("rank", "职级", True, "code", example="31-乡科级正职"),
+    C("duty_category", "职务类别", False, "code", example="14-行政职能部门正职"),
+    C("department", "所在部门", False, aliases=("处室", "科室", "部门"), example="基础教育科"),
+    C("duties", "分管工作", False, aliases=("负责工作", "工作职责"), width=24, example="义务教育管理"),
+)
+
+DEFAULTS = {"id_type": RESIDENT_ID_CARD, "backbone_level": "0"}
+
+
+def _schema(columns: tuple[Column, ...]) -> RowSchema:
+    fields = {c.field for c in columns}
+    return RowSchema(
+        columns,
+        # Our own lists take their aliases here too: the schema reads a list's choices from
+        # extra_choices first and its short forms from code_tables.
+        code_tables={k: v for k, v in CODE_TABLES.items() if k in fields}
+        | {k: ("", v) for k, v in ALIASES.items() if k in fields},
+        extra_choices={k: v for k, v in EXTRA_CHOICES.items() if k in fields},
+        defaults={k: v for k, v in DEFAULTS.items() if k in fields},
+        max_lengths={"name": 50, "staff_number": 20, "qualification_number": 30, "position": 50,
+                     "graduated_from": 100, "major": 100, "subjects": 100, "department": 100},
+    )
+
+
+STAFF_SCHEMA = _schema(STAFF_COLUMNS)
+ADMINISTRATOR_SCHEMA = _schema(ADMINISTRATOR_COLUMNS)
+
+FIELD_LABELS: dict[str, str] = {c.field: c.label for c in STAFF_COLUMNS + ADMINISTRATOR_COLUMNS}
+
+
+def _age_on(birth: dt.date, on: dt.date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
+def _check_person(clean: CleanRow, today: dt.date) -> None:
+    """Rules across columns that every staff and administrator row obeys."""
+    v = clean.values
+    id_type, number = v.get("id_type") or RESIDENT_ID_CARD, v.get("id_number") or ""
+    if number and id_type == RESIDENT_ID_CARD and not clean.failed("id_number"):
+        try:
+            number = v["id_number"] = parse_resident_id(number)
+        except ValueError as exc:
+            clean.add("id_number", number, f"身份证件号「{number}」{exc}")
+        else:
+            birth = v.get("birth_date")
+            if birth and not clean.failed("birth_date") and id_number_birth_date(number) != birth:
+                clean.add("birth_date", birth.isoformat(),
+                          f"出生日期「{birth.isoformat()}」与身份证件号中的出生日期"
+                          f"「{id_number_birth_date(number).isoformat()}」不一致")
+            gender = v.get("gender")
+            if gender in ("1", "2") and not clean.failed("gender") and id_number_sex(number) != gender:
+                clean.add("gender", {"1": "男", "2": "女"}[gender], "性别与身份证件号第17位表示的性别不一致")
+    birth = v.get("birth_date")
+    if birth and not clean.failed("birth_date"):
+        age = _age_on(birth, today)
+        if birth > today:
+            clean.add("birth_date", birth.isoformat(), f"出生日期「{birth.isoformat()}」晚于今天")
+        elif age < MIN_AGE:
+            clean.add("birth_date", birth.isoformat(), f"出生日期「{birth.isoformat()}」表明其未满{MIN_AGE}周岁（{age}岁），不能在岗")
+        elif age > MAX_AGE:
+            clean.add("birth_date", birth.isoformat(), f"出生日期「{birth.isoformat()}」表明其已{age}岁，请核对")
+    first, joined = v.get("first_employed_on"), v.get("joined_on")
+    for field_name, value in (("first_employed_on", first), ("joined_on", joined)):
+        if value and value > today:
+            clean.add(field_name, value.strftime("%Y-%m"), f"{FIELD_LABELS[field_name]}「{value:%Y-%m}」晚于今天")
+    if first and birth and not clean.failed("birth_date") and _age_on(birth, first) < MIN_WORK_AGE:
+        clean.add("first_employed_on", first.strftime("%Y-%m"),
+                  f"参加工作年月「{first:%Y-%m}」时未满{MIN_WORK_AGE}周岁，请核对出生日期或参加工作年月")
+    if first and joined and joined < first.replace(day=1):
+        clean.add("joined_on", joined.strftime("%Y-%m"),
+                  f"进本单位年月「{joined:%Y-%m}」早于参加工作年月「{first:%Y-%m}」")
+
+
+def check_staff_row(raw: Mapping[str, Any], context: Any) -> CleanRow:
+    """One staff row: typed values and every problem, each naming its column."""
+    clean = STAFF_SCHEMA.clean(raw, memo=getattr(context, "memo", None))
+    today = context.today
+    _check_person(clean, today)
+    v = clean.values
+    if v.get("qualification_number") and not v.get("qualification_type") and not clean.failed("qualification_type"):
+        clean.add("qualification_type", "", "填写了教师资格证书号码，请同时填写教师资格种类")
+    if v.get("is_school_leader") and not v.get("position"):
+        clean.add("position", "", "校领导须填写职务（如 校长、副校长）")
+    obtained = v.get("title_obtained_on")
+    if obtained and obtained > today:
+        clean.add("title_obtained_on", obtained.strftime("%Y-%m"), f"职称取得年月「{obtained:%Y-%m}」晚于今天")
+    if obtained and not v.get("title") and not clean.failed("title"):
+        clean.add("title", "", "填写了职称取得年月，请同时填写专业技术职务")
+    return clean
+
+
+def check_administrator_row(raw: Mapping[str, Any], context: Any) -> CleanRow:
+    clean = ADMINISTRATOR_SCHEMA.clean(raw, memo=getattr(context, "memo", None))
+    _check_person(clean, context.today)
+    return clean

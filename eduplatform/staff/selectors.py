@@ -1,0 +1,141 @@
+"""Every read of staff and administrator records for the pages, through ``scoped``.
+
+Posts and events carry their unit's kind and stages in ``SCOPE``, so ``scoped`` alone keeps a
+stage-limited officer (基础教育处, K-12) away from a college's staff while still showing bureau
+staff. Transfers span two units: one is visible where either side is.
+"""
+
+from __future__ import annotations
+
+from django.db.models import F, Q, QuerySet
+from django.http import Http404
+
+from eduplatform.core.normalize import normalize_id_number
+from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.orgs.scope import Actor, scope_of, scoped
+from eduplatform.staff.models import (
+    StaffEvent,
+    StaffMember,
+    StaffTransfer,
+    StaffTransferStep,
+    StepDecision,
+)
+from eduplatform.staff.schema import RESIDENT_ID_CARD
+from eduplatform.staff.services import id_index
+
+STATUS_ACTIVE = "active"
+
+
+def staff_in_scope(
+    actor: Actor,
+    *,
+    administrators: bool = False,
+    text: str = "",
+    status: str = STATUS_ACTIVE,
+    post_category: str = "",
+    title: str = "",
+    gender: str = "",
+    education_level: str = "",
+    backbone_level: str = "",
+    unit_code: str = "",
+    rank: str = "",
+) -> QuerySet[StaffMember]:
+    """School staff (or, with ``administrators``, the administrators) in the actor's jurisdiction."""
+    qs = scoped(StaffMember.objects.all(), actor).select_related("unit")
+    qs = qs.filter(is_administrator=True) if administrators else qs.filter(unit_kind=OrgKind.SCHOOL)
+    if status == STATUS_ACTIVE:
+        qs = qs.filter(is_active=True)
+    elif status and status != "all":
+        qs = qs.filter(status=status)
+    text = text.strip()
+    if text:
+        match = Q(name__icontains=text) | Q(staff_number=text)
+        number = normalize_id_number(text)
+        if len(number) == 18:
+            # ID numbers are stored only encrypted: the blind index is the one way to find one.
+            match |= Q(id_number_index=id_index(RESIDENT_ID_CARD, number))
+        qs = qs.filter(match)
+    for field_name, value in (("post_category", post_category), ("title", title), ("gender", gender),
+                              ("education_level", education_level), ("backbone_level", backbone_level),
+                              ("rank", rank)):
+        if value:
+            qs = qs.filter(**{field_name: value})
+    if unit_code:
+        code = unit_code.strip()
+        qs = qs.filter(Q(unit__school_code=code) | Q(unit__name=code))
+    return qs.order_by("region_path", "unit_id", "name", "pk")
+
+
+def staff_for(actor: Actor, staff_id: int) -> StaffMember:
+    """One post, or 404 when unknown *or* outside the jurisdiction."""
+    staff = scoped(StaffMember.objects.filter(pk=staff_id), actor, with_focus=False).select_related("unit").first()
+    if staff is None:
+        raise Http404("人员不存在或不在您的管辖范围内")
+    return staff
+
+
+def posts_of(staff: StaffMember) -> QuerySet[StaffMember]:
+    """A visible person's posts at every unit: where they worked is part of their record, as the
+    audit trail is, once the person was scope-checked."""
+    return (StaffMember.objects.filter(id_number_index=staff.id_number_index).select_related("unit")
+            .order_by("-is_active", "-joined_on", "-pk"))
+
+
+def events_of(staff: StaffMember) -> QuerySet[StaffEvent]:
+    return (StaffEvent.objects.filter(staff__id_number_index=staff.id_number_index).select_related("unit")
+            .order_by("-occurred_on", "-pk"))
+
+
+def transfers_of(staff: StaffMember) -> QuerySet[StaffTransfer]:
+    return (StaffTransfer.objects.filter(staff__id_number_index=staff.id_number_index)
+            .select_related("from_unit", "to_unit").order_by("-requested_at", "-pk"))
+
+
+def _side_visible(actor: Actor, side: str) -> Q:
+    """Rows whose ``side`` unit (from_unit / to_unit) lies in the actor's jurisdiction."""
+    scope = scope_of(actor, with_focus=False)
+    if scope.is_empty:
+        return Q(pk__in=[])
+    if scope.school_id is not None:
+        return Q(**{f"{side}_id": scope.school_id})
+    visible = Q(**{f"{side}__region_path__startswith": scope.region_path})
+    if scope.stage_mask:
+        stage_ok = Q(**{f"_{side}_stage__gt": 0}) | ~Q(**{f"{side}__kind": OrgKind.SCHOOL})
+        visible &= stage_ok
+    return visible
+
+
+def transfers_visible_to(actor: Actor) -> QuerySet[StaffTransfer]:
+    scope = scope_of(actor, with_focus=False)
+    qs = StaffTransfer.objects.select_related("staff", "from_unit", "to_unit")
+    if scope.stage_mask:
+        qs = qs.alias(_from_unit_stage=F("from_unit__stage_mask").bitand(scope.stage_mask),
+                      _to_unit_stage=F("to_unit__stage_mask").bitand(scope.stage_mask))
+    return qs.filter(_side_visible(actor, "from_unit") | _side_visible(actor, "to_unit")).order_by(
+        "-requested_at", "-pk")
+
+
+def transfer_for(actor: Actor, transfer_id: int) -> StaffTransfer:
+    transfer = transfers_visible_to(actor).filter(pk=transfer_id).first()
+    if transfer is None:
+        raise Http404("调动申请不存在或不在您的管辖范围内")
+    return transfer
+
+
+def steps_of(transfer: StaffTransfer) -> QuerySet[StaffTransferStep]:
+    return transfer.steps.select_related("organization").order_by("order")
+
+
+def inbox(actor: Actor) -> QuerySet[StaffTransferStep]:
+    """Steps waiting for the actor's organization (the ones it may decide now)."""
+    if actor.organization_id is None:
+        return StaffTransferStep.objects.none()
+    return (StaffTransferStep.objects.filter(decision=StepDecision.PENDING, organization_id=actor.organization_id)
+            .select_related("transfer", "transfer__staff", "transfer__from_unit", "transfer__to_unit", "organization")
+            .order_by("transfer__requested_at", "pk"))
+
+
+def unit_by_code(actor: Actor, code: str) -> Organization | None:
+    """An open school in the actor's reach, by its 学校标识码 (for bureau users acting for a school)."""
+    return (scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=code.strip(), is_open=True), actor,
+                   with_focus=False).first())

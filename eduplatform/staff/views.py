@@ -1,0 +1,389 @@
+"""Pages of the staff (教职工) and administrators (教育管理人员) databases: lists with filters and
+Excel export, a person's record with posts, events and the audit trail, hiring, title promotion,
+leaving, and transfers with their review inbox. Imports use the shared pages (/imports/staff/,
+/imports/administrators/).
+
+Every read goes through ``staff.selectors`` (scoped); every write through the services.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.core.spreadsheets import xlsx_response
+from eduplatform.core.views import require_capability
+from eduplatform.history.models import AuditAction
+from eduplatform.history.selectors import history_of
+from eduplatform.history.services import record_event
+from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.orgs.scope import scope_of
+from eduplatform.staff import codes, selectors, services, transfers
+from eduplatform.staff.forms import DecisionForm, EndPostForm, StaffForm, TitleForm, TransferForm
+from eduplatform.staff.models import StaffMember, StaffStatus, TransferStatus
+from eduplatform.staff.schema import ADMINISTRATOR_SCHEMA, STAFF_SCHEMA
+from eduplatform.standards.validators import mask_id_number
+
+PAGE_SIZE = 50
+STATUS_OPTIONS = [("active", "在岗"), ("all", "全部"), *StaffStatus.choices]
+
+
+def _gender(code: str) -> str:
+    return {"1": "男", "2": "女"}.get(code, code)
+
+
+def _code(field: str, code: str) -> str:
+    schema = STAFF_SCHEMA if field in STAFF_SCHEMA.by_field else ADMINISTRATOR_SCHEMA
+    return schema.code_name(field, code)
+
+
+def _masked_query(text: str) -> str:
+    """An ID number typed as the search is never logged in full."""
+    text = text.strip()
+    return mask_id_number(text) if len(text) >= 15 and text[:6].isdigit() else text
+
+
+def _own_unit(user) -> Organization | None:
+    return user.organization
+
+
+def _can_edit(user) -> bool:
+    return user.can(capabilities.EDIT_STAFF) or user.can(capabilities.EDIT_ADMINISTRATORS)
+
+
+STAFF_EXPORT = [
+    ("教职工号", lambda s: s.staff_number), ("姓名", lambda s: s.name), ("性别", lambda s: _gender(s.gender)),
+    ("出生日期", lambda s: s.birth_date.isoformat()), ("身份证件号", lambda s: s.id_number_masked),
+    ("学校标识码", lambda s: s.unit.school_code or ""), ("单位", lambda s: s.unit.name),
+    ("岗位类别", lambda s: _code("post_category", s.post_category)),
+    ("编制情况", lambda s: _code("establishment", s.establishment)),
+    ("最高学历", lambda s: _code("education_level", s.education_level)),
+    ("专业技术职务", lambda s: _code("title", s.title)), ("职称等级", lambda s: s.title_grade),
+    ("任教学科", lambda s: s.subjects), ("教师资格种类", lambda s: _code("qualification_type", s.qualification_type)),
+    ("骨干教师", lambda s: _code("backbone_level", s.backbone_level)),
+    ("班主任", lambda s: "是" if s.is_head_teacher else "否"), ("当前状态", lambda s: s.get_status_display()),
+]
+ADMIN_EXPORT = [
+    ("教职工号", lambda s: s.staff_number), ("姓名", lambda s: s.name), ("性别", lambda s: _gender(s.gender)),
+    ("出生日期", lambda s: s.birth_date.isoformat()), ("身份证件号", lambda s: s.id_number_masked),
+    ("单位", lambda s: s.unit.name), ("所在部门", lambda s: s.department), ("职务", lambda s: s.position),
+    ("职级", lambda s: _code("rank", s.rank)), ("分管工作", lambda s: s.duties),
+    ("最高学历", lambda s: _code("education_level", s.education_level)), ("当前状态", lambda s: s.get_status_display()),
+]
+
+
+def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
+    user, params = request.user, request.GET
+    staff = selectors.staff_in_scope(
+        user, administrators=administrators, text=params.get("q", ""), status=params.get("status", "active"),
+        post_category=params.get("post_category", ""), title=params.get("title", ""),
+        gender=params.get("gender", ""), education_level=params.get("education_level", ""),
+        backbone_level=params.get("backbone_level", ""), unit_code=params.get("unit", ""),
+        rank=params.get("rank", ""),
+    )
+    what = "教育管理人员名单" if administrators else "教职工名单"
+    if params.get("format") == "xlsx":
+        filters = {k: (_masked_query(v) if k == "q" else v) for k, v in params.items() if k != "format" and v}
+        record_event(actor=user, action=AuditAction.EXPORT, object_type=services.OBJECT_TYPE, object_label=what,
+                     region_path=scope_of(user).region_path or "",
+                     note=f"导出{what}（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
+        columns = ADMIN_EXPORT if administrators else STAFF_EXPORT
+        rows = ([fn(s) for _, fn in columns] for s in staff.iterator(chunk_size=2000))
+        return xlsx_response(f"{what}.xlsx", [h for h, _ in columns], rows, sheet=what)
+    page = Paginator(staff, PAGE_SIZE).get_page(params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    for s in page:
+        s.title_label = _code("title", s.title)
+        s.post_label = _code("post_category", s.post_category)
+        s.rank_label = _code("rank", s.rank)
+    can_review = user.can(capabilities.REVIEW_STAFF_CHANGES) or _can_edit(user)
+    own = _own_unit(user)
+    return render(request, "staff/list.html", {
+        "nav_active": "administrators" if administrators else "staff",
+        "administrators": administrators, "page": page, "query": query.urlencode(), "statuses": STATUS_OPTIONS,
+        "status": params.get("status", "active"), "genders": [("1", "男"), ("2", "女")],
+        "post_categories": STAFF_SCHEMA.choices_of("post_category"), "titles": codes.TITLES,
+        "education_levels": STAFF_SCHEMA.choices_of("education_level"), "backbones": codes.BACKBONE,
+        "ranks": codes.RANKS, "is_school_user": own is not None and own.is_school,
+        "can_hire": user.can(capabilities.EDIT_ADMINISTRATORS if administrators else capabilities.EDIT_STAFF)
+        and (not administrators or (own is not None and not own.is_school)),
+        "can_review": can_review, "inbox_count": selectors.inbox(user).count() if can_review else 0,
+    })
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def staff_list(request: HttpRequest) -> HttpResponse:
+    return _list(request, administrators=False)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def administrator_list(request: HttpRequest) -> HttpResponse:
+    return _list(request, administrators=True)
+
+
+# --------------------------------------------------------------------------------------------
+# Hiring
+
+
+def _hire(request: HttpRequest, *, administrators: bool) -> HttpResponse:
+    user = request.user
+    own = _own_unit(user)
+    ask_school = not administrators and (own is None or not own.is_school)
+    if administrators and (own is None or own.is_school):
+        raise NotPermitted("教育管理人员只能由所在教育行政部门录入；学校领导请在教职工信息中登记")
+    schema = ADMINISTRATOR_SCHEMA if administrators else STAFF_SCHEMA
+    form = StaffForm(request.POST or None, schema=schema, ask_school=ask_school)
+    if request.method == "POST" and form.is_valid():
+        unit = own
+        if ask_school:
+            code = form.cleaned_data["school_code"]
+            unit = selectors.unit_by_code(user, code)
+            if unit is None:
+                form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
+        if unit is not None:
+            try:
+                staff = services.hire(actor=user, unit=unit, data=form.service_data())
+            except RecordInvalid as err:
+                form.add_service_errors(err)
+            else:
+                messages.success(request, f"已录入 {staff.label}")
+                return redirect("staff:detail", staff_id=staff.pk)
+    return render(request, "staff/form.html", {
+        "nav_active": "administrators" if administrators else "staff", "form": form,
+        "heading": "新增教育管理人员" if administrators else "新增教职工",
+        "back": "staff:administrators" if administrators else "staff:list", "unit": None if ask_school else own,
+    })
+
+
+@login_required
+@require_capability(capabilities.EDIT_STAFF)
+def staff_create(request: HttpRequest) -> HttpResponse:
+    return _hire(request, administrators=False)
+
+
+@login_required
+@require_capability(capabilities.EDIT_ADMINISTRATORS)
+def administrator_create(request: HttpRequest) -> HttpResponse:
+    return _hire(request, administrators=True)
+
+
+# --------------------------------------------------------------------------------------------
+# A person's record
+
+
+def _profile(staff: StaffMember) -> list[tuple[str, str]]:
+    yes = {True: "是", False: "否"}
+    rows = [
+        ("教职工号", staff.staff_number), ("姓名", staff.name), ("性别", _gender(staff.gender)),
+        ("出生日期", staff.birth_date.isoformat()), ("身份证件号", staff.id_number_masked),
+        ("民族", _code("ethnicity", staff.ethnicity)), ("政治面貌", _code("political_status", staff.political_status)),
+        ("联系电话", staff.phone_masked), ("最高学历", _code("education_level", staff.education_level)),
+        ("最高学位", _code("degree", staff.degree)), ("毕业院校", staff.graduated_from), ("所学专业", staff.major),
+        ("参加工作年月", f"{staff.first_employed_on:%Y-%m}" if staff.first_employed_on else ""),
+        ("进本单位年月", f"{staff.joined_on:%Y-%m}" if staff.joined_on else ""),
+        ("编制情况", _code("establishment", staff.establishment)),
+    ]
+    if staff.unit_kind == OrgKind.SCHOOL:
+        rows += [
+            ("岗位类别", _code("post_category", staff.post_category)),
+            ("专业技术职务", _code("title", staff.title)), ("职称等级", staff.title_grade),
+            ("职称取得年月", f"{staff.title_obtained_on:%Y-%m}" if staff.title_obtained_on else ""),
+            ("任教学科", staff.subjects), ("任课学段", _code("teaching_stage", staff.teaching_stage)),
+            ("教师资格种类", _code("qualification_type", staff.qualification_type)),
+            ("教师资格证书号码", staff.qualification_number),
+            ("骨干教师", _code("backbone_level", staff.backbone_level)),
+            ("班主任", yes[staff.is_head_teacher]), ("双师型教师", yes[staff.is_dual_qualified]),
+            ("校领导", yes[staff.is_school_leader]),
+        ]
+    if staff.is_administrator:
+        rows += [("职务", staff.position), ("职级", _code("rank", staff.rank)),
+                 ("职务类别", _code("duty_category", staff.duty_category)), ("所在部门", staff.department),
+                 ("分管工作", staff.duties)]
+    return rows
+
+
+def _detail_context(request: HttpRequest, staff: StaffMember, **extra) -> dict[str, object]:
+    user = request.user
+    return {
+        "nav_active": "staff" if staff.unit_kind == OrgKind.SCHOOL else "administrators",
+        "staff": staff, "profile": _profile(staff), "posts": selectors.posts_of(staff),
+        "events": selectors.events_of(staff), "transfers": selectors.transfers_of(staff),
+        "history": history_of(user, object_type=services.OBJECT_TYPE, object_id=staff.pk),
+        "can_write": staff.is_active and services.can_write_unit(user, staff.unit),
+        "can_reveal": user.can(services.VIEW_SENSITIVE), **extra,
+    }
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def staff_detail(request: HttpRequest, staff_id: int) -> HttpResponse:
+    staff = selectors.staff_for(request.user, staff_id)
+    return render(request, "staff/detail.html", _detail_context(request, staff))
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.VIEW_RECORDS)
+def staff_reveal(request: HttpRequest, staff_id: int) -> HttpResponse:
+    staff = selectors.staff_for(request.user, staff_id)
+    revealed = services.reveal_identifiers(actor=request.user, staff=staff)
+    response = render(request, "staff/detail.html", _detail_context(request, staff, revealed=revealed))
+    response["Cache-Control"] = "no-store"  # unmasked identifiers must not stay in a shared browser's cache
+    return response
+
+
+def _writable(request: HttpRequest, staff_id: int) -> StaffMember:
+    staff = selectors.staff_for(request.user, staff_id)
+    if not services.can_write_unit(request.user, staff.unit):
+        raise NotPermitted("您无权修改该人员的信息")
+    return staff
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def staff_title(request: HttpRequest, staff_id: int) -> HttpResponse:
+    staff = _writable(request, staff_id)
+    form = TitleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.promote_title(actor=request.user, staff=staff, title=form.cleaned_data["title"],
+                                   on=form.cleaned_data["on"], reason=form.cleaned_data["reason"])
+        except RecordInvalid as err:
+            form.add_service_errors(err)
+        else:
+            messages.success(request, "已办理职称晋升")
+            return redirect("staff:detail", staff_id=staff.pk)
+    return render(request, "staff/event_form.html", {**_detail_context(request, staff), "form": form,
+                                                     "heading": "职称晋升"})
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def staff_end(request: HttpRequest, staff_id: int) -> HttpResponse:
+    staff = _writable(request, staff_id)
+    form = EndPostForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        kind, _, status = form.cleaned_data["outcome"].partition(":")
+        try:
+            services.end_post(actor=request.user, staff=staff, kind=kind, status=status, on=form.cleaned_data["on"],
+                              reason=form.cleaned_data["reason"])
+        except RecordInvalid as err:
+            form.add_service_errors(err)
+        else:
+            messages.success(request, "已办理离岗")
+            return redirect("staff:detail", staff_id=staff.pk)
+    return render(request, "staff/event_form.html", {**_detail_context(request, staff), "form": form,
+                                                     "heading": "退休、离职"})
+
+
+# --------------------------------------------------------------------------------------------
+# Transfers
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def transfer_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.transfers_visible_to(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "staff/transfers.html", {"nav_active": "staff", "page": page, "query": "",
+                                                    "inbox_mode": False})
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def inbox(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.inbox(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "staff/transfers.html", {"nav_active": "staff", "page": page, "query": "",
+                                                    "inbox_mode": True})
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def transfer_create(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    if not _can_edit(user):
+        raise NotPermitted("您的角色无权办理教职工调动")
+    own = _own_unit(user)
+    ask_school = own is not None and not own.is_school and user.can(capabilities.EDIT_STAFF)
+    form = TransferForm(request.POST or None, ask_school=ask_school)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        to_unit = own
+        if ask_school and data.get("school_code"):
+            to_unit = selectors.unit_by_code(user, data["school_code"])
+            if to_unit is None:
+                form.add_error("school_code", f"学校标识码「{data['school_code']}」不存在、已撤销或不在您的管辖范围内")
+        if to_unit is not None and not form.errors:
+            try:
+                staff = transfers.find_transfer_candidate(actor=user, staff_number=data["staff_number"],
+                                                          name=data["name"])
+                transfer = transfers.apply_transfer(actor=user, to_unit=to_unit, staff=staff,
+                                                    effective_on=data["effective_on"], reason=data["reason"])
+            except RecordInvalid as err:
+                form.add_service_errors(err)
+            else:
+                messages.success(request, "已提交调动申请")
+                return redirect("staff:transfer", transfer_id=transfer.pk)
+    return render(request, "staff/transfer_form.html", {"nav_active": "staff", "form": form})
+
+
+def _transfer_context(request: HttpRequest, transfer, **extra) -> dict[str, object]:
+    user = request.user
+    steps = list(selectors.steps_of(transfer))
+    return {"nav_active": "staff", "transfer": transfer, "steps": steps,
+            "my_step": next((s for s in steps if transfers.can_decide(user, s)), None),
+            "can_withdraw": transfer.status == TransferStatus.PENDING and services.can_write_unit(user, transfer.to_unit),
+            "decision_form": extra.pop("decision_form", None) or DecisionForm(), **extra}
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def transfer_detail(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    transfer = selectors.transfer_for(request.user, transfer_id)
+    return render(request, "staff/transfer_detail.html", _transfer_context(request, transfer))
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.VIEW_RECORDS)
+def transfer_decide(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    user = request.user
+    transfer = selectors.transfer_for(user, transfer_id)
+    step = next((s for s in selectors.steps_of(transfer) if transfers.can_decide(user, s)), None)
+    if step is None:
+        raise NotPermitted("当前审核环节不由您处理，或已处理完毕")
+    form = DecisionForm(request.POST)
+    form.is_valid()
+    approve = request.POST.get("decision") == "approve"
+    try:
+        transfers.decide(actor=user, step=step, approve=approve, comment=form.cleaned_data.get("comment", ""))
+    except RecordInvalid as err:
+        for problem in err.problems:
+            form.add_error("comment" if problem.field == "comment" else None, problem.message)
+        return render(request, "staff/transfer_detail.html", _transfer_context(request, transfer, decision_form=form))
+    messages.success(request, f"{step.title}：已{'同意' if approve else '退回'}")
+    return redirect("staff:transfer", transfer_id=transfer.pk)
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.VIEW_RECORDS)
+def transfer_withdraw(request: HttpRequest, transfer_id: int) -> HttpResponse:
+    transfer = selectors.transfer_for(request.user, transfer_id)
+    try:
+        transfers.withdraw(actor=request.user, transfer=transfer, reason=request.POST.get("reason", ""))
+    except RecordInvalid as err:
+        messages.error(request, "；".join(p.message for p in err.problems))
+    else:
+        messages.success(request, "已撤回调动申请")
+    return redirect("staff:transfer", transfer_id=transfer.pk)
