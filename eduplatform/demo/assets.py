@@ -154,8 +154,9 @@ def register_lines(school: Organization, students: int, rng: random.Random, *, t
         disposal_reason="使用年限已满，报废")
     if today > census:
         add("04", "数字化实验系统", rng.randint(1, 6), rng.uniform(8000, 20000), purchased_on=_date(rng, census, today))
-    if lines and rng.random() < 0.08:
-        lines[rng.randrange(len(lines))]["status"] = rng.choice(["2", "3"])
+    held = [line for line in lines if not line.get("disposed_on")]  # a disposed line keeps its 报废 status
+    if held and rng.random() < 0.08:
+        held[rng.randrange(len(held))]["status"] = rng.choice(["2", "3"])
     if value_differs:
         target = next(line for line in lines if line["category"] == "04")
         exact = D(target["unit_price"]) * int(target["quantity"])
