@@ -97,3 +97,55 @@ def test_parse_decimal_accepts_plain_and_grouped_numbers(text, expected):
 def test_parse_decimal_rejects_what_is_not_a_non_negative_number(text):
     with pytest.raises(ValueError):
         parse_decimal(text)
+
+
+def test_the_per_file_checker_gives_exactly_what_clean_gives_row_by_row():
+    import random
+
+    from eduplatform.core.rows import FileChecker
+
+    rng = random.Random(5)
+    cells_of = {
+        "name": ["教学楼", "", "  ", "甲" * 201],
+        "size": ["大", "2", "特大", "", "中 "],
+        "built_on": ["2015/9/1", "2015-02-30", "", "20150901"],
+        "floors": ["3", "-1", "三", ""],
+        "area": ["12.5", "-5", "1,200", ""],
+        "in_use": ["是", "否", "也许", ""],
+        "owner_id": ["44010619900101002x", "abc123", ""],
+        "phone": ["13800138000", "12345", "020-87654321", ""],
+        "note": ["短", "超过十个字的备注内容会被拒绝", ""],
+    }
+    order = list(cells_of)
+    rng.shuffle(order)  # the file's columns in another order than the schema's
+    checker = FileChecker(SCHEMA, {f: i for i, f in enumerate(order)})
+    for _ in range(300):
+        cells = [rng.choice(cells_of[f]) for f in order]
+        row = checker.check(cells)
+        expected = SCHEMA.clean(dict(zip(order, cells, strict=True)))
+        assert (row.values, row.problems) == (expected.values, expected.problems)
+
+
+def test_the_student_file_checker_matches_clean_student(world):
+    import datetime as dt
+    import random
+
+    from eduplatform.students.schema import STUDENT_COLUMNS, RowChecker, clean_student
+    from tests.students_support import student_row
+
+    rng = random.Random(11)
+    fields = [c.field for c in STUDENT_COLUMNS if c.field in student_row(1)] + ["migrant_child", "programme_length"]
+    index = {f: i for i, f in enumerate(fields)}
+    today = dt.date(2026, 11, 29)
+    checker = RowChecker(index, stage_mask=world.school_a1.stage_mask, today=today)
+    spoilers = {"gender": "未知", "birth_date": "2019-02-30", "ethnicity": "火星族", "grade": "九年级",
+                "id_number": "440106201905120013", "phone": "123", "entered_on": "", "programme_length": "-1"}
+    for seq in range(200):
+        row = student_row(seq, migrant_child=rng.choice(["是", "否"]), programme_length="")
+        for f, bad in spoilers.items():
+            if rng.random() < 0.1:
+                row[f] = bad
+        cells = [row.get(f, "") for f in fields]
+        got = checker.check(cells)
+        expected = clean_student(row, stage_mask=world.school_a1.stage_mask, today=today)
+        assert (got.values, got.problems, got.grade) == (expected.values, expected.problems, expected.grade)

@@ -6,8 +6,8 @@ row or a form post — into typed values and a list of problems, each naming the
 as written and what is allowed. Record-specific rules (a check digit, an age, a sum) are the
 caller's, applied to the ``CleanRow`` afterwards.
 
-The student register grew its own copy of this first (``students.schema``); new record kinds use
-this one.
+Every record kind uses it, the student register included (``students.schema``). For files,
+``FileChecker`` gives the same result as ``clean`` row by row, faster.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ class RowSchema:
     ``code_tables`` maps a code column to (code table key, {short form: code}); ``extra_choices``
     gives code columns whose codes are not in a loaded table; ``parsers`` replaces the parser of a
     text column (it receives cleaned text and raises ValueError with the message to show);
-    ``max_lengths`` caps text columns (default ``MAX_TEXT``).
+    ``max_lengths`` caps text columns (default ``MAX_TEXT``); ``blank_codes`` lists texts that mean
+    "none" in an optional code column; ``row_type`` is the CleanRow subclass ``clean`` returns.
     """
 
     def __init__(
@@ -110,6 +111,8 @@ class RowSchema:
         defaults: Mapping[str, Any] | None = None,
         parsers: Mapping[str, Callable[[str], Any]] | None = None,
         max_lengths: Mapping[str, int] | None = None,
+        blank_codes: Mapping[str, Iterable[str]] | None = None,
+        row_type: type[CleanRow] | None = None,
     ) -> None:
         self.columns = tuple(columns)
         self.by_field = {c.field: c for c in self.columns}
@@ -117,6 +120,9 @@ class RowSchema:
         self.extra_choices = {k: tuple(v) for k, v in (extra_choices or {}).items()}
         self.parsers = dict(parsers or {})
         self.max_lengths = dict(max_lengths or {})
+        # Texts that mean "none" in an optional code column (残疾类型: 无, 否).
+        self.blank_codes = {k: frozenset(v) for k, v in (blank_codes or {}).items()}
+        self.row_type = row_type or CleanRow
         self.defaults = {c.field: self._empty(c) for c in self.columns} | dict(defaults or {})
         self._matchers: dict[str, CodeMatcher] = {}
         unknown = [c.field for c in self.columns if c.kind == "code" and c.field not in self.code_tables
@@ -164,7 +170,7 @@ class RowSchema:
     def clean(self, raw: Mapping[str, Any], *, memo: dict | None = None,
               only: Iterable[str] | None = None) -> CleanRow:
         """Each column (or just ``only``) parsed on its own; ``memo`` is shared by a batch's rows."""
-        out = CleanRow()
+        out = self.row_type()
         values = out.values
         columns = self.columns if only is None else [self.by_field[f] for f in only]
         for col in columns:
@@ -179,7 +185,7 @@ class RowSchema:
             if key is not None and key in memo:
                 parsed, message = memo[key]
             else:
-                parsed, message = self._parse_cell(col, value)
+                parsed, message = self.parse_cell(col, value)
                 if key is not None and len(memo) < MAX_MEMO:
                     memo[key] = (parsed, message)
             if message is None:
@@ -192,7 +198,7 @@ class RowSchema:
                 values[col.field] = self.defaults[col.field]
         return out
 
-    def _parse_cell(self, col: Column, value: Any) -> tuple[Any, str | None]:
+    def parse_cell(self, col: Column, value: Any) -> tuple[Any, str | None]:
         """(value, None), (None, message), or (None, "") for a cell that is blank once cleaned."""
         text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
         if not text:
@@ -207,6 +213,8 @@ class RowSchema:
             return self.parsers[col.field](text)
         kind = col.kind
         if kind == "code":
+            if text in self.blank_codes.get(col.field, ()):
+                return ""
             code = self.matcher(col.field).match(text)
             if code is None:
                 raise ValueError(f"不是有效的{col.label}，{self.matcher(col.field).hint()}")
@@ -234,7 +242,91 @@ class RowSchema:
 
     # -- batches -------------------------------------------------------------------------------
 
+    def file_checker(self, column_index: Mapping[str, int]) -> FileChecker:
+        return FileChecker(self, column_index)
+
     def row_problems(self, row: int, clean: CleanRow) -> list[RowProblem]:
         """A cleaned row's problems as report lines (row number, column header, value, message)."""
         return [RowProblem(row, f, self.by_field[f].label if f in self.by_field else f, value, message)
                 for f, value, message in clean.problems]
+
+
+def _fast_id_number(text: str) -> tuple[Any, str | None]:
+    # ASCII letters and digits only: compact() and the apostrophe strip change nothing.
+    return text.upper(), None
+
+
+def _fast_phone(text: str) -> tuple[Any, str | None] | None:
+    if text.isdigit() and (MOBILE.match(text) or LANDLINE.match(text)):
+        return text, None
+    return None
+
+
+# parse_cell's result for plain ASCII alphanumeric cells of the kinds that differ in every row;
+# None sends the cell through parse_cell after all.
+_FAST_PARSERS: dict[str, Callable[[str], tuple[Any, str | None] | None]] = {
+    "id_number": _fast_id_number, "phone": _fast_phone,
+}
+
+
+class FileChecker:
+    """``RowSchema.clean`` for the rows of one file, with the same values and problems in the same order.
+
+    Built once per file from its column positions: columns the file lacks get their empty value once,
+    and each present column keeps its own table of the texts already parsed (a school's file repeats
+    the same few codes, dates and grades thousands of times), so a row costs a look-up per cell.
+    Kinds with their own field parsers take no fast path: a parser may be stricter than the kind.
+    """
+
+    _UNIQUE_KINDS = frozenset({"id_number", "phone"})  # different in every row: not worth remembering
+    _MAX_REMEMBERED = MAX_MEMO  # distinct texts per column
+
+    def __init__(self, schema: RowSchema, column_index: Mapping[str, int]) -> None:
+        self.schema = schema
+        self.base = {c.field: schema.defaults[c.field] for c in schema.columns
+                     if c.field not in column_index and not c.required}
+        # A required column the file lacks (read_table refuses such files, but callers may not) sends
+        # every row through ``clean``, which reports it where the column stands.
+        self.column_index = dict(column_index)
+        self.generic = any(c.required and c.field not in column_index for c in schema.columns)
+        self.present = [
+            (c, column_index[c.field], None if c.kind in self._UNIQUE_KINDS else {},
+             None if c.field in schema.parsers else _FAST_PARSERS.get(c.kind))
+            for c in schema.columns if c.field in column_index
+        ]
+
+    def check(self, cells: Sequence[Any]) -> CleanRow:
+        schema = self.schema
+        if self.generic:
+            return schema.clean({f: cells[pos] for f, pos in self.column_index.items() if pos < len(cells)})
+        out = schema.row_type(values=self.base.copy())
+        values, problems = out.values, out.problems
+        width = len(cells)
+        for col, pos, seen, fast in self.present:
+            value = cells[pos] if pos < width else None
+            if value is None or value == "":
+                if col.required:
+                    problems.append((col.field, clean_text(value), f"{col.label}为必填项"))
+                else:
+                    values[col.field] = schema.defaults[col.field]
+                continue
+            if fast is not None and type(value) is str and value.isascii() and value.isalnum():
+                result = fast(value) or schema.parse_cell(col, value)
+            elif seen is not None and type(value) is str:
+                result = seen.get(value)
+                if result is None:
+                    result = schema.parse_cell(col, value)
+                    if len(seen) < self._MAX_REMEMBERED:
+                        seen[value] = result
+            else:
+                result = schema.parse_cell(col, value)
+            parsed, message = result
+            if message is None:
+                values[col.field] = parsed
+            elif message:
+                out.add(col.field, value, message)
+            elif col.required:  # blank once cleaned (only spaces)
+                out.add(col.field, value, f"{col.label}为必填项")
+            else:
+                values[col.field] = schema.defaults[col.field]
+        return out

@@ -3,12 +3,15 @@ htmx progress bar and error report, the report as Excel, and committing a clean 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from eduplatform.core.errors import NotPermitted
@@ -25,6 +28,39 @@ RECENT_JOBS = 20
 PROBLEMS_SHOWN = 500
 
 
+@dataclass(frozen=True)
+class ImportPages:
+    """Where a set of import pages lives: the shared ``/imports/`` routes, or an area's own (the
+    student register keeps ``/students/import/`` inside its tabs). The views are the same."""
+
+    upload: str  # URL names
+    template: str
+    job: str
+    progress: str
+    problems: str
+    commit: str
+    kind_in_url: bool = False  # upload and template URLs carry the kind
+    only_kind: str | None = None  # the job pages show jobs of this kind only
+    nav_template: str = ""  # tabs shown above the pages
+    extra_context: Callable[[HttpRequest], dict] | None = None
+
+    def kind_url(self, name: str, kind: registry.ImportKind) -> str:
+        return reverse(name, kwargs={"import_kind": kind.key} if self.kind_in_url else {})
+
+    def job_url(self, name: str, job_id: int) -> str:
+        return reverse(name, kwargs={"job_id": job_id})
+
+    def context(self, request: HttpRequest, kind: registry.ImportKind) -> dict[str, object]:
+        return {"kind": kind, "nav_active": kind.nav_slug, "nav_template": self.nav_template,
+                "upload_url": self.kind_url(self.upload, kind), "template_url": self.kind_url(self.template, kind),
+                **(self.extra_context(request) if self.extra_context else {})}
+
+
+SHARED_PAGES = ImportPages(upload="imports:upload", template="imports:template", job="imports:job",
+                           progress="imports:progress", problems="imports:problems", commit="imports:commit",
+                           kind_in_url=True)
+
+
 def _kind(key: str) -> registry.ImportKind:
     kind = registry.get(key)
     if kind is None:
@@ -37,22 +73,14 @@ def _own_unit(user, kind: registry.ImportKind) -> Organization | None:
     return org if org is not None and org.kind in kind.unit_kinds else None
 
 
-def _context(kind: registry.ImportKind, **extra) -> dict[str, object]:
-    return {"kind": kind, "nav_active": kind.nav_slug, **extra}
-
-
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
 def template_download(request: HttpRequest, import_kind: str) -> HttpResponse:
     kind = _kind(import_kind)
     response = HttpResponse(runner.template(kind), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(kind.label + '导入模板.xlsx')}"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(kind.template_name + '.xlsx')}"
     return response
 
 
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
-def upload(request: HttpRequest, import_kind: str) -> HttpResponse:
+def upload(request: HttpRequest, import_kind: str, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
     kind = _kind(import_kind)
     user = request.user
     if not user.can(kind.capability):
@@ -82,12 +110,14 @@ def upload(request: HttpRequest, import_kind: str) -> HttpResponse:
             except ImportFileError as err:
                 form.add_error("file", err.message)
             else:
-                return redirect("imports:job", job_id=job.pk)
-    return render(request, "imports/upload.html", _context(
-        kind, form=form, unit=own, jobs=selectors.import_jobs(user, kind.key)[:RECENT_JOBS]))
+                return redirect(pages.job_url(pages.job, job.pk))
+    jobs = selectors.import_jobs(user, kind.key)[:RECENT_JOBS]
+    return render(request, "imports/upload.html", {
+        **pages.context(request, kind), "form": form, "unit": own,
+        "jobs": [(job, pages.job_url(pages.job, job.pk)) for job in jobs]})
 
 
-def _job_context(request: HttpRequest, job: ImportJob) -> dict[str, object]:
+def _job_context(request: HttpRequest, job: ImportJob, pages: ImportPages) -> dict[str, object]:
     user = request.user
     kind = _kind(job.kind)
     problems = (job.problems or []) if job.is_finished else []
@@ -96,31 +126,27 @@ def _job_context(request: HttpRequest, job: ImportJob) -> dict[str, object]:
         job.mode == ImportMode.DRY_RUN and job.status == JobStatus.DONE and not job.error_rows and job.total_rows > 0
         and unit is not None and user.can(kind.capability) and kind.can_write(user, unit)
     )
-    return _context(kind, job=job, problems=problems[:PROBLEMS_SHOWN], problem_count=len(problems),
-                    problems_cut=len(problems) > PROBLEMS_SHOWN, shown=PROBLEMS_SHOWN, can_commit=can_commit)
+    return {**pages.context(request, kind), "job": job, "problems": problems[:PROBLEMS_SHOWN],
+            "problem_count": len(problems), "problems_cut": len(problems) > PROBLEMS_SHOWN, "shown": PROBLEMS_SHOWN,
+            "can_commit": can_commit, "progress_url": pages.job_url(pages.progress, job.pk),
+            "problems_url": pages.job_url(pages.problems, job.pk), "commit_url": pages.job_url(pages.commit, job.pk)}
 
 
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
-def job_page(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.import_job_for(request.user, job_id)
-    return render(request, "imports/job.html", _job_context(request, job))
+def job_page(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
+    job = selectors.import_job_for(request.user, job_id, pages.only_kind)
+    return render(request, "imports/job.html", _job_context(request, job, pages))
 
 
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
-def job_progress(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_progress(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
     """The fragment htmx polls every second; once the job is finished it renders without a trigger."""
-    job = selectors.import_job_for(request.user, job_id)
-    response = render(request, "imports/_progress.html", _job_context(request, job))
+    job = selectors.import_job_for(request.user, job_id, pages.only_kind)
+    response = render(request, "imports/_progress.html", _job_context(request, job, pages))
     response["Cache-Control"] = "no-store"
     return response
 
 
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
-def job_problems(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.import_job_for(request.user, job_id)
+def job_problems(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
+    job = selectors.import_job_for(request.user, job_id, pages.only_kind)
     if not job.is_finished:
         raise Http404("导入尚未完成，错误报告尚未生成")
     response = HttpResponse(runner.problems_report(job), content_type=XLSX_TYPE)
@@ -129,16 +155,13 @@ def job_problems(request: HttpRequest, job_id: int) -> HttpResponse:
     return response
 
 
-@login_required
-@require_POST
-@require_capability(capabilities.VIEW_RECORDS)
-def job_commit(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_commit(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
     """After a clean dry run: import the very same stored file for real, all or nothing."""
     user = request.user
-    job = selectors.import_job_for(user, job_id)
-    if not _job_context(request, job)["can_commit"]:
+    job = selectors.import_job_for(user, job_id, pages.only_kind)
+    if not _job_context(request, job, pages)["can_commit"]:
         messages.error(request, "只有校验通过（没有错误）的“仅校验”任务可以直接正式导入")
-        return redirect("imports:job", job_id=job.pk)
+        return redirect(pages.job_url(pages.job, job.pk))
     unit = selectors.unit_for(user, job.school_id)
     content = bytes(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
     try:
@@ -146,5 +169,25 @@ def job_commit(request: HttpRequest, job_id: int) -> HttpResponse:
                                        content=content, mode=ImportMode.ALL_OR_NOTHING)
     except ImportFileError as err:
         messages.error(request, err.message)
-        return redirect("imports:job", job_id=job.pk)
-    return redirect("imports:job", job_id=new_job.pk)
+        return redirect(pages.job_url(pages.job, job.pk))
+    return redirect(pages.job_url(pages.job, new_job.pk))
+
+
+def guarded(view: Callable[..., HttpResponse], *, post_only: bool = False, **bound) -> Callable[..., HttpResponse]:
+    """A page view behind login and VIEW_RECORDS, with its pages (or kind) bound for an area's own routes."""
+    def page(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        return view(request, *args, **kwargs, **bound)
+
+    page = require_capability(capabilities.VIEW_RECORDS)(page)
+    if post_only:
+        page = require_POST(page)
+    return login_required(page)
+
+
+# The shared routes.
+template_page = guarded(template_download)
+upload_page = guarded(upload)
+job_view = guarded(job_page)
+progress_view = guarded(job_progress)
+problems_view = guarded(job_problems)
+commit_view = guarded(job_commit, post_only=True)

@@ -2,6 +2,9 @@ from django.apps import AppConfig
 
 
 class StudentsConfig(AppConfig):
-    verbose_name = "学生与学籍"
     name = "eduplatform.students"
     label = "students"
+    verbose_name = "学生与学籍"
+
+    def ready(self) -> None:
+        from eduplatform.students import importing  # noqa: F401 — registers the "students" import kind

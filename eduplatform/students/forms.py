@@ -9,7 +9,6 @@ from django import forms
 
 from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.imports import Column
-from eduplatform.core.models import ImportMode
 from eduplatform.orgs.forms import style_fields
 from eduplatform.students.grades import GRADES, Grade
 from eduplatform.students.models import EventKind
@@ -34,13 +33,6 @@ SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 EDITABLE_COLUMNS: tuple[Column, ...] = tuple(
     c for c in STUDENT_COLUMNS if (c.field in PERSON_FIELDS or c.field == "phone") and c.field != "id_type"
 )
-
-MODE_HELP = {
-    ImportMode.DRY_RUN: "检查每一行并生成错误报告，不写入任何数据；没有错误时可一键正式导入同一文件。",
-    ImportMode.ALL_OR_NOTHING: "只有全部行都正确才写入；只要有一行出错，整个文件一行也不写入。",
-    ImportMode.ACCEPT_VALID: "正确的行立即写入，错误的行列入错误报告，修改后可只把这些行再导入一次。",
-}
-
 
 def _code_choices(field_name: str) -> list[tuple[str, str]]:
     return [BLANK] + [(code, f"{code} {name}") for code, name in choices_of(field_name)]
@@ -205,26 +197,6 @@ class PromotionForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
         if ask_school:
             self.add_school_field(required=False, help_text="留空则对您管辖（或右上角所选）区域内的全部学校执行")
         style_fields(self)
-
-
-class ImportForm(SchoolCodeMixin, forms.Form):
-    file = forms.FileField(label="选择文件 *", error_messages={"required": "请选择要导入的文件"},
-                           help_text="支持 .xlsx、.xls、.csv，最大 40 MB",
-                           widget=forms.ClearableFileInput(attrs={"accept": ".xlsx,.xlsm,.xls,.ods,.csv"}))
-    mode = forms.ChoiceField(label="导入方式 *", choices=ImportMode.choices, initial=ImportMode.DRY_RUN,
-                             widget=forms.RadioSelect)
-
-    def __init__(self, *args, ask_school: bool = False, **kwargs):
-        super().__init__(*args, **kwargs)
-        if ask_school:
-            self.add_school_field(help_text="导入到哪所学校（10位学校标识码）")
-        style_fields(self)
-        self.fields["mode"].widget.attrs["class"] = "form-check-input"
-
-    def mode_options(self) -> list[dict[str, object]]:
-        chosen = self["mode"].value() or ImportMode.DRY_RUN
-        return [{"value": v, "label": label, "help": MODE_HELP[v], "checked": v == chosen}
-                for v, label in ImportMode.choices]
 
 
 class DecisionForm(forms.Form):

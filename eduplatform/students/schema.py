@@ -11,23 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from typing import Any
 
 from eduplatform.core.imports import Column
-from eduplatform.core.normalize import (
-    CodeMatcher,
-    clean_text,
-    compact,
-    normalize_id_number,
-    parse_bool,
-    parse_date,
-    parse_int,
-    parse_month,
-)
+from eduplatform.core.normalize import clean_text, compact, parse_int
+from eduplatform.core.rows import CleanRow, RowSchema
 from eduplatform.orgs.stages import Stage
-from eduplatform.standards import codebook
 from eduplatform.standards.validators import (
     IdentifierError,
     mask_id_number,
@@ -115,51 +105,50 @@ FIELD_LABELS: dict[str, str] = {c.field: c.label for c in STUDENT_COLUMNS}
 DEFAULTS = {"id_type": RESIDENT_ID_CARD, "nationality": "CHN", "hk_macao_taiwan": "00", "health_status": "10",
             "left_behind": "0", "boarding_mode": "1"}
 
-_MOBILE = re.compile(r"^1[3-9]\d{9}$")
-_LANDLINE = re.compile(r"^(0\d{2,3}-?)?\d{7,8}(-\d{1,6})?$")
 _REGION = re.compile(r"^\d{6}(\d{3}|\d{6})?$")
 _CLASS_NUMBER = re.compile(r"(\d{1,3})\s*\)?\s*班?$")
 
 
-def choices_of(field_name: str) -> tuple[tuple[str, str], ...]:
-    if field_name in EXTRA_CHOICES:
-        return EXTRA_CHOICES[field_name]
-    table, _ = CODE_TABLES[field_name]
-    return tuple(codebook.codes_of(table).items())
-
-
-@lru_cache(maxsize=64)
-def matcher(field_name: str) -> CodeMatcher:
-    aliases = CODE_TABLES[field_name][1] if field_name in CODE_TABLES else {}
-    return CodeMatcher(choices_of(field_name), aliases={k: v for k, v in aliases.items() if v})
-
-
-def template_columns() -> list[Column]:
-    """The columns with their dropdown choices filled from the code tables (loaded at run time)."""
-    out = []
-    for col in STUDENT_COLUMNS:
-        if col.kind == "code":
-            col = Column(**{**col.__dict__, "choices": choices_of(col.field)})
-        out.append(col)
-    return out
-
-
 @dataclass
-class CleanStudent:
-    values: dict[str, Any] = field(default_factory=dict)
-    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (field, value shown, message)
+class CleanStudent(CleanRow):
     grade: Grade | None = None
 
-    def add(self, field_name: str, value: Any, message: str) -> None:
-        self.problems.append((field_name, clean_text(value), message))
 
-    def failed(self, field_name: str) -> bool:
-        return any(p[0] == field_name for p in self.problems)
+def _region_code(text: str) -> str:
+    digits = compact(text)
+    if not _REGION.match(digits):
+        raise ValueError("应为6位、9位或12位行政区划代码")
+    return digits
 
 
-def _blank_code(field_name: str, text: str) -> bool:
-    """Texts that mean "none" for optional code columns (无残疾, 否)."""
-    return field_name == "disability_type" and text in {"无", "否", "0", "无残疾"}
+def _student_number(text: str) -> str:
+    try:
+        return validate_student_number(text)
+    except IdentifierError as exc:
+        raise ValueError(f"无效：{exc.message}") from exc
+
+
+SCHEMA = RowSchema(
+    STUDENT_COLUMNS,
+    code_tables={k: (table, {text: code for text, code in aliases.items() if code})
+                 for k, (table, aliases) in CODE_TABLES.items()},
+    extra_choices=EXTRA_CHOICES,
+    defaults=DEFAULTS,
+    # 学制 keeps its own range check (1–8 years) in _check_placement, so any whole number parses here.
+    parsers={"birthplace_code": _region_code, "hukou_place_code": _region_code, "student_number": _student_number,
+             "programme_length": parse_int},
+    max_lengths={"name": 50, "former_name": 50},
+    blank_codes={"disability_type": ("无", "否", "0", "无残疾")},
+    row_type=CleanStudent,
+)
+choices_of = SCHEMA.choices_of
+matcher = SCHEMA.matcher
+template_columns = SCHEMA.template_columns
+
+
+def clean_fields(raw: Mapping[str, Any], columns: Sequence[Column], memo: dict | None = None) -> CleanStudent:
+    """Each column parsed on its own (an edit form checks just the fields it changes)."""
+    return SCHEMA.clean(raw, memo=memo, only=[c.field for c in columns])
 
 
 def clean_student(raw: Mapping[str, Any], *, stage_mask: int, today: dt.date,
@@ -169,192 +158,34 @@ def clean_student(raw: Mapping[str, Any], *, stage_mask: int, today: dt.date,
     A batch passes one ``memo`` dict for all its rows: code, date, yes/no and number columns repeat
     the same few values thousands of times, and each is then parsed once.
     """
-    out = clean_fields(raw, STUDENT_COLUMNS, memo)
+    out = SCHEMA.clean(raw, memo=memo)
     _check_identity(out, today)
     _check_placement(out, raw.get("grade"), raw.get("class_number"), stage_mask)
     return out
 
 
-def _fast_id_number(text: str) -> tuple[Any, str | None]:
-    # ASCII letters and digits only: compact() and the apostrophe strip change nothing.
-    return text.upper(), None
-
-
-def _fast_phone(text: str) -> tuple[Any, str | None] | None:
-    if text.isdigit() and (_MOBILE.match(text) or _LANDLINE.match(text)):
-        return text, None
-    return None
-
-
-# _parse_cell's result for plain ASCII alphanumeric cells of the columns that differ in every row.
-_FAST_PARSERS = {"id_number": _fast_id_number, "phone": _fast_phone}
-
-
 class RowChecker:
-    """``clean_student`` for the rows of one file, with the same values and problems in the same order.
-
-    Built once per file from its column positions: columns the file lacks get their empty value once,
-    and each present column keeps its own table of the texts already parsed (a school's file repeats
-    the same few codes, dates and grades thousands of times), so a row costs a look-up per cell.
-    """
-
-    _UNIQUE_KINDS = frozenset({"id_number", "phone"})  # different in every row: not worth remembering
-    _MAX_REMEMBERED = 50_000  # distinct texts per column
+    """``clean_student`` for the rows of one file, with the same values and problems in the same order:
+    the schema's per-file checker (``core.rows.FileChecker``), then identity and placement, with what
+    each grade and class text resolved to remembered per file."""
 
     def __init__(self, column_index: Mapping[str, int], *, stage_mask: int, today: dt.date) -> None:
         self.stage_mask, self.today = stage_mask, today
-        # Columns the file lacks: optional ones take their empty value; a required one (read_table
-        # refuses such files, but callers may not) sends every row through clean_student.
-        self.generic = any(c.required and c.field not in column_index for c in STUDENT_COLUMNS)
-        self.column_index = dict(column_index)
-        self.base = {c.field: _EMPTY[c.field] for c in STUDENT_COLUMNS if c.field not in column_index}
-        self.present = [
-            (c, column_index[c.field], None if c.kind in self._UNIQUE_KINDS else {}, _FAST_PARSERS.get(c.kind))
-            for c in STUDENT_COLUMNS if c.field in column_index
-        ]
+        self.fields = SCHEMA.file_checker(column_index)
         self.grade_at = column_index.get("grade")
         self.class_at = column_index.get("class_number")
         self.placements: dict = {}
 
     def check(self, cells: Sequence[Any]) -> CleanStudent:
-        if self.generic:
-            raw = {f: cells[pos] for f, pos in self.column_index.items() if pos < len(cells)}
-            return clean_student(raw, stage_mask=self.stage_mask, today=self.today)
-        out = CleanStudent(values=self.base.copy())
-        values, problems = out.values, out.problems
-        for col, pos, seen, fast in self.present:
-            value = cells[pos]
-            if value is None or value == "":
-                if col.required:
-                    problems.append((col.field, clean_text(value), f"{col.label}为必填项"))
-                else:
-                    values[col.field] = _EMPTY[col.field]
-                continue
-            if fast is not None and type(value) is str and value.isascii() and value.isalnum():
-                result = fast(value)  # the usual plain ASCII ID or phone number; None if it needs a closer look
-                if result is None:
-                    result = _parse_cell(col, value)
-            elif seen is not None and type(value) is str:
-                result = seen.get(value)
-                if result is None:
-                    result = _parse_cell(col, value)
-                    if len(seen) < self._MAX_REMEMBERED:
-                        seen[value] = result
-            else:
-                result = _parse_cell(col, value)
-            parsed, message = result
-            if message is None:
-                values[col.field] = parsed
-            elif message:
-                out.add(col.field, value, message)
-            elif col.required:  # blank after cleaning (only spaces)
-                out.add(col.field, value, f"{col.label}为必填项")
-            else:
-                values[col.field] = _empty_value(col)
+        out = self.fields.check(cells)
         _check_identity(out, self.today)
-        _check_placement(out, cells[self.grade_at] if self.grade_at is not None else None,
-                         cells[self.class_at] if self.class_at is not None else None, self.stage_mask,
+        _check_placement(out, self._cell(cells, self.grade_at), self._cell(cells, self.class_at), self.stage_mask,
                          self.placements)
         return out
 
-
-# Columns whose values repeat across rows: worth remembering per batch.
-_REPEATING_KINDS = frozenset({"code", "date", "month", "bool", "int"})
-_COMPACT_KINDS = frozenset({"code", "id_number", "phone", "int"})
-
-
-def _empty_value(col: Column) -> Any:
-    if col.field in DEFAULTS:
-        return DEFAULTS[col.field]
-    return None if col.kind in ("date", "month", "int") else (False if col.kind == "bool" else "")
-
-
-_EMPTY = {c.field: _empty_value(c) for c in STUDENT_COLUMNS}
-
-
-def clean_fields(raw: Mapping[str, Any], columns: Sequence[Column], memo: dict | None = None) -> CleanStudent:
-    """Each column parsed on its own (an edit form checks just the fields it changes)."""
-    out = CleanStudent()
-    values = out.values
-    for col in columns:
-        value = raw.get(col.field)
-        if value is None or value == "":
-            if col.required:
-                out.add(col.field, value, f"{col.label}为必填项")
-            else:
-                values[col.field] = _EMPTY[col.field]
-            continue
-        key = (col.field, value) if memo is not None and col.kind in _REPEATING_KINDS else None
-        if key is not None and key in memo:
-            parsed, message = memo[key]
-        else:
-            parsed, message = _parse_cell(col, value)
-            if key is not None and len(memo) < 50_000:
-                memo[key] = (parsed, message)
-        if message is None:
-            values[col.field] = parsed
-        elif message:
-            out.add(col.field, value, message)
-        else:  # blank after cleaning (only spaces)
-            if col.required:
-                out.add(col.field, value, f"{col.label}为必填项")
-            else:
-                values[col.field] = _empty_value(col)
-    return out
-
-
-def _parse_cell(col: Column, value: Any) -> tuple[Any, str | None]:
-    """(parsed value, None) or (None, message); (None, "") for a cell that is blank once cleaned."""
-    text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
-    if not text:
-        return None, ""
-    try:
-        return _parse(col, text), None
-    except ValueError as exc:
-        return None, f"{col.label}「{text}」{exc}"
-
-
-def _parse(col: Column, text: str) -> Any:
-    if col.kind == "code":
-        if _blank_code(col.field, text):
-            return ""
-        code = matcher(col.field).match(text)
-        if code is None:
-            raise ValueError(f"不是有效的{col.label}，{matcher(col.field).hint()}")
-        return code
-    if col.kind == "date":
-        return _date(text)
-    if col.kind == "month":
-        return _month(text)
-    if col.kind == "bool":
-        return parse_bool(text)
-    if col.kind == "int":
-        return parse_int(text)
-    if col.kind == "id_number":
-        return normalize_id_number(text)
-    if col.kind == "phone":
-        phone = text.replace(" ", "").replace("+86", "")
-        if not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
-            raise ValueError("不是有效的电话号码，应为11位手机号或带区号的固定电话（如 020-87654321）")
-        return phone
-    if col.field in ("birthplace_code", "hukou_place_code"):
-        digits = compact(text)
-        if not _REGION.match(digits):
-            raise ValueError("应为6位、9位或12位行政区划代码")
-        return digits
-    if col.field == "student_number":
-        try:
-            return validate_student_number(text)
-        except IdentifierError as exc:
-            raise ValueError(f"无效：{exc.message}") from exc
-    if len(text) > 200 or (col.field in ("name", "former_name") and len(text) > 50):
-        raise ValueError("过长")
-    return text
-
-
-# A school's file repeats the same few hundred dates: parse each once.
-_date = lru_cache(maxsize=4096)(parse_date)
-_month = lru_cache(maxsize=1024)(parse_month)
+    @staticmethod
+    def _cell(cells: Sequence[Any], pos: int | None) -> Any:
+        return cells[pos] if pos is not None and pos < len(cells) else None
 
 
 def _check_identity(out: CleanStudent, today: dt.date) -> None:

@@ -11,13 +11,11 @@ from __future__ import annotations
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
-from eduplatform.core.models import ImportJob
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.students import promotion
 from eduplatform.students.identity import RESIDENT_ID_CARD, id_index
-from eduplatform.students.importing import KIND as IMPORT_KIND
 from eduplatform.students.models import (
     ChangeRequest,
     ChangeRequestStep,
@@ -230,25 +228,6 @@ def inbox(actor: Actor) -> QuerySet[ChangeRequestStep]:
 
 # --------------------------------------------------------------------------------------------
 # Imports and promotions
-
-
-def import_jobs(actor: Actor) -> QuerySet[ImportJob]:
-    # The uploaded file can be tens of megabytes: never load it for a list or a progress poll.
-    qs = scoped(ImportJob.objects.filter(kind=IMPORT_KIND), actor).defer("content", "problems")
-    mask = _stage_mask(actor)
-    if mask:
-        qs = qs.filter(school_id__in=_schools_in_stages(mask))
-    return qs.order_by("-created_at", "-pk")
-
-
-def import_job_for(actor: Actor, pk: int, *, with_problems: bool = True) -> ImportJob:
-    qs = import_jobs(actor).filter(pk=pk)
-    if with_problems:
-        qs = qs.defer(None).defer("content")
-    job = qs.first()
-    if job is None:
-        raise Http404("导入任务不存在或不在您的管辖范围内")
-    return job
 
 
 def promotion_batches(actor: Actor) -> QuerySet[PromotionBatch]:

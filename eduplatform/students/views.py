@@ -8,25 +8,25 @@ Every read goes through ``students.selectors`` (scoped); every write through the
 from __future__ import annotations
 
 import datetime as dt
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from eduplatform.core.errors import NotPermitted, RecordInvalid
-from eduplatform.core.imports import ImportFileError
-from eduplatform.core.models import ImportJob, ImportMode, JobStatus
-from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response
+from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import require_capability
 from eduplatform.history.models import AuditAction
 from eduplatform.history.selectors import history_of
 from eduplatform.history.services import record_event
+from eduplatform.imports import views as import_views
+from eduplatform.imports.views import ImportPages
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import scope_of
@@ -39,7 +39,6 @@ from eduplatform.students.forms import (
     DropoutForm,
     EventForm,
     IdCorrectionForm,
-    ImportForm,
     PromotionForm,
     StudentForm,
     TransferApplyForm,
@@ -57,8 +56,6 @@ from eduplatform.students.models import (
 from eduplatform.students.schema import STUDENT_COLUMNS, choices_of
 
 PAGE_SIZE = 50
-PROBLEMS_SHOWN = 500
-RECENT_JOBS = 20
 RECENT_BATCHES = 20
 NAV = "students"
 
@@ -740,104 +737,16 @@ def promotion_undo(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 
 # --------------------------------------------------------------------------------------------
-# Spreadsheet import
+# Spreadsheet import: the shared import pages, kept at /students/import/ inside the student tabs.
 
-
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
-def import_template(request: HttpRequest) -> HttpResponse:
-    response = HttpResponse(importing.student_template(), content_type=XLSX_TYPE)
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('学生信息导入模板.xlsx')}"
-    return response
-
-
-@login_required
-@require_capability(capabilities.EDIT_STUDENTS)
-def import_index(request: HttpRequest) -> HttpResponse:
-    user = request.user
-    own = _own_school(user)
-    form = ImportForm(request.POST or None, request.FILES or None, ask_school=own is None)
-    if request.method == "POST" and form.is_valid():
-        school = _school_from_form(form, user)
-        upload = form.cleaned_data["file"]
-        if school is not None and not services.can_write_school(user, school):
-            form.add_error("school_code", "您无权向该学校导入学生")
-        elif school is not None and upload.size > importing.MAX_FILE_BYTES:
-            # Checked before reading, so an oversized upload is never loaded into memory.
-            form.add_error("file", "文件超过 40 MB，请分成几个文件上传")
-        elif school is not None:
-            try:
-                job = importing.submit_import(actor=user, school=school, file_name=upload.name,
-                                              content=upload.read(), mode=form.cleaned_data["mode"])
-            except ImportFileError as err:
-                form.add_error("file", err.message)
-            else:
-                return redirect("students:import_job", job_id=job.pk)
-    return render(request, "students/import.html", {
-        **_nav(request, "import"), "form": form, "school": own, "jobs": selectors.import_jobs(user)[:RECENT_JOBS],
-    })
-
-
-def _job_context(request: HttpRequest, job: ImportJob) -> dict[str, object]:
-    user = request.user
-    problems = (job.problems or []) if job.is_finished else []
-    school = selectors.school_by_pk(user, job.school_id)
-    can_commit = (
-        job.mode == ImportMode.DRY_RUN and job.status == JobStatus.DONE and not job.error_rows and job.total_rows > 0
-        and school is not None and services.can_write_school(user, school)
-    )
-    return {
-        **_nav(request, "import"), "job": job, "problems": problems[:PROBLEMS_SHOWN], "problem_count": len(problems),
-        "problems_cut": len(problems) > PROBLEMS_SHOWN, "shown": PROBLEMS_SHOWN, "can_commit": can_commit,
-    }
-
-
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
-def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.import_job_for(request.user, job_id)
-    return render(request, "students/import_job.html", _job_context(request, job))
-
-
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
-def import_progress(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The fragment htmx polls every second; once the job is finished it renders without a trigger."""
-    job = selectors.import_job_for(request.user, job_id)
-    response = render(request, "students/_import_progress.html", _job_context(request, job))
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@login_required
-@require_capability(capabilities.VIEW_RECORDS)
-def import_problems(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = selectors.import_job_for(request.user, job_id)
-    if not job.is_finished:
-        raise Http404("导入尚未完成，错误报告尚未生成")
-    response = HttpResponse(importing.problems_report(job), content_type=XLSX_TYPE)
-    stem = job.file_name.rsplit(".", 1)[0]
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(stem + '_错误报告.xlsx')}"
-    return response
-
-
-@login_required
-@require_POST
-@require_capability(capabilities.EDIT_STUDENTS)
-def import_commit(request: HttpRequest, job_id: int) -> HttpResponse:
-    """After a clean dry run: import the very same stored file for real, all or nothing."""
-    user = request.user
-    job = selectors.import_job_for(user, job_id)
-    if not _job_context(request, job)["can_commit"]:
-        messages.error(request, "只有校验通过（没有错误）的“仅校验”任务可以直接正式导入")
-        return redirect("students:import_job", job_id=job.pk)
-    school = selectors.school_by_pk(user, job.school_id)
-    content = bytes(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
-    try:
-        new_job = importing.submit_import(actor=user, school=school, file_name=job.file_name, content=content,
-                                          mode=ImportMode.ALL_OR_NOTHING)
-    except ImportFileError as err:
-        messages.error(request, err.message)
-        return redirect("students:import_job", job_id=job.pk)
-    return redirect("students:import_job", job_id=new_job.pk)
-
+IMPORT_PAGES = ImportPages(
+    upload="students:import", template="students:import_template", job="students:import_job",
+    progress="students:import_progress", problems="students:import_problems", commit="students:import_commit",
+    only_kind=importing.KIND, nav_template="students/_nav.html", extra_context=lambda request: _nav(request, "import"),
+)
+import_template = import_views.guarded(import_views.template_download, import_kind=importing.KIND)
+import_index = import_views.guarded(import_views.upload, import_kind=importing.KIND, pages=IMPORT_PAGES)
+import_job = import_views.guarded(import_views.job_page, pages=IMPORT_PAGES)
+import_progress = import_views.guarded(import_views.job_progress, pages=IMPORT_PAGES)
+import_problems = import_views.guarded(import_views.job_problems, pages=IMPORT_PAGES)
+import_commit = import_views.guarded(import_views.job_commit, post_only=True, pages=IMPORT_PAGES)
