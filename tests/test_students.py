@@ -273,7 +273,7 @@ def test_classes_and_assignment(world):
 
 
 def test_key_rotation_reseals_with_the_new_key_and_keeps_lookups(world, settings):
-    from eduplatform.students.identity import id_index
+    from eduplatform.core.identity import id_index
 
     student = enrol(world, "clerk_a1", world.school_a1, 1).student
     old_spec = settings.FIELD_ENCRYPTION_KEYS

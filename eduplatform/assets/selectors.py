@@ -6,7 +6,6 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from eduplatform.assets.models import AssetHoldings, Equipment
-from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor, scoped
 
 HELD_FILTERS = {"held": Q(disposed_on__isnull=True), "disposed": Q(disposed_on__isnull=False), "all": Q()}
@@ -64,9 +63,3 @@ def holdings_for(actor: Actor, pk: int) -> AssetHoldings:
     if found is None:
         raise Http404("资产汇总不存在或不在您的管辖范围内")
     return found
-
-
-def school_by_code(actor: Actor, code: str) -> Organization | None:
-    """An open school of the actor's jurisdiction, by 学校标识码."""
-    qs = Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=code.strip(), is_open=True)
-    return scoped(qs, actor, with_focus=False).first() if code.strip() else None

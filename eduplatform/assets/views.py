@@ -29,17 +29,13 @@ from eduplatform.history.models import AuditAction
 from eduplatform.history.selectors import history_of
 from eduplatform.history.services import record_event
 from eduplatform.orgs import capabilities
-from eduplatform.orgs.models import Organization
+from eduplatform.orgs.forms import own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 
 PAGE_SIZE = 50
 NAV = "assets"
 HELD_OPTIONS = [("held", "在账（未处置）"), ("disposed", "已处置"), ("all", "全部")]
 
-
-def _own_school(user) -> Organization | None:
-    org = user.organization
-    return org if org is not None and org.is_school else None
 
 
 def _date(value: str | None) -> dt.date | None:
@@ -63,16 +59,6 @@ def _nav(request: HttpRequest, tab: str) -> dict[str, object]:
 def _code(field: str, code: str) -> str:
     return EQUIPMENT_SCHEMA.code_name(field, code)
 
-
-def _school_from_form(form, user) -> Organization | None:
-    own = _own_school(user)
-    if own is not None:
-        return own
-    code = form.cleaned_data.get("school_code", "")
-    school = selectors.school_by_code(user, code)
-    if school is None:
-        form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
-    return school
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,7 +114,7 @@ def equipment_list(request: HttpRequest) -> HttpResponse:
         **_nav(request, "list"), "page": page, "query": query.urlencode(), "held": held,
         "held_options": HELD_OPTIONS, "categories": codes.CATEGORIES,
         "statuses": code_choices("status")[1:], "directions": code_choices("use_direction")[1:],
-        "is_school_user": _own_school(user) is not None,
+        "is_school_user": own_school(user) is not None,
     })
 
 
@@ -163,10 +149,10 @@ def equipment_detail(request: HttpRequest, equipment_id: int) -> HttpResponse:
 @require_capability(capabilities.EDIT_ASSETS)
 def equipment_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     form = EquipmentForm(request.POST or None, ask_school=own is None)
     if request.method == "POST" and form.is_valid():
-        school = _school_from_form(form, user)
+        school = school_from_form(form, user)
         if school is not None:
             try:
                 item = services.create_equipment(actor=user, school=school, data=form.service_data())
@@ -249,7 +235,7 @@ def holdings_list(request: HttpRequest) -> HttpResponse:
     page = Paginator(rows, PAGE_SIZE).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)
-    own = _own_school(user)
+    own = own_school(user)
     live = None
     if own is not None and keeps_register(own.pk):
         live = register_figures(own.pk, as_of=timezone.localdate())
@@ -281,11 +267,11 @@ def holdings_detail(request: HttpRequest, holdings_id: int) -> HttpResponse:
 def holdings_type(request: HttpRequest) -> HttpResponse:
     """Typing a summary for a school and year (or, for a register school, its 台账外固定资产值)."""
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     initial = {"year": codes.statistical_year(timezone.localdate())}
     form = HoldingsForm(request.POST or None, initial=initial, ask_school=own is None)
     if request.method == "POST" and form.is_valid():
-        school = _school_from_form(form, user)
+        school = school_from_form(form, user)
         if school is not None:
             try:
                 holdings = services.type_holdings(actor=user, school=school, data=form.service_data())

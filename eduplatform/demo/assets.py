@@ -28,7 +28,6 @@ import decimal
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
@@ -39,6 +38,7 @@ from eduplatform.assets import codes, services
 from eduplatform.assets.models import AssetHoldings, Equipment
 from eduplatform.assets.schema import check_equipment, check_holdings
 from eduplatform.core.errors import BatchInvalid
+from eduplatform.demo.actor import GeneratorActor
 from eduplatform.demo.province import DEMO_COUNTY
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind, Region
@@ -63,29 +63,6 @@ _STANDARDS: dict[Stage, tuple[int, int, int]] = {
 
 class DemoDataError(RuntimeError):
     """The generator built a row the services reject: a bug in this module."""
-
-
-@dataclass
-class GeneratorActor:
-    """The generator acting as a school's own asset clerk; its scope is that one school."""
-
-    organization: Organization
-    pk: Any = None
-    stage_mask: int | None = None
-    is_authenticated: bool = True
-
-    @property
-    def organization_id(self) -> int:
-        return self.organization.pk
-
-    def can(self, capability: str) -> bool:
-        return capability == capabilities.EDIT_ASSETS
-
-    def audit_name(self) -> str:
-        return "演示数据生成"
-
-    def audit_org(self) -> tuple[int | None, str]:
-        return self.organization.pk, self.organization.name
 
 
 def _standard(school: Organization) -> tuple[int, int, int]:
@@ -207,7 +184,7 @@ def generate(*, seed: int, progress: Callable[[str], None] | None = None, today:
         for done, school in enumerate(schools, start=1):
             rng = random.Random(f"{seed}:assets:{school.school_code}")
             size = students.get(school.pk) or NOMINAL_STUDENTS
-            actor = GeneratorActor(organization=school)
+            actor = GeneratorActor(school, capabilities.EDIT_ASSETS)
             if school.pk in keeps:
                 lines = register_lines(school, size, rng, today=today, value_differs=school.pk in value_differs)
                 rows = [(i, check_equipment(raw, today=today)) for i, raw in enumerate(lines, start=1)]

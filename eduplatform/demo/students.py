@@ -69,7 +69,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -78,6 +77,7 @@ from eduplatform.accounts.models import User
 from eduplatform.accounts.roles import Role
 from eduplatform.core.errors import BatchInvalid
 from eduplatform.demo import names
+from eduplatform.demo.actor import GeneratorActor
 from eduplatform.demo.province import DEMO_COUNTY
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind, Region, RegionLevel
@@ -185,33 +185,6 @@ class StudentSummary:
     schools: int
     seconds: float
     skipped: bool = False
-
-
-@dataclass
-class GeneratorActor:
-    """The generator acting as a school's own clerk, for schools without a demo clerk account.
-
-    Its organization is the school itself, so ``scope_of`` narrows it to that one school and
-    ``require_school_writer`` passes for the same reason a clerk's would; it may do nothing else.
-    """
-
-    organization: Organization
-    pk: Any = None
-    stage_mask: int | None = None
-    is_authenticated: bool = True
-
-    @property
-    def organization_id(self) -> int:
-        return self.organization.pk
-
-    def can(self, capability: str) -> bool:
-        return capability == capabilities.EDIT_STUDENTS
-
-    def audit_name(self) -> str:
-        return "演示数据生成"
-
-    def audit_org(self) -> tuple[int | None, str]:
-        return self.organization.pk, self.organization.name
 
 
 @dataclass
@@ -638,7 +611,7 @@ def generate_students(*, scale: float, seed: int, today: dt.date | None = None,
                         )
                     rows.append((len(rows) + 1, clean))
             if rows:
-                actor = clerks.get(school.pk) or GeneratorActor(school)
+                actor = clerks.get(school.pk) or GeneratorActor(school, capabilities.EDIT_STUDENTS)
                 try:
                     services.register_students(actor=actor, school=school, rows=rows, accept_valid=False,
                                                source=SOURCE, today=today)

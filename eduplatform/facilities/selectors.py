@@ -36,14 +36,6 @@ CONDITION_FILTERS = {
 }
 
 
-def school_by_code(actor: Actor, code: str) -> Organization | None:
-    """An open school the actor can see, by its 学校标识码."""
-    code = (code or "").strip()
-    if not code:
-        return None
-    return scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, is_open=True), actor, with_focus=False).filter(
-        school_code=code).first()
-
 
 def school_for(actor: Actor, code: str) -> Organization:
     """Any school in scope (open or closed), for its summary page; 404 outside the scope."""

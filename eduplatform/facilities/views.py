@@ -34,7 +34,7 @@ from eduplatform.history.models import AuditAction
 from eduplatform.history.selectors import history_of
 from eduplatform.history.services import record_event
 from eduplatform.orgs import capabilities
-from eduplatform.orgs.models import Organization
+from eduplatform.orgs.forms import own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 
 PAGE_SIZE = 50
@@ -48,14 +48,10 @@ CATEGORY_OPTIONS = [(k, label) for k, label, _f in USE_CATEGORIES]
 PARCEL_STATUS_OPTIONS = [("active", "现有"), ("retired", "已注销"), ("all", "全部")]
 
 
-def _own_school(user) -> Organization | None:
-    org = user.organization
-    return org if org is not None and org.is_school else None
-
 
 def _nav(request: HttpRequest, tab: str, **extra: Any) -> dict[str, Any]:
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     return {"nav_active": NAV, "tab": tab, "own_school": own,
             "can_edit": user.can(capabilities.EDIT_FACILITIES), **extra}
 
@@ -63,16 +59,6 @@ def _nav(request: HttpRequest, tab: str, **extra: Any) -> dict[str, Any]:
 def _code(schema: RowSchema, field: str, code: str) -> str:
     return schema.code_name(field, code) if code else ""
 
-
-def _school_from_form(form: RecordForm, user) -> Organization | None:
-    own = _own_school(user)
-    if own is not None:
-        return own
-    code = form.cleaned_data.get("school_code", "")
-    school = selectors.school_by_code(user, code)
-    if school is None:
-        form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
-    return school
 
 
 def _initial(record: Any, schema: RowSchema) -> dict[str, str]:
@@ -182,12 +168,12 @@ def building_list(request: HttpRequest) -> HttpResponse:
 @require_capability(capabilities.EDIT_FACILITIES)
 def building_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     form = RecordForm(request.POST or None, schema=BUILDING_SCHEMA, sections=BUILDING_SECTIONS, ask_school=own is None,
                       initial={"building_class": "1", "tenure": "1", "condition": "10", "in_use": "是",
                                "property_right": "1", "fire_accepted": "否"})
     if request.method == "POST" and form.is_valid():
-        school = _school_from_form(form, user)
+        school = school_from_form(form, user)
         if school is not None:
             try:
                 building = services.create_building(actor=user, school=school, data=form.service_data())
@@ -299,11 +285,11 @@ def parcel_list(request: HttpRequest) -> HttpResponse:
 @require_capability(capabilities.EDIT_FACILITIES)
 def parcel_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     form = RecordForm(request.POST or None, schema=LAND_SCHEMA, sections=LAND_SECTIONS, ask_school=own is None,
                       initial={"property_right": "1"})
     if request.method == "POST" and form.is_valid():
-        school = _school_from_form(form, user)
+        school = school_from_form(form, user)
         if school is not None:
             try:
                 parcel = services.create_parcel(actor=user, school=school, data=form.service_data())
@@ -399,7 +385,7 @@ def school_summary(request: HttpRequest, school_code: str) -> HttpResponse:
 @require_capability(capabilities.VIEW_RECORDS)
 def own_summary(request: HttpRequest) -> HttpResponse:
     """A school user's shortcut to its own summary; others pick a school from the lists."""
-    own = _own_school(request.user)
+    own = own_school(request.user)
     if own is None:
         messages.info(request, "请在校舍名单中点击学校名称查看该校汇总")
         return redirect("facilities:list")

@@ -35,8 +35,3 @@ def unit_for(actor: Actor, pk: int | None) -> Organization | None:
     if pk is None:
         return None
     return scoped(Organization.objects.filter(pk=pk), actor, with_focus=False).first()
-
-
-def school_by_code(actor: Actor, code: str) -> Organization | None:
-    return scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=code.strip(), is_open=True),
-                  actor, with_focus=False).first()

@@ -23,6 +23,7 @@ from eduplatform.imports import registry, runner, selectors
 from eduplatform.imports.forms import UploadForm
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
+from eduplatform.orgs.selectors import open_school_by_code
 
 RECENT_JOBS = 20
 PROBLEMS_SHOWN = 500
@@ -92,7 +93,7 @@ def upload(request: HttpRequest, import_kind: str, pages: ImportPages = SHARED_P
         unit = own
         if ask_school:
             code = form.cleaned_data["school_code"]
-            unit = selectors.school_by_code(user, code)
+            unit = open_school_by_code(user, code)
             if unit is None:
                 form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
         elif unit is None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from django import forms
 
 from eduplatform.core.errors import RecordInvalid
-from eduplatform.orgs.models import Region, RegionLevel
+from eduplatform.orgs.models import Organization, Region, RegionLevel
 from eduplatform.orgs.scope import Actor, scope_of
+from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.orgs.services import SCHOOL_FIELD_LABELS
 from eduplatform.standards import codebook
 
@@ -98,3 +99,22 @@ class CloseSchoolForm(forms.Form):
     def add_service_errors(self, error: RecordInvalid) -> None:
         for problem in error.problems:
             self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+
+
+def own_school(user) -> Organization | None:
+    """The user's school, when the user belongs to one (a school clerk or principal)."""
+    org = user.organization
+    return org if org is not None and org.is_school else None
+
+
+def school_from_form(form: forms.Form, user, field: str = "school_code") -> Organization | None:
+    """The school a form acts for: a school user's own, or the one a bureau user named by its code
+    (an error on the form's field when there is no such open school in the user's jurisdiction)."""
+    own = own_school(user)
+    if own is not None:
+        return own
+    code = form.cleaned_data.get(field, "")
+    school = open_school_by_code(user, code)
+    if school is None:
+        form.add_error(field, f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
+    return school

@@ -143,3 +143,13 @@ def region_ancestors(region: Region) -> list[Region]:
         chain.append(node)
         node = node.parent
     return list(reversed(chain))
+
+
+def open_school_by_code(actor: Actor, school_code: str) -> Organization | None:
+    """An open school in the actor's jurisdiction, by its 学校标识码 (for forms where a bureau user
+    names the school it acts for; the region picker's focus does not narrow it)."""
+    code = (school_code or "").strip()
+    if not code:
+        return None
+    return scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=code, is_open=True), actor,
+                  with_focus=False).first()

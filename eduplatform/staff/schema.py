@@ -11,12 +11,12 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from eduplatform.core.identity import RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import CleanRow, RowSchema, parse_resident_id
 from eduplatform.staff import codes
 from eduplatform.standards.validators import id_number_birth_date, id_number_sex
 
-RESIDENT_ID_CARD = "1"
 MIN_AGE = 18  # 《劳动法》 allows work from 16; a teaching or administrative post needs 18 (a 教师资格 does)
 MAX_AGE = 75
 MIN_WORK_AGE = 16

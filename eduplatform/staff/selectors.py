@@ -10,8 +10,9 @@ from __future__ import annotations
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
 
+from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
-from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.orgs.models import OrgKind
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.staff.models import (
     StaffEvent,
@@ -20,8 +21,6 @@ from eduplatform.staff.models import (
     StaffTransferStep,
     StepDecision,
 )
-from eduplatform.staff.schema import RESIDENT_ID_CARD
-from eduplatform.staff.services import id_index
 
 STATUS_ACTIVE = "active"
 
@@ -133,9 +132,3 @@ def inbox(actor: Actor) -> QuerySet[StaffTransferStep]:
     return (StaffTransferStep.objects.filter(decision=StepDecision.PENDING, organization_id=actor.organization_id)
             .select_related("transfer", "transfer__staff", "transfer__from_unit", "transfer__to_unit", "organization")
             .order_by("transfer__requested_at", "pk"))
-
-
-def unit_by_code(actor: Actor, code: str) -> Organization | None:
-    """An open school in the actor's reach, by its 学校标识码 (for bureau users acting for a school)."""
-    return (scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=code.strip(), is_open=True), actor,
-                   with_focus=False).first())

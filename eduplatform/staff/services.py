@@ -27,6 +27,7 @@ from eduplatform.core.errors import (
     RecordInvalid,
     RowProblem,
 )
+from eduplatform.core.identity import RESIDENT_ID_CARD, Sealer, id_index
 from eduplatform.core.rows import CleanRow
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import (
@@ -50,7 +51,6 @@ from eduplatform.staff.models import (
 from eduplatform.staff.schema import (
     ADMINISTRATOR_SCHEMA,
     FIELD_LABELS,
-    RESIDENT_ID_CARD,
     STAFF_SCHEMA,
     check_administrator_row,
     check_staff_row,
@@ -102,11 +102,6 @@ def require_unit_writer(actor: Actor, unit: Organization) -> None:
         raise NotPermitted("您的角色无权修改该单位的教职工信息")
     if not can_write_unit(actor, unit):
         raise OutOfScope("该单位不在您的管辖范围内，或不是您所在的单位")
-
-
-def id_index(id_type: str, number: str) -> str:
-    # The type is part of the indexed value: a passport and an ID card may share digits.
-    return crypto.blind_index(f"{id_type}:{number}", "id") if number else ""
 
 
 def schema_for(unit: Organization):
@@ -246,20 +241,23 @@ def write_posts(
 
     fresh = iter(_issue_numbers(unit, sum(1 for row, _ in good if not lifelong[row]), today))
     now = timezone.now()
+    sealer = Sealer()  # keys looked up once for the batch
     posts: list[StaffMember] = []
     for row, clean in good:
         v = clean.values
         number = lifelong[row] or next(fresh)
-        phone = v.get("phone") or ""
+        phone = sealer.phone(v.get("phone") or "")
+        id_type = v.get("id_type") or RESIDENT_ID_CARD
         title = v.get("title") or ""
         is_school = unit.kind == OrgKind.SCHOOL
         posts.append(StaffMember(
             staff_number=number,
             **{f: v.get(f, _empty(f)) for f in RECORD_FIELDS},
             title_grade=codes.TITLE_GRADE.get(title, ""),
-            id_number_cipher=crypto.encrypt(v["id_number"]), id_number_index=indexes[row],
-            id_number_masked=mask_id_number(v["id_number"]) if (v.get("id_type") or "1") == "1" else _mask_other(v["id_number"]),
-            phone_cipher=crypto.encrypt(phone), phone_masked=crypto.mask_phone(phone),
+            id_number_cipher=sealer.id_number(id_type, v["id_number"], index=indexes[row]).cipher,
+            id_number_index=indexes[row],
+            id_number_masked=mask_id_number(v["id_number"]) if id_type == RESIDENT_ID_CARD else _mask_other(v["id_number"]),
+            phone_cipher=phone.cipher, phone_masked=phone.masked,
             is_administrator=not is_school or bool(v.get("is_school_leader")),
             status=StaffStatus.SERVING, is_active=True, unit=unit, region_path=unit.region_path,
             unit_kind=unit.kind, stage_mask=unit.stage_mask, created_at=now, updated_at=now,

@@ -26,6 +26,7 @@ from eduplatform.history.services import record_event
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import scope_of
+from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.staff import codes, selectors, services, transfers
 from eduplatform.staff.forms import DecisionForm, EndPostForm, StaffForm, TitleForm, TransferForm
 from eduplatform.staff.models import StaffMember, StaffStatus, TransferStatus
@@ -148,7 +149,7 @@ def _hire(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         unit = own
         if ask_school:
             code = form.cleaned_data["school_code"]
-            unit = selectors.unit_by_code(user, code)
+            unit = open_school_by_code(user, code)
             if unit is None:
                 form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
         if unit is not None:
@@ -320,7 +321,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
         data = form.cleaned_data
         to_unit = own
         if ask_school and data.get("school_code"):
-            to_unit = selectors.unit_by_code(user, data["school_code"])
+            to_unit = open_school_by_code(user, data["school_code"])
             if to_unit is None:
                 form.add_error("school_code", f"学校标识码「{data['school_code']}」不存在、已撤销或不在您的管辖范围内")
         if to_unit is not None and not form.errors:

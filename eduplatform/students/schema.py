@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eduplatform.core.identity import NO_DOCUMENT, RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
 from eduplatform.core.normalize import clean_text, compact, parse_int
 from eduplatform.core.rows import CleanRow, RowSchema
@@ -25,7 +26,6 @@ from eduplatform.standards.validators import (
     validate_student_number,
 )
 from eduplatform.students.grades import Grade, resolve_grade
-from eduplatform.students.identity import NO_DOCUMENT, RESIDENT_ID_CARD
 
 # GB/T 2659 three-letter codes, the subset a Guangdong school meets; the national template writes
 # 国籍/地区 as "CHN" or as the name.
@@ -99,7 +99,6 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("guardian2_relation", "监护人2关系", False, aliases=("成员2关系", "家庭成员2关系")),
     C("guardian2_phone", "监护人2电话", False, "phone", aliases=("成员2联系电话", "成员2电话"), width=16),
 )
-COLUMN_BY_FIELD = {c.field: c for c in STUDENT_COLUMNS}
 FIELD_LABELS: dict[str, str] = {c.field: c.label for c in STUDENT_COLUMNS}
 
 DEFAULTS = {"id_type": RESIDENT_ID_CARD, "nationality": "CHN", "hk_macao_taiwan": "00", "health_status": "10",

@@ -11,11 +11,11 @@ from __future__ import annotations
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
 
+from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.students import promotion
-from eduplatform.students.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.students.models import (
     ChangeRequest,
     ChangeRequestStep,
@@ -247,17 +247,6 @@ def promotion_batch_for(actor: Actor, batch_id: int) -> PromotionBatch:
         raise Http404("升级记录不存在或不在您的管辖范围内")
     return batch
 
-
-def school_by_code(actor: Actor, school_code: str) -> Organization | None:
-    """An open school in the actor's jurisdiction (for forms where a bureau user names one)."""
-    code = school_code.strip()
-    if not code:
-        return None
-    return (
-        scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=code, is_open=True), actor,
-               with_focus=False)
-        .first()
-    )
 
 
 def school_by_pk(actor: Actor, pk: int | None) -> Organization | None:

@@ -28,6 +28,12 @@ from eduplatform.core.errors import (
     RecordInvalid,
     RowProblem,
 )
+from eduplatform.core.identity import (  # id_index: part of this module's interface
+    Sealer,
+    id_index,  # noqa: F401
+    seal_id_number,
+    seal_phone,
+)
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.core.request_context import current_client_ip
 from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry
@@ -43,13 +49,7 @@ from eduplatform.orgs.scope import Actor, scope_of
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import IdentifierError, mask_id_number, validate_id_number
 from eduplatform.students.grades import BY_CODE, grade_name
-from eduplatform.students.identity import (  # id_index: part of this module's interface
-    Sealer,
-    id_index,  # noqa: F401
-    issue_student_number,
-    seal_id_number,
-    seal_phone,
-)
+from eduplatform.students.identity import issue_student_number
 from eduplatform.students.models import (
     ACTIVE_STATUSES,
     Enrolment,
@@ -61,8 +61,8 @@ from eduplatform.students.models import (
     StudentEvent,
 )
 from eduplatform.students.schema import (
-    COLUMN_BY_FIELD,
     FIELD_LABELS,
+    SCHEMA,
     STUDENT_COLUMNS,
     CleanStudent,
     clean_fields,
@@ -118,13 +118,6 @@ class RegistrationResult:
     re_enrolled: int  # persons already in the register (e.g. from primary school) enrolled again
     enrolment_ids: list[int]
     rejected: list[RowProblem]  # only with accept_valid: the rows left out, with why
-
-
-def _row_problems(row: int, clean: CleanStudent) -> list[RowProblem]:
-    return [
-        RowProblem(row, f, COLUMN_BY_FIELD[f].label if f in COLUMN_BY_FIELD else f, value, message)
-        for f, value, message in clean.problems
-    ]
 
 
 @dataclass
@@ -183,7 +176,7 @@ def register_students(
     today = today or timezone.localdate()
     problems: list[RowProblem] = []
     for row, clean in rows:
-        problems += _row_problems(row, clean)
+        problems += SCHEMA.row_problems(row, clean)
     bad_rows = {p.row for p in problems}
 
     # Within the batch and against the register: identity.

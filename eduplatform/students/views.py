@@ -28,8 +28,9 @@ from eduplatform.history.services import record_event
 from eduplatform.imports import views as import_views
 from eduplatform.imports.views import ImportPages
 from eduplatform.orgs import capabilities
-from eduplatform.orgs.models import Organization
+from eduplatform.orgs.forms import own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
+from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.standards.validators import mask_id_number
 from eduplatform.students import approvals, importing, promotion, selectors, services
 from eduplatform.students.forms import (
@@ -67,10 +68,6 @@ FLAG_OPTIONS = [("migrant_child", "随迁子女"), ("left_behind", "留守儿童
 # Helpers
 
 
-def _own_school(user) -> Organization | None:
-    org = user.organization
-    return org if org is not None and org.is_school else None
-
 
 def _int(value: str | None) -> int | None:
     try:
@@ -88,17 +85,6 @@ def _code_label(field: str, code: str | None) -> str:
 def _gender(code: str) -> str:
     return {"1": "男", "2": "女"}.get(code) or _code_label("gender", code)
 
-
-def _school_from_form(form, user) -> Organization | None:
-    """The school a form acts for: a school user's own, or the one a bureau user named."""
-    own = _own_school(user)
-    if own is not None:
-        return own
-    code = form.cleaned_data.get("school_code", "")
-    school = selectors.school_by_code(user, code)
-    if school is None:
-        form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
-    return school
 
 
 def _masked_query(text: str) -> str:
@@ -181,7 +167,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         "flag_options": FLAG_OPTIONS,
         "flags": flags,
         "klass": klass,
-        "is_school_user": _own_school(user) is not None,
+        "is_school_user": own_school(user) is not None,
         "can_edit": user.can(capabilities.EDIT_STUDENTS),
         "can_promote": user.can(capabilities.PROMOTE_STUDENTS),
         "can_review": can_review,
@@ -197,13 +183,13 @@ def student_list(request: HttpRequest) -> HttpResponse:
 @require_capability(capabilities.EDIT_STUDENTS)
 def student_create(request: HttpRequest) -> HttpResponse:
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     grades = grades_for_mask(own.stage_mask) if own else GRADES
     form = StudentForm(request.POST or None, grades=grades, ask_school=own is None,
                        initial={"id_type": "1", "nationality": "CHN", "hk_macao_taiwan": "00",
                                 "health_status": "10", "left_behind": "0", "boarding_mode": "1"})
     if request.method == "POST" and form.is_valid():
-        school = _school_from_form(form, user)
+        school = school_from_form(form, user)
         if school is not None:
             if not services.can_write_school(user, school):
                 raise NotPermitted("您无权为该学校登记学生")
@@ -457,7 +443,7 @@ def class_assign(request: HttpRequest, student_number: str) -> HttpResponse:
 @require_capability(capabilities.VIEW_RECORDS)
 def class_list(request: HttpRequest) -> HttpResponse:
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     this_year = services.current_school_year(timezone.localdate())
     year = _int(request.GET.get("year")) or this_year
     can_edit = user.can(capabilities.EDIT_STUDENTS)
@@ -467,7 +453,7 @@ def class_list(request: HttpRequest) -> HttpResponse:
         if not can_edit:
             raise NotPermitted("您的角色无权新建班级")
         if form.is_valid():
-            school = _school_from_form(form, user)
+            school = school_from_form(form, user)
             if school is not None:
                 data = form.cleaned_data
                 try:
@@ -481,7 +467,7 @@ def class_list(request: HttpRequest) -> HttpResponse:
                     return redirect(f"{reverse('students:classes')}?year={klass.school_year}")
     school = None
     if request.GET.get("school") and own is None:
-        school = selectors.school_by_code(user, request.GET["school"])
+        school = open_school_by_code(user, request.GET["school"])
     classes = selectors.classes_in_scope(user, school=school, school_year=year)
     if request.GET.get("school") and own is None and school is None:
         classes = classes.none()
@@ -506,12 +492,12 @@ def class_list(request: HttpRequest) -> HttpResponse:
 def transfer_create(request: HttpRequest) -> HttpResponse:
     """The receiving school finds the student by 学籍号 and exact name, then applies."""
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     find = TransferFindForm(request.POST or None, ask_school=own is None)
     apply_form = None
     candidate = school = None
     if request.method == "POST" and find.is_valid():
-        school = _school_from_form(find, user)
+        school = school_from_form(find, user)
         if school is not None and not services.can_write_school(user, school):
             raise NotPermitted("您无权为该学校办理转入")
         if school is not None:
@@ -639,11 +625,11 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 def _promotion_scope(request: HttpRequest, form: PromotionForm) -> promotion.PromotionScope | None:
     user = request.user
-    own = _own_school(user)
+    own = own_school(user)
     if own is not None:
         return promotion.promotion_scope(user, school=own)
     if form.cleaned_data.get("school_code"):
-        school = _school_from_form(form, user)
+        school = school_from_form(form, user)
         return promotion.promotion_scope(user, school=school) if school is not None else None
     # The region picker narrows a bureau's promotion the way it narrows every list.
     return promotion.promotion_scope(user, region_path=scope_of(user).region_path)
@@ -662,16 +648,16 @@ def promotion_index(request: HttpRequest) -> HttpResponse:
     # the ones on record now.
     from_year = services.current_school_year(today)
     form = PromotionForm(initial={"from_year": from_year, "graduation_date": dt.date(from_year + 1, 7, 1)},
-                         ask_school=_own_school(request.user) is None)
+                         ask_school=own_school(request.user) is None)
     return render(request, "students/promotion.html", {
-        **_nav(request, "promotion"), "form": form, "batches": _batches(request.user), "school": _own_school(request.user),
+        **_nav(request, "promotion"), "form": form, "batches": _batches(request.user), "school": own_school(request.user),
     })
 
 
 @login_required
 @require_capability(capabilities.PROMOTE_STUDENTS)
 def promotion_preview(request: HttpRequest) -> HttpResponse:
-    own = _own_school(request.user)
+    own = own_school(request.user)
     form = PromotionForm(request.GET, ask_school=own is None)
     scope = _promotion_scope(request, form) if form.is_valid() else None
     if scope is None:
@@ -696,7 +682,7 @@ def promotion_preview(request: HttpRequest) -> HttpResponse:
 @require_POST
 @require_capability(capabilities.PROMOTE_STUDENTS)
 def promotion_execute(request: HttpRequest) -> HttpResponse:
-    own = _own_school(request.user)
+    own = own_school(request.user)
     form = PromotionForm(request.POST, ask_school=own is None)
     if not form.is_valid():
         messages.error(request, "升级参数不完整，请重新预览")
