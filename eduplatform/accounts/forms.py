@@ -4,9 +4,8 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from eduplatform.accounts.roles import Role
-from eduplatform.core.errors import RecordInvalid
 from eduplatform.history.models import AuditAction
-from eduplatform.orgs.forms import style_fields
+from eduplatform.orgs.forms import ServiceErrorsMixin, style_fields
 
 
 class LoginForm(AuthenticationForm):
@@ -20,12 +19,6 @@ class LoginForm(AuthenticationForm):
         self.fields["username"].label = "用户名"
         self.fields["password"].label = "密码"
         style_fields(self)
-
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, error: RecordInvalid) -> None:
-        for problem in error.problems:
-            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
 
 
 class PasswordChangeForm(ServiceErrorsMixin, forms.Form):

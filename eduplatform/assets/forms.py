@@ -9,9 +9,8 @@ from django import forms
 
 from eduplatform.assets import codes
 from eduplatform.assets.schema import EQUIPMENT_COLUMNS, EQUIPMENT_SCHEMA, HOLDINGS_COLUMNS
-from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.imports import Column
-from eduplatform.orgs.forms import style_fields
+from eduplatform.orgs.forms import SchoolCodeMixin, ServiceErrorsMixin, style_fields
 
 BLANK = ("", "——请选择——")
 
@@ -20,15 +19,8 @@ def code_choices(field_name: str) -> list[tuple[str, str]]:
     return [BLANK] + [(code, f"{code} {name}") for code, name in EQUIPMENT_SCHEMA.choices_of(field_name)]
 
 
-class _ServiceForm(forms.Form):
-    def add_service_errors(self, error: RecordInvalid) -> None:
-        for problem in error.problems:
-            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
-
-    def add_school_field(self) -> None:
-        self.fields = {"school_code": forms.CharField(
-            label="学校标识码 *", max_length=10, help_text="10位学校标识码，可在“学校与区划”中查询",
-            error_messages={"required": "请填写学校标识码"}), **self.fields}
+class _ServiceForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
+    """The asset forms' base: service errors on fields, and the school field for bureau users."""
 
 
 def _field_for(col: Column) -> forms.Field:

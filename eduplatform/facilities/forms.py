@@ -7,10 +7,9 @@ from collections.abc import Sequence
 
 from django import forms
 
-from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import RowSchema
-from eduplatform.orgs.forms import style_fields
+from eduplatform.orgs.forms import SchoolCodeMixin, ServiceErrorsMixin, style_fields
 
 BLANK = ("", "——请选择——")
 
@@ -27,7 +26,7 @@ LAND_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-class RecordForm(forms.Form):
+class RecordForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
     """A record's fields from its schema; code columns offer the code table, values stay text."""
 
     def __init__(self, *args, schema: RowSchema, sections: Sequence[tuple[str, Sequence[str]]],
@@ -35,9 +34,7 @@ class RecordForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.schema, self.layout = schema, sections
         if ask_school:
-            self.fields["school_code"] = forms.CharField(
-                label="学校标识码 *", max_length=10, required=True, help_text="10位学校标识码，可在“学校与区划”中查询",
-                error_messages={"required": "请填写学校标识码"})
+            self.add_school_field()
         for col in schema.columns:
             self.fields[col.field] = self._field(col)
         style_fields(self)
@@ -66,16 +63,13 @@ class RecordForm(forms.Form):
     def service_data(self) -> dict[str, str]:
         return {c.field: self.cleaned_data.get(c.field) or "" for c in self.schema.columns}
 
-    def add_service_errors(self, error: RecordInvalid) -> None:
-        for problem in error.problems:
-            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
         out = [("学校", [self["school_code"]])] if "school_code" in self.fields else []
         return out + [(title, [self[n] for n in names]) for title, names in self.layout]
 
 
-class CloseForm(forms.Form):
+class CloseForm(ServiceErrorsMixin, forms.Form):
     """拆除 a building or 注销 a parcel: the date and why."""
 
     on = forms.DateField(label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
@@ -87,6 +81,3 @@ class CloseForm(forms.Form):
         self.fields["on"].label, self.fields["reason"].label = f"{date_label} *", f"{reason_label} *"
         style_fields(self)
 
-    def add_service_errors(self, error: RecordInvalid) -> None:
-        for problem in error.problems:
-            self.add_error(problem.field if problem.field in self.fields else None, problem.message)

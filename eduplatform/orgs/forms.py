@@ -19,6 +19,25 @@ def style_fields(form: forms.Form) -> None:
         field.widget.attrs.setdefault("class", css)
 
 
+class ServiceErrorsMixin:
+    """Puts a service's field problems on the form's fields (others at the top of the form)."""
+
+    def add_service_errors(self, error: RecordInvalid) -> None:
+        for problem in error.problems:
+            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
+
+
+class SchoolCodeMixin:
+    """Bureau users name the school they act for; school users always act for their own."""
+
+    def add_school_field(self, *, required: bool = True, help_text: str = "", label: str = "学校标识码") -> None:
+        self.fields = {"school_code": forms.CharField(
+            label=label + (" *" if required else ""), required=required, max_length=10,
+            help_text=help_text or "10位学校标识码，可在“学校与区划”中查询",
+            error_messages={"required": "请填写学校标识码"},
+        ), **self.fields}
+
+
 def _code_choices(table: str, *, leaf_only: bool) -> list[tuple[str, str]]:
     codes = codebook.leaf_codes(table) if leaf_only else codebook.codes_of(table)
     return [("", "——请选择——")] + [(c, f"{c} {n}") for c, n in codes.items()]
@@ -40,7 +59,7 @@ def town_choices(actor: Actor) -> list[tuple[str, object]]:
     return [("", "——请选择——")] + [(name, options) for name, options in groups.items()]
 
 
-class SchoolForm(forms.Form):
+class SchoolForm(ServiceErrorsMixin, forms.Form):
     school_code = forms.CharField(label=SCHOOL_FIELD_LABELS["school_code"], required=False, max_length=20)
     name = forms.CharField(label=SCHOOL_FIELD_LABELS["name"], required=False, max_length=200)
     school_type_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["school_type_code"], required=False)
@@ -83,22 +102,14 @@ class SchoolForm(forms.Form):
     def service_data(self) -> dict[str, str]:
         return {k: v for k, v in self.cleaned_data.items() if k not in {"effective_on", "reason"}}
 
-    def add_service_errors(self, error: RecordInvalid) -> None:
-        for problem in error.problems:
-            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
 
-
-class CloseSchoolForm(forms.Form):
+class CloseSchoolForm(ServiceErrorsMixin, forms.Form):
     closed_on = forms.CharField(label="撤销日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     closed_reason = forms.CharField(label="撤销原因", required=False, max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         style_fields(self)
-
-    def add_service_errors(self, error: RecordInvalid) -> None:
-        for problem in error.problems:
-            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
 
 
 def own_school(user) -> Organization | None:

@@ -7,10 +7,9 @@ from collections.abc import Sequence
 
 from django import forms
 
-from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import RowSchema
-from eduplatform.orgs.forms import style_fields
+from eduplatform.orgs.forms import SchoolCodeMixin, ServiceErrorsMixin, style_fields
 from eduplatform.staff import codes
 from eduplatform.staff.models import StaffEventKind, StaffStatus
 from eduplatform.staff.services import END_STATUSES
@@ -23,20 +22,13 @@ def _accept_any(field: forms.Field) -> None:
     field.validate = lambda value: None
 
 
-class ServiceErrorsMixin:
-    def add_service_errors(self, error: RecordInvalid) -> None:
-        for problem in error.problems:
-            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
-
-
-class StaffForm(ServiceErrorsMixin, forms.Form):
+class StaffForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
     """A person's fields, built from the import schema so that form and template never differ."""
 
     def __init__(self, *args, schema: RowSchema, ask_school: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if ask_school:
-            self.fields["school_code"] = forms.CharField(label="学校标识码 *", max_length=10, required=True,
-                                                         error_messages={"required": "请填写学校标识码"})
+            self.add_school_field()
         for col in schema.columns:
             self.fields[col.field] = self._field(schema, col)
         self.columns: Sequence[Column] = schema.columns

@@ -7,9 +7,8 @@ from collections.abc import Sequence
 
 from django import forms
 
-from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.imports import Column
-from eduplatform.orgs.forms import style_fields
+from eduplatform.orgs.forms import SchoolCodeMixin, ServiceErrorsMixin, style_fields
 from eduplatform.students.grades import GRADES, Grade
 from eduplatform.students.models import EventKind
 from eduplatform.students.schema import STUDENT_COLUMNS, choices_of
@@ -45,23 +44,6 @@ def grade_choices(grades: Sequence[Grade] = GRADES) -> list[tuple[str, str]]:
 def _accept_any(field: forms.Field) -> None:
     # A posted value the choices do not list reaches the service, which names what is wrong with it.
     field.validate = lambda value: None
-
-
-class ServiceErrorsMixin:
-    def add_service_errors(self, error: RecordInvalid) -> None:
-        for problem in error.problems:
-            self.add_error(problem.field if problem.field in self.fields else None, problem.message)
-
-
-class SchoolCodeMixin:
-    """Bureau users name the school they act for; school users always act for their own."""
-
-    def add_school_field(self, *, required: bool = True, help_text: str = "") -> None:
-        self.fields = {"school_code": forms.CharField(
-            label="学校标识码" + (" *" if required else ""), required=required, max_length=10,
-            help_text=help_text or "10位学校标识码，可在“学校与区划”中查询",
-            error_messages={"required": "请填写学校标识码"},
-        ), **self.fields}
 
 
 class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
