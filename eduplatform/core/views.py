@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
-from eduplatform.core.errors import NotPermitted, OutOfScope
+from eduplatform.core.errors import NotPermitted, OutOfScope, RecordInvalid
 
 
 def service_errors_to_pages(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -37,3 +39,26 @@ def require_capability(capability: str) -> Callable[[Callable[..., HttpResponse]
         return service_errors_to_pages(wrapped)
 
     return decorator
+
+
+def decide_open_step(
+    request: HttpRequest, *, step: Any, form: Any, decide: Callable[..., Any],
+    rerender: Callable[[Any], HttpResponse], done_url: str,
+) -> HttpResponse:
+    """Approve or return ``step`` (the step of an approval chain this user may decide) as posted.
+
+    ``decide(actor=, step=, approve=, comment=)`` is the chain's service; when it refuses (a return
+    without a reason), the page is rendered again by ``rerender(form)`` with the problem on the form.
+    """
+    if step is None:
+        raise NotPermitted("当前审核环节不由您处理，或已处理完毕")
+    form.is_valid()
+    approve = request.POST.get("decision") == "approve"
+    try:
+        decide(actor=request.user, step=step, approve=approve, comment=form.cleaned_data.get("comment", ""))
+    except RecordInvalid as err:
+        for problem in err.problems:
+            form.add_error("comment" if problem.field == "comment" else None, problem.message)
+        return rerender(form)
+    messages.success(request, f"{step.title}：已{'同意' if approve else '退回'}")
+    return redirect(done_url)

@@ -129,3 +129,13 @@ def school_from_form(form: forms.Form, user, field: str = "school_code") -> Orga
     if school is None:
         form.add_error(field, f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
     return school
+
+
+class DecisionForm(forms.Form):
+    """The approve / return decision on a step of an approval chain (transfers, dropouts)."""
+
+    comment = forms.CharField(label="审核意见", required=False, max_length=200, help_text="退回时必须填写退回原因")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)

@@ -98,7 +98,3 @@ class TransferForm(ServiceErrorsMixin, forms.Form):
                 label="调入学校标识码", max_length=10, required=False,
                 help_text="教育局为所辖学校办理调入时填写；留空表示调入本单位"), **self.fields}
         style_fields(self)
-
-
-class DecisionForm(forms.Form):
-    comment = forms.CharField(label="意见", required=False, max_length=200)

@@ -15,20 +15,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import xlsx_response
-from eduplatform.core.views import require_capability
+from eduplatform.core.views import decide_open_step, require_capability
 from eduplatform.history.models import AuditAction
 from eduplatform.history.selectors import history_of
 from eduplatform.history.services import record_event
 from eduplatform.orgs import capabilities
+from eduplatform.orgs.forms import DecisionForm
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.staff import codes, selectors, services, transfers
-from eduplatform.staff.forms import DecisionForm, EndPostForm, StaffForm, TitleForm, TransferForm
+from eduplatform.staff.forms import EndPostForm, StaffForm, TitleForm, TransferForm
 from eduplatform.staff.models import StaffMember, StaffStatus, TransferStatus
 from eduplatform.staff.schema import ADMINISTRATOR_SCHEMA, STAFF_SCHEMA
 from eduplatform.standards.validators import mask_id_number
@@ -360,20 +362,11 @@ def transfer_detail(request: HttpRequest, transfer_id: int) -> HttpResponse:
 def transfer_decide(request: HttpRequest, transfer_id: int) -> HttpResponse:
     user = request.user
     transfer = selectors.transfer_for(user, transfer_id)
-    step = next((s for s in selectors.steps_of(transfer) if transfers.can_decide(user, s)), None)
-    if step is None:
-        raise NotPermitted("当前审核环节不由您处理，或已处理完毕")
-    form = DecisionForm(request.POST)
-    form.is_valid()
-    approve = request.POST.get("decision") == "approve"
-    try:
-        transfers.decide(actor=user, step=step, approve=approve, comment=form.cleaned_data.get("comment", ""))
-    except RecordInvalid as err:
-        for problem in err.problems:
-            form.add_error("comment" if problem.field == "comment" else None, problem.message)
-        return render(request, "staff/transfer_detail.html", _transfer_context(request, transfer, decision_form=form))
-    messages.success(request, f"{step.title}：已{'同意' if approve else '退回'}")
-    return redirect("staff:transfer", transfer_id=transfer.pk)
+    return decide_open_step(
+        request, step=next((s for s in selectors.steps_of(transfer) if transfers.can_decide(user, s)), None),
+        form=DecisionForm(request.POST), decide=transfers.decide, done_url=reverse("staff:transfer", args=(transfer.pk,)),
+        rerender=lambda form: render(request, "staff/transfer_detail.html",
+                                     _transfer_context(request, transfer, decision_form=form)))
 
 
 @login_required

@@ -181,15 +181,6 @@ class PromotionForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
         style_fields(self)
 
 
-class DecisionForm(forms.Form):
-    comment = forms.CharField(label="审核意见", required=False, max_length=200,
-                              help_text="退回时必须填写退回原因")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        style_fields(self)
-
-
 class WithdrawForm(forms.Form):
     reason = forms.CharField(label="撤回原因", required=False, max_length=200)
 

@@ -21,14 +21,14 @@ from django.views.decorators.http import require_POST
 
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import xlsx_response
-from eduplatform.core.views import require_capability
+from eduplatform.core.views import decide_open_step, require_capability
 from eduplatform.history.models import AuditAction
 from eduplatform.history.selectors import history_of
 from eduplatform.history.services import record_event
 from eduplatform.imports import views as import_views
 from eduplatform.imports.views import ImportPages
 from eduplatform.orgs import capabilities
-from eduplatform.orgs.forms import own_school, school_from_form
+from eduplatform.orgs.forms import DecisionForm, own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.standards.validators import mask_id_number
@@ -36,7 +36,6 @@ from eduplatform.students import approvals, importing, promotion, selectors, ser
 from eduplatform.students.forms import (
     EDITABLE_COLUMNS,
     ClassForm,
-    DecisionForm,
     DropoutForm,
     EventForm,
     IdCorrectionForm,
@@ -580,20 +579,11 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
 def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     user = request.user
     change = selectors.request_for(user, request_id)
-    step = next((s for s in selectors.steps_of(change) if approvals.can_decide(user, s)), None)
-    if step is None:
-        raise NotPermitted("当前审核环节不由您处理，或已处理完毕")
-    form = DecisionForm(request.POST)
-    form.is_valid()
-    approve = request.POST.get("decision") == "approve"
-    try:
-        approvals.decide(actor=user, step=step, approve=approve, comment=form.cleaned_data.get("comment", ""))
-    except RecordInvalid as err:
-        for problem in err.problems:
-            form.add_error("comment" if problem.field == "comment" else None, problem.message)
-        return render(request, "students/request_detail.html", _request_context(request, change, decision_form=form))
-    messages.success(request, f"{step.title}：已{'同意' if approve else '退回'}")
-    return redirect("students:request", request_id=change.pk)
+    return decide_open_step(
+        request, step=next((s for s in selectors.steps_of(change) if approvals.can_decide(user, s)), None),
+        form=DecisionForm(request.POST), decide=approvals.decide, done_url=reverse("students:request", args=(change.pk,)),
+        rerender=lambda form: render(request, "students/request_detail.html",
+                                     _request_context(request, change, decision_form=form)))
 
 
 @login_required
