@@ -11,7 +11,7 @@ import pytest
 from django.utils import timezone
 
 from eduplatform.stats import selectors
-from eduplatform.stats.models import ClassRollup, StudentRollup
+from eduplatform.stats.models import BuildingRollup, ClassRollup, StaffRollup, StudentRollup
 from eduplatform.stats.rollup import rebuild_all, school_year_of
 from eduplatform.students import promotion, services
 from eduplatform.students.models import Enrolment, EventKind
@@ -20,13 +20,12 @@ from tests.students_support import second_primary_in_county_a, student_row
 COUNTY_A, PROVINCE = "44/4401/440106/", "44/"
 
 
-def table_rows() -> tuple[list, list]:
-    students = sorted(StudentRollup.objects.values_list(
-        "school_id", "region_path", "stage", "grade", "gender", "cohort", "enrolled", "suspended", "minority",
-        "migrant", "left_behind", "disabled", "boarding", "new_entrants", "graduates", "school_year"))
-    classes = sorted(ClassRollup.objects.values_list(
-        "school_id", "region_path", "stage", "school_year", "grade", "size_band", "classes", "students"))
-    return students, classes
+def table_rows() -> tuple[list, ...]:
+    """Every roll-up table's rows, without their ids, in a stable order."""
+    return tuple(
+        sorted(model.objects.values_list(*[f.name for f in model._meta.fields if f.name != "id"]))
+        for model in (StudentRollup, ClassRollup, StaffRollup, BuildingRollup)
+    )
 
 
 def committed(django_capture_on_commit_callbacks, write):
@@ -75,8 +74,8 @@ def test_the_rebuild_gives_exactly_the_incremental_rows(world, django_capture_on
             actor=clerk, school=world.school_a1, data=student_row(10 + seq)))
     incremental = table_rows()
     assert incremental[0], "the refresh wrote no rows"
-    StudentRollup.objects.all().delete()
-    ClassRollup.objects.all().delete()
+    for model in (StudentRollup, ClassRollup, StaffRollup, BuildingRollup):
+        model.objects.all().delete()
     rebuild_all()
     assert table_rows() == incremental
 
@@ -188,3 +187,104 @@ def test_live_statistics_page_drills_down_within_scope_and_exports(client, world
     client.force_login(county)
     assert client.get("/statistics/?region=440104000000").status_code == 404
     assert "越秀" not in client.get("/statistics/").content.decode()
+
+
+def test_a_new_teacher_and_a_new_building_show_in_county_and_province_figures_right_after_commit(
+        world, django_capture_on_commit_callbacks):
+    from eduplatform.facilities import services as facilities
+    from eduplatform.staff import services as staff
+    from tests.facilities_support import building_row
+    from tests.staff_support import staff_row
+
+    province, clerk = world.user("province"), world.user("clerk_a1")
+
+    def overview(under: str) -> dict:
+        rows, total = selectors.region_overview(province, selectors.Region.objects.get(path=under))
+        return total.cells
+
+    before = overview(COUNTY_A), overview(PROVINCE)
+    with django_capture_on_commit_callbacks(execute=True):
+        staff.hire(actor=clerk, unit=world.school_a1, data=staff_row(1))
+        committed_at = time.perf_counter()
+    with django_capture_on_commit_callbacks(execute=True):
+        building = facilities.create_building(actor=clerk, school=world.school_a1,
+                                              data=building_row(1, condition="24", total_area="800", teaching_area="500"))
+    county, whole = overview(COUNTY_A), overview(PROVINCE)
+    elapsed = time.perf_counter() - committed_at
+    for after, earlier in ((county, before[0]), (whole, before[1])):
+        assert after.get("staff", 0) == earlier.get("staff", 0) + 1
+        assert after.get("teachers", 0) == earlier.get("teachers", 0) + 1
+        assert after["floor_area"] == earlier.get("floor_area", 0) + 800
+        assert after["dangerous_area"] == earlier.get("dangerous_area", 0) + 800
+    assert elapsed < 1.0, f"figures visible {elapsed:.3f} s after the commits"
+    # A demolition takes the building out of the figures, as the facilities totals do.
+    with django_capture_on_commit_callbacks(execute=True):
+        facilities.demolish_building(actor=clerk, building=building, on=timezone.localdate(), reason="拆除重建")
+    assert overview(COUNTY_A).get("floor_area", 0) == before[0].get("floor_area", 0)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_staff_and_building_roll_ups_equal_a_full_rebuild_after_random_writes(
+        world, django_capture_on_commit_callbacks, seed):
+    from eduplatform.facilities import services as facilities
+    from eduplatform.staff import services as staff
+    from eduplatform.staff.models import StaffEventKind, StaffStatus
+    from tests.facilities_support import building_row
+    from tests.staff_support import staff_row
+
+    rng = random.Random(seed)
+    county = world.user("county_a_stat")
+    schools = [world.school_a1, second_primary_in_county_a()]
+    hired, built = [], []
+    for step in range(20):
+        action = rng.choice(["hire", "hire", "build", "build", "leave", "demolish"])
+        school = rng.choice(schools)
+        if action == "hire" or (action == "leave" and not hired):
+            row = staff_row(100 * seed + step, post_category=rng.choice(["1", "1", "2", "4"]),
+                            title=rng.choice(["一级教师", "高级教师", ""]))
+            hired.append(committed(django_capture_on_commit_callbacks,
+                                   lambda r=row, s=school: staff.hire(actor=county, unit=s, data=r)))
+        elif action == "leave":
+            person = hired.pop(rng.randrange(len(hired)))
+            committed(django_capture_on_commit_callbacks, lambda p=person: staff.end_post(
+                actor=county, staff=p, kind=StaffEventKind.RETIRE, status=StaffStatus.RETIRED, on=timezone.localdate(),
+                reason="退休"))
+        elif action == "build" or not built:
+            row = building_row(100 * seed + step, condition=rng.choice(["10", "10", "22", "24"]),
+                               use_code=rng.choice(["11", "21", "31", "41"]), total_area=str(rng.randint(500, 3000)), admin_area="0",
+                               teaching_area="100")
+            built.append(committed(django_capture_on_commit_callbacks,
+                                   lambda r=row, s=school: facilities.create_building(actor=county, school=s, data=r)))
+        else:
+            building = built.pop(rng.randrange(len(built)))
+            committed(django_capture_on_commit_callbacks, lambda b=building: facilities.demolish_building(
+                actor=county, building=b, on=timezone.localdate(), reason="拆除"))
+    incremental = table_rows()
+    assert sum(r[-5] for r in incremental[2]) == len(hired)  # the staff measure counts who is still in post
+    rebuild_all()
+    assert table_rows() == incremental
+
+
+def test_the_overview_table_sums_staff_and_floor_area_per_county_and_exports(
+        client, world, django_capture_on_commit_callbacks):
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    from eduplatform.facilities import services as facilities
+    from eduplatform.staff import services as staff
+    from tests.facilities_support import building_row
+    from tests.staff_support import staff_row
+
+    county = world.user("county_a_stat")
+    committed(django_capture_on_commit_callbacks, lambda: staff.hire(actor=county, unit=world.school_a1,
+                                                                    data=staff_row(7)))
+    committed(django_capture_on_commit_callbacks, lambda: facilities.create_building(
+        actor=county, school=world.school_a1, data=building_row(7, total_area="1200", teaching_area="900")))
+    client.force_login(world.user("city_stat"))
+    page = client.get("/statistics/").content.decode()
+    assert 'id="overview-table"' in page and "专任教师" in page
+    book = CalamineWorkbook.from_filelike(io.BytesIO(client.get("/statistics/?table=overview&format=xlsx").content))
+    rows = {r[0]: r[1:] for r in book.get_sheet_by_index(0).to_python()}
+    assert rows["名称"] == ["在校生", "教职工", "专任教师", "校舍建筑面积（㎡）", "危房面积（㎡）"]
+    assert rows["天河区"][1:4] == [1, 1, 1200] and rows["越秀区"][1:4] == [0, 0, 0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import io
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -27,8 +28,8 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: 
         for c, value in enumerate(row):
             if value is None:
                 continue
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                ws.write_number(r, c, value)
+            if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
+                ws.write_number(r, c, value)  # amounts (areas, values) stay numbers a user can sum
             else:
                 # Codes stay text: a leading zero or a 10-digit 学校标识码 must not become a number.
                 ws.write_string(r, c, str(value), text)

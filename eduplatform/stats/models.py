@@ -63,3 +63,54 @@ class ClassRollup(models.Model):
     class Meta:
         verbose_name = _("班级汇总")
         indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
+
+
+class StaffRollup(models.Model):
+    """Active staff of one school by post category, establishment, sex, education, title grade,
+    teaching stage and birth year (ages are read for any census year from the birth year)."""
+
+    school_id = models.BigIntegerField(_("学校"))
+    region_path = models.CharField(max_length=64)
+    stage_mask = models.PositiveSmallIntegerField(_("学段"))
+    post_category = models.CharField(_("岗位类别"), max_length=1)
+    establishment = models.CharField(_("编制情况"), max_length=1)
+    gender = models.CharField(_("性别"), max_length=1)
+    education_level = models.CharField(_("最高学历"), max_length=2)
+    title_grade = models.CharField(_("职称等级"), max_length=8)
+    teaching_stage = models.CharField(_("任课学段"), max_length=1)
+    birth_year = models.PositiveSmallIntegerField(_("出生年份"))
+    staff = models.IntegerField(_("教职工"), default=0)
+    backbone = models.IntegerField(_("骨干教师"), default=0)
+    head_teachers = models.IntegerField(_("班主任"), default=0)
+    dual_qualified = models.IntegerField(_("双师型教师"), default=0)
+    qualified = models.IntegerField(_("具有教师资格"), default=0)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage_mask")
+
+    class Meta:
+        verbose_name = _("教职工汇总")
+        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
+
+
+class BuildingRollup(models.Model):
+    """One school's standing buildings: floor area by 512 use category, 危房 and rented area."""
+
+    school_id = models.BigIntegerField(_("学校"), unique=True)
+    region_path = models.CharField(max_length=64)
+    stage_mask = models.PositiveSmallIntegerField(_("学段"))
+    buildings = models.IntegerField(_("建筑物"), default=0)
+    total_area = models.DecimalField(_("校舍建筑面积"), max_digits=14, decimal_places=2, default=0)
+    teaching_area = models.DecimalField(_("教学及辅助用房"), max_digits=14, decimal_places=2, default=0)
+    admin_area = models.DecimalField(_("行政办公用房"), max_digits=14, decimal_places=2, default=0)
+    living_area = models.DecimalField(_("生活用房"), max_digits=14, decimal_places=2, default=0)
+    other_area = models.DecimalField(_("其他用房"), max_digits=14, decimal_places=2, default=0)
+    dangerous_area = models.DecimalField(_("危房面积"), max_digits=14, decimal_places=2, default=0)
+    d_grade_area = models.DecimalField(_("D级危房面积"), max_digits=14, decimal_places=2, default=0)
+    d_grade_in_use = models.IntegerField(_("D级危房仍在使用"), default=0)
+    rented_area = models.DecimalField(_("租借面积"), max_digits=14, decimal_places=2, default=0)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage_mask")
+
+    class Meta:
+        verbose_name = _("校舍汇总")
+        indexes = [models.Index(fields=["region_path"])]

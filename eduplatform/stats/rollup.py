@@ -19,7 +19,7 @@ from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from eduplatform.history.models import DirtySchool
-from eduplatform.stats.models import ClassRollup, StudentRollup
+from eduplatform.stats.models import BuildingRollup, ClassRollup, StaffRollup, StudentRollup
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,10 @@ STUDENT_COLUMNS = ("school_id", "region_path", "stage", "grade", "gender", "coho
                    "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants", "graduates",
                    "school_year")
 CLASS_COLUMNS = ("school_id", "region_path", "stage", "school_year", "grade", "size_band", "classes", "students")
+STAFF_COLUMNS = ("school_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
+                 "title_grade", "teaching_stage", "birth_year", "staff", "backbone", "head_teachers", "dual_qualified",
+                 "qualified")
+ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup)
 
 
 def school_year_of(day: dt.date) -> int:
@@ -81,6 +85,48 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
         )
         .order_by()
     )
+
+
+def _staff_select(school_ids: list[int] | None) -> QuerySet:
+    """Schools' active staff (bureau staff are administrators, outside the schools' statistics)."""
+    from eduplatform.orgs.models import OrgKind
+    from eduplatform.staff.models import StaffMember
+
+    qs = StaffMember.objects.filter(is_active=True, unit_kind=OrgKind.SCHOOL)
+    if school_ids is not None:
+        qs = qs.filter(unit_id__in=school_ids)
+    dimensions = ("unit_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
+                  "title_grade", "teaching_stage")
+    return (
+        qs.values(*dimensions).annotate(year=ExtractYear("birth_date")).values(*dimensions, "year")
+        .annotate(
+            staff=Count("pk"),
+            backbone=Count("pk", filter=~Q(backbone_level__in=["0", ""])),
+            head_teachers=Count("pk", filter=Q(is_head_teacher=True)),
+            dual_qualified=Count("pk", filter=Q(is_dual_qualified=True)),
+            qualified=Count("pk", filter=~Q(qualification_type="")),
+        )
+        .order_by()
+    )
+
+
+def _recompute_buildings(school_ids: list[int] | None) -> None:
+    """A school's floor-area totals, by the facilities register's own rule (``totals_by_school``)."""
+    from eduplatform.facilities.models import Building
+    from eduplatform.facilities.selectors import totals_by_school
+    from eduplatform.orgs.models import Organization
+
+    buildings = Building.objects.all() if school_ids is None else Building.objects.filter(school_id__in=school_ids)
+    totals = totals_by_school(buildings)
+    places = dict((pk, (path, mask)) for pk, path, mask in Organization.objects.filter(pk__in=list(totals))
+                  .values_list("pk", "region_path", "stage_mask"))
+    BuildingRollup.objects.bulk_create([
+        BuildingRollup(school_id=sid, region_path=places[sid][0], stage_mask=places[sid][1], buildings=t.buildings,
+                       total_area=t.total, teaching_area=t.teaching, admin_area=t.admin, living_area=t.living,
+                       other_area=t.other, dangerous_area=t.dangerous, d_grade_area=t.d_grade,
+                       d_grade_in_use=t.dangerous_in_use, rented_area=t.rented)
+        for sid, t in totals.items()
+    ], batch_size=2000)
 
 
 def _insert_select(table: str, columns: Iterable[str], queryset: QuerySet) -> None:
@@ -124,10 +170,12 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
     chunks = [None] if ids is None else [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
     with transaction.atomic():
         for chunk in chunks:
-            for model in (StudentRollup, ClassRollup):
+            for model in ROLLUPS:
                 (model.objects.all() if chunk is None else model.objects.filter(school_id__in=chunk)).delete()
             _insert_select(StudentRollup._meta.db_table, STUDENT_COLUMNS, _student_select(chunk, today))
             _recompute_classes(chunk, today)
+            _insert_select(StaffRollup._meta.db_table, STAFF_COLUMNS, _staff_select(chunk))
+            _recompute_buildings(chunk)
 
 
 def rebuild_all(*, today: dt.date | None = None) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
-from eduplatform.stats.models import ClassRollup, StudentRollup
+from eduplatform.stats.models import BuildingRollup, ClassRollup, StaffRollup, StudentRollup
 
 STUDENT_MEASURES = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding",
                     "new_entrants", "graduates")
+FULL_TIME_TEACHER = "1"  # staff_category_k12: 专任教师
 STUDENT_DIMENSIONS = ("school_id", "stage", "grade", "gender", "cohort")
 
 
@@ -49,45 +50,71 @@ class BreakdownRow:
     label: str
     region_code: str = ""  # for drilling down; empty for a school
     school_code: str = ""
-    by_stage: dict[int, int] = field(default_factory=dict)
+    cells: dict = field(default_factory=dict)  # column → value
 
     @property
     def total(self) -> int:
-        return sum(self.by_stage.values())
+        return sum(self.cells.values())
+
+    def add(self, column, value) -> None:
+        self.cells[column] = self.cells.get(column, 0) + (value or 0)
 
 
 def student_breakdown(actor: Actor, region: Region, measure: str = "enrolled") -> tuple[list[BreakdownRow], BreakdownRow]:
     """One ``measure`` per stage for each child of ``region`` within the actor's scope (the schools
-    of a town, the school itself for a school user), and the region's total row.
-
-    The roll-ups are grouped by school path (at most a few thousand rows for the whole province)
-    and folded into the children here.
-    """
+    of a town, the school itself for a school user), and the region's total row."""
     if measure not in STUDENT_MEASURES:
         raise ValueError(measure)
     qs = scoped(StudentRollup.objects.filter(region_path__startswith=region.path), actor)
-    per_school = list(qs.values("school_id", "region_path", "stage").annotate(n=Sum(measure)).order_by())
+    items = [(r["school_id"], r["region_path"], r["stage"], r["n"])
+             for r in qs.values("school_id", "region_path", "stage").annotate(n=Sum(measure)).order_by()]
+    return _fold(actor, region, items)
+
+
+# The overview's columns: (key, label, roll-up model, measure, filter).
+OVERVIEW_COLUMNS: tuple[tuple[str, str, type, str, Q], ...] = (
+    ("students", "在校生", StudentRollup, "enrolled", Q()),
+    ("staff", "教职工", StaffRollup, "staff", Q()),
+    ("teachers", "专任教师", StaffRollup, "staff", Q(post_category=FULL_TIME_TEACHER)),
+    ("floor_area", "校舍建筑面积（㎡）", BuildingRollup, "total_area", Q()),
+    ("dangerous_area", "危房面积（㎡）", BuildingRollup, "dangerous_area", Q()),
+)
+
+
+def region_overview(actor: Actor, region: Region) -> tuple[list[BreakdownRow], BreakdownRow]:
+    """Students, staff, full-time teachers and floor areas for each child of ``region`` (as
+    ``student_breakdown``), one grouped query per column."""
+    items = []
+    for key, _label, model, measure, condition in OVERVIEW_COLUMNS:
+        qs = scoped(model.objects.filter(condition, region_path__startswith=region.path), actor)
+        items += [(r["school_id"], r["region_path"], key, r["n"])
+                  for r in qs.values("school_id", "region_path").annotate(n=Sum(measure)).order_by()]
+    return _fold(actor, region, items)
+
+
+def _fold(actor: Actor, region: Region, items: list[tuple[int, str, object, object]]
+          ) -> tuple[list[BreakdownRow], BreakdownRow]:
+    """Per-school figures (school, its region path, column, value) summed into the children of
+    ``region`` that the actor may see — or into its schools, for a town or a school user — and
+    into the region's total row. A province's items are a few tens of thousands: folded here."""
     total = BreakdownRow(label=region.name)
-    for item in per_school:
-        total.by_stage[item["stage"]] = total.by_stage.get(item["stage"], 0) + item["n"]
+    for _school, _path, column, value in items:
+        total.add(column, value)
     children = list(region.children.filter(abolished_on__isnull=True).order_by("code"))
-    scope = scope_of(actor)
-    if children and scope.school_id is None:
+    if children and scope_of(actor).school_id is None:
         visible = set(scoped(Region.objects.filter(pk__in=[c.pk for c in children]), actor).values_list("pk", flat=True))
         rows = [(c.path, BreakdownRow(label=c.name, region_code=c.code)) for c in children if c.pk in visible]
-        for item in per_school:
-            for path, row in rows:
-                if item["region_path"].startswith(path):
-                    row.by_stage[item["stage"]] = row.by_stage.get(item["stage"], 0) + item["n"]
-                    break
+        for _school, path, column, value in items:
+            row = next((row for prefix, row in rows if path.startswith(prefix)), None)
+            if row is not None:
+                row.add(column, value)
         return [row for _path, row in rows], total
     schools = {o.pk: o for o in scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, region_path__startswith=region.path),
                                        actor)}
     by_school: dict[int, BreakdownRow] = {}
-    for item in per_school:
-        school = schools.get(item["school_id"])
-        if school is None:
-            continue
-        row = by_school.setdefault(school.pk, BreakdownRow(label=school.name, school_code=school.school_code or ""))
-        row.by_stage[item["stage"]] = row.by_stage.get(item["stage"], 0) + item["n"]
+    for school_id, _path, column, value in items:
+        school = schools.get(school_id)
+        if school is not None:
+            by_school.setdefault(school_id, BreakdownRow(label=school.name, school_code=school.school_code or "")).add(
+                column, value)
     return sorted(by_school.values(), key=lambda r: r.label), total

@@ -56,16 +56,25 @@ def live(request: HttpRequest) -> HttpResponse:
     if measure not in measures:
         measure = "enrolled"
     rows, total = selectors.student_breakdown(request.user, region, measure)
-    stages = sorted({s for r in [total, *rows] for s in r.by_stage})
+    stages = sorted({s for r in [total, *rows] for s in r.cells})
     stage_labels = [STAGE_LABELS.get(Stage(s), str(s)) for s in stages]
+    overview, overview_total = selectors.region_overview(request.user, region)
+    columns = selectors.OVERVIEW_COLUMNS
+    if request.GET.get("format") == "xlsx" and request.GET.get("table") == "overview":
+        headers = ["名称", *[label for _k, label, *_ in columns]]
+        data = [[r.label, *[r.cells.get(key, 0) for key, *_ in columns]] for r in [*overview, overview_total]]
+        return xlsx_response(f"{region.name}综合概况.xlsx", headers, data, sheet="综合概况")
     if request.GET.get("format") == "xlsx":
         headers = ["名称", *stage_labels, "合计"]
-        data = [[r.label, *[r.by_stage.get(s, 0) for s in stages], r.total] for r in [*rows, total]]
+        data = [[r.label, *[r.cells.get(s, 0) for s in stages], r.total] for r in [*rows, total]]
         return xlsx_response(f"{region.name}{measures[measure]}.xlsx", headers, data, sheet=measures[measure])
     return render(request, "stats/live.html", {
         "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(request.user)),
-        "rows": [(r, [r.by_stage.get(s, 0) for s in stages]) for r in rows],
-        "total": total, "total_cells": [total.by_stage.get(s, 0) for s in stages], "stage_labels": stage_labels,
+        "rows": [(r, [r.cells.get(s, 0) for s in stages]) for r in rows],
+        "total": total, "total_cells": [total.cells.get(s, 0) for s in stages], "stage_labels": stage_labels,
         "measure": measure, "measure_label": measures[measure], "measures": measure_choices(),
         "school_user": scope_of(request.user).school_id is not None,
+        "overview_labels": [label for _k, label, *_ in columns],
+        "overview": [(r, [r.cells.get(key, 0) for key, *_ in columns]) for r in overview],
+        "overview_total": [overview_total.cells.get(key, 0) for key, *_ in columns],
     })
