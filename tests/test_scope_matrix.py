@@ -19,15 +19,23 @@ from tests.scope_records import CHECKED_ACTORS, LEAK_MARKERS, outside_records
 from tests.world import LEAK_MARKER_B, LEAK_MARKER_HIGHER, World
 
 # Parameters that name public reference data (national code tables), not jurisdictional records.
-PUBLIC_PARAMETERS = {"table_key", "import_kind"}
+# Census snapshots cover the whole province; each user reads them only for its own jurisdiction.
+PUBLIC_PARAMETERS = {"table_key", "import_kind", "snapshot_id"}
 # Routes that are not pages of records: static files, auth plumbing, API documentation.
 SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|api/v1/(docs|openapi\.json))")
 
 
-def public_values(parameter: str, own_region: str) -> list[str]:
-    """Values to fill a list route's parameter with: the user's own region, every import kind …"""
+def public_values(parameter: str, own_region: str, world: World) -> list[str]:
+    """Values to fill a list route's parameter with: the user's own region, every import kind, a
+    snapshot taken after the records outside the user's reach were made …"""
     from eduplatform.imports import registry
 
+    if parameter == "snapshot_id":
+        from django.utils import timezone
+
+        from eduplatform.stats.snapshots import take_snapshot
+
+        return [str(take_snapshot(actor=world.user("province"), census_date=timezone.localdate()).pk)]
     if parameter == "region_code":
         return [own_region]
     if parameter == "import_kind":
@@ -131,7 +139,7 @@ def test_no_list_page_shows_records_outside_the_users_jurisdiction(client, world
     for route in discover_routes():
         if not set(route.parameters) <= {"region_code"} | PUBLIC_PARAMETERS:
             continue
-        for values in itertools.product(*(public_values(p, own_region) for p in route.parameters)):
+        for values in itertools.product(*(public_values(p, own_region, world) for p in route.parameters)):
             urls.append(route.fill(dict(zip(route.parameters, values, strict=True))))
     for url in urls:
         for probe in probes:

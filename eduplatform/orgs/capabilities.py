@@ -16,3 +16,4 @@ REVIEW_STAFF_CHANGES = "staff.review"  # approve or return staff transfers (a bu
 EDIT_ADMINISTRATORS = "administrators.edit"  # education administrators of the actor's own bureau or department
 EDIT_FACILITIES = "facilities.edit"  # land parcels and buildings (校舍) of a school
 EDIT_ASSETS = "assets.edit"  # equipment register and summary holdings of a school
+TAKE_SNAPSHOTS = "stats.snapshot"  # freeze the official census snapshot (the province's statistics office)

@@ -4,6 +4,9 @@ Each table holds, per school, one row per combination of its dimensions with cou
 so a region's figure is a SUM over the schools under its path and never touches the raw records.
 They are derived data: ``stats.rollup`` rewrites a school's rows right after a commit that changed
 the school, and ``manage.py rebuild_rollups`` rewrites them all (and must give the same numbers).
+
+A census snapshot (``Snapshot``) freezes them: the same fields, copied with the snapshot's id, never
+changed afterwards. Each kind of figure is therefore one abstract model with two tables.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from eduplatform.core.scoping import ScopeFields
 
 
-class StudentRollup(models.Model):
+class StudentFigures(models.Model):
     """Students of one school by stage, grade, sex and age cohort.
 
     ``cohort`` is the school-year cohort of the birth date: the birth year, plus one for births from
@@ -42,11 +45,24 @@ class StudentRollup(models.Model):
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage")
 
     class Meta:
+        abstract = True
+
+
+class StudentRollup(StudentFigures):
+    class Meta:
         verbose_name = _("学生汇总")
         indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
 
 
-class ClassRollup(models.Model):
+class SnapshotStudent(StudentFigures):
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("学生汇总（快照）")
+        indexes = [models.Index(fields=["snapshot", "region_path"])]
+
+
+class ClassFigures(models.Model):
     """Classes of one school by grade and size band (大班额 56–65, 超大班额 ≥ 66)."""
 
     school_id = models.BigIntegerField(_("学校"))
@@ -61,11 +77,24 @@ class ClassRollup(models.Model):
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage")
 
     class Meta:
+        abstract = True
+
+
+class ClassRollup(ClassFigures):
+    class Meta:
         verbose_name = _("班级汇总")
         indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
 
 
-class StaffRollup(models.Model):
+class SnapshotClass(ClassFigures):
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("班级汇总（快照）")
+        indexes = [models.Index(fields=["snapshot", "region_path"])]
+
+
+class StaffFigures(models.Model):
     """Active staff of one school by post category, establishment, sex, education, title grade,
     teaching stage and birth year (ages are read for any census year from the birth year)."""
 
@@ -88,14 +117,27 @@ class StaffRollup(models.Model):
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage_mask")
 
     class Meta:
+        abstract = True
+
+
+class StaffRollup(StaffFigures):
+    class Meta:
         verbose_name = _("教职工汇总")
         indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
 
 
-class BuildingRollup(models.Model):
+class SnapshotStaff(StaffFigures):
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("教职工汇总（快照）")
+        indexes = [models.Index(fields=["snapshot", "region_path"])]
+
+
+class BuildingFigures(models.Model):
     """One school's standing buildings: floor area by 512 use category, 危房 and rented area."""
 
-    school_id = models.BigIntegerField(_("学校"), unique=True)
+    school_id = models.BigIntegerField(_("学校"))
     region_path = models.CharField(max_length=64)
     stage_mask = models.PositiveSmallIntegerField(_("学段"))
     buildings = models.IntegerField(_("建筑物"), default=0)
@@ -112,5 +154,54 @@ class BuildingRollup(models.Model):
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage_mask")
 
     class Meta:
+        abstract = True
+
+
+class BuildingRollup(BuildingFigures):
+    class Meta:
         verbose_name = _("校舍汇总")
-        indexes = [models.Index(fields=["region_path"])]
+        indexes = [models.Index(fields=["region_path"])]  # school_id: the unique constraint's index
+        constraints = [models.UniqueConstraint(fields=["school_id"], name="one_building_rollup_per_school")]
+
+
+class SnapshotBuilding(BuildingFigures):
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("校舍汇总（快照）")
+        indexes = [models.Index(fields=["snapshot", "region_path"])]
+
+
+class Snapshot(models.Model):
+    """An official count: the roll-ups frozen at a census date (统计时点), versioned.
+
+    Taken on the census date (``manage.py take_snapshot`` from a scheduler, or by hand); a later
+    version of the same date supersedes an earlier one for publication, and both stay. Nothing
+    changes a snapshot's figures after it is taken: no service writes them, and the copy tables have
+    no update path.
+    """
+
+    census_date = models.DateField(_("统计时点"))
+    version = models.PositiveSmallIntegerField(_("版本"))
+    school_year = models.PositiveSmallIntegerField(_("学年"))
+    title = models.CharField(_("名称"), max_length=100)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
+    taken_at = models.DateTimeField(_("生成时间"))
+    taken_by = models.CharField(_("生成人"), max_length=150)
+    totals = models.JSONField(_("全省合计"), default=dict)
+
+    class Meta:
+        verbose_name = _("统计快照")
+        ordering = ["-census_date", "-version"]
+        constraints = [models.UniqueConstraint(fields=["census_date", "version"], name="one_snapshot_version")]
+
+    def __str__(self) -> str:
+        return f"{self.title}（{self.census_date:%Y-%m-%d}，第 {self.version} 版）"
+
+
+# Each live roll-up and the table its frozen copies go to.
+FROZEN: tuple[tuple[type[models.Model], type[models.Model]], ...] = (
+    (StudentRollup, SnapshotStudent), (ClassRollup, SnapshotClass), (StaffRollup, SnapshotStaff),
+    (BuildingRollup, SnapshotBuilding),
+)
+SNAPSHOT_OF = dict(FROZEN)

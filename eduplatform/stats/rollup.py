@@ -129,7 +129,9 @@ def _recompute_buildings(school_ids: list[int] | None) -> None:
     ], batch_size=2000)
 
 
-def _insert_select(table: str, columns: Iterable[str], queryset: QuerySet) -> None:
+def insert_select(table: str, columns: Iterable[str], queryset: QuerySet) -> None:
+    """``INSERT INTO table (columns) SELECT …`` with the queryset's SQL: ``columns`` in the order the
+    queryset selects them (its values() fields, then its annotations)."""
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) {sql}", params)
@@ -172,9 +174,9 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
         for chunk in chunks:
             for model in ROLLUPS:
                 (model.objects.all() if chunk is None else model.objects.filter(school_id__in=chunk)).delete()
-            _insert_select(StudentRollup._meta.db_table, STUDENT_COLUMNS, _student_select(chunk, today))
+            insert_select(StudentRollup._meta.db_table, STUDENT_COLUMNS, _student_select(chunk, today))
             _recompute_classes(chunk, today)
-            _insert_select(StaffRollup._meta.db_table, STAFF_COLUMNS, _staff_select(chunk))
+            insert_select(StaffRollup._meta.db_table, STAFF_COLUMNS, _staff_select(chunk))
             _recompute_buildings(chunk)
 
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Q, Sum
+from django.db.models import Q, QuerySet, Sum
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
-from eduplatform.stats.models import BuildingRollup, ClassRollup, StaffRollup, StudentRollup
+from eduplatform.stats.models import (
+    SNAPSHOT_OF,
+    BuildingRollup,
+    ClassRollup,
+    Snapshot,
+    StaffRollup,
+    StudentRollup,
+)
 
 STUDENT_MEASURES = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding",
                     "new_entrants", "graduates")
@@ -60,12 +67,21 @@ class BreakdownRow:
         self.cells[column] = self.cells.get(column, 0) + (value or 0)
 
 
-def student_breakdown(actor: Actor, region: Region, measure: str = "enrolled") -> tuple[list[BreakdownRow], BreakdownRow]:
+def figures(model: type, actor: Actor, region: Region, snapshot: Snapshot | None = None) -> QuerySet:
+    """The live roll-up rows under ``region`` in the actor's scope, or the same rows as frozen in
+    ``snapshot``: every figure reads one or the other through here."""
+    if snapshot is not None:
+        return scoped(SNAPSHOT_OF[model].objects.filter(snapshot=snapshot, region_path__startswith=region.path), actor)
+    return scoped(model.objects.filter(region_path__startswith=region.path), actor)
+
+
+def student_breakdown(actor: Actor, region: Region, measure: str = "enrolled", snapshot: Snapshot | None = None
+                      ) -> tuple[list[BreakdownRow], BreakdownRow]:
     """One ``measure`` per stage for each child of ``region`` within the actor's scope (the schools
     of a town, the school itself for a school user), and the region's total row."""
     if measure not in STUDENT_MEASURES:
         raise ValueError(measure)
-    qs = scoped(StudentRollup.objects.filter(region_path__startswith=region.path), actor)
+    qs = figures(StudentRollup, actor, region, snapshot)
     items = [(r["school_id"], r["region_path"], r["stage"], r["n"])
              for r in qs.values("school_id", "region_path", "stage").annotate(n=Sum(measure)).order_by()]
     return _fold(actor, region, items)
@@ -81,12 +97,13 @@ OVERVIEW_COLUMNS: tuple[tuple[str, str, type, str, Q], ...] = (
 )
 
 
-def region_overview(actor: Actor, region: Region) -> tuple[list[BreakdownRow], BreakdownRow]:
+def region_overview(actor: Actor, region: Region, snapshot: Snapshot | None = None
+                    ) -> tuple[list[BreakdownRow], BreakdownRow]:
     """Students, staff, full-time teachers and floor areas for each child of ``region`` (as
-    ``student_breakdown``), one grouped query per column."""
+    ``student_breakdown``), one grouped query per column; live, or as frozen in ``snapshot``."""
     items = []
     for key, _label, model, measure, condition in OVERVIEW_COLUMNS:
-        qs = scoped(model.objects.filter(condition, region_path__startswith=region.path), actor)
+        qs = figures(model, actor, region, snapshot).filter(condition)
         items += [(r["school_id"], r["region_path"], key, r["n"])
                   for r in qs.values("school_id", "region_path").annotate(n=Sum(measure)).order_by()]
     return _fold(actor, region, items)

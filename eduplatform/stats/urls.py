@@ -6,4 +6,6 @@ app_name = "stats"
 
 urlpatterns = [
     path("", views.live, name="live"),
+    path("snapshots/", views.snapshot_list, name="snapshots"),
+    path("snapshots/<int:snapshot_id>/", views.snapshot_detail, name="snapshot"),
 ]

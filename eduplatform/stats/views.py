@@ -3,19 +3,27 @@ drill-down from the province to a school and export of what is shown."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
+from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
+from eduplatform.orgs.forms import style_fields
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats import selectors
-from eduplatform.stats.models import StudentRollup
+from eduplatform.stats import selectors, snapshots
+from eduplatform.stats.models import Snapshot, StudentRollup
+from eduplatform.stats.rollup import school_year_of
 
 NAV = "statistics"
 
@@ -77,4 +85,87 @@ def live(request: HttpRequest) -> HttpResponse:
         "overview_labels": [label for _k, label, *_ in columns],
         "overview": [(r, [r.cells.get(key, 0) for key, *_ in columns]) for r in overview],
         "overview_total": [overview_total.cells.get(key, 0) for key, *_ in columns],
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# Census snapshots
+
+
+class SnapshotForm(forms.Form):
+    census_date = forms.DateField(label="统计时点 *", required=False,
+                                  widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                  error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
+    title = forms.CharField(label="名称", required=False, max_length=100, help_text="留空则为“某学年教育统计”")
+    note = forms.CharField(label="说明", required=False, max_length=300)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def snapshot_list(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    can_take = snapshots.can_take_snapshots(user)
+    today = timezone.localdate()
+    form = SnapshotForm(request.POST or None, initial={"census_date": dt.date(school_year_of(today), 9, 1)})
+    if request.method == "POST":
+        if not can_take:
+            raise NotPermitted("只有省级统计部门可以生成统计快照")
+        if form.is_valid():
+            try:
+                snapshot = snapshots.take_snapshot(actor=user, census_date=form.cleaned_data["census_date"],
+                                                   title=form.cleaned_data["title"], note=form.cleaned_data["note"])
+            except RecordInvalid as err:
+                for problem in err.problems:
+                    form.add_error(problem.field if problem.field in form.fields else None, problem.message)
+            else:
+                messages.success(request, f"已生成{snapshot}")
+                return redirect("stats:snapshot", snapshot_id=snapshot.pk)
+    return render(request, "stats/snapshots.html", {
+        "nav_active": NAV, "snapshots": Snapshot.objects.all(), "form": form, "can_take": can_take})
+
+
+def _snapshot(snapshot_id: int) -> Snapshot:
+    snapshot = Snapshot.objects.filter(pk=snapshot_id).first()
+    if snapshot is None:
+        raise Http404("统计快照不存在")
+    return snapshot
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    """A snapshot's figures for a region in the user's jurisdiction, beside live figures (or another
+    snapshot's, e.g. last year's) and the difference."""
+    user = request.user
+    snapshot = _snapshot(snapshot_id)
+    region = _region(request)
+    compare_id = request.GET.get("compare", "")
+    other = _snapshot(int(compare_id)) if compare_id.isdigit() else None
+    rows, total = selectors.region_overview(user, region, snapshot)
+    base_rows, base_total = selectors.region_overview(user, region, other)
+    columns = selectors.OVERVIEW_COLUMNS
+    base = {r.label: r for r in base_rows}
+    table = []
+    for row in [*rows, total]:
+        before = base.get(row.label) if row is not total else base_total
+        # (this snapshot, the baseline, this snapshot minus the baseline) for each column
+        cells = []
+        for key, *_ in columns:
+            value, baseline = row.cells.get(key, 0), before.cells.get(key, 0) if before else 0
+            cells.append((value, baseline, value - baseline))
+        table.append((row, cells))
+    against = str(other) if other else "实时数据"
+    if request.GET.get("format") == "xlsx":
+        headers = ["名称"] + [h for _k, label, *_ in columns for h in (label, f"{label}（{against}）", f"{label}（差额）")]
+        data = [[row.label] + [v for triple in cells for v in triple] for row, cells in table]
+        return xlsx_response(f"{snapshot.title}_{region.name}.xlsx", headers, data, sheet="快照")
+    root = scope_root(user)
+    return render(request, "stats/snapshot.html", {
+        "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": _trail(region, root),
+        "labels": [label for _k, label, *_ in columns], "table": table, "other": other, "against": against,
+        "others": Snapshot.objects.exclude(pk=snapshot.pk),
     })

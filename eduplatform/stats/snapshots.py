@@ -1,0 +1,75 @@
+"""Official census snapshots: the roll-ups frozen at the census date (统计时点), versioned.
+
+Published figures and the base tables come from a snapshot; dashboards read the live roll-ups. A
+snapshot copies every roll-up table as it stands (after refreshing any school still marked dirty),
+so it holds exactly what the live figures said at that moment — and nothing changes it afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import IntegerField, Max, Sum, Value
+from django.utils import timezone
+
+from eduplatform.core.errors import FieldProblem, NotPermitted, RecordInvalid
+from eduplatform.history.models import AuditAction
+from eduplatform.history.services import record_change
+from eduplatform.orgs import capabilities
+from eduplatform.orgs.scope import Actor, scope_of
+from eduplatform.stats.models import (
+    FROZEN,
+    Snapshot,
+    SnapshotBuilding,
+    SnapshotStaff,
+    SnapshotStudent,
+)
+from eduplatform.stats.rollup import insert_select, process_dirty, school_year_of
+
+PROVINCE_PATH = "44/"
+
+
+def can_take_snapshots(actor: Actor) -> bool:
+    """Only the province's statistics office, over the whole province and every stage."""
+    scope = scope_of(actor, with_focus=False)
+    return actor.can(capabilities.TAKE_SNAPSHOTS) and scope.region_path == PROVINCE_PATH and not scope.stage_mask
+
+
+@transaction.atomic
+def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "", note: str = "",
+                  today: dt.date | None = None) -> Snapshot:
+    if not can_take_snapshots(actor):
+        raise NotPermitted("只有省级统计部门可以生成统计快照")
+    today = today or timezone.localdate()
+    if census_date is None:
+        raise RecordInvalid("统计快照", [FieldProblem("census_date", "required", "请填写统计时点", "统计时点")])
+    if census_date > today:
+        raise RecordInvalid("统计快照", [FieldProblem(
+            "census_date", "date.future", f"统计时点 {census_date:%Y-%m-%d} 尚未到来：快照只能在统计时点当天或之后生成",
+            "统计时点")])
+    process_dirty()  # the figures as they stand, with no change still waiting for its refresh
+    version = (Snapshot.objects.filter(census_date=census_date).aggregate(v=Max("version"))["v"] or 0) + 1
+    snapshot = Snapshot.objects.create(
+        census_date=census_date, version=version, school_year=school_year_of(census_date),
+        title=(title.strip() or f"{school_year_of(census_date)}学年教育统计")[:100], note=note.strip()[:300],
+        taken_at=timezone.now(), taken_by=actor.audit_name())
+    for live, frozen in FROZEN:
+        fields = [f.name for f in live._meta.fields if f.name != "id"]
+        # One INSERT … SELECT per table; the snapshot's id rides along as the last column.
+        rows = live.objects.values(*fields).annotate(frozen_in=Value(snapshot.pk, output_field=IntegerField())).order_by()
+        insert_select(frozen._meta.db_table, [*fields, "snapshot_id"], rows)
+    snapshot.totals = province_totals(snapshot)
+    snapshot.save(update_fields=["totals"])
+    record_change(actor=actor, action=AuditAction.CREATE, object_type="stats.snapshot", object_id=snapshot.pk,
+                  object_label=str(snapshot), region_path=PROVINCE_PATH,
+                  note=f"生成统计快照：在校生 {snapshot.totals['students']}，教职工 {snapshot.totals['staff']}")
+    return snapshot
+
+
+def province_totals(snapshot: Snapshot) -> dict[str, object]:
+    """The headline figures kept on the snapshot itself (for its list, without summing again)."""
+    students = SnapshotStudent.objects.filter(snapshot=snapshot).aggregate(n=Sum("enrolled"))["n"] or 0
+    staff = SnapshotStaff.objects.filter(snapshot=snapshot).aggregate(n=Sum("staff"))["n"] or 0
+    area = SnapshotBuilding.objects.filter(snapshot=snapshot).aggregate(n=Sum("total_area"))["n"] or 0
+    return {"students": students, "staff": staff, "floor_area": str(area)}

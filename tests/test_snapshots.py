@@ -1,0 +1,108 @@
+"""Census snapshots: the roll-ups frozen at the census date, versioned, never changed afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import pytest
+from django.utils import timezone
+from python_calamine import CalamineWorkbook
+
+from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.orgs.models import Region
+from eduplatform.stats import selectors
+from eduplatform.stats.models import FROZEN, Snapshot
+from eduplatform.stats.snapshots import take_snapshot
+from eduplatform.students import services
+from eduplatform.students.models import EventKind
+from tests.facilities_support import building_row
+from tests.staff_support import staff_row
+from tests.students_support import student_row
+from tests.test_rollups import committed
+
+COUNTY_A = "440106000000"
+
+
+def frozen_rows(snapshot: Snapshot) -> tuple[list, ...]:
+    return tuple(
+        sorted(frozen.objects.filter(snapshot=snapshot).values_list(
+            *[f.name for f in frozen._meta.fields if f.name not in ("id", "snapshot")]))
+        for _live, frozen in FROZEN
+    )
+
+
+def overview_total(actor, snapshot=None) -> dict:
+    return selectors.region_overview(actor, Region.objects.get(code=COUNTY_A), snapshot)[1].cells
+
+
+def _write_some(world, capture, seq: int):
+    from eduplatform.facilities import services as facilities
+    from eduplatform.staff import services as staff
+
+    county = world.user("county_a_stat")
+    enrolment = committed(capture, lambda: services.enrol_student(actor=county, school=world.school_a1,
+                                                                 data=student_row(seq)))
+    committed(capture, lambda: staff.hire(actor=county, unit=world.school_a1, data=staff_row(seq)))
+    committed(capture, lambda: facilities.create_building(actor=county, school=world.school_a1,
+                                                          data=building_row(seq)))
+    return enrolment
+
+
+def test_a_snapshot_keeps_its_figures_whatever_changes_later(world, django_capture_on_commit_callbacks):
+    province = world.user("province")
+    _write_some(world, django_capture_on_commit_callbacks, 1)
+    snapshot = take_snapshot(actor=province, census_date=timezone.localdate())
+    frozen, figures = frozen_rows(snapshot), overview_total(province, snapshot)
+    assert figures == overview_total(province)  # taken from the live figures as they stood
+    assert figures["students"] == 1 and figures["staff"] == 1 and snapshot.totals["students"] == 1
+
+    enrolment = _write_some(world, django_capture_on_commit_callbacks, 2)
+    committed(django_capture_on_commit_callbacks, lambda: services.apply_event(
+        actor=world.user("county_a_stat"), enrolment=enrolment, kind=EventKind.DEATH, on=timezone.localdate(),
+        reason="检查"))
+    live = overview_total(province)
+    assert live["staff"] == 2 and live["floor_area"] > figures["floor_area"]  # the live figures moved on …
+    assert frozen_rows(snapshot) == frozen and overview_total(province, snapshot) == figures  # … the snapshot did not
+
+
+def test_versions_of_one_census_date_stand_side_by_side(world, django_capture_on_commit_callbacks):
+    province, day = world.user("province"), timezone.localdate()
+    _write_some(world, django_capture_on_commit_callbacks, 3)
+    first = take_snapshot(actor=province, census_date=day)
+    _write_some(world, django_capture_on_commit_callbacks, 4)
+    second = take_snapshot(actor=province, census_date=day, title="复核版")
+    assert (first.version, second.version) == (1, 2)
+    assert overview_total(province, first)["students"] == 1 and overview_total(province, second)["students"] == 2
+
+
+def test_only_the_province_office_takes_snapshots_and_never_ahead_of_the_census_date(world):
+    today = timezone.localdate()
+    for user in ("county_a_stat", "k12_officer", "clerk_a1"):
+        with pytest.raises(NotPermitted):
+            take_snapshot(actor=world.user(user), census_date=today)
+    with pytest.raises(RecordInvalid) as caught:
+        take_snapshot(actor=world.user("province"), census_date=today + dt.timedelta(days=1))
+    assert caught.value.problems[0].field == "census_date" and "尚未到来" in caught.value.problems[0].message
+    assert not Snapshot.objects.exists()
+
+
+def test_snapshot_pages_compare_with_live_figures_within_scope(client, world, django_capture_on_commit_callbacks):
+    _write_some(world, django_capture_on_commit_callbacks, 5)
+    client.force_login(world.user("province"))
+    response = client.post("/statistics/snapshots/", {"census_date": timezone.localdate().isoformat(), "title": "年报"})
+    snapshot = Snapshot.objects.get()
+    assert response["Location"] == f"/statistics/snapshots/{snapshot.pk}/"
+    _write_some(world, django_capture_on_commit_callbacks, 6)  # one more student, teacher and building since
+
+    client.force_login(world.user("county_a_stat"))
+    assert 'data-testid="snapshot-form"' not in client.get("/statistics/snapshots/").content.decode()
+    assert client.post("/statistics/snapshots/", {"census_date": "2026-09-01"}).status_code == 403
+    page = client.get(f"/statistics/snapshots/{snapshot.pk}/").content.decode()
+    assert "年报" in page and "越秀" not in page
+    assert client.get(f"/statistics/snapshots/{snapshot.pk}/?region=440104000000").status_code == 404
+    book = CalamineWorkbook.from_filelike(io.BytesIO(
+        client.get(f"/statistics/snapshots/{snapshot.pk}/?format=xlsx").content))
+    rows = {r[0]: r[1:] for r in book.get_sheet_by_index(0).to_python()}
+    assert rows["名称"][:3] == ["在校生", "在校生（实时数据）", "在校生（差额）"]
+    assert rows["天河区"][:3] == [1, 2, -1]  # snapshot 1, live 2: one more student since the snapshot
