@@ -152,14 +152,19 @@ def test_class_sizes_fall_into_the_official_bands(world, django_capture_on_commi
     assert figures == [{"grade": "11", "size_band": "26-30", "classes": 1, "students": 27}]
 
 
-def test_cohort_gives_the_age_on_31_august_of_any_year():
-    from eduplatform.stats.models import StudentRollup as Model
+def test_cohort_gives_the_age_on_31_august_of_any_year(world, django_capture_on_commit_callbacks):
+    """Born 2018-08-31: 7 on 2025-08-31 (cohort 2018). Born 2018-09-01: still 6 then (cohort 2019)."""
+    from tests.students_support import make_id
 
-    assert "31 August" in Model.__doc__
-    # Born 2018-08-31: 7 on 2025-08-31 → cohort 2018. Born 2018-09-01: 6 on 2025-08-31 → cohort 2019.
-    for birth, age_2025 in ((dt.date(2018, 8, 31), 7), (dt.date(2018, 9, 1), 6)):
-        cohort = birth.year + (1 if birth.month >= 9 else 0)
-        assert 2025 - cohort == age_2025
+    clerk = world.user("clerk_a1")
+    for seq, birth in ((41, dt.date(2018, 8, 31)), (42, dt.date(2018, 9, 1))):
+        committed(django_capture_on_commit_callbacks, lambda seq=seq, birth=birth: services.enrol_student(
+            actor=clerk, school=world.school_a1,
+            data=student_row(seq, birth_date=birth.isoformat(), gender="男",
+                             id_number=make_id(birth, seq, female=False))))
+    ages_2025 = sorted(2025 - row["cohort"] for row in selectors.student_figures(
+        world.user("province"), by=["cohort"], measures=["enrolled"]))
+    assert ages_2025 == [6, 7]
 
 
 def test_live_statistics_page_drills_down_within_scope_and_exports(client, world, django_capture_on_commit_callbacks):

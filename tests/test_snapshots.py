@@ -106,3 +106,15 @@ def test_snapshot_pages_compare_with_live_figures_within_scope(client, world, dj
     rows = {r[0]: r[1:] for r in book.get_sheet_by_index(0).to_python()}
     assert rows["名称"][:3] == ["在校生", "在校生（实时数据）", "在校生（差额）"]
     assert rows["天河区"][:3] == [1, 2, -1]  # snapshot 1, live 2: one more student since the snapshot
+
+
+def test_the_scheduled_command_takes_a_snapshot_as_the_named_officer(world):
+    from django.core.management import CommandError, call_command
+
+    out = io.StringIO()
+    call_command("take_snapshot", "--user", "province", stdout=out)
+    assert "已生成" in out.getvalue() and Snapshot.objects.get().taken_by.startswith("province")
+    with pytest.raises(CommandError, match="只有省级统计部门"):
+        call_command("take_snapshot", "--user", "county_a_stat")
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("take_snapshot", "--user", "province", "--date", "2026/09/01")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -20,6 +21,7 @@ from eduplatform.stats.models import (
 
 STUDENT_MEASURES = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding",
                     "new_entrants", "graduates")
+CENT = decimal.Decimal("0.01")
 FULL_TIME_TEACHER = "1"  # staff_category_k12: 专任教师
 STUDENT_DIMENSIONS = ("school_id", "stage", "grade", "gender", "cohort")
 
@@ -64,6 +66,9 @@ class BreakdownRow:
         return sum(self.cells.values())
 
     def add(self, column, value) -> None:
+        if isinstance(value, decimal.Decimal):
+            # SQLite sums decimals in floating point: areas are kept to the 0.01 ㎡ they are recorded in.
+            value = value.quantize(CENT)
         self.cells[column] = self.cells.get(column, 0) + (value or 0)
 
 

@@ -1,0 +1,33 @@
+import datetime as dt
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from eduplatform.accounts.models import User
+from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.stats.snapshots import take_snapshot
+
+
+class Command(BaseCommand):
+    help = "按当前数据生成统计快照（在统计时点当天由定时任务运行），以指定的省级统计人员账号署名"
+
+    def add_arguments(self, parser):
+        parser.add_argument("--user", required=True, help="省级统计人员的用户名（快照以其名义生成并记入审计日志）")
+        parser.add_argument("--date", help="统计时点 YYYY-MM-DD，默认今天")
+        parser.add_argument("--title", default="")
+
+    def handle(self, *args, user: str, date: str | None, title: str, **options):
+        actor = User.objects.select_related("organization").filter(username=user, is_active=True).first()
+        if actor is None:
+            raise CommandError(f"用户「{user}」不存在或已停用")
+        try:
+            census_date = dt.date.fromisoformat(date) if date else timezone.localdate()
+        except ValueError as exc:
+            raise CommandError(f"统计时点「{date}」不是 YYYY-MM-DD 格式的日期") from exc
+        try:
+            snapshot = take_snapshot(actor=actor, census_date=census_date, title=title)
+        except NotPermitted as exc:
+            raise CommandError(exc.message) from exc
+        except RecordInvalid as exc:
+            raise CommandError("；".join(p.message for p in exc.problems)) from exc
+        self.stdout.write(f"已生成{snapshot}：在校生 {snapshot.totals['students']:,}，教职工 {snapshot.totals['staff']:,}")
