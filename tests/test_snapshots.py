@@ -118,3 +118,17 @@ def test_the_scheduled_command_takes_a_snapshot_as_the_named_officer(world):
         call_command("take_snapshot", "--user", "county_a_stat")
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("take_snapshot", "--user", "province", "--date", "2026/09/01")
+
+
+def test_base_table_page_prints_checks_and_downloads_a_sheet_per_table(client, world, django_capture_on_commit_callbacks):
+    _write_some(world, django_capture_on_commit_callbacks, 8)
+    snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
+    client.force_login(world.user("county_a_stat"))
+    page = client.get(f"/statistics/snapshots/{snapshot.pk}/tables/").content.decode()
+    assert 'data-code="基础基311"' in page and 'data-holds="no"' not in page and "window.print()" in page
+    assert client.get(f"/statistics/snapshots/{snapshot.pk}/tables/?region=440104000000").status_code == 404
+    book = CalamineWorkbook.from_filelike(io.BytesIO(
+        client.get(f"/statistics/snapshots/{snapshot.pk}/tables/?format=xlsx").content))
+    assert book.sheet_names == ["基础基213", "基础基311", "基础基411", "基础基422", "基础基512"]
+    students = book.get_sheet_by_name("基础基311").to_python()
+    assert students[0][:2] == ["项目", "合计"] and students[1][:2] == ["合计", 1]

@@ -15,12 +15,23 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "Sheet1") -> bytes:
+    return xlsx_workbook([(sheet, headers, rows)])
+
+
+def xlsx_workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]]) -> bytes:
+    """One worksheet per (name, headers, rows), each written like ``xlsx_bytes``'s one."""
     buffer = io.BytesIO()
     # constant_memory streams rows to disk, so a province-wide export does not hold it all in RAM.
     book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
     text = book.add_format({"num_format": "@"})
-    ws = book.add_worksheet(sheet[:31])
+    for sheet, headers, rows in sheets:
+        _write_sheet(book.add_worksheet(sheet[:31]), headers, rows, bold, text)
+    book.close()
+    return buffer.getvalue()
+
+
+def _write_sheet(ws: Any, headers: Sequence[str], rows: Iterable[Sequence[Any]], bold: Any, text: Any) -> None:
     for col, header in enumerate(headers):
         ws.write_string(0, col, header, bold)
         ws.set_column(col, col, max(10, len(header) * 2 + 2))
@@ -34,8 +45,6 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: 
                 # Codes stay text: a leading zero or a 10-digit 学校标识码 must not become a number.
                 ws.write_string(r, c, str(value), text)
     ws.freeze_panes(1, 0)
-    book.close()
-    return buffer.getvalue()
 
 
 def xlsx_response(filename: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str) -> HttpResponse:

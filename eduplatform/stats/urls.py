@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.live, name="live"),
     path("snapshots/", views.snapshot_list, name="snapshots"),
     path("snapshots/<int:snapshot_id>/", views.snapshot_detail, name="snapshot"),
+    path("snapshots/<int:snapshot_id>/tables/", views.base_tables, name="base_tables"),
 ]

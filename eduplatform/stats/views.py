@@ -4,6 +4,7 @@ drill-down from the province to a school and export of what is shown."""
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import quote
 
 from django import forms
 from django.contrib import messages
@@ -13,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from eduplatform.core.errors import NotPermitted, RecordInvalid
-from eduplatform.core.spreadsheets import xlsx_response
+from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response, xlsx_workbook
 from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import style_fields
@@ -21,7 +22,7 @@ from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats import selectors, snapshots
+from eduplatform.stats import basetables, selectors, snapshots
 from eduplatform.stats.models import Snapshot, StudentRollup
 from eduplatform.stats.rollup import school_year_of
 
@@ -168,4 +169,26 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": _trail(region, root),
         "labels": [label for _k, label, *_ in columns], "table": table, "other": other, "against": against,
         "others": Snapshot.objects.exclude(pk=snapshot.pk),
+    })
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    """The 基表 of a region in the user's jurisdiction from a snapshot, with the validation results;
+    printable, and one Excel workbook with a sheet per table."""
+    user = request.user
+    snapshot = _snapshot(snapshot_id)
+    region = _region(request)
+    tables = basetables.generate(user, region, snapshot)
+    if request.GET.get("format") == "xlsx":
+        content = xlsx_workbook((t.code, ["项目", *t.columns], [[label, *cells] for label, cells in t.rows])
+                                for t in tables)
+        response = HttpResponse(content, content_type=XLSX_TYPE)
+        filename = f"{snapshot.title}_{region.name}_基表.xlsx"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+        return response
+    return render(request, "stats/base_tables.html", {
+        "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": _trail(region, scope_root(user)),
+        "tables": tables, "findings": basetables.check(tables, user, region, snapshot),
     })
