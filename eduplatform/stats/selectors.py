@@ -89,7 +89,7 @@ def student_breakdown(actor: Actor, region: Region, measure: str = "enrolled", s
     qs = figures(StudentRollup, actor, region, snapshot)
     items = [(r["school_id"], r["region_path"], r["stage"], r["n"])
              for r in qs.values("school_id", "region_path", "stage").annotate(n=Sum(measure)).order_by()]
-    return _fold(actor, region, items)
+    return fold(actor, region, items)
 
 
 # The overview's columns: (key, label, roll-up model, measure, filter).
@@ -111,10 +111,10 @@ def region_overview(actor: Actor, region: Region, snapshot: Snapshot | None = No
         qs = figures(model, actor, region, snapshot).filter(condition)
         items += [(r["school_id"], r["region_path"], key, r["n"])
                   for r in qs.values("school_id", "region_path").annotate(n=Sum(measure)).order_by()]
-    return _fold(actor, region, items)
+    return fold(actor, region, items)
 
 
-def _fold(actor: Actor, region: Region, items: list[tuple[int, str, object, object]]
+def fold(actor: Actor, region: Region, items: list[tuple[int, str, object, object]]
           ) -> tuple[list[BreakdownRow], BreakdownRow]:
     """Per-school figures (school, its region path, column, value) summed into the children of
     ``region`` that the actor may see — or into its schools, for a town or a school user — and

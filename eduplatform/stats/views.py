@@ -22,7 +22,7 @@ from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats import basetables, selectors, snapshots
+from eduplatform.stats import basetables, indicators, selectors, snapshots
 from eduplatform.stats.models import Snapshot, StudentRollup
 from eduplatform.stats.rollup import school_year_of
 
@@ -191,4 +191,29 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     return render(request, "stats/base_tables.html", {
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": _trail(region, scope_root(user)),
         "tables": tables, "findings": basetables.check(tables, user, region, snapshot),
+    })
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def indicator_page(request: HttpRequest) -> HttpResponse:
+    """Indicators for the children of a region, live or from a snapshot, with their formulas; for a
+    county, the 优质均衡 差异系数 between its primary and junior schools."""
+    user = request.user
+    region = _region(request)
+    snapshot_id = request.GET.get("snapshot", "")
+    snapshot = _snapshot(int(snapshot_id)) if snapshot_id.isdigit() else None
+    rows, total = indicators.region_indicators(user, region, snapshot)
+    table = [(row, [indicators.formatted(i, indicators.value_of(i, row.cells)) for i in indicators.INDICATORS])
+             for row in [*rows, total]]
+    if request.GET.get("format") == "xlsx":
+        headers = ["名称", *[f"{i.label}（{i.unit}）" for i in indicators.INDICATORS]]
+        data = [[row.label, *[indicators.value_of(i, row.cells) for i in indicators.INDICATORS]] for row in [*rows, total]]
+        return xlsx_response(f"{region.name}教育指标.xlsx", headers, data, sheet="教育指标")
+    balance = ([indicators.balance(user, region, stage, snapshot) for stage in (Stage.PRIMARY, Stage.JUNIOR)]
+               if region.level == "county" else [])
+    return render(request, "stats/indicators.html", {
+        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "snapshot": snapshot,
+        "snapshots": Snapshot.objects.all(), "labels": [i.label for i in indicators.INDICATORS], "table": table,
+        "indicators": indicators.INDICATORS, "balance": balance, "stage_labels": STAGE_LABELS,
     })

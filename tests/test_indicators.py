@@ -1,0 +1,87 @@
+"""Indicators: ratios of sums at every level, and the student-weighted 差异系数 of 优质均衡."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from eduplatform.assets import codes as asset_codes
+from eduplatform.assets import services as assets
+from eduplatform.facilities import services as facilities
+from eduplatform.orgs.models import Region
+from eduplatform.orgs.stages import Stage
+from eduplatform.staff import services as staff
+from eduplatform.stats import indicators
+from eduplatform.students import services as students
+from tests.facilities_support import building_row
+from tests.staff_support import staff_row
+from tests.students_support import second_primary_in_county_a, student_row
+from tests.test_rollups import committed
+
+COUNTY_A = "440106000000"
+
+
+def test_the_worked_example_of_five_schools_gives_a_cv_of_0_515():
+    # DOMAIN §3.1: (students, books) of five primary schools; X̄ = 1913 / 302 = 6.33.
+    pairs = [(45, 279), (37, 137), (89, 935), (76, 160), (55, 402)]
+    assert sum(r for _p, r in pairs) / sum(p for p, _r in pairs) == pytest.approx(6.334, abs=0.001)
+    assert indicators.weighted_cv(pairs) == pytest.approx(0.515, abs=0.001)
+
+
+def test_cv_is_zero_when_every_school_has_the_same_ratio_and_undefined_without_students():
+    assert indicators.weighted_cv([(100, 450), (50, 225)]) == pytest.approx(0.0)
+    assert indicators.weighted_cv([(0, 10)]) is None
+
+
+def _school_with(capture, world, school, *, pupils: int, teachers: int, teaching_area: int, equipment: int, seq: int):
+    county = world.user("county_a_stat")
+    for n in range(pupils):
+        committed(capture, lambda n=n: students.enrol_student(actor=county, school=school, data=student_row(seq + n)))
+    for n in range(teachers):
+        committed(capture, lambda n=n: staff.hire(actor=county, unit=school, data=staff_row(seq + n, backbone_level="县级")))
+    committed(capture, lambda: facilities.create_building(actor=county, school=school, data=building_row(
+        seq, total_area=str(teaching_area), teaching_area=str(teaching_area), admin_area="0")))
+    year = asset_codes.statistical_year(timezone.localdate())
+    committed(capture, lambda: assets.type_holdings(actor=county, school=school, data={
+        "year": str(year), "books_volumes": str(30 * pupils), "computers_for_teaching": "2",
+        "multimedia_classrooms": "1", "teaching_equipment_value": str(equipment), "fixed_asset_value": str(equipment * 3)}))
+
+
+def test_region_indicators_are_ratios_of_sums_and_the_county_cv_follows_its_schools(
+        world, django_capture_on_commit_callbacks):
+    other = second_primary_in_county_a()
+    _school_with(django_capture_on_commit_callbacks, world, world.school_a1, pupils=4, teachers=1, teaching_area=40,
+                 equipment=10_000, seq=100)
+    _school_with(django_capture_on_commit_callbacks, world, other, pupils=2, teachers=1, teaching_area=6,
+                 equipment=2_000, seq=200)
+    province = world.user("province")
+    county = Region.objects.get(code=COUNTY_A)
+    rows, total = indicators.region_indicators(province, county)
+    value = {i.key: indicators.value_of(i, total.cells) for i in indicators.INDICATORS}
+    assert value["pupil_teacher"] == pytest.approx(6 / 2)  # Σ students ÷ Σ teachers, not the mean of 4 and 2
+    assert value["teaching_area_per_student"] == pytest.approx(46 / 6)
+    assert value["equipment_per_student"] == pytest.approx(12_000 / 6)
+    assert value["books_per_student"] == pytest.approx(30)
+    assert value["backbone_per_100"] == pytest.approx(2 * 100 / 6)
+    assert sorted(r.cells["students"] for r in rows if r.cells) == [2, 4]  # the two schools' towns
+
+    primary = indicators.balance(province, county, Stage.PRIMARY)
+    assert primary.schools == 2
+    cv = {ind.key: c for ind, _value, c, _limit, _ok in primary.indicators}
+    assert cv["teaching_area_per_student"] == pytest.approx(indicators.weighted_cv([(4, 40), (2, 6)]))
+    assert cv["equipment_per_student"] == pytest.approx(indicators.weighted_cv([(4, 10_000), (2, 2_000)]))
+    # The second school has 3 ㎡ of teaching space (4.5 required) and ¥1,000 of equipment per pupil (2,000).
+    failing = dict(primary.failing_schools)
+    assert list(failing) == ["天河第二测试小学"] and len(failing["天河第二测试小学"]) == 2
+
+
+def test_indicator_page_explains_formulas_and_stays_in_scope(client, world, django_capture_on_commit_callbacks):
+    _school_with(django_capture_on_commit_callbacks, world, world.school_a1, pupils=3, teachers=1, teaching_area=30,
+                 equipment=9_000, seq=300)
+    client.force_login(world.user("county_a_stat"))
+    page = client.get("/statistics/indicators/").content.decode()
+    assert 'id="formulas"' in page and "在校生数 ÷ 专任教师数" in page and 'data-testid="balance-2"' in page
+    assert "3.00:1" in page  # 3 pupils, 1 teacher
+    assert client.get("/statistics/indicators/?region=440104000000").status_code == 404
+    response = client.get("/statistics/indicators/?format=xlsx")
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
