@@ -85,3 +85,20 @@ def test_indicator_page_explains_formulas_and_stays_in_scope(client, world, djan
     assert client.get("/statistics/indicators/?region=440104000000").status_code == 404
     response = client.get("/statistics/indicators/?format=xlsx")
     assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")
+
+
+def test_the_province_map_colours_cities_by_an_indicator_and_sends_others_to_their_statistics(
+        client, world, django_capture_on_commit_callbacks):
+    import json
+    import re
+
+    _school_with(django_capture_on_commit_callbacks, world, world.school_a1, pupils=2, teachers=1, teaching_area=20,
+                 equipment=4_000, seq=400)
+    client.force_login(world.user("province"))
+    page = client.get("/statistics/map/?indicator=pupil_teacher").content.decode()
+    data = json.loads(re.search(r'<script id="map-data" type="application/json">(.*?)</script>', page, re.S)[1])
+    values = {row["name"]: row["value"] for row in data["rows"]}
+    assert len(values) == 21 and values["广州市"] == 2.0 and values["深圳市"] is None
+    assert data["label"] == "生师比" and data["unit"] == ":1"
+    client.force_login(world.user("county_a_stat"))
+    assert client.get("/statistics/map/")["Location"] == "/statistics/"

@@ -217,3 +217,41 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
         "snapshots": Snapshot.objects.all(), "labels": [i.label for i in indicators.INDICATORS], "table": table,
         "indicators": indicators.INDICATORS, "balance": balance, "stage_labels": STAGE_LABELS,
     })
+
+
+# Counts the map can show besides the indicators (measures of ``indicators.region_indicators``).
+MAP_COUNTS = (("students", "在校生数", "人"), ("teachers", "专任教师数", "人"))
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def province_map(request: HttpRequest) -> HttpResponse:
+    """Guangdong's 21 cities coloured by an indicator of the live figures, with their ranking; a
+    click on a city opens its statistics. For users whose jurisdiction is the whole province."""
+    user = request.user
+    root = scope_root(user)
+    if root is None or root.level != "province":
+        return redirect("stats:live")
+    choices = [*[(k, label) for k, label, _u in MAP_COUNTS], *[(i.key, i.label) for i in indicators.INDICATORS]]
+    key = request.GET.get("indicator", "students")
+    if key not in dict(choices):
+        key = "students"
+    rows, _total = indicators.region_indicators(user, root)
+    indicator = indicators.BY_KEY.get(key)
+    unit = indicator.unit if indicator else dict((k, u) for k, _l, u in MAP_COUNTS)[key]
+
+    def value(cells: dict) -> float | None:
+        if indicator is not None:
+            found = indicators.value_of(indicator, cells)
+            return None if found is None else round(found, 2)
+        return cells.get(key, 0)
+
+    cities = [{"name": r.label, "code": r.region_code, "value": value(r.cells)} for r in rows]
+    ranking = sorted(cities, key=lambda c: (c["value"] is None, -(c["value"] or 0)))
+    for city in ranking:
+        city["shown"] = "—" if city["value"] is None else f"{city['value']:,}{unit}"
+    chosen = {"key": key, "label": dict(choices)[key]}
+    return render(request, "stats/map.html", {
+        "nav_active": NAV, "choices": choices, "chosen": chosen, "ranking": ranking,
+        "map_data": {"label": chosen["label"], "unit": unit, "rows": cities},
+    })
