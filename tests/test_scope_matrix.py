@@ -20,7 +20,8 @@ from tests.world import LEAK_MARKER_B, LEAK_MARKER_HIGHER, World
 
 # Parameters that name public reference data (national code tables), not jurisdictional records.
 # Census snapshots cover the whole province; each user reads them only for its own jurisdiction.
-PUBLIC_PARAMETERS = {"table_key", "import_kind", "snapshot_id"}
+# The public portal's years are public by definition.
+PUBLIC_PARAMETERS = {"table_key", "import_kind", "snapshot_id", "year"}
 # Routes that are not pages of records: static files, auth plumbing, API documentation.
 SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|api/v1/(docs|openapi\.json))")
 
@@ -36,6 +37,14 @@ def public_values(parameter: str, own_region: str, world: World) -> list[str]:
         from eduplatform.stats.snapshots import take_snapshot
 
         return [str(take_snapshot(actor=world.user("province"), census_date=timezone.localdate()).pk)]
+    if parameter == "year":
+        from django.utils import timezone
+
+        from eduplatform.stats.snapshots import publish_snapshot, take_snapshot
+
+        officer = world.user("province")
+        published = publish_snapshot(actor=officer, snapshot=take_snapshot(actor=officer, census_date=timezone.localdate()))
+        return [str(published.census_date.year)]
     if parameter == "region_code":
         return [own_region]
     if parameter == "import_kind":

@@ -189,6 +189,9 @@ class Snapshot(models.Model):
     taken_at = models.DateTimeField(_("生成时间"))
     taken_by = models.CharField(_("生成人"), max_length=150)
     totals = models.JSONField(_("全省合计"), default=dict)
+    # Publication makes the snapshot's city-level figures public on the portal (no login).
+    published_at = models.DateTimeField(_("公布时间"), null=True, blank=True)
+    published_by = models.CharField(_("公布人"), max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("统计快照")

@@ -73,3 +73,21 @@ def province_totals(snapshot: Snapshot) -> dict[str, object]:
     staff = SnapshotStaff.objects.filter(snapshot=snapshot).aggregate(n=Sum("staff"))["n"] or 0
     area = SnapshotBuilding.objects.filter(snapshot=snapshot).aggregate(n=Sum("total_area"))["n"] or 0
     return {"students": students, "staff": staff, "floor_area": str(area)}
+
+
+@transaction.atomic
+def publish_snapshot(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
+    """Put a snapshot's city-level figures on the public portal. The latest published version of a
+    census year is the one shown; publication changes no figure."""
+    if not can_take_snapshots(actor):
+        raise NotPermitted("只有省级统计部门可以公布统计数据")
+    snapshot = Snapshot.objects.select_for_update().get(pk=snapshot.pk)
+    if snapshot.published_at is not None:
+        raise RecordInvalid(str(snapshot), [FieldProblem(
+            "snapshot", "snapshot.published", f"该快照已于 {timezone.localtime(snapshot.published_at):%Y-%m-%d %H:%M} 公布",
+            "快照")])
+    snapshot.published_at, snapshot.published_by = timezone.now(), actor.audit_name()
+    snapshot.save(update_fields=["published_at", "published_by"])
+    record_change(actor=actor, action=AuditAction.UPDATE, object_type="stats.snapshot", object_id=snapshot.pk,
+                  object_label=str(snapshot), region_path=PROVINCE_PATH, note="公布统计数据（公开门户）")
+    return snapshot

@@ -11,4 +11,5 @@ urlpatterns = [
     path("snapshots/", views.snapshot_list, name="snapshots"),
     path("snapshots/<int:snapshot_id>/", views.snapshot_detail, name="snapshot"),
     path("snapshots/<int:snapshot_id>/tables/", views.base_tables, name="base_tables"),
+    path("snapshots/<int:snapshot_id>/publish/", views.snapshot_publish, name="publish"),
 ]

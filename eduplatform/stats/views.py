@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response, xlsx_workbook
@@ -168,7 +169,7 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     return render(request, "stats/snapshot.html", {
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": _trail(region, root),
         "labels": [label for _k, label, *_ in columns], "table": table, "other": other, "against": against,
-        "others": Snapshot.objects.exclude(pk=snapshot.pk),
+        "others": Snapshot.objects.exclude(pk=snapshot.pk), "can_publish": snapshots.can_take_snapshots(user),
     })
 
 
@@ -255,3 +256,17 @@ def province_map(request: HttpRequest) -> HttpResponse:
         "nav_active": NAV, "choices": choices, "chosen": chosen, "ranking": ranking,
         "map_data": {"label": chosen["label"], "unit": unit, "rows": cities},
     })
+
+
+@login_required
+@require_POST
+@require_capability(capabilities.VIEW_RECORDS)
+def snapshot_publish(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    snapshot = _snapshot(snapshot_id)
+    try:
+        snapshots.publish_snapshot(actor=request.user, snapshot=snapshot)
+    except RecordInvalid as err:
+        messages.error(request, "；".join(p.message for p in err.problems))
+    else:
+        messages.success(request, f"已公布{snapshot}，公开门户显示该年度数据")
+    return redirect("stats:snapshot", snapshot_id=snapshot.pk)
