@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.live, name="live"),
     path("indicators/", views.indicator_page, name="indicators"),
     path("map/", views.province_map, name="map"),
+    path("staffing/", views.staffing_page, name="staffing"),
     path("snapshots/", views.snapshot_list, name="snapshots"),
     path("snapshots/<int:snapshot_id>/", views.snapshot_detail, name="snapshot"),
     path("snapshots/<int:snapshot_id>/tables/", views.base_tables, name="base_tables"),

@@ -23,7 +23,7 @@ from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats import basetables, indicators, selectors, snapshots
+from eduplatform.stats import basetables, calculators, indicators, selectors, snapshots
 from eduplatform.stats.models import Snapshot, StudentRollup
 from eduplatform.stats.rollup import school_year_of
 
@@ -270,3 +270,24 @@ def snapshot_publish(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     else:
         messages.success(request, f"已公布{snapshot}，公开门户显示该年度数据")
     return redirect("stats:snapshot", snapshot_id=snapshot.pk)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def staffing_page(request: HttpRequest) -> HttpResponse:
+    """教职工编制测算: quota from the standards against staff in post, for the children of a region
+    (or its schools), live or from a snapshot, with every school's arithmetic."""
+    user = request.user
+    region = _region(request)
+    snapshot_id = request.GET.get("snapshot", "")
+    snapshot = _snapshot(int(snapshot_id)) if snapshot_id.isdigit() else None
+    rows, total = calculators.region_quotas(user, region, snapshot)
+    if request.GET.get("format") == "xlsx":
+        headers = ["名称", "核定编制", "在岗教职工", "超编(+)/缺编(-)", "测算过程"]
+        data = [[q.name, q.quota, q.actual, q.difference, "；".join(q.steps)] for q in [*rows, total]]
+        return xlsx_response(f"{region.name}教职工编制测算.xlsx", headers, data, sheet="编制测算")
+    return render(request, "stats/staffing.html", {
+        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "snapshot": snapshot,
+        "snapshots": Snapshot.objects.all(), "rows": rows, "total": total, "rule": calculators.RULE_VERSION,
+        "ratios": [(STAGE_LABELS[s], r) for s, r in calculators.PUPILS_PER_STAFF.items()],
+    })

@@ -1,0 +1,104 @@
+"""Policy calculators: the teacher staffing quota (教职工编制) per school, county or any region, from
+the records, against the staff actually in post. Each result carries its inputs, the rule version
+and the arithmetic, so a county can check every figure by hand.
+
+Rule (DOMAIN §4.1): 中央编办发〔2014〕72号 brought county and rural schools to the city standard —
+教职工 : 学生 = 1 : 19 (小学), 1 : 13.5 (初中), 1 : 12.5 (高中). Kindergartens (教职工配备标准（暂行）,
+2013): each full-day class 2 专任教师 + 1 保育员, plus 园长: 1 up to 5 classes, 2 for 6–9, 3 from 10.
+Guangdong's own implementation (e.g. a top-up for small rural schools) was not found; it would be
+a new rule version here.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Sum
+
+from eduplatform.orgs.models import Organization, OrgKind, Region
+from eduplatform.orgs.scope import Actor, scope_of, scoped
+from eduplatform.orgs.stages import STAGE_LABELS, Stage
+from eduplatform.stats.models import ClassRollup, Snapshot, StaffRollup, StudentRollup
+from eduplatform.stats.selectors import figures
+
+RULE_VERSION = "2014 城乡统一标准（中央编办发〔2014〕72号）；幼儿园：教职工配备标准（暂行）2013"
+PUPILS_PER_STAFF: dict[Stage, Decimal] = {Stage.PRIMARY: Decimal(19), Stage.JUNIOR: Decimal("13.5"),
+                                          Stage.SENIOR: Decimal("12.5")}
+STAFF_PER_KINDERGARTEN_CLASS = 3  # 2 专任教师 + 1 保育员
+HEADCOUNT_POSTS = ("1", "2", "3", "4", "5")  # 代课 (6) and 兼任 (7) are outside the 教职工 headcount
+
+
+def kindergarten_directors(classes: int) -> int:
+    if classes == 0:
+        return 0
+    return 1 if classes <= 5 else 2 if classes <= 9 else 3
+
+
+@dataclass
+class Quota:
+    name: str
+    region_code: str = ""
+    school_code: str = ""
+    quota: int = 0
+    actual: int = 0
+    steps: list[str] = field(default_factory=list)  # the arithmetic, one line per part
+
+    @property
+    def difference(self) -> int:
+        """Staff in post minus the quota: positive is 超编, negative 缺编."""
+        return self.actual - self.quota
+
+
+def school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> list[Quota]:
+    """Each school's quota under ``region`` in the actor's scope, with its arithmetic."""
+    pupils: dict[int, dict[int, int]] = defaultdict(dict)
+    for r in figures(StudentRollup, actor, region, snapshot).values("school_id", "stage").annotate(
+            n=Sum("enrolled")).order_by():
+        pupils[r["school_id"]][r["stage"]] = r["n"]
+    classes = {r["school_id"]: r["n"] for r in figures(ClassRollup, actor, region, snapshot).filter(
+        stage=Stage.PRESCHOOL).values("school_id").annotate(n=Sum("classes")).order_by()}
+    actual = {r["school_id"]: r["n"] for r in figures(StaffRollup, actor, region, snapshot).filter(
+        post_category__in=HEADCOUNT_POSTS).values("school_id").annotate(n=Sum("staff")).order_by()}
+    schools = {o.pk: o for o in scoped(Organization.objects.filter(
+        kind=OrgKind.SCHOOL, pk__in=set(pupils) | set(actual)), actor)}
+    quotas = []
+    for school_id, school in sorted(schools.items(), key=lambda item: item[1].name):
+        q = Quota(school.name, school_code=school.school_code or "", actual=actual.get(school_id, 0))
+        exact = Decimal(0)
+        for stage, ratio in PUPILS_PER_STAFF.items():
+            n = pupils[school_id].get(int(stage), 0)
+            if n:
+                exact += n / ratio
+                q.steps.append(f"{STAGE_LABELS[stage]}在校生 {n} ÷ {ratio} = {n / ratio:.2f}")
+        kg = classes.get(school_id, 0)
+        if kg:
+            directors = kindergarten_directors(kg)
+            exact += kg * STAFF_PER_KINDERGARTEN_CLASS + directors
+            q.steps.append(f"幼儿园 {kg} 个班 × {STAFF_PER_KINDERGARTEN_CLASS} + 园长 {directors} = "
+                           f"{kg * STAFF_PER_KINDERGARTEN_CLASS + directors}")
+        q.quota = math.ceil(exact)  # a part of a post is a post
+        q.steps.append(f"合计 {exact:.2f}，向上取整为 {q.quota}")
+        quotas.append(q)
+    return quotas
+
+
+def region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> tuple[list[Quota], Quota]:
+    """The schools' quotas summed into each child region (schools themselves under a town), and
+    the region's total; a county's quota is the sum of its schools' (each rounded up)."""
+    quotas = school_quotas(actor, region, snapshot)
+    total = Quota(region.name, quota=sum(q.quota for q in quotas), actual=sum(q.actual for q in quotas))
+    children = list(region.children.filter(abolished_on__isnull=True).order_by("code"))
+    if not children or scope_of(actor).school_id is not None:
+        return quotas, total
+    path_of = dict(Organization.objects.filter(school_code__in=[q.school_code for q in quotas]).values_list(
+        "school_code", "region_path"))
+    rows = [(c.path, Quota(c.name, region_code=c.code)) for c in children]
+    for q in quotas:
+        row = next((row for prefix, row in rows if path_of.get(q.school_code, "").startswith(prefix)), None)
+        if row is not None:
+            row.quota += q.quota
+            row.actual += q.actual
+    return [row for _p, row in rows if row.quota or row.actual], total
