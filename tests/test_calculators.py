@@ -46,3 +46,34 @@ def test_quotas_apply_the_ratios_per_school_and_sum_up_the_tree(client, world, d
     assert 'data-testid="quota-total">5<' in page and "中央编办发〔2014〕72号" in page
     assert client.get("/statistics/staffing/?region=440104000000").status_code == 404
     assert client.get("/statistics/staffing/?format=xlsx").status_code == 200
+
+
+def test_enrolment_projection_moves_cohorts_up_and_feeds_first_grades(world, django_capture_on_commit_callbacks):
+    county = world.user("county_a_stat")
+    seq = 500
+    for grade, n in (("五年级", 4), ("六年级", 3)):
+        for _ in range(n):
+            seq += 1
+            committed(django_capture_on_commit_callbacks, lambda s=seq, g=grade: services.enrol_student(
+                actor=county, school=world.school_a1, data=student_row(s, grade=g)))
+    for _ in range(2):  # 大班 at the kindergarten
+        seq += 1
+        committed(django_capture_on_commit_callbacks, lambda s=seq: services.enrol_student(
+            actor=county, school=world.school_a2, data=student_row(s, grade="大班")))
+    projection = calculators.project_enrolment(world.user("province"), Region.objects.get(code=COUNTY_A),
+                                               school_year=2026)
+    series = dict(projection.grades)
+    assert projection.years == [2026, 2027, 2028, 2029]
+    assert series["五年级"] == [4, 0, 0, 0]
+    assert series["六年级"] == [3, 4, 0, 0]  # this year's 五年级 move up
+    # No 一年级 now: the share 一年级 ÷ 大班 is 0, so the 大班 children are projected to leave the county.
+    assert series["大班"][0] == 2 and "一年级" not in series
+    assert any(note.startswith("初一 ÷ 六年级 = 0 ÷ 3") for note in projection.notes)
+
+
+def test_projection_page_shows_its_assumptions_within_scope(client, world):
+    client.force_login(world.user("county_a_stat"))
+    page = client.get("/statistics/projection/").content.decode()
+    assert 'data-testid="rule"' in page and "队列法" in page and 'id="projection-table"' in page
+    assert client.get("/statistics/projection/?region=440104000000").status_code == 404
+    assert client.get("/statistics/projection/?format=xlsx").status_code == 200

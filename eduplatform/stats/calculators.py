@@ -1,5 +1,5 @@
 """Policy calculators: the teacher staffing quota (教职工编制) per school, county or any region, from
-the records, against the staff actually in post. Each result carries its inputs, the rule version
+the records, against the staff actually in post; and the enrolment projection by cohort progression. Each result carries its inputs, the rule version
 and the arithmetic, so a county can check every figure by hand.
 
 Rule (DOMAIN §4.1): 中央编办发〔2014〕72号 brought county and rural schools to the city standard —
@@ -17,12 +17,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.utils import timezone
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats.models import ClassRollup, Snapshot, StaffRollup, StudentRollup
+from eduplatform.stats.rollup import school_year_of
 from eduplatform.stats.selectors import figures
+from eduplatform.students.grades import GRADES, grade_name
 
 RULE_VERSION = "2014 城乡统一标准（中央编办发〔2014〕72号）；幼儿园：教职工配备标准（暂行）2013"
 PUPILS_PER_STAFF: dict[Stage, Decimal] = {Stage.PRIMARY: Decimal(19), Stage.JUNIOR: Decimal("13.5"),
@@ -102,3 +105,58 @@ def region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
             row.quota += q.quota
             row.actual += q.actual
     return [row for _p, row in rows if row.quota or row.actual], total
+
+
+# --------------------------------------------------------------------------------------------
+# Enrolment projection
+
+
+# First grades fed by the last grade of the stage below (大班 → 一年级, 六年级 → 初一, 初三 → 高一 and 中职).
+FEEDERS: dict[str, tuple[str, ...]] = {"11": ("03",), "21": ("16",), "31": ("23",), "41": ("23",)}
+PROJECTION_RULE = "按年级递推（队列法）：各年级学生次年升入下一年级；起始年级由下一学段毕业年级按本年升学比例推算"
+
+
+@dataclass
+class Projection:
+    grades: list[tuple[str, list[int]]]  # (grade name, [this year, +1, +2, +3])
+    years: list[int]
+    notes: list[str]
+
+
+def project_enrolment(actor: Actor, region: Region, snapshot: Snapshot | None = None, *, years: int = 3,
+                      school_year: int | None = None) -> Projection:
+    """Students per grade for the next ``years`` school years, by cohort progression from the records.
+
+    Assumptions, shown on the page: everyone moves up a grade each year (no repeaters or transfers
+    in or out of the region); a first grade takes the same share of the feeding grade as it does
+    this year (初一 ÷ 六年级 now, applied to next year's 六年级 leavers); kindergarten 小班 keeps this
+    year's size (no birth data in the records); higher education and special schools are left out.
+    """
+    counts = {r["grade"]: r["n"] for r in figures(StudentRollup, actor, region, snapshot).values("grade").annotate(
+        n=Sum("enrolled")).order_by()}
+    covered = [g for g in GRADES if g.stage in (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR, Stage.SENIOR,
+                                                 Stage.VOCATIONAL)]
+    previous_of = {g.next_code: g.code for g in covered if g.next_code}
+    # This year's transition shares (first grade ÷ its feeders), the assumption for the years ahead.
+    shares = {}
+    notes = []
+    for first, feeders in FEEDERS.items():
+        fed = sum(counts.get(f, 0) for f in feeders)
+        shares[first] = Decimal(counts.get(first, 0)) / fed if fed else Decimal(0)
+        names = "、".join(grade_name(f) for f in feeders)
+        notes.append(f"{grade_name(first)} ÷ {names} = {counts.get(first, 0)} ÷ {fed} = {shares[first]:.3f}")
+    series = {g.code: [counts.get(g.code, 0)] for g in covered}
+    for _year in range(years):
+        last = {code: values[-1] for code, values in series.items()}  # the year before, for every grade
+        for g in covered:
+            if g.code in FEEDERS:
+                value = int((sum(last.get(f, 0) for f in FEEDERS[g.code]) * shares[g.code]).to_integral_value())
+            elif g.code in previous_of:
+                value = last[previous_of[g.code]]
+            else:  # 小班: no births in the records, this year's size carries on
+                value = last[g.code]
+            series[g.code].append(value)
+    start = school_year if school_year is not None else (snapshot.school_year if snapshot else
+                                                         school_year_of(timezone.localdate()))
+    return Projection([(g.name, series[g.code]) for g in covered if any(series[g.code])],
+                      [start + i for i in range(years + 1)], notes)

@@ -291,3 +291,21 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
         "snapshots": Snapshot.objects.all(), "rows": rows, "total": total, "rule": calculators.RULE_VERSION,
         "ratios": [(STAGE_LABELS[s], r) for s, r in calculators.PUPILS_PER_STAFF.items()],
     })
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def projection_page(request: HttpRequest) -> HttpResponse:
+    """学位预测: students per grade for the next three school years by cohort progression."""
+    user = request.user
+    region = _region(request)
+    projection = calculators.project_enrolment(user, region)
+    if request.GET.get("format") == "xlsx":
+        headers = ["年级", *[f"{y}学年" for y in projection.years]]
+        return xlsx_response(f"{region.name}学生数预测.xlsx", headers,
+                             [[name, *values] for name, values in projection.grades], sheet="学生数预测")
+    totals = [sum(values[i] for _n, values in projection.grades) for i in range(len(projection.years))]
+    return render(request, "stats/projection.html", {
+        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "projection": projection,
+        "totals": totals, "rule": calculators.PROJECTION_RULE,
+    })
