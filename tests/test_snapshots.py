@@ -132,3 +132,18 @@ def test_base_table_page_prints_checks_and_downloads_a_sheet_per_table(client, w
     assert book.sheet_names == ["基础基213", "基础基311", "基础基411", "基础基422", "基础基512"]
     students = book.get_sheet_by_name("基础基311").to_python()
     assert students[0][:2] == ["项目", "合计"] and students[1][:2] == ["合计", 1]
+
+
+def test_the_snapshot_list_charts_the_trend_of_the_latest_version_of_each_census_date(client, world):
+    import json
+    import re
+
+    officer = world.user("province")
+    take_snapshot(actor=officer, census_date=dt.date(2025, 9, 1))
+    take_snapshot(actor=officer, census_date=dt.date(2025, 9, 1))
+    take_snapshot(actor=officer, census_date=timezone.localdate())
+    client.force_login(officer)
+    page = client.get("/statistics/snapshots/").content.decode()
+    trend = json.loads(re.search(r'<script id="trend-data" type="application/json">(.*?)</script>', page, re.S)[1])
+    assert trend["labels"] == ["2025-09-01", f"{timezone.localdate():%Y-%m-%d}"]
+    assert trend["students"] == [0, 0] and 'id="trend-chart"' in page

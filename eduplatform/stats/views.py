@@ -126,8 +126,14 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"已生成{snapshot}")
                 return redirect("stats:snapshot", snapshot_id=snapshot.pk)
+    listed = list(Snapshot.objects.all())
+    # The trend across census dates: the latest version of each, oldest first.
+    latest = {s.census_date: s for s in sorted(listed, key=lambda s: (s.census_date, s.version))}
+    trend = {"labels": [f"{d:%Y-%m-%d}" for d in sorted(latest)],
+             "students": [latest[d].totals.get("students", 0) for d in sorted(latest)],
+             "staff": [latest[d].totals.get("staff", 0) for d in sorted(latest)]}
     return render(request, "stats/snapshots.html", {
-        "nav_active": NAV, "snapshots": Snapshot.objects.all(), "form": form, "can_take": can_take})
+        "nav_active": NAV, "snapshots": listed, "form": form, "can_take": can_take, "trend": trend})
 
 
 def _snapshot(snapshot_id: int) -> Snapshot:
@@ -135,6 +141,12 @@ def _snapshot(snapshot_id: int) -> Snapshot:
     if snapshot is None:
         raise Http404("统计快照不存在")
     return snapshot
+
+
+def _chosen_snapshot(request: HttpRequest, parameter: str) -> Snapshot | None:
+    """The snapshot a page's ``?snapshot=`` / ``?compare=`` names; None (live figures) when absent."""
+    value = request.GET.get(parameter, "")
+    return _snapshot(int(value)) if value.isdigit() else None
 
 
 @login_required
@@ -145,8 +157,7 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     user = request.user
     snapshot = _snapshot(snapshot_id)
     region = _region(request)
-    compare_id = request.GET.get("compare", "")
-    other = _snapshot(int(compare_id)) if compare_id.isdigit() else None
+    other = _chosen_snapshot(request, "compare")
     rows, total = selectors.region_overview(user, region, snapshot)
     base_rows, base_total = selectors.region_overview(user, region, other)
     columns = selectors.OVERVIEW_COLUMNS
@@ -202,8 +213,7 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
     county, the 优质均衡 差异系数 between its primary and junior schools."""
     user = request.user
     region = _region(request)
-    snapshot_id = request.GET.get("snapshot", "")
-    snapshot = _snapshot(int(snapshot_id)) if snapshot_id.isdigit() else None
+    snapshot = _chosen_snapshot(request, "snapshot")
     rows, total = indicators.region_indicators(user, region, snapshot)
     table = [(row, [indicators.formatted(i, indicators.value_of(i, row.cells)) for i in indicators.INDICATORS])
              for row in [*rows, total]]
@@ -279,8 +289,7 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
     (or its schools), live or from a snapshot, with every school's arithmetic."""
     user = request.user
     region = _region(request)
-    snapshot_id = request.GET.get("snapshot", "")
-    snapshot = _snapshot(int(snapshot_id)) if snapshot_id.isdigit() else None
+    snapshot = _chosen_snapshot(request, "snapshot")
     rows, total = calculators.region_quotas(user, region, snapshot)
     if request.GET.get("format") == "xlsx":
         headers = ["名称", "核定编制", "在岗教职工", "超编(+)/缺编(-)", "测算过程"]
