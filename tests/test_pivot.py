@@ -118,6 +118,22 @@ def test_every_staff_figure_opens_exactly_the_people_it_counts(province, rows, c
         assert href and _list_count(client, href) == value, href
 
 
+@pytest.mark.parametrize("measure", ["classes", "students"])
+def test_every_class_figure_opens_exactly_the_classes_it_counts(province, measure):
+    client = client_of("province")
+    for rows, cols in (("area", "size_band"), ("grade", "size_band"), ("stage", "")):
+        response = client.get("/statistics/pivot/", {"subject": "classes", "rows": rows, "cols": cols,
+                                                     "measure": measure})
+        cells = [(value, href) for _row, _drill, links in response.context["body"] for value, href in links if value]
+        assert cells, "the demo province has classes"
+        for value, href in random.Random(rows).sample(cells, min(len(cells), 6)):
+            listed = client.get(href)
+            assert listed.status_code == 200
+            found = (listed.context["page"].paginator.count if measure == "classes"
+                     else listed.context["students_in_classes"])
+            assert found == value, href
+
+
 def test_staff_figures_equal_the_staff_register(province):
     table, _ = pivot_of("province", region=DEMO_COUNTY, subject="staff", rows="post_category", cols="gender",
                         measure="staff")

@@ -18,6 +18,7 @@ from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
+from eduplatform.stats.rollup import SIZE_BANDS
 
 # Parameters a figure adds to a record list beyond the list's own form fields.
 FIGURE_PARAMS = ("region", "stage", "cohort", "born_from", "born_to", "establishment", "teaching_stage",
@@ -42,6 +43,16 @@ def param_value(value: str) -> str:
     return "" if value == BLANK else value
 
 
+def size_band_range(label: str) -> tuple[int, int | None] | None:
+    """The class sizes of a 基础基211–213 band label ("≤25", "56-60", "≥66"); None for no band.
+    A figure counts classes with at least one pupil, so the lowest band starts at 1."""
+    lows = [low for _label, low in SIZE_BANDS]
+    for i, (band, low) in enumerate(SIZE_BANDS):
+        if band == label:
+            return max(low, 1), (lows[i + 1] - 1 if i + 1 < len(lows) else None)
+    return None
+
+
 @dataclass(frozen=True)
 class FigureFilter:
     label: str  # e.g. "区划：天河区；学段：小学；出生学年：2019"
@@ -49,17 +60,19 @@ class FigureFilter:
 
 
 def figure_filter(params: QueryDict, region: Region | None, flag_labels: Mapping[str, str],
-                  shown_flags: Mapping[str, str], value_labels: Mapping[str, Mapping[str, str]] | None = None
-                  ) -> FigureFilter | None:
+                  shown_flags: Mapping[str, str], value_labels: Mapping[str, Mapping[str, str]] | None = None,
+                  extra: Mapping[str, str] | None = None) -> FigureFilter | None:
     """What a figure link asked the list for, or None when the list was opened normally.
 
     ``shown_flags`` are the flags the list's form offers as checkboxes (kept by the form itself);
     the other flags in ``flag_labels`` only come from figures and travel as hidden fields.
+    ``extra`` names further parameters (name → label) that this list has no form field for.
     """
     value_labels = value_labels or {}
+    labels = {**_PARAM_LABELS, **(extra or {})}
     parts: list[str] = []
     hidden: list[tuple[str, str]] = []
-    for name in FIGURE_PARAMS:
+    for name in (*FIGURE_PARAMS, *(extra or {})):
         value = params.get(name, "")
         if not value:
             continue
@@ -74,8 +87,8 @@ def figure_filter(params: QueryDict, region: Region | None, flag_labels: Mapping
         elif name in ("born_from", "born_to"):
             parts.append(f"{'出生年份不早于' if name == 'born_from' else '出生年份不晚于'} {value}")
         else:
-            labels = value_labels.get(name, {})
-            parts.append(f"{_PARAM_LABELS[name]}：{'未填报' if value == BLANK else labels.get(value, value)}")
+            names = value_labels.get(name, {})
+            parts.append(f"{labels[name]}：{'未填报' if value == BLANK else names.get(value, value)}")
     for flag in params.getlist("flag"):
         if flag in flag_labels and flag not in shown_flags:
             hidden.append(("flag", flag))

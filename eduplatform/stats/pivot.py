@@ -6,7 +6,7 @@ A cell is one grouped SUM over the per-school roll-up rows, never over the raw r
 school user): it groups by the fixed-length prefix of the roll-up's region path, so a province
 pivot returns 21 groups per column, not 35,000 schools.
 
-For live figures of students and staff, each cell carries the record-list query that selects the
+For live figures of students, classes and staff, each cell carries the record-list query that selects the
 records it counts (``stats.links``): the same dimension values as list filters, tested to give the
 same number.
 """
@@ -95,6 +95,9 @@ class Subject:
     measures: tuple[str, ...]
     dimensions: tuple[Dimension, ...]
     list_url: str = ""  # the record list a live cell links to ("" when it has none)
+    # Per measure, the list parameters (status, flags) that select what it counts.
+    measure_links: dict[str, dict[str, str]] = field(default_factory=dict)
+    school_param: str = "school"  # the list's parameter for one school
 
     def measure_choices(self) -> list[tuple[str, str]]:
         return [(m, str(self.model._meta.get_field(m).verbose_name)) for m in self.measures]
@@ -102,35 +105,6 @@ class Subject:
     def dimension(self, key: str) -> Dimension | None:
         return next((d for d in self.dimensions if d.key == key), None)
 
-
-SUBJECTS: tuple[Subject, ...] = (
-    Subject("students", "学生", StudentRollup,
-            ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
-             "graduates"),
-            (AREA_DIMENSION, STAGE, GRADE, GENDER,
-             Dimension("age", "年龄（8月31日周岁）", _age, dict, int)),
-            "students:list"),
-    Subject("classes", "班级", ClassRollup, ("classes", "students"),
-            (AREA_DIMENSION, STAGE, GRADE, Dimension("size_band", "班额", _field("size_band"), dict,
-                                                     lambda v: _BAND_ORDER.get(v, 99)))),
-    Subject("staff", "教职工", StaffRollup, ("staff", "backbone", "head_teachers", "dual_qualified", "qualified"),
-            (AREA_DIMENSION,
-             Dimension("post_category", "岗位类别", _field("post_category"), _code_labels("post_category")),
-             Dimension("establishment", "编制情况", _field("establishment"), lambda: dict(staff_codes.ESTABLISHMENT)),
-             GENDER,
-             Dimension("education_level", "最高学历", _field("education_level"), _code_labels("education_level")),
-             Dimension("title_grade", "职称等级", _field("title_grade"), lambda: {"": "未定职级"},
-                       lambda v: _TITLE_ORDER.get(v, 9)),
-             Dimension("teaching_stage", "任课学段", _field("teaching_stage"), _code_labels("teaching_stage")),
-             Dimension("age_band", "年龄段", _age_band, lambda: {i: label for i, (label, _l) in enumerate(AGE_BANDS)},
-                       int)),
-            "staff:list"),
-    Subject("buildings", "校舍", BuildingRollup,
-            ("total_area", "teaching_area", "admin_area", "living_area", "other_area", "dangerous_area", "rented_area",
-             "buildings"),
-            (AREA_DIMENSION,)),
-)
-BY_KEY = {s.key: s for s in SUBJECTS}
 
 # Measures of the student list that a link selects by a flag or a status, not by the active list.
 STUDENT_MEASURE_FILTERS: dict[str, dict[str, str]] = {
@@ -147,6 +121,36 @@ STAFF_MEASURE_FILTERS: dict[str, dict[str, str]] = {
     "qualified": {"status": "active", "flag": "qualified"},
 }
 
+
+SUBJECTS: tuple[Subject, ...] = (
+    Subject("students", "学生", StudentRollup,
+            ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
+             "graduates"),
+            (AREA_DIMENSION, STAGE, GRADE, GENDER,
+             Dimension("age", "年龄（8月31日周岁）", _age, dict, int)),
+            "students:list", STUDENT_MEASURE_FILTERS),
+    Subject("classes", "班级", ClassRollup, ("classes", "students"),
+            (AREA_DIMENSION, STAGE, GRADE, Dimension("size_band", "班额", _field("size_band"), dict,
+                                                     lambda v: _BAND_ORDER.get(v, 99))),
+            "students:classes", {"classes": {}, "students": {}}),
+    Subject("staff", "教职工", StaffRollup, ("staff", "backbone", "head_teachers", "dual_qualified", "qualified"),
+            (AREA_DIMENSION,
+             Dimension("post_category", "岗位类别", _field("post_category"), _code_labels("post_category")),
+             Dimension("establishment", "编制情况", _field("establishment"), lambda: dict(staff_codes.ESTABLISHMENT)),
+             GENDER,
+             Dimension("education_level", "最高学历", _field("education_level"), _code_labels("education_level")),
+             Dimension("title_grade", "职称等级", _field("title_grade"), lambda: {"": "未定职级"},
+                       lambda v: _TITLE_ORDER.get(v, 9)),
+             Dimension("teaching_stage", "任课学段", _field("teaching_stage"), _code_labels("teaching_stage")),
+             Dimension("age_band", "年龄段", _age_band, lambda: {i: label for i, (label, _l) in enumerate(AGE_BANDS)},
+                       int)),
+            "staff:list", STAFF_MEASURE_FILTERS, "unit"),
+    Subject("buildings", "校舍", BuildingRollup,
+            ("total_area", "teaching_area", "admin_area", "living_area", "other_area", "dangerous_area", "rented_area",
+             "buildings"),
+            (AREA_DIMENSION,)),
+)
+BY_KEY = {s.key: s for s in SUBJECTS}
 
 @dataclass
 class Area:
@@ -318,10 +322,11 @@ def _link(pivot: Pivot, areas: _DefaultDict, row_value, column_value) -> dict | 
     """The record-list query selecting what a cell counts; None when the records cannot be
     selected exactly (the region's own schools, a cell of the total row with an area column)."""
     subject = pivot.subject
-    filters = STUDENT_MEASURE_FILTERS if subject.key == "students" else STAFF_MEASURE_FILTERS
-    params = dict(filters[pivot.measure])
+    params = dict(subject.measure_links[pivot.measure])
+    if subject.key == "classes":
+        params["year"] = str(pivot.year)  # the roll-up holds the classes of the current school year
     if pivot.school is not None:
-        params["unit" if subject.key == "staff" else "school"] = pivot.school.school_code or ""
+        params[subject.school_param] = pivot.school.school_code or ""
     else:
         params["region"] = pivot.region.code
     for dim, value in ((pivot.row_dimension, row_value), (pivot.column_dimension, column_value)):
@@ -335,7 +340,7 @@ def _link(pivot: Pivot, areas: _DefaultDict, row_value, column_value) -> dict | 
                 params["region"] = area.region_code
             else:
                 params.pop("region", None)
-                params["unit" if subject.key == "staff" else "school"] = area.school_code
+                params[subject.school_param] = area.school_code
         elif dim.key == "age":
             params["cohort"] = str(pivot.year - int(value))
         elif dim.key == "age_band":

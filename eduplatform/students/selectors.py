@@ -179,17 +179,32 @@ def promotions_of(actor: Actor, student: Student) -> list[promotion.PromotionRec
 # Classes
 
 
-def classes_in_scope(actor: Actor, school: Organization | None = None, school_year: int | None = None
-                     ) -> QuerySet[SchoolClass]:
-    """Classes with their size (active registrations), for the class list and its 大班额 flags."""
+def classes_in_scope(actor: Actor, school: Organization | None = None, school_year: int | None = None, *,
+                     region_path: str = "", grades: tuple[str, ...] | list[str] = (),
+                     size_range: tuple[int, int | None] | None = None) -> QuerySet[SchoolClass]:
+    """Classes with their size (active registrations), for the class list and its 大班额 flags;
+    region, grades and a size range are how a class-size figure opens the classes it counts."""
     qs = scoped(SchoolClass.objects.all(), actor).select_related("school")
     if school is not None:
         qs = qs.filter(school=school)
     if school_year is not None:
         qs = qs.filter(school_year=school_year)
-    return qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True))).order_by(
+    if region_path:
+        qs = qs.filter(region_path__startswith=region_path)
+    if grades:
+        qs = qs.filter(grade__in=grades)
+    qs = qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True)))
+    if size_range is not None:
+        low, high = size_range
+        qs = qs.filter(size__gte=low) if high is None else qs.filter(size__gte=low, size__lte=high)
+    return qs.order_by(
         "school__region_path", "school__name", "school_id", "school_year", "grade", "number"
     )
+
+
+def students_in(classes: QuerySet[SchoolClass]) -> int:
+    """Active registrations in these classes (the sum of their sizes)."""
+    return Enrolment.objects.filter(is_active=True, school_class__in=classes.values("pk")).count()
 
 
 def class_for(actor: Actor, class_id: int) -> SchoolClass:

@@ -32,7 +32,7 @@ from eduplatform.orgs.forms import DecisionForm, own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.standards.validators import mask_id_number
-from eduplatform.stats.links import figure_filter, region_from_param
+from eduplatform.stats.links import figure_filter, region_from_param, size_band_range
 from eduplatform.students import approvals, importing, promotion, selectors, services
 from eduplatform.students.forms import (
     EDITABLE_COLUMNS,
@@ -476,9 +476,17 @@ def class_list(request: HttpRequest) -> HttpResponse:
     school = None
     if request.GET.get("school") and own is None:
         school = open_school_by_code(user, request.GET["school"])
-    classes = selectors.classes_in_scope(user, school=school, school_year=year)
+    params = request.GET
+    region = region_from_param(user, params.get("region", ""))
+    stage = _int(params.get("stage"))
+    grades = [params["grade"]] if params.get("grade") else [g.code for g in GRADES if stage and g.stage == stage]
+    classes = selectors.classes_in_scope(user, school=school, school_year=year,
+                                         region_path=region.path if region else "", grades=grades,
+                                         size_range=size_band_range(params.get("size_band", "")))
     if request.GET.get("school") and own is None and school is None:
         classes = classes.none()
+    figure = figure_filter(params, region, {}, {}, {"grade": {g.code: g.name for g in GRADES}},
+                           extra={"grade": "年级", "size_band": "班额"})
     page = Paginator(classes, PAGE_SIZE).get_page(request.GET.get("page"))
     for klass in page:
         klass.flag = selectors.size_flag(klass.size)
@@ -487,7 +495,8 @@ def class_list(request: HttpRequest) -> HttpResponse:
     return render(request, "students/classes.html", {
         **_nav(request, "classes"), "page": page, "query": query.urlencode(), "form": form, "year": year,
         "years": range(this_year + 1, this_year - 6, -1), "can_edit": can_edit, "is_school_user": own is not None,
-        "large": selectors.LARGE_CLASS, "huge": selectors.HUGE_CLASS,
+        "large": selectors.LARGE_CLASS, "huge": selectors.HUGE_CLASS, "figure_filter": figure,
+        "students_in_classes": selectors.students_in(classes) if figure else None,
     })
 
 
