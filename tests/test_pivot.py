@@ -134,6 +134,26 @@ def test_every_class_figure_opens_exactly_the_classes_it_counts(province, measur
             assert found == value, href
 
 
+# The building list's totals (facilities.selectors.FloorAreaTotals) for each roll-up measure.
+LIST_TOTAL_OF = {"total_area": "total", "teaching_area": "teaching", "admin_area": "admin", "living_area": "living",
+                 "other_area": "other", "dangerous_area": "dangerous", "rented_area": "rented",
+                 "buildings": "buildings"}
+
+
+@pytest.mark.parametrize("measure", sorted(LIST_TOTAL_OF))
+def test_every_floor_area_figure_opens_the_buildings_that_sum_to_it(province, measure):
+    client = client_of("province")
+    for region in ("", DEMO_COUNTY):
+        response = client.get("/statistics/pivot/", {"subject": "buildings", "measure": measure, "region": region})
+        cells = [(value, href) for _row, _drill, links in response.context["body"] for value, href in links if value]
+        cells += [(value, href) for value, href in response.context["total_cells"] if value]
+        if measure in ("total_area", "teaching_area", "buildings"):
+            assert cells, "the demo province has buildings"
+        for value, href in cells[:8]:
+            totals = client.get(href).context["totals"]
+            assert getattr(totals, LIST_TOTAL_OF[measure]) == value, href
+
+
 def test_staff_figures_equal_the_staff_register(province):
     table, _ = pivot_of("province", region=DEMO_COUNTY, subject="staff", rows="post_category", cols="gender",
                         measure="staff")

@@ -6,7 +6,7 @@ A cell is one grouped SUM over the per-school roll-up rows, never over the raw r
 school user): it groups by the fixed-length prefix of the roll-up's region path, so a province
 pivot returns 21 groups per column, not 35,000 schools.
 
-For live figures of students, classes and staff, each cell carries the record-list query that selects the
+For live figures, each cell carries the record-list query that selects the
 records it counts (``stats.links``): the same dimension values as list filters, tested to give the
 same number.
 """
@@ -122,6 +122,8 @@ STAFF_MEASURE_FILTERS: dict[str, dict[str, str]] = {
 }
 
 
+BUILDING_MEASURES = ("total_area", "teaching_area", "admin_area", "living_area", "other_area", "dangerous_area",
+                     "rented_area", "buildings")
 SUBJECTS: tuple[Subject, ...] = (
     Subject("students", "学生", StudentRollup,
             ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
@@ -146,9 +148,7 @@ SUBJECTS: tuple[Subject, ...] = (
                        int)),
             "staff:list", STAFF_MEASURE_FILTERS, "unit"),
     Subject("buildings", "校舍", BuildingRollup,
-            ("total_area", "teaching_area", "admin_area", "living_area", "other_area", "dangerous_area", "rented_area",
-             "buildings"),
-            (AREA_DIMENSION,)),
+            BUILDING_MEASURES, (AREA_DIMENSION,), "facilities:list", dict.fromkeys(BUILDING_MEASURES, {})),
 )
 BY_KEY = {s.key: s for s in SUBJECTS}
 
