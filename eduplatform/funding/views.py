@@ -15,11 +15,13 @@ from django.utils import timezone
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_workbook
 from eduplatform.core.views import require_capability
-from eduplatform.funding import allocation, selectors, services
-from eduplatform.funding.forms import RateSetForm
+from eduplatform.funding import allocation, conditions, selectors, services
+from eduplatform.funding.forms import CategoryForm, RateSetForm
+from eduplatform.funding.models import InstitutionCategory
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import ServiceErrorsMixin
-from eduplatform.orgs.selectors import scope_root
+from eduplatform.orgs.scope import unit_in_reach
+from eduplatform.orgs.selectors import school_for, scope_root
 from eduplatform.orgs.stages import STAGE_LABELS
 from eduplatform.stats.models import Snapshot
 
@@ -116,4 +118,78 @@ def rates_page(request: HttpRequest) -> HttpResponse:
     return render(request, "funding/rates.html", {
         "nav_active": NAV, "rate_sets": listed, "form": form, "start": start, "can_edit": can_edit,
         "stage_labels": {int(k): v for k, v in STAGE_LABELS.items()},
+    })
+
+
+# --------------------------------------------------------------------------------------------
+# Higher-education condition checks (教发〔2004〕2号)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def higher_ed_page(request: HttpRequest) -> HttpResponse:
+    """Every 普通高等学校 in a region of the user's jurisdiction: the five basic indicators with their
+    inputs and arithmetic, pass or fail, and the card; live or from a snapshot."""
+    user = request.user
+    region = _region(request)
+    snapshot = _chosen_snapshot(request, "snapshot")
+    results, earlier = conditions.with_history(user, region, snapshot)
+    labels = list(conditions.CHECK_LABELS)
+    if request.GET.get("format") == "xlsx":
+        headers = ["学校", "学校标识码", "层次", "院校类别", *[f"{label}" for label in labels], "结论", "说明"]
+        data = [[r.name, r.school_code, r.level or "—", r.category_label,
+                 *[f"{c.shown}（{c.limit_shown}，{_verdict(c)}）" for c in r.checks], r.card, r.card_reason]
+                for r in results]
+        detail = [[r.name, c.label, c.shown, c.limit_shown, _verdict(c), c.arithmetic] for r in results for c in r.checks]
+        inputs = [[r.name, label, value] for r in results for label, value in r.inputs]
+        source = f"{'数据：' + str(snapshot) if snapshot else '数据：实时数据'}；依据：{conditions.RULE_VERSION}"
+        return _workbook_response(f"{region.name}高校基本办学条件.xlsx", [
+            ("结论", headers, data + [[source], [conditions.NOT_RECORDED]]),
+            ("指标与计算", ["学校", "指标", "数值", "合格标准", "结果", "计算过程"], detail),
+            ("输入数据", ["学校", "项目", "数值"], inputs),
+        ])
+    return render(request, "funding/higher_ed.html", {
+        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "snapshot": snapshot,
+        "snapshots": Snapshot.objects.all(), "results": results, "earlier": earlier, "labels": labels,
+        "rule": conditions.RULE_VERSION, "not_recorded": conditions.NOT_RECORDED,
+        "standards": [(level, InstitutionCategory(category).label, s) for (level, category), s in
+                      conditions.STANDARDS.items()],
+    })
+
+
+def _verdict(check: conditions.Check) -> str:
+    return {True: "合格", False: "不合格", None: "无法核验"}[check.passed]
+
+
+class CategoryPageForm(ServiceErrorsMixin, CategoryForm):
+    pass
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def higher_ed_school(request: HttpRequest, school_code: str) -> HttpResponse:
+    """One institution's checks in full, and its category (院校类别) for those who manage its record."""
+    user = request.user
+    school = school_for(user, school_code)  # 404 outside the jurisdiction
+    can_edit = user.can(capabilities.MANAGE_SCHOOLS) and unit_in_reach(user, school)
+    profile = selectors.higher_ed_profiles(user, {school.pk}).get(school.pk)
+    form = CategoryPageForm(request.POST or None, initial={"category": profile.category if profile else ""})
+    if request.method == "POST":
+        if not can_edit:
+            raise NotPermitted("您无权修改该校的院校类别")
+        if form.is_valid():
+            try:
+                services.set_institution_category(actor=user, school=school, category=form.cleaned_data["category"])
+            except RecordInvalid as err:
+                form.add_service_errors(err)
+            else:
+                messages.success(request, f"已保存{school.name}的院校类别")
+                return redirect("funding:higher_ed_school", school_code=school.school_code)
+    snapshot = _chosen_snapshot(request, "snapshot")
+    results, earlier = conditions.with_history(user, school.region, snapshot)
+    result = next((r for r in results if r.school_id == school.pk), None)
+    return render(request, "funding/higher_ed_school.html", {
+        "nav_active": NAV, "school": school, "form": form, "can_edit": can_edit, "profile": profile,
+        "result": result, "rule": conditions.RULE_VERSION, "snapshot": snapshot, "earlier": earlier,
+        "snapshots": Snapshot.objects.all(), "not_recorded": conditions.NOT_RECORDED,
     })
