@@ -115,6 +115,14 @@ def test_snapshot_figures_stay_while_live_ones_move(world, county_a_records, dja
     # Live: 天河测试小学 gains one ordinary pupil, + 650; the snapshot keeps the census-day count.
     assert frozen.total.total == D("75200")
     assert live.total.total == D("75200") + 650
+    # The rural school is reclassified as urban after the census: live, its 3 pupils are no longer
+    # topped up to 100 (3 × 650 + 200 = 2,150 instead of 65,200); the snapshot keeps its census class.
+    committed(django_capture_on_commit_callbacks, lambda: orgs.update_school(
+        actor=world.user("county_a_stat"), school=county_a_records, data={"urban_rural_code": "111"}))
+    live = allocation.region_allocation(province, county_region, rate_set)
+    frozen = allocation.region_allocation(province, county_region, rate_set, snapshot)
+    assert live.total.total == D("75200") + 650 - 65200 + 2150
+    assert frozen.total.total == D("75200")
 
 
 def test_users_see_only_their_jurisdiction(client, world, county_a_records):

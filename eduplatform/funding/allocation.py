@@ -22,13 +22,13 @@ from dataclasses import dataclass, field
 from django.db.models import Sum
 
 from eduplatform.funding.models import FundingRate, FundingRateSet
-from eduplatform.funding.selectors import rural_schools, school_names
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats.models import Snapshot, StudentRollup
+from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.selectors import BreakdownRow, figures, fold
 
+RURAL_PREFIX = "2"  # 城乡分类 2xx 乡村 (210 乡中心区, 220 村庄)
 RULE = ("核定人数 = 在校生（乡村学校某学段在校生不足该学段核定人数的，按核定人数计）；"
         "定额部分 = (核定人数 − 残疾学生) × 生均定额 + 残疾学生 × 残疾学生定额（未设残疾学生定额的学段：核定人数 × 生均定额）；"
         "寄宿部分 = 寄宿生 × 寄宿生增加；学校小计为各学段之和，区域为所属学校之和")
@@ -111,12 +111,14 @@ def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, s
             counts[r["school_id"]][r["stage"]] = StageCounts(r["n"], r["b"] or 0, r["d"] or 0)
             paths[r["school_id"]] = r["region_path"]
     rates = {r.stage: r for r in rate_set.rates.all()}
-    names = school_names(actor, set(counts))
-    rural = rural_schools(actor, set(counts), snapshot)
+    # Name and 城乡分类 as the school roll-up holds them: frozen at the census for a snapshot.
+    schools = {r["school_id"]: r for r in figures(SchoolRollup, actor, region, snapshot).filter(
+        school_id__in=set(counts)).values("school_id", "name", "school_code", "urban_rural_code")}
     allocations = []
     for school_id, stages in counts.items():
-        name, code = names.get(school_id, (f"学校 {school_id}", ""))
-        allocation = SchoolAllocation(school_id, name, code, paths[school_id], school_id in rural)
+        school = schools.get(school_id, {"name": f"学校 {school_id}", "school_code": "", "urban_rural_code": ""})
+        allocation = SchoolAllocation(school_id, school["name"], school["school_code"], paths[school_id],
+                                      school["urban_rural_code"].startswith(RURAL_PREFIX))
         for stage in sorted(stages):
             allocation.lines.append(stage_line(Stage(stage), stages[stage], rates.get(stage), rural=allocation.rural))
         allocations.append(allocation)

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from eduplatform.core.errors import NotPermitted, ProblemCollector
+from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector
 from eduplatform.funding.models import (
     FundingRate,
     FundingRateSet,
@@ -23,7 +23,7 @@ from eduplatform.history.models import AuditAction
 from eduplatform.history.services import diff_fields, record_change
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
-from eduplatform.orgs.scope import Actor, require_unit_writer, scope_of
+from eduplatform.orgs.scope import Actor, require_unit_writer, scope_of, scoped
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 
 PROVINCE_PATH = "44/"
@@ -180,6 +180,9 @@ def revise_rates(*, actor: Actor | None, year: int | None, rates: Sequence[Mappi
 def set_institution_category(*, actor: Actor, school: Organization, category: str) -> HigherEdProfile:
     """Record which 教发〔2004〕2号 table a higher-education institution is judged by. Whoever may
     edit the school's record (a bureau or province officer of its jurisdiction) may set it."""
+    # Writes use the reads' scope filter too: a K-12 officer reaches a college's path but not its stage.
+    if not scoped(Organization.objects.filter(pk=school.pk), actor, with_focus=False).exists():
+        raise OutOfScope()
     require_unit_writer(actor, school, capabilities.MANAGE_SCHOOLS, "学校信息")
     problems = ProblemCollector(f"学校「{school.name}」")
     if not school.is_school or not school.stage_mask & Stage.HIGHER or not school.school_type_code.startswith("41"):
