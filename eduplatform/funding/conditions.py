@@ -25,11 +25,13 @@ running (this year and the two previous census snapshots) → 红牌 (暂停招�
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Q, Sum
+from django.utils import timezone
 
 from eduplatform.funding.models import InstitutionCategory
 from eduplatform.funding.selectors import higher_ed_profiles
@@ -292,13 +294,11 @@ def previous_snapshots(school_year: int, years: int = 2) -> list[Snapshot]:
     return found
 
 
-def with_history(actor: Actor, region: Region, snapshot: Snapshot | None = None, *, today=None
+def with_history(actor: Actor, region: Region, snapshot: Snapshot | None = None, *, today: dt.date | None = None
                  ) -> tuple[list[InstitutionResult], list[Snapshot]]:
     """``institution_checks`` plus the three-year rule: a yellow card this year and in each of the
     two previous school years' census snapshots makes it red. Without both earlier snapshots the
     rule is not applied, and the page says which snapshots were read."""
-    from django.utils import timezone
-
     results = institution_checks(actor, region, snapshot)
     year = snapshot.school_year if snapshot else school_year_of(today or timezone.localdate())
     earlier = previous_snapshots(year)
