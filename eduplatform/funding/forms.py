@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from eduplatform.funding.models import FundingRateSet, InstitutionCategory
-from eduplatform.funding.services import FUNDED_STAGES, RATE_FIELDS
+from eduplatform.funding.services import FUNDED_STAGES, RATE_FIELDS, RATE_LABELS
 from eduplatform.orgs.forms import style_fields
 from eduplatform.orgs.stages import STAGE_LABELS
 
@@ -29,8 +29,9 @@ class RateSetForm(forms.Form):
             line = lines.get(int(stage))
             for name in RATE_FIELDS:
                 value = getattr(line, name) if line is not None else ""
+                label = f"{STAGE_LABELS[stage]}{RATE_LABELS[name]}"
                 self.fields[f"{int(stage)}.{name}"] = forms.CharField(
-                    label=f"{STAGE_LABELS[stage]} {name}", required=False, max_length=300)
+                    label=label, required=False, max_length=300, widget=forms.TextInput(attrs={"aria-label": label}))
                 self.initial.setdefault(f"{int(stage)}.{name}", "" if value is None else value)
         style_fields(self)
 
