@@ -235,7 +235,7 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
     return render(request, "stats/indicators.html", {
         "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "snapshot": snapshot,
         "snapshots": Snapshot.objects.all(), "labels": [i.label for i in indicators.INDICATORS], "table": table,
-        "indicators": indicators.INDICATORS, "balance": balance, "stage_labels": STAGE_LABELS,
+        "indicators": indicators.EXPLAINED, "balance": balance, "stage_labels": STAGE_LABELS,
     })
 
 
