@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "eduplatform.facilities",
     "eduplatform.assets",
     "eduplatform.stats",
+    "eduplatform.funding",
     "eduplatform.portal",
     "eduplatform.web",
     "eduplatform.demo",
