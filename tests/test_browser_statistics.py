@@ -60,6 +60,12 @@ def test_a_city_click_on_the_map_drills_down_to_a_school(site: World, tab: Page,
     assert sheet[0][0] == "年级" and sheet[1][0] == "一年级"
     assert sheet[-1][0] == "合计" and sheet[-1][-1] == 3
 
+    # Choosing another subject applies at once (no inline script: the page's CSP would block it).
+    tab.locator("#subject").select_option("staff")
+    tab.wait_for_url("**subject=staff**")
+    expect(tab.locator("#rows")).to_have_value("area")
+    tab.go_back()
+
     # A figure opens the records it counts.
     tab.locator('[data-testid="figure-link"]').first.click()
     expect(tab.locator('[data-testid="figure-filter"]')).to_be_visible()
