@@ -89,7 +89,7 @@ def _list_count(client: Client, url: str) -> int:
                                      "graduates", "suspended", "disabled"])
 def test_every_student_figure_opens_exactly_the_records_it_counts(province, measure):
     client = client_of("gz_stat")
-    for rows, cols in (("area", "grade"), ("age", "gender")):
+    for rows, cols in (("area", "grade"), ("age", "gender"), ("level", "stage")):
         response = client.get("/statistics/pivot/", {"subject": "students", "rows": rows, "cols": cols,
                                                      "measure": measure})
         table = response.context["table"]
@@ -106,7 +106,7 @@ def test_every_student_figure_opens_exactly_the_records_it_counts(province, meas
 @pytest.mark.parametrize("rows,cols,measure", [
     ("area", "title_grade", "staff"), ("age_band", "gender", "staff"), ("establishment", "education_level", "staff"),
     ("teaching_stage", "post_category", "staff"), ("area", "age_band", "backbone"), ("area", "gender", "qualified"),
-    ("post_category", "gender", "head_teachers"),
+    ("post_category", "gender", "head_teachers"), ("subject", "teaching_stage", "staff"),
 ])
 def test_every_staff_figure_opens_exactly_the_people_it_counts(province, rows, cols, measure):
     client = client_of("th_stat")
@@ -152,6 +152,14 @@ def test_every_floor_area_figure_opens_the_buildings_that_sum_to_it(province, me
         for value, href in cells[:8]:
             totals = client.get(href).context["totals"]
             assert getattr(totals, LIST_TOTAL_OF[measure]) == value, href
+
+
+def test_students_by_level_equal_the_register(province):
+    table, _ = pivot_of("province", subject="students", rows="level", cols="", measure="enrolled")
+    labels = {"": "（不分层次）", "1": "专科", "2": "本科", "3": "硕士", "4": "博士", "5": "中职"}
+    expected = Counter(labels[level] for level in Enrolment.objects.filter(is_active=True).values_list("level", flat=True))
+    assert {row.label: row.cells[0] for row in table.rows} == dict(expected)
+    assert expected["本科"] > 0  # the demo's colleges have undergraduates
 
 
 def test_staff_figures_equal_the_staff_register(province):

@@ -7,13 +7,14 @@ staff. Transfers span two units: one is visible where either side is.
 
 from __future__ import annotations
 
-from django.db.models import F, Q, QuerySet
+from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.http import Http404
 
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.orgs.models import OrgKind
 from eduplatform.orgs.scope import Actor, scope_of, scoped
+from eduplatform.staff.codes import SUBJECT_BEGINNINGS, UNCLASSIFIED_SUBJECT
 from eduplatform.staff.models import (
     StaffEvent,
     StaffMember,
@@ -23,6 +24,15 @@ from eduplatform.staff.models import (
 )
 
 STATUS_ACTIVE = "active"
+
+
+def main_subject() -> Case:
+    """A person's main subject code (staff.codes.TEACHING_SUBJECTS): how the first subject of the
+    free-text 任教学科 begins; '' when none is recorded. The staff roll-up groups by it and the list
+    filters by it, so a figure and its list cannot classify differently."""
+    return Case(When(subjects="", then=Value("")),
+                *[When(subjects__startswith=beginning, then=Value(code)) for beginning, code in SUBJECT_BEGINNINGS],
+                default=Value(UNCLASSIFIED_SUBJECT), output_field=CharField())
 
 
 # The staff roll-up's counted flags (stats.rollup), as filters of the list.
@@ -55,6 +65,7 @@ def staff_in_scope(
     born_from: int | None = None,
     born_to: int | None = None,
     flags: tuple[str, ...] | list[str] = (),
+    subject: str | None = None,
 ) -> QuerySet[StaffMember]:
     """School staff (or, with ``administrators``, the administrators) in the actor's jurisdiction.
 
@@ -86,6 +97,8 @@ def staff_in_scope(
             qs = qs.filter(**{field_name: value})
     if region_path:
         qs = qs.filter(region_path__startswith=region_path)
+    if subject is not None:
+        qs = qs.alias(main_subject=main_subject()).filter(main_subject=subject)
     if born_from:
         qs = qs.filter(birth_date__year__gte=born_from)
     if born_to:

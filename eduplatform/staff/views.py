@@ -104,7 +104,7 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         backbone_level=params.get("backbone_level", ""), unit_code=params.get("unit", ""),
         rank=params.get("rank", ""),
         region_path=region.path if region else "",
-        **{name: _figure_value(params, name) for name in ("establishment", "teaching_stage", "title_grade")},
+        **{name: _figure_value(params, name) for name in ("establishment", "teaching_stage", "title_grade", "subject")},
         born_from=_year(params.get("born_from")), born_to=_year(params.get("born_to")),
         flags=[f for f in params.getlist("flag") if f in selectors.FLAGS],
     )
@@ -138,7 +138,8 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         "can_review": can_review, "inbox_count": selectors.inbox(user).count() if can_review else 0,
         "figure_filter": figure_filter(params, region, selectors.FLAG_LABELS, {}, {
             "establishment": dict(codes.ESTABLISHMENT), "teaching_stage": dict(STAFF_SCHEMA.choices_of("teaching_stage")),
-            "education_level": dict(STAFF_SCHEMA.choices_of("education_level"))}),
+            "education_level": dict(STAFF_SCHEMA.choices_of("education_level")),
+            "subject": dict(codes.TEACHING_SUBJECTS)}),
     })
 
 

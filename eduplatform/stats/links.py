@@ -22,7 +22,7 @@ from eduplatform.stats.rollup import SIZE_BANDS
 
 # Parameters a figure adds to a record list beyond the list's own form fields.
 FIGURE_PARAMS = ("region", "stage", "cohort", "born_from", "born_to", "establishment", "teaching_stage",
-                 "title_grade", "education_level")
+                 "title_grade", "education_level", "subject", "level")
 BLANK = "_"  # a dimension value that was not recorded ("" in the roll-up), e.g. 未定职级
 
 
@@ -100,4 +100,4 @@ def figure_filter(params: QueryDict, region: Region | None, flag_labels: Mapping
 
 _STAGE_BITS = {int(s) for s in STAGE_LABELS}
 _PARAM_LABELS = {"establishment": "编制情况", "teaching_stage": "任课学段", "title_grade": "职称等级",
-                 "education_level": "最高学历"}
+                 "education_level": "最高学历", "subject": "主要任教学科", "level": "培养层次"}

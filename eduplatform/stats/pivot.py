@@ -38,6 +38,7 @@ from eduplatform.stats.models import (
 from eduplatform.stats.rollup import SIZE_BANDS, school_year_of
 from eduplatform.stats.selectors import CENT, figures
 from eduplatform.students.grades import GRADES
+from eduplatform.students.schema import LEVELS
 
 AREA = "area"
 TOTAL = "合计"
@@ -129,7 +130,8 @@ SUBJECTS: tuple[Subject, ...] = (
             ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
              "graduates"),
             (AREA_DIMENSION, STAGE, GRADE, GENDER,
-             Dimension("age", "年龄（8月31日周岁）", _age, dict, int)),
+             Dimension("age", "年龄（8月31日周岁）", _age, dict, int),
+             Dimension("level", "培养层次", _field("level"), lambda: {"": "（不分层次）", **dict(LEVELS)})),
             "students:list", STUDENT_MEASURE_FILTERS),
     Subject("classes", "班级", ClassRollup, ("classes", "students"),
             (AREA_DIMENSION, STAGE, GRADE, Dimension("size_band", "班额", _field("size_band"), dict,
@@ -144,6 +146,7 @@ SUBJECTS: tuple[Subject, ...] = (
              Dimension("title_grade", "职称等级", _field("title_grade"), lambda: {"": "未定职级"},
                        lambda v: _TITLE_ORDER.get(v, 9)),
              Dimension("teaching_stage", "任课学段", _field("teaching_stage"), _code_labels("teaching_stage")),
+             Dimension("subject", "主要任教学科", _field("subject"), lambda: dict(staff_codes.TEACHING_SUBJECTS)),
              Dimension("age_band", "年龄段", _age_band, lambda: {i: label for i, (label, _l) in enumerate(AGE_BANDS)},
                        int)),
             "staff:list", STAFF_MEASURE_FILTERS, "unit"),

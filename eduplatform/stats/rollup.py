@@ -132,18 +132,15 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
 def _staff_select(school_ids: list[int] | None) -> QuerySet:
     """Schools' active staff (bureau staff are administrators, outside the schools' statistics)."""
     from eduplatform.orgs.models import OrgKind
-    from eduplatform.staff.codes import SUBJECT_BEGINNINGS, UNCLASSIFIED_SUBJECT
     from eduplatform.staff.models import StaffMember
+    from eduplatform.staff.selectors import main_subject
 
     qs = StaffMember.objects.filter(is_active=True, unit_kind=OrgKind.SCHOOL)
     if school_ids is not None:
         qs = qs.filter(unit_id__in=school_ids)
     dimensions = ("unit_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
                   "title_grade", "teaching_stage")
-    # The main subject: how the first subject named begins (staff.codes); '' when none is recorded.
-    subject = Case(When(subjects="", then=Value("")),
-                   *[When(subjects__startswith=beginning, then=Value(code)) for beginning, code in SUBJECT_BEGINNINGS],
-                   default=Value(UNCLASSIFIED_SUBJECT), output_field=CharField())
+    subject = main_subject()
     return (
         qs.values(*dimensions).annotate(year=ExtractYear("birth_date"), subject_=subject)
         .values(*dimensions, "year", "subject_")

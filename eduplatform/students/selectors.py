@@ -87,6 +87,7 @@ def enrolments_in_scope(
     region_path: str = "",
     stage: int | None = None,
     cohort: int | None = None,
+    level: str | None = None,
 ) -> QuerySet[Enrolment]:
     """Registrations in the actor's jurisdiction, filtered as the student list asks (the region,
     stage and cohort filters are how a statistics figure opens the records behind it)."""
@@ -120,6 +121,8 @@ def enrolments_in_scope(
         qs = qs.filter(stage=stage)
     if cohort:
         qs = qs.filter(student__birth_date__range=cohort_birth_dates(cohort))
+    if level is not None:
+        qs = qs.filter(level=level)
     if school_code:
         qs = qs.filter(school__school_code=school_code.strip())
     if class_id:

@@ -32,7 +32,7 @@ from eduplatform.orgs.forms import DecisionForm, own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.standards.validators import mask_id_number
-from eduplatform.stats.links import figure_filter, region_from_param, size_band_range
+from eduplatform.stats.links import figure_filter, param_value, region_from_param, size_band_range
 from eduplatform.students import approvals, importing, promotion, selectors, services
 from eduplatform.students.forms import (
     EDITABLE_COLUMNS,
@@ -54,7 +54,7 @@ from eduplatform.students.models import (
     RequestStatus,
     Student,
 )
-from eduplatform.students.schema import STUDENT_COLUMNS, choices_of
+from eduplatform.students.schema import LEVELS, STUDENT_COLUMNS, choices_of
 
 PAGE_SIZE = 50
 RECENT_BATCHES = 20
@@ -147,6 +147,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         region_path=region.path if region else "",
         stage=_int(params.get("stage")),
         cohort=_int(params.get("cohort")),
+        level=param_value(params["level"]) if params.get("level") else None,
     )
     if params.get("format") == "xlsx":
         filters = {k: (_masked_query(v) if k == "q" else v) for k, v in params.items() if k != "format" and v}
@@ -173,7 +174,8 @@ def student_list(request: HttpRequest) -> HttpResponse:
         "ethnicities": choices_of("ethnicity"),
         "flag_options": FLAG_OPTIONS,
         "flags": flags,
-        "figure_filter": figure_filter(params, region, FIGURE_FLAG_LABELS, dict(FLAG_OPTIONS)),
+        "figure_filter": figure_filter(params, region, FIGURE_FLAG_LABELS, dict(FLAG_OPTIONS),
+                                       {"level": dict(LEVELS)}),
         "klass": klass,
         "is_school_user": own_school(user) is not None,
         "can_edit": user.can(capabilities.EDIT_STUDENTS),
