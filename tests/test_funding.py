@@ -138,7 +138,7 @@ def test_users_see_only_their_jurisdiction(client, world, county_a_records):
     assert "天河测试小学" not in body and "天河乡村测试小学" not in body
     client.force_login(world.user("county_a_stat"))
     body = client.get(f"/statistics/funding/?rates={FundingRateSet.objects.get(year=2024).pk}").content.decode()
-    assert "天河乡村测试小学" in body and 'data-testid="funding-total">75200.00<' in body
+    assert "天河乡村测试小学" in body and 'data-testid="funding-total">75,200.00<' in body
     assert "乡村学校不足 100 人按 100 人核定" in body and "2024 年度生均公用经费定额（第 1 版）" in body
 
 
