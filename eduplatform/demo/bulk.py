@@ -118,6 +118,9 @@ def indexes_built_after(tables: tuple[str, ...], progress: Callable[[str], None]
     The primary keys stay: rows arrive in key order, which appends to the key's index cheaply.
     Must run inside a transaction, so a failure leaves the tables exactly as they were."""
     with connection.cursor() as cursor:
+        # Deferred foreign-key checks still pending in this transaction (rows written before, in an
+        # enclosing transaction) would forbid altering the tables they involve: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         constraints, indexes = _catalogue(cursor, tables)
         for table, name, _definition, _kind in sorted(constraints, key=lambda c: c[3] != "f"):  # FKs first
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
