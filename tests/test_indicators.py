@@ -102,3 +102,24 @@ def test_the_province_map_colours_cities_by_an_indicator_and_sends_others_to_the
     assert data["label"] == "生师比" and data["unit"] == ":1"
     client.force_login(world.user("county_a_stat"))
     assert client.get("/statistics/map/")["Location"] == "/statistics/"
+
+
+def test_a_snapshots_asset_indicators_stay_as_they_were_when_holdings_change_later(
+        world, django_capture_on_commit_callbacks):
+    from eduplatform.stats.snapshots import take_snapshot
+
+    _school_with(django_capture_on_commit_callbacks, world, world.school_a1, pupils=2, teachers=1, teaching_area=20,
+                 equipment=4_000, seq=500)
+    province = world.user("province")
+    county = Region.objects.get(code=COUNTY_A)
+    snapshot = take_snapshot(actor=province, census_date=timezone.localdate())
+    year = asset_codes.statistical_year(timezone.localdate())
+    committed(django_capture_on_commit_callbacks, lambda: assets.type_holdings(
+        actor=world.user("county_a_stat"), school=world.school_a1, data={
+            "year": str(year), "books_volumes": "600", "computers_for_teaching": "2", "multimedia_classrooms": "1",
+            "teaching_equipment_value": "10000", "fixed_asset_value": "30000"}))
+    equipment = indicators.BY_KEY["equipment_per_student"]
+    live = indicators.region_indicators(province, county)[1].cells
+    frozen = indicators.region_indicators(province, county, snapshot)[1].cells
+    assert indicators.value_of(equipment, live) == pytest.approx(10_000 / 2)
+    assert indicators.value_of(equipment, frozen) == pytest.approx(4_000 / 2)

@@ -3,8 +3,8 @@ and the student-weighted 差异系数 (CV) between a county's schools used by th
 assessment (教督〔2017〕6号).
 
 A region's indicator is the ratio of its sums (Σ teachers ÷ Σ students), never the mean of its
-schools' ratios. Asset figures come from the schools' yearly holdings (``assets.AssetHoldings``),
-which already are one row per school and year.
+schools' ratios. Asset figures come from the asset roll-up (the schools' holdings of the statistical
+year and their land), so a snapshot's indicators are as frozen as its other figures.
 """
 
 from __future__ import annotations
@@ -15,20 +15,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
-from django.utils import timezone
 
-from eduplatform.assets.models import AssetHoldings
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scoped
 from eduplatform.orgs.stages import Stage
 from eduplatform.stats.models import (
+    AssetRollup,
     BuildingRollup,
     ClassRollup,
     Snapshot,
     StaffRollup,
     StudentRollup,
 )
-from eduplatform.stats.rollup import LARGE_BANDS, SUPER_LARGE_BANDS, school_year_of
+from eduplatform.stats.rollup import LARGE_BANDS, SUPER_LARGE_BANDS
 from eduplatform.stats.selectors import FULL_TIME_TEACHER, BreakdownRow, figures, fold
 
 # GB/T 4658 学历: 1x 研究生, 2x 本科 — "本科及以上".
@@ -110,19 +109,16 @@ def _per_school(actor: Actor, region: Region, snapshot: Snapshot | None) -> list
         ("classes", ClassRollup, "classes", Q()),
         ("large_classes", ClassRollup, "classes", Q(size_band__in=LARGE_BANDS)),
         ("super_large_classes", ClassRollup, "classes", Q(size_band__in=SUPER_LARGE_BANDS)),
+        ("equipment_value", AssetRollup, "teaching_equipment_value", Q()),
+        ("books", AssetRollup, "books_volumes", Q()),
+        ("computers", AssetRollup, "computers_for_teaching", Q()),
+        ("multimedia", AssetRollup, "multimedia_classrooms", Q()),
     ]
     items = []
     for key, model, measure, condition in sources:
         qs = figures(model, actor, region, snapshot).filter(condition)
         items += [(r["school_id"], r["region_path"], key, r["n"])
                   for r in qs.values("school_id", "region_path").annotate(n=Sum(measure)).order_by()]
-    year = snapshot.school_year if snapshot else school_year_of(timezone.localdate())
-    holdings = scoped(AssetHoldings.objects.filter(year=year, region_path__startswith=region.path), actor)
-    for row in holdings.values("school_id", "region_path", "teaching_equipment_value", "books_volumes",
-                               "computers_for_teaching", "multimedia_classrooms"):
-        for key, column in (("equipment_value", "teaching_equipment_value"), ("books", "books_volumes"),
-                            ("computers", "computers_for_teaching"), ("multimedia", "multimedia_classrooms")):
-            items.append((row["school_id"], row["region_path"], key, row[column]))
     return items
 
 

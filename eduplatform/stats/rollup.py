@@ -14,19 +14,23 @@ import logging
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractYear, Substr
 from django.utils import timezone
 
 from eduplatform.history.models import DirtySchool
+from eduplatform.orgs.stages import Stage
 from eduplatform.stats.models import (
     COUNTY_PATH_LENGTH,
+    AssetRollup,
     BuildingRollup,
     ClassRollup,
+    SchoolRollup,
     StaffRollup,
     StudentCountyRollup,
     StudentRollup,
 )
+from eduplatform.students.grades import GRADES, GRADUATING_CODES
 
 log = logging.getLogger(__name__)
 
@@ -44,19 +48,29 @@ LARGE_BANDS = ("56-60", "61-65")  # 大班额
 SUPER_LARGE_BANDS = ("≥66",)  # 超大班额
 
 ETHNICITY_HAN = "01"
-STUDENT_COLUMNS = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "enrolled", "suspended",
+# 办学类型 5xx: special-education schools (and 519 附设特教班), whose disabled pupils are not 随班就读.
+SPECIAL_SCHOOL_TYPE_PREFIX = "5"
+STUDENT_COLUMNS = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "level", "enrolled", "suspended",
                    "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants", "graduates",
-                   "school_year")
-CLASS_COLUMNS = ("school_id", "region_path", "stage", "school_year", "grade", "size_band", "classes", "students")
+                   "school_year", "inclusive", "expected_graduates", "prior_graduates", "minority_new_entrants",
+                   "minority_expected_graduates", "minority_prior_graduates")
+CLASS_COLUMNS = ("school_id", "region_path", "stage", "school_year", "grade", "size_band", "classes", "students",
+                 "largest")
 STAFF_COLUMNS = ("school_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
-                 "title_grade", "teaching_stage", "birth_year", "staff", "backbone", "head_teachers", "dual_qualified",
-                 "qualified")
-ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup)
-STUDENT_MEASURES = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding",
-                    "new_entrants", "graduates")
+                 "title_grade", "teaching_stage", "birth_year", "subject", "staff", "backbone", "head_teachers",
+                 "dual_qualified", "qualified")
+SCHOOL_COLUMNS = ("school_id", "region_path", "stage_mask", "school_code", "name", "school_type_code", "sponsor_code",
+                  "urban_rural_code", "address", "longitude", "latitude", "principal_name", "phone", "website")
+ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup, AssetRollup, SchoolRollup)
+# Every measure of the student roll-up: what the county roll-up sums (its dimensions are the school
+# roll-up's but the school; tests/test_rollups.py checks both lists against the models).
+STUDENT_SUMS = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
+                "graduates", "inclusive", "expected_graduates", "prior_graduates", "minority_new_entrants",
+                "minority_expected_graduates", "minority_prior_graduates")
+COUNTY_DIMENSIONS = ("stage", "grade", "gender", "cohort", "level", "school_year")
 # The county roll-up's columns in the order _county_select selects them: its values() fields, then
 # its annotations (the key, then the sums).
-COUNTY_COLUMNS = ("stage", "grade", "gender", "cohort", "school_year", "region_path", *STUDENT_MEASURES)
+COUNTY_COLUMNS = (*COUNTY_DIMENSIONS, "region_path", *STUDENT_SUMS)
 # Advisory-lock class of the county roll-up (PostgreSQL): one lock per county key.
 COUNTY_LOCK_CLASS = 5101
 
@@ -66,14 +80,32 @@ def school_year_of(day: dt.date) -> int:
     return day.year if day.month >= 9 else day.year - 1
 
 
+def final_year() -> Q:
+    """预计毕业生's grades: the last grade of its stage, or — vocational and higher education — the
+    year the programme's length (学制) reaches. The rule year-end promotion graduates by
+    (``students.promotion.GRADUATES``), as a filter."""
+    condition = Q(grade__in=sorted(GRADUATING_CODES))
+    by_length = [g for g in GRADES if g.stage in (Stage.VOCATIONAL, Stage.HIGHER)]
+    for length in range(1, 9):
+        codes = [g.code for g in by_length if g.year >= length]
+        if codes:
+            condition |= Q(programme_length=length, grade__in=codes)
+    return condition
+
+
 def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
     from eduplatform.students.models import Enrolment, EnrolmentStatus
 
     year = school_year_of(today)
-    year_start = dt.date(year, 9, 1)
-    graduated = Q(status__in=[EnrolmentStatus.GRADUATED, EnrolmentStatus.COMPLETED], left_on__gte=year_start)
+    year_start, prior_start = dt.date(year, 9, 1), dt.date(year - 1, 9, 1)
+    finished = Q(status__in=[EnrolmentStatus.GRADUATED, EnrolmentStatus.COMPLETED])
+    graduated = finished & Q(left_on__gte=year_start)
+    prior = finished & Q(left_on__gte=prior_start, left_on__lt=year_start)
     active = Q(is_active=True)
-    qs = Enrolment.objects.filter(active | graduated)
+    minority = ~Q(student__ethnicity__in=[ETHNICITY_HAN, ""])
+    new = active & Q(entered_on__gte=year_start)
+    last_year_of_programme = active & final_year()
+    qs = Enrolment.objects.filter(active | graduated | prior)
     if school_ids is not None:
         qs = qs.filter(school_id__in=school_ids)
     birth_year = ExtractYear("student__birth_date")
@@ -83,19 +115,28 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
             gender_=F("student__gender"),
             cohort=Case(When(student__birth_date__month__gte=9, then=birth_year + 1), default=birth_year,
                         output_field=IntegerField()),
+            level_=Case(When(stage__in=[Stage.VOCATIONAL, Stage.HIGHER], then=F("level")), default=Value(""),
+                        output_field=CharField()),
         )
-        .values("school_id", "region_path", "stage", "grade", "gender_", "cohort")
+        .values("school_id", "region_path", "stage", "grade", "gender_", "cohort", "level_")
         .annotate(
             enrolled=Count("pk", filter=active),
             suspended=Count("pk", filter=active & Q(status=EnrolmentStatus.SUSPENDED)),
-            minority=Count("pk", filter=active & ~Q(student__ethnicity__in=[ETHNICITY_HAN, ""])),
+            minority=Count("pk", filter=active & minority),
             migrant=Count("pk", filter=active & Q(student__migrant_child=True)),
             left_behind=Count("pk", filter=active & ~Q(student__left_behind__in=["0", ""])),
             disabled=Count("pk", filter=active & ~Q(student__disability_type="")),
             boarding=Count("pk", filter=active & Q(student__boarding_mode="2")),
-            new_entrants=Count("pk", filter=active & Q(entered_on__gte=year_start)),
+            new_entrants=Count("pk", filter=new),
             graduates=Count("pk", filter=graduated),
             year=Value(year, output_field=IntegerField()),
+            inclusive=Count("pk", filter=active & ~Q(student__disability_type="") & ~Q(stage=Stage.SPECIAL)
+                            & ~Q(school__school_type_code__startswith=SPECIAL_SCHOOL_TYPE_PREFIX)),
+            expected_graduates=Count("pk", filter=last_year_of_programme),
+            prior_graduates=Count("pk", filter=prior),
+            minority_new_entrants=Count("pk", filter=new & minority),
+            minority_expected_graduates=Count("pk", filter=last_year_of_programme & minority),
+            minority_prior_graduates=Count("pk", filter=prior & minority),
         )
         .order_by()
     )
@@ -104,6 +145,7 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
 def _staff_select(school_ids: list[int] | None) -> QuerySet:
     """Schools' active staff (bureau staff are administrators, outside the schools' statistics)."""
     from eduplatform.orgs.models import OrgKind
+    from eduplatform.staff.codes import SUBJECT_BEGINNINGS, UNCLASSIFIED_SUBJECT
     from eduplatform.staff.models import StaffMember
 
     qs = StaffMember.objects.filter(is_active=True, unit_kind=OrgKind.SCHOOL)
@@ -111,8 +153,13 @@ def _staff_select(school_ids: list[int] | None) -> QuerySet:
         qs = qs.filter(unit_id__in=school_ids)
     dimensions = ("unit_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
                   "title_grade", "teaching_stage")
+    # The main subject: how the first subject named begins (staff.codes); '' when none is recorded.
+    subject = Case(When(subjects="", then=Value("")),
+                   *[When(subjects__startswith=beginning, then=Value(code)) for beginning, code in SUBJECT_BEGINNINGS],
+                   default=Value(UNCLASSIFIED_SUBJECT), output_field=CharField())
     return (
-        qs.values(*dimensions).annotate(year=ExtractYear("birth_date")).values(*dimensions, "year")
+        qs.values(*dimensions).annotate(year=ExtractYear("birth_date"), subject_=subject)
+        .values(*dimensions, "year", "subject_")
         .annotate(
             staff=Count("pk"),
             backbone=Count("pk", filter=~Q(backbone_level__in=["0", ""])),
@@ -138,9 +185,54 @@ def _recompute_buildings(school_ids: list[int] | None) -> None:
         BuildingRollup(school_id=sid, region_path=places[sid][0], stage_mask=places[sid][1], buildings=t.buildings,
                        total_area=t.total, teaching_area=t.teaching, admin_area=t.admin, living_area=t.living,
                        other_area=t.other, dangerous_area=t.dangerous, d_grade_area=t.d_grade,
-                       d_grade_in_use=t.dangerous_in_use, rented_area=t.rented)
+                       d_grade_in_use=t.dangerous_in_use, rented_area=t.rented, gym_area=t.gym)
         for sid, t in totals.items()
     ], batch_size=2000)
+
+
+def _recompute_assets(school_ids: list[int] | None, today: dt.date) -> None:
+    """Each school's active land parcels and its summary holdings of the statistical year (统计时点
+    1 September), in one row: the 522 figures. Two grouped queries, joined here by school."""
+    from eduplatform.assets.codes import statistical_year
+    from eduplatform.assets.models import AssetHoldings
+    from eduplatform.facilities.models import LandParcel
+    from eduplatform.orgs.models import Organization
+
+    year = statistical_year(today)
+    parcels = LandParcel.objects.filter(retired_on__isnull=True)
+    holdings = AssetHoldings.objects.filter(year=year)
+    if school_ids is not None:
+        parcels, holdings = parcels.filter(school_id__in=school_ids), holdings.filter(school_id__in=school_ids)
+    rows: dict[int, AssetRollup] = {}
+
+    def row(school_id: int) -> AssetRollup:
+        return rows.setdefault(school_id, AssetRollup(school_id=school_id, year=year))
+
+    for land in parcels.values("school_id").annotate(area=Sum("area"), sports=Sum("sports_area"),
+                                                      green=Sum("green_area")).order_by():
+        target = row(land["school_id"])
+        target.land_area, target.sports_area, target.green_area = land["area"], land["sports"], land["green"]
+    for held in holdings.values("school_id", "books_volumes", "computers_for_teaching", "multimedia_classrooms",
+                                "teaching_equipment_value", "fixed_asset_value"):
+        target = row(held.pop("school_id"))
+        target.has_holdings = True
+        for name, value in held.items():
+            setattr(target, name, value)
+    places = dict((pk, (path, mask)) for pk, path, mask in Organization.objects.filter(pk__in=list(rows))
+                  .values_list("pk", "region_path", "stage_mask"))
+    for school_id, target in rows.items():
+        target.region_path, target.stage_mask = places[school_id]
+    AssetRollup.objects.bulk_create(rows.values(), batch_size=2000)
+
+
+def _school_select(school_ids: list[int] | None) -> QuerySet:
+    """Every open school's 基础基111 identity, as it stands."""
+    from eduplatform.orgs.models import Organization, OrgKind
+
+    qs = Organization.objects.filter(kind=OrgKind.SCHOOL, is_open=True)
+    if school_ids is not None:
+        qs = qs.filter(pk__in=school_ids)
+    return qs.values("pk", *SCHOOL_COLUMNS[1:]).order_by()
 
 
 def insert_select(table: str, columns: Iterable[str], queryset: QuerySet) -> None:
@@ -171,12 +263,13 @@ def _recompute_classes(school_ids: list[int] | None, today: dt.date) -> None:
     for row in sizes.iterator(chunk_size=5000):
         key = (row["school_id"], row["region_path"], row["stage"], year, row["school_class__grade"],
                _size_band(row["size"]))
-        entry = totals.setdefault(key, [0, 0])
+        entry = totals.setdefault(key, [0, 0, 0])
         entry[0] += 1
         entry[1] += row["size"]
+        entry[2] = max(entry[2], row["size"])
     ClassRollup.objects.bulk_create(
-        [ClassRollup(**dict(zip(CLASS_COLUMNS, (*key, n, students), strict=True)))
-         for key, (n, students) in totals.items()], batch_size=2000)
+        [ClassRollup(**dict(zip(CLASS_COLUMNS, (*key, *measures), strict=True)))
+         for key, measures in totals.items()], batch_size=2000)
 
 
 def _county_keys(school_ids: list[int]) -> set[str]:
@@ -201,8 +294,8 @@ def _county_select(keys: list[str] | None) -> QuerySet:
     if keys is not None:
         qs = qs.filter(key__in=keys)  # a row still under another county's path is that county's to sum
     return (
-        qs.values("stage", "grade", "gender", "cohort", "school_year", "key")
-        .annotate(**{m: Sum(m) for m in STUDENT_MEASURES})
+        qs.values(*COUNTY_DIMENSIONS, "key")
+        .annotate(**{m: Sum(m) for m in STUDENT_SUMS})
         .order_by()
     )
 
@@ -248,6 +341,8 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
             _recompute_classes(chunk, today)
             insert_select(StaffRollup._meta.db_table, STAFF_COLUMNS, _staff_select(chunk))
             _recompute_buildings(chunk)
+            _recompute_assets(chunk, today)
+            insert_select(SchoolRollup._meta.db_table, SCHOOL_COLUMNS, _school_select(chunk))
         _recompute_counties(counties)
 
 

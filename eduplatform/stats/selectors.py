@@ -22,8 +22,9 @@ from eduplatform.stats.models import (
     StudentCountyRollup,
     StudentRollup,
 )
-from eduplatform.stats.rollup import STUDENT_MEASURES
 
+STUDENT_MEASURES = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding",
+                    "new_entrants", "graduates")
 CENT = decimal.Decimal("0.01")
 FULL_TIME_TEACHER = "1"  # staff_category_k12: 专任教师
 # "city": the city's region path ("44/4401/"), for figures by city.
