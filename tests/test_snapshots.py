@@ -10,6 +10,7 @@ from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
 from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.orgs import services as orgs
 from eduplatform.orgs.models import Region
 from eduplatform.stats import selectors
 from eduplatform.stats.models import FROZEN, Snapshot
@@ -36,13 +37,13 @@ def overview_total(actor, snapshot=None) -> dict:
     return selectors.region_overview(actor, Region.objects.get(code=COUNTY_A), snapshot)[1].cells
 
 
-def _write_some(world, capture, seq: int):
+def _write_some(world, capture, seq: int, **student):
     from eduplatform.facilities import services as facilities
     from eduplatform.staff import services as staff
 
     county = world.user("county_a_stat")
     enrolment = committed(capture, lambda: services.enrol_student(actor=county, school=world.school_a1,
-                                                                 data=student_row(seq)))
+                                                                 data=student_row(seq, **student)))
     committed(capture, lambda: staff.hire(actor=county, unit=world.school_a1, data=staff_row(seq)))
     committed(capture, lambda: facilities.create_building(actor=county, school=world.school_a1,
                                                           data=building_row(seq)))
@@ -121,17 +122,33 @@ def test_the_scheduled_command_takes_a_snapshot_as_the_named_officer(world):
 
 
 def test_base_table_page_prints_checks_and_downloads_a_sheet_per_table(client, world, django_capture_on_commit_callbacks):
-    _write_some(world, django_capture_on_commit_callbacks, 8)
+    from eduplatform.stats.rollup import school_year_of
+
+    # A first grader who entered this school year (招生 = 一年级, V3), in a school with its own coordinates (V10).
+    _write_some(world, django_capture_on_commit_callbacks, 8, entered_on=f"{school_year_of(timezone.localdate())}-09")
+    for n, school in enumerate((world.school_a2, world.college_a)):
+        committed(django_capture_on_commit_callbacks, lambda s=school, n=n: orgs.update_school(
+            actor=world.user("county_a_stat"), school=s, data={"longitude": f"113.{n + 4}"}))
     snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
     client.force_login(world.user("county_a_stat"))
     page = client.get(f"/statistics/snapshots/{snapshot.pk}/tables/").content.decode()
     assert 'data-code="基础基311"' in page and 'data-holds="no"' not in page and "window.print()" in page
+    assert 'data-holds="unknown"' in page and "不可核验" in page and 'data-testid="school-picker"' in page
     assert client.get(f"/statistics/snapshots/{snapshot.pk}/tables/?region=440104000000").status_code == 404
     book = CalamineWorkbook.from_filelike(io.BytesIO(
         client.get(f"/statistics/snapshots/{snapshot.pk}/tables/?format=xlsx").content))
-    assert book.sheet_names == ["基础基213", "基础基311", "基础基411", "基础基422", "基础基512"]
+    assert book.sheet_names == ["基础基111", "基础基211", "基础基212", "基础基213", "基础基311", "基础基312", "基础基313",
+                                "基础基314", "基础基315", "基础基411", "基础基4211", "基础基422", "基础基423", "基础基424",
+                                "基础基512", "基础基522"]
     students = book.get_sheet_by_name("基础基311").to_python()
     assert students[0][:2] == ["项目", "合计"] and students[1][:2] == ["合计", 1]
+    # One school's tables: its 111 is its identity (the code stays text), in the page and the workbook.
+    url = f"/statistics/snapshots/{snapshot.pk}/tables/?school={world.school_a1.school_code}"
+    page = client.get(url).content.decode()
+    assert "学校（机构）基本情况" in page and "<td>2144000001</td>" in page and "天河测试小学" in page
+    identity = CalamineWorkbook.from_filelike(io.BytesIO(client.get(url + "&format=xlsx").content))
+    assert ["学校标识码", "2144000001"] in identity.get_sheet_by_name("基础基111").to_python()
+    assert client.get(f"/statistics/snapshots/{snapshot.pk}/tables/?school={world.school_b1.school_code}").status_code == 404
 
 
 def test_the_snapshot_list_charts_the_trend_of_the_latest_version_of_each_census_date(client, world):
