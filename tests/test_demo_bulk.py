@@ -16,6 +16,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.db.models import Count, Sum
+from django.test import override_settings
 
 from eduplatform.demo import bulk
 from eduplatform.demo import staff as demo_staff
@@ -43,7 +44,10 @@ def generated(django_db_setup, django_db_blocker):
     """A tiny province written by the bulk path, once for the module, rolled back afterwards."""
     if connection.vendor != "postgresql":
         pytest.skip("the bulk path runs on PostgreSQL only")
-    with django_db_blocker.unblock(), transaction.atomic():
+    # The demo accounts' passwords are hashed with MD5 here, as conftest does for every test (Argon2
+    # is the production hasher): a module fixture runs before that function-scoped override.
+    with django_db_blocker.unblock(), transaction.atomic(), override_settings(
+            PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         tables = (*bulk.STUDENT_TABLES, "staff_staffmember")
         with connection.cursor() as cursor:
             before = bulk._catalogue(cursor, tables)
