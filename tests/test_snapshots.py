@@ -132,7 +132,7 @@ def test_base_table_page_prints_checks_and_downloads_a_sheet_per_table(client, w
     snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
     client.force_login(world.user("county_a_stat"))
     page = client.get(f"/statistics/snapshots/{snapshot.pk}/tables/").content.decode()
-    assert 'data-code="基础基311"' in page and 'data-holds="no"' not in page and "window.print()" in page
+    assert 'data-code="基础基311"' in page and 'data-holds="no"' not in page and "data-print" in page
     assert 'data-holds="unknown"' in page and "不可核验" in page and 'data-testid="school-picker"' in page
     assert client.get(f"/statistics/snapshots/{snapshot.pk}/tables/?region=440104000000").status_code == 404
     book = CalamineWorkbook.from_filelike(io.BytesIO(
@@ -164,3 +164,33 @@ def test_the_snapshot_list_charts_the_trend_of_the_latest_version_of_each_census
     trend = json.loads(re.search(r'<script id="trend-data" type="application/json">(.*?)</script>', page, re.S)[1])
     assert trend["labels"] == ["2025-09-01", f"{timezone.localdate():%Y-%m-%d}"]
     assert trend["students"] == [0, 0] and 'id="trend-chart"' in page
+
+
+def test_a_snapshot_counts_the_new_school_year_even_for_schools_nobody_touched(
+        world, django_capture_on_commit_callbacks):
+    """On 1 September 本学年 rolls over without any record changing: a snapshot must not copy rows
+    computed in the previous school year, and ``rebuild_rollups --stale`` refreshes the live ones."""
+    from django.core.management import call_command
+
+    from eduplatform.stats.models import SnapshotStudent, StudentRollup
+    from eduplatform.stats.rollup import recompute_schools, school_year_of, stale_schools
+
+    today = timezone.localdate()
+    entered = dt.date(school_year_of(today), 9, 1)  # entered this school year: a new entrant now
+    _write_some(world, django_capture_on_commit_callbacks, 1, entered_on=f"{entered:%Y-%m}")
+    # The school's rows as last recomputed one year earlier (before this year's 1 September).
+    last_year = dt.date(school_year_of(today) - 1, 10, 1)
+    recompute_schools([world.school_a1.pk], today=last_year)
+    assert set(StudentRollup.objects.values_list("school_year", flat=True)) == {school_year_of(last_year)}
+    assert stale_schools(today) == {world.school_a1.pk}
+
+    snapshot = take_snapshot(actor=world.user("province"), census_date=today)
+    rows = SnapshotStudent.objects.filter(snapshot=snapshot)
+    assert {r.school_year for r in rows} == {school_year_of(today)}
+    assert sum(r.new_entrants for r in rows) == 1  # counted for this school year, not last year's
+    assert stale_schools(today) == set()  # the live rows were brought up to date as well
+
+    recompute_schools([world.school_a1.pk], today=last_year)
+    out = io.StringIO()
+    call_command("rebuild_rollups", "--stale", stdout=out)
+    assert "已重算 1 所学校" in out.getvalue() and stale_schools(today) == set()

@@ -59,9 +59,13 @@ def buildings_in_scope(
     condition: str = "",
     status: str = "standing",
     school_code: str = "",
+    region_path: str = "",
 ) -> QuerySet[Building]:
-    """Buildings in the actor's jurisdiction, filtered as the list asks."""
+    """Buildings in the actor's jurisdiction, filtered as the list asks (``region_path``: how a floor-area
+    figure opens the buildings it sums)."""
     qs = scoped(Building.objects.all(), actor).select_related("school")
+    if region_path:
+        qs = qs.filter(region_path__startswith=region_path)
     qs = qs.filter(BUILDING_STATUSES.get(status, BUILDING_STATUSES["standing"]))
     text = text.strip()
     if text:

@@ -353,6 +353,29 @@ def rebuild_all(*, today: dt.date | None = None) -> None:
     DirtySchool.objects.filter(marked_at__lte=started).delete()
 
 
+def stale_schools(today: dt.date | None = None) -> set[int]:
+    """Schools whose rows were computed in an earlier school (or asset statistical) year: on
+    1 September their 本学年 entrants, graduates and classes, and their holdings, roll over without
+    any record changing, so nothing marks them dirty."""
+    from eduplatform.assets.codes import statistical_year
+
+    today = today or timezone.localdate()
+    year = school_year_of(today)
+    ids = set(StudentRollup.objects.filter(school_year__lt=year).values_list("school_id", flat=True).distinct())
+    ids |= set(ClassRollup.objects.filter(school_year__lt=year).values_list("school_id", flat=True).distinct())
+    ids |= set(AssetRollup.objects.filter(year__lt=statistical_year(today)).values_list("school_id", flat=True)
+               .distinct())
+    return ids
+
+
+def refresh_stale_years(today: dt.date | None = None) -> int:
+    """Recompute the schools ``stale_schools`` finds; the number recomputed."""
+    ids = stale_schools(today)
+    if ids:
+        recompute_schools(ids, today=today)
+    return len(ids)
+
+
 def refresh_dirty_schools() -> None:
     """After a commit: recompute the schools marked dirty (in the worker when there are many)."""
     pending = list(DirtySchool.objects.values_list("school_id", "marked_at")[: INLINE_LIMIT + 1])

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from eduplatform.demo import assets as demo_assets
 from eduplatform.demo import bulk as demo_bulk
 from eduplatform.demo import facilities as demo_facilities
+from eduplatform.demo import higher_ed as demo_higher_ed
 from eduplatform.demo import province
 from eduplatform.demo import staff as demo_staff
 from eduplatform.demo import students as demo_students
@@ -86,13 +87,14 @@ class Command(BaseCommand):
                 )
         # Staff, buildings and equipment follow the schools (and the students, for the planted
         # anomaly of a school with students but no teachers).
-        for generate in (demo_staff.generate, demo_facilities.generate, demo_assets.generate):
+        for generate in (demo_staff.generate, demo_facilities.generate, demo_assets.generate, demo_higher_ed.generate):
             line = generate(seed=seed, progress=self.stdout.write)
             if line:
                 self.stdout.write(line)
 
     def _bulk(self, students: float, seed: int) -> None:
-        """Students, staff (``demo.bulk``) and buildings (``demo.facilities``) for a province-size set."""
+        """Students, staff (``demo.bulk``), buildings (``demo.facilities``) and the colleges' categories
+        (``demo.higher_ed``, a few hundred institutions through the service) for a province-size set."""
         if students <= 0:
             self.stdout.write("未生成学生（--students 0）。")
             return
@@ -105,9 +107,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"已生成学生 {summary.students:,} 名、班级 {summary.classes:,} 个（{summary.schools:,} 所学校），"
             f"教职工 {summary.staff:,} 人（用时 {time.perf_counter() - started:.0f} 秒）")
-        line = demo_facilities.generate(seed=seed, progress=self.stdout.write)
-        if line:
-            self.stdout.write(line)
+        for generate in (demo_facilities.generate, demo_higher_ed.generate):
+            line = generate(seed=seed, progress=self.stdout.write)
+            if line:
+                self.stdout.write(line)
         self.stdout.write("仪器设备与资产汇总：批量生成时不生成。")
 
     def _snapshot(self) -> None:
