@@ -5,8 +5,8 @@
 
 The data lives in its own PostgreSQL database (``PROVINCE_DATABASE_URL``, default
 postgres://postgres@127.0.0.1:5432/eduplatform_province), generated once by
-``manage.py generate_demo --scale province`` (27 million students: half an hour or more on two
-shared cores) and reused while the marker in its comment (``COMMENT ON DATABASE``) names the current
+``manage.py generate_demo --scale province`` (27.5 million students: 17–28 minutes on two shared
+cores) and reused while the marker in its comment (``COMMENT ON DATABASE``) names the current
 generator version (``eduplatform.demo.bulk.GENERATOR_VERSION``). On reuse, pending migrations are
 applied and, if any were, the roll-ups rebuilt. Set ``PROVINCE_REGENERATE=1`` to generate it again.
 
