@@ -22,7 +22,12 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # noqa: E402
+# bench/ (first on sys.path when run as a script) holds statistics.py, which would shadow the
+# standard library's statistics module (Django's SQLite backend imports it): the root takes its place.
+if Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+else:
+    sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 URL = os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eduplatform_import_bench")
 

@@ -11,7 +11,19 @@ import pytest
 from django.utils import timezone
 
 from eduplatform.stats import selectors
-from eduplatform.stats.rollup import ROLLUPS, rebuild_all, school_year_of
+from eduplatform.stats.models import (
+    COUNTY_PATH_LENGTH,
+    StudentCountyRollup,
+    StudentFigures,
+    StudentRollup,
+)
+from eduplatform.stats.rollup import (
+    COUNTY_DIMENSIONS,
+    ROLLUPS,
+    STUDENT_SUMS,
+    rebuild_all,
+    school_year_of,
+)
 from eduplatform.students import promotion, services
 from eduplatform.students.models import Enrolment, EventKind
 from tests.students_support import make_id, second_primary_in_county_a, student_row
@@ -23,8 +35,32 @@ def table_rows() -> tuple[list, ...]:
     """Every roll-up table's rows, without their ids, in a stable order."""
     return tuple(
         sorted(model.objects.values_list(*[f.name for f in model._meta.fields if f.name != "id"]))
-        for model in ROLLUPS
+        for model in (*ROLLUPS, StudentCountyRollup)
     )
+
+
+def county_rows() -> list[tuple]:
+    """The county roll-up's rows (key, dimensions, then measures), without zero rows."""
+    keys = ("region_path", *COUNTY_DIMENSIONS)
+    return sorted(r for r in StudentCountyRollup.objects.values_list(*keys, *STUDENT_SUMS) if any(r[len(keys):]))
+
+
+def school_rows_summed_per_county() -> list[tuple]:
+    """The school roll-up summed per county key, in Python: what the county roll-up must hold."""
+    sums: dict[tuple, list[int]] = {}
+    for row in StudentRollup.objects.values("region_path", *COUNTY_DIMENSIONS, *STUDENT_SUMS):
+        key = (row["region_path"][:COUNTY_PATH_LENGTH], *(row[d] for d in COUNTY_DIMENSIONS))
+        total = sums.setdefault(key, [0] * len(STUDENT_SUMS))
+        for i, m in enumerate(STUDENT_SUMS):
+            total[i] += row[m]
+    return sorted((*k, *v) for k, v in sums.items() if any(v))
+
+
+def test_the_county_roll_up_has_every_dimension_and_measure_of_the_school_roll_up():
+    """A measure or dimension added to StudentFigures must be added to the county roll-up too."""
+    school = {f.name for f in StudentFigures._meta.get_fields()} - {"school_id", "region_path"}
+    county = {f.name for f in StudentCountyRollup._meta.get_fields()} - {"id", "region_path"}
+    assert county == school == set(COUNTY_DIMENSIONS) | set(STUDENT_SUMS)
 
 
 def committed(django_capture_on_commit_callbacks, write):
@@ -135,6 +171,8 @@ def test_incremental_refresh_equals_a_full_rebuild_after_random_writes(world, dj
         from_year=services.current_school_year(today), graduation_date=today))
     incremental = table_rows()
     assert sum(r[6] for r in incremental[0]) == Enrolment.objects.filter(is_active=True).count()
+    # The county roll-up moved in step with every school refresh.
+    assert county_rows() == school_rows_summed_per_county() != []
     rebuild_all()
     assert table_rows() == incremental
 
@@ -367,3 +405,55 @@ def test_the_overview_table_sums_staff_and_floor_area_per_county_and_exports(
     rows = {r[0]: r[1:] for r in book.get_sheet_by_index(0).to_python()}
     assert rows["名称"] == ["在校生", "教职工", "专任教师", "校舍建筑面积（㎡）", "危房面积（㎡）"]
     assert rows["天河区"][1:4] == [1, 1, 1200] and rows["越秀区"][1:4] == [0, 0, 0]
+
+
+def test_figures_by_city_come_from_the_county_roll_up_and_equal_the_records(world, django_capture_on_commit_callbacks):
+    """Province- and city-wide figures read the county roll-up; a town or a school reads the school
+    roll-up; every actor's figure equals a count taken directly from the records in its scope."""
+    from collections import Counter
+
+    from eduplatform.orgs.models import Organization
+    from eduplatform.orgs.scope import scoped
+    from eduplatform.students.models import Student
+
+    county = world.user("county_a_stat")
+    futian = Organization.objects.get(school_code="2144000003")
+    writes = [(world.school_a1, county, "一年级"), (world.school_a1, county, "三年级"), (world.school_a2, county, "小班"),
+              (world.school_b1, world.user("county_b_stat"), "二年级"),
+              (futian, world.user("county_c_stat"), "一年级")]
+    for seq, (school, actor, grade) in enumerate(writes * 2, start=700):
+        committed(django_capture_on_commit_callbacks, lambda s=school, a=actor, g=grade, seq=seq: services.enrol_student(
+            actor=a, school=s, data=student_row(seq, grade=g, class_number="")))
+
+    def from_records(actor) -> Counter:
+        found: Counter = Counter()
+        for path, stage, grade in scoped(Enrolment.objects.filter(is_active=True), actor).values_list(
+                "region_path", "stage", "grade"):
+            found[(path[:8], stage, grade)] += 1
+        return found
+
+    def from_selector(actor) -> Counter:
+        return Counter({(r["city"], r["stage"], r["grade"]): r["enrolled"] for r in selectors.student_figures(
+            actor, by=["city", "stage", "grade"], measures=["enrolled"]) if r["enrolled"]})
+
+    for key in ("province", "k12_officer", "city_stat", "county_a_stat", "county_c_stat", "clerk_a1"):
+        actor = world.user(key)
+        assert from_selector(actor) == from_records(actor) != Counter(), key
+    # By sex as well, against the persons' own records.
+    by_sex = Counter({(r["city"], r["gender"]): r["enrolled"] for r in selectors.student_figures(
+        world.user("province"), by=["city", "gender"], measures=["enrolled"])})
+    assert by_sex == Counter((s.region_path[:8], s.gender) for s in Student.objects.all())
+    assert county_rows() == school_rows_summed_per_county()
+    # Narrower than a county, or one school: the county rows are out of reach, the school rows answer.
+    town = world.user("county_a_stat")
+    town.focus_path = "44/4401/440106/440106001/"
+    assert not scoped(StudentCountyRollup.objects.all(), town).exists()
+    assert not scoped(StudentCountyRollup.objects.all(), world.user("clerk_a1")).exists()
+    assert selectors.student_total(town) == Enrolment.objects.filter(
+        is_active=True, region_path__startswith=town.focus_path).count() == 6
+    # The province page's breakdown by city (county roll-up) equals the records per city and stage.
+    rows, total = selectors.student_breakdown(world.user("province"), selectors.Region.objects.get(level="province"))
+    shown = {(r.region_code[:4], column): value for r in rows for column, value in r.cells.items() if value}
+    assert shown == {(path[3:7], stage): n for (path, stage), n in Counter(
+        (p[:8], st) for p, st in Enrolment.objects.filter(is_active=True).values_list("region_path", "stage")).items()}
+    assert total.total == len(writes) * 2

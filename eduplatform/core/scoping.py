@@ -18,9 +18,13 @@ class ScopeFields:
     stages: lookup of the owning school's stage bit mask, or ``None`` where stages do not apply.
     kind:   lookup of the organization kind, for models that mix schools and bureaus: only schools
             are narrowed by stage.
+    path_length: for rows that sum several schools, keyed by the first ``path_length`` characters of
+            their region paths (a county roll-up): only a scope no longer than that can be answered
+            from them, so a narrower scope — a town, one school — reads none of them.
     """
 
     path: str
     school: str
     stages: str | None = None
     kind: str | None = None
+    path_length: int | None = None

@@ -80,6 +80,8 @@ def apply_scope(queryset: QuerySet[M], scope: DataScope) -> QuerySet[M]:
     spec = queryset.model.SCOPE
     if scope.is_empty:
         return queryset.none()
+    if spec.path_length is not None and (scope.school_id is not None or len(scope.region_path) > spec.path_length):
+        return queryset.none()  # sums over schools cannot be narrowed to one school or a town
     queryset = queryset.filter(**{f"{spec.path}__startswith": scope.region_path})
     if scope.school_id is not None and spec.school:
         queryset = queryset.filter(**{spec.school: scope.school_id})

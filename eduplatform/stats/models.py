@@ -69,6 +69,58 @@ class StudentRollup(StudentFigures):
         indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
 
 
+# A county's region path ("44/4401/440106/") is this long: the county roll-up is keyed by the first
+# COUNTY_PATH_LENGTH characters of its schools' paths. Towns directly under a city (东莞, 中山) have no
+# county: their schools share the key "44/4419/4419000", a prefix of all of them, which still answers
+# every filter by the province's or the city's path. CITY_PATH_LENGTH ("44/4401/") names the city.
+COUNTY_PATH_LENGTH = 15
+CITY_PATH_LENGTH = 8
+
+
+class StudentCountyRollup(models.Model):
+    """``StudentRollup`` summed over the schools of each county: what province- and city-wide figures
+    read, so that a question about the whole province sums tens of thousands of rows, not a million.
+
+    Kept in step with the school roll-up by ``stats.rollup``: whenever a school's rows are rewritten,
+    its county's rows are summed again from the school rows (under a per-county lock on PostgreSQL);
+    the full rebuild sums them all. It answers only for a scope and filters no deeper than the key
+    (the scope filter gives nothing otherwise, see ``ScopeFields.path_length``); the selectors read the
+    school roll-up for a town, a school or a school dimension.
+    """
+
+    region_path = models.CharField(max_length=64)  # the first COUNTY_PATH_LENGTH characters
+    stage = models.PositiveSmallIntegerField(_("学段"))
+    grade = models.CharField(_("年级"), max_length=2)
+    gender = models.CharField(_("性别"), max_length=1)
+    cohort = models.PositiveSmallIntegerField(_("出生学年"))
+    level = models.CharField(_("培养层次"), max_length=12, default="")
+    school_year = models.PositiveSmallIntegerField(_("学年"))
+    # The measures of StudentFigures, summed (tests/test_rollups.py checks that none is missing).
+    enrolled = models.IntegerField(_("在校生"), default=0)
+    suspended = models.IntegerField(_("休学"), default=0)
+    minority = models.IntegerField(_("少数民族"), default=0)
+    migrant = models.IntegerField(_("随迁子女"), default=0)
+    left_behind = models.IntegerField(_("留守儿童"), default=0)
+    disabled = models.IntegerField(_("残疾学生"), default=0)
+    boarding = models.IntegerField(_("住宿生"), default=0)
+    new_entrants = models.IntegerField(_("招生（本学年入学）"), default=0)
+    graduates = models.IntegerField(_("毕业生（本学年）"), default=0)
+    inclusive = models.IntegerField(_("随班就读"), default=0)
+    expected_graduates = models.IntegerField(_("预计毕业生"), default=0)
+    prior_graduates = models.IntegerField(_("毕业生（上学年）"), default=0)
+    minority_new_entrants = models.IntegerField(_("招生中少数民族"), default=0)
+    minority_expected_graduates = models.IntegerField(_("预计毕业生中少数民族"), default=0)
+    minority_prior_graduates = models.IntegerField(_("上学年毕业生中少数民族"), default=0)
+
+    SCOPE = ScopeFields(path="region_path", school="", stages="stage", path_length=COUNTY_PATH_LENGTH)
+
+    class Meta:
+        verbose_name = _("学生汇总（县级）")
+        # Prefix filters (a city's counties) need the pattern operator class on PostgreSQL.
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="student_county_rollup_path")]
+
+
 class SnapshotStudent(StudentFigures):
     snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
 

@@ -15,17 +15,19 @@ from collections.abc import Iterable
 
 from django.db import connection, transaction
 from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
-from django.db.models.functions import ExtractYear
+from django.db.models.functions import ExtractYear, Substr
 from django.utils import timezone
 
 from eduplatform.history.models import DirtySchool
 from eduplatform.orgs.stages import Stage
 from eduplatform.stats.models import (
+    COUNTY_PATH_LENGTH,
     AssetRollup,
     BuildingRollup,
     ClassRollup,
     SchoolRollup,
     StaffRollup,
+    StudentCountyRollup,
     StudentRollup,
 )
 from eduplatform.students.grades import GRADES, GRADUATING_CODES
@@ -60,6 +62,17 @@ STAFF_COLUMNS = ("school_id", "region_path", "stage_mask", "post_category", "est
 SCHOOL_COLUMNS = ("school_id", "region_path", "stage_mask", "school_code", "name", "school_type_code", "sponsor_code",
                   "urban_rural_code", "address", "longitude", "latitude", "principal_name", "phone", "website")
 ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup, AssetRollup, SchoolRollup)
+# Every measure of the student roll-up: what the county roll-up sums (its dimensions are the school
+# roll-up's but the school; tests/test_rollups.py checks both lists against the models).
+STUDENT_SUMS = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
+                "graduates", "inclusive", "expected_graduates", "prior_graduates", "minority_new_entrants",
+                "minority_expected_graduates", "minority_prior_graduates")
+COUNTY_DIMENSIONS = ("stage", "grade", "gender", "cohort", "level", "school_year")
+# The county roll-up's columns in the order _county_select selects them: its values() fields, then
+# its annotations (the key, then the sums).
+COUNTY_COLUMNS = (*COUNTY_DIMENSIONS, "region_path", *STUDENT_SUMS)
+# Advisory-lock class of the county roll-up (PostgreSQL): one lock per county key.
+COUNTY_LOCK_CLASS = 5101
 
 
 def school_year_of(day: dt.date) -> int:
@@ -256,21 +269,78 @@ def _recompute_classes(school_ids: list[int] | None, today: dt.date) -> None:
          for key, measures in totals.items()], batch_size=2000)
 
 
+def _county_keys(school_ids: list[int]) -> set[str]:
+    """The county keys these schools' student roll-up rows are under."""
+    return set(StudentRollup.objects.filter(school_id__in=school_ids)
+               .annotate(key=Substr("region_path", 1, COUNTY_PATH_LENGTH)).values_list("key", flat=True).distinct())
+
+
+def _county_select(keys: list[str] | None) -> QuerySet:
+    """The school roll-up summed per county key (of the schools now under ``keys``, or all)."""
+    from eduplatform.orgs.models import Organization, OrgKind
+
+    qs = StudentRollup.objects.all()
+    if keys is not None:
+        # The schools by their own (indexed) path, then their rows by school: no prefix scan of
+        # the school roll-up, whose plain index cannot serve LIKE outside the C collation.
+        under = Q()
+        for key in keys:
+            under |= Q(region_path__startswith=key)
+        qs = qs.filter(school_id__in=Organization.objects.filter(under, kind=OrgKind.SCHOOL).values("pk"))
+    qs = qs.annotate(key=Substr("region_path", 1, COUNTY_PATH_LENGTH))
+    if keys is not None:
+        qs = qs.filter(key__in=keys)  # a row still under another county's path is that county's to sum
+    return (
+        qs.values(*COUNTY_DIMENSIONS, "key")
+        .annotate(**{m: Sum(m) for m in STUDENT_SUMS})
+        .order_by()
+    )
+
+
+def _recompute_counties(keys: set[str] | None) -> None:
+    """Sum the county roll-up again for these county keys (all for ``None``) from the school rows.
+
+    Two commits in one county may refresh it at once: on PostgreSQL each county is summed under its
+    own transaction-long advisory lock, taken in key order, so the second waits, then sums what the
+    first committed. (SQLite runs one writer at a time anyway.)"""
+    table = StudentCountyRollup._meta.db_table
+    if keys is None:
+        StudentCountyRollup.objects.all().delete()
+        insert_select(table, COUNTY_COLUMNS, _county_select(None))
+        return
+    if not keys:
+        return
+    ordered = sorted(keys)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            for key in ordered:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [COUNTY_LOCK_CLASS, key])
+    StudentCountyRollup.objects.filter(region_path__in=ordered).delete()
+    insert_select(table, COUNTY_COLUMNS, _county_select(ordered))
+
+
 def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None = None) -> None:
-    """Rewrite the roll-up rows of these schools (all schools for ``None``) from the records."""
+    """Rewrite the roll-up rows of these schools (all schools for ``None``) from the records, and the
+    county roll-up of their counties."""
     today = today or timezone.localdate()
     ids = None if school_ids is None else sorted({int(i) for i in school_ids})
     chunks = [None] if ids is None else [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
+    counties: set[str] | None = None if ids is None else set()
     with transaction.atomic():
         for chunk in chunks:
+            if chunk is not None:
+                counties |= _county_keys(chunk)  # where the schools' rows were …
             for model in ROLLUPS:
                 (model.objects.all() if chunk is None else model.objects.filter(school_id__in=chunk)).delete()
             insert_select(StudentRollup._meta.db_table, STUDENT_COLUMNS, _student_select(chunk, today))
+            if chunk is not None:
+                counties |= _county_keys(chunk)  # … and where they are now (a school may have moved)
             _recompute_classes(chunk, today)
             insert_select(StaffRollup._meta.db_table, STAFF_COLUMNS, _staff_select(chunk))
             _recompute_buildings(chunk)
             _recompute_assets(chunk, today)
             insert_select(SchoolRollup._meta.db_table, SCHOOL_COLUMNS, _school_select(chunk))
+        _recompute_counties(counties)
 
 
 def rebuild_all(*, today: dt.date | None = None) -> None:
