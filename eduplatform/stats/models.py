@@ -66,7 +66,8 @@ class StudentFigures(models.Model):
 class StudentRollup(StudentFigures):
     class Meta:
         verbose_name = _("学生汇总")
-        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
+        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="student_rollup_path")]
 
 
 # A county's region path ("44/4401/440106/") is this long: the county roll-up is keyed by the first
@@ -126,7 +127,8 @@ class SnapshotStudent(StudentFigures):
 
     class Meta:
         verbose_name = _("学生汇总（快照）")
-        indexes = [models.Index(fields=["snapshot", "region_path"])]
+        indexes = [models.Index(fields=["snapshot", "region_path"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                                name="snapshot_student_path")]
 
 
 class ClassFigures(models.Model):
@@ -152,7 +154,8 @@ class ClassFigures(models.Model):
 class ClassRollup(ClassFigures):
     class Meta:
         verbose_name = _("班级汇总")
-        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
+        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="class_rollup_path")]
 
 
 class SnapshotClass(ClassFigures):
@@ -160,7 +163,8 @@ class SnapshotClass(ClassFigures):
 
     class Meta:
         verbose_name = _("班级汇总（快照）")
-        indexes = [models.Index(fields=["snapshot", "region_path"])]
+        indexes = [models.Index(fields=["snapshot", "region_path"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                                name="snapshot_class_path")]
 
 
 class StaffFigures(models.Model):
@@ -194,7 +198,8 @@ class StaffFigures(models.Model):
 class StaffRollup(StaffFigures):
     class Meta:
         verbose_name = _("教职工汇总")
-        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"])]
+        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="staff_rollup_path")]
 
 
 class SnapshotStaff(StaffFigures):
@@ -202,7 +207,8 @@ class SnapshotStaff(StaffFigures):
 
     class Meta:
         verbose_name = _("教职工汇总（快照）")
-        indexes = [models.Index(fields=["snapshot", "region_path"])]
+        indexes = [models.Index(fields=["snapshot", "region_path"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                                name="snapshot_staff_path")]
 
 
 class BuildingFigures(models.Model):
@@ -234,7 +240,8 @@ class BuildingFigures(models.Model):
 class BuildingRollup(BuildingFigures):
     class Meta:
         verbose_name = _("校舍汇总")
-        indexes = [models.Index(fields=["region_path"])]  # school_id: the unique constraint's index
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="building_rollup_path")]  # school_id: the unique constraint's index
         constraints = [models.UniqueConstraint(fields=["school_id"], name="one_building_rollup_per_school")]
 
 
@@ -243,7 +250,8 @@ class SnapshotBuilding(BuildingFigures):
 
     class Meta:
         verbose_name = _("校舍汇总（快照）")
-        indexes = [models.Index(fields=["snapshot", "region_path"])]
+        indexes = [models.Index(fields=["snapshot", "region_path"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                                name="snapshot_building_path")]
 
 
 class AssetFigures(models.Model):
@@ -275,7 +283,8 @@ class AssetFigures(models.Model):
 class AssetRollup(AssetFigures):
     class Meta:
         verbose_name = _("资产汇总（统计）")
-        indexes = [models.Index(fields=["region_path"])]
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="asset_rollup_path")]
         constraints = [models.UniqueConstraint(fields=["school_id"], name="one_asset_rollup_per_school")]
 
 
@@ -284,7 +293,8 @@ class SnapshotAsset(AssetFigures):
 
     class Meta:
         verbose_name = _("资产汇总（快照）")
-        indexes = [models.Index(fields=["snapshot", "region_path"])]
+        indexes = [models.Index(fields=["snapshot", "region_path"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                                name="snapshot_asset_path")]
 
 
 class SchoolFigures(models.Model):
@@ -314,7 +324,8 @@ class SchoolFigures(models.Model):
 class SchoolRollup(SchoolFigures):
     class Meta:
         verbose_name = _("学校汇总")
-        indexes = [models.Index(fields=["region_path"])]
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="school_rollup_path")]
         constraints = [models.UniqueConstraint(fields=["school_id"], name="one_school_rollup_per_school")]
 
 
@@ -323,7 +334,8 @@ class SnapshotSchool(SchoolFigures):
 
     class Meta:
         verbose_name = _("学校汇总（快照）")
-        indexes = [models.Index(fields=["snapshot", "region_path"])]
+        indexes = [models.Index(fields=["snapshot", "region_path"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                                name="snapshot_school_path")]
 
 
 class Snapshot(models.Model):
