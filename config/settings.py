@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "eduplatform.facilities",
     "eduplatform.assets",
     "eduplatform.stats",
+    "eduplatform.funding",
     "eduplatform.portal",
     "eduplatform.web",
     "eduplatform.demo",
@@ -189,7 +190,9 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True
-USE_THOUSAND_SEPARATOR = True
+# Grouping only where a template asks for it (|intcomma): years, codes and ids stay as they are.
+USE_THOUSAND_SEPARATOR = False
+FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"

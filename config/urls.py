@@ -12,6 +12,7 @@ urlpatterns = [
     path("facilities/", include("eduplatform.facilities.urls")),
     path("assets/", include("eduplatform.assets.urls")),
     path("statistics/", include("eduplatform.stats.urls")),
+    path("statistics/", include("eduplatform.funding.urls")),
     path("public/", include("eduplatform.portal.urls")),
     path("api/v1/", api.urls),
     path("", include("eduplatform.web.urls")),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from eduplatform.funding.loading import load_default_rates
 from eduplatform.orgs.loading import load_divisions
 from eduplatform.standards import codebook
 from eduplatform.standards.loading import load_code_tables
@@ -11,6 +12,7 @@ from tests.world import World, build_world
 def load_reference() -> None:
     load_code_tables()
     load_divisions()
+    load_default_rates()  # the demo's rates, so the funding pages have something to calculate
     codebook.forget()
 
 

@@ -98,10 +98,10 @@ def test_summary_page_shows_derived_and_typed_holdings(client, world):
         "year": str(year), "books_volumes": "4321", "teaching_equipment_value": "10", "fixed_asset_value": "20"})
     client.force_login(world.user("county_a_stat"))
     body = client.get("/assets/holdings/").content.decode()
-    assert "由台账汇总" in body and "手工填报" in body and "4321" in body
+    assert "由台账汇总" in body and "手工填报" in body and "4,321" in body  # grouped by thousands
     derived = AssetHoldings.objects.get(school=world.school_a1)
     body = client.get(f"/assets/holdings/{derived.pk}/").content.decode()
-    assert "1505.00" in body and "由仪器设备台账重新汇总" in body
+    assert "1,505.00" in body and "由仪器设备台账重新汇总" in body
 
 
 def test_typing_a_summary_through_the_form(client, world):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from python_calamine import CalamineWorkbook
 
 from eduplatform.students import services
 from tests.students_support import student_row
@@ -42,3 +43,30 @@ def test_a_city_click_on_the_map_drills_down_to_a_school(site: World, tab: Page,
     with tab.expect_download() as download:
         tab.locator("#export").click()
     assert download.value.suggested_filename.endswith(".xlsx")
+
+    # The pivot of the same town: its schools by stage; a click on the school breaks it down by grade.
+    tab.locator("#open-pivot").click()
+    expect(tab.locator("#pivot-table")).to_contain_text("天河测试小学")
+    tab.locator("#pivot-table").get_by_role("link", name="天河测试小学").click()
+    expect(tab.locator("h2.page-title")).to_contain_text("天河测试小学")
+    expect(tab.locator("#pivot-table thead")).to_contain_text("年级")
+    expect(tab.locator("#pivot-table tbody")).to_contain_text("一年级")
+    expect(tab.locator('[data-testid="pivot-total"]')).to_have_text("3")
+    expect(tab.locator("#pivot-chart")).to_have_attribute("data-ready", "yes")
+    screenshot(tab, "statistics-pivot-school.png")
+    with tab.expect_download() as download:
+        tab.locator("#export-pivot").click()
+    sheet = CalamineWorkbook.from_path(download.value.path()).get_sheet_by_name("数据透视").to_python()
+    assert sheet[0][0] == "年级" and sheet[1][0] == "一年级"
+    assert sheet[-1][0] == "合计" and sheet[-1][-1] == 3
+
+    # Choosing another subject applies at once (no inline script: the page's CSP would block it).
+    tab.locator("#subject").select_option("staff")
+    tab.wait_for_url("**subject=staff**")
+    expect(tab.locator("#rows")).to_have_value("area")
+    tab.go_back()
+
+    # A figure opens the records it counts.
+    tab.locator('[data-testid="figure-link"]').first.click()
+    expect(tab.locator('[data-testid="figure-filter"]')).to_be_visible()
+    expect(tab.locator('[data-testid="student-list"] tbody tr')).to_have_count(3)

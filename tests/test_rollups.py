@@ -11,11 +11,10 @@ import pytest
 from django.utils import timezone
 
 from eduplatform.stats import selectors
-from eduplatform.stats.models import BuildingRollup, ClassRollup, StaffRollup, StudentRollup
-from eduplatform.stats.rollup import rebuild_all, school_year_of
+from eduplatform.stats.rollup import ROLLUPS, rebuild_all, school_year_of
 from eduplatform.students import promotion, services
 from eduplatform.students.models import Enrolment, EventKind
-from tests.students_support import second_primary_in_county_a, student_row
+from tests.students_support import make_id, second_primary_in_county_a, student_row
 
 COUNTY_A, PROVINCE = "44/4401/440106/", "44/"
 
@@ -24,7 +23,7 @@ def table_rows() -> tuple[list, ...]:
     """Every roll-up table's rows, without their ids, in a stable order."""
     return tuple(
         sorted(model.objects.values_list(*[f.name for f in model._meta.fields if f.name != "id"]))
-        for model in (StudentRollup, ClassRollup, StaffRollup, BuildingRollup)
+        for model in ROLLUPS
     )
 
 
@@ -74,7 +73,7 @@ def test_the_rebuild_gives_exactly_the_incremental_rows(world, django_capture_on
             actor=clerk, school=world.school_a1, data=student_row(10 + seq)))
     incremental = table_rows()
     assert incremental[0], "the refresh wrote no rows"
-    for model in (StudentRollup, ClassRollup, StaffRollup, BuildingRollup):
+    for model in ROLLUPS:
         model.objects.all().delete()
     rebuild_all()
     assert table_rows() == incremental
@@ -91,21 +90,32 @@ def test_incremental_refresh_equals_a_full_rebuild_after_random_writes(world, dj
     schools = [world.school_a1, other]
     active: list[Enrolment] = []
     seq = 100 * seed
+    # A graduation in July falls in the previous school year: the census's statistical period.
+    last_july = dt.date(school_year_of(today), 7, 10)
     for _step in range(25):
         action = rng.choice(["enrol", "enrol", "enrol", "event", "update", "class"])
         if action == "enrol" or not active:
             seq += 1
-            grade = rng.choice(["一年级", "二年级", "六年级"])
-            row = student_row(seq, grade=grade, ethnicity=rng.choice(["01", "01", "08"]),
-                              migrant_child=rng.choice(["是", "否"]), entered_on=rng.choice(["2024-09", f"{today.year}-09"]))
-            school = rng.choice(schools)
+            if rng.random() < 0.25:  # higher education: 培养层次 and 学制 decide level and final year
+                school, length = world.college_a, rng.choice([3, 4])
+                row = student_row(seq, grade=rng.choice(["大学一年级", "大学三年级", "大学四年级"]), major="法学",
+                                  programme_length=str(length), level="1" if length == 3 else "2",
+                                  birth_date="2005-03-01", id_number=make_id(dt.date(2005, 3, 1), seq),
+                                  gender="男", entered_on="2023-09")
+            else:
+                grade = rng.choice(["一年级", "二年级", "六年级"])
+                row = student_row(seq, grade=grade, ethnicity=rng.choice(["01", "01", "08"]),
+                                  migrant_child=rng.choice(["是", "否"]),
+                                  entered_on=rng.choice(["2024-09", f"{today.year}-09"]))
+                school = rng.choice(schools)
             active.append(committed(django_capture_on_commit_callbacks, lambda row=row, school=school:
                                     services.enrol_student(actor=county, school=school, data=row)))
         elif action == "event":
             enrolment = active.pop(rng.randrange(len(active)))
-            kind = rng.choice([EventKind.SUSPEND, EventKind.GRADUATE, EventKind.DEATH])
-            committed(django_capture_on_commit_callbacks, lambda e=enrolment, k=kind: services.apply_event(
-                actor=county, enrolment=e, kind=k, on=today, reason="随机检查"))
+            kind = rng.choice([EventKind.SUSPEND, EventKind.GRADUATE, EventKind.GRADUATE, EventKind.DEATH])
+            on = rng.choice([today, last_july]) if enrolment.entered_on < last_july else today
+            committed(django_capture_on_commit_callbacks, lambda e=enrolment, k=kind, on=on: services.apply_event(
+                actor=county, enrolment=e, kind=k, on=on, reason="随机检查"))
         elif action == "update":
             enrolment = rng.choice(active)
             committed(django_capture_on_commit_callbacks, lambda e=enrolment: services.update_student(
@@ -266,6 +276,70 @@ def test_staff_and_building_roll_ups_equal_a_full_rebuild_after_random_writes(
                 actor=county, building=b, on=timezone.localdate(), reason="拆除"))
     incremental = table_rows()
     assert sum(r[-5] for r in incremental[2]) == len(hired)  # the staff measure counts who is still in post
+    rebuild_all()
+    assert table_rows() == incremental
+
+
+@pytest.mark.parametrize("seed", [6, 7])
+def test_school_asset_land_subject_and_gym_roll_ups_equal_a_full_rebuild_after_random_writes(
+        world, django_capture_on_commit_callbacks, seed):
+    """The 111 and 522 roll-ups, the teachers' subjects and the gym area follow school edits and
+    closures, land parcels, typed holdings, hires and buildings exactly as a rebuild computes them."""
+    from eduplatform.assets import codes as asset_codes
+    from eduplatform.assets import services as assets
+    from eduplatform.facilities import services as facilities
+    from eduplatform.orgs import services as orgs
+    from eduplatform.staff import services as staff
+    from eduplatform.stats.models import AssetRollup, SchoolRollup
+    from tests.facilities_support import building_row, land_row
+    from tests.staff_support import staff_row
+
+    rng = random.Random(seed)
+    county = world.user("county_a_stat")
+    schools = [world.school_a1, world.school_a2, second_primary_in_county_a()]
+    year = asset_codes.statistical_year(timezone.localdate())
+    parcels = []
+    for step in range(24):
+        action = rng.choice(["land", "land", "retire", "holdings", "edit", "hire", "build", "close"])
+        school = rng.choice([s for s in schools if s.is_open])  # a closed school takes no more records
+        if action == "land" or (action == "retire" and not parcels):
+            row = land_row(100 * seed + step, area=rng.randint(8000, 12000), sports_area=rng.randint(0, 2000),
+                           green_area=1000)
+            parcels.append(committed(django_capture_on_commit_callbacks, lambda r=row, s=school:
+                                     facilities.create_parcel(actor=county, school=s, data=r)))
+        elif action == "retire":
+            parcel = parcels.pop(rng.randrange(len(parcels)))  # (a closed school's parcel may still be given up)
+            committed(django_capture_on_commit_callbacks, lambda p=parcel: facilities.retire_parcel(
+                actor=county, parcel=p, on=timezone.localdate(), reason="划拨"))
+        elif action == "holdings":
+            committed(django_capture_on_commit_callbacks, lambda s=school: assets.type_holdings(
+                actor=county, school=s, data={"year": str(rng.choice([year, year - 1])),
+                                               "books_volumes": str(rng.randint(0, 9000)),
+                                               "computers_for_teaching": str(rng.randint(0, 90)),
+                                               "multimedia_classrooms": str(rng.randint(0, 9)),
+                                               "teaching_equipment_value": str(rng.randint(0, 90000)),
+                                               "fixed_asset_value": str(rng.randint(90000, 900000))}))
+        elif action == "edit":
+            edit = {"website": rng.choice(["", f"http://s{step}.example.cn"]), "address": f"广东省广州市天河区五山路{step}号"}
+            committed(django_capture_on_commit_callbacks, lambda s=school, e=edit: orgs.update_school(
+                actor=county, school=s, data=e))
+        elif action == "hire":
+            row = staff_row(100 * seed + step, subjects=rng.choice(["", "语文", "体育", "音乐、美术", "生活语文", "书法"]))
+            committed(django_capture_on_commit_callbacks, lambda r=row, s=school: staff.hire(actor=county, unit=s, data=r))
+        elif action == "build":
+            row = building_row(100 * seed + step, use_code=rng.choice(["11", "15"]), total_area=rng.randint(500, 3000),
+                               teaching_area=0, admin_area=0)
+            committed(django_capture_on_commit_callbacks, lambda r=row, s=school:
+                      facilities.create_building(actor=county, school=s, data=r))
+        elif school.pk != world.school_a1.pk and school.is_open:
+            closed = committed(django_capture_on_commit_callbacks, lambda s=school: orgs.close_school(
+                actor=county, school=s, closed_on=timezone.localdate().isoformat(), reason="撤并"))
+            schools[schools.index(school)] = closed
+    incremental = table_rows()
+    open_schools = {s.pk for s in schools if s.is_open}
+    assert set(SchoolRollup.objects.filter(school_id__in=[s.pk for s in schools]).values_list("school_id", flat=True)) \
+        == open_schools
+    assert AssetRollup.objects.exists()
     rebuild_all()
     assert table_rows() == incremental
 

@@ -36,6 +36,7 @@ CAPABILITIES: dict[str, set[str]] = {
     Role.SECURITY_AUDITOR: {VIEW_AUDIT},
     Role.PROVINCE_OFFICER: {
         orgcap.VIEW_RECORDS, orgcap.MANAGE_SCHOOLS, VIEW_SENSITIVE, orgcap.EDIT_ADMINISTRATORS, orgcap.TAKE_SNAPSHOTS,
+        orgcap.EDIT_FUNDING_RATES,
     },
     Role.STATISTICIAN: {
         orgcap.VIEW_RECORDS, orgcap.MANAGE_SCHOOLS, orgcap.EDIT_STUDENTS, orgcap.REVIEW_STUDENT_CHANGES,

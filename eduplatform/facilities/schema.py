@@ -31,6 +31,9 @@ USE_CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("other", "其他用房", "other_area"),
 )
 AREA_FIELDS = tuple(f for _k, _l, f in USE_CATEGORIES)
+# building_use 15 体育活动室: the 体育馆 whose floor area, with the sports grounds, makes the 体育运动场馆
+# area of 生均体育运动场馆面积 (DOMAIN §3).
+GYM_USE = "15"
 # building_use top-level codes (10 教学及辅助用房, 20 生活用房, 30 行政办公用房, 40/51 其他) → category.
 _CATEGORY_OF_USE_DIGIT = {"1": "teaching", "2": "living", "3": "admin"}
 

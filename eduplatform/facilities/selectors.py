@@ -11,7 +11,7 @@ from django.db.models.functions import Substr
 from django.http import Http404
 
 from eduplatform.facilities.models import Building, LandParcel, Tenure
-from eduplatform.facilities.schema import USE_CATEGORIES, use_category
+from eduplatform.facilities.schema import GYM_USE, USE_CATEGORIES, use_category
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor, scoped
 
@@ -59,9 +59,13 @@ def buildings_in_scope(
     condition: str = "",
     status: str = "standing",
     school_code: str = "",
+    region_path: str = "",
 ) -> QuerySet[Building]:
-    """Buildings in the actor's jurisdiction, filtered as the list asks."""
+    """Buildings in the actor's jurisdiction, filtered as the list asks (``region_path``: how a floor-area
+    figure opens the buildings it sums)."""
     qs = scoped(Building.objects.all(), actor).select_related("school")
+    if region_path:
+        qs = qs.filter(region_path__startswith=region_path)
     qs = qs.filter(BUILDING_STATUSES.get(status, BUILDING_STATUSES["standing"]))
     text = text.strip()
     if text:
@@ -143,6 +147,7 @@ class FloorAreaTotals:
     dangerous: decimal.Decimal = ZERO  # 危房面积 (any grade)
     d_grade: decimal.Decimal = ZERO
     rented: decimal.Decimal = ZERO  # 租借面积
+    gym: decimal.Decimal = ZERO  # 体育馆 (buildings used as 体育活动室)
     buildings: int = 0
     dangerous_in_use: int = 0  # D级危房 still in use
 
@@ -185,7 +190,7 @@ def _grouped_totals(buildings: QuerySet[Building], by: tuple[str, ...]) -> dict[
         teaching=Sum("teaching_area"), admin=Sum("admin_area"), living=Sum("living_area"), other=Sum("other_area"),
         total=Sum("total_area"), buildings=Count("pk"), dangerous=Sum("total_area", filter=DANGEROUS),
         d_grade=Sum("total_area", filter=d_grade), d_in_use=Count("pk", filter=d_grade & Q(in_use=True)),
-        rented=Sum("total_area", filter=~Q(tenure=Tenure.OWNED)))
+        rented=Sum("total_area", filter=~Q(tenure=Tenure.OWNED)), gym=Sum("total_area", filter=Q(use_code=GYM_USE)))
     rows = [standing.aggregate(**measures)] if not by else standing.values(*by).annotate(**measures)
     out: dict[tuple, FloorAreaTotals] = {}
     for sums in rows:
@@ -193,7 +198,8 @@ def _grouped_totals(buildings: QuerySet[Building], by: tuple[str, ...]) -> dict[
             continue
         totals = out[tuple(sums[f] for f in by)] = FloorAreaTotals(
             total=sums["total"] or ZERO, dangerous=sums["dangerous"] or ZERO, d_grade=sums["d_grade"] or ZERO,
-            rented=sums["rented"] or ZERO, buildings=sums["buildings"], dangerous_in_use=sums["d_in_use"])
+            rented=sums["rented"] or ZERO, gym=sums["gym"] or ZERO, buildings=sums["buildings"],
+            dangerous_in_use=sums["d_in_use"])
         for key, _label, _field in USE_CATEGORIES:
             totals.by_category[key] = sums[key] or ZERO
     # The area not assigned to a category counts for the category of the building's own use.

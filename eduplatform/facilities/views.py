@@ -36,6 +36,7 @@ from eduplatform.history.services import record_event
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
+from eduplatform.stats.links import figure_filter, region_from_param
 
 PAGE_SIZE = 50
 NAV = "buildings"
@@ -148,10 +149,11 @@ BUILDING_EXPORT = [
 @require_capability(capabilities.VIEW_RECORDS)
 def building_list(request: HttpRequest) -> HttpResponse:
     user, params = request.user, request.GET
+    region = region_from_param(user, params.get("region", ""))
     buildings = selectors.buildings_in_scope(
         user, text=params.get("q", ""), category=params.get("category", ""), structure=params.get("structure", ""),
         condition=params.get("condition", ""), status=params.get("status", "standing"),
-        school_code=params.get("school", ""))
+        school_code=params.get("school", ""), region_path=region.path if region else "")
     if params.get("format") == "xlsx":
         return _export(user, "校舍名单.xlsx", "校舍", "校舍名单", services.BUILDING_TYPE, params, BUILDING_EXPORT, buildings)
     page = Paginator(buildings, PAGE_SIZE).get_page(params.get("page"))
@@ -161,7 +163,8 @@ def building_list(request: HttpRequest) -> HttpResponse:
     return render(request, "facilities/building_list.html", _nav(
         request, "buildings", page=page, query=query.urlencode(), totals=totals,
         statuses=STATUS_OPTIONS, status=params.get("status", "standing"), conditions=CONDITION_OPTIONS,
-        categories=CATEGORY_OPTIONS, structures=BUILDING_SCHEMA.choices_of("structure")))
+        categories=CATEGORY_OPTIONS, structures=BUILDING_SCHEMA.choices_of("structure"),
+        figure_filter=figure_filter(params, region, {}, {})))
 
 
 @login_required

@@ -17,3 +17,4 @@ EDIT_ADMINISTRATORS = "administrators.edit"  # education administrators of the a
 EDIT_FACILITIES = "facilities.edit"  # land parcels and buildings (校舍) of a school
 EDIT_ASSETS = "assets.edit"  # equipment register and summary holdings of a school
 TAKE_SNAPSHOTS = "stats.snapshot"  # freeze the official census snapshot (the province's statistics office)
+EDIT_FUNDING_RATES = "funding.edit_rates"  # per-student funding rates (生均公用经费定额): the province's finance office

@@ -99,7 +99,8 @@ def path_in_scope(actor: Actor, path: str) -> bool:
 
 
 def unit_in_reach(actor: Actor, unit: Any) -> bool:
-    """Whether ``unit`` (an Organization) is the actor's own school or lies in the actor's region.
+    """Whether ``unit`` (an Organization) is the actor's own school or lies in the actor's region
+    (and, for a school, teaches one of the stages the actor's scope is limited to).
 
     Write services combine it with a capability check: a school's clerk writes only into its own
     school; a bureau writes into any unit of its region (a focus picked in the UI does not narrow it).
@@ -109,6 +110,9 @@ def unit_in_reach(actor: Actor, unit: Any) -> bool:
         return False
     if scope.school_id is not None:
         return scope.school_id == unit.pk
+    if scope.stage_mask and getattr(unit, "kind", "") == "school" and not (unit.stage_mask & scope.stage_mask):
+        # A stage-limited officer (基础教育处: K-12) reaches no school outside its stages, as in reads.
+        return False
     return scope.covers_path(unit.region_path)
 
 

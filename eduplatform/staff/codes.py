@@ -56,3 +56,25 @@ RANK_ALIASES: dict[str, str] = {"正厅": "11", "副厅": "12", "正处": "21", 
 # Post categories (staff_category_k12) that count in the staff headcount; 代课/兼任 do not.
 HEADCOUNT_CATEGORIES = frozenset({"1", "2", "3", "4", "5"})
 FULL_TIME_TEACHER = "1"
+
+# 任教学科 as 基础基424 counts full-time teachers: by the main subject, the first one a record names
+# ("语文、书法" → 语文). The record keeps the subjects as typed; this classification is for statistics.
+TEACHING_SUBJECTS: tuple[tuple[str, str], ...] = (
+    ("01", "道德与法治"), ("02", "语文"), ("03", "数学"), ("04", "外语"), ("05", "科学"), ("06", "物理"),
+    ("07", "化学"), ("08", "生物"), ("09", "历史"), ("10", "地理"), ("11", "信息技术"), ("12", "体育与健康"),
+    ("13", "音乐"), ("14", "美术"), ("15", "艺术"), ("16", "劳动与综合实践"), ("17", "心理健康"),
+    ("18", "学前教育"), ("19", "特殊教育"), ("99", "其他"),
+)
+# How the first subject of a record begins → its subject code. Longer beginnings come first where
+# one begins another (生活语文 is special education, not 语文).
+SUBJECT_BEGINNINGS: tuple[tuple[str, str], ...] = (
+    ("生活语文", "19"), ("生活数学", "19"), ("生活适应", "19"), ("康复", "19"), ("特殊教育", "19"),
+    ("道德与法治", "01"), ("思想品德", "01"), ("思想政治", "01"), ("品德", "01"), ("政治", "01"),
+    ("语文", "02"), ("数学", "03"), ("英语", "04"), ("外语", "04"), ("日语", "04"), ("俄语", "04"),
+    ("科学", "05"), ("物理", "06"), ("化学", "07"), ("生物", "08"), ("历史", "09"), ("地理", "10"),
+    ("信息技术", "11"), ("信息科技", "11"), ("体育", "12"), ("音乐", "13"), ("美术", "14"), ("艺术", "15"),
+    ("舞蹈", "15"), ("劳动", "16"), ("综合实践", "16"), ("通用技术", "16"), ("心理", "17"), ("学前教育", "18"),
+)
+UNCLASSIFIED_SUBJECT = "99"
+# 优质均衡 indicator 3 counts full-time teachers of 体育 and 艺术 (美术、音乐).
+PE_AND_ART_SUBJECTS = frozenset({"12", "13", "14", "15"})

@@ -25,6 +25,16 @@ from eduplatform.staff.models import (
 STATUS_ACTIVE = "active"
 
 
+# The staff roll-up's counted flags (stats.rollup), as filters of the list.
+FLAGS = {
+    "backbone": ~Q(backbone_level__in=["0", ""]),
+    "head_teacher": Q(is_head_teacher=True),
+    "dual_qualified": Q(is_dual_qualified=True),
+    "qualified": ~Q(qualification_type=""),
+}
+FLAG_LABELS = {"backbone": "骨干教师", "head_teacher": "班主任", "dual_qualified": "双师型教师", "qualified": "具有教师资格"}
+
+
 def staff_in_scope(
     actor: Actor,
     *,
@@ -38,8 +48,19 @@ def staff_in_scope(
     backbone_level: str = "",
     unit_code: str = "",
     rank: str = "",
+    region_path: str = "",
+    establishment: str | None = None,
+    teaching_stage: str | None = None,
+    title_grade: str | None = None,
+    born_from: int | None = None,
+    born_to: int | None = None,
+    flags: tuple[str, ...] | list[str] = (),
 ) -> QuerySet[StaffMember]:
-    """School staff (or, with ``administrators``, the administrators) in the actor's jurisdiction."""
+    """School staff (or, with ``administrators``, the administrators) in the actor's jurisdiction.
+
+    The region, establishment, teaching-stage, title-grade, birth-year and flag filters are how a
+    statistics figure opens the people it counts; for those, "" means "not recorded" and None "any".
+    """
     qs = scoped(StaffMember.objects.all(), actor).select_related("unit")
     qs = qs.filter(is_administrator=True) if administrators else qs.filter(unit_kind=OrgKind.SCHOOL)
     if status == STATUS_ACTIVE:
@@ -59,6 +80,19 @@ def staff_in_scope(
                               ("rank", rank)):
         if value:
             qs = qs.filter(**{field_name: value})
+    for field_name, value in (("establishment", establishment), ("teaching_stage", teaching_stage),
+                              ("title_grade", title_grade)):
+        if value is not None:
+            qs = qs.filter(**{field_name: value})
+    if region_path:
+        qs = qs.filter(region_path__startswith=region_path)
+    if born_from:
+        qs = qs.filter(birth_date__year__gte=born_from)
+    if born_to:
+        qs = qs.filter(birth_date__year__lte=born_to)
+    for flag in flags:
+        if flag in FLAGS:
+            qs = qs.filter(FLAGS[flag])
     if unit_code:
         code = unit_code.strip()
         qs = qs.filter(Q(unit__school_code=code) | Q(unit__name=code))

@@ -34,6 +34,7 @@ from eduplatform.staff.forms import EndPostForm, StaffForm, TitleForm, TransferF
 from eduplatform.staff.models import StaffMember, StaffStatus, TransferStatus
 from eduplatform.staff.schema import ADMINISTRATOR_SCHEMA, STAFF_SCHEMA
 from eduplatform.standards.validators import mask_id_number
+from eduplatform.stats.links import figure_filter, param_value, region_from_param
 
 PAGE_SIZE = 50
 STATUS_OPTIONS = [("active", "在岗"), ("all", "全部"), *StaffStatus.choices]
@@ -83,14 +84,29 @@ ADMIN_EXPORT = [
 ]
 
 
+def _figure_value(params, name: str) -> str | None:
+    """A figure link's dimension value: None when absent, "" for the "not recorded" marker."""
+    value = params.get(name, "")
+    return param_value(value) if value else None
+
+
+def _year(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
 def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
     user, params = request.user, request.GET
+    region = region_from_param(user, params.get("region", ""))
     staff = selectors.staff_in_scope(
         user, administrators=administrators, text=params.get("q", ""), status=params.get("status", "active"),
         post_category=params.get("post_category", ""), title=params.get("title", ""),
         gender=params.get("gender", ""), education_level=params.get("education_level", ""),
         backbone_level=params.get("backbone_level", ""), unit_code=params.get("unit", ""),
         rank=params.get("rank", ""),
+        region_path=region.path if region else "",
+        **{name: _figure_value(params, name) for name in ("establishment", "teaching_stage", "title_grade")},
+        born_from=_year(params.get("born_from")), born_to=_year(params.get("born_to")),
+        flags=[f for f in params.getlist("flag") if f in selectors.FLAGS],
     )
     what = "教育管理人员名单" if administrators else "教职工名单"
     if params.get("format") == "xlsx":
@@ -120,6 +136,9 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         "can_hire": user.can(capabilities.EDIT_ADMINISTRATORS if administrators else capabilities.EDIT_STAFF)
         and (not administrators or (own is not None and not own.is_school)),
         "can_review": can_review, "inbox_count": selectors.inbox(user).count() if can_review else 0,
+        "figure_filter": figure_filter(params, region, selectors.FLAG_LABELS, {}, {
+            "establishment": dict(codes.ESTABLISHMENT), "teaching_stage": dict(STAFF_SCHEMA.choices_of("teaching_stage")),
+            "education_level": dict(STAFF_SCHEMA.choices_of("education_level"))}),
     })
 
 

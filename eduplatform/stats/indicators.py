@@ -3,8 +3,8 @@ and the student-weighted 差异系数 (CV) between a county's schools used by th
 assessment (教督〔2017〕6号).
 
 A region's indicator is the ratio of its sums (Σ teachers ÷ Σ students), never the mean of its
-schools' ratios. Asset figures come from the schools' yearly holdings (``assets.AssetHoldings``),
-which already are one row per school and year.
+schools' ratios. Asset figures come from the asset roll-up (the schools' holdings of the statistical
+year and their land), so a snapshot's indicators are as frozen as its other figures.
 """
 
 from __future__ import annotations
@@ -15,24 +15,27 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
-from django.utils import timezone
 
-from eduplatform.assets.models import AssetHoldings
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scoped
 from eduplatform.orgs.stages import Stage
+from eduplatform.staff.codes import PE_AND_ART_SUBJECTS
 from eduplatform.stats.models import (
+    AssetRollup,
     BuildingRollup,
     ClassRollup,
     Snapshot,
     StaffRollup,
     StudentRollup,
 )
-from eduplatform.stats.rollup import LARGE_BANDS, SUPER_LARGE_BANDS, school_year_of
+from eduplatform.stats.rollup import LARGE_BANDS, SPECIAL_SCHOOL_TYPE_PREFIX, SUPER_LARGE_BANDS
 from eduplatform.stats.selectors import FULL_TIME_TEACHER, BreakdownRow, figures, fold
 
-# GB/T 4658 学历: 1x 研究生, 2x 本科 — "本科及以上".
+# GB/T 4658 学历: 1x 研究生, 2x 本科, 3x 专科 — "本科及以上", "专科及以上".
 BACHELOR_OR_ABOVE = Q(education_level__startswith="1") | Q(education_level__startswith="2")
+ASSOCIATE_OR_ABOVE = BACHELOR_OR_ABOVE | Q(education_level__startswith="3")
+TEACHERS = Q(post_category=FULL_TIME_TEACHER)
+PE_AND_ART = TEACHERS & Q(subject__in=sorted(PE_AND_ART_SUBJECTS))
 
 
 @dataclass(frozen=True)
@@ -69,17 +72,40 @@ INDICATORS: tuple[Indicator, ...] = (
               "网络多媒体教室间数 × 100 ÷ 在校生数", "优质均衡指标 7"),
     Indicator("backbone_per_100", "每百名学生拥有县级及以上骨干教师数", "backbone", "students", 100, "人",
               "县级及以上骨干教师数 × 100 ÷ 在校生数", "优质均衡指标 2"),
+    Indicator("pe_art_per_100", "每百名学生拥有体育、艺术（美术、音乐）专任教师数", "pe_art_teachers", "students", 100,
+              "人", "主要任教学科为体育、音乐、美术或艺术的专任教师数 × 100 ÷ 在校生数",
+              "优质均衡指标 3；任教学科取记录中的第一个学科"),
+    Indicator("sports_area_per_student", "生均体育运动场馆面积", "sports_venue_area", "students", 1, "㎡",
+              "（运动场地面积 + 体育馆面积）÷ 在校生数",
+              "优质均衡指标 5；运动场地取土地记录的体育场地面积，体育馆取用途为体育活动室的校舍"),
 )
-BY_KEY = {i.key: i for i in INDICATORS}
+# 优质均衡 indicator 1 depends on the stage ("高于规定学历", unverified — DOMAIN §3.1): 小学 专科及以上,
+# 初中 本科及以上. It is judged per school section, not summed over a region's stages.
+ABOVE_REQUIRED: dict[Stage, Indicator] = {
+    Stage.PRIMARY: Indicator("above_required_primary", "每百名学生拥有高于规定学历教师数（小学）",
+                             "teachers_associate", "students", 100, "人", "专科及以上学历专任教师数 × 100 ÷ 小学在校生数",
+                             "优质均衡指标 1；“高于规定学历”小学为专科及以上（未核实）"),
+    Stage.JUNIOR: Indicator("above_required_junior", "每百名学生拥有高于规定学历教师数（初中）",
+                            "teachers_bachelor", "students", 100, "人", "本科及以上学历专任教师数 × 100 ÷ 初中在校生数",
+                            "优质均衡指标 1；“高于规定学历”初中为本科及以上（未核实）"),
+}
+EXPLAINED = (*INDICATORS, *ABOVE_REQUIRED.values())  # every formula the indicator page explains
+BY_KEY = {i.key: i for i in EXPLAINED}
 
-# 优质均衡 thresholds of the indicators computed here (DOMAIN §3.1), by stage; CV limits by stage.
+# 优质均衡 thresholds of the seven indicators (DOMAIN §3.1), by stage; CV limits by stage.
 BALANCE_STANDARDS: dict[Stage, dict[str, float]] = {
-    Stage.PRIMARY: {"backbone_per_100": 1.0, "teaching_area_per_student": 4.5, "equipment_per_student": 2000,
+    Stage.PRIMARY: {"above_required_primary": 4.2, "backbone_per_100": 1.0, "pe_art_per_100": 0.9,
+                    "teaching_area_per_student": 4.5, "sports_area_per_student": 7.5, "equipment_per_student": 2000,
                     "multimedia_per_100": 2.3},
-    Stage.JUNIOR: {"backbone_per_100": 1.0, "teaching_area_per_student": 5.8, "equipment_per_student": 2500,
+    Stage.JUNIOR: {"above_required_junior": 5.3, "backbone_per_100": 1.0, "pe_art_per_100": 0.9,
+                   "teaching_area_per_student": 5.8, "sports_area_per_student": 10.2, "equipment_per_student": 2500,
                    "multimedia_per_100": 2.4},
 }
 CV_LIMITS = {Stage.PRIMARY: 0.50, Stage.JUNIOR: 0.45}
+# The 任课学段 (teaching_stage) of a 九年一贯制 or 完全中学 section's teachers.
+SECTION_TEACHING_STAGE = {Stage.PRIMARY: "2", Stage.JUNIOR: "3"}
+TEACHING_POINT = "218"  # 小学教学点: left out below 50 pupils (教督〔2017〕6号)
+SMALL_TEACHING_POINT = 50
 
 
 def weighted_cv(pairs: Iterable[tuple[float, float]]) -> float | None:
@@ -98,31 +124,35 @@ def weighted_cv(pairs: Iterable[tuple[float, float]]) -> float | None:
     return spread / mean
 
 
-def _per_school(actor: Actor, region: Region, snapshot: Snapshot | None) -> list[tuple[int, str, str, object]]:
-    """(school, region path, measure, value) for every measure the indicators use."""
+def _per_school(actor: Actor, region: Region, snapshot: Snapshot | None, only: Iterable[str] | None = None
+                ) -> list[tuple[int, str, str, object]]:
+    """(school, region path, measure, value) for every measure the indicators use (or ``only`` these)."""
+    wanted = None if only is None else set(only)
     sources: list[tuple[str, type, str, Q]] = [
         ("students", StudentRollup, "enrolled", Q()),
         ("teachers", StaffRollup, "staff", Q(post_category=FULL_TIME_TEACHER)),
         ("teachers_bachelor", StaffRollup, "staff", Q(post_category=FULL_TIME_TEACHER) & BACHELOR_OR_ABOVE),
         ("backbone", StaffRollup, "backbone", Q()),
+        ("pe_art_teachers", StaffRollup, "staff", PE_AND_ART),
         ("floor_area", BuildingRollup, "total_area", Q()),
         ("teaching_area", BuildingRollup, "teaching_area", Q()),
         ("classes", ClassRollup, "classes", Q()),
         ("large_classes", ClassRollup, "classes", Q(size_band__in=LARGE_BANDS)),
         ("super_large_classes", ClassRollup, "classes", Q(size_band__in=SUPER_LARGE_BANDS)),
+        ("equipment_value", AssetRollup, "teaching_equipment_value", Q()),
+        ("books", AssetRollup, "books_volumes", Q()),
+        ("computers", AssetRollup, "computers_for_teaching", Q()),
+        ("multimedia", AssetRollup, "multimedia_classrooms", Q()),
+        ("sports_venue_area", AssetRollup, "sports_area", Q()),
+        ("sports_venue_area", BuildingRollup, "gym_area", Q()),
     ]
     items = []
     for key, model, measure, condition in sources:
+        if wanted is not None and key not in wanted:
+            continue
         qs = figures(model, actor, region, snapshot).filter(condition)
         items += [(r["school_id"], r["region_path"], key, r["n"])
                   for r in qs.values("school_id", "region_path").annotate(n=Sum(measure)).order_by()]
-    year = snapshot.school_year if snapshot else school_year_of(timezone.localdate())
-    holdings = scoped(AssetHoldings.objects.filter(year=year, region_path__startswith=region.path), actor)
-    for row in holdings.values("school_id", "region_path", "teaching_equipment_value", "books_volumes",
-                               "computers_for_teaching", "multimedia_classrooms"):
-        for key, column in (("equipment_value", "teaching_equipment_value"), ("books", "books_volumes"),
-                            ("computers", "computers_for_teaching"), ("multimedia", "multimedia_classrooms")):
-            items.append((row["school_id"], row["region_path"], key, row[column]))
     return items
 
 
@@ -147,20 +177,66 @@ class BalanceResult:
     indicators: list[tuple[Indicator, float | None, float | None, float, bool | None]]
     # (indicator, county value, CV, CV limit, CV within the limit)
     failing_schools: list[tuple[str, list[str]]]  # schools below 85% of a standard or missing two or more
+    sections: int = 0  # of ``schools``, sections of schools teaching more than this stage (九年一贯制, 完全中学)
+
+
+# School-level resources a section of a multi-stage school has in proportion to its students.
+SHARED_RESOURCES = ("teaching_area", "sports_venue_area", "equipment_value", "multimedia")
+
+
+def _sections(actor: Actor, county: Region, stage: Stage, snapshot: Snapshot | None
+              ) -> tuple[dict[int, Organization], dict[int, dict]]:
+    """The county's schools teaching ``stage`` and each one's measures for that stage alone.
+
+    A school teaching only this stage counts whole. A section of a school teaching more (九年一贯制,
+    完全中学, 十二年一贯制) counts the stage's students, the teachers whose 任课学段 is the stage, and
+    the school's buildings, grounds and equipment in proportion to the section's share of the
+    school's students (so the section's per-student value is the school's).
+    """
+    schools = {o.pk: o for o in scoped(Organization.objects.filter(
+        kind=OrgKind.SCHOOL, is_open=True, stage_mask__gt=0, region_path__startswith=county.path), actor)
+        if o.stage_mask & stage and not o.school_type_code.startswith(SPECIAL_SCHOOL_TYPE_PREFIX)}
+    students: dict[int, dict[int, int]] = defaultdict(dict)
+    for r in figures(StudentRollup, actor, county, snapshot).values("school_id", "stage").annotate(
+            n=Sum("enrolled")).order_by():
+        students[r["school_id"]][r["stage"]] = r["n"] or 0
+    teachers: dict[int, dict[str, dict]] = defaultdict(dict)
+    for r in figures(StaffRollup, actor, county, snapshot).values("school_id", "teaching_stage").annotate(
+            teachers=Sum("staff", filter=TEACHERS), teachers_associate=Sum("staff", filter=TEACHERS & ASSOCIATE_OR_ABOVE),
+            teachers_bachelor=Sum("staff", filter=TEACHERS & BACHELOR_OR_ABOVE), backbone=Sum("backbone"),
+            pe_art_teachers=Sum("staff", filter=PE_AND_ART)).order_by():
+        teachers[r.pop("school_id")][r.pop("teaching_stage")] = r
+    resources: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for school_id, _path, key, value in _per_school(actor, county, snapshot, only=SHARED_RESOURCES):
+        resources[school_id][key] += float(value or 0)
+    out: dict[int, dict] = {}
+    for school_id, school in schools.items():
+        here = students[school_id].get(int(stage), 0)
+        if not here or (school.school_type_code == TEACHING_POINT and here < SMALL_TEACHING_POINT):
+            continue  # no pupils of the stage to judge by, or a small 教学点
+        whole = sum(students[school_id].values())
+        alone = school.stage_mask == stage
+        measures: dict[str, float] = {"students": here}
+        for part, figures_ in teachers[school_id].items():
+            if alone or part == SECTION_TEACHING_STAGE[stage]:
+                for key, value in figures_.items():
+                    measures[key] = measures.get(key, 0) + (value or 0)
+        share = here / whole if whole else 0
+        for key in SHARED_RESOURCES:
+            measures[key] = resources[school_id][key] * (1 if alone else share)
+        out[school_id] = measures
+    return schools, out
 
 
 def balance(actor: Actor, county: Region, stage: Stage, snapshot: Snapshot | None = None) -> BalanceResult:
-    """优质均衡 for the indicators the records give (2, 4, 6, 7) over the county's schools of one
-    stage. Simplification: schools teaching only that stage (九年一贯制 schools are not split)."""
-    schools = {o.pk: o for o in scoped(Organization.objects.filter(
-        kind=OrgKind.SCHOOL, is_open=True, stage_mask=int(stage), region_path__startswith=county.path), actor)}
-    per_school: dict[int, dict] = defaultdict(dict)
-    for school_id, _path, key, value in _per_school(actor, county, snapshot):
-        if school_id in schools:
-            per_school[school_id][key] = per_school[school_id].get(key, 0) + (value or 0)
+    """优质均衡 over the county's schools of one stage: the seven indicators' student-weighted 差异系数,
+    and the schools below the school standard. Sections of multi-stage schools are judged on the
+    stage's values (``_sections``); special-education schools and 教学点 of fewer than 50 pupils are
+    left out."""
+    schools, per_school = _sections(actor, county, stage, snapshot)
     standards = BALANCE_STANDARDS[stage]
     rows = []
-    for key, _standard in standards.items():
+    for key in standards:
         ind = BY_KEY[key]
         pairs = [(m.get(ind.denominator) or 0, float(m.get(ind.numerator) or 0) * ind.scale)
                  for m in per_school.values()]
@@ -173,7 +249,8 @@ def balance(actor: Actor, county: Region, stage: Stage, snapshot: Snapshot | Non
         misses = _misses(measures, standards)
         if misses:
             failing.append((schools[school_id].name, misses))
-    return BalanceResult(stage, len(per_school), rows, sorted(failing))
+    sections = sum(1 for school_id in per_school if schools[school_id].stage_mask != stage)
+    return BalanceResult(stage, len(per_school), rows, sorted(failing), sections)
 
 
 def _misses(measures: dict, standards: dict[str, float]) -> list[str]:

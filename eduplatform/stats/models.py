@@ -41,6 +41,21 @@ class StudentFigures(models.Model):
     new_entrants = models.IntegerField(_("招生（本学年入学）"), default=0)
     graduates = models.IntegerField(_("毕业生（本学年）"), default=0)
     school_year = models.PositiveSmallIntegerField(_("学年"))  # the school year "本学年" refers to
+    # 培养层次 of vocational and higher-education enrolments (students.schema.LEVELS: 1 专科, 2 本科,
+    # 3 硕士, 4 博士, 5 中职), '' for every other stage: what higher education's 折合在校生 weighs.
+    level = models.CharField(_("培养层次"), max_length=12, default="")
+    # 随班就读: disabled pupils in the regular classes of a regular school (not a special-education
+    # school, not a special-education grade).
+    inclusive = models.IntegerField(_("随班就读"), default=0)
+    # 预计毕业生: active in the last year of the programme (the grade promotion graduates from).
+    expected_graduates = models.IntegerField(_("预计毕业生"), default=0)
+    # 毕（结）业生 of the previous school year: the statistical period (统计时期) a census on
+    # 1 September reports flows for (DOMAIN §2.1).
+    prior_graduates = models.IntegerField(_("毕业生（上学年）"), default=0)
+    # The tables give 其中：少数民族 for each flow, so minority counts are kept per measure.
+    minority_new_entrants = models.IntegerField(_("招生中少数民族"), default=0)
+    minority_expected_graduates = models.IntegerField(_("预计毕业生中少数民族"), default=0)
+    minority_prior_graduates = models.IntegerField(_("上学年毕业生中少数民族"), default=0)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage")
 
@@ -63,7 +78,8 @@ class SnapshotStudent(StudentFigures):
 
 
 class ClassFigures(models.Model):
-    """Classes of one school by grade and size band (大班额 56–65, 超大班额 ≥ 66)."""
+    """Classes of one school by grade and size band (大班额 56–65, 超大班额 ≥ 66), with the largest
+    class of each band (the kindergarten limit of 36 children falls inside the 36–40 band)."""
 
     school_id = models.BigIntegerField(_("学校"))
     region_path = models.CharField(max_length=64)
@@ -73,6 +89,7 @@ class ClassFigures(models.Model):
     size_band = models.CharField(_("班额"), max_length=8)
     classes = models.IntegerField(_("班数"), default=0)
     students = models.IntegerField(_("学生数"), default=0)
+    largest = models.IntegerField(_("最大班额"), default=0)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage")
 
@@ -96,7 +113,8 @@ class SnapshotClass(ClassFigures):
 
 class StaffFigures(models.Model):
     """Active staff of one school by post category, establishment, sex, education, title grade,
-    teaching stage and birth year (ages are read for any census year from the birth year)."""
+    teaching stage, birth year (ages are read for any census year from the birth year) and main
+    subject taught (the first subject named, classified by ``staff.codes.TEACHING_SUBJECTS``)."""
 
     school_id = models.BigIntegerField(_("学校"))
     region_path = models.CharField(max_length=64)
@@ -108,6 +126,7 @@ class StaffFigures(models.Model):
     title_grade = models.CharField(_("职称等级"), max_length=8)
     teaching_stage = models.CharField(_("任课学段"), max_length=1)
     birth_year = models.PositiveSmallIntegerField(_("出生年份"))
+    subject = models.CharField(_("主要任教学科"), max_length=2, default="")
     staff = models.IntegerField(_("教职工"), default=0)
     backbone = models.IntegerField(_("骨干教师"), default=0)
     head_teachers = models.IntegerField(_("班主任"), default=0)
@@ -150,6 +169,9 @@ class BuildingFigures(models.Model):
     d_grade_area = models.DecimalField(_("D级危房面积"), max_digits=14, decimal_places=2, default=0)
     d_grade_in_use = models.IntegerField(_("D级危房仍在使用"), default=0)
     rented_area = models.DecimalField(_("租借面积"), max_digits=14, decimal_places=2, default=0)
+    # Floor area of the standing buildings used as 体育馆 (building_use 15 体育活动室): with the sports
+    # grounds, what 生均体育运动场馆面积 divides.
+    gym_area = models.DecimalField(_("体育馆面积"), max_digits=14, decimal_places=2, default=0)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage_mask")
 
@@ -169,6 +191,86 @@ class SnapshotBuilding(BuildingFigures):
 
     class Meta:
         verbose_name = _("校舍汇总（快照）")
+        indexes = [models.Index(fields=["snapshot", "region_path"])]
+
+
+class AssetFigures(models.Model):
+    """One school's land and holdings at the census (基础基522): its active land parcels, and its
+    summary holdings (``assets.AssetHoldings``) of the statistical year (``year``) — zero where the
+    school has not reported them."""
+
+    school_id = models.BigIntegerField(_("学校"))
+    region_path = models.CharField(max_length=64)
+    stage_mask = models.PositiveSmallIntegerField(_("学段"))
+    year = models.PositiveSmallIntegerField(_("统计年度"))
+    land_area = models.DecimalField(_("占地面积"), max_digits=14, decimal_places=2, default=0)
+    sports_area = models.DecimalField(_("运动场地面积"), max_digits=14, decimal_places=2, default=0)
+    green_area = models.DecimalField(_("绿化用地面积"), max_digits=14, decimal_places=2, default=0)
+    has_holdings = models.BooleanField(_("已有资产汇总"), default=False)
+    books_volumes = models.IntegerField(_("图书（册）"), default=0)
+    computers_for_teaching = models.IntegerField(_("教学用计算机（台）"), default=0)
+    multimedia_classrooms = models.IntegerField(_("网络多媒体教室（间）"), default=0)
+    teaching_equipment_value = models.DecimalField(_("教学仪器设备资产值（元）"), max_digits=16, decimal_places=2,
+                                                   default=0)
+    fixed_asset_value = models.DecimalField(_("固定资产总值（元）"), max_digits=16, decimal_places=2, default=0)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage_mask")
+
+    class Meta:
+        abstract = True
+
+
+class AssetRollup(AssetFigures):
+    class Meta:
+        verbose_name = _("资产汇总（统计）")
+        indexes = [models.Index(fields=["region_path"])]
+        constraints = [models.UniqueConstraint(fields=["school_id"], name="one_asset_rollup_per_school")]
+
+
+class SnapshotAsset(AssetFigures):
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("资产汇总（快照）")
+        indexes = [models.Index(fields=["snapshot", "region_path"])]
+
+
+class SchoolFigures(models.Model):
+    """One open school's identity as 基础基111 reports it; a snapshot freezes it at the census."""
+
+    school_id = models.BigIntegerField(_("学校"))
+    region_path = models.CharField(max_length=64)
+    stage_mask = models.PositiveSmallIntegerField(_("学段"))
+    school_code = models.CharField(_("学校标识码"), max_length=10)
+    name = models.CharField(_("名称"), max_length=200)
+    school_type_code = models.CharField(_("办学类型"), max_length=3)
+    sponsor_code = models.CharField(_("举办者"), max_length=3)
+    urban_rural_code = models.CharField(_("城乡分类"), max_length=3)
+    address = models.CharField(_("地址"), max_length=200)
+    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True)
+    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True)
+    principal_name = models.CharField(_("校长（负责人）"), max_length=50)
+    phone = models.CharField(_("联系电话"), max_length=30)
+    website = models.CharField(_("网址"), max_length=200)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage_mask")
+
+    class Meta:
+        abstract = True
+
+
+class SchoolRollup(SchoolFigures):
+    class Meta:
+        verbose_name = _("学校汇总")
+        indexes = [models.Index(fields=["region_path"])]
+        constraints = [models.UniqueConstraint(fields=["school_id"], name="one_school_rollup_per_school")]
+
+
+class SnapshotSchool(SchoolFigures):
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("学校汇总（快照）")
         indexes = [models.Index(fields=["snapshot", "region_path"])]
 
 
@@ -205,6 +307,6 @@ class Snapshot(models.Model):
 # Each live roll-up and the table its frozen copies go to.
 FROZEN: tuple[tuple[type[models.Model], type[models.Model]], ...] = (
     (StudentRollup, SnapshotStudent), (ClassRollup, SnapshotClass), (StaffRollup, SnapshotStaff),
-    (BuildingRollup, SnapshotBuilding),
+    (BuildingRollup, SnapshotBuilding), (AssetRollup, SnapshotAsset), (SchoolRollup, SnapshotSchool),
 )
 SNAPSHOT_OF = dict(FROZEN)

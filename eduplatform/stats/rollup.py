@@ -14,12 +14,21 @@ import logging
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import ExtractYear
 from django.utils import timezone
 
 from eduplatform.history.models import DirtySchool
-from eduplatform.stats.models import BuildingRollup, ClassRollup, StaffRollup, StudentRollup
+from eduplatform.orgs.stages import Stage
+from eduplatform.stats.models import (
+    AssetRollup,
+    BuildingRollup,
+    ClassRollup,
+    SchoolRollup,
+    StaffRollup,
+    StudentRollup,
+)
+from eduplatform.students.grades import GRADES, GRADUATING_CODES
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +46,20 @@ LARGE_BANDS = ("56-60", "61-65")  # 大班额
 SUPER_LARGE_BANDS = ("≥66",)  # 超大班额
 
 ETHNICITY_HAN = "01"
-STUDENT_COLUMNS = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "enrolled", "suspended",
+# 办学类型 5xx: special-education schools (and 519 附设特教班), whose disabled pupils are not 随班就读.
+SPECIAL_SCHOOL_TYPE_PREFIX = "5"
+STUDENT_COLUMNS = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "level", "enrolled", "suspended",
                    "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants", "graduates",
-                   "school_year")
-CLASS_COLUMNS = ("school_id", "region_path", "stage", "school_year", "grade", "size_band", "classes", "students")
+                   "school_year", "inclusive", "expected_graduates", "prior_graduates", "minority_new_entrants",
+                   "minority_expected_graduates", "minority_prior_graduates")
+CLASS_COLUMNS = ("school_id", "region_path", "stage", "school_year", "grade", "size_band", "classes", "students",
+                 "largest")
 STAFF_COLUMNS = ("school_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
-                 "title_grade", "teaching_stage", "birth_year", "staff", "backbone", "head_teachers", "dual_qualified",
-                 "qualified")
-ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup)
+                 "title_grade", "teaching_stage", "birth_year", "subject", "staff", "backbone", "head_teachers",
+                 "dual_qualified", "qualified")
+SCHOOL_COLUMNS = ("school_id", "region_path", "stage_mask", "school_code", "name", "school_type_code", "sponsor_code",
+                  "urban_rural_code", "address", "longitude", "latitude", "principal_name", "phone", "website")
+ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup, AssetRollup, SchoolRollup)
 
 
 def school_year_of(day: dt.date) -> int:
@@ -52,14 +67,32 @@ def school_year_of(day: dt.date) -> int:
     return day.year if day.month >= 9 else day.year - 1
 
 
+def final_year() -> Q:
+    """预计毕业生's grades: the last grade of its stage, or — vocational and higher education — the
+    year the programme's length (学制) reaches. The rule year-end promotion graduates by
+    (``students.promotion.GRADUATES``), as a filter."""
+    condition = Q(grade__in=sorted(GRADUATING_CODES))
+    by_length = [g for g in GRADES if g.stage in (Stage.VOCATIONAL, Stage.HIGHER)]
+    for length in range(1, 9):
+        codes = [g.code for g in by_length if g.year >= length]
+        if codes:
+            condition |= Q(programme_length=length, grade__in=codes)
+    return condition
+
+
 def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
     from eduplatform.students.models import Enrolment, EnrolmentStatus
 
     year = school_year_of(today)
-    year_start = dt.date(year, 9, 1)
-    graduated = Q(status__in=[EnrolmentStatus.GRADUATED, EnrolmentStatus.COMPLETED], left_on__gte=year_start)
+    year_start, prior_start = dt.date(year, 9, 1), dt.date(year - 1, 9, 1)
+    finished = Q(status__in=[EnrolmentStatus.GRADUATED, EnrolmentStatus.COMPLETED])
+    graduated = finished & Q(left_on__gte=year_start)
+    prior = finished & Q(left_on__gte=prior_start, left_on__lt=year_start)
     active = Q(is_active=True)
-    qs = Enrolment.objects.filter(active | graduated)
+    minority = ~Q(student__ethnicity__in=[ETHNICITY_HAN, ""])
+    new = active & Q(entered_on__gte=year_start)
+    last_year_of_programme = active & final_year()
+    qs = Enrolment.objects.filter(active | graduated | prior)
     if school_ids is not None:
         qs = qs.filter(school_id__in=school_ids)
     birth_year = ExtractYear("student__birth_date")
@@ -69,19 +102,28 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
             gender_=F("student__gender"),
             cohort=Case(When(student__birth_date__month__gte=9, then=birth_year + 1), default=birth_year,
                         output_field=IntegerField()),
+            level_=Case(When(stage__in=[Stage.VOCATIONAL, Stage.HIGHER], then=F("level")), default=Value(""),
+                        output_field=CharField()),
         )
-        .values("school_id", "region_path", "stage", "grade", "gender_", "cohort")
+        .values("school_id", "region_path", "stage", "grade", "gender_", "cohort", "level_")
         .annotate(
             enrolled=Count("pk", filter=active),
             suspended=Count("pk", filter=active & Q(status=EnrolmentStatus.SUSPENDED)),
-            minority=Count("pk", filter=active & ~Q(student__ethnicity__in=[ETHNICITY_HAN, ""])),
+            minority=Count("pk", filter=active & minority),
             migrant=Count("pk", filter=active & Q(student__migrant_child=True)),
             left_behind=Count("pk", filter=active & ~Q(student__left_behind__in=["0", ""])),
             disabled=Count("pk", filter=active & ~Q(student__disability_type="")),
             boarding=Count("pk", filter=active & Q(student__boarding_mode="2")),
-            new_entrants=Count("pk", filter=active & Q(entered_on__gte=year_start)),
+            new_entrants=Count("pk", filter=new),
             graduates=Count("pk", filter=graduated),
             year=Value(year, output_field=IntegerField()),
+            inclusive=Count("pk", filter=active & ~Q(student__disability_type="") & ~Q(stage=Stage.SPECIAL)
+                            & ~Q(school__school_type_code__startswith=SPECIAL_SCHOOL_TYPE_PREFIX)),
+            expected_graduates=Count("pk", filter=last_year_of_programme),
+            prior_graduates=Count("pk", filter=prior),
+            minority_new_entrants=Count("pk", filter=new & minority),
+            minority_expected_graduates=Count("pk", filter=last_year_of_programme & minority),
+            minority_prior_graduates=Count("pk", filter=prior & minority),
         )
         .order_by()
     )
@@ -90,6 +132,7 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
 def _staff_select(school_ids: list[int] | None) -> QuerySet:
     """Schools' active staff (bureau staff are administrators, outside the schools' statistics)."""
     from eduplatform.orgs.models import OrgKind
+    from eduplatform.staff.codes import SUBJECT_BEGINNINGS, UNCLASSIFIED_SUBJECT
     from eduplatform.staff.models import StaffMember
 
     qs = StaffMember.objects.filter(is_active=True, unit_kind=OrgKind.SCHOOL)
@@ -97,8 +140,13 @@ def _staff_select(school_ids: list[int] | None) -> QuerySet:
         qs = qs.filter(unit_id__in=school_ids)
     dimensions = ("unit_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
                   "title_grade", "teaching_stage")
+    # The main subject: how the first subject named begins (staff.codes); '' when none is recorded.
+    subject = Case(When(subjects="", then=Value("")),
+                   *[When(subjects__startswith=beginning, then=Value(code)) for beginning, code in SUBJECT_BEGINNINGS],
+                   default=Value(UNCLASSIFIED_SUBJECT), output_field=CharField())
     return (
-        qs.values(*dimensions).annotate(year=ExtractYear("birth_date")).values(*dimensions, "year")
+        qs.values(*dimensions).annotate(year=ExtractYear("birth_date"), subject_=subject)
+        .values(*dimensions, "year", "subject_")
         .annotate(
             staff=Count("pk"),
             backbone=Count("pk", filter=~Q(backbone_level__in=["0", ""])),
@@ -124,9 +172,54 @@ def _recompute_buildings(school_ids: list[int] | None) -> None:
         BuildingRollup(school_id=sid, region_path=places[sid][0], stage_mask=places[sid][1], buildings=t.buildings,
                        total_area=t.total, teaching_area=t.teaching, admin_area=t.admin, living_area=t.living,
                        other_area=t.other, dangerous_area=t.dangerous, d_grade_area=t.d_grade,
-                       d_grade_in_use=t.dangerous_in_use, rented_area=t.rented)
+                       d_grade_in_use=t.dangerous_in_use, rented_area=t.rented, gym_area=t.gym)
         for sid, t in totals.items()
     ], batch_size=2000)
+
+
+def _recompute_assets(school_ids: list[int] | None, today: dt.date) -> None:
+    """Each school's active land parcels and its summary holdings of the statistical year (统计时点
+    1 September), in one row: the 522 figures. Two grouped queries, joined here by school."""
+    from eduplatform.assets.codes import statistical_year
+    from eduplatform.assets.models import AssetHoldings
+    from eduplatform.facilities.models import LandParcel
+    from eduplatform.orgs.models import Organization
+
+    year = statistical_year(today)
+    parcels = LandParcel.objects.filter(retired_on__isnull=True)
+    holdings = AssetHoldings.objects.filter(year=year)
+    if school_ids is not None:
+        parcels, holdings = parcels.filter(school_id__in=school_ids), holdings.filter(school_id__in=school_ids)
+    rows: dict[int, AssetRollup] = {}
+
+    def row(school_id: int) -> AssetRollup:
+        return rows.setdefault(school_id, AssetRollup(school_id=school_id, year=year))
+
+    for land in parcels.values("school_id").annotate(area=Sum("area"), sports=Sum("sports_area"),
+                                                      green=Sum("green_area")).order_by():
+        target = row(land["school_id"])
+        target.land_area, target.sports_area, target.green_area = land["area"], land["sports"], land["green"]
+    for held in holdings.values("school_id", "books_volumes", "computers_for_teaching", "multimedia_classrooms",
+                                "teaching_equipment_value", "fixed_asset_value"):
+        target = row(held.pop("school_id"))
+        target.has_holdings = True
+        for name, value in held.items():
+            setattr(target, name, value)
+    places = dict((pk, (path, mask)) for pk, path, mask in Organization.objects.filter(pk__in=list(rows))
+                  .values_list("pk", "region_path", "stage_mask"))
+    for school_id, target in rows.items():
+        target.region_path, target.stage_mask = places[school_id]
+    AssetRollup.objects.bulk_create(rows.values(), batch_size=2000)
+
+
+def _school_select(school_ids: list[int] | None) -> QuerySet:
+    """Every open school's 基础基111 identity, as it stands."""
+    from eduplatform.orgs.models import Organization, OrgKind
+
+    qs = Organization.objects.filter(kind=OrgKind.SCHOOL, is_open=True)
+    if school_ids is not None:
+        qs = qs.filter(pk__in=school_ids)
+    return qs.values("pk", *SCHOOL_COLUMNS[1:]).order_by()
 
 
 def insert_select(table: str, columns: Iterable[str], queryset: QuerySet) -> None:
@@ -166,12 +259,13 @@ def _recompute_classes(school_ids: list[int] | None, today: dt.date) -> None:
         if grade is None:  # a class of another school year
             continue
         key = (row["school_id"], row["region_path"], row["stage"], year, grade, _size_band(row["size"]))
-        entry = totals.setdefault(key, [0, 0])
+        entry = totals.setdefault(key, [0, 0, 0])
         entry[0] += 1
         entry[1] += row["size"]
+        entry[2] = max(entry[2], row["size"])
     ClassRollup.objects.bulk_create(
-        [ClassRollup(**dict(zip(CLASS_COLUMNS, (*key, n, students), strict=True)))
-         for key, (n, students) in totals.items()], batch_size=2000)
+        [ClassRollup(**dict(zip(CLASS_COLUMNS, (*key, *measures), strict=True)))
+         for key, measures in totals.items()], batch_size=2000)
 
 
 def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None = None) -> None:
@@ -187,6 +281,8 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
             _recompute_classes(chunk, today)
             insert_select(StaffRollup._meta.db_table, STAFF_COLUMNS, _staff_select(chunk))
             _recompute_buildings(chunk)
+            _recompute_assets(chunk, today)
+            insert_select(SchoolRollup._meta.db_table, SCHOOL_COLUMNS, _school_select(chunk))
 
 
 def rebuild_all(*, today: dt.date | None = None) -> None:
@@ -194,6 +290,29 @@ def rebuild_all(*, today: dt.date | None = None) -> None:
     started = timezone.now()
     recompute_schools(None, today=today)
     DirtySchool.objects.filter(marked_at__lte=started).delete()
+
+
+def stale_schools(today: dt.date | None = None) -> set[int]:
+    """Schools whose rows were computed in an earlier school (or asset statistical) year: on
+    1 September their 本学年 entrants, graduates and classes, and their holdings, roll over without
+    any record changing, so nothing marks them dirty."""
+    from eduplatform.assets.codes import statistical_year
+
+    today = today or timezone.localdate()
+    year = school_year_of(today)
+    ids = set(StudentRollup.objects.filter(school_year__lt=year).values_list("school_id", flat=True).distinct())
+    ids |= set(ClassRollup.objects.filter(school_year__lt=year).values_list("school_id", flat=True).distinct())
+    ids |= set(AssetRollup.objects.filter(year__lt=statistical_year(today)).values_list("school_id", flat=True)
+               .distinct())
+    return ids
+
+
+def refresh_stale_years(today: dt.date | None = None) -> int:
+    """Recompute the schools ``stale_schools`` finds; the number recomputed."""
+    ids = stale_schools(today)
+    if ids:
+        recompute_schools(ids, today=today)
+    return len(ids)
 
 
 def refresh_dirty_schools() -> None:

@@ -14,6 +14,7 @@ from eduplatform.stats.models import (
     SNAPSHOT_OF,
     BuildingRollup,
     ClassRollup,
+    SchoolRollup,
     Snapshot,
     StaffRollup,
     StudentRollup,
@@ -78,6 +79,13 @@ def figures(model: type, actor: Actor, region: Region, snapshot: Snapshot | None
     if snapshot is not None:
         return scoped(SNAPSHOT_OF[model].objects.filter(snapshot=snapshot, region_path__startswith=region.path), actor)
     return scoped(model.objects.filter(region_path__startswith=region.path), actor)
+
+
+def snapshot_school(actor: Actor, region: Region, snapshot: Snapshot, school_code: str) -> dict | None:
+    """A school open at the census, under ``region`` in the actor's scope, by its 学校标识码 (its id,
+    code and name as the snapshot holds them); None elsewhere."""
+    return (figures(SchoolRollup, actor, region, snapshot).filter(school_code=school_code.strip())
+            .values("school_id", "school_code", "name").first())
 
 
 def student_breakdown(actor: Actor, region: Region, measure: str = "enrolled", snapshot: Snapshot | None = None

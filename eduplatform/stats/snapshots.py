@@ -1,7 +1,8 @@
 """Official census snapshots: the roll-ups frozen at the census date (统计时点), versioned.
 
 Published figures and the base tables come from a snapshot; dashboards read the live roll-ups. A
-snapshot copies every roll-up table as it stands (after refreshing any school still marked dirty),
+snapshot copies every roll-up table as it stands (after refreshing any school still marked dirty, or
+still counting an earlier school year),
 so it holds exactly what the live figures said at that moment — and nothing changes it afterwards.
 """
 
@@ -25,7 +26,12 @@ from eduplatform.stats.models import (
     SnapshotStaff,
     SnapshotStudent,
 )
-from eduplatform.stats.rollup import insert_select, process_dirty, school_year_of
+from eduplatform.stats.rollup import (
+    insert_select,
+    process_dirty,
+    refresh_stale_years,
+    school_year_of,
+)
 
 PROVINCE_PATH = "44/"
 
@@ -49,6 +55,7 @@ def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "",
             "census_date", "date.future", f"统计时点 {census_date:%Y-%m-%d} 尚未到来：快照只能在统计时点当天或之后生成",
             "统计时点")])
     process_dirty()  # the figures as they stand, with no change still waiting for its refresh
+    refresh_stale_years(today)  # and no school still counting last school year's entrants or classes
     version = (Snapshot.objects.filter(census_date=census_date).aggregate(v=Max("version"))["v"] or 0) + 1
     snapshot = Snapshot.objects.create(
         census_date=census_date, version=version, school_year=school_year_of(census_date),

@@ -1,11 +1,12 @@
 from django.urls import path
 
-from eduplatform.stats import views
+from eduplatform.stats import pivot_views, views
 
 app_name = "stats"
 
 urlpatterns = [
     path("", views.live, name="live"),
+    path("pivot/", pivot_views.pivot_page, name="pivot"),
     path("indicators/", views.indicator_page, name="indicators"),
     path("map/", views.province_map, name="map"),
     path("staffing/", views.staffing_page, name="staffing"),

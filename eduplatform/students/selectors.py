@@ -8,8 +8,11 @@ region's batch has no school), so their reads narrow by stage here.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
@@ -20,6 +23,7 @@ from eduplatform.students.models import (
     ChangeRequest,
     ChangeRequestStep,
     Enrolment,
+    EnrolmentStatus,
     PromotionBatch,
     SchoolClass,
     StepDecision,
@@ -34,7 +38,26 @@ FLAGS = {
     "migrant_child": Q(student__migrant_child=True),
     "left_behind": ~Q(student__left_behind__in=["", "0"]),
     "boarding": Q(student__boarding_mode="2"),
+    "minority": ~Q(student__ethnicity__in=["01", ""]),  # 01 汉族; blank: not recorded
+    "disabled": ~Q(student__disability_type=""),
 }
+
+
+def _school_year_start(today: dt.date) -> dt.date:
+    return dt.date(today.year if today.month >= 9 else today.year - 1, 9, 1)
+
+
+# Flags of "this school year" (the statistics' 招生 and 毕业生), as the roll-ups count them.
+YEAR_FLAGS = {
+    "new_entrant": lambda start: Q(entered_on__gte=start),
+    "graduated": lambda start: Q(status__in=[EnrolmentStatus.GRADUATED, EnrolmentStatus.COMPLETED], left_on__gte=start),
+}
+
+
+def cohort_birth_dates(cohort: int) -> tuple[dt.date, dt.date]:
+    """The birth dates of a school-year cohort (see ``stats.models.StudentFigures``): from
+    1 September of the year before to 31 August of ``cohort``."""
+    return dt.date(cohort - 1, 9, 1), dt.date(cohort, 8, 31)
 
 
 def _stage_mask(actor: Actor) -> int | None:
@@ -61,8 +84,12 @@ def enrolments_in_scope(
     flags: tuple[str, ...] | list[str] = (),
     school_code: str = "",
     class_id: int | None = None,
+    region_path: str = "",
+    stage: int | None = None,
+    cohort: int | None = None,
 ) -> QuerySet[Enrolment]:
-    """Registrations in the actor's jurisdiction, filtered as the student list asks."""
+    """Registrations in the actor's jurisdiction, filtered as the student list asks (the region,
+    stage and cohort filters are how a statistics figure opens the records behind it)."""
     qs = scoped(Enrolment.objects.all(), actor).select_related("student", "school", "school_class")
     if status == "active":
         qs = qs.filter(is_active=True)
@@ -85,6 +112,14 @@ def enrolments_in_scope(
     for flag in flags:
         if flag in FLAGS:
             qs = qs.filter(FLAGS[flag])
+        elif flag in YEAR_FLAGS:
+            qs = qs.filter(YEAR_FLAGS[flag](_school_year_start(timezone.localdate())))
+    if region_path:
+        qs = qs.filter(region_path__startswith=region_path)
+    if stage:
+        qs = qs.filter(stage=stage)
+    if cohort:
+        qs = qs.filter(student__birth_date__range=cohort_birth_dates(cohort))
     if school_code:
         qs = qs.filter(school__school_code=school_code.strip())
     if class_id:
@@ -144,17 +179,32 @@ def promotions_of(actor: Actor, student: Student) -> list[promotion.PromotionRec
 # Classes
 
 
-def classes_in_scope(actor: Actor, school: Organization | None = None, school_year: int | None = None
-                     ) -> QuerySet[SchoolClass]:
-    """Classes with their size (active registrations), for the class list and its 大班额 flags."""
+def classes_in_scope(actor: Actor, school: Organization | None = None, school_year: int | None = None, *,
+                     region_path: str = "", grades: tuple[str, ...] | list[str] = (),
+                     size_range: tuple[int, int | None] | None = None) -> QuerySet[SchoolClass]:
+    """Classes with their size (active registrations), for the class list and its 大班额 flags;
+    region, grades and a size range are how a class-size figure opens the classes it counts."""
     qs = scoped(SchoolClass.objects.all(), actor).select_related("school")
     if school is not None:
         qs = qs.filter(school=school)
     if school_year is not None:
         qs = qs.filter(school_year=school_year)
-    return qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True))).order_by(
+    if region_path:
+        qs = qs.filter(region_path__startswith=region_path)
+    if grades:
+        qs = qs.filter(grade__in=grades)
+    qs = qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True)))
+    if size_range is not None:
+        low, high = size_range
+        qs = qs.filter(size__gte=low) if high is None else qs.filter(size__gte=low, size__lte=high)
+    return qs.order_by(
         "school__region_path", "school__name", "school_id", "school_year", "grade", "number"
     )
+
+
+def students_in(classes: QuerySet[SchoolClass]) -> int:
+    """Active registrations in these classes (the sum of their sizes)."""
+    return Enrolment.objects.filter(is_active=True, school_class__in=classes.values("pk")).count()
 
 
 def class_for(actor: Actor, class_id: int) -> SchoolClass:

@@ -46,7 +46,7 @@ from eduplatform.history.services import (
 )
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
-from eduplatform.orgs.scope import Actor, scope_of
+from eduplatform.orgs.scope import Actor, unit_in_reach
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import IdentifierError, mask_id_number, validate_id_number
 from eduplatform.students.grades import BY_CODE, grade_name
@@ -87,14 +87,7 @@ AUDIT_LABELS = {**FIELD_LABELS, "school": "学校", "status": "学籍状态", "i
 
 def can_write_school(actor: Actor, school: Organization) -> bool:
     """Whether the actor may change student records of ``school`` (its own, or one in its region)."""
-    if not actor.can(capabilities.EDIT_STUDENTS):
-        return False
-    scope = scope_of(actor, with_focus=False)
-    if scope.is_empty:
-        return False
-    if scope.school_id is not None:
-        return scope.school_id == school.pk
-    return scope.covers_path(school.region_path)
+    return actor.can(capabilities.EDIT_STUDENTS) and unit_in_reach(actor, school)
 
 
 def require_school_writer(actor: Actor, school: Organization) -> None:

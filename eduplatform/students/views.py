@@ -32,6 +32,7 @@ from eduplatform.orgs.forms import DecisionForm, own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.standards.validators import mask_id_number
+from eduplatform.stats.links import figure_filter, region_from_param, size_band_range
 from eduplatform.students import approvals, importing, promotion, selectors, services
 from eduplatform.students.forms import (
     EDITABLE_COLUMNS,
@@ -61,6 +62,9 @@ NAV = "students"
 
 STATUS_OPTIONS = [("active", "在籍（在读、休学）"), ("all", "全部"), *EnrolmentStatus.choices]
 FLAG_OPTIONS = [("migrant_child", "随迁子女"), ("left_behind", "留守儿童"), ("boarding", "住宿生")]
+# Flags only a statistics figure sets (the list's own filter offers FLAG_OPTIONS).
+FIGURE_FLAG_LABELS = {**dict(FLAG_OPTIONS), "minority": "少数民族", "disabled": "残疾学生",
+                      "new_entrant": "本学年入学", "graduated": "本学年毕业（结业）"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,7 +132,8 @@ EXPORT_COLUMNS = [
 @require_capability(capabilities.VIEW_RECORDS)
 def student_list(request: HttpRequest) -> HttpResponse:
     user, params = request.user, request.GET
-    flags = [f for f in params.getlist("flag") if f in selectors.FLAGS]
+    flags = [f for f in params.getlist("flag") if f in selectors.FLAGS or f in selectors.YEAR_FLAGS]
+    region = region_from_param(user, params.get("region", ""))
     enrolments = selectors.enrolments_in_scope(
         user,
         text=params.get("q", ""),
@@ -139,6 +144,9 @@ def student_list(request: HttpRequest) -> HttpResponse:
         flags=flags,
         school_code=params.get("school", ""),
         class_id=_int(params.get("class")),
+        region_path=region.path if region else "",
+        stage=_int(params.get("stage")),
+        cohort=_int(params.get("cohort")),
     )
     if params.get("format") == "xlsx":
         filters = {k: (_masked_query(v) if k == "q" else v) for k, v in params.items() if k != "format" and v}
@@ -165,6 +173,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         "ethnicities": choices_of("ethnicity"),
         "flag_options": FLAG_OPTIONS,
         "flags": flags,
+        "figure_filter": figure_filter(params, region, FIGURE_FLAG_LABELS, dict(FLAG_OPTIONS)),
         "klass": klass,
         "is_school_user": own_school(user) is not None,
         "can_edit": user.can(capabilities.EDIT_STUDENTS),
@@ -467,9 +476,17 @@ def class_list(request: HttpRequest) -> HttpResponse:
     school = None
     if request.GET.get("school") and own is None:
         school = open_school_by_code(user, request.GET["school"])
-    classes = selectors.classes_in_scope(user, school=school, school_year=year)
+    params = request.GET
+    region = region_from_param(user, params.get("region", ""))
+    stage = _int(params.get("stage"))
+    grades = [params["grade"]] if params.get("grade") else [g.code for g in GRADES if stage and g.stage == stage]
+    classes = selectors.classes_in_scope(user, school=school, school_year=year,
+                                         region_path=region.path if region else "", grades=grades,
+                                         size_range=size_band_range(params.get("size_band", "")))
     if request.GET.get("school") and own is None and school is None:
         classes = classes.none()
+    figure = figure_filter(params, region, {}, {}, {"grade": {g.code: g.name for g in GRADES}},
+                           extra={"grade": "年级", "size_band": "班额"})
     page = Paginator(classes, PAGE_SIZE).get_page(request.GET.get("page"))
     for klass in page:
         klass.flag = selectors.size_flag(klass.size)
@@ -478,7 +495,8 @@ def class_list(request: HttpRequest) -> HttpResponse:
     return render(request, "students/classes.html", {
         **_nav(request, "classes"), "page": page, "query": query.urlencode(), "form": form, "year": year,
         "years": range(this_year + 1, this_year - 6, -1), "can_edit": can_edit, "is_school_user": own is not None,
-        "large": selectors.LARGE_CLASS, "huge": selectors.HUGE_CLASS,
+        "large": selectors.LARGE_CLASS, "huge": selectors.HUGE_CLASS, "figure_filter": figure,
+        "students_in_classes": selectors.students_in(classes) if figure else None,
     })
 
 

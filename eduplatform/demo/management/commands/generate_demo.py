@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 
 from eduplatform.demo import assets as demo_assets
 from eduplatform.demo import facilities as demo_facilities
+from eduplatform.demo import higher_ed as demo_higher_ed
 from eduplatform.demo import province
 from eduplatform.demo import staff as demo_staff
 from eduplatform.demo import students as demo_students
@@ -46,7 +47,7 @@ class Command(BaseCommand):
                 )
         # Staff, buildings and equipment follow the schools (and the students, for the planted
         # anomaly of a school with students but no teachers).
-        for generate in (demo_staff.generate, demo_facilities.generate, demo_assets.generate):
+        for generate in (demo_staff.generate, demo_facilities.generate, demo_assets.generate, demo_higher_ed.generate):
             line = generate(seed=seed, progress=self.stdout.write)
             if line:
                 self.stdout.write(line)

@@ -1,0 +1,209 @@
+"""Writes of the funding app: rate sets (a revision is always a new version) and the category of a
+higher-education institution. Each: validate → write → audit entry and change-feed entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector
+from eduplatform.funding.models import (
+    FundingRate,
+    FundingRateSet,
+    HigherEdProfile,
+    InstitutionCategory,
+)
+from eduplatform.history.models import AuditAction
+from eduplatform.history.services import diff_fields, record_change
+from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Organization
+from eduplatform.orgs.scope import Actor, require_unit_writer, scope_of, scoped
+from eduplatform.orgs.stages import STAGE_LABELS, Stage
+
+PROVINCE_PATH = "44/"
+# Stages a rate set may fund, in the order the pages list them (成人/其他教育 is not funded here).
+FUNDED_STAGES: tuple[Stage, ...] = (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR, Stage.SENIOR, Stage.VOCATIONAL,
+                                    Stage.SPECIAL, Stage.HIGHER)
+RATE_FIELDS = ("per_student", "per_boarder", "per_disabled", "minimum_headcount", "source")
+RATE_LABELS = {"per_student": "生均定额", "per_boarder": "寄宿生增加", "per_disabled": "残疾学生定额",
+               "minimum_headcount": "乡村小规模学校按人数核定", "source": "来源"}
+LARGEST_AMOUNT = decimal.Decimal("1000000")  # 元 per student and year: anything above is a typing error
+LARGEST_HEADCOUNT = 10000
+CENT = decimal.Decimal("0.01")
+
+
+def can_edit_rates(actor: Actor) -> bool:
+    """The province's finance office: a province officer over the whole province and every stage."""
+    scope = scope_of(actor, with_focus=False)
+    return actor.can(capabilities.EDIT_FUNDING_RATES) and scope.region_path == PROVINCE_PATH and not scope.stage_mask
+
+
+def _amount(raw: Any, *, label: str, field: str, problems: ProblemCollector, required: bool) -> decimal.Decimal | None:
+    text = str(raw if raw is not None else "").strip().replace(",", "").replace("，", "")
+    if not text:
+        if required:
+            problems.add(field, "required", f"{label}为必填项", label)
+        return None
+    try:
+        value = decimal.Decimal(text)
+    except decimal.InvalidOperation:
+        problems.add(field, "number.invalid", f"{label}「{text}」不是数字", label)
+        return None
+    if not value.is_finite() or value < 0 or value >= LARGEST_AMOUNT:
+        problems.add(field, "number.range", f"{label}「{text}」应在 0 至 {LARGEST_AMOUNT:,} 元之间", label)
+        return None
+    if value != value.quantize(CENT):
+        problems.add(field, "number.cents", f"{label}「{text}」最多保留两位小数（精确到分）", label)
+        return None
+    return value.quantize(CENT)
+
+
+def _headcount(raw: Any, *, label: str, field: str, problems: ProblemCollector) -> int:
+    text = str(raw if raw is not None else "").strip()
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) > LARGEST_HEADCOUNT:
+        problems.add(field, "number.range", f"{label}「{text}」应为 0 至 {LARGEST_HEADCOUNT:,} 的整数", label)
+        return 0
+    return int(text)
+
+
+def clean_rates(lines: Sequence[Mapping[str, Any]], problems: ProblemCollector) -> list[dict[str, Any]]:
+    """The rate lines as stored, every problem collected (field names ``<stage>.<field>``)."""
+    clean: list[dict[str, Any]] = []
+    seen: set[int] = set()
+    for line in lines:
+        try:
+            stage = Stage(int(line.get("stage")))
+        except (TypeError, ValueError):
+            problems.add("stage", "stage.unknown", f"学段「{line.get('stage')}」不是可核定经费的学段", "学段")
+            continue
+        if stage not in FUNDED_STAGES:
+            problems.add("stage", "stage.unknown", f"学段「{STAGE_LABELS.get(stage, stage)}」不是可核定经费的学段", "学段")
+            continue
+        if int(stage) in seen:
+            problems.add(f"{int(stage)}.per_student", "stage.duplicate", f"{STAGE_LABELS[stage]}的定额填写了两次", "学段")
+            continue
+        seen.add(int(stage))
+        name = STAGE_LABELS[stage]
+
+        def key(field: str, _stage: Stage = stage) -> str:
+            return f"{int(_stage)}.{field}"
+
+        per_student = _amount(line.get("per_student"), label=f"{name}生均定额", field=key("per_student"),
+                              problems=problems, required=True)
+        per_boarder = _amount(line.get("per_boarder"), label=f"{name}寄宿生增加", field=key("per_boarder"),
+                              problems=problems, required=False)
+        per_disabled = _amount(line.get("per_disabled"), label=f"{name}残疾学生定额", field=key("per_disabled"),
+                               problems=problems, required=False)
+        minimum = _headcount(line.get("minimum_headcount"), label=f"{name}乡村小规模学校核定人数",
+                             field=key("minimum_headcount"), problems=problems)
+        source = str(line.get("source") or "").strip()
+        if not source:
+            problems.add(key("source"), "required", f"{name}定额的来源为必填项（文件文号，或注明“示例值”）", "来源")
+        elif len(source) > 300:
+            problems.add(key("source"), "text.length", f"{name}定额的来源最多 300 字", "来源")
+        clean.append({"stage": int(stage), "per_student": per_student, "per_boarder": per_boarder or decimal.Decimal(0),
+                      "per_disabled": per_disabled, "minimum_headcount": minimum, "source": source})
+    if not lines or not seen:
+        problems.add("rates", "required", "至少填写一个学段的生均定额", "定额")
+    return clean
+
+
+def _as_fields(rates: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Rate lines flattened for the audit diff: ``小学.生均定额`` → value."""
+    flat: dict[str, Any] = {}
+    for line in rates:
+        for field in RATE_FIELDS:
+            flat[f"{line['stage']}.{field}"] = line[field]
+    return flat
+
+
+def _labels(rates: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    return {f"{line['stage']}.{field}": f"{STAGE_LABELS[Stage(line['stage'])]}{RATE_LABELS[field]}"
+            for line in rates for field in RATE_FIELDS}
+
+
+def rate_lines(rate_set: FundingRateSet) -> list[dict[str, Any]]:
+    return [{"stage": r.stage, **{f: getattr(r, f) for f in RATE_FIELDS}} for r in rate_set.rates.all()]
+
+
+@transaction.atomic
+def revise_rates(*, actor: Actor | None, year: int | None, rates: Sequence[Mapping[str, Any]], basis: str,
+                 note: str = "", today: dt.date | None = None, system: bool = False) -> FundingRateSet:
+    """Write a year's rates as a new version (the first, or a revision of the latest). Nothing is
+    ever overwritten: the calculation names the version it used. ``system`` marks the platform's
+    own load of the default rates (``manage.py load_reference``), which has no acting user."""
+    if not system and (actor is None or not can_edit_rates(actor)):
+        raise NotPermitted("只有省级财务部门（全省、不限学段的省级业务人员）可以修订生均公用经费定额")
+    today = today or timezone.localdate()
+    problems = ProblemCollector(f"{year or ''} 年度生均公用经费定额")
+    if year is None or not 2000 <= int(year) <= today.year + 1:
+        problems.add("year", "year.range", f"年度「{year or ''}」应在 2000 至 {today.year + 1} 之间", "年度")
+    basis = (basis or "").strip()
+    if not basis:
+        problems.add("basis", "required", "请填写定额的依据（文件名称与文号）", "依据")
+    clean = clean_rates(rates, problems)
+    problems.raise_if_any()
+    year = int(year)  # type: ignore[arg-type]
+    latest = FundingRateSet.objects.select_for_update().filter(year=year).order_by("-version").first()
+    before = _as_fields(rate_lines(latest)) if latest else {}
+    after = _as_fields(clean)
+    changes = diff_fields(before, after, {**_labels(clean), **(_labels(rate_lines(latest)) if latest else {})})
+    if latest is not None:
+        if not changes and basis == latest.basis:
+            problems.add("rates", "rates.unchanged", f"与现行的第 {latest.version} 版相同，未生成新版本", "定额")
+        if not note.strip():
+            problems.add("note", "required", "修订已有年度的定额时请填写修订说明", "修订说明")
+        problems.raise_if_any()
+    version = (FundingRateSet.objects.filter(year=year).aggregate(v=Max("version"))["v"] or 0) + 1
+    rate_set = FundingRateSet.objects.create(
+        year=year, version=version, basis=basis[:300], note=note.strip()[:300], created_at=timezone.now(),
+        created_by=actor.audit_name() if actor is not None else "系统")
+    FundingRate.objects.bulk_create([FundingRate(rate_set=rate_set, **line) for line in clean])
+    if latest is not None and basis != latest.basis:
+        changes["basis"] = {"label": "依据", "before": latest.basis, "after": basis}
+    record_change(actor=actor, action=AuditAction.CREATE, object_type="funding.rate_set", object_id=rate_set.pk,
+                  object_label=str(rate_set), changes=changes, region_path=PROVINCE_PATH,
+                  feed_resource="funding_rates", feed_key=f"{year}/{version}",
+                  note=note.strip() or ("载入默认定额" if system else "新年度定额"))
+    return rate_set
+
+
+@transaction.atomic
+def set_institution_category(*, actor: Actor, school: Organization, category: str) -> HigherEdProfile:
+    """Record which 教发〔2004〕2号 table a higher-education institution is judged by. Whoever may
+    edit the school's record (a bureau or province officer of its jurisdiction) may set it."""
+    # Writes use the reads' scope filter too: a K-12 officer reaches a college's path but not its stage.
+    if not scoped(Organization.objects.filter(pk=school.pk), actor, with_focus=False).exists():
+        raise OutOfScope()
+    require_unit_writer(actor, school, capabilities.MANAGE_SCHOOLS, "学校信息")
+    problems = ProblemCollector(f"学校「{school.name}」")
+    if not school.is_school or not school.stage_mask & Stage.HIGHER or not school.school_type_code.startswith("41"):
+        problems.add("school", "school.not_higher", f"{school.name}不是普通高等学校，不适用普通高等学校基本办学条件指标",
+                     "学校")
+    if category not in InstitutionCategory.values:
+        problems.add("category", "code.unknown", f"院校类别「{category}」不在可选范围内："
+                     + "、".join(str(c.label) for c in InstitutionCategory), "院校类别")
+    problems.raise_if_any()
+    profile = HigherEdProfile.objects.select_for_update().filter(school=school).first()
+    before = {"category": profile.get_category_display() if profile else ""}
+    if profile is None:
+        profile = HigherEdProfile(school=school)
+    profile.category = category
+    changes = diff_fields(before, {"category": str(InstitutionCategory(category).label)}, {"category": "院校类别"})
+    if not changes:
+        return profile
+    profile.updated_at, profile.updated_by = timezone.now(), actor.audit_name()
+    profile.save()
+    record_change(actor=actor, action=AuditAction.UPDATE, object_type="funding.higher_ed_profile",
+                  object_id=profile.pk, object_label=f"{school.name}（{school.school_code}）", changes=changes,
+                  region_path=school.region_path, school_id=school.pk, feed_resource="higher_ed_profile",
+                  feed_key=school.school_code or str(school.pk))
+    return profile

@@ -1,0 +1,360 @@
+"""The pivot: any one or two dimensions of a roll-up as rows and columns, one measure, for any
+region in the user's jurisdiction, live or as frozen in a census snapshot.
+
+A cell is one grouped SUM over the per-school roll-up rows, never over the raw records. The
+"area" dimension is the region's children (or its schools, at the bottom of the tree or for a
+school user): it groups by the fixed-length prefix of the roll-up's region path, so a province
+pivot returns 21 groups per column, not 35,000 schools.
+
+For live figures, each cell carries the record-list query that selects the
+records it counts (``stats.links``): the same dimension values as list filters, tested to give the
+same number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Expression, F, IntegerField, Sum, Value, When
+from django.db.models.functions import Substr
+from django.utils import timezone
+
+from eduplatform.orgs.models import Organization, OrgKind, Region
+from eduplatform.orgs.scope import Actor, scope_of, scoped
+from eduplatform.orgs.stages import STAGE_LABELS
+from eduplatform.staff import codes as staff_codes
+from eduplatform.staff.schema import STAFF_SCHEMA
+from eduplatform.stats.links import BLANK
+from eduplatform.stats.models import (
+    BuildingRollup,
+    ClassRollup,
+    Snapshot,
+    StaffRollup,
+    StudentRollup,
+)
+from eduplatform.stats.rollup import SIZE_BANDS, school_year_of
+from eduplatform.stats.selectors import CENT, figures
+from eduplatform.students.grades import GRADES
+
+AREA = "area"
+TOTAL = "合计"
+GENDERS = {"1": "男", "2": "女"}
+# 教职工 age bands as staff statistics group them (基础基423-style): (label, lowest age).
+AGE_BANDS: tuple[tuple[str, int], ...] = (
+    ("24岁及以下", 0), ("25-29岁", 25), ("30-34岁", 30), ("35-39岁", 35), ("40-44岁", 40), ("45-49岁", 45),
+    ("50-54岁", 50), ("55-59岁", 55), ("60岁及以上", 60),
+)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    key: str
+    label: str
+    # The grouping expression for a census year (age needs it); None for the area dimension.
+    expression: Callable[[int], Expression] | None
+    labels: Callable[[], dict] = dict  # value → display label
+    order: Callable[[object], object] = str  # sort key of a value
+
+
+def _field(name: str) -> Callable[[int], Expression]:
+    return lambda _year: F(name)
+
+
+def _age(year: int) -> Expression:
+    # StudentFigures.cohort: a pupil's age on 31 August of ``year`` is ``year - cohort``.
+    return Value(year, output_field=IntegerField()) - F("cohort")
+
+
+def _age_band(year: int) -> Expression:
+    whens = [When(birth_year__lte=year - low, then=Value(i)) for i, (_l, low) in reversed(list(enumerate(AGE_BANDS)))]
+    return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+def _code_labels(field_name: str) -> Callable[[], dict]:
+    return lambda: dict(STAFF_SCHEMA.choices_of(field_name))
+
+
+_GRADE_ORDER = {g.code: i for i, g in enumerate(GRADES)}
+_BAND_ORDER = {label: i for i, (label, _low) in enumerate(SIZE_BANDS)}
+_TITLE_ORDER = {t: i for i, t in enumerate(("正高级", "副高级", "中级", "助理级", "员级", "初级", ""))}
+AREA_DIMENSION = Dimension(AREA, "区域 / 学校", None)
+STAGE = Dimension("stage", "学段", _field("stage"), lambda: {int(s): label for s, label in STAGE_LABELS.items()}, int)
+GRADE = Dimension("grade", "年级", _field("grade"), lambda: {g.code: g.name for g in GRADES},
+                  lambda v: _GRADE_ORDER.get(v, 99))
+GENDER = Dimension("gender", "性别", _field("gender"), lambda: GENDERS)
+
+
+@dataclass(frozen=True)
+class Subject:
+    key: str
+    label: str
+    model: type
+    measures: tuple[str, ...]
+    dimensions: tuple[Dimension, ...]
+    list_url: str = ""  # the record list a live cell links to ("" when it has none)
+    # Per measure, the list parameters (status, flags) that select what it counts.
+    measure_links: dict[str, dict[str, str]] = field(default_factory=dict)
+    school_param: str = "school"  # the list's parameter for one school
+
+    def measure_choices(self) -> list[tuple[str, str]]:
+        return [(m, str(self.model._meta.get_field(m).verbose_name)) for m in self.measures]
+
+    def dimension(self, key: str) -> Dimension | None:
+        return next((d for d in self.dimensions if d.key == key), None)
+
+
+# Measures of the student list that a link selects by a flag or a status, not by the active list.
+STUDENT_MEASURE_FILTERS: dict[str, dict[str, str]] = {
+    "enrolled": {"status": "active"}, "suspended": {"status": "suspended"},
+    "minority": {"status": "active", "flag": "minority"}, "migrant": {"status": "active", "flag": "migrant_child"},
+    "left_behind": {"status": "active", "flag": "left_behind"}, "disabled": {"status": "active", "flag": "disabled"},
+    "boarding": {"status": "active", "flag": "boarding"}, "new_entrants": {"status": "active", "flag": "new_entrant"},
+    "graduates": {"status": "all", "flag": "graduated"},
+}
+STAFF_MEASURE_FILTERS: dict[str, dict[str, str]] = {
+    "staff": {"status": "active"}, "backbone": {"status": "active", "flag": "backbone"},
+    "head_teachers": {"status": "active", "flag": "head_teacher"},
+    "dual_qualified": {"status": "active", "flag": "dual_qualified"},
+    "qualified": {"status": "active", "flag": "qualified"},
+}
+
+
+BUILDING_MEASURES = ("total_area", "teaching_area", "admin_area", "living_area", "other_area", "dangerous_area",
+                     "rented_area", "buildings")
+SUBJECTS: tuple[Subject, ...] = (
+    Subject("students", "学生", StudentRollup,
+            ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
+             "graduates"),
+            (AREA_DIMENSION, STAGE, GRADE, GENDER,
+             Dimension("age", "年龄（8月31日周岁）", _age, dict, int)),
+            "students:list", STUDENT_MEASURE_FILTERS),
+    Subject("classes", "班级", ClassRollup, ("classes", "students"),
+            (AREA_DIMENSION, STAGE, GRADE, Dimension("size_band", "班额", _field("size_band"), dict,
+                                                     lambda v: _BAND_ORDER.get(v, 99))),
+            "students:classes", {"classes": {}, "students": {}}),
+    Subject("staff", "教职工", StaffRollup, ("staff", "backbone", "head_teachers", "dual_qualified", "qualified"),
+            (AREA_DIMENSION,
+             Dimension("post_category", "岗位类别", _field("post_category"), _code_labels("post_category")),
+             Dimension("establishment", "编制情况", _field("establishment"), lambda: dict(staff_codes.ESTABLISHMENT)),
+             GENDER,
+             Dimension("education_level", "最高学历", _field("education_level"), _code_labels("education_level")),
+             Dimension("title_grade", "职称等级", _field("title_grade"), lambda: {"": "未定职级"},
+                       lambda v: _TITLE_ORDER.get(v, 9)),
+             Dimension("teaching_stage", "任课学段", _field("teaching_stage"), _code_labels("teaching_stage")),
+             Dimension("age_band", "年龄段", _age_band, lambda: {i: label for i, (label, _l) in enumerate(AGE_BANDS)},
+                       int)),
+            "staff:list", STAFF_MEASURE_FILTERS, "unit"),
+    Subject("buildings", "校舍", BuildingRollup,
+            BUILDING_MEASURES, (AREA_DIMENSION,), "facilities:list", dict.fromkeys(BUILDING_MEASURES, {})),
+)
+BY_KEY = {s.key: s for s in SUBJECTS}
+
+@dataclass
+class Area:
+    """One value of the area dimension: a child region, the region's own schools, or a school."""
+
+    label: str
+    region_code: str = ""
+    school_code: str = ""
+    own_schools_of: str = ""  # region code whose schools sit directly under it (no drill-down, no link)
+
+
+@dataclass
+class PivotRow:
+    value: object
+    label: str
+    cells: list = field(default_factory=list)
+    links: list = field(default_factory=list)  # query dicts, parallel to cells (None: no link)
+    area: Area | None = None
+
+    @property
+    def total(self):
+        return sum(self.cells)
+
+
+@dataclass
+class Pivot:
+    subject: Subject
+    measure: str
+    measure_label: str
+    region: Region
+    school: Organization | None
+    snapshot: Snapshot | None
+    year: int  # the census year ages are counted for
+    row_dimension: Dimension
+    column_dimension: Dimension | None
+    columns: list[tuple[object, str]]
+    rows: list[PivotRow]
+    column_totals: list
+    total_links: list = field(default_factory=list)
+    area_label: str = "区域"
+
+    def dimension_label(self, dim: Dimension | None) -> str:
+        return "" if dim is None else (self.area_label if dim.key == AREA else dim.label)
+
+    @property
+    def grand_total(self):
+        return sum(self.column_totals)
+
+    def table(self) -> tuple[list[str], list[list]]:
+        """Headers and rows, totals included, as exported."""
+        headers = [self.dimension_label(self.row_dimension), *[label for _v, label in self.columns]]
+        if self.column_dimension is not None:
+            headers.append(TOTAL)
+        data = []
+        for row in [*self.rows, PivotRow(None, TOTAL, self.column_totals)]:
+            data.append([row.label, *row.cells, *([row.total] if self.column_dimension is not None else [])])
+        return headers, data
+
+
+def census_year(snapshot: Snapshot | None, today: dt.date | None = None) -> int:
+    return snapshot.census_date.year if snapshot else school_year_of(today or timezone.localdate())
+
+
+def _areas(actor: Actor, region: Region, school: Organization | None) -> tuple[Callable[[], Expression], dict, bool]:
+    """How the area dimension groups, what each group value is, and whether it lists schools."""
+    children = [] if school else list(region.children.filter(abolished_on__isnull=True).order_by("code"))
+    if children and scope_of(actor).school_id is None:
+        visible = scoped(Region.objects.filter(pk__in=[c.pk for c in children]), actor)
+        children = [c for c in children if c.pk in set(visible.values_list("pk", flat=True))]
+        lengths = {len(c.path) for c in children}
+        if len(lengths) == 1:
+            length = lengths.pop()
+            areas = {c.path: Area(c.name, region_code=c.code) for c in children}
+            own = Area(f"{region.name}直属", own_schools_of=region.code)
+            return lambda: Substr("region_path", 1, length), _DefaultDict(areas, own), False
+    schools = scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, region_path__startswith=region.path), actor)
+    if school is not None:
+        schools = schools.filter(pk=school.pk)
+    areas = {o.pk: Area(o.name, school_code=o.school_code or "") for o in schools}
+    return lambda: F("school_id"), _DefaultDict(areas, Area("（其他）")), True
+
+
+class _DefaultDict(dict):
+    """Area lookup: a group value not among the visible children is the region's own schools."""
+
+    def __init__(self, mapping: dict, fallback: Area):
+        super().__init__(mapping)
+        self.fallback = fallback
+
+    def __missing__(self, key):
+        return self.fallback
+
+
+def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, columns: str = "", measure: str,
+                snapshot: Snapshot | None = None, school: Organization | None = None,
+                today: dt.date | None = None) -> Pivot:
+    """The figure ``measure`` of ``subject`` by ``rows`` (× ``columns``) under ``region``."""
+    row_dim = subject.dimension(rows)
+    col_dim = subject.dimension(columns) if columns else None
+    if row_dim is None or (columns and col_dim is None) or measure not in subject.measures or row_dim is col_dim:
+        raise ValueError(f"unknown pivot {subject.key}: {rows} × {columns} / {measure}")
+    year = census_year(snapshot, today)
+    qs = figures(subject.model, actor, region, snapshot)
+    if school is not None:
+        qs = qs.filter(school_id=school.pk)
+    area_expression, areas, lists_schools = _areas(actor, region, school)
+    expressions = {}
+    for alias, dim in (("r", row_dim), ("c", col_dim)):
+        if dim is not None:
+            expressions[alias] = area_expression() if dim.key == AREA else dim.expression(year)
+    grouped = qs.annotate(**expressions).values(*expressions).annotate(n=Sum(measure)).order_by()
+
+    cells: dict[tuple, object] = {}
+    for item in grouped:
+        r, c = item["r"], item.get("c")
+        if row_dim.key == AREA:
+            r = _area_key(areas, r)
+        if col_dim is not None and col_dim.key == AREA:
+            c = _area_key(areas, c)
+        value = item["n"] or 0
+        if isinstance(value, decimal.Decimal | float) or subject.model is BuildingRollup:
+            value = decimal.Decimal(str(value)).quantize(CENT)  # SQLite sums decimals as floats
+        cells[(r, c)] = cells.get((r, c), 0) + value
+
+    def values_of(dim: Dimension | None, position: int) -> list[tuple[object, str]]:
+        if dim is None:
+            return [(None, subject.measure_choices()[subject.measures.index(measure)][1])]
+        present = {key[position] for key, v in cells.items() if v}
+        if dim.key == AREA:
+            return [(v, areas[v].label) for v in sorted(present, key=lambda v: _area_order(areas, v))]
+        names = dim.labels()
+        return [(v, _label(dim, names, v)) for v in sorted(present, key=dim.order)]
+
+    column_values = values_of(col_dim, 1)
+    pivot = Pivot(subject, measure, subject.measure_choices()[subject.measures.index(measure)][1], region, school,
+                  snapshot, year, row_dim, col_dim, column_values, [], [])
+    for r, label in values_of(row_dim, 0):
+        row = PivotRow(r, label, [cells.get((r, c), 0) for c, _l in column_values],
+                       area=areas[r] if row_dim.key == AREA else None)
+        pivot.rows.append(row)
+    pivot.column_totals = [sum(row.cells[i] for row in pivot.rows) for i in range(len(column_values))]
+    if snapshot is None and subject.list_url:
+        for row in pivot.rows:
+            row.links = [_link(pivot, areas, row.value, c) for c, _l in column_values]
+        pivot.total_links = [_link(pivot, areas, None, c) for c, _l in column_values]
+    pivot.area_label = "学校" if lists_schools else "区域"
+    return pivot
+
+
+def _area_key(areas: _DefaultDict, value):
+    """Group values outside the visible children all stand for the region's own schools."""
+    return value if value in areas else "__own__"
+
+
+def _area_order(areas: _DefaultDict, value):
+    area = areas[value]
+    return (1 if area.own_schools_of else 0, area.region_code or area.label)
+
+
+def _label(dim: Dimension, names: dict, value) -> str:
+    if dim.key == "age":
+        return f"{value}岁"
+    if value in names:
+        return str(names[value])
+    return "未填报" if value in ("", None) else str(value)
+
+
+def _link(pivot: Pivot, areas: _DefaultDict, row_value, column_value) -> dict | None:
+    """The record-list query selecting what a cell counts; None when the records cannot be
+    selected exactly (the region's own schools, a cell of the total row with an area column)."""
+    subject = pivot.subject
+    params = dict(subject.measure_links[pivot.measure])
+    if subject.key == "classes":
+        params["year"] = str(pivot.year)  # the roll-up holds the classes of the current school year
+    if pivot.school is not None:
+        params[subject.school_param] = pivot.school.school_code or ""
+    else:
+        params["region"] = pivot.region.code
+    for dim, value in ((pivot.row_dimension, row_value), (pivot.column_dimension, column_value)):
+        if dim is None or value is None:  # no column dimension, or the total row
+            continue
+        if dim.key == AREA:
+            area = areas[value]
+            if area.own_schools_of or not (area.region_code or area.school_code):
+                return None
+            if area.region_code:
+                params["region"] = area.region_code
+            else:
+                params.pop("region", None)
+                params[subject.school_param] = area.school_code
+        elif dim.key == "age":
+            params["cohort"] = str(pivot.year - int(value))
+        elif dim.key == "age_band":
+            params.update(_birth_years(pivot.year, int(value)))
+        else:
+            params[dim.key] = BLANK if value == "" else str(value)
+    return params
+
+
+def _birth_years(year: int, band: int) -> dict[str, str]:
+    """Birth years of an age band (``_age_band``): the first band has no lower age, the last no upper."""
+    years = {}
+    if band > 0:
+        years["born_to"] = str(year - AGE_BANDS[band][1])
+    if band + 1 < len(AGE_BANDS):
+        years["born_from"] = str(year - (AGE_BANDS[band + 1][1] - 1))
+    return years

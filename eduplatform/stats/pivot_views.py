@@ -1,0 +1,122 @@
+"""The pivot page (数据透视): choose what to count, by which dimensions, where and when; drill down
+through the regions to a school; open the records behind a figure; export what is shown."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+
+from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_workbook
+from eduplatform.core.views import require_capability
+from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Organization
+from eduplatform.orgs.selectors import open_school_by_code, scope_root
+from eduplatform.stats import pivot as pivots
+from eduplatform.stats.models import Snapshot
+from eduplatform.stats.views import NAV, _chosen_snapshot, _region, _trail
+
+# What a first visit shows: students by area × stage.
+DEFAULTS = {"students": ("area", "stage", "enrolled"), "classes": ("area", "size_band", "classes"),
+            "staff": ("area", "post_category", "staff"), "buildings": ("area", "", "total_area")}
+
+
+def _choice(value: str, allowed: list[str], default: str) -> str:
+    return value if value in allowed else default
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def pivot_page(request: HttpRequest) -> HttpResponse:
+    user, params = request.user, request.GET
+    region = _region(request)
+    subject = pivots.BY_KEY.get(params.get("subject", ""), pivots.SUBJECTS[0])
+    default_rows, default_columns, default_measure = DEFAULTS[subject.key]
+    keys = [d.key for d in subject.dimensions]
+    rows = _choice(params.get("rows", ""), keys, default_rows)
+    columns = _choice(params.get("cols", default_columns), ["", *keys], default_columns)
+    if columns == rows:
+        columns = ""
+    measure = _choice(params.get("measure", ""), list(subject.measures), default_measure)
+    snapshot = _chosen_snapshot(request, "snapshot")
+    school: Organization | None = None
+    if params.get("school"):
+        school = open_school_by_code(user, params["school"])
+        if school is None or not school.region_path.startswith(region.path):
+            raise Http404("该学校不存在或不在您的管辖范围内")
+    table = pivots.build_pivot(user, region, subject=subject, rows=rows, columns=columns, measure=measure,
+                               snapshot=snapshot, school=school)
+    if params.get("format") == "xlsx":
+        return _export(table)
+    state = {"subject": subject.key, "rows": rows, "cols": columns, "measure": measure,
+             **({"snapshot": snapshot.pk} if snapshot else {})}
+    list_url = reverse(subject.list_url) if subject.list_url else ""
+    body = [(row, _drill(row, state, subject, region), _with_links(row.cells, row.links, list_url))
+            for row in table.rows]
+    return render(request, "stats/pivot.html", {
+        "nav_active": NAV, "region": region, "school": school, "trail": _trail(region, scope_root(user)),
+        "subjects": [(s.key, s.label) for s in pivots.SUBJECTS], "subject": subject,
+        "dimensions": [(d.key, d.label) for d in subject.dimensions], "measures": subject.measure_choices(),
+        "state": state, "query": urlencode({**state, "region": region.code, **({"school": school.school_code}
+                                                                                if school else {})}),
+        "state_query": urlencode(state), "snapshot": snapshot, "snapshots": Snapshot.objects.all(),
+        "table": table, "body": body,
+        "total_cells": _with_links(table.column_totals, table.total_links, list_url),
+        "linked": bool(table.total_links),
+        "chart": _chart(table),
+    })
+
+
+def _with_links(cells: list, links: list, list_url: str) -> list[tuple[object, str | None]]:
+    """(value, record-list URL or None) per cell; live figures of students and staff have links."""
+    links = links or [None] * len(cells)
+    return [(value, f"{list_url}?{urlencode(link)}" if link is not None and list_url else None)
+            for value, link in zip(cells, links, strict=True)]
+
+
+def _drill(row: pivots.PivotRow, state: dict, subject: pivots.Subject, region) -> str | None:
+    """The same pivot one level down: a child region; or one school, whose rows then become the
+    next dimension (a school by area would be a single row)."""
+    area = row.area
+    if area is None:
+        return None
+    if area.region_code:
+        return "?" + urlencode({**state, "region": area.region_code})
+    if area.school_code:
+        inner = {**state, "region": region.code, "school": area.school_code}
+        if state["rows"] == pivots.AREA:
+            # Within one school the grade is the natural breakdown, where the subject has one.
+            others = sorted((d.key for d in subject.dimensions if d.key not in (pivots.AREA, state["cols"])),
+                            key=lambda key: key != "grade")
+            if others:
+                inner["rows"] = others[0]
+        return "?" + urlencode(inner)
+    return None
+
+
+def _chart(table: pivots.Pivot) -> dict:
+    """A grouped bar chart of the table (ECharts), rows along the axis, one series per column."""
+    return {
+        "categories": [row.label for row in table.rows],
+        "series": [{"name": label, "data": [float(row.cells[i]) for row in table.rows]}
+                   for i, (_v, label) in enumerate(table.columns)],
+        "title": table.measure_label,
+    }
+
+
+def _export(table: pivots.Pivot) -> HttpResponse:
+    headers, data = table.table()
+    where = table.school.name if table.school else table.region.name
+    source = str(table.snapshot) if table.snapshot else f"实时数据（{timezone.localtime():%Y-%m-%d %H:%M}）"
+    about = [["统计对象", table.subject.label], ["指标", table.measure_label], ["范围", where],
+             ["行", table.dimension_label(table.row_dimension)],
+             ["列", table.dimension_label(table.column_dimension) or "—"], ["数据来源", source]]
+    content = xlsx_workbook([("数据透视", headers, data), ("说明", ["项目", "内容"], about)])
+    response = HttpResponse(content, content_type=XLSX_TYPE)
+    filename = f"{where}{table.subject.label}{table.measure_label}透视.xlsx"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+    return response
