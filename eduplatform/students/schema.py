@@ -183,15 +183,6 @@ class RowChecker:
                          self.placements)
         return out
 
-    def check_rows(self, rows: Sequence[Sequence[Any]]) -> list[CleanStudent]:
-        """``check`` for a run of rows (the fields column by column, then each row's own rules)."""
-        outs = self.fields.check_rows(rows)
-        cell, today, stage_mask, placements = self._cell, self.today, self.stage_mask, self.placements
-        for out, cells in zip(outs, rows, strict=True):
-            _check_identity(out, today)
-            _check_placement(out, cell(cells, self.grade_at), cell(cells, self.class_at), stage_mask, placements)
-        return outs  # type: ignore[return-value]
-
     @staticmethod
     def _cell(cells: Sequence[Any], pos: int | None) -> Any:
         return cells[pos] if pos is not None and pos < len(cells) else None
