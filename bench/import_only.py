@@ -4,9 +4,11 @@ after building the whole province).
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/eduplatform_import_bench .venv/bin/python bench/import_only.py
 
 The database is dropped and created with a small province (every county has schools), then the
-50,000-row import runs as in bench/run.py, beside a bare COPY of the same rows, and the time of each
-phase is printed (wall clock, by wrapping the functions that do them). ``--profile`` prints where the
-import's Python time goes (cProfile; it slows the Python parts down).
+50,000-row import runs as in bench/run.py, beside a bare COPY of the same rows, and each phase is
+printed with its wall clock and the CPU seconds it took in Python and in the PostgreSQL backend (by
+wrapping the functions that do them; the backend's CPU is read from /proc, so a local server), with
+the load average at the start. ``--profile`` prints where the import's Python time goes (cProfile;
+it slows the Python parts down).
 """
 
 from __future__ import annotations
@@ -76,7 +78,10 @@ def main() -> None:
                 profiler.disable()
             return time.perf_counter() - started, result
 
-    phases = _time_phases()
+    from django.db import connection
+
+    backend_cpu = _backend_cpu_reader()
+    phases = _time_phases(backend_cpu)
     slow: list[tuple[float, str]] = []
 
     def log_slow(execute, sql, params, many, context):
@@ -87,49 +92,105 @@ def main() -> None:
             if (seconds := time.perf_counter() - started) > 0.1:
                 slow.append((seconds, " ".join(sql.split())[:110]))
 
-    from django.db import connection
+    totals: dict[str, float] = {}
+    timing = measure
+
+    def measure_totals(fn, repeat: int = 1):  # CPU by process during each measured call
+        totals["load"] = os.getloadavg()[0]
+        python_before, server_before = time.process_time(), backend_cpu()
+        result = timing(fn, repeat)
+        totals["Python"] = time.process_time() - python_before
+        totals["PostgreSQL backend"] = backend_cpu() - server_before
+        return result
 
     with connection.execute_wrapper(log_slow):
-        students.bench_import(report, measure, clerk.organization, clerk)
+        students.bench_import(report, measure_totals, clerk.organization, clerk)
+    load = totals.pop("load")
+    print(f"  CPU during the import: {', '.join(f'{k} {v:.2f} s' for k, v in totals.items() if v >= 0)}"
+          f" (1-minute load average at its start: {load:.1f} on {os.cpu_count()} CPUs)")
     for seconds, sql in slow:
         print(f"  {seconds:6.2f} s  {sql}")
-    for name, seconds in phases.items():
-        print(f"  {name:<44} {seconds:6.2f} s")
+    # On a shared machine the wall clock depends on the load; the CPU seconds hardly do.
+    print(f"  {'phase':<44} {'wall s':>7} {'Python':>7} {'server':>7}   (CPU s)")
+    for name, (wall, python, server) in phases.items():
+        print(f"  {name:<44} {wall:7.2f} {python:7.2f} {server:7.2f}")
     if args.profile:
         stats = pstats.Stats(profiler)
         stats.sort_stats("cumulative").print_stats(45)
         stats.sort_stats("tottime").print_stats(30)
 
 
-def _time_phases() -> dict[str, float]:
-    """Wrap the functions that make up the import's phases; their wall-clock totals fill the dict."""
+def _backend_cpu_reader():
+    """CPU seconds used so far by this connection's PostgreSQL backend (a local server: /proc), or -1."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_backend_pid()")
+        pid = cur.fetchone()[0]
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def read() -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return -1.0
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    return read
+
+
+def _time_phases(backend_cpu) -> dict[str, list[float]]:
+    """Wrap the functions that make up the import's phases; their totals fill the dict:
+    [wall clock, Python CPU, PostgreSQL backend CPU] (nested phases count in each enclosing one)."""
     from collections import defaultdict
 
     from eduplatform.imports import runner
+    from eduplatform.stats import rollup
     from eduplatform.students import importing, schema, services
 
-    totals: dict[str, float] = defaultdict(float)
+    totals: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
 
-    def wrap(module, attr: str, label) -> None:
+    def wrap(module, attr: str, label, *, per_row: bool = False) -> None:
         original = getattr(module, attr)
+        if per_row:  # called for each row: no server clock (reading /proc costs more than a row)
+            def timed_row(*args, **kwargs):
+                started, python = time.perf_counter(), time.thread_time()
+                try:
+                    return original(*args, **kwargs)
+                finally:
+                    entry = totals[label]
+                    entry[0] += time.perf_counter() - started
+                    entry[1] += time.thread_time() - python
+
+            setattr(module, attr, timed_row)
+            return
 
         def timed_call(*args, **kwargs):
-            started = time.perf_counter()
+            started, python, server = time.perf_counter(), time.thread_time(), backend_cpu()
             try:
                 return original(*args, **kwargs)
             finally:
                 name = label(*args, **kwargs) if callable(label) else label
-                totals[name] += time.perf_counter() - started
+                entry = totals[name]
+                entry[0] += time.perf_counter() - started
+                entry[1] += time.thread_time() - python
+                entry[2] += backend_cpu() - server
 
         setattr(module, attr, timed_call)
 
     # The shared import job reads and checks; the student kind's write service registers.
+    wrap(runner, "submit_import", "submit (store the file)")
+    wrap(rollup, "refresh_dirty_schools", "roll-up refresh after commit")
+    from eduplatform.history.services import AFTER_COMMIT_REFRESHERS  # holds the function itself
+
+    AFTER_COMMIT_REFRESHERS[:] = [rollup.refresh_dirty_schools if f.__name__ == "refresh_dirty_schools" else f
+                                  for f in AFTER_COMMIT_REFRESHERS]
     reader = runner if hasattr(runner, "read_table") else importing
     wrap(reader, "read_table", "read xlsx (read_table)")
     if hasattr(schema, "RowChecker"):
-        wrap(schema.RowChecker, "check", "check rows (RowChecker.check)")
+        wrap(schema.RowChecker, "check", "check rows (RowChecker.check)", per_row=True)
     else:  # an older tree, for a same-run comparison
-        wrap(importing, "clean_student", "check rows (clean_student)")
+        wrap(importing, "clean_student", "check rows (clean_student)", per_row=True)
     wrap(importing, "register_students", "register_students (total)")
     wrap(services, "_existing_by_index", "province-wide look-ups")
     wrap(services, "_numbers_taken", "province-wide look-ups")

@@ -186,3 +186,23 @@ def test_id_check_character_helper_matches_the_validator():
     body = "44010620190405001"
     assert make_id(dt.date(2019, 4, 5), 0)[:17] == body[:14] + make_id(dt.date(2019, 4, 5), 0)[14:17]
     assert id_number_check_char(body) in "0123456789X"
+
+
+def test_a_person_registered_elsewhere_meanwhile_is_reported_with_the_holding_school(world, monkeypatch):
+    """A race: another session registers the person after the look-up; the unique index stops the
+    write, and the whole batch is refused naming the school that holds the person."""
+    services.enrol_student(actor=world.user("clerk_b1"), school=world.school_b1, data=student_row(5))
+    real_lookup, lookups = services._existing_by_index, []
+
+    def lookup_before_that_commit(indexes):
+        lookups.append(list(indexes))
+        return {} if len(lookups) == 1 else real_lookup(indexes)  # the later one explains the conflict
+
+    monkeypatch.setattr(services, "_existing_by_index", lookup_before_that_commit)
+    rows = [[student_row(i)[f] for f in FIELDS] for i in (4, 5, 6)]
+    before = counts()
+    job = run(world, xlsx_file(HEADERS, rows), ImportMode.ACCEPT_VALID)
+    assert job.status == JobStatus.REJECTED, (job.status, job.failure)
+    assert len(lookups) == 2
+    assert [p["row"] for p in job.problems] == [3] and "越秀" in job.problems[0]["message"]
+    assert counts() == before

@@ -9,6 +9,7 @@ from the table's sequence beforehand so that child rows can point at their paren
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from typing import Any
 
 from django.db import connection, models
@@ -25,15 +26,19 @@ def reserve_ids(model: type[models.Model], count: int) -> list[int]:
     """``count`` fresh primary keys from the model's sequence (PostgreSQL)."""
     if count == 0:
         return []
-    table = model._meta.db_table
-    pk_column = model._meta.pk.column
     with connection.cursor() as cursor:
         # One array rather than ``count`` result rows: the same numbers, a fraction of the decoding.
-        cursor.execute(
-            "SELECT array_agg(nextval(s.seq) ORDER BY n) FROM (SELECT pg_get_serial_sequence(%s, %s)::regclass AS seq) s,"
-            " generate_series(1, %s) n",
-            [table, pk_column, count],
-        )
+        cursor.execute("SELECT array_agg(nextval(%s::regclass) ORDER BY n) FROM generate_series(1, %s) n",
+                       [_sequence_of(model._meta.db_table, model._meta.pk.column), count])
+        return cursor.fetchone()[0]
+
+
+@lru_cache(maxsize=64)
+def _sequence_of(table: str, column: str) -> str:
+    """The sequence behind a serial key, looked up once: inside the nextval statement the planner
+    would repeat the look-up for every number (six times the cost of the numbers)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, column])
         return cursor.fetchone()[0]
 
 
@@ -55,7 +60,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             # dumpers cost more than all the other columns of a row together.
             dated = [i for i, c in enumerate(columns) if isinstance(meta.get_field(c), models.DateField)]
             texts: dict[object, str] = {}
-            with cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            # The raw psycopg cursor: its errors are turned into Django's (IntegrityError …) here.
+            with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
                 for row in rows:
                     if dated:
                         row = list(row)

@@ -9,7 +9,10 @@ exactly the rows without problems and reports the others.
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.utils import timezone
@@ -73,7 +76,8 @@ def run_import(job_id: int) -> ImportJob:
     job.status, job.started_at, job.phase = JobStatus.RUNNING, timezone.now(), "读取文件"
     job.save(update_fields=["status", "started_at", "phase"])
     try:
-        _run(kind, job)
+        with _cycle_collection_paused():
+            _run(kind, job)
     except ImportFileError as exc:
         _finish(job, JobStatus.FAILED, failure=exc.message)
     except NotPermitted as exc:  # the user lost the right between upload and run
@@ -82,6 +86,21 @@ def run_import(job_id: int) -> ImportJob:
         _finish(job, JobStatus.FAILED, failure=f"处理时发生内部错误：{exc.__class__.__name__}，请联系管理员")
         raise
     return job
+
+
+@contextmanager
+def _cycle_collection_paused() -> Iterator[None]:
+    """Python's cycle collector stays off while a job runs. A file of 50,000 rows becomes millions of
+    cells, values and row tuples, all alive until the job ends; each full collection walks them all,
+    which cost a quarter of the time spent reading and checking. Reference counting still frees
+    everything that is not a cycle, and the collector runs again once the job is done."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _run(kind: ImportKind, job: ImportJob) -> None:

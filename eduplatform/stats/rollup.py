@@ -247,19 +247,28 @@ def _size_band(size: int) -> str:
 def _recompute_classes(school_ids: list[int] | None, today: dt.date) -> None:
     """Classes of the current school year by grade and size band. A class's size is an aggregate,
     and SQL cannot group by an aggregate in one step: the sizes are read per class (one row each,
-    far fewer than students) and banded here."""
-    from eduplatform.students.models import Enrolment
+    far fewer than students) and banded here.
+
+    The sizes come from the enrolments alone and the classes' year and grade from a second query:
+    joined in SQL, a school's first import (50,000 rows the planner has no statistics for yet)
+    was read once per class, 1.5 s for 72 classes."""
+    from eduplatform.students.models import Enrolment, SchoolClass
 
     year = school_year_of(today)
-    sizes = (Enrolment.objects.filter(is_active=True, school_class__school_year=year)
-             .values("school_id", "region_path", "stage", "school_class__grade", "school_class_id")
+    sizes = (Enrolment.objects.filter(is_active=True, school_class__isnull=False)
+             .values("school_id", "region_path", "stage", "school_class_id")
              .annotate(size=Count("pk")).order_by())
+    classes = SchoolClass.objects.filter(school_year=year)
     if school_ids is not None:
         sizes = sizes.filter(school_id__in=school_ids)
+        classes = classes.filter(school_id__in=school_ids)
+    grade_of = dict(classes.values_list("pk", "grade").iterator(chunk_size=5000))
     totals: dict[tuple, list[int]] = {}
     for row in sizes.iterator(chunk_size=5000):
-        key = (row["school_id"], row["region_path"], row["stage"], year, row["school_class__grade"],
-               _size_band(row["size"]))
+        grade = grade_of.get(row["school_class_id"])
+        if grade is None:  # a class of another school year
+            continue
+        key = (row["school_id"], row["region_path"], row["stage"], year, grade, _size_band(row["size"]))
         entry = totals.setdefault(key, [0, 0, 0])
         entry[0] += 1
         entry[1] += row["size"]

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from eduplatform.core.identity import NO_DOCUMENT, RESIDENT_ID_CARD
@@ -187,14 +188,28 @@ class RowChecker:
         return cells[pos] if pos is not None and pos < len(cells) else None
 
 
+_EARLIEST_BIRTH = dt.date(1950, 1, 1)
+_NONE_FAILED: frozenset[str] = frozenset()
+
+
+@lru_cache(maxsize=8192)
+def _encoded_birth(digits: str) -> dt.date:
+    """The birth date a validated ID number encodes (its YYYYMMDD part); a school has a few hundred."""
+    return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+
+
 def _check_identity(out: CleanStudent, today: dt.date) -> None:
     v = out.values
-    id_type, number = v.get("id_type"), v.get("id_number") or ""
-    if out.failed("id_type") or out.failed("id_number"):
+    # The fields that already have a problem (usually none), looked up once rather than per rule.
+    failed = {p[0] for p in out.problems} if out.problems else _NONE_FAILED
+    if "id_type" in failed or "id_number" in failed:
         return
+    id_type, number = v.get("id_type"), v.get("id_number") or ""
     if not number and id_type != NO_DOCUMENT:
         out.add("id_number", "", "身份证件号为必填项（只有证件类型为“Z-其他”时可以不填）")
         return
+    birth = v.get("birth_date")
+    birth_ok = birth is not None and "birth_date" not in failed
     if id_type == RESIDENT_ID_CARD and number:
         try:
             number = validate_id_number(number)
@@ -203,16 +218,16 @@ def _check_identity(out: CleanStudent, today: dt.date) -> None:
             return
         v["id_number"] = number
         # Validated above: read the encoded birth date and sex straight from the digits.
-        encoded_birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
-        birth = v.get("birth_date")
-        if birth and not out.failed("birth_date") and encoded_birth != birth:
+        encoded_birth = _encoded_birth(number[6:14])
+        if birth_ok and encoded_birth != birth:
             out.add("birth_date", birth.isoformat(),
                     f"出生日期 {birth:%Y-%m-%d} 与身份证件号中的 {encoded_birth:%Y-%m-%d} 不一致")
+            birth_ok = False
         sex = "1" if int(number[16]) % 2 == 1 else "2"
-        if v.get("gender") in ("1", "2") and not out.failed("gender") and v["gender"] != sex:
-            out.add("gender", v["gender"], f"性别与身份证件号不一致：证件号表明为{'男' if sex == '1' else '女'}")
-    birth = v.get("birth_date")
-    if birth and not out.failed("birth_date") and not (dt.date(1950, 1, 1) <= birth <= today):
+        gender = v.get("gender")
+        if (gender == "1" or gender == "2") and gender != sex and "gender" not in failed:
+            out.add("gender", gender, f"性别与身份证件号不一致：证件号表明为{'男' if sex == '1' else '女'}")
+    if birth_ok and not (_EARLIEST_BIRTH <= birth <= today):
         out.add("birth_date", birth.isoformat(), f"出生日期 {birth:%Y-%m-%d} 不合理（应在1950年之后且不晚于今天）")
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -270,14 +271,19 @@ def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping
     return BatchInvalid(problems or [RowProblem(0, "", "", "", "数据已被他人同时修改，请重新提交")])
 
 
+_GUARDIAN_FIELDS = tuple((f"guardian{n}_name", f"guardian{n}_phone", f"guardian{n}_relation") for n in (1, 2))
+# json.dumps with non-default options builds a new encoder per call; a batch encodes 50,000 lists.
+_encode_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def _guardians(v: Mapping[str, Any], sealer: Sealer) -> list[dict[str, Any]]:
     out = []
-    for n in (1, 2):
-        name = v.get(f"guardian{n}_name") or ""
-        phone = v.get(f"guardian{n}_phone") or ""
+    for name_field, phone_field, relation_field in _GUARDIAN_FIELDS:
+        name = v.get(name_field) or ""
+        phone = v.get(phone_field) or ""
         if name or phone:
             sealed = sealer.phone(phone)
-            out.append({"name": name, "relation": v.get(f"guardian{n}_relation") or "",
+            out.append({"name": name, "relation": v.get(relation_field) or "",
                         "phone_cipher": sealed.cipher, "phone_masked": sealed.masked})
     return out
 
@@ -351,6 +357,7 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
     def person_rows() -> Iterator[tuple]:
         # A generator: on PostgreSQL the rows are sealed while COPY sends them, so the server
         # stores one part of the batch while Python encrypts the next.
+        school_id, path, person_fields = school.pk, school.region_path, itemgetter(*PERSON_FIELDS)
         for row, clean, number in new_rows:
             v = clean.values
             sealed = sealer.id_number(v["id_type"], v["id_number"], index=indexes[row])
@@ -358,8 +365,7 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
             masked_of_row[row] = sealed.masked
             yield (
                 number, sealed.cipher, sealed.index, sealed.masked, phone.cipher, phone.masked,
-                json.dumps(_guardians(v, sealer), ensure_ascii=False), school.pk, school.region_path, now, now,
-                *(v[f] for f in PERSON_FIELDS),
+                _encode_json(_guardians(v, sealer)), school_id, path, now, now, *person_fields(v),
             )
 
     numbers = [n for _, _, n in new_rows]
@@ -373,17 +379,19 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
     number_of_row = {row: number for row, _, number in new_rows}
     student_of_row: list[int] = []
     enrolment_rows = []
+    school_id, path, studying = school.pk, school.region_path, EnrolmentStatus.STUDYING.value
     for row, clean in rows:
         v = clean.values
         known = known_of_row.get(row)
         student_id = known.student_id if known else id_of_number[number_of_row[row]]
         student_of_row.append(student_id)
         grade = BY_CODE[v["grade"]]
-        class_id = class_ids.get((grade.code, v.get("class_number"))) if v.get("class_number") else None
+        class_number = v.get("class_number")
+        class_id = class_ids.get((grade.code, class_number)) if class_number else None
         enrolment_rows.append((
-            student_id, school.pk, school.region_path, int(grade.stage), grade.code, class_id,
-            EnrolmentStatus.STUDYING.value, True, v["entered_on"], v.get("entry_mode") or "", None,
-            v.get("major") or "", v.get("programme_length"), v.get("level") or "", False, now, now,
+            student_id, school_id, path, int(grade.stage), grade.code, class_id, studying, True, v["entered_on"],
+            v.get("entry_mode") or "", None, v.get("major") or "", v.get("programme_length"), v.get("level") or "",
+            False, now, now,
         ))
     enrolment_ids = reserve_ids(Enrolment, len(enrolment_rows)) if is_postgresql() else None
     _insert_keyed(Enrolment, ENROLMENT_COLUMNS_WRITTEN, enrolment_rows, enrolment_ids)
@@ -442,29 +450,39 @@ def _write_trace(actor: Actor, school: Organization, source: str, now: dt.dateti
                ethnicity in Student.objects.filter(id__in=[k.student_id for k in known_of_row.values()]).values_list(
                    "id", "name", "gender", "birth_date", "id_number_masked", "student_number", "ethnicity")}
     org_id, org_name = actor.audit_org()
-    actor_name, ip, path, reason, note = actor.audit_name(), current_client_ip(), school.region_path, source[:200], source[:500]
+    actor_id, actor_name, ip = actor.pk, actor.audit_name(), current_client_ip()
+    school_id, path, reason, note = school.pk, school.region_path, source[:200], source[:500]
+    enrol, create = EventKind.ENROL.value, AuditAction.CREATE.value
+    # The JSON texts of the few values every batch repeats (grades, sexes, ethnicities, birth dates).
+    grade_json = {code: ('{"grade": ' + encode(code) + "}", encode(grade.name)) for code, grade in BY_CODE.items()}
+    gender_json = {code: encode(name) for code, name in genders.items()}
+    ethnicity_json = {code: encode(name) for code, name in ethnicities.items()}
+    date_json: dict[dt.date, str] = {}
     events, feed = [], []
 
     def audit_rows() -> Iterator[tuple]:
         for (row, clean), enrolment_id, student_id in zip(rows, enrolment_ids, student_ids, strict=True):
             v = clean.values
             grade = v["grade"]
-            events.append((student_id, enrolment_id, EventKind.ENROL.value, v["entered_on"], reason, "",
-                           '{"grade": ' + encode(grade) + "}", school.pk, path, actor_name, now))
+            detail, grade_text = grade_json.get(grade) or ('{"grade": ' + encode(grade) + "}", encode(grade))
+            events.append((student_id, enrolment_id, enrol, v["entered_on"], reason, "", detail, school_id, path,
+                           actor_name, now))
             known = known_of_row.get(row)
             if known:
                 name, gender, birth, masked, number, ethnicity = persons[student_id]
             else:
                 name, gender, birth, masked, number, ethnicity = (
                     v["name"], v["gender"], v["birth_date"], masked_of_row[row], number_of_row[row], v["ethnicity"])
-            feed.append((now, "student", number, "upsert", path, school.pk))
+            feed.append((now, "student", number, "upsert", path, school_id))
+            birth_text = date_json.get(birth)
+            if birth_text is None:
+                birth_text = date_json[birth] = encode(birth.isoformat())
             changes = template % (
-                encode(name), encode(genders.get(gender, gender)), encode(birth.isoformat()), encode(masked),
-                encode(number), encode(ethnicities.get(ethnicity, ethnicity)), encode(grade_name(grade)),
-                school_text, status_text,
+                encode(name), gender_json.get(gender) or encode(gender), birth_text, encode(masked), encode(number),
+                ethnicity_json.get(ethnicity) or encode(ethnicity), grade_text, school_text, status_text,
             )
-            yield (now, actor.pk, actor_name, org_id, org_name, ip, AuditAction.CREATE.value, "students.student",
-                   str(student_id), f"{name}（{number}）", changes, path, school.pk, note)
+            yield (now, actor_id, actor_name, org_id, org_name, ip, create, "students.student", str(student_id),
+                   f"{name}（{number}）", changes, path, school_id, note)
 
     insert_rows(AuditEntry, AUDIT_COLUMNS_WRITTEN, audit_rows())
     insert_rows(StudentEvent, EVENT_COLUMNS_WRITTEN, events)
