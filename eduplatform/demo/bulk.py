@@ -426,15 +426,7 @@ def write_staff(planned: list[_PlannedClass], *, seed: int, today: dt.date,
     for p in planned:
         students[p.school.pk] += p.klass.size
     people = demo_staff._People(today)
-    counters: dict[str, int] = {}
-
-    def numbers_for(unit: Organization) -> Callable[[], str]:
-        prefix = f"{unit.region.code[:6]}{today.year}"
-
-        def issue() -> str:
-            counters[prefix] = counters.get(prefix, 0) + 1
-            return f"{prefix}{counters[prefix]:05d}"
-        return issue
+    numbers_for = demo_staff.staff_number_issuer(today)
 
     units = list(Organization.objects.filter(is_open=True).select_related("region").order_by("region_path", "pk"))
     columns = [f.attname for f in StaffMember._meta.concrete_fields if f.attname != "id"]

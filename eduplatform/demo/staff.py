@@ -211,6 +211,21 @@ def _bureau_staff(people: _People, rng: random.Random, unit: Organization, numbe
             for p, r, d, dept, duty in posts]
 
 
+
+def staff_number_issuer(today: dt.date) -> Callable[[Organization], Callable[[], str]]:
+    """教职工号 for the demo: county code + year + a running number per county and year; returns, for a
+    unit, the function that issues its next number."""
+    counters: dict[str, int] = {}
+
+    def numbers_for(unit: Organization) -> Callable[[], str]:
+        prefix = f"{unit.region.code[:6]}{today.year}"
+
+        def issue() -> str:
+            counters[prefix] = counters.get(prefix, 0) + 1
+            return f"{prefix}{counters[prefix]:05d}"
+        return issue
+    return numbers_for
+
 def generate(*, seed: int, progress: Callable[[str], None] | None = None, today: dt.date | None = None) -> str:
     """Create the demo records (skipping if they exist); returns one line for the command's output."""
     if StaffMember.objects.exists():
@@ -231,16 +246,7 @@ def generate(*, seed: int, progress: Callable[[str], None] | None = None, today:
     candidates = [s for s in schools if students.get(s.pk) and not in_demo_county(s)]
     empty_school = rng.choice(candidates) if candidates else None
 
-    counters: dict[str, int] = {}
-
-    def numbers_for(unit: Organization) -> Callable[[], str]:
-        prefix = f"{unit.region.code[:6]}{today.year}"
-
-        def issue() -> str:
-            counters[prefix] = counters.get(prefix, 0) + 1
-            return f"{prefix}{counters[prefix]:05d}"
-        return issue
-
+    numbers_for = staff_number_issuer(today)
     posts: list[StaffMember] = []
     for school in schools:
         if school == empty_school:
