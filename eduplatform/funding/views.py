@@ -27,7 +27,7 @@ from eduplatform.stats.models import Snapshot
 
 # The statistics pages' own helpers: the region a page names (404 outside the jurisdiction), its
 # breadcrumb trail and the snapshot a page names — one behaviour for every statistics page.
-from eduplatform.stats.views import _chosen_snapshot, _region, _trail
+from eduplatform.stats.views import chosen_snapshot, region_in_scope, trail
 
 NAV = "statistics"
 SCHOOL_LINES_SHOWN = 300  # more schools than this: the page asks to drill down (the export has them all)
@@ -44,12 +44,12 @@ def _workbook_response(filename: str, sheets: list[tuple[str, list[str], list[li
 def allocation_page(request: HttpRequest) -> HttpResponse:
     """生均公用经费测算 for the children of a region (or its schools) and each school's arithmetic."""
     user = request.user
-    region = _region(request)
-    snapshot = _chosen_snapshot(request, "snapshot")
+    region = region_in_scope(request)
+    snapshot = chosen_snapshot(request, "snapshot")
     chosen = request.GET.get("rates", "")
     year = snapshot.census_date.year if snapshot else timezone.localdate().year
     rate_set = selectors.rate_set_by_id(int(chosen)) if chosen.isdigit() else selectors.current_rate_set(year)
-    context = {"nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "snapshot": snapshot,
+    context = {"nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
                "snapshots": Snapshot.objects.all(), "rate_set": rate_set, "rate_sets": selectors.rate_sets(),
                "rule": allocation.RULE, "can_edit": services.can_edit_rates(user)}
     if rate_set is None:
@@ -131,8 +131,8 @@ def higher_ed_page(request: HttpRequest) -> HttpResponse:
     """Every 普通高等学校 in a region of the user's jurisdiction: the five basic indicators with their
     inputs and arithmetic, pass or fail, and the card; live or from a snapshot."""
     user = request.user
-    region = _region(request)
-    snapshot = _chosen_snapshot(request, "snapshot")
+    region = region_in_scope(request)
+    snapshot = chosen_snapshot(request, "snapshot")
     results, earlier = conditions.with_history(user, region, snapshot)
     labels = list(conditions.CHECK_LABELS)
     if request.GET.get("format") == "xlsx":
@@ -149,7 +149,7 @@ def higher_ed_page(request: HttpRequest) -> HttpResponse:
             ("输入数据", ["学校", "项目", "数值"], inputs),
         ])
     return render(request, "funding/higher_ed.html", {
-        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "snapshot": snapshot,
+        "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
         "snapshots": Snapshot.objects.all(), "results": results, "earlier": earlier, "labels": labels,
         "rule": conditions.RULE_VERSION, "not_recorded": conditions.NOT_RECORDED,
         "standards": [(level, InstitutionCategory(category).label, s) for (level, category), s in
@@ -185,7 +185,7 @@ def higher_ed_school(request: HttpRequest, school_code: str) -> HttpResponse:
             else:
                 messages.success(request, f"已保存{school.name}的院校类别")
                 return redirect("funding:higher_ed_school", school_code=school.school_code)
-    snapshot = _chosen_snapshot(request, "snapshot")
+    snapshot = chosen_snapshot(request, "snapshot")
     results, earlier = conditions.with_history(user, school.region, snapshot)
     result = next((r for r in results if r.school_id == school.pk), None)
     return render(request, "funding/higher_ed_school.html", {

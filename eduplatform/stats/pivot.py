@@ -228,23 +228,26 @@ def _areas(actor: Actor, region: Region, school: Organization | None) -> tuple[C
             length = lengths.pop()
             areas = {c.path: Area(c.name, region_code=c.code) for c in children}
             own = Area(f"{region.name}直属", own_schools_of=region.code)
-            return lambda: Substr("region_path", 1, length), _DefaultDict(areas, own), False
+            return lambda: Substr("region_path", 1, length), _Areas(areas, own), False
     schools = scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, region_path__startswith=region.path), actor)
     if school is not None:
         schools = schools.filter(pk=school.pk)
     areas = {o.pk: Area(o.name, school_code=o.school_code or "") for o in schools}
-    return lambda: F("school_id"), _DefaultDict(areas, Area("（其他）")), True
+    return lambda: F("school_id"), _Areas(areas, Area("（其他）")), True
 
 
-class _DefaultDict(dict):
-    """Area lookup: a group value not among the visible children is the region's own schools."""
+class _Areas(dict):
+    """Area lookup by group value; every value outside the visible children (a school sitting
+    directly under the region) folds into one row, ``OTHER``."""
 
-    def __init__(self, mapping: dict, fallback: Area):
+    OTHER = "__other__"
+
+    def __init__(self, mapping: dict, other: Area):
         super().__init__(mapping)
-        self.fallback = fallback
+        self[self.OTHER] = other
 
-    def __missing__(self, key):
-        return self.fallback
+    def key(self, value):
+        return value if value in self else self.OTHER
 
 
 def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, columns: str = "", measure: str,
@@ -270,9 +273,9 @@ def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, co
     for item in grouped:
         r, c = item["r"], item.get("c")
         if row_dim.key == AREA:
-            r = _area_key(areas, r)
+            r = areas.key(r)
         if col_dim is not None and col_dim.key == AREA:
-            c = _area_key(areas, c)
+            c = areas.key(c)
         value = item["n"] or 0
         if isinstance(value, decimal.Decimal | float) or subject.model is BuildingRollup:
             value = decimal.Decimal(str(value)).quantize(CENT)  # SQLite sums decimals as floats
@@ -303,12 +306,7 @@ def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, co
     return pivot
 
 
-def _area_key(areas: _DefaultDict, value):
-    """Group values outside the visible children all stand for the region's own schools."""
-    return value if value in areas else "__own__"
-
-
-def _area_order(areas: _DefaultDict, value):
+def _area_order(areas: _Areas, value):
     area = areas[value]
     return (1 if area.own_schools_of else 0, area.region_code or area.label)
 
@@ -321,7 +319,7 @@ def _label(dim: Dimension, names: dict, value) -> str:
     return "未填报" if value in ("", None) else str(value)
 
 
-def _link(pivot: Pivot, areas: _DefaultDict, row_value, column_value) -> dict | None:
+def _link(pivot: Pivot, areas: _Areas, row_value, column_value) -> dict | None:
     """The record-list query selecting what a cell counts; None when the records cannot be
     selected exactly (the region's own schools, a cell of the total row with an area column)."""
     subject = pivot.subject

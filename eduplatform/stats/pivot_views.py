@@ -18,7 +18,7 @@ from eduplatform.orgs.models import Organization
 from eduplatform.orgs.selectors import open_school_by_code, scope_root
 from eduplatform.stats import pivot as pivots
 from eduplatform.stats.models import Snapshot
-from eduplatform.stats.views import NAV, _chosen_snapshot, _region, _trail
+from eduplatform.stats.views import NAV, chosen_snapshot, region_in_scope, trail
 
 # What a first visit shows: students by area × stage.
 DEFAULTS = {"students": ("area", "stage", "enrolled"), "classes": ("area", "size_band", "classes"),
@@ -33,7 +33,7 @@ def _choice(value: str, allowed: list[str], default: str) -> str:
 @require_capability(capabilities.VIEW_RECORDS)
 def pivot_page(request: HttpRequest) -> HttpResponse:
     user, params = request.user, request.GET
-    region = _region(request)
+    region = region_in_scope(request)
     subject = pivots.BY_KEY.get(params.get("subject", ""), pivots.SUBJECTS[0])
     default_rows, default_columns, default_measure = DEFAULTS[subject.key]
     keys = [d.key for d in subject.dimensions]
@@ -42,7 +42,7 @@ def pivot_page(request: HttpRequest) -> HttpResponse:
     if columns == rows:
         columns = ""
     measure = _choice(params.get("measure", ""), list(subject.measures), default_measure)
-    snapshot = _chosen_snapshot(request, "snapshot")
+    snapshot = chosen_snapshot(request, "snapshot")
     school: Organization | None = None
     if params.get("school"):
         school = open_school_by_code(user, params["school"])
@@ -58,7 +58,7 @@ def pivot_page(request: HttpRequest) -> HttpResponse:
     body = [(row, _drill(row, state, subject, region), _with_links(row.cells, row.links, list_url))
             for row in table.rows]
     return render(request, "stats/pivot.html", {
-        "nav_active": NAV, "region": region, "school": school, "trail": _trail(region, scope_root(user)),
+        "nav_active": NAV, "region": region, "school": school, "trail": trail(region, scope_root(user)),
         "subjects": [(s.key, s.label) for s in pivots.SUBJECTS], "subject": subject,
         "dimensions": [(d.key, d.label) for d in subject.dimensions], "measures": subject.measure_choices(),
         "state": state, "query": urlencode({**state, "region": region.code, **({"school": school.school_code}

@@ -34,7 +34,7 @@ def measure_choices() -> list[tuple[str, str]]:
     return [(m, str(StudentRollup._meta.get_field(m).verbose_name)) for m in selectors.STUDENT_MEASURES]
 
 
-def _region(request: HttpRequest) -> Region:
+def region_in_scope(request: HttpRequest) -> Region:
     root = scope_root(request.user)
     if root is None:
         raise Http404("您没有可查看的统计范围")
@@ -47,20 +47,20 @@ def _region(request: HttpRequest) -> Region:
     return region
 
 
-def _trail(region: Region, root: Region) -> list[Region]:
+def trail(region: Region, root: Region) -> list[Region]:
     """From the top of the user's scope down to ``region`` (for breadcrumbs)."""
-    trail = []
+    path = []
     node: Region | None = region
     while node is not None and node.path.startswith(root.path):
-        trail.append(node)
+        path.append(node)
         node = node.parent
-    return list(reversed(trail))
+    return list(reversed(path))
 
 
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def live(request: HttpRequest) -> HttpResponse:
-    region = _region(request)
+    region = region_in_scope(request)
     measures = dict(measure_choices())
     measure = request.GET.get("measure", "enrolled")
     if measure not in measures:
@@ -79,7 +79,7 @@ def live(request: HttpRequest) -> HttpResponse:
         data = [[r.label, *[r.cells.get(s, 0) for s in stages], r.total] for r in [*rows, total]]
         return xlsx_response(f"{region.name}{measures[measure]}.xlsx", headers, data, sheet=measures[measure])
     return render(request, "stats/live.html", {
-        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(request.user)),
+        "nav_active": NAV, "region": region, "trail": trail(region, scope_root(request.user)),
         "rows": [(r, [r.cells.get(s, 0) for s in stages]) for r in rows],
         "total": total, "total_cells": [total.cells.get(s, 0) for s in stages], "stage_labels": stage_labels,
         "measure": measure, "measure_label": measures[measure], "measures": measure_choices(),
@@ -143,7 +143,7 @@ def _snapshot(snapshot_id: int) -> Snapshot:
     return snapshot
 
 
-def _chosen_snapshot(request: HttpRequest, parameter: str) -> Snapshot | None:
+def chosen_snapshot(request: HttpRequest, parameter: str) -> Snapshot | None:
     """The snapshot a page's ``?snapshot=`` / ``?compare=`` names; None (live figures) when absent."""
     value = request.GET.get(parameter, "")
     return _snapshot(int(value)) if value.isdigit() else None
@@ -156,8 +156,8 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     snapshot's, e.g. last year's) and the difference."""
     user = request.user
     snapshot = _snapshot(snapshot_id)
-    region = _region(request)
-    other = _chosen_snapshot(request, "compare")
+    region = region_in_scope(request)
+    other = chosen_snapshot(request, "compare")
     rows, total = selectors.region_overview(user, region, snapshot)
     base_rows, base_total = selectors.region_overview(user, region, other)
     columns = selectors.OVERVIEW_COLUMNS
@@ -178,7 +178,7 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         return xlsx_response(f"{snapshot.title}_{region.name}.xlsx", headers, data, sheet="快照")
     root = scope_root(user)
     return render(request, "stats/snapshot.html", {
-        "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": _trail(region, root),
+        "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, root),
         "labels": [label for _k, label, *_ in columns], "table": table, "other": other, "against": against,
         "others": Snapshot.objects.exclude(pk=snapshot.pk), "can_publish": snapshots.can_take_snapshots(user),
     })
@@ -192,7 +192,7 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     a sheet per table."""
     user = request.user
     snapshot = _snapshot(snapshot_id)
-    region = _region(request)
+    region = region_in_scope(request)
     code = request.GET.get("school", "").strip()
     school = selectors.snapshot_school(user, region, snapshot, code) if code else None
     if code and school is None:
@@ -208,7 +208,7 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
         return response
     return render(request, "stats/base_tables.html", {
-        "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": _trail(region, scope_root(user)),
+        "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, scope_root(user)),
         "school": school, "subject": subject, "tables": tables,
         "findings": basetables.check(tables, user, region, snapshot, school_id=school_id),
         "school_user": scope_of(user).school_id is not None,
@@ -221,8 +221,8 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
     """Indicators for the children of a region, live or from a snapshot, with their formulas; for a
     county, the 优质均衡 差异系数 between its primary and junior schools."""
     user = request.user
-    region = _region(request)
-    snapshot = _chosen_snapshot(request, "snapshot")
+    region = region_in_scope(request)
+    snapshot = chosen_snapshot(request, "snapshot")
     rows, total = indicators.region_indicators(user, region, snapshot)
     table = [(row, [indicators.formatted(i, indicators.value_of(i, row.cells)) for i in indicators.INDICATORS])
              for row in [*rows, total]]
@@ -233,7 +233,7 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
     balance = ([indicators.balance(user, region, stage, snapshot) for stage in (Stage.PRIMARY, Stage.JUNIOR)]
                if region.level == "county" else [])
     return render(request, "stats/indicators.html", {
-        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "snapshot": snapshot,
+        "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
         "snapshots": Snapshot.objects.all(), "labels": [i.label for i in indicators.INDICATORS], "table": table,
         "indicators": indicators.EXPLAINED, "balance": balance, "stage_labels": STAGE_LABELS,
     })
@@ -297,15 +297,15 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
     """教职工编制测算: quota from the standards against staff in post, for the children of a region
     (or its schools), live or from a snapshot, with every school's arithmetic."""
     user = request.user
-    region = _region(request)
-    snapshot = _chosen_snapshot(request, "snapshot")
+    region = region_in_scope(request)
+    snapshot = chosen_snapshot(request, "snapshot")
     rows, total = calculators.region_quotas(user, region, snapshot)
     if request.GET.get("format") == "xlsx":
         headers = ["名称", "核定编制", "在岗教职工", "超编(+)/缺编(-)", "测算过程"]
         data = [[q.name, q.quota, q.actual, q.difference, "；".join(q.steps)] for q in [*rows, total]]
         return xlsx_response(f"{region.name}教职工编制测算.xlsx", headers, data, sheet="编制测算")
     return render(request, "stats/staffing.html", {
-        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "snapshot": snapshot,
+        "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
         "snapshots": Snapshot.objects.all(), "rows": rows, "total": total, "rule": calculators.RULE_VERSION,
         "ratios": [(STAGE_LABELS[s], r) for s, r in calculators.PUPILS_PER_STAFF.items()],
     })
@@ -316,7 +316,7 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
 def projection_page(request: HttpRequest) -> HttpResponse:
     """学位预测: students per grade for the next three school years by cohort progression."""
     user = request.user
-    region = _region(request)
+    region = region_in_scope(request)
     projection = calculators.project_enrolment(user, region)
     if request.GET.get("format") == "xlsx":
         headers = ["年级", *[f"{y}学年" for y in projection.years]]
@@ -324,6 +324,6 @@ def projection_page(request: HttpRequest) -> HttpResponse:
                              [[name, *values] for name, values in projection.grades], sheet="学生数预测")
     totals = [sum(values[i] for _n, values in projection.grades) for i in range(len(projection.years))]
     return render(request, "stats/projection.html", {
-        "nav_active": NAV, "region": region, "trail": _trail(region, scope_root(user)), "projection": projection,
+        "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "projection": projection,
         "totals": totals, "rule": calculators.PROJECTION_RULE,
     })
