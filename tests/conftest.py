@@ -23,6 +23,20 @@ def django_db_setup(django_db_setup, django_db_blocker):
         load_reference()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A test that really commits (``tests/concurrency.py``) ends with every table emptied: load the
+    reference data again, after pytest-django's flush, for the tests that follow. (pytest-django runs
+    such tests last; after the last one the session has already dropped the test database.)"""
+    yield
+    marker = item.get_closest_marker("django_db")
+    if nextitem is not None and marker is not None and (marker.kwargs.get("transaction") or "transactional_db" in item.fixturenames):
+        from pytest_django.plugin import blocking_manager_key
+
+        with item.config.stash[blocking_manager_key].unblock():
+            load_reference()
+
+
 @pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     # Argon2 is the production hasher (checked in test_accounts); tests hash with MD5 for speed.
