@@ -68,3 +68,17 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (JobStatus.DONE, JobStatus.REJECTED, JobStatus.FAILED)
+
+
+class Submission(models.Model):
+    """A form submission claimed once (``core/once.py``): the unique key is what makes a double click,
+    or the same form posted twice at the same moment, take effect once."""
+
+    key = models.CharField(max_length=100, unique=True)  # the form's one-time token, or a derived key
+    action = models.CharField(max_length=60)  # e.g. "students.promotion_execute", for the record
+    submitted_by = models.CharField(max_length=150)
+    submitted_at = models.DateTimeField(default=timezone.now)
+    result_url = models.CharField(max_length=300, blank=True)  # where a repeat is sent
+
+    class Meta:
+        verbose_name = _("表单提交")

@@ -14,9 +14,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from eduplatform.core import once
 from eduplatform.core.errors import NotPermitted
 from eduplatform.core.imports import ImportFileError
-from eduplatform.core.models import ImportJob, ImportMode, JobStatus
+from eduplatform.core.models import ImportJob, ImportMode, JobStatus, Submission
 from eduplatform.core.spreadsheets import XLSX_TYPE
 from eduplatform.core.views import require_capability
 from eduplatform.imports import registry, runner, selectors
@@ -126,11 +127,17 @@ def _job_context(request: HttpRequest, job: ImportJob, pages: ImportPages) -> di
     can_commit = (
         job.mode == ImportMode.DRY_RUN and job.status == JobStatus.DONE and not job.error_rows and job.total_rows > 0
         and unit is not None and user.can(kind.capability) and kind.can_write(user, unit)
+        and not Submission.objects.filter(key=_commit_key(job)).exists()  # committed already: no second button
     )
     return {**pages.context(request, kind), "job": job, "problems": problems[:PROBLEMS_SHOWN],
             "problem_count": len(problems), "problems_cut": len(problems) > PROBLEMS_SHOWN, "shown": PROBLEMS_SHOWN,
             "can_commit": can_commit, "progress_url": pages.job_url(pages.progress, job.pk),
             "problems_url": pages.job_url(pages.problems, job.pk), "commit_url": pages.job_url(pages.commit, job.pk)}
+
+
+def _commit_key(job: ImportJob) -> str:
+    """The once-only key of committing a dry run: the dry run itself (see ``job_commit``)."""
+    return f"import-commit:{job.pk}"
 
 
 def job_page(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
@@ -160,18 +167,34 @@ def job_commit(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PA
     """After a clean dry run: import the very same stored file for real, all or nothing."""
     user = request.user
     job = selectors.import_job_for(user, job_id, pages.only_kind)
+    earlier = Submission.objects.filter(key=_commit_key(job)).first()
+    if earlier is not None:  # a click after the first commit finished (the claim below guards clicks at once)
+        return _committed_already(request, once.AlreadySubmitted(earlier), job, pages)
     if not _job_context(request, job, pages)["can_commit"]:
         messages.error(request, "只有校验通过（没有错误）的“仅校验”任务可以直接正式导入")
         return redirect(pages.job_url(pages.job, job.pk))
     unit = selectors.unit_for(user, job.school_id)
     content = bytes(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
     try:
-        new_job = runner.submit_import(kind=_kind(job.kind), actor=user, unit=unit, file_name=job.file_name,
-                                       content=content, mode=ImportMode.ALL_OR_NOTHING)
+        # A checked file is committed once: the claim's key is the dry run itself, so two clicks (or
+        # two people) queue one import, and the repeat is sent to it (core/once.py).
+        with once.submitted_once(key=_commit_key(job), action="imports.commit",
+                                 submitted_by=user.audit_name()) as submission:
+            new_job = runner.submit_import(kind=_kind(job.kind), actor=user, unit=unit, file_name=job.file_name,
+                                           content=content, mode=ImportMode.ALL_OR_NOTHING)
+            once.record_result(submission, pages.job_url(pages.job, new_job.pk))
+    except once.AlreadySubmitted as repeat:
+        return _committed_already(request, repeat, job, pages)
     except ImportFileError as err:
         messages.error(request, err.message)
         return redirect(pages.job_url(pages.job, job.pk))
     return redirect(pages.job_url(pages.job, new_job.pk))
+
+
+def _committed_already(request: HttpRequest, repeat: once.AlreadySubmitted, job: ImportJob,
+                       pages: ImportPages) -> HttpResponse:
+    messages.info(request, repeat.message.replace("该操作", "该文件的正式导入"))
+    return redirect(repeat.result_url or pages.job_url(pages.job, job.pk))
 
 
 def guarded(view: Callable[..., HttpResponse], *, post_only: bool = False, **bound) -> Callable[..., HttpResponse]:

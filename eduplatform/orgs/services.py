@@ -398,10 +398,11 @@ def close_school(*, actor: Actor, school: Organization, closed_on: Any, reason: 
         problems.add("closed_on", "required", "撤销日期不能为空", "撤销日期")
     if not (reason or "").strip():
         problems.add("closed_reason", "required", "撤销原因不能为空", "撤销原因")
-    if not school.is_open:
-        problems.add("is_open", "already_closed", f"该学校已于 {school.closed_on} 撤销", "办学状态")
-    problems.raise_if_any()
+    # Locked, then checked: of two closures sent at once the second waits, then finds the school closed.
     school = Organization.objects.select_for_update().get(pk=school.pk)
+    if not school.is_open:
+        problems.add("is_open", "already_closed", f"该学校已于 {school.closed_on} 撤销，无需重复操作", "办学状态")
+    problems.raise_if_any()
     before = school_snapshot(school)
     school.is_open, school.closed_on, school.closed_reason = False, day, reason.strip()
     school.save()
@@ -502,6 +503,10 @@ def merge_region(*, actor: Actor, source: Region, target: Region, effective_on: 
     if not actor.can(capabilities.MANAGE_REGIONS):
         raise NotPermitted()
     problems = ProblemCollector(f"区划「{source.name}」")
+    # Both regions locked (in key order), then checked: a merge sent twice moves the paths once — the
+    # second waits, then finds the source abolished.
+    locked = {r.pk: r for r in Region.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
+    source, target = locked.get(source.pk, source), locked.get(target.pk, target)
     if source.level != target.level or source.pk == target.pk:
         problems.add("target", "region.level", "只能并入同级的另一个区划", "并入区划")
     if not source.is_active or not target.is_active:

@@ -127,14 +127,18 @@ def can_decide(actor: Actor, step: StaffTransferStep) -> bool:
 
 @transaction.atomic
 def decide(*, actor: Actor, step: StaffTransferStep, approve: bool, comment: str = "") -> StaffTransfer:
-    """Approve a step (the next one opens, or the transfer takes effect) or return the request."""
-    step = StaffTransferStep.objects.select_for_update(of=("self",)).select_related("organization").get(pk=step.pk)
+    """Approve a step (the next one opens, or the transfer takes effect) or return the request.
+
+    The transfer's row is locked first, then the step's (the order ``withdraw`` follows too), and the
+    step's state is read again inside the lock: of two identical decisions sent at once, the second
+    waits, then finds the step decided and is told by whom."""
     transfer = StaffTransfer.objects.select_for_update(of=("self",)).select_related("staff").get(pk=step.transfer_id)
+    step = StaffTransferStep.objects.select_for_update(of=("self",)).select_related("organization").get(pk=step.pk)
     if step.organization_id != actor.organization_id:
         raise OutOfScope("该审核环节不属于您的单位")
     if not can_decide(actor, step):
-        if step.decision != StepDecision.PENDING:
-            raise RecordInvalid("审核", [FieldProblem("step", "step.closed", "该环节已处理或尚未轮到", "环节")])
+        if step.decision != StepDecision.PENDING or transfer.status != TransferStatus.PENDING:
+            raise RecordInvalid("审核", [FieldProblem("step", "step.closed", closed_step_message(transfer, step), "环节")])
         raise NotPermitted("您的角色无权处理该审核环节")
     if not approve and not comment.strip():
         raise RecordInvalid("审核", [FieldProblem("comment", "required", "退回时须填写退回原因", "意见")])
@@ -156,13 +160,38 @@ def decide(*, actor: Actor, step: StaffTransferStep, approve: bool, comment: str
     return transfer
 
 
+def closed_step_message(transfer: StaffTransfer, step: StaffTransferStep) -> str:
+    """Why a step can no longer be decided — who settled it and when — for a second click."""
+    if step.decision in (StepDecision.APPROVED, StepDecision.RETURNED):
+        return (f"该调动申请的「{step.title}」环节已由 {step.decided_by} 于 "
+                f"{timezone.localtime(step.decided_at):%Y-%m-%d %H:%M} {step.get_decision_display()}，无需重复操作")
+    if transfer.status != TransferStatus.PENDING:
+        closed = f" 于 {timezone.localtime(transfer.closed_at):%Y-%m-%d %H:%M} " if transfer.closed_at else ""
+        return f"该调动申请已{closed}{transfer.get_status_display()}，无需再审核"
+    return f"该调动申请的「{step.title}」环节尚未轮到，请等待前序环节审核"
+
+
+def settled_for(actor: Actor, transfer: StaffTransfer, steps: list[StaffTransferStep]) -> str:
+    """What a repeated decision of ``actor``'s organization is told once its step is settled ("" if none)."""
+    mine = [s for s in steps if s.organization_id == actor.organization_id]
+    decided = [s for s in mine if s.decision in (StepDecision.APPROVED, StepDecision.RETURNED)]
+    if decided:
+        return closed_step_message(transfer, decided[-1])
+    return closed_step_message(transfer, mine[-1]) if mine and transfer.status != TransferStatus.PENDING else ""
+
+
 @transaction.atomic
 def withdraw(*, actor: Actor, transfer: StaffTransfer, reason: str) -> StaffTransfer:
-    transfer = StaffTransfer.objects.select_for_update(of=("self",)).select_related("to_unit").get(pk=transfer.pk)
+    transfer = StaffTransfer.objects.select_for_update(of=("self",)).select_related("to_unit", "staff").get(pk=transfer.pk)
     if not can_write_unit(actor, transfer.to_unit):
         raise NotPermitted("只有申请单位可以撤回调动申请")
+    if transfer.status == TransferStatus.WITHDRAWN:
+        raise RecordInvalid("撤回申请", [FieldProblem(
+            "status", "request.withdrawn",
+            f"该调动申请已于 {timezone.localtime(transfer.closed_at):%Y-%m-%d %H:%M} 撤回，无需重复操作", "状态")])
     if transfer.status != TransferStatus.PENDING:
-        raise RecordInvalid("撤回申请", [FieldProblem("status", "request.closed", "只能撤回审核中的申请", "状态")])
+        raise RecordInvalid("撤回申请", [FieldProblem(
+            "status", "request.closed", f"该调动申请已{transfer.get_status_display()}，只能撤回审核中的申请", "状态")])
     transfer.status, transfer.closed_at = TransferStatus.WITHDRAWN, timezone.now()
     transfer.save(update_fields=["status", "closed_at"])
     transfer.steps.filter(decision=StepDecision.PENDING).update(decision=StepDecision.WAITING)

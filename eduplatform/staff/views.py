@@ -382,11 +382,13 @@ def transfer_detail(request: HttpRequest, transfer_id: int) -> HttpResponse:
 def transfer_decide(request: HttpRequest, transfer_id: int) -> HttpResponse:
     user = request.user
     transfer = selectors.transfer_for(user, transfer_id)
+    steps = list(selectors.steps_of(transfer))
     return decide_open_step(
-        request, step=next((s for s in selectors.steps_of(transfer) if transfers.can_decide(user, s)), None),
+        request, step=next((s for s in steps if transfers.can_decide(user, s)), None),
         form=DecisionForm(request.POST), decide=transfers.decide, done_url=reverse("staff:transfer", args=(transfer.pk,)),
         rerender=lambda form: render(request, "staff/transfer_detail.html",
-                                     _transfer_context(request, transfer, decision_form=form)))
+                                     _transfer_context(request, transfer, decision_form=form)),
+        settled=transfers.settled_for(user, transfer, steps))
 
 
 @login_required

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import IntegerField, Max, Sum, Value
 from django.utils import timezone
 
+from eduplatform.core import locks
 from eduplatform.core.errors import FieldProblem, NotPermitted, RecordInvalid
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_change
@@ -42,9 +43,28 @@ def can_take_snapshots(actor: Actor) -> bool:
     return actor.can(capabilities.TAKE_SNAPSHOTS) and scope.region_path == PROVINCE_PATH and not scope.stage_mask
 
 
+class SnapshotExists(RecordInvalid):
+    """``take_snapshot(if_absent=True)`` found a snapshot of the census date already taken."""
+
+    def __init__(self, existing: Snapshot) -> None:
+        self.existing = existing
+        super().__init__("统计快照", [FieldProblem(
+            "census_date", "snapshot.exists",
+            f"统计时点 {existing.census_date:%Y-%m-%d} 已有{existing}（{existing.taken_by} 于 "
+            f"{timezone.localtime(existing.taken_at):%Y-%m-%d %H:%M} 生成），未重复生成", "统计时点")])
+
+
 @transaction.atomic
 def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "", note: str = "",
-                  today: dt.date | None = None) -> Snapshot:
+                  today: dt.date | None = None, if_absent: bool = False) -> Snapshot:
+    """Freeze the roll-ups as a new version of the census date's snapshot.
+
+    Takes are serialised (one transaction-long lock), so two at once never compute the same version
+    number and each sees every version committed before it. ``if_absent`` makes a take once per
+    census date — what the scheduler asks for: run twice, or on two machines at once, it yields one
+    snapshot, the second run finding the first's inside the lock (``SnapshotExists``). A person
+    asking for another version says so by submitting the form again (a double click of one form
+    is stopped by its one-time token, ``core/once.py``)."""
     if not can_take_snapshots(actor):
         raise NotPermitted("只有省级统计部门可以生成统计快照")
     today = today or timezone.localdate()
@@ -54,6 +74,11 @@ def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "",
         raise RecordInvalid("统计快照", [FieldProblem(
             "census_date", "date.future", f"统计时点 {census_date:%Y-%m-%d} 尚未到来：快照只能在统计时点当天或之后生成",
             "统计时点")])
+    locks.hold(locks.SNAPSHOT, "take")
+    if if_absent:
+        existing = Snapshot.objects.filter(census_date=census_date).order_by("version").first()
+        if existing is not None:
+            raise SnapshotExists(existing)
     process_dirty()  # the figures as they stand, with no change still waiting for its refresh
     refresh_stale_years(today)  # and no school still counting last school year's entrants or classes
     version = (Snapshot.objects.filter(census_date=census_date).aggregate(v=Max("version"))["v"] or 0) + 1
@@ -88,11 +113,13 @@ def publish_snapshot(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
     census year is the one shown; publication changes no figure."""
     if not can_take_snapshots(actor):
         raise NotPermitted("只有省级统计部门可以公布统计数据")
+    # Locked, then read again: of two publications sent at once, the second waits and finds it done.
     snapshot = Snapshot.objects.select_for_update().get(pk=snapshot.pk)
     if snapshot.published_at is not None:
         raise RecordInvalid(str(snapshot), [FieldProblem(
-            "snapshot", "snapshot.published", f"该快照已于 {timezone.localtime(snapshot.published_at):%Y-%m-%d %H:%M} 公布",
-            "快照")])
+            "snapshot", "snapshot.published",
+            f"该快照已由 {snapshot.published_by} 于 {timezone.localtime(snapshot.published_at):%Y-%m-%d %H:%M} 公布，"
+            "无需重复操作", "快照")])
     snapshot.published_at, snapshot.published_by = timezone.now(), actor.audit_name()
     snapshot.save(update_fields=["published_at", "published_by"])
     record_change(actor=actor, action=AuditAction.UPDATE, object_type="stats.snapshot", object_id=snapshot.pk,

@@ -11,9 +11,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from eduplatform.core import once
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response, xlsx_workbook
 from eduplatform.core.views import require_capability
@@ -118,8 +120,16 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
             raise NotPermitted("只有省级统计部门可以生成统计快照")
         if form.is_valid():
             try:
-                snapshot = snapshots.take_snapshot(actor=user, census_date=form.cleaned_data["census_date"],
-                                                   title=form.cleaned_data["title"], note=form.cleaned_data["note"])
+                # A double click sends the form's one-time token twice: one snapshot, the repeat is
+                # sent to it (core/once.py).
+                with once.submitted_once(key=once.posted_token(request), action="stats.take_snapshot",
+                                         submitted_by=user.audit_name()) as submission:
+                    snapshot = snapshots.take_snapshot(actor=user, census_date=form.cleaned_data["census_date"],
+                                                       title=form.cleaned_data["title"], note=form.cleaned_data["note"])
+                    once.record_result(submission, reverse("stats:snapshot", args=(snapshot.pk,)))
+            except once.AlreadySubmitted as repeat:
+                messages.info(request, repeat.message)
+                return redirect(repeat.result_url or "stats:snapshots")
             except RecordInvalid as err:
                 for problem in err.problems:
                     form.add_error(problem.field if problem.field in form.fields else None, problem.message)
@@ -285,7 +295,9 @@ def snapshot_publish(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     try:
         snapshots.publish_snapshot(actor=request.user, snapshot=snapshot)
     except RecordInvalid as err:
-        messages.error(request, "；".join(p.message for p in err.problems))
+        # Published already (perhaps by this very double click): said as information, not an error.
+        published = any(p.code == "snapshot.published" for p in err.problems)
+        (messages.info if published else messages.error)(request, "；".join(p.message for p in err.problems))
     else:
         messages.success(request, f"已公布{snapshot}，公开门户显示该年度数据")
     return redirect("stats:snapshot", snapshot_id=snapshot.pk)

@@ -151,14 +151,18 @@ def can_decide(actor: Actor, step: ChangeRequestStep) -> bool:
 
 @transaction.atomic
 def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str = "") -> ChangeRequest:
-    """Approve a step (the next one opens, or the change takes effect) or return the request."""
+    """Approve a step (the next one opens, or the change takes effect) or return the request.
+
+    The request's row is locked first, then the step's (the order ``withdraw`` follows too, so the two
+    never wait for each other in a circle), and the step's state is read again inside the lock: of
+    two identical decisions sent at once, the second waits, then finds the step decided."""
+    request = ChangeRequest.objects.select_for_update(of=("self",)).select_related("student").get(pk=step.request_id)
     step = ChangeRequestStep.objects.select_for_update(of=("self",)).select_related("request", "organization").get(pk=step.pk)
-    request = ChangeRequest.objects.select_for_update().get(pk=step.request_id)
     if step.organization_id != actor.organization_id:
         raise OutOfScope("该审核环节不属于您的单位")
     if not can_decide(actor, step):
-        if step.decision != StepDecision.PENDING:
-            raise RecordInvalid("审核", [FieldProblem("step", "step.closed", "该环节已处理或尚未轮到", "环节")])
+        if step.decision != StepDecision.PENDING or request.status != RequestStatus.PENDING:
+            raise RecordInvalid("审核", [FieldProblem("step", "step.closed", closed_step_message(request, step), "环节")])
         raise NotPermitted("您的角色无权处理该审核环节")
     if not approve and not comment.strip():
         raise RecordInvalid("审核", [FieldProblem("comment", "required", "退回时须填写退回原因", "意见")])
@@ -180,13 +184,39 @@ def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str
     return request
 
 
+def closed_step_message(request: ChangeRequest, step: ChangeRequestStep) -> str:
+    """Why a step can no longer be decided — who settled it and when — for a second click."""
+    what = f"该{request.get_kind_display()}申请"
+    if step.decision in (StepDecision.APPROVED, StepDecision.RETURNED):
+        return (f"{what}的「{step.title}」环节已由 {step.decided_by} 于 {timezone.localtime(step.decided_at):%Y-%m-%d %H:%M} "
+                f"{step.get_decision_display()}，无需重复操作")
+    if request.status != RequestStatus.PENDING:
+        closed = f" 于 {timezone.localtime(request.closed_at):%Y-%m-%d %H:%M} " if request.closed_at else ""
+        return f"{what}已{closed}{request.get_status_display()}，无需再审核"
+    return f"{what}的「{step.title}」环节尚未轮到，请等待前序环节审核"
+
+
+def settled_for(actor: Actor, request: ChangeRequest, steps: list[ChangeRequestStep]) -> str:
+    """What a repeated decision of ``actor``'s organization is told once its step is settled ("" if none)."""
+    mine = [s for s in steps if s.organization_id == actor.organization_id]
+    decided = [s for s in mine if s.decision in (StepDecision.APPROVED, StepDecision.RETURNED)]
+    if decided:
+        return closed_step_message(request, decided[-1])
+    return closed_step_message(request, mine[-1]) if mine and request.status != RequestStatus.PENDING else ""
+
+
 @transaction.atomic
 def withdraw(*, actor: Actor, request: ChangeRequest, reason: str) -> ChangeRequest:
     request = ChangeRequest.objects.select_for_update(of=("self",)).select_related("to_school", "from_school").get(pk=request.pk)
     applicant = request.to_school if request.kind == RequestKind.TRANSFER else request.from_school
     require_school_writer(actor, applicant)
+    if request.status == RequestStatus.WITHDRAWN:
+        raise RecordInvalid("撤回申请", [FieldProblem(
+            "status", "request.withdrawn",
+            f"该申请已于 {timezone.localtime(request.closed_at):%Y-%m-%d %H:%M} 撤回，无需重复操作", "状态")])
     if request.status != RequestStatus.PENDING:
-        raise RecordInvalid("撤回申请", [FieldProblem("status", "request.closed", "只能撤回审核中的申请", "状态")])
+        raise RecordInvalid("撤回申请", [FieldProblem(
+            "status", "request.closed", f"该申请已{request.get_status_display()}，只能撤回审核中的申请", "状态")])
     request.status, request.closed_at = RequestStatus.WITHDRAWN, timezone.now()
     request.save()
     request.steps.filter(decision__in=[StepDecision.PENDING, StepDecision.WAITING]).update(decision=StepDecision.WAITING)

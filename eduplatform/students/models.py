@@ -319,6 +319,15 @@ class PromotionBatch(models.Model):
     class Meta:
         verbose_name = _("学年升级")
         ordering = ["-executed_at"]
+        constraints = [
+            # One live run per school and year, and per region and year: the same promotion submitted
+            # twice at once cannot both commit (overlaps between a region and its schools are kept
+            # apart by the promotion's locks, see promotion._lock_scope).
+            models.UniqueConstraint(fields=["school", "from_year"], name="one_live_school_promotion",
+                                    condition=Q(undone_at__isnull=True, school__isnull=False)),
+            models.UniqueConstraint(fields=["region_path", "from_year"], name="one_live_region_promotion",
+                                    condition=Q(undone_at__isnull=True, school__isnull=True)),
+        ]
 
 
 class PromotionChange(models.Model):

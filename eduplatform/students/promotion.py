@@ -20,9 +20,10 @@ import datetime as dt
 from dataclasses import dataclass, field, replace
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from eduplatform.core import locks
 from eduplatform.core.bulk import is_postgresql
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
 from eduplatform.history.models import AuditAction
@@ -242,23 +243,55 @@ def for_year(scope: PromotionScope, from_year: int) -> PromotionScope:
     return replace(scope, excluded_school_ids=tuple(sorted(done.values_list("school_id", flat=True))))
 
 
+def _lock_scope(region_path: str, school_id: int | None, from_year: int) -> None:
+    """Serialise promotions of ``from_year`` that could touch the same students (PostgreSQL).
+
+    Hierarchical locks, as a database does for tables and rows: a run holds shared locks on every
+    region above its scope and an exclusive lock on its own scope (its region, or its school). So two
+    runs of one scope, a region's run and a run of anything inside it, wait for each other — the
+    second then sees the first's batch and is refused — while schools and regions that do not overlap
+    run side by side. Locks are taken from the province down, so two runs never wait in a circle."""
+    parts = [p for p in region_path.split("/") if p]
+    above = ["/".join(parts[:n]) + "/" for n in range(1, len(parts) + (0 if school_id is None else 1))]
+    for path in above:
+        locks.hold(locks.PROMOTION, f"{from_year}:{path}", shared=True)
+    locks.hold(locks.PROMOTION, f"{from_year}:school:{school_id}" if school_id is not None else f"{from_year}:{region_path}")
+
+
+def _already_promoted(scope: PromotionScope, from_year: int, batch: PromotionBatch) -> RecordInvalid:
+    at = timezone.localtime(batch.executed_at)
+    return RecordInvalid("学年升级", [FieldProblem(
+        "from_year", "promotion.done",
+        f"{scope.label} 的 {from_year} 学年升级已由 {batch.executed_by} 于 {at:%Y-%m-%d %H:%M} 执行"
+        f"（{batch.scope_label}），无需重复操作；如需重做请先撤销", "学年")])
+
+
 @transaction.atomic
 def execute_promotion(
     *, actor: Actor, scope: PromotionScope, from_year: int, graduation_date: dt.date, now: dt.datetime | None = None
 ) -> PromotionBatch:
+    """Promote ``scope`` once for ``from_year``: under the scope's locks (``_lock_scope``) the check for
+    an earlier run sees every committed run, and a partial unique index on the live batches of a
+    school or region refuses an exact repeat even without them."""
+    _lock_scope(scope.region_path, scope.school.pk if scope.school is not None else None, from_year)
     now = now or timezone.now()
     overlapping = _overlapping_batches(scope, from_year)
     scope = for_year(scope, from_year)
     if overlapping:
-        raise RecordInvalid("学年升级", [FieldProblem(
-            "from_year", "promotion.done", f"{scope.label} 的 {from_year} 学年已执行过升级（{overlapping[0].scope_label}），"
-            "如需重做请先撤销", "学年")])
+        raise _already_promoted(scope, from_year, overlapping[0])
     days = getattr(settings, "PROMOTION_UNDO_DAYS", 30)
-    batch = PromotionBatch.objects.create(
-        region_path=scope.region_path, school=scope.school, scope_label=scope.label, from_year=from_year,
-        graduation_date=graduation_date, executed_by=actor.audit_name(), executed_at=now,
-        undo_until=now + dt.timedelta(days=days),
-    )
+    try:
+        with transaction.atomic():
+            batch = PromotionBatch.objects.create(
+                region_path=scope.region_path, school=scope.school, scope_label=scope.label, from_year=from_year,
+                graduation_date=graduation_date, executed_by=actor.audit_name(), executed_at=now,
+                undo_until=now + dt.timedelta(days=days),
+            )
+    except IntegrityError:  # one_live_*_promotion: a run of this very scope committed meanwhile
+        earlier = _overlapping_batches(scope, from_year)
+        if not earlier:
+            raise
+        raise _already_promoted(scope, from_year, earlier[0]) from None
     where, params = scope.where()
     stamp = _db_datetime(now)
     with connection.cursor() as cursor:
@@ -405,8 +438,15 @@ def undo_blockers(batch: PromotionBatch, now: dt.datetime | None = None) -> list
 def undo_promotion(*, actor: Actor, batch: PromotionBatch, now: dt.datetime | None = None) -> PromotionBatch:
     """Put every enrolment of the batch back exactly as it was and remove what the batch created."""
     now = now or timezone.now()
+    # The batch's row lock makes a second undo wait and then find it undone; the scope's locks keep a
+    # region's run from choosing which schools to leave out while this school's run is being undone.
+    _lock_scope(batch.region_path, batch.school_id, batch.from_year)
     batch = PromotionBatch.objects.select_for_update(of=("self",)).select_related("school").get(pk=batch.pk)
     promotion_scope(actor, school=batch.school, region_path=batch.region_path)
+    if batch.undone_at is not None:
+        raise RecordInvalid("撤销学年升级", [FieldProblem(
+            "batch", "promotion.undone", f"{batch.scope_label} {batch.from_year}学年升级已由 {batch.undone_by} 于 "
+            f"{timezone.localtime(batch.undone_at):%Y-%m-%d %H:%M} 撤销，无需重复操作", "升级批次")])
     blockers = undo_blockers(batch, now)
     if blockers:
         raise RecordInvalid("撤销学年升级", [FieldProblem("batch", "promotion.undo", m, "升级批次") for m in blockers])

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from eduplatform.core import once
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import decide_open_step, require_capability
@@ -599,11 +600,13 @@ def request_detail(request: HttpRequest, request_id: int) -> HttpResponse:
 def request_decide(request: HttpRequest, request_id: int) -> HttpResponse:
     user = request.user
     change = selectors.request_for(user, request_id)
+    steps = list(selectors.steps_of(change))
     return decide_open_step(
-        request, step=next((s for s in selectors.steps_of(change) if approvals.can_decide(user, s)), None),
+        request, step=next((s for s in steps if approvals.can_decide(user, s)), None),
         form=DecisionForm(request.POST), decide=approvals.decide, done_url=reverse("students:request", args=(change.pk,)),
         rerender=lambda form: render(request, "students/request_detail.html",
-                                     _request_context(request, change, decision_form=form)))
+                                     _request_context(request, change, decision_form=form)),
+        settled=approvals.settled_for(user, change, steps))
 
 
 @login_required
@@ -705,8 +708,16 @@ def promotion_execute(request: HttpRequest) -> HttpResponse:
     if scope is None:
         return redirect(back)
     try:
-        batch = promotion.execute_promotion(actor=request.user, scope=scope, from_year=form.cleaned_data["from_year"],
-                                            graduation_date=form.cleaned_data["graduation_date"])
+        # The form's one-time token: a double click promotes once, the repeat is told so (core/once.py).
+        with once.submitted_once(key=once.posted_token(request), action="students.promotion_execute",
+                                 submitted_by=request.user.audit_name()) as submission:
+            batch = promotion.execute_promotion(actor=request.user, scope=scope,
+                                                from_year=form.cleaned_data["from_year"],
+                                                graduation_date=form.cleaned_data["graduation_date"])
+            once.record_result(submission, reverse("students:promotion"))
+    except once.AlreadySubmitted as repeat:
+        messages.info(request, repeat.message)
+        return redirect(repeat.result_url or "students:promotion")
     except RecordInvalid as err:
         messages.error(request, "；".join(p.message for p in err.problems))
         return redirect(back)
@@ -724,9 +735,16 @@ def promotion_undo(request: HttpRequest, batch_id: int) -> HttpResponse:
         messages.error(request, "请先勾选“确认”再撤销")
         return redirect("students:promotion")
     try:
-        promotion.undo_promotion(actor=request.user, batch=batch)
+        with once.submitted_once(key=once.posted_token(request), action="students.promotion_undo",
+                                 submitted_by=request.user.audit_name()):
+            promotion.undo_promotion(actor=request.user, batch=batch)
+    except once.AlreadySubmitted as repeat:
+        messages.info(request, repeat.message)
     except RecordInvalid as err:
-        messages.error(request, "无法撤销：" + "；".join(p.message for p in err.problems))
+        if any(p.code == "promotion.undone" for p in err.problems):  # undone by an earlier click
+            messages.info(request, "；".join(p.message for p in err.problems))
+        else:
+            messages.error(request, "无法撤销：" + "；".join(p.message for p in err.problems))
     else:
         messages.success(request, f"已撤销 {batch.scope_label} {batch.from_year}学年升级，学籍已恢复到升级前")
     return redirect("students:promotion")
