@@ -371,3 +371,29 @@ def test_a_checked_file_committed_twice_at_once_is_imported_once(committed_world
     # And later, from the page still open: the same answer, no second job.
     later = clicks[1].post(f"/students/import/{dry.pk}/commit/")
     assert later["Location"] == f"/students/import/{real.pk}/" and ImportJob.objects.count() == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Schools
+
+
+def test_a_school_closed_twice_at_once_is_closed_once(committed_world):
+    from eduplatform.orgs import services as orgs
+    from eduplatform.orgs.models import OrganizationVersion
+
+    world = committed_world
+    school = world.school_a1
+
+    def close():
+        try:
+            return orgs.close_school(actor=world.user("county_a_stat"), school=school, closed_on="2025-07-31",
+                                     reason="撤并")
+        except orgs.RecordInvalid as refused:
+            return refused
+
+    outcomes = run_concurrently(close, close)
+
+    (refused,) = [o for o in outcomes if isinstance(o, orgs.RecordInvalid)]
+    assert "无需重复操作" in str(refused)
+    assert AuditEntry.objects.filter(object_type="orgs.school", object_id=str(school.pk), note="撤并").count() == 1
+    assert OrganizationVersion.objects.filter(organization=school, is_open=False).count() == 1
