@@ -23,6 +23,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
+from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.models import ImportJob, ImportMode, JobStatus
 from eduplatform.history.models import AuditEntry, ChangeFeedEntry
 from eduplatform.staff import selectors as staff_selectors
@@ -137,7 +138,7 @@ def test_the_same_promotion_called_twice_by_a_script_runs_once(committed_world, 
         scope = promotion.promotion_scope(actor, region_path=world.county_a.region_path)
         try:
             return promotion.execute_promotion(actor=actor, scope=scope, from_year=2025, graduation_date=GRADUATION)
-        except promotion.RecordInvalid as refused:
+        except RecordInvalid as refused:
             return refused
 
     outcomes = run_concurrently(run, run)
@@ -160,7 +161,7 @@ def test_a_county_and_one_of_its_schools_promoting_at_once_move_each_pupil_once(
         scope = promotion.promotion_scope(actor, region_path=world.county_a.region_path)
         try:
             return promotion.execute_promotion(actor=actor, scope=scope, from_year=2025, graduation_date=GRADUATION)
-        except promotion.RecordInvalid as refused:
+        except RecordInvalid as refused:
             return refused
 
     def school():
@@ -168,7 +169,7 @@ def test_a_county_and_one_of_its_schools_promoting_at_once_move_each_pupil_once(
         scope = promotion.promotion_scope(actor, school=world.school_a1)
         try:
             return promotion.execute_promotion(actor=actor, scope=scope, from_year=2025, graduation_date=GRADUATION)
-        except promotion.RecordInvalid as refused:
+        except RecordInvalid as refused:
             return refused
 
     run_concurrently(county, school)
@@ -209,7 +210,7 @@ def test_undo_called_twice_by_a_script_undoes_once(committed_world):
     def undo():
         try:
             return promotion.undo_promotion(actor=world.user("clerk_a1"), batch=batch)
-        except promotion.RecordInvalid as refused:
+        except RecordInvalid as refused:
             return refused
 
     outcomes = run_concurrently(undo, undo)
@@ -280,7 +281,7 @@ def test_a_double_clicked_withdrawal_withdraws_once(committed_world):
     def withdraw():
         try:
             return approvals.withdraw(actor=world.user("county_a_stat"), request=change, reason="家长改变主意")
-        except approvals.RecordInvalid as refused:
+        except RecordInvalid as refused:
             return refused
 
     outcomes = run_concurrently(withdraw, withdraw)
@@ -388,12 +389,56 @@ def test_a_school_closed_twice_at_once_is_closed_once(committed_world):
         try:
             return orgs.close_school(actor=world.user("county_a_stat"), school=school, closed_on="2025-07-31",
                                      reason="撤并")
-        except orgs.RecordInvalid as refused:
+        except RecordInvalid as refused:
             return refused
 
     outcomes = run_concurrently(close, close)
 
-    (refused,) = [o for o in outcomes if isinstance(o, orgs.RecordInvalid)]
+    (refused,) = [o for o in outcomes if isinstance(o, RecordInvalid)]
     assert "无需重复操作" in str(refused)
     assert AuditEntry.objects.filter(object_type="orgs.school", object_id=str(school.pk), note="撤并").count() == 1
     assert OrganizationVersion.objects.filter(organization=school, is_open=False).count() == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Funding rates
+
+
+def test_a_double_clicked_rate_revision_writes_one_version(committed_world):
+    from eduplatform.funding.models import FundingRateSet
+
+    world = committed_world
+    versions_before = FundingRateSet.objects.filter(year=2026).count()  # the demo defaults
+    clicks = [signed_in(world, "province") for _ in range(2)]
+    token = once_token(clicks[0].get("/statistics/funding/rates/").content.decode())
+    form = {"year": "2026", "basis": "页面录入", "note": "学前定额上调", "1.per_student": "520", "1.source": "测试",
+            "once_token": token}
+
+    responses = run_concurrently(*[lambda c=c: c.post("/statistics/funding/rates/", form) for c in clicks])
+
+    assert FundingRateSet.objects.filter(year=2026).count() == versions_before + 1
+    assert all(r.status_code == 302 for r in responses), [r.status_code for r in responses]
+    assert any("请勿重复提交" in m for r in responses for m in said(r))
+
+
+def test_the_same_rate_revision_sent_twice_by_a_script_writes_one_version(committed_world):
+    from eduplatform.funding import services as funding
+    from eduplatform.funding.models import FundingRateSet
+    from eduplatform.orgs.stages import Stage
+
+    world = committed_world
+    versions_before = FundingRateSet.objects.filter(year=2026).count()
+    rates = [{"stage": int(Stage.PRESCHOOL), "per_student": "520", "source": "测试"}]
+
+    def revise():
+        try:
+            return funding.revise_rates(actor=world.user("province"), year=2026, rates=rates, basis="脚本录入",
+                                        note="学前定额上调")
+        except RecordInvalid as refused:
+            return refused
+
+    outcomes = run_concurrently(revise, revise)
+
+    assert FundingRateSet.objects.filter(year=2026).count() == versions_before + 1
+    (refused,) = [o for o in outcomes if isinstance(o, RecordInvalid)]
+    assert "相同，未生成新版本" in str(refused)

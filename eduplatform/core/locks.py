@@ -14,6 +14,7 @@ from django.db import connection
 
 PROMOTION = 5201
 SNAPSHOT = 5202
+FUNDING_RATES = 5203
 
 
 def hold(lock_class: int, name: str, *, shared: bool = False) -> None:

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from eduplatform.core import locks
 from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector
 from eduplatform.funding.models import (
     FundingRate,
@@ -152,6 +153,10 @@ def revise_rates(*, actor: Actor | None, year: int | None, rates: Sequence[Mappi
     clean = clean_rates(rates, problems)
     problems.raise_if_any()
     year = int(year)  # type: ignore[arg-type]
+    # One revision of a year at a time, then the latest version read after the wait: a revision sent
+    # twice at once finds the first's version "unchanged" instead of writing another (or colliding
+    # on the version number when the year is new).
+    locks.hold(locks.FUNDING_RATES, str(year))
     latest = FundingRateSet.objects.select_for_update().filter(year=year).order_by("-version").first()
     before = _as_fields(rate_lines(latest)) if latest else {}
     after = _as_fields(clean)

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
+from eduplatform.core import once
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_workbook
 from eduplatform.core.views import require_capability
@@ -98,9 +99,16 @@ def rates_page(request: HttpRequest) -> HttpResponse:
         if request.method == "POST" and form.is_valid():
             try:
                 year = form.cleaned_data["year"].strip()
-                rate_set = services.revise_rates(
-                    actor=user, year=int(year) if year.isdigit() else None, rates=form.rate_lines(),
-                    basis=form.cleaned_data["basis"], note=form.cleaned_data["note"])
+                # A double click would otherwise write two versions: the form's one-time token (core/once.py).
+                with once.submitted_once(key=once.posted_token(request), action="funding.revise_rates",
+                                         submitted_by=user.audit_name()) as submission:
+                    rate_set = services.revise_rates(
+                        actor=user, year=int(year) if year.isdigit() else None, rates=form.rate_lines(),
+                        basis=form.cleaned_data["basis"], note=form.cleaned_data["note"])
+                    once.record_result(submission, f"{request.path}#set-{rate_set.pk}")
+            except once.AlreadySubmitted as repeat:
+                messages.info(request, repeat.message)
+                return redirect(repeat.result_url or request.path)
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
