@@ -252,7 +252,10 @@ def _lock_scope(region_path: str, school_id: int | None, from_year: int) -> None
     second then sees the first's batch and is refused — while schools and regions that do not overlap
     run side by side. Locks are taken from the province down, so two runs never wait in a circle."""
     parts = [p for p in region_path.split("/") if p]
-    above = ["/".join(parts[:n]) + "/" for n in range(1, len(parts) + (0 if school_id is None else 1))]
+    # From the root ("" — a run over everything) down to the scope's parent, or to its own town for a school.
+    above = ["", *("/".join(parts[:n]) + "/" for n in range(1, len(parts) + (0 if school_id is None else 1)))]
+    if school_id is None and not parts:
+        above = []  # the run over everything holds the root itself, exclusively
     for path in above:
         locks.hold(locks.PROMOTION, f"{from_year}:{path}", shared=True)
     locks.hold(locks.PROMOTION, f"{from_year}:school:{school_id}" if school_id is not None else f"{from_year}:{region_path}")
