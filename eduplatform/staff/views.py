@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.core.identity import staff_number_for
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import decide_open_step, require_capability
 from eduplatform.history.models import AuditAction
@@ -115,6 +116,8 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
                      region_path=scope_of(user).region_path or "",
                      note=f"导出{what}（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
         columns = ADMIN_EXPORT if administrators else STAFF_EXPORT
+        # The 教职工号 as this reader may see it (masked where a unit typed ID numbers as 工号).
+        columns = [("教职工号", lambda s: staff_number_for(user, s.staff_number)), *columns[1:]]
         rows = ([fn(s) for _, fn in columns] for s in staff.iterator(chunk_size=2000))
         return xlsx_response(f"{what}.xlsx", [h for h, _ in columns], rows, sheet=what)
     page = Paginator(staff, PAGE_SIZE).get_page(params.get("page"))
@@ -205,10 +208,10 @@ def administrator_create(request: HttpRequest) -> HttpResponse:
 # A person's record
 
 
-def _profile(staff: StaffMember) -> list[tuple[str, str]]:
+def _profile(staff: StaffMember, user) -> list[tuple[str, str]]:
     yes = {True: "是", False: "否"}
     rows = [
-        ("教职工号", staff.staff_number), ("姓名", staff.name), ("性别", _gender(staff.gender)),
+        ("教职工号", staff_number_for(user, staff.staff_number)), ("姓名", staff.name), ("性别", _gender(staff.gender)),
         ("出生日期", staff.birth_date.isoformat()), ("身份证件号", staff.id_number_masked),
         ("民族", _code("ethnicity", staff.ethnicity)), ("政治面貌", _code("political_status", staff.political_status)),
         ("联系电话", staff.phone_masked), ("最高学历", _code("education_level", staff.education_level)),
@@ -240,7 +243,7 @@ def _detail_context(request: HttpRequest, staff: StaffMember, **extra) -> dict[s
     user = request.user
     return {
         "nav_active": "staff" if staff.unit_kind == OrgKind.SCHOOL else "administrators",
-        "staff": staff, "profile": _profile(staff), "posts": selectors.posts_of(staff),
+        "staff": staff, "profile": _profile(staff, user), "posts": selectors.posts_of(staff),
         "events": selectors.events_of(staff), "transfers": selectors.transfers_of(staff),
         "history": history_of(user, object_type=services.OBJECT_TYPE, object_id=staff.pk),
         "can_write": staff.is_active and services.can_write_unit(user, staff.unit),

@@ -8,6 +8,7 @@ Every read goes through ``students.selectors`` (scoped); every write through the
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -20,6 +21,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.core.identity import student_number_for
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import decide_open_step, require_capability
 from eduplatform.history.models import AuditAction
@@ -113,7 +115,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 
 EXPORT_COLUMNS = [
-    ("学籍号", lambda e: e.student.student_number),
+    ("学籍号", lambda e: e.student.student_number),  # replaced per reader by _export_columns
     ("姓名", lambda e: e.student.name),
     ("性别", lambda e: _gender(e.student.gender)),
     ("出生日期", lambda e: e.student.birth_date.isoformat()),
@@ -126,6 +128,11 @@ EXPORT_COLUMNS = [
     ("学籍状态", lambda e: e.get_status_display()),
     ("入学年月", lambda e: e.entered_on.strftime("%Y-%m")),
 ]
+
+
+def _export_columns(user) -> list[tuple[str, object]]:
+    """The export's columns with the 学籍号 as this reader may see it (core.identity)."""
+    return [("学籍号", lambda e: student_number_for(user, e.student.student_number)), *EXPORT_COLUMNS[1:]]
 
 
 @login_required
@@ -154,8 +161,9 @@ def student_list(request: HttpRequest) -> HttpResponse:
         record_event(actor=user, action=AuditAction.EXPORT, object_type="students.student",
                      object_label="学生名单", region_path=scope_of(user).region_path or "",
                      note=f"导出学生名单（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
-        rows = ([fn(e) for _, fn in EXPORT_COLUMNS] for e in enrolments.iterator(chunk_size=2000))
-        return xlsx_response("学生名单.xlsx", [h for h, _ in EXPORT_COLUMNS], rows, sheet="学生名单")
+        columns = _export_columns(user)
+        rows = ([fn(e) for _, fn in columns] for e in enrolments.iterator(chunk_size=2000))
+        return xlsx_response("学生名单.xlsx", [h for h, _ in columns], rows, sheet="学生名单")
     page = Paginator(enrolments, PAGE_SIZE).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)
@@ -209,8 +217,8 @@ def student_create(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(err)
             else:
                 student = enrolment.student
-                messages.success(request, f"已为「{school.name}」登记学生「{student.name}」，学籍号 {student.student_number}")
-                return redirect("students:detail", student_number=student.student_number)
+                messages.success(request, f"已为「{school.name}」登记学生「{student.name}」，学籍号 {student_number_for(user, student.student_number)}")
+                return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/student_form.html", {
         **_nav(request, "list"), "form": form, "creating": True, "school": own,
     })
@@ -226,10 +234,10 @@ PROFILE_FIELDS = ("former_name", "gender", "birth_date", "id_type", "ethnicity",
                   "home_address")
 
 
-def _profile(student: Student) -> list[tuple[str, str]]:
-    """The person's fields as a person reads them (codes named, identifiers masked)."""
+def _profile(student: Student, user) -> list[tuple[str, str]]:
+    """The person's fields as ``user`` reads them (codes named, identifiers masked)."""
     columns = {c.field: c for c in STUDENT_COLUMNS}
-    rows: list[tuple[str, str]] = [("学籍号", student.student_number), ("姓名", student.name)]
+    rows: list[tuple[str, str]] = [("学籍号", student_number_for(user, student.student_number)), ("姓名", student.name)]
     for name in PROFILE_FIELDS:
         col, value = columns[name], getattr(student, name)
         if name == "gender":
@@ -261,7 +269,7 @@ def _detail_context(request: HttpRequest, student: Student, **extra) -> dict[str
     return {
         **_nav(request, "list"),
         "student": student,
-        "profile": _profile(student),
+        "profile": _profile(student, user),
         "guardians": student.guardians or [],
         "active": active,
         "enrolments": selectors.enrolments_of(user, student),
@@ -279,24 +287,24 @@ def _detail_context(request: HttpRequest, student: Student, **extra) -> dict[str
 
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
-def student_detail(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = selectors.student_for(request.user, student_number)
+def student_detail(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = selectors.student_for(request.user, student_ref)
     return render(request, "students/detail.html", _detail_context(request, student))
 
 
 @login_required
 @require_POST
 @require_capability(capabilities.VIEW_RECORDS)
-def student_reveal(request: HttpRequest, student_number: str) -> HttpResponse:
+def student_reveal(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
     """Shows the full ID number and phones once, in this response only; the service audits it."""
-    student = selectors.student_for(request.user, student_number)
+    student = selectors.student_for(request.user, student_ref)
     revealed = services.reveal_identifiers(actor=request.user, student=student)
     response = render(request, "students/detail.html", _detail_context(request, student, revealed=revealed))
     return _no_store(response)
 
 
-def _writable_student(request: HttpRequest, student_number: str) -> Student:
-    student = selectors.student_for(request.user, student_number)
+def _writable_student(request: HttpRequest, student_ref: uuid.UUID) -> Student:
+    student = selectors.student_for(request.user, student_ref)
     active = selectors.active_enrolment(student)
     if not services.can_write_school(request.user, active.school if active else student.school):
         raise NotPermitted("您无权修改该学生的学籍信息")
@@ -320,8 +328,8 @@ def _edit_initial(student: Student) -> dict[str, str]:
 
 @login_required
 @require_capability(capabilities.EDIT_STUDENTS)
-def student_edit(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def student_edit(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     form = StudentForm(request.POST or None, columns=EDITABLE_COLUMNS, initial=_edit_initial(student))
     if student.phone_masked:
         form.fields["phone"].help_text = f"当前为 {student.phone_masked}；留空则不修改"
@@ -335,7 +343,7 @@ def student_edit(request: HttpRequest, student_number: str) -> HttpResponse:
             form.add_service_errors(err)
         else:
             messages.success(request, "已保存")
-            return redirect("students:detail", student_number=student.student_number)
+            return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/student_form.html", {
         **_nav(request, "list"), "form": form, "creating": False, "student": student,
     })
@@ -350,8 +358,8 @@ def _active_or_error(student: Student, form) -> object:
 
 @login_required
 @require_capability(capabilities.EDIT_STUDENTS)
-def event_create(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def event_create(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     form = EventForm(request.POST or None, initial={"on": timezone.localdate()})
     needs_request = False
     if request.method == "POST" and form.is_valid():
@@ -366,7 +374,7 @@ def event_create(request: HttpRequest, student_number: str) -> HttpResponse:
                 needs_request = any(p.code == "event.needs_approval" for p in err.problems)
             else:
                 messages.success(request, f"已办理{event.get_kind_display()}")
-                return redirect("students:detail", student_number=student.student_number)
+                return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/event_form.html", {
         **_nav(request, "list"), "form": form, "student": student, "needs_request": needs_request,
         "active": selectors.active_enrolment(student),
@@ -375,8 +383,8 @@ def event_create(request: HttpRequest, student_number: str) -> HttpResponse:
 
 @login_required
 @require_capability(capabilities.EDIT_STUDENTS)
-def dropout_create(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def dropout_create(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     form = DropoutForm(request.POST or None, initial={"on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         active = _active_or_error(student, form)
@@ -395,8 +403,8 @@ def dropout_create(request: HttpRequest, student_number: str) -> HttpResponse:
 
 @login_required
 @require_capability(capabilities.EDIT_STUDENTS)
-def id_number_correct(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def id_number_correct(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     form = IdCorrectionForm(request.POST or None, initial={"id_type": student.id_type})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -407,29 +415,30 @@ def id_number_correct(request: HttpRequest, student_number: str) -> HttpResponse
             form.add_service_errors(err)
         else:
             messages.success(request, "身份证件号已更正，学籍号不变")
-            return redirect("students:detail", student_number=student.student_number)
+            return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/id_number_form.html", {**_nav(request, "list"), "form": form, "student": student})
 
 
 @login_required
 @require_POST
 @require_capability(capabilities.EDIT_STUDENTS)
-def number_replace(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def number_replace(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     try:
         student = services.replace_temporary_number(actor=request.user, student=student)
     except RecordInvalid as err:
         messages.error(request, "；".join(p.message for p in err.problems))
     else:
-        messages.success(request, f"已换发正式学籍号 {student.student_number}，原临时学籍号不再使用")
-    return redirect("students:detail", student_number=student.student_number)
+        messages.success(request, f"已换发正式学籍号 {student_number_for(request.user, student.student_number)}，"
+                                  "原临时学籍号不再使用")
+    return redirect("students:detail", student_ref=student.public_id)
 
 
 @login_required
 @require_POST
 @require_capability(capabilities.EDIT_STUDENTS)
-def class_assign(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def class_assign(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     active = selectors.active_enrolment(student)
     class_id = _int(request.POST.get("school_class"))
     klass = selectors.class_for(request.user, class_id) if class_id else None
@@ -442,7 +451,7 @@ def class_assign(request: HttpRequest, student_number: str) -> HttpResponse:
             messages.error(request, "；".join(p.message for p in err.problems))
         else:
             messages.success(request, f"已分到{klass.name}" if klass else "已取消分班")
-    return redirect("students:detail", student_number=student.student_number)
+    return redirect("students:detail", student_ref=student.public_id)
 
 
 # --------------------------------------------------------------------------------------------
