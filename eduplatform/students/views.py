@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from eduplatform.core import search
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.identity import student_number_for
 from eduplatform.core.spreadsheets import xlsx_response
@@ -33,7 +34,7 @@ from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import DecisionForm, own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import open_school_by_code
-from eduplatform.standards.validators import mask_id_number
+from eduplatform.standards.validators import normalize_identifier, redact_identifiers
 from eduplatform.stats.links import figure_filter, param_value, region_from_param, size_band_range
 from eduplatform.students import approvals, importing, promotion, selectors, services
 from eduplatform.students.forms import (
@@ -94,7 +95,7 @@ def _gender(code: str) -> str:
 
 def _masked_query(text: str) -> str:
     """A search text for the audit note; an ID number typed as the search is never logged in full."""
-    return mask_id_number(text) if len(text.strip()) >= 15 and text.strip()[:6].isdigit() else text.strip()
+    return redact_identifiers(normalize_identifier(text)) if search.looks_like_identifier(text) else text.strip()
 
 
 def _nav(request: HttpRequest, tab: str) -> dict[str, object]:
@@ -138,12 +139,15 @@ def _export_columns(user) -> list[tuple[str, object]]:
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def student_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":  # the search form: an ID number must not end up in the URL
+        return search.redirect_search(request, reverse("students:list"))
     user, params = request.user, request.GET
+    text = search.search_text(request)
     flags = [f for f in params.getlist("flag") if f in selectors.FLAGS or f in selectors.YEAR_FLAGS]
     region = region_from_param(user, params.get("region", ""))
     enrolments = selectors.enrolments_in_scope(
         user,
-        text=params.get("q", ""),
+        text=text,
         grade=params.get("grade", ""),
         status=params.get("status", "active"),
         gender=params.get("gender", ""),
@@ -157,7 +161,9 @@ def student_list(request: HttpRequest) -> HttpResponse:
         level=param_value(params["level"]) if params.get("level") else None,
     )
     if params.get("format") == "xlsx":
-        filters = {k: (_masked_query(v) if k == "q" else v) for k, v in params.items() if k != "format" and v}
+        filters = {k: v for k, v in params.items() if k not in ("format", "q", "find") and v}
+        if text:
+            filters["q"] = _masked_query(text)
         record_event(actor=user, action=AuditAction.EXPORT, object_type="students.student",
                      object_label="学生名单", region_path=scope_of(user).region_path or "",
                      note=f"导出学生名单（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
@@ -171,8 +177,13 @@ def student_list(request: HttpRequest) -> HttpResponse:
     klass = None
     if _int(params.get("class")):
         klass = selectors.classes_in_scope(user).filter(pk=_int(params.get("class"))).first()
+    search_value, search_hint = search.shown_search(request)
+    if search.search_expired(request):
+        messages.warning(request, "按证件号查询的条件已过期，请重新输入")
     return render(request, "students/list.html", {
         **_nav(request, "list"),
+        "search_value": search_value,
+        "search_hint": search_hint,
         "page": page,
         "query": query.urlencode(),
         "grades": GRADES,
