@@ -7,6 +7,7 @@ from __future__ import annotations
 from django import template
 
 from eduplatform.core import identity
+from eduplatform.standards.validators import redact_identifiers
 
 register = template.Library()
 
@@ -26,3 +27,9 @@ def identifiers_for(text, user):
     if text is None or not isinstance(text, str):
         return text if text is None else identity.text_for(user, str(text))
     return identity.text_for(user, text)
+
+
+@register.filter
+def masked_identifiers(text):
+    """Free text with every ID number masked whoever reads it (import problem reports)."""
+    return redact_identifiers(text) if isinstance(text, str) else text
