@@ -192,7 +192,7 @@ def _hire(request: HttpRequest, *, administrators: bool) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已录入 {staff.label}")
+                messages.success(request, f"已录入 {staff.name}（{staff_number_for(request.user, staff.staff_number)}）")
                 return redirect("staff:detail", staff_id=staff.pk)
     return render(request, "staff/form.html", {
         "nav_active": "administrators" if administrators else "staff", "form": form,
