@@ -134,7 +134,8 @@ def test_detail_shows_the_masked_id_and_reveal_is_audited(client, world):
     student = enrol(world, "clerk_a1", world.school_a1, 1, student_number=number).student
     full = student_row(1)["id_number"]
     login(client, world, "clerk_a1")
-    page = body(client.get(f"/students/{number}/"))
+    url = f"/students/{student.public_id}/"
+    page = body(client.get(url))
     assert student.id_number_masked in page and full not in page
     assert "138****8000" in page and "13800138000" not in page
     assert 'data-testid="reveal"' in page
@@ -142,34 +143,35 @@ def test_detail_shows_the_masked_id_and_reveal_is_audited(client, world):
     assert "入学" in page  # the events timeline
     assert 'data-testid="change-history"' in page
 
-    response = client.post(f"/students/{number}/reveal/")
+    response = client.post(f"{url}reveal/")
     assert response.status_code == 200
     assert full in body(response) and "13800138000" in body(response)
     assert response["Cache-Control"] == "no-store"
     assert AuditEntry.objects.filter(action="view_sensitive", object_id=str(student.pk)).count() == 1
     # Shown once: the next ordinary view is masked again.
-    assert full not in body(client.get(f"/students/{number}/"))
+    assert full not in body(client.get(url))
 
 
 def test_principal_may_read_but_not_reveal(client, world):
     number = "J" + make_id(dt.date(2018, 9, 1), 77)
-    enrol(world, "clerk_a1", world.school_a1, 1, student_number=number)
+    student = enrol(world, "clerk_a1", world.school_a1, 1, student_number=number).student
     login(client, world, "principal_a1")
-    page = body(client.get(f"/students/{number}/"))
+    url = f"/students/{student.public_id}/"
+    page = body(client.get(url))
     assert "测试学生1" in page and 'data-testid="reveal"' not in page
-    assert 'href="/students/' + number + '/edit/"' not in page
-    response = client.post(f"/students/{number}/reveal/")
+    assert 'href="' + url + 'edit/"' not in page
+    response = client.post(f"{url}reveal/")
     assert response.status_code == 403
     assert student_row(1)["id_number"] not in body(response)
     assert not AuditEntry.objects.filter(action="view_sensitive").exists()
-    assert client.get(f"/students/{number}/edit/").status_code == 403
+    assert client.get(f"{url}edit/").status_code == 403
 
 
 def test_detail_of_another_countys_student_is_not_found(client, world):
     other = enrol(world, "clerk_b1", world.school_b1, 2).student
     login(client, world, "county_a_stat")
-    assert client.get(f"/students/{other.student_number}/").status_code == 404
-    assert client.post(f"/students/{other.student_number}/reveal/").status_code == 404
+    assert client.get(f"/students/{other.public_id}/").status_code == 404
+    assert client.post(f"/students/{other.public_id}/reveal/").status_code == 404
 
 
 def test_new_student_form_creates_a_student(client, world):
@@ -179,7 +181,7 @@ def test_new_student_form_creates_a_student(client, world):
     response = client.post("/students/new/", form_data(5))
     assert response.status_code == 302
     student = Student.objects.get(name="测试学生5")
-    assert response["Location"] == f"/students/{student.student_number}/"
+    assert response["Location"] == f"/students/{student.public_id}/"
     assert Enrolment.objects.get(student=student).school_id == world.school_a1.pk
 
 
@@ -219,11 +221,11 @@ def test_bureau_user_registers_into_a_school_it_names(client, world):
 def test_edit_keeps_the_phone_when_left_blank(client, world):
     student = enrol(world, "clerk_a1", world.school_a1, 1).student
     login(client, world, "clerk_a1")
-    page = body(client.get(f"/students/{student.student_number}/edit/"))
+    page = body(client.get(f"/students/{student.public_id}/edit/"))
     assert 'value="测试学生1"' in page and "138****8000" in page
     data = {"name": "测试学生一", "gender": "1", "birth_date": student.birth_date.isoformat(), "ethnicity": "01",
             "home_address": "天河路1号", "phone": ""}
-    response = client.post(f"/students/{student.student_number}/edit/", data)
+    response = client.post(f"/students/{student.public_id}/edit/", data)
     assert response.status_code == 302
     student.refresh_from_db()
     assert (student.name, student.home_address, student.phone_masked) == ("测试学生一", "天河路1号", "138****8000")
@@ -231,7 +233,7 @@ def test_edit_keeps_the_phone_when_left_blank(client, world):
 
 def test_event_form_records_a_suspension_and_points_dropouts_to_a_request(client, world):
     enrolment = enrol(world, "clerk_a1", world.school_a1, 1)
-    number = enrolment.student.student_number
+    number = enrolment.student.public_id
     login(client, world, "clerk_a1")
     today = timezone.localdate().isoformat()
     response = client.post(f"/students/{number}/events/new/", {"kind": "suspend", "on": today, "reason": ""})
@@ -253,14 +255,14 @@ def test_id_correction_and_temporary_number_replacement(client, world):
     student = enrol(world, "clerk_a1", world.school_a1, 3, id_type="Z", id_number="").student
     assert student.student_number.startswith("L")
     login(client, world, "clerk_a1")
-    assert 'data-testid="replace-number"' in body(client.get(f"/students/{student.student_number}/"))
-    response = client.post(f"/students/{student.student_number}/id-number/",
+    assert 'data-testid="replace-number"' in body(client.get(f"/students/{student.public_id}/"))
+    response = client.post(f"/students/{student.public_id}/id-number/",
                            {"id_type": "1", "id_number": student_row(3)["id_number"], "reason": "补登身份证"})
     assert response.status_code == 302
-    response = client.post(f"/students/{student.student_number}/replace-number/")
+    response = client.post(f"/students/{student.public_id}/replace-number/")
     student.refresh_from_db()
     assert student.student_number == "G" + student_row(3)["id_number"]
-    assert response["Location"] == f"/students/{student.student_number}/"
+    assert response["Location"] == f"/students/{student.public_id}/"
 
 
 def test_classes_page_creates_classes_and_flags_large_ones(client, world):
@@ -323,14 +325,14 @@ def test_cross_county_transfer_through_the_pages(client, world):
     assert change.status == RequestStatus.APPROVED
     assert "测试学生1" in body(login(client, world, "clerk_b1").get("/students/"))
     assert "测试学生1" not in body(login(client, world, "clerk_a1").get("/students/"))
-    page = body(login(client, world, "clerk_b1").get(f"/students/{number}/"))
+    page = body(login(client, world, "clerk_b1").get(f"/students/{enrolment.student.public_id}/"))
     assert "转入" in page and "天河测试小学" in page  # the history of schools travels with the student
 
 
 def test_requests_list_filters_and_stays_in_scope(client, world):
     enrolment = enrol(world, "clerk_b1", world.school_b1, 2)
     client.force_login(world.user("clerk_b1"))
-    client.post(f"/students/{enrolment.student.student_number}/dropout/",
+    client.post(f"/students/{enrolment.student.public_id}/dropout/",
                 {"on": timezone.localdate().isoformat(), "reason": "家庭原因"})
     change = ChangeRequest.objects.get()
     assert f"#{change.pk}" in body(client.get("/students/requests/?status=pending"))

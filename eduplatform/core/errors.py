@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from eduplatform.standards.validators import mask_id_number, mask_student_number, redact_identifiers
+
+# Problems end up on pages, in API problem documents, in import reports kept with the job and in
+# logs: none of them may repeat a full ID number (or a G 学籍号, which is one), whoever wrote the
+# message. Both problem types mask on construction, so no caller can forget it.
+_MASK_VALUE = {"id_number": mask_id_number, "student_number": mask_student_number}
+
 
 @dataclass(frozen=True)
 class FieldProblem:
@@ -17,6 +24,9 @@ class FieldProblem:
     message: str  # Chinese, names the field, the bad value and what is allowed
     label: str = ""  # Chinese field label, e.g. "办学类型"
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", redact_identifiers(self.message))
+
 
 @dataclass
 class RecordInvalid(Exception):
@@ -24,6 +34,9 @@ class RecordInvalid(Exception):
 
     record: str  # how a person recognises the record, e.g. "学校「广州市第一中学」"
     problems: list[FieldProblem] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.record = redact_identifiers(self.record)
 
     def __str__(self) -> str:
         details = "；".join(p.message for p in self.problems)
@@ -83,6 +96,12 @@ class RowProblem:
     label: str  # the column header as the user knows it
     value: str
     message: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.value, str) and self.value:
+            mask = _MASK_VALUE.get(self.field)
+            object.__setattr__(self, "value", mask(self.value) if mask else redact_identifiers(self.value))
+        object.__setattr__(self, "message", redact_identifiers(self.message))
 
     def as_dict(self) -> dict[str, object]:
         return {"row": self.row, "field": self.field, "column": self.label, "value": self.value,

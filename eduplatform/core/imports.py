@@ -24,6 +24,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name, xl_range_abs
 
 from eduplatform.core.normalize import clean_text
+from eduplatform.standards.validators import redact_identifiers
 
 __all__ = [
     "COLUMN_KINDS",
@@ -317,6 +318,7 @@ def template_xlsx(
     """An import template whose first sheet read_table reads back unchanged."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    title = redact_identifiers(title)
     book.set_properties({"title": title})
     data = book.add_worksheet(DATA_SHEET)
     guide = book.add_worksheet(INSTRUCTIONS_SHEET)
@@ -421,6 +423,7 @@ def problems_xlsx(problems: Sequence[Mapping[str, object]], *, title: str) -> by
     """
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    title = redact_identifiers(title)
     book.set_properties({"title": title})
     sheet = book.add_worksheet("错误报告")
     header_fmt = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
@@ -441,7 +444,8 @@ def problems_xlsx(problems: Sequence[Mapping[str, object]], *, title: str) -> by
                 sheet.write_number(r, c, value, number_fmt)
                 continue
             text = value if isinstance(value, str) else clean_text(value)
-            sheet.write_string(r, c, text[:_EXCEL_CELL_LIMIT], text_fmt)
+            # Problems are masked when made (core.errors); reports of older jobs are masked here.
+            sheet.write_string(r, c, redact_identifiers(text)[:_EXCEL_CELL_LIMIT], text_fmt)
     sheet.autofilter(0, 0, len(problems), len(headers) - 1)
     sheet.freeze_panes(1, 0)
     book.close()

@@ -18,7 +18,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
+from eduplatform.core import search
 from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.core.identity import staff_number_for
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import decide_open_step, require_capability
 from eduplatform.history.models import AuditAction
@@ -33,7 +35,7 @@ from eduplatform.staff import codes, selectors, services, transfers
 from eduplatform.staff.forms import EndPostForm, StaffForm, TitleForm, TransferForm
 from eduplatform.staff.models import StaffMember, StaffStatus, TransferStatus
 from eduplatform.staff.schema import ADMINISTRATOR_SCHEMA, STAFF_SCHEMA
-from eduplatform.standards.validators import mask_id_number
+from eduplatform.standards.validators import normalize_identifier, redact_identifiers
 from eduplatform.stats.links import figure_filter, param_value, region_from_param
 
 PAGE_SIZE = 50
@@ -51,8 +53,7 @@ def _code(field: str, code: str) -> str:
 
 def _masked_query(text: str) -> str:
     """An ID number typed as the search is never logged in full."""
-    text = text.strip()
-    return mask_id_number(text) if len(text) >= 15 and text[:6].isdigit() else text
+    return redact_identifiers(normalize_identifier(text)) if search.looks_like_identifier(text) else text.strip()
 
 
 def _own_unit(user) -> Organization | None:
@@ -95,10 +96,13 @@ def _year(value: str | None) -> int | None:
 
 
 def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
+    if request.method == "POST":  # the search form: an ID number must not end up in the URL
+        return search.redirect_search(request, reverse("staff:administrators" if administrators else "staff:list"))
     user, params = request.user, request.GET
+    text = search.search_text(request)
     region = region_from_param(user, params.get("region", ""))
     staff = selectors.staff_in_scope(
-        user, administrators=administrators, text=params.get("q", ""), status=params.get("status", "active"),
+        user, administrators=administrators, text=text, status=params.get("status", "active"),
         post_category=params.get("post_category", ""), title=params.get("title", ""),
         gender=params.get("gender", ""), education_level=params.get("education_level", ""),
         backbone_level=params.get("backbone_level", ""), unit_code=params.get("unit", ""),
@@ -110,11 +114,15 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
     )
     what = "教育管理人员名单" if administrators else "教职工名单"
     if params.get("format") == "xlsx":
-        filters = {k: (_masked_query(v) if k == "q" else v) for k, v in params.items() if k != "format" and v}
+        filters = {k: v for k, v in params.items() if k not in ("format", "q", "find") and v}
+        if text:
+            filters["q"] = _masked_query(text)
         record_event(actor=user, action=AuditAction.EXPORT, object_type=services.OBJECT_TYPE, object_label=what,
                      region_path=scope_of(user).region_path or "",
                      note=f"导出{what}（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
         columns = ADMIN_EXPORT if administrators else STAFF_EXPORT
+        # The 教职工号 as this reader may see it (masked where a unit typed ID numbers as 工号).
+        columns = [("教职工号", lambda s: staff_number_for(user, s.staff_number)), *columns[1:]]
         rows = ([fn(s) for _, fn in columns] for s in staff.iterator(chunk_size=2000))
         return xlsx_response(f"{what}.xlsx", [h for h, _ in columns], rows, sheet=what)
     page = Paginator(staff, PAGE_SIZE).get_page(params.get("page"))
@@ -126,7 +134,11 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         s.rank_label = _code("rank", s.rank)
     can_review = user.can(capabilities.REVIEW_STAFF_CHANGES) or _can_edit(user)
     own = _own_unit(user)
+    search_value, search_hint = search.shown_search(request)
+    if search.search_expired(request):
+        messages.warning(request, "按证件号查询的条件已过期，请重新输入")
     return render(request, "staff/list.html", {
+        "search_value": search_value, "search_hint": search_hint,
         "nav_active": "administrators" if administrators else "staff",
         "administrators": administrators, "page": page, "query": query.urlencode(), "statuses": STATUS_OPTIONS,
         "status": params.get("status", "active"), "genders": [("1", "男"), ("2", "女")],
@@ -180,7 +192,7 @@ def _hire(request: HttpRequest, *, administrators: bool) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已录入 {staff.label}")
+                messages.success(request, f"已录入 {staff.name}（{staff_number_for(request.user, staff.staff_number)}）")
                 return redirect("staff:detail", staff_id=staff.pk)
     return render(request, "staff/form.html", {
         "nav_active": "administrators" if administrators else "staff", "form": form,
@@ -205,10 +217,10 @@ def administrator_create(request: HttpRequest) -> HttpResponse:
 # A person's record
 
 
-def _profile(staff: StaffMember) -> list[tuple[str, str]]:
+def _profile(staff: StaffMember, user) -> list[tuple[str, str]]:
     yes = {True: "是", False: "否"}
     rows = [
-        ("教职工号", staff.staff_number), ("姓名", staff.name), ("性别", _gender(staff.gender)),
+        ("教职工号", staff_number_for(user, staff.staff_number)), ("姓名", staff.name), ("性别", _gender(staff.gender)),
         ("出生日期", staff.birth_date.isoformat()), ("身份证件号", staff.id_number_masked),
         ("民族", _code("ethnicity", staff.ethnicity)), ("政治面貌", _code("political_status", staff.political_status)),
         ("联系电话", staff.phone_masked), ("最高学历", _code("education_level", staff.education_level)),
@@ -240,7 +252,7 @@ def _detail_context(request: HttpRequest, staff: StaffMember, **extra) -> dict[s
     user = request.user
     return {
         "nav_active": "staff" if staff.unit_kind == OrgKind.SCHOOL else "administrators",
-        "staff": staff, "profile": _profile(staff), "posts": selectors.posts_of(staff),
+        "staff": staff, "profile": _profile(staff, user), "posts": selectors.posts_of(staff),
         "events": selectors.events_of(staff), "transfers": selectors.transfers_of(staff),
         "history": history_of(user, object_type=services.OBJECT_TYPE, object_id=staff.pk),
         "can_write": staff.is_active and services.can_write_unit(user, staff.unit),

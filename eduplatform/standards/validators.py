@@ -32,6 +32,8 @@ __all__ = [
     "id_number_check_char",
     "id_number_sex",
     "mask_id_number",
+    "mask_student_number",
+    "redact_identifiers",
     "normalize_identifier",
     "student_number_kind",
     "upgrade_15_to_18",
@@ -286,6 +288,51 @@ def mask_id_number(id18: str) -> str:
 # ---------------------------------------------------------------------------
 # National student number (全国中小学生学籍号)
 # ---------------------------------------------------------------------------
+
+
+def mask_student_number(number: str) -> str:
+    """The one masking rule of the 学籍号, e.g. "G440106********123X".
+
+    A G number *is* "G" + the person's ID number (possibly one since corrected), so it is masked
+    exactly like the ID number. J and L numbers are issued by the register from a region code and
+    the birth date (plus a sequence) and embed no ID number: they are shown as they are — the
+    region and the birth date are on the same page anyway. Like ``mask_id_number`` this never
+    validates: a malformed G number is still masked.
+    """
+    number = (number or "").strip()
+    if number[:1].upper() == "G" and len(number) > 1:
+        return number[0] + mask_id_number(number[1:])
+    return number
+
+
+# An ID-number-like run inside free text: 15–20 digits (the last may be X), optionally behind a
+# 学籍号 letter, not glued to other letters or digits.
+_IDENTIFIER_IN_TEXT: Final = re.compile(r"(?<![0-9A-Za-z])([GJLgjl]?)([0-9]{14,19}[0-9Xx])(?![0-9A-Za-z])")
+
+
+def _looks_like_old_id(digits: str) -> bool:
+    """A 15-digit run that could be a GB 11643-1989 number (area, then a real 19YYMMDD date);
+    the platform's own 15-digit staff numbers (county + year + sequence) do not."""
+    return digits.isdigit() and _area_code_is_valid(digits[:6]) and _parse_date("19" + digits[6:12]) is not None
+
+
+def _redact_match(match: re.Match[str]) -> str:
+    prefix, digits = match.group(1), match.group(2)
+    if prefix.upper() in ("J", "L") and len(digits) == ID_NUMBER_LENGTH:
+        return match.group(0)  # a register-issued number, no ID inside
+    if len(digits) == OLD_ID_NUMBER_LENGTH and not prefix and not _looks_like_old_id(digits):
+        return match.group(0)
+    return prefix + mask_id_number(digits)
+
+
+def redact_identifiers(text: str) -> str:
+    """``text`` with every ID number (and G 学籍号) in it masked: for messages, reports and audit
+    views that may quote one. Runs of 16–20 digits are masked whatever they are (a mistyped ID
+    number is one digit off a real person's); 15-digit runs only when shaped like an old ID number."""
+    if not text or not any(ch.isdigit() for ch in text):
+        return text
+    return _IDENTIFIER_IN_TEXT.sub(_redact_match, text)
+
 
 STUDENT_NUMBER_LENGTH: Final = 19
 _STUDENT_NUMBER_KINDS: Final = ("G", "J", "L")

@@ -175,3 +175,25 @@ def fold(actor: Actor, region: Region, items: list[tuple[int, str, object, objec
             by_school.setdefault(school_id, BreakdownRow(label=school.name, school_code=school.school_code or "")).add(
                 column, value)
     return sorted(by_school.values(), key=lambda r: r.label), total
+
+
+PROVINCE_PATH = "44/"
+
+
+def snapshot_totals(actor: Actor, snapshots: Sequence[Snapshot]) -> dict[int, dict[str, int]]:
+    """Students and staff of each snapshot *within the actor's jurisdiction* (as narrowed by the
+    region picker), for the list of snapshots and its trend: a school sees its own figures, a county
+    its county's — never the province's. The province-wide totals kept on the snapshot serve only
+    a reader whose scope is the whole province, unrestricted by stage."""
+    scope = scope_of(actor)
+    if scope.is_empty:
+        return {s.pk: {"students": 0, "staff": 0} for s in snapshots}
+    if scope.region_path == PROVINCE_PATH and scope.school_id is None and not scope.stage_mask:
+        return {s.pk: {"students": int(s.totals.get("students", 0) or 0), "staff": int(s.totals.get("staff", 0) or 0)}
+                for s in snapshots}
+    out = {s.pk: {"students": 0, "staff": 0} for s in snapshots}
+    for key, model, measure in (("students", StudentRollup, "enrolled"), ("staff", StaffRollup, "staff")):
+        frozen = SNAPSHOT_OF[model].objects.filter(snapshot_id__in=list(out))
+        for row in scoped(frozen, actor).values("snapshot_id").annotate(n=Sum(measure)).order_by():
+            out[row["snapshot_id"]][key] = row["n"] or 0
+    return out

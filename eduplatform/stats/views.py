@@ -137,13 +137,21 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已生成{snapshot}")
                 return redirect("stats:snapshot", snapshot_id=snapshot.pk)
     listed = list(Snapshot.objects.all())
+    # Each user sees the totals of their own jurisdiction only (a school its school's), never the
+    # province's kept on the snapshot.
+    totals = selectors.snapshot_totals(user, listed)
+    for snapshot in listed:
+        snapshot.scoped_totals = totals[snapshot.pk]
     # The trend across census dates: the latest version of each, oldest first.
     latest = {s.census_date: s for s in sorted(listed, key=lambda s: (s.census_date, s.version))}
     trend = {"labels": [f"{d:%Y-%m-%d}" for d in sorted(latest)],
-             "students": [latest[d].totals.get("students", 0) for d in sorted(latest)],
-             "staff": [latest[d].totals.get("staff", 0) for d in sorted(latest)]}
+             "students": [latest[d].scoped_totals["students"] for d in sorted(latest)],
+             "staff": [latest[d].scoped_totals["staff"] for d in sorted(latest)]}
+    root = scope_root(user)
+    scope_name = user.organization.name if scope_of(user).school_id else (root.name if root is not None else "")
     return render(request, "stats/snapshots.html", {
-        "nav_active": NAV, "snapshots": listed, "form": form, "can_take": can_take, "trend": trend})
+        "nav_active": NAV, "snapshots": listed, "form": form, "can_take": can_take, "trend": trend,
+        "scope_name": scope_name})
 
 
 def _snapshot(snapshot_id: int) -> Snapshot:

@@ -8,6 +8,12 @@ from collections.abc import Callable
 
 from eduplatform.core.identity import RESIDENT_ID_CARD
 
+# The one masking rule of the 学籍号 (a G number is masked like the ID number it embeds); who sees
+# it masked is decided by ``core.identity.student_number_for``.
+from eduplatform.standards.validators import mask_student_number
+
+__all__ = ["issue_student_number", "mask_student_number"]
+
 
 def issue_student_number(
     *, id_type: str, id_number: str, region_code: str, birth_date: dt.date, is_taken: Callable[[str], bool]

@@ -9,6 +9,7 @@ region's batch has no school), so their reads narrow by stage here.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -134,10 +135,11 @@ def students_in_scope(actor: Actor) -> QuerySet[Student]:
     return scoped(Student.objects.all(), actor)
 
 
-def student_for(actor: Actor, student_number: str) -> Student:
-    """One person by 学籍号, or 404 when unknown *or* held by a school outside the jurisdiction."""
+def student_for(actor: Actor, public_id: uuid.UUID | str) -> Student:
+    """One person by the opaque id page addresses use (``Student.public_id``), or 404 when unknown
+    *or* held by a school outside the jurisdiction."""
     student = (
-        scoped(Student.objects.filter(student_number=student_number.strip().upper()), actor, with_focus=False)
+        scoped(Student.objects.filter(public_id=public_id), actor, with_focus=False)
         .select_related("school")
         .first()
     )

@@ -4,7 +4,8 @@ from eduplatform.students import views
 
 app_name = "students"
 
-# Fixed paths first: a 学籍号 is a free string and would otherwise swallow "classes/", "inbox/", …
+# A student is addressed by the opaque ``public_id`` (a UUID), never by the 学籍号: a G number is the
+# ID number, and a URL ends up in access logs and browser history.
 urlpatterns = [
     path("", views.student_list, name="list"),
     path("new/", views.student_create, name="create"),
@@ -25,12 +26,12 @@ urlpatterns = [
     path("import/<int:job_id>/progress/", views.import_progress, name="import_progress"),
     path("import/<int:job_id>/problems.xlsx", views.import_problems, name="import_problems"),
     path("import/<int:job_id>/commit/", views.import_commit, name="import_commit"),
-    path("<str:student_number>/", views.student_detail, name="detail"),
-    path("<str:student_number>/reveal/", views.student_reveal, name="reveal"),
-    path("<str:student_number>/edit/", views.student_edit, name="edit"),
-    path("<str:student_number>/events/new/", views.event_create, name="event_create"),
-    path("<str:student_number>/dropout/", views.dropout_create, name="dropout"),
-    path("<str:student_number>/id-number/", views.id_number_correct, name="id_number"),
-    path("<str:student_number>/replace-number/", views.number_replace, name="replace_number"),
-    path("<str:student_number>/class/", views.class_assign, name="assign_class"),
+    path("<uuid:student_ref>/", views.student_detail, name="detail"),
+    path("<uuid:student_ref>/reveal/", views.student_reveal, name="reveal"),
+    path("<uuid:student_ref>/edit/", views.student_edit, name="edit"),
+    path("<uuid:student_ref>/events/new/", views.event_create, name="event_create"),
+    path("<uuid:student_ref>/dropout/", views.dropout_create, name="dropout"),
+    path("<uuid:student_ref>/id-number/", views.id_number_correct, name="id_number"),
+    path("<uuid:student_ref>/replace-number/", views.number_replace, name="replace_number"),
+    path("<uuid:student_ref>/class/", views.class_assign, name="assign_class"),
 ]

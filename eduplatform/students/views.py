@@ -8,6 +8,7 @@ Every read goes through ``students.selectors`` (scoped); every write through the
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,8 +20,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from eduplatform.core import once
+from eduplatform.core import once, search
 from eduplatform.core.errors import NotPermitted, RecordInvalid
+from eduplatform.core.identity import student_number_for
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import decide_open_step, require_capability
 from eduplatform.history.models import AuditAction
@@ -32,7 +34,7 @@ from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import DecisionForm, own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import open_school_by_code
-from eduplatform.standards.validators import mask_id_number
+from eduplatform.standards.validators import normalize_identifier, redact_identifiers
 from eduplatform.stats.links import figure_filter, param_value, region_from_param, size_band_range
 from eduplatform.students import approvals, importing, promotion, selectors, services
 from eduplatform.students.forms import (
@@ -93,7 +95,7 @@ def _gender(code: str) -> str:
 
 def _masked_query(text: str) -> str:
     """A search text for the audit note; an ID number typed as the search is never logged in full."""
-    return mask_id_number(text) if len(text.strip()) >= 15 and text.strip()[:6].isdigit() else text.strip()
+    return redact_identifiers(normalize_identifier(text)) if search.looks_like_identifier(text) else text.strip()
 
 
 def _nav(request: HttpRequest, tab: str) -> dict[str, object]:
@@ -114,7 +116,7 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 
 EXPORT_COLUMNS = [
-    ("学籍号", lambda e: e.student.student_number),
+    ("学籍号", lambda e: e.student.student_number),  # replaced per reader by _export_columns
     ("姓名", lambda e: e.student.name),
     ("性别", lambda e: _gender(e.student.gender)),
     ("出生日期", lambda e: e.student.birth_date.isoformat()),
@@ -129,15 +131,23 @@ EXPORT_COLUMNS = [
 ]
 
 
+def _export_columns(user) -> list[tuple[str, object]]:
+    """The export's columns with the 学籍号 as this reader may see it (core.identity)."""
+    return [("学籍号", lambda e: student_number_for(user, e.student.student_number)), *EXPORT_COLUMNS[1:]]
+
+
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def student_list(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":  # the search form: an ID number must not end up in the URL
+        return search.redirect_search(request, reverse("students:list"))
     user, params = request.user, request.GET
+    text = search.search_text(request)
     flags = [f for f in params.getlist("flag") if f in selectors.FLAGS or f in selectors.YEAR_FLAGS]
     region = region_from_param(user, params.get("region", ""))
     enrolments = selectors.enrolments_in_scope(
         user,
-        text=params.get("q", ""),
+        text=text,
         grade=params.get("grade", ""),
         status=params.get("status", "active"),
         gender=params.get("gender", ""),
@@ -151,12 +161,15 @@ def student_list(request: HttpRequest) -> HttpResponse:
         level=param_value(params["level"]) if params.get("level") else None,
     )
     if params.get("format") == "xlsx":
-        filters = {k: (_masked_query(v) if k == "q" else v) for k, v in params.items() if k != "format" and v}
+        filters = {k: v for k, v in params.items() if k not in ("format", "q", "find") and v}
+        if text:
+            filters["q"] = _masked_query(text)
         record_event(actor=user, action=AuditAction.EXPORT, object_type="students.student",
                      object_label="学生名单", region_path=scope_of(user).region_path or "",
                      note=f"导出学生名单（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
-        rows = ([fn(e) for _, fn in EXPORT_COLUMNS] for e in enrolments.iterator(chunk_size=2000))
-        return xlsx_response("学生名单.xlsx", [h for h, _ in EXPORT_COLUMNS], rows, sheet="学生名单")
+        columns = _export_columns(user)
+        rows = ([fn(e) for _, fn in columns] for e in enrolments.iterator(chunk_size=2000))
+        return xlsx_response("学生名单.xlsx", [h for h, _ in columns], rows, sheet="学生名单")
     page = Paginator(enrolments, PAGE_SIZE).get_page(params.get("page"))
     query = params.copy()
     query.pop("page", None)
@@ -164,8 +177,13 @@ def student_list(request: HttpRequest) -> HttpResponse:
     klass = None
     if _int(params.get("class")):
         klass = selectors.classes_in_scope(user).filter(pk=_int(params.get("class"))).first()
+    search_value, search_hint = search.shown_search(request)
+    if search.search_expired(request):
+        messages.warning(request, "按证件号查询的条件已过期，请重新输入")
     return render(request, "students/list.html", {
         **_nav(request, "list"),
+        "search_value": search_value,
+        "search_hint": search_hint,
         "page": page,
         "query": query.urlencode(),
         "grades": GRADES,
@@ -210,8 +228,8 @@ def student_create(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(err)
             else:
                 student = enrolment.student
-                messages.success(request, f"已为「{school.name}」登记学生「{student.name}」，学籍号 {student.student_number}")
-                return redirect("students:detail", student_number=student.student_number)
+                messages.success(request, f"已为「{school.name}」登记学生「{student.name}」，学籍号 {student_number_for(user, student.student_number)}")
+                return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/student_form.html", {
         **_nav(request, "list"), "form": form, "creating": True, "school": own,
     })
@@ -227,10 +245,10 @@ PROFILE_FIELDS = ("former_name", "gender", "birth_date", "id_type", "ethnicity",
                   "home_address")
 
 
-def _profile(student: Student) -> list[tuple[str, str]]:
-    """The person's fields as a person reads them (codes named, identifiers masked)."""
+def _profile(student: Student, user) -> list[tuple[str, str]]:
+    """The person's fields as ``user`` reads them (codes named, identifiers masked)."""
     columns = {c.field: c for c in STUDENT_COLUMNS}
-    rows: list[tuple[str, str]] = [("学籍号", student.student_number), ("姓名", student.name)]
+    rows: list[tuple[str, str]] = [("学籍号", student_number_for(user, student.student_number)), ("姓名", student.name)]
     for name in PROFILE_FIELDS:
         col, value = columns[name], getattr(student, name)
         if name == "gender":
@@ -262,7 +280,7 @@ def _detail_context(request: HttpRequest, student: Student, **extra) -> dict[str
     return {
         **_nav(request, "list"),
         "student": student,
-        "profile": _profile(student),
+        "profile": _profile(student, user),
         "guardians": student.guardians or [],
         "active": active,
         "enrolments": selectors.enrolments_of(user, student),
@@ -280,24 +298,24 @@ def _detail_context(request: HttpRequest, student: Student, **extra) -> dict[str
 
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
-def student_detail(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = selectors.student_for(request.user, student_number)
+def student_detail(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = selectors.student_for(request.user, student_ref)
     return render(request, "students/detail.html", _detail_context(request, student))
 
 
 @login_required
 @require_POST
 @require_capability(capabilities.VIEW_RECORDS)
-def student_reveal(request: HttpRequest, student_number: str) -> HttpResponse:
+def student_reveal(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
     """Shows the full ID number and phones once, in this response only; the service audits it."""
-    student = selectors.student_for(request.user, student_number)
+    student = selectors.student_for(request.user, student_ref)
     revealed = services.reveal_identifiers(actor=request.user, student=student)
     response = render(request, "students/detail.html", _detail_context(request, student, revealed=revealed))
     return _no_store(response)
 
 
-def _writable_student(request: HttpRequest, student_number: str) -> Student:
-    student = selectors.student_for(request.user, student_number)
+def _writable_student(request: HttpRequest, student_ref: uuid.UUID) -> Student:
+    student = selectors.student_for(request.user, student_ref)
     active = selectors.active_enrolment(student)
     if not services.can_write_school(request.user, active.school if active else student.school):
         raise NotPermitted("您无权修改该学生的学籍信息")
@@ -321,8 +339,8 @@ def _edit_initial(student: Student) -> dict[str, str]:
 
 @login_required
 @require_capability(capabilities.EDIT_STUDENTS)
-def student_edit(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def student_edit(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     form = StudentForm(request.POST or None, columns=EDITABLE_COLUMNS, initial=_edit_initial(student))
     if student.phone_masked:
         form.fields["phone"].help_text = f"当前为 {student.phone_masked}；留空则不修改"
@@ -336,7 +354,7 @@ def student_edit(request: HttpRequest, student_number: str) -> HttpResponse:
             form.add_service_errors(err)
         else:
             messages.success(request, "已保存")
-            return redirect("students:detail", student_number=student.student_number)
+            return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/student_form.html", {
         **_nav(request, "list"), "form": form, "creating": False, "student": student,
     })
@@ -351,8 +369,8 @@ def _active_or_error(student: Student, form) -> object:
 
 @login_required
 @require_capability(capabilities.EDIT_STUDENTS)
-def event_create(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def event_create(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     form = EventForm(request.POST or None, initial={"on": timezone.localdate()})
     needs_request = False
     if request.method == "POST" and form.is_valid():
@@ -367,7 +385,7 @@ def event_create(request: HttpRequest, student_number: str) -> HttpResponse:
                 needs_request = any(p.code == "event.needs_approval" for p in err.problems)
             else:
                 messages.success(request, f"已办理{event.get_kind_display()}")
-                return redirect("students:detail", student_number=student.student_number)
+                return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/event_form.html", {
         **_nav(request, "list"), "form": form, "student": student, "needs_request": needs_request,
         "active": selectors.active_enrolment(student),
@@ -376,8 +394,8 @@ def event_create(request: HttpRequest, student_number: str) -> HttpResponse:
 
 @login_required
 @require_capability(capabilities.EDIT_STUDENTS)
-def dropout_create(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def dropout_create(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     form = DropoutForm(request.POST or None, initial={"on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         active = _active_or_error(student, form)
@@ -396,8 +414,8 @@ def dropout_create(request: HttpRequest, student_number: str) -> HttpResponse:
 
 @login_required
 @require_capability(capabilities.EDIT_STUDENTS)
-def id_number_correct(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def id_number_correct(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     form = IdCorrectionForm(request.POST or None, initial={"id_type": student.id_type})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -408,29 +426,30 @@ def id_number_correct(request: HttpRequest, student_number: str) -> HttpResponse
             form.add_service_errors(err)
         else:
             messages.success(request, "身份证件号已更正，学籍号不变")
-            return redirect("students:detail", student_number=student.student_number)
+            return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/id_number_form.html", {**_nav(request, "list"), "form": form, "student": student})
 
 
 @login_required
 @require_POST
 @require_capability(capabilities.EDIT_STUDENTS)
-def number_replace(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def number_replace(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     try:
         student = services.replace_temporary_number(actor=request.user, student=student)
     except RecordInvalid as err:
         messages.error(request, "；".join(p.message for p in err.problems))
     else:
-        messages.success(request, f"已换发正式学籍号 {student.student_number}，原临时学籍号不再使用")
-    return redirect("students:detail", student_number=student.student_number)
+        messages.success(request, f"已换发正式学籍号 {student_number_for(request.user, student.student_number)}，"
+                                  "原临时学籍号不再使用")
+    return redirect("students:detail", student_ref=student.public_id)
 
 
 @login_required
 @require_POST
 @require_capability(capabilities.EDIT_STUDENTS)
-def class_assign(request: HttpRequest, student_number: str) -> HttpResponse:
-    student = _writable_student(request, student_number)
+def class_assign(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
+    student = _writable_student(request, student_ref)
     active = selectors.active_enrolment(student)
     class_id = _int(request.POST.get("school_class"))
     klass = selectors.class_for(request.user, class_id) if class_id else None
@@ -443,7 +462,7 @@ def class_assign(request: HttpRequest, student_number: str) -> HttpResponse:
             messages.error(request, "；".join(p.message for p in err.problems))
         else:
             messages.success(request, f"已分到{klass.name}" if klass else "已取消分班")
-    return redirect("students:detail", student_number=student.student_number)
+    return redirect("students:detail", student_ref=student.public_id)
 
 
 # --------------------------------------------------------------------------------------------

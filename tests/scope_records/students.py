@@ -29,5 +29,5 @@ def outside_records(world: World, actor: str) -> dict[str, str | None]:
                                   content=xlsx_file(["姓名"], [["矩阵检查"]]), mode=ImportMode.DRY_RUN)
     batch = promotion.execute_promotion(actor=writer, scope=promotion.promotion_scope(writer, school=school),
                                         from_year=services.current_school_year(today), graduation_date=today)
-    return {"student_number": enrolment.student.student_number, "request_id": str(request.pk),
+    return {"student_ref": str(enrolment.student.public_id), "request_id": str(request.pk),
             "job_id": str(job.pk), "batch_id": str(batch.pk)}

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orgs', '0001_initial'),
-        ('students', '0003_leaner_event_indexes'),
+        ('students', '0004_student_public_id'),
     ]
 
     operations = [
