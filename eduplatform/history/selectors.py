@@ -1,12 +1,16 @@
-"""Reading history: a record's audit trail, and the auditor's view of the whole log."""
+"""Reading history: a record's audit trail, the auditor's view of the whole log, and the change
+feed in commit-safe order."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from eduplatform.history.models import AuditEntry
+from eduplatform.history.models import AuditEntry, ChangeFeedEntry
 from eduplatform.orgs.scope import Actor, scoped
 
 
@@ -39,3 +43,78 @@ def audit_log(
     if ip:
         qs = qs.filter(client_ip=ip)
     return qs.order_by("-occurred_at", "-id")
+
+
+# ---------------------------------------------------------------------------------------------
+# The change feed (docs/decisions/0005-roll-ups-and-feed-under-concurrency.md).
+
+FEED_PAGE_LIMIT = 1000
+_CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
+# The oldest transaction still in flight (PostgreSQL): every entry that may still commit has a txid
+# at or above it; every entry below it is committed (or rolled back) and visible.
+HORIZON_SQL = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
+
+
+class FeedCursorInvalid(ValueError):
+    """A cursor that ``changes_after`` never handed out."""
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__(f"游标“{cursor[:40]}”无效：请使用上一页返回的游标，或从头读取（不带游标）")
+        self.message = str(self)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    entries: list[ChangeFeedEntry]
+    cursor: str  # pass it back to read on; opaque to clients
+    more: bool  # the page was full: read again at once (otherwise poll later)
+
+
+def _parse_cursor(cursor: str | None) -> tuple[int, int]:
+    if not cursor:
+        return 0, 0
+    found = _CURSOR.match(cursor)
+    if found is None:
+        raise FeedCursorInvalid(cursor)
+    return int(found.group(1)), int(found.group(2))
+
+
+def _format_cursor(position: tuple[int, int]) -> str:
+    return f"{position[0]}.{position[1]}"
+
+
+def changes_after(actor: Actor, cursor: str | None = None, *, limit: int = FEED_PAGE_LIMIT) -> FeedPage:
+    """The change-feed entries in the actor's scope after ``cursor``, oldest first, at most ``limit``,
+    and the cursor to read on from.
+
+    Order and cursor are the position ``(txid, seq)``. On PostgreSQL a page stops below the oldest
+    transaction still in flight (its horizon, read in the same statement, hence the same snapshot,
+    as the entries): an entry numbered lower but committed later can therefore never be passed — it
+    is simply not delivered until its transaction ends. Polling readers get every committed entry
+    exactly once. On SQLite one writer at a time makes ``seq`` the commit order (txid is 0)."""
+    after = _parse_cursor(cursor)
+    limit = max(1, min(int(limit), FEED_PAGE_LIMIT))
+    qs = (scoped(ChangeFeedEntry.objects.all(), actor, with_focus=False)
+          .extra(where=["(txid, seq) > (%s, %s)"], params=list(after))  # noqa: S610 — constant SQL, values as params
+          .order_by("txid", "seq"))
+    if connection.vendor != "postgresql":
+        entries = list(qs[:limit])
+        last = (entries[-1].txid, entries[-1].seq) if entries else after
+        return FeedPage(entries, _format_cursor(last), len(entries) == limit)
+    fields = [f.column for f in ChangeFeedEntry._meta.concrete_fields]
+    inner_sql, params = (qs.extra(where=[f"txid < {HORIZON_SQL}"])  # noqa: S610 — constant SQL
+                         .values_list(*fields)[:limit].query.sql_with_params())
+    with connection.cursor() as db:
+        # One statement: the horizon and the rows come from one snapshot. The outer join keeps the
+        # horizon when no entry is found.
+        db.execute(f"SELECT ({HORIZON_SQL}), page.* FROM (SELECT 1) AS one LEFT JOIN ({inner_sql}) AS page ON true"  # noqa: S608
+                   " ORDER BY page.txid, page.seq", params)
+        rows = db.fetchall()
+    horizon = rows[0][0]
+    entries = [ChangeFeedEntry(**dict(zip(fields, row[1:], strict=True))) for row in rows if row[1] is not None]
+    if len(entries) == limit:
+        return FeedPage(entries, _format_cursor((entries[-1].txid, entries[-1].seq)), True)
+    # Everything in scope below the horizon has been read: the cursor moves up to it, so the next
+    # poll does not walk the entries out of scope again. (horizon, 0) still precedes every entry
+    # of the transaction at the horizon, which may yet commit.
+    return FeedPage(entries, _format_cursor(max(after, (horizon, 0))), False)
