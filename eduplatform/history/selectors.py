@@ -50,10 +50,19 @@ def audit_log(
 
 FEED_PAGE_LIMIT = 1000
 _CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
-# The oldest transaction still in flight (PostgreSQL): every entry that may still commit has a txid
-# at or above it; every entry below it is committed (or rolled back) and visible.
-HORIZON_SQL = "pg_snapshot_xmin(pg_current_snapshot())::text::bigint"
-
+# The oldest transaction of this database still in flight (PostgreSQL), from the reading statement's
+# own snapshot: every entry that may still commit has a txid at or above it; every entry below it is
+# committed (or rolled back) and visible to that statement. Transaction ids are cluster-wide, so the
+# snapshot's in-progress list also holds other databases' transactions (a test run, a data load next
+# door); those still running in another database cannot write this feed and are left out, so they
+# never hold the readers back. An id that ended meanwhile, or whose database cannot be seen, stays in
+# (only a lag, never a miss).
+HORIZON_SQL = """
+SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint) AS horizon
+FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+WHERE (x::text::bigint %% 4294967296) NOT IN (
+    SELECT backend_xid::text::bigint FROM pg_stat_activity
+    WHERE backend_xid IS NOT NULL AND datname <> current_database())"""
 
 class FeedCursorInvalid(ValueError):
     """A cursor that ``changes_after`` never handed out."""
@@ -97,17 +106,20 @@ def changes_after(actor: Actor, cursor: str | None = None, *, limit: int = FEED_
     qs = (scoped(ChangeFeedEntry.objects.all(), actor, with_focus=False)
           .extra(where=["(txid, seq) > (%s, %s)"], params=list(after))  # noqa: S610 — constant SQL, values as params
           .order_by("txid", "seq"))
+    if qs.query.is_empty():  # nothing in scope
+        return FeedPage([], _format_cursor(after), False)
     if connection.vendor != "postgresql":
         entries = list(qs[:limit])
         last = (entries[-1].txid, entries[-1].seq) if entries else after
         return FeedPage(entries, _format_cursor(last), len(entries) == limit)
     fields = [f.column for f in ChangeFeedEntry._meta.concrete_fields]
-    inner_sql, params = (qs.extra(where=[f"txid < {HORIZON_SQL}"])  # noqa: S610 — constant SQL
+    inner_sql, params = (qs.extra(where=["txid < (SELECT horizon FROM feed_horizon)"])  # noqa: S610 — constant SQL
                          .values_list(*fields)[:limit].query.sql_with_params())
     with connection.cursor() as db:
-        # One statement: the horizon and the rows come from one snapshot. The outer join keeps the
+        # One statement, so one snapshot for the horizon and the rows; the outer join keeps the
         # horizon when no entry is found.
-        db.execute(f"SELECT ({HORIZON_SQL}), page.* FROM (SELECT 1) AS one LEFT JOIN ({inner_sql}) AS page ON true"  # noqa: S608
+        db.execute(f"WITH feed_horizon AS MATERIALIZED ({HORIZON_SQL})"  # noqa: S608 — constant SQL
+                   f" SELECT feed_horizon.horizon, page.* FROM feed_horizon LEFT JOIN ({inner_sql}) AS page ON true"
                    " ORDER BY page.txid, page.seq", params)
         rows = db.fetchall()
     horizon = rows[0][0]
