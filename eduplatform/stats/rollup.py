@@ -35,6 +35,7 @@ from django.utils import timezone
 from eduplatform.history.models import DirtySchool
 from eduplatform.orgs.stages import Stage
 from eduplatform.stats.models import (
+    COUNTY_CELL,
     COUNTY_PATH_LENGTH,
     AssetRollup,
     BuildingRollup,
@@ -91,8 +92,6 @@ COUNTY_DIMENSIONS = ("stage", "grade", "gender", "cohort", "level", "school_year
 # The county roll-up's columns in the order _county_select selects them: its values() fields, then
 # its annotations (the key, then the sums).
 COUNTY_COLUMNS = (*COUNTY_DIMENSIONS, "region_path", *STUDENT_SUMS)
-# Advisory-lock class of the county roll-up (PostgreSQL): one lock per county key.
-COUNTY_LOCK_CLASS = 5101
 
 
 def school_year_of(day: dt.date) -> int:
@@ -298,10 +297,38 @@ def _recompute_classes(school_ids: list[int] | None, today: dt.date) -> None:
          for key, measures in totals.items()], batch_size=2000)
 
 
-def _county_keys(school_ids: list[int]) -> set[str]:
-    """The county keys these schools' student roll-up rows are under."""
-    return set(StudentRollup.objects.filter(school_id__in=school_ids)
-               .annotate(key=Substr("region_path", 1, COUNTY_PATH_LENGTH)).values_list("key", flat=True).distinct())
+def _county_sums(school_ids: list[int]) -> dict[tuple, list[int]]:
+    """These schools' student rows summed per county key and cell: {(key, *dimensions): measures}."""
+    rows = (StudentRollup.objects.filter(school_id__in=school_ids)
+            .annotate(key=Substr("region_path", 1, COUNTY_PATH_LENGTH))
+            .values("key", *COUNTY_DIMENSIONS).annotate(**{f"{m}_sum": Sum(m) for m in STUDENT_SUMS}).order_by())
+    return {(r["key"], *(r[d] for d in COUNTY_DIMENSIONS)): [r[f"{m}_sum"] for m in STUDENT_SUMS] for r in rows}
+
+
+def _add_to_counties(delta: dict[tuple, list[int]]) -> None:
+    """Add each cell's change to the county roll-up: ``INSERT … ON CONFLICT (cell) DO UPDATE SET
+    m = m + change`` in cell order, then drop the cells left without students (a cell exists exactly
+    where some school row does: every school row counts someone).
+
+    Additions commute, so refreshes of different schools of one county need no county-wide lock:
+    each locks only the county rows it changes, in one order (cell order, once per transaction),
+    and the row lock makes the second add to what the first committed."""
+    rows = [(*key, *change) for key, change in sorted(delta.items()) if any(change)]
+    if not rows:
+        return
+    table = StudentCountyRollup._meta.db_table
+    columns = ("region_path", *COUNTY_DIMENSIONS, *STUDENT_SUMS)
+    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in STUDENT_SUMS)
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            part = rows[start:start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(part))}"  # noqa: S608
+                f" ON CONFLICT ({', '.join(COUNTY_CELL)}) DO UPDATE SET {updates}",
+                [v for row in part for v in row])
+    keys = sorted({row[0] for row in rows})
+    StudentCountyRollup.objects.filter(region_path__in=keys, **{m: 0 for m in STUDENT_SUMS}).delete()
 
 
 def _county_select(keys: list[str] | None) -> QuerySet:
@@ -326,26 +353,10 @@ def _county_select(keys: list[str] | None) -> QuerySet:
     )
 
 
-def _recompute_counties(keys: set[str] | None) -> None:
-    """Sum the county roll-up again for these county keys (all for ``None``) from the school rows.
-
-    Two commits in one county may refresh it at once: on PostgreSQL each county is summed under its
-    own transaction-long advisory lock, taken in key order, so the second waits, then sums what the
-    first committed. (SQLite runs one writer at a time anyway.)"""
-    table = StudentCountyRollup._meta.db_table
-    if keys is None:
-        StudentCountyRollup.objects.all().delete()
-        insert_select(table, COUNTY_COLUMNS, _county_select(None))
-        return
-    if not keys:
-        return
-    ordered = sorted(keys)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            for key in ordered:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [COUNTY_LOCK_CLASS, key])
-    StudentCountyRollup.objects.filter(region_path__in=ordered).delete()
-    insert_select(table, COUNTY_COLUMNS, _county_select(ordered))
+def _recompute_counties() -> None:
+    """The whole county roll-up summed again from the school rows (the full rebuild)."""
+    StudentCountyRollup.objects.all().delete()
+    insert_select(StudentCountyRollup._meta.db_table, COUNTY_COLUMNS, _county_select(None))
 
 
 def _on_postgresql() -> bool:
@@ -395,25 +406,34 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
     today = today or timezone.localdate()
     ids = None if school_ids is None else sorted({int(i) for i in school_ids})
     chunks = [None] if ids is None else [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
-    counties: set[str] | None = None if ids is None else set()
+    county_change: dict[tuple, list[int]] = {}
     with transaction.atomic():
         hold_rollups(exclusive=ids is None)
         if ids is not None:
             lock_schools(ids)  # before the first statement that reads what another refresh writes
         for chunk in chunks:
-            if chunk is not None:
-                counties |= _county_keys(chunk)  # where the schools' rows were …
+            if chunk is not None:  # the county rows lose what these schools counted …
+                for cell, sums in _county_sums(chunk).items():
+                    change = county_change.setdefault(cell, [0] * len(STUDENT_SUMS))
+                    for i, n in enumerate(sums):
+                        change[i] -= n
             for model in ROLLUPS:
                 (model.objects.all() if chunk is None else model.objects.filter(school_id__in=chunk)).delete()
             insert_select(StudentRollup._meta.db_table, STUDENT_COLUMNS, _student_select(chunk, today))
-            if chunk is not None:
-                counties |= _county_keys(chunk)  # … and where they are now (a school may have moved)
+            if chunk is not None:  # … and gain what they count now (under the county they are in now)
+                for cell, sums in _county_sums(chunk).items():
+                    change = county_change.setdefault(cell, [0] * len(STUDENT_SUMS))
+                    for i, n in enumerate(sums):
+                        change[i] += n
             _recompute_classes(chunk, today)
             insert_select(StaffRollup._meta.db_table, STAFF_COLUMNS, _staff_select(chunk))
             _recompute_buildings(chunk)
             _recompute_assets(chunk, today)
             insert_select(SchoolRollup._meta.db_table, SCHOOL_COLUMNS, _school_select(chunk))
-        _recompute_counties(counties)
+        if ids is None:
+            _recompute_counties()
+        else:
+            _add_to_counties(county_change)  # once, in cell order, for the whole transaction
 
 
 def _delete_marks(mark_ids: list[int]) -> None:
