@@ -93,8 +93,8 @@ class StudentCountyRollup(models.Model):
     read, so that a question about the whole province sums tens of thousands of rows, not a million.
 
     Kept in step with the school roll-up by ``stats.rollup``: whenever a school's rows are rewritten,
-    its county's rows are summed again from the school rows (under a per-county lock on PostgreSQL);
-    the full rebuild sums them all. It answers only for a scope and filters no deeper than the key
+    the change of its rows per county cell is added to the county's (``ON CONFLICT`` on the unique
+    cell key; decision 0005); the full rebuild sums them all. It answers only for a scope and filters no deeper than the key
     (the scope filter gives nothing otherwise, see ``ScopeFields.path_length``); the selectors read the
     school roll-up for a town, a school or a school dimension.
     """

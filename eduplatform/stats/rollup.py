@@ -17,6 +17,8 @@ Under concurrency (docs/decisions/0005-roll-ups-and-feed-under-concurrency.md), 
 - a refresh reads the dirty marks after taking the locks and deletes exactly those marks: a change
   committed before the read is in every later statement's snapshot, and a mark committed after it
   stays for its own commit's refresh (or the worker);
+- the county roll-up gets each refresh's change per county cell added (``ON CONFLICT … DO UPDATE``,
+  in cell order), so refreshes of different schools in one county never wait for a county-wide lock;
 - refreshes hold a shared lock on the roll-ups (``FREEZE_LOCK``); a snapshot and the full rebuild
   take it exclusively, so they see the tables between refreshes, never halfway through one.
 """
