@@ -30,7 +30,19 @@ import logging
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import ExtractYear, Substr
 from django.utils import timezone
 
@@ -535,8 +547,6 @@ def drain_dirty(*, batch: int = WORKER_BATCH, max_rounds: int | None = None) -> 
     first), refresh each batch in a transaction of its own, until no mark is left. When every
     candidate is locked by another refresher, wait for them rather than spin. The number of
     schools recomputed."""
-    from django.db.models import Min
-
     done = rounds = 0
     while max_rounds is None or rounds < max_rounds:
         rounds += 1
