@@ -4,8 +4,9 @@
 
 The database named in DATABASE_URL is dropped and created afresh, then filled with a
 province-size set of 38,000+ institutions by the same service the demo uses. The statistics
-benchmarks (bench/statistics.py) run last, on a province of 27 million students kept in a database
-of their own (PROVINCE_DATABASE_URL) that is generated once and reused.
+benchmarks (bench/statistics.py) and the concurrent registrations (bench/concurrent_writes.py) run
+last, on a province of 27 million students kept in a database of their own (PROVINCE_DATABASE_URL)
+that is generated once and reused.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ def main() -> None:
     # 6–7. Statistics at province scale, on their own database (generated once, then reused): a
     #      process of its own, as Django here is bound to this run's database.
     subprocess.run([sys.executable, str(ROOT / "bench" / "statistics.py")], check=True)  # noqa: S603 — our own script
+    # 8. Twenty concurrent writers registering in twenty schools of one county, on the same database.
+    subprocess.run([sys.executable, str(ROOT / "bench" / "concurrent_writes.py")], check=True)  # noqa: S603
     print(f"\nmake bench took {(time.perf_counter() - STARTED) / 60:.1f} min")
 
 

@@ -31,6 +31,23 @@ from tests.students_support import make_id, second_primary_in_county_a, student_
 COUNTY_A, PROVINCE = "44/4401/440106/", "44/"
 
 
+@pytest.fixture(autouse=True)
+def world_refreshed(request):
+    """The test world is built in the test's transaction, whose after-commit refresh never runs:
+    refresh the schools it marked, as its commit would have. Each write below then refreshes only
+    what its own transaction marked — and at the end no mark may be left over."""
+    from eduplatform.history.models import DirtySchool
+    from eduplatform.stats.rollup import process_dirty
+
+    if "world" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("world")
+    process_dirty()
+    yield
+    assert not DirtySchool.objects.exists(), "a committed write left its school marked dirty"
+
+
 def table_rows() -> tuple[list, ...]:
     """Every roll-up table's rows, without their ids, in a stable order."""
     return tuple(

@@ -7,6 +7,7 @@ must survive the deletion or renaming of the user or organization it mentions.
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.expressions import Func
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -64,10 +65,28 @@ class AuditEntry(models.Model):
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_label}"
 
 
+class CurrentTransactionId(Func):
+    """The writing transaction's id as a bigint (PostgreSQL ``pg_current_xact_id()``, 64 bits with
+    its epoch, never wrapping); 0 on SQLite, where one writer at a time makes ``seq`` itself the
+    commit order. The change feed's column default: every way of writing the feed (the ORM, COPY,
+    raw SQL) stamps its rows without naming the column."""
+
+    template = "0"
+    output_field = models.BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
 class ChangeFeedEntry(models.Model):
-    """One changed resource, numbered: clients and city nodes pull everything after a cursor."""
+    """One changed resource, numbered: clients and city nodes pull everything after a cursor.
+
+    Read in ``(txid, seq)`` order and only below the oldest transaction still in flight
+    (``history.selectors.changes_after``): a reader never passes a row that may still commit with a
+    lower position (docs/decisions/0005-roll-ups-and-feed-under-concurrency.md)."""
 
     seq = models.BigAutoField(primary_key=True)
+    txid = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
     occurred_at = models.DateTimeField(default=timezone.now)
     resource = models.CharField(max_length=32)  # "school", "region", …
     natural_key = models.CharField(max_length=64)  # 学校标识码, region code, …
@@ -79,18 +98,26 @@ class ChangeFeedEntry(models.Model):
 
     class Meta:
         verbose_name = _("变更流")
-        # Readers page by seq (the primary key) within a region prefix. No index on the natural key:
-        # a promotion appends a million entries, and a random-order key index is what made that slow.
+        # Readers page by (txid, seq) within a region prefix. No index on the natural key: a
+        # promotion appends a million entries, and a random-order key index is what made that slow.
+        # (txid, seq) grows at its right edge like seq itself (a transaction's id is fixed).
         indexes = [
             models.Index(fields=["region_path", "seq"], opclasses=["varchar_pattern_ops", "int8_ops"],
                          name="feed_region_seq"),
+            models.Index(fields=["txid", "seq"], name="feed_txid_seq"),
         ]
 
 
 class DirtySchool(models.Model):
-    """A school whose per-school aggregates must be recomputed after commit."""
+    """A mark: this school's per-school aggregates must be recomputed (after the commit that made it).
 
-    school_id = models.BigIntegerField(primary_key=True)
+    Append-only: each writer inserts its own mark and never reads, updates or waits for another's,
+    so two writers marking one school can neither fail nor block each other. A refresher deletes
+    exactly the marks (ids) it read before recomputing; a mark committed meanwhile stays for the
+    next round. Several marks of one school are one piece of work."""
+
+    id = models.BigAutoField(primary_key=True)
+    school_id = models.BigIntegerField(db_index=True)
     marked_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

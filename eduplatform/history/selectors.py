@@ -1,12 +1,16 @@
-"""Reading history: a record's audit trail, and the auditor's view of the whole log."""
+"""Reading history: a record's audit trail, the auditor's view of the whole log, and the change
+feed in commit-safe order."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from dataclasses import dataclass
 
+from django.db import connection
 from django.db.models import QuerySet
 
-from eduplatform.history.models import AuditEntry
+from eduplatform.history.models import AuditEntry, ChangeFeedEntry
 from eduplatform.orgs.scope import Actor, scoped
 
 
@@ -39,3 +43,90 @@ def audit_log(
     if ip:
         qs = qs.filter(client_ip=ip)
     return qs.order_by("-occurred_at", "-id")
+
+
+# ---------------------------------------------------------------------------------------------
+# The change feed (docs/decisions/0005-roll-ups-and-feed-under-concurrency.md).
+
+FEED_PAGE_LIMIT = 1000
+_CURSOR = re.compile(r"^(\d{1,19})\.(\d{1,19})$")
+# The oldest transaction of this database still in flight (PostgreSQL), from the reading statement's
+# own snapshot: every entry that may still commit has a txid at or above it; every entry below it is
+# committed (or rolled back) and visible to that statement. Transaction ids are cluster-wide, so the
+# snapshot's in-progress list also holds other databases' transactions (a test run, a data load next
+# door); those still running in another database cannot write this feed and are left out, so they
+# never hold the readers back. An id that ended meanwhile, or whose database cannot be seen, stays in
+# (only a lag, never a miss).
+HORIZON_SQL = """
+SELECT coalesce(min(x::text::bigint), pg_snapshot_xmax(pg_current_snapshot())::text::bigint) AS horizon
+FROM pg_snapshot_xip(pg_current_snapshot()) AS x
+WHERE (x::text::bigint %% 4294967296) NOT IN (
+    SELECT backend_xid::text::bigint FROM pg_stat_activity
+    WHERE backend_xid IS NOT NULL AND datname <> current_database())"""
+
+class FeedCursorInvalid(ValueError):
+    """A cursor that ``changes_after`` never handed out."""
+
+    def __init__(self, cursor: str) -> None:
+        super().__init__(f"游标“{cursor[:40]}”无效：请使用上一页返回的游标，或从头读取（不带游标）")
+        self.message = str(self)
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    entries: list[ChangeFeedEntry]
+    cursor: str  # pass it back to read on; opaque to clients
+    more: bool  # the page was full: read again at once (otherwise poll later)
+
+
+def _parse_cursor(cursor: str | None) -> tuple[int, int]:
+    if not cursor:
+        return 0, 0
+    found = _CURSOR.match(cursor)
+    if found is None:
+        raise FeedCursorInvalid(cursor)
+    return int(found.group(1)), int(found.group(2))
+
+
+def _format_cursor(position: tuple[int, int]) -> str:
+    return f"{position[0]}.{position[1]}"
+
+
+def changes_after(actor: Actor, cursor: str | None = None, *, limit: int = FEED_PAGE_LIMIT) -> FeedPage:
+    """The change-feed entries in the actor's scope after ``cursor``, oldest first, at most ``limit``,
+    and the cursor to read on from.
+
+    Order and cursor are the position ``(txid, seq)``. On PostgreSQL a page stops below the oldest
+    transaction still in flight (its horizon, read in the same statement, hence the same snapshot,
+    as the entries): an entry numbered lower but committed later can therefore never be passed — it
+    is simply not delivered until its transaction ends. Polling readers get every committed entry
+    exactly once. On SQLite one writer at a time makes ``seq`` the commit order (txid is 0)."""
+    after = _parse_cursor(cursor)
+    limit = max(1, min(int(limit), FEED_PAGE_LIMIT))
+    qs = (scoped(ChangeFeedEntry.objects.all(), actor, with_focus=False)
+          .extra(where=["(txid, seq) > (%s, %s)"], params=list(after))  # noqa: S610 — constant SQL, values as params
+          .order_by("txid", "seq"))
+    if qs.query.is_empty():  # nothing in scope
+        return FeedPage([], _format_cursor(after), False)
+    if connection.vendor != "postgresql":
+        entries = list(qs[:limit])
+        last = (entries[-1].txid, entries[-1].seq) if entries else after
+        return FeedPage(entries, _format_cursor(last), len(entries) == limit)
+    fields = [f.column for f in ChangeFeedEntry._meta.concrete_fields]
+    inner_sql, params = (qs.extra(where=["txid < (SELECT horizon FROM feed_horizon)"])  # noqa: S610 — constant SQL
+                         .values_list(*fields)[:limit].query.sql_with_params())
+    with connection.cursor() as db:
+        # One statement, so one snapshot for the horizon and the rows; the outer join keeps the
+        # horizon when no entry is found.
+        db.execute(f"WITH feed_horizon AS MATERIALIZED ({HORIZON_SQL})"  # noqa: S608 — constant SQL
+                   f" SELECT feed_horizon.horizon, page.* FROM feed_horizon LEFT JOIN ({inner_sql}) AS page ON true"
+                   " ORDER BY page.txid, page.seq", params)
+        rows = db.fetchall()
+    horizon = rows[0][0]
+    entries = [ChangeFeedEntry(**dict(zip(fields, row[1:], strict=True))) for row in rows if row[1] is not None]
+    if len(entries) == limit:
+        return FeedPage(entries, _format_cursor((entries[-1].txid, entries[-1].seq)), True)
+    # Everything in scope below the horizon has been read: the cursor moves up to it, so the next
+    # poll does not walk the entries out of scope again. (horizon, 0) still precedes every entry
+    # of the transaction at the horizon, which may yet commit.
+    return FeedPage(entries, _format_cursor(max(after, (horizon, 0))), False)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
@@ -16,6 +17,8 @@ from django.utils import timezone
 
 from eduplatform.core.request_context import current_client_ip
 from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry, DirtySchool
+
+log = logging.getLogger(__name__)
 
 
 class HistoryActor(Protocol):
@@ -146,40 +149,64 @@ def record_event(
     )
 
 
-# Called once after each commit that marked schools dirty. The statistics layer (above history)
-# registers its roll-up refresh here, so a change shows in the figures right after its commit.
-AFTER_COMMIT_REFRESHERS: list[Callable[[], None]] = []
+# Called once after each commit that marked schools dirty, with the schools that commit marked
+# (None when a set-based writer inserted marks in SQL without naming them). The statistics layer
+# (above history) registers its roll-up refresh here, so a change shows in the figures right after
+# its commit. A refresher must not raise (the commit has happened): ours logs, leaves the marks and
+# queues the worker; anything that still escapes is logged here, never returned to the writer.
+AFTER_COMMIT_REFRESHERS: list[Callable[[frozenset[int] | None], None]] = []
 
 
-def _refresh_after_commit() -> None:
-    for refresh in AFTER_COMMIT_REFRESHERS:
-        refresh()
+class _RefreshAfterCommit:
+    """One transaction's after-commit refresh and the schools it marked (``schedule_refresh``)."""
+
+    def __init__(self) -> None:
+        self.school_ids: set[int] = set()
+        self.unnamed = False
+
+    def __call__(self) -> None:
+        schools = None if self.unnamed else frozenset(self.school_ids)
+        for refresh in AFTER_COMMIT_REFRESHERS:
+            try:
+                refresh(schools)
+            except Exception:
+                log.exception("after-commit refresher %r failed; the dirty marks stay for the worker", refresh)
 
 
 def mark_schools_dirty(school_ids: Iterable[int]) -> None:
-    """Flag schools whose aggregates the statistics layer must recompute (right after commit)."""
-    ids = {int(i) for i in school_ids}
+    """Flag schools whose aggregates the statistics layer must recompute (right after commit).
+
+    One new mark per school, never an update of another writer's: nothing to conflict with or wait
+    for, so concurrent writers marking one school never fail or block each other."""
+    ids = sorted({int(i) for i in school_ids})
     if not ids:
         return
-    existing = set(DirtySchool.objects.filter(school_id__in=ids).values_list("school_id", flat=True))
-    DirtySchool.objects.bulk_create([DirtySchool(school_id=i) for i in ids - existing])
-    if existing:
-        # A refresh running now reads the mark's time and removes only marks it covered: a newer
-        # time keeps this change's mark for the next round.
-        DirtySchool.objects.filter(school_id__in=existing).update(marked_at=timezone.now())
-    schedule_refresh()
+    now = timezone.now()
+    DirtySchool.objects.bulk_create([DirtySchool(school_id=i, marked_at=now) for i in ids], batch_size=2000)
+    schedule_refresh(ids)
 
 
-def schedule_refresh() -> None:
-    """Refresh the roll-ups of dirty schools once the current transaction commits (once per
-    transaction, however many writes marked schools). Set-based writers that insert dirty marks
-    in SQL call this themselves."""
+def schedule_refresh(school_ids: Iterable[int] | None = None) -> None:
+    """Refresh the roll-ups of the schools this transaction marks, once it commits (once per
+    transaction, however many writes marked schools). Set-based writers that insert dirty marks in
+    SQL call this themselves, naming the schools if they can (unnamed, the worker does the refresh)."""
     connection = transaction.get_connection()
-    here = set(connection.savepoint_ids)
-    if connection.in_atomic_block and any(
-            f is _refresh_after_commit and set(sids) == here for sids, f, *_ in connection.run_on_commit):
-        return  # already scheduled at this level; a rolled-back savepoint would discard it with its marks
-    transaction.on_commit(_refresh_after_commit)
+    pending = None
+    if connection.in_atomic_block:
+        # Join a refresh already scheduled at this level or an enclosing one: a rolled-back
+        # savepoint discards its own callbacks (with its marks), an enclosing one outlives it.
+        here = set(connection.savepoint_ids)
+        pending = next((f for sids, f, *_ in connection.run_on_commit
+                        if isinstance(f, _RefreshAfterCommit) and set(sids) <= here), None)
+    new = pending is None
+    if new:
+        pending = _RefreshAfterCommit()
+    if school_ids is None:
+        pending.unnamed = True
+    else:
+        pending.school_ids.update(int(i) for i in school_ids)
+    if new:
+        transaction.on_commit(pending)  # outside a transaction: runs right away
 
 
 def feed_many(resource: str, items: Iterable[tuple[str, str, int | None]]) -> None:

@@ -63,11 +63,21 @@ class StudentFigures(models.Model):
         abstract = True
 
 
+# Every live roll-up has a unique key per school and cell (all its grouping columns, none of them
+# nullable): two refreshes of one school can never both insert its rows, whatever the locks do
+# (docs/decisions/0005). The key leads with school_id, so it is also the index a refresh deletes by.
+STUDENT_CELL = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "level", "school_year")
+CLASS_CELL = ("school_id", "region_path", "stage", "school_year", "grade", "size_band")
+STAFF_CELL = ("school_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
+              "title_grade", "teaching_stage", "birth_year", "subject")
+COUNTY_CELL = ("region_path", "stage", "grade", "gender", "cohort", "level", "school_year")
+
+
 class StudentRollup(StudentFigures):
     class Meta:
         verbose_name = _("学生汇总")
-        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
-                                name="student_rollup_path")]
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="student_rollup_path")]
+        constraints = [models.UniqueConstraint(fields=STUDENT_CELL, name="one_student_rollup_per_cell")]
 
 
 # A county's region path ("44/4401/440106/") is this long: the county roll-up is keyed by the first
@@ -83,8 +93,8 @@ class StudentCountyRollup(models.Model):
     read, so that a question about the whole province sums tens of thousands of rows, not a million.
 
     Kept in step with the school roll-up by ``stats.rollup``: whenever a school's rows are rewritten,
-    its county's rows are summed again from the school rows (under a per-county lock on PostgreSQL);
-    the full rebuild sums them all. It answers only for a scope and filters no deeper than the key
+    the change of its rows per county cell is added to the county's (``ON CONFLICT`` on the unique
+    cell key; decision 0005); the full rebuild sums them all. It answers only for a scope and filters no deeper than the key
     (the scope filter gives nothing otherwise, see ``ScopeFields.path_length``); the selectors read the
     school roll-up for a town, a school or a school dimension.
     """
@@ -120,6 +130,7 @@ class StudentCountyRollup(models.Model):
         # Prefix filters (a city's counties) need the pattern operator class on PostgreSQL.
         indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
                                 name="student_county_rollup_path")]
+        constraints = [models.UniqueConstraint(fields=COUNTY_CELL, name="one_county_rollup_per_cell")]
 
 
 class SnapshotStudent(StudentFigures):
@@ -154,8 +165,8 @@ class ClassFigures(models.Model):
 class ClassRollup(ClassFigures):
     class Meta:
         verbose_name = _("班级汇总")
-        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
-                                name="class_rollup_path")]
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="class_rollup_path")]
+        constraints = [models.UniqueConstraint(fields=CLASS_CELL, name="one_class_rollup_per_cell")]
 
 
 class SnapshotClass(ClassFigures):
@@ -198,8 +209,8 @@ class StaffFigures(models.Model):
 class StaffRollup(StaffFigures):
     class Meta:
         verbose_name = _("教职工汇总")
-        indexes = [models.Index(fields=["school_id"]), models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
-                                name="staff_rollup_path")]
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="staff_rollup_path")]
+        constraints = [models.UniqueConstraint(fields=STAFF_CELL, name="one_staff_rollup_per_cell")]
 
 
 class SnapshotStaff(StaffFigures):

@@ -5,6 +5,22 @@ over the raw records, built with the ORM so the same SQL runs on SQLite and Post
 incremental refresh (the schools marked dirty by a commit) and the full rebuild use exactly the same
 statements, the rebuild just without a school filter — so they cannot disagree by construction of
 two code paths, and a test checks that they do not disagree in fact.
+
+Under concurrency (docs/decisions/0005-roll-ups-and-feed-under-concurrency.md), on PostgreSQL:
+
+- a school's rows are rewritten only under its advisory lock (``SCHOOL_LOCK_CLASS``), taken in key
+  order at the start of the refresh transaction, which runs at READ COMMITTED: a second refresh of
+  the school waits, and each of its later statements (a snapshot of its own) sees the first's
+  committed rows — its DELETE removes them, its INSERT … SELECT counts every committed record;
+- every roll-up table has a unique key per school (or county key) and cell, so two refreshes that
+  somehow both inserted would fail, never add up;
+- a refresh reads the dirty marks after taking the locks and deletes exactly those marks: a change
+  committed before the read is in every later statement's snapshot, and a mark committed after it
+  stays for its own commit's refresh (or the worker);
+- the county roll-up gets each refresh's change per county cell added (``ON CONFLICT … DO UPDATE``,
+  in cell order), so refreshes of different schools in one county never wait for a county-wide lock;
+- refreshes hold a shared lock on the roll-ups (``FREEZE_LOCK``); a snapshot and the full rebuild
+  take it exclusively, so they see the tables between refreshes, never halfway through one.
 """
 
 from __future__ import annotations
@@ -14,13 +30,26 @@ import logging
 from collections.abc import Iterable
 
 from django.db import connection, transaction
-from django.db.models import Case, CharField, Count, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Min,
+    Q,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import ExtractYear, Substr
 from django.utils import timezone
 
 from eduplatform.history.models import DirtySchool
 from eduplatform.orgs.stages import Stage
 from eduplatform.stats.models import (
+    COUNTY_CELL,
     COUNTY_PATH_LENGTH,
     AssetRollup,
     BuildingRollup,
@@ -34,10 +63,16 @@ from eduplatform.students.grades import GRADES, GRADUATING_CODES
 
 log = logging.getLogger(__name__)
 
-# Above this many dirty schools (a region's promotion, a merger) the refresh goes to the worker
-# instead of holding up the request that committed.
+# Above this many schools marked by one transaction (a region's promotion, a merger) their refresh
+# goes to the worker instead of holding up the request that committed.
 INLINE_LIMIT = 200
 CHUNK = 500
+# Advisory-lock classes (PostgreSQL, two-key form): one lock per school whose rows are rewritten, and
+# one lock over all roll-ups — shared by refreshes, exclusive for a snapshot or a full rebuild.
+SCHOOL_LOCK_CLASS = 5102
+FREEZE_LOCK = (5103, 0)
+# The worker's rounds: schools claimed per transaction.
+WORKER_BATCH = CHUNK
 
 # 基础基211–213 class-size bands: (label, lowest size); a class falls in the last band it reaches.
 SIZE_BANDS: tuple[tuple[str, int], ...] = (
@@ -71,8 +106,6 @@ COUNTY_DIMENSIONS = ("stage", "grade", "gender", "cohort", "level", "school_year
 # The county roll-up's columns in the order _county_select selects them: its values() fields, then
 # its annotations (the key, then the sums).
 COUNTY_COLUMNS = (*COUNTY_DIMENSIONS, "region_path", *STUDENT_SUMS)
-# Advisory-lock class of the county roll-up (PostgreSQL): one lock per county key.
-COUNTY_LOCK_CLASS = 5101
 
 
 def school_year_of(day: dt.date) -> int:
@@ -278,10 +311,38 @@ def _recompute_classes(school_ids: list[int] | None, today: dt.date) -> None:
          for key, measures in totals.items()], batch_size=2000)
 
 
-def _county_keys(school_ids: list[int]) -> set[str]:
-    """The county keys these schools' student roll-up rows are under."""
-    return set(StudentRollup.objects.filter(school_id__in=school_ids)
-               .annotate(key=Substr("region_path", 1, COUNTY_PATH_LENGTH)).values_list("key", flat=True).distinct())
+def _county_sums(school_ids: list[int]) -> dict[tuple, list[int]]:
+    """These schools' student rows summed per county key and cell: {(key, *dimensions): measures}."""
+    rows = (StudentRollup.objects.filter(school_id__in=school_ids)
+            .annotate(key=Substr("region_path", 1, COUNTY_PATH_LENGTH))
+            .values("key", *COUNTY_DIMENSIONS).annotate(**{f"{m}_sum": Sum(m) for m in STUDENT_SUMS}).order_by())
+    return {(r["key"], *(r[d] for d in COUNTY_DIMENSIONS)): [r[f"{m}_sum"] for m in STUDENT_SUMS] for r in rows}
+
+
+def _add_to_counties(delta: dict[tuple, list[int]]) -> None:
+    """Add each cell's change to the county roll-up: ``INSERT … ON CONFLICT (cell) DO UPDATE SET
+    m = m + change`` in cell order, then drop the cells left without students (a cell exists exactly
+    where some school row does: every school row counts someone).
+
+    Additions commute, so refreshes of different schools of one county need no county-wide lock:
+    each locks only the county rows it changes, in one order (cell order, once per transaction),
+    and the row lock makes the second add to what the first committed."""
+    rows = [(*key, *change) for key, change in sorted(delta.items()) if any(change)]
+    if not rows:
+        return
+    table = StudentCountyRollup._meta.db_table
+    columns = ("region_path", *COUNTY_DIMENSIONS, *STUDENT_SUMS)
+    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in STUDENT_SUMS)
+    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            part = rows[start:start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(part))}"  # noqa: S608
+                f" ON CONFLICT ({', '.join(COUNTY_CELL)}) DO UPDATE SET {updates}",
+                [v for row in part for v in row])
+    keys = sorted({row[0] for row in rows})
+    StudentCountyRollup.objects.filter(region_path__in=keys, **{m: 0 for m in STUDENT_SUMS}).delete()
 
 
 def _county_select(keys: list[str] | None) -> QuerySet:
@@ -306,57 +367,102 @@ def _county_select(keys: list[str] | None) -> QuerySet:
     )
 
 
-def _recompute_counties(keys: set[str] | None) -> None:
-    """Sum the county roll-up again for these county keys (all for ``None``) from the school rows.
+def _recompute_counties() -> None:
+    """The whole county roll-up summed again from the school rows (the full rebuild)."""
+    StudentCountyRollup.objects.all().delete()
+    insert_select(StudentCountyRollup._meta.db_table, COUNTY_COLUMNS, _county_select(None))
 
-    Two commits in one county may refresh it at once: on PostgreSQL each county is summed under its
-    own transaction-long advisory lock, taken in key order, so the second waits, then sums what the
-    first committed. (SQLite runs one writer at a time anyway.)"""
-    table = StudentCountyRollup._meta.db_table
-    if keys is None:
-        StudentCountyRollup.objects.all().delete()
-        insert_select(table, COUNTY_COLUMNS, _county_select(None))
-        return
-    if not keys:
-        return
-    ordered = sorted(keys)
-    if connection.vendor == "postgresql":
+
+def _on_postgresql() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _lock_key(school_id: int) -> int:
+    """The school's advisory-lock key (int4); ids beyond 2³¹ share keys, which only serialises more."""
+    return school_id if school_id < 2**31 else school_id % (2**31 - 1)
+
+
+def hold_rollups(*, exclusive: bool = False) -> None:
+    """Take the roll-ups' lock for the rest of the current transaction: shared by refreshes,
+    exclusive for whoever must see every table between refreshes (a snapshot, the full rebuild)."""
+    if _on_postgresql():
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
         with connection.cursor() as cursor:
-            for key in ordered:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [COUNTY_LOCK_CLASS, key])
-    StudentCountyRollup.objects.filter(region_path__in=ordered).delete()
-    insert_select(table, COUNTY_COLUMNS, _county_select(ordered))
+            cursor.execute(f"SELECT {function}(%s, %s)", list(FREEZE_LOCK))
+
+
+def lock_schools(school_ids: Iterable[int]) -> None:
+    """Wait for and hold (until the transaction ends) the refresh lock of each school, in key order:
+    every refresher locks in this one order, so two of them can never wait for each other."""
+    keys = sorted({_lock_key(int(i)) for i in school_ids})
+    if keys and _on_postgresql():
+        with connection.cursor() as cursor:
+            # unnest yields the sorted array in order; the aggregate takes each lock as it reads them.
+            cursor.execute("SELECT count(pg_advisory_xact_lock(%s, k)) FROM unnest(%s::int[]) AS u(k)",
+                           [SCHOOL_LOCK_CLASS, keys])
+
+
+def try_lock_schools(school_ids: Iterable[int]) -> list[int]:
+    """The schools whose refresh lock is free, now held by this transaction (the others are being
+    refreshed by someone else: the worker skips them, like ``FOR UPDATE SKIP LOCKED``). Never waits."""
+    ids = sorted({int(i) for i in school_ids})
+    if not ids or not _on_postgresql():
+        return ids
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT k FROM unnest(%s::bigint[]) AS u(k) WHERE pg_try_advisory_xact_lock(%s,"
+                       " (CASE WHEN k < 2147483648 THEN k ELSE k %% 2147483647 END)::int)", [ids, SCHOOL_LOCK_CLASS])
+        return sorted(r[0] for r in cursor.fetchall())
 
 
 def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None = None) -> None:
     """Rewrite the roll-up rows of these schools (all schools for ``None``) from the records, and the
-    county roll-up of their counties."""
+    county roll-up of their counties — under the schools' locks (all: the roll-ups' exclusive lock)."""
     today = today or timezone.localdate()
     ids = None if school_ids is None else sorted({int(i) for i in school_ids})
     chunks = [None] if ids is None else [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
-    counties: set[str] | None = None if ids is None else set()
+    county_change: dict[tuple, list[int]] = {}
     with transaction.atomic():
+        hold_rollups(exclusive=ids is None)
+        if ids is not None:
+            lock_schools(ids)  # before the first statement that reads what another refresh writes
         for chunk in chunks:
-            if chunk is not None:
-                counties |= _county_keys(chunk)  # where the schools' rows were …
+            if chunk is not None:  # the county rows lose what these schools counted …
+                for cell, sums in _county_sums(chunk).items():
+                    change = county_change.setdefault(cell, [0] * len(STUDENT_SUMS))
+                    for i, n in enumerate(sums):
+                        change[i] -= n
             for model in ROLLUPS:
                 (model.objects.all() if chunk is None else model.objects.filter(school_id__in=chunk)).delete()
             insert_select(StudentRollup._meta.db_table, STUDENT_COLUMNS, _student_select(chunk, today))
-            if chunk is not None:
-                counties |= _county_keys(chunk)  # … and where they are now (a school may have moved)
+            if chunk is not None:  # … and gain what they count now (under the county they are in now)
+                for cell, sums in _county_sums(chunk).items():
+                    change = county_change.setdefault(cell, [0] * len(STUDENT_SUMS))
+                    for i, n in enumerate(sums):
+                        change[i] += n
             _recompute_classes(chunk, today)
             insert_select(StaffRollup._meta.db_table, STAFF_COLUMNS, _staff_select(chunk))
             _recompute_buildings(chunk)
             _recompute_assets(chunk, today)
             insert_select(SchoolRollup._meta.db_table, SCHOOL_COLUMNS, _school_select(chunk))
-        _recompute_counties(counties)
+        if ids is None:
+            _recompute_counties()
+        else:
+            _add_to_counties(county_change)  # once, in cell order, for the whole transaction
+
+
+def _delete_marks(mark_ids: list[int]) -> None:
+    for start in range(0, len(mark_ids), CHUNK):
+        DirtySchool.objects.filter(id__in=mark_ids[start:start + CHUNK]).delete()
 
 
 def rebuild_all(*, today: dt.date | None = None) -> None:
-    """Every roll-up row from scratch; the dirty list is cleared of what this covered."""
-    started = timezone.now()
-    recompute_schools(None, today=today)
-    DirtySchool.objects.filter(marked_at__lte=started).delete()
+    """Every roll-up row from scratch; the dirty marks it covered (those committed before it began)
+    are removed. No refresh runs meanwhile (the roll-ups' exclusive lock)."""
+    with transaction.atomic():
+        hold_rollups(exclusive=True)
+        marks = list(DirtySchool.objects.values_list("id", flat=True))
+        recompute_schools(None, today=today)
+        _delete_marks(marks)
 
 
 def stale_schools(today: dt.date | None = None) -> set[int]:
@@ -382,37 +488,87 @@ def refresh_stale_years(today: dt.date | None = None) -> int:
     return len(ids)
 
 
-def refresh_dirty_schools() -> None:
-    """After a commit: recompute the schools marked dirty (in the worker when there are many)."""
-    pending = list(DirtySchool.objects.values_list("school_id", "marked_at")[: INLINE_LIMIT + 1])
-    if not pending:
-        return
-    if len(pending) > INLINE_LIMIT:
+def _refresh_marked(school_ids: list[int]) -> int:
+    """In the current transaction, with these schools' locks already held: read their marks,
+    recompute the schools that still have one, delete exactly the marks read. A school without a
+    mark left was refreshed by someone who read it after its commit — nothing to do. The number of
+    schools recomputed."""
+    marks: dict[int, list[int]] = {}
+    for start in range(0, len(school_ids), CHUNK):
+        for mark_id, school_id in DirtySchool.objects.filter(
+                school_id__in=school_ids[start:start + CHUNK]).values_list("id", "school_id"):
+            marks.setdefault(school_id, []).append(mark_id)
+    if not marks:
+        return 0
+    recompute_schools(sorted(marks))
+    _delete_marks([m for ids in marks.values() for m in ids])
+    return len(marks)
+
+
+def refresh_schools(school_ids: Iterable[int]) -> int:
+    """Bring these schools' roll-ups up to date (the inline refresh after a commit): wait for each
+    school's lock, then recompute those still marked. The number recomputed."""
+    ids = sorted({int(i) for i in school_ids})
+    if not ids:
+        return 0
+    with transaction.atomic():
+        hold_rollups()
+        lock_schools(ids)
+        return _refresh_marked(ids)
+
+
+def refresh_dirty_schools(school_ids: frozenset[int] | None) -> None:
+    """After a commit (``history.services``): refresh the schools that commit marked, when they are
+    few; a larger set (or one the writer could not name) goes to the worker. Never raises: the
+    commit has happened, so a failure is logged, the schools stay marked and the worker retries."""
+    try:
+        if school_ids is None or len(school_ids) > INLINE_LIMIT:
+            enqueue_worker()
+            return
+        refresh_schools(school_ids)
+    except Exception:
+        log.exception("roll-up refresh after commit failed for %s school(s); they stay marked for the worker",
+                      "?" if school_ids is None else len(school_ids))
+        enqueue_worker()
+
+
+def enqueue_worker() -> None:
+    """Ask the background worker to drain the dirty marks (``stats.tasks.refresh_rollups``)."""
+    try:
         from eduplatform.stats.tasks import refresh_rollups
 
         refresh_rollups.enqueue()
-        return
-    process_dirty(pending)
+    except Exception:
+        log.exception("could not queue the roll-up worker; the marks stay until the next refresh")
 
 
-def process_dirty(pending: list[tuple[int, dt.datetime]] | None = None) -> int:
-    """Recompute dirty schools; a mark made again while this ran stays for the next round."""
-    if pending is None:
-        pending = list(DirtySchool.objects.values_list("school_id", "marked_at"))
-    if not pending:
-        return 0
+def drain_dirty(*, batch: int = WORKER_BATCH, max_rounds: int | None = None) -> int:
+    """The worker: claim marked schools in batches (those no one else is refreshing, oldest mark
+    first), refresh each batch in a transaction of its own, until no mark is left. When every
+    candidate is locked by another refresher, wait for them rather than spin. The number of
+    schools recomputed."""
+    done = rounds = 0
+    while max_rounds is None or rounds < max_rounds:
+        rounds += 1
+        with transaction.atomic():
+            hold_rollups()
+            candidates = [r["school_id"] for r in DirtySchool.objects.values("school_id").annotate(
+                first=Min("id")).order_by("first")[:batch]]
+            if not candidates:
+                break
+            claimed = try_lock_schools(candidates)
+            if not claimed:
+                claimed = sorted(candidates)
+                lock_schools(claimed)
+            done += _refresh_marked(claimed)
+    return done
+
+
+def process_dirty() -> int:
+    """Settle the roll-ups for a reader that copies them (a census snapshot): hold them still —
+    the exclusive lock, kept to the end of the caller's transaction — then recompute every school
+    still marked. The number of schools recomputed."""
     with transaction.atomic():
-        recompute_schools([sid for sid, _ in pending])
-        # Only the marks this run covered: a school marked again meanwhile has a later marked_at.
-        for start in range(0, len(pending), CHUNK):
-            part = pending[start:start + CHUNK]
-            DirtySchool.objects.filter(school_id__in=[sid for sid, _ in part]).filter(
-                _marks_of(part)).delete()
-    return len(pending)
-
-
-def _marks_of(pending: list[tuple[int, dt.datetime]]) -> Q:
-    q = Q()
-    for sid, marked_at in pending:
-        q |= Q(school_id=sid, marked_at=marked_at)
-    return q
+        hold_rollups(exclusive=True)
+        ids = sorted(set(DirtySchool.objects.values_list("school_id", flat=True)))
+        return _refresh_marked(ids) if ids else 0

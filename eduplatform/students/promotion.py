@@ -27,7 +27,7 @@ from eduplatform.core import locks
 from eduplatform.core.bulk import is_postgresql
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
 from eduplatform.history.models import AuditAction
-from eduplatform.history.services import audit_many, record_change, schedule_refresh
+from eduplatform.history.services import audit_many, mark_schools_dirty, record_change
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, scope_of
@@ -367,18 +367,11 @@ def _write_trace(cursor, batch: PromotionBatch, now: dt.datetime) -> None:
         " ORDER BY e.region_path, e.id",  # clustered by region: the feed's region index grows in runs
         [_db_datetime(now), batch.pk],
     )
-    cursor.execute(
-        f"INSERT INTO history_dirtyschool (school_id, marked_at) SELECT DISTINCT e.school_id, %s FROM {PC} pc"
-        f" JOIN {E} e ON e.id = pc.enrolment_id WHERE pc.batch_id = %s"
-        " AND e.school_id NOT IN (SELECT school_id FROM history_dirtyschool)",
-        [_db_datetime(now), batch.pk],
-    )
-    # Schools already marked get the new time too (see history.services.mark_schools_dirty); touching
-    # every older mark is cheaper than finding which of them this batch covered, and only costs a
-    # refresh running right now a school it will recompute again.
-    cursor.execute("UPDATE history_dirtyschool SET marked_at = %s WHERE marked_at < %s",
-                   [_db_datetime(now), _db_datetime(now)])
-    schedule_refresh()
+    # One mark per school of the batch, through history (append-only marks; the after-commit
+    # refresh knows the schools: inline for a few, the worker for a region).
+    cursor.execute(f"SELECT DISTINCT e.school_id FROM {PC} pc JOIN {E} e ON e.id = pc.enrolment_id"
+                   " WHERE pc.batch_id = %s", [batch.pk])
+    mark_schools_dirty(r[0] for r in cursor.fetchall())
 
 
 def _audit_by_school(actor: Actor, batch: PromotionBatch, note: str) -> None:
