@@ -1,0 +1,109 @@
+"""Input that never crashes and jobs that never hang (issue 11, point 9): a spreadsheet's used area is
+checked before calamine builds its grid, a job whose worker died is found and can be retried, and
+uploaded files do not outlive their use."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+import zipfile
+
+import pytest
+import xlsxwriter
+
+from eduplatform.core import imports
+from eduplatform.core.imports import Column, ImportFileError, read_table
+
+COLUMNS = (Column("name", "姓名", required=True), Column("gender", "性别", required=True))
+
+
+def _xlsx(cells: dict[tuple[int, int], str], *, sheet: str = "数据") -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet(sheet)
+    for (row, col), value in cells.items():
+        ws.write_string(row, col, value)
+    book.close()
+    return buffer.getvalue()
+
+
+def _rewrite_sheet(content: bytes, change) -> bytes:
+    """The same workbook with its first worksheet's XML passed through ``change``."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            data = src.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = change(data)
+            dst.writestr(item, data)
+    return out.getvalue()
+
+
+HEADER = {(0, 0): "姓名", (0, 1): "性别", (1, 0): "张三", (1, 1): "男"}
+
+
+def _refused_quickly(content: bytes) -> str:
+    started = time.perf_counter()
+    with pytest.raises(ImportFileError) as refused:
+        read_table(content, "学生.xlsx", COLUMNS)
+    assert time.perf_counter() - started < 1.0
+    return refused.value.message
+
+
+def test_a_far_cell_spreadsheet_is_refused_in_under_a_second_and_the_process_lives():
+    # 5 KB on disk; calamine would allocate 550 GB for its grid and abort the whole process.
+    content = _xlsx({**HEADER, (1048575, 16383): "x"})
+    assert len(content) < 10_000
+    message = _refused_quickly(content)
+    assert "XFD1048576" in message and "最多 200 列" in message
+
+
+def test_a_far_cell_behind_a_lying_dimension_is_still_refused():
+    content = _xlsx({**HEADER, (1048575, 16383): "x"})
+    lying = _rewrite_sheet(content, lambda xml: re.sub(rb'<dimension ref="[^"]*"/>', b'<dimension ref="A1:B2"/>', xml))
+    assert b'ref="A1:B2"' in zipfile.ZipFile(io.BytesIO(lying)).read("xl/worksheets/sheet1.xml")
+    message = _refused_quickly(lying)
+    assert "1,048,576" in message or "XFD1048576" in message
+
+
+def test_a_sheet_without_a_dimension_but_far_rows_is_refused():
+    content = _xlsx({**HEADER, (900_000, 0): "x"})
+    stripped = _rewrite_sheet(content, lambda xml: re.sub(rb"<dimension [^>]*/>", b"", xml))
+    assert "900,001" in _refused_quickly(stripped)
+
+
+def test_many_rows_and_many_columns_together_are_refused_by_cell_count():
+    # 150,000 rows and 150 columns are each allowed, together they are a 22-million-cell grid.
+    content = _xlsx({**HEADER, (149_999, 0): "x", (5, 149): "y"})
+    stripped = _rewrite_sheet(content, lambda xml: re.sub(rb"<dimension [^>]*/>", b"", xml))
+    _refused_quickly(stripped)
+
+
+def test_the_data_sheet_is_checked_not_a_big_instructions_sheet():
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    notes = book.add_worksheet("填写说明")
+    notes.write_string(0, 300, "wide notes are not read")
+    data = book.add_worksheet("数据")
+    for (row, col), value in HEADER.items():
+        data.write_string(row, col, value)
+    book.close()
+    table = read_table(buffer.getvalue(), "学生.xlsx", COLUMNS)
+    assert [cells[:2] for _, cells in table.rows] == [["张三", "男"]]
+
+
+def test_ordinary_files_within_the_limits_still_read(monkeypatch):
+    cells = dict(HEADER)
+    for r in range(2, 300):
+        cells[(r, 0)], cells[(r, 1)] = f"学生{r}", "女"
+    cells[(5, 150)] = "far but allowed"
+    table = read_table(_xlsx(cells), "学生.xlsx", COLUMNS)
+    assert len(table.rows) == 299 and table.rows[-1][0] == 300
+
+
+def test_the_limits_are_settings_of_the_module(monkeypatch):
+    monkeypatch.setattr(imports, "MAX_COLUMNS", 10)
+    with pytest.raises(ImportFileError, match="最多 10 列"):
+        read_table(_xlsx({**HEADER, (1, 10): "x"}), "学生.xlsx", COLUMNS)
+    read_table(_xlsx({**HEADER, (1, 9): "x"}), "学生.xlsx", COLUMNS)
