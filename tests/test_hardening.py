@@ -107,3 +107,94 @@ def test_the_limits_are_settings_of_the_module(monkeypatch):
     with pytest.raises(ImportFileError, match="最多 10 列"):
         read_table(_xlsx({**HEADER, (1, 10): "x"}), "学生.xlsx", COLUMNS)
     read_table(_xlsx({**HEADER, (1, 9): "x"}), "学生.xlsx", COLUMNS)
+
+
+# ---------------------------------------------------------------------------
+# Production settings (point 7)
+# ---------------------------------------------------------------------------
+
+import base64  # noqa: E402
+import os  # noqa: E402
+import secrets  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _production_env(tmp_path, **overrides: str) -> dict[str, str]:
+    """The environment docs/deployment.md documents, with fresh keys."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SECRET_KEY", "FIELD_", "EDU_", "DEBUG", "SECURE_"))}
+    env.update({
+        "EDU_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "FIELD_ENCRYPTION_KEYS": "k2026:" + base64.b64encode(os.urandom(32)).decode(),
+        "FIELD_INDEX_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "ALLOWED_HOSTS": "edu.gd.example.cn",
+        "CSRF_TRUSTED_ORIGINS": "https://edu.gd.example.cn",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        "EDU_VAR_DIR": str(tmp_path),
+        **overrides,
+    })
+    return env
+
+
+def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_check_deploy_is_clean_with_the_documented_production_settings(tmp_path):
+    result = _manage(_production_env(tmp_path), "check", "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("variable", ["SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "FIELD_INDEX_KEY"])
+def test_production_with_a_demo_key_refuses_to_start_naming_the_variable(tmp_path, variable):
+    from django.conf import settings
+
+    demo = {"SECRET_KEY": settings.DEMO_SECRET_KEY,
+            "FIELD_ENCRYPTION_KEYS": f"new:{base64.b64encode(os.urandom(32)).decode()},demo1:{settings.DEMO_FIELD_ENCRYPTION_KEY}",
+            "FIELD_INDEX_KEY": settings.DEMO_FIELD_INDEX_KEY}
+    result = _manage(_production_env(tmp_path, **{variable: demo[variable]}), "check")
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert "生产环境（EDU_ENV=production）不能使用仓库自带的演示密钥" in last and variable in last
+    assert "Refusing to start in production" in last
+
+
+def test_a_server_with_a_real_host_name_is_production_even_without_edu_env(tmp_path):
+    env = _production_env(tmp_path)
+    for name in ("EDU_ENV", "SECRET_KEY", "FIELD_ENCRYPTION_KEYS", "FIELD_INDEX_KEY"):
+        env.pop(name)
+    result = _manage(env, "check")
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr.splitlines()[-1]
+
+
+def test_production_refuses_debug(tmp_path):
+    result = _manage(_production_env(tmp_path, DEBUG="1"), "check")
+    assert result.returncode != 0 and "DEBUG=0" in result.stderr.splitlines()[-1]
+
+
+def test_demo_accounts_cannot_be_created_in_production(tmp_path):
+    env = _production_env(tmp_path)
+    assert _manage(env, "migrate", "--noinput", "-v0").returncode == 0
+    result = _manage(env, "generate_demo", "--scale", "0.001", "--students", "0")
+    assert result.returncode != 0
+    assert "生产环境（EDU_ENV=production）不能生成演示数据和演示账号" in result.stderr
+    count = subprocess.run([sys.executable, "manage.py", "shell", "-c",
+                            "from eduplatform.accounts.models import User; print(User.objects.count())"],
+                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert count.stdout.strip().splitlines()[-1] == "0"
+
+
+def test_the_demo_account_helper_itself_refuses_in_production(db, settings):
+    from eduplatform.accounts.roles import Role
+    from eduplatform.demo import province
+    from eduplatform.orgs.models import Organization
+
+    settings.IS_PRODUCTION = True
+    with pytest.raises(Exception, match="不能生成演示数据"):
+        province._account("demo_x", Role.PROVINCE_OFFICER, Organization(name="x"), [], display="x")
