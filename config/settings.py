@@ -26,7 +26,7 @@ ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
 # The repository's demo keys: public, so only for the demo and the tests (see docs/deployment.md).
-DEMO_SECRET_KEY = "insecure-demo-key-change-me-in-production-0123456789"
+DEMO_SECRET_KEY = "insecure-demo-key-change-me-in-production-0123456789"  # noqa: S105 (public demo key)
 DEMO_FIELD_ENCRYPTION_KEY = "ZGVtby1rZXktZm9yLWxvY2FsLXVzZS1vbmx5LTMyYnk="
 DEMO_FIELD_INDEX_KEY = "ZGVtby1ibGluZC1pbmRleC1rZXktbG9jYWwtb25seSE="
 SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
@@ -81,6 +81,13 @@ if IS_PRODUCTION:
 
 # How long after a year-end promotion it can still be undone exactly.
 PROMOTION_UNDO_DAYS = int(os.environ.get("PROMOTION_UNDO_DAYS", "30"))
+
+# A running import whose worker has not reported for this long is taken as interrupted (its worker
+# died) and marked failed, with a retry offered. The worker reports at every phase and progress step.
+IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", str(15 * 60)))
+# Uploaded files (they hold ID numbers) are kept sealed, and dropped this long after their job ended
+# (a clean dry run's file, kept to be committed with one click; an interrupted job's, for a retry).
+UPLOAD_RETENTION_HOURS = float(os.environ.get("UPLOAD_RETENTION_HOURS", "24"))
 
 # Background jobs (imports, exports): django-tasks with its database backend; run
 # ``manage.py db_worker`` beside the web server. TASKS_BACKEND=immediate runs jobs inline.

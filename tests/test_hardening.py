@@ -141,8 +141,9 @@ def _production_env(tmp_path, **overrides: str) -> dict[str, str]:
 
 
 def _manage(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(  # noqa: S603 (our own manage.py)
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=120)
 
 
 def test_check_deploy_is_clean_with_the_documented_production_settings(tmp_path):
@@ -198,3 +199,126 @@ def test_the_demo_account_helper_itself_refuses_in_production(db, settings):
     settings.IS_PRODUCTION = True
     with pytest.raises(Exception, match="不能生成演示数据"):
         province._account("demo_x", Role.PROVINCE_OFFICER, Organization(name="x"), [], display="x")
+
+
+# ---------------------------------------------------------------------------
+# Jobs whose worker died; uploaded files sealed and purged (points 9b and 5)
+# ---------------------------------------------------------------------------
+
+import datetime as dt  # noqa: E402
+
+from django.utils import timezone  # noqa: E402
+
+from eduplatform.core.models import ImportJob, ImportMode, JobStatus  # noqa: E402
+from eduplatform.students import importing  # noqa: E402
+
+from .students_support import student_row, xlsx_file  # noqa: E402
+
+IMPORT_HEADERS = ["姓名", "性别", "出生日期", "身份证件类型", "身份证件号", "民族", "年级", "班级", "入学年月", "联系电话"]
+IMPORT_FIELDS = ["name", "gender", "birth_date", "id_type", "id_number", "ethnicity", "grade", "class_number",
+                 "entered_on", "phone"]
+
+
+def _students_file(count: int = 3) -> tuple[bytes, list[dict]]:
+    rows = [student_row(seq) for seq in range(1, count + 1)]
+    return xlsx_file(IMPORT_HEADERS, [[r[f] for f in IMPORT_FIELDS] for r in rows]), rows
+
+
+def _submit(world, mode=ImportMode.ALL_OR_NOTHING) -> tuple[ImportJob, bytes, list[dict]]:
+    content, rows = _students_file()
+    job = importing.submit_import(actor=world.user("clerk_a1"), school=world.school_a1, file_name="学生.xlsx",
+                                  content=content, mode=mode)
+    return job, content, rows
+
+
+def _stored(job: ImportJob) -> bytes:
+    return bytes(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
+
+
+def test_an_uploaded_file_is_stored_sealed_not_in_clear(world):
+    job, content, rows = _submit(world)
+    stored = _stored(job)
+    assert stored.startswith(b"EDUSEAL1:") and content not in stored
+    # An xlsx is a zip: its local-file signature would be in the clear bytes.
+    assert b"PK\x03\x04" not in stored
+    from eduplatform.core.crypto import open_file
+
+    assert open_file(stored) == content
+    done = importing.run_student_import(job.pk)
+    assert done.status == JobStatus.DONE and done.written_rows == len(rows)
+    assert _stored(job) == b"" and not ImportJob.objects.get(pk=job.pk).file_kept
+
+
+def test_a_job_left_running_by_a_dead_worker_is_failed_with_a_reason_and_can_be_retried(client, world, settings):
+    settings.IMPORT_STALE_SECONDS = 600
+    job, content, rows = _submit(world)
+    # The worker took the job and was killed: status running, last heartbeat 20 minutes ago.
+    long_ago = timezone.now() - dt.timedelta(minutes=20)
+    ImportJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=long_ago, heartbeat_at=long_ago)
+    recent, _, _ = _submit(world)
+    ImportJob.objects.filter(pk=recent.pk).update(status=JobStatus.RUNNING, started_at=timezone.now(),
+                                                  heartbeat_at=timezone.now())
+
+    client.force_login(world.user("clerk_a1"))
+    page = client.get(f"/students/import/{job.pk}/")
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.failure == "处理进程中断，请重试" and job.finished_at
+    assert ImportJob.objects.get(pk=recent.pk).status == JobStatus.RUNNING  # a live job is left alone
+    body = page.content.decode()
+    assert "处理进程中断，请重试" in body and 'id="import-retry"' in body
+
+    response = client.post(f"/students/import/{job.pk}/commit/")
+    retried = ImportJob.objects.exclude(pk__in=[job.pk, recent.pk]).get()
+    assert response.status_code == 302 and response["Location"].endswith(f"/students/import/{retried.pk}/")
+    assert retried.status == JobStatus.QUEUED and retried.mode == job.mode
+    assert not ImportJob.objects.get(pk=job.pk).file_kept  # the file moved to the new job
+    done = importing.run_student_import(retried.pk)
+    assert done.status == JobStatus.DONE and done.written_rows == len(rows)
+
+
+def test_the_worker_fails_interrupted_jobs_before_taking_the_next(world, settings):
+    settings.IMPORT_STALE_SECONDS = 60
+    stuck, _, _ = _submit(world)
+    ImportJob.objects.filter(pk=stuck.pk).update(status=JobStatus.RUNNING, heartbeat_at=None,
+                                                 started_at=timezone.now() - dt.timedelta(minutes=5))
+    later, _, _ = _submit(world, ImportMode.DRY_RUN)
+    assert importing.run_student_import(later.pk).status == JobStatus.DONE
+    assert ImportJob.objects.get(pk=stuck.pk).status == JobStatus.FAILED
+
+
+def test_a_running_job_beats_while_it_works(world):
+    job, _, _ = _submit(world)
+    before = timezone.now()
+    importing.run_student_import(job.pk)
+    job.refresh_from_db()
+    assert job.heartbeat_at is not None and job.heartbeat_at >= before
+
+
+def test_a_dry_runs_file_is_purged_after_the_retention_time_by_command_and_worker(client, world, settings):
+    from django.core.management import call_command
+
+    settings.UPLOAD_RETENTION_HOURS = 2
+    job, _, _ = _submit(world, ImportMode.DRY_RUN)
+    assert importing.run_student_import(job.pk).status == JobStatus.DONE
+    assert ImportJob.objects.get(pk=job.pk).file_kept  # kept: it may be committed with one click
+    call_command("purge_uploads", stdout=io.StringIO())
+    assert ImportJob.objects.get(pk=job.pk).file_kept  # one hour old: still kept
+
+    ImportJob.objects.filter(pk=job.pk).update(finished_at=timezone.now() - dt.timedelta(hours=3))
+    out = io.StringIO()
+    call_command("purge_uploads", stdout=out)
+    assert "已删除过期上传文件 1 个" in out.getvalue()
+    purged = ImportJob.objects.get(pk=job.pk)
+    assert not purged.file_kept and _stored(purged) == b""
+    client.force_login(world.user("clerk_a1"))
+    body = client.get(f"/students/import/{job.pk}/").content.decode()
+    assert "文件已超过保留期限被删除" in body and 'id="import-commit"' not in body
+
+    # The worker's own round does the same before each job.
+    other, _, _ = _submit(world, ImportMode.DRY_RUN)
+    importing.run_student_import(other.pk)
+    ImportJob.objects.filter(pk=other.pk).update(finished_at=timezone.now() - dt.timedelta(hours=3))
+    third, _, _ = _submit(world, ImportMode.DRY_RUN)
+    importing.run_student_import(third.pk)
+    assert not ImportJob.objects.get(pk=other.pk).file_kept
+    assert ImportJob.objects.get(pk=third.pk).file_kept

@@ -1,7 +1,9 @@
 """Background jobs people watch: a spreadsheet import with its progress and its error report.
 
 The job row is what the page polls; the work itself runs in a django-tasks worker. Keeping the
-uploaded file in the row (not on a local disk) lets any worker on any machine pick it up.
+uploaded file in the row (not on a local disk) lets any worker on any machine pick it up. The file
+is sealed with the field keys (``core.crypto.seal_file``: it holds ID numbers) and dropped when it
+is no longer needed, or at the latest ``UPLOAD_RETENTION_HOURS`` after the job ends.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class JobStatus(models.TextChoices):
 class ImportJob(models.Model):
     kind = models.CharField(_("导入内容"), max_length=32)  # "students", …
     file_name = models.CharField(_("文件名"), max_length=200)
-    content = models.BinaryField(_("文件"))
+    content = models.BinaryField(_("文件"))  # sealed (AES-GCM); b"" once dropped
+    file_kept = models.BooleanField(_("保留文件"), default=True)
     mode = models.CharField(_("导入方式"), max_length=16, choices=ImportMode.choices)
     status = models.CharField(_("状态"), max_length=10, choices=JobStatus.choices, default="queued")
     phase = models.CharField(_("阶段"), max_length=50, blank=True)
@@ -50,6 +53,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker at every phase and progress step: a running job whose heartbeat stopped
+    # belongs to a worker that died (killed, out of memory) and is marked failed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     SCOPE = ScopeFields(path="region_path", school="school_id")
 
