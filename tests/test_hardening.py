@@ -322,3 +322,99 @@ def test_a_dry_runs_file_is_purged_after_the_retention_time_by_command_and_worke
     importing.run_student_import(third.pk)
     assert not ImportJob.objects.get(pk=other.pk).file_kept
     assert ImportJob.objects.get(pk=third.pk).file_kept
+
+
+# ---------------------------------------------------------------------------
+# Unique violations as Chinese messages (point 9d)
+# ---------------------------------------------------------------------------
+
+from django.db.models.query import QuerySet  # noqa: E402
+
+from eduplatform.assets import services as asset_services  # noqa: E402
+from eduplatform.assets.models import Equipment  # noqa: E402
+from eduplatform.core.errors import RecordInvalid  # noqa: E402
+from eduplatform.facilities import services as facility_services  # noqa: E402
+from eduplatform.facilities.models import Building  # noqa: E402
+
+from .assets_support import line  # noqa: E402
+from .concurrency import committing, postgres_only, run_concurrently  # noqa: E402
+from .facilities_support import building_row  # noqa: E402
+
+
+@pytest.fixture
+def checks_see_nothing(monkeypatch):
+    """The moment of a race: the service's "is this number free?" look finds nothing (the other
+    clerk's row is not committed yet), but the unique index sees it."""
+    def blind():
+        monkeypatch.setattr(QuerySet, "exists", lambda self: False)
+        monkeypatch.setattr(QuerySet, "first", lambda self: None)
+    return blind
+
+
+def test_a_building_number_taken_meanwhile_is_reported_naming_the_school(world, checks_see_nothing):
+    clerk = world.user("clerk_a1")
+    facility_services.create_building(actor=clerk, school=world.school_a1, data=building_row(1))
+    checks_see_nothing()
+    with pytest.raises(RecordInvalid) as refused:
+        facility_services.create_building(actor=clerk, school=world.school_a1, data=building_row(1, name="新楼"))
+    problem = refused.value.problems[0]
+    assert problem.field == "number" and problem.code == "value.taken"
+    assert f"建筑物编号「JZ001」已存在于{world.school_a1.name}" in problem.message
+    assert Building.objects.filter(school=world.school_a1).count() == 1
+
+
+def test_an_equipment_number_taken_meanwhile_is_reported_naming_the_school(world, checks_see_nothing):
+    clerk = world.user("clerk_a1")
+    asset_services.create_equipment(actor=clerk, school=world.school_a1, data=line("ZC-1"))
+    checks_see_nothing()
+    with pytest.raises(RecordInvalid) as refused:
+        asset_services.create_equipment(actor=clerk, school=world.school_a1, data=line("ZC-1"))
+    assert f"资产编号「ZC-1」已存在于{world.school_a1.name}" in refused.value.problems[0].message
+    assert Equipment.objects.filter(school=world.school_a1).count() == 1
+
+
+def test_a_class_created_twice_meanwhile_is_reported(world, checks_see_nothing):
+    from eduplatform.students import services as student_services
+
+    clerk = world.user("clerk_a1")
+    student_services.create_class(actor=clerk, school=world.school_a1, school_year=2025, grade="11", number=7)
+    checks_see_nothing()
+    with pytest.raises(RecordInvalid, match="（7）班已存在"):
+        student_services.create_class(actor=clerk, school=world.school_a1, school_year=2025, grade="11", number=7)
+
+
+def test_a_building_number_entered_twice_on_the_page_shows_a_form_error_not_a_500(client, world, checks_see_nothing):
+    clerk = world.user("clerk_a1")
+    facility_services.create_building(actor=clerk, school=world.school_a1, data=building_row(1))
+    checks_see_nothing()
+    client.force_login(clerk)
+    response = client.post("/facilities/new/", building_row(1, name="新楼"))
+    assert response.status_code == 200
+    assert "建筑物编号「JZ001」已存在于" in response.content.decode()
+
+
+@postgres_only
+@committing
+def test_two_clerks_saving_the_same_building_and_equipment_number_at_once_get_one_record_and_one_message(world):
+    clerk = world.user("clerk_a1")
+    school = world.school_a1
+
+    def save(create, data):
+        def run():
+            try:
+                return create(actor=clerk, school=school, data=data)
+            except RecordInvalid as err:
+                return err
+        return run
+
+    for create, data, model, taken in (
+        (facility_services.create_building, building_row(5), Building, "建筑物编号「JZ005」已存在于"),
+        (asset_services.create_equipment, line("ZC-9"), Equipment, "资产编号「ZC-9」已存在于"),
+    ):
+        results = run_concurrently(save(create, data), save(create, dict(data)))
+        refused = [r for r in results if isinstance(r, RecordInvalid)]
+        saved = [r for r in results if isinstance(r, model)]
+        assert len(saved) == 1 and len(refused) == 1, results
+        assert any(taken in p.message or "已登记" in p.message or "已有建筑物编号" in p.message
+                   for p in refused[0].problems)
+        assert model.objects.filter(school=school).count() == 1
