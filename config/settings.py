@@ -89,6 +89,10 @@ IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", str(15 * 60)))
 # (a clean dry run's file, kept to be committed with one click; an interrupted job's, for a retry).
 UPLOAD_RETENTION_HOURS = float(os.environ.get("UPLOAD_RETENTION_HOURS", "24"))
 
+# A list export longer than this many rows is built by the worker, with a progress page and a
+# download link, not inside the request (core/exports.py).
+EXPORT_BACKGROUND_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ROWS", "50000"))
+
 # Background jobs (imports, exports): django-tasks with its database backend; run
 # ``manage.py db_worker`` beside the web server. TASKS_BACKEND=immediate runs jobs inline.
 TASKS = {
