@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("EDU_VAR_DIR", BASE_DIR / "var"))
@@ -21,24 +22,76 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 DEBUG = _env_bool("DEBUG", False)
-# The fallback key is only for the demo and tests; production sets SECRET_KEY.
-SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-demo-key-change-me-in-production-0123456789")
 ALLOWED_HOSTS = [h for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
+# The repository's demo keys: public, so only for the demo and the tests (see docs/deployment.md).
+DEMO_SECRET_KEY = "insecure-demo-key-change-me-in-production-0123456789"  # noqa: S105 (public demo key)
+DEMO_FIELD_ENCRYPTION_KEY = "ZGVtby1rZXktZm9yLWxvY2FsLXVzZS1vbmx5LTMyYnk="
+DEMO_FIELD_INDEX_KEY = "ZGVtby1ibGluZC1pbmRleC1rZXktbG9jYWwtb25seSE="
+SECRET_KEY = os.environ.get("SECRET_KEY", DEMO_SECRET_KEY)
+
 # Field encryption keys for personal data (ID numbers, phones): "keyid:base64key,keyid:base64key".
 # The first key encrypts; all of them decrypt, so keys can rotate.
-FIELD_ENCRYPTION_KEYS = os.environ.get(
-    "FIELD_ENCRYPTION_KEYS",
-    "demo1:ZGVtby1rZXktZm9yLWxvY2FsLXVzZS1vbmx5LTMyYnk=",
-)
+FIELD_ENCRYPTION_KEYS = os.environ.get("FIELD_ENCRYPTION_KEYS", f"demo1:{DEMO_FIELD_ENCRYPTION_KEY}")
 # Key (base64) of the HMAC blind index that finds and de-duplicates encrypted values. Independent of
 # the encryption keys so that rotating those changes no index; it must stay fixed for the life of the
 # data. The default is a demo key: set your own in production.
-FIELD_INDEX_KEY = os.environ.get("FIELD_INDEX_KEY", "ZGVtby1ibGluZC1pbmRleC1rZXktbG9jYWwtb25seSE=")
+FIELD_INDEX_KEY = os.environ.get("FIELD_INDEX_KEY", DEMO_FIELD_INDEX_KEY)
+
+# Which kind of installation this is: "production" or "demo" (the laptop demo, CI and the tests).
+# Unset, it is a demo only while the site answers to local host names alone: a server reachable by
+# a real name (ALLOWED_HOSTS) is production even if EDU_ENV was forgotten, so it cannot run on the
+# public demo keys by omission.
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "testserver", "::1", "[::1]"}
+EDU_ENV = os.environ.get("EDU_ENV", "").strip().lower() or (
+    "demo" if set(ALLOWED_HOSTS) <= _LOCAL_HOSTS else "production"
+)
+if EDU_ENV not in {"production", "demo"}:
+    raise ImproperlyConfigured(f"EDU_ENV 只能是 production 或 demo，而不是「{EDU_ENV}」 / EDU_ENV must be production or demo")
+IS_PRODUCTION = EDU_ENV == "production"
+
+
+def _demo_values_in_use() -> list[str]:
+    found = []
+    if SECRET_KEY == DEMO_SECRET_KEY or SECRET_KEY.startswith("insecure-") or len(SECRET_KEY) < 50:
+        found.append("SECRET_KEY")
+    if DEMO_FIELD_ENCRYPTION_KEY in FIELD_ENCRYPTION_KEYS:
+        found.append("FIELD_ENCRYPTION_KEYS")
+    if FIELD_INDEX_KEY == DEMO_FIELD_INDEX_KEY:
+        found.append("FIELD_INDEX_KEY")
+    return found
+
+
+if IS_PRODUCTION:
+    # Refused here, while the settings load, so that every process — web server, worker, every
+    # manage.py command — stops before it could sign a session or seal an ID number with a public key.
+    if _demo_values := _demo_values_in_use():
+        names = "、".join(_demo_values)
+        raise ImproperlyConfigured(
+            f"生产环境（EDU_ENV=production）不能使用仓库自带的演示密钥：请设置 {names}（见 docs/deployment.md）。 / "
+            f"Refusing to start in production with the repository's demo values of {', '.join(_demo_values)}: "
+            "set them in the environment (see docs/deployment.md)."
+        )
+    if DEBUG:
+        raise ImproperlyConfigured(
+            "生产环境（EDU_ENV=production）不能开启 DEBUG：请设置 DEBUG=0。 / "
+            "Refusing to start in production with DEBUG on: set DEBUG=0."
+        )
 
 # How long after a year-end promotion it can still be undone exactly.
 PROMOTION_UNDO_DAYS = int(os.environ.get("PROMOTION_UNDO_DAYS", "30"))
+
+# A running import whose worker has not reported for this long is taken as interrupted (its worker
+# died) and marked failed, with a retry offered. The worker reports at every phase and progress step.
+IMPORT_STALE_SECONDS = int(os.environ.get("IMPORT_STALE_SECONDS", str(15 * 60)))
+# Uploaded files (they hold ID numbers) are kept sealed, and dropped this long after their job ended
+# (a clean dry run's file, kept to be committed with one click; an interrupted job's, for a retry).
+UPLOAD_RETENTION_HOURS = float(os.environ.get("UPLOAD_RETENTION_HOURS", "24"))
+
+# A list export longer than this many rows is built by the worker, with a progress page and a
+# download link, not inside the request (core/exports.py).
+EXPORT_BACKGROUND_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ROWS", "50000"))
 
 # Background jobs (imports, exports): django-tasks with its database backend; run
 # ``manage.py db_worker`` beside the web server. TASKS_BACKEND=immediate runs jobs inline.
@@ -95,6 +148,8 @@ MIDDLEWARE = [
     "eduplatform.accounts.middleware.IdleSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Last, so its process_exception is the first to see a view's DataError (the 400 safety net).
+    "eduplatform.core.input_guard.InputGuardMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -167,8 +222,17 @@ SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(12 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
+# Behind TLS (always in production): cookies only over HTTPS, HTTP redirected to HTTPS, and HSTS so
+# browsers never try plain HTTP again. SECURE_PROXY_SSL_HEADER=1 when a proxy terminates TLS and
+# sets X-Forwarded-Proto (otherwise every request looks like HTTP and redirects for ever).
+SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", IS_PRODUCTION)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", IS_PRODUCTION)
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600 if IS_PRODUCTION else 0)))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", IS_PRODUCTION)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", IS_PRODUCTION)
+if _env_bool("SECURE_PROXY_SSL_HEADER", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

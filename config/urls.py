@@ -8,6 +8,7 @@ urlpatterns = [
     path("orgs/", include("eduplatform.orgs.urls")),
     path("students/", include("eduplatform.students.urls")),
     path("imports/", include("eduplatform.imports.urls")),
+    path("exports/", include("eduplatform.core.export_views")),
     path("staff/", include("eduplatform.staff.urls")),
     path("facilities/", include("eduplatform.facilities.urls")),
     path("assets/", include("eduplatform.assets.urls")),

@@ -33,6 +33,7 @@ from eduplatform.core.errors import (
     RecordInvalid,
     RowProblem,
 )
+from eduplatform.core.integrity import unique_or_invalid
 from eduplatform.core.rows import CleanRow
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import audit_many, diff_fields, feed_many, record_change
@@ -132,7 +133,10 @@ def create_equipment(*, actor: Actor, school: Organization, data: Mapping[str, A
     _lock_school(school)
     item = Equipment(school=school, region_path=school.region_path)
     _apply(item, clean.values)
-    item.save()
+    with unique_or_invalid(f"仪器设备「{item.name}」", field="asset_number", label="资产编号",
+                           message=f"资产编号「{item.asset_number}」已存在于{school.name}（刚由另一位用户登记），"
+                                   "请换一个编号或修改原记录"):
+        item.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=EQUIPMENT_TYPE, object_id=item.pk,
                   object_label=_label(item), changes=diff_fields({}, _created(item), LABELS),
                   region_path=item.region_path, school_id=school.pk, feed_resource="equipment",

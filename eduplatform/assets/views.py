@@ -225,6 +225,8 @@ def holdings_list(request: HttpRequest) -> HttpResponse:
     user, params = request.user, request.GET
     current = codes.statistical_year(timezone.localdate())
     year = _int(params.get("year")) if "year" in params else current
+    if year is not None and not 1949 <= year <= current + 1:
+        year = None  # a year no census can have (also -1 or 9999…): all years, as for an empty choice
     rows = selectors.holdings_in_scope(user, year=year, source=params.get("source", ""), text=params.get("q", ""))
     if params.get("format") == "xlsx":
         record_event(actor=user, action=AuditAction.EXPORT, object_type=services.HOLDINGS_TYPE,

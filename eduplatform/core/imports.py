@@ -14,9 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import PurePath
+from pathlib import PurePath, PurePosixPath
 from typing import Final
 
 import xlsxwriter
@@ -43,6 +44,13 @@ COLUMN_KINDS: Final = frozenset(
 SPREADSHEET_SUFFIXES: Final = frozenset({".xlsx", ".xlsm", ".xls", ".ods"})
 TEXT_SUFFIXES: Final = frozenset({".csv", ".txt", ".tsv"})
 HEADER_SEARCH_ROWS: Final = 10
+MAX_ROWS: Final = 200_000  # data rows of one file
+# The used area of a sheet is checked before calamine reads it: calamine builds a dense grid from
+# the first to the last cell, so one cell at XFD1048576 in a 5 KB file asks for 550 GB and aborts
+# the process. Blank rows beyond the data rows are allowed up to this many.
+BLANK_ROWS_ALLOWED: Final = 1000
+MAX_COLUMNS: Final = 200
+MAX_CELLS: Final = 20_000_000  # rows × columns of the used area
 TEMPLATE_ROWS: Final = 2000
 DATA_SHEET, CODES_SHEET, INSTRUCTIONS_SHEET = "数据", "代码表", "填写说明"
 
@@ -156,6 +164,147 @@ def _unreadable(file_name: str) -> ImportFileError:
     )
 
 
+def _letters_to_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
+def _beyond_pattern(limit: str, alphabet: str) -> str:
+    """A regex matching exactly the strings over ``alphabet`` (a run, without leading zeros) that
+    stand for a number greater than ``limit``: longer ones, or as long and greater digit by digit
+    (column letters and row numbers both compare that way)."""
+    first, last = alphabet[0], alphabet[-1]
+    parts = [f"[{first}-{last}]{{{len(limit) + 1},}}"]
+    for i, char in enumerate(limit):
+        if char != last:
+            nxt = chr(ord(char) + 1)
+            rest = len(limit) - i - 1
+            parts.append(f"{re.escape(limit[:i])}[{nxt}-{last}][{first}-{last}]{{{rest}}}")
+    return "|".join(parts)
+
+
+def _column_letters(number: int) -> str:
+    return xl_col_to_name(number - 1)
+
+
+_REF: Final = re.compile(r"([A-Z]{1,3})([0-9]{1,7})$")
+_CHUNK: Final = 1 << 20
+
+
+def _attributes(tag: bytes) -> dict[str, str]:
+    return {k.decode(): v.decode("utf-8", "replace") for k, v in re.findall(rb'([\w:]+)="([^"]*)"', tag)}
+
+
+def _xlsx_sheet_part(archive: zipfile.ZipFile) -> str | None:
+    """The worksheet part calamine will read: the data sheet of our template, else the first.
+    Read with regular expressions from at most 1 MB of each part (no XML parser: no entity tricks)."""
+    try:
+        with archive.open("xl/workbook.xml") as part:
+            book = part.read(_CHUNK)
+        with archive.open("xl/_rels/workbook.xml.rels") as part:
+            rels = part.read(_CHUNK)
+    except (KeyError, zipfile.BadZipFile, OSError):
+        return None
+    sheets = [_attributes(tag) for tag in re.findall(rb"<(?:\w+:)?sheet\s[^>]*>", book)]
+    if not sheets:
+        return None
+    chosen = next((a for a in sheets if a.get("name") == DATA_SHEET), sheets[0])
+    rel_id = chosen.get("r:id") or next((v for k, v in chosen.items() if k.endswith(":id")), "")
+    targets = {a.get("Id"): a.get("Target", "") for a in map(_attributes, re.findall(rb"<Relationship\s[^>]*>", rels))}
+    target = targets.get(rel_id)
+    if not target:
+        return None
+    path = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+    return path if path in archive.namelist() else None
+
+
+def _ref_beyond(*, rows: int | None = None, columns: int | None = None) -> str:
+    """A regex for the value of a row or cell reference (``GS12``) past ``rows`` or ``columns``."""
+    parts = []
+    if columns is not None:
+        parts.append(f"(?:{_beyond_pattern(_column_letters(columns), 'AZ')})[0-9]+")
+    if rows is not None:
+        parts.append(f"[A-Z]*(?:{_beyond_pattern(str(rows), '09')})")
+    return "|".join(parts)
+
+
+def _xlsx_extent(content: bytes) -> tuple[str, int, int] | None:
+    """(area, rows, columns) of the sheet calamine would read, when it is past the limits: the
+    ``<dimension ref>`` first, then every row and cell reference, streamed from the zip in 1 MB
+    pieces (so a file of a few KB that unpacks to gigabytes is never held whole).
+
+    The grid calamine builds is rows × columns of the used area. Many rows or many columns are both
+    fine, but not both: a file whose references go past ``soft_rows`` must stay within
+    ``soft_columns`` and the other way round, so the grid never exceeds ``MAX_CELLS``."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, ValueError):
+        return None  # not a zip: calamine says it cannot read it
+    with archive:
+        part = _xlsx_sheet_part(archive)
+        if part is None:
+            return None
+        max_rows = MAX_ROWS + HEADER_SEARCH_ROWS + BLANK_ROWS_ALLOWED
+        soft_rows, soft_columns = MAX_CELLS // MAX_COLUMNS, MAX_CELLS // max_rows
+        hard = _ref_beyond(rows=max_rows, columns=MAX_COLUMNS)
+        soft_row, soft_col = _ref_beyond(rows=soft_rows), _ref_beyond(columns=soft_columns)
+        # One literal prefix, ` r="` (in a worksheet only rows and cells carry that attribute), which
+        # the regex engine skips to quickly; the reference's value decides which limit it passes.
+        patterns = {  # by (many rows seen, many columns seen)
+            (False, False): rf' r="(?:(?P<hard>{hard})|(?P<rows>{soft_row})|(?P<cols>{soft_col}))"',
+            (True, False): rf' r="(?:(?P<hard>{hard})|(?P<rows>(?!))|(?P<cols>{soft_col}))"',
+            (False, True): rf' r="(?:(?P<hard>{hard})|(?P<rows>{soft_row})|(?P<cols>(?!)))"',
+        }
+        compiled = {key: re.compile(value.encode()) for key, value in patterns.items()}
+        dimension = re.compile(rb'<dimension\s[^>]*?\bref="(?:[A-Z]*[0-9]*:)?([A-Z]{1,3})([0-9]{1,7})"')
+        many_rows = many_columns = False
+        rows_seen = 0
+        tail = b""
+        with archive.open(part) as stream:
+            first = True
+            while chunk := stream.read(_CHUNK):
+                data = tail + chunk
+                if first:
+                    first = False
+                    if found := dimension.search(data):
+                        rows, cols = int(found[2]), _letters_to_number(found[1].decode())
+                        if rows > max_rows or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
+                            return f"A1:{found[1].decode()}{rows}", rows, cols
+                position = 0
+                while found := compiled[many_rows, many_columns].search(data, position):
+                    ref = re.search(rb'r="([A-Z]*)([0-9]+)"', found[0])
+                    letters = ref[1].decode() if ref else ""
+                    rows, cols = (int(ref[2]) if ref else 0), (_letters_to_number(letters) if letters else 0)
+                    if found["hard"] or (found["rows"] and many_columns) or (found["cols"] and many_rows):
+                        return (f"{letters}{rows}" if letters else ""), rows, cols
+                    many_rows = many_rows or bool(found["rows"])
+                    many_columns = many_columns or bool(found["cols"])
+                    position = found.end()
+                # Rows without a reference count one by one (calamine numbers them that way).
+                rows_seen += data.count(b"<row") - tail.count(b"<row")
+                if rows_seen > max_rows:
+                    return "", rows_seen, 0
+                tail = data[-256:]
+    return None
+
+
+def _check_spreadsheet_size(content: bytes, file_name: str, suffix: str) -> None:
+    if suffix not in (".xlsx", ".xlsm"):
+        return
+    extent = _xlsx_extent(content)
+    if extent is None:
+        return
+    where, rows, cols = extent
+    place = f"用到了 {where}" if cols else f"用到了第 {rows:,} 行"
+    raise ImportFileError(
+        f"文件「{file_name}」的表格使用区域过大（{place}），超出导入上限："
+        f"最多 {MAX_COLUMNS} 列、{MAX_ROWS:,} 行数据，且行数与列数之积不超过 {MAX_CELLS:,}。"
+        "表格中可能有远处的单元格被填写或设置过格式：请把数据复制到一个新的工作表后再上传"
+    )
+
+
 def _read_spreadsheet(content: bytes, file_name: str) -> Sequence[Sequence[object]]:
     try:
         with CalamineWorkbook.from_filelike(io.BytesIO(content)) as book:
@@ -216,7 +365,7 @@ def _has_content(cells: Sequence[object]) -> bool:
 
 
 def read_table(
-    content: bytes, file_name: str, columns: Sequence[Column], *, max_rows: int = 200_000
+    content: bytes, file_name: str, columns: Sequence[Column], *, max_rows: int = MAX_ROWS
 ) -> Table:
     """Find the header row and the columns of an uploaded file and return its non-empty rows.
 
@@ -230,6 +379,7 @@ def read_table(
     if suffix in TEXT_SUFFIXES:
         grid = _read_csv(content, file_name)
     elif suffix in SPREADSHEET_SUFFIXES:
+        _check_spreadsheet_size(content, file_name, suffix)
         grid = _read_spreadsheet(content, file_name)
     else:
         raise _unreadable(file_name)

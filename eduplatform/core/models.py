@@ -1,7 +1,9 @@
 """Background jobs people watch: a spreadsheet import with its progress and its error report.
 
 The job row is what the page polls; the work itself runs in a django-tasks worker. Keeping the
-uploaded file in the row (not on a local disk) lets any worker on any machine pick it up.
+uploaded file in the row (not on a local disk) lets any worker on any machine pick it up. The file
+is sealed with the field keys (``core.crypto.seal_file``: it holds ID numbers) and dropped when it
+is no longer needed, or at the latest ``UPLOAD_RETENTION_HOURS`` after the job ends.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class JobStatus(models.TextChoices):
 class ImportJob(models.Model):
     kind = models.CharField(_("导入内容"), max_length=32)  # "students", …
     file_name = models.CharField(_("文件名"), max_length=200)
-    content = models.BinaryField(_("文件"))
+    content = models.BinaryField(_("文件"))  # sealed (AES-GCM); b"" once dropped
+    file_kept = models.BooleanField(_("保留文件"), default=True)
     mode = models.CharField(_("导入方式"), max_length=16, choices=ImportMode.choices)
     status = models.CharField(_("状态"), max_length=10, choices=JobStatus.choices, default="queued")
     phase = models.CharField(_("阶段"), max_length=50, blank=True)
@@ -50,6 +53,9 @@ class ImportJob(models.Model):
     created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Written by the worker at every phase and progress step: a running job whose heartbeat stopped
+    # belongs to a worker that died (killed, out of memory) and is marked failed.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     SCOPE = ScopeFields(path="region_path", school="school_id")
 
@@ -82,3 +88,39 @@ class Submission(models.Model):
 
     class Meta:
         verbose_name = _("表单提交")
+
+
+class ExportJob(models.Model):
+    """A list export too large to build inside a request: the worker replays the list page's request
+    (same path, filters, user and region focus) and keeps the workbook, sealed, for its requester."""
+
+    file_name = models.CharField(_("文件名"), max_length=200, blank=True)
+    label = models.CharField(_("导出内容"), max_length=200)
+    path = models.CharField(max_length=500)
+    query = models.TextField(blank=True)
+    focus_path = models.CharField(max_length=64, blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=JobStatus.choices, default="queued")
+    written_rows = models.PositiveBigIntegerField(_("已写出"), default=0)
+    sheets = models.PositiveIntegerField(_("工作表数"), default=0)
+    content = models.BinaryField(_("文件"), default=b"")  # sealed (AES-GCM) once done
+    file_kept = models.BooleanField(default=False)
+    failure = models.TextField(_("失败原因"), blank=True)
+    # The requester's place: the job is read through the same scope, and only by its requester.
+    region_path = models.CharField(max_length=64, db_index=True)
+    school_id = models.BigIntegerField(null=True, blank=True)
+    requested_by_id = models.BigIntegerField()
+    requested_by = models.CharField(_("提交人"), max_length=150)
+    created_at = models.DateTimeField(_("提交时间"), default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id")
+
+    class Meta:
+        verbose_name = _("导出任务")
+        ordering = ["-created_at", "-id"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (JobStatus.DONE, JobStatus.FAILED)

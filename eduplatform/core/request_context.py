@@ -12,6 +12,13 @@ from contextvars import ContextVar
 from django.http import HttpRequest, HttpResponse
 
 _client_ip: ContextVar[str] = ContextVar("client_ip", default="")
+# The request being served, for helpers deep inside a view that must hand work to the worker
+# (a large export is replayed there as the same request by the same user).
+_request: ContextVar[HttpRequest | None] = ContextVar("request", default=None)
+
+
+def current_request() -> HttpRequest | None:
+    return _request.get()
 
 
 def current_client_ip() -> str:
@@ -36,7 +43,9 @@ class RequestContextMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         token = _client_ip.set(client_ip_of(request))
+        request_token = _request.set(request)
         try:
             return self.get_response(request)
         finally:
+            _request.reset(request_token)
             _client_ip.reset(token)

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from eduplatform.accounts import services as account_services
@@ -58,6 +59,10 @@ AREA_CODES = {
 CITY_WEIGHT = {"4401": 2.0, "4403": 2.0, "4406": 1.6, "4419": 1.6}
 
 DEMO_PASSWORD = "Demo@2026pass"  # noqa: S105 (documented demo password, printed at start-up)
+PRODUCTION_REFUSAL = (
+    "生产环境（EDU_ENV=production）不能生成演示数据和演示账号（其密码是公开的）。 / "
+    "Demo data and demo accounts (with their public password) cannot be created in production."
+)
 DEMO_COUNTY = "440106000000"  # 广州市天河区
 OTHER_COUNTY = "440304000000"  # 深圳市福田区
 
@@ -174,6 +179,8 @@ def school_rows(scale: float, seed: int) -> list[dict[str, object]]:
 
 def _account(username: str, role: Role, org: Organization, accounts: list[DemoAccount], *,
              display: str, stage_mask: int | None = None, note: str = "") -> None:
+    if settings.IS_PRODUCTION:  # the accounts' password is printed in the README
+        raise ImproperlyConfigured(PRODUCTION_REFUSAL)
     user = User.objects.filter(username=username).first()
     if user is None:
         user = account_services.create_user(

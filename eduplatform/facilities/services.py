@@ -22,6 +22,7 @@ from eduplatform.core.errors import (
     RecordInvalid,
     RowProblem,
 )
+from eduplatform.core.integrity import unique_or_invalid
 from eduplatform.core.rows import CleanRow, RowSchema
 from eduplatform.facilities.models import Building, LandParcel
 from eduplatform.facilities.schema import (
@@ -139,7 +140,9 @@ def create_building(*, actor: Actor, school: Organization, data: Mapping[str, An
     if not clean.ok:
         raise _invalid(record, clean, BUILDING_LABELS)
     building = Building(school=school, region_path=school.region_path, **clean.values)
-    building.save()
+    with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", "建筑物编号"),
+                           message=f"建筑物编号「{building.number}」已存在于{school.name}（刚由另一位用户登记），请换一个编号"):
+        building.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=BUILDING_TYPE, object_id=building.pk,
                   object_label=_building_label(building, school),
                   changes=_created(building_snapshot(building), BUILDING_LABELS),
@@ -173,7 +176,9 @@ def update_building(*, actor: Actor, building: Building, data: Mapping[str, Any]
     if not changes:
         return building
     building.updated_at = timezone.now()
-    building.save()
+    with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", "建筑物编号"),
+                           message=f"建筑物编号「{building.number}」已存在于{school.name}（刚由另一位用户登记），请换一个编号"):
+        building.save()
     record_change(actor=actor, action=AuditAction.UPDATE, object_type=BUILDING_TYPE, object_id=building.pk,
                   object_label=_building_label(building, school), changes=changes,
                   region_path=school.region_path, school_id=school.pk, feed_resource=BUILDING_FEED,

@@ -9,15 +9,19 @@ exactly the rows without problems and reports the others.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from eduplatform.accounts.models import User
+from eduplatform.core.crypto import open_file, seal_file
 from eduplatform.core.errors import BatchInvalid, NotPermitted
 from eduplatform.core.imports import ImportFileError, problems_xlsx, read_table, template_xlsx
 from eduplatform.core.models import ImportJob, ImportMode, JobStatus
@@ -31,6 +35,7 @@ from eduplatform.standards.validators import mask_id_number
 MAX_FILE_BYTES = 40 * 1024 * 1024
 PROGRESS_EVERY = 500  # rows between looks at the clock
 PROGRESS_SECONDS = 0.25  # at most this often a progress write (each is a commit the page polls for)
+INTERRUPTED = "处理进程中断，请重试"
 
 
 def template(kind: ImportKind) -> bytes:
@@ -56,7 +61,7 @@ def submit_import(*, kind: ImportKind, actor: Actor, unit: Organization, file_na
     if len(content) > MAX_FILE_BYTES:
         raise ImportFileError("文件超过 40 MB，请分成几个文件上传")
     job = ImportJob.objects.create(
-        kind=kind.key, file_name=file_name[:200], content=content, mode=mode, school_id=unit.pk,
+        kind=kind.key, file_name=file_name[:200], content=seal_file(content), mode=mode, school_id=unit.pk,
         region_path=unit.region_path, target_label=unit_label(unit)[:200],
         requested_by_id=actor.pk, requested_by=actor.audit_name(), phase="排队等待处理",
     )
@@ -64,8 +69,54 @@ def submit_import(*, kind: ImportKind, actor: Actor, unit: Organization, file_na
     return job
 
 
+def retry_import(*, job: ImportJob, actor: Actor) -> ImportJob:
+    """A job whose worker died, submitted again from its kept file (the dead run wrote nothing: its
+    writing is one transaction, rolled back with the connection)."""
+    kind = get(job.kind)
+    if kind is None or job.status != JobStatus.FAILED or job.failure != INTERRUPTED or not job.file_kept:
+        raise ImportFileError("只有因处理进程中断而失败、且文件仍保留的导入可以重试，请重新上传文件")
+    unit = Organization.objects.get(pk=job.school_id)
+    content = open_file(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
+    new_job = submit_import(kind=kind, actor=actor, unit=unit, file_name=job.file_name, content=content,
+                            mode=job.mode)
+    ImportJob.objects.filter(pk=job.pk).update(content=b"", file_kept=False)
+    return new_job
+
+
+def fail_interrupted_jobs(*, now: dt.datetime | None = None) -> int:
+    """Mark failed every running job whose worker stopped beating (killed, out of memory, machine
+    restarted): the page says so and offers a retry instead of showing "处理中" for ever. The file is
+    kept for the retry until ``purge_uploads`` drops it."""
+    now = now or timezone.now()
+    stale = now - dt.timedelta(seconds=settings.IMPORT_STALE_SECONDS)
+    return ImportJob.objects.filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale), status=JobStatus.RUNNING,
+    ).update(status=JobStatus.FAILED, failure=INTERRUPTED, phase=JobStatus.FAILED.label, finished_at=now)
+
+
+def purge_uploads(*, now: dt.datetime | None = None) -> int:
+    """Drop the uploaded files of jobs that ended more than ``UPLOAD_RETENTION_HOURS`` ago: a clean
+    dry run's file (kept so it can be committed with one click) and an interrupted job's (kept for
+    a retry) do not live for ever. The number of files dropped."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(hours=settings.UPLOAD_RETENTION_HOURS)
+    return ImportJob.objects.filter(file_kept=True, finished_at__lt=cutoff).update(content=b"", file_kept=False)
+
+
+def housekeeping() -> None:
+    """The worker's rounds before each job: interrupted jobs failed, expired uploads dropped."""
+    fail_interrupted_jobs()
+    purge_uploads()
+
+
+def _beat(job: ImportJob, *fields: str) -> None:
+    job.heartbeat_at = timezone.now()
+    job.save(update_fields=[*fields, "heartbeat_at"])
+
+
 def run_import(job_id: int) -> ImportJob:
     """The worker's side. Never raises for bad data; a defect marks the job failed and re-raises."""
+    housekeeping()
     job = ImportJob.objects.get(pk=job_id)
     if job.status != JobStatus.QUEUED:
         return job
@@ -74,7 +125,7 @@ def run_import(job_id: int) -> ImportJob:
         _finish(job, JobStatus.FAILED, failure=f"未知的导入内容：{job.kind}")
         return job
     job.status, job.started_at, job.phase = JobStatus.RUNNING, timezone.now(), "读取文件"
-    job.save(update_fields=["status", "started_at", "phase"])
+    _beat(job, "status", "started_at", "phase")
     try:
         with _cycle_collection_paused():
             _run(kind, job)
@@ -106,9 +157,9 @@ def _cycle_collection_paused() -> Iterator[None]:
 def _run(kind: ImportKind, job: ImportJob) -> None:
     unit = Organization.objects.get(pk=job.school_id)
     actor = User.objects.select_related("organization").get(pk=job.requested_by_id)
-    table = read_table(bytes(job.content), job.file_name, kind.schema.columns)
+    table = read_table(open_file(job.content), job.file_name, kind.schema.columns)
     job.total_rows, job.phase = len(table.rows), "逐行校验"
-    job.save(update_fields=["total_rows", "phase"])
+    _beat(job, "total_rows", "phase")
     today = timezone.localdate()
     context = ImportContext(unit=unit, today=today)
     if kind.file_checker is not None:
@@ -124,11 +175,11 @@ def _run(kind: ImportKind, job: ImportJob) -> None:
         checked.append((row_number, check(cells)))
         if i % PROGRESS_EVERY == 0 and time.monotonic() - saved_at >= PROGRESS_SECONDS:
             job.processed_rows = i
-            job.save(update_fields=["processed_rows"])
+            _beat(job, "processed_rows")
             saved_at = time.monotonic()
     job.processed_rows = len(checked)
     job.phase = "与已有数据比对" if job.mode == ImportMode.DRY_RUN else "比对并写入"
-    job.save(update_fields=["processed_rows", "phase"])
+    _beat(job, "processed_rows", "phase")
     source = f"表格导入：{job.file_name}"
     try:
         with transaction.atomic():
@@ -159,7 +210,7 @@ def _finish(job: ImportJob, status: str, *, problems: list | None = None, failur
         job.error_rows = len({p["row"] for p in problems})
     if job.mode != ImportMode.DRY_RUN or status != JobStatus.DONE:
         # Keep the uploaded file (it may hold full ID numbers) only while it may still be committed.
-        job.content = b""
+        job.content, job.file_kept = b"", False
     job.save()
 
 

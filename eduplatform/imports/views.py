@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from eduplatform.core import once
+from eduplatform.core.crypto import open_file
 from eduplatform.core.errors import NotPermitted
 from eduplatform.core.imports import ImportFileError
 from eduplatform.core.models import ImportJob, ImportMode, JobStatus, Submission
@@ -113,6 +114,7 @@ def upload(request: HttpRequest, import_kind: str, pages: ImportPages = SHARED_P
                 form.add_error("file", err.message)
             else:
                 return redirect(pages.job_url(pages.job, job.pk))
+    runner.fail_interrupted_jobs()
     jobs = selectors.import_jobs(user, kind.key)[:RECENT_JOBS]
     return render(request, "imports/upload.html", {
         **pages.context(request, kind), "form": form, "unit": own,
@@ -124,14 +126,16 @@ def _job_context(request: HttpRequest, job: ImportJob, pages: ImportPages) -> di
     kind = _kind(job.kind)
     problems = (job.problems or []) if job.is_finished else []
     unit = selectors.unit_for(user, job.school_id)
+    may_write = unit is not None and user.can(kind.capability) and kind.can_write(user, unit)
     can_commit = (
         job.mode == ImportMode.DRY_RUN and job.status == JobStatus.DONE and not job.error_rows and job.total_rows > 0
-        and unit is not None and user.can(kind.capability) and kind.can_write(user, unit)
+        and job.file_kept and may_write
         and not Submission.objects.filter(key=_commit_key(job)).exists()  # committed already: no second button
     )
+    can_retry = job.status == JobStatus.FAILED and job.failure == runner.INTERRUPTED and job.file_kept and may_write
     return {**pages.context(request, kind), "job": job, "problems": problems[:PROBLEMS_SHOWN],
             "problem_count": len(problems), "problems_cut": len(problems) > PROBLEMS_SHOWN, "shown": PROBLEMS_SHOWN,
-            "can_commit": can_commit, "progress_url": pages.job_url(pages.progress, job.pk),
+            "can_commit": can_commit, "can_retry": can_retry, "progress_url": pages.job_url(pages.progress, job.pk),
             "problems_url": pages.job_url(pages.problems, job.pk), "commit_url": pages.job_url(pages.commit, job.pk)}
 
 
@@ -141,12 +145,14 @@ def _commit_key(job: ImportJob) -> str:
 
 
 def job_page(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
+    runner.fail_interrupted_jobs()  # a job whose worker died shows as failed, with a retry
     job = selectors.import_job_for(request.user, job_id, pages.only_kind)
     return render(request, "imports/job.html", _job_context(request, job, pages))
 
 
 def job_progress(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
     """The fragment htmx polls every second; once the job is finished it renders without a trigger."""
+    runner.fail_interrupted_jobs()
     job = selectors.import_job_for(request.user, job_id, pages.only_kind)
     response = render(request, "imports/_progress.html", _job_context(request, job, pages))
     response["Cache-Control"] = "no-store"
@@ -164,17 +170,32 @@ def job_problems(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_
 
 
 def job_commit(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
-    """After a clean dry run: import the very same stored file for real, all or nothing."""
+    """After a clean dry run: import the very same stored file for real, all or nothing. After a job
+    whose worker died: run the same file again, in the same mode."""
     user = request.user
     job = selectors.import_job_for(user, job_id, pages.only_kind)
     earlier = Submission.objects.filter(key=_commit_key(job)).first()
     if earlier is not None:  # a click after the first commit finished (the claim below guards clicks at once)
         return _committed_already(request, once.AlreadySubmitted(earlier), job, pages)
-    if not _job_context(request, job, pages)["can_commit"]:
-        messages.error(request, "只有校验通过（没有错误）的“仅校验”任务可以直接正式导入")
+    context = _job_context(request, job, pages)
+    if context["can_retry"]:
+        try:
+            # An interrupted job is retried once, however many times 重试 is clicked.
+            with once.submitted_once(key=_commit_key(job), action="imports.retry",
+                                     submitted_by=user.audit_name()) as submission:
+                new_job = runner.retry_import(job=job, actor=user)
+                once.record_result(submission, pages.job_url(pages.job, new_job.pk))
+        except once.AlreadySubmitted as repeat:
+            return _committed_already(request, repeat, job, pages)
+        except ImportFileError as err:
+            messages.error(request, err.message)
+            return redirect(pages.job_url(pages.job, job.pk))
+        return redirect(pages.job_url(pages.job, new_job.pk))
+    if not context["can_commit"]:
+        messages.error(request, "只有校验通过（没有错误）且文件仍保留的“仅校验”任务可以直接正式导入")
         return redirect(pages.job_url(pages.job, job.pk))
     unit = selectors.unit_for(user, job.school_id)
-    content = bytes(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
+    content = open_file(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
     try:
         # A checked file is committed once: the claim's key is the dry run itself, so two clicks (or
         # two people) queue one import, and the repeat is sent to it (core/once.py).

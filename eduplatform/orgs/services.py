@@ -18,6 +18,7 @@ from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
 
 from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector, RecordInvalid
+from eduplatform.core.integrity import unique_or_invalid
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import audit_many, diff_fields, feed_many, record_change
 from eduplatform.orgs import capabilities
@@ -319,7 +320,9 @@ def create_school(*, actor: Actor, data: Mapping[str, Any], opened_on: dt.date |
         stage_mask=mask_from_source(codebook.extras_of("school_type")[clean["school_type_code"]].get("stages", "")),
         **clean,
     )
-    school.save()
+    with unique_or_invalid(problems.record, field="school_code", label="学校标识码",
+                           message=f"学校标识码「{school.school_code}」已被另一所学校使用（刚由另一位用户登记）"):
+        school.save()
     _open_version(school, opened_on or school.founded_on, "新设")
     record_change(
         actor=actor,

@@ -28,6 +28,7 @@ from eduplatform.core.errors import (
     RowProblem,
 )
 from eduplatform.core.identity import RESIDENT_ID_CARD, Sealer, id_index
+from eduplatform.core.integrity import unique_or_invalid
 from eduplatform.core.rows import CleanRow
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import (
@@ -315,7 +316,12 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
     clean = check_row_for(unit)(data, _Context(today))
     label = f"教职工「{data.get('name') or ''}」"
     try:
-        write_posts(actor=actor, unit=unit, rows=[(1, clean)], accept_valid=False, source="录入", today=today)
+        # Two hires at once in one county can draw the same new 教职工号, or hire one person twice:
+        # the unique index refuses the second, reported like the checks' own refusals.
+        with unique_or_invalid(label, field="staff_number", label="教职工号",
+                               message=f"{unit.name}：该教职工号或身份证件号刚被另一位用户同时提交的记录占用，"
+                                       "请核对后重新提交"):
+            write_posts(actor=actor, unit=unit, rows=[(1, clean)], accept_valid=False, source="录入", today=today)
     except BatchInvalid as err:
         raise RecordInvalid(label, [FieldProblem(p.field, "invalid", p.message, p.label) for p in err.problems]) from err
     index = id_index(clean.values.get("id_type") or RESIDENT_ID_CARD, clean.values["id_number"])

@@ -35,6 +35,7 @@ from eduplatform.core.identity import (  # id_index: part of this module's inter
     seal_id_number,
     seal_phone,
 )
+from eduplatform.core.integrity import unique_or_invalid
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.core.request_context import current_client_ip
 from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry
@@ -764,9 +765,12 @@ def create_class(*, actor: Actor, school: Organization, school_year: int, grade:
         problems.append(FieldProblem("number", "class.duplicate", f"{grade_name(grade)}（{number}）班已存在", "班号"))
     if problems:
         raise RecordInvalid("班级", problems)
-    klass = SchoolClass.objects.create(school=school, region_path=school.region_path, school_year=school_year,
-                                       grade=grade, number=number, name=f"{grade_name(grade)}（{number}）班",
-                                       head_teacher=head_teacher, class_type=class_type)
+    with unique_or_invalid("班级", field="number", label="班号", code="class.duplicate",
+                           message=f"{school.name} {school_year}学年 {grade_name(grade)}（{number}）班已存在"
+                                   "（刚由另一位用户建立）"):
+        klass = SchoolClass.objects.create(school=school, region_path=school.region_path, school_year=school_year,
+                                           grade=grade, number=number, name=f"{grade_name(grade)}（{number}）班",
+                                           head_teacher=head_teacher, class_type=class_type)
     record_change(actor=actor, action=AuditAction.CREATE, object_type="students.class", object_id=klass.pk,
                   object_label=f"{school.name} {school_year}学年 {klass.name}",
                   changes={"head_teacher": {"label": "班主任", "before": None, "after": head_teacher}},

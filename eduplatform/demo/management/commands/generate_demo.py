@@ -1,5 +1,6 @@
 import time
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
@@ -42,6 +43,8 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=2026)
 
     def handle(self, *args, scale: float | str, students: float, bulk: bool, seed: int, **options):
+        if settings.IS_PRODUCTION:
+            raise CommandError(province.PRODUCTION_REFUSAL)
         if scale == PROVINCE:
             scale, students, bulk = 1.0, 1.0, True
         if bulk:

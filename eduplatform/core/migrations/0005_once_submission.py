@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0002_import_file_stored_uncompressed'),
+        ('core', '0004_export_jobs'),
     ]
 
     operations = [
