@@ -101,6 +101,17 @@ def figures(model: type, actor: Actor, region: Region, snapshot: Snapshot | None
     return scoped(model.objects.filter(region_path__startswith=region.path), actor)
 
 
+def snapshot_totals(actor: Actor, region: Region | None, snapshot: Snapshot) -> dict[str, int]:
+    """Students and staff of ``snapshot`` under ``region`` within the actor's scope: what a list of
+    snapshots shows each user (the snapshot's own ``totals`` are the province's)."""
+    totals = {"students": 0, "staff": 0}
+    if region is None:
+        return totals
+    for key, _label, model, measure, condition in OVERVIEW_COLUMNS[:2]:
+        totals[key] = figures(model, actor, region, snapshot).filter(condition).aggregate(n=Sum(measure))["n"] or 0
+    return totals
+
+
 def snapshot_school(actor: Actor, region: Region, snapshot: Snapshot, school_code: str) -> dict | None:
     """A school open at the census, under ``region`` in the actor's scope, by its 学校标识码 (its id,
     code and name as the snapshot holds them); None elsewhere."""

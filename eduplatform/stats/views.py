@@ -127,13 +127,18 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已生成{snapshot}")
                 return redirect("stats:snapshot", snapshot_id=snapshot.pk)
     listed = list(Snapshot.objects.all())
+    # Each user sees the figures of its own jurisdiction, never the province's (``Snapshot.totals``).
+    root = scope_root(user)
+    for snapshot in listed:
+        snapshot.scoped_totals = selectors.snapshot_totals(user, root, snapshot)
     # The trend across census dates: the latest version of each, oldest first.
     latest = {s.census_date: s for s in sorted(listed, key=lambda s: (s.census_date, s.version))}
     trend = {"labels": [f"{d:%Y-%m-%d}" for d in sorted(latest)],
-             "students": [latest[d].totals.get("students", 0) for d in sorted(latest)],
-             "staff": [latest[d].totals.get("staff", 0) for d in sorted(latest)]}
+             "students": [latest[d].scoped_totals["students"] for d in sorted(latest)],
+             "staff": [latest[d].scoped_totals["staff"] for d in sorted(latest)]}
     return render(request, "stats/snapshots.html", {
-        "nav_active": NAV, "snapshots": listed, "form": form, "can_take": can_take, "trend": trend})
+        "nav_active": NAV, "snapshots": listed, "form": form, "can_take": can_take, "trend": trend,
+        "scope_name": root.name if root else ""})
 
 
 def _snapshot(snapshot_id: int) -> Snapshot:
