@@ -696,3 +696,23 @@ def test_breadcrumbs_link_only_places_inside_the_scope(client, world):
 
 
 
+
+
+@pytest.mark.parametrize("route", ["students/new/", "staff/new/", "facilities/new/", "facilities/land/new/",
+                                   "assets/new/", "assets/holdings/new/"])
+def test_body_templates_are_accepted_for_a_school_in_reach(client, world, route):
+    """The positive control of the body walk: the same bodies naming the user's own school are
+    written, so the walk's refusals come from the foreign targets, not from a bad form."""
+    from django.apps import apps
+
+    client.force_login(world.user("county_a_stat"))
+    body = {**body_templates(world, "county_a_stat")[route], "school_code": world.school_a1.school_code}
+
+    def rows_at_a1() -> int:
+        return sum(m.objects.filter(**{m.SCOPE.school: world.school_a1.pk}).count() for m in apps.get_models()
+                   if getattr(m, "SCOPE", None) and m.SCOPE.school and m._meta.app_label not in {"history", "stats", "orgs"})
+
+    before = rows_at_a1()
+    response = client.post("/" + route, body)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert rows_at_a1() > before
