@@ -83,7 +83,9 @@ def test_a_school_moving_town_is_dated_and_the_tree_shows_it_as_of_a_date(world)
     [
         ("school_type_code", "999", "办学类型代码「999」不存在"),
         ("town_code", "440106999000", "所在乡镇（街道）「440106999000」不存在"),
-        ("school_code", "2144000002", "学校标识码「2144000002」已被「越秀泄漏检测小学」使用"),
+        ("school_code", "1144000001", "学校标识码「1144000001」已被「天河测试幼儿园」使用"),
+        # A school outside the jurisdiction is not named (found by the scope matrix).
+        ("school_code", "2144000002", "学校标识码「2144000002」已被管辖范围外的学校使用"),
         ("town_code", TOWN_B, "不在您的管辖范围内"),
         ("school_code", "12345", "学校标识码应为10位数字"),
         ("address", "文明路1号", "地址至少应包含6个汉字"),

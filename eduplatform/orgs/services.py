@@ -30,7 +30,7 @@ from eduplatform.orgs.models import (
     RegionLevel,
     RegionVersion,
 )
-from eduplatform.orgs.scope import Actor, path_in_scope, scoped
+from eduplatform.orgs.scope import Actor, path_in_scope, scoped, unit_in_reach
 from eduplatform.orgs.stages import mask_from_source
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import IdentifierError, validate_school_code
@@ -153,9 +153,8 @@ class SchoolLookups:
     def town(self, code: str) -> Region | None:
         return Region.objects.filter(code=code, level=RegionLevel.TOWN).first()
 
-    def holder_of(self, school_code: str, except_pk: int | None) -> str | None:
-        holder = Organization.objects.filter(school_code=school_code).exclude(pk=except_pk).first()
-        return holder.name if holder else None
+    def holder_of(self, school_code: str, except_pk: int | None) -> Organization | None:
+        return Organization.objects.filter(school_code=school_code).exclude(pk=except_pk).first()
 
 
 class PreloadedSchoolLookups(SchoolLookups):
@@ -163,12 +162,13 @@ class PreloadedSchoolLookups(SchoolLookups):
 
     def __init__(self) -> None:
         self.towns = {t.code: t for t in Region.objects.filter(level=RegionLevel.TOWN)}
-        self.taken = dict(Organization.objects.filter(school_code__isnull=False).values_list("school_code", "name"))
+        self.taken = {o.school_code: o for o in Organization.objects.filter(school_code__isnull=False).only(
+            "school_code", "name", "kind", "region_path", "stage_mask")}
 
     def town(self, code: str) -> Region | None:
         return self.towns.get(code)
 
-    def holder_of(self, school_code: str, except_pk: int | None) -> str | None:
+    def holder_of(self, school_code: str, except_pk: int | None) -> Organization | None:
         return self.taken.get(school_code)
 
 
@@ -194,10 +194,12 @@ def _clean_school(
         else:
             holder = lookups.holder_of(code, getattr(current, "pk", None))
             if holder is not None:
+                # A school outside the actor's jurisdiction is not named: its existence is all it learns.
+                named = f"「{holder.name}」" if actor is None or unit_in_reach(actor, holder) else "管辖范围外的学校"
                 problems.add(
                     "school_code",
                     "school_code.duplicate",
-                    f"学校标识码「{code}」已被「{holder}」使用，标识码全国唯一、不可重复",
+                    f"学校标识码「{code}」已被{named}使用，标识码全国唯一、不可重复",
                     "学校标识码",
                 )
             clean["school_code"] = code

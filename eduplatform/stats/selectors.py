@@ -192,8 +192,8 @@ def snapshot_totals(actor: Actor, snapshots: Sequence[Snapshot]) -> dict[int, di
         return {s.pk: {"students": int(s.totals.get("students", 0) or 0), "staff": int(s.totals.get("staff", 0) or 0)}
                 for s in snapshots}
     out = {s.pk: {"students": 0, "staff": 0} for s in snapshots}
-    for key, model, measure in (("students", StudentRollup, "enrolled"), ("staff", StaffRollup, "staff")):
-        frozen = SNAPSHOT_OF[model].objects.filter(snapshot_id__in=list(out))
+    for key, _label, model, measure, condition in OVERVIEW_COLUMNS[:2]:  # the overview's own definitions
+        frozen = SNAPSHOT_OF[model].objects.filter(condition, snapshot_id__in=list(out))
         for row in scoped(frozen, actor).values("snapshot_id").annotate(n=Sum(measure)).order_by():
             out[row["snapshot_id"]][key] = row["n"] or 0
     return out

@@ -1,5 +1,5 @@
-"""Assets records outside each checked actor's reach: an equipment line and a summary holdings
-record at the actor's outside school, named with the actor's leak marker."""
+"""Assets records outside each group's reach: an equipment line and a summary holdings
+record at the group's outside school, named with the group's leak marker."""
 
 from __future__ import annotations
 
@@ -7,16 +7,16 @@ from tests.scope_records import marker_for, outside_school, writer_for
 from tests.world import World
 
 
-def outside_records(world: World, actor: str) -> dict[str, str | None]:
+def outside_records(world: World, group: str) -> dict[str, str | None]:
     from django.utils import timezone
 
     from eduplatform.assets import codes, services
 
-    school = outside_school(world, actor)
+    school = outside_school(world, group)
     writer = writer_for(world, school)
-    marker = marker_for(actor)
+    marker = marker_for(group)
     item = services.create_equipment(actor=writer, school=school, data={
-        "asset_number": f"SCOPE-{actor}", "category": "01", "name": f"{marker}计算机", "quantity": "2",
+        "asset_number": f"SCOPE-{group}", "category": "01", "name": f"{marker}计算机", "quantity": "2",
         "unit_price": "3000", "purchased_on": "2020-03-01", "location": f"{marker}机房",
     })
     holdings = services.type_holdings(actor=writer, school=school, data={

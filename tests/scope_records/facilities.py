@@ -1,5 +1,5 @@
-"""Land and building records outside each checked actor's reach: a building and a parcel at the
-actor's outside school, named with the actor's leak marker."""
+"""Land and building records outside each group's reach: a building and a parcel at the
+group's outside school, named with the group's leak marker."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from tests.scope_records import marker_for, outside_school, writer_for
 from tests.world import World
 
 
-def outside_records(world: World, actor: str) -> dict[str, str | None]:
+def outside_records(world: World, group: str) -> dict[str, str | None]:
     from eduplatform.facilities import services
 
-    school = outside_school(world, actor)
-    writer, marker = writer_for(world, school), marker_for(actor)
+    school = outside_school(world, group)
+    writer, marker = writer_for(world, school), marker_for(group)
     building = services.create_building(actor=writer, school=school,
                                         data=building_row(901, name=f"{marker}教学楼", condition="24"))
     parcel = services.create_parcel(actor=writer, school=school, data=land_row(901, name=f"{marker}地块"))

@@ -1,5 +1,5 @@
-"""Student-register records outside each checked actor's reach: a student, a change request, an
-import job and a promotion batch at the actor's outside school."""
+"""Student-register records outside each group's reach: a student, a change request, an
+import job and a promotion batch at the group's outside school."""
 
 from __future__ import annotations
 
@@ -7,23 +7,24 @@ from tests.scope_records import outside_school
 from tests.students_support import student_row, xlsx_file
 from tests.world import World
 
-_SEQ = {"county_a_stat": 901, "clerk_a1": 902, "k12_officer": 903}
+_SEQ = {"county_a_stat": 901, "clerk_a1": 902, "k12_officer": 903, "higher_officer": 904, "city_stat": 905}
 _OVERRIDES = {
     "clerk_a1": {"grade": "小班"},  # the outside school is a kindergarten
     "k12_officer": {"grade": "大学一年级", "major": "计算机科学与技术", "programme_length": "4"},
 }
-_WRITER = {"county_a_stat": "clerk_b1", "clerk_a1": "county_a_stat", "k12_officer": "county_a_stat"}
+_WRITER = {"county_a_stat": "clerk_b1", "clerk_a1": "county_a_stat", "k12_officer": "county_a_stat",
+           "higher_officer": "county_a_stat", "city_stat": "county_c_stat"}
 
 
-def outside_records(world: World, actor: str) -> dict[str, str | None]:
+def outside_records(world: World, group: str) -> dict[str, str | None]:
     from django.utils import timezone
 
     from eduplatform.core.models import ImportMode
     from eduplatform.students import approvals, importing, promotion, services
 
-    school = outside_school(world, actor)
-    writer, today = world.user(_WRITER[actor]), timezone.localdate()
-    enrolment = services.enrol_student(actor=writer, school=school, data=student_row(_SEQ[actor], **_OVERRIDES.get(actor, {})))
+    school = outside_school(world, group)
+    writer, today = world.user(_WRITER[group]), timezone.localdate()
+    enrolment = services.enrol_student(actor=writer, school=school, data=student_row(_SEQ[group], **_OVERRIDES.get(group, {})))
     request = approvals.apply_drop_out(actor=writer, enrolment=enrolment, on=today, reason="矩阵检查")
     job = importing.submit_import(actor=writer, school=school, file_name=f"{school.name}.xlsx",
                                   content=xlsx_file(["姓名"], [["矩阵检查"]]), mode=ImportMode.DRY_RUN)
