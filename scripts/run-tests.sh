@@ -36,15 +36,35 @@ status_text() {
     esac
 }
 
-echo "== SQLite =="
-DATABASE_URL="$SQLITE_URL" "${PYTEST[@]}" "$@"
-sqlite_rc=$?
+# The two passes run side by side (one per core): the PostgreSQL pass writes to var/test-postgresql.log,
+# shown after the SQLite pass, which prints as it goes. TEST_SERIAL=1 runs them one after the other.
+run_postgres() {
+    DATABASE_URL="$PG_URL" "${PYTEST[@]}" --create-db -m "not browser" "$@"
+}
 
-echo
-echo "== PostgreSQL =="
-DATABASE_URL="$PG_URL" "${PYTEST[@]}" --create-db -m "not browser" "$@"
-pg_rc=$?
-
+if [ "${TEST_SERIAL:-0}" = "1" ]; then
+    echo "== SQLite =="
+    DATABASE_URL="$SQLITE_URL" "${PYTEST[@]}" "$@"
+    sqlite_rc=$?
+    echo
+    echo "== PostgreSQL =="
+    run_postgres "$@"
+    pg_rc=$?
+else
+    PG_LOG=var/test-postgresql.log
+    run_postgres "$@" >"$PG_LOG" 2>&1 &
+    pg_pid=$!
+    trap 'kill "$pg_pid" 2>/dev/null' EXIT
+    echo "== SQLite == (PostgreSQL runs beside it, output in $PG_LOG)"
+    DATABASE_URL="$SQLITE_URL" "${PYTEST[@]}" "$@"
+    sqlite_rc=$?
+    wait "$pg_pid"
+    pg_rc=$?
+    trap - EXIT
+    echo
+    echo "== PostgreSQL =="
+    cat "$PG_LOG"
+fi
 echo
 echo "== Summary =="
 echo "SQLite:     $(status_text "$sqlite_rc")"

@@ -68,7 +68,9 @@ DESIGNED_DISCLOSURES = {
 # targets name a record or a place and are tried with foreign values; probes are filters tried with
 # values that would reveal a foreign record; the rest only shape the page (paging, sorting, measures).
 TARGET_QUERY = {"region", "school", "school_code", "class", "snapshot", "compare", "unit"}
-PROBED_QUERY = {"q": ["泄漏", "测试"], "status": ["all"], "format": ["xlsx"]}
+# ``find`` names a search kept in the user's own session (core/search.py): a token of no session's
+# (or of another user's) must find nothing and fail nothing.
+PROBED_QUERY = {"q": ["泄漏", "测试"], "status": ["all"], "format": ["xlsx"], "find": ["0" * 32]}
 PLAIN_QUERY = {
     "page", "year", "stage", "grade", "flag", "measure", "level", "gender", "from", "to", "cohort", "category", "type",
     "title", "teaching", "table", "subject", "structure", "source", "size_band", "rows", "cols", "rates", "rank",
