@@ -14,7 +14,8 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from django.db import connection, transaction
-from django.urls import URLPattern, URLResolver, get_resolver
+
+from tests.routes import url_routes
 
 SKIPPED = re.compile(r"^(static/|accounts/logout/$|api/v1/(docs|openapi\.json))")
 FUZZ_VALUES = (
@@ -37,18 +38,7 @@ ACTORS = ("province", "clerk_a1")
 
 
 def discover_routes() -> list[tuple[str, tuple[str, ...]]]:
-    routes: list[tuple[str, tuple[str, ...]]] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                route = (prefix + str(entry.pattern)).lstrip("^").rstrip("$")
-                routes.append((route, tuple(re.findall(r"<(?:\w+:)?(\w+)>|\{(\w+)\}", route))))
-
-    walk(get_resolver().url_patterns, "")
-    return [(r, tuple(a or b for a, b in names)) for r, names in routes if not SKIPPED.match(r)]
+    return [(route, names) for route, names in url_routes() if not SKIPPED.match(route)]
 
 
 def fill(route: str, values: dict[str, str]) -> str:

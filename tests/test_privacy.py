@@ -14,7 +14,6 @@ import io
 import re
 
 import pytest
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
@@ -30,6 +29,7 @@ from eduplatform.stats.rollup import rebuild_all
 from eduplatform.stats.snapshots import take_snapshot
 from eduplatform.students import approvals, importing, services
 from eduplatform.students.models import ChangeRequest, Student
+from tests.routes import url_routes
 from tests.staff_support import person, staff_row
 from tests.students_support import make_id, student_row, xlsx_file
 
@@ -47,18 +47,7 @@ IMPORT_FIELDS = ["name", "gender", "birth_date", "id_type", "id_number", "studen
 def routes() -> list[tuple[str, tuple[str, ...]]]:
     """Every route of the student, staff and import areas, from the URL configuration (as the scope
     matrix discovers them), with its parameter names."""
-    found: list[tuple[str, tuple[str, ...]]] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                route = prefix + str(entry.pattern)
-                found.append((route, tuple(re.findall(r"<(?:\w+:)?(\w+)>", route))))
-
-    walk(get_resolver().url_patterns, "")
-    return [(r, p) for r, p in found if r.startswith(AREAS)]
+    return [(r, p) for r, p in url_routes() if r.startswith(AREAS)]
 
 
 def fill(route: str, values: dict[str, str]) -> str:

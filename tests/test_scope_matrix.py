@@ -26,9 +26,9 @@ from urllib.parse import urlencode
 import pytest
 from django.core.handlers.wsgi import WSGIRequest
 from django.http import QueryDict
-from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils.functional import cached_property
 
+from tests.routes import url_routes
 from tests.scope_records import (
     ACTORS,
     ANONYMOUS,
@@ -105,20 +105,7 @@ class Route:
 
 
 def discover_routes() -> list[Route]:
-    routes: list[Route] = []
-
-    def walk(patterns, prefix: str) -> None:
-        for entry in patterns:
-            if isinstance(entry, URLResolver):
-                walk(entry.url_patterns, prefix + str(entry.pattern))
-            elif isinstance(entry, URLPattern):
-                route = prefix + str(entry.pattern)
-                route = route.lstrip("^").rstrip("$")
-                names = tuple(re.findall(r"<(?:\w+:)?(\w+)>", route))
-                routes.append(Route(route, names))
-
-    walk(get_resolver().url_patterns, "")
-    return [r for r in routes if not SKIPPED_ROUTES.match(r.route)]
+    return [Route(route, names) for route, names in url_routes() if not SKIPPED_ROUTES.match(route)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from eduplatform.core import approval_steps
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_change, record_event
@@ -162,22 +163,12 @@ def decide(*, actor: Actor, step: StaffTransferStep, approve: bool, comment: str
 
 def closed_step_message(transfer: StaffTransfer, step: StaffTransferStep) -> str:
     """Why a step can no longer be decided — who settled it and when — for a second click."""
-    if step.decision in (StepDecision.APPROVED, StepDecision.RETURNED):
-        return (f"该调动申请的「{step.title}」环节已由 {step.decided_by} 于 "
-                f"{timezone.localtime(step.decided_at):%Y-%m-%d %H:%M} {step.get_decision_display()}，无需重复操作")
-    if transfer.status != TransferStatus.PENDING:
-        closed = f" 于 {timezone.localtime(transfer.closed_at):%Y-%m-%d %H:%M} " if transfer.closed_at else ""
-        return f"该调动申请已{closed}{transfer.get_status_display()}，无需再审核"
-    return f"该调动申请的「{step.title}」环节尚未轮到，请等待前序环节审核"
+    return approval_steps.closed_step_message("该调动申请", transfer, step)
 
 
 def settled_for(actor: Actor, transfer: StaffTransfer, steps: list[StaffTransferStep]) -> str:
     """What a repeated decision of ``actor``'s organization is told once its step is settled ("" if none)."""
-    mine = [s for s in steps if s.organization_id == actor.organization_id]
-    decided = [s for s in mine if s.decision in (StepDecision.APPROVED, StepDecision.RETURNED)]
-    if decided:
-        return closed_step_message(transfer, decided[-1])
-    return closed_step_message(transfer, mine[-1]) if mine and transfer.status != TransferStatus.PENDING else ""
+    return approval_steps.settled_for(actor.organization_id, "该调动申请", transfer, steps)
 
 
 @transaction.atomic

@@ -19,6 +19,7 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from eduplatform.core import approval_steps
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
 from eduplatform.history.models import AuditAction, AuditEntry
 from eduplatform.history.services import record_change, record_event
@@ -186,23 +187,12 @@ def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str
 
 def closed_step_message(request: ChangeRequest, step: ChangeRequestStep) -> str:
     """Why a step can no longer be decided — who settled it and when — for a second click."""
-    what = f"该{request.get_kind_display()}申请"
-    if step.decision in (StepDecision.APPROVED, StepDecision.RETURNED):
-        return (f"{what}的「{step.title}」环节已由 {step.decided_by} 于 {timezone.localtime(step.decided_at):%Y-%m-%d %H:%M} "
-                f"{step.get_decision_display()}，无需重复操作")
-    if request.status != RequestStatus.PENDING:
-        closed = f" 于 {timezone.localtime(request.closed_at):%Y-%m-%d %H:%M} " if request.closed_at else ""
-        return f"{what}已{closed}{request.get_status_display()}，无需再审核"
-    return f"{what}的「{step.title}」环节尚未轮到，请等待前序环节审核"
+    return approval_steps.closed_step_message(f"该{request.get_kind_display()}申请", request, step)
 
 
 def settled_for(actor: Actor, request: ChangeRequest, steps: list[ChangeRequestStep]) -> str:
     """What a repeated decision of ``actor``'s organization is told once its step is settled ("" if none)."""
-    mine = [s for s in steps if s.organization_id == actor.organization_id]
-    decided = [s for s in mine if s.decision in (StepDecision.APPROVED, StepDecision.RETURNED)]
-    if decided:
-        return closed_step_message(request, decided[-1])
-    return closed_step_message(request, mine[-1]) if mine and request.status != RequestStatus.PENDING else ""
+    return approval_steps.settled_for(actor.organization_id, f"该{request.get_kind_display()}申请", request, steps)
 
 
 @transaction.atomic
