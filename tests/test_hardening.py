@@ -418,3 +418,20 @@ def test_two_clerks_saving_the_same_building_and_equipment_number_at_once_get_on
         assert any(taken in p.message or "已登记" in p.message or "已有建筑物编号" in p.message
                    for p in refused[0].problems)
         assert model.objects.filter(school=school).count() == 1
+
+
+@postgres_only
+@committing
+def test_two_hires_in_one_county_at_once_both_succeed_with_their_own_staff_numbers(world):
+    """Two clerks of one school (any two units of a county) draw from the county's one sequence of 教职工号."""
+    from eduplatform.staff import services as staff_services
+    from eduplatform.staff.models import StaffMember
+    from tests.staff_support import staff_row
+
+    def hire(user, unit, seq):
+        return lambda: staff_services.hire(actor=world.user(user), unit=unit, data=staff_row(seq))
+
+    first, second = run_concurrently(hire("clerk_a1", world.school_a1, 71), hire("clerk_a1", world.school_a1, 72))
+    assert first.staff_number != second.staff_number
+    assert first.staff_number[:6] == second.staff_number[:6] == world.school_a1.region.code[:6]
+    assert StaffMember.objects.filter(pk__in=[first.pk, second.pk], is_active=True).count() == 2

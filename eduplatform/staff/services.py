@@ -17,7 +17,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from eduplatform.core import crypto
+from eduplatform.core import crypto, locks
 from eduplatform.core.bulk import select_in
 from eduplatform.core.errors import (
     BatchInvalid,
@@ -158,6 +158,9 @@ def _issue_numbers(unit: Organization, count: int, today: dt.date) -> list[str]:
     if count == 0:
         return []
     prefix = f"{unit.region.code[:6]}{today.year}"
+    # Two hires in one county at once would read the same last number: the second waits here until
+    # the first commits, then reads the number the first took (the unique index stays the backstop).
+    locks.hold(locks.STAFF_NUMBERS, prefix)
     last = (StaffMember.objects.filter(staff_number__startswith=prefix).order_by("-staff_number")
             .values_list("staff_number", flat=True).first())
     start = int(last[len(prefix):]) + 1 if last and last[len(prefix):].isdigit() else 1
