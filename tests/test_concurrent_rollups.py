@@ -291,3 +291,30 @@ def test_the_worker_and_inline_refreshes_share_a_burst_without_double_work_or_le
     run_concurrently(lambda: rollup.drain_dirty(batch=5), lambda: rollup.drain_dirty(batch=5),
                      lambda: rollup.refresh_schools(ids[:6]), lambda: rollup.refresh_schools(ids[3:]))
     assert_rollups_equal_records(ids)
+
+
+def _advisory_locks_held() -> dict[int, int]:
+    """This connection's advisory locks by class (the first key of the two-key form)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT classid::int, count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                       " AND pid = pg_backend_pid() GROUP BY classid")
+        return dict(cursor.fetchall())
+
+
+@postgres_only
+@pytest.mark.parametrize("limit, per_school", [(10, True), (1, False)])
+def test_a_recompute_of_many_schools_holds_one_lock_not_one_per_school(world, monkeypatch, limit, per_school):
+    """PostgreSQL keeps all sessions' locks in one fixed table (6,400 by default): locking each of a
+    province's 38,000 schools failed with "out of shared memory". Past SCHOOL_LOCK_LIMIT schools
+    the recompute holds the roll-ups' exclusive lock instead — and still gives the same rows."""
+    monkeypatch.setattr(rollup, "SCHOOL_LOCK_LIMIT", limit)
+    schools = [world.school_a1.pk, world.school_a2.pk, world.school_b1.pk]
+    register(world.user("clerk_a1"), world.school_a1, [901, 902])
+    with transaction.atomic():
+        rollup.recompute_schools(schools)
+        held = _advisory_locks_held()
+    assert held.get(rollup.SCHOOL_LOCK_CLASS, 0) == (len(schools) if per_school else 0)
+    assert held.get(rollup.FREEZE_LOCK[0], 0) == 1
+    assert_rollups_equal_records(schools)

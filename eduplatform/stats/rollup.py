@@ -73,6 +73,12 @@ SCHOOL_LOCK_CLASS = 5102
 FREEZE_LOCK = (5103, 0)
 # The worker's rounds: schools claimed per transaction.
 WORKER_BATCH = CHUNK
+# Above this many schools a recompute holds the roll-ups' exclusive lock instead of one lock per
+# school: PostgreSQL keeps every lock of every session in one fixed table (max_locks_per_transaction
+# × max_connections, 6,400 by default), which a province's 38,000 schools would overflow ("out of
+# shared memory"). The exclusive lock excludes every other refresher just as well, since each takes
+# the shared one first; it is the worker's batch, so the worker and inline refreshes stay per school.
+SCHOOL_LOCK_LIMIT = WORKER_BATCH
 
 # 基础基211–213 class-size bands: (label, lowest size); a class falls in the last band it reaches.
 SIZE_BANDS: tuple[tuple[str, int], ...] = (
@@ -416,14 +422,16 @@ def try_lock_schools(school_ids: Iterable[int]) -> list[int]:
 
 def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None = None) -> None:
     """Rewrite the roll-up rows of these schools (all schools for ``None``) from the records, and the
-    county roll-up of their counties — under the schools' locks (all: the roll-ups' exclusive lock)."""
+    county roll-up of their counties — under the schools' locks (all, or more than
+    ``SCHOOL_LOCK_LIMIT``: the roll-ups' exclusive lock)."""
     today = today or timezone.localdate()
     ids = None if school_ids is None else sorted({int(i) for i in school_ids})
     chunks = [None] if ids is None else [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
     county_change: dict[tuple, list[int]] = {}
+    whole = ids is None or len(ids) > SCHOOL_LOCK_LIMIT
     with transaction.atomic():
-        hold_rollups(exclusive=ids is None)
-        if ids is not None:
+        hold_rollups(exclusive=whole)
+        if not whole:
             lock_schools(ids)  # before the first statement that reads what another refresh writes
         for chunk in chunks:
             if chunk is not None:  # the county rows lose what these schools counted …
