@@ -127,20 +127,27 @@ def test_a_double_clicked_promotion_promotes_once(committed_world, monkeypatch):
     assert any("请勿重复提交" in m for m in messages), messages
 
 
+def promoting(world, user: str, **where):
+    """A callable for a thread: ``user`` promotes ``where`` (region_path= or school=) once; the
+    batch, or the refusal the service raised."""
+    def run():
+        actor = world.user(user)
+        scope = promotion.promotion_scope(actor, **where)
+        try:
+            return promotion.execute_promotion(actor=actor, scope=scope, from_year=2025, graduation_date=GRADUATION)
+        except RecordInvalid as refused:
+            return refused
+
+    return run
+
+
 def test_the_same_promotion_called_twice_by_a_script_runs_once(committed_world, monkeypatch):
     """No form, no token: the service's own lock and the one-live-batch constraint decide."""
     world = committed_world
     pupils = unplaced_first_graders(world, 3)
     widen(monkeypatch, promotion, "_overlapping_batches")
 
-    def run():
-        actor = world.user("county_a_stat")
-        scope = promotion.promotion_scope(actor, region_path=world.county_a.region_path)
-        try:
-            return promotion.execute_promotion(actor=actor, scope=scope, from_year=2025, graduation_date=GRADUATION)
-        except RecordInvalid as refused:
-            return refused
-
+    run = promoting(world, "county_a_stat", region_path=world.county_a.region_path)
     outcomes = run_concurrently(run, run)
 
     assert grades_of(pupils) == ["12"] * 3
@@ -156,21 +163,8 @@ def test_a_county_and_one_of_its_schools_promoting_at_once_move_each_pupil_once(
     pupils = unplaced_first_graders(world, 3)
     widen(monkeypatch, promotion, "_overlapping_batches")
 
-    def county():
-        actor = world.user("county_a_stat")
-        scope = promotion.promotion_scope(actor, region_path=world.county_a.region_path)
-        try:
-            return promotion.execute_promotion(actor=actor, scope=scope, from_year=2025, graduation_date=GRADUATION)
-        except RecordInvalid as refused:
-            return refused
-
-    def school():
-        actor = world.user("clerk_a1")
-        scope = promotion.promotion_scope(actor, school=world.school_a1)
-        try:
-            return promotion.execute_promotion(actor=actor, scope=scope, from_year=2025, graduation_date=GRADUATION)
-        except RecordInvalid as refused:
-            return refused
+    county = promoting(world, "county_a_stat", region_path=world.county_a.region_path)
+    school = promoting(world, "clerk_a1", school=world.school_a1)
 
     run_concurrently(county, school)
 

@@ -179,30 +179,28 @@ def job_commit(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PA
         return _committed_already(request, once.AlreadySubmitted(earlier), job, pages)
     context = _job_context(request, job, pages)
     if context["can_retry"]:
-        try:
-            # An interrupted job is retried once, however many times 重试 is clicked.
-            with once.submitted_once(key=_commit_key(job), action="imports.retry",
-                                     submitted_by=user.audit_name()) as submission:
-                new_job = runner.retry_import(job=job, actor=user)
-                once.record_result(submission, pages.job_url(pages.job, new_job.pk))
-        except once.AlreadySubmitted as repeat:
-            return _committed_already(request, repeat, job, pages)
-        except ImportFileError as err:
-            messages.error(request, err.message)
-            return redirect(pages.job_url(pages.job, job.pk))
-        return redirect(pages.job_url(pages.job, new_job.pk))
+        # An interrupted job is retried once, however many times 重试 is clicked.
+        return _submit_once(request, job, pages, "imports.retry", lambda: runner.retry_import(job=job, actor=user))
     if not context["can_commit"]:
         messages.error(request, "只有校验通过（没有错误）且文件仍保留的“仅校验”任务可以直接正式导入")
         return redirect(pages.job_url(pages.job, job.pk))
     unit = selectors.unit_for(user, job.school_id)
     content = open_file(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
+    # A checked file is committed once: the claim's key is the dry run itself, so two clicks (or two
+    # people) queue one import, and the repeat is sent to it (core/once.py).
+    return _submit_once(request, job, pages, "imports.commit", lambda: runner.submit_import(
+        kind=_kind(job.kind), actor=user, unit=unit, file_name=job.file_name, content=content,
+        mode=ImportMode.ALL_OR_NOTHING))
+
+
+def _submit_once(request: HttpRequest, job: ImportJob, pages: ImportPages, action: str,
+                 submit: Callable[[], ImportJob]) -> HttpResponse:
+    """Queue ``submit()``'s new job once per ``job`` (its once-only key), and show it; a repeat is
+    sent to the job the first submission queued, a refused file back to ``job`` with the reason."""
     try:
-        # A checked file is committed once: the claim's key is the dry run itself, so two clicks (or
-        # two people) queue one import, and the repeat is sent to it (core/once.py).
-        with once.submitted_once(key=_commit_key(job), action="imports.commit",
-                                 submitted_by=user.audit_name()) as submission:
-            new_job = runner.submit_import(kind=_kind(job.kind), actor=user, unit=unit, file_name=job.file_name,
-                                           content=content, mode=ImportMode.ALL_OR_NOTHING)
+        with once.submitted_once(key=_commit_key(job), action=action,
+                                 submitted_by=request.user.audit_name()) as submission:
+            new_job = submit()
             once.record_result(submission, pages.job_url(pages.job, new_job.pk))
     except once.AlreadySubmitted as repeat:
         return _committed_already(request, repeat, job, pages)
