@@ -235,6 +235,8 @@ _CODE_PREFIX: Final = re.compile(r"^(?P<a>[0-9A-Za-z]+)(?P<b>[^0-9A-Za-z].*)$")
 _AMBIGUOUS: Final = "\x00ambiguous"
 # An unmatched value's message lists every allowed value of a table this small.
 _LIST_ALL_UP_TO: Final = 8
+# A suggestion is shown only when at least this alike as the best one.
+_CLOSE_ENOUGH: Final = 0.6
 
 
 def _key(text: object) -> str:
@@ -364,7 +366,8 @@ class CodeMatcher:
 
         Likeness is the Dice coefficient over the characters two spellings share, raised when one
         contains the other ("党员" in "中共党员"); ties keep the table's order. Codes sharing no
-        character with the text are left out, so the result may be empty.
+        character with the text, or far less alike than the best, are left out, so the result may
+        be empty.
         """
         key = _key(text)
         if not key:
@@ -392,7 +395,8 @@ class CodeMatcher:
             if best:
                 scored.append((-best, order, code, name))
         scored.sort()
-        return tuple((code, name) for _score, _order, code, name in scored[:limit])
+        floor = scored[0][0] * _CLOSE_ENOUGH if scored else 0.0  # scores are negated
+        return tuple((code, name) for score, _order, code, name in scored[:limit] if score <= floor)
 
     def unmatched(self, text: object, label: str) -> str:
         """Why ``text`` was refused: the closest allowed values, and all of them when they are few."""
