@@ -257,3 +257,16 @@ def test_a_value_sharing_nothing_with_any_code_falls_back_to_a_sample_of_codes()
     matcher = CodeMatcher([(f"{i:02d}", f"族{i}") for i in range(1, 57)])
     assert matcher.unmatched("ABC", "民族") == (
         "不是有效的民族代码或名称，可填写代码或名称，如 01-族1、02-族2、03-族3、04-族4、05-族5、06-族6、07-族7、08-族8…（共56项）")
+
+
+@pytest.mark.django_db
+def test_the_data_dictionary_shows_and_finds_the_other_spellings(client, world):
+    client.force_login(world.user("clerk_a1"))
+    body = client.get("/standards/building_use/").content.decode()
+    canteen = body[body.index("<td>22</td>"):]
+    canteen = canteen[:canteen.index("</tr>")]
+    assert "食堂" in canteen and "饭堂" in canteen and "学生食堂" in canteen
+    found = client.get("/standards/?q=饭堂").content.decode()
+    matches = found[found.index('data-testid="code-matches"'):]
+    matches = matches[:matches.index("</table>")]
+    assert "建筑物用途" in matches and "<td>22</td><td>食堂</td>" in matches
