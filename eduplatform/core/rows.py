@@ -146,9 +146,9 @@ class RowSchema:
 
     ``code_tables`` maps a code column to the key of its code table, whose codes and synonyms
     (``data/reference/code_synonyms.csv``) it accepts; ``extra_choices`` gives code columns whose
-    codes are not in a loaded table (their synonyms are found under the key ``code_tables`` gives them,
-    if any); ``parsers`` replaces the parser of a
-    text column (it receives cleaned text and raises ValueError with the message to show);
+    codes are not in a loaded table (their synonyms are under the key ``code_tables`` gives them, if
+    any); ``parsers`` replaces the parser of a text column (it receives cleaned text and raises
+    ValueError with the message to show);
     ``max_lengths`` caps text columns (default ``MAX_TEXT``); ``blank_codes`` lists texts that mean
     "none" in an optional code column; ``row_type`` is the CleanRow subclass ``clean`` returns.
     """

@@ -39,14 +39,15 @@ NATIONALITIES: tuple[tuple[str, str], ...] = (
 LEVELS: tuple[tuple[str, str], ...] = (("1", "专科"), ("2", "本科"), ("3", "硕士"), ("4", "博士"), ("5", "中职"))
 
 # Column → code table. The other ways files write a code (short names, old names) are in
-# data/reference/code_synonyms.csv under the same key; the platform's own lists below use theirs.
+# data/reference/code_synonyms.csv under the same key; our own lists (nationality, level) have keys too.
 CODE_TABLES: dict[str, str] = {
     "gender": "gender_gbt2261_1",
     "id_type": "id_type",
     "ethnicity": "ethnicity",
     "hk_macao_taiwan": "hk_macao_taiwan_overseas",
     "hukou_nature": "hukou_nature_cmis",
-    # GB/T 4762 has no code for Young Pioneers; the national register records such pupils as 群众.
+    # GB/T 4762 has no code for Young Pioneers; the national register records such pupils as 群众
+    # (少先队员 → 13 among the synonyms).
     "political_status": "political_status",
     "health_status": "health_status_cmis",
     "disability_type": "disability_type_gbt2261_3",
