@@ -159,6 +159,8 @@ def test_staff_accept_2015_titles_in_every_spelling_and_party_short_names():
         assert row.ok, (title, row.problems)
         assert (row.values["title"], row.values["political_status"], row.values["education_level"]) == (
             code, "01", "21"), title
+    # 学位 "无" is no degree, not an unknown one.
+    assert check_staff_row(staff_row(20, degree="无"), Context()).values["degree"] == ""
 
 
 @pytest.mark.django_db
