@@ -190,7 +190,7 @@ def test_every_date_spelling_parses_back(day):
 
 
 def test_code_matcher_finds_code_by_every_usual_spelling():
-    m = CodeMatcher(ETHNICITIES, aliases={"汉人": "01"})
+    m = CodeMatcher(ETHNICITIES, synonyms={"汉人": "01"})
     for text in ("01", "1", "001", "汉族", "01-汉族", "01 汉族", "01汉族", "01:汉族", "01、汉族",
                  "汉族(01)", "汉族（01）", " ０１－汉族 ", "汉", "汉人"):  # fmt: skip
         assert m.match(text) == "01", text

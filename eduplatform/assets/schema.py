@@ -42,11 +42,13 @@ EQUIPMENT_COLUMNS: tuple[Column, ...] = (
 
 EQUIPMENT_SCHEMA = RowSchema(
     EQUIPMENT_COLUMNS,
+    # Short forms (财政, 自筹, 电脑 …) are in data/reference/code_synonyms.csv under these keys.
     code_tables={
-        "funding_source": ("funding_source", {}),
-        "acquisition_mode": ("acquisition_mode", {}),
-        "use_direction": ("equipment_use_direction", {}),
-        "status": ("equipment_status", {}),
+        "category": "equipment_category",
+        "funding_source": "funding_source",
+        "acquisition_mode": "acquisition_mode",
+        "use_direction": "equipment_use_direction",
+        "status": "equipment_status",
     },
     extra_choices={"category": codes.CATEGORIES},
     defaults={"funding_source": codes.DEFAULT_FUNDING, "acquisition_mode": codes.DEFAULT_ACQUISITION,

@@ -80,17 +80,19 @@ BUILDING_COLUMNS: tuple[Column, ...] = (
 
 BUILDING_SCHEMA = RowSchema(
     BUILDING_COLUMNS,
+    # Short forms (钢混, 宿舍, 饭堂, A级 …) are in data/reference/code_synonyms.csv under these keys.
     code_tables={
-        "building_class": ("building_class", {}),
-        "use_code": ("building_use", {}),
-        "structure": ("building_structure", {"框架": "4", "砖混": "3", "砖木": "2", "土木": "1", "钢": "5"}),
-        "property_right": ("property_right", {"独立产权": "1", "自有产权": "1"}),
-        "condition": ("building_condition", {"A级": "21", "B级": "22", "C级": "23", "D级": "24",
-                                             "A": "21", "B": "22", "C": "23", "D": "24"}),
-        "safety_inspection": ("safety_inspection_result", {}),
-        "seismic_category": ("seismic_fortification_category", {"甲类": "1", "乙类": "2", "丙类": "3", "丁类": "4"}),
-        "seismic_intensity": ("seismic_intensity", {"6度": "2", "7度": "3", "7.5度": "4", "8度": "5"}),
-        "fire_resistance": ("fire_resistance_grade", {}),
+        "building_class": "building_class",
+        "use_code": "building_use",
+        "structure": "building_structure",
+        "property_right": "property_right",
+        "tenure": "building_tenure",
+        "condition": "building_condition",
+        "safety_inspection": "safety_inspection_result",
+        "seismic_category": "seismic_fortification_category",
+        "seismic_intensity": "seismic_intensity",
+        "seismic_result": "seismic_result",
+        "fire_resistance": "fire_resistance_grade",
     },
     extra_choices={"tenure": Tenure.choices, "seismic_result": SEISMIC_RESULTS},
     defaults={"building_class": "1", "tenure": Tenure.OWNED.value, "condition": "10", "in_use": True,
@@ -114,10 +116,7 @@ LAND_COLUMNS: tuple[Column, ...] = (
 
 LAND_SCHEMA = RowSchema(
     LAND_COLUMNS,
-    code_tables={
-        "property_right": ("property_right", {"独立产权": "1", "自有产权": "1"}),
-        "acquisition_mode": ("acquisition_mode", {"划拨": "9", "无偿划拨": "9"}),
-    },
+    code_tables={"property_right": "property_right", "acquisition_mode": "acquisition_mode"},
     defaults={"sports_area": decimal.Decimal(0), "green_area": decimal.Decimal(0)},
     max_lengths={"name": 200, "certificate_number": 60, "notes": 500},
 )

@@ -2,7 +2,8 @@
 import template, reads uploaded files and checks every row, and the same checks behind the forms.
 
 The shared ``RowSchema`` parses each cell; ``check_staff_row`` / ``check_administrator_row`` add the
-record's own rules (ID check digit and its agreement with birth date and sex, age, dates in order).
+record's own rules (ID check digit and its agreement with birth date and sex — ``core.rows.
+check_against_resident_id``, shared with the student register — age, dates in order).
 """
 
 from __future__ import annotations
@@ -13,27 +14,31 @@ from typing import Any
 
 from eduplatform.core.identity import RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
-from eduplatform.core.rows import CleanRow, RowSchema, parse_resident_id
+from eduplatform.core.rows import CleanRow, RowSchema, check_against_resident_id, parse_resident_id
 from eduplatform.staff import codes
-from eduplatform.standards.validators import id_number_birth_date, id_number_sex
+from eduplatform.standards.validators import mask_id_number
 
 MIN_AGE = 18  # 《劳动法》 allows work from 16; a teaching or administrative post needs 18 (a 教师资格 does)
 MAX_AGE = 75
 MIN_WORK_AGE = 16
 
-CODE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "gender": ("gender_gbt2261_1", {"男": "1", "女": "2"}),
-    "id_type": ("id_type", {"身份证": "1", "居民身份证号": "1"}),
-    "ethnicity": ("ethnicity", {}),
-    "political_status": ("political_status", {"党员": "01", "团员": "03", "预备党员": "02"}),
-    "education_level": ("education_level", {
-        "博士": "11", "博士研究生": "11", "硕士": "14", "硕士研究生": "14", "研究生": "14", "本科": "21",
-        "大学本科": "21", "大专": "31", "专科": "31", "大学专科": "31", "中专": "41", "高中": "61", "初中": "71",
-    }),
-    "degree": ("degree", {"博士": "2", "硕士": "3", "学士": "4", "无": ""}),
-    "post_category": ("staff_category_k12", {"专任": "1", "兼任教师": "7", "兼职教师": "7"}),
-    "teaching_stage": ("teaching_stage", {"初中": "3", "高中": "4", "幼儿园": "1", "学前": "1"}),
-    "duty_category": ("duty_category", {}),
+# Column → code table (or the key of one of our own lists in ``codes``). Short and superseded
+# names (中共党员, 中学高级教师 …) are in data/reference/code_synonyms.csv under the same key.
+CODE_TABLES: dict[str, str] = {
+    "gender": "gender_gbt2261_1",
+    "id_type": "id_type",
+    "ethnicity": "ethnicity",
+    "political_status": "political_status",
+    "education_level": "education_level",
+    "degree": "degree",
+    "post_category": "staff_category_k12",
+    "teaching_stage": "teaching_stage",
+    "duty_category": "duty_category",
+    "title": "staff_title",
+    "qualification_type": "staff_qualification",
+    "backbone_level": "backbone_level",
+    "establishment": "establishment",
+    "rank": "administrative_rank",
 }
 EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "title": codes.TITLES,
@@ -41,11 +46,6 @@ EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "backbone_level": codes.BACKBONE,
     "establishment": codes.ESTABLISHMENT,
     "rank": codes.RANKS,
-}
-ALIASES: dict[str, dict[str, str]] = {
-    "title": codes.TITLE_ALIASES, "qualification_type": codes.QUALIFICATION_ALIASES,
-    "backbone_level": codes.BACKBONE_ALIASES, "establishment": codes.ESTABLISHMENT_ALIASES,
-    "rank": codes.RANK_ALIASES,
 }
 
 C = Column
@@ -101,12 +101,12 @@ def _schema(columns: tuple[Column, ...]) -> RowSchema:
     fields = {c.field for c in columns}
     return RowSchema(
         columns,
-        # Our own lists take their aliases here too: the schema reads a list's choices from
-        # extra_choices first and its short forms from code_tables.
-        code_tables={k: v for k, v in CODE_TABLES.items() if k in fields}
-        | {k: ("", v) for k, v in ALIASES.items() if k in fields},
+        # Our own lists are keyed here too: the schema reads a list's choices from extra_choices
+        # first and its synonyms under the key code_tables gives.
+        code_tables={k: v for k, v in CODE_TABLES.items() if k in fields},
         extra_choices={k: v for k, v in EXTRA_CHOICES.items() if k in fields},
         defaults={k: v for k, v in DEFAULTS.items() if k in fields},
+        blank_codes={"degree": ("无", "否")},
         max_lengths={"name": 50, "staff_number": 20, "qualification_number": 30, "position": 50,
                      "graduated_from": 100, "major": 100, "subjects": 100, "department": 100},
     )
@@ -130,16 +130,10 @@ def _check_person(clean: CleanRow, today: dt.date) -> None:
         try:
             number = v["id_number"] = parse_resident_id(number)
         except ValueError as exc:
-            clean.add("id_number", number, f"身份证件号「{number}」{exc}")
+            clean.add("id_number", number, f"身份证件号「{mask_id_number(number)}」{exc}")
         else:
-            birth = v.get("birth_date")
-            if birth and not clean.failed("birth_date") and id_number_birth_date(number) != birth:
-                clean.add("birth_date", birth.isoformat(),
-                          f"出生日期「{birth.isoformat()}」与身份证件号中的出生日期"
-                          f"「{id_number_birth_date(number).isoformat()}」不一致")
-            gender = v.get("gender")
-            if gender in ("1", "2") and not clean.failed("gender") and id_number_sex(number) != gender:
-                clean.add("gender", {"1": "男", "2": "女"}[gender], "性别与身份证件号第17位表示的性别不一致")
+            check_against_resident_id(clean, number, check_birth=not clean.failed("birth_date"),
+                                      check_gender=not clean.failed("gender"))
     birth = v.get("birth_date")
     if birth and not clean.failed("birth_date"):
         age = _age_on(birth, today)

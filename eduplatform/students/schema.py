@@ -12,13 +12,12 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from eduplatform.core.identity import NO_DOCUMENT, RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
 from eduplatform.core.normalize import clean_text, compact, parse_int
-from eduplatform.core.rows import CleanRow, RowSchema
+from eduplatform.core.rows import CleanRow, RowSchema, check_against_resident_id
 from eduplatform.orgs.stages import Stage
 from eduplatform.standards.validators import (
     IdentifierError,
@@ -39,20 +38,24 @@ NATIONALITIES: tuple[tuple[str, str], ...] = (
 )
 LEVELS: tuple[tuple[str, str], ...] = (("1", "专科"), ("2", "本科"), ("3", "硕士"), ("4", "博士"), ("5", "中职"))
 
-# Column → code table, with the short forms real files use.
-CODE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "gender": ("gender_gbt2261_1", {"男": "1", "女": "2"}),
-    "id_type": ("id_type", {"身份证": "1", "居民身份证号": "1"}),
-    "ethnicity": ("ethnicity", {}),
-    "hk_macao_taiwan": ("hk_macao_taiwan_overseas", {}),
-    "hukou_nature": ("hukou_nature_cmis", {"农业": "1", "非农业": "2", "非农": "2"}),
-    # GB/T 4762 has no code for Young Pioneers; the national register records such pupils as 群众.
-    "political_status": ("political_status", {"团员": "03", "少先队员": "13", "少年先锋队员": "13"}),
-    "health_status": ("health_status_cmis", {"健康": "10", "良好": "10", "一般": "20", "较弱": "20"}),
-    "disability_type": ("disability_type_gbt2261_3", {"无": "", "否": ""}),
-    "left_behind": ("left_behind_child_cmis", {"否": "0", "不是": "0", "单亲留守": "1", "双亲留守": "2"}),
-    "boarding_mode": ("boarding_mode", {"住宿": "2", "寄宿": "2", "住读": "2"}),
-    "entry_mode": ("enrollment_mode_cmis", {"就近": "11", "统一招生考试": "21", "中考": "21", "其他": "99"}),
+# Column → code table. The other ways files write a code (short names, old names) are in
+# data/reference/code_synonyms.csv under the same key; our own lists (nationality, level) have keys too.
+CODE_TABLES: dict[str, str] = {
+    "gender": "gender_gbt2261_1",
+    "id_type": "id_type",
+    "ethnicity": "ethnicity",
+    "hk_macao_taiwan": "hk_macao_taiwan_overseas",
+    "hukou_nature": "hukou_nature_cmis",
+    # GB/T 4762 has no code for Young Pioneers; the national register records such pupils as 群众
+    # (少先队员 → 13 among the synonyms).
+    "political_status": "political_status",
+    "health_status": "health_status_cmis",
+    "disability_type": "disability_type_gbt2261_3",
+    "left_behind": "left_behind_child_cmis",
+    "boarding_mode": "boarding_mode",
+    "entry_mode": "enrollment_mode_cmis",
+    "nationality": "nationality",
+    "level": "student_level",
 }
 EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {"nationality": NATIONALITIES, "level": LEVELS}
 
@@ -130,8 +133,7 @@ def _student_number(text: str) -> str:
 
 SCHEMA = RowSchema(
     STUDENT_COLUMNS,
-    code_tables={k: (table, {text: code for text, code in aliases.items() if code})
-                 for k, (table, aliases) in CODE_TABLES.items()},
+    code_tables=CODE_TABLES,
     extra_choices=EXTRA_CHOICES,
     defaults=DEFAULTS,
     # 学制 keeps its own range check (1–8 years) in _check_placement, so any whole number parses here.
@@ -192,12 +194,6 @@ _EARLIEST_BIRTH = dt.date(1950, 1, 1)
 _NONE_FAILED: frozenset[str] = frozenset()
 
 
-@lru_cache(maxsize=8192)
-def _encoded_birth(digits: str) -> dt.date:
-    """The birth date a validated ID number encodes (its YYYYMMDD part); a school has a few hundred."""
-    return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-
-
 def _check_identity(out: CleanStudent, today: dt.date) -> None:
     v = out.values
     # The fields that already have a problem (usually none), looked up once rather than per rule.
@@ -217,18 +213,20 @@ def _check_identity(out: CleanStudent, today: dt.date) -> None:
             out.add("id_number", number, f"身份证件号「{mask_id_number(number)}」无效：{exc.message}")
             return
         v["id_number"] = number
-        # Validated above: read the encoded birth date and sex straight from the digits.
-        encoded_birth = _encoded_birth(number[6:14])
-        if birth_ok and encoded_birth != birth:
-            out.add("birth_date", birth.isoformat(),
-                    f"出生日期 {birth:%Y-%m-%d} 与身份证件号中的 {encoded_birth:%Y-%m-%d} 不一致")
-            birth_ok = False
-        sex = "1" if int(number[16]) % 2 == 1 else "2"
-        gender = v.get("gender")
-        if (gender == "1" or gender == "2") and gender != sex and "gender" not in failed:
-            out.add("gender", gender, f"性别与身份证件号不一致：证件号表明为{'男' if sex == '1' else '女'}")
+        birth_ok = check_against_resident_id(out, number, check_birth=birth_ok,
+                                             check_gender="gender" not in failed) and birth_ok
     if birth_ok and not (_EARLIEST_BIRTH <= birth <= today):
         out.add("birth_date", birth.isoformat(), f"出生日期 {birth:%Y-%m-%d} 不合理（应在1950年之后且不晚于今天）")
+
+
+def check_edit_against_id(clean: CleanStudent, *, id_type: str, id_number: str) -> None:
+    """An edit form's sex or birth date against the ID number the student already holds: the form
+    sends only the fields it changes, so the row rules of ``clean_student`` never see the number."""
+    if id_type != RESIDENT_ID_CARD or not id_number:
+        return
+    check_against_resident_id(clean, id_number,
+                              check_birth="birth_date" in clean.values and not clean.failed("birth_date"),
+                              check_gender="gender" in clean.values and not clean.failed("gender"))
 
 
 def _grade_of(raw: Any, stage_mask: int) -> tuple[Grade | None, tuple[str, str] | None]:
