@@ -119,7 +119,8 @@ class Table:
 
 Grid = Sequence[Sequence[object]]
 
-_MARKERS: Final = re.compile(r"[*★☆※]")
+# Required-markers, and the colon of "其中：教学及辅助用房" (a header is a name, not a sentence).
+_MARKERS: Final = re.compile(r"[*★☆※:：]")
 # "出生日期(格式:2015-09-01)", "姓名(必填)", "学制【年】": a trailing note, not part of the name.
 _TRAILING_NOTE: Final = re.compile(r"\s*[(\[【][^()\[\]【】]*[)\]】]\s*$")
 
@@ -872,7 +873,7 @@ def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object
         row += 1
         values = (col.get("letter"), col.get("header"), col.get("label"), col.get("note"))
         for c, value in enumerate(values):
-            sheet.write_string(row, c, clean_text(value)[:_EXCEL_CELL_LIMIT], text_fmt)
+            sheet.write_string(row, c, str(value or "")[:_EXCEL_CELL_LIMIT], text_fmt)
     skipped = list(mapping.get("skipped_rows") or [])  # type: ignore[call-overload]
     if skipped:
         row += 2
@@ -881,5 +882,5 @@ def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object
         for item in skipped:
             row += 1
             sheet.write_number(row, 0, int(item.get("row", 0)))
-            sheet.write_string(row, 1, clean_text(item.get("reason")), text_fmt)
-            sheet.write_string(row, 2, redact_identifiers(clean_text(item.get("text"))), text_fmt)
+            sheet.write_string(row, 1, str(item.get("reason") or ""), text_fmt)
+            sheet.write_string(row, 2, redact_identifiers(str(item.get("text") or "")), text_fmt)
