@@ -119,3 +119,23 @@ def test_the_job_page_and_the_excel_report_show_the_mapping(client, world):
     assert ["L", "家长电话", "监护人1电话", ""] in mapping_sheet
     assert ["A", "序号", "", "本平台不保存此列，未导入"] in mapping_sheet
 
+
+
+def test_the_student_form_and_record_page_keep_the_three_addresses(client, world):
+    from eduplatform.students import services
+    from tests.students_support import student_row
+
+    student = services.enrol_student(actor=world.user("clerk_a1"), school=world.school_a1,
+                                     data=student_row(1)).student
+    client.force_login(world.user("clerk_a1"))
+    form = client.get(f"/students/{student.public_id}/edit/").content.decode()
+    assert 'name="mailing_address"' in form and 'name="household_address"' in form
+    data = {"name": student.name, "gender": student.gender, "birth_date": student.birth_date.isoformat(),
+            "ethnicity": "01", "home_address": "天河路1号", "mailing_address": "天河路1号3栋201",
+            "household_address": "梅州市梅江区江南路8号", "phone": ""}
+    assert client.post(f"/students/{student.public_id}/edit/", data).status_code == 302
+    student.refresh_from_db()
+    assert (student.home_address, student.mailing_address, student.household_address) == (
+        "天河路1号", "天河路1号3栋201", "梅州市梅江区江南路8号")
+    page = client.get(f"/students/{student.public_id}/").content.decode()
+    assert "通信地址" in page and "天河路1号3栋201" in page and "家庭地址" in page and "梅州市梅江区江南路8号" in page

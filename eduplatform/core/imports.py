@@ -339,16 +339,22 @@ def _read_spreadsheet(content: bytes, file_name: str) -> tuple[list[str], Iterat
         raise _unreadable(file_name) from None
 
     def sheets() -> Iterator[tuple[str, Grid]]:
+        wanted = [DATA_SHEET] if DATA_SHEET in names else names
+        read = 0
         with book:
-            for name in [DATA_SHEET] if DATA_SHEET in names else names:
+            for name in wanted:
                 try:
                     # skip_empty_area=False keeps blank leading rows and columns, so positions are
                     # real spreadsheet coordinates (the default drops them).
-                    yield name, book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                    grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
                 except PasswordError:
                     raise ImportFileError(f"文件「{file_name}」设置了密码，请取消密码后再上传") from None
                 except (CalamineError, ValueError, OSError):
-                    raise _unreadable(file_name) from None
+                    continue  # a chart sheet or a damaged sheet beside the data: look at the others
+                read += 1
+                yield name, grid
+        if not read:
+            raise _unreadable(file_name)
 
     return names, sheets()
 
@@ -443,17 +449,26 @@ def _resolve_header(grid: Grid, row: int, group_row: int | None, matcher: _Heade
 
 def _find_header(grid: Grid, matcher: _HeaderMatcher) -> _Header | None:
     """The header with the most recognised columns in the first rows, one row or two (a group
-    row above); the earlier and the simpler wins a tie."""
-    best: _Header | None = None
+    row above); the earlier and the simpler wins a tie, unless the row below a header is blank
+    under every column that header recognised and filled elsewhere: then it is the second row of
+    a two-row header (cells merged down, a group's sub-columns), not the first record."""
+    best: tuple[tuple[int, bool], _Header] | None = None
+    previous: _Header | None = None
     for row in range(min(HEADER_SEARCH_ROWS, len(grid))):
-        found = [_resolve_header(grid, row, None, matcher)]
+        single = _resolve_header(grid, row, None, matcher)
+        found = [((single.score, False), single)]
         # A group header row has at least two cells; a merged title row ("XX学校学生名册") has one.
-        if row > 0 and sum(1 for cell in grid[row - 1] if not _is_blank(cell)) >= 2:
-            found.append(_resolve_header(grid, row, row - 1, matcher))
-        for header in found:
-            if best is None or header.score > best.score:
-                best = header
-    return best
+        if previous is not None and sum(1 for cell in grid[row - 1] if not _is_blank(cell)) >= 2:
+            grouped = _resolve_header(grid, row, row - 1, matcher)
+            lower = grid[row]
+            named_above = [c.position for c in previous.cells if c.field]
+            second_row = bool(named_above) and all(p >= len(lower) or _is_blank(lower[p]) for p in named_above)
+            found.append(((grouped.score, second_row), grouped))
+        for key, header in found:
+            if best is None or key > best[0]:
+                best = (key, header)
+        previous = single
+    return best[1] if best else None
 
 
 # Lines below (or between) the records that are not records: the signatures of a form, notes, totals.
