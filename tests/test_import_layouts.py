@@ -134,3 +134,20 @@ def test_a_bare_grade_two_stages_share_is_refused_naming_both():
     assert grade is None and problem == ("1", "年级「1」在本校不明确：是初一还是高一？请写年级名称，如 初一")
     grade, problem = _grade_of("7", int(Stage.PRIMARY))
     assert grade is None and "无法识别" in problem[1]
+
+
+def test_the_templates_example_row_is_skipped_even_without_its_marker_column():
+    columns = (Column("name", "姓名", required=True, example="张三"), Column("gender", "性别", example="男"),
+               Column("birth_date", "出生日期", example="2015-09-01"), Column("note", "备注"))
+    text = "姓名,性别,出生日期,备注\n张三,男,2015-09-01,\n张三,男,2016-01-02,\n李四,女,2015-09-01,\n"
+    table = read_table(text.encode(), "s.csv", columns)
+    # Only the row equal to the example in every column that has one is the example.
+    assert [n for n, _ in table.rows] == [3, 4]
+    assert [(s["row"], s["reason"]) for s in table.mapping["skipped_rows"]] == [(2, "模板示例行（与模板中的示例完全相同）")]
+
+
+def test_a_group_with_a_note_still_names_its_columns():
+    content = workbook({"学生": [["姓名", "性别", "监护人（第一监护人）", ""], ["", "", "姓名", "电话"],
+                                 ["张三", "男", "张大山", "13800138000"]]})
+    table = read_table(content, "s.xlsx", COLUMNS)
+    assert table.column_index == {"name": 0, "gender": 1, "guardian_name": 2, "guardian_phone": 3}

@@ -436,7 +436,8 @@ def _resolve_header(grid: Grid, row: int, group_row: int | None, matcher: _Heade
                 cells.append(_HeaderCell(position, up, matcher.field_of(up)))
             continue
         if group:
-            found = matcher.field_of(group + normalize_header(low))
+            found = matcher.field_of(group + normalize_header(low)) or matcher.field_of(
+                normalize_header(group) + normalize_header(low))  # "成员1（监护人）" over 姓名
             if found:
                 cells.append(_HeaderCell(position, f"{group}/{low}", found))
                 continue
