@@ -139,3 +139,15 @@ def test_the_student_form_and_record_page_keep_the_three_addresses(client, world
         "天河路1号", "天河路1号3栋201", "梅州市梅江区江南路8号")
     page = client.get(f"/students/{student.public_id}/").content.decode()
     assert "通信地址" in page and "天河路1号3栋201" in page and "家庭地址" in page and "梅州市梅江区江南路8号" in page
+
+
+def test_a_queued_jobs_page_fetches_its_mapping_once_the_file_is_read(client, world):
+    file = corpus.county_roster_xls()
+    job = runner.submit_import(kind=registry.get("students"), actor=world.user("clerk_a1"), unit=world.school_a1,
+                               file_name=file.name, content=file.content, mode=ImportMode.DRY_RUN)
+    client.force_login(world.user("clerk_a1"))
+    queued = client.get(f"/imports/jobs/{job.pk}/").content.decode()
+    assert 'hx-select="#import-mapping"' in queued and 'data-testid="import-mapping"' not in queued
+    runner.run_import(job.pk)
+    done = client.get(f"/imports/jobs/{job.pk}/").content.decode()
+    assert 'data-testid="import-mapping"' in done and 'hx-select="#import-mapping"' not in done
