@@ -430,7 +430,8 @@ def _resolve_header(grid: Grid, row: int, group_row: int | None, matcher: _Heade
         low = clean_text(lower[position]) if position < len(lower) else ""
         up = clean_text(upper[position]) if position < len(upper) else ""
         if up:
-            group = up
+            # A cell over a sub-column starts a group; one merged down over both rows ends it.
+            group = up if low else ""
         if not low:
             if up:  # merged down over both header rows
                 cells.append(_HeaderCell(position, up, matcher.field_of(up)))
