@@ -151,3 +151,14 @@ def test_a_queued_jobs_page_fetches_its_mapping_once_the_file_is_read(client, wo
     runner.run_import(job.pk)
     done = client.get(f"/imports/jobs/{job.pk}/").content.decode()
     assert 'data-testid="import-mapping"' in done and 'hx-select="#import-mapping"' not in done
+
+
+@pytest.mark.parametrize("key", ["students", "staff", "administrators", "buildings", "land", "equipment", "holdings"])
+def test_no_kinds_template_example_row_is_ever_imported(key):
+    from eduplatform.core.imports import ImportFileError, read_table
+
+    kind = registry.get(key)
+    assert kind is not None
+    with pytest.raises(ImportFileError, match="只有模板的示例行") as info:
+        read_table(runner.template(kind), "模板.xlsx", kind.schema.columns)
+    assert [(s["row"], s["reason"]) for s in info.value.mapping["skipped_rows"]] == [(2, "模板示例行")]
