@@ -25,7 +25,7 @@ from eduplatform.standards.validators import (
     validate_id_number,
     validate_student_number,
 )
-from eduplatform.students.grades import Grade, resolve_grade
+from eduplatform.students.grades import Grade, bare_year_grades, resolve_grade
 
 # GB/T 2659 three-letter codes, the subset a Guangdong school meets; the national template writes
 # 国籍/地区 as "CHN" or as the name.
@@ -64,7 +64,8 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("name", "姓名", True, example="张三", help="与户口簿一致的姓名"),
     C("gender", "性别", True, "code", aliases=("学生性别",), example="男"),
     C("birth_date", "出生日期", True, "date", example="2019-05-12", help="如 2019-05-12、2019/5/12 或 20190512"),
-    C("id_type", "身份证件类型", True, "code", aliases=("证件类型",), example="1-居民身份证"),
+    C("id_type", "身份证件类型", False, "code", aliases=("证件类型",), example="1-居民身份证",
+      help="不填视为居民身份证"),
     C("id_number", "身份证件号", False, "id_number", aliases=("身份证号", "身份证件号码", "证件号码", "身份证号码"),
       width=22, example="440106201905120012", help="证件类型为“其他”时可不填；居民身份证须通过校验码检查"),
     C("student_number", "学籍号", False, aliases=("全国学籍号", "学籍号码", "个人标识码"), width=22,
@@ -73,10 +74,11 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("ethnicity", "民族", True, "code", example="01-汉族"),
     C("nationality", "国籍/地区", False, "code", aliases=("国籍",), example="CHN-中国"),
     C("hk_macao_taiwan", "港澳台侨外", False, "code", example="00-否"),
-    C("birthplace_code", "出生地", False, aliases=("出生地行政区划代码",), width=16,
+    C("birthplace_code", "出生地", False, aliases=("出生地行政区划代码", "出生地行政区划"), width=16,
       help="行政区划代码（6位或12位数字）"),
     C("native_place", "籍贯", False),
-    C("hukou_place_code", "户口所在地", False, aliases=("户口所在地行政区划", "户口所在地区县"), width=16,
+    C("hukou_place_code", "户口所在地", False, aliases=("户口所在地行政区划", "户口所在地行政区划代码", "户口所在地区县"),
+      width=16,
       help="行政区划代码（6位或12位数字）"),
     C("hukou_nature", "户口性质", False, "code"),
     C("political_status", "政治面貌", False, "code"),
@@ -86,9 +88,16 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("left_behind", "是否留守儿童", False, "code", aliases=("留守儿童",), example="0-非留守儿童"),
     C("only_child", "是否独生子女", False, "bool", aliases=("独生子女",), example="否"),
     C("boarding_mode", "就读方式", False, "code", aliases=("住宿情况",), example="1-走读"),
-    C("home_address", "现住址", False, aliases=("家庭住址", "家庭地址", "通信地址"), width=30),
+    C("home_address", "现住址", False, aliases=("现居住地址", "现居住地", "居住地址", "现住地址"), width=30,
+      help="学生现在居住的地址"),
+    C("mailing_address", "通信地址", False, aliases=("通讯地址", "联系地址", "邮寄地址"), width=30,
+      help="能收到信件的地址"),
+    C("household_address", "家庭地址", False, aliases=("家庭住址", "户籍地址", "户口地址", "户口所在地地址",
+                                                      "户口所在地详细地址"), width=30,
+      help="家庭（户籍）所在的详细地址"),
     C("phone", "联系电话", False, "phone", aliases=("手机号码", "联系方式"), width=16),
-    C("grade", "年级", True, example="一年级", help="如 一年级、初一、高二、小班，或年级代码 11"),
+    C("grade", "年级", True, example="一年级",
+      help="如 一年级、初一、高二、小班、年级代码 11，或本校学段内的年级数字（如 1、4；九年一贯制学校 7 为初一）"),
     C("class_number", "班级", False, example="1", help="班号，如 1、(1)班、3班"),
     C("entered_on", "入学年月", True, "month", aliases=("入学时间", "入学日期"), example="2025-09",
       help="如 202509、2025-09 或 2025/9/1"),
@@ -96,12 +105,18 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("major", "专业", False, aliases=("专业名称",), help="中职、高校学生必填"),
     C("programme_length", "学制", False, "int", aliases=("学制（年）",), help="中职、高校学生必填，单位：年"),
     C("level", "培养层次", False, "code", aliases=("层次",)),
-    C("guardian1_name", "监护人1姓名", False, aliases=("成员1姓名", "家庭成员1姓名")),
-    C("guardian1_relation", "监护人1关系", False, aliases=("成员1关系", "家庭成员1关系")),
-    C("guardian1_phone", "监护人1电话", False, "phone", aliases=("成员1联系电话", "成员1电话"), width=16),
+    # A two-row header ("监护人1" over 姓名/关系/电话) reads as the group name plus the cell's.
+    C("guardian1_name", "监护人1姓名", False, aliases=("成员1姓名", "家庭成员1姓名", "家长姓名", "监护人姓名")),
+    C("guardian1_relation", "监护人1关系", False, aliases=("成员1关系", "家庭成员1关系", "监护人1与学生关系",
+                                                        "成员1与学生关系")),
+    C("guardian1_phone", "监护人1电话", False, "phone", aliases=("成员1联系电话", "成员1电话", "监护人1联系电话",
+                                                                "家庭成员1联系电话", "监护人1手机号码", "家长电话", "家长联系电话",
+                                                                "监护人电话"), width=16),
     C("guardian2_name", "监护人2姓名", False, aliases=("成员2姓名", "家庭成员2姓名")),
-    C("guardian2_relation", "监护人2关系", False, aliases=("成员2关系", "家庭成员2关系")),
-    C("guardian2_phone", "监护人2电话", False, "phone", aliases=("成员2联系电话", "成员2电话"), width=16),
+    C("guardian2_relation", "监护人2关系", False, aliases=("成员2关系", "家庭成员2关系", "监护人2与学生关系",
+                                                        "成员2与学生关系")),
+    C("guardian2_phone", "监护人2电话", False, "phone", aliases=("成员2联系电话", "成员2电话", "监护人2联系电话",
+                                                                "家庭成员2联系电话", "监护人2手机号码"), width=16),
 )
 FIELD_LABELS: dict[str, str] = {c.field: c.label for c in STUDENT_COLUMNS}
 
@@ -236,7 +251,12 @@ def _grade_of(raw: Any, stage_mask: int) -> tuple[Grade | None, tuple[str, str] 
         return None, None
     grade = resolve_grade(grade_text, stage_mask)
     if grade is None:
-        return None, (grade_text, f"年级「{grade_text}」无法识别，可填写 一年级、初一、高二、小班 或年级代码")
+        meanings = bare_year_grades(grade_text, stage_mask)
+        if len(meanings) > 1:
+            named = "还是".join(g.name for g in meanings)
+            return None, (grade_text, f"年级「{grade_text}」在本校不明确：是{named}？请写年级名称，如 {meanings[0].name}")
+        return None, (grade_text, f"年级「{grade_text}」无法识别，可填写 一年级、初一、高二、小班、年级代码，"
+                                  "或本校学段内的年级数字")
     if not stage_mask & grade.stage:
         return None, (grade_text, f"本校不设{grade.name}所在学段")
     return grade, None

@@ -78,6 +78,7 @@ PERSON_FIELDS = (
     "name", "former_name", "gender", "birth_date", "id_type", "ethnicity", "nationality", "hk_macao_taiwan",
     "birthplace_code", "native_place", "hukou_place_code", "hukou_nature", "political_status", "health_status",
     "disability_type", "migrant_child", "left_behind", "only_child", "boarding_mode", "home_address",
+    "mailing_address", "household_address",
 )
 AUDIT_LABELS = {**FIELD_LABELS, "school": "学校", "status": "学籍状态", "id_number": "身份证件号",
                 "phone": "联系电话", "student_number": "学籍号", "class": "班级"}
