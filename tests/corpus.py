@@ -15,7 +15,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import xlsxwriter
 import xlwt
@@ -52,10 +52,6 @@ class CorpusFile:
     # (spreadsheet row, column label as the problem report names it) of every planted error.
     planted: set[tuple[int, str]]
     skipped: list[tuple[int, str]]  # (row, reason) of the rows recognised as not data
-    # Official spellings that the code tables refuse until the synonym tables (helper "values",
-    # issue 12 item 2) are merged: (row, column label). They are NOT errors; the lead empties these
-    # sets when merging the two branches, and the corpus test then demands exactly ``planted``.
-    refused_until_synonyms: set[tuple[int, str]] = field(default_factory=set)
 
     def expected_mapping(self) -> list[tuple[str, str, str | None]]:
         # Headers are reported as read: full-width brackets and colons folded (NFKC).
@@ -167,12 +163,11 @@ def national_export_rows() -> tuple[list[dict[str, object]], set[tuple[int, str]
     rows[5]["入学年月"] = "2024-13"
     planted.add((first + 5, "入学年月"))
     # 共青团员 is how the register writes 中国共产主义青年团团员.
-    refused = {(first + i, "政治面貌") for i, r in enumerate(rows) if r["政治面貌"] == "共青团员"}
-    return rows, planted, refused
+    return rows, planted
 
 
 def national_export_xlsx(school_name: str) -> CorpusFile:
-    rows, planted, refused = national_export_rows()
+    rows, planted = national_export_rows()
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     guide = book.add_worksheet("填表说明")  # the first sheet is not the data
@@ -210,7 +205,6 @@ def national_export_xlsx(school_name: str) -> CorpusFile:
         name="学生基本信息_导出.xlsx", kind="students", content=buffer.getvalue(), sheet="学生基本信息",
         header_rows=[2, 3], columns=STUDENT_COLUMNS, first_column=0, data_rows=len(rows), planted=planted,
         skipped=[(1, "标题行"), (end + 2, "落款、合计或备注行"), (end + 3, "落款、合计或备注行")],
-        refused_until_synonyms=refused,
     )
 
 
@@ -225,7 +219,6 @@ def national_export_csv(school_name: str) -> CorpusFile:
     planted.add((first + 4, "出生日期"))
     rows[5]["班级"] = "甲班"
     planted.add((first + 5, "班级"))
-    refused = {(first + i, "政治面貌") for i, r in enumerate(rows) if r["政治面貌"] == "共青团员"}
     out = io.StringIO(newline="")
     writer = csv.writer(out)
     writer.writerow([f"全国中小学生学籍信息管理系统 学生基本信息（{school_name}）"])
@@ -243,7 +236,7 @@ def national_export_csv(school_name: str) -> CorpusFile:
     return CorpusFile(
         name="学生基本信息.csv", kind="students", content=out.getvalue().encode("gb18030"), sheet="",
         header_rows=[2, 3], columns=STUDENT_COLUMNS, first_column=0, data_rows=len(rows), planted=planted,
-        skipped=[(1, "标题行"), (end + 2, "落款、合计或备注行")], refused_until_synonyms=refused,
+        skipped=[(1, "标题行"), (end + 2, "落款、合计或备注行")],
     )
 
 
@@ -335,8 +328,6 @@ def staff_file_xlsx(school_name: str) -> CorpusFile:
     rows[5][27] = "136-0013"
     planted.add((first + 5, "联系电话"))
     # Official names of the 2015 title reform and short forms of 政治面貌 the national system uses.
-    refused = {(first + i, "专业技术职务") for i, r in enumerate(rows) if r[21].startswith("中小学")}
-    refused |= {(first + i, "政治面貌") for i, r in enumerate(rows) if r[8] == "中共党员"}
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     sheet = book.add_worksheet("教职工基本信息")
@@ -353,7 +344,7 @@ def staff_file_xlsx(school_name: str) -> CorpusFile:
     return CorpusFile(
         name="教职工基本信息.xlsx", kind="staff", content=buffer.getvalue(), sheet="教职工基本信息",
         header_rows=[2], columns=STAFF_COLUMNS, first_column=0, data_rows=len(rows), planted=planted,
-        skipped=[(1, "标题行"), (end + 1, "落款、合计或备注行")], refused_until_synonyms=refused,
+        skipped=[(1, "标题行"), (end + 1, "落款、合计或备注行")],
     )
 
 
@@ -380,7 +371,6 @@ def county_buildings_xlsx(school_name: str) -> CorpusFile:
     ]
     first = 5
     planted = {(first + 4, "建筑面积"), (first + 5, "建成年份")}
-    refused = {(first + 2, "建筑物用途"), (first + 2, "建筑结构")}  # 宿舍, 钢混: official short forms
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     sheet = book.add_worksheet("校舍情况")
@@ -403,5 +393,4 @@ def county_buildings_xlsx(school_name: str) -> CorpusFile:
         columns=BUILDING_COLUMNS, first_column=0, data_rows=len(rows), planted=planted,
         skipped=[(1, "标题行"), (2, "表头上方的说明行"), (4, "列序号行"), (end + 1, "落款、合计或备注行"),
                  (end + 3, "落款、合计或备注行")],
-        refused_until_synonyms=refused,
     )

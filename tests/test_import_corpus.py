@@ -61,9 +61,8 @@ def test_a_real_file_imports_unedited_with_its_mapping_and_exactly_the_planted_e
     assert mapping["data_rows"] == job.total_rows == file.data_rows
 
     reported = {(p["row"], p["column"]) for p in job.problems}
-    # Until the synonym tables are merged (see CorpusFile.refused_until_synonyms) the official
-    # spellings of those cells are refused too; every other problem is a planted one.
-    assert reported == file.planted | file.refused_until_synonyms, sorted(reported ^ file.planted)
+    # Exactly the planted errors: official spellings (共青团员, 中小学一级教师, 宿舍, 钢混 …) are values.
+    assert reported == file.planted, sorted(reported ^ file.planted)
     bad_rows = {row for row, _ in reported}
     assert job.error_rows == len(bad_rows)
     assert job.written_rows == file.data_rows - len(bad_rows)
@@ -74,7 +73,7 @@ def test_the_national_export_keeps_three_addresses_and_reads_bare_grades_in_the_
     file = corpus.national_export_xlsx(school.name)
     job = run(world, file, school, "county_a_stat")
     assert job.status == JobStatus.DONE
-    rows, _planted, _refused = corpus.national_export_rows()
+    rows, _planted = corpus.national_export_rows()
     first_pupil = rows[0]
     student = Student.objects.get(name=first_pupil["姓名"])
     assert (student.home_address, student.mailing_address, student.household_address) == (
