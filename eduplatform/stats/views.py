@@ -205,30 +205,32 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    """The 基表 of a region in the user's jurisdiction (or of one of its schools, ``?school=`` its
-    学校标识码) from a snapshot, with the validation results; printable, and one Excel workbook with
-    a sheet per table."""
+    """The 基表 of one series (``?series=`` basic 基础基 / vocational 中职基 / higher 高基) of a region in
+    the user's jurisdiction (or of one of its schools, ``?school=`` its 学校标识码) from a snapshot,
+    with the validation results; printable, and one Excel workbook with a sheet per table."""
     user = request.user
     snapshot = _snapshot(snapshot_id)
     region = region_in_scope(request)
+    series = basetables.series_of(request.GET.get("series"))
     code = request.GET.get("school", "").strip()
     school = selectors.snapshot_school(user, region, snapshot, code) if code else None
     if code and school is None:
         raise Http404("该学校不在快照中，或不在您的管辖范围内")
     school_id = school["school_id"] if school else None
-    tables = basetables.generate(user, region, snapshot, school_id=school_id)
+    tables = basetables.generate(user, region, snapshot, school_id=school_id, series=series.key)
     subject = school["name"] if school else region.name
     if request.GET.get("format") == "xlsx":
         content = xlsx_workbook((t.code, ["项目", *t.columns], [[label, *cells] for label, cells in t.rows])
                                 for t in tables)
         response = HttpResponse(content, content_type=XLSX_TYPE)
-        filename = f"{snapshot.title}_{subject}_基表.xlsx"
+        filename = f"{snapshot.title}_{subject}_{series.name}表.xlsx"
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
         return response
     return render(request, "stats/base_tables.html", {
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, scope_root(user)),
-        "school": school, "subject": subject, "tables": tables,
-        "findings": basetables.check(tables, user, region, snapshot, school_id=school_id),
+        "school": school, "subject": subject, "tables": tables, "series": series,
+        "all_series": basetables.SERIES.values(),
+        "findings": basetables.check(tables, user, region, snapshot, school_id=school_id, series=series.key),
         "school_user": scope_of(user).school_id is not None,
     })
 

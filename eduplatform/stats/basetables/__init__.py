@@ -17,6 +17,7 @@ from types import ModuleType
 
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor
+from eduplatform.orgs.stages import Stage
 from eduplatform.stats.basetables import basic, higher, vocational
 from eduplatform.stats.basetables.basic import (
     AGE_BANDS,
@@ -58,6 +59,13 @@ def series_of(key: str | None) -> Series:
     return SERIES.get(key or BASIC, SERIES[BASIC])
 
 
+def series_of_school(stage_mask: int) -> str:
+    """The key of the series a school with these stages reports in (as ``basic.institutions`` reads it)."""
+    if stage_mask & Stage.HIGHER:
+        return HIGHER
+    return VOCATIONAL if stage_mask & Stage.VOCATIONAL else BASIC
+
+
 def generate(actor: Actor, region: Region, snapshot: Snapshot, *, school_id: int | None = None,
              series: str = BASIC) -> list[BaseTable]:
     """A series' tables of ``region`` in the actor's scope, or of one school."""
@@ -77,10 +85,13 @@ def school_tables(snapshot: Snapshot, *, under: str = "", series: str = BASIC
     return run(snapshot, under=under)
 
 
-def every_school(snapshot: Snapshot, *, series: str = BASIC) -> Iterator[tuple[int, list[BaseTable]]]:
-    return school_tables(snapshot, series=series)
+def every_school(snapshot: Snapshot, *, series: str | None = BASIC) -> Iterator[tuple[int, list[BaseTable]]]:
+    """Every school of one series (``None``: of every series, one after the other) with its tables."""
+    if series is not None:
+        return school_tables(snapshot, series=series)
+    return (pair for key in SERIES for pair in school_tables(snapshot, series=key))
 
 
 __all__ = ["AGE_BANDS", "BASIC", "CLASS_TABLES", "HIGHER", "OUTSIDE_HEADCOUNT", "POSTS", "SERIES", "SOURCES",
            "VOCATIONAL", "BaseTable", "Finding", "Series", "_check_schools", "check", "every_school", "generate",
-           "school_tables", "series_of"]
+           "school_tables", "series_of", "series_of_school"]
