@@ -1,4 +1,7 @@
-"""The standard base tables (基表) of basic education, generated from a census snapshot.
+"""The standard base tables (基表) of basic education, generated from a census snapshot: the 基础基
+series, over the schools that offer neither vocational nor higher education and the students of the
+other stages (``institutions``, ``students_of``; the 中职基 and 高基 series are ``vocational`` and
+``higher``, built with the machinery here).
 
 Each table is folded from the rows of one grouped query over a frozen roll-up (a ``Source``): the
 rows and columns are dimensions of that roll-up, the cells its measures, and the 合计 row and column
