@@ -270,9 +270,12 @@ def test_pages_and_export_offer_every_series(client, world, levels):
     sheet = book.get_sheet_by_name("高基311").to_python()
     total = next(row for row in sheet if row[0] == "合计")
     assert total[sheet[0].index("折合在校生")] == 13
-    # One school's 中职基 tables by its code; the snapshot page links every series.
-    school = client.get(url + f"&series=vocational&school={levels.vocational.school_code}").content.decode()
-    assert "中职学校（机构）基本情况" in school and VOCATIONAL_SCHOOL in school
+    # One school's tables by its code (the school picker): those of its own series unless another is asked for.
+    school = client.get(url + f"&school={levels.vocational.school_code}").content.decode()
+    assert "中职学校（机构）基本情况" in school and VOCATIONAL_SCHOOL in school and 'data-code="基础基111"' not in school
+    asked = client.get(url + f"&school={levels.vocational.school_code}&series=basic").content.decode()
+    assert 'data-code="基础基111"' in asked and 'data-code="中职基111"' not in asked
+    # The snapshot page links every series.
     detail = client.get(f"/statistics/snapshots/{levels.snapshot.pk}/?region={COUNTY_A}").content.decode()
     assert "series=vocational" in detail and "series=higher" in detail
     # Another county's statistician: the vocational school is not found.

@@ -26,7 +26,7 @@ from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats import basetables, calculators, indicators, selectors, snapshots
-from eduplatform.stats.models import Snapshot, StudentRollup
+from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.rollup import school_year_of
 
 NAV = "statistics"
@@ -211,12 +211,18 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     user = request.user
     snapshot = _snapshot(snapshot_id)
     region = region_in_scope(request)
-    series = basetables.series_of(request.GET.get("series"))
     code = request.GET.get("school", "").strip()
     school = selectors.snapshot_school(user, region, snapshot, code) if code else None
     if code and school is None:
         raise Http404("该学校不在快照中，或不在您的管辖范围内")
     school_id = school["school_id"] if school else None
+    key = request.GET.get("series")
+    own = school_id if school_id is not None else scope_of(user).school_id
+    if not key and own is not None:  # one school, no series asked for: the series it reports in
+        mask = selectors.figures(SchoolRollup, user, region, snapshot).filter(school_id=own).values_list(
+            "stage_mask", flat=True).first()
+        key = basetables.series_of_school(mask or 0)
+    series = basetables.series_of(key)
     tables = basetables.generate(user, region, snapshot, school_id=school_id, series=series.key)
     subject = school["name"] if school else region.name
     if request.GET.get("format") == "xlsx":
