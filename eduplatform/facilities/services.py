@@ -503,7 +503,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
         return "" if clean.failed("name") else (clean.values.get("name") or "")
 
     _report_duplicates(rows, certificate_of, "certificate_number", "土地证号", problems)
-    _report_duplicates(rows, name_of, "name", "地块名称", problems)
+    _report_duplicates(rows, name_of, "name", LAND_LABELS["name"], problems)
     checked = [(row, c) for row, c in rows if row not in problems]
     certificates = {certificate_of(c) for _row, c in checked} - {""}
     names = {name_of(c) for _row, c in checked}
@@ -531,7 +531,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
                                         f"土地证号「{certificate}」的地块「{parcel.name}」已于 {parcel.retired_on.isoformat()} 注销")]
             continue
         if namesake is not None and namesake != parcel:
-            problems[row] = [RowProblem(row, "name", "地块名称", name,
+            problems[row] = [RowProblem(row, "name", LAND_LABELS["name"], name,
                                         f"本校已有名为「{name}」的地块（土地证号「{namesake.certificate_number or '无'}」），"
                                         "与本行不是同一宗地；请在名称中加以区分（如「{0}东区」）".format(name))]
             continue
