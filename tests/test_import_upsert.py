@@ -5,6 +5,7 @@ changes nothing and says so; a duplicate identifier is reported on every row tha
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import io
 
@@ -326,3 +327,40 @@ def test_students_reimport_is_unchanged_and_a_phone_change_is_shown_masked(world
     assert (applied.status, applied.updated_rows, applied.unchanged_rows) == (JobStatus.DONE, 1, 1)
     assert Student.objects.get(name=student_row(1)["name"]).phone_masked.endswith("5678")
     assert AuditEntry.objects.filter(object_type="students.student", action="update").count() == 1
+
+
+# --------------------------------------------------------------------------------------------
+# The land key's data migration: parcels that broke the key before it existed are made distinct
+
+
+def test_the_migration_makes_duplicate_parcels_distinct_without_losing_any(world):
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("eduplatform.facilities.migrations.0002_land_parcel_duplicate_keys_resolved")
+    constraints = {c.name: c for c in LandParcel._meta.constraints}
+    editor = connection.schema_editor()
+    with connection.cursor() as cursor:  # the state before the key: no unique indexes (rolled back after the test)
+        for name in constraints:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    school = world.school_a1
+    make = [dict(name="主校区", certificate_number=""), dict(name="主校区", certificate_number=""),
+            dict(name="主校区（2）", certificate_number="粤X1"), dict(name="北校区", certificate_number="粤X1"),
+            dict(name="主校区", certificate_number="", retired_on=dt.date(2020, 1, 1))]  # 注销: keeps its name
+    for values in make:
+        LandParcel.objects.create(school=school, region_path=school.region_path, area=D(100), property_right="1",
+                                  **values)
+    migration.resolve_duplicate_keys(apps, None)
+    parcels = list(LandParcel.objects.filter(retired_on__isnull=True).order_by("pk").values_list(
+        "name", "certificate_number", "notes"))
+    names = [p[0] for p in parcels]
+    assert len(names) == len(set(names)) and len(LandParcel.objects.all()) == len(make)
+    assert names[:2] == ["主校区", "主校区（3）"]  # （2） was taken by another parcel
+    assert parcels[2][1] == "粤X1" and parcels[3][1] == "" and "粤X1" in parcels[3][2]
+    with connection.cursor() as cursor:  # and now the key holds
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the inserts' deferred foreign-key checks first
+        for constraint in constraints.values():
+            cursor.execute(str(constraint.create_sql(LandParcel, editor)))
