@@ -37,6 +37,7 @@ from eduplatform.core.identity import (  # id_index: part of this module's inter
     seal_phone,
 )
 from eduplatform.core.integrity import unique_or_invalid
+from eduplatform.core.models import WritePolicy
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.core.request_context import current_client_ip
 from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry
@@ -302,8 +303,11 @@ def _plan_rows(rows: Sequence[tuple[int, CleanStudent]], bad_rows: set[int], enr
         v = clean.values
         known = enrolled_here.get(row)
         if known is None:
-            shown = mask_id_number(v["id_number"]) if v.get("id_number") else "无证件号"
-            outcome = RowOutcome(row, RowAction.CREATE, f"学生「{v.get('name') or ''}」（{shown}）")
+            # Only a refusal quotes a new row's record (reports list new rows by row number): a
+            # 50,000-row file does not build 50,000 labels it never shows.
+            shown = (mask_id_number(v["id_number"]) if v.get("id_number") else "无证件号") \
+                if policy == WritePolicy.UPDATE_ONLY else ""
+            outcome = RowOutcome(row, RowAction.CREATE, f"学生「{v.get('name') or ''}」（{shown}）" if shown else "")
         else:
             student = students[known.student_id]
             after, changes = _student_changes(student, v)
