@@ -23,6 +23,7 @@ from eduplatform.history.models import AuditEntry, ChangeFeedEntry, DirtySchool
 from eduplatform.imports import registry, runner
 from eduplatform.staff import services as staff_services
 from eduplatform.staff.models import StaffMember
+from eduplatform.staff.schema import STAFF_SCHEMA
 from eduplatform.students.models import Student
 
 from .assets_support import line
@@ -298,7 +299,9 @@ def test_staff_reimport_is_unchanged_and_an_update_is_masked_and_needs_the_choic
     assert (applied.updated_rows, applied.unchanged_rows) == (1, 1)
     (update,) = applied.row_actions["update"]
     assert [c[0] for c in update["changes"]] == ["专业技术职务"] and update["changes"][0][2].endswith("高级教师")
-    assert StaffMember.objects.get(name="测试教师1").title != "" and StaffMember.objects.count() == 2
+    promoted = StaffMember.objects.get(name="测试教师1")
+    assert STAFF_SCHEMA.code_name("title", promoted.title) == "高级教师" and StaffMember.objects.count() == 2
+    assert AuditEntry.objects.filter(object_type="staff.staffmember", action="update").count() == 1
 
 
 def test_staff_active_at_another_unit_is_still_refused(world):
