@@ -421,8 +421,7 @@ def _write_planned(*, actor: Actor, unit: Organization, planned: Sequence[_Plann
     return len(created), len(updated)
 
 
-def _finish_batch(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]],
-                  problems: dict[int, list[RowProblem]], planned: list[_Planned], accept_valid: bool, dry_run: bool,
+def _finish_batch(*, problems: dict[int, list[RowProblem]], planned: list[_Planned], accept_valid: bool, dry_run: bool,
                   policy: str, key_field: str, key_label: str, write: Callable[[list[_Planned]], tuple[int, int]]
                   ) -> ImportOutcome:
     """The steps every facilities batch shares once each row's effect is planned: the write policy,
@@ -480,7 +479,7 @@ def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[i
                               object_type=BUILDING_TYPE, feed=BUILDING_FEED,
                               feed_key=lambda b: _building_key(unit, b.number), source=source)
 
-    return _finish_batch(actor=actor, unit=unit, rows=rows, problems=problems, planned=planned,
+    return _finish_batch(problems=problems, planned=planned,
                          accept_valid=accept_valid, dry_run=dry_run, policy=policy, key_field="number",
                          key_label="建筑物编号", write=write)
 
@@ -544,6 +543,6 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
                               label=_parcel_label, snapshot=parcel_snapshot, labels=LAND_LABELS,
                               object_type=LAND_TYPE, feed=LAND_FEED, feed_key=lambda p: str(p.pk), source=source)
 
-    return _finish_batch(actor=actor, unit=unit, rows=rows, problems=problems, planned=planned,
+    return _finish_batch(problems=problems, planned=planned,
                          accept_valid=accept_valid, dry_run=dry_run, policy=policy, key_field="certificate_number",
                          key_label="土地证号", write=write)
