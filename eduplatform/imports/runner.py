@@ -25,7 +25,6 @@ from eduplatform.core.crypto import open_file, seal_file
 from eduplatform.core.errors import BatchInvalid, NotPermitted
 from eduplatform.core.imports import ImportFileError, problems_xlsx, read_table, template_xlsx
 from eduplatform.core.models import ImportJob, ImportMode, JobStatus, WritePolicy
-from eduplatform.core.spreadsheets import xlsx_workbook
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_event
 from eduplatform.imports.registry import ImportContext, ImportKind, ImportOutcome, RowAction, get
@@ -137,6 +136,8 @@ def run_import(job_id: int) -> ImportJob:
         with _cycle_collection_paused():
             _run(kind, job)
     except ImportFileError as exc:
+        if exc.mapping:  # the header was found: show what was read of the file beside the reason
+            job.mapping = exc.mapping
         _finish(job, JobStatus.FAILED, failure=exc.message)
     except NotPermitted as exc:  # the user lost the right between upload and run
         _finish(job, JobStatus.FAILED, failure=exc.message)
@@ -165,8 +166,8 @@ def _run(kind: ImportKind, job: ImportJob) -> None:
     unit = Organization.objects.get(pk=job.school_id)
     actor = User.objects.select_related("organization").get(pk=job.requested_by_id)
     table = read_table(open_file(job.content), job.file_name, kind.schema.columns)
-    job.total_rows, job.phase = len(table.rows), "逐行校验"
-    _beat(job, "total_rows", "phase")
+    job.total_rows, job.phase, job.mapping = len(table.rows), "逐行校验", table.mapping
+    _beat(job, "total_rows", "phase", "mapping")
     today = timezone.localdate()
     context = ImportContext(unit=unit, today=today)
     if kind.file_checker is not None:
@@ -258,10 +259,16 @@ def _finish(job: ImportJob, status: str, *, problems: list | None = None, failur
 
 
 def problems_report(job: ImportJob) -> bytes:
-    """The job's report as Excel: the problems (first sheet, as before), then 逐行结果 — each row's
-    操作 (新增 / 修改 / 无变化) and 变更字段 (old → new) beside its problems."""
-    if not job.row_actions:
-        return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告")
+    """The job's report as Excel: the problems (first sheet, as before); with each row's effect, a
+    sheet 逐行结果 — 行号, 操作 (新增 / 修改 / 无变化), 记录, 变更字段 (old → new) and the row's problems;
+    then the mapping report."""
+    return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告", mapping=job.mapping,
+                         extra_sheets=[("逐行结果", ("行号", "操作", "记录", "变更字段", "问题说明"), row_results(job))]
+                         if job.row_actions else ())
+
+
+def row_results(job: ImportJob) -> list[tuple[object, ...]]:
+    """The 逐行结果 lines: every row with an effect or a problem, in file order."""
     messages: dict[int, list[str]] = {}
     for p in job.problems or []:
         messages.setdefault(p["row"], []).append(f"{p.get('column') or ''}：{p['message']}" if p.get("column")
@@ -280,12 +287,7 @@ def problems_report(job: ImportJob) -> bytes:
             action += "（未执行）"
         rows.append((row, action or "—", redact_identifiers(record), redact_identifiers(changed),
                      redact_identifiers("\n".join(messages.get(row, [])))))
-    problem_rows = [(p["row"], p.get("column", ""), redact_identifiers(str(p.get("value") or "")),
-                     redact_identifiers(p["message"])) for p in job.problems or []]
-    return xlsx_workbook([
-        ("错误报告", ("行号", "列名", "填写内容", "问题说明"), problem_rows),
-        ("逐行结果", ("行号", "操作", "记录", "变更字段", "问题说明"), rows),
-    ])
+    return rows
 
 
 def changed_fields_text(item: dict) -> str:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('core', '0005_once_submission'),
+        ('core', '0006_import_job_mapping_report'),
     ]
 
     operations = [
