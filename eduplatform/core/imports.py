@@ -850,10 +850,10 @@ def problems_xlsx(
             sheet.write_string(r, c, redact_identifiers(text)[:_EXCEL_CELL_LIMIT], text_fmt)
     sheet.autofilter(0, 0, len(problems), len(headers) - 1)
     sheet.freeze_panes(1, 0)
-    for name, extra_headers, lines in extra_sheets:  # e.g. the import's 逐行结果 (imports.runner)
-        _write_text_sheet(book, name, extra_headers, lines, header_fmt, text_fmt, number_fmt)
     if mapping and mapping.get("columns"):
         _write_mapping_sheet(book, mapping, header_fmt, text_fmt)
+    for name, extra_headers, lines in extra_sheets:  # e.g. the import's 逐行结果 (imports.runner)
+        _write_text_sheet(book, name, extra_headers, lines, header_fmt, text_fmt, number_fmt)
     book.close()
     return buffer.getvalue()
 

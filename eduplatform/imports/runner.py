@@ -259,9 +259,9 @@ def _finish(job: ImportJob, status: str, *, problems: list | None = None, failur
 
 
 def problems_report(job: ImportJob) -> bytes:
-    """The job's report as Excel: the problems (first sheet, as before); with each row's effect, a
-    sheet 逐行结果 — 行号, 操作 (新增 / 修改 / 无变化), 记录, 变更字段 (old → new) and the row's problems;
-    then the mapping report."""
+    """The job's report as Excel: the problems (first sheet, as before), the mapping report, and with
+    each row's effect a sheet 逐行结果 — 行号, 操作 (新增 / 修改 / 无变化), 记录, 变更字段 (old → new) and
+    the row's problems."""
     return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告", mapping=job.mapping,
                          extra_sheets=[("逐行结果", ("行号", "操作", "记录", "变更字段", "问题说明"), row_results(job))]
                          if job.row_actions else ())
