@@ -50,6 +50,7 @@ from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, unit_in_reach
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import IdentifierError, mask_id_number, validate_id_number
+from eduplatform.students.duplicates import undocumented_holders
 from eduplatform.students.grades import BY_CODE, grade_name
 from eduplatform.students.identity import issue_student_number
 from eduplatform.students.models import (
@@ -198,6 +199,7 @@ def register_students(
     existing = _existing_by_index(indexes.values())
     given_numbers = {row: c.values.get("student_number") for row, c in rows if c.values.get("student_number")}
     taken_given = _numbers_taken(given_numbers.values())
+    holders = undocumented_holders((row, c.values) for row, c in rows if row not in bad_rows and not c.values["id_number"])
     number_first_row: dict[str, int] = {}
     for row, clean in rows:
         if row in bad_rows:
@@ -225,13 +227,12 @@ def register_students(
             elif not known and number in taken_given:
                 problems.append(RowProblem(row, "student_number", "学籍号", number, "该学籍号已被其他学生使用"))
                 bad_rows.add(row)
-        if row not in bad_rows and not v["id_number"]:
-            holder = _undocumented_duplicate(v)
-            if holder is not None:
-                problems.append(RowProblem(row, "name", "姓名", v["name"], holder_message(
-                    holder.school_id, holder.school.name, school, holder.student.student_number)
-                    + "（姓名、性别、出生日期和监护人均相同）"))
-                bad_rows.add(row)
+        if row not in bad_rows and not v["id_number"] and row in holders:
+            holder = holders[row]
+            problems.append(RowProblem(row, "name", "姓名", v["name"], holder_message(
+                holder.school_id, holder.school_name, school, holder.student_number)
+                + "（姓名、性别、出生日期和监护人均相同）"))
+            bad_rows.add(row)
 
     problems.sort(key=lambda p: p.row)
     if problems and not accept_valid:
@@ -248,19 +249,6 @@ def register_students(
         # Another session registered one of these persons a moment ago: report who holds them.
         raise _explain_conflict(good, indexes, school) from exc
     return RegistrationResult(created, re_enrolled, enrolments, problems)
-
-
-def _undocumented_duplicate(v: Mapping[str, Any]) -> Enrolment | None:
-    """A student without an ID number is the same person when name, sex, birth date and guardian match."""
-    candidates = Enrolment.objects.filter(
-        is_active=True, student__name=v["name"], student__gender=v["gender"], student__birth_date=v["birth_date"],
-        student__id_number_index="",
-    ).select_related("school", "student")
-    for enrolment in candidates:
-        guardians = enrolment.student.guardians or []
-        if not v.get("guardian1_name") or any(g.get("name") == v["guardian1_name"] for g in guardians):
-            return enrolment
-    return None
 
 
 def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping[int, str], school: Organization
