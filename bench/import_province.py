@@ -1,7 +1,8 @@
 """The 50,000-row student import into the province database, beside a bare COPY of the same rows.
 
     make bench                                    (bench/run.py runs this script after the statistics)
-    .venv/bin/python bench/import_province.py     (alone; --phases adds where the time goes)
+    .venv/bin/python bench/import_province.py     (alone; --phases: where the time goes; --explain: the
+                                                   plans of the province-wide duplicate checks)
 
 The province database (``PROVINCE_DATABASE_URL``, 27.5 million students, generated once and reused
 by bench/statistics.py) receives the same spreadsheet a school clerk uploads (bench/students.py:
@@ -125,6 +126,41 @@ def cleanup(school, rows: list[list[str]]) -> int:
     return len(student_ids)
 
 
+def explain_lookups(rows: list[list[str]]) -> None:
+    """The plans of the province-wide duplicate checks for this file (EXPLAIN ANALYZE): each must be
+    served by an index, never by reading the 27 million students. The ID check is also shown without
+    the partial index's predicate (plan only), as it was written before."""
+    from django.db import connection
+
+    from eduplatform.core.identity import Sealer
+
+    sealer = Sealer()
+    joined_indexes = "\x1f".join(sorted(sealer.id_index("1", row[4]) for row in rows))
+    joined_numbers = "\x1f".join(sorted("G" + row[4] for row in rows))
+    by_id = ("SELECT s.id, s.id_number_index, s.student_number, e.school_id, o.name FROM students_student s"
+             " LEFT JOIN students_enrolment e ON e.student_id = s.id AND e.is_active"
+             " LEFT JOIN orgs_organization o ON o.id = e.school_id WHERE {predicate}"
+             " s.id_number_index = ANY(string_to_array(%s, %s))")
+    checks = [
+        ("ID numbers (blind index), as written now", "EXPLAIN (ANALYZE, BUFFERS) "
+         + by_id.format(predicate="s.id_number_index <> '' AND"), joined_indexes),
+        ("ID numbers, without the partial index's predicate (before)", "EXPLAIN " + by_id.format(predicate=""),
+         joined_indexes),
+        ("学籍号 G + ID among the students", "EXPLAIN (ANALYZE, BUFFERS) SELECT student_number FROM students_student"
+         " WHERE student_number = ANY(string_to_array(%s, %s))", joined_numbers),
+        ("学籍号 among the retired numbers", "EXPLAIN (ANALYZE, BUFFERS) SELECT number FROM"
+         " students_retiredstudentnumber WHERE number = ANY(string_to_array(%s, %s))", joined_numbers),
+    ]
+    with connection.cursor() as cursor:
+        for title, sql, values in checks:
+            cursor.execute(sql, [values, "\x1f"])
+            say(f"  plan — {title}:")
+            for (line,) in cursor.fetchall():
+                if "ANY" in line and len(line) > 150:  # the 50,000 values of the array
+                    line = line[:line.index("ANY") + 4] + "…))"
+                say(f"    {line}")
+
+
 def bench_province_import(report, timed, *, phases: bool = False) -> None:
     from django.db import connection, transaction
 
@@ -196,6 +232,7 @@ def bench_province_import(report, timed, *, phases: bool = False) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phases", action="store_true", help="also print where the time goes, by phase")
+    parser.add_argument("--explain", action="store_true", help="also print the plans of the duplicate checks")
     parser.add_argument("--cleanup-only", action="store_true", help="only remove what an earlier run left")
     parser.add_argument("--as-is", action="store_true",
                         help="use the database in PROVINCE_DATABASE_URL as it is (no marker check, no generation)")
@@ -217,6 +254,10 @@ def main() -> None:
         school = User.objects.select_related("organization").get(username=CLERK).organization
         say(f"  removed {cleanup(school, students.import_rows(students.IMPORT_ROWS)):,} students")
         return
+    if args.explain:
+        from bench import students
+
+        explain_lookups(students.import_rows(students.IMPORT_ROWS))
     bench_province_import(report, timed, phases=args.phases)
 
 
