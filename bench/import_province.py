@@ -87,8 +87,12 @@ def _counts(school) -> dict[str, int]:
     return out
 
 
-def cleanup(school, rows: list[list[str]]) -> int:
-    """Delete what the benchmark's import wrote (see the module's docstring); the students deleted."""
+def cleanup(school, rows: list[list[str]], *, classes_after: int | None = None) -> int:
+    """Delete what the benchmark's import wrote (see the module's docstring); the students deleted.
+
+    ``classes_after``: the highest class id before the run, so that exactly the classes the import
+    opened go. Without it (what an interrupted run left), the school's classes that no enrolment
+    names go, and only when that run's students were found."""
     from django.db import connection, transaction
 
     from eduplatform.core.bulk import select_in
@@ -113,9 +117,10 @@ def cleanup(school, rows: list[list[str]]) -> int:
             cursor.execute("DELETE FROM history_changefeedentry WHERE region_path = %s AND resource = 'student'"
                            " AND natural_key = ANY(%s)", [school.region_path, numbers])
             cursor.execute("DELETE FROM students_student WHERE id = ANY(%s)", [student_ids])
-        # The classes the import opened: the school's classes that no enrolment (of any year) names.
-        cursor.execute("DELETE FROM students_schoolclass c WHERE c.school_id = %s AND NOT EXISTS"
-                       " (SELECT 1 FROM students_enrolment e WHERE e.school_class_id = c.id)", [school.pk])
+        if classes_after is not None or student_ids:  # the classes the import opened, now empty
+            cursor.execute("DELETE FROM students_schoolclass c WHERE c.school_id = %s AND c.id > %s AND NOT EXISTS"
+                           " (SELECT 1 FROM students_enrolment e WHERE e.school_class_id = c.id)",
+                           [school.pk, classes_after or 0])
         if jobs:
             cursor.execute("DELETE FROM history_auditentry WHERE object_type = 'core.import' AND object_id = ANY(%s)",
                            [jobs])
@@ -169,6 +174,7 @@ def bench_province_import(report, timed, *, phases: bool = False) -> None:
     from eduplatform.accounts.models import User
     from eduplatform.core.models import ImportJob, ImportMode, JobStatus
     from eduplatform.students import importing
+    from eduplatform.students.models import SchoolClass
 
     clerk = User.objects.select_related("organization").get(username=CLERK)
     school = clerk.organization
@@ -192,6 +198,7 @@ def bench_province_import(report, timed, *, phases: bool = False) -> None:
 
     with transaction.atomic():
         copy_s, _ = timed(bare_copy)
+    classes_after = SchoolClass.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     backend_cpu = _backend_cpu_reader()
     phase_totals = _time_phases(backend_cpu) if phases else {}
 
@@ -208,7 +215,7 @@ def bench_province_import(report, timed, *, phases: bool = False) -> None:
         assert job.status == JobStatus.DONE and job.written_rows == students.IMPORT_ROWS, (
             job.status, job.failure, job.problems[:3])
     finally:
-        removed = cleanup(school, rows)
+        removed = cleanup(school, rows, classes_after=classes_after)
         after = _counts(school)
     n = students.IMPORT_ROWS
     rate = n / import_s
