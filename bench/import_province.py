@@ -207,11 +207,17 @@ def bench_province_import(report, timed, *, phases: bool = False) -> None:
                                       mode=ImportMode.ALL_OR_NOTHING)
         return ImportJob.objects.get(pk=job.pk)  # run by the task backend when submit committed
 
-    load_before = load()
+    def wal_position() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+            return int(cursor.fetchone()[0])
+
+    load_before, wal_before = load(), wal_position()
     python_before, server_before = time.process_time(), backend_cpu()
     try:
         import_s, job = timed(run_import)
         python_s, server_s = time.process_time() - python_before, backend_cpu() - server_before
+        wal_mb = (wal_position() - wal_before) / 1e6
         assert job.status == JobStatus.DONE and job.written_rows == students.IMPORT_ROWS, (
             job.status, job.failure, job.problems[:3])
     finally:
@@ -223,8 +229,8 @@ def bench_province_import(report, timed, *, phases: bool = False) -> None:
            rate / (n / copy_s), f"bare COPY of the same rows; {import_s:.1f} s end to end (worker job: read, "
            f"check, province-wide duplicates, students, enrolments, events, audit, feed, roll-ups); "
            f"goal ≥ {GOAL_ROWS_PER_S:,} rows/s: {'met' if rate >= GOAL_ROWS_PER_S else 'NOT met'}")
-    say(f"  CPU during the import: Python {python_s:.1f} s, PostgreSQL backend {server_s:.1f} s; "
-        f"at its start: {load_before}")
+    say(f"  CPU during the import: Python {python_s:.1f} s, PostgreSQL backend {server_s:.1f} s; WAL written "
+        f"{wal_mb:,.0f} MB (by the whole server meanwhile); at its start: {load_before}")
     for name, (wall, python, server) in phase_totals.items():
         if name.startswith("submit"):  # the task ran inside submit's commit: this is the whole job
             name = "submit + worker job (everything)"
