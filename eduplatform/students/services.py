@@ -129,14 +129,19 @@ def _existing_by_index(indexes: Iterable[str]) -> dict[str, _Existing]:
 
     The ``<> ''`` repeats the predicate of the partial unique index (``one_student_per_id_number``):
     PostgreSQL proves a partial index usable from an ``= ANY`` list of at most 100 values only, so
-    without it a batch of 50,000 ID numbers read all 27 million students (sequential scan)."""
-    rows = select_in(
-        "SELECT s.id, s.id_number_index, s.student_number, e.school_id, o.name FROM students_student s"
-        " LEFT JOIN students_enrolment e ON e.student_id = s.id AND e.is_active"
-        " LEFT JOIN orgs_organization o ON o.id = e.school_id WHERE s.id_number_index <> '' AND s.id_number_index IN %s",
-        sorted({i for i in indexes if i}),
-    )
-    return {index: _Existing(sid, number, school_id, name or "") for sid, index, number, school_id, name in rows}
+    without it a batch of 50,000 ID numbers read all 27 million students (sequential scan). The
+    persons found come first and their active enrolments after: joined in one statement, the planner
+    hashed every organization of the province (and started parallel workers) for a file whose
+    students are almost all new — 0.7 s against 0.1 s on the province."""
+    found = select_in("SELECT id, id_number_index, student_number FROM students_student"
+                      " WHERE id_number_index <> '' AND id_number_index IN %s", sorted({i for i in indexes if i}))
+    if not found:
+        return {}
+    active = {student_id: (school_id, name) for student_id, school_id, name in select_in(
+        "SELECT e.student_id, e.school_id, o.name FROM students_enrolment e"
+        " JOIN orgs_organization o ON o.id = e.school_id WHERE e.is_active AND e.student_id IN %s",
+        [sid for sid, _, _ in found])}
+    return {index: _Existing(sid, number, *active.get(sid, (None, ""))) for sid, index, number in found}
 
 
 def _numbers_taken(candidates: Iterable[str]) -> set[str]:
