@@ -60,6 +60,7 @@ from eduplatform.standards.validators import (
     mask_student_number,
     validate_id_number,
 )
+from eduplatform.students.duplicates import undocumented_holders
 from eduplatform.students.grades import BY_CODE, grade_name
 from eduplatform.students.identity import issue_student_number
 from eduplatform.students.models import (
@@ -138,14 +139,23 @@ class _Existing:
 
 
 def _existing_by_index(indexes: Iterable[str]) -> dict[str, _Existing]:
-    """Persons already in the register, province-wide, by ID blind index, with where they are active."""
-    rows = select_in(
-        "SELECT s.id, s.id_number_index, s.student_number, e.school_id, o.name FROM students_student s"
-        " LEFT JOIN students_enrolment e ON e.student_id = s.id AND e.is_active"
-        " LEFT JOIN orgs_organization o ON o.id = e.school_id WHERE s.id_number_index IN %s",
-        sorted({i for i in indexes if i}),
-    )
-    return {index: _Existing(sid, number, school_id, name or "") for sid, index, number, school_id, name in rows}
+    """Persons already in the register, province-wide, by ID blind index, with where they are active.
+
+    The ``<> ''`` repeats the predicate of the partial unique index (``one_student_per_id_number``):
+    PostgreSQL proves a partial index usable from an ``= ANY`` list of at most 100 values only, so
+    without it a batch of 50,000 ID numbers read all 27 million students (sequential scan). The
+    persons found come first and their active enrolments after: joined in one statement, the planner
+    hashed every organization of the province (and started parallel workers) for a file whose
+    students are almost all new — 0.7 s against 0.1 s on the province."""
+    found = select_in("SELECT id, id_number_index, student_number FROM students_student"
+                      " WHERE id_number_index <> '' AND id_number_index IN %s", sorted({i for i in indexes if i}))
+    if not found:
+        return {}
+    active = {student_id: (school_id, name) for student_id, school_id, name in select_in(
+        "SELECT e.student_id, e.school_id, o.name FROM students_enrolment e"
+        " JOIN orgs_organization o ON o.id = e.school_id WHERE e.is_active AND e.student_id IN %s",
+        [sid for sid, _, _ in found])}
+    return {index: _Existing(sid, number, *active.get(sid, (None, ""))) for sid, index, number in found}
 
 
 def _numbers_taken(candidates: Iterable[str]) -> set[str]:
@@ -226,6 +236,7 @@ def register_students(
     given_numbers = {row: c.values.get("student_number") for row, c in rows if c.values.get("student_number")}
     taken_given = _numbers_taken(given_numbers.values())
     enrolled_here: dict[int, _Existing] = {}
+    holders = undocumented_holders((row, c.values) for row, c in rows if row not in bad_rows and not c.values["id_number"])
     for row, clean in rows:
         if row in bad_rows:
             continue
@@ -255,13 +266,12 @@ def register_students(
             elif not known and number in taken_given:
                 problems.append(RowProblem(row, "student_number", "学籍号", number, "该学籍号已被其他学生使用"))
                 bad_rows.add(row)
-        if row not in bad_rows and not v["id_number"]:
-            holder = _undocumented_duplicate(v)
-            if holder is not None:
-                problems.append(RowProblem(row, "name", "姓名", v["name"], holder_message(
-                    holder.school_id, holder.school.name, school, holder.student.student_number)
-                    + "（姓名、性别、出生日期和监护人均相同）"))
-                bad_rows.add(row)
+        if row not in bad_rows and not v["id_number"] and row in holders:
+            holder = holders[row]
+            problems.append(RowProblem(row, "name", "姓名", v["name"], holder_message(
+                holder.school_id, holder.school_name, school, holder.student_number)
+                + "（姓名、性别、出生日期和监护人均相同）"))
+            bad_rows.add(row)
 
     outcomes, updates = _plan_rows(rows, bad_rows, enrolled_here, problems, policy)
     problems.sort(key=lambda p: p.row)
@@ -356,19 +366,6 @@ def _write_updates(actor: Actor, school: Organization, updates: Sequence[tuple[S
     audit_many(actor=actor, action=AuditAction.UPDATE, object_type="students.student", note=source, items=[
         (s.pk, f"{s.name}（{s.student_number}）", changes, school.region_path, school.pk) for s, changes in updates])
     feed_many("student", [(s.student_number, school.region_path, school.pk) for s, _c in updates])
-
-
-def _undocumented_duplicate(v: Mapping[str, Any]) -> Enrolment | None:
-    """A student without an ID number is the same person when name, sex, birth date and guardian match."""
-    candidates = Enrolment.objects.filter(
-        is_active=True, student__name=v["name"], student__gender=v["gender"], student__birth_date=v["birth_date"],
-        student__id_number_index="",
-    ).select_related("school", "student")
-    for enrolment in candidates:
-        guardians = enrolment.student.guardians or []
-        if not v.get("guardian1_name") or any(g.get("name") == v["guardian1_name"] for g in guardians):
-            return enrolment
-    return None
 
 
 def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping[int, str], school: Organization
