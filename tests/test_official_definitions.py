@@ -182,6 +182,11 @@ def county_a(world, django_capture_on_commit_callbacks):
     hire(private, 1, post_category="1", teaching_stage="2")
     hire(vocational, 9, post_category="1", teaching_stage="6")
     hire(receiving, 1, post_category="1", teaching_stage="2")
+    # Higher education: 4 本科, 2 硕士, 1 博士; 1 专任教师 and 2 兼任 (聘请校外) teachers.
+    for level, count in (("2", 4), ("3", 2), ("4", 1)):
+        many(world.college_a, "大学一年级", count, "1", major="计算机科学与技术", programme_length="4", level=level)
+    hire(world.college_a, 1, post_category="1", teaching_stage="")
+    hire(world.college_a, 2, post_category="7", teaching_stage="")
     return {"junior": junior, "vocational": vocational, "private": private, "receiving": receiving}
 
 
@@ -189,9 +194,9 @@ def county_a(world, django_capture_on_commit_callbacks):
 # The figures recounted from the raw records, by DOMAIN.md's definitions
 
 
-def recount(today: dt.date) -> dict[str, object]:
+def recount(today: dt.date, region_code: str = COUNTY_A) -> dict[str, object]:
     year_start = dt.date(school_year_of(today), 9, 1)
-    county = Region.objects.get(code=COUNTY_A).path
+    county = Region.objects.get(code=region_code).path
     people = list(StaffMember.objects.filter(is_active=True, unit_kind=OrgKind.SCHOOL, region_path__startswith=county))
     posts = Counter(p.post_category for p in people)
     active = list(Enrolment.objects.filter(is_active=True, region_path__startswith=county).select_related("school"))
@@ -203,6 +208,13 @@ def recount(today: dt.date) -> dict[str, object]:
     # 招生: registrations of the school year that are not a transfer in.
     entrants = Counter(e.stage for e in active if e.entered_on >= year_start and e.pk not in moved_in)
     transfers_in = sum(1 for e in active if e.pk in moved_in)
+
+    # 教发〔2004〕2号: 折合在校生 = 本专科 + 硕士 × 1.5 + 博士 × 2; 教师总数 = 专任 + 聘请校外 (兼任) × 0.5.
+    weights = {"1": 1, "2": 1, "3": 1.5, "4": 2}
+    higher = sum(weights[e.level] for e in active if e.stage == Stage.HIGHER)
+    colleges = {e.school_id for e in active if e.stage == Stage.HIGHER}
+    higher_teachers = sum(1 if p.post_category == "1" else 0.5 if p.post_category == "7" else 0
+                          for p in people if p.unit_id in colleges)
 
     def teachers(stage: Stage) -> int:
         code = TEACHING_STAGE[stage]
@@ -218,16 +230,17 @@ def recount(today: dt.date) -> dict[str, object]:
             compulsory[stage].append(size)
     all_sizes = compulsory[Stage.PRIMARY] + compulsory[Stage.JUNIOR]
 
-    def share(sizes: list[int], low: int, high: int) -> float:
-        return 100 * sum(1 for s in sizes if low <= s <= high) / len(sizes)
+    def share(sizes: list[int], low: int, high: int) -> float | None:
+        return 100 * sum(1 for s in sizes if low <= s <= high) / len(sizes) if sizes else None
 
     return {
         "staff": sum(n for post, n in posts.items() if post in HEADCOUNT), "teachers": posts["1"],
         "substitute_teachers": posts["6"], "part_time_teachers": posts["7"], "students": len(active),
         "entrants": entrants, "transfers_in": transfers_in, "transfers_out": moved_out,
         "students_by_stage": by_stage, "people": people, "active": active,
-        "pupil_teacher": {stage: by_stage[stage] / teachers(stage)
-                          for stage in (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR, Stage.VOCATIONAL)},
+        "pupil_teacher": {**{stage: by_stage[stage] / teachers(stage) if teachers(stage) else None
+                             for stage in (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR, Stage.VOCATIONAL)},
+                          Stage.HIGHER: higher / higher_teachers if higher_teachers else None},
         "large": share(all_sizes, 56, 65), "super_large": share(all_sizes, 66, 10_000),
         "over_55": share(all_sizes, 56, 10_000), "large_primary": share(compulsory[Stage.PRIMARY], 56, 65),
         "super_large_junior": share(compulsory[Stage.JUNIOR], 66, 10_000),
@@ -244,7 +257,8 @@ def test_each_official_figure_equals_its_definition_on_every_page_export_table_a
     today = timezone.localdate()
     expected = recount(today)
     # The records are what the story says: 代课 and 兼任 exist, transfers happened this year.
-    assert expected["substitute_teachers"] == 5 and expected["part_time_teachers"] == 5
+    assert expected["substitute_teachers"] == 5 and expected["part_time_teachers"] == 7
+    assert expected["pupil_teacher"][Stage.HIGHER] == pytest.approx(9 / 2)  # (4 + 2 × 1.5 + 2) ÷ (1 + 2 × 0.5)
     assert expected["transfers_in"] == 2 and expected["transfers_out"] == 2
     staff_keys = {"教职工": "staff", "专任教师": "teachers", "代课教师": "substitute_teachers",
                   "兼任教师": "part_time_teachers", "在校生": "students"}
@@ -271,11 +285,18 @@ def test_each_official_figure_equals_its_definition_on_every_page_export_table_a
     assert re.search(r'data-testid="snapshot-students">([\d,]+)<', listed)[1] == f"{expected['students']:,}"
     assert snapshot.totals["staff"] == expected["staff"]
 
-    # 基表: 411 (教职工, 代课, 兼任), 312 (招生 by grade) and V3/V4 with the December transfer-in.
+    # 基表: 411 (教职工, 代课, 兼任) of town A (basic education only: the 基础基 series' own scope),
+    # beside the same town's snapshot page; 312 (招生 by grade) and V3/V4 with the transfers in.
+    town = recount(today, TOWN_A)
+    town_page = row_of(tables_of(client.get(f"/statistics/snapshots/{snapshot.pk}/?region={TOWN_A}").content.decode())
+                       ["snapshot-table"], "合计")
+    town_table = xlsx_row(sheet(client.get(f"/statistics/snapshots/{snapshot.pk}/tables/?region={TOWN_A}&format=xlsx")
+                                .content, "基础基411"), "教职工")
+    assert (town_table["合计"], town_table["专任教师"], town_table["代课教师"], town_table["兼任教师"]) == (
+        town["staff"], town["teachers"], town["substitute_teachers"], town["part_time_teachers"]) == tuple(
+        number(town_page[label]) for label in ("教职工", "专任教师", "代课教师", "兼任教师"))
+    assert town["substitute_teachers"] == 5 and town["staff"] < expected["staff"]
     book = client.get(f"/statistics/snapshots/{snapshot.pk}/tables/?region={COUNTY_A}&format=xlsx").content
-    staff_table = xlsx_row(sheet(book, "基础基411"), "教职工")
-    assert (staff_table["合计"], staff_table["专任教师"], staff_table["代课教师"], staff_table["兼任教师"]) == (
-        expected["staff"], expected["teachers"], expected["substitute_teachers"], expected["part_time_teachers"])
     entrants_table = sheet(book, "基础基312")
     by_grade = {r[0]: r[1] for r in entrants_table[1:]}
     primary = sum(v for label, v in by_grade.items() if label in {g.name for g in BY_CODE.values() if g.stage == Stage.PRIMARY})
@@ -308,6 +329,7 @@ def test_each_official_figure_equals_its_definition_on_every_page_export_table_a
               "生师比（小学）": expected["pupil_teacher"][Stage.PRIMARY],
               "生师比（初中）": expected["pupil_teacher"][Stage.JUNIOR],
               "生师比（中职）": expected["pupil_teacher"][Stage.VOCATIONAL],
+              "生师比（高等教育）": expected["pupil_teacher"][Stage.HIGHER],
               "大班额比例（义务教育）": expected["large"], "超大班额比例（义务教育）": expected["super_large"],
               "56人以上比例（义务教育）": expected["over_55"], "大班额比例（小学）": expected["large_primary"],
               "超大班额比例（初中）": expected["super_large_junior"]}
@@ -338,13 +360,18 @@ def test_a_school_without_a_staffing_standard_is_not_assessed_and_left_out_of_th
     today = timezone.localdate()
     expected = recount(today)
     vocational = county_a["vocational"]
-    assessed = [p for p in expected["people"] if p.unit_id != vocational.pk and p.post_category in HEADCOUNT]
     pupils: dict[int, Counter] = defaultdict(Counter)
     for e in expected["active"]:
         pupils[e.school_id][e.stage] += 1
+    # A standard exists for 小学, 初中, 高中 pupils and kindergarten classes; the vocational school and
+    # the college have none.
+    with_standard = {sid for sid, n in pupils.items() if n[Stage.PRIMARY] or n[Stage.JUNIOR] or n[Stage.SENIOR]}
+    with_standard.add(world.school_a2.pk)
+    assert vocational.pk not in with_standard and world.college_a.pk not in with_standard
+    assessed = [p for p in expected["people"] if p.unit_id in with_standard and p.post_category in HEADCOUNT]
     kg_classes = SchoolClass.objects.filter(school=world.school_a2, school_year=school_year_of(today)).count()
     quota = sum(math.ceil(n[Stage.PRIMARY] / 19 + n[Stage.JUNIOR] / 13.5) for sid, n in pupils.items()
-                if sid not in (world.school_a2.pk, vocational.pk))
+                if sid in with_standard and sid != world.school_a2.pk)
     quota += kg_classes * 3 + 1  # 2 teachers + 1 保育员 per class, one director up to 5 classes
     client.force_login(world.user("county_a_stat"))
     page = client.get(f"/statistics/staffing/?region={COUNTY_A}").content.decode()
