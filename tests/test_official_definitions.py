@@ -134,9 +134,10 @@ def county_a(world, django_capture_on_commit_callbacks):
     ])
     seq = iter(range(5000, 9000))
 
-    def enrol(school, grade: str, entered: str, class_number: str = "1", **extra):
-        n = next(seq)
-        birth = dt.date(year - GRADE_BY_NAME[grade].typical_age, 3, 1)
+    def enrol(school, grade: str, entered: str, class_number: str = "1", person: tuple[int, str] | None = None,
+              **extra):
+        n = next(seq) if person is None else person[0]
+        birth = dt.date(year - GRADE_BY_NAME[person[1] if person else grade].typical_age, 3, 1)
         return students.enrol_student(actor=county, school=school, data=student_row(
             n, grade=grade, entered_on=entered, class_number=class_number, birth_date=birth.isoformat(),
             id_number=make_id(birth, n % 400, female=n % 2 == 0), gender="女" if n % 2 == 0 else "男", **extra))
@@ -158,6 +159,14 @@ def county_a(world, django_capture_on_commit_callbacks):
     first_grader = committed(capture, lambda: enrol(world.school_a1, "一年级", this_september, "2"))
     second_grader = committed(capture, lambda: enrol(world.school_a1, "二年级", last_september))
     many(receiving, "一年级", 5, "1")
+    # A pupil who finished primary school last school year registers at the junior school: the same
+    # person again, but the first registration in 初中 — an entrant.
+    leaver = committed(capture, lambda: enrol(world.school_a1, "六年级", f"{year - 6}-09", "1"))
+    committed(capture, lambda: students.apply_event(actor=county, enrolment=leaver, kind=EventKind.GRADUATE,
+                                                    on=dt.date(year, 7, 1), reason="小学毕业"))
+    again = committed(capture, lambda: enrol(junior, "初一", this_september, "1",
+                                             person=(int(leaver.student.name.removeprefix("测试学生")), "六年级")))
+    assert again.student_id == leaver.student_id and again.stage == Stage.JUNIOR
     for enrolment, grade in ((second_grader, "12"), (first_grader, "11")):
         request = committed(capture, lambda e=enrolment, g=grade: approvals.apply_transfer(
             actor=county, to_school=receiving, enrolment=e, to_grade=g, effective_on=today, reason="随父母工作调动"))
@@ -333,7 +342,7 @@ def test_each_official_figure_equals_its_definition_on_every_page_export_table_a
               "大班额比例（义务教育）": expected["large"], "超大班额比例（义务教育）": expected["super_large"],
               "56人以上比例（义务教育）": expected["over_55"], "大班额比例（小学）": expected["large_primary"],
               "超大班额比例（初中）": expected["super_large_junior"]}
-    # Compulsory classes of 56, 3, 4 (二年级), 6 (民办), 5 (receiving school) and 66 pupils: one 大班额 in six. Over
+    # Compulsory classes of 56, 3, 4 (二年级), 6 (民办), 5 (receiving school) and 67 pupils: one 大班额 in six. Over
     # every stage's classes (小班 58, 中班 20, 中职 7 added) it would have been two in nine.
     assert (expected["large"], expected["over_55"]) == (pytest.approx(100 / 6), pytest.approx(200 / 6))
     for suffix in ("", f"&snapshot={snapshot.pk}"):

@@ -140,9 +140,9 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
     entered = active & Q(entered_on__gte=year_start)
     # 招生: the first registration in the stage (stats.definitions.NEW_ENTRANTS); a registration that
     # follows another of the same stage is a transfer in (or a return), a flow, not an entrant.
-    first = first_in_stage()
-    new = entered & first
-    moved_in = entered & ~first
+    # The subquery runs only for rows entered this year (AND stops at the first false term), and once
+    # per row: 转入 is the year's registrations less its entrants, not a second subquery.
+    new = entered & first_in_stage()
     moved_out = Q(status=EnrolmentStatus.TRANSFERRED_OUT, left_on__gte=year_start)
     last_year_of_programme = active & final_year()
     qs = Enrolment.objects.filter(active | graduated | prior | moved_out)
@@ -174,10 +174,10 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
                             & ~Q(school__school_type_code__startswith=SPECIAL_SCHOOL_TYPE_PREFIX)),
             expected_graduates=Count("pk", filter=last_year_of_programme),
             prior_graduates=Count("pk", filter=prior),
-            minority_new_entrants=Count("pk", filter=new & minority),
+            minority_new_entrants=Count("pk", filter=minority & new),
             minority_expected_graduates=Count("pk", filter=last_year_of_programme & minority),
             minority_prior_graduates=Count("pk", filter=prior & minority),
-            transfers_in=Count("pk", filter=moved_in),
+            transfers_in=Count("pk", filter=entered) - Count("pk", filter=new),
             transfers_out=Count("pk", filter=moved_out),
         )
         .order_by()
