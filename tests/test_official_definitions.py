@@ -433,3 +433,21 @@ def test_a_rate_line_refuses_an_unknown_school_type_naming_it(world):
     messages = [p.message for p in refused.value.problems]
     assert any("小学适用办学类型「9x」不是办学类型代码" in m for m in messages), messages
     assert any("小学适用于民办学校「也许」应为“是”或“否”" in m for m in messages), messages
+
+
+def test_a_snapshot_taken_before_the_one_definition_lists_its_staff_summed_again_from_its_frozen_rows(
+        client, world, django_capture_on_commit_callbacks):
+    """Snapshots taken before issue 12 kept a 教职工 total that counted 代课 and 兼任; the list shows the
+    headcount summed from their frozen rows instead, the same as their page."""
+    capture, county = django_capture_on_commit_callbacks, world.user("county_a_stat")
+    for seq, post in ((901, "1"), (902, "6"), (903, "7")):
+        committed(capture, lambda s=seq, p=post: staff_services.hire(actor=county, unit=world.school_a1,
+                                                                      data=staff_row(s, post_category=p)))
+    province = world.user("province")
+    snapshot = take_snapshot(actor=province, census_date=timezone.localdate())
+    assert snapshot.totals["staff"] == 1 and snapshot.totals["substitute_teachers"] == 1
+    # As an old snapshot kept it: every person in post, and no 代课 key.
+    type(snapshot).objects.filter(pk=snapshot.pk).update(totals={"students": 0, "staff": 3, "floor_area": "0"})
+    client.force_login(province)
+    listed = client.get("/statistics/snapshots/").content.decode()
+    assert re.search(r'data-testid="snapshot-staff">([\d,]+)<', listed)[1] == "1"

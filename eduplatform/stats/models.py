@@ -201,7 +201,8 @@ class StaffFigures(models.Model):
     teaching_stage = models.CharField(_("任课学段"), max_length=1)
     birth_year = models.PositiveSmallIntegerField(_("出生年份"))
     subject = models.CharField(_("主要任教学科"), max_length=2, default="")
-    staff = models.IntegerField(_("教职工"), default=0)
+    # Everyone in post; the official 教职工 headcount leaves out 代课 and 兼任 (stats.definitions.STAFF).
+    staff = models.IntegerField(_("在岗人数"), default=0)
     backbone = models.IntegerField(_("骨干教师"), default=0)
     head_teachers = models.IntegerField(_("班主任"), default=0)
     dual_qualified = models.IntegerField(_("双师型教师"), default=0)
