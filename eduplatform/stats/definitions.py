@@ -91,10 +91,6 @@ class Figure:
     source: str  # where the definition comes from
     parts: tuple[Part, ...]
 
-    @property
-    def model(self) -> type:
-        return self.parts[0].model
-
     def total(self, rows_of: Callable) -> decimal.Decimal | int:
         """The figure over the rows ``rows_of(model)`` returns (a live or frozen queryset)."""
         value = 0
@@ -240,11 +236,6 @@ def figures_of(ratios: Iterable[Ratio]) -> list[Figure]:
         for figure in (ratio.numerator, ratio.denominator):
             seen.setdefault(figure.key, figure)
     return list(seen.values())
-
-
-def per_school_items(figures: Iterable[Figure], rows_of: Callable) -> list[tuple[int, str, str, object]]:
-    """(school, region path, figure key, value) for each figure: the items ``selectors.fold`` sums."""
-    return [(school, path, figure.key, value) for figure in figures for school, path, value in figure.per_school(rows_of)]
 
 
 # --------------------------------------------------------------------------------------------
