@@ -214,7 +214,8 @@ def _sample_baseline(basetables, snapshot, schools) -> tuple[float, dict]:
     tables, started = {}, time.perf_counter()
     for school in schools:
         actor = GeneratorActor(school, capabilities.VIEW_RECORDS)
-        tables[school.pk] = basetables.generate(actor, school.region, snapshot)
+        tables[school.pk] = basetables.generate(actor, school.region, snapshot,
+                                                series=basetables.series_of_school(school.stage_mask))
     return time.perf_counter() - started, tables
 
 
@@ -231,7 +232,7 @@ def bench_base_tables(report, snapshot) -> None:
     one_by_one = sample_s / len(sample) * len(schools)
     started = time.perf_counter()
     count, checked = 0, 0
-    for school_id, tables in basetables.every_school(snapshot):
+    for school_id, tables in basetables.every_school(snapshot, series=None):  # 基础基, 中职基 and 高基
         count += 1
         if school_id in expected:
             assert _comparable(tables) == _comparable(expected[school_id]), f"school {school_id} differs"

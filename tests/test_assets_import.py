@@ -146,12 +146,22 @@ def test_a_county_imports_typed_summaries_for_its_own_schools_only(world):
 
 
 def test_the_equipment_template_round_trips(world):
-    from eduplatform.core.imports import read_table
+    from eduplatform.core.imports import ImportFileError, read_table
 
     kind = registry.get("equipment")
     content = runner.template(kind)
-    table = read_table(content, "模板.xlsx", kind.schema.columns)
-    assert set(table.column_index) == {c.field for c in kind.schema.columns}
-    job = run(world, "equipment", content, ImportMode.ALL_OR_NOTHING)  # the example row imports as it is
+    with pytest.raises(ImportFileError) as info:
+        read_table(content, "模板.xlsx", kind.schema.columns)
+    found = {c["field"] for c in info.value.mapping["columns"] if c["field"]}
+    assert found == {c.field for c in kind.schema.columns}
+    # The template's example row is marked as such and never imported.
+    job = run(world, "equipment", content, ImportMode.ALL_OR_NOTHING)
+    assert job.status == JobStatus.FAILED and "只有模板的示例行" in job.failure
+    assert not Equipment.objects.exists()
+    # Its values are valid: a row copied from it with one value changed imports.
+    columns = kind.schema.template_columns()
+    example = [c.example for c in columns]
+    example[[c.field for c in columns].index("name")] = "教师用台式计算机"
+    job = run(world, "equipment", xlsx_file([c.label for c in columns], [example]), ImportMode.ALL_OR_NOTHING)
     assert job.status == JobStatus.DONE, job.problems
-    assert Equipment.objects.get().name == "学生用台式计算机"
+    assert Equipment.objects.get().name == "教师用台式计算机"

@@ -50,7 +50,7 @@ def test_clerk_imports_fixes_and_finds_students(site: World, tab: Page, live_ser
         tab.locator("#download-template").click()
     template = CalamineWorkbook.from_filelike(io.BytesIO(open(download_info.value.path(), "rb").read()))  # noqa: SIM115
     headers = template.get_sheet_by_name("数据").to_python()[0]
-    assert "*姓名" in headers and "*身份证件类型" in headers
+    assert "*姓名" in headers and "身份证件类型" in headers  # optional: blank means 居民身份证
     assert "代码表" in template.sheet_names
     labels = [h.lstrip("*") for h in headers]
 

@@ -190,7 +190,7 @@ def test_every_date_spelling_parses_back(day):
 
 
 def test_code_matcher_finds_code_by_every_usual_spelling():
-    m = CodeMatcher(ETHNICITIES, aliases={"汉人": "01"})
+    m = CodeMatcher(ETHNICITIES, synonyms={"汉人": "01"})
     for text in ("01", "1", "001", "汉族", "01-汉族", "01 汉族", "01汉族", "01:汉族", "01、汉族",
                  "汉族(01)", "汉族（01）", " ０１－汉族 ", "汉", "汉人"):  # fmt: skip
         assert m.match(text) == "01", text
@@ -239,6 +239,16 @@ def test_code_matcher_hint():
 # ---------------------------------------------------------------------------
 # Reading uploads
 # ---------------------------------------------------------------------------
+
+
+def xlsx_rows(rows: list[list[object]], *, sheet: str = "Sheet1") -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    ws = book.add_worksheet(sheet)
+    for r, row in enumerate(rows):
+        ws.write_row(r, 0, row)
+    book.close()
+    return buffer.getvalue()
 
 
 def national_export() -> bytes:
@@ -347,7 +357,9 @@ def test_template_round_trip():
     )
     book = sheets(content)
     assert list(book) == ["数据", "填写说明", "代码表"]
-    assert book["数据"][0] == ["*姓名", "*性别", "出生日期", "民族", "学籍号"]
+    # The example rows carry "示例" in a marker column of their own.
+    assert book["数据"][0] == ["*姓名", "*性别", "出生日期", "民族", "学籍号", "示例标记"]
+    assert book["数据"][1][-1] == "示例"
     assert book["代码表"][0] == ["性别", "民族"]
     assert [row[0] for row in book["代码表"][1:]] == [
         "0-未知的性别",
@@ -368,11 +380,19 @@ def test_template_round_trip():
     assert "<formula1>'代码表'!$A$2:$A$5</formula1>" in gender
     assert len(validations) == 2  # only the code columns get dropdowns
 
-    # Our own template, filled in, reads back with its example row as the first data row.
-    table = read_table(content, "模板.xlsx", COLUMNS)
+    # Our own template reads back, its example row recognised and never imported.
+    with pytest.raises(ImportFileError, match="只有模板的示例行") as info:
+        read_table(content, "模板.xlsx", COLUMNS)
+    mapping = info.value.mapping
+    assert mapping["header_rows"] == [1] and mapping["sheet"] == "数据"
+    assert mapping["skipped_rows"] == [{"row": 2, "reason": "模板示例行", "text": "张三 1-男性 2015-09-01 01-汉族 示例"}]
+    assert mapping["columns"][-1]["note"].startswith("模板的示例标记列")
+    # Filled in below the example (as a user keeps it), only the user's rows come back.
+    filled = book["数据"] + [["李四", "2-女性", "2016-03-02", "01-汉族", "", ""]]
+    table = read_table(xlsx_rows(filled), "模板.xlsx", COLUMNS)
     assert table.header_row == 1
-    assert table.rows == [(2, ["张三", "1-男性", "2015-09-01", "01-汉族", ""])]
-    assert CodeMatcher(GENDERS).match(table.rows[0][1][1]) == "1"
+    assert [(n, cells[:5]) for n, cells in table.rows] == [(3, ["李四", "2-女性", "2016-03-02", "01-汉族", ""])]
+    assert CodeMatcher(GENDERS).match(table.rows[0][1][1]) == "2"
 
 
 def test_problems_report_reads_back():

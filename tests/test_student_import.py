@@ -175,9 +175,17 @@ def test_the_template_round_trips(world):
     book = CalamineWorkbook.from_filelike(__import__("io").BytesIO(template))
     assert "代码表" in book.sheet_names
     header = book.get_sheet_by_name("数据").to_python()[0]
-    assert [h.lstrip("*") for h in header] == [c.label for c in STUDENT_COLUMNS]
-    # The example row, as written into the template, passes every check (dry run).
-    job = run(world, template, ImportMode.DRY_RUN, name="模板.xlsx")
+    assert [h.lstrip("*") for h in header] == [c.label for c in STUDENT_COLUMNS] + ["示例标记"]
+    # The template's own example row is never imported: uploaded as it is, there is nothing to import.
+    before = counts()
+    job = run(world, template, ImportMode.ACCEPT_VALID, name="模板.xlsx")
+    assert job.status == JobStatus.FAILED and "只有模板的示例行" in job.failure
+    assert [(s["row"], s["reason"]) for s in job.mapping["skipped_rows"]] == [(2, "模板示例行")]
+    assert counts() == before
+    # The example's values are valid: a row copied from it with the name changed passes every check.
+    example = [c.example for c in STUDENT_COLUMNS]
+    example[0] = "张三丰"
+    job = run(world, xlsx_file([c.label for c in STUDENT_COLUMNS], [example]), ImportMode.DRY_RUN)
     assert job.status == JobStatus.DONE, job.problems
     assert job.total_rows == 1 and job.problems == []
 

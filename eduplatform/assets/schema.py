@@ -21,8 +21,8 @@ CENT = decimal.Decimal("0.01")
 
 EQUIPMENT_COLUMNS: tuple[Column, ...] = (
     Column("asset_number", "资产编号", required=True, help="本校内唯一；再次导入同一编号会更新该条记录", example="JX2024-0001",
-           aliases=("资产号", "设备编号", "仪器编号")),
-    Column("category", "设备类别", required=True, kind="code", example="01"),
+           aliases=("资产号", "资产编码", "设备编号", "仪器编号")),
+    Column("category", "设备类别", required=True, kind="code", example="01", aliases=("设备分类", "仪器类别", "资产分类")),
     Column("name", "名称", required=True, example="学生用台式计算机", aliases=("设备名称", "仪器名称", "资产名称")),
     Column("model", "型号规格", example="联想 M430", aliases=("型号", "规格型号")),
     Column("quantity", "数量", required=True, kind="int", help="图书按册计", example="50"),
@@ -42,11 +42,13 @@ EQUIPMENT_COLUMNS: tuple[Column, ...] = (
 
 EQUIPMENT_SCHEMA = RowSchema(
     EQUIPMENT_COLUMNS,
+    # Short forms (财政, 自筹, 电脑 …) are in data/reference/code_synonyms.csv under these keys.
     code_tables={
-        "funding_source": ("funding_source", {}),
-        "acquisition_mode": ("acquisition_mode", {}),
-        "use_direction": ("equipment_use_direction", {}),
-        "status": ("equipment_status", {}),
+        "category": "equipment_category",
+        "funding_source": "funding_source",
+        "acquisition_mode": "acquisition_mode",
+        "use_direction": "equipment_use_direction",
+        "status": "equipment_status",
     },
     extra_choices={"category": codes.CATEGORIES},
     defaults={"funding_source": codes.DEFAULT_FUNDING, "acquisition_mode": codes.DEFAULT_ACQUISITION,

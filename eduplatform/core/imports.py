@@ -15,7 +15,7 @@ import csv
 import io
 import re
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath, PurePosixPath
 from typing import Final
@@ -32,6 +32,8 @@ __all__ = [
     "Column",
     "ImportFileError",
     "Table",
+    "EXAMPLE_MARKER",
+    "mapping_summary",
     "normalize_header",
     "problems_xlsx",
     "read_table",
@@ -86,11 +88,13 @@ class Column:
 
 
 class ImportFileError(Exception):
-    """The file as a whole cannot be imported; ``message`` tells the user what to fix."""
+    """The file as a whole cannot be imported; ``message`` tells the user what to fix, and
+    ``mapping`` (when the header was found) what was read of the file."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, mapping: dict | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.mapping = mapping
 
 
 @dataclass
@@ -102,13 +106,21 @@ class Table:
     rows: list[tuple[int, list[object]]] = field(
         default_factory=list
     )  # (1-based row number, cells)
+    sheet: str = ""  # the sheet holding the data ("" for a CSV file)
+    # The mapping report, JSON-ready, shown before any row is checked: which column (letter and
+    # header) became which field, which were ignored, which required fields are missing, which rows
+    # were skipped as titles, examples or signatures (see read_table).
+    mapping: dict[str, object] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
 # Headers
 # ---------------------------------------------------------------------------
 
-_MARKERS: Final = re.compile(r"[*★☆※]")
+Grid = Sequence[Sequence[object]]
+
+# Required-markers, and the colon of "其中：教学及辅助用房" (a header is a name, not a sentence).
+_MARKERS: Final = re.compile(r"[*★☆※:：]")
 # "出生日期(格式:2015-09-01)", "姓名(必填)", "学制【年】": a trailing note, not part of the name.
 _TRAILING_NOTE: Final = re.compile(r"\s*[(\[【][^()\[\]【】]*[)\]】]\s*$")
 
@@ -197,27 +209,31 @@ def _attributes(tag: bytes) -> dict[str, str]:
     return {k.decode(): v.decode("utf-8", "replace") for k, v in re.findall(rb'([\w:]+)="([^"]*)"', tag)}
 
 
-def _xlsx_sheet_part(archive: zipfile.ZipFile) -> str | None:
-    """The worksheet part calamine will read: the data sheet of our template, else the first.
-    Read with regular expressions from at most 1 MB of each part (no XML parser: no entity tricks)."""
+def _xlsx_sheet_parts(archive: zipfile.ZipFile) -> list[tuple[str, str]]:
+    """(name, worksheet part) of the sheets calamine may read: the data sheet of our template when
+    there is one, else every sheet (read_table looks for the one holding the data). Read with
+    regular expressions from at most 1 MB of each part (no XML parser: no entity tricks)."""
     try:
         with archive.open("xl/workbook.xml") as part:
             book = part.read(_CHUNK)
         with archive.open("xl/_rels/workbook.xml.rels") as part:
             rels = part.read(_CHUNK)
     except (KeyError, zipfile.BadZipFile, OSError):
-        return None
+        return []
     sheets = [_attributes(tag) for tag in re.findall(rb"<(?:\w+:)?sheet\s[^>]*>", book)]
-    if not sheets:
-        return None
-    chosen = next((a for a in sheets if a.get("name") == DATA_SHEET), sheets[0])
-    rel_id = chosen.get("r:id") or next((v for k, v in chosen.items() if k.endswith(":id")), "")
+    template_sheet = [a for a in sheets if a.get("name") == DATA_SHEET]
     targets = {a.get("Id"): a.get("Target", "") for a in map(_attributes, re.findall(rb"<Relationship\s[^>]*>", rels))}
-    target = targets.get(rel_id)
-    if not target:
-        return None
-    path = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
-    return path if path in archive.namelist() else None
+    names = set(archive.namelist())
+    parts = []
+    for chosen in template_sheet or sheets:
+        rel_id = chosen.get("r:id") or next((v for k, v in chosen.items() if k.endswith(":id")), "")
+        target = targets.get(rel_id)
+        if not target:
+            continue
+        path = target.lstrip("/") if target.startswith("/") else str(PurePosixPath("xl") / target)
+        if path in names:
+            parts.append((chosen.get("name", ""), path))
+    return parts
 
 
 def _ref_beyond(*, rows: int | None = None, columns: int | None = None) -> str:
@@ -231,7 +247,7 @@ def _ref_beyond(*, rows: int | None = None, columns: int | None = None) -> str:
 
 
 def _xlsx_extent(content: bytes) -> tuple[str, int, int] | None:
-    """(area, rows, columns) of the sheet calamine would read, when it is past the limits: the
+    """(area, rows, columns) of the first sheet calamine may read that is past the limits: the
     ``<dimension ref>`` first, then every row and cell reference, streamed from the zip in 1 MB
     pieces (so a file of a few KB that unpacks to gigabytes is never held whole).
 
@@ -243,50 +259,56 @@ def _xlsx_extent(content: bytes) -> tuple[str, int, int] | None:
     except (zipfile.BadZipFile, ValueError):
         return None  # not a zip: calamine says it cannot read it
     with archive:
-        part = _xlsx_sheet_part(archive)
-        if part is None:
-            return None
-        max_rows = MAX_ROWS + HEADER_SEARCH_ROWS + BLANK_ROWS_ALLOWED
-        soft_rows, soft_columns = MAX_CELLS // MAX_COLUMNS, MAX_CELLS // max_rows
-        hard = _ref_beyond(rows=max_rows, columns=MAX_COLUMNS)
-        soft_row, soft_col = _ref_beyond(rows=soft_rows), _ref_beyond(columns=soft_columns)
-        # One literal prefix, ` r="` (in a worksheet only rows and cells carry that attribute), which
-        # the regex engine skips to quickly; the reference's value decides which limit it passes.
-        patterns = {  # by (many rows seen, many columns seen)
-            (False, False): rf' r="(?:(?P<hard>{hard})|(?P<rows>{soft_row})|(?P<cols>{soft_col}))"',
-            (True, False): rf' r="(?:(?P<hard>{hard})|(?P<rows>(?!))|(?P<cols>{soft_col}))"',
-            (False, True): rf' r="(?:(?P<hard>{hard})|(?P<rows>{soft_row})|(?P<cols>(?!)))"',
-        }
-        compiled = {key: re.compile(value.encode()) for key, value in patterns.items()}
-        dimension = re.compile(rb'<dimension\s[^>]*?\bref="(?:[A-Z]*[0-9]*:)?([A-Z]{1,3})([0-9]{1,7})"')
-        many_rows = many_columns = False
-        rows_seen = 0
-        tail = b""
-        with archive.open(part) as stream:
-            first = True
-            while chunk := stream.read(_CHUNK):
-                data = tail + chunk
-                if first:
-                    first = False
-                    if found := dimension.search(data):
-                        rows, cols = int(found[2]), _letters_to_number(found[1].decode())
-                        if rows > max_rows or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
-                            return f"A1:{found[1].decode()}{rows}", rows, cols
-                position = 0
-                while found := compiled[many_rows, many_columns].search(data, position):
-                    ref = re.search(rb'r="([A-Z]*)([0-9]+)"', found[0])
-                    letters = ref[1].decode() if ref else ""
-                    rows, cols = (int(ref[2]) if ref else 0), (_letters_to_number(letters) if letters else 0)
-                    if found["hard"] or (found["rows"] and many_columns) or (found["cols"] and many_rows):
-                        return (f"{letters}{rows}" if letters else ""), rows, cols
-                    many_rows = many_rows or bool(found["rows"])
-                    many_columns = many_columns or bool(found["cols"])
-                    position = found.end()
-                # Rows without a reference count one by one (calamine numbers them that way).
-                rows_seen += data.count(b"<row") - tail.count(b"<row")
-                if rows_seen > max_rows:
-                    return "", rows_seen, 0
-                tail = data[-256:]
+        for _name, part in _xlsx_sheet_parts(archive):
+            extent = _part_extent(archive, part)
+            if extent is not None:
+                return extent
+    return None
+
+
+def _part_extent(archive: zipfile.ZipFile, part: str) -> tuple[str, int, int] | None:
+    """The extent of one worksheet part when it is past the limits (see ``_xlsx_extent``)."""
+    max_rows = MAX_ROWS + HEADER_SEARCH_ROWS + BLANK_ROWS_ALLOWED
+    soft_rows, soft_columns = MAX_CELLS // MAX_COLUMNS, MAX_CELLS // max_rows
+    hard = _ref_beyond(rows=max_rows, columns=MAX_COLUMNS)
+    soft_row, soft_col = _ref_beyond(rows=soft_rows), _ref_beyond(columns=soft_columns)
+    # One literal prefix, ` r="` (in a worksheet only rows and cells carry that attribute), which
+    # the regex engine skips to quickly; the reference's value decides which limit it passes.
+    patterns = {  # by (many rows seen, many columns seen)
+        (False, False): rf' r="(?:(?P<hard>{hard})|(?P<rows>{soft_row})|(?P<cols>{soft_col}))"',
+        (True, False): rf' r="(?:(?P<hard>{hard})|(?P<rows>(?!))|(?P<cols>{soft_col}))"',
+        (False, True): rf' r="(?:(?P<hard>{hard})|(?P<rows>{soft_row})|(?P<cols>(?!)))"',
+    }
+    compiled = {key: re.compile(value.encode()) for key, value in patterns.items()}
+    dimension = re.compile(rb'<dimension\s[^>]*?\bref="(?:[A-Z]*[0-9]*:)?([A-Z]{1,3})([0-9]{1,7})"')
+    many_rows = many_columns = False
+    rows_seen = 0
+    tail = b""
+    with archive.open(part) as stream:
+        first = True
+        while chunk := stream.read(_CHUNK):
+            data = tail + chunk
+            if first:
+                first = False
+                if found := dimension.search(data):
+                    rows, cols = int(found[2]), _letters_to_number(found[1].decode())
+                    if rows > max_rows or cols > MAX_COLUMNS or rows * cols > MAX_CELLS:
+                        return f"A1:{found[1].decode()}{rows}", rows, cols
+            position = 0
+            while found := compiled[many_rows, many_columns].search(data, position):
+                ref = re.search(rb'r="([A-Z]*)([0-9]+)"', found[0])
+                letters = ref[1].decode() if ref else ""
+                rows, cols = (int(ref[2]) if ref else 0), (_letters_to_number(letters) if letters else 0)
+                if found["hard"] or (found["rows"] and many_columns) or (found["cols"] and many_rows):
+                    return (f"{letters}{rows}" if letters else ""), rows, cols
+                many_rows = many_rows or bool(found["rows"])
+                many_columns = many_columns or bool(found["cols"])
+                position = found.end()
+            # Rows without a reference count one by one (calamine numbers them that way).
+            rows_seen += data.count(b"<row") - tail.count(b"<row")
+            if rows_seen > max_rows:
+                return "", rows_seen, 0
+            tail = data[-256:]
     return None
 
 
@@ -305,23 +327,36 @@ def _check_spreadsheet_size(content: bytes, file_name: str, suffix: str) -> None
     )
 
 
-def _read_spreadsheet(content: bytes, file_name: str) -> Sequence[Sequence[object]]:
+def _read_spreadsheet(content: bytes, file_name: str) -> tuple[list[str], Iterator[tuple[str, Grid]]]:
+    """The workbook's sheet names, and its sheets (name, grid) to look through for the data: our
+    template's data sheet wherever the user moved it, else every sheet in order."""
     try:
-        with CalamineWorkbook.from_filelike(io.BytesIO(content)) as book:
-            # Prefer our template's data sheet, wherever the user moved it.
-            names = book.sheet_names
-            sheet = (
-                book.get_sheet_by_name(DATA_SHEET)
-                if DATA_SHEET in names
-                else book.get_sheet_by_index(0)
-            )
-            # skip_empty_area=False keeps blank leading rows and columns, so positions are real
-            # spreadsheet coordinates (the default drops them; iter_rows drops only the columns).
-            return sheet.to_python(skip_empty_area=False)
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        names = list(book.sheet_names)
     except PasswordError:
         raise ImportFileError(f"文件「{file_name}」设置了密码，请取消密码后再上传") from None
     except (CalamineError, ValueError, OSError):
         raise _unreadable(file_name) from None
+
+    def sheets() -> Iterator[tuple[str, Grid]]:
+        wanted = [DATA_SHEET] if DATA_SHEET in names else names
+        read = 0
+        with book:
+            for name in wanted:
+                try:
+                    # skip_empty_area=False keeps blank leading rows and columns, so positions are
+                    # real spreadsheet coordinates (the default drops them).
+                    grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+                except PasswordError:
+                    raise ImportFileError(f"文件「{file_name}」设置了密码，请取消密码后再上传") from None
+                except (CalamineError, ValueError, OSError):
+                    continue  # a chart sheet or a damaged sheet beside the data: look at the others
+                read += 1
+                yield name, grid
+        if not read:
+            raise _unreadable(file_name)
+
+    return names, sheets()
 
 
 def _decode(content: bytes) -> str:
@@ -364,70 +399,268 @@ def _has_content(cells: Sequence[object]) -> bool:
     return False
 
 
+@dataclass
+class _HeaderCell:
+    position: int
+    header: str  # as shown in the report: "监护人1/姓名" for a column under a group header
+    field: str | None
+    weak: bool = False  # matched by its own name while a group header above says something else
+
+
+@dataclass
+class _Header:
+    row: int  # 0-based index of the (lower) header row
+    group_row: int | None  # 0-based index of the group header row above it, if one is used
+    cells: list[_HeaderCell]
+
+    @property
+    def score(self) -> int:
+        return len({c.field for c in self.cells if c.field})
+
+
+def _resolve_header(grid: Grid, row: int, group_row: int | None, matcher: _HeaderMatcher) -> _Header:
+    """The columns of a header in ``row``, read with the group header row above it when given: a
+    group cell ("监护人1", merged over three columns) names each column below it ("姓名" →
+    "监护人1姓名"), and a cell merged down over both rows ("性别") stands in the upper row only."""
+    lower = grid[row]
+    upper = grid[group_row] if group_row is not None else ()
+    cells: list[_HeaderCell] = []
+    group = ""
+    for position in range(max(len(lower), len(upper))):
+        low = clean_text(lower[position]) if position < len(lower) else ""
+        up = clean_text(upper[position]) if position < len(upper) else ""
+        if up:
+            # A cell over a sub-column starts a group; one merged down over both rows ends it.
+            group = up if low else ""
+        if not low:
+            if up:  # merged down over both header rows
+                cells.append(_HeaderCell(position, up, matcher.field_of(up)))
+            continue
+        if group:
+            found = matcher.field_of(group + normalize_header(low)) or matcher.field_of(
+                normalize_header(group) + normalize_header(low))  # "成员1（监护人）" over 姓名
+            if found:
+                cells.append(_HeaderCell(position, f"{group}/{low}", found))
+                continue
+            found = matcher.field_of(low)
+            cells.append(_HeaderCell(position, f"{group}/{low}", found, weak=found is not None))
+            continue
+        cells.append(_HeaderCell(position, low, matcher.field_of(low)))
+    return _Header(row, group_row, cells)
+
+
+def _find_header(grid: Grid, matcher: _HeaderMatcher) -> _Header | None:
+    """The header with the most recognised columns in the first rows, one row or two (a group
+    row above); the earlier and the simpler wins a tie, unless the row below a header is blank
+    under every column that header recognised and filled elsewhere: then it is the second row of
+    a two-row header (cells merged down, a group's sub-columns), not the first record."""
+    best: tuple[tuple[int, bool], _Header] | None = None
+    previous: _Header | None = None
+    for row in range(min(HEADER_SEARCH_ROWS, len(grid))):
+        single = _resolve_header(grid, row, None, matcher)
+        found = [((single.score, False), single)]
+        # A group header row has at least two cells; a merged title row ("XX学校学生名册") has one.
+        if previous is not None and sum(1 for cell in grid[row - 1] if not _is_blank(cell)) >= 2:
+            grouped = _resolve_header(grid, row, row - 1, matcher)
+            lower = grid[row]
+            named_above = [c.position for c in previous.cells if c.field]
+            second_row = bool(named_above) and all(p >= len(lower) or _is_blank(lower[p]) for p in named_above)
+            found.append(((grouped.score, second_row), grouped))
+        for key, header in found:
+            if best is None or key > best[0]:
+                best = (key, header)
+        previous = single
+    return best[1] if best else None
+
+
+# Lines below (or between) the records that are not records: the signatures of a form, notes, totals.
+_FOOTER: Final = re.compile(
+    r"^(?:(?:填表人|填报人|制表人|审核人|审批人|核对人|复核人|负责人|单位负责人|统计负责人|校长|联系人|"
+    r"填表日期|填报日期|制表日期|报送日期|审核日期|日期|填报单位|单位名称|单位)\s*[:：]"
+    r"|(?:注|备注|说明|填表说明|注意)\s*[0-9一二三四五六七八九十]*\s*[:：.、]"
+    r"|(?:合计|总计|小计|共计)\s*[:：]?\s*$)"
+)
+_FOOTER_INITIALS: Final = frozenset("填制审核复负单统校联日注备说合总小共")
+_SIGNATURE_CELLS: Final = 6  # a signature line holds a few cells; a record usually many more
+EXAMPLE_MARKER: Final = "示例标记"  # the template's last column: "示例" marks its example rows
+_SKIPPED_SHOWN: Final = 100
+
+
+def _first_content(cells: Sequence[object]) -> object:
+    """The first non-blank cell, or None (the usual row answers at its first cell)."""
+    for cell in cells:
+        # ASCII text that is not all whitespace keeps a character through clean_text.
+        if type(cell) is str and cell.isascii() and cell and not cell.isspace():
+            return cell
+        if not _is_blank(cell):
+            return cell
+    return None
+
+
+def _is_footer(first: object, cells: Sequence[object]) -> bool:
+    if type(first) is not str or first.lstrip()[:1] not in _FOOTER_INITIALS:
+        return False
+    text = clean_text(first)
+    if not _FOOTER.match(text):
+        return False
+    if text.startswith(("合计", "总计", "小计", "共计")):
+        return True
+    return sum(1 for cell in cells if not _is_blank(cell)) <= _SIGNATURE_CELLS
+
+
+def _is_column_numbers(cells: Sequence[object]) -> bool:
+    """A numbering row under the header ("1 2 3 …" or "甲 乙 丙 …"), as statistical forms have."""
+    values = [clean_text(cell) for cell in cells if not _is_blank(cell)]
+    if len(values) < 3:
+        return False
+    if all(v.isdigit() for v in values):
+        return [int(v) for v in values] == list(range(int(values[0]), int(values[0]) + len(values)))
+    return all(v in "甲乙丙丁戊己庚辛壬癸" for v in values[:2])
+
+
 def read_table(
     content: bytes, file_name: str, columns: Sequence[Column], *, max_rows: int = MAX_ROWS
 ) -> Table:
-    """Find the header row and the columns of an uploaded file and return its non-empty rows.
+    """Find the sheet, the header and the columns of an uploaded file and return its records.
 
     Cells are returned raw (calamine gives floats for number cells, dates for date cells, "" for
-    blanks; CSV gives strings), each row padded to the header's width.
+    blanks; CSV gives strings), each row padded to the header's width. Title rows, group headers,
+    column-number rows, repeated headers, signature and note lines and the template's example
+    rows are recognised and skipped, and ``Table.mapping`` says what was found, for the user.
     """
     if not content:
         raise ImportFileError(f"文件「{file_name}」是空的")
     suffix = PurePath(file_name).suffix.lower()
-    grid: Sequence[Sequence[object]]
+    sheet_names: list[str] = []
+    sheets: Iterable[tuple[str, Grid]]
     if suffix in TEXT_SUFFIXES:
-        grid = _read_csv(content, file_name)
+        sheets = [("", _read_csv(content, file_name))]
     elif suffix in SPREADSHEET_SUFFIXES:
         _check_spreadsheet_size(content, file_name, suffix)
-        grid = _read_spreadsheet(content, file_name)
+        sheet_names, sheets = _read_spreadsheet(content, file_name)
     else:
         raise _unreadable(file_name)
 
     matcher = _HeaderMatcher(columns)
     needed = min(2, len(columns))
-    header_at = None
-    for index, row in enumerate(grid[:HEADER_SEARCH_ROWS]):
-        if sum(1 for cell in row if matcher.field_of(cell)) >= needed:
-            header_at = index
-            break
-    if header_at is None:
-        if all(_is_blank(cell) for row in grid for cell in row):
+    chosen: tuple[str, Grid, _Header] | None = None
+    all_blank = True
+    for name, grid in sheets:
+        header = _find_header(grid, matcher)
+        if header is not None and header.score >= needed and (chosen is None or header.score > chosen[2].score):
+            chosen = (name, grid, header)
+        all_blank = all_blank and all(_is_blank(cell) for row in grid for cell in row)
+    if chosen is None:
+        if all_blank:
             raise ImportFileError(f"文件「{file_name}」是空的")
         sample = "、".join(c.label for c in columns[:4])
+        where = f"（共 {len(sheet_names)} 个工作表：{'、'.join(sheet_names)}）" if len(sheet_names) > 1 else ""
         raise ImportFileError(
-            f"未找到表头：前 {HEADER_SEARCH_ROWS} 行中没有可识别的列名（应包含 {sample} 等），"
+            f"未找到表头：前 {HEADER_SEARCH_ROWS} 行中没有可识别的列名（应包含 {sample} 等）{where}，"
             "请使用下载的模板填写"
         )
-
-    headers = [clean_text(cell) for cell in grid[header_at]]
-    column_index: dict[str, int] = {}
-    ignored: list[str] = []
+    sheet_name, grid, header = chosen
     labels = {c.field: c.label for c in columns}
-    for position, header in enumerate(headers):
-        found = matcher.field_of(header)
-        if found is None:
-            if header:
-                ignored.append(header)
-        elif found in column_index:
-            # Silently taking one of two 姓名 columns would import the wrong one half the time.
-            first = xl_col_to_name(column_index[found])
-            raise ImportFileError(
-                f"「{labels[found]}」列出现了两次（{first}列和{xl_col_to_name(position)}列），"
-                "请删除多余的一列"
-            )
-        else:
-            column_index[found] = position
+    by_field = {c.field: c for c in columns}
 
-    missing = [c.label for c in columns if c.required and c.field not in column_index]
-    if missing:
-        raise ImportFileError(f"缺少必填列：{'、'.join(missing)}")
+    # Columns: a name matched only by the cell under an unrelated group yields to a plain match.
+    column_index: dict[str, int] = {}
+    weak_of: dict[str, bool] = {}
+    report_columns: list[dict[str, object]] = []
+    ignored: list[str] = []
+    marker_at: int | None = None
+    for cell in header.cells:
+        letter = xl_col_to_name(cell.position)
+        entry: dict[str, object] = {"letter": letter, "header": cell.header, "field": None, "label": "", "note": ""}
+        report_columns.append(entry)
+        if cell.field is None:
+            if normalize_header(cell.header) == EXAMPLE_MARKER:
+                marker_at = cell.position
+                entry["note"] = "模板的示例标记列：标有“示例”的行不导入"
+            else:
+                ignored.append(cell.header)
+                entry["note"] = "本平台不保存此列，未导入"
+            continue
+        found = cell.field
+        if found in column_index:
+            first = column_index[found]
+            if cell.weak and not weak_of[found]:
+                ignored.append(cell.header)
+                entry["note"] = f"与{xl_col_to_name(first)}列的「{labels[found]}」重复，未导入"
+                continue
+            if not (weak_of[found] and not cell.weak):
+                # Silently taking one of two 姓名 columns would import the wrong one half the time.
+                raise ImportFileError(
+                    f"「{labels[found]}」列出现了两次（{xl_col_to_name(first)}列和{letter}列），请删除多余的一列"
+                )
+            earlier = next(e for e in report_columns if e["letter"] == xl_col_to_name(first))
+            earlier.update(field=None, label="", note=f"与{letter}列的「{labels[found]}」重复，未导入")
+            ignored.append(str(earlier["header"]))
+        column_index[found], weak_of[found] = cell.position, cell.weak
+        entry.update(field=found, label=labels[found])
 
-    width = len(headers)
+    header_rows = [r + 1 for r in (header.group_row, header.row) if r is not None]
+    mapping: dict[str, object] = {
+        "file": file_name,
+        "sheet": sheet_name,
+        "sheets": sheet_names,
+        "header_rows": header_rows,
+        "columns": report_columns,
+        "missing_required": [c.label for c in columns if c.required and c.field not in column_index],
+        "absent": [c.label for c in columns if not c.required and c.field not in column_index],
+        "skipped_rows": [],
+        "skipped_count": 0,
+        "data_rows": 0,
+    }
+    skipped: list[dict[str, object]] = mapping["skipped_rows"]  # type: ignore[assignment]
+
+    def skip(row_number: int, reason: str, cells: Sequence[object]) -> None:
+        mapping["skipped_count"] = int(mapping["skipped_count"]) + 1  # type: ignore[call-overload]
+        if len(skipped) < _SKIPPED_SHOWN:
+            text = " ".join(t for t in (clean_text(c) for c in cells) if t)
+            skipped.append({"row": row_number, "reason": reason, "text": redact_identifiers(text)[:80]})
+
+    first_header = header_rows[0] - 1
+    for index in range(first_header):
+        if _has_content(grid[index]):
+            filled = sum(1 for cell in grid[index] if not _is_blank(cell))
+            skip(index + 1, "标题行" if filled == 1 else "表头上方的说明行", grid[index])
+
+    if mapping["missing_required"]:
+        raise ImportFileError(f"缺少必填列：{'、'.join(mapping['missing_required'])}", mapping=mapping)  # type: ignore[arg-type]
+
+    # The template's example row: marked in its marker column, or (the column deleted) every
+    # column still holding exactly the example the template wrote.
+    examples = [(pos, clean_text(by_field[f].example)) for f, pos in column_index.items() if by_field[f].example]
+    probe = examples[0] if len(examples) >= 3 else None
+    header_texts = [(cell.position, clean_text(grid[header.row][cell.position]))
+                    for cell in header.cells if cell.field and cell.position < len(grid[header.row])]
+
+    width = max(len(grid[header.row]), max((c.position for c in header.cells), default=0) + 1)
     rows: list[tuple[int, list[object]]] = []
-    for index in range(header_at + 1, len(grid)):
+    for index in range(header.row + 1, len(grid)):
         cells = grid[index]
-        if not _has_content(cells):
+        first = _first_content(cells)
+        if first is None:
+            continue
+        if marker_at is not None and marker_at < len(cells) and clean_text(cells[marker_at]).startswith("示例"):
+            skip(index + 1, "模板示例行", cells)
+            continue
+        if probe is not None and probe[0] < len(cells) and clean_text(cells[probe[0]]) == probe[1] and all(
+            pos < len(cells) and clean_text(cells[pos]) == text for pos, text in examples
+        ):
+            skip(index + 1, "模板示例行（与模板中的示例完全相同）", cells)
+            continue
+        if _is_footer(first, cells):
+            skip(index + 1, "落款、合计或备注行", cells)
+            continue
+        if index == header.row + 1 and _is_column_numbers(cells):
+            skip(index + 1, "列序号行", cells)
+            continue
+        if type(first) is str and len(header_texts) >= 2 and all(
+            pos < len(cells) and clean_text(cells[pos]) == text for pos, text in header_texts
+        ):
+            skip(index + 1, "重复的表头行", cells)
             continue
         if len(rows) == max_rows:
             raise ImportFileError(f"数据超过 {max_rows} 行，请拆分成多个文件分批导入")
@@ -435,14 +668,22 @@ def read_table(
         if type(cells) is not list or len(cells) < width:
             cells = list(cells) + [""] * (width - len(cells))
         rows.append((index + 1, cells))
+    mapping["data_rows"] = len(rows)
     if not rows:
-        raise ImportFileError(f"文件「{file_name}」在表头（第{header_at + 1}行）下面没有数据")
+        examples_only = any(str(s["reason"]).startswith("模板示例行") for s in skipped)
+        raise ImportFileError(
+            f"文件「{file_name}」只有模板的示例行，没有要导入的数据：请在示例行下面填写，或把示例改成真实数据"
+            if examples_only else f"文件「{file_name}」在表头（第{header.row + 1}行）下面没有数据",
+            mapping=mapping,
+        )
     return Table(
-        headers=headers,
+        headers=[cell.header for cell in header.cells],
         column_index=column_index,
         ignored_headers=ignored,
-        header_row=header_at + 1,
+        header_row=header.row + 1,
         rows=rows,
+        sheet=sheet_name,
+        mapping=mapping,
     )
 
 
@@ -529,9 +770,17 @@ def template_xlsx(
                     ],
                 },
             )
+    if example_rows:
+        # The example rows carry "示例" in a last column of their own, and read_table skips them:
+        # a template uploaded with its example still in it imports nothing it did not mean to.
+        marker = len(columns)
+        data.set_column(marker, marker, 10, text_fmt)
+        data.write_string(0, marker, EXAMPLE_MARKER, header_fmt)
+        data.write_comment(0, marker, "标有“示例”的行是填写示例，导入时自动跳过；填写数据的行此列留空")
     for r, values in enumerate(example_rows, start=1):
         for c, value in enumerate(values[: len(columns)]):
             data.write_string(r, c, str(value), example_fmt)
+        data.write_string(r, len(columns), "示例", example_fmt)
     data.freeze_panes(1, 0)
     data.set_row(0, 22)
 
@@ -543,7 +792,7 @@ def template_xlsx(
     guide.write_string(0, 0, title, title_fmt)
     lines = list(instructions)
     if example_rows:
-        lines.append("“数据”表中灰色斜体的示例行仅作参考，导入前请删除")
+        lines.append("“数据”表中灰色斜体、最后一列标有“示例”的行仅作参考，导入时自动跳过，可以保留")
     row = 1
     for line in lines:
         guide.write_string(row, 0, line)
@@ -564,7 +813,9 @@ def template_xlsx(
 _EXCEL_CELL_LIMIT: Final = 32_767
 
 
-def problems_xlsx(problems: Sequence[Mapping[str, object]], *, title: str) -> bytes:
+def problems_xlsx(
+    problems: Sequence[Mapping[str, object]], *, title: str, mapping: Mapping[str, object] | None = None
+) -> bytes:
     """An error report: one line per problem (row, column, value as typed, what is wrong).
 
     The header is row 1 (so the report can be filtered and read back like any table); the title
@@ -598,5 +849,55 @@ def problems_xlsx(problems: Sequence[Mapping[str, object]], *, title: str) -> by
             sheet.write_string(r, c, redact_identifiers(text)[:_EXCEL_CELL_LIMIT], text_fmt)
     sheet.autofilter(0, 0, len(problems), len(headers) - 1)
     sheet.freeze_panes(1, 0)
+    if mapping and mapping.get("columns"):
+        _write_mapping_sheet(book, mapping, header_fmt, text_fmt)
     book.close()
     return buffer.getvalue()
+
+
+def mapping_summary(mapping: Mapping[str, object]) -> list[str]:
+    """The mapping report's findings as sentences (the job page and the Excel report share them)."""
+    lines = []
+    sheets = list(mapping.get("sheets") or [])  # type: ignore[call-overload]
+    if mapping.get("sheet"):
+        others = f"（共 {len(sheets)} 个工作表）" if len(sheets) > 1 else ""
+        lines.append(f"数据所在工作表：「{mapping['sheet']}」{others}")
+    rows = list(mapping.get("header_rows") or [])  # type: ignore[call-overload]
+    if rows:
+        lines.append("表头：第" + "、".join(str(r) for r in rows) + "行" + ("（两行表头）" if len(rows) > 1 else ""))
+    columns = list(mapping.get("columns") or [])  # type: ignore[call-overload]
+    used = sum(1 for c in columns if c.get("field"))
+    lines.append(f"共 {len(columns)} 列：导入 {used} 列，未导入 {len(columns) - used} 列")
+    if mapping.get("missing_required"):
+        lines.append("缺少必填列：" + "、".join(mapping["missing_required"]))  # type: ignore[arg-type]
+    if mapping.get("skipped_count"):
+        lines.append(f"跳过非数据行 {mapping['skipped_count']} 行（标题、示例、落款、合计或备注）")
+    return lines
+
+
+def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object], header_fmt, text_fmt) -> None:
+    sheet = book.add_worksheet("列对应")
+    for c, width in enumerate((8, 28, 22, 44)):
+        sheet.set_column(c, c, width)
+    row = 0
+    for line in mapping_summary(mapping):
+        sheet.write_string(row, 0, line)
+        row += 1
+    row += 1
+    for c, head in enumerate(("列", "文件中的列名", "导入为", "说明")):
+        sheet.write_string(row, c, head, header_fmt)
+    for col in mapping.get("columns") or []:  # type: ignore[union-attr]
+        row += 1
+        values = (col.get("letter"), col.get("header"), col.get("label"), col.get("note"))
+        for c, value in enumerate(values):
+            sheet.write_string(row, c, str(value or "")[:_EXCEL_CELL_LIMIT], text_fmt)
+    skipped = list(mapping.get("skipped_rows") or [])  # type: ignore[call-overload]
+    if skipped:
+        row += 2
+        for c, head in enumerate(("行号", "跳过的原因", "内容")):
+            sheet.write_string(row, c, head, header_fmt)
+        for item in skipped:
+            row += 1
+            sheet.write_number(row, 0, int(item.get("row", 0)))
+            sheet.write_string(row, 1, str(item.get("reason") or ""), text_fmt)
+            sheet.write_string(row, 2, redact_identifiers(str(item.get("text") or "")), text_fmt)

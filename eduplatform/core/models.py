@@ -44,6 +44,10 @@ class ImportJob(models.Model):
     # [{"row": 7, "column": "身份证件号", "value": "…", "message": "…"}], in file order.
     problems = models.JSONField(_("错误报告"), default=list, blank=True)
     failure = models.TextField(_("失败原因"), blank=True)
+    # What was read of the file before any row was checked (core.imports.read_table's mapping report):
+    # the sheet, the header rows, each column's letter, header and field, the columns not imported,
+    # the required fields missing and the rows skipped as titles, examples or signatures.
+    mapping = models.JSONField(_("列对应"), default=dict, blank=True)
     # Where the rows go and who asked, so the job page is read through the same scope as the data.
     school_id = models.BigIntegerField(null=True, blank=True)
     region_path = models.CharField(max_length=64, db_index=True)

@@ -233,6 +233,10 @@ _BRACKETED: Final = re.compile(r"^(?P<a>.+?)\s*[(\[【](?P<b>[^()\[\]【】]+)[)
 _CODE_PREFIX: Final = re.compile(r"^(?P<a>[0-9A-Za-z]+)(?P<b>[^0-9A-Za-z].*)$")
 
 _AMBIGUOUS: Final = "\x00ambiguous"
+# An unmatched value's message lists every allowed value of a table this small.
+_LIST_ALL_UP_TO: Final = 8
+# A suggestion is shown only when at least this alike as the best one.
+_CLOSE_ENOUGH: Final = 0.6
 
 
 def _key(text: object) -> str:
@@ -258,12 +262,13 @@ class CodeMatcher:
     """Finds the code a person meant in a code-table column.
 
     Accepts the code (with or without leading zeros), the name, "code-name" and "name(code)"
-    forms, configured aliases and names with a common suffix dropped or added. Anything
-    ambiguous or self-contradictory gives None, so the row is reported instead of guessed.
+    forms, the table's synonyms (``data/reference/code_synonyms.csv``: official short names, superseded
+    names, common spellings) and names with a common suffix dropped or added. Anything ambiguous or
+    self-contradictory gives None, so the row is reported instead of guessed.
     """
 
     def __init__(
-        self, codes: Iterable[tuple[str, str]], aliases: Mapping[str, str] | None = None
+        self, codes: Iterable[tuple[str, str]], synonyms: Mapping[str, str] | None = None
     ) -> None:
         self.codes: tuple[tuple[str, str], ...] = tuple(
             (clean_text(c), clean_text(n)) for c, n in codes
@@ -272,19 +277,24 @@ class CodeMatcher:
         self._by_unpadded: dict[str, str] = {}
         self._by_name: dict[str, str] = {}
         self._by_stem: dict[str, str] = {}
-        self._by_alias: dict[str, str] = {}
+        self._by_synonym: dict[str, str] = {}
         self._memo: dict[str, str | None] = {}
+        # Every spelling of each code (code, name, synonyms), for the closest-value suggestion.
+        self._spellings: dict[str, list[str]] = {}
+        self._nearest: dict[str, tuple[tuple[str, str], ...]] = {}
         for code, name in self.codes:
             _put(self._by_code, code.casefold(), code)
             if code.isdigit():
                 _put(self._by_unpadded, code.lstrip("0") or "0", code)
             _put(self._by_name, _key(name), code)
             _put(self._by_stem, _stem(_key(name)), code)
-        for text, code in (aliases or {}).items():
+            self._spellings.setdefault(code, []).extend((code.casefold(), _key(name)))
+        for text, code in (synonyms or {}).items():
             wanted = clean_text(code).casefold()
             target = self._by_code.get(wanted) or self._by_unpadded.get(wanted.lstrip("0") or "0")
             if target and target != _AMBIGUOUS:
-                _put(self._by_alias, _key(text), target)
+                _put(self._by_synonym, _key(text), target)
+                self._spellings[target].append(_key(text))
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -313,8 +323,8 @@ class CodeMatcher:
         """Code for one part; _AMBIGUOUS when a short form fits several codes."""
         if not key:
             return None
-        # An alias is a deliberate choice, so it settles a name shared by several codes ("其他").
-        for index in (self._by_code, self._by_alias, self._by_name):
+        # A synonym is a deliberate choice, so it settles a name shared by several codes ("其他").
+        for index in (self._by_code, self._by_synonym, self._by_name):
             if key in index:
                 return index[key]
         if key.isdigit() and (found := self._by_unpadded.get(key.lstrip("0") or "0")):
@@ -350,3 +360,54 @@ class CodeMatcher:
         if len(self.codes) <= limit:
             return f"可填写代码或名称：{shown}"
         return f"可填写代码或名称，如 {shown}…（共{len(self.codes)}项）"
+
+    def closest(self, text: object, limit: int = 5) -> tuple[tuple[str, str], ...]:
+        """The (code, name) pairs whose code, name or synonyms look most like ``text``, best first.
+
+        Likeness is the Dice coefficient over the characters two spellings share, raised when one
+        contains the other ("党员" in "中共党员"); ties keep the table's order. Codes sharing no
+        character with the text, or far less alike than the best, are left out, so the result may
+        be empty.
+        """
+        key = _key(text)
+        if not key:
+            return ()
+        found = self._nearest.get(key)
+        if found is None:
+            found = self._rank(key, limit)
+            if len(self._nearest) < 1_000:  # a misread column can hold thousands of distinct texts
+                self._nearest[key] = found
+        return found
+
+    def _rank(self, key: str, limit: int) -> tuple[tuple[str, str], ...]:
+        chars = set(key)
+        scored: list[tuple[float, int, str, str]] = []
+        for order, (code, name) in enumerate(self.codes):
+            best = 0.0
+            for spelling in self._spellings.get(code, ()):
+                shared = len(chars.intersection(spelling))
+                if not shared:
+                    continue
+                likeness = 2 * shared / (len(chars) + len(set(spelling)))
+                if key in spelling or spelling in key:
+                    likeness += 1
+                best = max(best, likeness)
+            if best:
+                scored.append((-best, order, code, name))
+        scored.sort()
+        floor = scored[0][0] * _CLOSE_ENOUGH if scored else 0.0  # scores are negated
+        return tuple((code, name) for score, _order, code, name in scored[:limit] if score <= floor)
+
+    def unmatched(self, text: object, label: str) -> str:
+        """Why ``text`` was refused: the closest allowed values, and all of them when they are few."""
+        nearest = self.closest(text)
+        if not nearest:
+            return f"不是有效的{label}代码或名称，{self.hint()}"
+        shown = "、".join(f"{code}-{name}" for code, name in nearest)
+        if len(nearest) == len(self.codes):
+            return f"不是有效的{label}代码或名称；可填写：{shown}"
+        if len(self.codes) <= _LIST_ALL_UP_TO:
+            every = "、".join(f"{code}-{name}" for code, name in self.codes)
+            return f"不是有效的{label}代码或名称；最接近的是：{shown}（可填写：{every}）"
+        return (f"不是有效的{label}代码或名称；最接近的是：{shown} …"
+                f"（共{len(self.codes)}项，完整列表见模板的下拉选项或数据字典）")

@@ -12,6 +12,7 @@ Every record kind uses it, the student register included (``students.schema``). 
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -32,7 +33,13 @@ from eduplatform.core.normalize import (
     parse_month,
 )
 from eduplatform.standards import codebook
-from eduplatform.standards.validators import IdentifierError, validate_id_number
+from eduplatform.standards.validators import (
+    ID_NUMBER_STORED_AS_NUMBER,
+    IdentifierError,
+    id_number_cell_is_number,
+    redact_identifiers,
+    validate_id_number,
+)
 
 MOBILE = re.compile(r"^1[3-9]\d{9}$")
 LANDLINE = re.compile(r"^(0\d{2,3}-?)?\d{7,8}(-\d{1,6})?$")
@@ -85,19 +92,63 @@ def parse_phone(text: str) -> str:
 
 
 def parse_resident_id(text: str) -> str:
-    """A mainland resident ID number with its check digit verified (GB 11643)."""
+    """A mainland resident ID number with its check digit verified (GB 11643). The message never
+    names the check digit the number should have, and says so when a spreadsheet's number format
+    has cut the number (``validators.id_number_stored_as_number``)."""
     try:
         return validate_id_number(normalize_id_number(text))
     except IdentifierError as exc:
         raise ValueError(f"无效：{exc.message}") from exc
 
 
+# --------------------------------------------------------------------------------------------
+# Identity rules: what a resident ID number fixes
+
+
+_SEX_SHOWN = {"0": "未知的性别", "1": "男", "2": "女", "9": "未说明的性别"}
+
+
+@lru_cache(maxsize=8192)
+def _encoded_birth(digits: str) -> dt.date:
+    """The birth date a validated ID number encodes (its YYYYMMDD part); a school has a few hundred."""
+    return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
+
+
+def check_against_resident_id(row: CleanRow, number: str, *, check_birth: bool, check_gender: bool) -> bool:
+    """Birth date and sex of ``row`` against its validated resident ID number ``number``.
+
+    GB 11643-1999: digits 7–14 are the birth date, the 17th is odd for a man and even for a woman,
+    so a holder's sex is never 0 (未知) or 9 (未说明). Each disagreement is a problem on the field
+    that disagrees, naming the ID number as the other side; the number itself is not repeated.
+    Returns False when the birth date disagrees (so no further rule judges it).
+    """
+    values = row.values
+    agrees = True
+    birth = values.get("birth_date") if check_birth else None
+    if birth is not None:
+        encoded = _encoded_birth(number[6:14])
+        if encoded != birth:
+            row.add("birth_date", birth.isoformat(),
+                    f"出生日期「{birth:%Y-%m-%d}」与身份证件号不一致：身份证件号第7–14位表明出生日期为 {encoded:%Y-%m-%d}")
+            agrees = False
+    gender = values.get("gender") if check_gender else None
+    if gender:
+        sex = "1" if number[16] in "13579" else "2"
+        if gender != sex:
+            shown, fixed = _SEX_SHOWN.get(gender, gender), _SEX_SHOWN[sex]
+            rest = "；持居民身份证者的性别须填写 男 或 女" if gender not in ("1", "2") else ""
+            row.add("gender", shown, f"性别「{shown}」与身份证件号不一致：身份证件号第17位表明性别为{fixed}{rest}")
+    return agrees
+
+
 class RowSchema:
     """The columns of one record kind, with their code tables, defaults and special parsers.
 
-    ``code_tables`` maps a code column to (code table key, {short form: code}); ``extra_choices``
-    gives code columns whose codes are not in a loaded table; ``parsers`` replaces the parser of a
-    text column (it receives cleaned text and raises ValueError with the message to show);
+    ``code_tables`` maps a code column to the key of its code table, whose codes and synonyms
+    (``data/reference/code_synonyms.csv``) it accepts; ``extra_choices`` gives code columns whose
+    codes are not in a loaded table (their synonyms are under the key ``code_tables`` gives them, if
+    any); ``parsers`` replaces the parser of a text column (it receives cleaned text and raises
+    ValueError with the message to show);
     ``max_lengths`` caps text columns (default ``MAX_TEXT``); ``blank_codes`` lists texts that mean
     "none" in an optional code column; ``row_type`` is the CleanRow subclass ``clean`` returns.
     """
@@ -106,7 +157,7 @@ class RowSchema:
         self,
         columns: Sequence[Column],
         *,
-        code_tables: Mapping[str, tuple[str, Mapping[str, str]]] | None = None,
+        code_tables: Mapping[str, str] | None = None,
         extra_choices: Mapping[str, Sequence[tuple[str, str]]] | None = None,
         defaults: Mapping[str, Any] | None = None,
         parsers: Mapping[str, Callable[[str], Any]] | None = None,
@@ -117,6 +168,9 @@ class RowSchema:
         self.columns = tuple(columns)
         self.by_field = {c.field: c for c in self.columns}
         self.code_tables = dict(code_tables or {})
+        if bad := [k for k, v in self.code_tables.items() if not isinstance(v, str)]:
+            # Short forms live in data/reference/code_synonyms.csv, not beside the schema.
+            raise TypeError(f"code_tables values must be code table keys: {bad}")
         self.extra_choices = {k: tuple(v) for k, v in (extra_choices or {}).items()}
         self.parsers = dict(parsers or {})
         self.max_lengths = dict(max_lengths or {})
@@ -142,14 +196,14 @@ class RowSchema:
         if field_name in self.extra_choices:
             return self.extra_choices[field_name]
         if field_name in self.code_tables:
-            return tuple(codebook.codes_of(self.code_tables[field_name][0]).items())
+            return tuple(codebook.codes_of(self.code_tables[field_name]).items())
         return self.by_field[field_name].choices
 
     def matcher(self, field_name: str) -> CodeMatcher:
         found = self._matchers.get(field_name)
         if found is None:
-            aliases = self.code_tables.get(field_name, ("", {}))[1]
-            found = self._matchers[field_name] = CodeMatcher(self.choices_of(field_name), aliases=aliases)
+            synonyms = codebook.synonyms_of(self.code_tables.get(field_name, ""))
+            found = self._matchers[field_name] = CodeMatcher(self.choices_of(field_name), synonyms=synonyms)
         return found
 
     def forget_codes(self) -> None:
@@ -203,6 +257,9 @@ class RowSchema:
         text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
         if not text:
             return None, ""
+        if col.kind == "id_number" and id_number_cell_is_number(value):
+            # Whatever the document type: no number cell holds 16 digits or more exactly.
+            return None, f"{col.label}「{redact_identifiers(text)}」不完整。{ID_NUMBER_STORED_AS_NUMBER}"
         try:
             return self._parse(col, text), None
         except ValueError as exc:
@@ -215,9 +272,10 @@ class RowSchema:
         if kind == "code":
             if text in self.blank_codes.get(col.field, ()):
                 return ""
-            code = self.matcher(col.field).match(text)
+            matcher = self.matcher(col.field)
+            code = matcher.match(text)
             if code is None:
-                raise ValueError(f"不是有效的{col.label}，{self.matcher(col.field).hint()}")
+                raise ValueError(matcher.unmatched(text, col.label))
             return code
         if kind == "date":
             return _date(text)

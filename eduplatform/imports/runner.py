@@ -130,6 +130,8 @@ def run_import(job_id: int) -> ImportJob:
         with _cycle_collection_paused():
             _run(kind, job)
     except ImportFileError as exc:
+        if exc.mapping:  # the header was found: show what was read of the file beside the reason
+            job.mapping = exc.mapping
         _finish(job, JobStatus.FAILED, failure=exc.message)
     except NotPermitted as exc:  # the user lost the right between upload and run
         _finish(job, JobStatus.FAILED, failure=exc.message)
@@ -158,8 +160,8 @@ def _run(kind: ImportKind, job: ImportJob) -> None:
     unit = Organization.objects.get(pk=job.school_id)
     actor = User.objects.select_related("organization").get(pk=job.requested_by_id)
     table = read_table(open_file(job.content), job.file_name, kind.schema.columns)
-    job.total_rows, job.phase = len(table.rows), "逐行校验"
-    _beat(job, "total_rows", "phase")
+    job.total_rows, job.phase, job.mapping = len(table.rows), "逐行校验", table.mapping
+    _beat(job, "total_rows", "phase", "mapping")
     today = timezone.localdate()
     context = ImportContext(unit=unit, today=today)
     if kind.file_checker is not None:
@@ -215,4 +217,4 @@ def _finish(job: ImportJob, status: str, *, problems: list | None = None, failur
 
 
 def problems_report(job: ImportJob) -> bytes:
-    return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告")
+    return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告", mapping=job.mapping)

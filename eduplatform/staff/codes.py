@@ -18,13 +18,10 @@ TITLE_GRADE: dict[str, str] = {
     "11": "正高级", "12": "副高级", "13": "中级", "14": "助理级", "15": "员级",
     "21": "正高级", "22": "副高级", "23": "中级", "24": "初级", "90": "",
 }
-# Titles of the pre-2015 K-12 series as files still write them, mapped as 人社部发〔2015〕79号 did.
-TITLE_ALIASES: dict[str, str] = {
-    "中学高级教师": "12", "中学高级": "12", "小学高级教师": "13", "小学高级": "13", "中学一级教师": "13",
-    "中学一级": "13", "小学一级教师": "14", "小学一级": "14", "中学二级教师": "14", "中学三级教师": "15",
-    "小学二级教师": "15", "小学三级教师": "15", "无": "90", "未评": "90",
-    "高级": "12", "一级": "13", "二级": "14", "三级": "15", "正高级": "11",
-}
+# Titles of the pre-2015 K-12 series as files still write them (中学高级教师 → 高级教师 …, as
+# 人社部发〔2015〕79号 mapped them) are synonyms in data/reference/code_synonyms.csv (key staff_title),
+# like the short forms of the lists below (staff_qualification, backbone_level, establishment,
+# administrative_rank).
 # The order in which a promotion may move (a title event must go up, within one series).
 TITLE_RANK: dict[str, int] = {"15": 1, "14": 2, "13": 3, "12": 4, "11": 5, "24": 2, "23": 3, "22": 4, "21": 5,
                               "90": 0}
@@ -34,24 +31,17 @@ QUALIFICATIONS: tuple[tuple[str, str], ...] = (
     ("1", "幼儿园教师资格"), ("2", "小学教师资格"), ("3", "初级中学教师资格"), ("4", "高级中学教师资格"),
     ("5", "中等职业学校教师资格"), ("6", "中等职业学校实习指导教师资格"), ("7", "高等学校教师资格"),
 )
-QUALIFICATION_ALIASES: dict[str, str] = {
-    "幼儿园": "1", "小学": "2", "初中": "3", "初级中学": "3", "高中": "4", "高级中学": "4", "中职": "5",
-    "中职实习指导": "6", "高校": "7", "高等学校": "7",
-}
 
 # 骨干教师 level (county, city, province recognition).
 BACKBONE: tuple[tuple[str, str], ...] = (("0", "否"), ("1", "县级骨干教师"), ("2", "市级骨干教师"), ("3", "省级骨干教师"))
-BACKBONE_ALIASES: dict[str, str] = {"无": "0", "不是": "0", "县级": "1", "区级": "1", "市级": "2", "省级": "3"}
 
 ESTABLISHMENT: tuple[tuple[str, str], ...] = (("1", "在编"), ("2", "非在编"))
-ESTABLISHMENT_ALIASES: dict[str, str] = {"编内": "1", "是": "1", "编外": "2", "否": "2", "合同制": "2"}
 
 # 职级: leadership levels of 《中华人民共和国公务员法》 (2018) 第十八条, as bureaus record them.
 RANKS: tuple[tuple[str, str], ...] = (
     ("11", "厅局级正职"), ("12", "厅局级副职"), ("21", "县处级正职"), ("22", "县处级副职"),
     ("31", "乡科级正职"), ("32", "乡科级副职"), ("41", "科员"), ("42", "办事员"), ("99", "其他"),
 )
-RANK_ALIASES: dict[str, str] = {"正厅": "11", "副厅": "12", "正处": "21", "副处": "22", "正科": "31", "副科": "32"}
 
 # Post categories (staff_category_k12) that count in the staff headcount; 代课/兼任 do not.
 HEADCOUNT_CATEGORIES = frozenset({"1", "2", "3", "4", "5"})

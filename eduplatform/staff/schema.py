@@ -2,7 +2,8 @@
 import template, reads uploaded files and checks every row, and the same checks behind the forms.
 
 The shared ``RowSchema`` parses each cell; ``check_staff_row`` / ``check_administrator_row`` add the
-record's own rules (ID check digit and its agreement with birth date and sex, age, dates in order).
+record's own rules (ID check digit and its agreement with birth date and sex — ``core.rows.
+check_against_resident_id``, shared with the student register — age, dates in order).
 """
 
 from __future__ import annotations
@@ -13,27 +14,31 @@ from typing import Any
 
 from eduplatform.core.identity import RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
-from eduplatform.core.rows import CleanRow, RowSchema, parse_resident_id
+from eduplatform.core.rows import CleanRow, RowSchema, check_against_resident_id, parse_resident_id
 from eduplatform.staff import codes
-from eduplatform.standards.validators import id_number_birth_date, id_number_sex
+from eduplatform.standards.validators import mask_id_number
 
 MIN_AGE = 18  # 《劳动法》 allows work from 16; a teaching or administrative post needs 18 (a 教师资格 does)
 MAX_AGE = 75
 MIN_WORK_AGE = 16
 
-CODE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "gender": ("gender_gbt2261_1", {"男": "1", "女": "2"}),
-    "id_type": ("id_type", {"身份证": "1", "居民身份证号": "1"}),
-    "ethnicity": ("ethnicity", {}),
-    "political_status": ("political_status", {"党员": "01", "团员": "03", "预备党员": "02"}),
-    "education_level": ("education_level", {
-        "博士": "11", "博士研究生": "11", "硕士": "14", "硕士研究生": "14", "研究生": "14", "本科": "21",
-        "大学本科": "21", "大专": "31", "专科": "31", "大学专科": "31", "中专": "41", "高中": "61", "初中": "71",
-    }),
-    "degree": ("degree", {"博士": "2", "硕士": "3", "学士": "4", "无": ""}),
-    "post_category": ("staff_category_k12", {"专任": "1", "兼任教师": "7", "兼职教师": "7"}),
-    "teaching_stage": ("teaching_stage", {"初中": "3", "高中": "4", "幼儿园": "1", "学前": "1"}),
-    "duty_category": ("duty_category", {}),
+# Column → code table (or the key of one of our own lists in ``codes``). Short and superseded
+# names (中共党员, 中学高级教师 …) are in data/reference/code_synonyms.csv under the same key.
+CODE_TABLES: dict[str, str] = {
+    "gender": "gender_gbt2261_1",
+    "id_type": "id_type",
+    "ethnicity": "ethnicity",
+    "political_status": "political_status",
+    "education_level": "education_level",
+    "degree": "degree",
+    "post_category": "staff_category_k12",
+    "teaching_stage": "teaching_stage",
+    "duty_category": "duty_category",
+    "title": "staff_title",
+    "qualification_type": "staff_qualification",
+    "backbone_level": "backbone_level",
+    "establishment": "establishment",
+    "rank": "administrative_rank",
 }
 EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "title": codes.TITLES,
@@ -41,11 +46,6 @@ EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
     "backbone_level": codes.BACKBONE,
     "establishment": codes.ESTABLISHMENT,
     "rank": codes.RANKS,
-}
-ALIASES: dict[str, dict[str, str]] = {
-    "title": codes.TITLE_ALIASES, "qualification_type": codes.QUALIFICATION_ALIASES,
-    "backbone_level": codes.BACKBONE_ALIASES, "establishment": codes.ESTABLISHMENT_ALIASES,
-    "rank": codes.RANK_ALIASES,
 }
 
 C = Column
@@ -60,11 +60,11 @@ IDENTITY_COLUMNS: tuple[Column, ...] = (
       help="已有教职工号的人员填写；新入职人员可不填，平台自动生成（终身不变）"),
     C("ethnicity", "民族", True, "code", example="01-汉族"),
     C("political_status", "政治面貌", False, "code", example="13-群众"),
-    C("phone", "联系电话", False, "phone", aliases=("手机号码",), width=16),
+    C("phone", "联系电话", False, "phone", aliases=("手机号码", "手机号", "联系方式"), width=16),
     C("education_level", "最高学历", True, "code", aliases=("学历",), example="21-大学本科毕业"),
-    C("degree", "最高学位", False, "code", aliases=("学位",), example="4-学士"),
-    C("graduated_from", "毕业院校", False, aliases=("毕业学校",), width=20, example="华南师范大学"),
-    C("major", "所学专业", False, aliases=("专业",), example="汉语言文学"),
+    C("degree", "最高学位", False, "code", aliases=("学位", "最高学位层次"), example="4-学士"),
+    C("graduated_from", "毕业院校", False, aliases=("毕业学校", "获得最高学历的院校或机构", "最高学历毕业院校"), width=20, example="华南师范大学"),
+    C("major", "所学专业", False, aliases=("专业", "最高学历所学专业"), example="汉语言文学"),
     C("first_employed_on", "参加工作年月", False, "month", aliases=("参加工作时间",), example="2010-07"),
     C("joined_on", "进本单位年月", False, "month", aliases=("进本校年月", "进本单位时间"), example="2015-08"),
     C("establishment", "编制情况", True, "code", aliases=("是否在编",), example="1-在编"),
@@ -72,13 +72,13 @@ IDENTITY_COLUMNS: tuple[Column, ...] = (
 STAFF_COLUMNS: tuple[Column, ...] = IDENTITY_COLUMNS + (
     C("post_category", "岗位类别", True, "code", aliases=("教职工类别", "编制类别"), example="1-专任教师",
       help="代课教师、兼任教师不计入教职工数"),
-    C("title", "专业技术职务", False, "code", aliases=("职称",), example="13-一级教师",
+    C("title", "专业技术职务", False, "code", aliases=("职称", "现专业技术职务", "专业技术职务（职称）"), example="13-一级教师",
       help="旧职称（如“小学高级教师”）按人社部发〔2015〕79号对应为新职称"),
     C("title_obtained_on", "职称取得年月", False, "month", example="2018-12"),
-    C("subjects", "任教学科", False, example="语文"),
-    C("teaching_stage", "任课学段", False, "code", example="2-小学"),
-    C("qualification_type", "教师资格种类", False, "code", aliases=("教师资格",), example="2-小学教师资格"),
-    C("qualification_number", "教师资格证书号码", False, aliases=("教师资格证号",), width=22),
+    C("subjects", "任教学科", False, aliases=("任教课程", "主要任教学科"), example="语文"),
+    C("teaching_stage", "任课学段", False, "code", aliases=("任教学段",), example="2-小学"),
+    C("qualification_type", "教师资格种类", False, "code", aliases=("教师资格", "教师资格证种类"), example="2-小学教师资格"),
+    C("qualification_number", "教师资格证书号码", False, aliases=("教师资格证号", "教师资格证号码", "教师资格证书号"), width=22),
     C("backbone_level", "骨干教师", False, "code", example="0-否"),
     C("is_head_teacher", "是否班主任", False, "bool", aliases=("班主任",), example="否"),
     C("is_dual_qualified", "是否双师型教师", False, "bool", aliases=("双师型",), example="否", help="中职学校填写"),
@@ -101,12 +101,12 @@ def _schema(columns: tuple[Column, ...]) -> RowSchema:
     fields = {c.field for c in columns}
     return RowSchema(
         columns,
-        # Our own lists take their aliases here too: the schema reads a list's choices from
-        # extra_choices first and its short forms from code_tables.
-        code_tables={k: v for k, v in CODE_TABLES.items() if k in fields}
-        | {k: ("", v) for k, v in ALIASES.items() if k in fields},
+        # Our own lists are keyed here too: the schema reads a list's choices from extra_choices
+        # first and its synonyms under the key code_tables gives.
+        code_tables={k: v for k, v in CODE_TABLES.items() if k in fields},
         extra_choices={k: v for k, v in EXTRA_CHOICES.items() if k in fields},
         defaults={k: v for k, v in DEFAULTS.items() if k in fields},
+        blank_codes={"degree": ("无", "否")},
         max_lengths={"name": 50, "staff_number": 20, "qualification_number": 30, "position": 50,
                      "graduated_from": 100, "major": 100, "subjects": 100, "department": 100},
     )
@@ -130,16 +130,10 @@ def _check_person(clean: CleanRow, today: dt.date) -> None:
         try:
             number = v["id_number"] = parse_resident_id(number)
         except ValueError as exc:
-            clean.add("id_number", number, f"身份证件号「{number}」{exc}")
+            clean.add("id_number", number, f"身份证件号「{mask_id_number(number)}」{exc}")
         else:
-            birth = v.get("birth_date")
-            if birth and not clean.failed("birth_date") and id_number_birth_date(number) != birth:
-                clean.add("birth_date", birth.isoformat(),
-                          f"出生日期「{birth.isoformat()}」与身份证件号中的出生日期"
-                          f"「{id_number_birth_date(number).isoformat()}」不一致")
-            gender = v.get("gender")
-            if gender in ("1", "2") and not clean.failed("gender") and id_number_sex(number) != gender:
-                clean.add("gender", {"1": "男", "2": "女"}[gender], "性别与身份证件号第17位表示的性别不一致")
+            check_against_resident_id(clean, number, check_birth=not clean.failed("birth_date"),
+                                      check_gender=not clean.failed("gender"))
     birth = v.get("birth_date")
     if birth and not clean.failed("birth_date"):
         age = _age_on(birth, today)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from eduplatform.core.errors import ProblemCollector
-from eduplatform.standards.models import Code
+from eduplatform.standards.models import Code, CodeSynonym
 
 
 @lru_cache(maxsize=256)
@@ -30,8 +30,17 @@ def extras_of(table_key: str) -> dict[str, dict]:
     )
 
 
+@lru_cache(maxsize=256)
+def synonyms_of(table_key: str) -> dict[str, str]:
+    """synonym → code: the other ways people write the codes of ``table_key`` (code_synonyms.csv)."""
+    if not table_key:
+        return {}
+    return dict(CodeSynonym.objects.filter(table_key=table_key).order_by("pk").values_list("synonym", "code"))
+
+
 def forget() -> None:
     codes_of.cache_clear()
+    synonyms_of.cache_clear()
     extras_of.cache_clear()
     leaf_codes.cache_clear()
 

@@ -3,6 +3,9 @@
 The catalog (``catalog.csv``) names every table, its Chinese name, its standard and its file.
 Re-running changes nothing; a changed CSV updates rows in place (keyed by table + code), a row
 removed from a CSV is removed from the table, and nothing is ever duplicated.
+
+``code_synonyms.csv`` lists the other ways people write a code (中共党员, 中学高级教师, 钢混, 饭堂), the one
+place every import and form reads them from; it is synced the same way, keyed by table + synonym.
 """
 
 from __future__ import annotations
@@ -14,9 +17,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
-from eduplatform.standards.models import Code, CodeTable
+from eduplatform.core.normalize import compact
+from eduplatform.standards.models import Code, CodeSynonym, CodeTable
 
 CORE_COLUMNS = {"table", "code", "name", "parent_code"}
+SYNONYMS_FILE = "code_synonyms.csv"
 
 
 @dataclass
@@ -25,11 +30,15 @@ class LoadReport:
     codes_created: int = 0
     codes_updated: int = 0
     codes_deleted: int = 0
+    synonyms_created: int = 0
+    synonyms_updated: int = 0
+    synonyms_deleted: int = 0
     per_table: dict[str, int] = field(default_factory=dict)
 
     @property
     def changed(self) -> bool:
-        return bool(self.tables_created or self.codes_created or self.codes_updated or self.codes_deleted)
+        return bool(self.tables_created or self.codes_created or self.codes_updated or self.codes_deleted
+                    or self.synonyms_created or self.synonyms_updated or self.synonyms_deleted)
 
 
 def reference_dir() -> Path:
@@ -68,7 +77,70 @@ def load_code_tables(folder: Path | None = None) -> LoadReport:
         rows = read_table_rows(folder, entry["file"], entry["table"])
         _sync_codes(table, rows, report)
         report.per_table[table.key] = len(rows)
+    if (folder / SYNONYMS_FILE).exists():
+        _sync_synonyms(read_synonyms(folder), report)
     return report
+
+
+class SynonymError(ValueError):
+    """A line of code_synonyms.csv that would make a value mean the wrong code."""
+
+
+def read_synonyms(folder: Path) -> list[dict[str, str]]:
+    with (folder / SYNONYMS_FILE).open(encoding="utf-8", newline="") as fh:
+        return [{k: (v or "").strip() for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def _check_synonyms(rows: list[dict[str, str]]) -> None:
+    """Refuse lines that point at a code the table lacks, repeat a spelling, or take another code's
+    own code or name: a synonym may settle a name two codes share ("其他"), never redirect a code.
+
+    Keys not in the catalog are lists the platform keeps in code (staff titles, nationality subset
+    …); their codes are checked by the tests that build every import kind's matchers."""
+    tables: dict[str, dict[str, str]] = {}
+    for key, code, name in Code.objects.exclude(code="").values_list("table__key", "code", "name"):
+        tables.setdefault(key, {})[code] = name
+    seen: dict[tuple[str, str], int] = {}
+    for line, row in enumerate(rows, start=2):
+        key, code, text = row["table"], row["code"], row["synonym"]
+        where = f"{SYNONYMS_FILE} 第{line}行（{key} {code} {text}）"
+        if not (key and code and text):
+            raise SynonymError(f"{where}：table、code、synonym 都必须填写")
+        spelled = compact(text).casefold()
+        if (key, spelled) in seen:
+            raise SynonymError(f"{where}：与第{seen[key, spelled]}行重复")
+        seen[key, spelled] = line
+        codes = tables.get(key)
+        if codes is None:
+            continue
+        if code not in codes:
+            raise SynonymError(f"{where}：代码表 {key} 中没有代码 {code}")
+        others = [c for c, n in codes.items() if c != code and spelled in (c.casefold(), compact(n).casefold())]
+        names = [n for n in codes.values() if compact(n).casefold() == spelled]
+        if others and len(names) < 2:
+            raise SynonymError(f"{where}：这个写法已是代码 {others[0]} 的代码或名称")
+
+
+def _sync_synonyms(rows: list[dict[str, str]], report: LoadReport) -> None:
+    _check_synonyms(rows)
+    existing = {(s.table_key, s.synonym): s for s in CodeSynonym.objects.all()}
+    wanted = {(r["table"], r["synonym"]): r for r in rows}
+    to_create, to_update = [], []
+    for key, row in wanted.items():
+        old = existing.get(key)
+        if old is None:
+            to_create.append(CodeSynonym(table_key=row["table"], code=row["code"], synonym=row["synonym"],
+                                         source=row.get("source", "")))
+        elif (old.code, old.source) != (row["code"], row.get("source", "")):
+            old.code, old.source = row["code"], row.get("source", "")
+            to_update.append(old)
+    stale = [s.pk for key, s in existing.items() if key not in wanted]
+    CodeSynonym.objects.bulk_create(to_create)
+    CodeSynonym.objects.bulk_update(to_update, ["code", "source"])
+    CodeSynonym.objects.filter(pk__in=stale).delete()
+    report.synonyms_created += len(to_create)
+    report.synonyms_updated += len(to_update)
+    report.synonyms_deleted += len(stale)
 
 
 def _sync_codes(table: CodeTable, rows: list[dict[str, str]], report: LoadReport) -> None:

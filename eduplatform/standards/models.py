@@ -41,3 +41,27 @@ class Code(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.name}" if self.code else self.name
+
+
+class CodeSynonym(models.Model):
+    """Another way people write a code: an official short name (中共党员), a superseded name (中学高级教师)
+    or a common spelling (钢混, 饭堂). Read from ``data/reference/code_synonyms.csv``.
+
+    ``table_key`` is the key of a code table, or of a list the platform keeps in code (our staff titles,
+    nationality subset …), which is why it is not a foreign key.
+    """
+
+    table_key = models.CharField(_("代码表标识"), max_length=64)
+    code = models.CharField(_("代码"), max_length=16)
+    synonym = models.CharField(_("写法"), max_length=100)
+    source = models.CharField(_("依据"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("代码的其他写法")
+        ordering = ["table_key", "code", "synonym"]
+        constraints = [
+            models.UniqueConstraint(fields=["table_key", "synonym"], name="code_synonym_unique_in_table"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.synonym} → {self.table_key}:{self.code}"

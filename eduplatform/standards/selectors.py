@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from eduplatform.standards.models import Code, CodeTable
+from eduplatform.standards.models import Code, CodeSynonym, CodeTable
 
 
 def code_tables(*, text: str = "") -> QuerySet[CodeTable]:
@@ -17,10 +17,15 @@ def code_tables(*, text: str = "") -> QuerySet[CodeTable]:
 
 
 def codes_matching(text: str) -> QuerySet[Code]:
+    """Codes whose name contains ``text``, whose code is ``text``, or that ``text`` is another way of
+    writing (饭堂 finds 22 食堂)."""
     text = text.strip()
     if not text:
         return Code.objects.none()
-    return Code.objects.filter(Q(name__contains=text) | Q(code=text)).select_related("table")[:200]
+    found = Q(name__contains=text) | Q(code=text)
+    for table_key, code in CodeSynonym.objects.filter(synonym__contains=text).values_list("table_key", "code")[:50]:
+        found |= Q(table__key=table_key, code=code)
+    return Code.objects.filter(found).select_related("table")[:200]
 
 
 def code_table(key: str) -> CodeTable | None:

@@ -16,6 +16,11 @@ Every failure raises :class:`IdentifierError`, which carries a stable machine
 Privacy note: ID numbers are sensitive personal information under PIPL, so
 error messages describe *what is wrong* (length, which check failed) but never
 echo the submitted ID number back; messages may end up in logs.
+
+Nor do they ever name the check character a number *should* have: a clerk told
+"应为 4" would type 4 and turn a wrong number into a valid-looking wrong number.
+A number mangled by a spreadsheet's number format is told apart from a typo
+(``id_number.stored_as_number``) and the message says how to fix the column.
 """
 
 from __future__ import annotations
@@ -27,8 +32,11 @@ import re
 from typing import Final
 
 __all__ = [
+    "ID_NUMBER_STORED_AS_NUMBER",
     "IdentifierError",
     "id_number_birth_date",
+    "id_number_cell_is_number",
+    "id_number_stored_as_number",
     "id_number_check_char",
     "id_number_sex",
     "mask_id_number",
@@ -189,16 +197,75 @@ def _area_code_is_valid(area: str) -> bool:
     )
 
 
+# The check character a number should have is never named (see the module docstring).
+ID_NUMBER_CHECKSUM_MESSAGE: Final = "身份证号校验位错误：号码中至少有一位与证件不符，请对照居民身份证或户口簿逐位核对"
+# What Excel makes of an 18-digit number typed into a General or Number cell: it keeps 15
+# significant digits, shows "4.40106E+17", and writes the number back to CSV either that way, in
+# full with the last three digits zeroed, or (through other tools) with a ".0" tail. A final X cannot
+# be a number at all: such a cell never becomes a number unless the X was dropped first.
+ID_NUMBER_STORED_AS_NUMBER: Final = (
+    "表格把身份证号存成了数字：数字格式只保留15位有效数字，号码末几位已变成0（末位的X也会丢失），"
+    "号码已不完整。请把该列的单元格格式设置为“文本”，再重新录入或从原始资料复制身份证号；"
+    "不要按校验规则自行补写末位"
+)
+_SCIENTIFIC: Final = re.compile(r"[0-9]+(\.[0-9]+)?E\+?[0-9]+")
+_DECIMAL_TAIL: Final = re.compile(r"[0-9]{15,18}\.0+")
+# Beyond 15 significant digits a number cell cannot hold an ID number exactly.
+_EXACT_LIMIT: Final = 10**15
+
+
+def id_number_cell_is_number(raw: object) -> bool:
+    """Whether a cell certainly holds an ID number a number format has cut: a number of 16 digits or
+    more (an int or float, as calamine reads a number cell), or text in scientific notation
+    ("4.40106E+17") or with a decimal tail ("440106201905120012.0")."""
+    if isinstance(raw, bool):
+        return False
+    if isinstance(raw, (int, float)):
+        return abs(raw) >= _EXACT_LIMIT
+    if not isinstance(raw, str) or raw.isdigit():  # the usual ID cell: digits, nothing to look at
+        return False
+    text = normalize_identifier(raw).lstrip("'")
+    return bool(_SCIENTIFIC.fullmatch(text) or _DECIMAL_TAIL.fullmatch(text))
+
+
+def id_number_stored_as_number(raw: object) -> bool:
+    """Whether ``raw`` is what a spreadsheet's number format made of an ID number.
+
+    True for a number (int or float, as calamine reads a number cell) of 16 digits or more, for
+    text in scientific notation ("4.40106E+17") or with a decimal tail ("440106201905120012.0"),
+    and for the digits Excel writes back once the precision is gone: 18 digits ending in 000 or 17
+    ending in 00 (a final X dropped as well). Text of those last two shapes is also a valid ID
+    number now and then, so ``validate_id_number`` applies this only to numbers that fail.
+    """
+    if id_number_cell_is_number(raw):
+        return True
+    if not isinstance(raw, str):
+        return False
+    text = normalize_identifier(raw).lstrip("'")
+    return text.isdigit() and (
+        (len(text) == ID_NUMBER_LENGTH and text.endswith("000"))
+        or (len(text) == ID_NUMBER_LENGTH - 1 and text.endswith("00"))
+    )
+
+
+def _stored_as_number() -> IdentifierError:
+    return IdentifierError("id_number.stored_as_number", ID_NUMBER_STORED_AS_NUMBER)
+
+
 def validate_id_number(raw: str) -> str:
     """Validate a citizen ID number and return its normalised 18-character form.
 
     Checks, in order: length, character format, GB/T 2260 province, birth date
     (real date, 1800..today) and the MOD 11-2 check character.  A lower-case
-    check character "x" is accepted and returned as "X".
+    check character "x" is accepted and returned as "X". A number that fails and
+    looks like what a spreadsheet's number format leaves of an ID number
+    (:func:`id_number_stored_as_number`) fails as ``id_number.stored_as_number``.
     """
     number = normalize_identifier(raw)
 
     if len(number) != ID_NUMBER_LENGTH:
+        if id_number_stored_as_number(number):
+            raise _stored_as_number()
         message = f"身份证号长度应为18位，实际为{len(number)}位"
         if len(number) == OLD_ID_NUMBER_LENGTH and _DIGITS_RE.fullmatch(number):
             # 15-digit numbers (GB 11643-1989) were superseded; storing them
@@ -221,12 +288,10 @@ def validate_id_number(raw: str) -> str:
     if problem is not None:
         raise IdentifierError("id_number.birth_date", f"身份证号中的{problem}")
 
-    expected = _check_char_of_digits(number[:17])  # the pattern above: 17 digits
-    if number[17] != expected:
-        raise IdentifierError(
-            "id_number.checksum",
-            f"身份证号校验位错误：应为 {expected}，实际为 {number[17]}",
-        )
+    if number[17] != _check_char_of_digits(number[:17]):  # the pattern above: 17 digits
+        if id_number_stored_as_number(number):
+            raise _stored_as_number()
+        raise IdentifierError("id_number.checksum", ID_NUMBER_CHECKSUM_MESSAGE)
     return number
 
 
@@ -365,9 +430,11 @@ def validate_student_number(raw: str) -> str:
         try:
             validate_id_number(number[1:])
         except IdentifierError as exc:
-            # Say which ID check failed so staff can fix the right digit.
+            # Say which ID check failed so staff can fix the right digit. A G number is text (its
+            # letter), so a spreadsheet cannot have made a number of it: trailing zeros are a typo.
+            message = ID_NUMBER_CHECKSUM_MESSAGE if exc.code == "id_number.stored_as_number" else exc.message
             raise IdentifierError(
-                "student_number.embedded_id", f"学籍号中的身份证号无效：{exc.message}"
+                "student_number.embedded_id", f"学籍号中的身份证号无效：{message}"
             ) from exc
     elif kind == "J":
         if not _ID18_RE.fullmatch(number[1:]):
@@ -384,13 +451,11 @@ def validate_student_number(raw: str) -> str:
     if problem is not None:
         raise IdentifierError("student_number.birth_date", f"学籍号中的{problem}")
 
-    if kind == "J":
-        expected = id_number_check_char(number[1:18])
-        if number[18] != expected:
-            raise IdentifierError(
-                "student_number.checksum",
-                f"学籍号校验位错误：应为 {expected}，实际为 {number[18]}",
-            )
+    if kind == "J" and number[18] != id_number_check_char(number[1:18]):
+        raise IdentifierError(
+            "student_number.checksum",
+            "学籍号校验位错误：号码中至少有一位与学籍系统中的不符，请对照学籍系统逐位核对",
+        )
     return number
 
 

@@ -5,7 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from eduplatform.core.spreadsheets import xlsx_response
-from eduplatform.standards import selectors
+from eduplatform.standards import codebook, selectors
 
 
 @login_required
@@ -29,7 +29,15 @@ def table(request: HttpRequest, table_key: str) -> HttpResponse:
     if code_table is None:
         raise Http404("代码表不存在")
     codes = list(code_table.codes.order_by("sort_order"))
+    # The other spellings imports accept for each code (data/reference/code_synonyms.csv).
+    spellings: dict[str, list[str]] = {}
+    for text, code in codebook.synonyms_of(table_key).items():
+        spellings.setdefault(code, []).append(text)
+    for code in codes:
+        code.synonyms = spellings.get(code.code, [])
     if request.GET.get("format") == "xlsx":
-        rows = ([c.code, c.name, c.parent_code, "；".join(f"{k}={v}" for k, v in c.extra.items())] for c in codes)
-        return xlsx_response(f"{code_table.name}.xlsx", ["代码", "名称", "上级代码", "说明"], rows, sheet=code_table.name)
+        rows = ([c.code, c.name, c.parent_code, "、".join(c.synonyms), "；".join(f"{k}={v}" for k, v in c.extra.items())]
+                for c in codes)
+        return xlsx_response(f"{code_table.name}.xlsx", ["代码", "名称", "上级代码", "其他写法", "说明"], rows,
+                             sheet=code_table.name)
     return render(request, "standards/table.html", {"nav_active": "standards", "table": code_table, "codes": codes})

@@ -44,6 +44,9 @@ class StudentFigures(models.Model):
     # 培养层次 of vocational and higher-education enrolments (students.schema.LEVELS: 1 专科, 2 本科,
     # 3 硕士, 4 博士, 5 中职), '' for every other stage: what higher education's 折合在校生 weighs.
     level = models.CharField(_("培养层次"), max_length=12, default="")
+    # 专业 of vocational and higher-education enrolments as recorded, '' for every other stage: what the
+    # 中职基 and 高基 tables count students by (分专业).
+    major = models.CharField(_("专业"), max_length=100, default="")
     # 随班就读: disabled pupils in the regular classes of a regular school (not a special-education
     # school, not a special-education grade).
     inclusive = models.IntegerField(_("随班就读"), default=0)
@@ -71,7 +74,7 @@ class StudentFigures(models.Model):
 # Every live roll-up has a unique key per school and cell (all its grouping columns, none of them
 # nullable): two refreshes of one school can never both insert its rows, whatever the locks do
 # (docs/decisions/0005). The key leads with school_id, so it is also the index a refresh deletes by.
-STUDENT_CELL = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "level", "school_year")
+STUDENT_CELL = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "level", "major", "school_year")
 CLASS_CELL = ("school_id", "region_path", "stage", "school_year", "grade", "size_band")
 STAFF_CELL = ("school_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
               "title_grade", "teaching_stage", "birth_year", "subject")

@@ -86,7 +86,7 @@ SCHOOL_LOCK_LIMIT = WORKER_BATCH
 ETHNICITY_HAN = "01"
 # 办学类型 5xx: special-education schools (and 519 附设特教班), whose disabled pupils are not 随班就读.
 SPECIAL_SCHOOL_TYPE_PREFIX = "5"
-STUDENT_COLUMNS = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "level", "enrolled", "suspended",
+STUDENT_COLUMNS = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "level", "major", "enrolled", "suspended",
                    "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants", "graduates",
                    "school_year", "inclusive", "expected_graduates", "prior_graduates", "minority_new_entrants",
                    "minority_expected_graduates", "minority_prior_graduates", "transfers_in", "transfers_out")
@@ -157,8 +157,10 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
                         output_field=IntegerField()),
             level_=Case(When(stage__in=[Stage.VOCATIONAL, Stage.HIGHER], then=F("level")), default=Value(""),
                         output_field=CharField()),
+            major_=Case(When(stage__in=[Stage.VOCATIONAL, Stage.HIGHER], then=F("major")), default=Value(""),
+                        output_field=CharField()),
         )
-        .values("school_id", "region_path", "stage", "grade", "gender_", "cohort", "level_")
+        .values("school_id", "region_path", "stage", "grade", "gender_", "cohort", "level_", "major_")
         .annotate(
             enrolled=Count("pk", filter=active),
             suspended=Count("pk", filter=active & Q(status=EnrolmentStatus.SUSPENDED)),

@@ -26,7 +26,7 @@ from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats import basetables, calculators, indicators, selectors, snapshots
-from eduplatform.stats.models import Snapshot, StudentRollup
+from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.rollup import school_year_of
 
 NAV = "statistics"
@@ -205,9 +205,9 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
-    """The 基表 of a region in the user's jurisdiction (or of one of its schools, ``?school=`` its
-    学校标识码) from a snapshot, with the validation results; printable, and one Excel workbook with
-    a sheet per table."""
+    """The 基表 of one series (``?series=`` basic 基础基 / vocational 中职基 / higher 高基) of a region in
+    the user's jurisdiction (or of one of its schools, ``?school=`` its 学校标识码) from a snapshot,
+    with the validation results; printable, and one Excel workbook with a sheet per table."""
     user = request.user
     snapshot = _snapshot(snapshot_id)
     region = region_in_scope(request)
@@ -216,19 +216,27 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     if code and school is None:
         raise Http404("该学校不在快照中，或不在您的管辖范围内")
     school_id = school["school_id"] if school else None
-    tables = basetables.generate(user, region, snapshot, school_id=school_id)
+    key = request.GET.get("series")
+    own = school_id if school_id is not None else scope_of(user).school_id
+    if not key and own is not None:  # one school, no series asked for: the series it reports in
+        mask = selectors.figures(SchoolRollup, user, region, snapshot).filter(school_id=own).values_list(
+            "stage_mask", flat=True).first()
+        key = basetables.series_of_school(mask or 0)
+    series = basetables.series_of(key)
+    tables = basetables.generate(user, region, snapshot, school_id=school_id, series=series.key)
     subject = school["name"] if school else region.name
     if request.GET.get("format") == "xlsx":
         content = xlsx_workbook((t.code, ["项目", *t.columns], [[label, *cells] for label, cells in t.rows])
                                 for t in tables)
         response = HttpResponse(content, content_type=XLSX_TYPE)
-        filename = f"{snapshot.title}_{subject}_基表.xlsx"
+        filename = f"{snapshot.title}_{subject}_{series.name}表.xlsx"
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
         return response
     return render(request, "stats/base_tables.html", {
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, scope_root(user)),
-        "school": school, "subject": subject, "tables": tables,
-        "findings": basetables.check(tables, user, region, snapshot, school_id=school_id),
+        "school": school, "subject": subject, "tables": tables, "series": series,
+        "all_series": basetables.SERIES.values(),
+        "findings": basetables.check(tables, user, region, snapshot, school_id=school_id, series=series.key),
         "school_user": scope_of(user).school_id is not None,
     })
 

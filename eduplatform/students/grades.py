@@ -80,12 +80,16 @@ def grade_name(code: str | None) -> str:
 
 
 _PLAIN_YEAR = re.compile(r"^([一二三四五六七八九1-9])年级$")
+# A bare year number as national-register exports and hand-made lists write it: "1", "4", "七".
+_BARE_YEAR = re.compile(r"^(\d{1,2}|[一二三四五六七八九十]|十[一二])$")
+_CN_NUMBER = {**{c: i + 1 for i, c in enumerate(_CN)}, "十": 10, "十一": 11, "十二": 12}
 
 
 @lru_cache(maxsize=1024)
 def resolve_grade(text: str, stage_mask: int) -> Grade | None:
-    """A grade from what a spreadsheet says: its code, its name, an alias, or "三年级" read in the
-    school's stages (a plain "一年级" at a junior middle school is 初一)."""
+    """A grade from what a spreadsheet says: its code, its name, an alias, "三年级" read in the
+    school's stages (a plain "一年级" at a junior middle school is 初一), or a bare year number read
+    the same way (see ``bare_year_grades``); None when unknown or ambiguous."""
     text = text.strip()
     if text in BY_CODE:
         return BY_CODE[text]
@@ -102,4 +106,41 @@ def resolve_grade(text: str, stage_mask: int) -> Grade | None:
                 for g in grades_of_stage(stage):
                     if g.year == year:
                         return g
+    bare = bare_year_grades(text, stage_mask)
+    if len(bare) == 1:
+        return bare[0]
     return candidates[0] if candidates else None
+
+
+def bare_year_grades(text: str, stage_mask: int) -> list[Grade]:
+    """The grades a bare year number ("1", "4", "七") can mean at a school with ``stage_mask``.
+
+    Schools number their years on from the first stage they teach: a 九年一贯制 school's 7 is 初一,
+    a primary school's 4 is 四年级, a junior middle school's 1 is 初一 and its 7 too (七年级). Where two
+    stages number from 1 without one running into the other (初中 and 高中 at a 完全中学, 高中 and 中职)
+    the number is ambiguous: more than one grade comes back and the caller asks for the name."""
+    text = text.strip()
+    if not _BARE_YEAR.match(text):
+        return []
+    number = int(text) if text.isdigit() else _CN_NUMBER[text]
+    found: list[Grade] = []
+    primary = bool(stage_mask & Stage.PRIMARY)
+    for stage in Stage:
+        if not stage_mask & stage or stage == Stage.OTHER:
+            continue
+        grades = grades_of_stage(stage)
+        year = number
+        if stage == Stage.JUNIOR and number >= 7:
+            year = number - 6  # 七年级 … 九年级: the years after six of primary school
+        elif stage == Stage.JUNIOR and primary:
+            continue  # at a 九年一贯制 school 1–6 are primary years
+        elif stage == Stage.SENIOR and number >= 10:
+            year = number - 9
+        elif stage == Stage.SENIOR and primary:
+            continue  # 十二年一贯制: 1–6 primary, 7–9 junior, 10–12 senior
+        elif stage == Stage.PRESCHOOL and stage_mask & ~Stage.PRESCHOOL & ~Stage.OTHER:
+            continue  # a kindergarten class beside a school is written 小班/中班/大班, not a number
+        grade = next((g for g in grades if g.year == year), None)
+        if grade is not None and grade not in found:
+            found.append(grade)
+    return found

@@ -54,6 +54,11 @@ class Student(models.Model):
     only_child = models.BooleanField(_("独生子女"), default=False)
     boarding_mode = models.CharField(_("就读方式"), max_length=1, default="1")
     home_address = models.CharField(_("现住址"), max_length=200, blank=True)
+    # The national register keeps three addresses: where the pupil lives now (现住址), where post
+    # reaches the family (通信地址) and the family's registered home (家庭地址, often the 户口 address).
+    # Database defaults keep bulk inserts that do not name them (demo, bench) working.
+    mailing_address = models.CharField(_("通信地址"), max_length=200, blank=True, default="", db_default="")
+    household_address = models.CharField(_("家庭地址"), max_length=200, blank=True, default="", db_default="")
     phone_cipher = models.TextField(_("联系电话（密文）"), blank=True)
     phone_masked = models.CharField(_("联系电话"), max_length=20, blank=True)
     # [{"name": …, "relation": …, "phone_cipher": …, "phone_masked": …, "is_guardian": bool}]

@@ -12,13 +12,12 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from eduplatform.core.identity import NO_DOCUMENT, RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
 from eduplatform.core.normalize import clean_text, compact, parse_int
-from eduplatform.core.rows import CleanRow, RowSchema
+from eduplatform.core.rows import CleanRow, RowSchema, check_against_resident_id
 from eduplatform.orgs.stages import Stage
 from eduplatform.standards.validators import (
     IdentifierError,
@@ -26,7 +25,7 @@ from eduplatform.standards.validators import (
     validate_id_number,
     validate_student_number,
 )
-from eduplatform.students.grades import Grade, resolve_grade
+from eduplatform.students.grades import Grade, bare_year_grades, resolve_grade
 
 # GB/T 2659 three-letter codes, the subset a Guangdong school meets; the national template writes
 # 国籍/地区 as "CHN" or as the name.
@@ -39,20 +38,24 @@ NATIONALITIES: tuple[tuple[str, str], ...] = (
 )
 LEVELS: tuple[tuple[str, str], ...] = (("1", "专科"), ("2", "本科"), ("3", "硕士"), ("4", "博士"), ("5", "中职"))
 
-# Column → code table, with the short forms real files use.
-CODE_TABLES: dict[str, tuple[str, dict[str, str]]] = {
-    "gender": ("gender_gbt2261_1", {"男": "1", "女": "2"}),
-    "id_type": ("id_type", {"身份证": "1", "居民身份证号": "1"}),
-    "ethnicity": ("ethnicity", {}),
-    "hk_macao_taiwan": ("hk_macao_taiwan_overseas", {}),
-    "hukou_nature": ("hukou_nature_cmis", {"农业": "1", "非农业": "2", "非农": "2"}),
-    # GB/T 4762 has no code for Young Pioneers; the national register records such pupils as 群众.
-    "political_status": ("political_status", {"团员": "03", "少先队员": "13", "少年先锋队员": "13"}),
-    "health_status": ("health_status_cmis", {"健康": "10", "良好": "10", "一般": "20", "较弱": "20"}),
-    "disability_type": ("disability_type_gbt2261_3", {"无": "", "否": ""}),
-    "left_behind": ("left_behind_child_cmis", {"否": "0", "不是": "0", "单亲留守": "1", "双亲留守": "2"}),
-    "boarding_mode": ("boarding_mode", {"住宿": "2", "寄宿": "2", "住读": "2"}),
-    "entry_mode": ("enrollment_mode_cmis", {"就近": "11", "统一招生考试": "21", "中考": "21", "其他": "99"}),
+# Column → code table. The other ways files write a code (short names, old names) are in
+# data/reference/code_synonyms.csv under the same key; our own lists (nationality, level) have keys too.
+CODE_TABLES: dict[str, str] = {
+    "gender": "gender_gbt2261_1",
+    "id_type": "id_type",
+    "ethnicity": "ethnicity",
+    "hk_macao_taiwan": "hk_macao_taiwan_overseas",
+    "hukou_nature": "hukou_nature_cmis",
+    # GB/T 4762 has no code for Young Pioneers; the national register records such pupils as 群众
+    # (少先队员 → 13 among the synonyms).
+    "political_status": "political_status",
+    "health_status": "health_status_cmis",
+    "disability_type": "disability_type_gbt2261_3",
+    "left_behind": "left_behind_child_cmis",
+    "boarding_mode": "boarding_mode",
+    "entry_mode": "enrollment_mode_cmis",
+    "nationality": "nationality",
+    "level": "student_level",
 }
 EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {"nationality": NATIONALITIES, "level": LEVELS}
 
@@ -61,7 +64,8 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("name", "姓名", True, example="张三", help="与户口簿一致的姓名"),
     C("gender", "性别", True, "code", aliases=("学生性别",), example="男"),
     C("birth_date", "出生日期", True, "date", example="2019-05-12", help="如 2019-05-12、2019/5/12 或 20190512"),
-    C("id_type", "身份证件类型", True, "code", aliases=("证件类型",), example="1-居民身份证"),
+    C("id_type", "身份证件类型", False, "code", aliases=("证件类型",), example="1-居民身份证",
+      help="不填视为居民身份证"),
     C("id_number", "身份证件号", False, "id_number", aliases=("身份证号", "身份证件号码", "证件号码", "身份证号码"),
       width=22, example="440106201905120012", help="证件类型为“其他”时可不填；居民身份证须通过校验码检查"),
     C("student_number", "学籍号", False, aliases=("全国学籍号", "学籍号码", "个人标识码"), width=22,
@@ -70,10 +74,11 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("ethnicity", "民族", True, "code", example="01-汉族"),
     C("nationality", "国籍/地区", False, "code", aliases=("国籍",), example="CHN-中国"),
     C("hk_macao_taiwan", "港澳台侨外", False, "code", example="00-否"),
-    C("birthplace_code", "出生地", False, aliases=("出生地行政区划代码",), width=16,
+    C("birthplace_code", "出生地", False, aliases=("出生地行政区划代码", "出生地行政区划"), width=16,
       help="行政区划代码（6位或12位数字）"),
     C("native_place", "籍贯", False),
-    C("hukou_place_code", "户口所在地", False, aliases=("户口所在地行政区划", "户口所在地区县"), width=16,
+    C("hukou_place_code", "户口所在地", False, aliases=("户口所在地行政区划", "户口所在地行政区划代码", "户口所在地区县"),
+      width=16,
       help="行政区划代码（6位或12位数字）"),
     C("hukou_nature", "户口性质", False, "code"),
     C("political_status", "政治面貌", False, "code"),
@@ -83,9 +88,16 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("left_behind", "是否留守儿童", False, "code", aliases=("留守儿童",), example="0-非留守儿童"),
     C("only_child", "是否独生子女", False, "bool", aliases=("独生子女",), example="否"),
     C("boarding_mode", "就读方式", False, "code", aliases=("住宿情况",), example="1-走读"),
-    C("home_address", "现住址", False, aliases=("家庭住址", "家庭地址", "通信地址"), width=30),
+    C("home_address", "现住址", False, aliases=("现居住地址", "现居住地", "居住地址", "现住地址"), width=30,
+      help="学生现在居住的地址"),
+    C("mailing_address", "通信地址", False, aliases=("通讯地址", "联系地址", "邮寄地址"), width=30,
+      help="能收到信件的地址"),
+    C("household_address", "家庭地址", False, aliases=("家庭住址", "户籍地址", "户口地址", "户口所在地地址",
+                                                      "户口所在地详细地址"), width=30,
+      help="家庭（户籍）所在的详细地址"),
     C("phone", "联系电话", False, "phone", aliases=("手机号码", "联系方式"), width=16),
-    C("grade", "年级", True, example="一年级", help="如 一年级、初一、高二、小班，或年级代码 11"),
+    C("grade", "年级", True, example="一年级",
+      help="如 一年级、初一、高二、小班、年级代码 11，或本校学段内的年级数字（如 1、4；九年一贯制学校 7 为初一）"),
     C("class_number", "班级", False, example="1", help="班号，如 1、(1)班、3班"),
     C("entered_on", "入学年月", True, "month", aliases=("入学时间", "入学日期"), example="2025-09",
       help="如 202509、2025-09 或 2025/9/1"),
@@ -93,12 +105,18 @@ STUDENT_COLUMNS: tuple[Column, ...] = (
     C("major", "专业", False, aliases=("专业名称",), help="中职、高校学生必填"),
     C("programme_length", "学制", False, "int", aliases=("学制（年）",), help="中职、高校学生必填，单位：年"),
     C("level", "培养层次", False, "code", aliases=("层次",)),
-    C("guardian1_name", "监护人1姓名", False, aliases=("成员1姓名", "家庭成员1姓名")),
-    C("guardian1_relation", "监护人1关系", False, aliases=("成员1关系", "家庭成员1关系")),
-    C("guardian1_phone", "监护人1电话", False, "phone", aliases=("成员1联系电话", "成员1电话"), width=16),
+    # A two-row header ("监护人1" over 姓名/关系/电话) reads as the group name plus the cell's.
+    C("guardian1_name", "监护人1姓名", False, aliases=("成员1姓名", "家庭成员1姓名", "家长姓名", "监护人姓名")),
+    C("guardian1_relation", "监护人1关系", False, aliases=("成员1关系", "家庭成员1关系", "监护人1与学生关系",
+                                                        "成员1与学生关系")),
+    C("guardian1_phone", "监护人1电话", False, "phone", aliases=("成员1联系电话", "成员1电话", "监护人1联系电话",
+                                                                "家庭成员1联系电话", "监护人1手机号码", "家长电话", "家长联系电话",
+                                                                "监护人电话"), width=16),
     C("guardian2_name", "监护人2姓名", False, aliases=("成员2姓名", "家庭成员2姓名")),
-    C("guardian2_relation", "监护人2关系", False, aliases=("成员2关系", "家庭成员2关系")),
-    C("guardian2_phone", "监护人2电话", False, "phone", aliases=("成员2联系电话", "成员2电话"), width=16),
+    C("guardian2_relation", "监护人2关系", False, aliases=("成员2关系", "家庭成员2关系", "监护人2与学生关系",
+                                                        "成员2与学生关系")),
+    C("guardian2_phone", "监护人2电话", False, "phone", aliases=("成员2联系电话", "成员2电话", "监护人2联系电话",
+                                                                "家庭成员2联系电话", "监护人2手机号码"), width=16),
 )
 FIELD_LABELS: dict[str, str] = {c.field: c.label for c in STUDENT_COLUMNS}
 
@@ -130,8 +148,7 @@ def _student_number(text: str) -> str:
 
 SCHEMA = RowSchema(
     STUDENT_COLUMNS,
-    code_tables={k: (table, {text: code for text, code in aliases.items() if code})
-                 for k, (table, aliases) in CODE_TABLES.items()},
+    code_tables=CODE_TABLES,
     extra_choices=EXTRA_CHOICES,
     defaults=DEFAULTS,
     # 学制 keeps its own range check (1–8 years) in _check_placement, so any whole number parses here.
@@ -192,12 +209,6 @@ _EARLIEST_BIRTH = dt.date(1950, 1, 1)
 _NONE_FAILED: frozenset[str] = frozenset()
 
 
-@lru_cache(maxsize=8192)
-def _encoded_birth(digits: str) -> dt.date:
-    """The birth date a validated ID number encodes (its YYYYMMDD part); a school has a few hundred."""
-    return dt.date(int(digits[:4]), int(digits[4:6]), int(digits[6:]))
-
-
 def _check_identity(out: CleanStudent, today: dt.date) -> None:
     v = out.values
     # The fields that already have a problem (usually none), looked up once rather than per rule.
@@ -217,18 +228,20 @@ def _check_identity(out: CleanStudent, today: dt.date) -> None:
             out.add("id_number", number, f"身份证件号「{mask_id_number(number)}」无效：{exc.message}")
             return
         v["id_number"] = number
-        # Validated above: read the encoded birth date and sex straight from the digits.
-        encoded_birth = _encoded_birth(number[6:14])
-        if birth_ok and encoded_birth != birth:
-            out.add("birth_date", birth.isoformat(),
-                    f"出生日期 {birth:%Y-%m-%d} 与身份证件号中的 {encoded_birth:%Y-%m-%d} 不一致")
-            birth_ok = False
-        sex = "1" if int(number[16]) % 2 == 1 else "2"
-        gender = v.get("gender")
-        if (gender == "1" or gender == "2") and gender != sex and "gender" not in failed:
-            out.add("gender", gender, f"性别与身份证件号不一致：证件号表明为{'男' if sex == '1' else '女'}")
+        birth_ok = check_against_resident_id(out, number, check_birth=birth_ok,
+                                             check_gender="gender" not in failed) and birth_ok
     if birth_ok and not (_EARLIEST_BIRTH <= birth <= today):
         out.add("birth_date", birth.isoformat(), f"出生日期 {birth:%Y-%m-%d} 不合理（应在1950年之后且不晚于今天）")
+
+
+def check_edit_against_id(clean: CleanStudent, *, id_type: str, id_number: str) -> None:
+    """An edit form's sex or birth date against the ID number the student already holds: the form
+    sends only the fields it changes, so the row rules of ``clean_student`` never see the number."""
+    if id_type != RESIDENT_ID_CARD or not id_number:
+        return
+    check_against_resident_id(clean, id_number,
+                              check_birth="birth_date" in clean.values and not clean.failed("birth_date"),
+                              check_gender="gender" in clean.values and not clean.failed("gender"))
 
 
 def _grade_of(raw: Any, stage_mask: int) -> tuple[Grade | None, tuple[str, str] | None]:
@@ -238,7 +251,12 @@ def _grade_of(raw: Any, stage_mask: int) -> tuple[Grade | None, tuple[str, str] 
         return None, None
     grade = resolve_grade(grade_text, stage_mask)
     if grade is None:
-        return None, (grade_text, f"年级「{grade_text}」无法识别，可填写 一年级、初一、高二、小班 或年级代码")
+        meanings = bare_year_grades(grade_text, stage_mask)
+        if len(meanings) > 1:
+            named = "还是".join(g.name for g in meanings)
+            return None, (grade_text, f"年级「{grade_text}」在本校不明确：是{named}？请写年级名称，如 {meanings[0].name}")
+        return None, (grade_text, f"年级「{grade_text}」无法识别，可填写 一年级、初一、高二、小班、年级代码，"
+                                  "或本校学段内的年级数字")
     if not stage_mask & grade.stage:
         return None, (grade_text, f"本校不设{grade.name}所在学段")
     return grade, None

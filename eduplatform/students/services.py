@@ -67,6 +67,7 @@ from eduplatform.students.schema import (
     SCHEMA,
     STUDENT_COLUMNS,
     CleanStudent,
+    check_edit_against_id,
     clean_fields,
     clean_student,
 )
@@ -77,6 +78,7 @@ PERSON_FIELDS = (
     "name", "former_name", "gender", "birth_date", "id_type", "ethnicity", "nationality", "hk_macao_taiwan",
     "birthplace_code", "native_place", "hukou_place_code", "hukou_nature", "political_status", "health_status",
     "disability_type", "migrant_child", "left_behind", "only_child", "boarding_mode", "home_address",
+    "mailing_address", "household_address",
 )
 AUDIT_LABELS = {**FIELD_LABELS, "school": "学校", "status": "学籍状态", "id_number": "身份证件号",
                 "phone": "联系电话", "student_number": "学籍号", "class": "班级"}
@@ -533,6 +535,8 @@ def update_student(*, actor: Actor, student: Student, data: Mapping[str, Any], t
     editable = [c for c in STUDENT_COLUMNS if c.field in data and (c.field in PERSON_FIELDS or c.field == "phone")
                 and c.field != "id_type"]
     clean = clean_fields(data, editable)
+    if student.id_number_cipher and ("gender" in clean.values or "birth_date" in clean.values):
+        check_edit_against_id(clean, id_type=student.id_type, id_number=crypto.decrypt(student.id_number_cipher))
     problems = [FieldProblem(f, "student.invalid", m, FIELD_LABELS.get(f, f)) for f, _v, m in clean.problems]
     if clean.values.get("birth_date") and not dt.date(1950, 1, 1) <= clean.values["birth_date"] <= (
             today or timezone.localdate()):

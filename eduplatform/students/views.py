@@ -242,7 +242,7 @@ def student_create(request: HttpRequest) -> HttpResponse:
 PROFILE_FIELDS = ("former_name", "gender", "birth_date", "id_type", "ethnicity", "nationality", "hk_macao_taiwan",
                   "political_status", "health_status", "disability_type", "birthplace_code", "native_place",
                   "hukou_place_code", "hukou_nature", "migrant_child", "left_behind", "only_child", "boarding_mode",
-                  "home_address")
+                  "home_address", "mailing_address", "household_address")
 
 
 def _profile(student: Student, user) -> list[tuple[str, str]]:

@@ -1,4 +1,5 @@
-"""Every school's base tables from a snapshot, one workbook per county (a sheet per school)."""
+"""Every school's base tables from a snapshot, one workbook per county (a sheet per school): each
+school with the tables of its series (基础基, 中职基 or 高基)."""
 
 import re
 import time
@@ -8,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from eduplatform.core.spreadsheets import xlsx_workbook
 from eduplatform.orgs.models import Region
-from eduplatform.stats.basetables import BaseTable, school_tables
+from eduplatform.stats.basetables import SERIES, BaseTable, school_tables
 from eduplatform.stats.models import Snapshot, SnapshotSchool
 
 PROVINCE = "440000000000"
@@ -60,8 +61,8 @@ class Command(BaseCommand):
             began = time.perf_counter()
             names = {s["school_id"]: s for s in SnapshotSchool.objects.filter(
                 snapshot=found, region_path__startswith=unit.path).values("school_id", "school_code", "name")}
-            sheets = [school_sheet(names[school_id], tables)
-                      for school_id, tables in school_tables(found, under=unit.path)]
+            sheets = [school_sheet(names[school_id], tables) for series in SERIES
+                      for school_id, tables in school_tables(found, under=unit.path, series=series)]
             if not sheets:
                 continue
             path = directory / f"{unit.code}_{unit.name}_基表.xlsx"

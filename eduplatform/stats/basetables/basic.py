@@ -1,4 +1,7 @@
-"""The standard base tables (基表) of basic education, generated from a census snapshot.
+"""The standard base tables (基表) of basic education, generated from a census snapshot: the 基础基
+series, over the schools that offer neither vocational nor higher education and the students of the
+other stages (``institutions``, ``students_of``; the 中职基 and 高基 series are ``vocational`` and
+``higher``, built with the machinery here).
 
 Each table is folded from the rows of one grouped query over a frozen roll-up (a ``Source``): the
 rows and columns are dimensions of that roll-up, the cells its measures, and the 合计 row and column
@@ -27,7 +30,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from django.db.models import Max, Q, Sum
+from django.db.models import F, Max, Q, QuerySet, Sum
 
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor, scope_of
@@ -107,16 +110,53 @@ class BaseTable:
 # Sources: the grouped queries the tables are folded from
 
 
+# The series (基表 by level): a school belongs to one by its stages — 高基 if it offers higher
+# education, else 中职基 if it offers vocational education, else 基础基; a student by the stage of the
+# enrolment, so a 高校's 中职 students are counted in the 中职基 tables, as the national forms do.
+BASIC, VOCATIONAL, HIGHER = "basic", "vocational", "higher"
+NOT_BASIC = (int(Stage.VOCATIONAL), int(Stage.HIGHER))
+
+
+def institutions(series: str) -> Callable[[QuerySet], QuerySet]:
+    """Narrow a roll-up with a ``stage_mask`` to the schools of one series."""
+
+    def narrow(qs: QuerySet) -> QuerySet:
+        qs = qs.alias(_offers_higher=F("stage_mask").bitand(int(Stage.HIGHER)),
+                      _offers_vocational=F("stage_mask").bitand(int(Stage.VOCATIONAL)))
+        if series == HIGHER:
+            return qs.filter(_offers_higher__gt=0)
+        if series == VOCATIONAL:
+            return qs.filter(_offers_higher=0, _offers_vocational__gt=0)
+        return qs.filter(_offers_higher=0, _offers_vocational=0)
+
+    return narrow
+
+
+def students_of(series: str) -> Q:
+    """The student (or class) rows of one series, by the enrolment's stage."""
+    if series == HIGHER:
+        return Q(stage=Stage.HIGHER)
+    if series == VOCATIONAL:
+        return Q(stage=Stage.VOCATIONAL)
+    return ~Q(stage__in=NOT_BASIC)
+
+
 @dataclass(frozen=True)
 class Source:
     """One grouped query over a roll-up: ``by`` its dimensions, ``sums`` and ``maxima`` its
-    measures (none: the rows themselves), ``condition`` which rows."""
+    measures (none: the rows themselves), ``condition`` which rows, ``narrow`` which schools
+    (the series')."""
 
     model: type
     by: tuple[str, ...]
     sums: tuple[str, ...] = ()
     maxima: tuple[str, ...] = ()
     condition: Callable[[Snapshot], Q] = lambda _snapshot: Q()
+    narrow: Callable[[QuerySet], QuerySet] | None = None
+
+    def rows_of(self, qs: QuerySet, snapshot: Snapshot) -> QuerySet:
+        qs = qs.filter(self.condition(snapshot))
+        return self.narrow(qs) if self.narrow is not None else qs
 
     def aggregates(self) -> dict:
         return {m: Sum(m) for m in self.sums} | {m: Max(m) for m in self.maxima}
@@ -128,29 +168,34 @@ STUDENT_MEASURES = ("enrolled", "minority", "new_entrants", "minority_new_entran
 SCHOOL_FIELDS = ("school_code", "name", "school_type_code", "sponsor_code", "urban_rural_code", "stage_mask",
                  "address", "longitude", "latitude", "principal_name", "phone", "website")
 _TEACHERS = Q(post_category=FULL_TIME_TEACHER)
+_BASIC = institutions(BASIC)
 
 SOURCES: dict[str, Source] = {
-    "schools": Source(SchoolRollup, SCHOOL_FIELDS),
+    "schools": Source(SchoolRollup, SCHOOL_FIELDS, narrow=_BASIC),
     "classes": Source(ClassRollup, ("grade", "size_band"), ("classes", "students"), ("largest",),
-                      lambda snapshot: Q(school_year=snapshot.school_year)),
-    "students": Source(StudentRollup, ("stage", "grade", "gender", "cohort"), STUDENT_MEASURES),
-    "posts": Source(StaffRollup, ("post_category", "gender", "establishment"), ("staff", "backbone")),
-    "titles": Source(StaffRollup, ("gender", "teaching_stage", "title_grade"), ("staff",), condition=lambda _s: _TEACHERS),
+                      lambda snapshot: Q(school_year=snapshot.school_year) & students_of(BASIC)),
+    "students": Source(StudentRollup, ("stage", "grade", "gender", "cohort"), STUDENT_MEASURES,
+                       condition=lambda _s: students_of(BASIC)),
+    "posts": Source(StaffRollup, ("post_category", "gender", "establishment"), ("staff", "backbone"), narrow=_BASIC),
+    "titles": Source(StaffRollup, ("gender", "teaching_stage", "title_grade"), ("staff",), condition=lambda _s: _TEACHERS,
+                     narrow=_BASIC),
     "education": Source(StaffRollup, ("gender", "teaching_stage", "education_level"), ("staff",),
-                        condition=lambda _s: _TEACHERS),
-    "ages": Source(StaffRollup, ("gender", "teaching_stage", "birth_year"), ("staff",), condition=lambda _s: _TEACHERS),
-    "subjects": Source(StaffRollup, ("gender", "teaching_stage", "subject"), ("staff",), condition=lambda _s: _TEACHERS),
+                        condition=lambda _s: _TEACHERS, narrow=_BASIC),
+    "ages": Source(StaffRollup, ("gender", "teaching_stage", "birth_year"), ("staff",), condition=lambda _s: _TEACHERS,
+                   narrow=_BASIC),
+    "subjects": Source(StaffRollup, ("gender", "teaching_stage", "subject"), ("staff",), condition=lambda _s: _TEACHERS,
+                       narrow=_BASIC),
     "buildings": Source(BuildingRollup, (), ("total_area", *[f for f, _l in USE_ROWS], "gym_area", "dangerous_area",
-                                             "rented_area")),
+                                             "rented_area"), narrow=_BASIC),
     "assets": Source(AssetRollup, (), ("land_area", "sports_area", "green_area", "books_volumes",
                                        "computers_for_teaching", "multimedia_classrooms", "teaching_equipment_value",
-                                       "fixed_asset_value")),
+                                       "fixed_asset_value"), narrow=_BASIC),
 }
 
 
 def _rows(source: Source, actor: Actor, region: Region, snapshot: Snapshot, school_id: int | None) -> list[dict]:
     """The source's rows for a region (or one school of it) as the actor may see them."""
-    qs = figures(source.model, actor, region, snapshot).filter(source.condition(snapshot))
+    qs = source.rows_of(figures(source.model, actor, region, snapshot), snapshot)
     if school_id is not None:
         qs = qs.filter(school_id=school_id)
     aggregates = source.aggregates()
@@ -165,7 +210,7 @@ def _rows(source: Source, actor: Actor, region: Region, snapshot: Snapshot, scho
 def _stream(source: Source, snapshot: Snapshot, under: str) -> Iterator[dict]:
     """The source's rows for every school of the snapshot under ``under``, grouped by school and in
     school order (one query, read in chunks)."""
-    qs = SNAPSHOT_OF[source.model].objects.filter(snapshot=snapshot).filter(source.condition(snapshot))
+    qs = source.rows_of(SNAPSHOT_OF[source.model].objects.filter(snapshot=snapshot), snapshot)
     if under:
         qs = qs.filter(region_path__startswith=under)
     aggregates = source.aggregates()
@@ -429,13 +474,22 @@ def _fold(rows: dict[str, list[dict]], snapshot: Snapshot, *, one_school: bool) 
     ]
 
 
+Fold = Callable[..., list[BaseTable]]  # (rows by source key, snapshot, *, one_school) → tables
+
+
 def generate(actor: Actor, region: Region, snapshot: Snapshot, *, school_id: int | None = None) -> list[BaseTable]:
     """The base tables of ``region`` in the actor's scope — or of one school (``school_id``, or the
     school of a school user), whose 111 is then its identity rather than a count."""
+    return tables_of(SOURCES, _fold, actor, region, snapshot, school_id=school_id)
+
+
+def tables_of(sources: dict[str, Source], fold: Fold, actor: Actor, region: Region, snapshot: Snapshot, *,
+              school_id: int | None = None) -> list[BaseTable]:
+    """One series' tables: one grouped query per source, folded."""
     own = scope_of(actor).school_id
     school_id = school_id if school_id is not None else own
-    rows = {key: _rows(source, actor, region, snapshot, school_id) for key, source in SOURCES.items()}
-    return _fold(rows, snapshot, one_school=school_id is not None)
+    rows = {key: _rows(source, actor, region, snapshot, school_id) for key, source in sources.items()}
+    return fold(rows, snapshot, one_school=school_id is not None)
 
 
 def every_school(snapshot: Snapshot) -> Iterator[tuple[int, list[BaseTable]]]:
@@ -449,7 +503,13 @@ def school_tables(snapshot: Snapshot, *, under: str = "") -> Iterator[tuple[int,
 
     Each source's rows come sorted by school; the streams are walked side by side, so only one
     school's rows are held at a time, whatever the size of the province."""
-    streams = {key: _Cursor(_stream(source, snapshot, under)) for key, source in SOURCES.items()}
+    return tables_per_school(SOURCES, _fold, snapshot, under=under)
+
+
+def tables_per_school(sources: dict[str, Source], fold: Fold, snapshot: Snapshot, *,
+                      under: str = "") -> Iterator[tuple[int, list[BaseTable]]]:
+    """One series' ``school_tables``: the schools of its ``schools`` source, each folded."""
+    streams = {key: _Cursor(_stream(source, snapshot, under)) for key, source in sources.items()}
     schools = streams.pop("schools")
     while (row := schools.peek()) is not None:
         school_id = row["school_id"]
@@ -457,7 +517,7 @@ def school_tables(snapshot: Snapshot, *, under: str = "") -> Iterator[tuple[int,
         for key, stream in streams.items():
             stream.skip_before(school_id)  # rows of schools no longer open at the census
             rows[key] = stream.take(school_id)
-        yield school_id, _fold(rows, snapshot, one_school=True)
+        yield school_id, fold(rows, snapshot, one_school=True)
 
 
 class _Cursor:
@@ -575,8 +635,6 @@ def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snaps
                                "“是否有校园网”与出口带宽（基础基531）不在平台记录中，无法核验"))
     found.append(_unverifiable("V9 上年体检学生数 ≤ 上年招生数且 ≥ 其 80%", "学生体检情况不在平台记录中，无法核验"))
     found += _check_schools(source("schools"))
-    found.append(_unverifiable("V11 高等教育：本科在校生 = 高基312 分专业年级之和；高基331 变动平衡",
-                               "高基表不在本基础教育基表之列：汇总表不含专业，学生变动流量未汇总"))
     # V12 and the tables' agreement with each other.
     students_311 = by_code["基础基311"]
     enrolled = total("enrolled")
@@ -603,7 +661,8 @@ def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snaps
 def _check_classes(actor: Actor, region: Region, snapshot: Snapshot, school_id: int | None,
                    students: list[dict]) -> list[Finding]:
     """V2: classes against students, parallel classes per grade, the kindergarten class limit."""
-    qs = figures(ClassRollup, actor, region, snapshot).filter(school_year=snapshot.school_year)
+    qs = figures(ClassRollup, actor, region, snapshot).filter(school_year=snapshot.school_year).filter(
+        students_of(BASIC))
     if school_id is not None:
         qs = qs.filter(school_id=school_id)
     enrolled: dict[str, int] = defaultdict(int)
