@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from eduplatform.assets import codes, services
 from eduplatform.assets.models import AssetHoldings, Equipment, HoldingsSource
-from eduplatform.core.models import ImportJob, ImportMode, JobStatus
+from eduplatform.core.models import ImportJob, ImportMode, JobStatus, WritePolicy
 from eduplatform.history.models import AuditEntry, ChangeFeedEntry
 from eduplatform.imports import registry, runner
 from tests.assets_support import line
@@ -27,9 +27,10 @@ def counts() -> tuple[int, ...]:
     return tuple(m.objects.count() for m in (Equipment, AssetHoldings, AuditEntry, ChangeFeedEntry))
 
 
-def run(world, kind: str, content: bytes, mode: str, *, user: str = "clerk_a1", unit=None) -> ImportJob:
+def run(world, kind: str, content: bytes, mode: str, *, user: str = "clerk_a1", unit=None,
+        policy: str = WritePolicy.CREATE_ONLY) -> ImportJob:
     job = runner.submit_import(kind=registry.get(kind), actor=world.user(user), unit=unit or world.school_a1,
-                               file_name="台账.xlsx", content=content, mode=mode)
+                               file_name="台账.xlsx", content=content, mode=mode, write_policy=policy)
     return runner.run_import(job.pk)
 
 
@@ -49,7 +50,7 @@ def file_with_bad_rows():
         15: ({"purchased_on": tomorrow}, "购置日期", "晚于今天"),
         18: ({"status": "6"}, "处置日期", "须填写处置日期"),
         21: ({"use_direction": "教研"}, "使用方向", "不是有效的使用方向"),
-        24: ({"asset_number": "EQ-002"}, "资产编号", "与第 3 行重复"),
+        24: ({"asset_number": "EQ-002"}, "资产编号", "另见第 3 行"),
     }
     rows, expected, good = [], {}, set()
     for i in range(40):
@@ -79,6 +80,8 @@ def test_all_or_nothing_leaves_the_database_unchanged_and_reports_every_bad_fiel
         assert by_row[row]["column"] == column, row
         assert fragment in by_row[row]["message"] + by_row[row]["value"], (row, by_row[row])
     assert "不是有效的设备类别" in by_row[3]["message"]
+    # Row 3 has its own problem and shares its number with row 24: both are reported on it.
+    assert any(p["row"] == 3 and "另见第 24 行" in p["message"] for p in job.problems)
 
 
 def test_accept_valid_stores_exactly_the_valid_rows_and_derives_the_summary(world, file_with_bad_rows):
@@ -107,7 +110,7 @@ def test_a_known_asset_number_updates_its_line_with_history(world):
     clerk = world.user("clerk_a1")
     item = services.create_equipment(actor=clerk, school=world.school_a1, data=line("EQ-001"))
     job = run(world, "equipment", equipment_file([line("EQ-001", quantity="12"), line("EQ-NEW")]),
-              ImportMode.ALL_OR_NOTHING)
+              ImportMode.ALL_OR_NOTHING, policy=WritePolicy.CREATE_AND_UPDATE)
     assert job.status == JobStatus.DONE and job.written_rows == 2
     item.refresh_from_db()
     assert (item.quantity, item.value) == (12, decimal.Decimal("1806.00"))

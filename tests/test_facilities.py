@@ -9,7 +9,7 @@ import decimal
 import pytest
 
 from eduplatform.core.errors import NotPermitted, OutOfScope, RecordInvalid
-from eduplatform.core.models import ImportJob, ImportMode, JobStatus
+from eduplatform.core.models import ImportJob, ImportMode, JobStatus, WritePolicy
 from eduplatform.facilities import selectors, services
 from eduplatform.facilities.models import Building, LandParcel
 from eduplatform.history.models import AuditEntry, ChangeFeedEntry
@@ -156,9 +156,10 @@ def test_land_parcel_parts_and_retirement(world):
 # Imports
 
 
-def run(world, kind: str, content: bytes, mode: str, *, user: str = "clerk_a1", school=None) -> ImportJob:
+def run(world, kind: str, content: bytes, mode: str, *, user: str = "clerk_a1", school=None,
+        policy: str = WritePolicy.CREATE_ONLY) -> ImportJob:
     job = runner.submit_import(kind=registry.get(kind), actor=world.user(user), unit=school or world.school_a1,
-                               file_name=f"{kind}.xlsx", content=content, mode=mode)
+                               file_name=f"{kind}.xlsx", content=content, mode=mode, write_policy=policy)
     # The worker's entry point; in production django-tasks calls it after the upload commits.
     return runner.run_import(job.pk)
 
@@ -209,10 +210,12 @@ def test_building_import_updates_by_number_and_refuses_duplicates_in_the_file(wo
     services.demolish_building(actor=clerk, building=gone, on=dt.date(2024, 1, 1), reason="拆除")
     rows = [building_row(1, total_area="3500", teaching_area="3000"), building_row(3), building_row(3, name="重复"),
             building_row(2)]
-    job = run(world, "buildings", xlsx_file(BUILDING_HEADERS, [building_cells(r) for r in rows]), ImportMode.ACCEPT_VALID)
-    assert job.written_rows == 2
+    job = run(world, "buildings", xlsx_file(BUILDING_HEADERS, [building_cells(r) for r in rows]), ImportMode.ACCEPT_VALID,
+              policy=WritePolicy.CREATE_AND_UPDATE)
+    assert job.written_rows == 1 and (job.created_rows, job.updated_rows) == (0, 1)
     messages = {p["row"]: p["message"] for p in job.problems}
-    assert "与第 3 行重复" in messages[4]
+    # A number written twice is reported on both rows (neither is written).
+    assert "另见第 4 行" in messages[3] and "另见第 3 行" in messages[4]
     assert "已于 2024-01-01 拆除" in messages[5]
     assert Building.objects.get(school=world.school_a1, number="JZ001").total_area == D(3500)
     update = AuditEntry.objects.get(object_type="facilities.building", action="update")

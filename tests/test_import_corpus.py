@@ -112,7 +112,7 @@ def test_the_job_page_and_the_excel_report_show_the_mapping(client, world):
     assert "家长电话" in page and "监护人1电话" in page  # the header as written and the field it became
     assert "本平台不保存此列，未导入" in page  # 序号 and 备注 are shown as not imported
     sheets = CalamineWorkbook.from_filelike(io.BytesIO(runner.problems_report(job)))
-    assert sheets.sheet_names == ["错误报告", "列对应"]
+    assert sheets.sheet_names == ["错误报告", "列对应", "逐行结果"]  # 逐行结果: each row's 操作 (imports.md)
     mapping_sheet = sheets.get_sheet_by_name("列对应").to_python()
     assert mapping_sheet[0] == ["数据所在工作表：「花名册」", "", "", ""]
     assert ["L", "家长电话", "监护人1电话", ""] in mapping_sheet

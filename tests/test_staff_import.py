@@ -113,8 +113,10 @@ def test_staff_rows_check_age_and_agreement_with_the_id_number(world):
     messages = {p["row"]: p for p in job.problems}
     assert messages[2]["column"] == "出生日期" and "未满18周岁" in messages[2]["message"]
     assert messages[3]["column"] == "出生日期" and "不一致" in messages[3]["message"]
+    # The same person on two rows: both rows are reported and neither is written.
     assert messages[5]["column"] == "身份证件号" and "第 4 行" in messages[5]["message"]
-    assert job.written_rows == 1
+    assert messages[4]["column"] == "身份证件号" and "第 5 行" in messages[4]["message"]
+    assert job.written_rows == 0 and job.error_rows == 4
 
 
 def test_administrators_import_into_the_users_own_bureau_with_both_modes(world):

@@ -115,12 +115,16 @@ def test_dry_run_checks_everything_and_writes_nothing(world):
     assert counts() == before
 
 
-def test_duplicates_inside_one_file_are_reported_against_the_first_row(world):
-    rows = [[student_row(1)[f] for f in FIELDS], [student_row(2)[f] for f in FIELDS], [student_row(1)[f] for f in FIELDS]]
+def test_duplicates_inside_one_file_are_reported_on_every_row_that_carries_them(world):
+    twice_with_a_bad_ethnicity = dict(student_row(1), ethnicity="火星族")
+    rows = [[student_row(1)[f] for f in FIELDS], [student_row(2)[f] for f in FIELDS],
+            [twice_with_a_bad_ethnicity[f] for f in FIELDS]]
     job = run(world, xlsx_file(HEADERS, rows), ImportMode.ALL_OR_NOTHING)
     assert job.status == JobStatus.REJECTED
-    assert [(p["row"], p["column"]) for p in job.problems] == [(4, "身份证件号")]
-    assert "第 2 行" in job.problems[0]["message"]
+    duplicates = {p["row"]: p["message"] for p in job.problems if p["column"] == "身份证件号"}
+    # Row 4 also has its own problem (民族): the duplicate is reported on it all the same.
+    assert set(duplicates) == {2, 4} and "第 4 行" in duplicates[2] and "第 2 行" in duplicates[4]
+    assert any(p["row"] == 4 and p["column"] == "民族" for p in job.problems)
 
 
 def _id_ending_in_x(birth: dt.date) -> str:

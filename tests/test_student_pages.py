@@ -435,7 +435,7 @@ def test_import_page_upload_progress_and_problems(client, world):
     importing.run_student_import(job.pk)  # the queue's on_commit hook does not fire inside a test transaction
     page = body(client.get(f"/students/import/{job.pk}/"))
     assert 'id="import-problems"' in page and "火星族" in page and "民族" in page
-    assert re.search(r'data-testid="written-rows">2<', page)
+    assert re.search(r'data-testid="created-rows">2<', page) and "新增 2 条、修改 0 条、无变化 0 条、有问题 1 条" in page
     fragment = body(client.get(f"/students/import/{job.pk}/progress/"))
     assert "hx-trigger" not in fragment and 'aria-valuenow="100"' in fragment
     assert "已处理 3 / 3 行" in fragment

@@ -20,7 +20,7 @@ MAX_MONEY = decimal.Decimal("999999999999.99")  # 14 digits, 2 decimals (models.
 CENT = decimal.Decimal("0.01")
 
 EQUIPMENT_COLUMNS: tuple[Column, ...] = (
-    Column("asset_number", "资产编号", required=True, help="本校内唯一；再次导入同一编号会更新该条记录", example="JX2024-0001",
+    Column("asset_number", "资产编号", required=True, help="本校内唯一；已有编号的行按所选“新增或更新”方式处理", example="JX2024-0001",
            aliases=("资产号", "资产编码", "设备编号", "仪器编号")),
     Column("category", "设备类别", required=True, kind="code", example="01", aliases=("设备分类", "仪器类别", "资产分类")),
     Column("name", "名称", required=True, example="学生用台式计算机", aliases=("设备名称", "仪器名称", "资产名称")),

@@ -6,6 +6,7 @@ holdings from the register so the two can never disagree.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import decimal
 from collections.abc import Mapping, Sequence
@@ -27,17 +28,23 @@ from eduplatform.assets.schema import (
 )
 from eduplatform.assets.summary import keeps_register, register_figures
 from eduplatform.core.errors import (
-    BatchInvalid,
     NotPermitted,
     ProblemCollector,
     RecordInvalid,
     RowProblem,
 )
 from eduplatform.core.integrity import unique_or_invalid
+from eduplatform.core.models import WritePolicy
 from eduplatform.core.rows import CleanRow
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import audit_many, diff_fields, feed_many, record_change
-from eduplatform.imports.registry import ImportOutcome
+from eduplatform.imports.registry import (
+    ImportOutcome,
+    RowAction,
+    RowOutcome,
+    batch_rejected,
+    policy_problem,
+)
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor, require_unit_writer, unit_in_reach
@@ -223,51 +230,68 @@ def check_equipment_row(raw: dict[str, Any], context: Any) -> CleanRow:
 
 @transaction.atomic
 def write_equipment_rows(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]],
-                         accept_valid: bool, dry_run: bool, source: str, today: dt.date) -> ImportOutcome:
-    """A file of register lines for one school: new asset numbers are added, known ones updated.
+                         accept_valid: bool, dry_run: bool, source: str, today: dt.date,
+                         policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
+    """A file of register lines for one school, by 资产编号 (unique within the school): a new number
+    adds a line, a known one changes it field by field — as far as ``policy`` allows — and an
+    identical row changes nothing (no history, no change feed, no re-derived summary).
 
     All or nothing: any row with a problem rejects the file (``BatchInvalid``) and nothing is written.
     Accept valid: exactly the rows without problems are written; the others are reported.
     """
     require_asset_writer(actor, unit)
-    problems: list[RowProblem] = []
-    first_row: dict[str, int] = {}
-    good: list[tuple[int, dict[str, Any]]] = []
+    problems: dict[int, list[RowProblem]] = {}
+    rows_of: dict[str, list[int]] = {}
     for row_number, clean in rows:
         number = clean.values.get("asset_number")
         if number and not clean.failed("asset_number"):
-            if number in first_row:
-                clean.add("asset_number", number, f"资产编号「{number}」与第 {first_row[number]} 行重复")
-            else:
-                first_row[number] = row_number
-        if clean.ok:
-            good.append((row_number, clean.values))
-        else:
-            problems.extend(EQUIPMENT_SCHEMA.row_problems(row_number, clean))
-    if problems and not accept_valid:
-        raise BatchInvalid(problems)
-    if dry_run or not good:
-        return ImportOutcome(written=0, rejected=problems)
-
+            rows_of.setdefault(number, []).append(row_number)
+    for number, where in rows_of.items():
+        if len(where) < 2:
+            continue
+        # Reported on every row that carries it, whatever else is wrong with those rows.
+        for row_number in where:
+            others = "、".join(str(r) for r in where if r != row_number)
+            problems.setdefault(row_number, []).append(RowProblem(
+                row_number, "asset_number", "资产编号", number,
+                f"资产编号「{number}」在本文件中出现了多次（另见第 {others} 行），同一文件中每个资产编号只能出现一次"))
+    for row_number, clean in rows:
+        if not clean.ok:
+            problems.setdefault(row_number, []).extend(EQUIPMENT_SCHEMA.row_problems(row_number, clean))
     _lock_school(unit)
+    checked = [(row, clean.values) for row, clean in rows if row not in problems]
     existing = {e.asset_number: e for e in Equipment.objects.select_for_update().filter(
-        school=unit, asset_number__in=[v["asset_number"] for _, v in good])}
-    now = timezone.now()
-    created: list[Equipment] = []
-    updated: list[tuple[Equipment, dict[str, Any]]] = []
-    for _row, values in good:
-        item = existing.get(values["asset_number"])
-        if item is None:
-            item = Equipment(school=unit, region_path=unit.region_path, created_at=now, updated_at=now)
-            _apply(item, values)
-            created.append(item)
+        school=unit, asset_number__in=[v["asset_number"] for _, v in checked])}
+    planned: list[tuple[RowOutcome, Equipment, dict[str, Any]]] = []
+    for row, values in checked:
+        found = existing.get(values["asset_number"])
+        item = copy.copy(found) if found is not None else Equipment(school=unit, region_path=unit.region_path)
+        _apply(item, values)
+        if found is None:
+            outcome = RowOutcome(row, RowAction.CREATE, f"仪器设备「{item.name}」（资产编号 {item.asset_number}）")
+            changes: dict[str, Any] = {}
         else:
-            before = _snapshot(item)
-            _apply(item, values)
-            changes = diff_fields(_audit_values(before), _audit_values(_snapshot(item)), LABELS)
-            if changes:
-                item.updated_at = now
-                updated.append((item, changes))
+            changes = diff_fields(_audit_values(_snapshot(found)), _audit_values(_snapshot(item)), LABELS)
+            outcome = RowOutcome(row, RowAction.UPDATE if changes else RowAction.UNCHANGED,
+                                 f"仪器设备「{found.name}」（资产编号 {found.asset_number}）", changes)
+        refused = policy_problem(policy, outcome, field_name="asset_number", label="资产编号", value=item.asset_number)
+        if refused is not None:
+            problems.setdefault(row, []).append(refused)
+        planned.append((outcome, item, changes))
+    rejected = [p for row in sorted(problems) for p in problems[row]]
+    outcomes = [o for o, _i, _c in planned]
+    if rejected and not accept_valid:
+        raise batch_rejected(rejected, outcomes)
+    if dry_run:
+        return ImportOutcome(written=0, rejected=rejected, rows=outcomes)
+
+    now = timezone.now()
+    created = [i for o, i, _c in planned if o.row not in problems and o.action == RowAction.CREATE]
+    updated = [(i, c) for o, i, c in planned if o.row not in problems and o.action == RowAction.UPDATE]
+    for item in created:
+        item.created_at = item.updated_at = now
+    for item, _changes in updated:
+        item.updated_at = now
     Equipment.objects.bulk_create(created, batch_size=1000)
     if updated:
         Equipment.objects.bulk_update([i for i, _ in updated], [*EQUIPMENT_FIELDS, "for_teaching", "updated_at"],
@@ -279,11 +303,13 @@ def write_equipment_rows(*, actor: Actor, unit: Organization, rows: Sequence[tup
         for i in created))
     audit_many(actor=actor, action=AuditAction.UPDATE, object_type=EQUIPMENT_TYPE, note=source, items=(
         (i.pk, _label(i), changes, i.region_path, unit.pk) for i, changes in updated))
-    feed_many("equipment", ((f"{unit.school_code}/{i.asset_number}", i.region_path, unit.pk)
-                            for i in [*created, *(i for i, _ in updated)]))
-    refresh_register_holdings(actor=actor, school=unit, today=today)
-    return ImportOutcome(written=len(good), rejected=problems,
-                         summary=f"新增 {len(created)}，更新 {len(updated)}，无变化 {len(good) - len(created) - len(updated)}")
+    if created or updated:
+        feed_many("equipment", ((f"{unit.school_code}/{i.asset_number}", i.region_path, unit.pk)
+                                for i in [*created, *(i for i, _ in updated)]))
+        refresh_register_holdings(actor=actor, school=unit, today=today)
+    unchanged = sum(1 for o in outcomes if o.row not in problems and o.action == RowAction.UNCHANGED)
+    return ImportOutcome(written=len(created) + len(updated), rejected=rejected, rows=outcomes,
+                         summary=f"新增 {len(created)}，更新 {len(updated)}，无变化 {unchanged}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,11 +378,10 @@ def _typed_problems(school: Organization, values: Mapping[str, Any], today: dt.d
     return out
 
 
-def _save_typed(*, actor: Actor, school: Organization, values: Mapping[str, Any], today: dt.date,
-                existing: AssetHoldings | None, note: str = "") -> AssetHoldings:
-    holdings = existing or AssetHoldings(school=school, region_path=school.region_path, year=values["year"],
-                                         source=HoldingsSource.TYPED)
-    before = {} if existing is None else _holdings_snapshot(existing)
+def _typed_after(*, school: Organization, values: Mapping[str, Any], existing: AssetHoldings | None) -> AssetHoldings:
+    """The holdings as the typed ``values`` make them (not saved; ``existing`` is left untouched)."""
+    holdings = copy.copy(existing) if existing is not None else AssetHoldings(
+        school=school, region_path=school.region_path, year=values["year"], source=HoldingsSource.TYPED)
     other = decimal.Decimal(values.get("other_fixed_assets_value") or 0)
     if holdings.source == HoldingsSource.TYPED:
         for name in HOLDINGS_FIGURES:
@@ -365,15 +390,27 @@ def _save_typed(*, actor: Actor, school: Organization, values: Mapping[str, Any]
         # The register's share of the total is already in it: only the typed part changes.
         holdings.fixed_asset_value = holdings.fixed_asset_value - holdings.other_fixed_assets_value + other
     holdings.other_fixed_assets_value = other
+    return holdings
+
+
+def _typed_changes(existing: AssetHoldings | None, holdings: AssetHoldings) -> dict[str, Any]:
+    return diff_fields({} if existing is None else _holdings_snapshot(existing), _holdings_snapshot(holdings),
+                       HOLDINGS_LABELS)
+
+
+def _save_typed(*, actor: Actor, school: Organization, values: Mapping[str, Any], today: dt.date,
+                existing: AssetHoldings | None, note: str = "") -> AssetHoldings:
+    holdings = _typed_after(school=school, values=values, existing=existing)
+    changes = _typed_changes(existing, holdings)
+    if existing is not None and not changes:
+        return existing  # the same figures typed again: nothing to write, no history
     holdings.updated_at = timezone.now()
     holdings.save()
-    changes = diff_fields(before, _holdings_snapshot(holdings), HOLDINGS_LABELS)
-    if changes:
-        record_change(actor=actor, action=AuditAction.CREATE if existing is None else AuditAction.UPDATE,
-                      object_type=HOLDINGS_TYPE, object_id=holdings.pk,
-                      object_label=f"{school.name} {holdings.year} 年度资产汇总", changes=changes,
-                      region_path=school.region_path, school_id=school.pk, feed_resource="asset_holdings",
-                      feed_key=f"{school.school_code}/{holdings.year}", note=note)
+    record_change(actor=actor, action=AuditAction.CREATE if existing is None else AuditAction.UPDATE,
+                  object_type=HOLDINGS_TYPE, object_id=holdings.pk,
+                  object_label=f"{school.name} {holdings.year} 年度资产汇总", changes=changes,
+                  region_path=school.region_path, school_id=school.pk, feed_resource="asset_holdings",
+                  feed_key=f"{school.school_code}/{holdings.year}", note=note)
     return holdings
 
 
@@ -411,16 +448,17 @@ def _schools_for(unit: Organization, codes_wanted: set[str]) -> dict[str, Organi
 
 @transaction.atomic
 def write_holdings_rows(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]],
-                        accept_valid: bool, dry_run: bool, source: str, today: dt.date) -> ImportOutcome:
-    """Typed summaries, one row per school and year: a school imports its own, a county bureau its schools'."""
+                        accept_valid: bool, dry_run: bool, source: str, today: dt.date,
+                        policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
+    """Typed summaries, one row per school and year: a school imports its own, a county bureau its
+    schools'. A school and year already summarised is changed only as ``policy`` allows."""
     if not can_write_assets(actor, unit):
         raise NotPermitted(f"您无权向{unit.name}导入资产汇总")
     schools = _schools_for(unit, {c.values.get("school_code") for _, c in rows if c.values.get("school_code")})
     existing = {(h.school_id, h.year): h for h in AssetHoldings.objects.select_for_update().filter(
         school__in=list(schools.values()))}
-    problems: list[RowProblem] = []
-    seen: dict[tuple[int, int], int] = {}
-    good: list[tuple[Organization, dict[str, Any], AssetHoldings | None]] = []
+    keyed: dict[int, tuple[Organization, int]] = {}
+    rows_of: dict[tuple[int, int], list[int]] = {}
     for row_number, clean in rows:
         code = clean.values.get("school_code") or (unit.school_code if unit.is_school else "")
         school = schools.get(code) if code else None
@@ -432,21 +470,46 @@ def write_holdings_rows(*, actor: Actor, unit: Organization, rows: Sequence[tupl
             clean.add("school_code", code, f"{school.name}已撤销，不能再填报资产汇总")
         year = clean.values.get("year")
         if school is not None and year is not None and not clean.failed("year"):
-            key = (school.pk, year)
-            if key in seen:
-                clean.add("year", year, f"{school.name} {year} 年度与第 {seen[key]} 行重复")
-            else:
-                seen[key] = row_number
-            for name, message in _typed_problems(school, clean.values, today, existing.get(key)):
+            keyed[row_number] = (school, year)
+            rows_of.setdefault((school.pk, year), []).append(row_number)
+            for name, message in _typed_problems(school, clean.values, today, existing.get((school.pk, year))):
                 clean.add(name, clean.values.get(name), message)
-        if clean.ok:
-            good.append((school, clean.values, existing.get((school.pk, year))))
-        else:
+    for row_number, clean in rows:
+        # A school and year on several rows is reported on each of them, whatever else is wrong.
+        if row_number in keyed:
+            school, year = keyed[row_number]
+            where = rows_of[(school.pk, year)]
+            if len(where) > 1:
+                others = "、".join(str(r) for r in where if r != row_number)
+                clean.add("year", year, f"{school.name} {year} 年度在本文件中出现了多次（另见第 {others} 行）")
+    problems: list[RowProblem] = []
+    planned: list[tuple[RowOutcome, Organization, dict[str, Any], AssetHoldings | None]] = []
+    for row_number, clean in rows:
+        if not clean.ok:
             problems.extend(HOLDINGS_SCHEMA.row_problems(row_number, clean))
+            continue
+        school, year = keyed[row_number]
+        found = existing.get((school.pk, year))
+        record = f"{school.name} {year} 年度资产汇总"
+        if found is None:
+            outcome = RowOutcome(row_number, RowAction.CREATE, record)
+        else:
+            changes = _typed_changes(found, _typed_after(school=school, values=clean.values, existing=found))
+            outcome = RowOutcome(row_number, RowAction.UPDATE if changes else RowAction.UNCHANGED, record, changes)
+        refused = policy_problem(policy, outcome, field_name="year", label="统计年度", value=str(year))
+        if refused is not None:
+            problems.append(refused)
+        planned.append((outcome, school, clean.values, found))
+    problems.sort(key=lambda p: p.row)
+    outcomes = [o for o, *_ in planned]
     if problems and not accept_valid:
-        raise BatchInvalid(problems)
+        raise batch_rejected(problems, outcomes)
     if dry_run:
-        return ImportOutcome(written=0, rejected=problems)
-    for school, values, found in good:
-        _save_typed(actor=actor, school=school, values=values, today=today, existing=found, note=source)
-    return ImportOutcome(written=len(good), rejected=problems)
+        return ImportOutcome(written=0, rejected=problems, rows=outcomes)
+    bad = {p.row for p in problems}
+    written = 0
+    for outcome, school, values, found in planned:
+        if outcome.row not in bad and outcome.action != RowAction.UNCHANGED:
+            _save_typed(actor=actor, school=school, values=values, today=today, existing=found, note=source)
+            written += 1
+    return ImportOutcome(written=written, rejected=problems, rows=outcomes)

@@ -18,7 +18,7 @@ import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath, PurePosixPath
-from typing import Final
+from typing import Any, Final
 
 import xlsxwriter
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
@@ -814,7 +814,8 @@ _EXCEL_CELL_LIMIT: Final = 32_767
 
 
 def problems_xlsx(
-    problems: Sequence[Mapping[str, object]], *, title: str, mapping: Mapping[str, object] | None = None
+    problems: Sequence[Mapping[str, object]], *, title: str, mapping: Mapping[str, object] | None = None,
+    extra_sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[object]]]] = (),
 ) -> bytes:
     """An error report: one line per problem (row, column, value as typed, what is wrong).
 
@@ -851,8 +852,27 @@ def problems_xlsx(
     sheet.freeze_panes(1, 0)
     if mapping and mapping.get("columns"):
         _write_mapping_sheet(book, mapping, header_fmt, text_fmt)
+    for name, extra_headers, lines in extra_sheets:  # e.g. the import's 逐行结果 (imports.runner)
+        _write_text_sheet(book, name, extra_headers, lines, header_fmt, text_fmt, number_fmt)
     book.close()
     return buffer.getvalue()
+
+
+def _write_text_sheet(book: Any, name: str, headers: Sequence[str], lines: Sequence[Sequence[object]],
+                      header_fmt: Any, text_fmt: Any, number_fmt: Any) -> None:
+    """A further sheet of the report: row numbers as numbers, everything else as text."""
+    sheet = book.add_worksheet(name)
+    for c, head in enumerate(headers):
+        sheet.write_string(0, c, head, header_fmt)
+        sheet.set_column(c, c, 8 if c == 0 else 40)
+    for r, line in enumerate(lines, start=1):
+        for c, value in enumerate(line):
+            if isinstance(value, int) and not isinstance(value, bool):
+                sheet.write_number(r, c, value, number_fmt)
+            else:
+                sheet.write_string(r, c, redact_identifiers(str(value or ""))[:_EXCEL_CELL_LIMIT], text_fmt)
+    sheet.autofilter(0, 0, len(lines), len(headers) - 1)
+    sheet.freeze_panes(1, 0)
 
 
 def mapping_summary(mapping: Mapping[str, object]) -> list[str]:

@@ -21,6 +21,15 @@ class ImportMode(models.TextChoices):
     ACCEPT_VALID = "accept_valid", _("只导入正确的行，错误行列入报告")
 
 
+class WritePolicy(models.TextChoices):
+    """Which rows of an import may write: new records, changes to existing ones, or both. A row the
+    policy leaves out is reported (with what it would have done), never written."""
+
+    CREATE_ONLY = "create_only", _("只新增：已有记录不修改")
+    UPDATE_ONLY = "update_only", _("只更新已有记录：不新增")
+    CREATE_AND_UPDATE = "create_and_update", _("新增并更新")
+
+
 class JobStatus(models.TextChoices):
     QUEUED = "queued", _("排队中")
     RUNNING = "running", _("处理中")
@@ -41,6 +50,15 @@ class ImportJob(models.Model):
     processed_rows = models.PositiveIntegerField(_("已处理"), default=0)
     error_rows = models.PositiveIntegerField(_("错误行数"), default=0)
     written_rows = models.PositiveIntegerField(_("已写入"), default=0)
+    # Create versus update: what the user allowed, and per row what the import did (or, for a dry
+    # run, would do). Jobs before this choice existed wrote both, hence the column default.
+    write_policy = models.CharField(_("新增或更新"), max_length=20, choices=WritePolicy.choices,
+                                    default=WritePolicy.CREATE_AND_UPDATE)
+    created_rows = models.PositiveIntegerField(_("新增"), default=0)
+    updated_rows = models.PositiveIntegerField(_("修改"), default=0)
+    unchanged_rows = models.PositiveIntegerField(_("无变化"), default=0)
+    # {"create": [row, …], "unchanged": [row, …], "update": [{"row", "record", "changes": [[label, old, new]]}]}
+    row_actions = models.JSONField(_("逐行操作"), default=dict, blank=True)
     # [{"row": 7, "column": "身份证件号", "value": "…", "message": "…"}], in file order.
     problems = models.JSONField(_("错误报告"), default=list, blank=True)
     failure = models.TextField(_("失败原因"), blank=True)

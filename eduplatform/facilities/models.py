@@ -43,6 +43,14 @@ class LandParcel(models.Model):
     class Meta:
         verbose_name = _("土地")
         ordering = ["school_id", "name", "id"]
+        # The natural key a re-import finds a parcel by: its 土地证号 (不动产权证号) when it has one, else
+        # its name (坐落) among the school's parcels in use (many school parcels have no certificate).
+        constraints = [
+            models.UniqueConstraint(fields=["school", "certificate_number"], condition=~models.Q(certificate_number=""),
+                                    name="one_parcel_per_certificate"),
+            models.UniqueConstraint(fields=["school", "name"], condition=models.Q(retired_on__isnull=True),
+                                    name="one_parcel_in_use_per_name"),
+        ]
         indexes = [
             models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="parcel_region_path"),
         ]

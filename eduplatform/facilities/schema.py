@@ -47,7 +47,7 @@ def use_category(use_code: str) -> str:
 
 BUILDING_COLUMNS: tuple[Column, ...] = (
     Column("number", "建筑物编号", required=True, aliases=("编号", "校舍编号"), example="JZ001",
-           help="本校内唯一，如 JZ001；再次导入同一编号即更新该建筑物"),
+           help="本校内唯一，如 JZ001；已有编号的行按所选“新增或更新”方式处理"),
     Column("name", "建筑物名称", required=True, aliases=("校舍名称", "名称", "建筑名称"), example="1号教学楼", width=18),
     Column("building_class", "建筑物分类", kind="code", example="1-房屋建筑", help="不填为 房屋建筑"),
     Column("use_code", "建筑物用途", required=True, kind="code", aliases=("用途",), example="11-教学楼"),
@@ -104,7 +104,7 @@ BUILDING_SCHEMA = RowSchema(
 LAND_COLUMNS: tuple[Column, ...] = (
     Column("name", "地块名称（坐落）", required=True, aliases=("地块名称", "坐落", "坐落位置"), example="主校区", width=18),
     Column("certificate_number", "土地证号", aliases=("不动产权证号", "土地使用证号"), example="粤(2018)广州市不动产权第0001号",
-           width=22, help="同一学校再次导入相同证号即更新该地块"),
+           width=22, help="地块按土地证号识别（没有证号按地块名称识别）"),
     Column("area", "占地面积", required=True, kind="decimal", aliases=("土地面积",), example="24000",
            help="平方米，不能为负数"),
     Column("sports_area", "其中体育场地面积", kind="decimal", aliases=("体育场地面积", "运动场地面积"), example="8000"),

@@ -7,15 +7,17 @@ field-level before/after, change feed, dirty mark — in the same transaction.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from eduplatform.core.errors import (
-    BatchInvalid,
     FieldProblem,
     NotPermitted,
     ProblemCollector,
@@ -23,6 +25,7 @@ from eduplatform.core.errors import (
     RowProblem,
 )
 from eduplatform.core.integrity import unique_or_invalid
+from eduplatform.core.models import WritePolicy
 from eduplatform.core.rows import CleanRow, RowSchema
 from eduplatform.facilities.models import Building, LandParcel
 from eduplatform.facilities.schema import (
@@ -38,7 +41,14 @@ from eduplatform.facilities.schema import (
 )
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import audit_many, diff_fields, feed_many, record_change
-from eduplatform.imports.registry import ImportOutcome
+from eduplatform.imports.registry import (
+    ImportOutcome,
+    RowAction,
+    RowOutcome,
+    batch_rejected,
+    other_unit_name,
+    policy_problem,
+)
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, require_unit_writer, unit_in_reach
@@ -232,6 +242,24 @@ def _certificate_taken(school: Organization, certificate: str, *, other_than: in
     return qs.first()
 
 
+def _check_name_free(school: Organization, clean: CleanRow, *, other_than: int | None = None) -> None:
+    """A parcel in use is known by its name (坐落) when it has no certificate: two parcels in use
+    of one school may not share it (the natural key of imports, ``one_parcel_in_use_per_name``)."""
+    name = clean.values.get("name")
+    if not name or clean.failed("name"):
+        return
+    qs = LandParcel.objects.filter(school=school, name=name, retired_on__isnull=True)
+    if other_than is not None:
+        qs = qs.exclude(pk=other_than)
+    if qs.exists():
+        clean.add("name", name, f"本校已有名为「{name}」的在用地块，请在名称中加以区分（如「{name}东区」）")
+
+
+def _parcel_key_guard(parcel: LandParcel, school: Organization):
+    return unique_or_invalid(f"地块「{parcel.name}」", field="name", label=LAND_LABELS.get("name", "地块名称"),
+                             message=f"{school.name}的地块名称「{parcel.name}」或土地证号刚被另一位用户同时登记，请核对后重新提交")
+
+
 @transaction.atomic
 def create_parcel(*, actor: Actor, school: Organization, data: Mapping[str, Any],
                   today: dt.date | None = None) -> LandParcel:
@@ -240,10 +268,12 @@ def create_parcel(*, actor: Actor, school: Organization, data: Mapping[str, Any]
     taken = _certificate_taken(school, clean.values.get("certificate_number") or "")
     if taken is not None:
         clean.add("certificate_number", taken.certificate_number, f"本校已登记土地证号「{taken.certificate_number}」的地块（{taken.name}）")
+    _check_name_free(school, clean)
     if not clean.ok:
         raise _invalid(f"地块「{data.get('name') or ''}」", clean, LAND_LABELS)
     parcel = LandParcel(school=school, region_path=school.region_path, **clean.values)
-    parcel.save()
+    with _parcel_key_guard(parcel, school):
+        parcel.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=LAND_TYPE, object_id=parcel.pk,
                   object_label=_parcel_label(parcel, school),
                   changes=_created(parcel_snapshot(parcel), LAND_LABELS), region_path=school.region_path,
@@ -264,6 +294,7 @@ def update_parcel(*, actor: Actor, parcel: LandParcel, data: Mapping[str, Any],
     taken = _certificate_taken(school, clean.values.get("certificate_number") or "", other_than=parcel.pk)
     if taken is not None:
         clean.add("certificate_number", taken.certificate_number, f"本校已登记土地证号「{taken.certificate_number}」的地块（{taken.name}）")
+    _check_name_free(school, clean, other_than=parcel.pk)
     if not clean.ok:
         raise _invalid(f"地块「{parcel.name}」", clean, LAND_LABELS)
     before = parcel_snapshot(parcel)
@@ -273,7 +304,8 @@ def update_parcel(*, actor: Actor, parcel: LandParcel, data: Mapping[str, Any],
     if not changes:
         return parcel
     parcel.updated_at = timezone.now()
-    parcel.save()
+    with _parcel_key_guard(parcel, school):
+        parcel.save()
     record_change(actor=actor, action=AuditAction.UPDATE, object_type=LAND_TYPE, object_id=parcel.pk,
                   object_label=_parcel_label(parcel, school), changes=changes, region_path=school.region_path,
                   school_id=school.pk, feed_resource=LAND_FEED, feed_key=str(parcel.pk))
@@ -313,95 +345,204 @@ def retire_parcel(*, actor: Actor, parcel: LandParcel, on: dt.date | None, reaso
 # Spreadsheet batches (import kinds "buildings" and "land")
 
 
-def _batch(
-    *, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]], accept_valid: bool, dry_run: bool,
-    schema: RowSchema, model: type, key_field: str, key_label: str,
-    conflict: Callable[[Any], str | None], label: Callable[[Any, Organization], str],
-    snapshot: Callable[[Any], dict[str, Any]], labels: Mapping[str, str], object_type: str, feed: str,
-    feed_key: Callable[[Any], str], source: str,
-) -> ImportOutcome:
-    """Check a batch against itself and the database, then create new records and update those whose
-    key (建筑物编号, 土地证号) the school already has — all rows, or only the valid ones."""
+@dataclass
+class _Planned:
+    """A checked row and what it does: ``record`` is the existing record (None: a new one), ``after``
+    the record as it will be saved."""
+
+    row: int
+    clean: CleanRow
+    record: Any | None
+    after: Any
+    outcome: RowOutcome
+
+
+def _report_duplicates(rows: Sequence[tuple[int, CleanRow]], key_of: Callable[[CleanRow], str],
+                       field_name: str, key_label: str, problems: dict[int, list[RowProblem]]) -> None:
+    """A key written on several rows is reported on every one of them, whatever else is wrong with
+    those rows (they are one record typed twice, or two records sharing a key: either way the
+    person must look at all of them)."""
+    rows_of: dict[str, list[int]] = {}
+    for row, clean in rows:
+        key = key_of(clean)
+        if key:
+            rows_of.setdefault(key, []).append(row)
+    for key, where in rows_of.items():
+        if len(where) < 2:
+            continue
+        for row in where:
+            others = "、".join(str(r) for r in where if r != row)
+            problems.setdefault(row, []).append(RowProblem(
+                row, field_name, key_label, key,
+                f"{key_label}「{key}」在本文件中出现了多次（另见第 {others} 行），同一文件中每个{key_label}只能出现一次"))
+
+
+def _plan(unit: Organization, row: int, clean: CleanRow, record: Any | None, *, model: type,
+          snapshot: Callable[[Any], dict[str, Any]], labels: Mapping[str, str],
+          describe: Callable[[Any], str]) -> _Planned:
+    if record is None:
+        after = model(school=unit, region_path=unit.region_path, **clean.values)
+        return _Planned(row, clean, None, after, RowOutcome(row, RowAction.CREATE, describe(after)))
+    after = copy.copy(record)
+    for name, value in clean.values.items():
+        setattr(after, name, value)
+    changes = diff_fields(snapshot(record), snapshot(after), labels)
+    action = RowAction.UPDATE if changes else RowAction.UNCHANGED
+    return _Planned(row, clean, record, after, RowOutcome(row, action, describe(record), changes))
+
+
+def _write_planned(*, actor: Actor, unit: Organization, planned: Sequence[_Planned], model: type, schema: RowSchema,
+                   label: Callable[[Any, Organization], str], snapshot: Callable[[Any], dict[str, Any]],
+                   labels: Mapping[str, str], object_type: str, feed: str, feed_key: Callable[[Any], str],
+                   source: str) -> tuple[int, int]:
+    """Create and update the planned rows with their audit and change-feed entries (and so the
+    roll-up marks); unchanged rows are not touched, so a re-imported file leaves no trace."""
+    now = timezone.now()
+    created = [p.after for p in planned if p.outcome.action == RowAction.CREATE]
+    updated = [p for p in planned if p.outcome.action == RowAction.UPDATE]
+    for record in created:
+        record.created_at = record.updated_at = now
+    for p in updated:
+        p.after.updated_at = now
+    model.objects.bulk_create(created, batch_size=1000)
+    if created and created[0].pk is None:  # backends that do not return keys from bulk inserts
+        raise RuntimeError("bulk_create did not return primary keys")
+    if updated:
+        model.objects.bulk_update([p.after for p in updated], [*schema.by_field, "updated_at"], batch_size=1000)
+    if created:
+        audit_many(actor=actor, action=AuditAction.CREATE, object_type=object_type, note=source, items=[
+            (r.pk, label(r, unit), _created(snapshot(r), labels), unit.region_path, unit.pk) for r in created])
+    if updated:
+        audit_many(actor=actor, action=AuditAction.UPDATE, object_type=object_type, note=source, items=[
+            (p.after.pk, label(p.after, unit), p.outcome.changes, unit.region_path, unit.pk) for p in updated])
+    changed = [*created, *(p.after for p in updated)]
+    if changed:
+        feed_many(feed, [(feed_key(r), unit.region_path, unit.pk) for r in changed])
+    return len(created), len(updated)
+
+
+def _finish_batch(*, problems: dict[int, list[RowProblem]], planned: list[_Planned], accept_valid: bool, dry_run: bool,
+                  policy: str, key_field: str, key_label: str, write: Callable[[list[_Planned]], tuple[int, int]]
+                  ) -> ImportOutcome:
+    """The steps every facilities batch shares once each row's effect is planned: the write policy,
+    all-or-nothing, the dry run, the write."""
+    for p in planned:
+        refused = policy_problem(policy, p.outcome, field_name=key_field, label=key_label,
+                                 value=str(p.clean.values.get(key_field) or ""))
+        if refused is not None:
+            problems.setdefault(p.row, []).append(refused)
+    rejected = [problem for row in sorted(problems) for problem in problems[row]]
+    outcomes = [p.outcome for p in planned]
+    if rejected and not accept_valid:
+        raise batch_rejected(rejected, outcomes)
+    valid = [p for p in planned if p.row not in problems]
+    if dry_run:
+        return ImportOutcome(written=0, rejected=rejected, rows=outcomes)
+    created, updated = write(valid)
+    return ImportOutcome(written=created + updated, rejected=rejected, rows=outcomes,
+                         summary=f"新增 {created}，更新 {updated}，无变化 {len(valid) - created - updated}")
+
+
+def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]], accept_valid: bool,
+                     dry_run: bool, source: str, today: dt.date,
+                     policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
+    """Buildings by 建筑物编号 (unique within the school): a new number creates a building, a known
+    one updates it field by field — as far as ``policy`` allows — and an identical row changes nothing."""
     _require_writer(actor, unit)
     problems: dict[int, list[RowProblem]] = {}
     for row, clean in rows:
         if clean.problems:
-            problems[row] = schema.row_problems(row, clean)
-    keys = {clean.values[key_field] for row, clean in rows if row not in problems and clean.values.get(key_field)}
-    existing = {getattr(r, key_field): r for r in model.objects.select_for_update().filter(
-        school=unit, **{f"{key_field}__in": keys})}
-    first_row: dict[str, int] = {}
+            problems[row] = BUILDING_SCHEMA.row_problems(row, clean)
+
+    def number_of(clean: CleanRow) -> str:
+        return "" if clean.failed("number") else (clean.values.get("number") or "")
+
+    _report_duplicates(rows, number_of, "number", "建筑物编号", problems)
+    numbers = {number_of(c) for row, c in rows if row not in problems and number_of(c)}
+    existing = {b.number: b for b in Building.objects.select_for_update().filter(school=unit, number__in=numbers)}
+    planned = []
     for row, clean in rows:
-        key = clean.values.get(key_field)
-        if row in problems or not key:
+        if row in problems:
             continue
-        if key in first_row:
-            problems[row] = [RowProblem(row, key_field, key_label, key,
-                                        f"{key_label}「{key}」与第 {first_row[key]} 行重复，同一文件中每个{key_label}只能出现一次")]
+        building = existing.get(clean.values["number"])
+        if building is not None and building.demolished_on is not None:
+            problems[row] = [RowProblem(row, "number", "建筑物编号", building.number,
+                                        f"建筑物编号「{building.number}」属于已于 {building.demolished_on.isoformat()} 拆除的"
+                                        f"「{building.name}」，新建筑物请使用新的编号")]
             continue
-        first_row[key] = row
-        message = conflict(existing[key]) if key in existing else None
-        if message:
-            problems[row] = [RowProblem(row, key_field, key_label, key, message)]
-    rejected = [p for row in sorted(problems) for p in problems[row]]
-    if rejected and not accept_valid:
-        raise BatchInvalid(rejected)
-    valid = [(row, clean) for row, clean in rows if row not in problems]
-    if dry_run:
-        return ImportOutcome(written=len(valid), rejected=rejected)
-    now = timezone.now()
-    created, updated, audits = [], [], []
-    for _row, clean in valid:
-        key = clean.values.get(key_field)
-        record = existing.get(key) if key else None
-        if record is None:
-            created.append(model(school=unit, region_path=unit.region_path, created_at=now, updated_at=now,
-                                 **clean.values))
-            continue
-        before = snapshot(record)
-        for name, value in clean.values.items():
-            setattr(record, name, value)
-        changes = diff_fields(before, snapshot(record), labels)
-        if changes:
-            record.updated_at = now
-            updated.append(record)
-            audits.append((AuditAction.UPDATE, record, changes))
-    model.objects.bulk_create(created, batch_size=1000)
-    if updated:
-        model.objects.bulk_update(updated, [*schema.by_field, "updated_at"], batch_size=1000)
-    audits = [(AuditAction.CREATE, r, _created(snapshot(r), labels)) for r in created] + audits
-    for action in (AuditAction.CREATE, AuditAction.UPDATE):
-        items = [(r.pk, label(r, unit), ch, unit.region_path, unit.pk) for a, r, ch in audits if a == action]
-        if items:
-            audit_many(actor=actor, action=action, object_type=object_type, items=items, note=source)
-    feed_many(feed, [(feed_key(r), unit.region_path, unit.pk) for _a, r, _c in audits])
-    return ImportOutcome(written=len(valid), rejected=rejected,
-                         summary=f"新增 {len(created)}，更新 {len(updated)}，无变化 {len(valid) - len(created) - len(updated)}")
+        planned.append(_plan(unit, row, clean, building, model=Building, snapshot=building_snapshot,
+                             labels=BUILDING_LABELS, describe=lambda b: f"建筑物「{b.name}」（编号 {b.number}）"))
 
+    def write(valid: list[_Planned]) -> tuple[int, int]:
+        return _write_planned(actor=actor, unit=unit, planned=valid, model=Building, schema=BUILDING_SCHEMA,
+                              label=_building_label, snapshot=building_snapshot, labels=BUILDING_LABELS,
+                              object_type=BUILDING_TYPE, feed=BUILDING_FEED,
+                              feed_key=lambda b: _building_key(unit, b.number), source=source)
 
-def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]], accept_valid: bool,
-                     dry_run: bool, source: str, today: dt.date) -> ImportOutcome:
-    def conflict(building: Building) -> str | None:
-        if building.demolished_on is not None:
-            return (f"建筑物编号「{building.number}」属于已于 {building.demolished_on.isoformat()} 拆除的"
-                    f"「{building.name}」，新建筑物请使用新的编号")
-        return None
-
-    return _batch(actor=actor, unit=unit, rows=rows, accept_valid=accept_valid, dry_run=dry_run,
-                  schema=BUILDING_SCHEMA, model=Building, key_field="number", key_label="建筑物编号",
-                  conflict=conflict, label=_building_label, snapshot=building_snapshot, labels=BUILDING_LABELS,
-                  object_type=BUILDING_TYPE, feed=BUILDING_FEED, feed_key=lambda b: _building_key(unit, b.number),
-                  source=source)
+    return _finish_batch(problems=problems, planned=planned,
+                         accept_valid=accept_valid, dry_run=dry_run, policy=policy, key_field="number",
+                         key_label="建筑物编号", write=write)
 
 
 def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]], accept_valid: bool,
-                   dry_run: bool, source: str, today: dt.date) -> ImportOutcome:
-    def conflict(parcel: LandParcel) -> str | None:
-        if parcel.retired_on is not None:
-            return f"土地证号「{parcel.certificate_number}」的地块「{parcel.name}」已于 {parcel.retired_on.isoformat()} 注销"
-        return None
+                   dry_run: bool, source: str, today: dt.date, policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
+    """Land parcels by their natural key (docs/facilities.md): the 土地证号 (不动产权证号) when the row
+    has one, otherwise the parcel's name (坐落) among the school's parcels in use. A certificate is
+    one parcel of one school: a number another school holds is refused."""
+    _require_writer(actor, unit)
+    problems: dict[int, list[RowProblem]] = {}
+    for row, clean in rows:
+        if clean.problems:
+            problems[row] = LAND_SCHEMA.row_problems(row, clean)
 
-    return _batch(actor=actor, unit=unit, rows=rows, accept_valid=accept_valid, dry_run=dry_run,
-                  schema=LAND_SCHEMA, model=LandParcel, key_field="certificate_number", key_label="土地证号",
-                  conflict=conflict, label=_parcel_label, snapshot=parcel_snapshot, labels=LAND_LABELS,
-                  object_type=LAND_TYPE, feed=LAND_FEED, feed_key=lambda p: str(p.pk), source=source)
+    def certificate_of(clean: CleanRow) -> str:
+        return "" if clean.failed("certificate_number") else (clean.values.get("certificate_number") or "")
+
+    def name_of(clean: CleanRow) -> str:
+        return "" if clean.failed("name") else (clean.values.get("name") or "")
+
+    _report_duplicates(rows, certificate_of, "certificate_number", "土地证号", problems)
+    _report_duplicates(rows, name_of, "name", LAND_LABELS["name"], problems)
+    checked = [(row, c) for row, c in rows if row not in problems]
+    certificates = {certificate_of(c) for _row, c in checked} - {""}
+    names = {name_of(c) for _row, c in checked}
+    ours = list(LandParcel.objects.select_for_update().filter(
+        Q(certificate_number__in=certificates) | Q(name__in=names, retired_on__isnull=True), school=unit))
+    by_certificate = {p.certificate_number: p for p in ours if p.certificate_number}
+    by_name = {p.name: p for p in ours if p.retired_on is None}
+    elsewhere = {p.certificate_number: p for p in LandParcel.objects.filter(certificate_number__in=certificates)
+                 .exclude(school=unit).select_related("school")}
+    planned = []
+    for row, clean in checked:
+        certificate, name = certificate_of(clean), name_of(clean)
+        holder = elsewhere.get(certificate) if certificate else None
+        if holder is not None:
+            owner = other_unit_name(actor, holder.school_id, holder.school.name, holder.region_path)
+            problems[row] = [RowProblem(row, "certificate_number", "土地证号", certificate,
+                                        f"土地证号「{certificate}」已登记在{owner}名下，一宗土地只能属于一个单位；请核对证号")]
+            continue
+        parcel = by_certificate.get(certificate) if certificate else None
+        namesake = by_name.get(name)
+        if parcel is None and namesake is not None and (not certificate or not namesake.certificate_number):
+            parcel = namesake  # the parcel known by its name (坐落); the row may add its certificate
+        if parcel is not None and parcel.retired_on is not None:
+            problems[row] = [RowProblem(row, "certificate_number", "土地证号", certificate,
+                                        f"土地证号「{certificate}」的地块「{parcel.name}」已于 {parcel.retired_on.isoformat()} 注销")]
+            continue
+        if namesake is not None and namesake != parcel:
+            problems[row] = [RowProblem(row, "name", LAND_LABELS["name"], name,
+                                        f"本校已有名为「{name}」的地块（土地证号「{namesake.certificate_number or '无'}」），"
+                                        "与本行不是同一宗地；请在名称中加以区分（如「{0}东区」）".format(name))]
+            continue
+        planned.append(_plan(unit, row, clean, parcel, model=LandParcel, snapshot=parcel_snapshot, labels=LAND_LABELS,
+                             describe=lambda p: f"地块「{p.name}」" + (f"（土地证号 {p.certificate_number}）"
+                                                                     if p.certificate_number else "")))
+
+    def write(valid: list[_Planned]) -> tuple[int, int]:
+        return _write_planned(actor=actor, unit=unit, planned=valid, model=LandParcel, schema=LAND_SCHEMA,
+                              label=_parcel_label, snapshot=parcel_snapshot, labels=LAND_LABELS,
+                              object_type=LAND_TYPE, feed=LAND_FEED, feed_key=lambda p: str(p.pk), source=source)
+
+    return _finish_batch(problems=problems, planned=planned,
+                         accept_valid=accept_valid, dry_run=dry_run, policy=policy, key_field="certificate_number",
+                         key_label="土地证号", write=write)

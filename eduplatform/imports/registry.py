@@ -7,10 +7,13 @@ What a kind supplies:
 - ``schema``: the ``RowSchema`` whose columns make the template and read the file;
 - ``check_row(raw, context)``: one row's typed values and problems (the schema's ``clean`` plus
   the kind's own rules); ``context`` is shared by the batch (unit, today, memo);
-- ``write(actor=, unit=, rows=, accept_valid=, dry_run=, source=, today=)``: the kind's service.
-  It checks the batch against the database, then writes all rows, or only the valid ones when
-  ``accept_valid``; it raises ``BatchInvalid`` when not ``accept_valid`` and any row has a problem,
-  writes nothing on ``dry_run``, and returns an ``ImportOutcome``;
+- ``write(actor=, unit=, rows=, accept_valid=, dry_run=, source=, today=, policy=)``: the kind's
+  service. It checks the batch against the database, then writes all rows, or only the valid ones
+  when ``accept_valid``; it raises ``BatchInvalid`` when not ``accept_valid`` and any row has a
+  problem, writes nothing on ``dry_run``, and returns an ``ImportOutcome`` that says per row whether
+  it creates a record, changes one (which fields, old → new) or changes nothing. ``policy``
+  (``WritePolicy``) says whether creating, updating or both are allowed: a row the policy leaves out
+  is a problem of that row (``policy_problem``), still reported with what it would have done;
 - ``can_write(actor, unit)``: whether the actor may write into that unit;
 - optionally ``file_checker(column_index, context)``: a per-file row checker taking a row's cells,
   giving exactly what ``check_row`` gives but faster for big files (the student register's).
@@ -24,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from eduplatform.core.errors import RowProblem
+from eduplatform.core.models import WritePolicy
 from eduplatform.core.rows import CleanRow, RowSchema
 
 
@@ -36,16 +40,60 @@ class ImportContext:
     memo: dict = field(default_factory=dict)
 
 
+class RowAction:
+    """What a row does to the records (操作)."""
+
+    CREATE = "create"  # 新增
+    UPDATE = "update"  # 修改
+    UNCHANGED = "unchanged"  # 无变化
+
+    LABELS = {CREATE: "新增", UPDATE: "修改", UNCHANGED: "无变化"}
+
+
+@dataclass
+class RowOutcome:
+    """One row's effect: ``changes`` is ``history.services.diff_fields`` output (personal data masked)."""
+
+    row: int
+    action: str
+    record: str = ""  # the record as people know it, e.g. "教学楼（B01）"
+    changes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
 @dataclass
 class ImportOutcome:
     written: int
     rejected: list[RowProblem] = field(default_factory=list)
     summary: str = ""  # for the job's audit note, e.g. "新建 40，更新 2"
+    # Per row that passed its own checks: create, update (with the changes) or unchanged — also for
+    # rows then refused by the write policy, so the report shows what they would have done.
+    rows: list[RowOutcome] = field(default_factory=list)
 
 
 class WriteRows(Protocol):
     def __call__(self, *, actor: Any, unit: Any, rows: Sequence[tuple[int, CleanRow]], accept_valid: bool,
-                 dry_run: bool, source: str, today: dt.date) -> ImportOutcome: ...
+                 dry_run: bool, source: str, today: dt.date, policy: str = ...) -> ImportOutcome: ...
+
+
+def changes_text(changes: Mapping[str, Mapping[str, Any]]) -> str:
+    """「建筑物用途：01 教学楼 → 05 食堂；建成年份：2001 → 2003」"""
+    def shown(value: Any) -> str:
+        return "（空）" if value in (None, "") else str(value)
+    return "；".join(f"{c['label']}：{shown(c['before'])} → {shown(c['after'])}" for c in changes.values())
+
+
+def policy_problem(policy: str, outcome: RowOutcome, *, field_name: str, label: str, value: str) -> RowProblem | None:
+    """The problem of a row the write policy leaves out (``None`` when the policy allows it). An
+    unchanged row is never a problem: importing the same file twice is harmless in every policy."""
+    if outcome.action == RowAction.UPDATE and policy == WritePolicy.CREATE_ONLY:
+        return RowProblem(outcome.row, field_name, label, value,
+                          f"{outcome.record}已存在，本行将修改：{changes_text(outcome.changes)}。按“只新增”方式不修改已有记录；"
+                          "确需修改请选择“新增并更新”或“只更新已有记录”")
+    if outcome.action == RowAction.CREATE and policy == WritePolicy.UPDATE_ONLY:
+        return RowProblem(outcome.row, field_name, label, value,
+                          f"{outcome.record}尚不存在，本行将新增记录。按“只更新已有记录”方式不新增；"
+                          "确需新增请选择“新增并更新”或“只新增”")
+    return None
 
 
 @dataclass(frozen=True)
@@ -89,3 +137,27 @@ def get(key: str) -> ImportKind | None:
 
 def all_kinds() -> list[ImportKind]:
     return list(_KINDS.values())
+
+
+def other_unit_name(actor: Any, unit_id: int | None, unit_name: str, region_path: str) -> str:
+    """Where a record found under an identifier belongs, as this actor may be told: the unit's name
+    when it lies in the actor's own jurisdiction, otherwise only "其他单位" (a school clerk learns
+    that a building number is taken, not which school elsewhere in the province holds it)."""
+    from eduplatform.orgs.scope import scope_of
+
+    scope = scope_of(actor, with_focus=False)
+    if scope.school_id is not None:
+        visible = scope.school_id == unit_id
+    else:
+        visible = scope.covers_path(region_path or "")
+    return f"「{unit_name}」" if visible and unit_name else "其他单位"
+
+
+def batch_rejected(problems: list[RowProblem], rows: list[RowOutcome]) -> Exception:
+    """``BatchInvalid`` (all or nothing: nothing written) that still carries each row's planned effect
+    for the job's report."""
+    from eduplatform.core.errors import BatchInvalid
+
+    exc = BatchInvalid(sorted(problems, key=lambda p: p.row))
+    exc.outcome = ImportOutcome(written=0, rejected=exc.problems, rows=rows)  # type: ignore[attr-defined]
+    return exc

@@ -24,13 +24,13 @@ from eduplatform.accounts.models import User
 from eduplatform.core.crypto import open_file, seal_file
 from eduplatform.core.errors import BatchInvalid, NotPermitted
 from eduplatform.core.imports import ImportFileError, problems_xlsx, read_table, template_xlsx
-from eduplatform.core.models import ImportJob, ImportMode, JobStatus
+from eduplatform.core.models import ImportJob, ImportMode, JobStatus, WritePolicy
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_event
-from eduplatform.imports.registry import ImportContext, ImportKind, get
+from eduplatform.imports.registry import ImportContext, ImportKind, ImportOutcome, RowAction, get
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor
-from eduplatform.standards.validators import mask_id_number
+from eduplatform.standards.validators import mask_id_number, redact_identifiers
 
 MAX_FILE_BYTES = 40 * 1024 * 1024
 PROGRESS_EVERY = 500  # rows between looks at the clock
@@ -50,18 +50,24 @@ def unit_label(unit: Organization) -> str:
 
 @transaction.atomic
 def submit_import(*, kind: ImportKind, actor: Actor, unit: Organization, file_name: str, content: bytes,
-                  mode: str) -> ImportJob:
-    """Store the file as a job and queue it for the worker (after this transaction commits)."""
+                  mode: str, write_policy: str = WritePolicy.CREATE_ONLY) -> ImportJob:
+    """Store the file as a job and queue it for the worker (after this transaction commits).
+
+    ``write_policy``: whether rows may create records, change existing ones, or both; only new
+    records unless the user chose otherwise (an overwrite is never what happens by default)."""
     from eduplatform.imports.tasks import run_import_job
 
     if not actor.can(kind.capability) or unit.kind not in kind.unit_kinds or not kind.can_write(actor, unit):
         raise NotPermitted(f"您无权向{unit.name}导入{kind.label}")
     if mode not in ImportMode.values:
         raise ValueError(mode)
+    if write_policy not in WritePolicy.values:
+        raise ValueError(write_policy)
     if len(content) > MAX_FILE_BYTES:
         raise ImportFileError("文件超过 40 MB，请分成几个文件上传")
     job = ImportJob.objects.create(
-        kind=kind.key, file_name=file_name[:200], content=seal_file(content), mode=mode, school_id=unit.pk,
+        kind=kind.key, file_name=file_name[:200], content=seal_file(content), mode=mode, write_policy=write_policy,
+        school_id=unit.pk,
         region_path=unit.region_path, target_label=unit_label(unit)[:200],
         requested_by_id=actor.pk, requested_by=actor.audit_name(), phase="排队等待处理",
     )
@@ -78,7 +84,7 @@ def retry_import(*, job: ImportJob, actor: Actor) -> ImportJob:
     unit = Organization.objects.get(pk=job.school_id)
     content = open_file(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
     new_job = submit_import(kind=kind, actor=actor, unit=unit, file_name=job.file_name, content=content,
-                            mode=job.mode)
+                            mode=job.mode, write_policy=job.write_policy)
     ImportJob.objects.filter(pk=job.pk).update(content=b"", file_kept=False)
     return new_job
 
@@ -185,18 +191,54 @@ def _run(kind: ImportKind, job: ImportJob) -> None:
     source = f"表格导入：{job.file_name}"
     try:
         with transaction.atomic():
+            # A dry run is checked as "accept valid rows" so that every row's effect is reported.
             outcome = kind.write(actor=actor, unit=unit, rows=checked,
                                  accept_valid=job.mode in (ImportMode.ACCEPT_VALID, ImportMode.DRY_RUN),
-                                 dry_run=job.mode == ImportMode.DRY_RUN, source=source, today=today)
+                                 dry_run=job.mode == ImportMode.DRY_RUN, source=source, today=today,
+                                 policy=job.write_policy)
     except BatchInvalid as exc:
+        # Nothing was written; the report still says what each row would have done.
+        _record_actions(job, getattr(exc, "outcome", None), exc.problems)
+        job.written_rows = 0
         _finish(job, JobStatus.REJECTED, problems=[p.as_dict() for p in exc.problems])
         return
-    job.written_rows = 0 if job.mode == ImportMode.DRY_RUN else outcome.written
+    _record_actions(job, outcome, outcome.rejected)
+    job.written_rows = 0 if job.mode == ImportMode.DRY_RUN else job.created_rows + job.updated_rows
     _finish(job, JobStatus.DONE, problems=[p.as_dict() for p in outcome.rejected])
     if job.written_rows:
-        note = f"导入{kind.label} {job.written_rows} 条" + (f"（{outcome.summary}）" if outcome.summary else "")
+        note = f"导入{kind.label}：{action_summary(job)}" + (f"（{outcome.summary}）" if outcome.summary else "")
         record_event(actor=actor, action=AuditAction.CREATE, object_type="core.import", object_id=job.pk,
                      object_label=source[:255], region_path=unit.region_path, note=note)
+
+
+def _record_actions(job: ImportJob, outcome: ImportOutcome | None, problems: list) -> None:
+    """The per-row 操作 of the report and the job's counts. Counted are the rows written (or, in a
+    dry run and a rejected batch, the rows that would be): a row with a problem is counted among
+    the problems only, though its planned effect stays in the report."""
+    bad = {p.row for p in problems}
+    created: list[int] = []
+    unchanged: list[int] = []
+    updates: list[dict] = []
+    counted = {RowAction.CREATE: 0, RowAction.UPDATE: 0, RowAction.UNCHANGED: 0}
+    for row in (outcome.rows if outcome is not None else []):
+        if row.row not in bad:
+            counted[row.action] += 1
+        if row.action == RowAction.CREATE:
+            created.append(row.row)
+        elif row.action == RowAction.UNCHANGED:
+            unchanged.append(row.row)
+        else:
+            updates.append({"row": row.row, "record": row.record,
+                            "changes": [[c["label"], c["before"], c["after"]] for c in row.changes.values()]})
+    job.created_rows, job.updated_rows = counted[RowAction.CREATE], counted[RowAction.UPDATE]
+    job.unchanged_rows = counted[RowAction.UNCHANGED]
+    job.row_actions = {"create": created, "unchanged": unchanged, "update": updates}
+
+
+def action_summary(job: ImportJob) -> str:
+    """「新增 3 条、修改 1 条、无变化 12 条、有问题 0 条」 (a dry run's: what it would do)."""
+    return (f"新增 {job.created_rows:,} 条、修改 {job.updated_rows:,} 条、无变化 {job.unchanged_rows:,} 条、"
+            f"有问题 {job.error_rows:,} 条")
 
 
 def _finish(job: ImportJob, status: str, *, problems: list | None = None, failure: str = "") -> None:
@@ -217,4 +259,39 @@ def _finish(job: ImportJob, status: str, *, problems: list | None = None, failur
 
 
 def problems_report(job: ImportJob) -> bytes:
-    return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告", mapping=job.mapping)
+    """The job's report as Excel: the problems (first sheet, as before), the mapping report, and with
+    each row's effect a sheet 逐行结果 — 行号, 操作 (新增 / 修改 / 无变化), 记录, 变更字段 (old → new) and
+    the row's problems."""
+    return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告", mapping=job.mapping,
+                         extra_sheets=[("逐行结果", ("行号", "操作", "记录", "变更字段", "问题说明"), row_results(job))]
+                         if job.row_actions else ())
+
+
+def row_results(job: ImportJob) -> list[tuple[object, ...]]:
+    """The 逐行结果 lines: every row with an effect or a problem, in file order."""
+    messages: dict[int, list[str]] = {}
+    for p in job.problems or []:
+        messages.setdefault(p["row"], []).append(f"{p.get('column') or ''}：{p['message']}" if p.get("column")
+                                                 else p["message"])
+    lines: dict[int, tuple[str, str, str]] = {}
+    for row in job.row_actions.get("create", []):
+        lines[row] = (RowAction.LABELS[RowAction.CREATE], "", "")
+    for row in job.row_actions.get("unchanged", []):
+        lines[row] = (RowAction.LABELS[RowAction.UNCHANGED], "", "")
+    for item in job.row_actions.get("update", []):
+        lines[item["row"]] = (RowAction.LABELS[RowAction.UPDATE], item.get("record", ""), changed_fields_text(item))
+    rows = []
+    for row in sorted(set(lines) | set(messages)):
+        action, record, changed = lines.get(row, ("", "", ""))
+        if row in messages and action:
+            action += "（未执行）"
+        rows.append((row, action or "—", redact_identifiers(record), redact_identifiers(changed),
+                     redact_identifiers("\n".join(messages.get(row, [])))))
+    return rows
+
+
+def changed_fields_text(item: dict) -> str:
+    """An update's 变更字段 from the stored [label, old, new] triples."""
+    def shown(value: object) -> str:
+        return "（空）" if value in (None, "") else str(value)
+    return "；".join(f"{label}：{shown(old)} → {shown(new)}" for label, old, new in item.get("changes", []))

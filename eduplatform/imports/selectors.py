@@ -12,7 +12,7 @@ from eduplatform.orgs.scope import Actor, scope_of, scoped
 
 def import_jobs(actor: Actor, kind: str | None = None) -> QuerySet[ImportJob]:
     # The uploaded file can be tens of megabytes: never load it for a list or a progress poll.
-    qs = scoped(ImportJob.objects.all(), actor).defer("content", "problems")
+    qs = scoped(ImportJob.objects.all(), actor).defer("content", "problems", "row_actions")
     if kind is not None:
         qs = qs.filter(kind=kind)
     scope = scope_of(actor)

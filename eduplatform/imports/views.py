@@ -109,7 +109,8 @@ def upload(request: HttpRequest, import_kind: str, pages: ImportPages = SHARED_P
         elif unit is not None and not form.errors:
             try:
                 job = runner.submit_import(kind=kind, actor=user, unit=unit, file_name=upload_file.name,
-                                           content=upload_file.read(), mode=form.cleaned_data["mode"])
+                                           content=upload_file.read(), mode=form.cleaned_data["mode"],
+                                           write_policy=form.cleaned_data["write_policy"])
             except ImportFileError as err:
                 form.add_error("file", err.message)
             else:
@@ -133,7 +134,12 @@ def _job_context(request: HttpRequest, job: ImportJob, pages: ImportPages) -> di
         and not Submission.objects.filter(key=_commit_key(job)).exists()  # committed already: no second button
     )
     can_retry = job.status == JobStatus.FAILED and job.failure == runner.INTERRUPTED and job.file_kept and may_write
+    actions = (job.row_actions or {}) if job.is_finished else {}
+    updates = actions.get("update", [])
     return {**pages.context(request, kind), "job": job, "problems": problems[:PROBLEMS_SHOWN],
+            "summary": runner.action_summary(job) if job.is_finished else "",
+            "updates": [{**u, "text": runner.changed_fields_text(u)} for u in updates[:PROBLEMS_SHOWN]],
+            "update_count": len(updates), "updates_cut": len(updates) > PROBLEMS_SHOWN,
             "problem_count": len(problems), "problems_cut": len(problems) > PROBLEMS_SHOWN, "shown": PROBLEMS_SHOWN,
             "can_commit": can_commit, "can_retry": can_retry, "progress_url": pages.job_url(pages.progress, job.pk),
             "problems_url": pages.job_url(pages.problems, job.pk), "commit_url": pages.job_url(pages.commit, job.pk)}
@@ -190,7 +196,7 @@ def job_commit(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PA
     # people) queue one import, and the repeat is sent to it (core/once.py).
     return _submit_once(request, job, pages, "imports.commit", lambda: runner.submit_import(
         kind=_kind(job.kind), actor=user, unit=unit, file_name=job.file_name, content=content,
-        mode=ImportMode.ALL_OR_NOTHING))
+        mode=ImportMode.ALL_OR_NOTHING, write_policy=job.write_policy))
 
 
 def _submit_once(request: HttpRequest, job: ImportJob, pages: ImportPages, action: str,

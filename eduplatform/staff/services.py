@@ -9,6 +9,7 @@ unit holding the person, and a partial unique index backs them up against races.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from eduplatform.core.errors import (
 )
 from eduplatform.core.identity import RESIDENT_ID_CARD, Sealer, id_index
 from eduplatform.core.integrity import unique_or_invalid
+from eduplatform.core.models import WritePolicy
 from eduplatform.core.rows import CleanRow
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import (
@@ -38,7 +40,13 @@ from eduplatform.history.services import (
     record_change,
     record_event,
 )
-from eduplatform.imports.registry import ImportOutcome
+from eduplatform.imports.registry import (
+    ImportOutcome,
+    RowAction,
+    RowOutcome,
+    batch_rejected,
+    policy_problem,
+)
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor, unit_in_reach
@@ -176,12 +184,17 @@ def write_posts(
     dry_run: bool = False,
     source: str = "录入",
     today: dt.date | None = None,
+    policy: str = WritePolicy.CREATE_ONLY,
 ) -> ImportOutcome:
-    """Hire a batch of checked rows at ``unit``: all or nothing unless ``accept_valid``; ``dry_run``
-    checks everything against the province's staff and writes nothing.
+    """Hire a batch of checked rows at ``unit``, or update the people already in post there: all or
+    nothing unless ``accept_valid``; ``dry_run`` checks everything against the province's staff and
+    writes nothing. ``policy`` says whether new posts, changes to posts at ``unit``, or both are
+    allowed.
 
     A person active anywhere else is an error naming that unit; a person who left a post earlier
-    (retired, resigned, transferred out) is hired again under their lifelong staff number.
+    (retired, resigned, transferred out) is hired again under their lifelong staff number. A person
+    in post at ``unit`` is compared field by field (filled cells only: an empty cell keeps what is
+    recorded) and reported as changed or unchanged.
     """
     require_unit_writer(actor, unit)
     today = today or timezone.localdate()
@@ -195,33 +208,42 @@ def write_posts(
         problems.append(RowProblem(row, field, FIELD_LABELS.get(field, field), value, message))
         bad.add(row)
 
+    # The same person (or staff number) on several rows is reported on every one of them, whatever
+    # else is wrong with those rows: the person must look at all of them.
     indexes: dict[int, str] = {}
-    first_row_of: dict[str, int] = {}
+    rows_of: dict[str, list[int]] = {}
+    number_rows_of: dict[str, list[int]] = {}
     for row, clean in rows:
-        if row in bad:
-            continue
         v = clean.values
-        index = id_index(v.get("id_type") or RESIDENT_ID_CARD, v["id_number"])
-        indexes[row] = index
-        if index in first_row_of:
-            reject(row, "id_number", v["id_number"], f"与第 {first_row_of[index]} 行的身份证件号重复")
-        else:
-            first_row_of[index] = row
-    holders = _holders(list(indexes.values()))
+        if v.get("id_number") and not clean.failed("id_number") and not clean.failed("id_type"):
+            indexes[row] = id_index(v.get("id_type") or RESIDENT_ID_CARD, v["id_number"])
+            rows_of.setdefault(indexes[row], []).append(row)
+        if v.get("staff_number") and not clean.failed("staff_number"):
+            number_rows_of.setdefault(v["staff_number"], []).append(row)
+    for row, clean in rows:
+        where = rows_of.get(indexes.get(row, ""), [])
+        if len(where) > 1:
+            reject(row, "id_number", clean.values["id_number"],
+                   f"身份证件号在本文件中出现了多次（另见第 {'、'.join(str(r) for r in where if r != row)} 行）")
+        where = number_rows_of.get(clean.values.get("staff_number") or "", [])
+        if len(where) > 1:
+            reject(row, "staff_number", clean.values["staff_number"],
+                   f"教职工号在本文件中出现了多次（另见第 {'、'.join(str(r) for r in where if r != row)} 行）")
+    holders = _holders([indexes[row] for row, _c in rows if row not in bad])
     given = {row: c.values.get("staff_number") for row, c in rows if row not in bad and c.values.get("staff_number")}
     owners = _numbers_of_others(list(given.values()))
-    number_rows: dict[str, int] = {}
     lifelong: dict[int, str] = {}
+    in_post_here: dict[int, _Holder] = {}
     for row, clean in rows:
         if row in bad:
             continue
         v, index = clean.values, indexes[row]
         posts = holders.get(index, [])
         active = next((h for h in posts if h.is_active), None)
-        if active is not None:
+        if active is not None and active.unit_id != unit.pk:
             reject(row, "id_number", v["id_number"], holder_message(active, unit))
             continue
-        earlier = posts[0].staff_number if posts else ""
+        earlier = active.staff_number if active is not None else (posts[0].staff_number if posts else "")
         number = given.get(row, "")
         if number:
             if earlier and number != earlier:
@@ -230,18 +252,47 @@ def write_posts(
             if owners.get(number, index) != index:
                 reject(row, "staff_number", number, f"教职工号 {number} 已属于其他人员，请核对或留空由平台生成")
                 continue
-            if number in number_rows:
-                reject(row, "staff_number", number, f"与第 {number_rows[number]} 行的教职工号重复")
-                continue
-            number_rows[number] = row
+        if active is not None:
+            in_post_here[row] = active
         lifelong[row] = number or earlier
 
-    if problems and not accept_valid:
-        raise BatchInvalid(sorted(problems, key=lambda p: p.row))
-    good = [(row, clean) for row, clean in rows if row not in bad]
+    # Each row's effect: a new post, or the person in post here changed field by field, or unchanged.
+    current = {s.id_number_index: s for s in StaffMember.objects.select_for_update().filter(
+        unit=unit, is_active=True, id_number_index__in=[h.index for h in in_post_here.values()])}
+    outcomes: list[RowOutcome] = []
+    planned_updates: list[tuple[int, StaffMember, dict[str, Any]]] = []
+    for row, clean in rows:
+        if row in bad:
+            continue
+        v = clean.values
+        holder = in_post_here.get(row)
+        if holder is None:
+            outcome = RowOutcome(row, RowAction.CREATE, f"{v.get('name') or ''}（{mask_id_number(v['id_number'])}）")
+        else:
+            staff = current[holder.index]
+            after, changes = _post_changes(staff, v, schema)
+            outcome = RowOutcome(row, RowAction.UPDATE if changes else RowAction.UNCHANGED,
+                                 f"{staff.name}（教职工号 {staff.staff_number}）", changes)
+            if changes:
+                planned_updates.append((row, after, changes))
+        refused = policy_problem(policy, outcome, field_name="id_number", label=FIELD_LABELS.get("id_number", "身份证件号"),
+                                 value=mask_id_number(v["id_number"]))
+        if refused is not None:
+            problems.append(refused)
+            bad.add(row)
+        outcomes.append(outcome)
+
     rejected = sorted(problems, key=lambda p: p.row)
-    if dry_run or not good:
-        return ImportOutcome(written=0 if not dry_run else len(good), rejected=rejected)
+    if problems and not accept_valid:
+        raise batch_rejected(rejected, outcomes)
+    good = [(row, clean) for row, clean in rows if row not in bad and row not in in_post_here]
+    updates = [(after, changes) for row, after, changes in planned_updates if row not in bad]
+    if dry_run:
+        return ImportOutcome(written=0, rejected=rejected, rows=outcomes)
+    if updates:
+        _write_updates(actor=actor, unit=unit, updates=updates, source=source)
+    if not good:
+        return ImportOutcome(written=len(updates), rejected=rejected, rows=outcomes, summary=f"更新 {len(updates)}")
 
     fresh = iter(_issue_numbers(unit, sum(1 for row, _ in good if not lifelong[row]), today))
     now = timezone.now()
@@ -291,7 +342,60 @@ def write_posts(
         for p in posts
     ])
     feed_many(FEED, [(p.staff_number, unit.region_path, school_id) for p in posts])
-    return ImportOutcome(written=len(posts), rejected=rejected, summary=f"新入职 {len(posts)}")
+    return ImportOutcome(written=len(posts) + len(updates), rejected=rejected, rows=outcomes,
+                         summary=f"新入职 {len(posts)}，更新 {len(updates)}")
+
+
+def _post_snapshot(staff: StaffMember, schema: Any) -> dict[str, Any]:
+    """A post's fields as people read them in a report: codes with their names, phone masked."""
+    out: dict[str, Any] = {}
+    for name in RECORD_FIELDS:
+        value = getattr(staff, name)
+        col = schema.by_field.get(name)
+        if col is not None and col.kind == "code" and value:
+            out[name] = f"{value} {schema.code_name(name, value)}".strip()
+        elif isinstance(value, bool):
+            out[name] = "是" if value else "否"
+        else:
+            out[name] = value
+    out["phone"] = staff.phone_masked
+    return out
+
+
+def _post_changes(staff: StaffMember, values: Mapping[str, Any], schema: Any) -> tuple[StaffMember, dict[str, Any]]:
+    """The post as the row would leave it (filled cells only) and the changes, field by field."""
+    after = copy.copy(staff)
+    for name in RECORD_FIELDS:
+        if name in ("id_type",) or name not in values:
+            continue
+        value = values[name]
+        if value in (None, "") or (isinstance(value, (list, tuple)) and not value):
+            continue  # an empty cell keeps what is recorded
+        setattr(after, name, value)
+    after.title_grade = codes.TITLE_GRADE.get(after.title or "", "")
+    phone = values.get("phone") or ""
+    if phone and (not staff.phone_cipher or crypto.decrypt(staff.phone_cipher) != phone):
+        sealed = Sealer().phone(phone)
+        after.phone_cipher, after.phone_masked = sealed.cipher, sealed.masked
+    changes = diff_fields(_post_snapshot(staff, schema), _post_snapshot(after, schema), AUDIT_LABELS)
+    if after.phone_cipher != staff.phone_cipher and "phone" not in changes:
+        # A new number that masks like the old one (same first and last digits) is still a change.
+        changes["phone"] = {"label": AUDIT_LABELS.get("phone", "联系电话"), "before": staff.phone_masked,
+                            "after": after.phone_masked}
+    return after, changes
+
+
+def _write_updates(*, actor: Actor, unit: Organization, updates: Sequence[tuple[StaffMember, dict[str, Any]]],
+                   source: str) -> None:
+    now = timezone.now()
+    for staff, _changes in updates:
+        staff.updated_at = now
+    StaffMember.objects.bulk_update([s for s, _c in updates], [*RECORD_FIELDS, "title_grade", "phone_cipher",
+                                                                "phone_masked", "updated_at"], batch_size=1000)
+    school_id = unit.pk if unit.kind == OrgKind.SCHOOL else None
+    audit_many(actor=actor, action=AuditAction.UPDATE, object_type=OBJECT_TYPE, note=source, items=[
+        (s.pk, s.label, changes, unit.region_path, school_id) for s, changes in updates])
+    feed_many(FEED, [(s.staff_number, unit.region_path, school_id) for s, _c in updates])
 
 
 def _empty(field_name: str) -> Any:
@@ -318,6 +422,15 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
     today = today or timezone.localdate()
     clean = check_row_for(unit)(data, _Context(today))
     label = f"教职工「{data.get('name') or ''}」"
+    if clean.values.get("id_number") and not clean.failed("id_number"):
+        # A hire creates: a person already in post here is refused (an import may update them instead).
+        here = StaffMember.objects.filter(
+            unit=unit, is_active=True,
+            id_number_index=id_index(clean.values.get("id_type") or RESIDENT_ID_CARD, clean.values["id_number"]),
+        ).values_list("staff_number", flat=True).first()
+        if here is not None:
+            raise RecordInvalid(label, [FieldProblem("id_number", "invalid", f"该人员已在本单位在岗（教职工号 {here}），不能重复录入",
+                                                     FIELD_LABELS.get("id_number", "身份证件号"))])
     try:
         # Two hires at once in one county can draw the same new 教职工号, or hire one person twice:
         # the unique index refuses the second, reported like the checks' own refusals.
@@ -332,21 +445,22 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
 
 
 def import_staff(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]], accept_valid: bool,
-                 dry_run: bool, source: str, today: dt.date) -> ImportOutcome:
+                 dry_run: bool, source: str, today: dt.date, policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
     """The ``staff`` import kind's writer: school staff only."""
     if unit.kind != OrgKind.SCHOOL:
         raise NotPermitted("教职工只能导入到学校，教育行政部门人员请使用“教育管理人员”导入")
     return write_posts(actor=actor, unit=unit, rows=rows, accept_valid=accept_valid, dry_run=dry_run,
-                       source=source, today=today)
+                       source=source, today=today, policy=policy)
 
 
 def import_administrators(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]],
-                          accept_valid: bool, dry_run: bool, source: str, today: dt.date) -> ImportOutcome:
+                          accept_valid: bool, dry_run: bool, source: str, today: dt.date,
+                          policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
     """The ``administrators`` import kind's writer: the staff of the user's own bureau or department."""
     if unit.kind == OrgKind.SCHOOL:
         raise NotPermitted("教育管理人员只能导入到本教育行政部门；学校教职工请使用“教职工”导入")
     return write_posts(actor=actor, unit=unit, rows=rows, accept_valid=accept_valid, dry_run=dry_run,
-                       source=source, today=today)
+                       source=source, today=today, policy=policy)
 
 
 def can_import(actor: Actor, unit: Organization) -> bool:

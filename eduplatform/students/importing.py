@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from eduplatform.core.models import ImportJob
+from eduplatform.core.models import ImportJob, WritePolicy
 from eduplatform.imports import runner
 from eduplatform.imports.registry import ImportKind, ImportOutcome, register
 from eduplatform.orgs import capabilities
@@ -36,11 +36,12 @@ INSTRUCTIONS = (
 
 
 def _write(*, actor: Any, unit: Organization, rows: Sequence[tuple[int, CleanStudent]], accept_valid: bool,
-           dry_run: bool, source: str, today: dt.date) -> ImportOutcome:
+           dry_run: bool, source: str, today: dt.date, policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
     result = register_students(actor=actor, school=unit, rows=rows, accept_valid=accept_valid, dry_run=dry_run,
-                               source=source, today=today)
-    return ImportOutcome(written=len(result.enrolment_ids), rejected=result.rejected,
-                         summary=f"新建 {result.created}，原有学籍号 {result.re_enrolled}")
+                               source=source, today=today, policy=policy)
+    return ImportOutcome(written=len(result.enrolment_ids) + result.updated, rejected=result.rejected,
+                         summary=f"新建 {result.created}，原有学籍号 {result.re_enrolled}，更新 {result.updated}",
+                         rows=result.row_outcomes)
 
 
 STUDENTS = register(ImportKind(
@@ -56,10 +57,11 @@ def student_template() -> bytes:
     return runner.template(STUDENTS)
 
 
-def submit_import(*, actor: Actor, school: Organization, file_name: str, content: bytes, mode: str) -> ImportJob:
+def submit_import(*, actor: Actor, school: Organization, file_name: str, content: bytes, mode: str,
+                  write_policy: str = WritePolicy.CREATE_ONLY) -> ImportJob:
     """Store the file as a job and queue it for the worker (after this transaction commits)."""
     return runner.submit_import(kind=STUDENTS, actor=actor, unit=school, file_name=file_name, content=content,
-                                mode=mode)
+                                mode=mode, write_policy=write_policy)
 
 
 def run_student_import(job_id: int) -> ImportJob:

@@ -9,10 +9,11 @@ school's first import holds thousands of students and a county's tens of thousan
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
 
@@ -36,20 +37,29 @@ from eduplatform.core.identity import (  # id_index: part of this module's inter
     seal_phone,
 )
 from eduplatform.core.integrity import unique_or_invalid
+from eduplatform.core.models import WritePolicy
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.core.request_context import current_client_ip
 from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry
 from eduplatform.history.services import (
+    audit_many,
     diff_fields,
+    feed_many,
     mark_schools_dirty,
     record_change,
     record_event,
 )
+from eduplatform.imports.registry import RowAction, RowOutcome, batch_rejected, policy_problem
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, unit_in_reach
 from eduplatform.standards import codebook
-from eduplatform.standards.validators import IdentifierError, mask_id_number, validate_id_number
+from eduplatform.standards.validators import (
+    IdentifierError,
+    mask_id_number,
+    mask_student_number,
+    validate_id_number,
+)
 from eduplatform.students.grades import BY_CODE, grade_name
 from eduplatform.students.identity import issue_student_number
 from eduplatform.students.models import (
@@ -115,6 +125,8 @@ class RegistrationResult:
     re_enrolled: int  # persons already in the register (e.g. from primary school) enrolled again
     enrolment_ids: list[int]
     rejected: list[RowProblem]  # only with accept_valid: the rows left out, with why
+    updated: int = 0  # students already enrolled here whose personal fields the import changed
+    row_outcomes: list[RowOutcome] = field(default_factory=list)  # each checked row's effect (imports)
 
 
 @dataclass
@@ -161,6 +173,7 @@ def register_students(
     dry_run: bool = False,
     source: str = "录入",
     today: dt.date | None = None,
+    policy: str | None = None,
 ) -> RegistrationResult:
     """Enrol a batch of cleaned students at ``school``; all or nothing unless ``accept_valid``
     (``dry_run`` checks everything and writes nothing).
@@ -168,6 +181,10 @@ def register_students(
     Every row is checked against the whole province: an ID number active at another school is an
     error naming that school; a person who left another school (e.g. graduated from primary) is
     enrolled again under the same lifelong 学籍号.
+
+    ``policy`` (an import's ``WritePolicy``): a student already enrolled at ``school`` is compared
+    field by field (personal fields, filled cells only) and reported as changed or unchanged, and
+    updated when the policy allows. Without a policy (a form's registration) such a row is refused.
     """
     require_school_writer(actor, school)
     today = today or timezone.localdate()
@@ -176,32 +193,53 @@ def register_students(
         problems += SCHEMA.row_problems(row, clean)
     bad_rows = {p.row for p in problems}
 
-    # Within the batch and against the register: identity.
+    # Within the batch: the same ID number or 学籍号 on several rows is reported on every one of
+    # them, whatever else is wrong with those rows (one person typed twice, or a wrong number).
     indexes: dict[int, str] = {}
-    first_row_of: dict[str, int] = {}
     sealer = Sealer()
+    rows_of: dict[str, list[int]] = {}
+    number_rows_of: dict[str, list[int]] = {}
     for row, clean in rows:
-        if row in bad_rows:
-            continue
         v = clean.values
-        index = sealer.id_index(v["id_type"], v["id_number"])
-        indexes[row] = index
-        if index:
-            if index in first_row_of:
-                problems.append(RowProblem(row, "id_number", "身份证件号", v["id_number"],
-                                           f"与第 {first_row_of[index]} 行的身份证件号重复"))
-                bad_rows.add(row)
-            else:
-                first_row_of[index] = row
-    existing = _existing_by_index(indexes.values())
+        if v.get("id_number") and not clean.failed("id_number") and not clean.failed("id_type"):
+            index = sealer.id_index(v["id_type"], v["id_number"])
+            if index:
+                indexes[row] = index
+                rows_of.setdefault(index, []).append(row)
+        if v.get("student_number") and not clean.failed("student_number"):
+            number_rows_of.setdefault(v["student_number"], []).append(row)
+    clean_of = dict(rows)
+    for where in rows_of.values():
+        for row in where if len(where) > 1 else ():
+            others = "、".join(str(r) for r in where if r != row)
+            problems.append(RowProblem(row, "id_number", "身份证件号", clean_of[row].values["id_number"],
+                                       f"与第 {others} 行的身份证件号重复，同一学生在文件中只能出现一次"))
+            bad_rows.add(row)
+    for number, where in number_rows_of.items():
+        for row in where if len(where) > 1 else ():
+            others = "、".join(str(r) for r in where if r != row)
+            problems.append(RowProblem(row, "student_number", "学籍号", number, f"与第 {others} 行的学籍号重复"))
+            bad_rows.add(row)
+    for row, _clean in rows:
+        indexes.setdefault(row, "")
+    existing = _existing_by_index(i for row, i in indexes.items() if row not in bad_rows)
     given_numbers = {row: c.values.get("student_number") for row, c in rows if c.values.get("student_number")}
     taken_given = _numbers_taken(given_numbers.values())
-    number_first_row: dict[str, int] = {}
+    enrolled_here: dict[int, _Existing] = {}
     for row, clean in rows:
         if row in bad_rows:
             continue
         v = clean.values
         known = existing.get(indexes[row])
+        if known and known.active_school_id == school.pk and policy is not None:
+            number = given_numbers.get(row)
+            if number and number != known.student_number:
+                problems.append(RowProblem(row, "student_number", "学籍号", number,
+                                           f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
+                bad_rows.add(row)
+            else:
+                enrolled_here[row] = known
+            continue
         if known and known.active_school_id is not None:
             problems.append(RowProblem(row, "id_number", "身份证件号", mask_id_number(v["id_number"]),
                                        holder_message(known.active_school_id, known.active_school_name,
@@ -210,12 +248,6 @@ def register_students(
             continue
         number = given_numbers.get(row)
         if number:
-            if number in number_first_row:
-                problems.append(RowProblem(row, "student_number", "学籍号", number,
-                                           f"与第 {number_first_row[number]} 行的学籍号重复"))
-                bad_rows.add(row)
-                continue
-            number_first_row[number] = row
             if known and number != known.student_number:
                 problems.append(RowProblem(row, "student_number", "学籍号", number,
                                            f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
@@ -231,12 +263,20 @@ def register_students(
                     + "（姓名、性别、出生日期和监护人均相同）"))
                 bad_rows.add(row)
 
+    outcomes, updates = _plan_rows(rows, bad_rows, enrolled_here, problems, policy)
     problems.sort(key=lambda p: p.row)
     if problems and not accept_valid:
-        raise BatchInvalid(problems)
-    good = [(row, clean) for row, clean in rows if row not in bad_rows]
+        if policy is None:
+            raise BatchInvalid(problems)
+        raise batch_rejected(problems, outcomes)
+    good = [(row, clean) for row, clean in rows if row not in bad_rows and row not in enrolled_here]
+    updates = [(student, changes) for row, student, changes in updates if row not in bad_rows]
     if dry_run:
-        return RegistrationResult(0, 0, [], problems)
+        return RegistrationResult(0, 0, [], problems, row_outcomes=outcomes)
+    if updates:
+        _write_updates(actor, school, updates, source)
+    if not good:
+        return RegistrationResult(0, 0, [], problems, updated=len(updates), row_outcomes=outcomes)
     try:
         with transaction.atomic():
             enrolments, created, re_enrolled = _write_registrations(
@@ -245,7 +285,77 @@ def register_students(
     except IntegrityError as exc:
         # Another session registered one of these persons a moment ago: report who holds them.
         raise _explain_conflict(good, indexes, school) from exc
-    return RegistrationResult(created, re_enrolled, enrolments, problems)
+    return RegistrationResult(created, re_enrolled, enrolments, problems, updated=len(updates), row_outcomes=outcomes)
+
+
+def _plan_rows(rows: Sequence[tuple[int, CleanStudent]], bad_rows: set[int], enrolled_here: Mapping[int, _Existing],
+               problems: list[RowProblem], policy: str | None
+               ) -> tuple[list[RowOutcome], list[tuple[int, Student, dict[str, Any]]]]:
+    """Each checked row's effect for an import's report: a new enrolment, or the student already
+    enrolled here changed (which personal fields, masked) or unchanged. One query for the batch."""
+    if policy is None:
+        return [], []
+    students = {s.pk: s for s in Student.objects.select_for_update().filter(
+        pk__in=[k.student_id for k in enrolled_here.values()])} if enrolled_here else {}
+    outcomes: list[RowOutcome] = []
+    updates: list[tuple[int, Student, dict[str, Any]]] = []
+    for row, clean in rows:
+        if row in bad_rows:
+            continue
+        v = clean.values
+        known = enrolled_here.get(row)
+        if known is None:
+            # Only a refusal quotes a new row's record (reports list new rows by row number): a
+            # 50,000-row file does not build 50,000 labels it never shows.
+            shown = (mask_id_number(v["id_number"]) if v.get("id_number") else "无证件号") \
+                if policy == WritePolicy.UPDATE_ONLY else ""
+            outcome = RowOutcome(row, RowAction.CREATE, f"学生「{v.get('name') or ''}」（{shown}）" if shown else "")
+        else:
+            student = students[known.student_id]
+            after, changes = _student_changes(student, v)
+            outcome = RowOutcome(row, RowAction.UPDATE if changes else RowAction.UNCHANGED,
+                                 f"学生「{student.name}」（学籍号 {mask_student_number(student.student_number)}）", changes)
+            if changes:
+                updates.append((row, after, changes))
+        refused = policy_problem(policy, outcome, field_name="id_number", label="身份证件号",
+                                 value=mask_id_number(v["id_number"]) if v.get("id_number") else "")
+        if refused is not None:
+            problems.append(refused)
+            bad_rows.add(row)
+        outcomes.append(outcome)
+    return outcomes, updates
+
+
+def _student_changes(student: Student, values: Mapping[str, Any]) -> tuple[Student, dict[str, Any]]:
+    """The student as an import row would leave it — personal fields from filled cells only (an
+    empty cell keeps what is recorded) — and the changes, as the history shows them (masked)."""
+    after = copy.copy(student)
+    for name in PERSON_FIELDS:
+        if name == "id_type" or name not in values or values[name] in (None, ""):
+            continue
+        setattr(after, name, values[name])
+    phone = values.get("phone") or ""
+    if phone and (not student.phone_cipher or crypto.decrypt(student.phone_cipher) != phone):
+        sealed = seal_phone(phone)
+        after.phone_cipher, after.phone_masked = sealed.cipher, sealed.masked
+    changes = diff_fields(student_snapshot(student), student_snapshot(after), AUDIT_LABELS)
+    if after.phone_cipher != student.phone_cipher and "phone" not in changes:
+        # A new number that masks like the old one is still a change.
+        changes["phone"] = {"label": AUDIT_LABELS["phone"], "before": student.phone_masked, "after": after.phone_masked}
+    return after, changes
+
+
+def _write_updates(actor: Actor, school: Organization, updates: Sequence[tuple[Student, dict[str, Any]]],
+                   source: str) -> None:
+    """Students already enrolled here, changed by an import: set-based, with audit, feed and mark."""
+    now = timezone.now()
+    for student, _changes in updates:
+        student.updated_at = now
+    Student.objects.bulk_update([s for s, _c in updates], [*PERSON_FIELDS, "phone_cipher", "phone_masked", "updated_at"],
+                                batch_size=1000)
+    audit_many(actor=actor, action=AuditAction.UPDATE, object_type="students.student", note=source, items=[
+        (s.pk, f"{s.name}（{s.student_number}）", changes, school.region_path, school.pk) for s, changes in updates])
+    feed_many("student", [(s.student_number, school.region_path, school.pk) for s, _c in updates])
 
 
 def _undocumented_duplicate(v: Mapping[str, Any]) -> Enrolment | None:
