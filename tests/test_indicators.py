@@ -65,7 +65,8 @@ def test_region_indicators_are_ratios_of_sums_and_the_county_cv_follows_its_scho
     county = Region.objects.get(code=COUNTY_A)
     rows, total = indicators.region_indicators(province, county)
     value = {i.key: indicators.value_of(i, total.cells) for i in indicators.INDICATORS}
-    assert value["pupil_teacher"] == pytest.approx(6 / 2)  # Σ students ÷ Σ teachers, not the mean of 4 and 2
+    # Σ primary pupils ÷ Σ primary teachers, not the mean of 4 and 2 (生师比 is per stage since issue 12).
+    assert value["pupil_teacher_primary"] == pytest.approx(6 / 2)
     assert value["teaching_area_per_student"] == pytest.approx(46 / 6)
     assert value["equipment_per_student"] == pytest.approx(12_000 / 6)
     assert value["books_per_student"] == pytest.approx(30)
@@ -109,11 +110,11 @@ def test_the_province_map_colours_cities_by_an_indicator_and_sends_others_to_the
     _school_with(django_capture_on_commit_callbacks, world, world.school_a1, pupils=2, teachers=1, teaching_area=20,
                  equipment=4_000, seq=400)
     client.force_login(world.user("province"))
-    page = client.get("/statistics/map/?indicator=pupil_teacher").content.decode()
+    page = client.get("/statistics/map/?indicator=pupil_teacher_primary").content.decode()
     data = json.loads(re.search(r'<script id="map-data" type="application/json">(.*?)</script>', page, re.S)[1])
     values = {row["name"]: row["value"] for row in data["rows"]}
     assert len(values) == 21 and values["广州市"] == 2.0 and values["深圳市"] is None
-    assert data["label"] == "生师比" and data["unit"] == ":1"
+    assert data["label"] == "生师比（小学）" and data["unit"] == ":1"
     client.force_login(world.user("county_a_stat"))
     assert client.get("/statistics/map/")["Location"] == "/statistics/"
 

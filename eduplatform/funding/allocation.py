@@ -10,7 +10,9 @@ Per school and stage (rates of that stage, students from the student roll-up):
     寄宿部分 = 寄宿生 × 寄宿生增加
     小计     = 定额部分 + 寄宿部分
 
-Students of a stage the rate set does not fund are counted and shown, not funded.
+Students of a stage the rate set does not fund are counted and shown, not funded; so are those of a
+school whose 办学类型 or 举办者 the stage's line does not cover (a 民办 school is funded at a rate
+only when the line says it covers 民办 schools).
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ from eduplatform.stats.selectors import BreakdownRow, figures, fold
 RURAL_PREFIX = "2"  # 城乡分类 2xx 乡村 (210 乡中心区, 220 村庄)
 RULE = ("核定人数 = 在校生（乡村学校某学段在校生不足该学段核定人数的，按核定人数计）；"
         "定额部分 = (核定人数 − 残疾学生) × 生均定额 + 残疾学生 × 残疾学生定额（未设残疾学生定额的学段：核定人数 × 生均定额）；"
-        "寄宿部分 = 寄宿生 × 寄宿生增加；学校小计为各学段之和，区域为所属学校之和")
+        "寄宿部分 = 寄宿生 × 寄宿生增加；学校小计为各学段之和，区域为所属学校之和；"
+        "各学段定额只适用于其注明的办学类型和举办者，民办学校仅在定额注明“适用于民办学校”时计入")
 
 
 def yuan(amount: decimal.Decimal | int) -> str:
@@ -74,11 +77,17 @@ class SchoolAllocation:
         return [line.arithmetic for line in self.lines]
 
 
-def stage_line(stage: Stage, counts: StageCounts, rate: FundingRate | None, *, rural: bool) -> StageLine:
-    """One stage of one school: the rule of the module docstring, and its arithmetic in words."""
+def stage_line(stage: Stage, counts: StageCounts, rate: FundingRate | None, *, rural: bool,
+               school_type_code: str = "", sponsor_code: str = "") -> StageLine:
+    """One stage of one school: the rule of the module docstring, and its arithmetic in words. A
+    line funds only the 办学类型 and 举办者 it states (``FundingRate.applies_to``)."""
     label = STAGE_LABELS[stage]
     if rate is None:
         return StageLine(stage, counts, 0, decimal.Decimal(0), f"{label}：在校生 {counts.enrolled:,} 人，本定额未列该学段，未计入",
+                         funded=False)
+    refused = rate.applies_to(school_type_code=school_type_code, sponsor_code=sponsor_code)
+    if refused:
+        return StageLine(stage, counts, 0, decimal.Decimal(0), f"{label}：在校生 {counts.enrolled:,} 人，{refused}，未计入",
                          funded=False)
     text = [f"{label}：在校生 {counts.enrolled:,} 人"]
     counted = counts.enrolled
@@ -113,14 +122,18 @@ def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, s
     rates = {r.stage: r for r in rate_set.rates.all()}
     # Name and 城乡分类 as the school roll-up holds them: frozen at the census for a snapshot.
     schools = {r["school_id"]: r for r in figures(SchoolRollup, actor, region, snapshot).filter(
-        school_id__in=set(counts)).values("school_id", "name", "school_code", "urban_rural_code")}
+        school_id__in=set(counts)).values("school_id", "name", "school_code", "urban_rural_code", "school_type_code",
+                                          "sponsor_code")}
     allocations = []
     for school_id, stages in counts.items():
-        school = schools.get(school_id, {"name": f"学校 {school_id}", "school_code": "", "urban_rural_code": ""})
+        school = schools.get(school_id, {"name": f"学校 {school_id}", "school_code": "", "urban_rural_code": "",
+                                         "school_type_code": "", "sponsor_code": ""})
         allocation = SchoolAllocation(school_id, school["name"], school["school_code"], paths[school_id],
                                       school["urban_rural_code"].startswith(RURAL_PREFIX))
         for stage in sorted(stages):
-            allocation.lines.append(stage_line(Stage(stage), stages[stage], rates.get(stage), rural=allocation.rural))
+            allocation.lines.append(stage_line(Stage(stage), stages[stage], rates.get(stage), rural=allocation.rural,
+                                               school_type_code=school["school_type_code"],
+                                               sponsor_code=school["sponsor_code"]))
         allocations.append(allocation)
     return sorted(allocations, key=lambda a: (a.region_path, a.name))
 

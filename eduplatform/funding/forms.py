@@ -30,6 +30,11 @@ class RateSetForm(forms.Form):
             for name in RATE_FIELDS:
                 value = getattr(line, name) if line is not None else ""
                 label = f"{STAGE_LABELS[stage]}{RATE_LABELS[name]}"
+                if name == "covers_private":  # 民办 schools at this rate: only when ticked
+                    self.fields[f"{int(stage)}.{name}"] = forms.BooleanField(
+                        label=label, required=False, widget=forms.CheckboxInput(attrs={"aria-label": label}))
+                    self.initial.setdefault(f"{int(stage)}.{name}", bool(value))
+                    continue
                 self.fields[f"{int(stage)}.{name}"] = forms.CharField(
                     label=label, required=False, max_length=300, widget=forms.TextInput(attrs={"aria-label": label}))
                 self.initial.setdefault(f"{int(stage)}.{name}", "" if value is None else value)
@@ -43,8 +48,10 @@ class RateSetForm(forms.Form):
         data = self.cleaned_data
         lines = []
         for stage in FUNDED_STAGES:
-            line = {name: (data.get(f"{int(stage)}.{name}") or "").strip() for name in RATE_FIELDS}
+            line = {name: (data.get(f"{int(stage)}.{name}") or "").strip() for name in RATE_FIELDS
+                    if name != "covers_private"}
             if any(line.values()):
+                line["covers_private"] = bool(data.get(f"{int(stage)}.covers_private"))
                 lines.append({"stage": str(int(stage)), **line})
         return lines
 

@@ -16,6 +16,7 @@ from eduplatform.orgs.models import Organization
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
+PRIVATE_SPONSOR = "999"  # 举办者 999 民办 (sponsor_type.csv)
 
 
 class FundingRateSet(models.Model):
@@ -48,6 +49,11 @@ class FundingRate(models.Model):
     per_disabled = models.DecimalField(_("残疾学生定额（元/生·年）"), null=True, blank=True, **MONEY)
     # A rural (乡村) school with fewer pupils in the stage is funded as if it had this many.
     minimum_headcount = models.PositiveIntegerField(_("乡村小规模学校按人数核定"), default=0)
+    # Which schools the line funds (stats.definitions: every rule states its 办学类型 and 举办者):
+    # 办学类型 codes or code prefixes, space-separated ('' = every school teaching the stage), and
+    # whether 民办 schools (举办者 999) are funded at this rate too — never unless the rule says so.
+    school_types = models.CharField(_("适用办学类型"), max_length=200, blank=True, default="")
+    covers_private = models.BooleanField(_("适用于民办学校"), default=False)
     source = models.CharField(_("来源"), max_length=300)
 
     class Meta:
@@ -58,6 +64,26 @@ class FundingRate(models.Model):
     @property
     def stage_label(self) -> str:
         return STAGE_LABELS.get(Stage(self.stage), str(self.stage))
+
+    @property
+    def school_type_prefixes(self) -> tuple[str, ...]:
+        return tuple(self.school_types.split())
+
+    @property
+    def applies_to_label(self) -> str:
+        """The schools the line funds, in words (the funding page shows it beside the rates)."""
+        types = "、".join(self.school_type_prefixes) if self.school_types else "该学段所有办学类型"
+        sponsors = "公办和民办学校" if self.covers_private else "公办学校（不含民办）"
+        return f"办学类型：{types}；举办者：{sponsors}"
+
+    def applies_to(self, *, school_type_code: str, sponsor_code: str) -> str:
+        """'' when this line funds a school of this 办学类型 and 举办者; otherwise why not."""
+        if sponsor_code == PRIVATE_SPONSOR and not self.covers_private:
+            return "本定额不适用于民办学校"
+        prefixes = self.school_type_prefixes
+        if prefixes and not any(school_type_code.startswith(p) for p in prefixes):
+            return f"本定额只适用于办学类型 {'、'.join(prefixes)}，该校为 {school_type_code or '未填'}"
+        return ""
 
 
 class InstitutionCategory(models.TextChoices):

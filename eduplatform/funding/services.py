@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,9 +32,12 @@ PROVINCE_PATH = "44/"
 # Stages a rate set may fund, in the order the pages list them (成人/其他教育 is not funded here).
 FUNDED_STAGES: tuple[Stage, ...] = (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR, Stage.SENIOR, Stage.VOCATIONAL,
                                     Stage.SPECIAL, Stage.HIGHER)
-RATE_FIELDS = ("per_student", "per_boarder", "per_disabled", "minimum_headcount", "source")
+RATE_FIELDS = ("per_student", "per_boarder", "per_disabled", "minimum_headcount", "school_types", "covers_private",
+               "source")
 RATE_LABELS = {"per_student": "生均定额", "per_boarder": "寄宿生增加", "per_disabled": "残疾学生定额",
-               "minimum_headcount": "乡村小规模学校按人数核定", "source": "来源"}
+               "minimum_headcount": "乡村小规模学校按人数核定", "school_types": "适用办学类型",
+               "covers_private": "适用于民办学校", "source": "来源"}
+TRUE_WORDS, FALSE_WORDS = {"是", "适用", "true", "1", "yes", "y"}, {"否", "不适用", "false", "0", "no", "n", ""}
 LARGEST_AMOUNT = decimal.Decimal("1000000")  # 元 per student and year: anything above is a typing error
 LARGEST_HEADCOUNT = 10000
 CENT = decimal.Decimal("0.01")
@@ -75,6 +79,31 @@ def _headcount(raw: Any, *, label: str, field: str, problems: ProblemCollector) 
     return int(text)
 
 
+def _school_types(raw: Any, *, label: str, field: str, problems: ProblemCollector) -> str:
+    """办学类型 codes or prefixes, separated by spaces, commas or 、; each must begin some code of the
+    办学类型 table. Stored space-separated; '' = every type."""
+    from eduplatform.standards.models import Code
+
+    parts = [p for p in re.split(r"[\s,，、;；]+", str(raw if raw is not None else "").strip()) if p]
+    known = list(Code.objects.filter(table__key="school_type").exclude(code="").values_list("code", flat=True))
+    for part in parts:
+        if not part.isdigit() or len(part) > 3 or (known and not any(code.startswith(part) for code in known)):
+            problems.add(field, "code.unknown", f"{label}「{part}」不是办学类型代码（或其前几位），例如 211 小学、21 小学类、"
+                         "111 幼儿园", label)
+    return " ".join(dict.fromkeys(parts))[:200]
+
+
+def _yes_no(raw: Any, *, label: str, field: str, problems: ProblemCollector) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw if raw is not None else "").strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text not in FALSE_WORDS:
+        problems.add(field, "choice.invalid", f"{label}「{text}」应为“是”或“否”", label)
+    return False
+
+
 def clean_rates(lines: Sequence[Mapping[str, Any]], problems: ProblemCollector) -> list[dict[str, Any]]:
     """The rate lines as stored, every problem collected (field names ``<stage>.<field>``)."""
     clean: list[dict[str, Any]] = []
@@ -105,13 +134,18 @@ def clean_rates(lines: Sequence[Mapping[str, Any]], problems: ProblemCollector) 
                                problems=problems, required=False)
         minimum = _headcount(line.get("minimum_headcount"), label=f"{name}乡村小规模学校核定人数",
                              field=key("minimum_headcount"), problems=problems)
+        school_types = _school_types(line.get("school_types"), label=f"{name}适用办学类型", field=key("school_types"),
+                                     problems=problems)
+        covers_private = _yes_no(line.get("covers_private"), label=f"{name}适用于民办学校",
+                                 field=key("covers_private"), problems=problems)
         source = str(line.get("source") or "").strip()
         if not source:
             problems.add(key("source"), "required", f"{name}定额的来源为必填项（文件文号，或注明“示例值”）", "来源")
         elif len(source) > 300:
             problems.add(key("source"), "text.length", f"{name}定额的来源最多 300 字", "来源")
         clean.append({"stage": int(stage), "per_student": per_student, "per_boarder": per_boarder or decimal.Decimal(0),
-                      "per_disabled": per_disabled, "minimum_headcount": minimum, "source": source})
+                      "per_disabled": per_disabled, "minimum_headcount": minimum, "school_types": school_types,
+                      "covers_private": covers_private, "source": source})
     if not lines or not seen:
         problems.add("rates", "required", "至少填写一个学段的生均定额", "定额")
     return clean

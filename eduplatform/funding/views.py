@@ -65,9 +65,9 @@ def allocation_page(request: HttpRequest) -> HttpResponse:
         return _workbook_response(f"{region.name}生均公用经费测算.xlsx", [
             ("区域汇总", ["名称", *[f"{label}（元）" for label in labels], "合计（元）"], summary + [[source]]),
             ("逐校测算", ["学校", "学校标识码", "城乡", "测算金额（元）", "测算过程"], lines + [[source]]),
-            ("定额", ["学段", "生均定额", "寄宿生增加", "残疾学生定额", "乡村小规模学校按人数核定", "来源"],
+            ("定额", ["学段", "生均定额", "寄宿生增加", "残疾学生定额", "乡村小规模学校按人数核定", "适用范围", "来源"],
              [[r.stage_label, r.per_student, r.per_boarder, r.per_disabled, r.minimum_headcount,
-               r.source] for r in rate_set.rates.all()]),
+               r.applies_to_label, r.source] for r in rate_set.rates.all()]),
         ])
     context.update({
         "result": result, "stage_labels": labels,

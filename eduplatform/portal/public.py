@@ -14,9 +14,10 @@ from django.db.models import Sum
 
 from eduplatform.orgs.models import Region, RegionLevel
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats.models import Snapshot, SnapshotStaff, SnapshotStudent
-from eduplatform.stats.selectors import FULL_TIME_TEACHER
+from eduplatform.stats import definitions
+from eduplatform.stats.models import SNAPSHOT_OF, Snapshot, SnapshotStudent
 
+STAFF_COLUMNS = definitions.STAFF_FIGURES  # 教职工, 专任教师, 代课教师, 兼任教师
 SMALLEST_SHOWN = 5  # counts of 1–4 are suppressed
 SUPPRESSED = None
 
@@ -59,7 +60,8 @@ def city_table(snapshot: Snapshot) -> PublicTable:
     cities = list(Region.objects.filter(level=RegionLevel.CITY, abolished_on__isnull=True).order_by("code"))
     city_of = {c.path: c.name for c in cities}
     stages = sorted({s for s in SnapshotStudent.objects.filter(snapshot=snapshot).values_list("stage", flat=True)})
-    columns = [*(STAGE_LABELS.get(Stage(s), str(s)) for s in stages), "教职工", "专任教师"]
+    # Staff by their one definition (stats.definitions): 教职工 excludes 代课 and 兼任, shown beside it.
+    columns = [*(STAGE_LABELS.get(Stage(s), str(s)) for s in stages), *(f.label for f in STAFF_COLUMNS)]
     raw: dict[str, list[int]] = {c.name: [0] * len(columns) for c in cities}
 
     def city(path: str) -> str | None:
@@ -69,11 +71,10 @@ def city_table(snapshot: Snapshot) -> PublicTable:
               .annotate(n=Sum("enrolled")).order_by()):
         if (name := city(r["region_path"])) is not None:
             raw[name][stages.index(r["stage"])] += r["n"]
-    staff = SnapshotStaff.objects.filter(snapshot=snapshot)
-    for column, qs in ((len(stages), staff), (len(stages) + 1, staff.filter(post_category=FULL_TIME_TEACHER))):
-        for r in qs.values("region_path").annotate(n=Sum("staff")).order_by():
-            if (name := city(r["region_path"])) is not None:
-                raw[name][column] += r["n"]
+    for column, figure in enumerate(STAFF_COLUMNS, start=len(stages)):
+        for _school, path, n in figure.per_school(lambda model: SNAPSHOT_OF[model].objects.filter(snapshot=snapshot)):
+            if (name := city(path)) is not None:
+                raw[name][column] += n
     rows = [PublicRow(name, [_shown(v) for v in values]) for name, values in raw.items()]
     totals = [sum(values[i] for values in raw.values()) for i in range(len(columns))]
     total = PublicRow("全省", [])

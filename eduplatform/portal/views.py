@@ -29,7 +29,7 @@ def home(request: HttpRequest, year: int | None = None) -> HttpResponse:
     snapshots, snapshot, table = _table(year)
     chart = None
     if table is not None:
-        students = [sum(v or 0 for v in row.cells[:-2]) for row in table.rows]
+        students = [sum(v or 0 for v in row.cells[:-len(public.STAFF_COLUMNS)]) for row in table.rows]
         chart = {"cities": [row.city for row in table.rows], "students": students}
     return render(request, "portal/home.html", {
         "snapshots": snapshots, "snapshot": snapshot, "table": table, "mark": SUPPRESSED_MARK, "chart": chart,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
+from eduplatform.stats import definitions
 from eduplatform.stats.models import ClassRollup, Snapshot, StaffRollup, StudentRollup
 from eduplatform.stats.rollup import school_year_of
 from eduplatform.stats.selectors import figures
@@ -31,7 +32,7 @@ RULE_VERSION = "2014 城乡统一标准（中央编办发〔2014〕72号）；�
 PUPILS_PER_STAFF: dict[Stage, Decimal] = {Stage.PRIMARY: Decimal(19), Stage.JUNIOR: Decimal("13.5"),
                                           Stage.SENIOR: Decimal("12.5")}
 STAFF_PER_KINDERGARTEN_CLASS = 3  # 2 专任教师 + 1 保育员
-HEADCOUNT_POSTS = ("1", "2", "3", "4", "5")  # 代课 (6) and 兼任 (7) are outside the 教职工 headcount
+NOT_ASSESSED = "不测算"
 
 
 def kindergarten_directors(classes: int) -> int:
@@ -45,14 +46,18 @@ class Quota:
     name: str
     region_code: str = ""
     school_code: str = ""
-    quota: int = 0
+    quota: int | None = 0  # None: 不测算 (no standard applies to the school)
     actual: int = 0
     steps: list[str] = field(default_factory=list)  # the arithmetic, one line per part
 
     @property
-    def difference(self) -> int:
-        """Staff in post minus the quota: positive is 超编, negative 缺编."""
-        return self.actual - self.quota
+    def assessed(self) -> bool:
+        return self.quota is not None
+
+    @property
+    def difference(self) -> int | None:
+        """Staff in post minus the quota: positive is 超编, negative 缺编; None when not assessed."""
+        return None if self.quota is None else self.actual - self.quota
 
 
 def school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> list[Quota]:
@@ -63,8 +68,9 @@ def school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
         pupils[r["school_id"]][r["stage"]] = r["n"]
     classes = {r["school_id"]: r["n"] for r in figures(ClassRollup, actor, region, snapshot).filter(
         stage=Stage.PRESCHOOL).values("school_id").annotate(n=Sum("classes")).order_by()}
+    # 在岗教职工: 教职工 by its one definition (without 代课 and 兼任).
     actual = {r["school_id"]: r["n"] for r in figures(StaffRollup, actor, region, snapshot).filter(
-        post_category__in=HEADCOUNT_POSTS).values("school_id").annotate(n=Sum("staff")).order_by()}
+        definitions.STAFF.parts[0].condition).values("school_id").annotate(n=Sum("staff")).order_by()}
     schools = {o.pk: o for o in scoped(Organization.objects.filter(
         kind=OrgKind.SCHOOL, pk__in=set(pupils) | set(actual)), actor)}
     quotas = []
@@ -76,7 +82,18 @@ def school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
             if n:
                 exact += n / ratio
                 q.steps.append(f"{STAGE_LABELS[stage]}在校生 {n} ÷ {ratio} = {n / ratio:.2f}")
+        uncovered = [f"{STAGE_LABELS[Stage(stage)]}在校生 {n}" for stage, n in sorted(pupils[school_id].items())
+                     if n and Stage(stage) not in PUPILS_PER_STAFF and stage != Stage.PRESCHOOL]
         kg = classes.get(school_id, 0)
+        if not q.steps and not kg:
+            # No standard applies (中职, 特教, 高校 …, or no pupils): shown as 不测算 and left out
+            # of every sum, never as 超编 by all its staff.
+            q.quota = None
+            q.steps.append(f"{'、'.join(uncovered) if uncovered else '无在校生'}：无适用的编制标准，{NOT_ASSESSED}")
+            quotas.append(q)
+            continue
+        if uncovered:
+            q.steps.append(f"{'、'.join(uncovered)}无适用的编制标准，未计入核定编制")
         if kg:
             directors = kindergarten_directors(kg)
             exact += kg * STAFF_PER_KINDERGARTEN_CLASS + directors
@@ -92,14 +109,15 @@ def region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
     """The schools' quotas summed into each child region (schools themselves under a town), and
     the region's total; a county's quota is the sum of its schools' (each rounded up)."""
     quotas = school_quotas(actor, region, snapshot)
-    total = Quota(region.name, quota=sum(q.quota for q in quotas), actual=sum(q.actual for q in quotas))
+    assessed = [q for q in quotas if q.assessed]  # a school without a standard is in no sum
+    total = Quota(region.name, quota=sum(q.quota for q in assessed), actual=sum(q.actual for q in assessed))
     children = list(region.children.filter(abolished_on__isnull=True).order_by("code"))
     if not children or scope_of(actor).school_id is not None:
         return quotas, total
     path_of = dict(Organization.objects.filter(school_code__in=[q.school_code for q in quotas]).values_list(
         "school_code", "region_path"))
     rows = [(c.path, Quota(c.name, region_code=c.code)) for c in children]
-    for q in quotas:
+    for q in assessed:
         row = next((row for prefix, row in rows if path_of.get(q.school_code, "").startswith(prefix)), None)
         if row is not None:
             row.quota += q.quota

@@ -20,15 +20,15 @@ from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scoped
 from eduplatform.orgs.stages import Stage
 from eduplatform.staff.codes import PE_AND_ART_SUBJECTS
+from eduplatform.stats import definitions
 from eduplatform.stats.models import (
     AssetRollup,
     BuildingRollup,
-    ClassRollup,
     Snapshot,
     StaffRollup,
     StudentRollup,
 )
-from eduplatform.stats.rollup import LARGE_BANDS, SPECIAL_SCHOOL_TYPE_PREFIX, SUPER_LARGE_BANDS
+from eduplatform.stats.rollup import SPECIAL_SCHOOL_TYPE_PREFIX
 from eduplatform.stats.selectors import FULL_TIME_TEACHER, BreakdownRow, figures, fold
 
 # GB/T 4658 学历: 1x 研究生, 2x 本科, 3x 专科 — "本科及以上", "专科及以上".
@@ -50,19 +50,24 @@ class Indicator:
     source: str
 
 
+def _official(ratio: definitions.Ratio) -> Indicator:
+    """An indicator whose figures are defined once in ``stats.definitions``."""
+    return Indicator(ratio.key, ratio.label, ratio.numerator.key, ratio.denominator.key, ratio.scale, ratio.unit,
+                     ratio.formula, ratio.source)
+
+
+# 生师比 per stage and 大班额 / 超大班额 / 56人以上 over compulsory-education classes (and per stage):
+# the official definitions (stats.definitions), not a ratio over every stage's students and classes.
+OFFICIAL_RATIOS = (*definitions.PUPIL_TEACHER_RATIOS, *definitions.CLASS_SIZE_RATIOS)
+OFFICIAL_FIGURES = definitions.figures_of(OFFICIAL_RATIOS)
 INDICATORS: tuple[Indicator, ...] = (
-    Indicator("pupil_teacher", "生师比", "students", "teachers", 1, ":1", "在校生数 ÷ 专任教师数",
-              "DOMAIN §3；与广东 2023 年公报幼儿园 13.61:1 的算法一致"),
+    *(_official(r) for r in OFFICIAL_RATIOS),
     Indicator("bachelor_share", "专任教师本科及以上学历比例", "teachers_bachelor", "teachers", 100, "%",
               "本科及以上学历专任教师 ÷ 专任教师 × 100%", "DOMAIN §3 高一层次学历比例"),
     Indicator("area_per_student", "生均校舍建筑面积", "floor_area", "students", 1, "㎡", "校舍建筑面积 ÷ 在校生数",
               "基础基512 总计 ÷ 在校生"),
     Indicator("teaching_area_per_student", "生均教学及辅助用房面积", "teaching_area", "students", 1, "㎡",
               "教学及辅助用房面积 ÷ 在校生数", "优质均衡指标 4"),
-    Indicator("large_classes", "大班额比例", "large_classes", "classes", 100, "%", "56–65 人的班数 ÷ 全部班数 × 100%",
-              "DOMAIN §3"),
-    Indicator("super_large_classes", "超大班额比例", "super_large_classes", "classes", 100, "%",
-              "66 人及以上的班数 ÷ 全部班数 × 100%", "DOMAIN §3"),
     Indicator("equipment_per_student", "生均教学仪器设备值", "equipment_value", "students", 1, "元",
               "教学仪器设备资产值 ÷ 在校生数", "优质均衡指标 6"),
     Indicator("books_per_student", "生均图书", "books", "students", 1, "册", "图书册数 ÷ 在校生数", "DOMAIN §3"),
@@ -78,6 +83,14 @@ INDICATORS: tuple[Indicator, ...] = (
     Indicator("sports_area_per_student", "生均体育运动场馆面积", "sports_venue_area", "students", 1, "㎡",
               "（运动场地面积 + 体育馆面积）÷ 在校生数",
               "优质均衡指标 5；运动场地取土地记录的体育场地面积，体育馆取用途为体育活动室的校舍"),
+)
+_PUPIL_TEACHER_KEYS = {r.key for r in definitions.PUPIL_TEACHER_RATIOS}
+_CLASS_SIZE_KEYS = {r.key for r in definitions.CLASS_SIZE_RATIOS}
+# How the indicator page groups its tables: (title, indicators).
+GROUPS: tuple[tuple[str, tuple[Indicator, ...]], ...] = (
+    ("生师比（分学段）", tuple(i for i in INDICATORS if i.key in _PUPIL_TEACHER_KEYS)),
+    ("大班额、超大班额（义务教育班级，另分学段）", tuple(i for i in INDICATORS if i.key in _CLASS_SIZE_KEYS)),
+    ("办学条件及其他指标", tuple(i for i in INDICATORS if i.key not in _PUPIL_TEACHER_KEYS | _CLASS_SIZE_KEYS)),
 )
 # 优质均衡 indicator 1 depends on the stage ("高于规定学历", unverified — DOMAIN §3.1): 小学 专科及以上,
 # 初中 本科及以上. It is judged per school section, not summed over a region's stages.
@@ -130,15 +143,12 @@ def _per_school(actor: Actor, region: Region, snapshot: Snapshot | None, only: I
     wanted = None if only is None else set(only)
     sources: list[tuple[str, type, str, Q]] = [
         ("students", StudentRollup, "enrolled", Q()),
-        ("teachers", StaffRollup, "staff", Q(post_category=FULL_TIME_TEACHER)),
+        ("teachers", StaffRollup, "staff", definitions.TEACHERS.parts[0].condition),
         ("teachers_bachelor", StaffRollup, "staff", Q(post_category=FULL_TIME_TEACHER) & BACHELOR_OR_ABOVE),
         ("backbone", StaffRollup, "backbone", Q()),
         ("pe_art_teachers", StaffRollup, "staff", PE_AND_ART),
         ("floor_area", BuildingRollup, "total_area", Q()),
         ("teaching_area", BuildingRollup, "teaching_area", Q()),
-        ("classes", ClassRollup, "classes", Q()),
-        ("large_classes", ClassRollup, "classes", Q(size_band__in=LARGE_BANDS)),
-        ("super_large_classes", ClassRollup, "classes", Q(size_band__in=SUPER_LARGE_BANDS)),
         ("equipment_value", AssetRollup, "teaching_equipment_value", Q()),
         ("books", AssetRollup, "books_volumes", Q()),
         ("computers", AssetRollup, "computers_for_teaching", Q()),
@@ -147,6 +157,10 @@ def _per_school(actor: Actor, region: Region, snapshot: Snapshot | None, only: I
         ("sports_venue_area", BuildingRollup, "gym_area", Q()),
     ]
     items = []
+    for figure in OFFICIAL_FIGURES:
+        if wanted is None or figure.key in wanted:
+            items += [(school, path, figure.key, value)
+                      for school, path, value in figure.per_school(lambda model: figures(model, actor, region, snapshot))]
     for key, model, measure, condition in sources:
         if wanted is not None and key not in wanted:
             continue

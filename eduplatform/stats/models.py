@@ -38,7 +38,7 @@ class StudentFigures(models.Model):
     left_behind = models.IntegerField(_("留守儿童"), default=0)
     disabled = models.IntegerField(_("残疾学生"), default=0)
     boarding = models.IntegerField(_("住宿生"), default=0)
-    new_entrants = models.IntegerField(_("招生（本学年入学）"), default=0)
+    new_entrants = models.IntegerField(_("招生（本学年首次入该学段）"), default=0)
     graduates = models.IntegerField(_("毕业生（本学年）"), default=0)
     school_year = models.PositiveSmallIntegerField(_("学年"))  # the school year "本学年" refers to
     # 培养层次 of vocational and higher-education enrolments (students.schema.LEVELS: 1 专科, 2 本科,
@@ -59,6 +59,11 @@ class StudentFigures(models.Model):
     minority_new_entrants = models.IntegerField(_("招生中少数民族"), default=0)
     minority_expected_graduates = models.IntegerField(_("预计毕业生中少数民族"), default=0)
     minority_prior_graduates = models.IntegerField(_("上学年毕业生中少数民族"), default=0)
+    # Flows of this school year (stats.definitions): registrations entered this year that follow an
+    # earlier one of the same student in the same stage and are still active (转入), and
+    # registrations closed by a transfer this year (转出). 招生 (new_entrants) counts neither.
+    transfers_in = models.IntegerField(_("转入（本学年）"), default=0)
+    transfers_out = models.IntegerField(_("转出（本学年）"), default=0)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage")
 
@@ -117,7 +122,7 @@ class StudentCountyRollup(models.Model):
     left_behind = models.IntegerField(_("留守儿童"), default=0)
     disabled = models.IntegerField(_("残疾学生"), default=0)
     boarding = models.IntegerField(_("住宿生"), default=0)
-    new_entrants = models.IntegerField(_("招生（本学年入学）"), default=0)
+    new_entrants = models.IntegerField(_("招生（本学年首次入该学段）"), default=0)
     graduates = models.IntegerField(_("毕业生（本学年）"), default=0)
     inclusive = models.IntegerField(_("随班就读"), default=0)
     expected_graduates = models.IntegerField(_("预计毕业生"), default=0)
@@ -125,6 +130,8 @@ class StudentCountyRollup(models.Model):
     minority_new_entrants = models.IntegerField(_("招生中少数民族"), default=0)
     minority_expected_graduates = models.IntegerField(_("预计毕业生中少数民族"), default=0)
     minority_prior_graduates = models.IntegerField(_("上学年毕业生中少数民族"), default=0)
+    transfers_in = models.IntegerField(_("转入（本学年）"), default=0)
+    transfers_out = models.IntegerField(_("转出（本学年）"), default=0)
 
     SCOPE = ScopeFields(path="region_path", school="", stages="stage", path_length=COUNTY_PATH_LENGTH)
 
@@ -197,7 +204,8 @@ class StaffFigures(models.Model):
     teaching_stage = models.CharField(_("任课学段"), max_length=1)
     birth_year = models.PositiveSmallIntegerField(_("出生年份"))
     subject = models.CharField(_("主要任教学科"), max_length=2, default="")
-    staff = models.IntegerField(_("教职工"), default=0)
+    # Everyone in post; the official 教职工 headcount leaves out 代课 and 兼任 (stats.definitions.STAFF).
+    staff = models.IntegerField(_("在岗人数"), default=0)
     backbone = models.IntegerField(_("骨干教师"), default=0)
     head_teachers = models.IntegerField(_("班主任"), default=0)
     dual_qualified = models.IntegerField(_("双师型教师"), default=0)

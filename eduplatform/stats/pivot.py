@@ -137,7 +137,9 @@ SUBJECTS: tuple[Subject, ...] = (
             (AREA_DIMENSION, STAGE, GRADE, Dimension("size_band", "班额", _field("size_band"), dict,
                                                      lambda v: _BAND_ORDER.get(v, 99))),
             "students:classes", {"classes": {}, "students": {}}),
-    Subject("staff", "教职工", StaffRollup, ("staff", "backbone", "head_teachers", "dual_qualified", "qualified"),
+    # Every person in post, 代课 and 兼任 included (the staff list it opens shows them all): not the
+    # official 教职工 headcount (stats.definitions.STAFF), so it does not carry that name.
+    Subject("staff", "在岗人员（含代课、兼任教师）", StaffRollup, ("staff", "backbone", "head_teachers", "dual_qualified", "qualified"),
             (AREA_DIMENSION,
              Dimension("post_category", "岗位类别", _field("post_category"), _code_labels("post_category")),
              Dimension("establishment", "编制情况", _field("establishment"), lambda: dict(staff_codes.ESTABLISHMENT)),

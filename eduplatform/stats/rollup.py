@@ -48,6 +48,7 @@ from django.utils import timezone
 
 from eduplatform.history.models import DirtySchool
 from eduplatform.orgs.stages import Stage
+from eduplatform.stats.definitions import SIZE_BANDS, first_in_stage
 from eduplatform.stats.models import (
     COUNTY_CELL,
     COUNTY_PATH_LENGTH,
@@ -80,13 +81,7 @@ WORKER_BATCH = CHUNK
 # the shared one first; it is the worker's batch, so the worker and inline refreshes stay per school.
 SCHOOL_LOCK_LIMIT = WORKER_BATCH
 
-# 基础基211–213 class-size bands: (label, lowest size); a class falls in the last band it reaches.
-SIZE_BANDS: tuple[tuple[str, int], ...] = (
-    ("≤25", 0), ("26-30", 26), ("31-35", 31), ("36-40", 36), ("41-45", 41), ("46-50", 46),
-    ("51-55", 51), ("56-60", 56), ("61-65", 61), ("≥66", 66),
-)
-LARGE_BANDS = ("56-60", "61-65")  # 大班额
-SUPER_LARGE_BANDS = ("≥66",)  # 超大班额
+# 基础基211–213 class-size bands and the 大班额 / 超大班额 bands: defined once in stats.definitions.
 
 ETHNICITY_HAN = "01"
 # 办学类型 5xx: special-education schools (and 519 附设特教班), whose disabled pupils are not 随班就读.
@@ -94,7 +89,7 @@ SPECIAL_SCHOOL_TYPE_PREFIX = "5"
 STUDENT_COLUMNS = ("school_id", "region_path", "stage", "grade", "gender", "cohort", "level", "major", "enrolled", "suspended",
                    "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants", "graduates",
                    "school_year", "inclusive", "expected_graduates", "prior_graduates", "minority_new_entrants",
-                   "minority_expected_graduates", "minority_prior_graduates")
+                   "minority_expected_graduates", "minority_prior_graduates", "transfers_in", "transfers_out")
 CLASS_COLUMNS = ("school_id", "region_path", "stage", "school_year", "grade", "size_band", "classes", "students",
                  "largest")
 STAFF_COLUMNS = ("school_id", "region_path", "stage_mask", "post_category", "establishment", "gender", "education_level",
@@ -107,7 +102,7 @@ ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup, AssetRollup,
 # roll-up's but the school; tests/test_rollups.py checks both lists against the models).
 STUDENT_SUMS = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
                 "graduates", "inclusive", "expected_graduates", "prior_graduates", "minority_new_entrants",
-                "minority_expected_graduates", "minority_prior_graduates")
+                "minority_expected_graduates", "minority_prior_graduates", "transfers_in", "transfers_out")
 COUNTY_DIMENSIONS = ("stage", "grade", "gender", "cohort", "level", "school_year")
 # The county roll-up's columns in the order _county_select selects them: its values() fields, then
 # its annotations (the key, then the sums).
@@ -142,9 +137,15 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
     prior = finished & Q(left_on__gte=prior_start, left_on__lt=year_start)
     active = Q(is_active=True)
     minority = ~Q(student__ethnicity__in=[ETHNICITY_HAN, ""])
-    new = active & Q(entered_on__gte=year_start)
+    entered = active & Q(entered_on__gte=year_start)
+    # 招生: the first registration in the stage (stats.definitions.NEW_ENTRANTS); a registration that
+    # follows another of the same stage is a transfer in (or a return), a flow, not an entrant.
+    # The subquery runs only for rows entered this year (AND stops at the first false term), and once
+    # per row: 转入 is the year's registrations less its entrants, not a second subquery.
+    new = entered & first_in_stage()
+    moved_out = Q(status=EnrolmentStatus.TRANSFERRED_OUT, left_on__gte=year_start)
     last_year_of_programme = active & final_year()
-    qs = Enrolment.objects.filter(active | graduated | prior)
+    qs = Enrolment.objects.filter(active | graduated | prior | moved_out)
     if school_ids is not None:
         qs = qs.filter(school_id__in=school_ids)
     birth_year = ExtractYear("student__birth_date")
@@ -175,9 +176,11 @@ def _student_select(school_ids: list[int] | None, today: dt.date) -> QuerySet:
                             & ~Q(school__school_type_code__startswith=SPECIAL_SCHOOL_TYPE_PREFIX)),
             expected_graduates=Count("pk", filter=last_year_of_programme),
             prior_graduates=Count("pk", filter=prior),
-            minority_new_entrants=Count("pk", filter=new & minority),
+            minority_new_entrants=Count("pk", filter=minority & new),
             minority_expected_graduates=Count("pk", filter=last_year_of_programme & minority),
             minority_prior_graduates=Count("pk", filter=prior & minority),
+            transfers_in=Count("pk", filter=entered) - Count("pk", filter=new),
+            transfers_out=Count("pk", filter=moved_out),
         )
         .order_by()
     )

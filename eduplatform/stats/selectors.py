@@ -11,6 +11,7 @@ from django.db.models.functions import Substr
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
+from eduplatform.stats import definitions
 from eduplatform.stats.models import (
     CITY_PATH_LENGTH,
     COUNTY_PATH_LENGTH,
@@ -19,15 +20,14 @@ from eduplatform.stats.models import (
     ClassRollup,
     SchoolRollup,
     Snapshot,
-    StaffRollup,
     StudentCountyRollup,
     StudentRollup,
 )
 
 STUDENT_MEASURES = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding",
-                    "new_entrants", "graduates")
+                    "new_entrants", "transfers_in", "transfers_out", "graduates")
 CENT = decimal.Decimal("0.01")
-FULL_TIME_TEACHER = "1"  # staff_category_k12: 专任教师
+FULL_TIME_TEACHER = definitions.FULL_TIME_TEACHER  # staff_category_k12: 专任教师
 # "city": the city's region path ("44/4401/"), for figures by city.
 STUDENT_DIMENSIONS = ("school_id", "city", "stage", "grade", "gender", "cohort")
 
@@ -127,11 +127,16 @@ def student_breakdown(actor: Actor, region: Region, measure: str = "enrolled", s
     return fold(actor, region, items)
 
 
-# The overview's columns: (key, label, roll-up model, measure, filter).
+def _column(figure: definitions.Figure) -> tuple[str, str, type, str, Q]:
+    (part,) = figure.parts
+    return figure.key, figure.label, part.model, part.measure, part.condition
+
+
+# The overview's columns: (key, label, roll-up model, measure, filter). Students and staff by their
+# official definitions (stats.definitions): 教职工 without 代课 and 兼任, which stand beside it.
 OVERVIEW_COLUMNS: tuple[tuple[str, str, type, str, Q], ...] = (
-    ("students", "在校生", StudentRollup, "enrolled", Q()),
-    ("staff", "教职工", StaffRollup, "staff", Q()),
-    ("teachers", "专任教师", StaffRollup, "staff", Q(post_category=FULL_TIME_TEACHER)),
+    _column(definitions.STUDENTS),
+    *(_column(f) for f in definitions.STAFF_FIGURES),
     ("floor_area", "校舍建筑面积（㎡）", BuildingRollup, "total_area", Q()),
     ("dangerous_area", "危房面积（㎡）", BuildingRollup, "dangerous_area", Q()),
 )
@@ -188,12 +193,16 @@ def snapshot_totals(actor: Actor, snapshots: Sequence[Snapshot]) -> dict[int, di
     scope = scope_of(actor)
     if scope.is_empty:
         return {s.pk: {"students": 0, "staff": 0} for s in snapshots}
-    if scope.region_path == PROVINCE_PATH and scope.school_id is None and not scope.stage_mask:
-        return {s.pk: {"students": int(s.totals.get("students", 0) or 0), "staff": int(s.totals.get("staff", 0) or 0)}
-                for s in snapshots}
-    out = {s.pk: {"students": 0, "staff": 0} for s in snapshots}
+    whole_province = scope.region_path == PROVINCE_PATH and scope.school_id is None and not scope.stage_mask
+    # Totals kept by snapshots taken before 教职工 had its one definition (no 代课教师 key) counted
+    # 代课 and 兼任 in 教职工: those snapshots are summed again from their frozen rows.
+    kept = {s.pk: {"students": int(s.totals.get("students", 0) or 0), "staff": int(s.totals.get("staff", 0) or 0)}
+            for s in snapshots if whole_province and definitions.SUBSTITUTE_TEACHERS.key in s.totals}
+    out = {s.pk: {"students": 0, "staff": 0} for s in snapshots if s.pk not in kept}
+    if not out:
+        return kept
     for key, _label, model, measure, condition in OVERVIEW_COLUMNS[:2]:  # the overview's own definitions
         frozen = SNAPSHOT_OF[model].objects.filter(condition, snapshot_id__in=list(out))
         for row in scoped(frozen, actor).values("snapshot_id").annotate(n=Sum(measure)).order_by():
             out[row["snapshot_id"]][key] = row["n"] or 0
-    return out
+    return {**out, **kept}

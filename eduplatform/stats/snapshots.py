@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import IntegerField, Max, Sum, Value
+from django.db.models import IntegerField, Max, QuerySet, Sum, Value
 from django.utils import timezone
 
 from eduplatform.core import locks
@@ -20,12 +20,12 @@ from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_change
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.scope import Actor, scope_of
+from eduplatform.stats import definitions
 from eduplatform.stats.models import (
     FROZEN,
+    SNAPSHOT_OF,
     Snapshot,
     SnapshotBuilding,
-    SnapshotStaff,
-    SnapshotStudent,
 )
 from eduplatform.stats.rollup import (
     insert_select,
@@ -101,10 +101,13 @@ def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "",
 
 def province_totals(snapshot: Snapshot) -> dict[str, object]:
     """The headline figures kept on the snapshot itself (for its list, without summing again)."""
-    students = SnapshotStudent.objects.filter(snapshot=snapshot).aggregate(n=Sum("enrolled"))["n"] or 0
-    staff = SnapshotStaff.objects.filter(snapshot=snapshot).aggregate(n=Sum("staff"))["n"] or 0
+    def frozen(model: type) -> QuerySet:
+        return SNAPSHOT_OF[model].objects.filter(snapshot=snapshot)
+
+    # 在校生 and 教职工 by their one definition (stats.definitions): 教职工 without 代课 and 兼任.
+    totals: dict[str, object] = {f.key: f.total(frozen) for f in (definitions.STUDENTS, *definitions.STAFF_FIGURES)}
     area = SnapshotBuilding.objects.filter(snapshot=snapshot).aggregate(n=Sum("total_area"))["n"] or 0
-    return {"students": students, "staff": staff, "floor_area": str(area)}
+    return {**totals, "floor_area": str(area)}
 
 
 @transaction.atomic

@@ -250,8 +250,10 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
     region = region_in_scope(request)
     snapshot = chosen_snapshot(request, "snapshot")
     rows, total = indicators.region_indicators(user, region, snapshot)
-    table = [(row, [indicators.formatted(i, indicators.value_of(i, row.cells)) for i in indicators.INDICATORS])
-             for row in [*rows, total]]
+    # One table per group (生师比 by stage, class sizes over compulsory education, the others).
+    groups = [(title, group, [(row, [indicators.formatted(i, indicators.value_of(i, row.cells)) for i in group])
+                              for row in [*rows, total]])
+              for title, group in indicators.GROUPS]
     if request.GET.get("format") == "xlsx":
         headers = ["名称", *[f"{i.label}（{i.unit}）" for i in indicators.INDICATORS]]
         data = [[row.label, *[indicators.value_of(i, row.cells) for i in indicators.INDICATORS]] for row in [*rows, total]]
@@ -260,7 +262,7 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
                if region.level == "county" else [])
     return render(request, "stats/indicators.html", {
         "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
-        "snapshots": Snapshot.objects.all(), "labels": [i.label for i in indicators.INDICATORS], "table": table,
+        "snapshots": Snapshot.objects.all(), "groups": groups,
         "indicators": indicators.EXPLAINED, "balance": balance, "stage_labels": STAGE_LABELS,
     })
 
@@ -330,7 +332,8 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
     rows, total = calculators.region_quotas(user, region, snapshot)
     if request.GET.get("format") == "xlsx":
         headers = ["名称", "核定编制", "在岗教职工", "超编(+)/缺编(-)", "测算过程"]
-        data = [[q.name, q.quota, q.actual, q.difference, "；".join(q.steps)] for q in [*rows, total]]
+        data = [[q.name, q.quota if q.assessed else calculators.NOT_ASSESSED, q.actual,
+                 q.difference if q.assessed else "", "；".join(q.steps)] for q in [*rows, total]]
         return xlsx_response(f"{region.name}教职工编制测算.xlsx", headers, data, sheet="编制测算")
     return render(request, "stats/staffing.html", {
         "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,

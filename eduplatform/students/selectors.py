@@ -44,13 +44,20 @@ FLAGS = {
 }
 
 
+def _first_in_stage() -> Q:
+    from eduplatform.stats.definitions import first_in_stage  # the statistics' one definition
+
+    return first_in_stage()
+
+
 def _school_year_start(today: dt.date) -> dt.date:
     return dt.date(today.year if today.month >= 9 else today.year - 1, 9, 1)
 
 
 # Flags of "this school year" (the statistics' 招生 and 毕业生), as the roll-ups count them.
 YEAR_FLAGS = {
-    "new_entrant": lambda start: Q(entered_on__gte=start),
+    # 招生: first registration in its stage (stats.definitions.NEW_ENTRANTS), not a transfer in.
+    "new_entrant": lambda start: Q(entered_on__gte=start) & _first_in_stage(),
     "graduated": lambda start: Q(status__in=[EnrolmentStatus.GRADUATED, EnrolmentStatus.COMPLETED], left_on__gte=start),
 }
 

@@ -164,7 +164,7 @@ class Source:
 
 STUDENT_MEASURES = ("enrolled", "minority", "new_entrants", "minority_new_entrants", "expected_graduates",
                     "minority_expected_graduates", "prior_graduates", "minority_prior_graduates", "migrant",
-                    "left_behind", "inclusive")
+                    "left_behind", "inclusive", "transfers_in")
 SCHOOL_FIELDS = ("school_code", "name", "school_type_code", "sponsor_code", "urban_rural_code", "stage_mask",
                  "address", "longitude", "latitude", "principal_name", "phone", "website")
 _TEACHERS = Q(post_category=FULL_TIME_TEACHER)
@@ -584,11 +584,17 @@ def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snaps
 
     found: list[Finding] = []
     found += _check_classes(actor, region, snapshot, school_id, students)
-    # V3, V4: entrants of primary and junior school are their first grade.
+    # V3, V4: entrants of primary and junior school are their first grade. 招生 is first entry into
+    # the stage (stats.definitions.NEW_ENTRANTS): pupils who transferred into the first grade after
+    # the start of the school year are in its 在校生 but not in 招生, so they are set aside.
     for rule, stage, first in (("V3 小学招生数 = 一年级在校生数", Stage.PRIMARY, "11"),
                                ("V4 初中招生数 = 初一在校生数", Stage.JUNIOR, "21")):
         entrants, first_grade = total("new_entrants", stage=stage), total("enrolled", grade=first)
-        found.append(Finding(rule, entrants == first_grade, f"招生 {entrants}，{BY_CODE[first].name}在校生 {first_grade}"))
+        moved_in = total("transfers_in", grade=first)
+        detail = f"招生 {entrants}，{BY_CODE[first].name}在校生 {first_grade}"
+        if moved_in:
+            detail += f"（其中本学年转入 {moved_in}，不计入招生）"
+        found.append(Finding(rule, entrants == first_grade - moved_in, detail))
     found.append(_unverifiable("V3 小学招生数 ≥ 受过学前教育的人数", "学籍记录没有“是否受过学前教育”一项，无法核验"))
     if region.level == "county" and school_id is None:
         graduates, entrants = total("prior_graduates", grade="16"), total("new_entrants", grade="21")

@@ -47,7 +47,7 @@ from eduplatform.stats.basetables.basic import (
     tables_of,
     tables_per_school,
 )
-from eduplatform.stats.calculators import HEADCOUNT_POSTS
+from eduplatform.stats.definitions import HEADCOUNT_POSTS
 from eduplatform.stats.models import (
     BuildingRollup,
     SchoolRollup,
