@@ -188,17 +188,8 @@ def bench_province_import(report, timed, *, phases: bool = False) -> None:
     say(f"  school: {school.name} ({school.school_code}), {before['school roll-up (enrolled)']:,} students; "
         f"its county {before['county roll-up (enrolled)']:,}")
 
-    def bare_copy() -> None:
-        with connection.cursor() as cur:
-            cur.execute("CREATE TEMP TABLE import_baseline ("
-                        + ", ".join(f"c{i} text" for i in range(len(students.HEADERS))) + ")")
-            with cur.copy("COPY import_baseline FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            cur.execute("DROP TABLE import_baseline")
-
     with transaction.atomic():
-        copy_s, _ = timed(bare_copy)
+        copy_s, _ = timed(lambda: students.bare_copy(rows))
     classes_after = SchoolClass.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     backend_cpu = _backend_cpu_reader()
     phase_totals = _time_phases(backend_cpu) if phases else {}

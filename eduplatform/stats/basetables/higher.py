@@ -24,7 +24,6 @@ from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor, scope_of
 from eduplatform.orgs.stages import Stage
 from eduplatform.stats.basetables.basic import (
-    FEMALE,
     HIGHER,
     TOTAL,
     BaseTable,
@@ -42,9 +41,9 @@ from eduplatform.stats.basetables.basic import (
     tables_per_school,
 )
 from eduplatform.stats.basetables.vocational import (
-    FLOWS,
     area_findings,
     by_major_findings,
+    count_by_grade,
     renamed,
     sources_of,
     staff_findings,
@@ -52,7 +51,7 @@ from eduplatform.stats.basetables.vocational import (
     teachers_by_education_and_title,
 )
 from eduplatform.stats.models import Snapshot, StudentRollup
-from eduplatform.students.grades import BY_CODE, grades_of_stage
+from eduplatform.students.grades import grades_of_stage
 
 UNDERGRADUATE = "2"  # students.schema.LEVELS: 本科
 NO_LEVEL = "未填或非高等教育层次"
@@ -66,19 +65,11 @@ def students_by_level(rows: Sequence[dict]) -> BaseTable:
     """高基311: students by 培养层次 × grade, the flows and 女 beside, and 折合在校生 = 在校生 × the
     level's weight (专科、本科 1, 硕士 1.5, 博士 2; ``funding.conditions.WEIGHTS``)."""
     grades = grades_of_stage(Stage.HIGHER)
-    pairs: dict[tuple[str, str], int] = defaultdict(int)
-    extra: dict[str, dict[str, object]] = {label: defaultdict(int) for label, _m in FLOWS} | {FEMALE: defaultdict(int)}
+    pairs, counts = count_by_grade(rows, lambda r: LEVEL_LABELS.get(r["level"], NO_LEVEL))
+    extra: dict[str, dict[str, object]] = dict(counts)
     weighted: dict[str, decimal.Decimal] = defaultdict(decimal.Decimal)
     for r in rows:
-        level = LEVEL_LABELS.get(r["level"], NO_LEVEL)
-        grade = BY_CODE[r["grade"]].name if r["grade"] in BY_CODE else r["grade"]
-        enrolled = r["enrolled"] or 0
-        pairs[(level, grade)] += enrolled
-        for label, measure in FLOWS:
-            extra[label][level] += r[measure] or 0
-        if r["gender"] == "2":
-            extra[FEMALE][level] += enrolled
-        weighted[level] += enrolled * WEIGHTS.get(r["level"], decimal.Decimal(0))
+        weighted[LEVEL_LABELS.get(r["level"], NO_LEVEL)] += (r["enrolled"] or 0) * WEIGHTS.get(r["level"], decimal.Decimal(0))
     extra[WEIGHTED] = {level: n.quantize(decimal.Decimal("0.1")) for level, n in weighted.items()}
     return _grid("高基311", "高等教育学生数（分层次、分年级，含折合在校生）", pairs, [*LEVEL_LABELS.values(), NO_LEVEL],
                  [g.name for g in grades], extra=extra,

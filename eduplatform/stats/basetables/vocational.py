@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from django.db.models import Q
 
@@ -88,21 +88,29 @@ def renamed(table: BaseTable, code: str, title: str, note: str | None = None) ->
     return dataclasses.replace(table, code=code, title=title, note=table.note if note is None else note)
 
 
+def count_by_grade(rows: Sequence[dict], row_of: Callable[[dict], str]
+                   ) -> tuple[dict[tuple[str, str], int], dict[str, dict[str, int]]]:
+    """在校生 by (table row, grade), and beside each table row the flows (招生, 预计毕业生, 毕业生)
+    and 其中：女 — the body of every students-by-something-and-grade table of these series."""
+    pairs: dict[tuple[str, str], int] = defaultdict(int)
+    extra: dict[str, dict[str, int]] = {label: defaultdict(int) for label, _m in FLOWS} | {FEMALE: defaultdict(int)}
+    for r in rows:
+        key = row_of(r)
+        grade = BY_CODE[r["grade"]].name if r["grade"] in BY_CODE else r["grade"]
+        enrolled = r["enrolled"] or 0
+        pairs[(key, grade)] += enrolled
+        for label, measure in FLOWS:
+            extra[label][key] += r[measure] or 0
+        if r["gender"] == "2":
+            extra[FEMALE][key] += enrolled
+    return pairs, extra
+
+
 def students_by_major(rows: Sequence[dict], stage: Stage, code: str, title: str, note: str) -> BaseTable:
     """Students by major (rows) × grade (columns), 合计 summed from the grades; beside them 招生,
     预计毕业生, last year's graduates and 其中：女 of the 在校生."""
     grades = grades_of_stage(stage)
-    pairs: dict[tuple[str, str], int] = defaultdict(int)
-    extra: dict[str, dict[str, int]] = {label: defaultdict(int) for label, _m in FLOWS} | {FEMALE: defaultdict(int)}
-    for r in rows:
-        major = r["major"] or NO_MAJOR
-        grade = BY_CODE[r["grade"]].name if r["grade"] in BY_CODE else r["grade"]
-        enrolled = r["enrolled"] or 0
-        pairs[(major, grade)] += enrolled
-        for label, measure in FLOWS:
-            extra[label][major] += r[measure] or 0
-        if r["gender"] == "2":
-            extra[FEMALE][major] += enrolled
+    pairs, extra = count_by_grade(rows, lambda r: r["major"] or NO_MAJOR)
     majors = sorted({major for major, _g in pairs} | {m for cells in extra.values() for m in cells},
                     key=lambda m: (m == NO_MAJOR, m))
     return _grid(code, title, pairs, majors, [g.name for g in grades], extra=extra, note=note)
