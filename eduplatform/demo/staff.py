@@ -52,6 +52,12 @@ from eduplatform.staff import codes
 from eduplatform.staff.models import StaffEvent, StaffEventKind, StaffMember
 from eduplatform.staff.services import OBJECT_TYPE, id_index
 from eduplatform.standards.validators import id_number_check_char, mask_id_number
+from eduplatform.stats.definitions import (
+    FULL_TIME_TEACHER,
+    HEADCOUNT_POSTS,
+    PART_TIME_TEACHER,
+    SUBSTITUTE_TEACHER,
+)
 from eduplatform.students.models import Enrolment
 
 SOURCE = "演示数据"
@@ -290,8 +296,12 @@ def generate(*, seed: int, progress: Callable[[str], None] | None = None, today:
              p.unit_id if p.unit_kind == OrgKind.SCHOOL else None)
             for p in posts
         ])
-    school_staff = sum(1 for p in posts if p.unit_kind == OrgKind.SCHOOL)
-    teachers = sum(1 for p in posts if p.post_category == "1")
+    # The summary follows the official definition (stats.definitions): 代课 and 兼任 are not 教职工.
+    at_schools = [p for p in posts if p.unit_kind == OrgKind.SCHOOL]
+    headcount = sum(1 for p in at_schools if p.post_category in HEADCOUNT_POSTS)
+    teachers = sum(1 for p in at_schools if p.post_category == FULL_TIME_TEACHER)
+    substitutes = sum(1 for p in at_schools if p.post_category == SUBSTITUTE_TEACHER)
+    part_time = sum(1 for p in at_schools if p.post_category == PART_TIME_TEACHER)
     administrators = sum(1 for p in posts if p.is_administrator)
-    return (f"教职工：{school_staff:,} 名学校教职工（专任教师 {teachers:,}），教育管理人员 {administrators:,} 名，"
-            f"用时 {time.perf_counter() - started:.1f} 秒")
+    return (f"教职工：{headcount:,} 名学校教职工（专任教师 {teachers:,}；另有代课教师 {substitutes:,}、兼任教师 {part_time:,}，"
+            f"不计入教职工），教育管理人员 {administrators:,} 名，用时 {time.perf_counter() - started:.1f} 秒")
