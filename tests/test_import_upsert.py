@@ -367,3 +367,42 @@ def test_the_migration_makes_duplicate_parcels_distinct_without_losing_any(world
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the inserts' deferred foreign-key checks first
         for constraint in constraints.values():
             cursor.execute(str(constraint.create_sql(LandParcel, editor)))
+
+
+# --------------------------------------------------------------------------------------------
+# Two clerks importing the same file at the same moment (PostgreSQL, separate connections)
+
+from .concurrency import committing, postgres_only, run_concurrently  # noqa: E402
+
+
+@postgres_only
+@committing
+@pytest.mark.parametrize("kind", ["land", "buildings", "equipment"])
+def test_the_same_file_imported_twice_at_once_creates_each_record_once(world, kind):
+    """Both jobs read "not there yet" before either commits; the natural keys (parcel name or
+    certificate, building number) let one of them create the records and the other end clearly —
+    as unchanged rows once it sees them, or as a rejected file naming the taken key — never with
+    doubled records or an unexplained failure."""
+    if kind == "land":
+        content, model = land_file([land_row(1, certificate_number=""), land_row(2, certificate_number=""),
+                                    land_row(3)]), LandParcel
+    elif kind == "buildings":
+        content, model = buildings_file([building_row(1), building_row(2), building_row(3)]), Building
+    else:
+        content, model = equipment_file([line("1"), line("2"), line("3")]), Equipment
+    before = model.objects.count()
+
+    def job():
+        return run(world, kind, content, ImportMode.ALL_OR_NOTHING, WritePolicy.CREATE_AND_UPDATE).pk
+
+    jobs = [ImportJob.objects.get(pk=pk) for pk in run_concurrently(job, job)]
+    assert model.objects.count() == before + 3
+    assert sorted(j.created_rows for j in jobs) == [0, 3]
+    loser = next(j for j in jobs if j.created_rows == 0)
+    if loser.status == JobStatus.DONE:
+        assert loser.unchanged_rows == 3
+    else:
+        # Refused as a whole, with the rows and the key that another import took meanwhile.
+        assert loser.status in (JobStatus.REJECTED, JobStatus.FAILED), loser.status
+        text = " ".join(str(p.get("message", "")) for p in loser.problems or []) + (loser.failure or "")
+        assert text.strip() and "IntegrityError" not in text, text

@@ -46,7 +46,7 @@ from eduplatform.imports.registry import (
     policy_problem,
 )
 from eduplatform.orgs import capabilities
-from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.orgs.models import Organization, OrgKind, lock_unit_writes
 from eduplatform.orgs.scope import Actor, require_unit_writer, unit_in_reach
 
 EQUIPMENT_TYPE = "assets.equipment"
@@ -71,11 +71,6 @@ def require_asset_writer(actor: Actor, school: Organization) -> None:
         raise NotPermitted("仪器设备台账只能登记在学校名下")
     if not school.is_open:
         raise NotPermitted(f"{school.name}已撤销，不能再登记仪器设备")
-
-
-def _lock_school(school: Organization) -> None:
-    # One writer per school at a time: the summary is derived from the whole register.
-    Organization.objects.select_for_update().filter(pk=school.pk).first()
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,7 +132,7 @@ def create_equipment(*, actor: Actor, school: Organization, data: Mapping[str, A
                   f"资产编号「{clean.values['asset_number']}」在本校已登记，请换一个编号或修改原记录")
     if not clean.ok:
         raise _problems_to_record(f"仪器设备「{clean.values.get('name') or data.get('name') or ''}」", clean)
-    _lock_school(school)
+    lock_unit_writes(school)
     item = Equipment(school=school, region_path=school.region_path)
     _apply(item, clean.values)
     with unique_or_invalid(f"仪器设备「{item.name}」", field="asset_number", label="资产编号",
@@ -166,7 +161,7 @@ def update_equipment(*, actor: Actor, equipment: Equipment, data: Mapping[str, A
         clean.add("asset_number", number, f"资产编号「{number}」在本校已登记给另一件设备")
     if not clean.ok:
         raise _problems_to_record(f"仪器设备「{equipment.name}」", clean)
-    _lock_school(school)
+    lock_unit_writes(school)
     item = Equipment.objects.select_for_update().get(pk=equipment.pk)
     before = _snapshot(item)
     _apply(item, clean.values)
@@ -206,7 +201,7 @@ def dispose_equipment(*, actor: Actor, equipment: Equipment, status: str, on: dt
     if len(reason) > 200:
         collector.add("disposal_reason", "text.long", "处置说明过长（最多 200 个字）", "处置说明")
     collector.raise_if_any()
-    _lock_school(school)
+    lock_unit_writes(school)
     before = _snapshot(item)
     item.status, item.disposed_on, item.disposal_reason = status, on, reason.strip()
     item.updated_at = timezone.now()
@@ -258,7 +253,7 @@ def write_equipment_rows(*, actor: Actor, unit: Organization, rows: Sequence[tup
     for row_number, clean in rows:
         if not clean.ok:
             problems.setdefault(row_number, []).extend(EQUIPMENT_SCHEMA.row_problems(row_number, clean))
-    _lock_school(unit)
+    lock_unit_writes(unit)
     checked = [(row, clean.values) for row, clean in rows if row not in problems]
     existing = {e.asset_number: e for e in Equipment.objects.select_for_update().filter(
         school=unit, asset_number__in=[v["asset_number"] for _, v in checked])}
@@ -431,7 +426,7 @@ def type_holdings(*, actor: Actor, school: Organization, data: Mapping[str, Any]
         for field_name, _value, message in clean.problems:
             collector.add(field_name, "value.invalid", message, HOLDINGS_SCHEMA.by_field[field_name].label)
         collector.raise_if_any()
-    _lock_school(school)
+    lock_unit_writes(school)
     return _save_typed(actor=actor, school=school, values=clean.values, today=today, existing=existing)
 
 

@@ -50,7 +50,7 @@ from eduplatform.imports.registry import (
     policy_problem,
 )
 from eduplatform.orgs import capabilities
-from eduplatform.orgs.models import Organization
+from eduplatform.orgs.models import Organization, lock_unit_writes
 from eduplatform.orgs.scope import Actor, require_unit_writer, unit_in_reach
 
 BUILDING_TYPE, LAND_TYPE = "facilities.building", "facilities.parcel"
@@ -458,6 +458,7 @@ def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[i
         return "" if clean.failed("number") else (clean.values.get("number") or "")
 
     _report_duplicates(rows, number_of, "number", "建筑物编号", problems)
+    lock_unit_writes(unit)  # the look-up below and the write stay one step for this school
     numbers = {number_of(c) for row, c in rows if row not in problems and number_of(c)}
     existing = {b.number: b for b in Building.objects.select_for_update().filter(school=unit, number__in=numbers)}
     planned = []
@@ -504,6 +505,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
     _report_duplicates(rows, certificate_of, "certificate_number", "土地证号", problems)
     _report_duplicates(rows, name_of, "name", LAND_LABELS["name"], problems)
     checked = [(row, c) for row, c in rows if row not in problems]
+    lock_unit_writes(unit)  # the look-up below and the write stay one step for this school
     certificates = {certificate_of(c) for _row, c in checked} - {""}
     names = {name_of(c) for _row, c in checked}
     ours = list(LandParcel.objects.select_for_update().filter(

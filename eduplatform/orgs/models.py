@@ -159,3 +159,10 @@ class OrganizationVersion(models.Model):
                 fields=["organization"], condition=Q(valid_to__isnull=True), name="one_open_org_version"
             )
         ]
+
+
+def lock_unit_writes(unit: Organization) -> None:
+    """One writer of a unit's registers at a time, until the transaction ends: a batch that checks
+    "is this number already here?" and then writes must not interleave with another batch doing the
+    same for the same unit (two clerks importing one file at once would both see the number free)."""
+    Organization.objects.select_for_update().filter(pk=unit.pk).first()
