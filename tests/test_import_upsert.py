@@ -377,7 +377,7 @@ from .concurrency import committing, postgres_only, run_concurrently  # noqa: E4
 
 @postgres_only
 @committing
-@pytest.mark.parametrize("kind", ["land", "buildings", "equipment"])
+@pytest.mark.parametrize("kind", ["land", "buildings", "equipment", "students", "staff"])
 def test_the_same_file_imported_twice_at_once_creates_each_record_once(world, kind):
     """Both jobs read "not there yet" before either commits; the natural keys (parcel name or
     certificate, building number) let one of them create the records and the other end clearly —
@@ -388,8 +388,12 @@ def test_the_same_file_imported_twice_at_once_creates_each_record_once(world, ki
                                     land_row(3)]), LandParcel
     elif kind == "buildings":
         content, model = buildings_file([building_row(1), building_row(2), building_row(3)]), Building
-    else:
+    elif kind == "equipment":
         content, model = equipment_file([line("1"), line("2"), line("3")]), Equipment
+    elif kind == "students":
+        content, model = xlsx_file(STUDENT_HEADERS, [[student_row(i)[f] for f in STUDENT_FIELDS] for i in (1, 2, 3)]), Student
+    else:
+        content, model = xlsx_file(STAFF_HEADERS, [[staff_row(i)[f] for f in STAFF_FIELDS] for i in (1, 2, 3)]), StaffMember
     before = model.objects.count()
 
     def job():
