@@ -4,7 +4,7 @@ A student without an ID number (证件类型 Z) is the same person as an active 
 has the same name, sex and birth date — and, when the row names a first guardian, a guardian of that
 name. Looked up one row at a time, a file of 50,000 such rows made 50,000 queries against a register
 of 27 million; here the distinct (name, sex, birth date) keys of the batch go in a few statements,
-each served by the ``student_name_birth_sex`` index.
+each served by the ``undocumented_name_birth_sex`` partial index.
 """
 
 from __future__ import annotations

@@ -81,7 +81,11 @@ class Student(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["name", "birth_date", "gender"], name="student_name_birth_sex"),
+            # Only students without an ID number are matched on name, sex and birth date
+            # (students/duplicates.py): the others never enter this index, so registering them does
+            # not write a random page of a 27-million-entry index for each student.
+            models.Index(fields=["name", "birth_date", "gender"], condition=Q(id_number_index=""),
+                         name="undocumented_name_birth_sex"),
             models.Index(fields=["school", "name"], name="student_school_name"),
             # Prefix scans ("everything under 44/4401/") need the pattern operator class on PostgreSQL.
             models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="student_region_path"),
