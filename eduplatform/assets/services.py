@@ -44,6 +44,7 @@ from eduplatform.imports.registry import (
     RowOutcome,
     batch_rejected,
     policy_problem,
+    report_duplicates,
 )
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind, lock_unit_writes
@@ -236,20 +237,8 @@ def write_equipment_rows(*, actor: Actor, unit: Organization, rows: Sequence[tup
     """
     require_asset_writer(actor, unit)
     problems: dict[int, list[RowProblem]] = {}
-    rows_of: dict[str, list[int]] = {}
-    for row_number, clean in rows:
-        number = clean.values.get("asset_number")
-        if number and not clean.failed("asset_number"):
-            rows_of.setdefault(number, []).append(row_number)
-    for number, where in rows_of.items():
-        if len(where) < 2:
-            continue
-        # Reported on every row that carries it, whatever else is wrong with those rows.
-        for row_number in where:
-            others = "、".join(str(r) for r in where if r != row_number)
-            problems.setdefault(row_number, []).append(RowProblem(
-                row_number, "asset_number", "资产编号", number,
-                f"资产编号「{number}」在本文件中出现了多次（另见第 {others} 行），同一文件中每个资产编号只能出现一次"))
+    report_duplicates(rows, lambda clean: "" if clean.failed("asset_number") else (clean.values.get("asset_number") or ""),
+                      "asset_number", "资产编号", problems)
     for row_number, clean in rows:
         if not clean.ok:
             problems.setdefault(row_number, []).extend(EQUIPMENT_SCHEMA.row_problems(row_number, clean))

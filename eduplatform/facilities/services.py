@@ -48,6 +48,7 @@ from eduplatform.imports.registry import (
     batch_rejected,
     other_unit_name,
     policy_problem,
+    report_duplicates,
 )
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, lock_unit_writes
@@ -357,26 +358,6 @@ class _Planned:
     outcome: RowOutcome
 
 
-def _report_duplicates(rows: Sequence[tuple[int, CleanRow]], key_of: Callable[[CleanRow], str],
-                       field_name: str, key_label: str, problems: dict[int, list[RowProblem]]) -> None:
-    """A key written on several rows is reported on every one of them, whatever else is wrong with
-    those rows (they are one record typed twice, or two records sharing a key: either way the
-    person must look at all of them)."""
-    rows_of: dict[str, list[int]] = {}
-    for row, clean in rows:
-        key = key_of(clean)
-        if key:
-            rows_of.setdefault(key, []).append(row)
-    for key, where in rows_of.items():
-        if len(where) < 2:
-            continue
-        for row in where:
-            others = "、".join(str(r) for r in where if r != row)
-            problems.setdefault(row, []).append(RowProblem(
-                row, field_name, key_label, key,
-                f"{key_label}「{key}」在本文件中出现了多次（另见第 {others} 行），同一文件中每个{key_label}只能出现一次"))
-
-
 def _plan(unit: Organization, row: int, clean: CleanRow, record: Any | None, *, model: type,
           snapshot: Callable[[Any], dict[str, Any]], labels: Mapping[str, str],
           describe: Callable[[Any], str]) -> _Planned:
@@ -457,7 +438,7 @@ def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[i
     def number_of(clean: CleanRow) -> str:
         return "" if clean.failed("number") else (clean.values.get("number") or "")
 
-    _report_duplicates(rows, number_of, "number", "建筑物编号", problems)
+    report_duplicates(rows, number_of, "number", "建筑物编号", problems)
     lock_unit_writes(unit)  # the look-up below and the write stay one step for this school
     numbers = {number_of(c) for row, c in rows if row not in problems and number_of(c)}
     existing = {b.number: b for b in Building.objects.select_for_update().filter(school=unit, number__in=numbers)}
@@ -502,8 +483,8 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
     def name_of(clean: CleanRow) -> str:
         return "" if clean.failed("name") else (clean.values.get("name") or "")
 
-    _report_duplicates(rows, certificate_of, "certificate_number", "土地证号", problems)
-    _report_duplicates(rows, name_of, "name", LAND_LABELS["name"], problems)
+    report_duplicates(rows, certificate_of, "certificate_number", "土地证号", problems)
+    report_duplicates(rows, name_of, "name", LAND_LABELS["name"], problems)
     checked = [(row, c) for row, c in rows if row not in problems]
     lock_unit_writes(unit)  # the look-up below and the write stay one step for this school
     certificates = {certificate_of(c) for _row, c in checked} - {""}

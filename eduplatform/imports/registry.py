@@ -161,3 +161,23 @@ def batch_rejected(problems: list[RowProblem], rows: list[RowOutcome]) -> Except
     exc = BatchInvalid(sorted(problems, key=lambda p: p.row))
     exc.outcome = ImportOutcome(written=0, rejected=exc.problems, rows=rows)  # type: ignore[attr-defined]
     return exc
+
+
+def report_duplicates(rows: Sequence[tuple[int, Any]], key_of: Callable[[Any], str],
+                      field_name: str, key_label: str, problems: dict[int, list[RowProblem]]) -> None:
+    """A key written on several rows is reported on every one of them, whatever else is wrong with
+    those rows (they are one record typed twice, or two records sharing a key: either way the
+    person must look at all of them)."""
+    rows_of: dict[str, list[int]] = {}
+    for row, clean in rows:
+        key = key_of(clean)
+        if key:
+            rows_of.setdefault(key, []).append(row)
+    for key, where in rows_of.items():
+        if len(where) < 2:
+            continue
+        for row in where:
+            others = "、".join(str(r) for r in where if r != row)
+            problems.setdefault(row, []).append(RowProblem(
+                row, field_name, key_label, key,
+                f"{key_label}「{key}」在本文件中出现了多次（另见第 {others} 行），同一文件中每个{key_label}只能出现一次"))
