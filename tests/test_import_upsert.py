@@ -373,6 +373,7 @@ def test_the_migration_makes_duplicate_parcels_distinct_without_losing_any(world
 # Two clerks importing the same file at the same moment (PostgreSQL, separate connections)
 
 from .concurrency import committing, postgres_only, run_concurrently  # noqa: E402
+from .test_concurrent_rollups import assert_rollups_equal_records  # noqa: E402
 
 
 @postgres_only
@@ -401,6 +402,8 @@ def test_the_same_file_imported_twice_at_once_creates_each_record_once(world, ki
 
     jobs = [ImportJob.objects.get(pk=pk) for pk in run_concurrently(job, job)]
     assert model.objects.count() == before + 3
+    # The derived tables agree too: each roll-up equals a raw count and a full rebuild, no mark left.
+    assert_rollups_equal_records([world.school_a1.pk])
     assert sorted(j.created_rows for j in jobs) == [0, 3]
     loser = next(j for j in jobs if j.created_rows == 0)
     if loser.status == JobStatus.DONE:
