@@ -20,7 +20,7 @@ from eduplatform.standards.validators import normalize_identifier, redact_identi
 SESSION_KEY = "private_searches"
 KEPT_SEARCHES = 20  # per session; older tokens are forgotten (the list then asks to search again)
 _IDENTIFIER = re.compile(r"[GJL]?[0-9]{14,19}[0-9X]")
-_FORM_ONLY = {"csrfmiddlewaretoken", "page", "format"}
+_FORM_ONLY = {"csrfmiddlewaretoken", "page", "after", "before", "format"}
 
 
 def looks_like_identifier(text: str) -> bool:

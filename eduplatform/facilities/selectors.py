@@ -83,7 +83,10 @@ def buildings_in_scope(
         qs = qs.filter(CONDITION_FILTERS[condition])
     if school_code:
         qs = qs.filter(school__school_code=school_code.strip())
-    return qs.order_by("region_path", "school__name", "number")
+    return qs.order_by(*BUILDING_LIST_ORDER)
+
+
+BUILDING_LIST_ORDER = ("region_path", "school__name", "number", "pk")  # unique: keyset paging
 
 
 def building_for(actor: Actor, building_id: int) -> Building:
@@ -116,7 +119,10 @@ def parcels_in_scope(actor: Actor, *, text: str = "", status: str = "active", pr
         qs = qs.filter(property_right=property_right)
     if school_code:
         qs = qs.filter(school__school_code=school_code.strip())
-    return qs.order_by("region_path", "school__name", "name", "pk")
+    return qs.order_by(*PARCEL_LIST_ORDER)
+
+
+PARCEL_LIST_ORDER = ("region_path", "school__name", "name", "pk")  # unique: keyset paging
 
 
 def parcel_for(actor: Actor, parcel_id: int) -> LandParcel:

@@ -16,12 +16,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from eduplatform.core import paging
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.rows import RowSchema
 from eduplatform.core.spreadsheets import xlsx_response
@@ -38,7 +38,6 @@ from eduplatform.orgs.forms import own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 from eduplatform.stats.links import figure_filter, region_from_param
 
-PAGE_SIZE = 50
 NAV = "buildings"
 
 STATUS_OPTIONS = [("standing", "现存（含停用）"), ("in_use", "在用"), ("idle", "停用"), ("demolished", "已拆除"),
@@ -156,9 +155,8 @@ def building_list(request: HttpRequest) -> HttpResponse:
         school_code=params.get("school", ""), region_path=region.path if region else "")
     if params.get("format") == "xlsx":
         return _export(user, "校舍名单.xlsx", "校舍", "校舍名单", services.BUILDING_TYPE, params, BUILDING_EXPORT, buildings)
-    page = Paginator(buildings, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
+    page = paging.keyset_page(request, buildings, keys=selectors.BUILDING_LIST_ORDER, name="buildings")
+    query = paging.other_params(params)
     totals = selectors.totals_of(buildings) if params.get("status", "standing") != "demolished" else None
     return render(request, "facilities/building_list.html", _nav(
         request, "buildings", page=page, query=query.urlencode(), totals=totals,
@@ -276,9 +274,8 @@ def parcel_list(request: HttpRequest) -> HttpResponse:
                                          school_code=params.get("school", ""))
     if params.get("format") == "xlsx":
         return _export(user, "土地名单.xlsx", "土地", "土地名单", services.LAND_TYPE, params, LAND_EXPORT, parcels)
-    page = Paginator(parcels, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
+    page = paging.keyset_page(request, parcels, keys=selectors.PARCEL_LIST_ORDER, name="parcels")
+    query = paging.other_params(params)
     return render(request, "facilities/parcel_list.html", _nav(
         request, "land", page=page, query=query.urlencode(), statuses=PARCEL_STATUS_OPTIONS,
         status=params.get("status", "active"), rights=LAND_SCHEMA.choices_of("property_right")))

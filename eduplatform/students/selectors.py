@@ -11,12 +11,14 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
+from eduplatform.core.paging import within_path
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.students import promotion
@@ -135,7 +137,16 @@ def enrolments_in_scope(
         qs = qs.filter(school__school_code=school_code.strip())
     if class_id:
         qs = qs.filter(school_class_id=class_id)
-    return qs.order_by("school__region_path", "school_id", "grade", "school_class__number", "student__name", "pk")
+    # The list's path range (besides the prefix filters) lets the (region_path, school_id) index seek
+    # to the scope and deliver its order (core.paging.within_path).
+    qs = within_path(qs, "region_path", scope_of(actor).region_path, region_path)
+    return qs.annotate(class_number=Coalesce("school_class__number", Value(0))).order_by(*ENROLMENT_LIST_ORDER)
+
+
+# The student list's order (a unique key, for keyset paging): by place and school — served by the
+# index enrolment_list_order —, then grade, class (unassigned first), name within each school, which
+# PostgreSQL sorts school by school (an incremental sort over a few hundred rows at a time).
+ENROLMENT_LIST_ORDER = ("region_path", "school_id", "grade", "class_number", "student__name", "pk")
 
 
 def students_in_scope(actor: Actor) -> QuerySet[Student]:
@@ -209,9 +220,10 @@ def classes_in_scope(actor: Actor, school: Organization | None = None, school_ye
     if size_range is not None:
         low, high = size_range
         qs = qs.filter(size__gte=low) if high is None else qs.filter(size__gte=low, size__lte=high)
-    return qs.order_by(
-        "school__region_path", "school__name", "school_id", "school_year", "grade", "number"
-    )
+    return qs.order_by(*CLASS_LIST_ORDER)
+
+
+CLASS_LIST_ORDER = ("school__region_path", "school__name", "school_id", "school_year", "grade", "number", "pk")
 
 
 def students_in(classes: QuerySet[SchoolClass]) -> int:
@@ -262,8 +274,11 @@ def requests_visible_to(actor: Actor) -> QuerySet[ChangeRequest]:
     return (
         ChangeRequest.objects.filter(visible | Q(Exists(own_step)))
         .select_related("student", "from_school", "to_school")
-        .order_by("-requested_at", "-pk")
+        .order_by(*REQUEST_LIST_ORDER)
     )
+
+
+REQUEST_LIST_ORDER = ("-requested_at", "-pk")
 
 
 def request_for(actor: Actor, request_id: int) -> ChangeRequest:
@@ -284,8 +299,11 @@ def inbox(actor: Actor) -> QuerySet[ChangeRequestStep]:
     return (
         ChangeRequestStep.objects.filter(decision=StepDecision.PENDING, organization_id=actor.organization_id)
         .select_related("request", "request__student", "request__from_school", "request__to_school", "organization")
-        .order_by("request__requested_at", "pk")
+        .order_by(*INBOX_ORDER)
     )
+
+
+INBOX_ORDER = ("request__requested_at", "pk")
 
 
 # --------------------------------------------------------------------------------------------
