@@ -159,3 +159,30 @@ def test_a_middle_substring_finds_a_name_through_the_trigram_index(client, world
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "student_name_trgm" in plan, plan
+
+
+def test_one_or_two_characters_find_a_name_on_both_databases(client, world):
+    _enrol(world, world.school_a1, 1, name="欧阳明华丽")
+    _enrol(world, world.school_a1, 2, name="司马相如")
+    client.force_login(world.user("county_a_stat"))
+    for text in ("阳明", "丽"):
+        page = client.get("/students/", {"q": text}).content.decode()
+        assert "欧阳明华丽" in page and "司马相如" not in page, text
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'")
+def test_a_rare_pair_of_characters_is_found_through_the_grams_index(world):
+    from eduplatform.core.search import GramsContain, name_contains
+
+    _enrol(world, world.school_a1, 1, name="欧阳明华丽")
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE students_student")
+    condition = name_contains("name", "阳明", Student)
+    assert any(isinstance(child, GramsContain) for child in condition.flatten()), condition
+    assert list(Student.objects.filter(condition).values_list("name", flat=True)) == ["欧阳明华丽"]
+    sql, params = Student.objects.filter(condition).values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "student_name_grams" in plan, plan

@@ -28,7 +28,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.core import signing
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 from django.db.models import BooleanField, Expression, F, Q, QuerySet, Value
 from django.http import HttpRequest, QueryDict
 
@@ -57,7 +57,8 @@ class RowCount:
 
     ``value`` is the number shown; ``exact`` says whether it is a count (or an exact figure kept
     elsewhere, ``source``) or an estimate; ``at_least`` is set instead of ``value`` when only a
-    lower bound is known ("超过 1 万")."""
+    lower bound is known ("超过 1 万"); neither when counting was given up at its time budget
+    ("未计数")."""
 
     value: int | None
     exact: bool = True
@@ -67,7 +68,7 @@ class RowCount:
     @property
     def label(self) -> str:
         if self.value is None:
-            return f"超过 {_chinese_number(self.at_least or 0)}"
+            return f"超过 {_chinese_number(self.at_least)}" if self.at_least else "未计数"
         if self.exact:
             return f"{self.value:,}"
         return f"约 {_chinese_number(self.value)}"
@@ -102,20 +103,49 @@ def planner_estimate(queryset: QuerySet) -> int | None:
     return int(plan[0]["Plan"]["Plan Rows"])
 
 
+def count_budget_ms() -> int:
+    return int(getattr(settings, "LIST_COUNT_BUDGET_MS", 100))
+
+
+def _counted_within_budget(queryset: QuerySet) -> int | None:
+    """``queryset.count()``, or None when PostgreSQL cancels it at the budget (in a savepoint, so the
+    request's transaction, if any, goes on; the setting is put back either way)."""
+    connection = connections[queryset.db]
+    if connection.vendor != "postgresql":
+        return queryset.count()
+    try:
+        with transaction.atomic(using=queryset.db), connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('statement_timeout'), "
+                           "set_config('statement_timeout', %s, true)", [f"{count_budget_ms()}ms"])
+            previous = cursor.fetchone()[0]
+            counted = queryset.count()
+            cursor.execute("SELECT set_config('statement_timeout', %s, true)", [previous])
+            return counted
+    except OperationalError as err:  # QueryCanceled: the budget ran out (rolled back to the savepoint)
+        if "statement timeout" not in str(err):
+            raise
+        return None
+
+
 def count_rows(queryset: QuerySet, *, known_total: Callable[[], int | None] | None = None,
                source: str = "") -> RowCount:
     """The row count of a list: exact up to ``exact_count_limit()`` (counting stops there), else
     ``known_total()`` when the caller has an exact figure kept elsewhere (e.g. the roll-ups, only
     valid when no filter narrows the list), else the planner's estimate, else a lower bound."""
     limit = exact_count_limit()
-    # SELECT count(*) FROM (SELECT 1 … LIMIT limit + 1): never reads more than limit + 1 rows.
-    capped = queryset.order_by().values("pk")[: limit + 1].count()
-    if capped <= limit:
+    # SELECT count(*) FROM (SELECT 1 … LIMIT limit + 1): never returns more than limit + 1 rows, but
+    # a rare match (a name searched by one character) may read the whole scope to find them: on
+    # PostgreSQL the count also has a time budget, and is given up (not the page) when it runs out.
+    capped = _counted_within_budget(queryset.order_by().values("pk")[: limit + 1])
+    if capped is not None and capped <= limit:
         return RowCount(capped)
     if known_total is not None:
         total = known_total()
         if total is not None:
             return RowCount(total, exact=True, source=source)
+    if capped is None:
+        # Not even a lower bound: the planner's guess for a search would be a number out of thin air.
+        return RowCount(None, exact=False)
     estimate = planner_estimate(queryset)
     if estimate is not None and estimate > limit:
         return RowCount(estimate, exact=False, source="估算")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.http import Http404
 
+from eduplatform.core import search
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.core.paging import within_path
@@ -81,7 +82,7 @@ def staff_in_scope(
         qs = qs.filter(status=status)
     text = text.strip()
     if text:
-        match = Q(name__icontains=text) | Q(staff_number=text)
+        match = search.name_contains("name", text, StaffMember) | Q(staff_number=text)
         number = normalize_id_number(text)
         if len(number) == 18:
             # ID numbers are stored only encrypted: the blind index is the one way to find one.

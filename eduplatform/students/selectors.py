@@ -16,6 +16,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from eduplatform.core import search
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
 from eduplatform.core.paging import within_path
@@ -108,7 +109,7 @@ def enrolments_in_scope(
         qs = qs.filter(status=status)
     text = text.strip()
     if text:
-        match = Q(student__name__icontains=text) | Q(student__student_number=text.upper())
+        match = search.name_contains("student__name", text, Student) | Q(student__student_number=text.upper())
         number = normalize_id_number(text)
         if len(number) == 18:
             # ID numbers are stored only encrypted: the blind index is the one way to find one.
