@@ -191,3 +191,26 @@ def test_a_rare_pair_of_characters_is_found_through_the_grams_index(world):
         cursor.execute(f"EXPLAIN {sql}", params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
     assert "student_name_grams" in plan, plan
+
+
+def test_a_large_building_list_takes_its_count_and_totals_from_the_roll_up(client, world, settings):
+    from eduplatform.facilities import selectors as facilities
+    from eduplatform.facilities import services as facility_services
+
+    from .facilities_support import building_row
+
+    for seq, (area, condition) in enumerate([("3000", "10"), ("2900.5", "30"), ("2800", "10")], start=1):
+        facility_services.create_building(actor=world.user("county_a_stat"), school=world.school_a1,
+                                          data=building_row(seq, total_area=area, condition=condition))
+    recompute_schools([world.school_a1.pk])
+    client.force_login(world.user("county_a_stat"))
+    small = client.get("/facilities/")
+    assert small.context["page"].count.source == ""  # counted from the rows
+    expected = facilities.totals_of(facilities.buildings_in_scope(world.user("county_a_stat")))
+    assert small.context["totals"] == expected and expected.buildings == 3
+    settings.LIST_EXACT_COUNT_LIMIT = 2
+    large = client.get("/facilities/")
+    assert (large.context["page"].count.value, large.context["page"].count.source) == (3, "统计汇总")
+    assert large.context["totals"] == expected  # the roll-up's sums, by the same rule
+    filtered = client.get("/facilities/", {"condition": "dangerous"})
+    assert filtered.context["page"].count.source != "统计汇总"  # a filter: not what the roll-up counts

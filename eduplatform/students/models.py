@@ -134,6 +134,10 @@ class SchoolClass(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["school", "school_year", "grade", "number"], name="one_class_per_number")
         ]
+        indexes = [
+            # The class list's order within a school year and a scope (selectors.CLASS_LIST_ORDER).
+            models.Index(fields=["school_year", "region_path", "school", "grade", "number"], name="class_list_order"),
+        ]
 
     def __str__(self) -> str:
         return self.name

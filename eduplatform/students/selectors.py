@@ -205,9 +205,12 @@ def promotions_of(actor: Actor, student: Student) -> list[promotion.PromotionRec
 
 def classes_in_scope(actor: Actor, school: Organization | None = None, school_year: int | None = None, *,
                      region_path: str = "", grades: tuple[str, ...] | list[str] = (),
-                     size_range: tuple[int, int | None] | None = None) -> QuerySet[SchoolClass]:
+                     size_range: tuple[int, int | None] | None = None, sized: bool = True) -> QuerySet[SchoolClass]:
     """Classes with their size (active registrations), for the class list and its 大班额 flags;
-    region, grades and a size range are how a class-size figure opens the classes it counts."""
+    region, grades and a size range are how a class-size figure opens the classes it counts.
+
+    ``sized=False`` (the class list without a size range): no size, which would count every
+    registration in the scope before the first page; the list sizes its page (``size_classes``)."""
     qs = scoped(SchoolClass.objects.all(), actor).select_related("school")
     if school is not None:
         qs = qs.filter(school=school)
@@ -217,14 +220,30 @@ def classes_in_scope(actor: Actor, school: Organization | None = None, school_ye
         qs = qs.filter(region_path__startswith=region_path)
     if grades:
         qs = qs.filter(grade__in=grades)
-    qs = qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True)))
+    if sized or size_range is not None:
+        qs = qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True)))
     if size_range is not None:
         low, high = size_range
         qs = qs.filter(size__gte=low) if high is None else qs.filter(size__gte=low, size__lte=high)
+    qs = within_path(qs, "region_path", scope_of(actor).region_path, region_path)
     return qs.order_by(*CLASS_LIST_ORDER)
 
 
-CLASS_LIST_ORDER = ("school__region_path", "school__name", "school_id", "school_year", "grade", "number", "pk")
+# The class list's order (a unique key for keyset paging), served whole within a school year and a
+# scope by the index class_list_order: place, school, grade, class number.
+CLASS_LIST_ORDER = ("school_year", "region_path", "school_id", "grade", "number", "pk")
+
+
+def size_classes(classes: list[SchoolClass]) -> None:
+    """Set ``size`` (active registrations) on a page of classes: one count over their schools'
+    active registrations (the enrolment table has no class index, see ``Enrolment.Meta``)."""
+    sizes = dict(
+        Enrolment.objects.filter(is_active=True, school_id__in={c.school_id for c in classes},
+                                 school_class_id__in=[c.pk for c in classes])
+        .values("school_class_id").annotate(n=Count("pk")).values_list("school_class_id", "n")
+    )
+    for klass in classes:
+        klass.size = sizes.get(klass.pk, 0)
 
 
 def students_in(classes: QuerySet[SchoolClass]) -> int:

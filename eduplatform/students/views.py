@@ -508,14 +508,17 @@ def class_list(request: HttpRequest) -> HttpResponse:
     region = region_from_param(user, params.get("region", ""))
     stage = _int(params.get("stage"))
     grades = [params["grade"]] if params.get("grade") else [g.code for g in GRADES if stage and g.stage == stage]
+    size_range = size_band_range(params.get("size_band", ""))
     classes = selectors.classes_in_scope(user, school=school, school_year=year,
                                          region_path=region.path if region else "", grades=grades,
-                                         size_range=size_band_range(params.get("size_band", "")))
+                                         size_range=size_range, sized=False)
     if request.GET.get("school") and own is None and school is None:
         classes = classes.none()
     figure = figure_filter(params, region, {}, {}, {"grade": {g.code: g.name for g in GRADES}},
                            extra={"grade": "年级", "size_band": "班额"})
-    page = paging.keyset_page(request, classes, keys=selectors.CLASS_LIST_ORDER, name="classes")
+    page = paging.keyset_page(request, classes, keys=selectors.CLASS_LIST_ORDER, name="classes", seek=3)
+    if size_range is None:
+        selectors.size_classes(page.rows)
     for klass in page:
         klass.flag = selectors.size_flag(klass.size)
     query = paging.other_params(request.GET)
