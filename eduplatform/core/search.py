@@ -80,22 +80,14 @@ def redirect_search(request: HttpRequest, list_url: str) -> HttpResponseRedirect
 # Names: substring search that an index answers on PostgreSQL (issue 13)
 #
 # ``icontains`` is ``UPPER(name::text) LIKE UPPER('%…%')``. A pattern of three or more characters
-# is answered by the trigram index on that expression (pg_trgm, migrations students 0009 / staff
-# 0003). One or two characters — a surname, a given name, most of a Chinese name — have no trigram:
-# the grams index (``name_grams(name)``: every character and every pair, upper-cased; migrations
-# students 0010 / staff 0004) answers those, but only when the characters are rare. A common one
-# (王, 李, 华) matches hundreds of thousands of people, and reading the list in its order until a
-# page is full is then far cheaper than collecting every match to sort it, so the condition is only
-# added when the planner's estimate of matches is below sqrt(page × people) — where both ways read
-# about as many rows. The ``icontains`` condition always stays: the grams only narrow.
-
-NAME_GRAMS_SQL = """
-CREATE OR REPLACE FUNCTION name_grams(name text) RETURNS text[] LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT AS $$
-  SELECT coalesce(array_agg(DISTINCT g), '{}') FROM (
-    SELECT substr(upper(name), i, 1) AS g FROM generate_series(1, char_length(name)) AS i
-    UNION ALL
-    SELECT substr(upper(name), i, 2) FROM generate_series(1, char_length(name) - 1) AS i) AS grams $$
-"""
+# is answered by the trigram index on that expression (core/name_index.py). One or two characters —
+# a surname, a given name, most of a Chinese name — have no trigram: the grams index
+# (``name_grams(name)``: every character and every pair, upper-cased) answers those, but only when
+# the characters are rare. A common one (王, 李, 华) matches hundreds of thousands of people, and
+# reading the list in its order until a page is full is then far cheaper than collecting every match
+# to sort it, so the condition is only added when the planner's estimate of matches is below
+# sqrt(page × people) — where both ways read about as many rows. The ``icontains`` condition always
+# stays: the grams only narrow.
 
 
 class GramsContain(Expression):

@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('orgs', '0001_initial'),
-        ('students', '0010_student_name_grams'),
+        ('students', '0009_student_name_search'),
     ]
 
     operations = [
