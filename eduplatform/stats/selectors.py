@@ -68,6 +68,20 @@ def student_total(actor: Actor, *, under: str = "", measure: str = "enrolled") -
     return student_figures(actor, under=under, measures=[measure])[0][measure]
 
 
+BUILDING_SUMS = ("buildings", "total_area", "teaching_area", "admin_area", "living_area", "other_area",
+                 "dangerous_area", "d_grade_area", "d_grade_in_use", "rented_area", "gym_area")
+
+
+def building_totals(actor: Actor, *, under: str = "") -> dict[str, object]:
+    """The standing buildings' totals in the actor's scope (and ``under`` a region), summed over the
+    per-school roll-up: what the building list shows above a large scope, instead of summing every
+    building row at request time."""
+    qs = scoped(BuildingRollup.objects.all(), actor)
+    if under:
+        qs = qs.filter(region_path__startswith=under)
+    return qs.aggregate(**{f: Sum(f) for f in BUILDING_SUMS})
+
+
 def class_figures(actor: Actor, *, under: str = "", by: Sequence[str] = ("grade", "size_band")) -> list[dict]:
     qs = scoped(ClassRollup.objects.all(), actor)
     if under:
