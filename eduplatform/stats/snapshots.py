@@ -116,16 +116,17 @@ def freeze_region_measures(snapshot: Snapshot) -> None:
 
     measure, region = SnapshotMeasure._meta.db_table, Region._meta.db_table
     lengths = sorted(set(Region.objects.annotate(n=Length("path")).values_list("n", flat=True)))
+    levels = " UNION ALL ".join(
+        f"SELECT r.path, m.key, m.stages, m.value FROM m JOIN {region} r ON r.path = substr(m.region_path, 1, {n})"  # noqa: S608
+        f" WHERE length(r.path) = {n}" for n in lengths)
     with connection.cursor() as cursor:
-        for length in lengths:
-            cursor.execute(
-                f"INSERT INTO {SnapshotRegionMeasure._meta.db_table} (snapshot_id, region_path, key, stages, value)"  # noqa: S608
-                f" SELECT %s, r.path, m.key, m.stages, SUM(m.value)"
-                f" FROM (SELECT region_path, key, stages, SUM(value) AS value FROM {measure} WHERE snapshot_id = %s"
-                f"       GROUP BY region_path, key, stages) m"
-                f" JOIN {region} r ON r.path = substr(m.region_path, 1, %s)"
-                f" WHERE length(r.path) = %s GROUP BY r.path, m.key, m.stages",
-                [snapshot.pk, snapshot.pk, length, length])
+        # The schools' measures summed per school path once (m), then added into each level's regions.
+        cursor.execute(
+            f"WITH m AS (SELECT region_path, key, stages, SUM(value) AS value FROM {measure} WHERE snapshot_id = %s"  # noqa: S608
+            f" GROUP BY region_path, key, stages)"
+            f" INSERT INTO {SnapshotRegionMeasure._meta.db_table} (snapshot_id, region_path, key, stages, value)"
+            f" SELECT %s, path, key, stages, SUM(value) FROM ({levels}) u GROUP BY path, key, stages",
+            [snapshot.pk, snapshot.pk])
     freeze_balances(snapshot, PROVINCE_PATH)
 
 
