@@ -171,6 +171,32 @@ def test_the_fast_paths_equal_the_per_school_computation_live_and_from_a_snapsho
     assert 0 < k12["students"] < total["students"] and "higher_weighted_students" not in k12
 
 
+def test_the_snapshot_list_totals_read_the_readers_own_region_row(world, province_records, monkeypatch):
+    from eduplatform.stats.models import SnapshotStaff, SnapshotStudent
+
+    rollup.process_dirty()
+    snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
+    readers = [world.user(k) for k in ("province", "k12_officer", "higher_officer", "city_stat", "county_a_stat",
+                                       "clerk_a1")] + [town_user(world)]
+    for actor in readers:
+        expected = {
+            "students": selectors.scoped(SnapshotStudent.objects.filter(snapshot=snapshot), actor).aggregate(
+                n=Sum("enrolled"))["n"] or 0,
+            "staff": selectors.scoped(SnapshotStaff.objects.filter(
+                measures.MEASURES["staff"].parts[0].condition, snapshot=snapshot), actor).aggregate(
+                n=Sum("staff"))["n"] or 0}
+        assert selectors.snapshot_totals(actor, [snapshot])[snapshot.pk] == expected, actor.username
+        if actor.username != "clerk_a1" and actor.username != "province":
+            # Read from the region row, not the frozen school rows.
+            with monkeypatch.context() as patch:
+                patch.setitem(selectors.SNAPSHOT_OF, definitions_model("students"), None)
+                assert selectors.snapshot_totals(actor, [snapshot])[snapshot.pk] == expected
+
+
+def definitions_model(key: str):
+    return measures.MEASURES[key].parts[0].model
+
+
 def test_balance_is_kept_with_the_snapshot_and_equals_the_computation(world, province_records):
     rollup.process_dirty()
     province = world.user("province")

@@ -289,8 +289,22 @@ def snapshot_totals(actor: Actor, snapshots: Sequence[Snapshot]) -> dict[int, di
     out = {s.pk: {"students": 0, "staff": 0} for s in snapshots if s.pk not in kept}
     if not out:
         return kept
-    for key, _label, model, measure, condition in OVERVIEW_COLUMNS[:2]:  # the overview's own definitions
-        frozen = SNAPSHOT_OF[model].objects.filter(condition, snapshot_id__in=list(out))
+    keys = [key for key, *_ in OVERVIEW_COLUMNS[:2]]  # the overview's own definitions
+    summed = set()
+    if scope.school_id is None:
+        # A snapshot with per-region rows: the row of the reader's own region (a stage-limited
+        # reader sums the stages it may see), not its schools' frozen rows.
+        summed = set(SnapshotRegionMeasure.objects.filter(snapshot_id__in=list(out), region_path=PROVINCE_PATH)
+                     .values_list("snapshot_id", flat=True).distinct())
+        rows = scoped(SnapshotRegionMeasure.objects.filter(snapshot_id__in=sorted(summed), key__in=keys,
+                                                           region_path=scope.region_path), actor)
+        for row in rows.values("snapshot_id", "key").annotate(n=Sum("value")).order_by():
+            out[row["snapshot_id"]][row["key"]] = int(row["n"] or 0)
+    rest = [pk for pk in out if pk not in summed]  # a school reader, or snapshots taken before the store
+    for key, _label, model, measure, condition in OVERVIEW_COLUMNS[:2]:
+        if not rest:
+            break
+        frozen = SNAPSHOT_OF[model].objects.filter(condition, snapshot_id__in=rest)
         for row in scoped(frozen, actor).values("snapshot_id").annotate(n=Sum(measure)).order_by():
             out[row["snapshot_id"]][key] = row["n"] or 0
     return {**out, **kept}
