@@ -16,6 +16,7 @@ from eduplatform.stats.models import (
     CITY_PATH_LENGTH,
     COUNTY_PATH_LENGTH,
     SNAPSHOT_OF,
+    BuildingRollup,
     ClassRollup,
     MeasureCountyRollup,
     MeasureRollup,
