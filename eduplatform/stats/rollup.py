@@ -434,6 +434,7 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
     chunks = [None] if ids is None else [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
     county_change: dict[tuple, list[int]] = {}
     whole = ids is None or len(ids) > SCHOOL_LOCK_LIMIT
+    calculators = _calculator_tables(whole=ids is None)
     with transaction.atomic():
         hold_rollups(exclusive=whole)
         if not whole:
@@ -457,10 +458,20 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
             _recompute_buildings(chunk)
             _recompute_assets(chunk, today)
             insert_select(SchoolRollup._meta.db_table, SCHOOL_COLUMNS, _school_select(chunk))
+            calculators.schools(chunk)  # quotas and funding inputs, from the rows just written
         if ids is None:
             _recompute_counties()
         else:
             _add_to_counties(county_change)  # once, in cell order, for the whole transaction
+        calculators.counties()  # after the student county roll-up: one order in every transaction
+
+
+def _calculator_tables(*, whole: bool):
+    """The staffing-quota and funding tables kept with the roll-ups (``stats.calculator_tables``);
+    imported here, not at the top, because that module reads the calculators, which read this one."""
+    from eduplatform.stats.calculator_tables import Refresh
+
+    return Refresh(whole=whole)
 
 
 def _delete_marks(mark_ids: list[int]) -> None:
