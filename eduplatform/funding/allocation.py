@@ -21,12 +21,12 @@ import decimal
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Substr
 
 from eduplatform.funding.models import PRIVATE_SPONSOR, FundingRate, FundingRateSet
 from eduplatform.orgs.models import Region
-from eduplatform.orgs.scope import Actor, scoped
+from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats.models import SNAPSHOT_OF, SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.quota_models import (
@@ -172,10 +172,9 @@ def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, s
     inputs = list(_stored(SchoolFundingRollup, actor, region, snapshot).values(
         "school_id", "region_path", "stage", "school_type_code", "sponsor_code", "rural", "enrolled", "boarding",
         "disabled").order_by("school_id", "stage"))
-    ids = {r["school_id"] for r in inputs}
-    names = {r["school_id"]: r for r in figures(SchoolRollup, actor, region, snapshot).filter(
-        school_id__in=ids).values("school_id", "name", "school_code")} if len(ids) < 5000 else {
-        r["school_id"]: r for r in figures(SchoolRollup, actor, region, snapshot).values("school_id", "name", "school_code")}
+    # Names as the school roll-up holds them (frozen for a snapshot): the region's rows, no id list.
+    names = {r["school_id"]: r for r in figures(SchoolRollup, actor, region, snapshot).values(
+        "school_id", "name", "school_code")}
     rates = {r.stage: r for r in rate_set.rates.all()}
     allocations: dict[int, SchoolAllocation] = {}
     for r in inputs:
@@ -326,54 +325,66 @@ def _from_schools(actor: Actor, region: Region, rate_set: FundingRateSet, school
 
 def region_allocation(actor: Actor, region: Region, rate_set: FundingRateSet, snapshot: Snapshot | None = None, *,
                       with_schools: bool = False) -> RegionAllocation:
-    """The allocation of ``region`` per child region and stage, its arithmetic, and — for a county,
-    a town or a school, or ``with_schools`` (the export) — each school's lines.
+    """The allocation of ``region`` per child region and stage, its arithmetic, and — for a town or a
+    school, or ``with_schools`` (the export) — each school's lines.
 
-    A province or a city (children no deeper than counties) is summed from the county funding
-    table grouped by what a rate line depends on, then multiplied; a county (whose towns the county
-    rows cannot tell apart), a town, 东莞's and 中山's towns (no county level) and a school read the
-    schools' stored inputs. A rate line whose minimum headcount is above what the county rows keep
-    (``SMALL_SCHOOL_HEADCOUNT_LIMIT``), and snapshots taken before the inputs were stored, are
-    computed per school."""
+    The rule is linear in the counts of each stage, 办学类型, 举办者 and 城乡 (plus the rural top-up,
+    Σ schools × minimum − pupils over the small rural schools), so a region with children is summed
+    per child and group, then multiplied: a province or a city (children no deeper than counties)
+    from the county funding table, a county (whose towns the county rows cannot tell apart) and 东莞's
+    and 中山's towns (no county level) from the schools' stored inputs grouped by child in SQL. A rate
+    line whose minimum headcount is above what the county rows keep (``SMALL_SCHOOL_HEADCOUNT_LIMIT``)
+    is answered from the schools' inputs too; snapshots taken before the inputs were stored are
+    computed per school from their frozen roll-ups."""
     if not stored_inputs_serve(snapshot):
         return _per_school_region_allocation(actor, region, rate_set, snapshot)
     rates = {r.stage: r for r in rate_set.rates.all()}
     children = [c.path for c in region.children.filter(abolished_on__isnull=True)]
     lengths = {len(p) for p in children}
-    if (len(lengths) == 1 and county_rollup_serves(actor, region.path, *children)
+    if len(lengths) != 1 or scope_of(actor).school_id is not None:  # a town or a school: its schools' lines
+        return _from_schools(actor, region, rate_set, school_allocations(actor, region, rate_set, snapshot))
+    if (county_rollup_serves(actor, region.path, *children)
             and all(r.minimum_headcount <= SMALL_SCHOOL_HEADCOUNT_LIMIT for r in rates.values())):
-        result = _from_counties(actor, region, rate_set, rates, snapshot, lengths.pop())
-        if with_schools:
-            result.schools = school_allocations(actor, region, rate_set, snapshot)
-        return result
-    return _from_schools(actor, region, rate_set, school_allocations(actor, region, rate_set, snapshot))
+        qs = _stored(FundingCountyRollup, actor, region, snapshot).annotate(is_private=F("private")).alias(
+            hc=F("headcount"), units=F("schools"))
+    else:
+        qs = _stored(SchoolFundingRollup, actor, region, snapshot).annotate(
+            is_private=Case(When(sponsor_code=PRIVATE_SPONSOR, then=Value(True)), default=Value(False),
+                          output_field=BooleanField())).alias(
+            hc=F("enrolled"), units=Value(1, output_field=IntegerField()))
+    result = _grouped(actor, region, rate_set, rates, qs, lengths.pop())
+    if with_schools:
+        result.schools = school_allocations(actor, region, rate_set, snapshot)
+    return result
 
 
-def _from_counties(actor: Actor, region: Region, rate_set: FundingRateSet, rates: dict[int, FundingRate],
-                   snapshot: Snapshot | None, length: int) -> RegionAllocation:
+def _grouped(actor: Actor, region: Region, rate_set: FundingRateSet, rates: dict[int, FundingRate], qs: QuerySet,
+             length: int) -> RegionAllocation:
+    """Counts summed per child (the first ``length`` characters of the path), stage, 办学类型, 民办 and
+    城乡 in one query, with the rural top-up of each group, then multiplied by the rates."""
     minimums = {stage: r.minimum_headcount for stage, r in rates.items() if r.minimum_headcount}
     floor = (Case(*[When(stage=stage, then=Value(m)) for stage, m in minimums.items()], default=Value(0),
                   output_field=IntegerField()) if minimums else Value(0, output_field=IntegerField()))
-    small = Q(rural=True, headcount__gt=0, headcount__lt=F("floor"))
-    qs = (_stored(FundingCountyRollup, actor, region, snapshot).alias(floor=floor)
-          .annotate(child=Substr("region_path", 1, length))
-          .values("child", "stage", "school_type_code", "private", "rural")
-          .annotate(n_schools=Sum("schools"), n=Sum("enrolled"), b=Sum("boarding"), d=Sum("disabled"),
-                    small=Sum(Case(When(small, then=F("schools")), default=Value(0), output_field=IntegerField())),
-                    topup=Sum(Case(When(small, then=F("schools") * F("floor") - F("enrolled")), default=Value(0),
-                                   output_field=IntegerField())))
-          .order_by())
+    small = Q(rural=True, hc__gt=0, hc__lt=F("floor"))
+    rows = (qs.alias(floor=floor)
+            .annotate(child=Substr("region_path", 1, length))
+            .values("child", "stage", "school_type_code", "is_private", "rural")
+            .annotate(n_schools=Sum("units"), n=Sum("enrolled"), b=Sum("boarding"), d=Sum("disabled"),
+                      small=Sum(Case(When(small, then=F("units")), default=Value(0), output_field=IntegerField())),
+                      topup=Sum(Case(When(small, then=F("units") * F("floor") - F("enrolled")), default=Value(0),
+                                     output_field=IntegerField())))
+            .order_by())
     groups = _Groups(rates)
     items = []
     unfunded: dict[Stage, int] = defaultdict(int)
-    for r in qs:
-        funded, amount = groups.add(r["stage"], r["school_type_code"], r["private"], r["rural"],
+    for r in rows:
+        funded, amount = groups.add(r["stage"], r["school_type_code"], r["is_private"], r["rural"],
                                     schools=r["n_schools"], enrolled=r["n"], boarding=r["b"] or 0,
                                     disabled=r["d"] or 0, topped_up=r["topup"] or 0, small_schools=r["small"] or 0)
         if funded:
             items.append((None, r["child"], r["stage"], amount))
         else:
             unfunded[Stage(r["stage"])] += r["n"]
-    rows, total = fold(actor, region, items)
-    rows = [row for row in rows if row.cells]
-    return RegionAllocation(rate_set, rows, total, [], dict(unfunded), groups.lines(), schools_listed=False)
+    folded, total = fold(actor, region, items)
+    folded = [row for row in folded if row.cells]
+    return RegionAllocation(rate_set, folded, total, [], dict(unfunded), groups.lines(), schools_listed=False)
