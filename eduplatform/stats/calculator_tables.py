@@ -159,7 +159,8 @@ class Refresh:
 
 def add_deltas(model: type[Model], cell: tuple[str, ...], sums: tuple[str, ...], delta: dict[tuple, list[int]]) -> None:
     """``INSERT … ON CONFLICT (cell) DO UPDATE SET m = m + change`` in cell order (as the student
-    county roll-up, decision 0005), then drop the cells left without a school (``schools`` = 0)."""
+    county roll-up, decision 0005), then drop the cells left without a school (``schools``, the first
+    of ``sums``, = 0)."""
     rows = [(*key, *change) for key, change in sorted(delta.items()) if any(change)]
     if not rows:
         return
@@ -174,6 +175,7 @@ def add_deltas(model: type[Model], cell: tuple[str, ...], sums: tuple[str, ...],
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(part))}"  # noqa: S608
                 f" ON CONFLICT ({', '.join(cell)}) DO UPDATE SET {updates}",
                 [v for row in part for v in row])
-    keys = sorted({row[0] for row in rows})
+    # Only a cell that lost a school can have none left (``schools`` is the first sum).
+    keys = sorted({key[0] for key, change in delta.items() if change[0] < 0})
     for start in range(0, len(keys), 500):
         model.objects.filter(region_path__in=keys[start:start + 500], schools=0).delete()
