@@ -498,3 +498,10 @@ FROZEN: tuple[tuple[type[models.Model], type[models.Model]], ...] = (
     (MeasureRollup, SnapshotMeasure),
 )
 SNAPSHOT_OF = dict(FROZEN)
+
+
+# The calculators' derived tables (staffing quotas, funding inputs) and their frozen copies.
+from eduplatform.stats.quota_models import CALCULATOR_FROZEN  # noqa: E402
+
+FROZEN = (*FROZEN, *CALCULATOR_FROZEN)
+SNAPSHOT_OF = dict(FROZEN)

@@ -545,6 +545,7 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
     county_change: dict[tuple, list[int]] = {}
     measure_change: dict[tuple, list] = {}
     whole = ids is None or len(ids) > SCHOOL_LOCK_LIMIT
+    calculators = _calculator_tables(whole=ids is None)
     with transaction.atomic():
         hold_rollups(exclusive=whole)
         if not whole:
@@ -572,12 +573,24 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
             _recompute_measures(chunk)  # from the roll-up rows just written
             if chunk is not None:
                 _measure_counties_change(chunk, measure_change, sign=1)
+            calculators.schools(chunk)  # quotas and funding inputs, from the rows just written
         if ids is None:
             _recompute_counties()
             _recompute_measure_counties()
         else:
             _add_to_counties(county_change)  # once, in cell order, for the whole transaction
             _add_measures_to_counties(measure_change)  # then the measure cells, in their order
+        # Then the calculators' county sums: one order (students, measures, calculators) in every
+        # transaction, so two refreshes never wait on each other's county rows in opposite orders.
+        calculators.counties()
+
+
+def _calculator_tables(*, whole: bool):
+    """The staffing-quota and funding tables kept with the roll-ups (``stats.calculator_tables``);
+    imported here, not at the top, because that module reads the calculators, which read this one."""
+    from eduplatform.stats.calculator_tables import Refresh
+
+    return Refresh(whole=whole)
 
 
 def _delete_marks(mark_ids: list[int]) -> None:
