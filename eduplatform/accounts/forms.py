@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from eduplatform.accounts.roles import Role
+from eduplatform.core.widgets import LongSelect
 from eduplatform.history.models import AuditAction
 from eduplatform.orgs.forms import ServiceErrorsMixin, style_fields
 
@@ -34,7 +35,7 @@ class PasswordChangeForm(ServiceErrorsMixin, forms.Form):
 class UserCreateForm(ServiceErrorsMixin, forms.Form):
     username = forms.CharField(label="用户名", max_length=150, required=False)
     display_name = forms.CharField(label="姓名", max_length=50, required=False)
-    organization = forms.ChoiceField(label="所属单位", required=False)
+    organization = forms.ChoiceField(label="所属单位", required=False, widget=LongSelect)
     password = forms.CharField(label="初始密码", widget=forms.PasswordInput, required=False)
 
     def __init__(self, *args, organizations, **kwargs):

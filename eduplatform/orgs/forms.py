@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from eduplatform.core.errors import RecordInvalid
+from eduplatform.core.widgets import LongSelect
 from eduplatform.orgs.models import Organization, Region, RegionLevel
 from eduplatform.orgs.scope import Actor, scope_of
 from eduplatform.orgs.selectors import open_school_by_code
@@ -65,7 +66,7 @@ class SchoolForm(ServiceErrorsMixin, forms.Form):
     school_type_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["school_type_code"], required=False)
     sponsor_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["sponsor_code"], required=False)
     urban_rural_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["urban_rural_code"], required=False)
-    town_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["town_code"], required=False)
+    town_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["town_code"], required=False, widget=LongSelect)
     address = forms.CharField(label=SCHOOL_FIELD_LABELS["address"], required=False, max_length=200)
     longitude = forms.CharField(label=SCHOOL_FIELD_LABELS["longitude"], required=False, max_length=20)
     latitude = forms.CharField(label=SCHOOL_FIELD_LABELS["latitude"], required=False, max_length=20)
