@@ -396,3 +396,5 @@ FROZEN: tuple[tuple[type[models.Model], type[models.Model]], ...] = (
     (BuildingRollup, SnapshotBuilding), (AssetRollup, SnapshotAsset), (SchoolRollup, SnapshotSchool),
 )
 SNAPSHOT_OF = dict(FROZEN)
+
+from eduplatform.stats.stored_tables import BaseTableRun, StoredBaseTables  # noqa: E402, F401 (base tables kept with a snapshot)

@@ -26,6 +26,7 @@ from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats import basetables, calculators, indicators, selectors, snapshots
+from eduplatform.stats.basetables import stored as stored_base_tables
 from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.rollup import school_year_of
 
@@ -223,7 +224,13 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "stage_mask", flat=True).first()
         key = basetables.series_of_school(mask or 0)
     series = basetables.series_of(key)
-    tables = basetables.generate(user, region, snapshot, school_id=school_id, series=series.key)
+    # Kept with the snapshot when the reader may see all of it (stored.read says when); computed otherwise.
+    kept = stored_base_tables.read(user, region, snapshot, school_id=school_id, series=series.key)
+    if kept is not None:
+        tables, findings = kept
+    else:
+        tables = basetables.generate(user, region, snapshot, school_id=school_id, series=series.key)
+        findings = None
     subject = school["name"] if school else region.name
     if request.GET.get("format") == "xlsx":
         content = xlsx_workbook((t.code, ["项目", *t.columns], [[label, *cells] for label, cells in t.rows])
@@ -236,8 +243,10 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, scope_root(user)),
         "school": school, "subject": subject, "tables": tables, "series": series,
         "all_series": basetables.SERIES.values(),
-        "findings": basetables.check(tables, user, region, snapshot, school_id=school_id, series=series.key),
-        "school_user": scope_of(user).school_id is not None,
+        "findings": findings if findings is not None else basetables.check(
+            tables, user, region, snapshot, school_id=school_id, series=series.key),
+        "school_user": scope_of(user).school_id is not None, "kept": kept is not None,
+        "generation": stored_base_tables.progress(snapshot),
     })
 
 
