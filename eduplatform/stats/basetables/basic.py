@@ -230,12 +230,18 @@ def _grid(code: str, title: str, pairs: dict[tuple[str, str], object], row_label
     ``extra`` adds columns (e.g. 其中：女) given per row, summed into 合计 as well."""
     extra = extra or {}
     columns = [TOTAL, *column_labels, *extra]
+    # Rows with no cell at all are skipped before they are built (every school's tables fold this
+    # for each of ~30 grades; most have none).
+    present = {label for label, _column in pairs}.union(*extra.values())
     body = []
     for label in row_labels:
+        if label not in present:
+            continue
         cells = [pairs.get((label, c), 0) for c in column_labels]
-        body.append((label, [sum(cells), *cells, *[extra[e].get(label, 0) for e in extra]]))
-    body = [(label, cells) for label, cells in body if any(cells)]  # grades the region does not have are left out
-    total = [sum(cells[i] for _l, cells in body) for i in range(len(columns))]
+        row = [sum(cells), *cells, *[extra[e].get(label, 0) for e in extra]]
+        if any(row):  # grades the region does not have are left out
+            body.append((label, row))
+    total = [sum(column) for column in zip(*(cells for _l, cells in body), strict=True)] if body else [0] * len(columns)
     return BaseTable(code, title, columns, [(TOTAL, total), *body], note)
 
 
@@ -728,7 +734,7 @@ def _check_schools(schools: list[dict]) -> list[Finding]:
     shared = sum(n for n in places.values() if n > 1)
     detail = f"{shared} 所学校与其他学校经纬度相同" if shared else f"{len(schools) - missing} 所学校经纬度互不相同"
     # In school-code order, so the names listed read the same however the rows were fetched.
-    short = [s["name"] for s in sorted(schools, key=lambda s: s["school_code"] or "")
+    short = [s["name"] for s in sorted(schools, key=lambda s: (s.get("school_code") or "", s["name"]))
              if len(_HAN.findall(s["address"] or "")) < 6]
     return [
         Finding("V10 学校经纬度互不相同（本范围内）", shared == 0, detail + (f"；{missing} 所未填经纬度" if missing else "")),

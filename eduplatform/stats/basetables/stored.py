@@ -31,9 +31,9 @@ import decimal
 import json
 import logging
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 
 from django.conf import settings
 from django.db import transaction
@@ -123,6 +123,13 @@ class Subject:
     findings: list[Finding]
 
 
+def _getter(names: tuple[str, ...]) -> Callable[[dict], tuple]:
+    if len(names) == 1:
+        (name,) = names
+        return lambda row: (row[name],)
+    return itemgetter(*names) if names else (lambda _row: ())
+
+
 class _Sums:
     """A region's rows of every source, summed from its schools' rows as ``_rows`` groups them."""
 
@@ -130,24 +137,34 @@ class _Sums:
         self.sources = sources
         self.cells: dict[str, dict[tuple, list]] = {k: {} for k, s in sources.items() if s.aggregates()}
         self.lists: dict[str, list[dict]] = {k: [] for k, s in sources.items() if not s.aggregates()}
+        self._keys = {k: _getter(s.by) for k, s in sources.items()}
+        self._values = {k: _getter((*s.sums, *s.maxima)) for k, s in sources.items() if s.aggregates()}
+        self._n_sums = {k: len(s.sums) for k, s in sources.items()}
 
     def add(self, key: str, row: dict) -> None:
-        source = self.sources[key]
         if key in self.lists:
-            self.lists[key].append({b: row[b] for b in source.by})
+            self.lists[key].append(row)  # the school's own row (its extra keys are not read)
             return
-        group = tuple(row[b] for b in source.by)
+        group = self._keys[key](row)
+        values = self._values[key](row)
         cells = self.cells[key].get(group)
-        values = [row[m] for m in source.sums] + [row[m] for m in source.maxima]
         if cells is None:
-            self.cells[key][group] = values
-            return
-        n = len(source.sums)
-        for i, value in enumerate(values):
-            if value is None:
-                continue
-            old = cells[i]
-            cells[i] = value if old is None else (old + value if i < n else max(old, value))
+            self.cells[key][group] = list(values)
+        else:
+            _combine(cells, values, self._n_sums[key])
+
+    def merge(self, other: _Sums) -> None:
+        """Add a region's sums into its parent's."""
+        for key, groups in other.cells.items():
+            mine, n = self.cells[key], self._n_sums[key]
+            for group, values in groups.items():
+                cells = mine.get(group)
+                if cells is None:
+                    mine[group] = list(values)
+                else:
+                    _combine(cells, values, n)
+        for key, rows in other.lists.items():
+            self.lists[key].extend(rows)
 
     def rows(self) -> dict[str, list[dict]]:
         out: dict[str, list[dict]] = dict(self.lists)
@@ -160,6 +177,14 @@ class _Sums:
                 rows = [r for r in rows if any(r[m] is not None for m in measures)]
             out[key] = rows
         return out
+
+
+def _combine(cells: list, values: tuple | list, n_sums: int) -> None:
+    """Sums, then maxima; NULL is no value (as SQL's SUM and MAX)."""
+    for i, value in enumerate(values):
+        if value is not None:
+            old = cells[i]
+            cells[i] = value if old is None else (old + value if i < n_sums else max(old, value))
 
 
 def _sources(series: Series) -> dict[str, Source]:
@@ -186,10 +211,10 @@ def _stream(source: Source, snapshot: Snapshot, path: str, *, exact: bool) -> It
     return qs.order_by("school_id").iterator(chunk_size=10_000)
 
 
-def _ancestors(path: str) -> list[str]:
-    """``44/4401/440106/`` → ``44/``, ``44/4401/``, ``44/4401/440106/``."""
+def _parent(path: str) -> str | None:
+    """``44/4401/440106/`` → ``44/4401/``; None for the province."""
     parts = path.split("/")[:-1]
-    return ["/".join(parts[:i]) + "/" for i in range(1, len(parts) + 1)]
+    return "/".join(parts[:-1]) + "/" if len(parts) > 1 else None
 
 
 def groups_of(snapshot: Snapshot) -> list[tuple[str, bool]]:
@@ -205,12 +230,16 @@ def subjects_of_group(series: Series, snapshot: Snapshot, path: str, *, exact: b
     ``province`` collects, to be folded after the last group: ``province_subject``)."""
     module = series.module
     sources = _sources(series)
-    sums: dict[str, _Sums] = defaultdict(lambda: _Sums(sources))
+    # Each row is added once, into the sums of the place its school sits at; the places are then
+    # added up the tree (town → county → city), so a row costs one addition, not one per level.
+    placed: dict[str, _Sums] = {}
 
     def tapped(key: str, rows: Iterator[dict]) -> Iterator[dict]:
         for row in rows:  # every row read, also those of schools not open at the census, goes into the sums
-            for ancestor in _ancestors(row["region_path"]):
-                (province if ancestor == PROVINCE_PATH else sums[ancestor]).add(key, row)
+            sums = placed.get(row["region_path"])
+            if sums is None:
+                sums = placed[row["region_path"]] = _Sums(sources)
+            sums.add(key, row)
             yield row
 
     cursors = {key: _Cursor(tapped(key, _stream(source, snapshot, path, exact=exact)))
@@ -228,8 +257,21 @@ def subjects_of_group(series: Series, snapshot: Snapshot, path: str, *, exact: b
         yield Subject(row["region_path"], school_id, tables, found)
     for cursor in cursors.values():
         cursor.skip_before(2**62)  # the rest (after the last school) still counts for the regions
-    for region_path in sorted(sums):
-        rows = sums[region_path].rows()
+    # Up the tree, the deepest first: each region's sums are complete before they go into its parent's.
+    regions = placed
+    for depth in range(max((p.count("/") for p in regions), default=0), 1, -1):
+        for region_path in [p for p in regions if p.count("/") == depth]:
+            parent = _parent(region_path)
+            if parent == PROVINCE_PATH:
+                province.merge(regions[region_path])
+            else:
+                if parent not in regions:
+                    regions[parent] = _Sums(sources)  # a region with no school of its own, only below
+                regions[parent].merge(regions[region_path])
+    if PROVINCE_PATH in regions:  # the group of rows placed at the province itself
+        province.merge(regions.pop(PROVINCE_PATH))
+    for region_path in sorted(regions):
+        rows = regions.pop(region_path).rows()
         tables = module._fold(rows, snapshot, one_school=False)
         found = module.findings(tables, _rows_of(sources, rows), snapshot, county=levels.get(region_path) == "county")
         yield Subject(region_path, None, tables, found)
@@ -280,10 +322,16 @@ def store(snapshot: Snapshot, *, report: Callable[[str], None] | None = None) ->
             province = _Sums(_sources(series))
             for path, exact in groups:
                 with transaction.atomic():
-                    stored += _save(snapshot, key, list(subjects_of_group(
-                        series, snapshot, path, exact=exact, province=province, levels=levels)))
+                    batch: list[Subject] = []
+                    for subject in subjects_of_group(series, snapshot, path, exact=exact, province=province,
+                                                     levels=levels):
+                        batch.append(subject)
+                        if len(batch) == BATCH:
+                            stored += _save(snapshot, key, batch)
+                            batch = []
                     if (path, exact) == groups[-1]:
-                        stored += _save(snapshot, key, [province_subject(series, snapshot, province)])
+                        batch.append(province_subject(series, snapshot, province))
+                    stored += _save(snapshot, key, batch)
                 step += 1
                 BaseTableRun.objects.filter(pk=run.pk).update(done=step, subjects=stored, heartbeat_at=timezone.now())
                 if report is not None:
