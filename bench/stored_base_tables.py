@@ -44,16 +44,18 @@ from eduplatform.stats.models import Snapshot, StoredBaseTables  # noqa: E402
 RUNS = 5
 
 
-def timed_pages(snapshot: Snapshot, label: str) -> dict[str, float]:
+def timed_pages(snapshot: Snapshot, label: str, *, cached: bool = False,
+                readers: tuple = (("province", "440000000000"), ("gz_stat", "440100000000"))) -> dict[str, float]:
     out = {}
-    for username, region in (("province", "440000000000"), ("gz_stat", "440100000000")):
+    for username, region in readers:
         client = Client()
         client.force_login(User.objects.get(username=username))
         url = reverse("stats:base_tables", args=(snapshot.pk,))
         times = []
         for _ in range(RUNS + 1):  # the first run warms up
-            for cache in caches.all():
-                cache.clear()
+            if not cached:
+                for cache in caches.all():
+                    cache.clear()
             started = time.perf_counter()
             response = client.get(url, {"region": region, "series": "basic"})
             times.append((time.perf_counter() - started) * 1000)
@@ -83,6 +85,10 @@ def main() -> None:
         timed_pages(snapshot, "computed")
         return
     timed_pages(snapshot, "stored")
+    timed_pages(snapshot, "cached", cached=True)  # the same page opened again: from the page cache
+    # A stage-limited reader (基础教育处, K-12) gets the tables computed for its scope; then cached.
+    timed_pages(snapshot, "k12 comp.", readers=(("k12", "440000000000"),))
+    timed_pages(snapshot, "k12 cache", cached=True, readers=(("k12", "440000000000"),))
 
 
 if __name__ == "__main__":

@@ -131,6 +131,7 @@ def cached_view(key_of: Callable[..., str | None]) -> Callable:
             if key is None:
                 return view(request, *args, **kwargs)
             key = f"page:{view.__module__}.{view.__name__}:{key}"
+            request.page_cache_key = key  # the template may keep its heaviest part too ({% kept_fragment %})
             kept = cache.get(key)
             if kept is not None:
                 return kept.response(request)
