@@ -64,7 +64,7 @@ def snapshots_version() -> str:
     from eduplatform.stats.models import BaseTableRun, Snapshot
 
     snapshots = list(Snapshot.objects.order_by("pk").values_list("pk", "taken_at", "published_at"))
-    runs = list(BaseTableRun.objects.order_by("snapshot_id").values_list("snapshot_id", "status", "done"))
+    runs = list(BaseTableRun.objects.order_by("snapshot_id").values_list("snapshot_id", "status", "done", "finished_at"))
     return _digest(snapshots, runs)
 
 

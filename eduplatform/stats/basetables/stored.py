@@ -284,16 +284,6 @@ def province_subject(series: Series, snapshot: Snapshot, province: _Sums) -> Sub
     return Subject(PROVINCE_PATH, None, tables, found)
 
 
-def every_subject(snapshot: Snapshot, series: str) -> Iterator[Subject]:
-    """Every school's and region's tables of one series (for tests and the command's check)."""
-    chosen = SERIES[series]
-    province = _Sums(_sources(chosen))
-    levels = dict(Region.objects.values_list("path", "level"))
-    for path, exact in groups_of(snapshot):
-        yield from subjects_of_group(chosen, snapshot, path, exact=exact, province=province, levels=levels)
-    yield province_subject(chosen, snapshot, province)
-
-
 # --------------------------------------------------------------------------------------------
 # Storing
 
