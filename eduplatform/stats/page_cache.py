@@ -7,7 +7,7 @@ context — the figures — and, for a download, the bytes. A hit renders the te
 current request, so the header, the navigation, the form tokens (CSRF) and any message are the
 reader's own; only the computation is skipped.
 
-**Keys.** ``<view>:<figures' version>:<reader>:<path>?<query>``:
+**Keys.** ``<view>:`` and the hash of ``<figures' version>:<reader>:<path>?<query>``:
 
 - the figures' version: every snapshot's id, taken_at and published_at (a new snapshot or a
   publication changes every key: the compare list and the publish state are on the pages; the
@@ -130,7 +130,8 @@ def cached_view(key_of: Callable[..., str | None]) -> Callable:
             key = key_of(request, *args, **kwargs) if request.method == "GET" else None
             if key is None:
                 return view(request, *args, **kwargs)
-            key = f"page:{view.__module__}.{view.__name__}:{key}"
+            # Hashed: a query string can be long (the cache's keys are at most 250 characters).
+            key = f"page:{view.__module__}.{view.__name__}:{hashlib.sha256(key.encode()).hexdigest()}"
             request.page_cache_key = key  # the template may keep its heaviest part too ({% kept_fragment %})
             kept = cache.get(key)
             if kept is not None:
