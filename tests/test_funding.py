@@ -83,7 +83,8 @@ def test_a_stage_line_follows_the_rule():
 def test_allocation_per_school_and_region_from_the_records(world, county_a_records):
     rural = county_a_records
     rate_set = rates_2024(world)
-    result = allocation.region_allocation(world.user("province"), Region.objects.get(code=COUNTY_A), rate_set)
+    result = allocation.region_allocation(world.user("province"), Region.objects.get(code=COUNTY_A), rate_set,
+                                          with_schools=True)
     by_name = {s.name: s for s in result.schools}
     # The roll-up's counts equal the records': pupils, boarders and disabled pupils of each school.
     for school in (world.school_a1, rural, world.school_a2):
@@ -129,7 +130,7 @@ def test_users_see_only_their_jurisdiction(client, world, county_a_records):
     rates_2024(world)
     for user in ("county_b_stat", "county_c_stat"):
         result = allocation.region_allocation(world.user(user), Region.objects.get(code="440000000000"),
-                                              FundingRateSet.objects.get(year=2024))
+                                              FundingRateSet.objects.get(year=2024), with_schools=True)
         assert not {s.name for s in result.schools} & {"天河测试小学", "天河乡村测试小学", "天河测试幼儿园"}
     client.force_login(world.user("county_c_stat"))  # 深圳市福田区
     assert client.get("/statistics/funding/?region=440100000000").status_code == 404  # 广州市
@@ -137,9 +138,13 @@ def test_users_see_only_their_jurisdiction(client, world, county_a_records):
     body = client.get("/statistics/funding/").content.decode()
     assert "天河测试小学" not in body and "天河乡村测试小学" not in body
     client.force_login(world.user("county_a_stat"))
-    body = client.get(f"/statistics/funding/?rates={FundingRateSet.objects.get(year=2024).pk}").content.decode()
-    assert "天河乡村测试小学" in body and 'data-testid="funding-total">75,200.00<' in body
-    assert "乡村学校不足 100 人按 100 人核定" in body and "2024 年度生均公用经费定额（第 1 版）" in body
+    rates = FundingRateSet.objects.get(year=2024).pk
+    body = client.get(f"/statistics/funding/?rates={rates}").content.decode()
+    # The county's towns, and its arithmetic summed by stage and 城乡; its schools' lines a town below.
+    assert 'data-testid="funding-total">75,200.00<' in body and "2024 年度生均公用经费定额（第 1 版）" in body
+    assert "1 所乡村学校不足 100 人按 100 人核定，补足 97 人" in body and "天河乡村测试小学" not in body
+    body = client.get(f"/statistics/funding/?rates={rates}&region={TOWN_A2}").content.decode()
+    assert "天河乡村测试小学" in body and "乡村学校不足 100 人按 100 人核定" in body
 
 
 def test_export_has_every_school_line_and_the_rates_used(client, world, county_a_records):

@@ -32,7 +32,7 @@ FILTER_NAMES = (
     "q", "page", "cohort", "region", "school", "class", "snapshot", "year", "grade", "stage", "status", "level",
     "from", "to", "as_of", "kind", "measure", "compare", "born_from", "born_to", "unit", "id", "next", "school_code",
     "name", "username", "building_number", "equipment_number", "number", "date", "census_date", "mode", "dimension",
-    "rows", "columns", "indicator", "base", "cursor", "limit", "region_code",
+    "rows", "columns", "indicator", "base", "cursor", "limit", "region_code", "after", "before",
 )
 ACTORS = ("province", "clerk_a1")
 

@@ -72,7 +72,7 @@ TARGET_QUERY = {"region", "school", "school_code", "class", "snapshot", "compare
 # (or of another user's) must find nothing and fail nothing.
 PROBED_QUERY = {"q": ["泄漏", "测试"], "status": ["all"], "format": ["xlsx"], "find": ["0" * 32]}
 PLAIN_QUERY = {
-    "page", "year", "stage", "grade", "flag", "measure", "level", "gender", "from", "to", "cohort", "category", "type",
+    "page", "after", "before", "year", "stage", "grade", "flag", "measure", "level", "gender", "from", "to", "cohort", "category", "type",
     "title", "teaching", "table", "subject", "structure", "source", "size_band", "rows", "cols", "rates", "rank",
     "property_right", "post_category", "kind", "indicator", "held", "ethnicity", "education_level", "direction",
     "condition", "born_to", "born_from", "backbone_level", "as_of", "action", "actor", "object_type", "date_from",

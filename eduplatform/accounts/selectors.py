@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from eduplatform.accounts.models import User
@@ -12,7 +13,11 @@ def users_in_scope(actor: Actor, *, text: str = "") -> QuerySet[User]:
     qs = scoped(User.objects.select_related("organization").prefetch_related("role_assignments"), actor, with_focus=False)
     if text:
         qs = qs.filter(username__contains=text) | qs.filter(display_name__contains=text)
-    return qs.order_by("organization__region_path", "username")
+    # A user without an organization sorts first (a key must not be NULL for keyset paging).
+    return qs.annotate(org_path=Coalesce("organization__region_path", Value(""))).order_by(*USER_LIST_ORDER)
+
+
+USER_LIST_ORDER = ("org_path", "username", "pk")
 
 
 def user_for(actor: Actor, user_id: int) -> User:

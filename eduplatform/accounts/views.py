@@ -6,7 +6,6 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -19,10 +18,12 @@ from eduplatform.accounts.forms import (
     PasswordChangeForm,
     UserCreateForm,
 )
+from eduplatform.core import paging
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.identity import text_for
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import require_capability, service_errors_to_pages
+from eduplatform.history.selectors import AUDIT_LOG_ORDER
 from eduplatform.history.selectors import audit_log as audit_log_entries
 
 
@@ -60,9 +61,8 @@ def _can_see_users(user) -> bool:
 def users(request: HttpRequest) -> HttpResponse:
     if not _can_see_users(request.user):
         raise NotPermitted()
-    page = Paginator(selectors.users_in_scope(request.user, text=request.GET.get("q", "")), 50).get_page(
-        request.GET.get("page")
-    )
+    page = paging.keyset_page(request, selectors.users_in_scope(request.user, text=request.GET.get("q", "")),
+                              keys=selectors.USER_LIST_ORDER, name="users")
     return render(
         request,
         "accounts/users.html",
@@ -152,8 +152,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         )
         return xlsx_response("审计日志.xlsx", ["时间", "操作人", "单位", "IP", "操作", "对象", "字段变化", "说明"],
                              rows, sheet="审计日志")
-    page = Paginator(entries, 50).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = paging.keyset_page(request, entries, keys=AUDIT_LOG_ORDER, name="audit-log")
+    query = paging.other_params(request.GET)
     return render(request, "accounts/audit_log.html",
                   {"nav_active": "audit", "form": form, "page": page, "query": query.urlencode()})

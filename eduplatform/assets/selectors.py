@@ -34,7 +34,10 @@ def equipment_in_scope(actor: Actor, *, text: str = "", category: str = "", stat
         qs = qs.filter(purchased_on__gte=purchased_from)
     if purchased_to:
         qs = qs.filter(purchased_on__lte=purchased_to)
-    return qs.order_by("school__name", "asset_number")
+    return qs.order_by(*EQUIPMENT_LIST_ORDER)
+
+
+EQUIPMENT_LIST_ORDER = ("school__name", "asset_number", "pk")  # unique: keyset paging
 
 
 def equipment_for(actor: Actor, pk: int) -> Equipment:
@@ -55,7 +58,10 @@ def holdings_in_scope(actor: Actor, *, year: int | None = None, source: str = ""
         qs = qs.filter(Q(school__name__contains=text.strip()) | Q(school__school_code=text.strip()))
     if school_code:
         qs = qs.filter(school__school_code=school_code.strip())
-    return qs.order_by("-year", "school__name")
+    return qs.order_by(*HOLDINGS_LIST_ORDER)
+
+
+HOLDINGS_LIST_ORDER = ("-year", "school__name", "pk")  # unique: keyset paging
 
 
 def holdings_for(actor: Actor, pk: int) -> AssetHoldings:

@@ -12,7 +12,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -22,6 +21,7 @@ from eduplatform.assets.forms import DisposalForm, EquipmentForm, HoldingsForm, 
 from eduplatform.assets.models import HoldingsSource
 from eduplatform.assets.schema import CENT, EQUIPMENT_SCHEMA
 from eduplatform.assets.summary import keeps_register, register_figures
+from eduplatform.core import paging
 from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import require_capability
@@ -32,7 +32,6 @@ from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 
-PAGE_SIZE = 50
 NAV = "assets"
 HELD_OPTIONS = [("held", "在账（未处置）"), ("disposed", "已处置"), ("all", "全部")]
 
@@ -104,12 +103,11 @@ def equipment_list(request: HttpRequest) -> HttpResponse:
                      note=f"导出仪器设备台账；筛选条件：{urlencode(filters) or '无'}")
         rows = ([fn(e) for _, fn in EXPORT_COLUMNS] for e in items.iterator(chunk_size=2000))
         return xlsx_response("仪器设备台账.xlsx", [h for h, _ in EXPORT_COLUMNS], rows, sheet="仪器设备台账")
-    page = Paginator(items, PAGE_SIZE).get_page(params.get("page"))
+    page = paging.keyset_page(request, items, keys=selectors.EQUIPMENT_LIST_ORDER, name="equipment")
     for e in page:
         e.category_label = codes.category_name(e.category)
         e.status_label = _code("status", e.status)
-    query = params.copy()
-    query.pop("page", None)
+    query = paging.other_params(params)
     return render(request, "assets/list.html", {
         **_nav(request, "list"), "page": page, "query": query.urlencode(), "held": held,
         "held_options": HELD_OPTIONS, "categories": codes.CATEGORIES,
@@ -234,9 +232,8 @@ def holdings_list(request: HttpRequest) -> HttpResponse:
                      note=f"导出资产汇总；统计年度：{year or '全部'}")
         data = ([fn(h) for _, fn in HOLDINGS_EXPORT] for h in rows.iterator(chunk_size=2000))
         return xlsx_response("资产汇总.xlsx", [h for h, _ in HOLDINGS_EXPORT], data, sheet="资产汇总")
-    page = Paginator(rows, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
+    page = paging.keyset_page(request, rows, keys=selectors.HOLDINGS_LIST_ORDER, name="holdings")
+    query = paging.other_params(params)
     own = own_school(user)
     live = None
     if own is not None and keeps_register(own.pk):

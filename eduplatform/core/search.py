@@ -13,14 +13,17 @@ from __future__ import annotations
 import re
 import secrets
 
+from django.db import connection
+from django.db.models import BooleanField, Expression, F, Model, Q
 from django.http import HttpRequest, HttpResponseRedirect, QueryDict
 
+from eduplatform.core import paging
 from eduplatform.standards.validators import normalize_identifier, redact_identifiers
 
 SESSION_KEY = "private_searches"
 KEPT_SEARCHES = 20  # per session; older tokens are forgotten (the list then asks to search again)
 _IDENTIFIER = re.compile(r"[GJL]?[0-9]{14,19}[0-9X]")
-_FORM_ONLY = {"csrfmiddlewaretoken", "page", "format"}
+_FORM_ONLY = {"csrfmiddlewaretoken", "page", "after", "before", "format"}
 
 
 def looks_like_identifier(text: str) -> bool:
@@ -71,3 +74,57 @@ def redirect_search(request: HttpRequest, list_url: str) -> HttpResponseRedirect
         params["find"] = token  # the same identifier, other filters changed
     query = params.urlencode()
     return HttpResponseRedirect(f"{list_url}?{query}" if query else list_url)
+
+
+# --------------------------------------------------------------------------------------------
+# Names: substring search that an index answers on PostgreSQL (issue 13)
+#
+# ``icontains`` is ``UPPER(name::text) LIKE UPPER('%…%')``. A pattern of three or more characters
+# is answered by the trigram index on that expression (core/name_index.py). One or two characters —
+# a surname, a given name, most of a Chinese name — have no trigram: the grams index
+# (``name_grams(name)``: every character and every pair, upper-cased) answers those, but only when
+# the characters are rare. A common one (王, 李, 华) matches hundreds of thousands of people, and
+# reading the list in its order until a page is full is then far cheaper than collecting every match
+# to sort it, so the condition is only added when the planner's estimate of matches is below
+# sqrt(page × people) — where both ways read about as many rows. The ``icontains`` condition always
+# stays: the grams only narrow.
+
+
+class GramsContain(Expression):
+    """``name_grams(<field>) @> ARRAY[<gram>]`` (PostgreSQL only; see above)."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, field: str, gram: str) -> None:
+        super().__init__(output_field=BooleanField())
+        self.target, self.gram = F(field), gram
+
+    def get_source_expressions(self) -> list:
+        return [self.target]
+
+    def set_source_expressions(self, exprs: list) -> None:
+        (self.target,) = exprs
+
+    def as_sql(self, compiler, connection):
+        sql, params = compiler.compile(self.target)
+        return f"name_grams({sql}) @> ARRAY[%s]::text[]", [*params, self.gram]
+
+
+def _rare_gram(model: type[Model], column: str, gram: str) -> bool:
+    """Whether the planner expects few enough people with ``gram`` in their name (see above)."""
+    matches = paging.planner_estimate(model._default_manager.filter(GramsContain(column, gram))) or 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [model._meta.db_table])
+        people = max(float(cursor.fetchone()[0]), 1.0)
+    return matches * matches < paging.page_size() * people
+
+
+def name_contains(path: str, text: str, model: type[Model], column: str = "name") -> Q:
+    """``<path>__icontains=text``, with the grams condition for a short, rare text on PostgreSQL.
+    ``model``/``column``: the table and column ``path`` ends in (for the planner's estimate)."""
+    match = Q(**{f"{path}__icontains": text})
+    gram = text.upper()
+    if connection.vendor == "postgresql" and 1 <= len(gram) <= 2 and _rare_gram(model, column, gram):
+        match &= Q(GramsContain(path, gram))
+    return match

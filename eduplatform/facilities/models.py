@@ -53,6 +53,9 @@ class LandParcel(models.Model):
         ]
         indexes = [
             models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="parcel_region_path"),
+            # The land list's order within a scope (selectors.PARCEL_LIST_ORDER), parcels in use.
+            models.Index(fields=["region_path", "school", "name", "id"], condition=models.Q(retired_on__isnull=True),
+                         name="parcel_list_order"),
         ]
 
     def __str__(self) -> str:
@@ -119,6 +122,9 @@ class Building(models.Model):
         ]
         indexes = [
             models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="building_region_path"),
+            # The building list's order within a scope (selectors.BUILDING_LIST_ORDER), standing buildings.
+            models.Index(fields=["region_path", "school", "number", "id"],
+                         condition=models.Q(demolished_on__isnull=True), name="building_list_order"),
         ]
 
     def __str__(self) -> str:

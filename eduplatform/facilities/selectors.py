@@ -10,10 +10,11 @@ from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, Query
 from django.db.models.functions import Substr
 from django.http import Http404
 
+from eduplatform.core.paging import within_path
 from eduplatform.facilities.models import Building, LandParcel, Tenure
 from eduplatform.facilities.schema import GYM_USE, USE_CATEGORIES, use_category
 from eduplatform.orgs.models import Organization, OrgKind
-from eduplatform.orgs.scope import Actor, scoped
+from eduplatform.orgs.scope import Actor, scope_of, scoped
 
 ZERO = decimal.Decimal(0)
 DANGEROUS = Q(condition__startswith="2")
@@ -83,7 +84,13 @@ def buildings_in_scope(
         qs = qs.filter(CONDITION_FILTERS[condition])
     if school_code:
         qs = qs.filter(school__school_code=school_code.strip())
-    return qs.order_by("region_path", "school__name", "number")
+    qs = within_path(qs, "region_path", scope_of(actor).region_path, region_path)
+    return qs.order_by(*BUILDING_LIST_ORDER)
+
+
+# The lists' orders (unique keys for keyset paging): place, school, number or name, served by the
+# partial indexes building_list_order (standing) and parcel_list_order (in use).
+BUILDING_LIST_ORDER = ("region_path", "school_id", "number", "pk")
 
 
 def building_for(actor: Actor, building_id: int) -> Building:
@@ -116,7 +123,23 @@ def parcels_in_scope(actor: Actor, *, text: str = "", status: str = "active", pr
         qs = qs.filter(property_right=property_right)
     if school_code:
         qs = qs.filter(school__school_code=school_code.strip())
-    return qs.order_by("region_path", "school__name", "name", "pk")
+    qs = within_path(qs, "region_path", scope_of(actor).region_path)
+    return qs.order_by(*PARCEL_LIST_ORDER)
+
+
+PARCEL_LIST_ORDER = ("region_path", "school_id", "name", "pk")
+
+
+def totals_from_rollup(sums: dict[str, object]) -> FloorAreaTotals:
+    """``FloorAreaTotals`` from the statistics' per-school building roll-up summed over a scope
+    (``stats.selectors.building_totals``), which keeps the same totals by the same rule."""
+    totals = FloorAreaTotals(
+        total=sums["total_area"] or ZERO, dangerous=sums["dangerous_area"] or ZERO,
+        d_grade=sums["d_grade_area"] or ZERO, rented=sums["rented_area"] or ZERO, gym=sums["gym_area"] or ZERO,
+        buildings=sums["buildings"] or 0, dangerous_in_use=sums["d_grade_in_use"] or 0)
+    for key, _label, field_name in USE_CATEGORIES:
+        totals.by_category[key] = sums[field_name] or ZERO
+    return totals
 
 
 def parcel_for(actor: Actor, parcel_id: int) -> LandParcel:

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from eduplatform.core import paging
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.rows import RowSchema
 from eduplatform.core.spreadsheets import xlsx_response
@@ -37,8 +38,8 @@ from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 from eduplatform.stats.links import figure_filter, region_from_param
+from eduplatform.stats.selectors import building_totals
 
-PAGE_SIZE = 50
 NAV = "buildings"
 
 STATUS_OPTIONS = [("standing", "现存（含停用）"), ("in_use", "在用"), ("idle", "停用"), ("demolished", "已拆除"),
@@ -156,10 +157,20 @@ def building_list(request: HttpRequest) -> HttpResponse:
         school_code=params.get("school", ""), region_path=region.path if region else "")
     if params.get("format") == "xlsx":
         return _export(user, "校舍名单.xlsx", "校舍", "校舍名单", services.BUILDING_TYPE, params, BUILDING_EXPORT, buildings)
-    page = Paginator(buildings, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
-    totals = selectors.totals_of(buildings) if params.get("status", "standing") != "demolished" else None
+    # The standing buildings of a scope with no other filter are what the statistics' building
+    # roll-up sums per school: a large scope's count and totals come from there (exact, and a sum
+    # over its schools instead of over every building); a small one is summed from its rows.
+    unfiltered = params.get("status", "standing") == "standing" and not any(
+        params.get(k) for k in ("q", "category", "structure", "condition", "school"))
+    rolled_up = functools.cache(lambda: building_totals(user, under=region.path if region else ""))
+    page = paging.keyset_page(
+        request, buildings, keys=selectors.BUILDING_LIST_ORDER, name="buildings", seek=2,
+        known_total=(lambda: rolled_up()["buildings"] or 0) if unfiltered else None, total_source="统计汇总")
+    query = paging.other_params(params)
+    totals = None
+    if params.get("status", "standing") != "demolished":
+        large = page.count is not None and page.count.source == "统计汇总"
+        totals = selectors.totals_from_rollup(rolled_up()) if large else selectors.totals_of(buildings)
     return render(request, "facilities/building_list.html", _nav(
         request, "buildings", page=page, query=query.urlencode(), totals=totals,
         statuses=STATUS_OPTIONS, status=params.get("status", "standing"), conditions=CONDITION_OPTIONS,
@@ -276,9 +287,8 @@ def parcel_list(request: HttpRequest) -> HttpResponse:
                                          school_code=params.get("school", ""))
     if params.get("format") == "xlsx":
         return _export(user, "土地名单.xlsx", "土地", "土地名单", services.LAND_TYPE, params, LAND_EXPORT, parcels)
-    page = Paginator(parcels, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
+    page = paging.keyset_page(request, parcels, keys=selectors.PARCEL_LIST_ORDER, name="parcels", seek=2)
+    query = paging.other_params(params)
     return render(request, "facilities/parcel_list.html", _nav(
         request, "land", page=page, query=query.urlencode(), statuses=PARCEL_STATUS_OPTIONS,
         status=params.get("status", "active"), rights=LAND_SCHEMA.choices_of("property_right")))

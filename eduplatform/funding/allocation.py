@@ -21,14 +21,21 @@ import decimal
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Sum
+from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Substr
 
-from eduplatform.funding.models import FundingRate, FundingRateSet
+from eduplatform.funding.models import PRIVATE_SPONSOR, FundingRate, FundingRateSet
 from eduplatform.orgs.models import Region
-from eduplatform.orgs.scope import Actor
+from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
-from eduplatform.stats.selectors import BreakdownRow, figures, fold
+from eduplatform.stats.models import SNAPSHOT_OF, SchoolRollup, Snapshot, StudentRollup
+from eduplatform.stats.quota_models import (
+    SMALL_SCHOOL_HEADCOUNT_LIMIT,
+    FundingCountyRollup,
+    SchoolFundingRollup,
+    SnapshotSchoolFunding,
+)
+from eduplatform.stats.selectors import BreakdownRow, county_rollup_serves, figures, fold
 
 RURAL_PREFIX = "2"  # 城乡分类 2xx 乡村 (210 乡中心区, 220 村庄)
 RULE = ("核定人数 = 在校生（乡村学校某学段在校生不足该学段核定人数的，按核定人数计）；"
@@ -67,6 +74,8 @@ class SchoolAllocation:
     region_path: str
     rural: bool
     lines: list[StageLine] = field(default_factory=list)
+    school_type_code: str = ""
+    sponsor_code: str = ""
 
     @property
     def amount(self) -> decimal.Decimal:
@@ -109,9 +118,11 @@ def stage_line(stage: Stage, counts: StageCounts, rate: FundingRate | None, *, r
     return StageLine(stage, counts, counted, amount, "".join(text), funded=True)
 
 
-def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, snapshot: Snapshot | None = None
-                       ) -> list[SchoolAllocation]:
-    """Every school under ``region`` in the actor's scope that has students, with its lines."""
+def _per_school_reference(actor: Actor, region: Region, rate_set: FundingRateSet, snapshot: Snapshot | None = None
+                          ) -> list[SchoolAllocation]:
+    """Every school under ``region`` in the actor's scope that has students, with its lines,
+    computed at request time from the roll-ups (live or frozen): the reference the stored inputs
+    are tested against, and the path for a snapshot taken before they were frozen with it."""
     counts: dict[int, dict[int, StageCounts]] = defaultdict(dict)
     paths: dict[int, str] = {}
     for r in figures(StudentRollup, actor, region, snapshot).values("school_id", "region_path", "stage").annotate(
@@ -129,7 +140,8 @@ def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, s
         school = schools.get(school_id, {"name": f"学校 {school_id}", "school_code": "", "urban_rural_code": "",
                                          "school_type_code": "", "sponsor_code": ""})
         allocation = SchoolAllocation(school_id, school["name"], school["school_code"], paths[school_id],
-                                      school["urban_rural_code"].startswith(RURAL_PREFIX))
+                                      school["urban_rural_code"].startswith(RURAL_PREFIX),
+                                      school_type_code=school["school_type_code"], sponsor_code=school["sponsor_code"])
         for stage in sorted(stages):
             allocation.lines.append(stage_line(Stage(stage), stages[stage], rates.get(stage), rural=allocation.rural,
                                                school_type_code=school["school_type_code"],
@@ -138,29 +150,241 @@ def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, s
     return sorted(allocations, key=lambda a: (a.region_path, a.name))
 
 
+def _stored(model: type, actor: Actor, region: Region, snapshot: Snapshot | None) -> QuerySet:
+    if snapshot is not None:
+        return scoped(SNAPSHOT_OF[model].objects.filter(snapshot=snapshot, region_path__startswith=region.path), actor)
+    return scoped(model.objects.filter(region_path__startswith=region.path), actor)
+
+
+def stored_inputs_serve(snapshot: Snapshot | None) -> bool:
+    """Live figures always; a snapshot only if it was taken after the funding inputs were stored
+    (an older one has no frozen rows and is computed per school from its frozen roll-ups)."""
+    return snapshot is None or SnapshotSchoolFunding.objects.filter(snapshot=snapshot).exists()
+
+
+def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, snapshot: Snapshot | None = None
+                       ) -> list[SchoolAllocation]:
+    """Every school under ``region`` in the actor's scope that has students, with its lines: the
+    stored inputs of each school and stage (``stats.quota_models.SchoolFundingRollup``, kept with
+    the roll-ups) times the rates."""
+    if not stored_inputs_serve(snapshot):
+        return _per_school_reference(actor, region, rate_set, snapshot)
+    inputs = list(_stored(SchoolFundingRollup, actor, region, snapshot).values(
+        "school_id", "region_path", "stage", "school_type_code", "sponsor_code", "rural", "enrolled", "boarding",
+        "disabled").order_by("school_id", "stage"))
+    # Names as the school roll-up holds them (frozen for a snapshot): the region's rows, no id list.
+    names = {r["school_id"]: r for r in figures(SchoolRollup, actor, region, snapshot).values(
+        "school_id", "name", "school_code")}
+    rates = {r.stage: r for r in rate_set.rates.all()}
+    allocations: dict[int, SchoolAllocation] = {}
+    for r in inputs:
+        school = names.get(r["school_id"], {"name": f"学校 {r['school_id']}", "school_code": ""})
+        allocation = allocations.get(r["school_id"])
+        if allocation is None:
+            allocation = allocations[r["school_id"]] = SchoolAllocation(
+                r["school_id"], school["name"], school["school_code"], r["region_path"], r["rural"],
+                school_type_code=r["school_type_code"], sponsor_code=r["sponsor_code"])
+        allocation.lines.append(stage_line(Stage(r["stage"]), StageCounts(r["enrolled"], r["boarding"], r["disabled"]),
+                                           rates.get(r["stage"]), rural=r["rural"],
+                                           school_type_code=r["school_type_code"], sponsor_code=r["sponsor_code"]))
+    return sorted(allocations.values(), key=lambda a: (a.region_path, a.name))
+
+
+@dataclass
+class GroupLine:
+    """The pupils of a region in one stage, 乡村 or 城镇, funded at one rate line (or not funded, and
+    why): the region's arithmetic, which sums to its total exactly as its schools' lines do."""
+
+    stage: Stage
+    rural: bool
+    funded: bool
+    reason: str = ""  # why not funded
+    schools: int = 0
+    enrolled: int = 0
+    boarding: int = 0
+    disabled: int = 0
+    topped_up: int = 0  # pupils added by the rural minimum headcount
+    small_schools: int = 0  # rural schools counted at the minimum headcount
+    amount: decimal.Decimal = decimal.Decimal(0)
+    arithmetic: str = ""
+
+
+def _refusal(rate: FundingRate | None, school_type_code: str, private: bool) -> str:
+    """'' when ``rate`` funds these schools; otherwise why not, for a group of schools."""
+    if rate is None:
+        return "本定额未列该学段"
+    if rate.applies_to(school_type_code=school_type_code, sponsor_code=PRIVATE_SPONSOR if private else ""):
+        return "本定额不适用于民办学校" if private and not rate.covers_private else \
+            f"本定额只适用于办学类型 {'、'.join(rate.school_type_prefixes)}"
+    return ""
+
+
+def _group_amount(rate: FundingRate, counted: int, disabled: int, boarding: int) -> decimal.Decimal:
+    """``stage_line``'s rule for a sum of schools (linear in the counts: disabled pupils never
+    exceed the pupils counted)."""
+    disabled = disabled if rate.per_disabled is not None else 0
+    return (counted - disabled) * rate.per_student + disabled * (rate.per_disabled or 0) + boarding * rate.per_boarder
+
+
+def _explain(group: GroupLine, rate: FundingRate | None) -> str:
+    where = f"{STAGE_LABELS[group.stage]}（{'乡村' if group.rural else '城镇'}）"
+    if not group.funded:
+        return f"{where}：{group.schools:,} 所学校在校生 {group.enrolled:,} 人，{group.reason}，未计入"
+    text = [f"{where}：{group.schools:,} 所学校在校生 {group.enrolled:,} 人"]
+    counted = group.enrolled + group.topped_up
+    if group.topped_up:
+        text.append(f"，其中 {group.small_schools:,} 所乡村学校不足 {rate.minimum_headcount:,} 人按 "
+                    f"{rate.minimum_headcount:,} 人核定，补足 {group.topped_up:,} 人，核定 {counted:,} 人")
+    disabled = group.disabled if rate.per_disabled is not None else 0
+    base = _group_amount(rate, counted, group.disabled, 0)
+    if disabled:
+        text.append(f"；({counted:,} − 残疾学生 {disabled:,}) × {yuan(rate.per_student)} + {disabled:,} × "
+                    f"{yuan(rate.per_disabled or 0)} = {yuan(base)}")
+    else:
+        text.append(f"；{counted:,} × {yuan(rate.per_student)} = {yuan(base)}")
+    if group.boarding * rate.per_boarder:
+        text.append(f"；寄宿生 {group.boarding:,} × {yuan(rate.per_boarder)} = {yuan(group.boarding * rate.per_boarder)}")
+    text.append(f"；小计 {yuan(group.amount)} 元")
+    return "".join(text)
+
+
+class _Groups:
+    """The region's group lines, summed from county rows or from school lines."""
+
+    def __init__(self, rates: dict[int, FundingRate]) -> None:
+        self.rates = rates
+        self.groups: dict[tuple, GroupLine] = {}
+
+    def add(self, stage: int, school_type_code: str, private: bool, rural: bool, *, schools: int, enrolled: int,
+            boarding: int, disabled: int, topped_up: int, small_schools: int) -> tuple[bool, decimal.Decimal]:
+        """Add pupils of one stage, 办学类型, 举办者 and 城乡; whether they are funded, and their amount."""
+        rate = self.rates.get(stage)
+        reason = _refusal(rate, school_type_code, private)
+        if not rural or reason:
+            topped_up = small_schools = 0
+        group = self.groups.setdefault((stage, rural, reason), GroupLine(Stage(stage), rural, not reason, reason))
+        amount = decimal.Decimal(0) if reason else _group_amount(rate, enrolled + topped_up, disabled, boarding)
+        group.schools += schools
+        group.enrolled += enrolled
+        group.boarding += boarding
+        group.disabled += disabled
+        group.topped_up += topped_up
+        group.small_schools += small_schools
+        group.amount += amount
+        return not reason, amount
+
+    def lines(self) -> list[GroupLine]:
+        out = []
+        for key in sorted(self.groups, key=lambda k: (k[0], k[1], k[2])):
+            group = self.groups[key]
+            group.arithmetic = _explain(group, self.rates.get(int(group.stage)))
+            out.append(group)
+        return out
+
+
 @dataclass
 class RegionAllocation:
     rate_set: FundingRateSet
     rows: list[BreakdownRow]  # each child region (or school) with its amount per stage
     total: BreakdownRow
-    schools: list[SchoolAllocation]
+    schools: list[SchoolAllocation]  # each school's lines: for a county, a town or a school (or when asked)
     unfunded: dict[Stage, int]  # students of stages the rate set does not fund
+    groups: list[GroupLine] = field(default_factory=list)  # the region's arithmetic
+    schools_listed: bool = True  # False: a province's or a city's page, summed from county rows
 
     @property
     def stages(self) -> list[Stage]:
         return [Stage(s) for s in sorted({s for r in [self.total, *self.rows] for s in r.cells})]
 
 
-def region_allocation(actor: Actor, region: Region, rate_set: FundingRateSet, snapshot: Snapshot | None = None
-                      ) -> RegionAllocation:
-    schools = school_allocations(actor, region, rate_set, snapshot)
+def _per_school_region_allocation(actor: Actor, region: Region, rate_set: FundingRateSet,
+                                  snapshot: Snapshot | None = None) -> RegionAllocation:
+    """``region_allocation`` summed at request time from ``_per_school_reference`` (the reference)."""
+    return _from_schools(actor, region, rate_set, _per_school_reference(actor, region, rate_set, snapshot))
+
+
+def _from_schools(actor: Actor, region: Region, rate_set: FundingRateSet, schools: list[SchoolAllocation]
+                  ) -> RegionAllocation:
     items = [(s.school_id, s.region_path, int(line.stage), line.amount) for s in schools for line in s.lines
              if line.funded]
     rows, total = fold(actor, region, items)
     rows = [r for r in rows if r.cells]  # children with no funded students say nothing
     unfunded: dict[Stage, int] = defaultdict(int)
+    groups = _Groups({r.stage: r for r in rate_set.rates.all()})
     for school in schools:
         for line in school.lines:
             if not line.funded:
                 unfunded[line.stage] += line.counts.enrolled
-    return RegionAllocation(rate_set, rows, total, schools, dict(unfunded))
+            groups.add(int(line.stage), school.school_type_code, school.sponsor_code == PRIVATE_SPONSOR, school.rural,
+                       schools=1, enrolled=line.counts.enrolled,
+                       boarding=line.counts.boarding, disabled=line.counts.disabled,
+                       topped_up=line.counted - line.counts.enrolled if line.funded else 0,
+                       small_schools=int(line.funded and line.counted > line.counts.enrolled))
+    return RegionAllocation(rate_set, rows, total, schools, dict(unfunded), groups.lines())
+
+
+def region_allocation(actor: Actor, region: Region, rate_set: FundingRateSet, snapshot: Snapshot | None = None, *,
+                      with_schools: bool = False) -> RegionAllocation:
+    """The allocation of ``region`` per child region and stage, its arithmetic, and — for a town or a
+    school, or ``with_schools`` (the export) — each school's lines.
+
+    The rule is linear in the counts of each stage, 办学类型, 举办者 and 城乡 (plus the rural top-up,
+    Σ schools × minimum − pupils over the small rural schools), so a region with children is summed
+    per child and group, then multiplied: a province or a city (children no deeper than counties)
+    from the county funding table, a county (whose towns the county rows cannot tell apart) and 东莞's
+    and 中山's towns (no county level) from the schools' stored inputs grouped by child in SQL. A rate
+    line whose minimum headcount is above what the county rows keep (``SMALL_SCHOOL_HEADCOUNT_LIMIT``)
+    is answered from the schools' inputs too; snapshots taken before the inputs were stored are
+    computed per school from their frozen roll-ups."""
+    if not stored_inputs_serve(snapshot):
+        return _per_school_region_allocation(actor, region, rate_set, snapshot)
+    rates = {r.stage: r for r in rate_set.rates.all()}
+    children = [c.path for c in region.children.filter(abolished_on__isnull=True)]
+    lengths = {len(p) for p in children}
+    if len(lengths) != 1 or scope_of(actor).school_id is not None:  # a town or a school: its schools' lines
+        return _from_schools(actor, region, rate_set, school_allocations(actor, region, rate_set, snapshot))
+    if (county_rollup_serves(actor, region.path, *children)
+            and all(r.minimum_headcount <= SMALL_SCHOOL_HEADCOUNT_LIMIT for r in rates.values())):
+        qs = _stored(FundingCountyRollup, actor, region, snapshot).annotate(is_private=F("private")).alias(
+            hc=F("headcount"), units=F("schools"))
+    else:
+        qs = _stored(SchoolFundingRollup, actor, region, snapshot).annotate(
+            is_private=Case(When(sponsor_code=PRIVATE_SPONSOR, then=Value(True)), default=Value(False),
+                          output_field=BooleanField())).alias(
+            hc=F("enrolled"), units=Value(1, output_field=IntegerField()))
+    result = _grouped(actor, region, rate_set, rates, qs, lengths.pop())
+    if with_schools:
+        result.schools = school_allocations(actor, region, rate_set, snapshot)
+    return result
+
+
+def _grouped(actor: Actor, region: Region, rate_set: FundingRateSet, rates: dict[int, FundingRate], qs: QuerySet,
+             length: int) -> RegionAllocation:
+    """Counts summed per child (the first ``length`` characters of the path), stage, 办学类型, 民办 and
+    城乡 in one query, with the rural top-up of each group, then multiplied by the rates."""
+    minimums = {stage: r.minimum_headcount for stage, r in rates.items() if r.minimum_headcount}
+    floor = (Case(*[When(stage=stage, then=Value(m)) for stage, m in minimums.items()], default=Value(0),
+                  output_field=IntegerField()) if minimums else Value(0, output_field=IntegerField()))
+    small = Q(rural=True, hc__gt=0, hc__lt=F("floor"))
+    rows = (qs.alias(floor=floor)
+            .annotate(child=Substr("region_path", 1, length))
+            .values("child", "stage", "school_type_code", "is_private", "rural")
+            .annotate(n_schools=Sum("units"), n=Sum("enrolled"), b=Sum("boarding"), d=Sum("disabled"),
+                      small=Sum(Case(When(small, then=F("units")), default=Value(0), output_field=IntegerField())),
+                      topup=Sum(Case(When(small, then=F("units") * F("floor") - F("enrolled")), default=Value(0),
+                                     output_field=IntegerField())))
+            .order_by())
+    groups = _Groups(rates)
+    items = []
+    unfunded: dict[Stage, int] = defaultdict(int)
+    for r in rows:
+        funded, amount = groups.add(r["stage"], r["school_type_code"], r["is_private"], r["rural"],
+                                    schools=r["n_schools"], enrolled=r["n"], boarding=r["b"] or 0,
+                                    disabled=r["d"] or 0, topped_up=r["topup"] or 0, small_schools=r["small"] or 0)
+        if funded:
+            items.append((None, r["child"], r["stage"], amount))
+        else:
+            unfunded[Stage(r["stage"])] += r["n"]
+    folded, total = fold(actor, region, items)
+    folded = [row for row in folded if row.cells]
+    return RegionAllocation(rate_set, folded, total, [], dict(unfunded), groups.lines(), schools_listed=False)

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -31,7 +32,8 @@ from eduplatform.stats.models import Snapshot
 from eduplatform.stats.views import chosen_snapshot, region_in_scope, trail
 
 NAV = "statistics"
-SCHOOL_LINES_SHOWN = 300  # more schools than this: the page asks to drill down (the export has them all)
+SCHOOL_LINES_SHOWN = 100  # school lines per page (the export has them all)
+INSTITUTIONS_SHOWN = 50
 
 
 def _workbook_response(filename: str, sheets: list[tuple[str, list[str], list[list[object]]]]) -> HttpResponse:
@@ -55,10 +57,11 @@ def allocation_page(request: HttpRequest) -> HttpResponse:
                "rule": allocation.RULE, "can_edit": services.can_edit_rates(user)}
     if rate_set is None:
         return render(request, "funding/allocation.html", context)
-    result = allocation.region_allocation(user, region, rate_set, snapshot)
+    export = request.GET.get("format") == "xlsx"
+    result = allocation.region_allocation(user, region, rate_set, snapshot, with_schools=export)
     stages = result.stages
     labels = [STAGE_LABELS[s] for s in stages]
-    if request.GET.get("format") == "xlsx":
+    if export:
         summary = [[r.label, *[r.cells.get(int(s), 0) for s in stages], r.total] for r in [*result.rows, result.total]]
         lines = [[s.name, s.school_code, "乡村" if s.rural else "", s.amount, "；".join(s.steps)] for s in result.schools]
         source = f"{'数据：' + str(snapshot) if snapshot else '数据：实时数据'}；定额：{rate_set}"
@@ -69,11 +72,17 @@ def allocation_page(request: HttpRequest) -> HttpResponse:
              [[r.stage_label, r.per_student, r.per_boarder, r.per_disabled, r.minimum_headcount,
                r.applies_to_label, r.source] for r in rate_set.rates.all()]),
         ])
+    # A county's, a town's or a school's lines, a page at a time; a province or a city is summed from
+    # county rows and lists no school (its export has every school's lines).
+    page = Paginator(result.schools, SCHOOL_LINES_SHOWN).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     context.update({
         "result": result, "stage_labels": labels,
         "rows": [(r, [r.cells.get(int(s), 0) for s in stages]) for r in result.rows],
         "total_cells": [result.total.cells.get(int(s), 0) for s in stages],
-        "schools": result.schools[:SCHOOL_LINES_SHOWN], "schools_hidden": max(0, len(result.schools) - SCHOOL_LINES_SHOWN),
+        "schools": page, "page": page, "query": query.urlencode(), "schools_listed": result.schools_listed,
+        "groups": result.groups,
         "unfunded": [(STAGE_LABELS[s], n) for s, n in sorted(result.unfunded.items())],
     })
     return render(request, "funding/allocation.html", context)
@@ -156,9 +165,15 @@ def higher_ed_page(request: HttpRequest) -> HttpResponse:
             ("指标与计算", ["学校", "指标", "数值", "合格标准", "结果", "计算过程"], detail),
             ("输入数据", ["学校", "项目", "数值"], inputs),
         ])
+    # The province's ≈ 160 institutions, 50 a page: rendering every check of all of them was most of
+    # the page's time (the export has them all).
+    page = Paginator(results, INSTITUTIONS_SHOWN).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(request, "funding/higher_ed.html", {
         "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
-        "snapshots": Snapshot.objects.all(), "results": results, "earlier": earlier, "labels": labels,
+        "snapshots": Snapshot.objects.all(), "results": page, "page": page, "query": query.urlencode(),
+        "earlier": earlier, "labels": labels,
         "rule": conditions.RULE_VERSION, "not_recorded": conditions.NOT_RECORDED,
         "standards": [(level, InstitutionCategory(category).label, s) for (level, category), s in
                       conditions.STANDARDS.items()],

@@ -42,7 +42,10 @@ def audit_log(
         qs = qs.filter(occurred_at__date__lte=date_to)
     if ip:
         qs = qs.filter(client_ip=ip)
-    return qs.order_by("-occurred_at", "-id")
+    return qs.order_by(*AUDIT_LOG_ORDER)
+
+
+AUDIT_LOG_ORDER = ("-occurred_at", "-id")  # unique: keyset paging
 
 
 # ---------------------------------------------------------------------------------------------

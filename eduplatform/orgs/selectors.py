@@ -43,7 +43,10 @@ def search_schools(
         qs = qs.filter(school_type_code__startswith=school_type)
     if stage_mask:
         qs = qs.alias(_hit=F("stage_mask").bitand(stage_mask)).filter(_hit__gt=0)
-    return qs.order_by("region_path", "name")
+    return qs.order_by(*SCHOOL_LIST_ORDER)
+
+
+SCHOOL_LIST_ORDER = ("region_path", "name", "pk")  # unique: keyset paging
 
 
 def school_for(actor: Actor, school_code: str) -> Organization:

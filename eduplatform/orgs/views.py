@@ -4,10 +4,10 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
+from eduplatform.core import paging
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import require_capability, service_errors_to_pages
@@ -18,8 +18,6 @@ from eduplatform.orgs.models import RegionLevel
 from eduplatform.orgs.scope import path_in_scope
 from eduplatform.orgs.stages import STAGE_LABELS, describe
 from eduplatform.standards import codebook
-
-PAGE_SIZE = 50
 
 
 def _crumbs(user, region) -> list[dict[str, object]]:
@@ -103,9 +101,8 @@ def school_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "xlsx":
         rows = ([fn(s) for _, fn in SCHOOL_EXPORT_COLUMNS] for s in schools.iterator(chunk_size=2000))
         return xlsx_response("学校名录.xlsx", [h for h, _ in SCHOOL_EXPORT_COLUMNS], rows, sheet="学校名录")
-    page = Paginator(schools, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = paging.keyset_page(request, schools, keys=selectors.SCHOOL_LIST_ORDER, name="schools")
+    query = paging.other_params(request.GET)
     return render(
         request,
         "orgs/school_list.html",

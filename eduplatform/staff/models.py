@@ -119,6 +119,9 @@ class StaffMember(models.Model):
             models.Index(fields=["region_path", "is_active"], opclasses=["varchar_pattern_ops", "bool_ops"],
                          name="staff_region_active"),
             models.Index(fields=["staff_number"], name="staff_number"),
+            # The staff lists' whole order (selectors.STAFF_LIST_ORDER) within a scope's path range.
+            models.Index(fields=["region_path", "unit", "name", "id"], condition=Q(is_active=True),
+                         name="staff_list_order"),
             models.Index(fields=["id_number_index"], name="staff_id_index"),
         ]
 

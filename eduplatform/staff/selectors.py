@@ -10,8 +10,10 @@ from __future__ import annotations
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.http import Http404
 
+from eduplatform.core import search
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
+from eduplatform.core.paging import within_path
 from eduplatform.orgs.models import OrgKind
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.staff.codes import SUBJECT_BEGINNINGS, UNCLASSIFIED_SUBJECT
@@ -80,7 +82,7 @@ def staff_in_scope(
         qs = qs.filter(status=status)
     text = text.strip()
     if text:
-        match = Q(name__icontains=text) | Q(staff_number=text)
+        match = search.name_contains("name", text, StaffMember) | Q(staff_number=text)
         number = normalize_id_number(text)
         if len(number) == 18:
             # ID numbers are stored only encrypted: the blind index is the one way to find one.
@@ -109,7 +111,14 @@ def staff_in_scope(
     if unit_code:
         code = unit_code.strip()
         qs = qs.filter(Q(unit__school_code=code) | Q(unit__name=code))
-    return qs.order_by("region_path", "unit_id", "name", "pk")
+    # The list's path range (besides the prefix filters) lets the index staff_list_order seek to the
+    # scope and deliver the order (core.paging.within_path).
+    qs = within_path(qs, "region_path", scope_of(actor).region_path, region_path)
+    return qs.order_by(*STAFF_LIST_ORDER)
+
+
+# The staff lists' order, a unique key for keyset paging, served whole by the index staff_list_order.
+STAFF_LIST_ORDER = ("region_path", "unit_id", "name", "pk")
 
 
 def staff_for(actor: Actor, staff_id: int) -> StaffMember:
@@ -157,8 +166,10 @@ def transfers_visible_to(actor: Actor) -> QuerySet[StaffTransfer]:
     if scope.stage_mask:
         qs = qs.alias(_from_unit_stage=F("from_unit__stage_mask").bitand(scope.stage_mask),
                       _to_unit_stage=F("to_unit__stage_mask").bitand(scope.stage_mask))
-    return qs.filter(_side_visible(actor, "from_unit") | _side_visible(actor, "to_unit")).order_by(
-        "-requested_at", "-pk")
+    return qs.filter(_side_visible(actor, "from_unit") | _side_visible(actor, "to_unit")).order_by(*TRANSFER_LIST_ORDER)
+
+
+TRANSFER_LIST_ORDER = ("-requested_at", "-pk")
 
 
 def transfer_for(actor: Actor, transfer_id: int) -> StaffTransfer:
@@ -178,4 +189,7 @@ def inbox(actor: Actor) -> QuerySet[StaffTransferStep]:
         return StaffTransferStep.objects.none()
     return (StaffTransferStep.objects.filter(decision=StepDecision.PENDING, organization_id=actor.organization_id)
             .select_related("transfer", "transfer__staff", "transfer__from_unit", "transfer__to_unit", "organization")
-            .order_by("transfer__requested_at", "pk"))
+            .order_by(*INBOX_ORDER))
+
+
+INBOX_ORDER = ("transfer__requested_at", "pk")

@@ -12,13 +12,12 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from eduplatform.core import search
+from eduplatform.core import paging, search
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.identity import staff_number_for
 from eduplatform.core.spreadsheets import xlsx_response
@@ -38,7 +37,6 @@ from eduplatform.staff.schema import ADMINISTRATOR_SCHEMA, STAFF_SCHEMA
 from eduplatform.standards.validators import normalize_identifier, redact_identifiers
 from eduplatform.stats.links import figure_filter, param_value, region_from_param
 
-PAGE_SIZE = 50
 STATUS_OPTIONS = [("active", "在岗"), ("all", "全部"), *StaffStatus.choices]
 
 
@@ -125,9 +123,9 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         columns = [("教职工号", lambda s: staff_number_for(user, s.staff_number)), *columns[1:]]
         rows = ([fn(s) for _, fn in columns] for s in staff.iterator(chunk_size=2000))
         return xlsx_response(f"{what}.xlsx", [h for h, _ in columns], rows, sheet=what)
-    page = Paginator(staff, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
+    page = paging.keyset_page(request, staff, keys=selectors.STAFF_LIST_ORDER, seek=2,
+                              name="administrators" if administrators else "staff")
+    query = paging.other_params(params)
     for s in page:
         s.title_label = _code("title", s.title)
         s.post_label = _code("post_category", s.post_category)
@@ -329,7 +327,8 @@ def staff_end(request: HttpRequest, staff_id: int) -> HttpResponse:
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def transfer_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.transfers_visible_to(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.keyset_page(request, selectors.transfers_visible_to(request.user),
+                              keys=selectors.TRANSFER_LIST_ORDER, name="staff-transfers")
     return render(request, "staff/transfers.html", {"nav_active": "staff", "page": page, "query": "",
                                                     "inbox_mode": False})
 
@@ -337,7 +336,7 @@ def transfer_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.inbox(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.keyset_page(request, selectors.inbox(request.user), keys=selectors.INBOX_ORDER, name="staff-inbox")
     return render(request, "staff/transfers.html", {"nav_active": "staff", "page": page, "query": "",
                                                     "inbox_mode": True})
 

@@ -17,15 +17,24 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Sum
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats import definitions
-from eduplatform.stats.models import ClassRollup, Snapshot, StaffRollup, StudentRollup
+from eduplatform.stats.models import (
+    SNAPSHOT_OF,
+    ClassRollup,
+    Snapshot,
+    StaffRollup,
+    StudentCountyRollup,
+    StudentRollup,
+)
+from eduplatform.stats.quota_models import QuotaCountyRollup, SchoolQuota, SnapshotSchoolQuota
 from eduplatform.stats.rollup import school_year_of
-from eduplatform.stats.selectors import figures
+from eduplatform.stats.selectors import county_rollup_serves, figures
 from eduplatform.students.grades import GRADES, grade_name
 
 RULE_VERSION = "2014 城乡统一标准（中央编办发〔2014〕72号）；幼儿园：教职工配备标准（暂行）2013"
@@ -60,8 +69,39 @@ class Quota:
         return None if self.quota is None else self.actual - self.quota
 
 
-def school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> list[Quota]:
-    """Each school's quota under ``region`` in the actor's scope, with its arithmetic."""
+def assess(pupils: dict[int, int], kindergarten_classes: int) -> tuple[int | None, list[str]]:
+    """One school's quota (None: 不测算) and its arithmetic, from its pupils per stage and its
+    kindergarten classes: the rule of the module docstring. Computed when the school's roll-ups are
+    refreshed (``stats.calculator_tables``) and by the per-school path."""
+    steps: list[str] = []
+    exact = Decimal(0)
+    for stage, ratio in PUPILS_PER_STAFF.items():
+        n = pupils.get(int(stage), 0)
+        if n:
+            exact += n / ratio
+            steps.append(f"{STAGE_LABELS[stage]}在校生 {n} ÷ {ratio} = {n / ratio:.2f}")
+    uncovered = [f"{STAGE_LABELS[Stage(stage)]}在校生 {n}" for stage, n in sorted(pupils.items())
+                 if n and Stage(stage) not in PUPILS_PER_STAFF and stage != Stage.PRESCHOOL]
+    kg = kindergarten_classes
+    if not steps and not kg:
+        # No standard applies (中职, 特教, 高校 …, or no pupils): shown as 不测算 and left out
+        # of every sum, never as 超编 by all its staff.
+        return None, [f"{'、'.join(uncovered) if uncovered else '无在校生'}：无适用的编制标准，{NOT_ASSESSED}"]
+    if uncovered:
+        steps.append(f"{'、'.join(uncovered)}无适用的编制标准，未计入核定编制")
+    if kg:
+        directors = kindergarten_directors(kg)
+        exact += kg * STAFF_PER_KINDERGARTEN_CLASS + directors
+        steps.append(f"幼儿园 {kg} 个班 × {STAFF_PER_KINDERGARTEN_CLASS} + 园长 {directors} = "
+                     f"{kg * STAFF_PER_KINDERGARTEN_CLASS + directors}")
+    quota = math.ceil(exact)  # a part of a post is a post
+    steps.append(f"合计 {exact:.2f}，向上取整为 {quota}")
+    return quota, steps
+
+
+def _per_school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> list[Quota]:
+    """Each school's quota computed at request time from the roll-ups (live or frozen): the
+    reference the stored quotas are tested against, and the path for what they cannot answer."""
     pupils: dict[int, dict[int, int]] = defaultdict(dict)
     for r in figures(StudentRollup, actor, region, snapshot).values("school_id", "stage").annotate(
             n=Sum("enrolled")).order_by():
@@ -75,40 +115,16 @@ def school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
         kind=OrgKind.SCHOOL, pk__in=set(pupils) | set(actual)), actor)}
     quotas = []
     for school_id, school in sorted(schools.items(), key=lambda item: item[1].name):
-        q = Quota(school.name, school_code=school.school_code or "", actual=actual.get(school_id, 0))
-        exact = Decimal(0)
-        for stage, ratio in PUPILS_PER_STAFF.items():
-            n = pupils[school_id].get(int(stage), 0)
-            if n:
-                exact += n / ratio
-                q.steps.append(f"{STAGE_LABELS[stage]}在校生 {n} ÷ {ratio} = {n / ratio:.2f}")
-        uncovered = [f"{STAGE_LABELS[Stage(stage)]}在校生 {n}" for stage, n in sorted(pupils[school_id].items())
-                     if n and Stage(stage) not in PUPILS_PER_STAFF and stage != Stage.PRESCHOOL]
-        kg = classes.get(school_id, 0)
-        if not q.steps and not kg:
-            # No standard applies (中职, 特教, 高校 …, or no pupils): shown as 不测算 and left out
-            # of every sum, never as 超编 by all its staff.
-            q.quota = None
-            q.steps.append(f"{'、'.join(uncovered) if uncovered else '无在校生'}：无适用的编制标准，{NOT_ASSESSED}")
-            quotas.append(q)
-            continue
-        if uncovered:
-            q.steps.append(f"{'、'.join(uncovered)}无适用的编制标准，未计入核定编制")
-        if kg:
-            directors = kindergarten_directors(kg)
-            exact += kg * STAFF_PER_KINDERGARTEN_CLASS + directors
-            q.steps.append(f"幼儿园 {kg} 个班 × {STAFF_PER_KINDERGARTEN_CLASS} + 园长 {directors} = "
-                           f"{kg * STAFF_PER_KINDERGARTEN_CLASS + directors}")
-        q.quota = math.ceil(exact)  # a part of a post is a post
-        q.steps.append(f"合计 {exact:.2f}，向上取整为 {q.quota}")
-        quotas.append(q)
+        quota, steps = assess(pupils[school_id], classes.get(school_id, 0))
+        quotas.append(Quota(school.name, school_code=school.school_code or "", quota=quota,
+                            actual=actual.get(school_id, 0), steps=steps))
     return quotas
 
 
-def region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> tuple[list[Quota], Quota]:
-    """The schools' quotas summed into each child region (schools themselves under a town), and
-    the region's total; a county's quota is the sum of its schools' (each rounded up)."""
-    quotas = school_quotas(actor, region, snapshot)
+def _per_school_region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
+                              ) -> tuple[list[Quota], Quota]:
+    """``region_quotas`` summed at request time from ``_per_school_quotas`` (the reference)."""
+    quotas = _per_school_quotas(actor, region, snapshot)
     assessed = [q for q in quotas if q.assessed]  # a school without a standard is in no sum
     total = Quota(region.name, quota=sum(q.quota for q in assessed), actual=sum(q.actual for q in assessed))
     children = list(region.children.filter(abolished_on__isnull=True).order_by("code"))
@@ -122,6 +138,70 @@ def region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
         if row is not None:
             row.quota += q.quota
             row.actual += q.actual
+    return [row for _p, row in rows if row.quota or row.actual], total
+
+
+def stored_quotas_serve(actor: Actor, snapshot: Snapshot | None) -> bool:
+    """Whether the stored quotas answer for this actor: not for a stage-limited scope (a school's
+    quota there counts only the pupils and staff of the scope's stages, which the stored quota, of
+    the whole school, does not), nor for a snapshot taken before they were frozen with it."""
+    if scope_of(actor).stage_mask:
+        return False
+    return snapshot is None or SnapshotSchoolQuota.objects.filter(snapshot=snapshot).exists()
+
+
+def _stored(model: type, actor: Actor, region: Region, snapshot: Snapshot | None):
+    if snapshot is not None:
+        return scoped(SNAPSHOT_OF[model].objects.filter(snapshot=snapshot, region_path__startswith=region.path), actor)
+    return scoped(model.objects.filter(region_path__startswith=region.path), actor)
+
+
+def school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> list[Quota]:
+    """Each school's quota under ``region`` in the actor's scope, with its arithmetic (by name)."""
+    if not stored_quotas_serve(actor, snapshot):
+        return _per_school_quotas(actor, region, snapshot)
+    rows = {r["school_id"]: r for r in _stored(SchoolQuota, actor, region, snapshot).values(
+        "school_id", "quota", "actual", "steps")}
+    schools = scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, pk__in=list(rows)), actor)
+    quotas = [Quota(name, school_code=code or "", quota=rows[pk]["quota"], actual=rows[pk]["actual"],
+                    steps=rows[pk]["steps"].split("\n") if rows[pk]["steps"] else [])
+              for pk, name, code in schools.values_list("pk", "name", "school_code")]
+    return sorted(quotas, key=lambda q: q.name)
+
+
+def region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> tuple[list[Quota], Quota]:
+    """The schools' quotas summed into each child region (schools themselves under a town, or for a
+    school user), and the region's total; a county's quota is the sum of its schools' (each rounded
+    up). Read from the stored quotas: a province's or a city's counties from the county sums, a
+    county's towns (or 东莞's and 中山's towns, which have no county) from the schools' stored rows
+    grouped by town. Stage-limited scopes and snapshots taken before the quotas were stored are
+    computed per school at request time (``stored_quotas_serve``)."""
+    if not stored_quotas_serve(actor, snapshot):
+        return _per_school_region_quotas(actor, region, snapshot)
+    children = list(region.children.filter(abolished_on__isnull=True).order_by("code"))
+    if not children or scope_of(actor).school_id is not None:
+        quotas = school_quotas(actor, region, snapshot)
+        assessed = [q for q in quotas if q.assessed]
+        return quotas, Quota(region.name, quota=sum(q.quota for q in assessed), actual=sum(q.actual for q in assessed))
+    paths = [c.path for c in children]
+    if county_rollup_serves(actor, region.path, *paths):
+        qs = _stored(QuotaCountyRollup, actor, region, snapshot)
+    else:
+        qs = _stored(SchoolQuota, actor, region, snapshot).filter(quota__isnull=False)
+    total = Quota(region.name)
+    rows = [(c.path, Quota(c.name, region_code=c.code)) for c in children]
+    for length in sorted({len(p) for p in paths}):
+        # One grouped read per length of the children's paths (one length in practice); the total
+        # from the first, which counts every row under the region.
+        for r in qs.annotate(child=Substr("region_path", 1, length)).values("child").annotate(
+                q=Sum("quota"), a=Sum("actual")).order_by():
+            if length == min(len(p) for p in paths):
+                total.quota += r["q"] or 0
+                total.actual += r["a"] or 0
+            row = next((row for prefix, row in rows if prefix == r["child"]), None)
+            if row is not None:
+                row.quota += r["q"] or 0
+                row.actual += r["a"] or 0
     return [row for _p, row in rows if row.quota or row.actual], total
 
 
@@ -150,8 +230,13 @@ def project_enrolment(actor: Actor, region: Region, snapshot: Snapshot | None = 
     this year (初一 ÷ 六年级 now, applied to next year's 六年级 leavers); kindergarten 小班 keeps this
     year's size (no birth data in the records); higher education and special schools are left out.
     """
-    counts = {r["grade"]: r["n"] for r in figures(StudentRollup, actor, region, snapshot).values("grade").annotate(
-        n=Sum("enrolled")).order_by()}
+    if snapshot is None and county_rollup_serves(actor, region.path):
+        # A province, a city or a county: the county roll-up has the grade (a stage-limited scope is
+        # filtered by its stage column); a town, a school or a snapshot read the schools' rows.
+        source = scoped(StudentCountyRollup.objects.filter(region_path__startswith=region.path), actor)
+    else:
+        source = figures(StudentRollup, actor, region, snapshot)
+    counts = {r["grade"]: r["n"] for r in source.values("grade").annotate(n=Sum("enrolled")).order_by()}
     covered = [g for g in GRADES if g.stage in (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR, Stage.SENIOR,
                                                  Stage.VOCATIONAL)]
     previous_of = {g.next_code: g.code for g in covered if g.next_code}

@@ -9,40 +9,37 @@ year and their land), so a snapshot's indicators are as frozen as its other figu
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q, Sum
+from django.db import connection
+from django.db.models import Sum
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
-from eduplatform.orgs.scope import Actor, scoped
+from eduplatform.orgs.scope import Actor, DataScope, apply_scope, scope_of
 from eduplatform.orgs.stages import Stage
-from eduplatform.staff.codes import PE_AND_ART_SUBJECTS
-from eduplatform.stats import definitions
+from eduplatform.stats import definitions, measures
+from eduplatform.stats.measures import ASSOCIATE_OR_ABOVE, BACHELOR_OR_ABOVE, PE_AND_ART, TEACHERS
 from eduplatform.stats.models import (
-    AssetRollup,
-    BuildingRollup,
+    COUNTY_PATH_LENGTH,
+    SNAPSHOT_OF,
     Snapshot,
+    SnapshotBalance,
     StaffRollup,
     StudentRollup,
 )
 from eduplatform.stats.rollup import SPECIAL_SCHOOL_TYPE_PREFIX
-from eduplatform.stats.selectors import FULL_TIME_TEACHER, BreakdownRow, figures, fold
-
-# GB/T 4658 学历: 1x 研究生, 2x 本科, 3x 专科 — "本科及以上", "专科及以上".
-BACHELOR_OR_ABOVE = Q(education_level__startswith="1") | Q(education_level__startswith="2")
-ASSOCIATE_OR_ABOVE = BACHELOR_OR_ABOVE | Q(education_level__startswith="3")
-TEACHERS = Q(post_category=FULL_TIME_TEACHER)
-PE_AND_ART = TEACHERS & Q(subject__in=sorted(PE_AND_ART_SUBJECTS))
+from eduplatform.stats.selectors import BreakdownRow, measure_breakdown, region_table_serves
 
 
 @dataclass(frozen=True)
 class Indicator:
     key: str
     label: str
-    numerator: str  # a measure key of ``school_measures``
+    numerator: str  # a measure key of ``stats.measures.MEASURES``
     denominator: str
     scale: int  # 1, or 100 for "per hundred students" and percentages
     unit: str
@@ -58,8 +55,8 @@ def _official(ratio: definitions.Ratio) -> Indicator:
 
 # 生师比 per stage and 大班额 / 超大班额 / 56人以上 over compulsory-education classes (and per stage):
 # the official definitions (stats.definitions), not a ratio over every stage's students and classes.
-OFFICIAL_RATIOS = (*definitions.PUPIL_TEACHER_RATIOS, *definitions.CLASS_SIZE_RATIOS)
-OFFICIAL_FIGURES = definitions.figures_of(OFFICIAL_RATIOS)
+OFFICIAL_RATIOS = measures.OFFICIAL_RATIOS
+OFFICIAL_FIGURES = measures.OFFICIAL_FIGURES
 INDICATORS: tuple[Indicator, ...] = (
     *(_official(r) for r in OFFICIAL_RATIOS),
     Indicator("bachelor_share", "专任教师本科及以上学历比例", "teachers_bachelor", "teachers", 100, "%",
@@ -137,39 +134,6 @@ def weighted_cv(pairs: Iterable[tuple[float, float]]) -> float | None:
     return spread / mean
 
 
-def _per_school(actor: Actor, region: Region, snapshot: Snapshot | None, only: Iterable[str] | None = None
-                ) -> list[tuple[int, str, str, object]]:
-    """(school, region path, measure, value) for every measure the indicators use (or ``only`` these)."""
-    wanted = None if only is None else set(only)
-    sources: list[tuple[str, type, str, Q]] = [
-        ("students", StudentRollup, "enrolled", Q()),
-        ("teachers", StaffRollup, "staff", definitions.TEACHERS.parts[0].condition),
-        ("teachers_bachelor", StaffRollup, "staff", Q(post_category=FULL_TIME_TEACHER) & BACHELOR_OR_ABOVE),
-        ("backbone", StaffRollup, "backbone", Q()),
-        ("pe_art_teachers", StaffRollup, "staff", PE_AND_ART),
-        ("floor_area", BuildingRollup, "total_area", Q()),
-        ("teaching_area", BuildingRollup, "teaching_area", Q()),
-        ("equipment_value", AssetRollup, "teaching_equipment_value", Q()),
-        ("books", AssetRollup, "books_volumes", Q()),
-        ("computers", AssetRollup, "computers_for_teaching", Q()),
-        ("multimedia", AssetRollup, "multimedia_classrooms", Q()),
-        ("sports_venue_area", AssetRollup, "sports_area", Q()),
-        ("sports_venue_area", BuildingRollup, "gym_area", Q()),
-    ]
-    items = []
-    for figure in OFFICIAL_FIGURES:
-        if wanted is None or figure.key in wanted:
-            items += [(school, path, figure.key, value)
-                      for school, path, value in figure.per_school(lambda model: figures(model, actor, region, snapshot))]
-    for key, model, measure, condition in sources:
-        if wanted is not None and key not in wanted:
-            continue
-        qs = figures(model, actor, region, snapshot).filter(condition)
-        items += [(r["school_id"], r["region_path"], key, r["n"])
-                  for r in qs.values("school_id", "region_path").annotate(n=Sum(measure)).order_by()]
-    return items
-
-
 def value_of(indicator: Indicator, cells: dict) -> float | None:
     denominator = cells.get(indicator.denominator) or 0
     if not denominator:
@@ -180,8 +144,9 @@ def value_of(indicator: Indicator, cells: dict) -> float | None:
 def region_indicators(actor: Actor, region: Region, snapshot: Snapshot | None = None
                       ) -> tuple[list[BreakdownRow], BreakdownRow]:
     """Each child region's (or school's) measures, and the region's; ``value_of`` turns them into
-    indicators — a ratio of sums at every level."""
-    return fold(actor, region, _per_school(actor, region, snapshot))
+    indicators — a ratio of sums at every level. Read from the measure store at the level that
+    serves (``selectors.measure_breakdown``: county sums live, per-region rows of a snapshot)."""
+    return measure_breakdown(actor, region, measures.INDICATOR_KEYS, snapshot)
 
 
 @dataclass
@@ -193,52 +158,88 @@ class BalanceResult:
     failing_schools: list[tuple[str, list[str]]]  # schools below 85% of a standard or missing two or more
     sections: int = 0  # of ``schools``, sections of schools teaching more than this stage (九年一贯制, 完全中学)
 
+    def as_json(self) -> dict:
+        return {"stage": int(self.stage), "schools": self.schools, "sections": self.sections,
+                "indicators": [[i.key, value, cv, limit, ok] for i, value, cv, limit, ok in self.indicators],
+                "failing": [[name, misses] for name, misses in self.failing_schools]}
+
+    @classmethod
+    def from_json(cls, kept: dict) -> BalanceResult:
+        return cls(Stage(kept["stage"]), kept["schools"],
+                   [(BY_KEY[key], value, cv, limit, ok) for key, value, cv, limit, ok in kept["indicators"]],
+                   [(name, misses) for name, misses in kept["failing"]], kept["sections"])
+
 
 # School-level resources a section of a multi-stage school has in proportion to its students.
 SHARED_RESOURCES = ("teaching_area", "sports_venue_area", "equipment_value", "multimedia")
 
 
-def _sections(actor: Actor, county: Region, stage: Stage, snapshot: Snapshot | None
-              ) -> tuple[dict[int, Organization], dict[int, dict]]:
-    """The county's schools teaching ``stage`` and each one's measures for that stage alone.
+@dataclass
+class _SchoolData:
+    """What 优质均衡 judges, per school, for the schools under a path (a county, or the province when
+    a snapshot is taken): the schools teaching a stage, students by stage, teachers' figures by
+    任课学段, shared resources."""
+
+    schools: dict[int, Organization]
+    students: dict[int, dict[int, int]]
+    teachers: dict[int, dict[str, dict]]
+    resources: dict[int, dict[str, float]]
+
+
+def _school_data(scope: DataScope, path: str, snapshot: Snapshot | None) -> _SchoolData:
+    def rows(model: type):
+        live = model.objects.all() if snapshot is None else SNAPSHOT_OF[model].objects.filter(snapshot=snapshot)
+        return apply_scope(live.filter(region_path__startswith=path), scope)
+
+    schools = {o.pk: o for o in apply_scope(Organization.objects.filter(
+        kind=OrgKind.SCHOOL, is_open=True, stage_mask__gt=0, region_path__startswith=path), scope).only(
+        "name", "region_path", "stage_mask", "school_type_code", "kind")
+        if not o.school_type_code.startswith(SPECIAL_SCHOOL_TYPE_PREFIX)}
+    students: dict[int, dict[int, int]] = defaultdict(dict)
+    for r in rows(StudentRollup).values("school_id", "stage").annotate(n=Sum("enrolled")).order_by():
+        students[r["school_id"]][r["stage"]] = r["n"] or 0
+    teachers: dict[int, dict[str, dict]] = defaultdict(dict)
+    for r in rows(StaffRollup).values("school_id", "teaching_stage").annotate(
+            teachers=Sum("staff", filter=TEACHERS), teachers_associate=Sum("staff", filter=TEACHERS & ASSOCIATE_OR_ABOVE),
+            teachers_bachelor=Sum("staff", filter=TEACHERS & BACHELOR_OR_ABOVE), backbone=Sum("backbone"),
+            pe_art_teachers=Sum("staff", filter=PE_AND_ART)).order_by():
+        teachers[r.pop("school_id")][r.pop("teaching_stage")] = r
+    resources: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for key in SHARED_RESOURCES:
+        for school_id, _path, value in measures.MEASURES[key].per_school(rows):
+            resources[school_id][key] += float(value or 0)
+    return _SchoolData(schools, students, teachers, resources)
+
+
+def _sections(data: _SchoolData, stage: Stage, school_ids=None) -> tuple[dict[int, Organization], dict[int, dict]]:
+    """The schools teaching ``stage`` (of ``school_ids``, or all in ``data``) and each one's measures
+    for that stage alone.
 
     A school teaching only this stage counts whole. A section of a school teaching more (九年一贯制,
     完全中学, 十二年一贯制) counts the stage's students, the teachers whose 任课学段 is the stage, and
     the school's buildings, grounds and equipment in proportion to the section's share of the
     school's students (so the section's per-student value is the school's).
     """
-    schools = {o.pk: o for o in scoped(Organization.objects.filter(
-        kind=OrgKind.SCHOOL, is_open=True, stage_mask__gt=0, region_path__startswith=county.path), actor)
-        if o.stage_mask & stage and not o.school_type_code.startswith(SPECIAL_SCHOOL_TYPE_PREFIX)}
-    students: dict[int, dict[int, int]] = defaultdict(dict)
-    for r in figures(StudentRollup, actor, county, snapshot).values("school_id", "stage").annotate(
-            n=Sum("enrolled")).order_by():
-        students[r["school_id"]][r["stage"]] = r["n"] or 0
-    teachers: dict[int, dict[str, dict]] = defaultdict(dict)
-    for r in figures(StaffRollup, actor, county, snapshot).values("school_id", "teaching_stage").annotate(
-            teachers=Sum("staff", filter=TEACHERS), teachers_associate=Sum("staff", filter=TEACHERS & ASSOCIATE_OR_ABOVE),
-            teachers_bachelor=Sum("staff", filter=TEACHERS & BACHELOR_OR_ABOVE), backbone=Sum("backbone"),
-            pe_art_teachers=Sum("staff", filter=PE_AND_ART)).order_by():
-        teachers[r.pop("school_id")][r.pop("teaching_stage")] = r
-    resources: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for school_id, _path, key, value in _per_school(actor, county, snapshot, only=SHARED_RESOURCES):
-        resources[school_id][key] += float(value or 0)
+    bit = int(stage)
+    candidates = data.schools if school_ids is None else {pk: data.schools[pk] for pk in school_ids}
+    schools = {pk: o for pk, o in candidates.items() if o.stage_mask & bit}
     out: dict[int, dict] = {}
     for school_id, school in schools.items():
-        here = students[school_id].get(int(stage), 0)
+        here = data.students.get(school_id, {}).get(int(stage), 0)
         if not here or (school.school_type_code == TEACHING_POINT and here < SMALL_TEACHING_POINT):
             continue  # no pupils of the stage to judge by, or a small 教学点
-        whole = sum(students[school_id].values())
+        whole = sum(data.students[school_id].values())
         alone = school.stage_mask == stage
-        measures: dict[str, float] = {"students": here}
-        for part, figures_ in teachers[school_id].items():
+        figures_: dict[str, float] = {"students": here}
+        for part, values in data.teachers.get(school_id, {}).items():
             if alone or part == SECTION_TEACHING_STAGE[stage]:
-                for key, value in figures_.items():
-                    measures[key] = measures.get(key, 0) + (value or 0)
+                for key, value in values.items():
+                    figures_[key] = figures_.get(key, 0) + (value or 0)
         share = here / whole if whole else 0
+        held = data.resources.get(school_id, {})
         for key in SHARED_RESOURCES:
-            measures[key] = resources[school_id][key] * (1 if alone else share)
-        out[school_id] = measures
+            figures_[key] = held.get(key, 0.0) * (1 if alone else share)
+        out[school_id] = figures_
     return schools, out
 
 
@@ -246,8 +247,22 @@ def balance(actor: Actor, county: Region, stage: Stage, snapshot: Snapshot | Non
     """优质均衡 over the county's schools of one stage: the seven indicators' student-weighted 差异系数,
     and the schools below the school standard. Sections of multi-stage schools are judged on the
     stage's values (``_sections``); special-education schools and 教学点 of fewer than 50 pupils are
-    left out."""
-    schools, per_school = _sections(actor, county, stage, snapshot)
+    left out.
+
+    From a snapshot, the result kept when it was taken (``freeze_balances``) serves a reader of the
+    whole county unlimited by stage; a stage-limited reader (whose scope leaves out some students or
+    schools), or a snapshot taken before results were kept, is computed here — live too: a county
+    has a few hundred schools."""
+    scope = scope_of(actor)
+    if snapshot is not None and not scope.stage_mask and region_table_serves(actor, county):
+        kept = SnapshotBalance.objects.filter(snapshot=snapshot, region_path=county.path, stage=int(stage)).first()
+        if kept is not None:
+            return BalanceResult.from_json(kept.result)
+    return _balance_of(_school_data(scope, county.path, snapshot), stage)
+
+
+def _balance_of(data: _SchoolData, stage: Stage, school_ids=None) -> BalanceResult:
+    schools, per_school = _sections(data, stage, school_ids)
     standards = BALANCE_STANDARDS[stage]
     rows = []
     for key in standards:
@@ -259,12 +274,37 @@ def balance(actor: Actor, county: Region, stage: Stage, snapshot: Snapshot | Non
         county_value = sum(r for _p, r in pairs) / total if total else None
         rows.append((ind, county_value, cv, CV_LIMITS[stage], None if cv is None else cv <= CV_LIMITS[stage]))
     failing = []
-    for school_id, measures in per_school.items():
-        misses = _misses(measures, standards)
+    for school_id, figures_ in per_school.items():
+        misses = _misses(figures_, standards)
         if misses:
             failing.append((schools[school_id].name, misses))
     sections = sum(1 for school_id in per_school if schools[school_id].stage_mask != stage)
     return BalanceResult(stage, len(per_school), rows, sorted(failing), sections)
+
+
+def freeze_balances(snapshot: Snapshot, province_path: str) -> int:
+    """优质均衡 of every county and stage from ``snapshot``'s figures, kept with it: one pass over the
+    province's frozen rows, then each county's schools. The number of results kept."""
+    data = _school_data(DataScope(region_path=province_path), province_path, snapshot)
+    counties = set(Region.objects.filter(level="county", abolished_on__isnull=True).values_list("path", flat=True))
+    schools_of: dict[str, set[int]] = defaultdict(set)
+    for pk, school in data.schools.items():
+        county = school.region_path[:COUNTY_PATH_LENGTH]
+        if county in counties:
+            schools_of[county].add(pk)
+    kept = [(snapshot.pk, path, int(stage), json.dumps(_balance_of(data, stage, schools_of[path]).as_json(),
+                                                       ensure_ascii=False))
+            for path in sorted(counties) for stage in BALANCE_STANDARDS]
+    # The JSON as text in plain INSERTs: bulk_create took 14 s on psycopg to pass 8 MB of results
+    # (a province's failing schools), a text parameter cast to jsonb 0.5 s.
+    cast = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    with connection.cursor() as cursor:
+        for start in range(0, len(kept), 50):
+            part = kept[start:start + 50]
+            cursor.execute(
+                f"INSERT INTO {SnapshotBalance._meta.db_table} (snapshot_id, region_path, stage, result)"  # noqa: S608
+                f" VALUES {', '.join([f'(%s, %s, %s, {cast})'] * len(part))}", [v for row in part for v in row])
+    return len(kept)
 
 
 def _misses(measures: dict, standards: dict[str, float]) -> list[str]:

@@ -360,6 +360,107 @@ class SnapshotSchool(SchoolFigures):
                                 name="snapshot_school_path")]
 
 
+class MeasureFigures(models.Model):
+    """One school's named measures (``stats.measures.MEASURES``: 在校生, 专任教师 of a stage, 大班额 …),
+    each already summed over its roll-up rows by the figure's one definition.
+
+    ``stages`` is what a stage-limited scope filters by, as the source row would be filtered: the
+    stage of a student or class measure, the school's stage mask for staff, buildings and assets.
+    A school has a row where it has roll-up rows the measure sums (possibly summing to zero)."""
+
+    school_id = models.BigIntegerField(_("学校"))
+    region_path = models.CharField(max_length=64)
+    key = models.CharField(_("指标项"), max_length=40)
+    stages = models.PositiveSmallIntegerField(_("学段"))
+    value = models.DecimalField(_("数值"), max_digits=18, decimal_places=2, default=0)
+
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="stages")
+
+    class Meta:
+        abstract = True
+
+
+MEASURE_CELL = ("school_id", "region_path", "key", "stages")
+MEASURE_COUNTY_CELL = ("region_path", "key", "stages")
+
+
+class MeasureRollup(MeasureFigures):
+    class Meta:
+        verbose_name = _("指标项汇总")
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="measure_rollup_path")]
+        constraints = [models.UniqueConstraint(fields=MEASURE_CELL, name="one_measure_rollup_per_cell")]
+
+
+class MeasureCountyRollup(models.Model):
+    """``MeasureRollup`` summed per county key (the first COUNTY_PATH_LENGTH characters of the
+    schools' paths), kept by added changes like ``StudentCountyRollup`` (decision 0005): what
+    province- and city-wide overviews, indicators and the map read — a few thousand rows. A cell
+    exists exactly where some school row does (``schools`` counts them, so a cell of zero schools
+    is deleted, and a cell of schools summing to zero still shows its zero)."""
+
+    region_path = models.CharField(max_length=64)
+    key = models.CharField(_("指标项"), max_length=40)
+    stages = models.PositiveSmallIntegerField(_("学段"))
+    value = models.DecimalField(_("数值"), max_digits=18, decimal_places=2, default=0)
+    schools = models.IntegerField(_("学校行数"), default=0)
+
+    SCOPE = ScopeFields(path="region_path", school="", stages="stages", path_length=COUNTY_PATH_LENGTH)
+
+    class Meta:
+        verbose_name = _("指标项汇总（县级）")
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="measure_county_path")]
+        constraints = [models.UniqueConstraint(fields=MEASURE_COUNTY_CELL, name="one_measure_county_per_cell")]
+
+
+class SnapshotMeasure(MeasureFigures):
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        verbose_name = _("指标项汇总（快照）")
+        indexes = [models.Index(fields=["snapshot", "region_path"], opclasses=["int8_ops", "varchar_pattern_ops"],
+                                name="snapshot_measure_path")]
+
+
+class SnapshotRegionMeasure(models.Model):
+    """A snapshot's measures summed for every region (province, city, county, town) under its own
+    path, computed once when the snapshot is taken: a snapshot page reads the rows of the region and
+    its children only. Rows of one region differ by ``stages`` (a stage-limited scope sums those it
+    may see)."""
+
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+    region_path = models.CharField(max_length=64)  # the region's own path
+    key = models.CharField(_("指标项"), max_length=40)
+    stages = models.PositiveSmallIntegerField(_("学段"))
+    value = models.DecimalField(_("数值"), max_digits=18, decimal_places=2, default=0)
+
+    # Rows sum the schools under a region, never one school: a school user reads none (a path_length
+    # no path exceeds excludes only school scopes, see orgs.scope.apply_scope).
+    SCOPE = ScopeFields(path="region_path", school="", stages="stages", path_length=64)
+
+    class Meta:
+        verbose_name = _("指标项汇总（快照，各级区划）")
+        indexes = [models.Index(fields=["snapshot", "region_path"], name="snapshot_region_measure")]
+
+
+class SnapshotBalance(models.Model):
+    """优质均衡 (``indicators.balance``) of one county and stage as the snapshot's figures give it,
+    computed once when the snapshot is taken (for readers of the whole county, unlimited by stage)."""
+
+    snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
+    region_path = models.CharField(max_length=64)  # the county's path
+    stage = models.PositiveSmallIntegerField(_("学段"))
+    result = models.JSONField(_("结果"), default=dict)
+
+    SCOPE = ScopeFields(path="region_path", school="", path_length=64)
+
+    class Meta:
+        verbose_name = _("优质均衡（快照）")
+        constraints = [models.UniqueConstraint(fields=["snapshot", "region_path", "stage"],
+                                               name="one_balance_per_snapshot_county_stage")]
+
+
 class Snapshot(models.Model):
     """An official count: the roll-ups frozen at a census date (统计时点), versioned.
 
@@ -394,7 +495,15 @@ class Snapshot(models.Model):
 FROZEN: tuple[tuple[type[models.Model], type[models.Model]], ...] = (
     (StudentRollup, SnapshotStudent), (ClassRollup, SnapshotClass), (StaffRollup, SnapshotStaff),
     (BuildingRollup, SnapshotBuilding), (AssetRollup, SnapshotAsset), (SchoolRollup, SnapshotSchool),
+    (MeasureRollup, SnapshotMeasure),
 )
+SNAPSHOT_OF = dict(FROZEN)
+
+
+# The calculators' derived tables (staffing quotas, funding inputs) and their frozen copies.
+from eduplatform.stats.quota_models import CALCULATOR_FROZEN  # noqa: E402
+
+FROZEN = (*FROZEN, *CALCULATOR_FROZEN)
 SNAPSHOT_OF = dict(FROZEN)
 
 from eduplatform.stats.stored_tables import BaseTableRun, StoredBaseTables  # noqa: E402, F401 (base tables kept with a snapshot)

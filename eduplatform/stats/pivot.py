@@ -29,14 +29,16 @@ from eduplatform.staff import codes as staff_codes
 from eduplatform.staff.schema import STAFF_SCHEMA
 from eduplatform.stats.links import BLANK
 from eduplatform.stats.models import (
+    COUNTY_PATH_LENGTH,
     BuildingRollup,
     ClassRollup,
     Snapshot,
     StaffRollup,
+    StudentCountyRollup,
     StudentRollup,
 )
 from eduplatform.stats.rollup import SIZE_BANDS, school_year_of
-from eduplatform.stats.selectors import CENT, figures
+from eduplatform.stats.selectors import CENT, county_rollup_serves, figures
 from eduplatform.students.grades import GRADES
 from eduplatform.students.schema import LEVELS
 
@@ -219,8 +221,10 @@ def census_year(snapshot: Snapshot | None, today: dt.date | None = None) -> int:
     return snapshot.census_date.year if snapshot else school_year_of(today or timezone.localdate())
 
 
-def _areas(actor: Actor, region: Region, school: Organization | None) -> tuple[Callable[[], Expression], dict, bool]:
-    """How the area dimension groups, what each group value is, and whether it lists schools."""
+def _areas(actor: Actor, region: Region, school: Organization | None
+           ) -> tuple[Callable[[], Expression], dict, bool, int | None]:
+    """How the area dimension groups, what each group value is, whether it lists schools, and the
+    length of the region-path prefix it groups by (None when it groups by school)."""
     children = [] if school else list(region.children.filter(abolished_on__isnull=True).order_by("code"))
     if children and scope_of(actor).school_id is None:
         visible = scoped(Region.objects.filter(pk__in=[c.pk for c in children]), actor)
@@ -230,12 +234,12 @@ def _areas(actor: Actor, region: Region, school: Organization | None) -> tuple[C
             length = lengths.pop()
             areas = {c.path: Area(c.name, region_code=c.code) for c in children}
             own = Area(f"{region.name}直属", own_schools_of=region.code)
-            return lambda: Substr("region_path", 1, length), _Areas(areas, own), False
+            return lambda: Substr("region_path", 1, length), _Areas(areas, own), False, length
     schools = scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, region_path__startswith=region.path), actor)
     if school is not None:
         schools = schools.filter(pk=school.pk)
     areas = {o.pk: Area(o.name, school_code=o.school_code or "") for o in schools}
-    return lambda: F("school_id"), _Areas(areas, Area("（其他）")), True
+    return lambda: F("school_id"), _Areas(areas, Area("（其他）")), True, None
 
 
 class _Areas(dict):
@@ -261,10 +265,13 @@ def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, co
     if row_dim is None or (columns and col_dim is None) or measure not in subject.measures or row_dim is col_dim:
         raise ValueError(f"unknown pivot {subject.key}: {rows} × {columns} / {measure}")
     year = census_year(snapshot, today)
-    qs = figures(subject.model, actor, region, snapshot)
+    area_expression, areas, lists_schools, area_length = _areas(actor, region, school)
+    if _county_rollup_answers(actor, region, subject, (row_dim, col_dim), snapshot, school, area_length):
+        qs = scoped(StudentCountyRollup.objects.filter(region_path__startswith=region.path), actor)
+    else:
+        qs = figures(subject.model, actor, region, snapshot)
     if school is not None:
         qs = qs.filter(school_id=school.pk)
-    area_expression, areas, lists_schools = _areas(actor, region, school)
     expressions = {}
     for alias, dim in (("r", row_dim), ("c", col_dim)):
         if dim is not None:
@@ -306,6 +313,25 @@ def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, co
         pivot.total_links = [_link(pivot, areas, None, c) for c, _l in column_values]
     pivot.area_label = "学校" if lists_schools else "区域"
     return pivot
+
+
+# The student dimensions the county roll-up keeps (age is read from its cohort).
+COUNTY_DIMENSIONS = {AREA, "stage", "grade", "gender", "age", "level"}
+
+
+def _county_rollup_answers(actor: Actor, region: Region, subject: Subject, dimensions, snapshot: Snapshot | None,
+                           school: Organization | None, area_length: int | None) -> bool:
+    """Whether a live student pivot can be summed from the county roll-up (a province's pivot then
+    sums a few thousand county rows, not millions of school rows): nothing narrower than a county
+    is grouped or filtered, and every dimension is one the county roll-up keeps."""
+    if subject.model is not StudentRollup or snapshot is not None or school is not None:
+        return False
+    if any(d is not None and d.key not in COUNTY_DIMENSIONS for d in dimensions):
+        return False
+    area_used = any(d is not None and d.key == AREA for d in dimensions)
+    if area_used and (area_length is None or area_length > COUNTY_PATH_LENGTH):
+        return False
+    return county_rollup_serves(actor, region.path)
 
 
 def _area_order(areas: _Areas, value):

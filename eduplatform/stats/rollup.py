@@ -26,6 +26,8 @@ Under concurrency (docs/decisions/0005-roll-ups-and-feed-under-concurrency.md), 
 from __future__ import annotations
 
 import datetime as dt
+import decimal
+import functools
 import logging
 from collections.abc import Iterable
 
@@ -52,9 +54,12 @@ from eduplatform.stats.definitions import SIZE_BANDS, first_in_stage
 from eduplatform.stats.models import (
     COUNTY_CELL,
     COUNTY_PATH_LENGTH,
+    MEASURE_COUNTY_CELL,
     AssetRollup,
     BuildingRollup,
     ClassRollup,
+    MeasureCountyRollup,
+    MeasureRollup,
     SchoolRollup,
     StaffRollup,
     StudentCountyRollup,
@@ -97,7 +102,7 @@ STAFF_COLUMNS = ("school_id", "region_path", "stage_mask", "post_category", "est
                  "dual_qualified", "qualified")
 SCHOOL_COLUMNS = ("school_id", "region_path", "stage_mask", "school_code", "name", "school_type_code", "sponsor_code",
                   "urban_rural_code", "address", "longitude", "latitude", "principal_name", "phone", "website")
-ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup, AssetRollup, SchoolRollup)
+ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup, AssetRollup, SchoolRollup, MeasureRollup)
 # Every measure of the student roll-up: what the county roll-up sums (its dimensions are the school
 # roll-up's but the school; tests/test_rollups.py checks both lists against the models).
 STUDENT_SUMS = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
@@ -384,6 +389,111 @@ def _recompute_counties() -> None:
     insert_select(StudentCountyRollup._meta.db_table, COUNTY_COLUMNS, _county_select(None))
 
 
+# --------------------------------------------------------------------------------------------
+# The measure store (stats.measures): each school's named measures, and their county sums
+
+
+def _recompute_measures(school_ids: list[int] | None) -> None:
+    """Every measure of ``stats.measures.MEASURES`` for these schools (all for ``None``), from their
+    roll-up rows, in one ``INSERT … SELECT``: per source model one grouped query with a conditional
+    sum per measure part (``WITH m<i>``), unpivoted into (school, path, key, stages, value) rows and
+    summed per key (a measure may add parts of two models). A school has a row of a measure exactly
+    where it has roll-up rows the measure sums, even if they sum to zero (as the per-school path
+    listed it: a school with rows but nothing to count still shows, with zeros)."""
+    if school_ids is not None and len(school_ids) <= _CACHED_STATEMENTS:
+        # Compiling the statement costs more than running it for one school (30–50 ms of Django's
+        # SQL compiler): compiled once per vendor and number of schools, with stand-in ids.
+        sql, params = _measures_statement(connection.vendor, len(school_ids))
+        ids = dict(zip(_stand_ins(len(school_ids)), school_ids, strict=True))
+        params = [ids.get(int(p), p) if isinstance(p, int) else p for p in params]  # psycopg: Int8(…)
+    else:
+        sql, params = _measures_statement.__wrapped__(connection.vendor, None, school_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+_CACHED_STATEMENTS = 16
+
+
+def _stand_ins(n: int) -> list[int]:
+    """Ids no school has (negative), standing in for the schools of a cached statement."""
+    return [-(10**12) - i for i in range(n)]
+
+
+@functools.lru_cache(maxsize=2 * _CACHED_STATEMENTS)
+def _measures_statement(vendor: str, n: int | None, school_ids: list[int] | None = None) -> tuple[str, list]:
+    """The ``_recompute_measures`` statement and its parameters, for ``n`` stand-in schools (or for
+    ``school_ids``, or all schools when both are None)."""
+    from eduplatform.stats.measures import parts_by_model
+
+    if n is not None:
+        school_ids = _stand_ins(n)
+    ctes, branches, params, branch_params = [], [], [], []
+    for i, (model, parts) in enumerate(parts_by_model().items()):
+        if not parts:
+            continue
+        qs = model.objects.all() if school_ids is None else model.objects.filter(school_id__in=school_ids)
+        stages = model.SCOPE.stages  # the field a stage-limited scope filters this model's rows by
+        sums = {f"p{j}": Sum(part.measure, filter=part.condition if part.condition else None)
+                for j, (_key, part) in enumerate(parts)}
+        sql, cte_params = qs.values("school_id", "region_path", stages).annotate(**sums).order_by().query.sql_with_params()
+        ctes.append(f"m{i} (school_id, region_path, stages, {', '.join(sums)}) AS ({sql})")
+        params += cte_params
+        for j, (key, part) in enumerate(parts):
+            weighted = f"p{j}" if part.weight == 1 else f"p{j} * %s"
+            branches.append(f"SELECT school_id, region_path, CAST(%s AS varchar(40)) AS mkey, stages, {weighted} AS v"  # noqa: S608
+                            f" FROM m{i} WHERE p{j} IS NOT NULL")
+            branch_params += [key] if part.weight == 1 else [key, part.weight]
+    table = MeasureRollup._meta.db_table
+    return (f"WITH {', '.join(ctes)} INSERT INTO {table} (school_id, region_path, key, stages, value)"  # noqa: S608
+            f" SELECT school_id, region_path, mkey, stages, SUM(v) FROM ({' UNION ALL '.join(branches)}) u"
+            " GROUP BY school_id, region_path, mkey, stages", params + branch_params)
+
+
+def _measure_counties_change(school_ids: list[int], change: dict[tuple, list], *, sign: int) -> None:
+    """Add (``sign`` 1) or take away (-1) these schools' measure rows, summed per county cell
+    (value, number of school rows), to ``change`` — read before the schools' rows are deleted and
+    after they are written again."""
+    rows = (MeasureRollup.objects.filter(school_id__in=school_ids)
+            .annotate(county=Substr("region_path", 1, COUNTY_PATH_LENGTH))
+            .values("county", "key", "stages").annotate(total=Sum("value"), n=Count("pk")).order_by())
+    for r in rows:
+        cell = change.setdefault((r["county"], r["key"], r["stages"]), [decimal.Decimal(0), 0])
+        cell[0] += sign * (r["total"] or 0)
+        cell[1] += sign * r["n"]
+
+
+def _add_measures_to_counties(change: dict[tuple, list]) -> None:
+    """``MeasureCountyRollup`` += each cell's change (``ON CONFLICT … DO UPDATE``, in cell order, as
+    ``_add_to_counties`` does for students: decision 0005), then drop the cells left without school
+    rows."""
+    rows = [(*cell, value, n) for cell, (value, n) in sorted(change.items()) if value or n]
+    if not rows:
+        return
+    table = MeasureCountyRollup._meta.db_table
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), 500):
+            part = rows[start:start + 500]
+            cursor.execute(
+                f"INSERT INTO {table} (region_path, key, stages, value, schools)"  # noqa: S608
+                f" VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(part))}"
+                f" ON CONFLICT ({', '.join(MEASURE_COUNTY_CELL)}) DO UPDATE"
+                f" SET value = {table}.value + excluded.value, schools = {table}.schools + excluded.schools",
+                [v for row in part for v in row])
+    MeasureCountyRollup.objects.filter(region_path__in=sorted({r[0] for r in rows}), schools=0).delete()
+
+
+def _recompute_measure_counties() -> None:
+    """The whole county measure table summed again from the school rows (the full rebuild)."""
+    MeasureCountyRollup.objects.all().delete()
+    county = f"substr(region_path, 1, {COUNTY_PATH_LENGTH})"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {MeasureCountyRollup._meta.db_table} (region_path, key, stages, value, schools)"  # noqa: S608
+            f" SELECT {county}, key, stages, SUM(value), COUNT(*) FROM {MeasureRollup._meta.db_table}"
+            f" GROUP BY {county}, key, stages")
+
+
 def _on_postgresql() -> bool:
     return connection.vendor == "postgresql"
 
@@ -433,7 +543,9 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
     ids = None if school_ids is None else sorted({int(i) for i in school_ids})
     chunks = [None] if ids is None else [ids[i:i + CHUNK] for i in range(0, len(ids), CHUNK)]
     county_change: dict[tuple, list[int]] = {}
+    measure_change: dict[tuple, list] = {}
     whole = ids is None or len(ids) > SCHOOL_LOCK_LIMIT
+    calculators = _calculator_tables(whole=ids is None)
     with transaction.atomic():
         hold_rollups(exclusive=whole)
         if not whole:
@@ -444,6 +556,7 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
                     change = county_change.setdefault(cell, [0] * len(STUDENT_SUMS))
                     for i, n in enumerate(sums):
                         change[i] -= n
+                _measure_counties_change(chunk, measure_change, sign=-1)
             for model in ROLLUPS:
                 (model.objects.all() if chunk is None else model.objects.filter(school_id__in=chunk)).delete()
             insert_select(StudentRollup._meta.db_table, STUDENT_COLUMNS, _student_select(chunk, today))
@@ -457,10 +570,27 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
             _recompute_buildings(chunk)
             _recompute_assets(chunk, today)
             insert_select(SchoolRollup._meta.db_table, SCHOOL_COLUMNS, _school_select(chunk))
+            _recompute_measures(chunk)  # from the roll-up rows just written
+            if chunk is not None:
+                _measure_counties_change(chunk, measure_change, sign=1)
+            calculators.schools(chunk)  # quotas and funding inputs, from the rows just written
         if ids is None:
             _recompute_counties()
+            _recompute_measure_counties()
         else:
             _add_to_counties(county_change)  # once, in cell order, for the whole transaction
+            _add_measures_to_counties(measure_change)  # then the measure cells, in their order
+        # Then the calculators' county sums: one order (students, measures, calculators) in every
+        # transaction, so two refreshes never wait on each other's county rows in opposite orders.
+        calculators.counties()
+
+
+def _calculator_tables(*, whole: bool):
+    """The staffing-quota and funding tables kept with the roll-ups (``stats.calculator_tables``);
+    imported here, not at the top, because that module reads the calculators, which read this one."""
+    from eduplatform.stats.calculator_tables import Refresh
+
+    return Refresh(whole=whole)
 
 
 def _delete_marks(mark_ids: list[int]) -> None:

@@ -11,15 +11,19 @@ from django.db.models.functions import Substr
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
-from eduplatform.stats import definitions
+from eduplatform.stats import definitions, measures
 from eduplatform.stats.models import (
     CITY_PATH_LENGTH,
     COUNTY_PATH_LENGTH,
     SNAPSHOT_OF,
     BuildingRollup,
     ClassRollup,
+    MeasureCountyRollup,
+    MeasureRollup,
     SchoolRollup,
     Snapshot,
+    SnapshotMeasure,
+    SnapshotRegionMeasure,
     StudentCountyRollup,
     StudentRollup,
 )
@@ -66,6 +70,20 @@ def student_figures(actor: Actor, *, under: str = "", by: Sequence[str] = (),
 
 def student_total(actor: Actor, *, under: str = "", measure: str = "enrolled") -> int:
     return student_figures(actor, under=under, measures=[measure])[0][measure]
+
+
+BUILDING_SUMS = ("buildings", "total_area", "teaching_area", "admin_area", "living_area", "other_area",
+                 "dangerous_area", "d_grade_area", "d_grade_in_use", "rented_area", "gym_area")
+
+
+def building_totals(actor: Actor, *, under: str = "") -> dict[str, object]:
+    """The standing buildings' totals in the actor's scope (and ``under`` a region), summed over the
+    per-school roll-up: what the building list shows above a large scope, instead of summing every
+    building row at request time."""
+    qs = scoped(BuildingRollup.objects.all(), actor)
+    if under:
+        qs = qs.filter(region_path__startswith=under)
+    return qs.aggregate(**{f: Sum(f) for f in BUILDING_SUMS})
 
 
 def class_figures(actor: Actor, *, under: str = "", by: Sequence[str] = ("grade", "size_band")) -> list[dict]:
@@ -132,26 +150,113 @@ def _column(figure: definitions.Figure) -> tuple[str, str, type, str, Q]:
     return figure.key, figure.label, part.model, part.measure, part.condition
 
 
-# The overview's columns: (key, label, roll-up model, measure, filter). Students and staff by their
-# official definitions (stats.definitions): 教职工 without 代课 and 兼任, which stand beside it.
-OVERVIEW_COLUMNS: tuple[tuple[str, str, type, str, Q], ...] = (
-    _column(definitions.STUDENTS),
-    *(_column(f) for f in definitions.STAFF_FIGURES),
-    ("floor_area", "校舍建筑面积（㎡）", BuildingRollup, "total_area", Q()),
-    ("dangerous_area", "危房面积（㎡）", BuildingRollup, "dangerous_area", Q()),
-)
+# The overview's columns: (key, label, roll-up model, measure, filter), as defined once in
+# stats.measures (students and staff by their official definitions: 教职工 without 代课 and 兼任).
+OVERVIEW_COLUMNS: tuple[tuple[str, str, type, str, Q], ...] = tuple(_column(f) for f in measures.OVERVIEW_FIGURES)
 
 
 def region_overview(actor: Actor, region: Region, snapshot: Snapshot | None = None
                     ) -> tuple[list[BreakdownRow], BreakdownRow]:
     """Students, staff, full-time teachers and floor areas for each child of ``region`` (as
-    ``student_breakdown``), one grouped query per column; live, or as frozen in ``snapshot``."""
+    ``student_breakdown``); live, or as frozen in ``snapshot`` — from the measure store at the level
+    that serves (``measure_breakdown``)."""
+    return measure_breakdown(actor, region, measures.OVERVIEW_KEYS, snapshot)
+
+
+def per_school_items(actor: Actor, region: Region, snapshot: Snapshot | None, keys: Sequence[str]
+                     ) -> list[tuple[int, str, str, object]]:
+    """(school, region path, measure key, value) summed from the per-school roll-up rows at request
+    time — the reference path the measure store must equal (tests/test_measure_store.py), and what
+    snapshots taken before the store existed are read by."""
     items = []
-    for key, _label, model, measure, condition in OVERVIEW_COLUMNS:
-        qs = figures(model, actor, region, snapshot).filter(condition)
-        items += [(r["school_id"], r["region_path"], key, r["n"])
-                  for r in qs.values("school_id", "region_path").annotate(n=Sum(measure)).order_by()]
+    for key in keys:
+        figure = measures.MEASURES[key]
+        items += [(school, path, key, value)
+                  for school, path, value in figure.per_school(lambda model: figures(model, actor, region, snapshot))]
+    return items
+
+
+def has_measures(snapshot: Snapshot) -> bool:
+    """Whether ``snapshot`` froze the measure store (snapshots taken before it did not)."""
+    if not hasattr(snapshot, "_has_measures"):
+        snapshot._has_measures = SnapshotRegionMeasure.objects.filter(snapshot=snapshot).exists()
+    return snapshot._has_measures
+
+
+def region_table_serves(actor: Actor, region: Region) -> bool:
+    """Whether a snapshot's per-region rows answer for this actor at ``region``: the actor reads a
+    region (not one school) that lies inside its scope. A stage-limited scope is served too: the
+    rows are kept per ``stages`` and the scope filter sums those it may see."""
+    scope = scope_of(actor)
+    return scope.school_id is None and scope.region_path is not None and region.path.startswith(scope.region_path)
+
+
+def _value(key: str, value: object) -> object:
+    """A stored measure as the per-school path gives it: counts as integers, areas and money as decimals."""
+    if value is None:
+        return 0
+    return int(value) if key in measures.INTEGRAL else value
+
+
+def measure_breakdown(actor: Actor, region: Region, keys: Sequence[str], snapshot: Snapshot | None = None
+                      ) -> tuple[list[BreakdownRow], BreakdownRow]:
+    """The measures ``keys`` (stats.measures) for each child of ``region`` the actor may see (its
+    schools, for a town or a school user) and for the region, read at the level that serves:
+
+    - a snapshot, a region with child regions, a reader of a region: the snapshot's per-region rows
+      of the region and its children (``SnapshotRegionMeasure``), nothing summed over schools;
+    - live, the children no deeper than counties (a province's cities, a city's counties), a scope
+      no deeper than a county, not a school user (``county_rollup_serves``): the county table;
+    - otherwise — a town's schools, a school user, the towns of 东莞/中山 (no county), a county's
+      towns — the per-school measure rows under the region (a county's few hundred schools), live or
+      frozen; and the per-school roll-ups for a snapshot taken before the store existed.
+    Every path gives the same figures (tests/test_measure_store.py)."""
+    keys = list(keys)
+    children = [c.path for c in region.children.filter(abolished_on__isnull=True)]
+    if snapshot is not None:
+        if not has_measures(snapshot):
+            return fold(actor, region, per_school_items(actor, region, snapshot, keys))
+        if children and region_table_serves(actor, region):
+            return _region_rows(actor, region, snapshot, keys)
+        qs = scoped(SnapshotMeasure.objects.filter(snapshot=snapshot, region_path__startswith=region.path), actor)
+    elif children and county_rollup_serves(actor, region.path, *children):
+        qs = scoped(MeasureCountyRollup.objects.filter(region_path__startswith=region.path), actor)
+    else:
+        qs = scoped(MeasureRollup.objects.filter(region_path__startswith=region.path), actor)
+    qs = qs.filter(key__in=keys)
+    lengths = {len(p) for p in children}
+    if len(lengths) == 1 and scope_of(actor).school_id is None:
+        # Rows fold into child regions of one path length: summed per child in SQL (a province's
+        # 21 cities, not its 140 counties or its schools); a shorter path is the region's own (直属).
+        qs = qs.annotate(child=Substr("region_path", 1, lengths.pop()))
+        items = [(None, r["child"], r["key"], _value(r["key"], r["n"]))
+                 for r in qs.values("child", "key").annotate(n=Sum("value")).order_by()]
+    else:
+        items = [(r.get("school_id"), r["region_path"], r["key"], _value(r["key"], r["n"])) for r in qs.values(
+            *(("school_id",) if qs.model is not MeasureCountyRollup else ()), "region_path", "key")
+            .annotate(n=Sum("value")).order_by()]
     return fold(actor, region, items)
+
+
+def _region_rows(actor: Actor, region: Region, snapshot: Snapshot, keys: list[str]
+                 ) -> tuple[list[BreakdownRow], BreakdownRow]:
+    """The region's and its visible children's rows of the snapshot's per-region table."""
+    total = BreakdownRow(label=region.name)
+    rows = _child_rows(actor, region)
+    by_path = {path: row for path, row in rows}
+    by_path[region.path] = total
+    qs = scoped(SnapshotRegionMeasure.objects.filter(snapshot=snapshot, region_path__in=list(by_path), key__in=keys),
+                actor)
+    for r in qs.values("region_path", "key").annotate(n=Sum("value")).order_by():
+        by_path[r["region_path"]].add(r["key"], _value(r["key"], r["n"]))
+    return [row for _path, row in rows], total
+
+
+def _child_rows(actor: Actor, region: Region) -> list[tuple[str, BreakdownRow]]:
+    """An empty row for each child region of ``region`` that the actor may see, by code."""
+    children = list(region.children.filter(abolished_on__isnull=True).order_by("code"))
+    visible = set(scoped(Region.objects.filter(pk__in=[c.pk for c in children]), actor).values_list("pk", flat=True))
+    return [(c.path, BreakdownRow(label=c.name, region_code=c.code)) for c in children if c.pk in visible]
 
 
 def fold(actor: Actor, region: Region, items: list[tuple[int, str, object, object]]
@@ -162,10 +267,8 @@ def fold(actor: Actor, region: Region, items: list[tuple[int, str, object, objec
     total = BreakdownRow(label=region.name)
     for _school, _path, column, value in items:
         total.add(column, value)
-    children = list(region.children.filter(abolished_on__isnull=True).order_by("code"))
-    if children and scope_of(actor).school_id is None:
-        visible = set(scoped(Region.objects.filter(pk__in=[c.pk for c in children]), actor).values_list("pk", flat=True))
-        rows = [(c.path, BreakdownRow(label=c.name, region_code=c.code)) for c in children if c.pk in visible]
+    if region.children.filter(abolished_on__isnull=True).exists() and scope_of(actor).school_id is None:
+        rows = _child_rows(actor, region)
         for _school, path, column, value in items:
             row = next((row for prefix, row in rows if path.startswith(prefix)), None)
             if row is not None:
@@ -201,8 +304,22 @@ def snapshot_totals(actor: Actor, snapshots: Sequence[Snapshot]) -> dict[int, di
     out = {s.pk: {"students": 0, "staff": 0} for s in snapshots if s.pk not in kept}
     if not out:
         return kept
-    for key, _label, model, measure, condition in OVERVIEW_COLUMNS[:2]:  # the overview's own definitions
-        frozen = SNAPSHOT_OF[model].objects.filter(condition, snapshot_id__in=list(out))
+    keys = [key for key, *_ in OVERVIEW_COLUMNS[:2]]  # the overview's own definitions
+    summed = set()
+    if scope.school_id is None:
+        # A snapshot with per-region rows: the row of the reader's own region (a stage-limited
+        # reader sums the stages it may see), not its schools' frozen rows.
+        summed = set(SnapshotRegionMeasure.objects.filter(snapshot_id__in=list(out), region_path=PROVINCE_PATH)
+                     .values_list("snapshot_id", flat=True).distinct())
+        rows = scoped(SnapshotRegionMeasure.objects.filter(snapshot_id__in=sorted(summed), key__in=keys,
+                                                           region_path=scope.region_path), actor)
+        for row in rows.values("snapshot_id", "key").annotate(n=Sum("value")).order_by():
+            out[row["snapshot_id"]][row["key"]] = int(row["n"] or 0)
+    rest = [pk for pk in out if pk not in summed]  # a school reader, or snapshots taken before the store
+    for key, _label, model, measure, condition in OVERVIEW_COLUMNS[:2]:
+        if not rest:
+            break
+        frozen = SNAPSHOT_OF[model].objects.filter(condition, snapshot_id__in=rest)
         for row in scoped(frozen, actor).values("snapshot_id").annotate(n=Sum(measure)).order_by():
             out[row["snapshot_id"]][key] = row["n"] or 0
     return {**out, **kept}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import IntegerField, Max, QuerySet, Sum, Value
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from eduplatform.core import locks
@@ -19,6 +20,7 @@ from eduplatform.core.errors import FieldProblem, NotPermitted, RecordInvalid
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_change
 from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor, scope_of
 from eduplatform.stats import definitions
 from eduplatform.stats.basetables import stored as stored_base_tables
@@ -27,6 +29,8 @@ from eduplatform.stats.models import (
     SNAPSHOT_OF,
     Snapshot,
     SnapshotBuilding,
+    SnapshotMeasure,
+    SnapshotRegionMeasure,
 )
 from eduplatform.stats.rollup import (
     insert_select,
@@ -92,6 +96,7 @@ def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "",
         # One INSERT … SELECT per table; the snapshot's id rides along as the last column.
         rows = live.objects.values(*fields).annotate(frozen_in=Value(snapshot.pk, output_field=IntegerField())).order_by()
         insert_select(frozen._meta.db_table, [*fields, "snapshot_id"], rows)
+    freeze_region_measures(snapshot)
     snapshot.totals = province_totals(snapshot)
     snapshot.save(update_fields=["totals"])
     record_change(actor=actor, action=AuditAction.CREATE, object_type="stats.snapshot", object_id=snapshot.pk,
@@ -99,6 +104,32 @@ def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "",
                   note=f"生成统计快照：在校生 {snapshot.totals['students']}，教职工 {snapshot.totals['staff']}")
     stored_base_tables.schedule(snapshot)  # every region's and school's 基表, by the worker after the commit
     return snapshot
+
+
+def freeze_region_measures(snapshot: Snapshot) -> None:
+    """Sum the snapshot's frozen measures (``SnapshotMeasure``) for every region — province, city,
+    county, town — set-based, and keep 优质均衡 of every county and stage: a snapshot page then reads
+    the rows of a region and its children, never its schools'.
+
+    A region's path is a prefix of its schools' paths ending in "/", so the regions of one level
+    (paths of one length L) are found by equality on the first L characters: one grouped
+    ``INSERT … SELECT`` per path length over the schools' measures summed per region path."""
+    from eduplatform.stats.indicators import freeze_balances
+
+    measure, region = SnapshotMeasure._meta.db_table, Region._meta.db_table
+    lengths = sorted(set(Region.objects.annotate(n=Length("path")).values_list("n", flat=True)))
+    levels = " UNION ALL ".join(
+        f"SELECT r.path, m.key, m.stages, m.value FROM m JOIN {region} r ON r.path = substr(m.region_path, 1, {n})"  # noqa: S608
+        f" WHERE length(r.path) = {n}" for n in lengths)
+    with connection.cursor() as cursor:
+        # The schools' measures summed per school path once (m), then added into each level's regions.
+        cursor.execute(
+            f"WITH m AS (SELECT region_path, key, stages, SUM(value) AS value FROM {measure} WHERE snapshot_id = %s"  # noqa: S608
+            f" GROUP BY region_path, key, stages)"
+            f" INSERT INTO {SnapshotRegionMeasure._meta.db_table} (snapshot_id, region_path, key, stages, value)"
+            f" SELECT %s, path, key, stages, SUM(value) FROM ({levels}) u GROUP BY path, key, stages",
+            [snapshot.pk, snapshot.pk])
+    freeze_balances(snapshot, PROVINCE_PATH)
 
 
 def province_totals(snapshot: Snapshot) -> dict[str, object]:

@@ -9,6 +9,7 @@ from urllib.parse import quote
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -333,6 +334,9 @@ def snapshot_publish(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     return redirect("stats:snapshot", snapshot_id=snapshot.pk)
 
 
+QUOTA_ROWS_SHOWN = 100  # rows of the staffing table per page (the export has them all)
+
+
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def staffing_page(request: HttpRequest) -> HttpResponse:
@@ -347,9 +351,14 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
         data = [[q.name, q.quota if q.assessed else calculators.NOT_ASSESSED, q.actual,
                  q.difference if q.assessed else "", "；".join(q.steps)] for q in [*rows, total]]
         return xlsx_response(f"{region.name}教职工编制测算.xlsx", headers, data, sheet="编制测算")
+    # A town's (or a school user's) schools, a page at a time; child regions otherwise (a few dozen).
+    page = Paginator(rows, QUOTA_ROWS_SHOWN).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(request, "stats/staffing.html", {
         "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
-        "snapshots": Snapshot.objects.all(), "rows": rows, "total": total, "rule": calculators.RULE_VERSION,
+        "snapshots": Snapshot.objects.all(), "rows": page, "page": page, "query": query.urlencode(), "total": total,
+        "rule": calculators.RULE_VERSION,
         "ratios": [(STAGE_LABELS[s], r) for s, r in calculators.PUPILS_PER_STAFF.items()],
     })
 

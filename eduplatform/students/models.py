@@ -134,6 +134,10 @@ class SchoolClass(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["school", "school_year", "grade", "number"], name="one_class_per_number")
         ]
+        indexes = [
+            # The class list's order within a school year and a scope (selectors.CLASS_LIST_ORDER).
+            models.Index(fields=["school_year", "region_path", "school", "grade", "number"], name="class_list_order"),
+        ]
 
     def __str__(self) -> str:
         return self.name
@@ -185,6 +189,11 @@ class Enrolment(models.Model):
             models.Index(fields=["school", "is_active"], name="enrolment_school_active"),
             models.Index(fields=["region_path", "is_active"], opclasses=["varchar_pattern_ops", "bool_ops"],
                          name="enrolment_region_active"),
+            # The student list's order within a scope (selectors.ENROLMENT_LIST_ORDER), seeking on the
+            # scope's path range: default operator class, which (unlike the pattern ops above) gives
+            # ORDER BY region_path. Neither grade nor class: promotions stay HOT (see above); the list
+            # sorts those school by school.
+            models.Index(fields=["region_path", "school"], condition=Q(is_active=True), name="enrolment_list_order"),
         ]
 
     def __str__(self) -> str:

@@ -11,12 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
+from eduplatform.core import search
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
 from eduplatform.core.normalize import normalize_id_number
+from eduplatform.core.paging import within_path
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.students import promotion
@@ -106,7 +109,7 @@ def enrolments_in_scope(
         qs = qs.filter(status=status)
     text = text.strip()
     if text:
-        match = Q(student__name__icontains=text) | Q(student__student_number=text.upper())
+        match = search.name_contains("student__name", text, Student) | Q(student__student_number=text.upper())
         number = normalize_id_number(text)
         if len(number) == 18:
             # ID numbers are stored only encrypted: the blind index is the one way to find one.
@@ -135,7 +138,16 @@ def enrolments_in_scope(
         qs = qs.filter(school__school_code=school_code.strip())
     if class_id:
         qs = qs.filter(school_class_id=class_id)
-    return qs.order_by("school__region_path", "school_id", "grade", "school_class__number", "student__name", "pk")
+    # The list's path range (besides the prefix filters) lets the (region_path, school_id) index seek
+    # to the scope and deliver its order (core.paging.within_path).
+    qs = within_path(qs, "region_path", scope_of(actor).region_path, region_path)
+    return qs.annotate(class_number=Coalesce("school_class__number", Value(0))).order_by(*ENROLMENT_LIST_ORDER)
+
+
+# The student list's order (a unique key, for keyset paging): by place and school — served by the
+# index enrolment_list_order —, then grade, class (unassigned first), name within each school, which
+# PostgreSQL sorts school by school (an incremental sort over a few hundred rows at a time).
+ENROLMENT_LIST_ORDER = ("region_path", "school_id", "grade", "class_number", "student__name", "pk")
 
 
 def students_in_scope(actor: Actor) -> QuerySet[Student]:
@@ -193,9 +205,12 @@ def promotions_of(actor: Actor, student: Student) -> list[promotion.PromotionRec
 
 def classes_in_scope(actor: Actor, school: Organization | None = None, school_year: int | None = None, *,
                      region_path: str = "", grades: tuple[str, ...] | list[str] = (),
-                     size_range: tuple[int, int | None] | None = None) -> QuerySet[SchoolClass]:
+                     size_range: tuple[int, int | None] | None = None, sized: bool = True) -> QuerySet[SchoolClass]:
     """Classes with their size (active registrations), for the class list and its 大班额 flags;
-    region, grades and a size range are how a class-size figure opens the classes it counts."""
+    region, grades and a size range are how a class-size figure opens the classes it counts.
+
+    ``sized=False`` (the class list without a size range): no size, which would count every
+    registration in the scope before the first page; the list sizes its page (``size_classes``)."""
     qs = scoped(SchoolClass.objects.all(), actor).select_related("school")
     if school is not None:
         qs = qs.filter(school=school)
@@ -205,13 +220,30 @@ def classes_in_scope(actor: Actor, school: Organization | None = None, school_ye
         qs = qs.filter(region_path__startswith=region_path)
     if grades:
         qs = qs.filter(grade__in=grades)
-    qs = qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True)))
+    if sized or size_range is not None:
+        qs = qs.annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True)))
     if size_range is not None:
         low, high = size_range
         qs = qs.filter(size__gte=low) if high is None else qs.filter(size__gte=low, size__lte=high)
-    return qs.order_by(
-        "school__region_path", "school__name", "school_id", "school_year", "grade", "number"
+    qs = within_path(qs, "region_path", scope_of(actor).region_path, region_path)
+    return qs.order_by(*CLASS_LIST_ORDER)
+
+
+# The class list's order (a unique key for keyset paging), served whole within a school year and a
+# scope by the index class_list_order: place, school, grade, class number.
+CLASS_LIST_ORDER = ("school_year", "region_path", "school_id", "grade", "number", "pk")
+
+
+def size_classes(classes: list[SchoolClass]) -> None:
+    """Set ``size`` (active registrations) on a page of classes: one count over their schools'
+    active registrations (the enrolment table has no class index, see ``Enrolment.Meta``)."""
+    sizes = dict(
+        Enrolment.objects.filter(is_active=True, school_id__in={c.school_id for c in classes},
+                                 school_class_id__in=[c.pk for c in classes])
+        .values("school_class_id").annotate(n=Count("pk")).values_list("school_class_id", "n")
     )
+    for klass in classes:
+        klass.size = sizes.get(klass.pk, 0)
 
 
 def students_in(classes: QuerySet[SchoolClass]) -> int:
@@ -262,8 +294,11 @@ def requests_visible_to(actor: Actor) -> QuerySet[ChangeRequest]:
     return (
         ChangeRequest.objects.filter(visible | Q(Exists(own_step)))
         .select_related("student", "from_school", "to_school")
-        .order_by("-requested_at", "-pk")
+        .order_by(*REQUEST_LIST_ORDER)
     )
+
+
+REQUEST_LIST_ORDER = ("-requested_at", "-pk")
 
 
 def request_for(actor: Actor, request_id: int) -> ChangeRequest:
@@ -284,8 +319,11 @@ def inbox(actor: Actor) -> QuerySet[ChangeRequestStep]:
     return (
         ChangeRequestStep.objects.filter(decision=StepDecision.PENDING, organization_id=actor.organization_id)
         .select_related("request", "request__student", "request__from_school", "request__to_school", "organization")
-        .order_by("request__requested_at", "pk")
+        .order_by(*INBOX_ORDER)
     )
+
+
+INBOX_ORDER = ("request__requested_at", "pk")
 
 
 # --------------------------------------------------------------------------------------------

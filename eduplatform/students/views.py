@@ -13,14 +13,13 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from eduplatform.core import once, search
+from eduplatform.core import once, paging, search
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.identity import student_number_for
 from eduplatform.core.spreadsheets import xlsx_response
@@ -36,6 +35,7 @@ from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import open_school_by_code
 from eduplatform.standards.validators import normalize_identifier, redact_identifiers
 from eduplatform.stats.links import figure_filter, param_value, region_from_param, size_band_range
+from eduplatform.stats.selectors import student_total
 from eduplatform.students import approvals, importing, promotion, selectors, services
 from eduplatform.students.forms import (
     EDITABLE_COLUMNS,
@@ -59,7 +59,6 @@ from eduplatform.students.models import (
 )
 from eduplatform.students.schema import LEVELS, STUDENT_COLUMNS, choices_of
 
-PAGE_SIZE = 50
 RECENT_BATCHES = 20
 NAV = "students"
 
@@ -170,9 +169,16 @@ def student_list(request: HttpRequest) -> HttpResponse:
         columns = _export_columns(user)
         rows = ([fn(e) for _, fn in columns] for e in enrolments.iterator(chunk_size=2000))
         return xlsx_response("学生名单.xlsx", [h for h, _ in columns], rows, sheet="学生名单")
-    page = Paginator(enrolments, PAGE_SIZE).get_page(params.get("page"))
-    query = params.copy()
-    query.pop("page", None)
+    unfiltered = not (text or flags or any(params.get(k) for k in (
+        "grade", "gender", "ethnicity", "school", "class", "stage", "cohort", "level"))) and params.get(
+        "status", "active") == "active"
+    page = paging.keyset_page(
+        request, enrolments, keys=selectors.ENROLMENT_LIST_ORDER, name="students", seek=2,
+        # Active students in scope (and region) are what the roll-ups count: exact, and a sum
+        # over the county roll-up instead of a count over millions of rows.
+        known_total=(lambda: student_total(user, under=region.path if region else "")) if unfiltered else None,
+        total_source="统计汇总")
+    query = paging.other_params(params)
     can_review = user.can(capabilities.REVIEW_STUDENT_CHANGES) or user.can(capabilities.EDIT_STUDENTS)
     klass = None
     if _int(params.get("class")):
@@ -502,18 +508,20 @@ def class_list(request: HttpRequest) -> HttpResponse:
     region = region_from_param(user, params.get("region", ""))
     stage = _int(params.get("stage"))
     grades = [params["grade"]] if params.get("grade") else [g.code for g in GRADES if stage and g.stage == stage]
+    size_range = size_band_range(params.get("size_band", ""))
     classes = selectors.classes_in_scope(user, school=school, school_year=year,
                                          region_path=region.path if region else "", grades=grades,
-                                         size_range=size_band_range(params.get("size_band", "")))
+                                         size_range=size_range, sized=False)
     if request.GET.get("school") and own is None and school is None:
         classes = classes.none()
     figure = figure_filter(params, region, {}, {}, {"grade": {g.code: g.name for g in GRADES}},
                            extra={"grade": "年级", "size_band": "班额"})
-    page = Paginator(classes, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.keyset_page(request, classes, keys=selectors.CLASS_LIST_ORDER, name="classes", seek=3)
+    if size_range is None:
+        selectors.size_classes(page.rows)
     for klass in page:
         klass.flag = selectors.size_flag(klass.size)
-    query = request.GET.copy()
-    query.pop("page", None)
+    query = paging.other_params(request.GET)
     return render(request, "students/classes.html", {
         **_nav(request, "classes"), "page": page, "query": query.urlencode(), "form": form, "year": year,
         "years": range(this_year + 1, this_year - 6, -1), "can_edit": can_edit, "is_school_user": own is not None,
@@ -578,9 +586,8 @@ def request_list(request: HttpRequest) -> HttpResponse:
         requests = requests.filter(status=status)
     if kind in RequestKind.values:
         requests = requests.filter(kind=kind)
-    page = Paginator(requests, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
+    page = paging.keyset_page(request, requests, keys=selectors.REQUEST_LIST_ORDER, name="student-requests")
+    query = paging.other_params(request.GET)
     return render(request, "students/requests.html", {
         **_nav(request, "requests"), "page": page, "query": query.urlencode(), "statuses": RequestStatus.choices,
         "kinds": RequestKind.choices, "status": status, "kind": kind,
@@ -647,7 +654,7 @@ def request_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def inbox(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.inbox(request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = paging.keyset_page(request, selectors.inbox(request.user), keys=selectors.INBOX_ORDER, name="student-inbox")
     return render(request, "students/inbox.html", {**_nav(request, "inbox"), "page": page, "query": ""})
 
 

@@ -11,6 +11,6 @@ def create_cache_table(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("stats", "0013_base_tables_stored_with_snapshot")]
+    dependencies = [("stats", "0016_base_tables_stored_with_snapshot")]
 
     operations = [migrations.RunPython(create_cache_table, migrations.RunPython.noop)]

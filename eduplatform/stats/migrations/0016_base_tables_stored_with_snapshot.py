@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('stats', '0012_refresh_entrants_and_transfer_flows'),
+        ('stats', '0015_calculator_quota_and_funding_tables'),
     ]
 
     operations = [
