@@ -105,6 +105,24 @@ TASKS = {
     }
 }
 
+# Pages whose figures cannot change — a snapshot's pages and 基表, the public portal — are kept in
+# this cache (stats/page_cache.py; live figures never are). PAGE_CACHE=database (default): a table
+# every process and server shares, made by ``migrate``; locmem: per process (one process only, or
+# tests); off: no caching.
+PAGE_CACHE = os.environ.get("PAGE_CACHE", "database").strip().lower()
+CACHES = {
+    "default": {
+        "database": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "eduplatform_cache",
+                     "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", "20000")),
+                                 "CULL_FREQUENCY": 4}},
+        "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "eduplatform-pages",
+                   "OPTIONS": {"MAX_ENTRIES": 2000}},
+        "off": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }.get(PAGE_CACHE) or {}
+}
+if not CACHES["default"]:
+    raise ImproperlyConfigured(f"PAGE_CACHE 只能是 database、locmem 或 off，而不是「{PAGE_CACHE}」")
+
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",

@@ -7,9 +7,9 @@ import csv
 import io
 
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
 
 from eduplatform.portal import public
+from eduplatform.stats.page_cache import public_page, render
 
 SUPPRESSED_MARK = "<5"
 
@@ -25,6 +25,7 @@ def _table(year: int | None):
     return snapshots, snapshot, public.city_table(snapshot) if snapshot else None
 
 
+@public_page
 def home(request: HttpRequest, year: int | None = None) -> HttpResponse:
     snapshots, snapshot, table = _table(year)
     chart = None
@@ -36,6 +37,7 @@ def home(request: HttpRequest, year: int | None = None) -> HttpResponse:
     })
 
 
+@public_page
 def download(request: HttpRequest, year: int) -> HttpResponse:
     _snapshots, snapshot, table = _table(year)
     buffer = io.StringIO()

@@ -505,3 +505,5 @@ from eduplatform.stats.quota_models import CALCULATOR_FROZEN  # noqa: E402
 
 FROZEN = (*FROZEN, *CALCULATOR_FROZEN)
 SNAPSHOT_OF = dict(FROZEN)
+
+from eduplatform.stats.stored_tables import BaseTableRun, StoredBaseTables  # noqa: E402, F401 (base tables kept with a snapshot)

@@ -23,6 +23,7 @@ from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor, scope_of
 from eduplatform.stats import definitions
+from eduplatform.stats.basetables import stored as stored_base_tables
 from eduplatform.stats.models import (
     FROZEN,
     SNAPSHOT_OF,
@@ -101,6 +102,7 @@ def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "",
     record_change(actor=actor, action=AuditAction.CREATE, object_type="stats.snapshot", object_id=snapshot.pk,
                   object_label=str(snapshot), region_path=PROVINCE_PATH,
                   note=f"生成统计快照：在校生 {snapshot.totals['students']}，教职工 {snapshot.totals['staff']}")
+    stored_base_tables.schedule(snapshot)  # every region's and school's 基表, by the worker after the commit
     return snapshot
 
 

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -27,7 +27,9 @@ from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats import basetables, calculators, indicators, selectors, snapshots
+from eduplatform.stats.basetables import stored as stored_base_tables
 from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
+from eduplatform.stats.page_cache import compares_with_live, render, snapshot_page
 from eduplatform.stats.rollup import school_year_of
 
 NAV = "statistics"
@@ -170,6 +172,7 @@ def chosen_snapshot(request: HttpRequest, parameter: str) -> Snapshot | None:
 
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
+@snapshot_page(live=compares_with_live)
 def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     """A snapshot's figures for a region in the user's jurisdiction, beside live figures (or another
     snapshot's, e.g. last year's) and the difference."""
@@ -205,6 +208,7 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
+@snapshot_page()
 def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     """The 基表 of one series (``?series=`` basic 基础基 / vocational 中职基 / higher 高基) of a region in
     the user's jurisdiction (or of one of its schools, ``?school=`` its 学校标识码) from a snapshot,
@@ -224,7 +228,13 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             "stage_mask", flat=True).first()
         key = basetables.series_of_school(mask or 0)
     series = basetables.series_of(key)
-    tables = basetables.generate(user, region, snapshot, school_id=school_id, series=series.key)
+    # Kept with the snapshot when the reader may see all of it (stored.read says when); computed otherwise.
+    kept = stored_base_tables.read(user, region, snapshot, school_id=school_id, series=series.key)
+    if kept is not None:
+        tables, findings = kept
+    else:
+        tables = basetables.generate(user, region, snapshot, school_id=school_id, series=series.key)
+        findings = None
     subject = school["name"] if school else region.name
     if request.GET.get("format") == "xlsx":
         content = xlsx_workbook((t.code, ["项目", *t.columns], [[label, *cells] for label, cells in t.rows])
@@ -236,9 +246,11 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     return render(request, "stats/base_tables.html", {
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, scope_root(user)),
         "school": school, "subject": subject, "tables": tables, "series": series,
-        "all_series": basetables.SERIES.values(),
-        "findings": basetables.check(tables, user, region, snapshot, school_id=school_id, series=series.key),
-        "school_user": scope_of(user).school_id is not None,
+        "all_series": list(basetables.SERIES.values()),
+        "findings": findings if findings is not None else basetables.check(
+            tables, user, region, snapshot, school_id=school_id, series=series.key),
+        "school_user": scope_of(user).school_id is not None, "kept": kept is not None,
+        "generation": stored_base_tables.progress(snapshot),
     })
 
 

@@ -46,6 +46,10 @@ class Series:
     def sources(self) -> dict:
         return self.module.SOURCES
 
+    def __reduce__(self) -> tuple:
+        # Pickled by key (a cached page's context holds its series; a module cannot be pickled).
+        return series_of, (self.key,)
+
 
 SERIES: dict[str, Series] = {s.key: s for s in (
     Series(BASIC, "基础基", "基础教育", basic),

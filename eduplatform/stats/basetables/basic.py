@@ -230,12 +230,18 @@ def _grid(code: str, title: str, pairs: dict[tuple[str, str], object], row_label
     ``extra`` adds columns (e.g. 其中：女) given per row, summed into 合计 as well."""
     extra = extra or {}
     columns = [TOTAL, *column_labels, *extra]
+    # Rows with no cell at all are skipped before they are built (every school's tables fold this
+    # for each of ~30 grades; most have none).
+    present = {label for label, _column in pairs}.union(*extra.values())
     body = []
     for label in row_labels:
+        if label not in present:
+            continue
         cells = [pairs.get((label, c), 0) for c in column_labels]
-        body.append((label, [sum(cells), *cells, *[extra[e].get(label, 0) for e in extra]]))
-    body = [(label, cells) for label, cells in body if any(cells)]  # grades the region does not have are left out
-    total = [sum(cells[i] for _l, cells in body) for i in range(len(columns))]
+        row = [sum(cells), *cells, *[extra[e].get(label, 0) for e in extra]]
+        if any(row):  # grades the region does not have are left out
+            body.append((label, row))
+    total = [sum(column) for column in zip(*(cells for _l, cells in body), strict=True)] if body else [0] * len(columns)
     return BaseTable(code, title, columns, [(TOTAL, total), *body], note)
 
 
@@ -564,15 +570,30 @@ def _unverifiable(rule: str, why: str) -> Finding:
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
+RowsOf = Callable[[Source], list[dict]]  # a source's rows for the region (or school) being checked
+
+
+def rows_reader(actor: Actor, region: Region, snapshot: Snapshot, school_id: int | None) -> RowsOf:
+    """Each source's rows read for a region (or one of its schools) in the actor's scope."""
+    return lambda source: _rows(source, actor, region, snapshot, school_id)
+
+
 def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snapshot, *,
           school_id: int | None = None) -> list[Finding]:
     """The validation relationships between the tables (DOMAIN §2.3 V2–V12) and with the snapshot's
     figures. A rule whose inputs the platform does not record is reported 不可核验, with the reason."""
     school_id = school_id if school_id is not None else scope_of(actor).school_id
+    return findings(tables, rows_reader(actor, region, snapshot, school_id), snapshot,
+                    county=region.level == "county" and school_id is None)
+
+
+def findings(tables: list[BaseTable], rows_of: RowsOf, snapshot: Snapshot, *, county: bool) -> list[Finding]:
+    """``check`` over rows however they were read: one grouped query per source (a page), or summed
+    from every school's rows at once (``basetables.stored``). ``county``: a county's own tables."""
     by_code = {t.code: t for t in tables}
 
     def source(key: str) -> list[dict]:
-        return _rows(SOURCES[key], actor, region, snapshot, school_id)
+        return rows_of(SOURCES[key])
 
     students = source("students")
     census_year = snapshot.census_date.year
@@ -583,7 +604,7 @@ def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snaps
                    if (stage is None or r["stage"] == stage) and (grade is None or r["grade"] == grade))
 
     found: list[Finding] = []
-    found += _check_classes(actor, region, snapshot, school_id, students)
+    found += _check_classes(rows_of, students)
     # V3, V4: entrants of primary and junior school are their first grade. 招生 is first entry into
     # the stage (stats.definitions.NEW_ENTRANTS): pupils who transferred into the first grade after
     # the start of the school year are in its 在校生 but not in 招生, so they are set aside.
@@ -596,7 +617,7 @@ def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snaps
             detail += f"（其中本学年转入 {moved_in}，不计入招生）"
         found.append(Finding(rule, entrants == first_grade - moved_in, detail))
     found.append(_unverifiable("V3 小学招生数 ≥ 受过学前教育的人数", "学籍记录没有“是否受过学前教育”一项，无法核验"))
-    if region.level == "county" and school_id is None:
+    if county:
         graduates, entrants = total("prior_graduates", grade="16"), total("new_entrants", grade="21")
         rule = "V4 县内小学毕业生（上学年）≥ 初一招生"
         if graduates == 0 and entrants:
@@ -658,33 +679,44 @@ def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snaps
     return found
 
 
-def _check_classes(actor: Actor, region: Region, snapshot: Snapshot, school_id: int | None,
-                   students: list[dict]) -> list[Finding]:
+# The class rows V2 reads besides the tables: placed pupils per grade, classes per school and grade
+# (parallel classes), the largest kindergarten class.
+def _basic_classes(snapshot: Snapshot) -> Q:
+    return Q(school_year=snapshot.school_year) & students_of(BASIC)
+
+
+PRESCHOOL_GRADES = tuple(g.code for g in grades_of_stage(Stage.PRESCHOOL))
+CHECK_SOURCES: dict[str, Source] = {
+    "placed": Source(ClassRollup, ("grade",), ("students",), condition=_basic_classes),
+    "parallel": Source(ClassRollup, ("school_id", "grade"), ("classes",), condition=_basic_classes),
+    "largest": Source(ClassRollup, (), maxima=("largest",),
+                      condition=lambda snapshot: _basic_classes(snapshot) & Q(grade__in=PRESCHOOL_GRADES)),
+}
+
+
+def _check_classes(rows_of: RowsOf, students: list[dict]) -> list[Finding]:
     """V2: classes against students, parallel classes per grade, the kindergarten class limit."""
-    qs = figures(ClassRollup, actor, region, snapshot).filter(school_year=snapshot.school_year).filter(
-        students_of(BASIC))
-    if school_id is not None:
-        qs = qs.filter(school_id=school_id)
     enrolled: dict[str, int] = defaultdict(int)
     for r in students:
         enrolled[r["grade"]] += r["enrolled"] or 0
-    placed = {r["grade"]: r["n"] for r in qs.values("grade").annotate(n=Sum("students")).order_by()}
+    placed = {r["grade"]: r["students"] for r in rows_of(CHECK_SOURCES["placed"])}
     over = [BY_CODE[g].name if g in BY_CODE else g for g, n in placed.items() if n > enrolled.get(g, 0)]
     found = [Finding("V2 各年级编班学生数不超过该年级在校生", not over,
                      "、".join(over) + " 编班人数超过在校生" if over else f"编班学生 {sum(placed.values())}，在校生 {sum(enrolled.values())}"),
              Finding("V2 无五年制小学、四年制初中的班级", True,
                      "年级代码只有一至六年级（小学）和初一至初三（初中），平台登记不了五年制小学或四年制初中的班级")]
     too_many = []
-    for r in qs.values("school_id", "grade").annotate(n=Sum("classes")).order_by():
+    # In school and grade order, so the findings read the same however the rows were fetched.
+    for r in sorted(rows_of(CHECK_SOURCES["parallel"]), key=lambda r: (r["school_id"], r["grade"])):
         grade = BY_CODE.get(r["grade"])
         limit = MAX_PARALLEL.get(grade.stage) if grade else None
-        if limit is not None and r["n"] > limit:
-            too_many.append(f"{grade.name} {r['n']} 个班（上限 {limit}）")
+        if limit is not None and r["classes"] > limit:
+            too_many.append(f"{grade.name} {r['classes']} 个班（上限 {limit}）")
     found.append(Finding("V2 平行班数：幼儿园 ≤ 10，小学、初中 ≤ 20，高中 ≤ 30（每校每年级）", not too_many,
                          "；".join(too_many[:5]) + (f" 等 {len(too_many)} 处" if len(too_many) > 5 else "")
                          if too_many else "各校各年级平行班数均在上限以内"))
-    preschool = [g.code for g in grades_of_stage(Stage.PRESCHOOL)]
-    largest = qs.filter(grade__in=preschool).aggregate(n=Max("largest"))["n"] or 0
+    largest_rows = rows_of(CHECK_SOURCES["largest"])
+    largest = (largest_rows[0]["largest"] if largest_rows else None) or 0
     found.append(Finding(f"V2 幼儿园每班不超过 {KINDERGARTEN_CLASS_LIMIT} 人", largest <= KINDERGARTEN_CLASS_LIMIT,
                          f"最大班额 {largest} 人" if largest else "没有幼儿园班级"))
     return found
@@ -701,7 +733,9 @@ def _check_schools(schools: list[dict]) -> list[Finding]:
             places[(s["longitude"], s["latitude"])] += 1
     shared = sum(n for n in places.values() if n > 1)
     detail = f"{shared} 所学校与其他学校经纬度相同" if shared else f"{len(schools) - missing} 所学校经纬度互不相同"
-    short = [s["name"] for s in schools if len(_HAN.findall(s["address"] or "")) < 6]
+    # In school-code order, so the names listed read the same however the rows were fetched.
+    short = [s["name"] for s in sorted(schools, key=lambda s: (s.get("school_code") or "", s["name"]))
+             if len(_HAN.findall(s["address"] or "")) < 6]
     return [
         Finding("V10 学校经纬度互不相同（本范围内）", shared == 0, detail + (f"；{missing} 所未填经纬度" if missing else "")),
         Finding("V10 学校地址不少于 6 个汉字", not short,

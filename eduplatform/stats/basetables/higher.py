@@ -28,15 +28,16 @@ from eduplatform.stats.basetables.basic import (
     TOTAL,
     BaseTable,
     Finding,
+    RowsOf,
     Source,
     _check_schools,
     _floor_area,
     _grid,
-    _rows,
     _school_counts,
     _school_identity,
     _staff_by_post,
     _unverifiable,
+    rows_reader,
     tables_of,
     tables_per_school,
 )
@@ -112,15 +113,25 @@ def school_tables(snapshot: Snapshot, *, under: str = "") -> Iterator[tuple[int,
     return tables_per_school(SOURCES, _fold, snapshot, under=under)
 
 
+# The independent count V11/V12 compare the tables with: higher-education students by level, without the major.
+CHECK_SOURCES: dict[str, Source] = {
+    "by_level": Source(StudentRollup, ("level",), ("enrolled",), condition=lambda _s: Q(stage=Stage.HIGHER)),
+}
+
+
 def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snapshot, *,
           school_id: int | None = None) -> list[Finding]:
     """The 高基 tables' relationships (V11, V12), each against an independent grouped query of the
     snapshot (students by level, without the major)."""
     school_id = school_id if school_id is not None else scope_of(actor).school_id
+    return findings(tables, rows_reader(actor, region, snapshot, school_id), snapshot,
+                    county=region.level == "county" and school_id is None)
+
+
+def findings(tables: list[BaseTable], rows_of: RowsOf, snapshot: Snapshot, *, county: bool) -> list[Finding]:
+    """``check`` over rows however they were read (see ``basic.findings``)."""
     by_code = {t.code: t for t in tables}
-    by_level = {r["level"]: r["enrolled"] or 0 for r in _rows(
-        Source(StudentRollup, ("level",), ("enrolled",), condition=lambda _s: Q(stage=Stage.HIGHER)),
-        actor, region, snapshot, school_id)}
+    by_level = {r["level"]: r["enrolled"] or 0 for r in rows_of(CHECK_SOURCES["by_level"])}
     students = by_code["高基311"]
     counted = sum(by_level.values())
     found = [Finding("V12 高基311 在校生 = 各层次之和 = 各年级之和",
@@ -140,12 +151,12 @@ def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snaps
     found.append(_unverifiable("V11 高基331 本学年在校生与上学年在校生经变动（招生、转入转出、休退学、毕业）相衔接",
                                "学生变动（转学、转专业、休学、退学）流量未汇总到统计快照，无法核验"))
     found += staff_findings(by_code["高基411"], by_code["高基421"],
-                            _rows(SOURCES["posts"], actor, region, snapshot, school_id), "高基")
+                            rows_of(SOURCES["posts"]), "高基")
     area = by_code["高基521"]
     found += area_findings(area, "高基521")
     found.append(Finding("高基521 教学行政用房 = 教学及辅助用房 + 行政办公用房",
                          area.cell(TEACHING_AND_ADMIN, "建筑面积")
                          == area.cell("教学及辅助用房", "建筑面积") + area.cell("行政办公用房", "建筑面积"),
                          f"教学行政用房 {area.cell(TEACHING_AND_ADMIN, '建筑面积')}"))
-    found += _check_schools(_rows(SOURCES["schools"], actor, region, snapshot, school_id))
+    found += _check_schools(rows_of(SOURCES["schools"]))
     return found

@@ -33,16 +33,17 @@ from eduplatform.stats.basetables.basic import (
     VOCATIONAL,
     BaseTable,
     Finding,
+    RowsOf,
     Source,
     _check_schools,
     _education_column,
     _floor_area,
     _grid,
-    _rows,
     _school_counts,
     _school_identity,
     _staff_by_post,
     institutions,
+    rows_reader,
     students_of,
     tables_of,
     tables_per_school,
@@ -209,17 +210,27 @@ def area_findings(area: BaseTable, prefix: str) -> list[Finding]:
                     f"各用途 {parts}，合计 {area.cell(TOTAL, '建筑面积')}")]
 
 
+# The independent count V12 compares 中职基311 with: the snapshot's vocational students, without the major.
+CHECK_SOURCES: dict[str, Source] = {
+    "enrolled": Source(StudentRollup, (), ("enrolled",), condition=lambda _s: Q(stage=Stage.VOCATIONAL)),
+}
+
+
 def check(tables: list[BaseTable], actor: Actor, region: Region, snapshot: Snapshot, *,
           school_id: int | None = None) -> list[Finding]:
     """The 中职基 tables' relationships, each against an independent grouped query of the snapshot."""
     school_id = school_id if school_id is not None else scope_of(actor).school_id
+    return findings(tables, rows_reader(actor, region, snapshot, school_id), snapshot,
+                    county=region.level == "county" and school_id is None)
+
+
+def findings(tables: list[BaseTable], rows_of: RowsOf, snapshot: Snapshot, *, county: bool) -> list[Finding]:
+    """``check`` over rows however they were read (see ``basic.findings``)."""
     by_code = {t.code: t for t in tables}
-    enrolled = _rows(Source(StudentRollup, (), ("enrolled",), condition=lambda _s: Q(stage=Stage.VOCATIONAL)),
-                     actor, region, snapshot, school_id)
+    enrolled = rows_of(CHECK_SOURCES["enrolled"])
     counted = (enrolled[0]["enrolled"] or 0) if enrolled else 0
     found = by_major_findings(by_code["中职基311"], counted, "V12 中职基311 在校生：分专业之和 = 分年级之和 = 在校生数")
-    found += staff_findings(by_code["中职基411"], by_code["中职基421"],
-                            _rows(SOURCES["posts"], actor, region, snapshot, school_id), "中职基")
+    found += staff_findings(by_code["中职基411"], by_code["中职基421"], rows_of(SOURCES["posts"]), "中职基")
     found += area_findings(by_code["中职基521"], "中职基521")
-    found += _check_schools(_rows(SOURCES["schools"], actor, region, snapshot, school_id))
+    found += _check_schools(rows_of(SOURCES["schools"]))
     return found

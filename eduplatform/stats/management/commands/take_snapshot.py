@@ -37,3 +37,4 @@ class Command(BaseCommand):
         except RecordInvalid as exc:
             raise CommandError("；".join(p.message for p in exc.problems)) from exc
         self.stdout.write(f"已生成{snapshot}：在校生 {snapshot.totals['students']:,}，教职工 {snapshot.totals['staff']:,}")
+        self.stdout.write(f"各级基表已排入后台任务生成（manage.py db_worker）；也可运行 manage.py store_base_tables --snapshot {snapshot.pk}")
