@@ -58,11 +58,4 @@ def test_a_lagging_stamp_within_the_timeout_keeps_the_session(client, world, set
     assert time.time() - client.session[LAST_SEEN_KEY] < 5
 
 
-def test_the_idle_logout_still_happens_without_stamps_written(client, world, settings):
-    client.force_login(world.user("county_a_stat"))
-    assert client.get("/").status_code == 200
-    session = client.session
-    session[LAST_SEEN_KEY] = time.time() - settings.SESSION_IDLE_TIMEOUT - 1
-    session.save()
-    response = client.get("/students/")
-    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+# The idle logout itself: tests/test_accounts.py::test_an_idle_session_is_logged_out.
