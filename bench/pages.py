@@ -521,7 +521,7 @@ def main() -> None:
         f" {year}{'' if published else ' (no published snapshot: the portal shows none)'}")
     say(f"  load at start: {province_data.load()}; DEBUG={settings.DEBUG}")
     say(f"  goal per page and role: warm median < {GOAL_MEDIAN_MS} ms and p95 < {GOAL_P95_MS} ms; 1 cold + up to"
-        f" {WARM_RUNS} warm runs (at most {BUDGET_S:.0f} s of warm runs per page); raw = the same figure by plain SQL"
+        f" {WARM_RUNS} warm runs (≈ {BUDGET_S:.0f} s of warm runs per page at most, ≥ 1); raw = the same figure by plain SQL"
         " over the role's scope, measured once; ratio = median / raw\n")
 
     baselines = Baselines()
