@@ -4,9 +4,9 @@
 
 The database named in DATABASE_URL is dropped and created afresh, then filled with a
 province-size set of 38,000+ institutions by the same service the demo uses. The statistics
-benchmarks (bench/statistics.py) and the concurrent registrations (bench/concurrent_writes.py) run
-last, on a province of 27 million students kept in a database of their own (PROVINCE_DATABASE_URL)
-that is generated once and reused; the student import runs there too (bench/import_province.py), into
+benchmarks (bench/statistics.py), the page benchmark (bench/pages.py) and the concurrent
+registrations (bench/concurrent_writes.py) run last, on a province of 27 million students kept in a
+database of their own (PROVINCE_DATABASE_URL) that is generated once and reused; the student import runs there too (bench/import_province.py), into
 a school of the full province, and removes what it wrote.
 """
 
@@ -133,6 +133,10 @@ def main() -> None:
     # 6–7. Statistics at province scale, on their own database (generated once, then reused): a
     #      process of its own, as Django here is bound to this run's database.
     subprocess.run([sys.executable, str(ROOT / "bench" / "statistics.py")], check=True)  # noqa: S603 — our own script
+    #    Then every page as a province, a stage-limited province, a city and a county user, on that
+    #    database (read-only but for the logins' session rows): median and p95 beside the goal and the
+    #    raw query for the same figure (bench/pages.py; the table also goes to var/bench-pages.json).
+    subprocess.run([sys.executable, str(ROOT / "bench" / "pages.py")], check=True)  # noqa: S603
     # 8. Twenty concurrent writers registering in twenty schools of one county, on the same database.
     subprocess.run([sys.executable, str(ROOT / "bench" / "concurrent_writes.py")], check=True)  # noqa: S603
     # 9. The 50,000-row student import again, into a school of that province of 27 million students

@@ -237,6 +237,10 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 # Idle-session timeout (seconds without a request) and an absolute cap on a session's age.
 SESSION_IDLE_TIMEOUT = int(os.environ.get("SESSION_IDLE_TIMEOUT", str(30 * 60)))
+# How often the idle clock's time stamp is written back (seconds): at most one session save per
+# interval instead of one per request, so a GET (or an htmx poll) writes nothing. A session is
+# therefore logged out after between SESSION_IDLE_TIMEOUT − this and SESSION_IDLE_TIMEOUT seconds idle.
+SESSION_ACTIVITY_INTERVAL = int(os.environ.get("SESSION_ACTIVITY_INTERVAL", "60"))
 SESSION_COOKIE_AGE = int(os.environ.get("SESSION_COOKIE_AGE", str(12 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

@@ -27,7 +27,11 @@ class IdleSessionTimeoutMiddleware:
                 logout(request)
                 messages.info(request, "您已长时间未操作，为保护数据安全已自动退出，请重新登录。")
             else:
-                request.session[LAST_SEEN_KEY] = now
+                # The stamp is refreshed at most once per SESSION_ACTIVITY_INTERVAL: writing it on
+                # every request would save the session row on every GET. The price is that the stamp
+                # may lag up to one interval, so the logout comes at most that much early, never late.
+                if last_seen is None or now - last_seen >= settings.SESSION_ACTIVITY_INTERVAL:
+                    request.session[LAST_SEEN_KEY] = now
                 # The region picker narrows every page; scope_of ignores it outside the user's scope.
                 user.focus_path = request.session.get(FOCUS_KEY)
         return self.get_response(request)
