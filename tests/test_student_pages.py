@@ -474,3 +474,17 @@ def test_import_job_of_another_school_is_not_found(client, world):
                 f"/students/import/{job.pk}/problems.xlsx"):
         assert client.get(url).status_code == 404
     assert "b.xlsx" not in body(client.get("/students/import/"))
+
+
+def test_detail_offers_the_grades_classes_with_their_sizes(client, world):
+    """The class picker of a student's page sizes each class of the grade by its active pupils
+    (counted per school afterwards, not by joining every registration of the scope)."""
+    first = enrol(world, "clerk_a1", world.school_a1, 1, class_number="1")
+    enrol(world, "clerk_a1", world.school_a1, 2, class_number="1")
+    enrol(world, "clerk_a1", world.school_a1, 3, class_number="2")
+    enrol(world, "clerk_a1", world.school_a1, 4, class_number="2")
+    enrol(world, "clerk_a1", world.school_a1, 5, class_number="2")
+    login(client, world, "clerk_a1")
+    page = body(client.get(f"/students/{first.student.public_id}/"))
+    sizes = dict(re.findall(r'<option value="\d+"(?: selected)?>\d+学年 一年级（(\d)）班（(\d+)人）', page))
+    assert sizes == {"1": "2", "2": "3"}

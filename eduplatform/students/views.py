@@ -182,7 +182,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
     can_review = user.can(capabilities.REVIEW_STUDENT_CHANGES) or user.can(capabilities.EDIT_STUDENTS)
     klass = None
     if _int(params.get("class")):
-        klass = selectors.classes_in_scope(user).filter(pk=_int(params.get("class"))).first()
+        klass = selectors.classes_in_scope(user, sized=False).filter(pk=_int(params.get("class"))).first()
     search_value, search_hint = search.shown_search(request)
     if search.search_expired(request):
         messages.warning(request, "按证件号查询的条件已过期，请重新输入")
@@ -281,8 +281,11 @@ def _detail_context(request: HttpRequest, student: Student, **extra) -> dict[str
     can_write = services.can_write_school(user, school)
     classes = []
     if can_write and active is not None:
-        classes = list(selectors.classes_in_scope(user, school=active.school).filter(grade=active.grade)
+        # Sized afterwards, by the school's registrations: sizing in the query joins every
+        # registration of the province (the enrolment table has no class index).
+        classes = list(selectors.classes_in_scope(user, school=active.school, sized=False).filter(grade=active.grade)
                        .order_by("-school_year", "number"))
+        selectors.size_classes(classes)
     return {
         **_nav(request, "list"),
         "student": student,
