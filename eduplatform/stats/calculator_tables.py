@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from django.db import connection
 from django.db.models import Model, Sum
 
 from eduplatform.orgs.stages import Stage
@@ -158,23 +157,13 @@ class Refresh:
 
 
 def add_deltas(model: type[Model], cell: tuple[str, ...], sums: tuple[str, ...], delta: dict[tuple, list[int]]) -> None:
-    """``INSERT … ON CONFLICT (cell) DO UPDATE SET m = m + change`` in cell order (as the student
-    county roll-up, decision 0005), then drop the cells left without a school (``schools``, the first
-    of ``sums``, = 0)."""
-    rows = [(*key, *change) for key, change in sorted(delta.items()) if any(change)]
-    if not rows:
+    """The county sums += each cell's change (``rollup.add_to_cells``, as the student county
+    roll-up, decision 0005), then drop the cells left without a school (``schools``, the first of
+    ``sums``, = 0)."""
+    from eduplatform.stats.rollup import add_to_cells
+
+    if not add_to_cells(model, cell, sums, delta):
         return
-    table = model._meta.db_table
-    columns = (*cell, *sums)
-    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in sums)
-    placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            part = rows[start:start + 500]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(part))}"  # noqa: S608
-                f" ON CONFLICT ({', '.join(cell)}) DO UPDATE SET {updates}",
-                [v for row in part for v in row])
     # Only a cell that lost a school can have none left (``schools`` is the first sum).
     keys = sorted({key[0] for key, change in delta.items() if change[0] < 0})
     for start in range(0, len(keys), 500):

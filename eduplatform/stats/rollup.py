@@ -335,30 +335,38 @@ def _county_sums(school_ids: list[int]) -> dict[tuple, list[int]]:
     return {(r["key"], *(r[d] for d in COUNTY_DIMENSIONS)): [r[f"{m}_sum"] for m in STUDENT_SUMS] for r in rows}
 
 
-def _add_to_counties(delta: dict[tuple, list[int]]) -> None:
-    """Add each cell's change to the county roll-up: ``INSERT … ON CONFLICT (cell) DO UPDATE SET
-    m = m + change`` in cell order, then drop the cells left without students (a cell exists exactly
-    where some school row does: every school row counts someone).
+def add_to_cells(model: type, cell: tuple[str, ...], sums: tuple[str, ...], delta: dict[tuple, list]) -> list[tuple]:
+    """Add each cell's change to a county-level table: ``INSERT … ON CONFLICT (cell) DO UPDATE SET
+    m = m + change`` in cell order (decision 0005); the rows added, for the caller to drop the cells
+    its changes left empty.
 
     Additions commute, so refreshes of different schools of one county need no county-wide lock:
     each locks only the county rows it changes, in one order (cell order, once per transaction),
     and the row lock makes the second add to what the first committed."""
     rows = [(*key, *change) for key, change in sorted(delta.items()) if any(change)]
     if not rows:
-        return
-    table = StudentCountyRollup._meta.db_table
-    columns = ("region_path", *COUNTY_DIMENSIONS, *STUDENT_SUMS)
-    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in STUDENT_SUMS)
+        return rows
+    table = model._meta.db_table
+    columns = (*cell, *sums)
+    updates = ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in sums)
     placeholders = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with connection.cursor() as cursor:
         for start in range(0, len(rows), 500):
             part = rows[start:start + 500]
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(part))}"  # noqa: S608
-                f" ON CONFLICT ({', '.join(COUNTY_CELL)}) DO UPDATE SET {updates}",
+                f" ON CONFLICT ({', '.join(cell)}) DO UPDATE SET {updates}",
                 [v for row in part for v in row])
-    keys = sorted({row[0] for row in rows})
-    StudentCountyRollup.objects.filter(region_path__in=keys, **{m: 0 for m in STUDENT_SUMS}).delete()
+    return rows
+
+
+def _add_to_counties(delta: dict[tuple, list[int]]) -> None:
+    """The student county roll-up += each cell's change, then drop the cells left without students
+    (a cell exists exactly where some school row does: every school row counts someone)."""
+    rows = add_to_cells(StudentCountyRollup, COUNTY_CELL, STUDENT_SUMS, delta)
+    if rows:
+        keys = sorted({row[0] for row in rows})
+        StudentCountyRollup.objects.filter(region_path__in=keys, **{m: 0 for m in STUDENT_SUMS}).delete()
 
 
 def _county_select(keys: list[str] | None) -> QuerySet:
@@ -464,23 +472,12 @@ def _measure_counties_change(school_ids: list[int], change: dict[tuple, list], *
 
 
 def _add_measures_to_counties(change: dict[tuple, list]) -> None:
-    """``MeasureCountyRollup`` += each cell's change (``ON CONFLICT … DO UPDATE``, in cell order, as
-    ``_add_to_counties`` does for students: decision 0005), then drop the cells left without school
-    rows."""
-    rows = [(*cell, value, n) for cell, (value, n) in sorted(change.items()) if value or n]
-    if not rows:
-        return
-    table = MeasureCountyRollup._meta.db_table
-    with connection.cursor() as cursor:
-        for start in range(0, len(rows), 500):
-            part = rows[start:start + 500]
-            cursor.execute(
-                f"INSERT INTO {table} (region_path, key, stages, value, schools)"  # noqa: S608
-                f" VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(part))}"
-                f" ON CONFLICT ({', '.join(MEASURE_COUNTY_CELL)}) DO UPDATE"
-                f" SET value = {table}.value + excluded.value, schools = {table}.schools + excluded.schools",
-                [v for row in part for v in row])
-    MeasureCountyRollup.objects.filter(region_path__in=sorted({r[0] for r in rows}), schools=0).delete()
+    """``MeasureCountyRollup`` += each cell's change (``add_to_cells``, as for students), then drop
+    the cells left without school rows."""
+    rows = add_to_cells(MeasureCountyRollup, MEASURE_COUNTY_CELL, ("value", "schools"),
+                        {cell: [value, n] for cell, (value, n) in change.items() if value or n})
+    if rows:
+        MeasureCountyRollup.objects.filter(region_path__in=sorted({r[0] for r in rows}), schools=0).delete()
 
 
 def _recompute_measure_counties() -> None:
