@@ -195,6 +195,11 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and os.environ.get("PG_JIT", "off") != "on":
+    # PostgreSQL's JIT compiles a plan whose *estimated* cost is high: a refresh of one school,
+    # estimated from the whole roll-up's statistics, spent 170 ms compiling a statement that ran in
+    # 1 ms (docs/statistics.md). The platform's queries are small by design; PG_JIT=on restores it.
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the demo server read while a background job writes.
     DATABASES["default"]["OPTIONS"] = {
