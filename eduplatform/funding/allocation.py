@@ -26,9 +26,9 @@ from django.db.models.functions import Substr
 
 from eduplatform.funding.models import PRIVATE_SPONSOR, FundingRate, FundingRateSet
 from eduplatform.orgs.models import Region
-from eduplatform.orgs.scope import Actor, scope_of, scoped
+from eduplatform.orgs.scope import Actor, scope_of
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats.models import SNAPSHOT_OF, SchoolRollup, Snapshot, StudentRollup
+from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.quota_models import (
     SMALL_SCHOOL_HEADCOUNT_LIMIT,
     FundingCountyRollup,
@@ -150,12 +150,6 @@ def _per_school_reference(actor: Actor, region: Region, rate_set: FundingRateSet
     return sorted(allocations, key=lambda a: (a.region_path, a.name))
 
 
-def _stored(model: type, actor: Actor, region: Region, snapshot: Snapshot | None) -> QuerySet:
-    if snapshot is not None:
-        return scoped(SNAPSHOT_OF[model].objects.filter(snapshot=snapshot, region_path__startswith=region.path), actor)
-    return scoped(model.objects.filter(region_path__startswith=region.path), actor)
-
-
 def stored_inputs_serve(snapshot: Snapshot | None) -> bool:
     """Live figures always; a snapshot only if it was taken after the funding inputs were stored
     (an older one has no frozen rows and is computed per school from its frozen roll-ups)."""
@@ -169,7 +163,7 @@ def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, s
     the roll-ups) times the rates."""
     if not stored_inputs_serve(snapshot):
         return _per_school_reference(actor, region, rate_set, snapshot)
-    inputs = list(_stored(SchoolFundingRollup, actor, region, snapshot).values(
+    inputs = list(figures(SchoolFundingRollup, actor, region, snapshot).values(
         "school_id", "region_path", "stage", "school_type_code", "sponsor_code", "rural", "enrolled", "boarding",
         "disabled").order_by("school_id", "stage"))
     # Names as the school roll-up holds them (frozen for a snapshot): the region's rows, no id list.
@@ -345,10 +339,10 @@ def region_allocation(actor: Actor, region: Region, rate_set: FundingRateSet, sn
         return _from_schools(actor, region, rate_set, school_allocations(actor, region, rate_set, snapshot))
     if (county_rollup_serves(actor, region.path, *children)
             and all(r.minimum_headcount <= SMALL_SCHOOL_HEADCOUNT_LIMIT for r in rates.values())):
-        qs = _stored(FundingCountyRollup, actor, region, snapshot).annotate(is_private=F("private")).alias(
+        qs = figures(FundingCountyRollup, actor, region, snapshot).annotate(is_private=F("private")).alias(
             hc=F("headcount"), units=F("schools"))
     else:
-        qs = _stored(SchoolFundingRollup, actor, region, snapshot).annotate(
+        qs = figures(SchoolFundingRollup, actor, region, snapshot).annotate(
             is_private=Case(When(sponsor_code=PRIVATE_SPONSOR, then=Value(True)), default=Value(False),
                           output_field=BooleanField())).alias(
             hc=F("enrolled"), units=Value(1, output_field=IntegerField()))

@@ -25,7 +25,6 @@ from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats import definitions
 from eduplatform.stats.models import (
-    SNAPSHOT_OF,
     ClassRollup,
     Snapshot,
     StaffRollup,
@@ -150,17 +149,11 @@ def stored_quotas_serve(actor: Actor, snapshot: Snapshot | None) -> bool:
     return snapshot is None or SnapshotSchoolQuota.objects.filter(snapshot=snapshot).exists()
 
 
-def _stored(model: type, actor: Actor, region: Region, snapshot: Snapshot | None):
-    if snapshot is not None:
-        return scoped(SNAPSHOT_OF[model].objects.filter(snapshot=snapshot, region_path__startswith=region.path), actor)
-    return scoped(model.objects.filter(region_path__startswith=region.path), actor)
-
-
 def school_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> list[Quota]:
     """Each school's quota under ``region`` in the actor's scope, with its arithmetic (by name)."""
     if not stored_quotas_serve(actor, snapshot):
         return _per_school_quotas(actor, region, snapshot)
-    rows = {r["school_id"]: r for r in _stored(SchoolQuota, actor, region, snapshot).values(
+    rows = {r["school_id"]: r for r in figures(SchoolQuota, actor, region, snapshot).values(
         "school_id", "quota", "actual", "steps")}
     schools = scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, pk__in=list(rows)), actor)
     quotas = [Quota(name, school_code=code or "", quota=rows[pk]["quota"], actual=rows[pk]["actual"],
@@ -185,9 +178,9 @@ def region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
         return quotas, Quota(region.name, quota=sum(q.quota for q in assessed), actual=sum(q.actual for q in assessed))
     paths = [c.path for c in children]
     if county_rollup_serves(actor, region.path, *paths):
-        qs = _stored(QuotaCountyRollup, actor, region, snapshot)
+        qs = figures(QuotaCountyRollup, actor, region, snapshot)
     else:
-        qs = _stored(SchoolQuota, actor, region, snapshot).filter(quota__isnull=False)
+        qs = figures(SchoolQuota, actor, region, snapshot).filter(quota__isnull=False)
     total = Quota(region.name)
     rows = [(c.path, Quota(c.name, region_code=c.code)) for c in children]
     for length in sorted({len(p) for p in paths}):
