@@ -146,6 +146,7 @@ INSTALLED_APPS = [
     "eduplatform.assets",
     "eduplatform.stats",
     "eduplatform.funding",
+    "eduplatform.reporting",
     "eduplatform.portal",
     "eduplatform.web",
     "eduplatform.demo",

@@ -481,6 +481,10 @@ class Snapshot(models.Model):
     # Publication makes the snapshot's city-level figures public on the portal (no login).
     published_at = models.DateTimeField(_("公布时间"), null=True, blank=True)
     published_by = models.CharField(_("公布人"), max_length=150, blank=True)
+    # Census sign-off (统计数据逐级审核): set when the province approves the snapshot's sign-off task
+    # in reporting (school → county → city → province); only a signed-off snapshot can be published.
+    signed_off_at = models.DateTimeField(_("省级审核时间"), null=True, blank=True)
+    signed_off_by = models.CharField(_("省级审核人"), max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("统计快照")

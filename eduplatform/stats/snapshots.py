@@ -161,3 +161,25 @@ def publish_snapshot(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
     record_change(actor=actor, action=AuditAction.UPDATE, object_type="stats.snapshot", object_id=snapshot.pk,
                   object_label=str(snapshot), region_path=PROVINCE_PATH, note="公布统计数据（公开门户）")
     return snapshot
+
+
+def record_census_signoff(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
+    """The province approved the snapshot's census sign-off (called by reporting's review chain, in
+    its transaction): from now on the snapshot may be published."""
+    snapshot = Snapshot.objects.select_for_update().get(pk=snapshot.pk)
+    snapshot.signed_off_at, snapshot.signed_off_by = timezone.now(), actor.audit_name()
+    snapshot.save(update_fields=["signed_off_at", "signed_off_by"])
+    record_change(actor=actor, action=AuditAction.UPDATE, object_type="stats.snapshot", object_id=snapshot.pk,
+                  object_label=str(snapshot), region_path=PROVINCE_PATH, note="统计时点数据省级审核通过")
+    return snapshot
+
+
+def withdraw_census_signoff(*, actor: Actor, snapshot: Snapshot, reason: str) -> Snapshot:
+    """The province withdrew its approval: the snapshot can no longer be published (a published one
+    stays published; withdrawing publication is a separate decision)."""
+    snapshot = Snapshot.objects.select_for_update().get(pk=snapshot.pk)
+    snapshot.signed_off_at, snapshot.signed_off_by = None, ""
+    snapshot.save(update_fields=["signed_off_at", "signed_off_by"])
+    record_change(actor=actor, action=AuditAction.UPDATE, object_type="stats.snapshot", object_id=snapshot.pk,
+                  object_label=str(snapshot), region_path=PROVINCE_PATH, note=f"撤销统计时点数据省级审核：{reason}")
+    return snapshot
