@@ -14,6 +14,7 @@ urlpatterns = [
     path("assets/", include("eduplatform.assets.urls")),
     path("statistics/", include("eduplatform.stats.urls")),
     path("statistics/", include("eduplatform.funding.urls")),
+    path("reports/", include("eduplatform.reporting.urls")),
     path("public/", include("eduplatform.portal.urls")),
     path("api/v1/", api.urls),
     path("", include("eduplatform.web.urls")),

@@ -1,0 +1,3 @@
+"""URLs of the form designer, form JSON import/export and the completeness pages."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""URLs of the collection tasks, the school's entry page and the review chain."""
+
+urlpatterns: list = []
