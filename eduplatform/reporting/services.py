@@ -215,7 +215,7 @@ def publish_form_version(*, actor: Actor, version: FormVersion) -> FormVersion:
     """Publish a draft version: from now on it never changes and tasks may use it."""
     _require(actor, cap.DESIGN_FORMS, "发布报表")
     with transaction.atomic():
-        version = FormVersion.objects.select_for_update().select_related("form").get(pk=version.pk)
+        version = FormVersion.objects.select_for_update(of=("self",)).select_related("form").get(pk=version.pk)
         if not path_in_scope(actor, version.form.owner_path):
             raise OutOfScope(f"报表「{version.form.code}」由其他单位设计，您不能发布")
         if version.status == FormVersionStatus.PUBLISHED:
@@ -455,7 +455,7 @@ def prefill_submissions(*, task_id: int, school_ids: list[int] | None = None, ch
     filled = 0
     for start in range(0, len(ids), chunk):
         with transaction.atomic():
-            rows = list(Submission.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
+            rows = list(Submission.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked, of=("self",))
                         .select_related("school").filter(id__in=ids[start:start + chunk],
                                                           status=SubmissionStatus.NOT_STARTED, lock_version=0))
             for sub in rows:
@@ -509,7 +509,7 @@ def reopen_for_school(*, actor: Actor, task: CollectionTask, school: Organizatio
         raise _invalid(record, "school", "task.not_target", f"「{school.name}」不在任务「{task.title}」的填报范围内")
     with transaction.atomic():
         _hold_nodes(task.pk, sub.region_path, own=None)
-        sub = Submission.objects.select_for_update().select_related("task", "school").get(pk=sub.pk)
+        sub = Submission.objects.select_for_update(of=("self",)).select_related("task", "school").get(pk=sub.pk)
         _refuse_if_locked(sub)
         before = sub.status
         sub.reopened = True
@@ -650,7 +650,7 @@ def save_entry(*, actor: Actor, submission: Submission, values: Mapping[str, Any
     _fill_allowed(actor, submission, "填报报表")
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
-        sub = Submission.objects.select_for_update().select_related("task__form_version", "task__snapshot", "school").get(
+        sub = Submission.objects.select_for_update(of=("self",)).select_related("task__form_version", "task__snapshot", "school").get(
             pk=submission.pk)
         _refuse_unless_editable(sub, lock_version=lock_version)
         task = sub.task
@@ -713,7 +713,7 @@ def submit(*, actor: Actor, submission: Submission, lock_version: int | None = N
     _fill_allowed(actor, submission, "上报报表")
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
-        sub = Submission.objects.select_for_update().select_related("task__form_version", "task__snapshot", "school").get(
+        sub = Submission.objects.select_for_update(of=("self",)).select_related("task__form_version", "task__snapshot", "school").get(
             pk=submission.pk)
         _refuse_unless_editable(sub, lock_version=lock_version)
         task, record = sub.task, _label(sub)
@@ -772,7 +772,7 @@ def report_zero(*, actor: Actor, submission: Submission, reason: str, lock_versi
         raise _invalid(_label(submission), "reason", "reason.required", "请填写零上报的原因（如：本校无此类情况）")
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
-        sub = Submission.objects.select_for_update().select_related("task", "school").get(pk=submission.pk)
+        sub = Submission.objects.select_for_update(of=("self",)).select_related("task", "school").get(pk=submission.pk)
         _refuse_unless_editable(sub, lock_version=lock_version)
         if sub.task.kind == TaskKind.CENSUS:
             raise _invalid(_label(sub), "zero_report", "report.census", "统计时点数据确认任务不能零上报，请核对数据后确认上报")
@@ -824,7 +824,7 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
     reason = (reason or "").strip()
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
-        sub = Submission.objects.select_for_update().select_related("task__form_version", "school").get(pk=submission.pk)
+        sub = Submission.objects.select_for_update(of=("self",)).select_related("task__form_version", "school").get(pk=submission.pk)
         task = sub.task
         if sub.status != SubmissionStatus.SUBMITTED:
             raise _invalid(record, "status", "review.decided", _decided_message(sub))
@@ -907,7 +907,7 @@ def unapprove_submission(*, actor: Actor, submission: Submission, reason: str) -
         raise _invalid(record, "reason", "reason.required", "请填写撤销审核的原因")
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
-        sub = Submission.objects.select_for_update().select_related("task", "school").get(pk=submission.pk)
+        sub = Submission.objects.select_for_update(of=("self",)).select_related("task", "school").get(pk=submission.pk)
         if sub.status != SubmissionStatus.APPROVED:
             raise _invalid(record, "status", "review.not_approved", f"该报表当前为「{sub.get_status_display()}」，无需撤销审核")
         _refuse_if_locked(sub)
