@@ -324,3 +324,27 @@ def test_whitelist_is_derived_from_the_rollup_models():
     assert "education_level" in rollups["staff"].dims and "total_area" in rollups["buildings"].measures
     catalogue = record_refs.catalogue()
     assert "teachers" in catalogue["measures"] and catalogue["rollups"]["staff"]["dims"]["gender"] == "性别"
+
+
+@pytest.mark.django_db
+def test_values_sent_for_computed_cells_are_ignored_and_recomputed(spec):
+    report = check_values(spec, {"T1.R1.C1": "garbage", "T1.R2.C1": "2", "T1.R3.C1": "3"})
+    assert report.cell_errors == {}
+    assert report.values["T1.R1.C1"] == "5"
+
+
+@pytest.mark.django_db
+def test_changed_prefills_are_the_cells_to_explain(school_records):
+    from eduplatform.reporting.evaluation import changed_prefills
+
+    spec = shipped("JC442")
+    prefill = prefill_values(spec, school=school_records)
+    same = {key: format(value, "f") for key, value in prefill.items()}
+    assert changed_prefills(spec, same, prefill) == {}
+    teachers = prefill["T1.R1.C1"]
+    changed = {**same, "T1.R1.C1": str(teachers + 2), "T1.R2.C1": ""}
+    assert changed_prefills(spec, changed, prefill) == {
+        "T1.R1.C1": (str(teachers), str(teachers + 2)),
+        "T1.R2.C1": (str(prefill["T1.R2.C1"]), ""),
+    }
+    assert changed_prefills(spec, {**same, "T1.R1.C1": f"{teachers:,}"}, prefill) == {}

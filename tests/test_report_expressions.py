@@ -247,6 +247,16 @@ def test_limits_on_length_nesting_and_references():
     assert len(ex.references(ex.parse("+".join(["[A.B.C]"] * ex.MAX_REFERENCES))).cells) == 1
 
 
+def test_long_chains_evaluate_without_deep_recursion():
+    text = "+".join(["[A.B.C]"] * 200) + "-" + "-".join(["1"] * 199)  # 399 operators, 1,997 characters
+    assert len(text) <= ex.MAX_LENGTH
+
+    def nested(depth: int):  # evaluate as if deep inside a request's call stack
+        return nested(depth - 1) if depth else run(text, {"A.B.C": D(2)})
+
+    assert nested(700) == D(2 * 200 - 199)
+
+
 def test_non_text_input_is_an_expression_error():
     for value in (None, 42, b"1+1", ["1"]):
         with pytest.raises(ExpressionError):

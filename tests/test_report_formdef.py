@@ -159,6 +159,7 @@ def test_every_problem_is_reported_at_once_naming_where_it_is():
         {"code": "V5", "kind": "soft", "expression": "[T1.R3.C4] = 'x'", "message": "引用不填的单元格",
          "cells": ["T1.R7.C1"]},
         {"code": "V6", "kind": "hard", "expression": "RECORD('staff.salary') > 0", "message": "未知字段"},
+        {"code": "V7", "kind": "hard", "expression": "COALESCE([T1.R1.C1], [T1.R2.C1])", "message": "不是条件"},
     ]
     found = {(p.field, p.code) for p in problems(data)}
     assert {
@@ -169,7 +170,7 @@ def test_every_problem_is_reported_at_once_naming_where_it_is():
         ("T1.R3.C1", "cell.disabled"), ("T1", "code.duplicate"), ("rules.V1", "code.duplicate"),
         ("rules.V2", "kind.invalid"), ("rules.V2", "expression.invalid"), ("rules.V3", "rule.kind"),
         ("rules.V4", "reference.form"), ("rules.V5", "reference.disabled"), ("rules.V5", "cells.unknown"),
-        ("rules.V6", "expression.invalid"),
+        ("rules.V6", "expression.invalid"), ("rules.V7", "rule.kind"),
     } <= found
     by_field = DefinitionInvalid(problems(data)).by_field()
     assert any("第 13 个字符" in m for m in by_field["rules.V2"])  # the position inside the expression

@@ -175,6 +175,8 @@ def _typed(spec: FormDefinitionSpec, values: Mapping[str, object]) -> tuple[dict
             if _raw_text(raw):
                 errors[key] = f"报表 {spec.code} 没有单元格 {str(key)[:30]}"
             continue
+        if cell.spec.computed:
+            continue  # always recomputed from the cells it reads, whatever was sent
         value, error = convert(cell, raw)
         if error:
             errors[key] = error
@@ -259,7 +261,10 @@ def prefill_values(spec: FormDefinitionSpec, *, school: object, snapshot: object
             other=lambda form, k: others[form].get(k, ex.BLANK),
             record=lambda ref: records[ref.key],
         )
-        value = ex.evaluate(parsed, env)
+        try:
+            value = ex.evaluate(parsed, env)
+        except ex.EvaluationError:
+            continue  # e.g. another form's text where a number is needed: no prefill, nothing invented
         if isinstance(value, decimal.Decimal):
             if cell.numeric:
                 out[key] = _quantize(cell, value)
@@ -329,7 +334,10 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
         if outcome is None:
             results.append(skip("计算中出现除以零，不适用"))
             continue
-        passed = outcome is True
+        if not isinstance(outcome, bool):
+            results.append(RuleResult(rule.code, rule.kind, False, rule.message, cells, "规则的结果不是条件（真/假）"))
+            continue
+        passed = outcome
         detail = "" if passed else _sides(parsed, env)
         results.append(RuleResult(rule.code, rule.kind, passed, rule.message, cells, detail))
 
@@ -337,6 +345,30 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
     for key in spec.computed_order:
         shown[key] = format_value(spec.cells[key], typed[key])
     return CheckReport(results, errors, shown)
+
+
+def changed_prefills(spec: FormDefinitionSpec, values: Mapping[str, object],
+                     prefill: Mapping[str, object]) -> dict[str, tuple[str, str]]:
+    """Prefilled cells whose entered value differs from the prefill: key → (prefilled, entered), as
+    stored text. What needs an explanation and shows the difference from the records; a blank entry
+    of a prefilled cell differs too (unless the prefill is 0 or blank)."""
+    out: dict[str, tuple[str, str]] = {}
+    for key, original in prefill.items():
+        cell = spec.cells.get(key)
+        if cell is None:
+            continue
+        before, _ = convert(cell, original)
+        after, error = convert(cell, values.get(key))
+        was, now = format_value(cell, before), _raw_text(values.get(key))
+        if error is None:
+            now = format_value(cell, after)
+        if cell.numeric and error is None:
+            same = (before if before is not ex.BLANK else 0) == (after if after is not ex.BLANK else 0)
+        else:
+            same = was == now
+        if not same:
+            out[key] = (was, now)
+    return out
 
 
 def _sides(parsed: ex.Parsed, env: ex.Environment) -> str:

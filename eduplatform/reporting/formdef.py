@@ -507,7 +507,7 @@ def _expressions(p: _Problems, spec: FormDefinitionSpec) -> None:
         if not rule.expression:
             continue
         parsed = parse("rule", rule.code, rule.expression, field_name, where)
-        if parsed is not None and parsed.kind not in (ex.BOOL, ex.ANY):
+        if parsed is not None and parsed.kind != ex.BOOL:
             p.add(field_name, "rule.kind", f"{where}的表达式应是一个条件（如 [T1.R1.C1] >= [T1.R2.C1]），而不是数值或文本",
                   "表达式")
 
