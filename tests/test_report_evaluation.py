@@ -348,3 +348,30 @@ def test_changed_prefills_are_the_cells_to_explain(school_records):
         "T1.R2.C1": (str(prefill["T1.R2.C1"]), ""),
     }
     assert changed_prefills(spec, {**same, "T1.R1.C1": f"{teachers:,}"}, prefill) == {}
+
+
+@pytest.mark.django_db
+def test_the_survey_prefilled_from_the_records_passes_its_rules_until_a_figure_departs(school_records):
+    school = school_records
+    survey = shipped("SV01")
+    prefill = prefill_values(survey, school=school)
+    entered = {key: format(value, "f") for key, value in prefill.items()}
+    migrants = int(prefill["T1.R2.C2"])
+    entered |= {"T1.R2.C3": "0", "T1.R2.C4": str(migrants), "T2.R1.C1": str(migrants + 2),
+                "T2.R1.C2": str(migrants), "T3.R1.C2": "2026-09-30", "T3.R1.C1": "王老师"}
+    values = compute_values(survey, entered)
+    assert values["T1.R1.C2"] == str(migrants) and values["T2.R1.C4"] == "2"
+    assert values["T1.R1.C5"] == format(D(100 * migrants) / D(int(prefill["T1.R2.C1"])), ".1f")
+    report = check_values(survey, values, school=school)
+    assert report.ok and not report.soft_failures, [r for r in report.results if not r.passed]
+    assert all(r.applicable for r in report.results if r.code in ("V1", "E1", "E2"))
+    # One more migrant pupil than the student records hold: a soft failure against the records, and
+    # the new entrants no longer match the applications table (a soft rule across tables).
+    departed = compute_values(survey, {**values, "T1.R2.C2": str(migrants + 1)})
+    report = check_values(survey, departed, school=school)
+    assert report.ok and {r.code for r in report.soft_failures} == {"E2"}
+    report = check_values(survey, {**departed, "T1.R2.C4": str(migrants + 1)}, school=school)
+    assert {r.code for r in report.soft_failures} == {"E1", "E2"}
+    # More admitted than applied: a hard failure that blocks submission.
+    blocked = check_values(survey, {**values, "T2.R1.C2": str(migrants + 3)}, school=school)
+    assert [r.code for r in blocked.hard_failures] == ["V3"] and not blocked.ok

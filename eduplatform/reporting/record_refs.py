@@ -35,7 +35,7 @@ from eduplatform.reporting.expressions import RecordRef, RecordRefProblem
 
 MEASURE_PREFIX = "measure:"
 EXCLUDED_FIELDS = {"id", "school_id", "region_path", "snapshot"}
-DIM_VALUE_RE = re.compile(r"^[0-9A-Za-z_\-\u4e00-\u9fff（）·]{1,64}$")
+DIM_VALUE_RE = re.compile(r"^[0-9A-Za-z_\-\u4e00-\u9fff（）·≤≥]{1,64}$")  # codes, names, size bands (≤25, ≥66)
 
 
 def _rollup_models() -> dict[str, type[models.Model]]:
