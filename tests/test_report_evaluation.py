@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from eduplatform.reporting import record_refs
 from eduplatform.reporting.evaluation import (
@@ -122,6 +124,18 @@ def test_compute_values_fills_computed_cells_rounded_to_their_column(spec):
     assert compute_values(spec, {})["T1.R1.C1"] == ""  # all inputs blank: the total stays blank
     assert compute_values(spec, {"T1.R1.C1": "999", "T1.R2.C1": "1"})["T1.R1.C1"] == "1"  # typed-over is replaced
     assert compute_values(spec, {"T1.R2.C1": "x", "T1.R3.C1": "2"})["T1.R1.C1"] == ""  # a bad input: no total
+
+
+@pytest.mark.django_db
+def test_values_come_back_in_the_text_they_are_stored_as(spec):
+    out = compute_values(spec, {"T1.R2.C1": "1,234", "T1.R3.C1": "９", "T1.R2.C2": " 12 ", "T2.R1.C1": "-0.5",
+                                "T1.R3.C2": "-0", "T1.R2.C3": " 1 ", "T1.R1.C4": "  备注 ", "T1.R2.C4": "bad",
+                                "T1.R1.C5": "2026-9-1", "T9.R1.C1": "7"})
+    assert out == {"T1.R2.C1": "1234", "T1.R3.C1": "9", "T1.R2.C2": "12.0", "T2.R1.C1": "-0.50",
+                   "T1.R3.C2": "0.0", "T1.R2.C3": "1", "T1.R1.C4": "备注", "T1.R2.C4": "bad",
+                   "T1.R1.C5": "2026-9-1",  # a bad date is kept as typed, beside its error
+                   "T9.R1.C1": "7", "T1.R1.C1": str(1234 + 9), "T1.R1.C2": "4.0"}
+    assert check_values(spec, out).values == out  # storing the answer changes nothing
 
 
 @pytest.mark.django_db
@@ -375,3 +389,28 @@ def test_the_survey_prefilled_from_the_records_passes_its_rules_until_a_figure_d
     # More admitted than applied: a hard failure that blocks submission.
     blocked = check_values(survey, {**values, "T2.R1.C2": str(migrants + 3)}, school=school)
     assert [r.code for r in blocked.hard_failures] == ["V3"] and not blocked.ok
+
+
+# --------------------------------------------------------------------------------------------
+# Fuzzing: whatever a school (or an uploaded spreadsheet) sends, checking answers with a report.
+
+
+VALUE = (st.text(max_size=12) | st.sampled_from(["", "0", "-1", "1,000", "12.5", "1e3", "NaN", "Infinity", "01",
+                                                 "2026-09-01", "2026-13-01", " 7 ", "９", "1" * 40])
+         | st.integers(-10**20, 10**20) | st.decimals(allow_nan=True, allow_infinity=True) | st.none()
+         | st.booleans() | st.floats())
+
+
+@pytest.mark.django_db
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzz_any_values_give_a_report(data):
+    spec = shipped(data.draw(st.sampled_from(["JC442", "SV01"])))
+    keys = st.sampled_from([*spec.cells, "T9.R9.C9", "x", ""])
+    values = data.draw(st.dictionaries(keys, VALUE, max_size=12))
+    report = check_values(spec, values, other_forms={"JC442": values})
+    assert all(isinstance(message, str) and message for message in report.cell_errors.values())
+    computed = compute_values(spec, values)
+    for key in spec.computed_order:
+        text = computed[key]
+        assert text == "" or decimal.Decimal(text).as_tuple().exponent == -spec.cells[key].decimals

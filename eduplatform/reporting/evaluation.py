@@ -155,6 +155,8 @@ def format_value(cell: Cell, value: ex.Value) -> str:
     if isinstance(value, bool):
         return ""
     if isinstance(value, decimal.Decimal):
+        if value.is_zero():
+            value = abs(value)  # "-0" is stored as "0"
         if cell.numeric:
             return format(_quantize(cell, value), "f")
         return ex._plain(value)
@@ -226,13 +228,22 @@ def _compute(spec: FormDefinitionSpec, typed: dict[str, ex.Value], errors: Mappi
 
 
 def compute_values(spec: FormDefinitionSpec, values: Mapping[str, object]) -> dict[str, str]:
-    """``values`` with every computed cell filled in (as the stored text; blank when its inputs are
-    all blank or it divides by zero). Values with a type error are kept as entered and count as blank."""
+    """``values`` as they are stored, with every computed cell filled in (blank when its inputs are
+    all blank or it divides by zero). Valid values come back in canonical text (numbers without
+    separators, decimals with the column's places); values with a type error are kept as entered
+    and count as blank."""
     typed, errors = _typed(spec, values)
     _compute(spec, typed, errors)
+    return _stored(spec, values, typed)
+
+
+def _stored(spec: FormDefinitionSpec, values: Mapping[str, object], typed: Mapping[str, ex.Value]) -> dict[str, str]:
+    """What to store: valid values in their canonical text ("1,234" → "1234", "９" → "9", a decimal
+    with the column's places), values with an error as entered (the school sees what it typed beside
+    the message), computed cells as computed."""
     out = {str(k): _raw_text(v) for k, v in values.items()}
-    for key in spec.computed_order:
-        out[key] = format_value(spec.cells[key], typed[key])
+    for key, value in typed.items():
+        out[key] = format_value(spec.cells[key], value)
     return out
 
 
@@ -341,10 +352,7 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
         detail = "" if passed else _sides(parsed, env)
         results.append(RuleResult(rule.code, rule.kind, passed, rule.message, cells, detail))
 
-    shown = {str(k): _raw_text(v) for k, v in values.items()}
-    for key in spec.computed_order:
-        shown[key] = format_value(spec.cells[key], typed[key])
-    return CheckReport(results, errors, shown)
+    return CheckReport(results, errors, _stored(spec, values, typed))
 
 
 def changed_prefills(spec: FormDefinitionSpec, values: Mapping[str, object],
