@@ -238,6 +238,13 @@ def school_records(world, django_capture_on_commit_callbacks):
     return school
 
 
+def school_without_staff():
+    """School B1 of the test world (another county): no staff records at all."""
+    from eduplatform.orgs.models import Organization
+
+    return Organization.objects.filter(school_code="2144000002").get()
+
+
 def _raw_teachers(school, **conditions) -> int:
     return StaffMember.objects.filter(unit=school, post_category="1", **conditions).count()
 
@@ -284,6 +291,11 @@ def test_rules_against_the_records_use_the_schools_figures(school_records):
     assert e2.detail == f"左边 {teachers + 1}，右边 {teachers}"
     without_school = check_values(spec, right)
     assert results(without_school)["E2"] == (True, False)
+    # A rule that asks ISBLANK itself is evaluated even over blank cells: an empty 442 table of a
+    # school with 骨干教师 is flagged (DOMAIN V7), while other rules over blank cells do not apply.
+    empty = check_values(spec, {}, school=school)
+    assert results(empty)["E1"] == (False, True) and results(empty)["V1"] == (True, False)
+    assert results(check_values(spec, {}, school=school_without_staff()))["E1"] == (True, True)
 
 
 @pytest.mark.django_db

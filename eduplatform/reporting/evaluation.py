@@ -10,7 +10,8 @@ What workflow and the pages call (docs/reporting-forms.md describes the language
     report.hard_failures, report.soft_failures, report.cell_errors
 
 Blank semantics (REPORTING.md): a blank cell is 0 in arithmetic; a rule whose cells of this form are
-all blank (and whose other forms' cells are blank too) passes as not applicable; so does a rule that
+all blank (and whose other forms' cells are blank too) passes as not applicable — unless it asks
+ISBLANK(...) itself, which is how a form says "must be filled in"; so does a rule that
 divides by zero, or that needs the school's records or another form's values when they are not given.
 A rule reading a cell that has a type error is not evaluated (the cell error is reported instead).
 """
@@ -334,7 +335,8 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
             continue
         entered = [typed.get(ref, ex.BLANK) for ref in refs.cells]
         entered += [others[f].get(k, ex.BLANK) for f, k in refs.other_forms]
-        if (refs.cells or refs.other_forms) and all(v is ex.BLANK for v in entered):
+        asks_blank = any(isinstance(n, ex.Call) and n.name == "ISBLANK" for n in ex.walk(parsed.ast))
+        if (refs.cells or refs.other_forms) and not asks_blank and all(v is ex.BLANK for v in entered):
             results.append(skip("所涉单元格均未填写，不适用"))
             continue
         try:
