@@ -20,6 +20,7 @@ from eduplatform.reporting.evaluation import (
     compute_values,
     numeric_cells,
     parse_definition,
+    prefill_many,
     prefill_values,
 )
 from eduplatform.reporting.expressions import parse
@@ -330,6 +331,28 @@ def test_prefill_from_a_snapshot_reads_its_frozen_figures(world, school_records,
     live = prefill_values(spec, school=school)
     assert live["T1.R1.C1"] == at_census["T1.R1.C1"] + 1 == _raw_teachers(school)
     assert prefill_values(spec, school=school, snapshot=snapshot) == at_census
+
+
+@pytest.mark.django_db
+def test_prefill_for_many_schools_equals_prefill_one_by_one(world, school_records, django_capture_on_commit_callbacks,
+                                                            django_assert_max_num_queries):
+    committed(django_capture_on_commit_callbacks, lambda: [staff_services.hire(
+        actor=world.user("county_b_stat"), unit=world.school_b1, data=staff_row(950 + i)) for i in range(3)])
+    schools = [world.school_a1, world.school_b1, world.school_a2]
+    snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
+    for code in ("JC442", "SV01"):
+        spec = shipped(code)
+        for frozen in (None, snapshot):
+            with django_assert_max_num_queries(2):  # one grouped query per roll-up model (chunk of 1)
+                many = prefill_many(spec, schools=[s.pk for s in schools[:2]], snapshot=frozen)
+            many = prefill_many(spec, schools=schools, snapshot=frozen)
+            assert many == {s.pk: prefill_values(spec, school=s, snapshot=frozen) for s in schools}
+    assert prefill_many(shipped("JC442"), schools=[world.school_b1])[world.school_b1.pk]["T1.R1.C1"] == 3
+    from eduplatform.reporting import record_refs
+
+    refs = [parse("RECORD('measure:teachers')").ast]
+    chunked = record_refs.resolve_many(refs, school_ids=[s.pk for s in schools], chunk=1)
+    assert chunked == record_refs.resolve_many(refs, school_ids=[s.pk for s in schools])
 
 
 @pytest.mark.django_db
