@@ -65,7 +65,7 @@ REGION_NODE_LOCK = 5301
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9_]{0,15}$")
 # A task with at most this many schools computes its prefilled cells while it is opened; a bigger
 # one leaves them to the worker (tasks.prefill_task_submissions), school by school in chunks.
-INLINE_PREFILL_SCHOOLS = 200
+INLINE_PREFILL_SCHOOLS = 2000
 ZERO_REPORT_KEY = "_zero"  # explanations[...] of a 零上报 (not a rule code: codes start with a letter)
 EXPLANATION_MAX = 1000
 REASON_MAX = 500
@@ -440,9 +440,10 @@ def open_task(*, actor: Actor, task: CollectionTask) -> CollectionTask:
     return task
 
 
-def prefill_submissions(*, task_id: int, school_ids: list[int] | None = None, chunk: int = 500) -> int:
+def prefill_submissions(*, task_id: int, school_ids: list[int] | None = None, chunk: int = 2000) -> int:
     """Compute the prefilled cells (from the records, or the task's snapshot) of the not-started
-    submissions that have none yet; their values start as the prefill. Returns how many were filled.
+    submissions that have none yet, ``chunk`` schools per grouped read of the roll-ups
+    (``evaluation.prefill_many``); their values start as the prefill. Returns how many were filled.
     Derived data, not an edit: no audit entry (the school's changes to them are audited)."""
     task = CollectionTask.objects.select_related("form_version", "snapshot").get(pk=task_id)
     if task.kind != TaskKind.FORM or not selectors.prefilled_cells(task.form_version.definition):
@@ -451,20 +452,45 @@ def prefill_submissions(*, task_id: int, school_ids: list[int] | None = None, ch
     pending = Submission.objects.filter(task=task, status=SubmissionStatus.NOT_STARTED, lock_version=0)
     if school_ids is not None:
         pending = pending.filter(school_id__in=school_ids)
-    ids = list(pending.order_by("id").values_list("id", flat=True))
+    rows = list(pending.order_by("id").values_list("id", "school_id"))
     filled = 0
-    for start in range(0, len(ids), chunk):
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        figures = evaluation.prefill_many(spec, schools=[school_id for _, school_id in part], snapshot=task.snapshot)
+        prefill = {sub_id: {key: evaluation.format_value(spec.cells[key], value)
+                            for key, value in figures.get(school_id, {}).items()}
+                   for sub_id, school_id in part}
         with transaction.atomic():
-            rows = list(Submission.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked, of=("self",))
-                        .select_related("school").filter(id__in=ids[start:start + chunk],
-                                                          status=SubmissionStatus.NOT_STARTED, lock_version=0))
-            for sub in rows:
-                values = evaluation.prefill_values(spec, school=sub.school, snapshot=task.snapshot)
-                sub.prefill = {key: _text(value) for key, value in values.items()}
-                sub.values = {**sub.prefill, **(sub.values or {})}
-            Submission.objects.bulk_update(rows, ["prefill", "values"], batch_size=500)
-            filled += len(rows)
+            filled += _store_prefill(prefill)
     return filled
+
+
+def _store_prefill(prefill: dict[int, dict[str, str]]) -> int:
+    """Write each submission's prefill (and values) unless the school started meanwhile: one UPDATE …
+    FROM (VALUES …) on PostgreSQL, ``bulk_update`` elsewhere."""
+    if not prefill:
+        return 0
+    if connection.vendor == "postgresql":
+        import json
+
+        table = connection.ops.quote_name(Submission._meta.db_table)
+        rows = ", ".join(["(%s, %s::jsonb)"] * len(prefill))
+        params: list[Any] = []
+        for sub_id, cells in prefill.items():
+            params += [sub_id, json.dumps(cells, ensure_ascii=False)]
+        with connection.cursor() as cursor:
+            cursor.execute(  # the model's own table name; values are parameters
+                f"UPDATE {table} AS s SET prefill = v.p, \"values\" = v.p || s.\"values\" "  # noqa: S608
+                f"FROM (VALUES {rows}) AS v(id, p) WHERE s.id = v.id AND s.status = %s AND s.lock_version = 0",
+                [*params, SubmissionStatus.NOT_STARTED.value])
+            return cursor.rowcount
+    subs = list(Submission.objects.select_for_update().filter(id__in=list(prefill), status=SubmissionStatus.NOT_STARTED,
+                                                              lock_version=0))
+    for sub in subs:
+        sub.prefill = prefill[sub.pk]
+        sub.values = {**sub.prefill, **(sub.values or {})}
+    Submission.objects.bulk_update(subs, ["prefill", "values"], batch_size=500)
+    return len(subs)
 
 
 def ensure_prefill(*, submission: Submission) -> Submission:
@@ -697,15 +723,6 @@ def save_entry(*, actor: Actor, submission: Submission, values: Mapping[str, Any
     return sub
 
 
-def _same(a: Any, b: Any) -> bool:
-    from eduplatform.reporting.aggregation import as_decimal
-
-    x, y = as_decimal(a), as_decimal(b)
-    if x is not None and y is not None:
-        return x == y
-    return _text(a) == _text(b)
-
-
 def submit(*, actor: Actor, submission: Submission, lock_version: int | None = None) -> Submission:
     """Report the submission (for a census task: confirm the census figures). Refused while a hard rule
     fails, a failing soft rule has no explanation, or a prefilled cell was changed without one; every
@@ -737,16 +754,17 @@ def submit(*, actor: Actor, submission: Submission, lock_version: int | None = N
                     problems.append(FieldProblem(result.code, "rule.soft_unexplained",
                                                  f"经验校验 {result.code} 未通过：{result.message}（涉及单元格：{'、'.join(result.cells) or '—'}），"
                                                  f"请核实数据，或在「核实说明」中说明原因", result.code))
-            for cell, pre in sorted((sub.prefill or {}).items()):
-                if not _same(values.get(cell, ""), pre) and not explanations.get(cell, "").strip():
+            changed_prefills = evaluation.changed_prefills(spec, values, sub.prefill or {})
+            for cell, (pre, now) in sorted(changed_prefills.items()):
+                if not explanations.get(cell, "").strip():
                     problems.append(FieldProblem(cell, "prefill.unexplained",
-                                                 f"单元格 {cell} 由业务数据预填为 {pre or '（空）'}，现填 {values.get(cell) or '（空）'}，"
+                                                 f"单元格 {cell} 由业务数据预填为 {pre or '（空）'}，现填 {now or '（空）'}，"
                                                  f"与业务数据不一致，请填写核实说明", cell))
             if problems:
                 raise RecordInvalid(f"{record}：未能上报", problems)
             sub.values = values
             detail = {"soft_explained": soft_explained,
-                      "prefill_changed": sorted(c for c, p in (sub.prefill or {}).items() if not _same(values.get(c, ""), p))}
+                      "prefill_changed": sorted(changed_prefills)}
         before = sub.status
         now = timezone.now()
         sub.status, sub.zero_report = SubmissionStatus.SUBMITTED, False
