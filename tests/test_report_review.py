@@ -403,3 +403,57 @@ def test_tasks_and_submissions_are_read_in_scope(world: World):
         selectors.submission_for(world.user("county_a_stat"), sub.pk)
     assert selectors.submission_for(world.user("clerk_b1"), sub.pk) == sub
     assert CollectionTask.objects.count() == 2
+
+
+def test_dongguan_schools_with_no_county_above_are_reviewed_by_the_city(world: World):
+    from eduplatform.orgs import services as orgs
+    from tests.reporting_support import bureau_user
+    from tests.world import school_row
+
+    (school,) = orgs.register_schools(actor=None, rows=[school_row("2144001901", "东城测试小学", "211", "441900003000")])
+    city = bureau_user("dg_stat", "441900000000", parent=world.department)
+    task = open_gz_task(world, targets={"regions": ["44/4419/"]}, title="东莞")
+    sub = fill_and_submit(clerk_for(school, "clerk_dg"), submission(task, school), GOOD)
+    assert selectors.review_node_of(task, sub.region_path) == "44/4419/"
+    services.review_submission(actor=city, submission=sub, decision="approve")
+    assert services.approve_region(actor=city, task=task, region_path="44/4419/").level == "city"
+    services.approve_region(actor=world.user("province"), task=task, region_path="44/")
+
+
+def test_with_the_town_level_the_town_approves_the_school_and_the_county_waits_for_its_towns(world: World):
+    from tests.reporting_support import bureau_user
+    from tests.scope_records import town_user
+
+    town = town_user(world)
+    task = open_gz_task(world, targets={"regions": [TIANHE]}, levels=["town", "county", "city", "province"], title="乡镇")
+    sub = fill_and_submit(world.user("clerk_a1"), submission(task, world.school_a1), GOOD)
+    with pytest.raises(NotPermitted):  # the county may return, not approve, a school below a town
+        services.review_submission(actor=world.user("county_a_reviewer"), submission=sub, decision="approve")
+    services.review_submission(actor=town, submission=sub, decision="approve")
+    a2 = fill_and_submit(clerk_for(world.school_a2, "clerk_a2"), submission(task, world.school_a2), GOOD)
+    services.review_submission(actor=town, submission=a2, decision="approve")
+    college = fill_and_submit(clerk_for(world.college_a, "clerk_college"), submission(task, world.college_a), GOOD)
+    town2 = bureau_user("town2_stat", "440106002000", parent=world.county_a)
+    services.review_submission(actor=town2, submission=college, decision="approve")
+    services.approve_region(actor=town, task=task, region_path=world.school_a1.region_path)
+    with pytest.raises(RecordInvalid) as exc:
+        services.approve_region(actor=world.user("county_a_stat"), task=task, region_path=TIANHE)
+    assert "下级区域还有 1 个尚未审核通过" in str(exc.value)
+    services.approve_region(actor=town2, task=task, region_path=world.college_a.region_path)
+    assert services.approve_region(actor=world.user("county_a_stat"), task=task, region_path=TIANHE).level == "county"
+
+
+def test_reminder_hook_only_logs_while_notifications_are_off_and_mails_the_clerks_when_on(world: World, settings, caplog):
+    from django.core import mail
+
+    task = open_gz_task(world, deadline=timezone.localdate() + dt.timedelta(days=1), targets={"regions": [YUEXIU]})
+    clerk = world.user("clerk_b1")
+    clerk.email = "clerk_b1@example.cn"
+    clerk.save(update_fields=["email"])
+    with caplog.at_level("INFO", logger="eduplatform.reporting.services"):
+        assert services.notify_schools(task=task, school_ids=[world.school_b1.pk], message="请上报") == 0
+    assert "NOTIFY_EMAIL/NOTIFY_SMS off" in caplog.text and not mail.outbox
+    settings.NOTIFY_EMAIL = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert services.notify_schools(task=task, school_ids=[world.school_b1.pk], message="请上报") == 1
+    assert mail.outbox[0].to == ["clerk_b1@example.cn"] and task.title in mail.outbox[0].subject
