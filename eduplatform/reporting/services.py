@@ -467,22 +467,21 @@ def prefill_submissions(*, task_id: int, school_ids: list[int] | None = None, ch
 
 def _store_prefill(prefill: dict[int, dict[str, str]]) -> int:
     """Write each submission's prefill (and values) unless the school started meanwhile: one UPDATE …
-    FROM (VALUES …) on PostgreSQL, ``bulk_update`` elsewhere."""
+    FROM unnest(ids, prefills) on PostgreSQL, ``bulk_update`` elsewhere."""
     if not prefill:
         return 0
     if connection.vendor == "postgresql":
         import json
 
         table = connection.ops.quote_name(Submission._meta.db_table)
-        rows = ", ".join(["(%s, %s::jsonb)"] * len(prefill))
-        params: list[Any] = []
-        for sub_id, cells in prefill.items():
-            params += [sub_id, json.dumps(cells, ensure_ascii=False)]
+        ids = list(prefill)
+        cells = [json.dumps(prefill[i], ensure_ascii=False) for i in ids]
         with connection.cursor() as cursor:
-            cursor.execute(  # the model's own table name; values are parameters
+            cursor.execute(  # the model's own table name; values are parameters (two arrays)
                 f"UPDATE {table} AS s SET prefill = v.p, \"values\" = v.p || s.\"values\" "  # noqa: S608
-                f"FROM (VALUES {rows}) AS v(id, p) WHERE s.id = v.id AND s.status = %s AND s.lock_version = 0",
-                [*params, SubmissionStatus.NOT_STARTED.value])
+                "FROM unnest(%s::bigint[], %s::jsonb[]) AS v(id, p) WHERE s.id = v.id AND s.status = %s "
+                "AND s.lock_version = 0",
+                [ids, cells, SubmissionStatus.NOT_STARTED.value])
             return cursor.rowcount
     subs = list(Submission.objects.select_for_update().filter(id__in=list(prefill), status=SubmissionStatus.NOT_STARTED,
                                                               lock_version=0))
