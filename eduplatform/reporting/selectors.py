@@ -161,7 +161,7 @@ def rule_cells(definition: dict[str, Any]) -> dict[str, list[str]]:
 
 
 @functools.lru_cache(maxsize=64)
-def _published_spec(version_id: int) -> Any:
+def _published_spec(version_id: int, published_at: dt.datetime | None) -> Any:
     from eduplatform.reporting import evaluation
 
     return evaluation.parse_definition(FormVersion.objects.get(pk=version_id).definition)
@@ -169,9 +169,10 @@ def _published_spec(version_id: int) -> Any:
 
 def form_spec(version: FormVersion) -> Any:
     """The engine's parsed definition (``evaluation.parse_definition``); published versions never
-    change, so theirs is kept per process."""
+    change, so theirs is kept per process (keyed with the publication time too: a rolled-back test
+    database may give a later version the same id)."""
     if version.status == FormVersionStatus.PUBLISHED:
-        return _published_spec(version.pk)
+        return _published_spec(version.pk, version.published_at)
     from eduplatform.reporting import evaluation
 
     return evaluation.parse_definition(version.definition)
