@@ -457,3 +457,23 @@ def test_reminder_hook_only_logs_while_notifications_are_off_and_mails_the_clerk
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert services.notify_schools(task=task, school_ids=[world.school_b1.pk], message="请上报") == 1
     assert mail.outbox[0].to == ["clerk_b1@example.cn"] and task.title in mail.outbox[0].subject
+
+
+def test_a_big_task_is_prefilled_by_the_worker_and_the_entry_page_never_waits_for_it(
+        world: World, monkeypatch, django_capture_on_commit_callbacks):
+    from types import SimpleNamespace
+
+    from eduplatform.reporting import tasks
+
+    queued: list[int] = []
+    monkeypatch.setattr(services, "INLINE_PREFILL_SCHOOLS", 1)
+    monkeypatch.setattr(tasks, "prefill_task_submissions", SimpleNamespace(enqueue=queued.append))
+    with django_capture_on_commit_callbacks(execute=True):
+        task = open_gz_task(world)
+    assert queued == [task.pk]
+    assert not Submission.objects.filter(task=task).exclude(prefill={}).exists()
+    # The entry page of one school fills its own at once; the worker's job then fills the rest.
+    sub = services.ensure_prefill(submission=submission(task, world.school_a1))
+    assert sub.prefill == {"T1.R1.C3": "0"}
+    assert services.prefill_submissions(task_id=task.pk) == 3
+    assert not Submission.objects.filter(task=task, prefill={}).exists()

@@ -449,7 +449,7 @@ def prefill_submissions(*, task_id: int, school_ids: list[int] | None = None, ch
     if task.kind != TaskKind.FORM or not selectors.prefilled_cells(task.form_version.definition):
         return 0
     evaluation, spec = _engine(), selectors.form_spec(task.form_version)
-    pending = Submission.objects.filter(task=task, status=SubmissionStatus.NOT_STARTED, lock_version=0)
+    pending = Submission.objects.filter(task=task, status=SubmissionStatus.NOT_STARTED, lock_version=0, prefill={})
     if school_ids is not None:
         pending = pending.filter(school_id__in=school_ids)
     rows = list(pending.order_by("id").values_list("id", "school_id"))
@@ -480,11 +480,11 @@ def _store_prefill(prefill: dict[int, dict[str, str]]) -> int:
             cursor.execute(  # the model's own table name; values are parameters (two arrays)
                 f"UPDATE {table} AS s SET prefill = v.p, \"values\" = v.p || s.\"values\" "  # noqa: S608
                 "FROM unnest(%s::bigint[], %s::jsonb[]) AS v(id, p) WHERE s.id = v.id AND s.status = %s "
-                "AND s.lock_version = 0",
+                "AND s.lock_version = 0 AND s.prefill = '{}'::jsonb",
                 [ids, cells, SubmissionStatus.NOT_STARTED.value])
             return cursor.rowcount
     subs = list(Submission.objects.select_for_update().filter(id__in=list(prefill), status=SubmissionStatus.NOT_STARTED,
-                                                              lock_version=0))
+                                                              lock_version=0, prefill={}))
     for sub in subs:
         sub.prefill = prefill[sub.pk]
         sub.values = {**sub.prefill, **(sub.values or {})}
