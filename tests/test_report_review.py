@@ -477,3 +477,13 @@ def test_a_big_task_is_prefilled_by_the_worker_and_the_entry_page_never_waits_fo
     assert sub.prefill == {"T1.R1.C3": "0"}
     assert services.prefill_submissions(task_id=task.pk) == 3
     assert not Submission.objects.filter(task=task, prefill={}).exists()
+
+
+def test_only_the_province_sends_a_census_sign_off(world: World):
+    from eduplatform.stats.snapshots import take_snapshot
+
+    snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
+    with pytest.raises(RecordInvalid) as exc:
+        services.create_task(actor=world.user("city_stat"), title="确认", period="2026", kind="census", snapshot=snapshot,
+                             deadline=timezone.localdate(), targets={}, review_levels=["county", "city"])
+    assert "task.census_owner" in codes(exc.value)

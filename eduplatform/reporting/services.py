@@ -338,6 +338,8 @@ def create_task(*, actor: Actor, title: str, period: str, deadline: dt.date | st
         problems.add("review_levels", "task.levels_top",
                      f"最高审核层级应为下发单位所在层级（{ReviewLevel(own_level).label if own_level in ReviewLevel.values else own_level}）",
                      "审核层级")
+    if kind == TaskKind.CENSUS and own_level != ReviewLevel.PROVINCE:
+        problems.add("kind", "task.census_owner", "统计时点数据确认任务须由省级下发（省级审核通过后快照方可发布）", "类别")
     clean_targets = _clean_targets(actor, owner, targets, problems)
     problems.raise_if_any()
     with transaction.atomic():
