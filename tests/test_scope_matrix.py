@@ -120,11 +120,12 @@ def shared_snapshot(world: World):
         far_school(world)
         from django.utils import timezone
 
-        from eduplatform.stats.snapshots import publish_snapshot, take_snapshot
+        from eduplatform.stats.snapshots import take_snapshot
+        from tests.census_support import signed_off_and_published
 
         officer = world.user("province")
-        cache["_snapshot"] = publish_snapshot(actor=officer,
-                                              snapshot=take_snapshot(actor=officer, census_date=timezone.localdate()))
+        cache["_snapshot"] = signed_off_and_published(take_snapshot(actor=officer, census_date=timezone.localdate()),
+                                                      actor=officer)
     return cache["_snapshot"]
 
 

@@ -1,0 +1,106 @@
+"""Census sign-off before publication: a snapshot reaches the public portal only after the province
+approved its census sign-off (reporting calls ``record_census_signoff``), and only after a preview of
+exactly what the public will see."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from eduplatform.core.errors import RecordInvalid
+from eduplatform.history.models import AuditEntry
+from eduplatform.portal import public
+from eduplatform.stats.snapshots import publish_snapshot, take_snapshot, withdraw_census_signoff
+from eduplatform.students import services
+from tests.census_support import signed_off
+from tests.students_support import student_row
+from tests.test_rollups import committed
+
+
+def _portal_table(html: str) -> str:
+    return re.search(r'<table class="table table-sm card-table" id="portal-table">.*?</table>', html, re.S)[0]
+
+
+def test_a_snapshot_the_province_has_not_signed_off_cannot_be_published(world):
+    officer = world.user("province")
+    snapshot = take_snapshot(actor=officer, census_date=timezone.localdate())
+    with pytest.raises(RecordInvalid) as refused:
+        publish_snapshot(actor=officer, snapshot=snapshot)
+    (problem,) = refused.value.problems
+    assert problem.code == "snapshot.not_signed_off" and "尚未通过省级审核" in problem.message
+    snapshot.refresh_from_db()
+    assert snapshot.published_at is None
+    assert not AuditEntry.objects.filter(object_type="stats.snapshot", note__startswith="公布").exists()
+
+    signed_off(snapshot, actor=officer)
+    withdraw_census_signoff(actor=officer, snapshot=snapshot, reason="某县学校数据有误，退回重报")
+    with pytest.raises(RecordInvalid):  # the withdrawal closes the gate again
+        publish_snapshot(actor=officer, snapshot=snapshot)
+
+    signed_off(snapshot, actor=officer)
+    assert publish_snapshot(actor=officer, snapshot=snapshot).published_at is not None
+
+
+def test_the_portal_shows_only_published_signed_off_snapshots(client, world):
+    officer = world.user("province")
+    today = timezone.localdate()
+    first = signed_off(take_snapshot(actor=officer, census_date=today), actor=officer)
+    assert public.published_years() == []  # signed off is not published
+    assert "尚无已公布的统计数据" in client.get("/public/").content.decode()
+    publish_snapshot(actor=officer, snapshot=first)
+    second = signed_off(take_snapshot(actor=officer, census_date=today), actor=officer)  # a later version, unpublished
+    assert public.published_years() == [first] and public.published_for(today.year) == first
+    assert client.get("/public/").context["snapshot"] == first
+    take_snapshot(actor=officer, census_date=today)  # not signed off: cannot reach the portal at all
+    with pytest.raises(RecordInvalid):
+        publish_snapshot(actor=officer, snapshot=public.Snapshot.objects.order_by("-version").first())
+    publish_snapshot(actor=officer, snapshot=second)
+    assert client.get("/public/").context["snapshot"] == second
+    assert all(s.signed_off_at is not None for s in public.published_years())
+
+
+def test_publishing_previews_exactly_what_the_public_will_see_then_confirms(client, world,
+                                                                          django_capture_on_commit_callbacks):
+    county = world.user("county_a_stat")
+    for seq in range(1, 4):  # 3 pupils: a small count the portal must hide
+        committed(django_capture_on_commit_callbacks,
+                  lambda seq=seq: services.enrol_student(actor=county, school=world.school_a1, data=student_row(seq)))
+    officer = world.user("province")
+    snapshot = take_snapshot(actor=officer, census_date=timezone.localdate())
+    url = f"/statistics/snapshots/{snapshot.pk}/publish/"
+
+    client.force_login(county)
+    assert client.get(url).status_code == 403 and client.post(url, {"confirmed": "yes"}).status_code == 403
+
+    client.force_login(officer)
+    detail = client.get(f"/statistics/snapshots/{snapshot.pk}/").content.decode()
+    assert 'data-signed-off="no"' in detail and "未通过省级审核" in detail
+    assert f'href="/reports/tasks/new/?snapshot={snapshot.pk}"' in detail and "发起逐级审核" in detail
+    preview = client.get(url).content.decode()
+    assert 'data-testid="preview-banner"' in preview and "预览" in preview
+    assert 'data-testid="not-signed-off"' in preview and 'id="confirm-publish"' not in preview
+    client.post(url, {"confirmed": "yes"})  # refused with the reason
+    snapshot.refresh_from_db()
+    assert snapshot.published_at is None
+
+    signed_off(snapshot, actor=officer)
+    detail = client.get(f"/statistics/snapshots/{snapshot.pk}/").content.decode()
+    assert 'data-signed-off="yes"' in detail and "已通过省级审核" in detail
+    preview = client.get(url).content.decode()
+    assert 'id="confirm-publish"' in preview and 'name="confirmed" value="yes"' in preview
+    previewed = _portal_table(preview)
+    assert '<td class="num">*</td>' in previewed and ">3<" not in previewed
+    assert client.get("/public/").context["snapshot"] is None  # previewing publishes nothing
+
+    response = client.post(url)  # no confirmation: back to the preview, nothing published
+    assert response["Location"] == url
+    snapshot.refresh_from_db()
+    assert snapshot.published_at is None
+
+    client.post(url, {"confirmed": "yes"})
+    snapshot.refresh_from_db()
+    assert snapshot.published_at is not None
+    client.logout()
+    assert _portal_table(client.get("/public/").content.decode()) == previewed  # the very same table
