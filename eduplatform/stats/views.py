@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 
-from eduplatform.core import once
+from eduplatform.core import once, pdf
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response, xlsx_workbook
 from eduplatform.core.views import require_capability
@@ -208,13 +208,18 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     })
 
 
+PORTRAIT_COLUMNS = 8  # a 基表 with more columns than this prints on a landscape page
+
+
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 @snapshot_page()
 def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     """The 基表 of one series (``?series=`` basic 基础基 / vocational 中职基 / higher 高基) of a region in
     the user's jurisdiction (or of one of its schools, ``?school=`` its 学校标识码) from a snapshot,
-    with the validation results; printable, and one Excel workbook with a sheet per table."""
+    with the validation results; printable (title, region, census date and version on every page,
+    wide tables in landscape), as a PDF (``?format=pdf``) and as one Excel workbook with a sheet per
+    table."""
     user = request.user
     snapshot = _snapshot(snapshot_id)
     region = region_in_scope(request)
@@ -245,14 +250,25 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         filename = f"{snapshot.title}_{subject}_{series.name}表.xlsx"
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
         return response
+    if findings is None:
+        findings = basetables.check(tables, user, region, snapshot, school_id=school_id, series=series.key)
+    # Title, region, period and version on every printed page (core/_print_header.html).
+    printed = {"print_title": f"{series.name}表 · {subject}", "print_region": subject,
+               "print_period": f"统计时点 {snapshot.census_date:%Y-%m-%d}",
+               "print_version": f"{snapshot.title}，第 {snapshot.version} 版"}
+    if request.GET.get("format") == "pdf":
+        content = pdf.render_pdf("stats/base_tables_pdf.html", {
+            **printed, "tables": tables, "findings": findings, "wide_columns": PORTRAIT_COLUMNS})
+        response = HttpResponse(content, content_type="application/pdf")
+        filename = f"{snapshot.title}_{subject}_{series.name}表.pdf"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+        return response
     return render(request, "stats/base_tables.html", {
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, scope_root(user)),
         "school": school, "subject": subject, "tables": tables, "series": series,
-        "all_series": list(basetables.SERIES.values()),
-        "findings": findings if findings is not None else basetables.check(
-            tables, user, region, snapshot, school_id=school_id, series=series.key),
+        "all_series": list(basetables.SERIES.values()), "findings": findings,
         "school_user": scope_of(user).school_id is not None, "kept": kept is not None,
-        "generation": stored_base_tables.progress(snapshot),
+        "generation": stored_base_tables.progress(snapshot), "wide_columns": PORTRAIT_COLUMNS, **printed,
     })
 
 
