@@ -12,6 +12,7 @@ from django.utils import timezone
 from eduplatform.core.errors import RecordInvalid
 from eduplatform.history.models import AuditEntry
 from eduplatform.portal import public
+from eduplatform.stats import selectors
 from eduplatform.stats.snapshots import publish_snapshot, take_snapshot, withdraw_census_signoff
 from eduplatform.students import services
 from tests.census_support import signed_off
@@ -104,3 +105,28 @@ def test_publishing_previews_exactly_what_the_public_will_see_then_confirms(clie
     assert snapshot.published_at is not None
     client.logout()
     assert _portal_table(client.get("/public/").content.decode()) == previewed  # the very same table
+
+
+def test_a_schools_census_summary_has_its_figures_and_its_failing_base_table_checks(world,
+                                                                                  django_capture_on_commit_callbacks):
+    """What the school confirms in the census task: its frozen figures, and the 基表 rules it fails —
+    here 一年级 pupils who entered last year, so this year's 招生 (0) is not the 一年级 count (3)."""
+    county = world.user("county_a_stat")
+    last_year = f"{timezone.localdate().year - 1}-09"
+    for seq in range(1, 4):
+        committed(django_capture_on_commit_callbacks, lambda seq=seq: services.enrol_student(
+            actor=county, school=world.school_a1, data=student_row(seq, grade="一年级", entered_on=last_year)))
+    snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
+
+    summary = selectors.school_census_summary(world.user("clerk_a1"), snapshot, world.school_a1)
+    assert summary.school_id == world.school_a1.pk and summary.series_name == "基础基"
+    assert dict((key, value) for key, _label, value in summary.figures)["students"] == 3
+    assert [label for _key, label, _value in summary.figures][:2] == ["在校生", "教职工"]
+    assert summary.failing and all(f.holds is False for f in summary.failing)
+    assert {f.rule for f in summary.failing} <= {f.rule for f in summary.findings}
+    assert any(f.rule.startswith("V3 ") for f in summary.failing), [f.rule for f in summary.failing]
+    # The county reads the same summary; a school or county elsewhere gets nothing.
+    by_county = selectors.school_census_summary(county, snapshot, world.school_a1)
+    assert by_county.figures == summary.figures and by_county.failing == summary.failing
+    assert selectors.school_census_summary(world.user("clerk_b1"), snapshot, world.school_a1) is None
+    assert selectors.school_census_summary(world.user("county_b_stat"), snapshot, world.school_a1) is None
