@@ -17,6 +17,7 @@ from eduplatform.stats.snapshots import publish_snapshot, take_snapshot, withdra
 from eduplatform.students import services
 from tests.census_support import signed_off
 from tests.students_support import student_row
+from tests.test_browser import chromium, log_in, reference_restored, screenshot, site, tab  # noqa: F401
 from tests.test_rollups import committed
 
 
@@ -130,3 +131,29 @@ def test_a_schools_census_summary_has_its_figures_and_its_failing_base_table_che
     assert by_county.figures == summary.figures and by_county.failing == summary.failing
     assert selectors.school_census_summary(world.user("clerk_b1"), snapshot, world.school_a1) is None
     assert selectors.school_census_summary(world.user("county_b_stat"), snapshot, world.school_a1) is None
+
+
+@pytest.mark.browser
+def test_an_officer_previews_then_confirms_the_publication_in_the_browser(site, tab, live_server):  # noqa: F811
+    """The preview shows the portal's table with the small counts withheld; confirming publishes it
+    and the anonymous portal shows the very same table."""
+    from playwright.sync_api import expect
+
+    for seq in range(3):
+        services.enrol_student(actor=site.user("county_a_stat"), school=site.school_a1, data=student_row(800 + seq))
+    officer = site.user("province")
+    snapshot = signed_off(take_snapshot(actor=officer, census_date=timezone.localdate()), actor=officer)
+    log_in(tab, "province")
+    tab.goto(f"/statistics/snapshots/{snapshot.pk}/")
+    expect(tab.locator('[data-testid="signoff"]')).to_contain_text("已通过省级审核")
+    tab.locator("#publish").click()
+    expect(tab.locator('[data-testid="preview-banner"]')).to_contain_text("预览")
+    previewed = tab.locator("#portal-table").inner_text()
+    assert "*" in previewed
+    screenshot(tab, "census-publish-preview.png")
+    tab.locator("#confirm-publish").click()
+    expect(tab.locator('[data-testid="publication"]')).to_contain_text("已公布")
+    tab.context.clear_cookies()
+    tab.goto("/public/")
+    assert tab.locator("#portal-table").inner_text() == previewed
+    screenshot(tab, "census-public-portal.png")
