@@ -12,12 +12,13 @@ from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from eduplatform.orgs.models import Organization
 from eduplatform.portal import public
 from eduplatform.portal.public import SMALLEST_SHOWN, Line, suppress, table_lines
 from eduplatform.stats.snapshots import take_snapshot
 from eduplatform.students import services
 from tests.census_support import signed_off
-from tests.students_support import second_primary_in_county_a, student_row
+from tests.students_support import student_row
 from tests.test_rollups import committed
 
 
@@ -28,7 +29,7 @@ def with_margins(interior: list[list[int]]) -> tuple[dict, list[Line], int, int]
     rows = [[*r, sum(r)] for r in interior]
     rows.append([sum(r[c] for r in rows) for c in range(n_cols + 1)])
     values = {(r, c): v for r, row in enumerate(rows) for c, v in enumerate(row)}
-    return values, table_lines(n_rows, n_cols, n_cols + 1), n_rows, n_cols
+    return values, table_lines(n_rows, n_cols + 1, row_total=n_cols), n_rows, n_cols
 
 
 def subtraction_attack(values: dict, lines: list[Line], hidden: set) -> dict:
@@ -136,23 +137,25 @@ def test_a_line_with_one_small_count_hides_the_next_smallest_not_the_total():
     assert_protected(values, lines, hidden)
 
 
-def test_the_portal_table_is_protected_along_its_rows_and_columns(world, django_capture_on_commit_callbacks):
-    """Guangzhou with 3 + 6 primary pupils in two schools and nobody else: a city's 在校生合计 and
-    the province's row are totals the portal shows; no cell can be subtracted out of them."""
+def test_the_portal_table_hides_a_second_count_beside_a_lone_small_one(world, django_capture_on_commit_callbacks):
+    """Guangzhou with 3 primary pupils and Shenzhen with 12: the province's 小学 total (15) is shown,
+    so Shenzhen's 12 is withheld too — subtraction gives neither away."""
     county = world.user("county_a_stat")
-    for school, seqs in ((world.school_a1, range(1, 4)), (second_primary_in_county_a(), range(20, 26))):
-        for seq in seqs:
-            committed(django_capture_on_commit_callbacks,
-                      lambda seq=seq, school=school: services.enrol_student(actor=county, school=school, data=student_row(seq)))
+    for seq in range(1, 4):
+        committed(django_capture_on_commit_callbacks, lambda seq=seq: services.enrol_student(
+            actor=county, school=world.school_a1, data=student_row(seq)))
+    shenzhen = Organization.objects.get(school_code="2144000003")  # 福田测试小学 (tests/world.py)
+    for seq in range(20, 32):
+        committed(django_capture_on_commit_callbacks, lambda seq=seq: services.enrol_student(
+            actor=world.user("county_c_stat"), school=shenzhen, data=student_row(seq)))
     officer = world.user("province")
     snapshot = signed_off(take_snapshot(actor=officer, census_date=timezone.localdate()), actor=officer)
     table = public.city_table(snapshot)
+    primary = table.columns.index("小学")
+    by_city = {row.city: row.cells[primary] for row in table.rows}
+    assert by_city["广州市"] is None and by_city["深圳市"] is None and table.total.cells[primary] == 15
     shown = [*table.rows, table.total]
     values = {(r, c): (v if v is not None else -1) for r, row in enumerate(shown) for c, v in enumerate(row.cells)}
     hidden = {c for c, v in values.items() if v == -1}
-    lines = table_lines(len(table.rows), table.student_total, len(table.columns))
-    # Nothing a reader could solve for, and the 9 pupils are not a small count: shown in full.
-    assert subtraction_attack(values, lines, hidden) == {}
-    guangzhou = next(r for r in table.rows if r.city == "广州市")
-    assert guangzhou.cells[table.student_total] == 9 and table.total.cells[table.student_total] == 9
+    assert subtraction_attack(values, table_lines(len(table.rows), len(table.columns)), hidden) == {}
     assert table.hidden == len(hidden)

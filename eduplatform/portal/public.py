@@ -21,7 +21,6 @@ from eduplatform.stats import definitions
 from eduplatform.stats.models import SNAPSHOT_OF, Snapshot, SnapshotStudent
 
 STAFF_COLUMNS = definitions.STAFF_FIGURES  # 教职工, 专任教师, 代课教师, 兼任教师
-STUDENT_TOTAL = "在校生合计"
 SMALLEST_SHOWN = 5  # counts of 1–4 are suppressed
 SUPPRESSED = None
 AUDIT_PASSES = 200  # rounds of bound tightening in ``recoverable`` (each pass only narrows intervals)
@@ -159,24 +158,26 @@ class PublicTable:
     columns: list[str]
     rows: list[PublicRow]
     total: PublicRow
-    student_total: int = 0  # index of the 在校生合计 column (the stages before it add up to it)
+    stages: int = 0  # the first ``stages`` columns count students by stage
     hidden: int = 0  # cells withheld (rows and the total row)
 
 
-def table_lines(n_rows: int, n_stages: int, n_columns: int) -> list[Line]:
-    """The additive lines of the portal's table with ``n_rows`` cities, the total row (index
-    ``n_rows``), the stage columns, the students' total column (index ``n_stages``) and the staff
-    columns up to ``n_columns``: each row's stages add up to its 在校生合计 (the total row's too), and
-    every column's cities add up to the province's row."""
-    rows = range(n_rows + 1)
-    by_row = [Line((r, n_stages), tuple((r, c) for c in range(n_stages))) for r in rows]
+def table_lines(n_rows: int, n_columns: int, *, row_total: int | None = None) -> list[Line]:
+    """The additive lines of a table of ``n_rows`` rows, its total row (index ``n_rows``) and
+    ``n_columns`` columns: every column's rows add up to the total row; with ``row_total`` (a column
+    index), each row's columns before it add up to that column too (the total row's included)."""
     by_column = [Line((n_rows, c), tuple((r, c) for r in range(n_rows))) for c in range(n_columns)]
-    return by_row + by_column
+    if row_total is None:
+        return by_column
+    by_row = [Line((r, row_total), tuple((r, c) for c in range(row_total))) for r in range(n_rows + 1)]
+    return by_column + by_row
 
 
 def city_table(snapshot: Snapshot) -> PublicTable:
-    """Students by stage (and their total), staff and full-time teachers for each of the 21 cities
-    and the province, suppressed by ``suppress`` along every total the table shows.
+    """Students by stage, staff and full-time teachers for each of the 21 cities and the province,
+    suppressed by ``suppress`` along every total the table shows: each column's province total (the
+    table has no row totals: the staff columns do not add up, and a students' total per city is not
+    published).
 
     The same code path serves the public portal and the publication preview (an unpublished
     snapshot): what the preview shows is exactly what the public will see.
@@ -185,8 +186,7 @@ def city_table(snapshot: Snapshot) -> PublicTable:
     city_of = {c.path: c.name for c in cities}
     stages = sorted({s for s in SnapshotStudent.objects.filter(snapshot=snapshot).values_list("stage", flat=True)})
     # Staff by their one definition (stats.definitions): 教职工 excludes 代课 and 兼任, shown beside it.
-    columns = [*(STAGE_LABELS.get(Stage(s), str(s)) for s in stages), STUDENT_TOTAL, *(f.label for f in STAFF_COLUMNS)]
-    student_total = len(stages)
+    columns = [*(STAGE_LABELS.get(Stage(s), str(s)) for s in stages), *(f.label for f in STAFF_COLUMNS)]
     raw: dict[str, list[int]] = {c.name: [0] * len(columns) for c in cities}
 
     def city(path: str) -> str | None:
@@ -196,8 +196,7 @@ def city_table(snapshot: Snapshot) -> PublicTable:
               .annotate(n=Sum("enrolled")).order_by()):
         if (name := city(r["region_path"])) is not None:
             raw[name][stages.index(r["stage"])] += r["n"]
-            raw[name][student_total] += r["n"]
-    for column, figure in enumerate(STAFF_COLUMNS, start=student_total + 1):
+    for column, figure in enumerate(STAFF_COLUMNS, start=len(stages)):
         for _school, path, n in figure.per_school(lambda model: SNAPSHOT_OF[model].objects.filter(snapshot=snapshot)):
             if (name := city(path)) is not None:
                 raw[name][column] += n
@@ -205,10 +204,10 @@ def city_table(snapshot: Snapshot) -> PublicTable:
     matrix = [raw[name] for name in names]
     matrix.append([sum(values[i] for values in matrix) for i in range(len(columns))])
     values = {(r, c): v for r, row in enumerate(matrix) for c, v in enumerate(row)}
-    hidden = suppress(values, table_lines(len(names), student_total, len(columns)))
+    hidden = suppress(values, table_lines(len(names), len(columns)))
 
     def shown(r: int) -> list[int | None]:
         return [SUPPRESSED if (r, c) in hidden else v for c, v in enumerate(matrix[r])]
 
     rows = [PublicRow(name, shown(r)) for r, name in enumerate(names)]
-    return PublicTable(columns, rows, PublicRow("全省", shown(len(names))), student_total, len(hidden))
+    return PublicTable(columns, rows, PublicRow("全省", shown(len(names))), len(stages), len(hidden))

@@ -37,8 +37,9 @@ def figures_context(table: public.PublicTable | None) -> dict:
     (``stats.views.snapshot_publish``) both render through here, so the preview is the page."""
     chart = None
     if table is not None:
-        # A city whose students' total is withheld has no bar (null), never a figure to subtract from.
-        chart = {"cities": [row.city for row in table.rows], "students": [row.cells[table.student_total] for row in table.rows]}
+        # The shown counts only (a withheld one counts 0): nothing here to subtract a hidden count from.
+        students = [sum(v or 0 for v in row.cells[:table.stages]) for row in table.rows]
+        chart = {"cities": [row.city for row in table.rows], "students": students}
     return {"table": table, "mark": SUPPRESSED_MARK, "chart": chart, "legend": legend()}
 
 
