@@ -105,7 +105,7 @@ def test_a_broken_expression_is_shown_with_its_position_and_not_saved(client, wo
     before = FormVersion.objects.get(pk=version.pk).definition
     broken = {**RULES, "rule_expression_0": "[T1.R1.C1] >= ([T1.R2.C1] +"}
     response = client.post(f"/reports/designer/{version.pk}/", broken)
-    assert response.status_code == 422
+    assert response.status_code == 400
     page = response.content.decode()
     assert 'data-testid="expression-error"' in page and "个字符" in page
     assert "[T1.R1.C1] &gt;= ([T1.R2.C1] +" in page  # what was typed comes back
@@ -113,7 +113,7 @@ def test_a_broken_expression_is_shown_with_its_position_and_not_saved(client, wo
 
     # A cell reference to a cell that does not exist: refused by the engine, nothing saved.
     response = client.post(f"/reports/designer/{version.pk}/", {**RULES, "rule_expression_0": "[T1.R9.C1] >= 0"})
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert "R9" in response.content.decode()
     assert FormVersion.objects.get(pk=version.pk).definition == before
 
@@ -166,7 +166,7 @@ def test_hostile_json_is_refused_with_the_reason_and_changes_nothing(client, wor
     versions, forms = FormVersion.objects.count(), FormDefinition.objects.count()
     definition = FormVersion.objects.get(pk=version.pk).definition
     response = upload(client, json.dumps(data, ensure_ascii=False))
-    assert response.status_code == 422
+    assert response.status_code == 400
     page = response.content.decode()
     assert 'data-testid="import-problems"' in page
     problems = page.split('data-testid="import-problems"', 1)[1].split("</div>", 2)[1]
@@ -180,7 +180,7 @@ def test_a_file_that_is_not_a_definition_says_so(client, world, raw):
     officer(client, world)
     count = FormVersion.objects.count()
     response = upload(client, raw)
-    assert response.status_code == 422
+    assert response.status_code == 400
     assert 'data-testid="import-problems"' in response.content.decode()
     assert FormVersion.objects.count() == count
 

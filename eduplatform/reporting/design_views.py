@@ -370,13 +370,13 @@ def designer_edit(request: HttpRequest, version_id: int) -> HttpResponse:
         # A broken expression is not saved: the section comes back as typed, each error beside its field.
         state.problems = [f"{where.partition(':')[2] or where}：{msg}" for where, msg in state.expression_errors.items()]
         return render(request, "reporting/design/edit.html",
-                      _editor_context(version, version.definition, {key: state}), status=422)
+                      _editor_context(version, version.definition, {key: state}), status=400)
     try:
         saved = save_draft(request, version, definition)
     except RecordInvalid as err:
         state.problems = problems_of(err)
         return render(request, "reporting/design/edit.html",
-                      _editor_context(version, version.definition, {key: state}), status=422)
+                      _editor_context(version, version.definition, {key: state}), status=400)
     messages.success(request, _("草稿已保存"))
     anchor = "#rules" if section == "rules" else ""
     return redirect(reverse("reporting:designer_edit", kwargs={"version_id": saved.pk}) + anchor)
@@ -523,7 +523,7 @@ def designer_import(request: HttpRequest) -> HttpResponse:
     forms = [{"form": f, "versions": sorted(f.versions.all(), key=lambda v: -v.version), "latest": _latest(f)}
              for f in forms_in_scope(request.user)]
     return render(request, "reporting/design/list.html",
-                  {"nav_active": NAV, "forms": forms, "import_problems": problems}, status=422)
+                  {"nav_active": NAV, "forms": forms, "import_problems": problems}, status=400)
 
 
 @login_required

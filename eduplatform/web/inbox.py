@@ -28,6 +28,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
+from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import OrgKind
 from eduplatform.orgs.scope import Actor, scoped
@@ -298,6 +299,7 @@ def total(actor: Actor) -> int:
 
 
 @login_required
+@require_capability(capabilities.VIEW_RECORDS)
 def inbox_page(request: HttpRequest) -> HttpResponse:
     sections = []
     for source, n in counts(request.user):
@@ -309,11 +311,13 @@ def inbox_page(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@require_capability(capabilities.VIEW_RECORDS)
 def inbox_badge(request: HttpRequest) -> HttpResponse:
     return render(request, "web/_inbox_badge.html", {"total": total(request.user)})
 
 
 @login_required
+@require_capability(capabilities.VIEW_RECORDS)
 def inbox_notice(request: HttpRequest) -> HttpResponse:
     found = [(s, n) for s, n in counts(request.user) if n]
     return render(request, "web/_inbox_notice.html", {"found": found, "total": sum(n for s, n in found if s.key != "explanations")})
