@@ -118,8 +118,10 @@ def test_a_broken_expression_is_shown_with_its_position_and_not_saved(client, wo
     assert FormVersion.objects.get(pk=version.pk).definition == before
 
     # The live check (htmx) answers as it is typed, with the position.
-    check = client.post(f"/reports/designer/{version.pk}/check/", {"rule_expression_0": "1 + * 2"})
-    assert "第 5 个字符" in check.content.decode()
+    check = client.post(f"/reports/designer/{version.pk}/check/", {"section": "rules", "rule_code_0": "V1",
+                                                                   "rule_expression_0": "1 + * 2"},
+                        headers={"HX-Trigger-Name": "rule_expression_0"})
+    assert "第 5 个字符处：此处不能出现「*」" in check.content.decode()
     assert "expression-error" not in client.post(f"/reports/designer/{version.pk}/check/",
                                                   {"cell_prefill_0": "SUM([T1.R2.C1], 3)"}).content.decode()
 
@@ -191,3 +193,4 @@ def test_only_form_designers_reach_the_designer(client, world):
         assert client.get("/reports/designer/").status_code == 403
         assert client.post("/reports/designer/new/", {"code": "X1", "title": "x"}).status_code == 403
     assert not FormDefinition.objects.exists()
+

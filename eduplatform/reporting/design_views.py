@@ -18,6 +18,7 @@ import copy
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -55,6 +56,7 @@ COLUMN_TYPES = (("integer", "整数"), ("decimal", "小数"), ("text", "文本")
 RULE_KINDS = (("hard", "逻辑校验（必须满足）"), ("soft", "经验校验（不满足须说明）"))
 BLANK_ROWS = 3  # empty lines offered under each list of the editor, to add columns, cells, rules
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
+EXPRESSION_FIELD = re.compile(r"^(rule_expression|cell_prefill|cell_computed)_\d+$")
 
 
 def _may_design(user) -> bool:
@@ -141,6 +143,13 @@ def measure_choices() -> list[tuple[str, str]]:
     from eduplatform.stats.measures import MEASURES
 
     return [(f"RECORD('measure:{key}')", f"{figure.label}（{key}）") for key, figure in MEASURES.items()]
+
+
+def code_tables() -> list[tuple[str, str]]:
+    """The national code tables a code column may take its values from (the data dictionary's)."""
+    from eduplatform.standards.models import CodeTable
+
+    return list(CodeTable.objects.order_by("key").values_list("key", "name"))
 
 
 def cell_keys(definition: dict) -> list[str]:
@@ -318,7 +327,7 @@ def _editor_context(version: FormVersion, definition: dict, states: dict[str, Se
     return {
         "nav_active": NAV, "version": version, "definition": definition, "tables": tables, "new_table": new_state,
         "rules_state": rules_state, "header_state": header_state, "column_types": COLUMN_TYPES, "rule_kinds": RULE_KINDS,
-        "picker_cells": cell_keys(definition), "picker_measures": measure_choices(),
+        "picker_cells": cell_keys(definition), "picker_measures": measure_choices(), "code_tables": code_tables(),
         "editable": version.status == FormVersionStatus.DRAFT,
     }
 
@@ -388,7 +397,11 @@ def designer_edit(request: HttpRequest, version_id: int) -> HttpResponse:
 def designer_check(request: HttpRequest, version_id: int) -> HttpResponse:
     """Live check of one expression as it is typed (htmx): the field's value is the posted one."""
     version_for(request.user, version_id)
-    text = next((v for k, v in request.POST.items() if k != "csrfmiddlewaretoken"), "")
+    # htmx posts the whole section's form with the box that changed; HX-Trigger-Name says which one.
+    name = request.headers.get("HX-Trigger-Name", "")
+    if not EXPRESSION_FIELD.match(name):
+        name = next((k for k in request.POST if EXPRESSION_FIELD.match(k)), "")
+    text = request.POST.get(name, "")
     problem = check_expression(text)
     return render(request, "reporting/design/_check.html", {"problem": problem, "text": text})
 
