@@ -65,3 +65,42 @@ def test_designer_in_the_browser_checks_expressions_live_and_publishes(site: Wor
     assert version.definition["rules"][0]["expression"] == "[T1.R1.C1] >= RECORD('measure:teachers')"
     assert version.definition["tables"][0]["cells"] == {"R1.C1": {"prefill": "RECORD('measure:teachers')"}}
     screenshot(tab, "designer-published.png")
+
+
+@pytest.mark.browser
+def test_completeness_page_colours_the_map_and_drills_down(site: World, tab: Page, live_server):  # noqa: F811
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from eduplatform.reporting.models import (
+        CollectionTask,
+        FormDefinition,
+        Submission,
+        SubmissionStatus,
+        TaskStatus,
+    )
+
+    form = FormDefinition.objects.create(code="JC442", title="教师培训情况", owner_path="44/")
+    version = FormVersion.objects.create(form=form, version=1, status=FormVersionStatus.PUBLISHED, definition={
+        "code": "JC442", "title": "教师培训情况", "tables": [{"code": "T1", "title": "培训", "rows": [{"code": "R1", "label": "合计"}],
+                                                           "columns": [{"code": "C1", "label": "人数", "type": "integer"}]}]})
+    task = CollectionTask.objects.create(title="2026 年教师培训情况", form_version=version, period="2026",
+                                         deadline=timezone.localdate() + dt.timedelta(days=5), status=TaskStatus.OPEN,
+                                         owner_path="44/", review_levels=["county", "city", "province"])
+    for school, status in ((site.school_a1, SubmissionStatus.SUBMITTED), (site.school_a2, SubmissionStatus.NOT_STARTED),
+                           (site.school_b1, SubmissionStatus.APPROVED)):
+        Submission.objects.create(task=task, school=school, region_path=school.region_path, status=status,
+                                  submitted_at=timezone.now() if status != SubmissionStatus.NOT_STARTED else None)
+
+    log_in(tab, "province")
+    tab.goto(f"/reports/tasks/{task.pk}/completeness/")
+    expect(tab.locator("#province-map[data-ready=yes]")).to_be_visible()
+    row = tab.locator("[data-testid=completeness] tr[data-region='440100000000']")
+    expect(row).to_contain_text("66.7%")  # 2 of 3 广州 schools reported
+    screenshot(tab, "completeness-province.png")
+    row.get_by_role("link", name="广州市").click()
+    tab.locator("[data-testid=completeness] tr[data-region='440106000000']").get_by_role("link").click()
+    tab.locator("[data-testid=completeness] tbody tr a").first.click()
+    expect(tab.locator(f"tr[data-school='{site.school_a2.school_code}']")).to_contain_text("未填报")
+    screenshot(tab, "completeness-schools.png")
