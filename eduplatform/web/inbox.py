@@ -71,6 +71,14 @@ def _url(name: str, **kwargs: Any) -> str:
         return ""
 
 
+def _memo(actor: Actor, key: str, compute: Callable[[], Any]) -> Any:
+    """Kept on the actor for the request (the review sources share the actor's node and the tasks)."""
+    cache = actor.__dict__.setdefault("_inbox_memo", {})
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
 def _is_school(actor: Actor) -> bool:
     org = actor.organization
     return org is not None and org.kind == OrgKind.SCHOOL
@@ -178,20 +186,25 @@ def _actor_node(actor: Actor) -> tuple[str, str] | None:
         return None
     from eduplatform.orgs.models import Region
 
-    level = Region.objects.filter(path=org.region_path).values_list("level", flat=True).first()
+    level = _memo(actor, "level", lambda: Region.objects.filter(path=org.region_path).values_list("level", flat=True).first())
     return (org.region_path, level) if level else None
+
+
+def _task_levels(actor: Actor) -> list[tuple[int, list[str]]]:
+    """(task, review levels) of every task past its draft: a short list (tasks, not submissions)."""
+    from eduplatform.reporting.models import CollectionTask, TaskStatus
+
+    return _memo(actor, "tasks", lambda: [(pk, list(levels or [])) for pk, levels in CollectionTask.objects.exclude(
+        status=TaskStatus.DRAFT).values_list("pk", "review_levels")])
 
 
 def _first_level_tasks(actor: Actor, node: tuple[str, str]) -> list[int]:
     """Tasks whose first review level above the school is the actor's level (no lower level configured)."""
-    from eduplatform.reporting.models import CollectionTask, TaskStatus
-
-    path, level = node
+    _path, level = node
     if level not in LEVEL_ORDER:
         return []
     below = set(LEVEL_ORDER[: LEVEL_ORDER.index(level)])
-    tasks = CollectionTask.objects.exclude(status=TaskStatus.DRAFT).values_list("pk", "review_levels")
-    return [pk for pk, levels in tasks if level in (levels or []) and not below & set(levels or [])]
+    return [pk for pk, levels in _task_levels(actor) if level in levels and not below & set(levels)]
 
 
 def _to_review(actor: Actor) -> QuerySet:
@@ -236,15 +249,13 @@ def _approvals_waiting(actor: Actor) -> list:
         RegionApproval,
         Submission,
         SubmissionStatus,
-        TaskStatus,
     )
 
     node = _actor_node(actor)
     if node is None:
         return []
     path, level = node
-    tasks = [pk for pk, levels in CollectionTask.objects.exclude(status=TaskStatus.DRAFT).values_list("pk", "review_levels")
-             if level in (levels or [])]
+    tasks = [pk for pk, levels in _task_levels(actor) if level in levels]
     if not tasks:
         return []
     figures = (Submission.objects.filter(task_id__in=tasks, region_path__startswith=path).order_by().values("task_id")
