@@ -140,6 +140,20 @@ def test_values_come_back_in_the_text_they_are_stored_as(spec):
 
 
 @pytest.mark.django_db
+def test_a_computed_result_too_large_to_store_is_a_cell_error_not_a_crash():
+    data = small_form()
+    data["tables"][0]["rows"].append({"code": "R4", "label": "乘积"})
+    data["tables"][0]["cells"]["R4.C1"] = {"computed": "[T1.R2.C1] * [T1.R3.C1] * [T1.R2.C1]"}
+    spec = parse_definition(data, code_tables=CODE_TABLES)
+    big = "9" * 18
+    values = {"T1.R2.C1": big, "T1.R3.C1": big}
+    assert compute_values(spec, values)["T1.R4.C1"] == ""
+    report = check_values(spec, values)
+    assert "超过 18 位整数" in report.cell_errors["T1.R4.C1"] and not report.ok
+    assert check_values(spec, {"T1.R2.C1": "3", "T1.R3.C1": "4"}).values["T1.R4.C1"] == str(3 * 4 * 3)
+
+
+@pytest.mark.django_db
 def test_computed_chains_follow_the_dependency_order():
     data = small_form()
     data["tables"][0]["rows"].append({"code": "R4", "label": "两倍"})
@@ -431,7 +445,8 @@ def test_the_survey_prefilled_from_the_records_passes_its_rules_until_a_figure_d
 
 
 VALUE = (st.text(max_size=12) | st.sampled_from(["", "0", "-1", "1,000", "12.5", "1e3", "NaN", "Infinity", "01",
-                                                 "2026-09-01", "2026-13-01", " 7 ", "９", "1" * 40])
+                                                 "2026-09-01", "2026-13-01", " 7 ", "９", "1" * 40, "9" * 18,
+                                                 "9" * 12 + ".5"])
          | st.integers(-10**20, 10**20) | st.decimals(allow_nan=True, allow_infinity=True) | st.none()
          | st.booleans() | st.floats())
 

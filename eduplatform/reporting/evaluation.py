@@ -164,9 +164,11 @@ def format_value(cell: Cell, value: ex.Value) -> str:
     return str(value)
 
 
+_PLACES = [decimal.Decimal(1).scaleb(-n) for n in range(10)]
+
+
 def _quantize(cell: Cell, value: decimal.Decimal) -> decimal.Decimal:
-    with decimal.localcontext(ex.CONTEXT):
-        return value.quantize(decimal.Decimal(1).scaleb(-cell.decimals), rounding=decimal.ROUND_HALF_UP)
+    return value.quantize(_PLACES[cell.decimals], rounding=decimal.ROUND_HALF_UP, context=ex.CONTEXT)
 
 
 def _typed(spec: FormDefinitionSpec, values: Mapping[str, object]) -> tuple[dict[str, ex.Value], dict[str, str]]:
@@ -208,8 +210,11 @@ def _other_values(other_forms: Mapping[str, Mapping[str, object]] | None) -> dic
 # Compute
 
 
-def _compute(spec: FormDefinitionSpec, typed: dict[str, ex.Value], errors: Mapping[str, str]) -> dict[str, ex.Value]:
-    """Fill the computed cells of ``typed`` in dependency order (in place); returns it."""
+def _compute(spec: FormDefinitionSpec, typed: dict[str, ex.Value], errors: Mapping[str, str],
+             overflow: set[str] | None = None) -> dict[str, ex.Value]:
+    """Fill the computed cells of ``typed`` in dependency order (in place); returns it. A result of
+    more than 18 integer digits is left blank and its key added to ``overflow``."""
+    overflow = set() if overflow is None else overflow
     for key in spec.computed_order:
         parsed = spec.expression("computed", key)
         refs = ex.references(parsed).cells
@@ -221,10 +226,16 @@ def _compute(spec: FormDefinitionSpec, typed: dict[str, ex.Value], errors: Mappi
             value = ex.evaluate(parsed, env)
         except ex.EvaluationError:
             value = None
+        typed[key] = ex.BLANK
         if isinstance(value, decimal.Decimal):
-            typed[key] = _quantize(spec.cells[key], value)
-        else:
-            typed[key] = ex.BLANK
+            try:
+                rounded = _quantize(spec.cells[key], value)
+            except decimal.DecimalException:
+                rounded = None
+            if rounded is None or rounded.adjusted() >= MAX_NUMBER_DIGITS:
+                overflow.add(key)
+            else:
+                typed[key] = rounded
     return typed
 
 
@@ -276,7 +287,8 @@ def prefill_many(spec: FormDefinitionSpec, *, schools: Iterable[object], snapsho
         one = _prefill(spec, {}, {})
         return {school_id: dict(one) for school_id in ids}
     records = record_refs.resolve_many(refs, school_ids=ids, snapshot=snapshot)
-    return {school_id: _prefill(spec, records[school_id], {}) for school_id in ids}
+    plan = _prefill_plan(spec)
+    return {school_id: _prefill(spec, records[school_id], {}, plan) for school_id in ids}
 
 
 def _prefill_refs(spec: FormDefinitionSpec) -> list[ex.RecordRef]:
@@ -284,27 +296,39 @@ def _prefill_refs(spec: FormDefinitionSpec) -> list[ex.RecordRef]:
     return list(refs.values())
 
 
+def _prefill_plan(spec: FormDefinitionSpec) -> list[tuple[Cell, ex.Parsed, tuple[str, ...]]]:
+    """(cell, its prefill, the other forms it reads) of every prefilled cell: worked out once per
+    form, not once per school."""
+    plan = []
+    for key in spec.prefilled_cells:
+        parsed = spec.expression("prefill", key)
+        plan.append((spec.cells[key], parsed, ex.references(parsed).forms))
+    return plan
+
+
 def _prefill(spec: FormDefinitionSpec, records: Mapping[tuple, decimal.Decimal],
-             others: Mapping[str, Mapping[str, ex.Value]]) -> dict[str, decimal.Decimal | str]:
+             others: Mapping[str, Mapping[str, ex.Value]],
+             plan: list[tuple[Cell, ex.Parsed, tuple[str, ...]]] | None = None) -> dict[str, decimal.Decimal | str]:
     out: dict[str, decimal.Decimal | str] = {}
     env = ex.Environment(
         cell=lambda k: ex.BLANK,
         other=lambda form, k: others[form].get(k, ex.BLANK),
         record=lambda ref: records[ref.key],
     )
-    for key in spec.prefilled_cells:
-        parsed = spec.expression("prefill", key)
-        cell = spec.cells[key]
-        if any(f not in others for f in ex.references(parsed).forms):
+    for cell, parsed, forms in plan if plan is not None else _prefill_plan(spec):
+        if any(f not in others for f in forms):
             continue
-        try:
-            value = ex.evaluate(parsed, env)
-        except ex.EvaluationError:
-            continue  # e.g. another form's text where a number is needed: no prefill, nothing invented
+        if isinstance(parsed.ast, ex.RecordRef):
+            value: ex.Value = records[parsed.ast.key]  # the usual prefill: one figure as it is
+        else:
+            try:
+                value = ex.evaluate(parsed, env)
+            except ex.EvaluationError:
+                continue  # e.g. another form's text where a number is needed: no prefill, nothing invented
         if isinstance(value, decimal.Decimal):
-            out[key] = _quantize(cell, value) if cell.numeric else ex._plain(value)
+            out[cell.key] = _quantize(cell, value) if cell.numeric else ex._plain(value)
         elif isinstance(value, str) and not cell.numeric:
-            out[key] = value
+            out[cell.key] = value
     return out
 
 
@@ -319,7 +343,11 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
     from eduplatform.reporting import record_refs
 
     typed, errors = _typed(spec, values)
-    _compute(spec, typed, errors)
+    overflow: set[str] = set()
+    _compute(spec, typed, errors, overflow)
+    for key in overflow:
+        cell = spec.cells[key]
+        errors[key] = f"{key}（{cell.row.label}·{cell.column.label}）的计算结果超过 {MAX_NUMBER_DIGITS} 位整数，请核对所填数值"
     others = _other_values(other_forms)
 
     rule_parsed = {rule.code: spec.expression("rule", rule.code) for rule in spec.rules}
