@@ -83,6 +83,7 @@ def test_officer_builds_a_form_with_prefill_computed_cells_and_rules_and_publish
     page = client.get(f"/reports/designer/{version.pk}/").content.decode()
     assert "[T1.R2.C1] + [T1.R3.C1]" in page
     assert "RECORD(&#x27;measure:teachers&#x27;)" in page  # the measure picker lists the measure store
+    assert "RECORD(&#x27;staff.staff&#x27;)" in page and "post_category" in page  # and the roll-ups' fields, dims
 
     preview = client.get(f"/reports/designer/{version.pk}/preview/", {"school_code": world.school_a1.school_code})
     assert preview.status_code == 200

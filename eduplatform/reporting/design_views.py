@@ -50,8 +50,8 @@ from eduplatform.reporting.models import (
 )
 
 NAV = "forms"
-# The capability of designing forms; workflow adds it to orgs.capabilities (province officers hold it).
-DESIGN_FORMS = getattr(capabilities, "DESIGN_FORMS", "reporting.design_forms")
+# Designing forms: the province officers (accounts.roles).
+DESIGN_FORMS = capabilities.DESIGN_FORMS
 COLUMN_TYPES = (("integer", "整数"), ("decimal", "小数"), ("text", "文本"), ("code", "代码"), ("date", "日期"))
 RULE_KINDS = (("hard", "逻辑校验（必须满足）"), ("soft", "经验校验（不满足须说明）"))
 BLANK_ROWS = 3  # empty lines offered under each list of the editor, to add columns, cells, rules
@@ -143,6 +143,17 @@ def measure_choices() -> list[tuple[str, str]]:
     from eduplatform.stats.measures import MEASURES
 
     return [(f"RECORD('measure:{key}')", f"{figure.label}（{key}）") for key, figure in MEASURES.items()]
+
+
+def rollup_choices() -> list[dict[str, Any]]:
+    """RECORD('<roll-up>.<field>') entries of the picker, by roll-up, with the dimensions a condition
+    may name (the engine's whitelist: record_refs.catalogue)."""
+    from eduplatform.reporting import record_refs
+
+    return [{"name": name, "label": info["label"],
+             "fields": [(f"RECORD('{name}.{field}')", f"{label}（{name}.{field}）") for field, label in info["fields"].items()],
+             "dims": [f"{dim}（{label}）" for dim, label in info["dims"].items()]}
+            for name, info in record_refs.catalogue()["rollups"].items()]
 
 
 def code_tables() -> list[tuple[str, str]]:
@@ -327,7 +338,7 @@ def _editor_context(version: FormVersion, definition: dict, states: dict[str, Se
     return {
         "nav_active": NAV, "version": version, "definition": definition, "tables": tables, "new_table": new_state,
         "rules_state": rules_state, "header_state": header_state, "column_types": COLUMN_TYPES, "rule_kinds": RULE_KINDS,
-        "picker_cells": cell_keys(definition), "picker_measures": measure_choices(), "code_tables": code_tables(),
+        "picker_cells": cell_keys(definition), "picker_measures": measure_choices(), "picker_rollups": rollup_choices(), "code_tables": code_tables(),
         "editable": version.status == FormVersionStatus.DRAFT,
     }
 

@@ -123,8 +123,8 @@ def _staff_items(actor: Actor, limit: int) -> list[Item]:
 # --------------------------------------------------------------------------------------------
 # Statistical reports (报表与审核)
 
-FILL_REPORTS = getattr(capabilities, "FILL_REPORTS", "reporting.fill")
-REVIEW_REPORTS = getattr(capabilities, "REVIEW_REPORTS", "reporting.review")
+FILL_REPORTS = capabilities.FILL_REPORTS
+REVIEW_REPORTS = capabilities.REVIEW_REPORTS
 LEVEL_ORDER = ("town", "county", "city", "province")
 
 
