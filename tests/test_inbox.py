@@ -183,3 +183,21 @@ def test_an_app_registers_its_own_source(world):
             inbox.register(source)
     finally:
         inbox.SOURCES.remove(source)
+
+
+def test_the_daily_digest_command_mails_users_with_waiting_work(settings, world, task):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    for name in ("clerk_a1", "county_c_stat"):
+        user = world.user(name)
+        user.email = f"{name}@example.edu.cn"
+        user.save(update_fields=["email"])
+    out = StringIO()
+    call_command("send_inbox_digests", stdout=out)
+    assert mail.outbox == [] and "未开启" in out.getvalue()
+    settings.NOTIFY_EMAIL = True
+    call_command("send_inbox_digests", stdout=StringIO())
+    assert [m.to for m in mail.outbox] == [["clerk_a1@example.edu.cn"]]  # county C has nothing waiting
