@@ -27,7 +27,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -633,6 +633,14 @@ def completeness_rows(actor, task, region: Region) -> list[dict[str, Any]]:
     return out
 
 
+def _submission_url(pk: int) -> str:
+    """The review-chain page of one submission (the pages built beside these)."""
+    try:
+        return reverse("reporting:submission", kwargs={"submission_id": pk})
+    except NoReverseMatch:
+        return ""
+
+
 def school_rows(actor, task, region: Region) -> list[dict[str, Any]]:
     """Each school's status under ``region`` (the bottom of the drill-down)."""
     qs = scoped(Submission.objects.filter(task=task, region_path__startswith=region.path), actor, with_focus=False)
@@ -642,7 +650,7 @@ def school_rows(actor, task, region: Region) -> list[dict[str, Any]]:
         submitted_day = timezone.localtime(s.submitted_at).date() if s.submitted_at and reported else None
         rows.append({"name": s.school.name, "school_code": s.school.school_code, "status": s.status,
                      "status_label": STATUS_LABELS.get(s.status, s.status), "zero": s.zero_report,
-                     "submitted_at": s.submitted_at, "submission_id": s.pk,
+                     "submitted_at": s.submitted_at, "submission_id": s.pk, "url": _submission_url(s.pk),
                      "on_time": None if submitted_day is None else submitted_day <= task.deadline})
     return rows
 

@@ -221,8 +221,7 @@ def _to_review(actor: Actor) -> QuerySet:
 
 
 def _review_url(submission) -> str:
-    return (_url("reporting:review", submission_id=submission.pk) or _url("reporting:submission", submission_id=submission.pk)
-            or _url("reporting:tasks"))
+    return _url("reporting:submission", submission_id=submission.pk) or _url("reporting:tasks")
 
 
 def _review_items(actor: Actor, limit: int) -> list[Item]:
