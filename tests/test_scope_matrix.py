@@ -77,7 +77,7 @@ PLAIN_QUERY = {
     "property_right", "post_category", "kind", "indicator", "held", "ethnicity", "education_level", "direction",
     "condition", "born_to", "born_from", "backbone_level", "as_of", "action", "actor", "object_type", "date_from",
     "date_to", "user", "ip", "organization", "measure_a", "measure_b", "establishment", "teaching_stage", "title_grade",
-    "from_year", "graduation_date", "series",
+    "from_year", "graduation_date", "series", "sort",
 }
 KNOWN_QUERY = TARGET_QUERY | set(PROBED_QUERY) | PLAIN_QUERY
 REFUSED = {403, 404}
