@@ -611,10 +611,14 @@ def notify_schools(*, task: CollectionTask, school_ids: list[int], message: str)
         mails = [(f"【填报提醒】{task.title}", message, None, [u.email]) for u in clerks if u.email]
         sent += send_mass_mail(mails, fail_silently=True)
     if sms_on:
-        sender = getattr(settings, "NOTIFY_SMS_SENDER", None)  # a callable(phone, text) set by the deployment
+        # As web/inbox.py: NOTIFY_SMS_SENDER names a function ("module.function") called with phone= and text=.
+        from django.utils.module_loading import import_string
+
+        name = getattr(settings, "NOTIFY_SMS_SENDER", "")
+        sender = import_string(name) if isinstance(name, str) and name else None
         for user in clerks:
-            if user.phone and callable(sender):
-                sender(user.phone, message)
+            if user.phone and sender is not None:
+                sender(phone=user.phone, text=message)
                 sent += 1
             else:
                 log.info("reporting reminder: no SMS sender or phone for %s", user.username)
