@@ -18,3 +18,7 @@ EDIT_FACILITIES = "facilities.edit"  # land parcels and buildings (校舍) of a 
 EDIT_ASSETS = "assets.edit"  # equipment register and summary holdings of a school
 TAKE_SNAPSHOTS = "stats.snapshot"  # freeze the official census snapshot (the province's statistics office)
 EDIT_FUNDING_RATES = "funding.edit_rates"  # per-student funding rates (生均公用经费定额): the province's finance office
+DESIGN_FORMS = "reporting.design_forms"  # supplementary statistical forms: design, publish, import (the province)
+MANAGE_REPORT_TASKS = "reporting.manage_tasks"  # collection tasks: create, open, close, reopen for a school
+REVIEW_REPORTS = "reporting.review"  # approve or return submissions, approve or unapprove a region node
+FILL_REPORTS = "reporting.fill"  # a school's entry: save, submit, 零上报

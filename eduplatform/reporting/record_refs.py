@@ -1,0 +1,203 @@
+"""RECORD(...) in form expressions: one school's figures from the roll-ups, through a whitelist.
+
+Two kinds of source:
+
+* ``RECORD('measure:<key>')`` — a named measure of ``stats.measures.MEASURES`` (在校生, 专任教师 …),
+  summed by the figure's own definition (``definitions.Figure``: Σ measure over the rows its
+  condition selects, × weight, per part), so a prefilled cell equals what every statistics page shows.
+* ``RECORD('<rollup>.<field>', dim='value', ...)`` — Σ a numeric field of one roll-up
+  (``students`` → StudentRollup, ``staff`` → StaffRollup, ``classes`` → ClassRollup, ``buildings`` →
+  BuildingRollup, ``assets`` → AssetRollup) over the rows whose grouping columns match: a value
+  ending in ``*`` is a prefix (``education_level='1*'``), ``|`` separates alternatives
+  (``post_category='1|2'``).
+
+The whitelist is derived from the models: numeric measure fields (IntegerField, DecimalField) are
+what may be summed, the grouping columns (text and small positive integers, less the school and its
+path) what may be filtered. Nothing of the expression text reaches SQL except as a bound parameter
+of an ORM filter on a whitelisted column.
+
+With a snapshot, the frozen copies (``stats.models.SNAPSHOT_OF``) are read instead of the live rows.
+``resolve`` answers all the record references of a form with at most one query per roll-up model.
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from django.db import models
+from django.db.models import Q, Sum
+
+from eduplatform.reporting.expressions import RecordRef, RecordRefProblem
+
+MEASURE_PREFIX = "measure:"
+EXCLUDED_FIELDS = {"id", "school_id", "region_path", "snapshot"}
+DIM_VALUE_RE = re.compile(r"^[0-9A-Za-z_\-\u4e00-\u9fff（）·]{1,64}$")
+
+
+def _rollup_models() -> dict[str, type[models.Model]]:
+    from eduplatform.stats.models import (
+        AssetRollup,
+        BuildingRollup,
+        ClassRollup,
+        StaffRollup,
+        StudentRollup,
+    )
+
+    return {"students": StudentRollup, "staff": StaffRollup, "classes": ClassRollup, "buildings": BuildingRollup,
+            "assets": AssetRollup}
+
+
+@dataclass(frozen=True)
+class Rollup:
+    name: str  # "students"
+    model: type[models.Model]
+    label: str
+    measures: dict[str, str]  # field → Chinese label (what may be summed)
+    dims: dict[str, str]  # field → Chinese label (what may be filtered)
+    integer_dims: frozenset[str]
+
+
+def _is_dimension(f: models.Field) -> bool:
+    return isinstance(f, (models.CharField, models.PositiveSmallIntegerField))
+
+
+def _is_measure(f: models.Field) -> bool:
+    return isinstance(f, (models.IntegerField, models.DecimalField)) and not isinstance(
+        f, (models.PositiveSmallIntegerField, models.BigIntegerField))
+
+
+@lru_cache(maxsize=1)
+def rollups() -> dict[str, Rollup]:
+    """The whitelist, read from the roll-up models' fields."""
+    out: dict[str, Rollup] = {}
+    for name, model in _rollup_models().items():
+        fields = [f for f in model._meta.concrete_fields if f.name not in EXCLUDED_FIELDS and not f.primary_key]
+        out[name] = Rollup(
+            name, model, str(model._meta.verbose_name),
+            {f.name: str(f.verbose_name) for f in fields if _is_measure(f)},
+            {f.name: str(f.verbose_name) for f in fields if _is_dimension(f)},
+            frozenset(f.name for f in fields if isinstance(f, models.PositiveSmallIntegerField)),
+        )
+    return out
+
+
+def measures() -> dict[str, str]:
+    """key → label of the named measures RECORD('measure:<key>') may read."""
+    from eduplatform.stats.measures import MEASURES
+
+    return {key: figure.label for key, figure in MEASURES.items()}
+
+
+def check(source: str, dims: Iterable[tuple[str, str]]) -> None:
+    """Raise ``RecordRefProblem`` unless ``source`` and ``dims`` are on the whitelist."""
+    dims = list(dims)
+    if source.startswith(MEASURE_PREFIX):
+        key = source[len(MEASURE_PREFIX):]
+        known = measures()
+        if key not in known:
+            sample = "、".join(list(known)[:12])
+            raise RecordRefProblem(f"未知的指标项「{key[:40]}」；可用的如：{sample} 等")
+        if dims:
+            raise RecordRefProblem("指标项（measure:）不能再加维度条件", 0)
+        return
+    table, dot, field = source.partition(".")
+    known_rollups = rollups()
+    if not dot or table not in known_rollups:
+        raise RecordRefProblem(
+            f"RECORD 的来源「{source[:40]}」不合规：应为 measure:指标项，或 汇总表.字段，"
+            f"汇总表可为 {'、'.join(known_rollups)}")
+    rollup = known_rollups[table]
+    if field not in rollup.measures:
+        raise RecordRefProblem(
+            f"{rollup.label}没有可求和的字段「{field[:40]}」；可用的字段：{'、'.join(rollup.measures)}")
+    for index, (dim, value) in enumerate(dims):
+        if dim not in rollup.dims:
+            raise RecordRefProblem(
+                f"{rollup.label}不能按「{dim[:40]}」筛选；可用的维度：{'、'.join(rollup.dims)}", index)
+        for alternative in value.split("|"):
+            bare = alternative[:-1] if alternative.endswith("*") else alternative
+            if dim in rollup.integer_dims:
+                if not bare.isascii() or not bare.isdigit() or len(bare) > 5 or alternative.endswith("*"):
+                    raise RecordRefProblem(f"维度 {dim}（{rollup.dims[dim]}）的值「{value[:40]}」应为整数（不能用 * 前缀）",
+                                           index)
+            elif not DIM_VALUE_RE.match(bare):
+                raise RecordRefProblem(
+                    f"维度 {dim}（{rollup.dims[dim]}）的值「{value[:40]}」不合规：只能是代码或名称"
+                    "（字母、数字、汉字），末尾的 * 表示前缀，| 分隔多个值", index)
+
+
+def _condition(rollup: Rollup, dims: tuple[tuple[str, str], ...]) -> Q:
+    condition = Q()
+    for dim, value in dims:
+        either = Q()
+        for alternative in value.split("|"):
+            if dim in rollup.integer_dims:
+                either |= Q(**{dim: int(alternative)})
+            elif alternative.endswith("*"):
+                either |= Q(**{f"{dim}__startswith": alternative[:-1]})
+            else:
+                either |= Q(**{dim: alternative})
+        condition &= either
+    return condition
+
+
+@dataclass(frozen=True)
+class _Term:
+    model: type[models.Model]
+    measure: str
+    condition: Q
+    weight: decimal.Decimal
+
+
+def _terms(ref: RecordRef) -> list[_Term]:
+    if ref.source.startswith(MEASURE_PREFIX):
+        from eduplatform.stats.measures import MEASURES
+
+        figure = MEASURES[ref.source[len(MEASURE_PREFIX):]]
+        return [_Term(p.model, p.measure, p.condition, decimal.Decimal(p.weight)) for p in figure.parts]
+    table, _, field = ref.source.partition(".")
+    rollup = rollups()[table]
+    return [_Term(rollup.model, field, _condition(rollup, ref.dims), decimal.Decimal(1))]
+
+
+def resolve(refs: Iterable[RecordRef], *, school: object, snapshot: object | None = None
+            ) -> dict[tuple, decimal.Decimal]:
+    """Each reference's value for one school (``RecordRef.key`` → Decimal), one query per roll-up
+    model at most: every term of that model is a filtered SUM of the same aggregate query."""
+    from eduplatform.stats.models import SNAPSHOT_OF
+
+    school_id = getattr(school, "pk", school)
+    by_model: dict[type[models.Model], list[tuple[tuple, int, _Term]]] = {}
+    keys: dict[tuple, None] = {}
+    for ref in refs:
+        check(ref.source, ref.dims)  # a stored definition is checked again before it is read
+        if ref.key in keys:
+            continue
+        keys[ref.key] = None
+        for n, term in enumerate(_terms(ref)):
+            by_model.setdefault(term.model, []).append((ref.key, n, term))
+    out: dict[tuple, decimal.Decimal] = {key: decimal.Decimal(0) for key in keys}
+    for model, terms in by_model.items():
+        if snapshot is not None:
+            qs = SNAPSHOT_OF[model].objects.filter(snapshot=snapshot, school_id=school_id)
+        else:
+            qs = model.objects.filter(school_id=school_id)
+        aggregates = {f"t{i}": Sum(term.measure, filter=term.condition if term.condition else None)
+                      for i, (_, _, term) in enumerate(terms)}
+        row = qs.aggregate(**aggregates)
+        for i, (key, _, term) in enumerate(terms):
+            value = row[f"t{i}"] or 0
+            out[key] += decimal.Decimal(value) * term.weight
+    return out
+
+
+def catalogue() -> dict[str, object]:
+    """What a form designer may use in RECORD(...): measures, roll-ups with their fields and dims."""
+    return {
+        "measures": measures(),
+        "rollups": {name: {"label": r.label, "fields": r.measures, "dims": r.dims} for name, r in rollups().items()},
+    }
