@@ -228,9 +228,17 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         return xlsx_response(f"{task.title}_{region.name}.xlsx", headers, data, sheet="填报进度")
     state = selectors.region_state(user, task, region.path)
     level = LEVEL_OF_REGION.get(region.level)
+    schools, status = None, request.GET.get("status", "")
+    if task.review_levels and level == task.review_levels[0]:
+        # The first review level approves the schools themselves: list them here, whatever the depth.
+        qs = selectors.submissions_for(user, task).filter(region_path__startswith=region.path)
+        if status in SubmissionStatus.values:
+            qs = qs.filter(status=status)
+        schools = paging.keyset_page(request, qs, keys=("region_path", "school_id"), name="reporting-schools")
     return render(request, "reporting/task.html", {
         "nav_active": NAV, "task": task, "region": region, "trail": _trail(region, root) if root else [region],
-        "rows": rows, "state": state, "approval": state.approval, "region_is_level": state.is_review_node,
+        "rows": rows, "schools": schools, "status": status, "statuses": SubmissionStatus.choices,
+        "query": paging.other_params(request.GET).urlencode(), "state": state, "approval": state.approval, "region_is_level": state.is_review_node,
         "level_label": ReviewLevel(level).label if level else "",
         "can_manage": user.can(MANAGE) and task.owner_path and region.path.startswith(task.owner_path)
         and scope_of(user, with_focus=False).region_path == task.owner_path,
