@@ -339,3 +339,32 @@ def test_zero_report_through_the_page(client, world):
     assert sub.status == SubmissionStatus.SUBMITTED and sub.zero_report
     page = login(client, world, "county_a_stat").get(f"/reports/submissions/{sub.pk}/").content.decode()
     assert "本校本年度无教师参加培训" in page
+
+
+def test_census_sign_off_task_shows_the_schools_figures_and_a_confirm_button(client, world):
+    from eduplatform.stats.snapshots import take_snapshot
+
+    snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
+    login(client, world, "province")
+    page = client.get(f"/reports/tasks/new/?snapshot={snapshot.pk}").content.decode()
+    assert snapshot.title in page and 'name="form_version"' not in page
+    response = client.post(f"/reports/tasks/new/?snapshot={snapshot.pk}", {
+        "snapshot": snapshot.pk, "title": "统计时点数据确认", "period": "2026",
+        "deadline": (timezone.localdate() + dt.timedelta(days=5)).isoformat(), "remind_days": 2,
+        "regions": [TIANHE], "school_types": ["211"], "review_levels": ["county", "city", "province"]})
+    task = CollectionTask.objects.get(title="统计时点数据确认")
+    assert response.status_code == 302 and task.kind == "census" and task.snapshot_id == snapshot.pk
+    client.post(f"/reports/tasks/{task.pk}/open/")
+    sub = Submission.objects.get(task=task, school=world.school_a1)
+
+    login(client, world, "clerk_a1")
+    page = client.get(f"/reports/submissions/{sub.pk}/entry/").content.decode()
+    assert 'data-testid="census-confirm"' in page and 'data-testid="census-tables"' in page
+    assert 'name="T1.R1.C1"' not in page  # no grid: the figures are the snapshot's
+    assert "快照中没有本校的数据" not in page and 'data-testid="findings"' in page  # the school's 基表 checks
+    assert client.get(f"/reports/submissions/{sub.pk}/form.xlsx").status_code == 404
+    client.post(f"/reports/submissions/{sub.pk}/confirm/")
+    sub.refresh_from_db()
+    assert sub.status == SubmissionStatus.SUBMITTED
+    page = login(client, world, "county_a_stat").get(f"/reports/submissions/{sub.pk}/").content.decode()
+    assert 'data-testid="review-form"' in page and "查看该校基表" in page
