@@ -275,7 +275,7 @@ def test_download_fill_and_upload_the_form_and_a_broken_file_changes_nothing(cli
     task = task_through_the_form(client, world, regions=[TIANHE], school_types=["211"])
     sub = Submission.objects.get(task=task, school=world.school_a1)
     login(client, world, "clerk_a1")
-    response = client.get(f"/reports/submissions/{sub.pk}/form.xlsx?blank=1")
+    response = client.get(f"/reports/submissions/{sub.pk}/blank.xlsx")
     assert response.status_code == 200
     with CalamineWorkbook.from_filelike(io.BytesIO(response.content)) as book:
         assert book.sheet_names[0].startswith("T1 ")

@@ -24,5 +24,6 @@ urlpatterns: list = [
     path("submissions/<int:submission_id>/unapprove/", views.submission_unapprove, name="submission_unapprove"),
     path("submissions/<int:submission_id>/history/", views.submission_history, name="history"),
     path("submissions/<int:submission_id>/form.xlsx", views.submission_download, name="download"),
+    path("submissions/<int:submission_id>/blank.xlsx", views.submission_download_blank, name="download_blank"),
     path("submissions/<int:submission_id>/upload/", views.submission_upload, name="upload"),
 ]

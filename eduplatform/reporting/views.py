@@ -281,6 +281,13 @@ class TaskForm(forms.Form):
         return sorted(self.cleaned_data["review_levels"], key=order.index)
 
 
+def _default_levels(root: Region | None) -> list[str]:
+    """County up to the creating unit's own level (the highest review level is the creator's)."""
+    order = ["county", "city", "province"]
+    level = root.level if root is not None else "province"
+    return order[: order.index(level) + 1] if level in order else ["county"]
+
+
 def _target_regions(root: Region | None) -> list[Region]:
     """Regions a task may target: the cities and counties under the user's region (a county: its
     towns), indented by depth."""
@@ -313,7 +320,8 @@ def task_new(request: HttpRequest) -> HttpResponse:
     versions = _published_versions()
     form = TaskForm(request.POST or None, versions=versions, regions=regions,
                     census=snapshot is not None,
-                    initial={"title": f"{snapshot.title} 数据确认" if snapshot else "",
+                    initial={"review_levels": _default_levels(root),
+                             "title": f"{snapshot.title} 数据确认" if snapshot else "",
                              "period": str(snapshot.census_date.year) if snapshot else str(dt.date.today().year)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -767,12 +775,22 @@ def region_history(request: HttpRequest, task_id: int) -> HttpResponse:
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def submission_download(request: HttpRequest, submission_id: int) -> HttpResponse:
-    """The form in its printed layout, blank (``?blank=1``) or with the submission's values."""
+    """The form in its printed layout with the submission's values."""
+    return _download(request, submission_id, blank=False)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def submission_download_blank(request: HttpRequest, submission_id: int) -> HttpResponse:
+    """The blank form in its printed layout (the school's name and the prefilled records' values kept)."""
+    return _download(request, submission_id, blank=True)
+
+
+def _download(request: HttpRequest, submission_id: int, *, blank: bool) -> HttpResponse:
     submission = _submission(request.user, submission_id)
     task = submission.task
     if task.kind != TaskKind.FORM:
         raise Http404("统计时点数据确认任务没有报表文件")
-    blank = request.GET.get("blank") == "1"
     g = build_grid(submission, values={} if blank else None, checked=False)
     content = spreadsheet.form_workbook(g, task=task, school=submission.school, blank=blank)
     name = f"{g.code}_{g.title}_{submission.school.name}{'_空表' if blank else ''}.xlsx"
