@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from eduplatform.reporting import record_refs
 from eduplatform.reporting.evaluation import (
@@ -18,6 +20,7 @@ from eduplatform.reporting.evaluation import (
     compute_values,
     numeric_cells,
     parse_definition,
+    prefill_many,
     prefill_values,
 )
 from eduplatform.reporting.expressions import parse
@@ -125,6 +128,32 @@ def test_compute_values_fills_computed_cells_rounded_to_their_column(spec):
 
 
 @pytest.mark.django_db
+def test_values_come_back_in_the_text_they_are_stored_as(spec):
+    out = compute_values(spec, {"T1.R2.C1": "1,234", "T1.R3.C1": "９", "T1.R2.C2": " 12 ", "T2.R1.C1": "-0.5",
+                                "T1.R3.C2": "-0", "T1.R2.C3": " 1 ", "T1.R1.C4": "  备注 ", "T1.R2.C4": "bad",
+                                "T1.R1.C5": "2026-9-1", "T9.R1.C1": "7"})
+    assert out == {"T1.R2.C1": "1234", "T1.R3.C1": "9", "T1.R2.C2": "12.0", "T2.R1.C1": "-0.50",
+                   "T1.R3.C2": "0.0", "T1.R2.C3": "1", "T1.R1.C4": "备注", "T1.R2.C4": "bad",
+                   "T1.R1.C5": "2026-9-1",  # a bad date is kept as typed, beside its error
+                   "T9.R1.C1": "7", "T1.R1.C1": str(1234 + 9), "T1.R1.C2": "4.0"}
+    assert check_values(spec, out).values == out  # storing the answer changes nothing
+
+
+@pytest.mark.django_db
+def test_a_computed_result_too_large_to_store_is_a_cell_error_not_a_crash():
+    data = small_form()
+    data["tables"][0]["rows"].append({"code": "R4", "label": "乘积"})
+    data["tables"][0]["cells"]["R4.C1"] = {"computed": "[T1.R2.C1] * [T1.R3.C1] * [T1.R2.C1]"}
+    spec = parse_definition(data, code_tables=CODE_TABLES)
+    big = "9" * 18
+    values = {"T1.R2.C1": big, "T1.R3.C1": big}
+    assert compute_values(spec, values)["T1.R4.C1"] == ""
+    report = check_values(spec, values)
+    assert "超过 18 位整数" in report.cell_errors["T1.R4.C1"] and not report.ok
+    assert check_values(spec, {"T1.R2.C1": "3", "T1.R3.C1": "4"}).values["T1.R4.C1"] == str(3 * 4 * 3)
+
+
+@pytest.mark.django_db
 def test_computed_chains_follow_the_dependency_order():
     data = small_form()
     data["tables"][0]["rows"].append({"code": "R4", "label": "两倍"})
@@ -224,6 +253,13 @@ def school_records(world, django_capture_on_commit_callbacks):
     return school
 
 
+def school_without_staff():
+    """School B1 of the test world (another county): no staff records at all."""
+    from eduplatform.orgs.models import Organization
+
+    return Organization.objects.filter(school_code="2144000002").get()
+
+
 def _raw_teachers(school, **conditions) -> int:
     return StaffMember.objects.filter(unit=school, post_category="1", **conditions).count()
 
@@ -270,6 +306,11 @@ def test_rules_against_the_records_use_the_schools_figures(school_records):
     assert e2.detail == f"左边 {teachers + 1}，右边 {teachers}"
     without_school = check_values(spec, right)
     assert results(without_school)["E2"] == (True, False)
+    # A rule that asks ISBLANK itself is evaluated even over blank cells: an empty 442 table of a
+    # school with 骨干教师 is flagged (DOMAIN V7), while other rules over blank cells do not apply.
+    empty = check_values(spec, {}, school=school)
+    assert results(empty)["E1"] == (False, True) and results(empty)["V1"] == (True, False)
+    assert results(check_values(spec, {}, school=school_without_staff()))["E1"] == (True, True)
 
 
 @pytest.mark.django_db
@@ -307,6 +348,28 @@ def test_prefill_from_a_snapshot_reads_its_frozen_figures(world, school_records,
 
 
 @pytest.mark.django_db
+def test_prefill_for_many_schools_equals_prefill_one_by_one(world, school_records, django_capture_on_commit_callbacks,
+                                                            django_assert_max_num_queries):
+    committed(django_capture_on_commit_callbacks, lambda: [staff_services.hire(
+        actor=world.user("county_b_stat"), unit=world.school_b1, data=staff_row(950 + i)) for i in range(3)])
+    schools = [world.school_a1, world.school_b1, world.school_a2]
+    snapshot = take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
+    for code in ("JC442", "SV01"):
+        spec = shipped(code)
+        for frozen in (None, snapshot):
+            with django_assert_max_num_queries(2):  # one grouped query per roll-up model (chunk of 1)
+                many = prefill_many(spec, schools=[s.pk for s in schools[:2]], snapshot=frozen)
+            many = prefill_many(spec, schools=schools, snapshot=frozen)
+            assert many == {s.pk: prefill_values(spec, school=s, snapshot=frozen) for s in schools}
+    assert prefill_many(shipped("JC442"), schools=[world.school_b1])[world.school_b1.pk]["T1.R1.C1"] == 3
+    from eduplatform.reporting import record_refs
+
+    refs = [parse("RECORD('measure:teachers')").ast]
+    chunked = record_refs.resolve_many(refs, school_ids=[s.pk for s in schools], chunk=1)
+    assert chunked == record_refs.resolve_many(refs, school_ids=[s.pk for s in schools])
+
+
+@pytest.mark.django_db
 def test_prefill_of_another_school_or_an_empty_one_is_zero(world, school_records):
     prefill = prefill_values(shipped("JC442"), school=world.school_b1)
     assert all(value == 0 for value in prefill.values())
@@ -324,3 +387,80 @@ def test_whitelist_is_derived_from_the_rollup_models():
     assert "education_level" in rollups["staff"].dims and "total_area" in rollups["buildings"].measures
     catalogue = record_refs.catalogue()
     assert "teachers" in catalogue["measures"] and catalogue["rollups"]["staff"]["dims"]["gender"] == "性别"
+
+
+@pytest.mark.django_db
+def test_values_sent_for_computed_cells_are_ignored_and_recomputed(spec):
+    report = check_values(spec, {"T1.R1.C1": "garbage", "T1.R2.C1": "2", "T1.R3.C1": "3"})
+    assert report.cell_errors == {}
+    assert report.values["T1.R1.C1"] == "5"
+
+
+@pytest.mark.django_db
+def test_changed_prefills_are_the_cells_to_explain(school_records):
+    from eduplatform.reporting.evaluation import changed_prefills
+
+    spec = shipped("JC442")
+    prefill = prefill_values(spec, school=school_records)
+    same = {key: format(value, "f") for key, value in prefill.items()}
+    assert changed_prefills(spec, same, prefill) == {}
+    teachers = prefill["T1.R1.C1"]
+    changed = {**same, "T1.R1.C1": str(teachers + 2), "T1.R2.C1": ""}
+    assert changed_prefills(spec, changed, prefill) == {
+        "T1.R1.C1": (str(teachers), str(teachers + 2)),
+        "T1.R2.C1": (str(prefill["T1.R2.C1"]), ""),
+    }
+    assert changed_prefills(spec, {**same, "T1.R1.C1": f"{teachers:,}"}, prefill) == {}
+
+
+@pytest.mark.django_db
+def test_the_survey_prefilled_from_the_records_passes_its_rules_until_a_figure_departs(school_records):
+    school = school_records
+    survey = shipped("SV01")
+    prefill = prefill_values(survey, school=school)
+    entered = {key: format(value, "f") for key, value in prefill.items()}
+    migrants = int(prefill["T1.R2.C2"])
+    entered |= {"T1.R2.C3": "0", "T1.R2.C4": str(migrants), "T2.R1.C1": str(migrants + 2),
+                "T2.R1.C2": str(migrants), "T3.R1.C2": "2026-09-30", "T3.R1.C1": "王老师"}
+    values = compute_values(survey, entered)
+    assert values["T1.R1.C2"] == str(migrants) and values["T2.R1.C4"] == "2"
+    assert values["T1.R1.C5"] == format(D(100 * migrants) / D(int(prefill["T1.R2.C1"])), ".1f")
+    report = check_values(survey, values, school=school)
+    assert report.ok and not report.soft_failures, [r for r in report.results if not r.passed]
+    assert all(r.applicable for r in report.results if r.code in ("V1", "E1", "E2"))
+    # One more migrant pupil than the student records hold: a soft failure against the records, and
+    # the new entrants no longer match the applications table (a soft rule across tables).
+    departed = compute_values(survey, {**values, "T1.R2.C2": str(migrants + 1)})
+    report = check_values(survey, departed, school=school)
+    assert report.ok and {r.code for r in report.soft_failures} == {"E2"}
+    report = check_values(survey, {**departed, "T1.R2.C4": str(migrants + 1)}, school=school)
+    assert {r.code for r in report.soft_failures} == {"E1", "E2"}
+    # More admitted than applied: a hard failure that blocks submission.
+    blocked = check_values(survey, {**values, "T2.R1.C2": str(migrants + 3)}, school=school)
+    assert [r.code for r in blocked.hard_failures] == ["V3"] and not blocked.ok
+
+
+# --------------------------------------------------------------------------------------------
+# Fuzzing: whatever a school (or an uploaded spreadsheet) sends, checking answers with a report.
+
+
+VALUE = (st.text(max_size=12) | st.sampled_from(["", "0", "-1", "1,000", "12.5", "1e3", "NaN", "Infinity", "01",
+                                                 "2026-09-01", "2026-13-01", " 7 ", "９", "1" * 40, "9" * 18,
+                                                 "9" * 12 + ".5"])
+         | st.integers(-10**20, 10**20) | st.decimals(allow_nan=True, allow_infinity=True) | st.none()
+         | st.booleans() | st.floats())
+
+
+@pytest.mark.django_db
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_fuzz_any_values_give_a_report(data):
+    spec = shipped(data.draw(st.sampled_from(["JC442", "SV01"])))
+    keys = st.sampled_from([*spec.cells, "T9.R9.C9", "x", ""])
+    values = data.draw(st.dictionaries(keys, VALUE, max_size=12))
+    report = check_values(spec, values, other_forms={"JC442": values})
+    assert all(isinstance(message, str) and message for message in report.cell_errors.values())
+    computed = compute_values(spec, values)
+    for key in spec.computed_order:
+        text = computed[key]
+        assert text == "" or decimal.Decimal(text).as_tuple().exponent == -spec.cells[key].decimals

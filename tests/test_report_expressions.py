@@ -247,6 +247,16 @@ def test_limits_on_length_nesting_and_references():
     assert len(ex.references(ex.parse("+".join(["[A.B.C]"] * ex.MAX_REFERENCES))).cells) == 1
 
 
+def test_long_chains_evaluate_without_deep_recursion():
+    text = "+".join(["[A.B.C]"] * 200) + "-" + "-".join(["1"] * 199)  # 399 operators, 1,997 characters
+    assert len(text) <= ex.MAX_LENGTH
+
+    def nested(depth: int):  # evaluate as if deep inside a request's call stack
+        return nested(depth - 1) if depth else run(text, {"A.B.C": D(2)})
+
+    assert nested(700) == D(2 * 200 - 199)
+
+
 def test_non_text_input_is_an_expression_error():
     for value in (None, 42, b"1+1", ["1"]):
         with pytest.raises(ExpressionError):
@@ -308,3 +318,20 @@ def test_fuzz_language_like_text(text):
 @given(st.lists(LANGUAGE, min_size=200, max_size=600).map(" ".join))
 def test_fuzz_long_language_like_text(text):
     _parse_and_run(text)
+
+
+def test_every_record_example_in_the_designers_reference_parses():
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "reporting-forms.md").read_text(encoding="utf-8")
+    examples = re.findall(r"RECORD\('[^)]*\)", doc)
+    assert len(examples) >= 10
+    for example in examples:
+        if "<" in example:  # the placeholders of the syntax line
+            continue
+        assert ex.parse(example).kind == ex.NUMBER, example
+    measures_named = re.findall(r"`([a-z_]+)` [\u4e00-\u9fff]", doc.split("**Named measures**")[1].split("**A roll-up")[0])
+    from eduplatform.stats.measures import MEASURES
+
+    assert measures_named and set(measures_named) <= set(MEASURES)

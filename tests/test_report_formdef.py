@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from eduplatform.reporting import formdef
 from eduplatform.reporting.formdef import DefinitionInvalid, parse_definition, to_json
@@ -159,6 +161,7 @@ def test_every_problem_is_reported_at_once_naming_where_it_is():
         {"code": "V5", "kind": "soft", "expression": "[T1.R3.C4] = 'x'", "message": "引用不填的单元格",
          "cells": ["T1.R7.C1"]},
         {"code": "V6", "kind": "hard", "expression": "RECORD('staff.salary') > 0", "message": "未知字段"},
+        {"code": "V7", "kind": "hard", "expression": "COALESCE([T1.R1.C1], [T1.R2.C1])", "message": "不是条件"},
     ]
     found = {(p.field, p.code) for p in problems(data)}
     assert {
@@ -169,7 +172,7 @@ def test_every_problem_is_reported_at_once_naming_where_it_is():
         ("T1.R3.C1", "cell.disabled"), ("T1", "code.duplicate"), ("rules.V1", "code.duplicate"),
         ("rules.V2", "kind.invalid"), ("rules.V2", "expression.invalid"), ("rules.V3", "rule.kind"),
         ("rules.V4", "reference.form"), ("rules.V5", "reference.disabled"), ("rules.V5", "cells.unknown"),
-        ("rules.V6", "expression.invalid"),
+        ("rules.V6", "expression.invalid"), ("rules.V7", "rule.kind"),
     } <= found
     by_field = DefinitionInvalid(problems(data)).by_field()
     assert any("第 13 个字符" in m for m in by_field["rules.V2"])  # the position inside the expression
@@ -252,3 +255,63 @@ def test_problems_are_field_problems_with_chinese_messages():
         "rules.V1": "校验规则 V1 引用的单元格 [T1.R2.C1] 不存在",
     }
     assert formdef.CELL_TYPES["integer"] == "整数"
+
+
+# --------------------------------------------------------------------------------------------
+# Fuzzing: whatever JSON is imported, the answer is a spec or DefinitionInvalid — never a crash.
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 5) | st.floats(allow_nan=False, allow_infinity=False)
+    | st.sampled_from(["", "T1", "R1", "C1", "integer", "code", "hard", "[T1.R1.C1]", "1 +", "RECORD('x')"])
+    | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def _paths(node, prefix=()):
+    yield prefix
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield from _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _paths(value, (*prefix, index))
+
+
+def _mutate(data, path, value, delete):
+    if not path:
+        return value
+    parent = data
+    for step in path[:-1]:
+        parent = parent[step]
+    if delete and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = value
+    return data
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_fuzz_mutated_definitions_give_a_spec_or_definition_invalid(data):
+    original = json.loads(SHIPPED[data.draw(st.integers(0, len(SHIPPED) - 1))].read_text(encoding="utf-8"))
+    mutated = copy.deepcopy(original)
+    for _ in range(data.draw(st.integers(1, 3))):
+        paths = list(_paths(mutated))
+        path = data.draw(st.sampled_from(paths))
+        mutated = _mutate(mutated, path, data.draw(JSON), data.draw(st.booleans()))
+    try:
+        spec = parse_definition(mutated, code_tables={"staff_category_k12"})
+    except DefinitionInvalid as error:
+        assert error.problems and all(p.message and p.field for p in error.problems)
+    else:
+        assert parse_definition(to_json(spec), code_tables={"staff_category_k12"}) == spec
+
+
+@settings(max_examples=200, deadline=None)
+@given(JSON)
+def test_fuzz_arbitrary_json_gives_definition_invalid(value):
+    with pytest.raises(DefinitionInvalid):
+        parse_definition(value, code_tables=set())

@@ -10,7 +10,8 @@ What workflow and the pages call (docs/reporting-forms.md describes the language
     report.hard_failures, report.soft_failures, report.cell_errors
 
 Blank semantics (REPORTING.md): a blank cell is 0 in arithmetic; a rule whose cells of this form are
-all blank (and whose other forms' cells are blank too) passes as not applicable; so does a rule that
+all blank (and whose other forms' cells are blank too) passes as not applicable — unless it asks
+ISBLANK(...) itself, which is how a form says "must be filled in"; so does a rule that
 divides by zero, or that needs the school's records or another form's values when they are not given.
 A rule reading a cell that has a type error is not evaluated (the cell error is reported instead).
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from eduplatform.reporting import expressions as ex
@@ -155,15 +156,19 @@ def format_value(cell: Cell, value: ex.Value) -> str:
     if isinstance(value, bool):
         return ""
     if isinstance(value, decimal.Decimal):
+        if value.is_zero():
+            value = abs(value)  # "-0" is stored as "0"
         if cell.numeric:
             return format(_quantize(cell, value), "f")
         return ex._plain(value)
     return str(value)
 
 
+_PLACES = [decimal.Decimal(1).scaleb(-n) for n in range(10)]
+
+
 def _quantize(cell: Cell, value: decimal.Decimal) -> decimal.Decimal:
-    with decimal.localcontext(ex.CONTEXT):
-        return value.quantize(decimal.Decimal(1).scaleb(-cell.decimals), rounding=decimal.ROUND_HALF_UP)
+    return value.quantize(_PLACES[cell.decimals], rounding=decimal.ROUND_HALF_UP, context=ex.CONTEXT)
 
 
 def _typed(spec: FormDefinitionSpec, values: Mapping[str, object]) -> tuple[dict[str, ex.Value], dict[str, str]]:
@@ -175,6 +180,8 @@ def _typed(spec: FormDefinitionSpec, values: Mapping[str, object]) -> tuple[dict
             if _raw_text(raw):
                 errors[key] = f"报表 {spec.code} 没有单元格 {str(key)[:30]}"
             continue
+        if cell.spec.computed:
+            continue  # always recomputed from the cells it reads, whatever was sent
         value, error = convert(cell, raw)
         if error:
             errors[key] = error
@@ -203,8 +210,11 @@ def _other_values(other_forms: Mapping[str, Mapping[str, object]] | None) -> dic
 # Compute
 
 
-def _compute(spec: FormDefinitionSpec, typed: dict[str, ex.Value], errors: Mapping[str, str]) -> dict[str, ex.Value]:
-    """Fill the computed cells of ``typed`` in dependency order (in place); returns it."""
+def _compute(spec: FormDefinitionSpec, typed: dict[str, ex.Value], errors: Mapping[str, str],
+             overflow: set[str] | None = None) -> dict[str, ex.Value]:
+    """Fill the computed cells of ``typed`` in dependency order (in place); returns it. A result of
+    more than 18 integer digits is left blank and its key added to ``overflow``."""
+    overflow = set() if overflow is None else overflow
     for key in spec.computed_order:
         parsed = spec.expression("computed", key)
         refs = ex.references(parsed).cells
@@ -216,21 +226,36 @@ def _compute(spec: FormDefinitionSpec, typed: dict[str, ex.Value], errors: Mappi
             value = ex.evaluate(parsed, env)
         except ex.EvaluationError:
             value = None
+        typed[key] = ex.BLANK
         if isinstance(value, decimal.Decimal):
-            typed[key] = _quantize(spec.cells[key], value)
-        else:
-            typed[key] = ex.BLANK
+            try:
+                rounded = _quantize(spec.cells[key], value)
+            except decimal.DecimalException:
+                rounded = None
+            if rounded is None or rounded.adjusted() >= MAX_NUMBER_DIGITS:
+                overflow.add(key)
+            else:
+                typed[key] = rounded
     return typed
 
 
 def compute_values(spec: FormDefinitionSpec, values: Mapping[str, object]) -> dict[str, str]:
-    """``values`` with every computed cell filled in (as the stored text; blank when its inputs are
-    all blank or it divides by zero). Values with a type error are kept as entered and count as blank."""
+    """``values`` as they are stored, with every computed cell filled in (blank when its inputs are
+    all blank or it divides by zero). Valid values come back in canonical text (numbers without
+    separators, decimals with the column's places); values with a type error are kept as entered
+    and count as blank."""
     typed, errors = _typed(spec, values)
     _compute(spec, typed, errors)
+    return _stored(spec, values, typed)
+
+
+def _stored(spec: FormDefinitionSpec, values: Mapping[str, object], typed: Mapping[str, ex.Value]) -> dict[str, str]:
+    """What to store: valid values in their canonical text ("1,234" → "1234", "９" → "9", a decimal
+    with the column's places), values with an error as entered (the school sees what it typed beside
+    the message), computed cells as computed."""
     out = {str(k): _raw_text(v) for k, v in values.items()}
-    for key in spec.computed_order:
-        out[key] = format_value(spec.cells[key], typed[key])
+    for key, value in typed.items():
+        out[key] = format_value(spec.cells[key], value)
     return out
 
 
@@ -244,29 +269,66 @@ def prefill_values(spec: FormDefinitionSpec, *, school: object, snapshot: object
     and text as str); a cell whose prefill reads another form that is not given is left out."""
     from eduplatform.reporting import record_refs
 
-    prefill_parsed = {key: spec.expression("prefill", key) for key in spec.prefilled_cells}
-    refs = {r.key: r for p in prefill_parsed.values() for r in ex.references(p).records}
-    records = record_refs.resolve(refs.values(), school=school, snapshot=snapshot) if refs else {}
-    others = _other_values(other_forms)
+    refs = _prefill_refs(spec)
+    records = record_refs.resolve(refs, school=school, snapshot=snapshot) if refs else {}
+    return _prefill(spec, records, _other_values(other_forms))
+
+
+def prefill_many(spec: FormDefinitionSpec, *, schools: Iterable[object], snapshot: object | None = None
+                 ) -> dict[int, dict[str, decimal.Decimal | str]]:
+    """``prefill_values`` for many schools (school or id → its prefill, keyed by id), reading the
+    roll-ups with one grouped query per model per 2,000 schools: what opening a task for a whole
+    province uses. Prefills that read other forms are left out (those forms are not filled yet)."""
+    from eduplatform.reporting import record_refs
+
+    ids = [int(getattr(s, "pk", s)) for s in schools]
+    refs = _prefill_refs(spec)
+    if not refs:
+        one = _prefill(spec, {}, {})
+        return {school_id: dict(one) for school_id in ids}
+    records = record_refs.resolve_many(refs, school_ids=ids, snapshot=snapshot)
+    plan = _prefill_plan(spec)
+    return {school_id: _prefill(spec, records[school_id], {}, plan) for school_id in ids}
+
+
+def _prefill_refs(spec: FormDefinitionSpec) -> list[ex.RecordRef]:
+    refs = {r.key: r for key in spec.prefilled_cells for r in ex.references(spec.expression("prefill", key)).records}
+    return list(refs.values())
+
+
+def _prefill_plan(spec: FormDefinitionSpec) -> list[tuple[Cell, ex.Parsed, tuple[str, ...]]]:
+    """(cell, its prefill, the other forms it reads) of every prefilled cell: worked out once per
+    form, not once per school."""
+    plan = []
+    for key in spec.prefilled_cells:
+        parsed = spec.expression("prefill", key)
+        plan.append((spec.cells[key], parsed, ex.references(parsed).forms))
+    return plan
+
+
+def _prefill(spec: FormDefinitionSpec, records: Mapping[tuple, decimal.Decimal],
+             others: Mapping[str, Mapping[str, ex.Value]],
+             plan: list[tuple[Cell, ex.Parsed, tuple[str, ...]]] | None = None) -> dict[str, decimal.Decimal | str]:
     out: dict[str, decimal.Decimal | str] = {}
-    for key, parsed in prefill_parsed.items():
-        cell = spec.cells[key]
-        missing = [f for f in ex.references(parsed).forms if f not in others]
-        if missing:
+    env = ex.Environment(
+        cell=lambda k: ex.BLANK,
+        other=lambda form, k: others[form].get(k, ex.BLANK),
+        record=lambda ref: records[ref.key],
+    )
+    for cell, parsed, forms in plan if plan is not None else _prefill_plan(spec):
+        if any(f not in others for f in forms):
             continue
-        env = ex.Environment(
-            cell=lambda k: ex.BLANK,
-            other=lambda form, k: others[form].get(k, ex.BLANK),
-            record=lambda ref: records[ref.key],
-        )
-        value = ex.evaluate(parsed, env)
+        if isinstance(parsed.ast, ex.RecordRef):
+            value: ex.Value = records[parsed.ast.key]  # the usual prefill: one figure as it is
+        else:
+            try:
+                value = ex.evaluate(parsed, env)
+            except ex.EvaluationError:
+                continue  # e.g. another form's text where a number is needed: no prefill, nothing invented
         if isinstance(value, decimal.Decimal):
-            if cell.numeric:
-                out[key] = _quantize(cell, value)
-            else:
-                out[key] = ex._plain(value)
+            out[cell.key] = _quantize(cell, value) if cell.numeric else ex._plain(value)
         elif isinstance(value, str) and not cell.numeric:
-            out[key] = value
+            out[cell.key] = value
     return out
 
 
@@ -281,7 +343,11 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
     from eduplatform.reporting import record_refs
 
     typed, errors = _typed(spec, values)
-    _compute(spec, typed, errors)
+    overflow: set[str] = set()
+    _compute(spec, typed, errors, overflow)
+    for key in overflow:
+        cell = spec.cells[key]
+        errors[key] = f"{key}（{cell.row.label}·{cell.column.label}）的计算结果超过 {MAX_NUMBER_DIGITS} 位整数，请核对所填数值"
     others = _other_values(other_forms)
 
     rule_parsed = {rule.code: spec.expression("rule", rule.code) for rule in spec.rules}
@@ -318,7 +384,8 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
             continue
         entered = [typed.get(ref, ex.BLANK) for ref in refs.cells]
         entered += [others[f].get(k, ex.BLANK) for f, k in refs.other_forms]
-        if (refs.cells or refs.other_forms) and all(v is ex.BLANK for v in entered):
+        asks_blank = any(isinstance(n, ex.Call) and n.name == "ISBLANK" for n in ex.walk(parsed.ast))
+        if (refs.cells or refs.other_forms) and not asks_blank and all(v is ex.BLANK for v in entered):
             results.append(skip("所涉单元格均未填写，不适用"))
             continue
         try:
@@ -329,14 +396,38 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
         if outcome is None:
             results.append(skip("计算中出现除以零，不适用"))
             continue
-        passed = outcome is True
+        if not isinstance(outcome, bool):
+            results.append(RuleResult(rule.code, rule.kind, False, rule.message, cells, "规则的结果不是条件（真/假）"))
+            continue
+        passed = outcome
         detail = "" if passed else _sides(parsed, env)
         results.append(RuleResult(rule.code, rule.kind, passed, rule.message, cells, detail))
 
-    shown = {str(k): _raw_text(v) for k, v in values.items()}
-    for key in spec.computed_order:
-        shown[key] = format_value(spec.cells[key], typed[key])
-    return CheckReport(results, errors, shown)
+    return CheckReport(results, errors, _stored(spec, values, typed))
+
+
+def changed_prefills(spec: FormDefinitionSpec, values: Mapping[str, object],
+                     prefill: Mapping[str, object]) -> dict[str, tuple[str, str]]:
+    """Prefilled cells whose entered value differs from the prefill: key → (prefilled, entered), as
+    stored text. What needs an explanation and shows the difference from the records; a blank entry
+    of a prefilled cell differs too (unless the prefill is 0 or blank)."""
+    out: dict[str, tuple[str, str]] = {}
+    for key, original in prefill.items():
+        cell = spec.cells.get(key)
+        if cell is None:
+            continue
+        before, _ = convert(cell, original)
+        after, error = convert(cell, values.get(key))
+        was, now = format_value(cell, before), _raw_text(values.get(key))
+        if error is None:
+            now = format_value(cell, after)
+        if cell.numeric and error is None:
+            same = (before if before is not ex.BLANK else 0) == (after if after is not ex.BLANK else 0)
+        else:
+            same = was == now
+        if not same:
+            out[key] = (was, now)
+    return out
 
 
 def _sides(parsed: ex.Parsed, env: ex.Environment) -> str:

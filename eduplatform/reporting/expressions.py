@@ -28,7 +28,7 @@ from __future__ import annotations
 import decimal
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 MAX_LENGTH = 2000
 MAX_DEPTH = 50
@@ -336,7 +336,8 @@ class _Parser:
 
     def expect(self, kind: str, what: str) -> Token:
         if self.tok.kind != kind:
-            raise ExpressionError(f"此处应为{what}，却是{self.shown(self.tok)}", self.tok.pos)
+            space = " " if what[:1].isascii() else ""
+            raise ExpressionError(f"此处应为{space}{what}，却是{self.shown(self.tok)}", self.tok.pos)
         return self.advance()
 
     @staticmethod
@@ -695,7 +696,6 @@ class Environment:
     cell: Callable[[str], Value]
     other: Callable[[str, str], Value] | None = None
     record: Callable[[RecordRef], Value] | None = None
-    blank_results: list[int] = field(default_factory=list)
 
 
 def _number(value: Value, pos: int) -> decimal.Decimal | None:
@@ -731,6 +731,8 @@ def evaluate(ast: Node | Parsed, env: Environment) -> Value:
             raise
         except (decimal.DecimalException, ArithmeticError):
             raise EvaluationError("计算溢出或无效", node.pos) from None
+        except RecursionError:
+            raise EvaluationError("表达式过于复杂，无法计算", node.pos) from None
 
 
 def _eval(node: Node, env: Environment) -> Value:  # noqa: C901 - one branch per node type
@@ -754,19 +756,18 @@ def _eval(node: Node, env: Environment) -> Value:  # noqa: C901 - one branch per
         value = _number(_eval(node.operand, env), node.pos)
         return None if value is None else (-value if node.op == "-" else +value)
     if isinstance(node, Binary):
-        left = _number(_eval(node.left, env), node.left.pos)
-        right = _number(_eval(node.right, env), node.right.pos)
-        if left is None or right is None:
-            return None
-        if node.op == "+":
-            return left + right
-        if node.op == "-":
-            return left - right
-        if node.op == "*":
-            return left * right
-        if right == 0:
-            return None
-        return left / right
+        # A long chain (a + b + c …) is a left-deep tree: fold it along its left spine in a loop, so
+        # that 500 terms do not need 500 nested Python calls.
+        spine: list[Binary] = []
+        current: Node = node
+        while isinstance(current, Binary):
+            spine.append(current)
+            current = current.left
+        acc = _number(_eval(current, env), current.pos)
+        for step in reversed(spine):
+            right = _number(_eval(step.right, env), step.right.pos)
+            acc = _arithmetic(step.op, acc, right)
+        return acc
     if isinstance(node, Compare):
         return _compare(node, _eval(node.left, env), _eval(node.right, env))
     if isinstance(node, Logical):
@@ -789,6 +790,20 @@ def _eval(node: Node, env: Environment) -> Value:  # noqa: C901 - one branch per
     if isinstance(node, Call):
         return _call(node, env)
     raise EvaluationError("无法计算的表达式", getattr(node, "pos", 0))  # pragma: no cover
+
+
+def _arithmetic(op: str, left: decimal.Decimal | None, right: decimal.Decimal | None) -> decimal.Decimal | None:
+    if left is None or right is None:
+        return None
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    if right == 0:
+        return None  # division by zero: not applicable
+    return left / right
 
 
 def _compare(node: Compare, left: Value, right: Value) -> bool | None:

@@ -361,7 +361,8 @@ def _table(p: _Problems, raw: Any, index: int, seen: set[str], code_tables: _Kno
             p.add(field_name, "cell.both", f"单元格 {field_name} 不能既预填又计算", "单元格")
         if disabled and (prefill or computed):
             p.add(field_name, "cell.disabled", f"单元格 {field_name} 已设为不填，不能再设预填或计算", "单元格")
-        cells[cell_key] = CellSpec(prefill.strip(), computed.strip(), disabled)
+        if prefill.strip() or computed.strip() or disabled:  # an empty setting is a plain entry cell
+            cells[cell_key] = CellSpec(prefill.strip(), computed.strip(), disabled)
     return TableSpec(code, title, unit, tuple(rows), tuple(columns), cells)
 
 
@@ -382,7 +383,7 @@ def _column(p: _Problems, col: Any, n: int, where: str, table: str, columns: lis
     elif len(label) > MAX_LABEL:
         p.add(name, "too_long", f"{where}列 {col_code} 的名称最多 {MAX_LABEL} 个字符", "列名称")
     cell_type = col.get("type", "integer")
-    if cell_type not in CELL_TYPES:
+    if not isinstance(cell_type, str) or cell_type not in CELL_TYPES:
         allowed = "、".join(f"{k}（{v}）" for k, v in CELL_TYPES.items())
         p.add(name, "type.invalid", f"{where}列 {col_code} 的类型「{str(cell_type)[:20]}」不存在；可用：{allowed}", "类型")
         return None
@@ -426,7 +427,7 @@ def _rule(p: _Problems, raw: Any, index: int, seen: set[str]) -> RuleSpec | None
         return None
     seen.add(code)
     kind = raw.get("kind")
-    if kind not in RULE_KINDS:
+    if not isinstance(kind, str) or kind not in RULE_KINDS:
         p.add(name, "kind.invalid", f"校验规则 {code} 的类别「{str(kind)[:20]}」不存在；可用：hard（逻辑校验，必须满足）、"
               "soft（经验校验，不满足需说明）", "类别")
     expression = raw.get("expression")
@@ -442,7 +443,7 @@ def _rule(p: _Problems, raw: Any, index: int, seen: set[str]) -> RuleSpec | None
     if not isinstance(cells, list) or not all(isinstance(c, str) for c in cells):
         p.add(name, "cells.type", f"校验规则 {code} 的 cells 应为单元格列表，如 [\"T1.R2.C1\"]", "提示单元格")
         cells = []
-    return RuleSpec(code, kind if kind in RULE_KINDS else "hard", expression.strip(), message, tuple(cells))
+    return RuleSpec(code, kind if isinstance(kind, str) and kind in RULE_KINDS else "hard", expression.strip(), message, tuple(cells))
 
 
 def _expressions(p: _Problems, spec: FormDefinitionSpec) -> None:
@@ -507,7 +508,7 @@ def _expressions(p: _Problems, spec: FormDefinitionSpec) -> None:
         if not rule.expression:
             continue
         parsed = parse("rule", rule.code, rule.expression, field_name, where)
-        if parsed is not None and parsed.kind not in (ex.BOOL, ex.ANY):
+        if parsed is not None and parsed.kind != ex.BOOL:
             p.add(field_name, "rule.kind", f"{where}的表达式应是一个条件（如 [T1.R1.C1] >= [T1.R2.C1]），而不是数值或文本",
                   "表达式")
 

@@ -35,7 +35,7 @@ from eduplatform.reporting.expressions import RecordRef, RecordRefProblem
 
 MEASURE_PREFIX = "measure:"
 EXCLUDED_FIELDS = {"id", "school_id", "region_path", "snapshot"}
-DIM_VALUE_RE = re.compile(r"^[0-9A-Za-z_\-\u4e00-\u9fff（）·]{1,64}$")
+DIM_VALUE_RE = re.compile(r"^[0-9A-Za-z_\-\u4e00-\u9fff（）·≤≥]{1,64}$")  # codes, names, size bands (≤25, ≥66)
 
 
 def _rollup_models() -> dict[str, type[models.Model]]:
@@ -164,34 +164,63 @@ def _terms(ref: RecordRef) -> list[_Term]:
     return [_Term(rollup.model, field, _condition(rollup, ref.dims), decimal.Decimal(1))]
 
 
-def resolve(refs: Iterable[RecordRef], *, school: object, snapshot: object | None = None
-            ) -> dict[tuple, decimal.Decimal]:
-    """Each reference's value for one school (``RecordRef.key`` → Decimal), one query per roll-up
-    model at most: every term of that model is a filtered SUM of the same aggregate query."""
-    from eduplatform.stats.models import SNAPSHOT_OF
-
-    school_id = getattr(school, "pk", school)
-    by_model: dict[type[models.Model], list[tuple[tuple, int, _Term]]] = {}
+def _plan(refs: Iterable[RecordRef]) -> tuple[list[tuple], dict[type[models.Model], list[tuple[tuple, _Term]]]]:
+    """The distinct reference keys, and per roll-up model the (key, term) pairs it sums."""
+    by_model: dict[type[models.Model], list[tuple[tuple, _Term]]] = {}
     keys: dict[tuple, None] = {}
     for ref in refs:
         check(ref.source, ref.dims)  # a stored definition is checked again before it is read
         if ref.key in keys:
             continue
         keys[ref.key] = None
-        for n, term in enumerate(_terms(ref)):
-            by_model.setdefault(term.model, []).append((ref.key, n, term))
+        for term in _terms(ref):
+            by_model.setdefault(term.model, []).append((ref.key, term))
+    return list(keys), by_model
+
+
+def _rows(model: type[models.Model], snapshot: object | None) -> models.QuerySet:
+    from eduplatform.stats.models import SNAPSHOT_OF
+
+    if snapshot is not None:
+        return SNAPSHOT_OF[model].objects.filter(snapshot=snapshot)
+    return model.objects.all()
+
+
+def _aggregates(terms: list[tuple[tuple, _Term]]) -> dict[str, Sum]:
+    return {f"t{i}": Sum(term.measure, filter=term.condition if term.condition else None)
+            for i, (_, term) in enumerate(terms)}
+
+
+def resolve(refs: Iterable[RecordRef], *, school: object, snapshot: object | None = None
+            ) -> dict[tuple, decimal.Decimal]:
+    """Each reference's value for one school (``RecordRef.key`` → Decimal), one query per roll-up
+    model at most: every term of that model is a filtered SUM of the same aggregate query."""
+    school_id = getattr(school, "pk", school)
+    keys, by_model = _plan(refs)
     out: dict[tuple, decimal.Decimal] = {key: decimal.Decimal(0) for key in keys}
     for model, terms in by_model.items():
-        if snapshot is not None:
-            qs = SNAPSHOT_OF[model].objects.filter(snapshot=snapshot, school_id=school_id)
-        else:
-            qs = model.objects.filter(school_id=school_id)
-        aggregates = {f"t{i}": Sum(term.measure, filter=term.condition if term.condition else None)
-                      for i, (_, _, term) in enumerate(terms)}
-        row = qs.aggregate(**aggregates)
-        for i, (key, _, term) in enumerate(terms):
-            value = row[f"t{i}"] or 0
-            out[key] += decimal.Decimal(value) * term.weight
+        row = _rows(model, snapshot).filter(school_id=school_id).aggregate(**_aggregates(terms))
+        for i, (key, term) in enumerate(terms):
+            out[key] += decimal.Decimal(row[f"t{i}"] or 0) * term.weight
+    return out
+
+
+def resolve_many(refs: Iterable[RecordRef], *, school_ids: Iterable[int], snapshot: object | None = None,
+                 chunk: int = 2000) -> dict[int, dict[tuple, decimal.Decimal]]:
+    """``resolve`` for many schools at once (a task sent to a whole city or province): one grouped
+    query per roll-up model per ``chunk`` schools, instead of one per school."""
+    keys, by_model = _plan(refs)
+    ids = list(dict.fromkeys(int(getattr(s, "pk", s)) for s in school_ids))
+    out = {school_id: {key: decimal.Decimal(0) for key in keys} for school_id in ids}
+    for model, terms in by_model.items():
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            qs = (_rows(model, snapshot).filter(school_id__in=part).order_by().values("school_id")
+                  .annotate(**_aggregates(terms)))
+            for row in qs:
+                values = out[row["school_id"]]
+                for i, (key, term) in enumerate(terms):
+                    values[key] += decimal.Decimal(row[f"t{i}"] or 0) * term.weight
     return out
 
 
