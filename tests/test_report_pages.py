@@ -13,7 +13,7 @@ import pytest
 from django.utils import timezone
 from python_calamine import CalamineWorkbook
 
-from eduplatform.reporting import grid, services, spreadsheet
+from eduplatform.reporting import grid, selectors, services, spreadsheet
 from eduplatform.reporting.models import (
     CollectionTask,
     RegionApproval,
@@ -51,6 +51,15 @@ def definition(code: str = "JC442") -> dict:
              "message": "培训学时超过 1000，请核实", "cells": ["T1.R1.C2"]},
         ],
     }
+
+
+@pytest.fixture(autouse=True)
+def fresh_form_specs():
+    """selectors keeps parsed published versions per process by primary key; a rolled-back test
+    gives the next one the same key for another form."""
+    selectors._published_spec.cache_clear()
+    yield
+    selectors._published_spec.cache_clear()
 
 
 def login(client, world, user: str):
