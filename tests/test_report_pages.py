@@ -158,7 +158,7 @@ def test_entry_auto_save_stale_save_and_submit_through_the_pages(client, world):
     # A save over an older version (another tab saved meanwhile): refused, nothing changes, said plainly.
     response = client.post(url + "save/", {**entry_values(T1_R1_C1="99"), "lock_version": 0}, **HTMX)
     body = response.content.decode()
-    assert 'data-status="stale"' in body and "未保存" in body and "仍保留在本页" in body
+    assert 'data-status="stale"' in body and "未保存" in body and "您填写的内容仍在页面上" in body
     sub.refresh_from_db()
     assert sub.values["T1.R1.C1"] == "10" and sub.lock_version == 1
     # Without htmx the page comes back with the typed value still in the field.
@@ -377,3 +377,44 @@ def test_census_sign_off_task_shows_the_schools_figures_and_a_confirm_button(cli
     assert sub.status == SubmissionStatus.SUBMITTED
     page = login(client, world, "county_a_stat").get(f"/reports/submissions/{sub.pk}/").content.decode()
     assert 'data-testid="review-form"' in page and "查看该校基表" in page
+
+
+def test_a_rejected_explanation_returns_the_submission_and_reopening_after_closing(client, world):
+    task = task_through_the_form(client, world, regions=[TIANHE], school_types=["211"])
+    sub = Submission.objects.get(task=task, school=world.school_a1)
+    sub.refresh_from_db()
+    values = entry_values(T1_R1_C1="10", T1_R2_C1="4", T1_R1_C2="1500",
+                          T1_R1_C3=str(int(sub.prefill.get("T1.R1.C3") or 0) + 2))
+    login(client, world, "clerk_a1")
+    response = client.post(f"/reports/submissions/{sub.pk}/save/", {
+        **values, "lock_version": sub.lock_version, "action": "submit", "explain:E1": "含寒暑假集中研修",
+        "explain:T1.R1.C3": "含本学期新转入学生"})
+    assert response.status_code == 302
+    # The county sees both explanations; rejecting one (with its reason) returns the submission.
+    login(client, world, "county_a_stat")
+    page = client.get(f"/reports/submissions/{sub.pk}/").content.decode()
+    assert "含寒暑假集中研修" in page and "含本学期新转入学生" in page and 'name="verdict:T1.R1.C3"' in page
+    response = client.post(f"/reports/submissions/{sub.pk}/review/", {
+        "decision": "approve", "verdict:E1": "reject", "verdict_reason:E1": "学时与培训证书不符",
+        "verdict:T1.R1.C3": "accept"})
+    assert response.status_code == 302
+    sub.refresh_from_db()
+    assert sub.status == SubmissionStatus.RETURNED and "学时与培训证书不符" in sub.return_reason
+    assert sub.verdicts["E1"]["accepted"] is False and sub.verdicts["T1.R1.C3"]["accepted"] is True
+
+    # The province closes the task; the school can no longer save until it is reopened for it.
+    login(client, world, "province")
+    client.post(f"/reports/tasks/{task.pk}/close/")
+    task.refresh_from_db()
+    assert task.status == TaskStatus.CLOSED
+    page = login(client, world, "clerk_a1").get(f"/reports/submissions/{sub.pk}/entry/").content.decode()
+    assert 'name="T1.R1.C1"' not in page
+    login(client, world, "province")
+    client.post(f"/reports/tasks/{task.pk}/reopen/", {"school_code": "2144000001", "reason": ""})
+    sub.refresh_from_db()
+    assert not sub.reopened
+    client.post(f"/reports/tasks/{task.pk}/reopen/", {"school_code": "2144000001", "reason": "补报培训证书"})
+    sub.refresh_from_db()
+    assert sub.reopened
+    page = login(client, world, "clerk_a1").get(f"/reports/submissions/{sub.pk}/entry/").content.decode()
+    assert 'name="T1.R1.C1"' in page

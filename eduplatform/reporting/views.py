@@ -549,8 +549,6 @@ def entry_save(request: HttpRequest, submission_id: int) -> HttpResponse:
         cell_errors = {p.field: p.message for p in err.problems if p.field and "." in p.field}
         g = build_grid(submission, values=values, explanations=explanations, extra_errors=cell_errors)
         problems = [p.message for p in err.problems if p.field not in cell_errors]
-        if stale:
-            problems = [*problems, "您输入的内容尚未保存，仍保留在本页。请先复制或记下您的修改，刷新页面查看最新数据后再填写。"]
         if htmx:
             return _saved_response(request, submission, g, status="stale" if stale else "error", stale=stale,
                                    problems=problems)

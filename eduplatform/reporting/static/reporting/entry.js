@@ -36,7 +36,6 @@
     }
     if (box) {
       box.classList.toggle("d-none", !changed && !box.value.trim());
-      box.required = changed;
     }
   }
 
