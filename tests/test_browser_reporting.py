@@ -72,6 +72,7 @@ def test_a_form_published_filled_returned_corrected_and_approved_up_to_the_provi
     tab.locator("#id_deadline").fill((dt.date.today() + dt.timedelta(days=14)).isoformat())
     tab.locator("#id_regions").select_option(TIANHE)
     tab.locator("#id_school_types").select_option("211")
+    shot(tab, "reporting-task-new.png")
     tab.get_by_test_id("task-create").click()
     expect(tab.locator("h2.page-title")).to_contain_text("2026年教师培训情况")
     tab.get_by_test_id("task-open").click()
@@ -160,6 +161,16 @@ def test_a_form_published_filled_returned_corrected_and_approved_up_to_the_provi
     shot(tab, "reporting-province-approved.png")
     assert RegionApproval.objects.filter(task_id=sub.task_id).count() == 3
 
+    tab.goto("/reports/")
+    expect(tab.get_by_test_id("task-list")).to_contain_text("2026年教师培训情况")
+    shot(tab, "reporting-task-list.png")
+    tab.goto(f"/reports/submissions/{sub.pk}/")
+    tab.emulate_media(media="print")  # the approved return as printed: no buttons, no forms
+    expect(tab.get_by_test_id("review-form")).to_have_count(0)
+    expect(tab.get_by_test_id("print-title")).to_contain_text("JC442 教师培训情况")
+    expect(tab.get_by_test_id("print-title")).to_contain_text("统计期 2026")
+    shot(tab, "reporting-submission-print.png")
+    tab.emulate_media(media="screen")
     tab.goto(f"/reports/submissions/{sub.pk}/history/")
     history = tab.get_by_test_id("history")
     for action in ("上报", "退回", "审核通过"):
