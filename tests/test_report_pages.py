@@ -230,6 +230,10 @@ def test_return_with_a_cell_reason_then_approval_up_to_the_province(client, worl
     login(client, world, "county_a_stat")
     page = client.get(f"/reports/tasks/{task.pk}/?region={TIANHE_CODE}").content.decode()
     assert f"/reports/submissions/{sub.pk}/" in page and "审核" in page
+    response = client.get(f"/reports/tasks/{task.pk}/schools.xlsx", {"region": TIANHE_CODE, "status": "submitted"})
+    with CalamineWorkbook.from_filelike(io.BytesIO(response.content)) as book:
+        rows = book.get_sheet_by_index(0).to_python()
+    assert [r[:3] for r in rows[1:]] == [["2144000001", "天河测试小学", "已上报"]]
     page = client.get(f"/reports/submissions/{sub.pk}/").content.decode()
     assert 'data-testid="review-form"' in page and 'name="cell_reason:T1.R1.C1"' in page
     assert 'name="T1.R1.C1"' not in page  # read-only
@@ -273,6 +277,12 @@ def test_return_with_a_cell_reason_then_approval_up_to_the_province(client, worl
     page = client.get(f"/reports/tasks/{task.pk}/history/?region={TIANHE_CODE}").content.decode()
     assert page.count('data-action="approve"') >= 2  # the school's and the county node's
     assert ReviewAction.objects.filter(task=task, action="return").count() == 1
+    response = client.get(f"/reports/submissions/{sub.pk}/history/", {"format": "xlsx"})
+    with CalamineWorkbook.from_filelike(io.BytesIO(response.content)) as book:
+        rows = book.get_sheet_by_index(0).to_python()
+    assert rows[0][:3] == ["时间", "操作", "对象"]
+    assert ["退回" in r[1] for r in rows].count(True) == 1 and any("与人事系统的 12 人不符" in r[6] for r in rows)
+    assert len(rows) - 1 == ReviewAction.objects.filter(submission=sub).count()
 
     # The province withdraws its approval with a reason; the page says so.
     login(client, world, "province")

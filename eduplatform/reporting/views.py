@@ -247,6 +247,29 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
     })
 
 
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def task_schools_export(request: HttpRequest, task_id: int) -> HttpResponse:
+    """The schools of a region node (``?region=``, ``?status=``) with their submissions' status, as a workbook."""
+    user = request.user
+    task = _task(user, task_id)
+    region = _region(request)
+    qs = selectors.submissions_for(user, task).filter(region_path__startswith=region.path).order_by(
+        "region_path", "school_id")
+    status = request.GET.get("status", "")
+    if status in SubmissionStatus.values:
+        qs = qs.filter(status=status)
+
+    def when(moment):
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    headers = ["学校标识码", "学校", "状态", "零上报", "上报人", "上报时间", "审核人", "审核时间", "退回原因"]
+    rows = ([s.school.school_code or "", s.school.name, s.get_status_display(), "是" if s.zero_report else "",
+             s.submitted_by, when(s.submitted_at), s.reviewed_by, when(s.reviewed_at), s.return_reason]
+            for s in qs.iterator(chunk_size=2000))
+    return xlsx_response(f"{task.title}_{region.name}_学校.xlsx", headers, rows, sheet="学校填报情况")
+
+
 class TaskForm(forms.Form):
     form_version = forms.TypedChoiceField(label="报表", coerce=int, required=False)
     title = forms.CharField(label="任务名称", max_length=150)
@@ -742,15 +765,44 @@ def _with_details(actions) -> list[Any]:
     return actions
 
 
+HISTORY_EXPORT = ["时间", "操作", "对象", "操作人", "操作单位", "原因", "详情"]
+
+
+def _history(request: HttpRequest, actions, *, task: CollectionTask, subject: str, **extra: Any) -> HttpResponse:
+    """A history, oldest first: paged by keyset (a province's history holds every school's steps),
+    printable page by page, and the whole of it as a workbook."""
+    if request.GET.get("format") == "xlsx":
+        def chunks():
+            batch = []
+            for action in actions.iterator(chunk_size=2000):
+                batch.append(action)
+                if len(batch) == 2000:
+                    yield _with_details(batch)
+                    batch = []
+            if batch:
+                yield _with_details(batch)
+
+        def rows():
+            for chunk in chunks():
+                for a in chunk:
+                    yield [timezone.localtime(a.at).strftime("%Y-%m-%d %H:%M:%S"), a.get_action_display(),
+                           a.submission.school.name if a.submission_id else (a.region_name or a.region_path),
+                           a.by, a.organization_name, a.reason, "；".join(f"{k}：{v}" for k, v in a.detail_lines)]
+        return xlsx_response(f"{task.title}_{subject}_审核记录.xlsx", HISTORY_EXPORT, rows(), sheet="审核记录")
+    page = paging.keyset_page(request, actions, keys=("at", "pk"), name="reporting-history")
+    page.rows = _with_details(page.rows)
+    return render(request, "reporting/history.html", {
+        "nav_active": NAV, "task": task, "actions": page, "page": page, "subject": subject,
+        "query": paging.other_params(request.GET).urlencode(), **extra,
+    })
+
+
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def submission_history(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request.user, submission_id)
-    actions = _with_details(selectors.actions_of(request.user, submission.task, submission=submission))
-    return render(request, "reporting/history.html", {
-        "nav_active": NAV, "task": submission.task, "submission": submission, "actions": actions,
-        "subject": submission.school.name,
-    })
+    actions = selectors.actions_of(request.user, submission.task, submission=submission).order_by("at", "pk")
+    return _history(request, actions, task=submission.task, subject=submission.school.name, submission=submission)
 
 
 @login_required
@@ -759,11 +811,8 @@ def region_history(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
     task = _task(user, task_id)
     region = _region(request)
-    actions = _with_details(selectors.actions_of(user, task, region_path=region.path))
-    return render(request, "reporting/history.html", {
-        "nav_active": NAV, "task": task, "submission": None, "actions": actions, "subject": region.name,
-        "region": region,
-    })
+    actions = selectors.actions_of(user, task, region_path=region.path).order_by("at", "pk")
+    return _history(request, actions, task=task, subject=region.name, submission=None, region=region)
 
 
 # --------------------------------------------------------------------------------------------
