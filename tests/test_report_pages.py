@@ -225,6 +225,9 @@ def test_return_with_a_cell_reason_then_approval_up_to_the_province(client, worl
     task = task_through_the_form(client, world, regions=[TIANHE], school_types=["211"])
     sub = Submission.objects.get(task=task, school=world.school_a1)
     _submit(client, world, sub, T1_R1_C1="10", T1_R2_C1="4")
+    # The city may return a school's return but not approve it for the county: no approve button.
+    page = login(client, world, "city_stat").get(f"/reports/submissions/{sub.pk}/").content.decode()
+    assert 'data-testid="review-form"' in page and 'data-testid="approve"' not in page
 
     # The county opens the submission read-only and returns it with a reason on one cell.
     login(client, world, "county_a_stat")
@@ -418,7 +421,7 @@ def test_a_rejected_explanation_returns_the_submission_and_reopening_after_closi
     task.refresh_from_db()
     assert task.status == TaskStatus.CLOSED
     page = login(client, world, "clerk_a1").get(f"/reports/submissions/{sub.pk}/entry/").content.decode()
-    assert 'name="T1.R1.C1"' not in page
+    assert 'name="T1.R1.C1"' not in page and 'data-testid="task-closed"' in page
     login(client, world, "province")
     client.post(f"/reports/tasks/{task.pk}/reopen/", {"school_code": "2144000001", "reason": ""})
     sub.refresh_from_db()

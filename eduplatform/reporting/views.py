@@ -493,6 +493,7 @@ def _entry_context(request: HttpRequest, submission: Submission, g: grid.Grid, *
         "returned": submission.status == SubmissionStatus.RETURNED,
         "overdue": task.deadline < timezone.localdate() and submission.status in EDITABLE,
         "zero_reason": (submission.explanations or {}).get(ZERO_KEY, ""),
+        "closed": task.status == TaskStatus.CLOSED and not submission.reopened,
         **extra,
     }
 
@@ -658,6 +659,9 @@ def _review_context(request: HttpRequest, submission: Submission, **extra: Any) 
     return {
         "nav_active": NAV, "task": task, "submission": submission, "grid": g, "census": census,
         "can_review": (user.can(REVIEW) and not own_school and submission.status == SubmissionStatus.SUBMITTED),
+        # Only the first review level above the school approves it; a level higher up may only return it.
+        "can_approve": selectors.review_node_of(task, submission.region_path)
+        == scope_of(user, with_focus=False).region_path,
         "can_unapprove": user.can(REVIEW) and not own_school and submission.status == SubmissionStatus.APPROVED,
         "region": Region.objects.filter(path=submission.region_path).first(),
         "own_school": own_school, "zero_reason": (submission.explanations or {}).get(ZERO_KEY, ""), **extra,
