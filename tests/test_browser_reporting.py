@@ -89,6 +89,15 @@ def test_a_form_published_filled_returned_corrected_and_approved_up_to_the_provi
     prefilled = tab.locator("#cell-T1-R1-C1")
     expect(prefilled).to_contain_text("预填")
     expect(prefilled).to_contain_text("4")
+    # Changing a prefilled cell shows the difference from the records and asks for an explanation.
+    type_cell(tab, "T1.R1.C1", "5")
+    expect(tab.locator("#diff-T1-R1-C1")).to_have_text("差 +1")
+    expect(tab.locator("#explain-T1-R1-C1")).to_be_visible()
+    expect(tab.locator('[data-soft="E2"]')).to_be_visible()  # and the soft rule against the records fails
+    shot(tab, "reporting-entry-prefill-changed.png")
+    type_cell(tab, "T1.R1.C1", "4")
+    expect(tab.locator("#diff-T1-R1-C1")).to_have_text("")
+    expect(tab.locator("#explain-T1-R1-C1")).to_be_hidden()
     type_cell(tab, "T1.R1.C2", "9")  # more trainees than teachers: V1 appears beside the cell
     expect(tab.locator("#notes-T1-R1-C2")).to_contain_text("参加培训人数不能大于专任教师数")
     expect(tab.locator("#cell-T1-R1-C2")).to_have_class(re.compile("rp-error"))
