@@ -93,6 +93,16 @@ UPLOAD_RETENTION_HOURS = float(os.environ.get("UPLOAD_RETENTION_HOURS", "24"))
 # download link, not inside the request (core/exports.py).
 EXPORT_BACKGROUND_ROWS = int(os.environ.get("EXPORT_BACKGROUND_ROWS", "50000"))
 
+# Notifications of waiting work (web/inbox.py), off by default: NOTIFY_EMAIL mails the users concerned
+# through Django's mail (EMAIL_HOST, EMAIL_PORT, DEFAULT_FROM_EMAIL); NOTIFY_SMS calls the function
+# named by NOTIFY_SMS_SENDER ("module.function", given phone= and text=), e.g. a gateway's client.
+NOTIFY_EMAIL = _env_bool("NOTIFY_EMAIL", False)
+NOTIFY_SMS = _env_bool("NOTIFY_SMS", False)
+NOTIFY_SMS_SENDER = os.environ.get("NOTIFY_SMS_SENDER", "")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "noreply@localhost")
+
 # Background jobs (imports, exports): django-tasks with its database backend; run
 # ``manage.py db_worker`` beside the web server. TASKS_BACKEND=immediate runs jobs inline.
 TASKS = {

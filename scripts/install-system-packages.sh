@@ -3,6 +3,9 @@
 #   chromium + fonts-noto-cjk  -> browser tests (Playwright drives Debian's chromium;
 #                                 we never run `playwright install`)
 #   postgresql-15              -> server binaries for scripts/ensure-postgres.sh
+#   libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0
+#                              -> WeasyPrint's text layout and font subsetting (PDF exports,
+#                                 eduplatform/core/pdf.py; CJK text in fonts-noto-cjk, embedded)
 # Idempotent: does nothing (and needs no network) when everything is present.
 set -euo pipefail
 
@@ -18,9 +21,14 @@ fi
 if [ ! -x "$PG_BIN/initdb" ]; then
     packages+=(postgresql-15)
 fi
+for lib in libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0; do
+    if ! dpkg-query -W -f='${Status}' "$lib" 2>/dev/null | grep -q "install ok installed"; then
+        packages+=("$lib")
+    fi
+done
 
 if [ ${#packages[@]} -eq 0 ]; then
-    echo "System packages: chromium, Noto Sans CJK fonts and PostgreSQL 15 already present."
+    echo "System packages: chromium, Noto Sans CJK fonts, PostgreSQL 15 and Pango (WeasyPrint) already present."
     exit 0
 fi
 

@@ -43,6 +43,7 @@ from eduplatform.students.models import (
     StudentEvent,
 )
 from eduplatform.students.selectors import steps_of
+from tests.census_support import signed_off
 from tests.concurrency import committing, postgres_only, run_concurrently
 from tests.staff_support import staff_row
 from tests.students_support import second_primary_in_county_a, student_row, xlsx_file
@@ -329,10 +330,12 @@ def test_the_snapshot_command_run_twice_at_once_takes_one_snapshot(committed_wor
 
 def test_a_double_clicked_publication_publishes_once(committed_world):
     world = committed_world
-    snapshot = snapshots.take_snapshot(actor=world.user("province"), census_date=timezone.localdate())
+    snapshot = signed_off(snapshots.take_snapshot(actor=world.user("province"), census_date=timezone.localdate()),
+                          actor=world.user("province"))
     clicks = [signed_in(world, "province") for _ in range(2)]
 
-    responses = run_concurrently(*[lambda c=c: c.post(f"/statistics/snapshots/{snapshot.pk}/publish/") for c in clicks])
+    responses = run_concurrently(*[lambda c=c: c.post(f"/statistics/snapshots/{snapshot.pk}/publish/", {"confirmed": "yes"})
+                                   for c in clicks])
 
     snapshot.refresh_from_db()
     assert snapshot.published_at is not None and snapshot.published_by == "province（province）"

@@ -33,11 +33,12 @@ from eduplatform.staff.codes import HEADCOUNT_CATEGORIES
 from eduplatform.staff.models import StaffMember
 from eduplatform.stats import basetables, definitions
 from eduplatform.stats.rollup import school_year_of
-from eduplatform.stats.snapshots import publish_snapshot, take_snapshot
+from eduplatform.stats.snapshots import take_snapshot
 from eduplatform.students import approvals
 from eduplatform.students import services as students
 from eduplatform.students.grades import BY_CODE
 from eduplatform.students.models import Enrolment, EventKind, SchoolClass, StudentEvent
+from tests.census_support import signed_off_and_published
 from tests.staff_support import staff_row
 from tests.students_support import make_id, student_row
 from tests.test_rollups import committed
@@ -275,7 +276,7 @@ def test_each_official_figure_equals_its_definition_on_every_page_export_table_a
 
     province = world.user("province")
     snapshot = take_snapshot(actor=province, census_date=today)
-    publish_snapshot(actor=province, snapshot=snapshot)
+    signed_off_and_published(snapshot, actor=province)
     client.force_login(province)
 
     # Live page (and its export), snapshot page (and its export), snapshot list.

@@ -12,8 +12,9 @@ from eduplatform.accounts import services as accounts
 from eduplatform.accounts.roles import Role
 from eduplatform.stats import basetables, selectors
 from eduplatform.stats.basetables import VOCATIONAL
-from eduplatform.stats.snapshots import publish_snapshot, take_snapshot
+from eduplatform.stats.snapshots import take_snapshot
 from eduplatform.students import services as students
+from tests.census_support import signed_off_and_published
 from tests.students_support import student_row
 from tests.test_base_tables_by_level import COUNTY_A, levels  # noqa: F401 (county A with every series)
 from tests.test_rollups import committed
@@ -93,7 +94,7 @@ def test_a_published_snapshot_shows_on_the_portal_at_once(client, world, levels)
     year = levels.snapshot.census_date.year
     assert client.get(reverse("portal:home")).context["snapshot"] is None
     assert client.get(reverse("portal:year", args=(year,))).status_code == 404
-    publish_snapshot(actor=world.user("province"), snapshot=levels.snapshot)
+    signed_off_and_published(levels.snapshot, actor=world.user("province"))
     home = client.get(reverse("portal:home"))
     assert home.context["snapshot"] == levels.snapshot and home.context["table"] is not None
     assert client.get(reverse("portal:year", args=(year,))).status_code == 200

@@ -1,5 +1,5 @@
 """The public statistics portal (no login): published census figures by city and stage, a chart,
-and CSV downloads, with counts under 5 suppressed (``portal.public``)."""
+and CSV downloads, with counts under 5 suppressed, together with any count a total would give away (``portal.public``)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,18 @@ import csv
 import io
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from eduplatform.portal import public
+from eduplatform.portal.public import SMALLEST_SHOWN
 from eduplatform.stats.page_cache import public_page, render
 
-SUPPRESSED_MARK = "<5"
+SUPPRESSED_MARK = "*"  # withheld: a count of 1–4, or a count hidden so that none can be worked out
+
+
+def legend() -> str:
+    return _("“%(mark)s”表示不予公布：1–%(top)s 的数，以及为防止由合计推算出这些数而一并隐藏的数（为保护个人信息）") % {
+        "mark": SUPPRESSED_MARK, "top": SMALLEST_SHOWN - 1}
 
 
 def _table(year: int | None):
@@ -25,15 +32,22 @@ def _table(year: int | None):
     return snapshots, snapshot, public.city_table(snapshot) if snapshot else None
 
 
+def figures_context(table: public.PublicTable | None) -> dict:
+    """What ``portal/_figures.html`` shows of a table: the portal's page and the publication preview
+    (``stats.views.snapshot_publish``) both render through here, so the preview is the page."""
+    chart = None
+    if table is not None:
+        # The shown counts only (a withheld one counts 0): nothing here to subtract a hidden count from.
+        students = [sum(v or 0 for v in row.cells[:table.stages]) for row in table.rows]
+        chart = {"cities": [row.city for row in table.rows], "students": students}
+    return {"table": table, "mark": SUPPRESSED_MARK, "chart": chart, "legend": legend()}
+
+
 @public_page
 def home(request: HttpRequest, year: int | None = None) -> HttpResponse:
     snapshots, snapshot, table = _table(year)
-    chart = None
-    if table is not None:
-        students = [sum(v or 0 for v in row.cells[:-len(public.STAFF_COLUMNS)]) for row in table.rows]
-        chart = {"cities": [row.city for row in table.rows], "students": students}
     return render(request, "portal/home.html", {
-        "snapshots": snapshots, "snapshot": snapshot, "table": table, "mark": SUPPRESSED_MARK, "chart": chart,
+        "snapshots": snapshots, "snapshot": snapshot, **figures_context(table),
     })
 
 
@@ -46,7 +60,7 @@ def download(request: HttpRequest, year: int) -> HttpResponse:
     for row in [*table.rows, table.total]:
         writer.writerow([row.city, *[SUPPRESSED_MARK if v is None else v for v in row.cells]])
     writer.writerow([])
-    writer.writerow([f"统计时点 {snapshot.census_date:%Y-%m-%d}；“{SUPPRESSED_MARK}”表示 1–4，为保护个人信息不予公布"])
+    writer.writerow([f"统计时点 {snapshot.census_date:%Y-%m-%d}；{legend()}"])
     # UTF-8 with a byte-order mark: Excel on Windows opens it as Chinese text.
     response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="guangdong-education-{year}.csv"'

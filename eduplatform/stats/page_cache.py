@@ -59,11 +59,12 @@ def _digest(*parts: object) -> str:
 
 
 def snapshots_version() -> str:
-    """Changes with every snapshot taken or deleted, published or withdrawn, and every step of a
+    """Changes with every snapshot taken or deleted, signed off (or the sign-off withdrawn),
+    published or withdrawn, and every step of a
     snapshot's stored-基表 generation (the pages say whether the tables are stored yet)."""
     from eduplatform.stats.models import BaseTableRun, Snapshot
 
-    snapshots = list(Snapshot.objects.order_by("pk").values_list("pk", "taken_at", "published_at"))
+    snapshots = list(Snapshot.objects.order_by("pk").values_list("pk", "taken_at", "published_at", "signed_off_at"))
     runs = list(BaseTableRun.objects.order_by("snapshot_id").values_list("snapshot_id", "status", "done", "finished_at"))
     return _digest(snapshots, runs)
 

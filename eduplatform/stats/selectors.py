@@ -323,3 +323,53 @@ def snapshot_totals(actor: Actor, snapshots: Sequence[Snapshot]) -> dict[int, di
         for row in scoped(frozen, actor).values("snapshot_id").annotate(n=Sum(measure)).order_by():
             out[row["snapshot_id"]][key] = row["n"] or 0
     return {**out, **kept}
+
+
+@dataclass
+class SchoolCensusSummary:
+    """What a school confirms in the census sign-off (reporting's census task): its figures as the
+    snapshot froze them and its 基表 checks (``school_census_summary``)."""
+
+    school_id: int
+    school_code: str
+    name: str  # as the snapshot holds it
+    series: str  # key of the 基表 series the school reports in (basic / vocational / higher)
+    series_name: str  # 基础基 / 中职基 / 高基
+    figures: list[tuple[str, str, object]]  # (key, label, value) in the overview's order: 在校生, 教职工, …
+    findings: list = field(default_factory=list)  # every basetables.Finding(rule, holds, detail) of the school
+    failing: list = field(default_factory=list)  # those with holds False (不通过); None is 不可核验, not failing
+
+
+def school_census_summary(actor: Actor, snapshot: Snapshot, school: Organization) -> SchoolCensusSummary | None:
+    """One school's census figures in ``snapshot`` and the results of its 基表 rules — None when the
+    school is not in the snapshot or not in the actor's scope. Reads the tables stored with the
+    snapshot where they serve this actor (``basetables.stored.read``), else generates and checks them
+    like the 基表 page."""
+    from eduplatform.stats import basetables
+    from eduplatform.stats.basetables import stored
+
+    region = Region.objects.filter(path=school.region_path).first()
+    if region is None or not school.school_code:
+        return None
+    found = snapshot_school(actor, region, snapshot, school.school_code)
+    if found is None:
+        return None
+    school_id = found["school_id"]
+    mask = figures(SchoolRollup, actor, region, snapshot).filter(school_id=school_id).values_list(
+        "stage_mask", flat=True).first()
+    series = basetables.series_of(basetables.series_of_school(mask or 0))
+    kept = stored.read(actor, region, snapshot, school_id=school_id, series=series.key)
+    if kept is not None:
+        findings = kept[1]
+    else:
+        tables = basetables.generate(actor, region, snapshot, school_id=school_id, series=series.key)
+        findings = basetables.check(tables, actor, region, snapshot, school_id=school_id, series=series.key)
+    values: dict[str, object] = {}
+    for school_pk, _path, key, value in per_school_items(actor, region, snapshot, measures.OVERVIEW_KEYS):
+        if school_pk == school_id:
+            values[key] = values.get(key, 0) + _value(key, value)
+    return SchoolCensusSummary(
+        school_id=school_id, school_code=found["school_code"], name=found["name"], series=series.key,
+        series_name=series.name,
+        figures=[(f.key, f.label, values.get(f.key, 0)) for f in measures.OVERVIEW_FIGURES],
+        findings=list(findings), failing=[f for f in findings if f.holds is False])

@@ -146,7 +146,12 @@ def province_totals(snapshot: Snapshot) -> dict[str, object]:
 @transaction.atomic
 def publish_snapshot(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
     """Put a snapshot's city-level figures on the public portal. The latest published version of a
-    census year is the one shown; publication changes no figure."""
+    census year is the one shown; publication changes no figure.
+
+    Only a snapshot the province signed off may be published: its census sign-off task in reporting
+    (each school confirms, county → city → province approve) ended with the province's approval,
+    which called ``record_census_signoff``. Checked inside the row lock, so a withdrawal committed
+    first is seen."""
     if not can_take_snapshots(actor):
         raise NotPermitted("只有省级统计部门可以公布统计数据")
     # Locked, then read again: of two publications sent at once, the second waits and finds it done.
@@ -156,6 +161,11 @@ def publish_snapshot(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
             "snapshot", "snapshot.published",
             f"该快照已由 {snapshot.published_by} 于 {timezone.localtime(snapshot.published_at):%Y-%m-%d %H:%M} 公布，"
             "无需重复操作", "快照")])
+    if snapshot.signed_off_at is None:
+        raise RecordInvalid(str(snapshot), [FieldProblem(
+            "snapshot", "snapshot.not_signed_off",
+            f"{snapshot}尚未通过省级审核，不能公布：统计时点数据须经学校确认、县级、地市级、省级逐级审核通过后才能公布。"
+            "请先在“报表与审核”中对该快照发起逐级审核", "快照")])
     snapshot.published_at, snapshot.published_by = timezone.now(), actor.audit_name()
     snapshot.save(update_fields=["published_at", "published_by"])
     record_change(actor=actor, action=AuditAction.UPDATE, object_type="stats.snapshot", object_id=snapshot.pk,
@@ -163,6 +173,7 @@ def publish_snapshot(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
     return snapshot
 
 
+@transaction.atomic
 def record_census_signoff(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
     """The province approved the snapshot's census sign-off (called by reporting's review chain, in
     its transaction): from now on the snapshot may be published."""
@@ -174,6 +185,7 @@ def record_census_signoff(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
     return snapshot
 
 
+@transaction.atomic
 def withdraw_census_signoff(*, actor: Actor, snapshot: Snapshot, reason: str) -> Snapshot:
     """The province withdrew its approval: the snapshot can no longer be published (a published one
     stays published; withdrawing publication is a separate decision)."""

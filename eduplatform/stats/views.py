@@ -14,9 +14,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
 
-from eduplatform.core import once
+from eduplatform.core import once, pdf
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response, xlsx_workbook
 from eduplatform.core.views import require_capability
@@ -203,7 +202,13 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, root),
         "labels": [label for _k, label, *_ in columns], "table": table, "other": other, "against": against,
         "others": Snapshot.objects.exclude(pk=snapshot.pk), "can_publish": snapshots.can_take_snapshots(user),
+        # The census sign-off task is created on reporting's task page (review-chain pages helper),
+        # linked by path: /reports/tasks/new/?snapshot=<id>.
+        "signoff_url": f"/reports/tasks/new/?snapshot={snapshot.pk}",
     })
+
+
+PORTRAIT_COLUMNS = 8  # a 基表 with more columns than this prints on a landscape page
 
 
 @login_required
@@ -212,7 +217,9 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     """The 基表 of one series (``?series=`` basic 基础基 / vocational 中职基 / higher 高基) of a region in
     the user's jurisdiction (or of one of its schools, ``?school=`` its 学校标识码) from a snapshot,
-    with the validation results; printable, and one Excel workbook with a sheet per table."""
+    with the validation results; printable (title, region, census date and version on every page,
+    wide tables in landscape), as a PDF (``?format=pdf``) and as one Excel workbook with a sheet per
+    table."""
     user = request.user
     snapshot = _snapshot(snapshot_id)
     region = region_in_scope(request)
@@ -243,14 +250,25 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         filename = f"{snapshot.title}_{subject}_{series.name}表.xlsx"
         response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
         return response
+    if findings is None:
+        findings = basetables.check(tables, user, region, snapshot, school_id=school_id, series=series.key)
+    # Title, region, period and version on every printed page (core/_print_header.html).
+    printed = {"print_title": f"{series.name}表 · {subject}", "print_region": subject,
+               "print_period": f"统计时点 {snapshot.census_date:%Y-%m-%d}",
+               "print_version": f"{snapshot.title}，第 {snapshot.version} 版"}
+    if request.GET.get("format") == "pdf":
+        content = pdf.render_pdf("stats/base_tables_pdf.html", {
+            **printed, "tables": tables, "findings": findings, "wide_columns": PORTRAIT_COLUMNS})
+        response = HttpResponse(content, content_type="application/pdf")
+        filename = f"{snapshot.title}_{subject}_{series.name}表.pdf"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
+        return response
     return render(request, "stats/base_tables.html", {
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, scope_root(user)),
         "school": school, "subject": subject, "tables": tables, "series": series,
-        "all_series": list(basetables.SERIES.values()),
-        "findings": findings if findings is not None else basetables.check(
-            tables, user, region, snapshot, school_id=school_id, series=series.key),
+        "all_series": list(basetables.SERIES.values()), "findings": findings,
         "school_user": scope_of(user).school_id is not None, "kept": kept is not None,
-        "generation": stored_base_tables.progress(snapshot),
+        "generation": stored_base_tables.progress(snapshot), "wide_columns": PORTRAIT_COLUMNS, **printed,
     })
 
 
@@ -319,19 +337,38 @@ def province_map(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
 @require_capability(capabilities.VIEW_RECORDS)
 def snapshot_publish(request: HttpRequest, snapshot_id: int) -> HttpResponse:
+    """Publication in two steps: GET previews exactly what the public portal will show of this
+    snapshot (the portal's own table and partial, suppression applied, marked 预览); the preview's
+    confirm form POSTs ``confirmed=yes`` and only then is it published. A POST without the
+    confirmation publishes nothing and sends the officer to the preview."""
     snapshot = _snapshot(snapshot_id)
-    try:
-        snapshots.publish_snapshot(actor=request.user, snapshot=snapshot)
-    except RecordInvalid as err:
-        # Published already (perhaps by this very double click): said as information, not an error.
-        published = any(p.code == "snapshot.published" for p in err.problems)
-        (messages.info if published else messages.error)(request, "；".join(p.message for p in err.problems))
-    else:
-        messages.success(request, f"已公布{snapshot}，公开门户显示该年度数据")
-    return redirect("stats:snapshot", snapshot_id=snapshot.pk)
+    if not snapshots.can_take_snapshots(request.user):
+        raise NotPermitted("只有省级统计部门可以预览和公布统计数据")
+    if request.method == "POST":
+        if request.POST.get("confirmed") != "yes":
+            messages.warning(request, "请先核对公开内容预览，再确认公布")
+            return redirect("stats:publish", snapshot_id=snapshot.pk)
+        try:
+            snapshots.publish_snapshot(actor=request.user, snapshot=snapshot)
+        except RecordInvalid as err:
+            # Published already (perhaps by this very double click): said as information, not an error.
+            published = any(p.code == "snapshot.published" for p in err.problems)
+            (messages.info if published else messages.error)(request, "；".join(p.message for p in err.problems))
+        else:
+            messages.success(request, f"已公布{snapshot}，公开门户显示该年度数据")
+        return redirect("stats:snapshot", snapshot_id=snapshot.pk)
+    # The portal renders the preview (portal → stats is the dependency's direction; this one page
+    # borrows the portal's table and context so that the preview cannot drift from the public page).
+    from eduplatform.portal import public
+    from eduplatform.portal.views import figures_context
+
+    return render(request, "stats/snapshot_publish.html", {
+        "nav_active": NAV, "snapshot": snapshot, **figures_context(public.city_table(snapshot)),
+        "signed_off": snapshot.signed_off_at is not None,
+        "replaces": public.published_for(snapshot.census_date.year),
+    })
 
 
 QUOTA_ROWS_SHOWN = 100  # rows of the staffing table per page (the export has them all)
