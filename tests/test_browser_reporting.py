@@ -3,8 +3,8 @@ form, the school fills it (prefilled teacher counts, computed ratios, a hard rul
 after auto-save, a soft rule's explanation box), submits, the county returns it with a reason on
 one cell, the school corrects and resubmits, and the county, the city and the province approve.
 
-The form is imported from data/forms/JC442.json through ``services.import_form_json`` (the
-designer pages are another helper's). Screenshots go to var/screenshots/.
+The form is the shipped data/forms/JC442.json, imported and published through the designer's pages
+(building one field by field is the designer's own browser test). Screenshots go to var/screenshots/.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from eduplatform.reporting import selectors, services
-from eduplatform.reporting.models import RegionApproval, Submission, SubmissionStatus
+from eduplatform.reporting import selectors
+from eduplatform.reporting.models import FormVersion, RegionApproval, Submission, SubmissionStatus
 from eduplatform.staff import services as staff_services
 from tests.staff_support import staff_row
 from tests.test_browser import chromium, log_in, reference_restored, site, tab  # noqa: F401
 from tests.world import World
 
 SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
+JC442 = Path(settings.BASE_DIR) / "data" / "forms" / "JC442.json"
 TIANHE = "44/4401/440106/"
 
 
@@ -58,12 +59,20 @@ def test_a_form_published_filled_returned_corrected_and_approved_up_to_the_provi
     clerk = site.user("clerk_a1")
     for seq in range(1, 5):  # four full-time teachers: the form prefills 专任教师数 = 4
         staff_services.hire(actor=clerk, unit=site.school_a1, data=staff_row(seq))
-    province = site.user("province")
-    data = json.loads((Path(settings.BASE_DIR) / "data" / "forms" / "JC442.json").read_text(encoding="utf-8"))
-    version = services.publish_form_version(actor=province, version=services.import_form_json(actor=province, data=data))
+    # The province imports the shipped form into the designer and publishes it there.
+    log_in(tab, "province")
+    tab.goto("/reports/designer/")
+    tab.locator('form[action="/reports/designer/import/"] input[type=file]').set_input_files(str(JC442))
+    tab.get_by_role("button", name="导入").click()
+    expect(tab.get_by_test_id("version-status")).to_contain_text("草稿")
+    tab.on("dialog", lambda dialog: dialog.accept())
+    tab.locator("input[name=confirm]").check()
+    tab.get_by_test_id("publish").click()
+    expect(tab.get_by_test_id("version-status")).to_contain_text("已发布")
+    version = FormVersion.objects.get(form__code="JC442")
+    assert version.definition == json.loads(JC442.read_text(encoding="utf-8"))
 
     # The province creates the task through the form and sends it out.
-    log_in(tab, "province")
     tab.goto("/reports/")
     tab.get_by_test_id("task-new").click()
     tab.locator("#id_form_version").select_option(str(version.pk))
