@@ -280,6 +280,9 @@ def test_return_with_a_cell_reason_then_approval_up_to_the_province(client, worl
     page = client.get(f"/reports/tasks/{task.pk}/history/?region={TIANHE_CODE}").content.decode()
     assert page.count('data-action="approve"') >= 2  # the school's and the county node's
     assert ReviewAction.objects.filter(task=task, action="return").count() == 1
+    for url in (f"/reports/submissions/{sub.pk}/", f"/reports/submissions/{sub.pk}/history/"):
+        response = client.get(url, {"format": "pdf"})
+        assert response.status_code == 200 and response.content.startswith(b"%PDF"), url
     response = client.get(f"/reports/submissions/{sub.pk}/history/", {"format": "xlsx"})
     with CalamineWorkbook.from_filelike(io.BytesIO(response.content)) as book:
         rows = book.get_sheet_by_index(0).to_python()

@@ -673,7 +673,28 @@ def _review_context(request: HttpRequest, submission: Submission, **extra: Any) 
 def submission_detail(request: HttpRequest, submission_id: int) -> HttpResponse:
     """A school's submission read-only, with its rule results and explanations; the reviewer's form."""
     submission = _submission(request.user, submission_id)
-    return render(request, "reporting/submission.html", _review_context(request, submission))
+    context = _review_context(request, submission)
+    if request.GET.get("format") == "pdf" and context["grid"] is not None:
+        return _pdf_response("reporting/submission_pdf.html", {
+            **context, **_printed(submission.task, subject=submission.school.name,
+                                  region=context["region"].name if context["region"] else "")},
+            f"{submission.task.title}_{submission.school.name}.pdf",
+            landscape=max((len(t.columns) for t in context["grid"].tables), default=0) > 6)
+    return render(request, "reporting/submission.html", context)
+
+
+def _printed(task: CollectionTask, *, subject: str, region: str = "") -> dict[str, str]:
+    """Title, region, period and version on every printed page (core/_print_header.html)."""
+    version = task.form_version
+    return {"print_title": f"{version.form.code} {version.form.title} · {subject}" if version else f"{task.title} · {subject}",
+            "print_region": region or subject, "print_period": f"统计期 {task.period}",
+            "print_version": f"第 {version.version} 版" if version else str(task.snapshot or "")}
+
+
+def _pdf_response(template: str, context: dict[str, Any], filename: str, *, landscape: bool = False) -> HttpResponse:
+    from eduplatform.core import pdf
+
+    return attachment(pdf.render_pdf(template, context, landscape=landscape), filename, content_type="application/pdf")
 
 
 def posted_verdicts(data) -> dict[str, dict[str, Any]]:
@@ -769,6 +790,7 @@ def _with_details(actions) -> list[Any]:
     return actions
 
 
+PDF_HISTORY_LIMIT = 2000  # lines of a printed history; the workbook holds all of it
 HISTORY_EXPORT = ["时间", "操作", "对象", "操作人", "操作单位", "原因", "详情"]
 
 
@@ -793,6 +815,12 @@ def _history(request: HttpRequest, actions, *, task: CollectionTask, subject: st
                            a.submission.school.name if a.submission_id else (a.region_name or a.region_path),
                            a.by, a.organization_name, a.reason, "；".join(f"{k}：{v}" for k, v in a.detail_lines)]
         return xlsx_response(f"{task.title}_{subject}_审核记录.xlsx", HISTORY_EXPORT, rows(), sheet="审核记录")
+    if request.GET.get("format") == "pdf":
+        head = list(actions[:PDF_HISTORY_LIMIT + 1])
+        return _pdf_response("reporting/history_pdf.html", {
+            "actions": _with_details(head[:PDF_HISTORY_LIMIT]), "more": len(head) > PDF_HISTORY_LIMIT,
+            "limit": PDF_HISTORY_LIMIT, **_printed(task, subject=f"审核记录 · {subject}", region=subject)},
+            f"{task.title}_{subject}_审核记录.pdf", landscape=True)
     page = paging.keyset_page(request, actions, keys=("at", "pk"), name="reporting-history")
     page.rows = _with_details(page.rows)
     return render(request, "reporting/history.html", {
