@@ -450,7 +450,7 @@ def test_reminder_hook_only_logs_while_notifications_are_off_and_mails_the_clerk
     clerk = world.user("clerk_b1")
     clerk.email = "clerk_b1@example.cn"
     clerk.save(update_fields=["email"])
-    with caplog.at_level("INFO", logger="eduplatform.reporting.services"):
+    with caplog.at_level("INFO", logger="eduplatform.accounts.notifications"):
         assert services.notify_schools(task=task, school_ids=[world.school_b1.pk], message="请上报") == 0
     assert "NOTIFY_EMAIL/NOTIFY_SMS off" in caplog.text and not mail.outbox
     settings.NOTIFY_EMAIL = True
@@ -487,3 +487,22 @@ def test_only_the_province_sends_a_census_sign_off(world: World):
         services.create_task(actor=world.user("city_stat"), title="确认", period="2026", kind="census", snapshot=snapshot,
                              deadline=timezone.localdate(), targets={}, review_levels=["county", "city"])
     assert "task.census_owner" in codes(exc.value)
+
+
+def test_a_returned_submission_tells_the_schools_clerk_when_mail_is_on(world: World, settings,
+                                                                        django_capture_on_commit_callbacks):
+    from django.core import mail
+
+    settings.NOTIFY_EMAIL = True
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    clerk = world.user("clerk_b1")
+    clerk.email = "clerk_b1@example.cn"
+    clerk.save(update_fields=["email"])
+    task = open_gz_task(world, targets={"regions": [YUEXIU]})
+    submission = Submission.objects.get(task=task, school=world.school_b1)
+    submission = services.submit(actor=clerk, submission=submission)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.review_submission(actor=world.user("county_b_stat"), submission=submission, decision="return",
+                                   reason="请核对合计")
+    assert [m.to for m in mail.outbox] == [["clerk_b1@example.cn"]]
+    assert "请核对合计" in mail.outbox[0].body and task.title in mail.outbox[0].subject

@@ -24,11 +24,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from eduplatform.accounts import notifications
 from eduplatform.core import locks
 from eduplatform.core.errors import (
     FieldProblem,
@@ -590,39 +590,14 @@ def remind_due_tasks(*, today: dt.date | None = None) -> list[CollectionTask]:
 
 
 def notify_schools(*, task: CollectionTask, school_ids: list[int], message: str) -> int:
-    """The notification hook: e-mail (``NOTIFY_EMAIL``) and SMS (``NOTIFY_SMS``) to the schools' report
-    clerks, both off by default — then it only logs. Returns the number of messages handed on."""
-    email_on, sms_on = getattr(settings, "NOTIFY_EMAIL", False), getattr(settings, "NOTIFY_SMS", False)
+    """The schools' report clerks are told (e-mail / SMS through accounts.notifications, off by default:
+    then it only logs). Returns the number of users told."""
     if not school_ids:
         return 0
-    if not email_on and not sms_on:
-        log.info("reporting reminder not sent (NOTIFY_EMAIL/NOTIFY_SMS off): task %s, %d schools: %s",
-                 task.pk, len(school_ids), message)
-        return 0
-    from eduplatform.accounts.models import User
     from eduplatform.accounts.roles import Role
 
-    clerks = User.objects.filter(organization_id__in=school_ids, is_active=True,
-                                 role_assignments__role=Role.SCHOOL_CLERK).distinct()
-    sent = 0
-    if email_on:
-        from django.core.mail import send_mass_mail
-
-        mails = [(f"【填报提醒】{task.title}", message, None, [u.email]) for u in clerks if u.email]
-        sent += send_mass_mail(mails, fail_silently=True)
-    if sms_on:
-        # As web/inbox.py: NOTIFY_SMS_SENDER names a function ("module.function") called with phone= and text=.
-        from django.utils.module_loading import import_string
-
-        name = getattr(settings, "NOTIFY_SMS_SENDER", "")
-        sender = import_string(name) if isinstance(name, str) and name else None
-        for user in clerks:
-            if user.phone and sender is not None:
-                sender(phone=user.phone, text=message)
-                sent += 1
-            else:
-                log.info("reporting reminder: no SMS sender or phone for %s", user.username)
-    return sent
+    return notifications.notify_organizations(school_ids, subject=f"【填报提醒】{task.title}", message=message,
+                                              role=Role.SCHOOL_CLERK)
 
 
 # --------------------------------------------------------------------------------------------
@@ -925,6 +900,10 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
         _audit(actor=actor, action=AuditAction.UPDATE, obj=sub, object_type="reporting.submission", label=record,
                region_path=sub.region_path, note=note,
                changes={"status": {"label": "状态", "before": "已上报", "after": sub.get_status_display()}})
+        if returning:
+            message = f"贵校填报的「{task.title}」已被退回：{sub.return_reason}。请修改后重新上报。"
+            transaction.on_commit(lambda t=task, school=sub.school_id, m=message:
+                                  notify_schools(task=t, school_ids=[school], message=m))
     return sub
 
 

@@ -20,14 +20,13 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.core.mail import send_mail
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
+from eduplatform.accounts import notifications
 from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import OrgKind
@@ -337,34 +336,9 @@ def inbox_notice(request: HttpRequest) -> HttpResponse:
 # Optional notifications (off by default)
 
 
-def _send_sms(phone: str, text: str) -> None:
-    sender = getattr(settings, "NOTIFY_SMS_SENDER", "")
-    if sender:
-        import_string(sender)(phone=phone, text=text)
-
-
-def notify_users(users, *, subject: str, message: str) -> int:
-    """Mail (and text) each user with an address; returns how many were told. Nothing when both are off."""
-    told = 0
-    for user in users:
-        sent = False
-        if settings.NOTIFY_EMAIL and user.email:
-            send_mail(subject, message, None, [user.email], fail_silently=True)
-            sent = True
-        if settings.NOTIFY_SMS and user.phone:
-            _send_sms(user.phone, f"{subject}：{message}"[:300])
-            sent = True
-        told += sent
-    return told
-
-
 def notify_organization(organization, *, subject: str, message: str) -> int:
     """Tell the active users of ``organization`` that work waits for them (e.g. a returned report)."""
-    if not (settings.NOTIFY_EMAIL or settings.NOTIFY_SMS):
-        return 0
-    from eduplatform.accounts.models import User
-
-    return notify_users(User.objects.filter(organization=organization, is_active=True), subject=subject, message=message)
+    return notifications.notify_organizations([organization.pk], subject=subject, message=message)
 
 
 def send_digest(user) -> bool:
@@ -373,4 +347,4 @@ def send_digest(user) -> bool:
     if not found or not (settings.NOTIFY_EMAIL or settings.NOTIFY_SMS):
         return False
     lines = "\n".join(f"{s.label}：{n} 件" for s, n in found)
-    return bool(notify_users([user], subject="广东省教育信息平台：您有待办事项", message=lines))
+    return bool(notifications.notify_users([user], subject="广东省教育信息平台：您有待办事项", message=lines))
