@@ -144,3 +144,40 @@ def test_region_state_says_why_a_county_cannot_be_approved(world: World):
     state = selectors.region_state(world.user("county_a_stat"), task, TIANHE)
     assert state.is_review_node and not state.can_approve
     assert any("未审核通过" in b for b in state.blockers)
+
+
+def test_summary_page_export_and_pdf_show_the_sums_of_approved_submissions(world: World, client):
+    from io import BytesIO
+
+    from python_calamine import CalamineWorkbook
+
+    from eduplatform.orgs.models import Region
+    from eduplatform.reporting.grid import shown_number
+
+    task, schools, typed = scenario(world)
+    city = Region.objects.get(path=GZ)
+    expected = expected_sums(schools, typed, GZ)
+    client.force_login(world.user("city_stat"))
+    url = f"/reports/tasks/{task.pk}/summary/?region={city.code}"
+    page = client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    for key, value in expected.items():
+        cell = html.split(f'id="cell-{key.replace(".", "-")}"', 1)[1].split("</td>", 1)[0]
+        assert shown_number(value) in cell, key
+    approved = sum(1 for s in schools if typed[s.pk][0] in ("approved", "zero"))
+    assert f"汇总已审核通过的填报：{approved} 所" in html
+    book = CalamineWorkbook.from_filelike(BytesIO(client.get(url + "&format=xlsx").content))
+    rows = book.get_sheet_by_name("汇总").to_python()
+    exported = {f"{r[0]}.{r[2]}.{r[4]}": r[6] for r in rows[1:]}
+    assert {k: Decimal(str(v).replace(",", "")) for k, v in exported.items() if v != ""} == expected
+    pdf = client.get(url + "&format=pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    # A county below, or one elsewhere, cannot open 广州's summary (its figures include other counties).
+    for outsider in ("county_a_stat", "county_c_stat"):
+        client.force_login(world.user(outsider))
+        assert client.get(url).status_code == 404
+    client.force_login(world.user("county_a_stat"))
+    tianhe = Region.objects.get(path=TIANHE)
+    assert f"{shown_number(expected_sums(schools, typed, TIANHE)['T1.R1.C1'])}" in client.get(
+        f"/reports/tasks/{task.pk}/summary/?region={tianhe.code}").content.decode()

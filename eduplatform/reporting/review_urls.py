@@ -12,6 +12,7 @@ urlpatterns: list = [
     path("tasks/<int:task_id>/close/", views.task_close, name="task_close"),
     path("tasks/<int:task_id>/reopen/", views.task_reopen, name="task_reopen"),
     path("tasks/<int:task_id>/form.xlsx", views.task_download, name="task_download"),
+    path("tasks/<int:task_id>/summary/", views.task_summary, name="summary"),
     path("tasks/<int:task_id>/schools.xlsx", views.task_schools_export, name="task_schools_export"),
     path("tasks/<int:task_id>/approve/", views.region_approve, name="region_approve"),
     path("tasks/<int:task_id>/unapprove/", views.region_unapprove, name="region_unapprove"),

@@ -249,6 +249,39 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
 
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
+def task_summary(request: HttpRequest, task_id: int) -> HttpResponse:
+    """汇总: the form filled with the sums of the approved submissions under a region (``?region=``),
+    computed cells worked out again from those sums (a share of sums, not a sum of shares); as a page,
+    an .xlsx (``?format=xlsx``) or a PDF (``?format=pdf``)."""
+    user = request.user
+    task = _task(user, task_id)
+    if task.form_version_id is None:
+        raise Http404("统计时点数据确认任务没有报表汇总，请查看统计快照的基表")
+    region = _region(request)
+    root = scope_root(user)
+    totals = selectors.aggregated(user, task, region.path)
+    counted = selectors.completeness_total(user, task, region.path)
+    values = _with_computed(task, {key: format(value, "f") for key, value in totals.items()})
+    g = grid.build(task.form_version.definition, values=values)
+    for cell in g.all_cells():
+        cell.prefilled = False  # a sum has no record value of its own to compare with
+    if request.GET.get("format") == "xlsx":
+        rows = ([t.code, t.title, row.code, row.label, c.key.rsplit(".", 1)[1], col.label, c.shown]
+                for t in g.tables for row in t.rows for c, col in zip(row.cells, t.columns, strict=True) if c.numeric)
+        return xlsx_response(f"{task.title}_{region.name}_汇总.xlsx",
+                             ["表号", "表名", "行代码", "行", "列代码", "列", "汇总值"], rows, sheet="汇总")
+    context = {"nav_active": NAV, "task": task, "region": region, "grid": g, "counted": counted,
+               "trail": _trail(region, root) if root else [region]}
+    if request.GET.get("format") == "pdf":
+        return _pdf_response("reporting/summary_pdf.html", {
+            **context, **_printed(task, subject=f"{region.name} 汇总", region=region.name)},
+            f"{task.title}_{region.name}_汇总.pdf",
+            landscape=max((len(t.columns) for t in g.tables), default=0) > 6)
+    return render(request, "reporting/summary.html", context)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
 def task_schools_export(request: HttpRequest, task_id: int) -> HttpResponse:
     """The schools of a region node (``?region=``, ``?status=``) with their submissions' status, as a workbook."""
     user = request.user
