@@ -49,3 +49,18 @@ def test_demo_command_with_zero_students_creates_schools_only():
     assert Organization.objects.filter(kind=OrgKind.SCHOOL).exists()
     assert not Student.objects.exists()
     assert "未生成学生" in out.getvalue()
+
+
+def test_demo_command_publishes_the_shipped_forms_and_opens_a_task_for_tianhe():
+    from eduplatform.reporting.models import CollectionTask, FormVersionStatus, Submission
+
+    out = io.StringIO()
+    call_command("generate_demo", "--scale", "0.001", "--students", "0", stdout=out)
+    task = CollectionTask.objects.get()
+    assert task.status == "open" and task.form_version.status == FormVersionStatus.PUBLISHED
+    assert task.form_version.form.code == "JC442"
+    tianhe = Organization.objects.filter(kind=OrgKind.SCHOOL, region_path__startswith=Region.objects.get(code__startswith="440106", level="county").path)
+    assert Submission.objects.filter(task=task).count() == tianhe.count() > 0
+    assert "已导入并发布演示报表 2 张" in out.getvalue()
+    call_command("generate_demo", "--scale", "0.001", "--students", "0", stdout=out)
+    assert CollectionTask.objects.count() == 1 and "演示报表已存在" in out.getvalue()

@@ -10,6 +10,7 @@ from eduplatform.demo import bulk as demo_bulk
 from eduplatform.demo import facilities as demo_facilities
 from eduplatform.demo import higher_ed as demo_higher_ed
 from eduplatform.demo import province
+from eduplatform.demo import reporting as demo_reporting
 from eduplatform.demo import staff as demo_staff
 from eduplatform.demo import students as demo_students
 from eduplatform.orgs.models import Region
@@ -74,6 +75,10 @@ class Command(BaseCommand):
                 cursor.execute("ANALYZE")
         rebuild_all()
         self.stdout.write(f"统计汇总表已按记录重建（用时 {time.perf_counter() - started:.1f} 秒）")
+        if not bulk:  # forms are prefilled from the roll-ups just rebuilt
+            line = demo_reporting.generate(seed=seed, progress=self.stdout.write)
+            if line:
+                self.stdout.write(line)
         if bulk:
             self._snapshot()
         self.stdout.write(f"\n演示账号（密码均为 {province.DEMO_PASSWORD}）：")
