@@ -44,9 +44,10 @@ import datetime as dt  # noqa: E402
 import io  # noqa: E402
 import json  # noqa: E402
 import os  # noqa: E402
-import statistics  # noqa: E402
 import time  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
+
+from bench.run import report, timed  # noqa: E402  (one format for every benchmark)
 
 PROVINCE_URL = os.environ.get("PROVINCE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eduplatform_province")
 OWN_URL = os.environ.get("REPORTING_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eduplatform_reporting_bench")
@@ -62,19 +63,6 @@ CELLS = [f"T1.{r}.{c}" for r in ROWS for c, _ in COLUMNS]
 
 def say(text: str = "") -> None:
     print(text, flush=True)
-
-
-def report(name: str, figure: str, baseline: str, ratio: float, note: str = "") -> None:
-    say(f"{name:<46} {figure:>16}   baseline {baseline:>16}   ratio {ratio:8.3g}  {note}")
-
-
-def timed(fn, repeat: int = 1) -> tuple[float, object]:
-    samples, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples), result
 
 
 def _admin(url: str):

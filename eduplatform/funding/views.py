@@ -22,14 +22,15 @@ from eduplatform.funding.forms import CategoryForm, RateSetForm
 from eduplatform.funding.models import InstitutionCategory
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import ServiceErrorsMixin
+
+# The statistics pages' own helpers: the region a page names (404 outside the jurisdiction), its
+# breadcrumb trail and the snapshot a page names — one behaviour for every statistics page.
+from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.scope import unit_in_reach
 from eduplatform.orgs.selectors import school_for, scope_root
 from eduplatform.orgs.stages import STAGE_LABELS
 from eduplatform.stats.models import Snapshot
-
-# The statistics pages' own helpers: the region a page names (404 outside the jurisdiction), its
-# breadcrumb trail and the snapshot a page names — one behaviour for every statistics page.
-from eduplatform.stats.views import chosen_snapshot, region_in_scope, trail
+from eduplatform.stats.views import chosen_snapshot
 
 NAV = "statistics"
 SCHOOL_LINES_SHOWN = 100  # school lines per page (the export has them all)

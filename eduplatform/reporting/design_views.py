@@ -39,6 +39,7 @@ from eduplatform.core.spreadsheets import attachment
 from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind, Region
+from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.scope import scoped
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.reporting.models import (
@@ -672,27 +673,6 @@ def _sorted(rows: list[dict], columns: tuple[tuple[str, str], ...], sort: str) -
     return sorted(present, key=key, reverse=reverse_) + missing, sort
 
 
-def _completeness_region(request: HttpRequest) -> Region:
-    root = scope_root(request.user)
-    if root is None:
-        raise Http404(_("您没有可查看的范围"))
-    code = request.GET.get("region", "").strip()
-    if not code:
-        return root
-    region = Region.objects.filter(code=code, path__startswith=root.path).first()
-    if region is None:
-        raise Http404(_("该区划不存在或不在您的管辖范围内"))
-    return region
-
-
-def _trail(region: Region, root: Region) -> list[Region]:
-    chain, node = [], region
-    while node is not None and node.path.startswith(root.path):
-        chain.append(node)
-        node = node.parent
-    return list(reversed(chain))
-
-
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def completeness(request: HttpRequest, task_id: int) -> HttpResponse:
@@ -700,7 +680,7 @@ def completeness(request: HttpRequest, task_id: int) -> HttpResponse:
     task = _selectors().tasks_for(user).filter(pk=task_id).first()
     if task is None:
         raise Http404(_("填报任务不存在或不在您的管辖范围内"))
-    region = _completeness_region(request)
+    region = region_in_scope(request)
     root = scope_root(user)
     at_schools = not Region.objects.filter(parent=region).exists()
     rows = [] if at_schools else completeness_rows(user, task, region)
@@ -728,7 +708,7 @@ def completeness(request: HttpRequest, task_id: int) -> HttpResponse:
         headers.append({"key": key, "label": label, "active": sort.lstrip("-") == key, "desc": sort.startswith("-"),
                         "url": "?" + urlencode({**base, "sort": next_sort})})
     return render(request, "reporting/design/completeness.html", {
-        "nav_active": NAV, "task": task, "region": region, "trail": _trail(region, root) if root else [],
+        "nav_active": NAV, "task": task, "region": region, "trail": trail(region, root) if root else [],
         "rows": rows, "totals": totals, "headers": headers, "at_schools": at_schools, "sort": sort,
         "map_data": map_data, "export_query": urlencode({**base, **({"sort": sort} if sort else {})}),
     })

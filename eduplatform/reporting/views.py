@@ -28,6 +28,7 @@ from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import style_fields
 from eduplatform.orgs.models import Region
+from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS
@@ -65,29 +66,6 @@ def _is_stale(err: RecordInvalid) -> bool:
 
 def _own_school_id(user) -> int | None:
     return scope_of(user).school_id
-
-
-def _region(request: HttpRequest) -> Region:
-    """The region node a page looks at (``?region=`` its code), inside the user's jurisdiction."""
-    root = scope_root(request.user)
-    if root is None:
-        raise Http404("您没有可查看的范围")
-    code = request.GET.get("region", "").strip() or request.POST.get("region", "").strip()
-    if not code:
-        return root
-    region = Region.objects.filter(code=code, path__startswith=root.path).first()
-    if region is None:
-        raise Http404("该区划不存在或不在您的管辖范围内")
-    return region
-
-
-def _trail(region: Region, root: Region) -> list[Region]:
-    chain: list[Region] = []
-    node: Region | None = region
-    while node is not None and node.path.startswith(root.path):
-        chain.append(node)
-        node = node.parent
-    return list(reversed(chain))
 
 
 def _task(user, task_id: int) -> CollectionTask:
@@ -219,7 +197,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         except Submission.DoesNotExist:
             raise Http404("本校不在该任务的填报范围内") from None
         return redirect("reporting:entry", submission_id=own.pk)
-    region = _region(request)
+    region = region_in_scope(request, from_post=True)
     root = scope_root(user)
     rows = _region_rows(user, task, region)
     if request.GET.get("format") == "xlsx":
@@ -236,7 +214,7 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
             qs = qs.filter(status=status)
         schools = paging.keyset_page(request, qs, keys=("region_path", "school_id"), name="reporting-schools")
     return render(request, "reporting/task.html", {
-        "nav_active": NAV, "task": task, "region": region, "trail": _trail(region, root) if root else [region],
+        "nav_active": NAV, "task": task, "region": region, "trail": trail(region, root) if root else [region],
         "rows": rows, "schools": schools, "status": status, "statuses": SubmissionStatus.choices,
         "query": paging.other_params(request.GET).urlencode(), "state": state, "approval": state.approval, "region_is_level": state.is_review_node,
         "level_label": ReviewLevel(level).label if level else "",
@@ -257,7 +235,7 @@ def task_summary(request: HttpRequest, task_id: int) -> HttpResponse:
     task = _task(user, task_id)
     if task.form_version_id is None:
         raise Http404("统计时点数据确认任务没有报表汇总，请查看统计快照的基表")
-    region = _region(request)
+    region = region_in_scope(request, from_post=True)
     root = scope_root(user)
     totals = selectors.aggregated(user, task, region.path)
     counted = selectors.completeness_total(user, task, region.path)
@@ -271,7 +249,7 @@ def task_summary(request: HttpRequest, task_id: int) -> HttpResponse:
         return xlsx_response(f"{task.title}_{region.name}_汇总.xlsx",
                              ["表号", "表名", "行代码", "行", "列代码", "列", "汇总值"], rows, sheet="汇总")
     context = {"nav_active": NAV, "task": task, "region": region, "grid": g, "counted": counted,
-               "trail": _trail(region, root) if root else [region]}
+               "trail": trail(region, root) if root else [region]}
     if request.GET.get("format") == "pdf":
         return _pdf_response("reporting/summary_pdf.html", {
             **context, **_printed(task, subject=f"{region.name} 汇总", region=region.name)},
@@ -286,7 +264,7 @@ def task_schools_export(request: HttpRequest, task_id: int) -> HttpResponse:
     """The schools of a region node (``?region=``, ``?status=``) with their submissions' status, as a workbook."""
     user = request.user
     task = _task(user, task_id)
-    region = _region(request)
+    region = region_in_scope(request, from_post=True)
     qs = selectors.submissions_for(user, task).filter(region_path__startswith=region.path).order_by(
         "region_path", "school_id")
     status = request.GET.get("status", "")
@@ -471,7 +449,7 @@ def _region_redirect(task: CollectionTask, region: Region) -> HttpResponse:
 def region_approve(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
     task = _task(user, task_id)
-    region = _region(request)
+    region = region_in_scope(request, from_post=True)
     try:
         with once.submitted_once(key=once.posted_token(request), action="reporting.approve_region",
                                  submitted_by=user.audit_name()) as claim:
@@ -492,7 +470,7 @@ def region_approve(request: HttpRequest, task_id: int) -> HttpResponse:
 def region_unapprove(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
     task = _task(user, task_id)
-    region = _region(request)
+    region = region_in_scope(request, from_post=True)
     try:
         services.unapprove_region(actor=user, task=task, region_path=region.path,
                                   reason=request.POST.get("reason", "").strip())
@@ -875,7 +853,7 @@ def submission_history(request: HttpRequest, submission_id: int) -> HttpResponse
 def region_history(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
     task = _task(user, task_id)
-    region = _region(request)
+    region = region_in_scope(request, from_post=True)
     actions = selectors.actions_of(user, task, region_path=region.path).order_by("at", "pk")
     return _history(request, actions, task=task, subject=region.name, submission=None, region=region)
 

@@ -15,10 +15,11 @@ from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_workbook
 from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
+from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.selectors import open_school_by_code, scope_root
 from eduplatform.stats import pivot as pivots
 from eduplatform.stats.models import Snapshot
-from eduplatform.stats.views import NAV, chosen_snapshot, region_in_scope, trail
+from eduplatform.stats.views import NAV, chosen_snapshot
 
 # What a first visit shows: students by area × stage.
 DEFAULTS = {"students": ("area", "stage", "enrolled"), "classes": ("area", "size_band", "classes"),

@@ -21,7 +21,7 @@ from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response, xlsx_workboo
 from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.forms import style_fields
-from eduplatform.orgs.models import Region
+from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
@@ -36,29 +36,6 @@ NAV = "statistics"
 
 def measure_choices() -> list[tuple[str, str]]:
     return [(m, str(StudentRollup._meta.get_field(m).verbose_name)) for m in selectors.STUDENT_MEASURES]
-
-
-def region_in_scope(request: HttpRequest) -> Region:
-    root = scope_root(request.user)
-    if root is None:
-        raise Http404("您没有可查看的统计范围")
-    code = request.GET.get("region", "").strip()
-    if not code:
-        return root
-    region = Region.objects.filter(code=code, path__startswith=root.path).first()
-    if region is None:
-        raise Http404("该区划不存在或不在您的管辖范围内")
-    return region
-
-
-def trail(region: Region, root: Region) -> list[Region]:
-    """From the top of the user's scope down to ``region`` (for breadcrumbs)."""
-    path = []
-    node: Region | None = region
-    while node is not None and node.path.startswith(root.path):
-        path.append(node)
-        node = node.parent
-    return list(reversed(path))
 
 
 @login_required
