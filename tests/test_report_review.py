@@ -363,7 +363,7 @@ def test_every_step_is_in_the_review_history_and_the_audit_log(world: World):
 
 
 def test_census_task_province_approval_signs_the_snapshot_off_and_withdrawal_takes_it_back(world: World):
-    from eduplatform.stats.snapshots import take_snapshot
+    from eduplatform.stats.snapshots import publish_snapshot, take_snapshot
 
     officer = world.user("province")
     snapshot = take_snapshot(actor=officer, census_date=timezone.localdate())
@@ -380,12 +380,19 @@ def test_census_task_province_approval_signs_the_snapshot_off_and_withdrawal_tak
     services.approve_region(actor=world.user("city_stat"), task=task, region_path=GZ)
     snapshot.refresh_from_db()
     assert snapshot.signed_off_at is None
+    with pytest.raises(RecordInvalid) as exc:  # the city has approved, the province not yet
+        publish_snapshot(actor=officer, snapshot=snapshot)
+    assert "snapshot.not_signed_off" in codes(exc.value)
     services.approve_region(actor=officer, task=task, region_path="44/")
     snapshot.refresh_from_db()
     assert snapshot.signed_off_at is not None
     services.unapprove_region(actor=officer, task=task, region_path="44/", reason="福田数据待核")
     snapshot.refresh_from_db()
     assert snapshot.signed_off_at is None
+    with pytest.raises(RecordInvalid):
+        publish_snapshot(actor=officer, snapshot=snapshot)
+    services.approve_region(actor=officer, task=task, region_path="44/")
+    assert publish_snapshot(actor=officer, snapshot=snapshot).published_at is not None
 
 
 def test_tasks_and_submissions_are_read_in_scope(world: World):
