@@ -107,6 +107,9 @@ def tab(chromium: Browser, live_server) -> Iterator[Page]:
         base_url=live_server.url, locale="zh-CN", viewport={"width": 1280, "height": 900}
     )
     context.set_default_timeout(15_000)
+    # Assertions wait as long as actions: on two cores shared with the PostgreSQL pass, an htmx
+    # round trip can take longer than Playwright's default 5 s; a wrong page still fails.
+    expect.set_options(timeout=15_000)
     page = context.new_page()
     yield page
     context.close()

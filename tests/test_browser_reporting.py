@@ -178,6 +178,11 @@ def test_a_form_published_filled_returned_corrected_and_approved_up_to_the_provi
         expect(tab.locator(".alert-success")).to_contain_text(name)
     shot(tab, "reporting-province-approved.png")
     assert RegionApproval.objects.filter(task_id=sub.task_id).count() == 3
+    # The province's 汇总: the one approved school's figures, the computed total worked out again.
+    tab.get_by_test_id("region-summary").click()
+    expect(tab.get_by_test_id("summary-counted")).to_contain_text("汇总已审核通过的填报：1 所")
+    expect(tab.locator("#cv-T1-R1-C3")).to_have_text("75")
+    shot(tab, "reporting-summary.png")
 
     tab.goto("/reports/")
     expect(tab.get_by_test_id("task-list")).to_contain_text("2026年教师培训情况")
