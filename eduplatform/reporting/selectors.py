@@ -19,6 +19,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
 
+from eduplatform.orgs import capabilities as cap
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.reporting.models import (
@@ -432,3 +433,13 @@ def aggregated(actor: Actor | None, task: CollectionTask, region_path: str) -> d
     from eduplatform.reporting.aggregation import sum_approved
 
     return sum_approved(submissions_for(actor, task).filter(region_path__startswith=region_path), task)
+
+
+def published_versions(actor: Actor | None) -> list[FormVersion]:
+    """The published form versions a unit that sends tasks may choose from. A form is a definition, not
+    a jurisdiction's data (no SCOPE): any unit that manages tasks may send any published form; others
+    get none."""
+    if actor is None or not actor.can(cap.MANAGE_REPORT_TASKS):
+        return []
+    return list(FormVersion.objects.filter(status=FormVersionStatus.PUBLISHED).select_related("form")
+                .order_by("form__code", "-version"))

@@ -35,8 +35,6 @@ from eduplatform.orgs.stages import STAGE_LABELS
 from eduplatform.reporting import evaluation, grid, selectors, services, spreadsheet
 from eduplatform.reporting.models import (
     CollectionTask,
-    FormVersion,
-    FormVersionStatus,
     ReviewLevel,
     Submission,
     SubmissionStatus,
@@ -80,13 +78,6 @@ def _submission(user, submission_id: int) -> Submission:
         return selectors.submission_for(user, submission_id)
     except Submission.DoesNotExist:
         raise Http404("该填报不存在或不在您的范围内") from None
-
-
-def _published_versions() -> list[FormVersion]:
-    """Published form versions a task may send. Forms are definitions, not jurisdictional data (no
-    SCOPE): any unit that manages tasks may send any published form."""
-    return list(FormVersion.objects.filter(status=FormVersionStatus.PUBLISHED).select_related("form")
-                .order_by("form__code", "-version"))
 
 
 def _maybe_url(name: str, *args: Any) -> str:
@@ -351,7 +342,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
             raise Http404("该统计快照不存在")
     root = scope_root(user)
     regions = _target_regions(root)
-    versions = _published_versions()
+    versions = selectors.published_versions(request.user)
     form = TaskForm(request.POST or None, versions=versions, regions=regions,
                     census=snapshot is not None,
                     initial={"review_levels": _default_levels(root),
