@@ -22,19 +22,14 @@ from eduplatform.reporting import selectors
 from eduplatform.reporting.models import FormVersion, RegionApproval, Submission, SubmissionStatus
 from eduplatform.staff import services as staff_services
 from tests.staff_support import staff_row
-from tests.test_browser import chromium, log_in, reference_restored, site, tab  # noqa: F401
+from tests.test_browser import chromium, log_in, reference_restored, screenshot, site, tab  # noqa: F401
 from tests.world import World
 
-SHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 JC442 = Path(settings.BASE_DIR) / "data" / "forms" / "JC442.json"
 TIANHE = "44/4401/440106/"
 
 
-def shot(page: Page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / name
-    page.screenshot(path=str(path), full_page=True)
-    return path
+shot = screenshot  # into test-artifacts/, beside the other browser tests' screenshots
 
 
 def switch_to(page: Page, username: str) -> None:
