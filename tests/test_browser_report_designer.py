@@ -45,7 +45,23 @@ def test_designer_in_the_browser_checks_expressions_live_and_publishes(site: Wor
     table.locator("input[name=cell_key_0]").fill("R1.C1")
     table.locator("textarea[name=cell_prefill_0]").click()
     tab.locator("#picker-measures").select_option(value="RECORD('measure:teachers')")
+    # Two more columns, the last one computed from the first two.
+    table.locator("input[name=col_code_1]").fill("C2")
+    table.locator("input[name=col_label_1]").fill("参训人数")
+    table.locator("input[name=col_code_2]").fill("C3")
+    table.locator("input[name=col_label_2]").fill("未参训人数")
+    table.locator("input[name=cell_key_1]").fill("R1.C3")
+    table.locator("textarea[name=cell_computed_1]").fill("[T1.R1.C1] - [T1.R1.C2]")
     tab.get_by_test_id("save-table-0").click()
+    expect(tab.locator(".alert-success")).to_contain_text("草稿已保存")
+
+    # A hard rule over the new column.
+    rules = tab.get_by_test_id("rules")
+    rules.locator("input[name=rule_code_1]").fill("V1")
+    rules.locator("select[name=rule_kind_1]").select_option("hard")
+    rules.locator("textarea[name=rule_expression_1]").fill("[T1.R1.C2] <= [T1.R1.C1]")
+    rules.locator("input[name=rule_message_1]").fill("参训人数不能大于专任教师数")
+    tab.get_by_test_id("save-rules").click()
     expect(tab.locator(".alert-success")).to_contain_text("草稿已保存")
 
     tab.get_by_role("link", name="预览").click()
@@ -62,8 +78,10 @@ def test_designer_in_the_browser_checks_expressions_live_and_publishes(site: Wor
     expect(tab.get_by_test_id("version-status")).to_contain_text("已发布")
     version = FormVersion.objects.get(form__code="JC442")
     assert version.status == FormVersionStatus.PUBLISHED
-    assert version.definition["rules"][0]["expression"] == "[T1.R1.C1] >= RECORD('measure:teachers')"
-    assert version.definition["tables"][0]["cells"] == {"R1.C1": {"prefill": "RECORD('measure:teachers')"}}
+    assert [(r["code"], r["kind"], r["expression"]) for r in version.definition["rules"]] == [
+        ("E1", "soft", "[T1.R1.C1] >= RECORD('measure:teachers')"), ("V1", "hard", "[T1.R1.C2] <= [T1.R1.C1]")]
+    assert version.definition["tables"][0]["cells"] == {"R1.C1": {"prefill": "RECORD('measure:teachers')"},
+                                                        "R1.C3": {"computed": "[T1.R1.C1] - [T1.R1.C2]"}}
     screenshot(tab, "designer-published.png")
 
 
