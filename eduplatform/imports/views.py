@@ -188,6 +188,9 @@ def job_commit(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PA
         # An interrupted job is retried once, however many times 重试 is clicked.
         return _submit_once(request, job, pages, "imports.retry", lambda: runner.retry_import(job=job, actor=user))
     if not context["can_commit"]:
+        earlier = Submission.objects.filter(key=_commit_key(job)).first()
+        if earlier is not None:  # another click committed it between the check above and this one
+            return _committed_already(request, once.AlreadySubmitted(earlier), job, pages)
         messages.error(request, "只有校验通过（没有错误）且文件仍保留的“仅校验”任务可以直接正式导入")
         return redirect(pages.job_url(pages.job, job.pk))
     unit = selectors.unit_for(user, job.school_id)
