@@ -11,39 +11,18 @@ small node) the same sum is taken in Python.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
 
 from django.db import connection
 from django.db.models import DecimalField, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 
+from eduplatform.reporting import evaluation, selectors
+from eduplatform.reporting.grid import as_decimal
 from eduplatform.reporting.models import CollectionTask, Submission, SubmissionStatus
 
-NUMERIC_TYPES = ("integer", "decimal")
 CELLS_PER_STATEMENT = 400  # PostgreSQL allows 1,664 result columns
 NUMBER_PATTERN = r"^-?[0-9]+([.][0-9]+)?$"
-
-
-def numeric_cells(definition: dict[str, Any]) -> list[str]:
-    """Cells that aggregate: those of integer and decimal columns (a cell's type is its column's)."""
-    keys = []
-    for table in definition.get("tables") or []:
-        columns = [c for c in table.get("columns") or [] if c.get("type") in NUMERIC_TYPES]
-        for row in table.get("rows") or []:
-            for column in columns:
-                keys.append(f"{table.get('code')}.{row.get('code')}.{column.get('code')}")
-    return keys
-
-
-def as_decimal(value: Any) -> Decimal | None:
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(str(value).strip())
-    except (InvalidOperation, ValueError):
-        return None
-    return number if number.is_finite() else None
 
 
 def sum_approved(submissions: QuerySet[Submission], task: CollectionTask) -> dict[str, Decimal]:
@@ -51,7 +30,7 @@ def sum_approved(submissions: QuerySet[Submission], task: CollectionTask) -> dic
     and narrowed to a subtree by the caller). Cells no approved submission filled are absent."""
     if task.form_version_id is None:
         return {}
-    cells = numeric_cells(task.form_version.definition)
+    cells = evaluation.numeric_cells(selectors.form_spec(task.form_version))
     if not cells:
         return {}
     approved = submissions.filter(status=SubmissionStatus.APPROVED, zero_report=False)

@@ -26,12 +26,14 @@ def dom_id(key: str) -> str:
 
 
 def as_decimal(value: Any) -> Decimal | None:
-    if value is None or value == "":
+    """A cell's value as a number ("1,234" too), or None for blank, text, a boolean or NaN/Infinity."""
+    if value is None or value == "" or isinstance(value, bool):
         return None
     try:
-        return Decimal(str(value).replace(",", "").strip())
+        number = Decimal(str(value).replace(",", "").strip())
     except (InvalidOperation, ValueError):
         return None
+    return number if number.is_finite() else None
 
 
 def shown_number(value: Decimal) -> str:

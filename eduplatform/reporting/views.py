@@ -10,6 +10,7 @@ the rule results shown are the engine's (``reporting.evaluation``), computed for
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -590,42 +591,44 @@ def entry_save(request: HttpRequest, submission_id: int) -> HttpResponse:
     return redirect("reporting:entry", submission_id=submission.pk)
 
 
-def _submit(request: HttpRequest, submission: Submission) -> HttpResponse:
+def _school_step(request: HttpRequest, submission: Submission, *, action: str, step: Callable[[], object],
+                 done: str, refused: Callable[[RecordInvalid], HttpResponse] | None = None) -> HttpResponse:
+    """A school's once-only step on its submission (上报, 零上报, 确认): taken once however often it is
+    posted, then back to the entry page; a refusal is shown there (or answered by ``refused``)."""
     try:
-        with once.submitted_once(key=once.posted_token(request), action="reporting.submit",
+        with once.submitted_once(key=once.posted_token(request), action=action,
                                  submitted_by=request.user.audit_name()) as claim:
-            services.submit(actor=request.user, submission=submission)
+            step()
             once.record_result(claim, reverse("reporting:entry", args=(submission.pk,)))
     except once.AlreadySubmitted as err:
         messages.info(request, err.message)
     except RecordInvalid as err:
-        submission.refresh_from_db()
-        g = build_grid(submission)
-        return render(request, "reporting/entry.html", _entry_context(
-            request, submission, g, submit_problems=[p.message for p in err.problems]), status=400)
+        if refused is not None:
+            return refused(err)
+        messages.error(request, _problems(err))
     else:
-        messages.success(request, "已上报，等待审核")
+        messages.success(request, done)
     return redirect("reporting:entry", submission_id=submission.pk)
+
+
+def _submit(request: HttpRequest, submission: Submission) -> HttpResponse:
+    def refused(err: RecordInvalid) -> HttpResponse:
+        submission.refresh_from_db()
+        return render(request, "reporting/entry.html", _entry_context(
+            request, submission, build_grid(submission), submit_problems=[p.message for p in err.problems]), status=400)
+
+    return _school_step(request, submission, action="reporting.submit", done="已上报，等待审核", refused=refused,
+                        step=lambda: services.submit(actor=request.user, submission=submission))
 
 
 @login_required
 @require_POST
 @require_capability(FILL)
 def entry_zero(request: HttpRequest, submission_id: int) -> HttpResponse:
-    user = request.user
-    submission = _submission(user, submission_id)
-    try:
-        with once.submitted_once(key=once.posted_token(request), action="reporting.zero",
-                                 submitted_by=user.audit_name()) as claim:
-            services.report_zero(actor=user, submission=submission, reason=request.POST.get("reason", "").strip())
-            once.record_result(claim, reverse("reporting:entry", args=(submission.pk,)))
-    except once.AlreadySubmitted as err:
-        messages.info(request, err.message)
-    except RecordInvalid as err:
-        messages.error(request, _problems(err))
-    else:
-        messages.success(request, "已零上报，等待审核")
-    return redirect("reporting:entry", submission_id=submission.pk)
+    submission = _submission(request.user, submission_id)
+    reason = request.POST.get("reason", "").strip()
+    return _school_step(request, submission, action="reporting.zero", done="已零上报，等待审核",
+                        step=lambda: services.report_zero(actor=request.user, submission=submission, reason=reason))
 
 
 @login_required
@@ -633,20 +636,9 @@ def entry_zero(request: HttpRequest, submission_id: int) -> HttpResponse:
 @require_capability(FILL)
 def census_confirm(request: HttpRequest, submission_id: int) -> HttpResponse:
     """A census task: the school confirms its figures (its "上报")."""
-    user = request.user
-    submission = _submission(user, submission_id)
-    try:
-        with once.submitted_once(key=once.posted_token(request), action="reporting.confirm",
-                                 submitted_by=user.audit_name()) as claim:
-            services.submit(actor=user, submission=submission)
-            once.record_result(claim, reverse("reporting:entry", args=(submission.pk,)))
-    except once.AlreadySubmitted as err:
-        messages.info(request, err.message)
-    except RecordInvalid as err:
-        messages.error(request, _problems(err))
-    else:
-        messages.success(request, "已确认本校统计时点数据，等待审核")
-    return redirect("reporting:entry", submission_id=submission.pk)
+    submission = _submission(request.user, submission_id)
+    return _school_step(request, submission, action="reporting.confirm", done="已确认本校统计时点数据，等待审核",
+                        step=lambda: services.submit(actor=request.user, submission=submission))
 
 
 # --------------------------------------------------------------------------------------------
