@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks_db",
+    "oauth2_provider",
     "eduplatform.core",
     "eduplatform.standards",
     "eduplatform.history",
@@ -157,6 +158,8 @@ INSTALLED_APPS = [
     "eduplatform.stats",
     "eduplatform.funding",
     "eduplatform.reporting",
+    "eduplatform.exchange",
+    "eduplatform.nodes",
     "eduplatform.portal",
     "eduplatform.web",
     "eduplatform.demo",
@@ -316,4 +319,17 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+}
+
+# Open API clients (exchange/): OAuth2 client credentials through django-oauth-toolkit. Tokens are
+# short-lived bearer tokens; secrets are stored hashed and shown once at registration or rotation.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"  # noqa: S105 — a model name
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"  # noqa: S105 — a model name
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"  # noqa: S105 — a model name
+OAUTH2_PROVIDER = {
+    "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
+    "SCOPES": {"api": "开放接口"},
+    "DEFAULT_SCOPES": ["api"],
 }

@@ -17,5 +17,9 @@ urlpatterns = [
     path("reports/", include("eduplatform.reporting.urls")),
     path("public/", include("eduplatform.portal.urls")),
     path("api/v1/", api.urls),
+    path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("exchange/clients/", include("eduplatform.exchange.client_urls")),
+    path("exchange/standard/", include("eduplatform.exchange.standard_urls")),
+    path("nodes/", include("eduplatform.nodes.urls")),
     path("", include("eduplatform.web.urls")),
 ]
