@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "oauth2_provider",
+    "ninja",  # /api/v1/docs from its own static files (Swagger UI), not a CDN
     "eduplatform.core",
     "eduplatform.standards",
     "eduplatform.history",
