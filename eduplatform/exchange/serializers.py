@@ -142,6 +142,10 @@ def _describe(f: ResourceField) -> str:
 _MODELS: dict[tuple[str, str], type[Schema]] = {}
 
 
+class _Input(Schema):
+    model_config = ConfigDict(extra="allow")
+
+
 def _class_name(resource: ApiResource) -> str:
     return "".join(part.capitalize() for part in resource.key.split("_"))
 
@@ -178,10 +182,7 @@ def in_model(resource: ApiResource) -> type[Schema]:
             example = f.example or None
             members[f.name] = (Scalar, Field(None, title=f.label, description=_describe(f),
                                              json_schema_extra={"examples": [example]} if example else None))
-        model = create_model(f"{_class_name(resource)}Input", __base__=Schema, **members)
-        model.model_config = ConfigDict(extra="allow")
-        model.model_rebuild(force=True)
-        _MODELS[resource.key, "in"] = model
+        _MODELS[resource.key, "in"] = create_model(f"{_class_name(resource)}Input", __base__=_Input, **members)
     return _MODELS[resource.key, "in"]
 
 
