@@ -34,6 +34,8 @@ from eduplatform.exchange.serializers import (
     serialize,
     source_of,
 )
+from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.orgs.scope import unit_in_reach
 
 router = Router()
 
@@ -62,11 +64,25 @@ def _json(body: Any, *, status: int = 200, etag: str = "") -> HttpResponse:
     return response
 
 
-def _page(resource: ApiResource, request: HttpRequest, filters: ListFilter) -> dict[str, Any]:
+def school_out_of_reach(request: HttpRequest, school_code: str, field_path: str) -> HttpResponse | None:
+    """403 ``scope.out_of_jurisdiction`` when a school the caller names lies outside its jurisdiction.
+    Schools are public (the school list names them all), so saying so leaks nothing and says why
+    better than a 404 would."""
+    school = Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=school_code).first()
+    if school is None or unit_in_reach(request.user, school):
+        return None
+    message = f"学校「{school.name}」（{school_code}）不在{upsert.jurisdiction(request.user)}内，不能读写该学校的记录"
+    return problem(request, status=403, title="超出管辖范围", code="scope.out_of_jurisdiction", detail=message,
+                   errors=[{"field": field_path, "code": "scope.out_of_jurisdiction", "message": message}])
+
+
+def _page(resource: ApiResource, request: HttpRequest, filters: ListFilter) -> HttpResponse | dict[str, Any]:
     require_right(request, resource, "read")
     src = source_of(resource)
     qs = src.queryset(request.user)
     if filters.school_code and "school_code" in src.key_lookups:
+        if refused := school_out_of_reach(request, filters.school_code.strip(), "query.school_code"):
+            return refused
         qs = qs.filter(**{src.key_lookups["school_code"]: filters.school_code.strip()})
     rows = list(qs.filter(pk__gt=decode_cursor(filters.cursor)).order_by("pk")[: filters.limit + 1])
     more = len(rows) > filters.limit
@@ -102,6 +118,8 @@ def _not_found(request: HttpRequest, resource: ApiResource, key: dict[str, str])
 
 def _get(resource: ApiResource, request: HttpRequest, key: dict[str, str]) -> HttpResponse:
     require_right(request, resource, "read")
+    if "school_code" in key and (refused := school_out_of_reach(request, key["school_code"], "path.school_code")):
+        return refused
     row = _find(resource, request, key)
     if row is None:
         return _not_found(request, resource, key)
@@ -116,6 +134,8 @@ def _get(resource: ApiResource, request: HttpRequest, key: dict[str, str]) -> Ht
 
 def _put(resource: ApiResource, request: HttpRequest, key: dict[str, str], payload: Schema) -> HttpResponse:
     require_right(request, resource, "write")
+    if "school_code" in key and (refused := school_out_of_reach(request, key["school_code"], "path.school_code")):
+        return refused
     record = json.loads(request.body)  # as sent, extra members included (the model checked the shape)
     for name, value in key.items():
         given = record.get(name)
@@ -143,6 +163,10 @@ def _put(resource: ApiResource, request: HttpRequest, key: dict[str, str], paylo
                 return response
         outcome = upsert.upsert(actor=request.user, resource=resource, records=[record], mode="all_or_nothing")
         result = outcome.records[0]
+        if any(p["code"] == "scope.out_of_jurisdiction" for p in result.problems):
+            return problem(request, status=403, title="超出管辖范围", code="scope.out_of_jurisdiction",
+                           detail=result.problems[0]["message"],
+                           errors=[{**p, "field": f"body.{p['field']}"} for p in result.problems])
         if result.result == "rejected":
             return problem(request, status=422, title="数据校验未通过", code="record.invalid",
                            detail="；".join(p["message"] for p in result.problems),

@@ -78,7 +78,7 @@ def _code_of(p: RowProblem, code_fields: frozenset[str]) -> str:
     return "field.invalid" if p.field else "record.invalid"
 
 
-def _jurisdiction(actor: Any) -> str:
+def jurisdiction(actor: Any) -> str:
     client = getattr(actor, "api_client", None)  # the service account's client, if any
     org = getattr(actor, "organization", None)
     where = org.name if org is not None else "未设置单位"
@@ -102,7 +102,7 @@ def _units(resource: ApiResource, actor: Any, records: Sequence[Mapping[str, Any
         elif school is None or not unit_in_reach(actor, school):
             outcomes[i].problems.append(problem(
                 "school_code", "scope.out_of_jurisdiction",
-                f"学校标识码「{code}」不在{_jurisdiction(actor)}内（或不存在），不能写入该学校的记录"))
+                f"学校标识码「{code}」不在{jurisdiction(actor)}内（或不存在），不能写入该学校的记录"))
         else:
             units[i] = school
     return units
