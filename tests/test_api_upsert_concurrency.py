@@ -42,7 +42,9 @@ def test_simultaneous_requests_with_one_key_apply_once(world, monkeypatch):
                           HTTP_IDEMPOTENCY_KEY="same-key")
         return run
 
-    first, second = run_concurrently(send(clients[0], 0), send(clients[1], 0.3))
+    answers = run_concurrently(send(clients[0], 0), send(clients[1], 0.3))
+    # Whichever claimed the key first (thread start-up varies) applies; the other is told to wait.
+    first, second = sorted(answers, key=lambda a: a.status_code)
     assert first.status_code == 200 and first.json()["created"] == 20
     assert second.status_code == 409 and second.json()["code"] == "idempotency.in_progress"
     assert second["Retry-After"]
