@@ -32,7 +32,7 @@ def test_county_a_reads_its_schools_and_not_county_b(county_a):
     refused = county_a.get("/api/v1/buildings", {"school_code": B1})
     assert refused.status_code == 403
     body = refused.json()
-    assert body["code"] == "scope.out_of_jurisdiction" and "天河区教育局" in body["detail"]
+    assert body["code"] == "scope.outside" and "天河区教育局" in body["detail"]
     assert body["errors"][0]["field"] == "query.school_code"
     one = county_a.get(f"/api/v1/buildings/{B1}/JZ001")
     assert one.status_code == 403 and one.json()["errors"][0]["field"] == "path.school_code"
@@ -41,12 +41,12 @@ def test_county_a_reads_its_schools_and_not_county_b(county_a):
 def test_county_a_writes_its_schools_and_not_county_b(county_a):
     put = county_a.put(f"/api/v1/buildings/{B1}/JZ009", data=json.dumps(building(B1, "JZ009")),
                        content_type="application/json")
-    assert put.status_code == 403 and put.json()["code"] == "scope.out_of_jurisdiction"
+    assert put.status_code == 403 and put.json()["code"] == "scope.outside"
     batch = county_a.post("/api/v1/buildings/batch", content_type="application/json", data=json.dumps(
         {"mode": "accept_valid", "records": [building(A1), building(B1)]})).json()
     ok, refused = batch["results"]
     assert ok["result"] == "created"
-    assert refused["result"] == "rejected" and refused["problems"][0]["code"] == "scope.out_of_jurisdiction"
+    assert refused["result"] == "rejected" and refused["problems"][0]["code"] == "scope.outside"
     assert "天河区教育局" in refused["problems"][0]["message"]
     assert list(Building.objects.values_list("school__school_code", flat=True)) == [A1]
 

@@ -193,7 +193,7 @@ def in_model(resource: ApiResource) -> type[Schema]:
 
 class Problem(Schema):
     field: str = Field(description="出错的字段（JSON 成员名）")
-    code: str = Field(description="稳定的错误代码，如 field.invalid、scope.out_of_jurisdiction")
+    code: str = Field(description="稳定的错误代码，如 field.invalid、scope.outside")
     message: str = Field(description="中文说明，包括允许的取值")
 
 

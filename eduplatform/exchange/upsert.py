@@ -101,7 +101,7 @@ def _units(resource: ApiResource, actor: Any, records: Sequence[Mapping[str, Any
             outcomes[i].problems.append(problem("school_code", "field.required", "学校标识码（school_code）为必填项，用于确定记录所属学校"))
         elif school is None or not unit_in_reach(actor, school):
             outcomes[i].problems.append(problem(
-                "school_code", "scope.out_of_jurisdiction",
+                "school_code", "scope.outside",
                 f"学校标识码「{code}」不在{jurisdiction(actor)}内（或不存在），不能写入该学校的记录"))
         else:
             units[i] = school
