@@ -57,3 +57,29 @@ def test_county_b_does_not_see_county_a_records(client, world, county_a):
     client.force_login(world.user("county_b_stat"))
     assert client.get("/api/v1/buildings").json()["items"] == []
     assert client.get(f"/api/v1/buildings/{A1}/JZ001").status_code == 403
+
+
+def test_a_client_bound_to_county_a_is_refused_county_b_with_the_reason(client, world):
+    """The same matrix for an external system with a token (its service account is of county A)."""
+    from eduplatform.exchange import clients as client_services
+    from eduplatform.exchange.clients import GrantSpec
+    from tests.api_clients_support import bearer, obtain_token
+
+    api_client, secret = client_services.register_client(
+        actor=world.user("secadmin"), name="天河区校舍系统", organization=world.county_a,
+        grants={"buildings": GrantSpec(read=True, write=True)})
+    auth = bearer(obtain_token(client, api_client, secret))
+    client.logout()
+    read = client.get("/api/v1/buildings", {"school_code": B1}, **auth)
+    assert read.status_code == 403 and read.json()["code"] == "scope.outside"
+    assert "天河区校舍系统" in read.json()["detail"] and read.json()["jurisdiction"] == "天河区教育局"
+    write = client.put(f"/api/v1/buildings/{B1}/JZ001", data=json.dumps(building(B1)),
+                       content_type="application/json", **auth)
+    assert write.status_code == 403 and "天河区教育局" in write.json()["detail"]
+    ok = client.put(f"/api/v1/buildings/{A1}/JZ001", data=json.dumps(building(A1)),
+                    content_type="application/json", **auth)
+    assert ok.status_code == 201, ok.content
+    # A resource without a grant: 403 naming the missing grant.
+    students = client.get("/api/v1/students", **auth)
+    assert students.status_code == 403 and students.json()["code"] == "client.right_missing"
+    assert "students:read" in students.json()["detail"]
