@@ -48,7 +48,7 @@ def test_accept_valid_stores_exactly_the_valid_records_and_says_why_the_others_f
     (gender,) = [p for p in bad_code["problems"] if p["field"] == "gender"]
     assert gender["code"] == "field.code" and "男" in gender["message"]  # the allowed values are named
     (scope,) = elsewhere["problems"]
-    assert scope["field"] == "school_code" and scope["code"] == "scope.out_of_jurisdiction"
+    assert scope["field"] == "school_code" and scope["code"] == "scope.outside"
     assert "天河测试小学" in scope["message"] or "管辖范围" in scope["message"]
     assert Student.objects.filter(student_number=first["key"]).exists()
     assert Enrolment.objects.filter(is_active=True).count() == 1

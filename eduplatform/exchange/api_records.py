@@ -19,8 +19,9 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 
-from eduplatform.core.api import decode_cursor, encode_cursor, problem
+from eduplatform.core.api import decode_cursor, encode_cursor, jurisdiction_of, problem
 from eduplatform.exchange import idempotency, upsert
+from eduplatform.exchange.api_feed import ProblemOut  # one problem schema in the OpenAPI document
 from eduplatform.exchange.resources import ApiResource, all_resources
 from eduplatform.exchange.rights import may_see_personal, require_right
 from eduplatform.exchange.serializers import (
@@ -40,16 +41,6 @@ from eduplatform.orgs.scope import unit_in_reach
 router = Router()
 
 
-class ProblemOut(Schema):
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str = Field(description="稳定的错误代码")
-    instance: str = ""
-    errors: list[dict[str, str]] = Field(default_factory=list, description="每个问题的字段路径（field）、代码和说明")
-
-
 class ListFilter(Schema):
     school_code: str = Field("", description="只列出该学校（学校标识码）的记录")
     cursor: str | None = Field(None, description="上一页返回的 next_cursor；首页不填")
@@ -65,15 +56,16 @@ def _json(body: Any, *, status: int = 200, etag: str = "") -> HttpResponse:
 
 
 def school_out_of_reach(request: HttpRequest, school_code: str, field_path: str) -> HttpResponse | None:
-    """403 ``scope.out_of_jurisdiction`` when a school the caller names lies outside its jurisdiction.
+    """403 ``scope.outside`` when a school the caller names lies outside its jurisdiction.
     Schools are public (the school list names them all), so saying so leaks nothing and says why
     better than a 404 would."""
     school = Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=school_code).first()
     if school is None or unit_in_reach(request.user, school):
         return None
     message = f"学校「{school.name}」（{school_code}）不在{upsert.jurisdiction(request.user)}内，不能读写该学校的记录"
-    return problem(request, status=403, title="超出管辖范围", code="scope.out_of_jurisdiction", detail=message,
-                   errors=[{"field": field_path, "code": "scope.out_of_jurisdiction", "message": message}])
+    return problem(request, status=403, title="超出管辖范围", code="scope.outside", detail=message,
+                   errors=[{"field": field_path, "code": "scope.outside", "message": message}],
+                   extra={"jurisdiction": jurisdiction_of(request)})
 
 
 def _page(resource: ApiResource, request: HttpRequest, filters: ListFilter) -> HttpResponse | dict[str, Any]:
@@ -163,9 +155,9 @@ def _put(resource: ApiResource, request: HttpRequest, key: dict[str, str], paylo
                 return response
         outcome = upsert.upsert(actor=request.user, resource=resource, records=[record], mode="all_or_nothing")
         result = outcome.records[0]
-        if any(p["code"] == "scope.out_of_jurisdiction" for p in result.problems):
-            return problem(request, status=403, title="超出管辖范围", code="scope.out_of_jurisdiction",
-                           detail=result.problems[0]["message"],
+        if any(p["code"] == "scope.outside" for p in result.problems):
+            return problem(request, status=403, title="超出管辖范围", code="scope.outside",
+                           detail=result.problems[0]["message"], extra={"jurisdiction": jurisdiction_of(request)},
                            errors=[{**p, "field": f"body.{p['field']}"} for p in result.problems])
         if result.result == "rejected":
             return problem(request, status=422, title="数据校验未通过", code="record.invalid",
