@@ -363,3 +363,16 @@ def test_replicated_tables_are_read_only_on_the_node_and_the_heartbeat_gives_the
     assert mine["province_reachable"] is True and mine["lag_bytes"] is not None
     province = json.loads(nodes.manage(nodes.province_url, "node_status", "--json"))
     assert {s["city_code"]: s["connected"] for s in province["published"]} == {GZ: True, SZ: True}
+
+
+def test_a_node_resynchronised_from_scratch_holds_exactly_the_province_rows_again(nodes):
+    """After an outage longer than the province keeps WAL for: drop, empty, copy again."""
+    registered = _sql(nodes.node_url(GZ), "SELECT created_at FROM nodes_citynode WHERE role = 'subscriber'")
+    nodes.manage(nodes.node_url(GZ), "node_subscribe", "--province-dsn", nodes.province_dsn, "--city", GZ,
+                 "--resync", "--no-migrate")
+    _wait(lambda: _tables_ready(nodes.node_url(GZ)), what="the new initial copy", timeout=60)
+    _barrier(nodes, GZ)
+    assert _assert_node_matches_province(nodes, GZ, GZ_PATH) > 1900
+    # the node's own rows (not replicated) survived the emptying
+    assert _sql(nodes.node_url(GZ), "SELECT created_at FROM nodes_citynode WHERE role = 'subscriber'") == registered
+    assert _sql(nodes.province_url, "SELECT count(*) FROM pg_replication_slots WHERE slot_name = 'city_4401'") == [(1,)]

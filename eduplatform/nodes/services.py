@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import psycopg
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from .models import CityNode, NodeRole
 from .plan import HEARTBEAT, ReplicatedTable, publication_name, replicated_tables
@@ -186,10 +186,33 @@ def subscribe_to_province(*, province_dsn: str, city_code: str, slot_name: str =
 
 
 def drop_subscription(*, city_code: str) -> None:
-    """On a node, before a full resync: drop the subscription (and its slot at the province)."""
+    """On a node: drop the subscription and, if the province is reachable, its slot there.
+
+    When the province cannot be reached, the subscription is detached from its slot first (PostgreSQL
+    refuses to drop it otherwise); the slot is then left at the province, to drop there by hand."""
     _require_postgresql()
     name = publication_name(city_code_of(city_code))
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_subscription WHERE subname = %s", [name])
-        if cursor.fetchone():
+        if not cursor.fetchone():
+            return
+        try:
+            with transaction.atomic():
+                cursor.execute(f"ALTER SUBSCRIPTION {name} DISABLE")
             cursor.execute(f"DROP SUBSCRIPTION {name}")
+        except DatabaseError:
+            cursor.execute(f"ALTER SUBSCRIPTION {name} SET (slot_name = NONE)")
+            cursor.execute(f"DROP SUBSCRIPTION {name}")
+
+
+def empty_replicated_tables() -> None:
+    """On a node, before a full resync: delete every replicated row.
+
+    As the apply worker does, the session runs with session_replication_role = replica, so the
+    read-only guards and foreign keys (users of the node point at replicated organizations) do not
+    fire; DELETE rather than TRUNCATE, which would refuse or cascade into the node's own tables."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        for table in replicated_tables():
+            cursor.execute(f'DELETE FROM "{table.table}"')  # noqa: S608 — names from the plan
+
