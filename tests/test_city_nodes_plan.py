@@ -64,6 +64,23 @@ def test_every_filtered_table_has_its_region_in_the_replica_identity():
 
 
 @pytest.mark.django_db
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="replica identity is a PostgreSQL setting")
+def test_publishing_restores_a_replica_identity_lost_to_a_bulk_load():
+    with connection.cursor() as cursor:
+        # what eduplatform/demo/bulk.py did before it restored them: drop and rebuild the index
+        cursor.execute("DROP INDEX students_enrolment_node_ident")
+        cursor.execute("CREATE UNIQUE INDEX students_enrolment_node_ident ON students_enrolment (id, region_path)")
+        cursor.execute("ALTER TABLE students_student REPLICA IDENTITY DEFAULT")
+
+        assert services.ensure_replica_identity() == ["students_student", "students_enrolment"]
+
+        cursor.execute("SELECT relname, relreplident FROM pg_class WHERE relname IN "
+                       "('students_student', 'students_enrolment') ORDER BY 1")
+        assert cursor.fetchall() == [("students_enrolment", "i"), ("students_student", "i")]
+        assert services.ensure_replica_identity() == []
+
+
+@pytest.mark.django_db
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="publications are PostgreSQL's")
 def test_publishing_a_city_twice_leaves_one_publication_with_every_table_filtered():
     from django.core.management import call_command

@@ -16,7 +16,7 @@ from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 
 from .models import CityNode, NodeRole
-from .plan import HEARTBEAT, ReplicatedTable, publication_name, replicated_tables
+from .plan import HEARTBEAT, ReplicatedTable, filtered_tables, publication_name, replicated_tables
 
 
 class NodeSetupError(Exception):
@@ -56,11 +56,43 @@ def _table_item(table: ReplicatedTable, city: City) -> str:
     return f'"{table.table}"' + (f" WHERE {where}" if where else "")
 
 
+def ensure_replica_identity() -> list[str]:
+    """Every filtered table's replica identity includes its filter columns (migration nodes/0002).
+
+    Repairs what was lost since: a bulk load that dropped and rebuilt indexes, a table added to the
+    plan without its migration. A publication whose row filter uses a column outside the replica
+    identity makes every UPDATE and DELETE of that table fail at the province. Returns the tables
+    repaired."""
+    repaired = []
+    with connection.cursor() as cursor:
+        for table in filtered_tables():
+            wanted = {table.pk, *table.filter_columns}
+            cursor.execute(
+                "SELECT array_agg(a.attname::text) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = %s::regclass AND i.indisreplident AND i.indisvalid "
+                "GROUP BY i.indexrelid", [table.table])
+            row = cursor.fetchone()
+            if row is not None and set(row[0]) == wanted:
+                continue
+            name = f"{table.table}_node_ident"[:63]
+            cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name])
+            index = cursor.fetchone()
+            if index is not None and not index[0]:
+                cursor.execute(f'DROP INDEX CONCURRENTLY "{name}"')
+            if index is None or not index[0]:
+                columns = ", ".join(f'"{c}"' for c in (table.pk, *table.filter_columns))
+                cursor.execute(f'CREATE UNIQUE INDEX CONCURRENTLY "{name}" ON "{table.table}" ({columns})')
+            cursor.execute(f'ALTER TABLE "{table.table}" REPLICA IDENTITY USING INDEX "{name}"')
+            repaired.append(table.table)
+    return repaired
+
+
 def publish_city(*, city_code: str) -> CityNode:
     """Create or bring up to date the publication of one city (at the province)."""
     _require_postgresql()
     code = city_code_of(city_code)
     tables = replicated_tables()
+    ensure_replica_identity()
     name = publication_name(code)
     with connection.cursor() as cursor:
         city = _lookup_city(cursor, code)
