@@ -35,7 +35,11 @@ GZ_PATH, SZ_PATH = "44/4401/", "44/4403/"
 
 # The test database is only the source of the clusters' schema; marking the tests makes pytest-django
 # create it (with the reference data the session loads).
-pytestmark = pytest.mark.django_db
+pytestmark = [
+    pytest.mark.skipif(connection.vendor != "postgresql",
+                       reason="city nodes replicate with PostgreSQL logical replication: PostgreSQL pass only"),
+    pytest.mark.django_db,
+]
 
 
 def _missing_tools() -> str:
@@ -103,8 +107,6 @@ def _sql(url: str, query: str, params: tuple = ()) -> list[tuple]:
 
 @pytest.fixture(scope="module")
 def nodes(django_db_setup, django_db_blocker) -> Iterator[Nodes]:
-    if connection.vendor != "postgresql":
-        pytest.skip("city nodes replicate with PostgreSQL logical replication: PostgreSQL pass only")
     if missing := _missing_tools():
         pytest.skip(missing)
     base = Path(tempfile.mkdtemp(prefix="city-nodes-"))
