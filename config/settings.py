@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "oauth2_provider",
+    "ninja",  # /api/v1/docs from its own static files (Swagger UI), not a CDN
     "eduplatform.core",
     "eduplatform.standards",
     "eduplatform.history",
@@ -180,6 +181,7 @@ MIDDLEWARE = [
     "eduplatform.accounts.middleware.IdleSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    "eduplatform.exchange.calllog.ApiCallLogMiddleware",  # one ApiCallLog row per /api/v1/ call
     # Last, so its process_exception is the first to see a view's DataError (the 400 safety net).
     "eduplatform.core.input_guard.InputGuardMiddleware",
 ]

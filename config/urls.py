@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from config.api import api
+from eduplatform.exchange.client_urls import oauth_urlpatterns
 
 urlpatterns = [
     path("accounts/", include("eduplatform.accounts.urls")),
@@ -17,7 +18,7 @@ urlpatterns = [
     path("reports/", include("eduplatform.reporting.urls")),
     path("public/", include("eduplatform.portal.urls")),
     path("api/v1/", api.urls),
-    path("oauth/", include("oauth2_provider.urls", namespace="oauth2_provider")),
+    path("oauth/", include((oauth_urlpatterns, "oauth2_provider"))),  # token endpoints only
     path("exchange/clients/", include("eduplatform.exchange.client_urls")),
     path("exchange/standard/", include("eduplatform.exchange.standard_urls")),
     path("nodes/", include("eduplatform.nodes.urls")),

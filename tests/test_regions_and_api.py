@@ -59,9 +59,12 @@ def test_only_region_administrators_rename_regions(world):
 def test_api_errors_are_rfc9457_problems_in_chinese(client, world):
     client.force_login(world.user("county_a_stat"))
     response = client.get(f"/api/v1/schools/{world.school_b1.school_code}")
-    assert response.status_code == 404 and response["Content-Type"] == "application/problem+json"
+    assert response.status_code == 403 and response["Content-Type"] == "application/problem+json"
     body = json.loads(response.content)
-    assert body["status"] == 404 and body["code"] == "not_found" and "管辖范围" in body["detail"]
+    assert body["status"] == 403 and body["code"] == "scope.outside" and "管辖范围" in body["detail"]
+    assert world.county_a.name in body["detail"]  # the caller's jurisdiction, said
+    missing = client.get("/api/v1/schools/2199999999")
+    assert missing.status_code == 404 and json.loads(missing.content)["code"] == "not_found"
     client.logout()
     assert client.get("/api/v1/schools").status_code == 401
 

@@ -13,7 +13,13 @@ class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": "用户名或密码错误。连续输错多次后账号将被暂时锁定。",
         "inactive": "该账号已停用，请联系系统管理员。",
+        "service_account": "该账号是接口客户端的服务账号，只能通过开放接口的访问令牌使用，不能登录页面。",
     }
+
+    def confirm_login_allowed(self, user) -> None:
+        super().confirm_login_allowed(user)
+        if user.service_client is not None:
+            raise forms.ValidationError(self.error_messages["service_account"], code="service_account")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

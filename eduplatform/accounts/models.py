@@ -14,6 +14,9 @@ from eduplatform.accounts.roles import SECURITY_DUTY_GROUP, Role, capabilities_o
 from eduplatform.core.scoping import ScopeFields
 from eduplatform.orgs.stages import describe
 
+# Usernames of the service accounts through which external systems act (exchange.ApiClient.user).
+SERVICE_ACCOUNT_PREFIX = "api-client-"
+
 
 class User(AbstractUser):
     display_name = models.CharField(_("姓名"), max_length=50, blank=True)
@@ -41,9 +44,30 @@ class User(AbstractUser):
         return set(self.role_assignments.values_list("role", flat=True))
 
     def can(self, capability: str) -> bool:
-        return self.is_active and capability in capabilities_of(self.role_set)
+        if not self.is_active:
+            return False
+        client = self.service_client
+        if client is not None:
+            # An external system's service account holds no roles: its grants are its capabilities.
+            from eduplatform.exchange.clients import client_capabilities
+
+            return capability in client_capabilities(client)
+        return capability in capabilities_of(self.role_set)
+
+    @cached_property
+    def service_client(self):
+        """The ``exchange.ApiClient`` this account acts for, or None for a person. Service accounts
+        are named ``SERVICE_ACCOUNT_PREFIX…``, so a person's account costs no query here."""
+        if not self.username.startswith(SERVICE_ACCOUNT_PREFIX) or self.pk is None:
+            return None
+        from eduplatform.exchange.models import ApiClient
+
+        return ApiClient.objects.filter(user_id=self.pk).first()
 
     def audit_name(self) -> str:
+        client = self.service_client
+        if client is not None:
+            return f"接口客户端：{client.name}"
         return f"{self.display_name}（{self.username}）" if self.display_name else self.username
 
     def audit_org(self) -> tuple[int | None, str]:

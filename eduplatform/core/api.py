@@ -2,7 +2,12 @@
 
 Apps contribute routers; ``config/api.py`` assembles them. Errors leave the API as
 ``application/problem+json`` with a stable ``code``, a Chinese ``detail`` and, for invalid
-records, one entry per field (``errors[].field``).
+records, one entry per field (``errors[].field``). A refusal says which right or which
+jurisdiction is missing (``client.right_missing`` names the right, ``scope.outside`` the
+caller's jurisdiction), so an external system's developer need not guess.
+
+Every route accepts an OAuth2 Bearer token of an external system (``exchange.auth.ClientToken``)
+or the browser's session (a signed-in user trying the API).
 """
 
 from __future__ import annotations
@@ -17,12 +22,16 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import django_auth
 
 from eduplatform.core.errors import NotPermitted, OutOfScope, RecordInvalid
+from eduplatform.exchange.auth import ClientSuspended, ClientToken, TokenInvalid
+from eduplatform.exchange.ratelimit import RateLimited
+from eduplatform.exchange.rights import RightMissing
 
 PROBLEM_TYPE = "application/problem+json"
 
 
 def problem(
-    request: HttpRequest, *, status: int, title: str, detail: str, code: str, errors: list[dict[str, Any]] | None = None
+    request: HttpRequest, *, status: int, title: str, detail: str, code: str, errors: list[dict[str, Any]] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     import json
 
@@ -34,9 +43,20 @@ def problem(
         "code": code,
         "instance": request.path,
     }
+    if extra:
+        body.update(extra)
     if errors:
         body["errors"] = errors
-    return HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type=PROBLEM_TYPE)
+    response = HttpResponse(json.dumps(body, ensure_ascii=False), status=status, content_type=PROBLEM_TYPE)
+    response.problem_code = code  # for the call log (exchange.calllog), without parsing the body
+    return response
+
+
+def jurisdiction_of(request: HttpRequest) -> str:
+    """The caller's jurisdiction as a person reads it: “广州市天河区教育局” (a client's bound unit)."""
+    client = getattr(request, "api_client", None)
+    org = client.organization if client is not None else getattr(getattr(request, "user", None), "organization", None)
+    return org.name if org is not None else "无"
 
 
 def make_api() -> NinjaAPI:
@@ -44,9 +64,31 @@ def make_api() -> NinjaAPI:
         title="广东省教育信息平台开放接口",
         version="v1",
         description="按管辖范围读取与提交数据。错误以 RFC 9457 problem+json 返回，`detail` 为中文说明。",
-        auth=django_auth,
+        auth=[ClientToken(), django_auth],
         urls_namespace="api",
     )
+
+    @api.exception_handler(TokenInvalid)
+    def token_invalid(request, exc: TokenInvalid):
+        response = problem(request, status=401, title="访问令牌无效", detail=exc.message, code="token.invalid")
+        response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+        return response
+
+    @api.exception_handler(ClientSuspended)
+    def client_suspended(request, exc: ClientSuspended):
+        return problem(request, status=403, title="接口客户端已停用", detail=exc.message, code="client.suspended")
+
+    @api.exception_handler(RateLimited)
+    def rate_limited(request, exc: RateLimited):
+        response = problem(request, status=429, title="调用过于频繁", detail=exc.message, code="rate_limited",
+                           extra={"limit_per_minute": exc.limit, "retry_after": exc.retry_after})
+        response["Retry-After"] = str(exc.retry_after)
+        return response
+
+    @api.exception_handler(RightMissing)
+    def right_missing(request, exc: RightMissing):
+        return problem(request, status=403, title="缺少接口授权", detail=exc.message, code="client.right_missing",
+                       extra={"missing": f"{exc.resource}:{exc.action}"})
 
     @api.exception_handler(RecordInvalid)
     def record_invalid(request, exc: RecordInvalid):
@@ -55,7 +97,11 @@ def make_api() -> NinjaAPI:
 
     @api.exception_handler(OutOfScope)
     def out_of_scope(request, exc: OutOfScope):
-        return problem(request, status=404, title="未找到", detail=exc.message, code="not_found")
+        # Unlike the pages (404, existence hidden), the API says the record lies outside the caller's
+        # jurisdiction and names that jurisdiction: Ed-Fi's users' first complaint is the bare 403.
+        jurisdiction = jurisdiction_of(request)
+        return problem(request, status=403, title="超出管辖范围", detail=f"{exc.message}（您的管辖范围：{jurisdiction}）",
+                       code="scope.outside", extra={"jurisdiction": jurisdiction})
 
     @api.exception_handler(Http404)
     def not_found(request, exc: Http404):
@@ -67,7 +113,9 @@ def make_api() -> NinjaAPI:
 
     @api.exception_handler(AuthenticationError)
     def unauthenticated(request, exc):
-        return problem(request, status=401, title="未认证", detail="请先登录或提供有效的访问令牌", code="unauthenticated")
+        response = problem(request, status=401, title="未认证", detail="请先登录或提供有效的访问令牌", code="unauthenticated")
+        response["WWW-Authenticate"] = "Bearer"
+        return response
 
     @api.exception_handler(NinjaValidationError)
     def invalid_request(request, exc: NinjaValidationError):

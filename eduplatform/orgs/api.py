@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest
 from ninja import Query, Router, Schema
 
 from eduplatform.core.api import decode_cursor, encode_cursor
-from eduplatform.core.errors import NotPermitted
+from eduplatform.core.errors import NotPermitted, OutOfScope
 from eduplatform.orgs import capabilities, selectors
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.schemas import RegionOut, SchoolOut, SchoolPage
@@ -58,7 +58,14 @@ def list_schools(request: HttpRequest, filters: Query[SchoolFilter]):
 @router.get("/schools/{school_code}", response=SchoolOut, summary="按学校标识码读取一所学校")
 def get_school(request: HttpRequest, school_code: str):
     _may_read_records(request)
-    return school_out(selectors.school_for(request.user, school_code))
+    try:
+        return school_out(selectors.school_for(request.user, school_code))
+    except Http404:
+        # The API says why (403 scope.outside, naming the caller's jurisdiction) where a page hides
+        # existence: an external system must tell "not ours" from "mistyped code".
+        if Organization.objects.filter(kind="school", school_code=school_code).exists():
+            raise OutOfScope(f"学校“{school_code}”不在您的管辖范围内") from None
+        raise
 
 
 @router.get("/regions/{region_code}/children", response=list[RegionOut], summary="下级区划及学校数")

@@ -22,3 +22,4 @@ DESIGN_FORMS = "reporting.design_forms"  # supplementary statistical forms: desi
 MANAGE_REPORT_TASKS = "reporting.manage_tasks"  # collection tasks: create, open, close, reopen for a school
 REVIEW_REPORTS = "reporting.review"  # approve or return submissions, approve or unapprove a region node
 FILL_REPORTS = "reporting.fill"  # a school's entry: save, submit, 零上报
+MANAGE_API_CLIENTS = "exchange.manage_clients"  # register, grant, suspend external systems (the security administrator)
