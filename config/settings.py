@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "oauth2_provider",
+    "ninja",  # /api/v1/docs from its own static files (Swagger UI), not a CDN
     "eduplatform.core",
     "eduplatform.standards",
     "eduplatform.history",
@@ -334,3 +335,6 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"api": "开放接口"},
     "DEFAULT_SCOPES": ["api"],
 }
+# A batch upsert carries up to 10,000 records (about 6 MB of JSON with Chinese names and addresses);
+# Django's default 2.5 MB would refuse it before the API could answer per record.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

@@ -165,6 +165,7 @@ def update_equipment(*, actor: Actor, equipment: Equipment, data: Mapping[str, A
     lock_unit_writes(school)
     item = Equipment.objects.select_for_update().get(pk=equipment.pk)
     before = _snapshot(item)
+    old_key = f"{school.school_code}/{item.asset_number}"
     _apply(item, clean.values)
     changes = diff_fields(_audit_values(before), _audit_values(_snapshot(item)), LABELS)
     if not changes:
@@ -173,7 +174,8 @@ def update_equipment(*, actor: Actor, equipment: Equipment, data: Mapping[str, A
     item.save()
     record_change(actor=actor, action=AuditAction.UPDATE, object_type=EQUIPMENT_TYPE, object_id=item.pk,
                   object_label=_label(item), changes=changes, region_path=item.region_path, school_id=school.pk,
-                  feed_resource="equipment", feed_key=f"{school.school_code}/{item.asset_number}")
+                  feed_resource="equipment", feed_key=f"{school.school_code}/{item.asset_number}",
+                  feed_previous_key=old_key)
     refresh_register_holdings(actor=actor, school=school, today=today)
     return item
 

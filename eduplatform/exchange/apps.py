@@ -1,3 +1,5 @@
+from importlib import import_module
+
 from django.apps import AppConfig
 
 
@@ -9,3 +11,5 @@ class ExchangeConfig(AppConfig):
     def ready(self) -> None:
         # The API's resources register themselves (record kinds, code tables, statistics).
         from eduplatform.exchange import record_resources  # noqa: F401
+        # Then the read-only ones (code tables, statistics), after the records in the standard's order.
+        import_module("eduplatform.exchange.api_reference")

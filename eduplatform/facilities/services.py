@@ -181,6 +181,7 @@ def update_building(*, actor: Actor, building: Building, data: Mapping[str, Any]
     if not clean.ok:
         raise _invalid(record, clean, BUILDING_LABELS)
     before = building_snapshot(building)
+    old_number = building.number
     for name, value in clean.values.items():
         setattr(building, name, value)
     changes = diff_fields(before, building_snapshot(building), BUILDING_LABELS)
@@ -193,7 +194,7 @@ def update_building(*, actor: Actor, building: Building, data: Mapping[str, Any]
     record_change(actor=actor, action=AuditAction.UPDATE, object_type=BUILDING_TYPE, object_id=building.pk,
                   object_label=_building_label(building, school), changes=changes,
                   region_path=school.region_path, school_id=school.pk, feed_resource=BUILDING_FEED,
-                  feed_key=_building_key(school, building.number))
+                  feed_key=_building_key(school, building.number), feed_previous_key=_building_key(school, old_number))
     return building
 
 

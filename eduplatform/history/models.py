@@ -90,6 +90,10 @@ class ChangeFeedEntry(models.Model):
     occurred_at = models.DateTimeField(default=timezone.now)
     resource = models.CharField(max_length=32)  # "school", "region", …
     natural_key = models.CharField(max_length=64)  # 学校标识码, region code, …
+    # A key change (L → G 学籍号, a renumbered building): the upsert under the new key names the old
+    # one, so a client renames its copy instead of guessing; a delete of the old key follows for
+    # clients that ignore this column.
+    previous_key = models.CharField(max_length=64, null=True, blank=True)
     operation = models.CharField(max_length=8, choices=[("upsert", "upsert"), ("delete", "delete")])
     region_path = models.CharField(max_length=64)
     school_id = models.BigIntegerField(null=True, blank=True)
@@ -105,6 +109,10 @@ class ChangeFeedEntry(models.Model):
             models.Index(fields=["region_path", "seq"], opclasses=["varchar_pattern_ops", "int8_ops"],
                          name="feed_region_seq"),
             models.Index(fields=["txid", "seq"], name="feed_txid_seq"),
+            # The API's ?resources= filter: one ordered range per resource, merged by the reader —
+            # a rare resource is found without walking the millions of student entries around it.
+            # Appended at a dozen right edges (one per resource), not at random places.
+            models.Index(fields=["resource", "txid", "seq"], name="feed_resource_txid_seq"),
         ]
 
 

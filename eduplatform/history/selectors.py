@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db import connection
@@ -95,41 +96,65 @@ def _format_cursor(position: tuple[int, int]) -> str:
     return f"{position[0]}.{position[1]}"
 
 
-def changes_after(actor: Actor, cursor: str | None = None, *, limit: int = FEED_PAGE_LIMIT) -> FeedPage:
+def _entry(fields: list[str], values: tuple) -> ChangeFeedEntry:
+    entry = ChangeFeedEntry(**dict(zip(fields, values, strict=True)))
+    if isinstance(entry.occurred_at, str):  # SQLite: a column of a subquery comes back as text
+        entry.occurred_at = connection.ops.convert_datetimefield_value(entry.occurred_at, None, connection)
+    return entry
+
+
+def changes_after(actor: Actor, cursor: str | None = None, *, limit: int = FEED_PAGE_LIMIT,
+                  resources: Collection[str] | None = None) -> FeedPage:
     """The change-feed entries in the actor's scope after ``cursor``, oldest first, at most ``limit``,
-    and the cursor to read on from.
+    and the cursor to read on from; only those of ``resources`` (``ChangeFeedEntry.resource``
+    values) when given. A cursor belongs to its filter: read with another, it may skip entries.
 
     Order and cursor are the position ``(txid, seq)``. On PostgreSQL a page stops below the oldest
     transaction still in flight (its horizon, read in the same statement, hence the same snapshot,
     as the entries): an entry numbered lower but committed later can therefore never be passed — it
     is simply not delivered until its transaction ends. Polling readers get every committed entry
-    exactly once. On SQLite one writer at a time makes ``seq`` the commit order (txid is 0)."""
+    exactly once. On SQLite one writer at a time makes ``seq`` the commit order (txid is 0).
+
+    With ``resources``, each resource is one ordered range of the ``(resource, txid, seq)`` index,
+    read up to ``limit`` and merged in the same statement: a page of a rare resource costs a page
+    of index entries, however many entries of other resources lie between them."""
     after = _parse_cursor(cursor)
     limit = max(1, min(int(limit), FEED_PAGE_LIMIT))
-    qs = (scoped(ChangeFeedEntry.objects.all(), actor, with_focus=False)
-          .extra(where=["(txid, seq) > (%s, %s)"], params=list(after))  # noqa: S610 — constant SQL, values as params
-          .order_by("txid", "seq"))
-    if qs.query.is_empty():  # nothing in scope
+    in_scope = scoped(ChangeFeedEntry.objects.all(), actor, with_focus=False)
+    if in_scope.query.is_empty() or (resources is not None and not resources):  # nothing to read
         return FeedPage([], _format_cursor(after), False)
-    if connection.vendor != "postgresql":
-        entries = list(qs[:limit])
-        last = (entries[-1].txid, entries[-1].seq) if entries else after
-        return FeedPage(entries, _format_cursor(last), len(entries) == limit)
+    branches = [in_scope] if resources is None else [in_scope.filter(resource=r) for r in sorted(set(resources))]
+    postgres = connection.vendor == "postgresql"
     fields = [f.column for f in ChangeFeedEntry._meta.concrete_fields]
-    inner_sql, params = (qs.extra(where=["txid < (SELECT horizon FROM feed_horizon)"])  # noqa: S610 — constant SQL
-                         .values_list(*fields)[:limit].query.sql_with_params())
+    parts, params = [], []
+    for branch in branches:
+        branch = branch.extra(where=["(txid, seq) > (%s, %s)"], params=list(after))  # noqa: S610 — constant SQL, values as params
+        if postgres:
+            branch = branch.extra(where=["txid < (SELECT horizon FROM feed_horizon)"])  # noqa: S610 — constant SQL
+        sql, branch_params = branch.order_by("txid", "seq").values_list(*fields)[:limit].query.sql_with_params()
+        parts.append(f"SELECT * FROM ({sql}) AS branch{len(parts)}")  # noqa: S608 — compiled by the ORM
+        params.extend(branch_params)
+    page_sql = parts[0] if len(parts) == 1 else (
+        "SELECT * FROM (" + " UNION ALL ".join(parts) + f") AS merged ORDER BY txid, seq LIMIT {limit}")  # noqa: S608
     with connection.cursor() as db:
-        # One statement, so one snapshot for the horizon and the rows; the outer join keeps the
-        # horizon when no entry is found.
-        db.execute(f"WITH feed_horizon AS MATERIALIZED ({HORIZON_SQL})"  # noqa: S608 — constant SQL
-                   f" SELECT feed_horizon.horizon, page.* FROM feed_horizon LEFT JOIN ({inner_sql}) AS page ON true"
-                   " ORDER BY page.txid, page.seq", params)
+        if postgres:
+            # One statement, so one snapshot for the horizon and the rows; the outer join keeps the
+            # horizon when no entry is found.
+            db.execute(f"WITH feed_horizon AS MATERIALIZED ({HORIZON_SQL})"  # noqa: S608 — constant SQL
+                       f" SELECT feed_horizon.horizon, page.* FROM feed_horizon LEFT JOIN ({page_sql}) AS page ON true"
+                       " ORDER BY page.txid, page.seq", params)
+        else:
+            db.execute(f"SELECT 0, page.* FROM ({page_sql}) AS page ORDER BY page.txid, page.seq",  # noqa: S608
+                       params)
         rows = db.fetchall()
-    horizon = rows[0][0]
-    entries = [ChangeFeedEntry(**dict(zip(fields, row[1:], strict=True))) for row in rows if row[1] is not None]
+    entries = [_entry(fields, row[1:]) for row in rows if row[1] is not None]
     if len(entries) == limit:
         return FeedPage(entries, _format_cursor((entries[-1].txid, entries[-1].seq)), True)
+    if not postgres:
+        last = (entries[-1].txid, entries[-1].seq) if entries else after
+        return FeedPage(entries, _format_cursor(last), False)
     # Everything in scope below the horizon has been read: the cursor moves up to it, so the next
     # poll does not walk the entries out of scope again. (horizon, 0) still precedes every entry
     # of the transaction at the horizon, which may yet commit.
+    horizon = rows[0][0]
     return FeedPage(entries, _format_cursor(max(after, (horizon, 0))), False)

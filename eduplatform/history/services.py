@@ -69,9 +69,13 @@ def record_change(
     feed_resource: str | None = None,
     feed_key: str | None = None,
     feed_operation: str = "upsert",
+    feed_previous_key: str | None = None,
     note: str = "",
 ) -> AuditEntry:
-    """Audit entry + change-feed entry + dirty mark, in the caller's transaction."""
+    """Audit entry + change-feed entry + dirty mark, in the caller's transaction.
+
+    ``feed_previous_key``: the record's key before this change, when the change gave it a new one;
+    the feed then carries the old key on the upsert and announces the old key's deletion after it."""
     org_id, org_name = actor.audit_org() if actor is not None else (None, "")
     entry = AuditEntry.objects.create(
         actor_id=actor.pk if actor is not None else None,
@@ -89,13 +93,19 @@ def record_change(
         note=note[:500],
     )
     if feed_resource:
+        key = feed_key or str(object_id)
+        renamed = bool(feed_previous_key) and feed_previous_key != key
         ChangeFeedEntry.objects.create(
             resource=feed_resource,
-            natural_key=feed_key or str(object_id),
+            natural_key=key,
+            previous_key=feed_previous_key if renamed else None,
             operation=feed_operation,
             region_path=region_path,
             school_id=school_id,
         )
+        if renamed and feed_operation == "upsert":
+            ChangeFeedEntry.objects.create(resource=feed_resource, natural_key=feed_previous_key, operation="delete",
+                                           region_path=region_path, school_id=school_id)
     if school_id is not None:
         mark_schools_dirty([school_id])
     return entry

@@ -386,6 +386,7 @@ def update_school(
         school_id=school.pk,
         feed_resource="school",
         feed_key=school.school_code,
+        feed_previous_key=before.get("school_code"),
         note=reason,
     )
     return school

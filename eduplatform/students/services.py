@@ -667,13 +667,13 @@ def update_student(*, actor: Actor, student: Student, data: Mapping[str, Any], t
 
 
 def _trace(actor: Actor, student: Student, action: str, changes: Mapping[str, Any], note: str = "",
-           school: Organization | None = None) -> None:
+           school: Organization | None = None, previous_number: str | None = None) -> None:
     school = school or student.school
     record_change(
         actor=actor, action=action, object_type="students.student", object_id=student.pk,
         object_label=f"{student.name}（{student.student_number}）", changes=changes,
         region_path=school.region_path, school_id=school.pk, feed_resource="student",
-        feed_key=student.student_number, note=note,
+        feed_key=student.student_number, feed_previous_key=previous_number, note=note,
     )
 
 
@@ -739,11 +739,11 @@ def replace_temporary_number(*, actor: Actor, student: Student, on: dt.date | No
         reason="临时学籍号换发正式学籍号", detail={"from": old, "to": new_number}, school=student.school,
         region_path=student.region_path, recorded_by=actor.audit_name(),
     )
+    # The feed names the retired number on the new one's entry and announces its deletion, so
+    # systems keyed on it can follow the change.
     _trace(actor, student, AuditAction.UPDATE,
-           {"student_number": {"label": "学籍号", "before": old, "after": new_number}}, note="L → G")
-    # The feed also announces the retired number, so systems keyed on it can follow the change.
-    ChangeFeedEntry.objects.create(resource="student", natural_key=old, operation="delete",
-                                   region_path=student.region_path, school_id=student.school_id)
+           {"student_number": {"label": "学籍号", "before": old, "after": new_number}}, note="L → G",
+           previous_number=old)
     return student
 
 
