@@ -20,19 +20,24 @@ The clusters are destroyed at the end, even on failure.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import psycopg
-
 ROOT = Path(__file__).resolve().parent.parent
+# Run as a script, Python puts bench/ first on sys.path, where bench/statistics.py would shadow the
+# standard library's statistics module.
+if Path(sys.path[0]).resolve() == ROOT / "bench":
+    sys.path[0] = str(ROOT)
+
+import os  # noqa: E402
+import shutil  # noqa: E402
+import socket  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import psycopg  # noqa: E402
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CLUSTER = ROOT / "scripts" / "pg-cluster.sh"
 BURST = 50_000
