@@ -38,6 +38,7 @@ import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import psycopg  # noqa: E402
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 CLUSTER = ROOT / "scripts" / "pg-cluster.sh"
 BURST = 50_000
