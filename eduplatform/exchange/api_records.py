@@ -82,6 +82,7 @@ def _page(resource: ApiResource, request: HttpRequest, filters: ListFilter) -> H
     if src.prefetch and rows:
         src.prefetch(rows)
     personal = may_see_personal(request)
+    request.api_records = len(rows)  # for the call log
     return {"items": [serialize(resource, r, personal) for r in rows],
             "next_cursor": encode_cursor(rows[-1].pk) if more else None}
 
@@ -117,6 +118,7 @@ def _get(resource: ApiResource, request: HttpRequest, key: dict[str, str]) -> Ht
         return _not_found(request, resource, key)
     data = serialize(resource, row, may_see_personal(request))
     etag = _etag(resource, row, data)
+    request.api_records = 1
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
         response["ETag"] = etag
@@ -154,6 +156,7 @@ def _put(resource: ApiResource, request: HttpRequest, key: dict[str, str], paylo
                     response["ETag"] = etag
                 return response
         outcome = upsert.upsert(actor=request.user, resource=resource, records=[record], mode="all_or_nothing")
+        request.api_records = 1
         result = outcome.records[0]
         if any(p["code"] == "scope.outside" for p in result.problems):
             return problem(request, status=403, title="超出管辖范围", code="scope.outside",
@@ -180,6 +183,7 @@ def _batch(resource: ApiResource, request: HttpRequest, payload: Schema) -> Http
         # The records as sent (the model checked their shape): extra members are reported per record.
         records = json.loads(request.body)["records"]
         outcome = upsert.upsert(actor=request.user, resource=resource, records=records, mode=payload.mode)
+        request.api_records = len(records)
         return _json(outcome.as_dict(), status=200 if outcome.applied else 422)
 
     return idempotency.run_once(request, work)
