@@ -40,7 +40,7 @@ CODES = register(ApiResource(
                 "任何已认证的调用方均可读取，无需单独授权。",
     natural_key=("table", "code"),
     fields=(
-        ResourceField("table", "代码表标识", "string", required=True, example="gender"),
+        ResourceField("table", "代码表标识", "string", required=True, example="gender_gbt2261_1"),
         ResourceField("table_name", "代码表名称", "string", example="人的性别代码", writable=False),
         ResourceField("standard", "依据标准", "string", example="GB/T 2261.1-2003", writable=False),
         ResourceField("code", "代码", "string", required=True, example="1",
@@ -119,12 +119,12 @@ def list_code_tables(request: HttpRequest):
     return tagged_json(request, payload)
 
 
-@router.get("/codes/{table}", response={200: CodeTableOut, 304: None, 404: ProblemOut},
+@router.get("/codes/{table_key}", response={200: CodeTableOut, 304: None, 404: ProblemOut},
             summary="一个代码表的全部代码（支持 ETag / If-None-Match）")
-def get_code_table(request: HttpRequest, table: str):
-    found = standards.code_table(table)
+def get_code_table(request: HttpRequest, table_key: str):
+    found = standards.code_table(table_key)
     if found is None:
-        raise Http404(f"代码表“{table[:64]}”不存在，请先读取 /api/v1/codes 查看可用的代码表")
+        raise Http404(f"代码表“{table_key[:64]}”不存在，请先读取 /api/v1/codes 查看可用的代码表")
     synonyms: dict[str, list[str]] = {}
     for code, synonym in CodeSynonym.objects.filter(table_key=found.key).values_list("code", "synonym"):
         synonyms.setdefault(code, []).append(synonym)
