@@ -335,3 +335,6 @@ OAUTH2_PROVIDER = {
     "SCOPES": {"api": "开放接口"},
     "DEFAULT_SCOPES": ["api"],
 }
+# A batch upsert carries up to 10,000 records (about 6 MB of JSON with Chinese names and addresses);
+# Django's default 2.5 MB would refuse it before the API could answer per record.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
 from django.test import Client
 
 from eduplatform.exchange import upsert

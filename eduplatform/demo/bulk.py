@@ -122,6 +122,10 @@ def indexes_built_after(tables: tuple[str, ...], progress: Callable[[str], None]
         # enclosing transaction) would forbid altering the tables they involve: run them now.
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         constraints, indexes = _catalogue(cursor, tables)
+        # A dropped index takes its REPLICA IDENTITY USING INDEX with it (city nodes, decision 0007).
+        cursor.execute("SELECT i.indrelid::regclass::text, c.relname FROM pg_index i JOIN pg_class c ON"
+                       " c.oid = i.indexrelid WHERE i.indisreplident AND i.indrelid = ANY(%s::regclass[])", [list(tables)])
+        replica_identities = cursor.fetchall()
         for table, name, _definition, _kind in sorted(constraints, key=lambda c: c[3] != "f"):  # FKs first
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
         for _table, name, _definition in indexes:
@@ -137,6 +141,8 @@ def indexes_built_after(tables: tuple[str, ...], progress: Callable[[str], None]
             started = time.perf_counter()
             cursor.execute(definition)
             progress(f"    索引 {name}：{time.perf_counter() - started:.0f} 秒")
+        for table, name in replica_identities:
+            cursor.execute(f'ALTER TABLE {table} REPLICA IDENTITY USING INDEX "{name}"')
         for table, name, definition, kind in constraints:
             if kind == "f":
                 started = time.perf_counter()

@@ -244,7 +244,8 @@ def register_all() -> None:
         key="administrators", label="教育管理人员", natural_key=("staff_number",),
         description="教育行政部门（教育厅、处室、教育局）的工作人员；写入接口客户端所属单位。",
         fields=fields_of_kind("administrators", personal={"staff_number"}),
-        feed_resources=("staff",), read_capability=capabilities.VIEW_RECORDS,
+        # Their changes are feed entries of "staff" (one table): listed under the staff resource.
+        feed_resources=(), read_capability=capabilities.VIEW_RECORDS,
         write_capability=capabilities.EDIT_ADMINISTRATORS, import_kind="administrators",
         extra={"source": _staff_source(administrators=True)},
     ))

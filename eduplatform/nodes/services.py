@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import psycopg
 from django.core.management import call_command
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from .models import CityNode, NodeRole
-from .plan import HEARTBEAT, ReplicatedTable, publication_name, replicated_tables
+from .plan import HEARTBEAT, ReplicatedTable, filtered_tables, publication_name, replicated_tables
 
 
 class NodeSetupError(Exception):
@@ -56,11 +56,43 @@ def _table_item(table: ReplicatedTable, city: City) -> str:
     return f'"{table.table}"' + (f" WHERE {where}" if where else "")
 
 
+def ensure_replica_identity() -> list[str]:
+    """Every filtered table's replica identity includes its filter columns (migration nodes/0002).
+
+    Repairs what was lost since: a bulk load that dropped and rebuilt indexes, a table added to the
+    plan without its migration. A publication whose row filter uses a column outside the replica
+    identity makes every UPDATE and DELETE of that table fail at the province. Returns the tables
+    repaired."""
+    repaired = []
+    with connection.cursor() as cursor:
+        for table in filtered_tables():
+            wanted = {table.pk, *table.filter_columns}
+            cursor.execute(
+                "SELECT array_agg(a.attname::text) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid "
+                "AND a.attnum = ANY (i.indkey) WHERE i.indrelid = %s::regclass AND i.indisreplident AND i.indisvalid "
+                "GROUP BY i.indexrelid", [table.table])
+            row = cursor.fetchone()
+            if row is not None and set(row[0]) == wanted:
+                continue
+            name = f"{table.table}_node_ident"[:63]
+            cursor.execute("SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(%s)", [name])
+            index = cursor.fetchone()
+            if index is not None and not index[0]:
+                cursor.execute(f'DROP INDEX CONCURRENTLY "{name}"')
+            if index is None or not index[0]:
+                columns = ", ".join(f'"{c}"' for c in (table.pk, *table.filter_columns))
+                cursor.execute(f'CREATE UNIQUE INDEX CONCURRENTLY "{name}" ON "{table.table}" ({columns})')
+            cursor.execute(f'ALTER TABLE "{table.table}" REPLICA IDENTITY USING INDEX "{name}"')
+            repaired.append(table.table)
+    return repaired
+
+
 def publish_city(*, city_code: str) -> CityNode:
     """Create or bring up to date the publication of one city (at the province)."""
     _require_postgresql()
     code = city_code_of(city_code)
     tables = replicated_tables()
+    ensure_replica_identity()
     name = publication_name(code)
     with connection.cursor() as cursor:
         city = _lookup_city(cursor, code)
@@ -186,10 +218,33 @@ def subscribe_to_province(*, province_dsn: str, city_code: str, slot_name: str =
 
 
 def drop_subscription(*, city_code: str) -> None:
-    """On a node, before a full resync: drop the subscription (and its slot at the province)."""
+    """On a node: drop the subscription and, if the province is reachable, its slot there.
+
+    When the province cannot be reached, the subscription is detached from its slot first (PostgreSQL
+    refuses to drop it otherwise); the slot is then left at the province, to drop there by hand."""
     _require_postgresql()
     name = publication_name(city_code_of(city_code))
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_subscription WHERE subname = %s", [name])
-        if cursor.fetchone():
+        if not cursor.fetchone():
+            return
+        try:
+            with transaction.atomic():
+                cursor.execute(f"ALTER SUBSCRIPTION {name} DISABLE")
             cursor.execute(f"DROP SUBSCRIPTION {name}")
+        except DatabaseError:
+            cursor.execute(f"ALTER SUBSCRIPTION {name} SET (slot_name = NONE)")
+            cursor.execute(f"DROP SUBSCRIPTION {name}")
+
+
+def empty_replicated_tables() -> None:
+    """On a node, before a full resync: delete every replicated row.
+
+    As the apply worker does, the session runs with session_replication_role = replica, so the
+    read-only guards and foreign keys (users of the node point at replicated organizations) do not
+    fire; DELETE rather than TRUNCATE, which would refuse or cascade into the node's own tables."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+        for table in replicated_tables():
+            cursor.execute(f'DELETE FROM "{table.table}"')  # noqa: S608 — names from the plan
+

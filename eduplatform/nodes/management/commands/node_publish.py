@@ -24,6 +24,8 @@ class Command(BaseCommand):
             self.stderr.write("注意：本库 wal_level 不是 logical，发布已建立，但订阅要在省级库改为 "
                               "wal_level=logical 并重启后才能连接（见 docs/nodes.md）")
         try:
+            if connection.vendor == "postgresql" and (repaired := services.ensure_replica_identity()):
+                self.stdout.write(f"已恢复复制标识（含区划列）：{'、'.join(repaired)}")
             for code in dict.fromkeys(codes):
                 node = services.publish_city(city_code=code)
                 self.stdout.write(f"发布 {node.publication}：{node.city_name}（{node.region_path}），{node.tables} 张表")

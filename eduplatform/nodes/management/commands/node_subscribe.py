@@ -15,9 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("--slot-name", default="", help="省级复制槽名，默认与发布同名（city_4401）")
         parser.add_argument("--no-migrate", action="store_true", help="跳过 migrate（结构已就绪时）")
         parser.add_argument("--no-copy-data", action="store_true", help="不做初始全量复制（已从备份恢复时）")
+        parser.add_argument("--resync", action="store_true",
+                            help="长时间中断、复制槽已失效时：删除订阅、清空复制表，再全量重新订阅")
 
-    def handle(self, *args, province_dsn, city, slot_name, no_migrate, no_copy_data, **options):
+    def handle(self, *args, province_dsn, city, slot_name, no_migrate, no_copy_data, resync, **options):
         try:
+            if resync:
+                services.drop_subscription(city_code=city)
+                services.empty_replicated_tables()
             node = services.subscribe_to_province(
                 province_dsn=province_dsn, city_code=city, slot_name=slot_name, migrate=not no_migrate,
                 copy_data=not no_copy_data)
