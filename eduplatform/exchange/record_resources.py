@@ -217,6 +217,28 @@ CLASS_FIELDS = (
 )
 
 
+# --------------------------------------------------------------------------------------------
+# Read-only: student events (入学, 转出, 休学 … — written by the platform's processes only)
+
+
+def _events(actor: Any):
+    from eduplatform.students.models import StudentEvent
+
+    return scoped(StudentEvent.objects.select_related("school", "student"), actor, with_focus=False)
+
+
+EVENT_FIELDS = (
+    ResourceField("id", "事件编号", "integer", required=True, writable=False, help="平台分配的事件编号"),
+    ResourceField("student_number", "学籍号", "string", required=True, personal=True, writable=False),
+    SCHOOL_CODE,
+    ResourceField("kind", "事件", "code", required=True, code_table="students.event_kind", writable=False,
+                  help="enrol 入学、transfer_out 转出、transfer_in 转入、suspend 休学、resume 复学、drop_out 退学、"
+                       "death 死亡、graduate 毕业、complete 结业、repeat 留级、skip 跳级、number_change 学籍号变更"),
+    ResourceField("occurred_on", "日期", "date", required=True, writable=False),
+    ResourceField("reason", "原因", "string", writable=False),
+)
+
+
 def register_all() -> None:
     register(ApiResource(
         key="students", label="学生", natural_key=("student_number",),
@@ -290,6 +312,15 @@ def register_all() -> None:
         extra={"source": RecordSource(queryset=_classes, key_lookups={
             "school_code": "school__school_code", "school_year": "school_year", "grade": "grade", "number": "number"},
             values={"school_code": _school_code})},
+    ))
+    register(ApiResource(
+        key="student_events", label="学籍事件", natural_key=("id",),
+        description="学生的学籍事件（入学、转学、休学、复学、毕业等），由平台业务办理产生，只读。",
+        fields=EVENT_FIELDS, read_capability=capabilities.VIEW_RECORDS,
+        extra={"source": RecordSource(queryset=_events, key_lookups={"id": "pk", "school_code": "school__school_code"},
+                                      values={"school_code": _school_code, "student_number": lambda r, personal:
+                                              r.student.student_number if personal
+                                              else mask_student_number(r.student.student_number)})},
     ))
 
 
