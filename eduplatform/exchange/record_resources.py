@@ -41,7 +41,7 @@ def fields_of_kind(kind_key: str, *, personal: Iterable[str] = (), skip: Iterabl
     def member(col: Column) -> ResourceField:
         table = schema.code_tables.get(col.field, "") if col.kind == "code" else ""
         if col.kind == "code" and not table:
-            table = f"{kind_key}.{col.field}"  # a list of the schema's own (choices_of gives it)
+            table = f"{kind_key}_{col.field}"  # a list of the schema's own (choices_of gives it)
         return ResourceField(
             name=col.field, label=col.label, type=_TYPES[col.kind], required=col.required, code_table=table,
             personal=col.kind in PERSONAL_KINDS or col.field in personal, help=col.help, example=col.example,
@@ -212,7 +212,7 @@ CLASS_FIELDS = (
     ResourceField("grade", "年级", "code", required=True, code_table="grade", example="11"),
     ResourceField("number", "班号", "integer", required=True, example="1"),
     ResourceField("name", "班级名称", "string", example="一年级（1）班"),
-    ResourceField("class_type", "班级类型", "code", code_table="class_type", example="10"),
+    ResourceField("class_type", "班级类型", "code", code_table="class_type_k12", example="10"),
     ResourceField("head_teacher", "班主任", "string"),
 )
 
@@ -231,7 +231,7 @@ EVENT_FIELDS = (
     ResourceField("id", "事件编号", "integer", required=True, writable=False, help="平台分配的事件编号"),
     ResourceField("student_number", "学籍号", "string", required=True, personal=True, writable=False),
     SCHOOL_CODE,
-    ResourceField("kind", "事件", "code", required=True, code_table="students.event_kind", writable=False,
+    ResourceField("kind", "事件", "code", required=True, code_table="student_event_kind", writable=False,
                   help="enrol 入学、transfer_out 转出、transfer_in 转入、suspend 休学、resume 复学、drop_out 退学、"
                        "death 死亡、graduate 毕业、complete 结业、repeat 留级、skip 跳级、number_change 学籍号变更"),
     ResourceField("occurred_on", "日期", "date", required=True, writable=False),
