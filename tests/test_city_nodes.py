@@ -229,10 +229,13 @@ def _province_register(*, seq: int) -> dict:
     from tests.students_support import student_row
 
     clerk = User.objects.get(username="clerk_a1")
+    committed_at: list[float] = []
     with transaction.atomic():
+        # first of the after-commit callbacks: the moment of the commit, before the roll-up refresh
+        transaction.on_commit(lambda: committed_at.append(time.time()))
         enrolment = services.enrol_student(actor=clerk, school=Organization.objects.get(school_code="2144000001"),
                                            data=student_row(seq))
-    return {"student": enrolment.student_id, "enrolment": enrolment.pk, "committed_at": time.time()}
+    return {"student": enrolment.student_id, "enrolment": enrolment.pk, "committed_at": committed_at[0]}
 
 
 def _province_transfer_to_shenzhen(*, student: int) -> dict:

@@ -116,7 +116,7 @@ def test_a_province_user_sees_every_city_node(client, world, published):
     response = client.get("/nodes/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "市级节点" in body
+    assert 'href="/nodes/"' in body  # in the navigation
     if connection.vendor == "postgresql":
         assert 'data-testid="published-4401"' in body and 'data-testid="published-4403"' in body
         assert "节点尚未订阅" in body  # no slot exists for either
@@ -136,3 +136,4 @@ def test_a_city_data_centre_sees_only_its_own_node(client, world, published):
 def test_county_and_school_users_may_not_open_the_node_page(client, world, published, key):
     client.force_login(world.user(key))
     assert client.get("/nodes/").status_code == 403
+    assert 'href="/nodes/"' not in client.get("/").content.decode()

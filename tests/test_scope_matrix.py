@@ -53,8 +53,9 @@ SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|api/v1/(docs|o
 # Routes open to anyone: the public portal publishes suppressed city figures of published snapshots.
 PUBLIC_ROUTES = re.compile(r"^public/")
 # Routes for users without the right to read records (三员: the security administrator and auditor).
-ACCOUNT_ROUTES = re.compile(r"^(accounts/|focus/$|$|api/v1/)")
-ROLES_WITHOUT_RECORDS = {"secadmin", "auditor"}
+# The API clients' pages (exchange/clients/) are the security administrator's and auditor's too.
+ACCOUNT_ROUTES = re.compile(r"^(accounts/|focus/$|$|api/v1/|exchange/clients/)")
+ROLES_WITHOUT_RECORDS = {"secadmin", "auditor", "county_a_secadmin"}
 # Areas not built yet: a page saying so, with no records.
 PLACEHOLDER_ROUTES = re.compile(r"^(forms|quality|progress|exchange)/$")
 # What a route shows by design about a record outside the user's reach, and why.
@@ -151,7 +152,7 @@ def _base_outside(world: World, actor: str) -> dict[str, str | None]:
     user = {name: str(world.users[name].pk) for name in ("county_a_stat", "county_b_stat", "county_c_stat")}
     group = GROUP_OF[actor]
     school = outside_school(world, group or "county_a_stat").school_code
-    if actor in ("county_a_stat", "county_a_reviewer"):
+    if actor in ("county_a_stat", "county_a_reviewer", "county_a_secadmin"):
         return {"school_code": school, "region_code": b, "user_id": user["county_b_stat"]}
     if actor in ("clerk_a1", "principal_a1", TOWN_USER):
         # Same town (or county), other school: still outside a school's or a town's scope.
@@ -182,7 +183,7 @@ def foreign_regions(world: World, actor: str) -> list[str]:
     province, gz, sz = "440000000000", world.city_gz.region.code, "440300000000"
     a, b, c = world.county_a.region.code, world.county_b.region.code, world.county_c.region.code
     return {
-        "county_a_stat": [b, gz], "county_a_reviewer": [b, province],
+        "county_a_stat": [b, gz], "county_a_reviewer": [b, province], "county_a_secadmin": [b, gz],
         "clerk_a1": [TOWN_A, b], "principal_a1": [a, province],
         TOWN_USER: [TOWN_A2, a],
         "county_b_stat": [a, province], "clerk_b1": [a, gz], "county_c_stat": [a, sz],
@@ -480,6 +481,7 @@ def body_templates(world: World, group: str) -> dict[str, dict[str, str]]:
         "students/promotion/execute/": {"from_year": str(current_school_year(today)),
                                         "graduation_date": today.isoformat(), "confirm": "yes"},
         "students/classes/": {"school_year": str(current_school_year(today)), "grade": "一年级", "number": "9"},
+        "exchange/clients/new/": {"name": "矩阵写入接口系统", "rate_limit_per_minute": "60"},
         "orgs/schools/new/": {"school_code": "2144000077", "name": "矩阵写入小学", "school_type_code": "211",
                               "sponsor_code": "831", "urban_rural_code": "111", "address": "某路一号"},
     }

@@ -48,6 +48,7 @@ class ClientToken(HttpBearer):
         access = (
             AccessToken.objects.filter(token_checksum=checksum)
             .select_related("application__api_client__user", "application__api_client__organization")
+            .prefetch_related("application__api_client__grants")  # the grants checks read them, once
             .first()
         )
         if access is None or access.expires <= timezone.now():

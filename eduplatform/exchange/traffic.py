@@ -4,6 +4,7 @@ percentiles, errors by problem code, recent calls (keyset-paged by the page)."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from django.db.models import Count, Max, Q, QuerySet
@@ -59,7 +60,8 @@ def per_day(client: ApiClient, days: int = TRAFFIC_DAYS) -> list[DayTraffic]:
 
 
 def latency(client: ApiClient, days: int = TRAFFIC_DAYS) -> Latency:
-    """p50 and p95 by rank (the same on SQLite and PostgreSQL): count, then read the row at each rank."""
+    """p50 and p95 by nearest rank (the same on SQLite and PostgreSQL): count, then read the row at
+    rank ⌈p·n⌉ of the latencies in order."""
     qs = calls_of(client).filter(occurred_at__gte=since(days))
     n = qs.count()
     if n == 0:
@@ -67,7 +69,7 @@ def latency(client: ApiClient, days: int = TRAFFIC_DAYS) -> Latency:
     ordered = qs.order_by("latency_ms").values_list("latency_ms", flat=True)
 
     def at(fraction: float) -> int:
-        return ordered[min(n - 1, max(0, int(round(fraction * n + 0.5)) - 1))]
+        return ordered[min(n - 1, max(0, math.ceil(fraction * n) - 1))]
 
     return Latency(calls=n, p50=at(0.50), p95=at(0.95), slowest=qs.aggregate(m=Max("latency_ms"))["m"])
 

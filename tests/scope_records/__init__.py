@@ -25,11 +25,12 @@ from tests.world import LEAK_MARKER_B, LEAK_MARKER_HIGHER, World
 # Every user of tests/world.py, a town office's statistician (made by ``town_user``) and nobody.
 ANONYMOUS = "anonymous"
 TOWN_USER = "town_stat"
+COUNTY_SECURITY_ADMIN = "county_a_secadmin"
 
 # The group whose outside records each user is checked against; None: the whole province is in
 # the user's reach (or the user reads no records at all), so only statuses are checked.
 GROUP_OF: dict[str, str | None] = {
-    "county_a_stat": "county_a_stat", "county_a_reviewer": "county_a_stat",
+    "county_a_stat": "county_a_stat", "county_a_reviewer": "county_a_stat", "county_a_secadmin": "county_a_stat",
     "clerk_a1": "clerk_a1", "principal_a1": "clerk_a1",
     "k12_officer": "k12_officer", TOWN_USER: "k12_officer",
     "higher_officer": "higher_officer", "county_b_stat": "higher_officer", "clerk_b1": "higher_officer",
@@ -47,6 +48,7 @@ SCHOOL_A1, SCHOOL_A2, SCHOOL_C1 = "天河测试小学", "天河测试幼儿园",
 LEAK_MARKERS: dict[str, list[str]] = {
     "county_a_stat": [LEAK_MARKER_B, SCHOOL_C1, "county_b_stat"],
     "county_a_reviewer": [LEAK_MARKER_B, SCHOOL_C1, "county_b_stat"],
+    "county_a_secadmin": [LEAK_MARKER_B, SCHOOL_C1, "county_b_stat"],
     "clerk_a1": [LEAK_MARKER_B, SCHOOL_A2, LEAK_MARKER_HIGHER],
     "principal_a1": [LEAK_MARKER_B, SCHOOL_A2, LEAK_MARKER_HIGHER],
     "k12_officer": [LEAK_MARKER_HIGHER],
@@ -80,12 +82,29 @@ def town_user(world: World):
     return user
 
 
+def county_security_admin(world: World):
+    """A security administrator of 天河区's bureau: registers API clients for county A only."""
+    from eduplatform.accounts import services as accounts
+    from eduplatform.accounts.models import User
+    from tests.world import PASSWORD
+
+    found = User.objects.filter(username=COUNTY_SECURITY_ADMIN).first()
+    if found is not None:
+        return found
+    user = accounts.create_user(actor=None, username=COUNTY_SECURITY_ADMIN, password=PASSWORD,
+                                organization=world.county_a, display_name=COUNTY_SECURITY_ADMIN)
+    accounts.grant_role(actor=None, user=user, role=Role.SECURITY_ADMIN)
+    return User.objects.get(pk=user.pk)
+
+
 def actor_user(world: World, actor: str):
     """The user walking as ``actor`` (None for the anonymous visitor)."""
     if actor == ANONYMOUS:
         return None
     if actor == TOWN_USER:
         return town_user(world)
+    if actor == COUNTY_SECURITY_ADMIN:
+        return county_security_admin(world)
     return world.user(actor)
 
 
