@@ -239,7 +239,38 @@ EVENT_FIELDS = (
 )
 
 
+# --------------------------------------------------------------------------------------------
+# Read-only: schools, served by the orgs router (/api/v1/schools); described here from its model
+
+_SCHOOL_LABELS = {"address": "地址", "longitude": "经度", "latitude": "纬度", "principal_name": "校长姓名",
+                  "phone": "联系电话", "founded_on": "建校年月", "is_open": "是否在办", "closed_on": "撤销日期"}
+_SCHOOL_CODE_TABLES = {"school_type_code": "school_type", "sponsor_code": "sponsor", "urban_rural_code": "urban_rural"}
+_PY_TYPES = {"str": "string", "Decimal": "number", "date": "date", "bool": "boolean", "int": "integer"}
+
+
+def school_fields() -> tuple[ResourceField, ...]:
+    """The members of ``orgs.schemas.SchoolOut`` (the route's own model), labelled from its descriptions."""
+    from eduplatform.orgs.schemas import SchoolOut
+
+    out = []
+    for name, info in SchoolOut.model_fields.items():
+        kind = info.annotation
+        kind = next((a for a in getattr(kind, "__args__", ()) if a is not type(None)), kind)
+        label = (info.description or "").split("（")[0] or _SCHOOL_LABELS.get(name, name)
+        table = _SCHOOL_CODE_TABLES.get(name, "")
+        out.append(ResourceField(name, label, "code" if table else _PY_TYPES.get(getattr(kind, "__name__", "str"), "string"),
+                                 required=name in ("school_code", "name"), code_table=table,
+                                 help=info.description or "", writable=False))
+    return tuple(out)
+
+
 def register_all() -> None:
+    register(ApiResource(
+        key="schools", label="学校", natural_key=("school_code",),
+        description="管辖范围内的学校（教育机构）：学校标识码为自然键。只读；学校的设立、变更与撤销在平台中办理。",
+        fields=school_fields(), feed_resources=("school",), read_capability=capabilities.VIEW_RECORDS,
+        extra={"routes": "eduplatform.orgs.api"},  # no generated routes: the orgs router serves them
+    ))
     register(ApiResource(
         key="students", label="学生", natural_key=("student_number",),
         description="在校学生的个人信息及其当前有效学籍（学校、年级、班级、学籍状态）。学籍号为自然键；"
