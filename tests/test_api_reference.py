@@ -60,7 +60,9 @@ def test_live_figures_are_the_pages_figures_in_the_readers_scope(world):
     assert body["total"]["figures"] == {k: float(total.cells.get(k, 0)) for k, *_ in selectors.OVERVIEW_COLUMNS}
     # Another county is not in reach; the province reads it.
     refused = client.get("/api/v1/statistics/live", {"region": COUNTY_B})
-    assert refused.status_code == 404 and refused.json()["code"] == "not_found"
+    assert refused.status_code == 403 and refused.json()["code"] == "scope.outside"
+    assert "天河区" in refused.json()["detail"]  # names the caller's jurisdiction
+    assert client.get("/api/v1/statistics/live", {"region": "449999999999"}).status_code == 404
     assert client_of(world.user("province")).get("/api/v1/statistics/live", {"region": COUNTY_B}).status_code == 200
     # The security auditor reads no records: refused, saying which right is missing.
     auditor = client_of(world.user("auditor")).get("/api/v1/statistics/live")
@@ -88,5 +90,5 @@ def test_snapshots_and_their_base_tables_in_scope(world):
     assert client.get(f"/api/v1/statistics/snapshots/{snapshot.pk}/base-tables",
                       {"school": world.school_b1.school_code}).status_code == 404
     assert client.get(f"/api/v1/statistics/snapshots/{snapshot.pk}/base-tables",
-                      {"region": COUNTY_B}).status_code == 404
+                      {"region": COUNTY_B}).status_code == 403
     assert client.get("/api/v1/statistics/snapshots/999999/figures").status_code == 404

@@ -119,3 +119,23 @@ def test_buildings_upsert_by_school_and_number(clerk, world):
 def test_more_than_ten_thousand_records_is_refused_as_a_whole(clerk):
     response = post(clerk, "/api/v1/students/batch", {"records": [{"name": "x"}] * 10_001})
     assert response.status_code == 422 and response.json()["code"] == "request.invalid"
+
+
+def test_all_or_nothing_across_schools_rolls_back_the_school_already_written(clerk, world):
+    """The first school's records are written before the second school's are checked: a problem in
+    the second rolls the first back too (one transaction)."""
+    from tests.students_support import second_primary_in_county_a
+
+    second = second_primary_in_county_a()
+    clerk.force_login(world.user("county_a_stat"))
+    records = students(4)
+    records[3]["school_code"] = second.school_code
+    records[3]["ethnicity"] = "99"
+    body = post(clerk, "/api/v1/students/batch", {"records": records}).json()
+    assert body["applied"] is False
+    assert [r["result"] for r in body["results"]] == ["created", "created", "created", "rejected"]
+    assert not Student.objects.exists() and not Enrolment.objects.exists()
+    records[3]["ethnicity"] = "01"
+    body = post(clerk, "/api/v1/students/batch", {"records": records}).json()
+    assert body["applied"] is True and body["created"] == 4
+    assert Enrolment.objects.filter(school=second).count() == 1

@@ -143,8 +143,10 @@ def _provision(nodes: Nodes) -> None:
             _run(psql, input=migrations, timeout=120)
     # The province was a copy of a test database: empty its records, keep reference data.
     nodes.at_province("setup")
-    for city in (GZ, SZ):
-        nodes.manage(nodes.node_url(city), "node_subscribe", "--province-dsn", nodes.province_dsn, "--city", city)
+    # Guangzhou the documented way (migrate, then subscribe); Shenzhen's schema is already complete.
+    nodes.manage(nodes.node_url(GZ), "node_subscribe", "--province-dsn", nodes.province_dsn, "--city", GZ)
+    nodes.manage(nodes.node_url(SZ), "node_subscribe", "--province-dsn", nodes.province_dsn, "--city", SZ,
+                 "--no-migrate")
     for city in (GZ, SZ):
         _wait(lambda c=city: _tables_ready(nodes.node_url(c)), what=f"initial copy of node {city}", timeout=60)
 
@@ -229,10 +231,13 @@ def _province_register(*, seq: int) -> dict:
     from tests.students_support import student_row
 
     clerk = User.objects.get(username="clerk_a1")
+    committed_at: list[float] = []
     with transaction.atomic():
+        # first of the after-commit callbacks: the moment of the commit, before the roll-up refresh
+        transaction.on_commit(lambda: committed_at.append(time.time()))
         enrolment = services.enrol_student(actor=clerk, school=Organization.objects.get(school_code="2144000001"),
                                            data=student_row(seq))
-    return {"student": enrolment.student_id, "enrolment": enrolment.pk, "committed_at": time.time()}
+    return {"student": enrolment.student_id, "enrolment": enrolment.pk, "committed_at": committed_at[0]}
 
 
 def _province_transfer_to_shenzhen(*, student: int) -> dict:

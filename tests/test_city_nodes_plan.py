@@ -109,6 +109,9 @@ def published(db):
                             publication="city_4401", tables=60)
     CityNode.objects.create(city_code="4403", city_name="深圳市", region_path="44/4403/", role=NodeRole.PUBLISHER,
                             publication="city_4403", tables=60)
+    # as if this database were also Guangzhou's node, its subscription not (yet) created
+    CityNode.objects.create(city_code="4401", city_name="广州市", region_path="44/4401/", role=NodeRole.SUBSCRIBER,
+                            publication="city_4401", subscription="city_4401", tables=60)
 
 
 def test_a_province_user_sees_every_city_node(client, world, published):
@@ -116,10 +119,11 @@ def test_a_province_user_sees_every_city_node(client, world, published):
     response = client.get("/nodes/")
     assert response.status_code == 200
     body = response.content.decode()
-    assert "市级节点" in body
+    assert 'href="/nodes/"' in body  # in the navigation
     if connection.vendor == "postgresql":
         assert 'data-testid="published-4401"' in body and 'data-testid="published-4403"' in body
         assert "节点尚未订阅" in body  # no slot exists for either
+        assert 'data-testid="subscribed-4401"' in body and "本库没有该订阅" in body
     else:
         assert 'data-testid="nodes-unsupported"' in body
 
@@ -136,3 +140,4 @@ def test_a_city_data_centre_sees_only_its_own_node(client, world, published):
 def test_county_and_school_users_may_not_open_the_node_page(client, world, published, key):
     client.force_login(world.user(key))
     assert client.get("/nodes/").status_code == 403
+    assert 'href="/nodes/"' not in client.get("/").content.decode()

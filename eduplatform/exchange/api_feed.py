@@ -67,6 +67,19 @@ class ChangeFilter(Schema):
     limit: int = Field(FEED_DEFAULT_LIMIT, ge=1, le=selectors.FEED_PAGE_LIMIT)
 
 
+def _staff_or_administrators(keys: set[str]) -> dict[str, str]:
+    """Staff and administrators share the feed name "staff" (one table): which resource each key is."""
+    from eduplatform.staff.models import StaffMember
+
+    found = dict(StaffMember.objects.filter(staff_number__in=keys).values_list("staff_number", "is_administrator"))
+    return {key: "administrators" if found.get(key) else "staff" for key in keys}
+
+
+# Feed names shared by several API resources, and how to tell an entry's resource by its keys (one
+# query per page).
+SHARED_FEED_NAMES: dict[str, Callable[[set[str]], dict[str, str]]] = {"staff": _staff_or_administrators}
+
+
 def feed_resources() -> dict[str, ApiResource]:
     """API resources that appear in the change feed, by key."""
     return {r.key: r for r in registry.all_resources() if r.feed_resources}
@@ -132,8 +145,23 @@ def list_changes(request: HttpRequest, filters: Query[ChangeFilter]):
     except CursorRefused as refused:
         return problem(request, status=422, title="游标无效", detail=refused.message, code=refused.code,
                        errors=[{"field": "after", "code": refused.code, "message": refused.message}])
-    by_feed_name = {name: r for r in chosen for name in r.feed_resources}
+    by_feed_name: dict[str, list[ApiResource]] = {}
+    for resource in chosen:
+        for name in resource.feed_resources:
+            by_feed_name.setdefault(name, []).append(resource)
     page = selectors.changes_after(request.user, position, limit=filters.limit, resources=list(by_feed_name))
+    owner_of: dict[tuple[str, str], str] = {}  # (feed name, key) → API resource, where a name is shared
+    for name, classify in SHARED_FEED_NAMES.items():
+        keys = {e.natural_key for e in page.entries if e.resource == name} | {
+            e.previous_key for e in page.entries if e.resource == name and e.previous_key}
+        owner_of.update({(name, k): v for k, v in classify(keys).items()} if keys else {})
+    wanted = {r.key for r in chosen}
+
+    def resource_of(entry) -> str | None:
+        owners = [r.key for r in by_feed_name[entry.resource]]
+        key = owner_of.get((entry.resource, entry.natural_key), owners[0])
+        return key if key in wanted else None
+
     school_codes = dict(Organization.objects.filter(pk__in={e.school_id for e in page.entries if e.school_id})
                         .values_list("pk", "school_code"))
     unmasked = may_see_personal(request)
@@ -142,11 +170,13 @@ def list_changes(request: HttpRequest, filters: Query[ChangeFilter]):
         mask = KEY_MASKS.get(feed_name)
         return key if key is None or unmasked or mask is None else mask(key)
 
+    # A page may hold fewer items than ``limit`` (entries of a shared feed name that belong to a
+    # resource not asked for); has_more and the cursor still tell where to read on.
     items = [
-        ChangeOut(resource=by_feed_name[e.resource].key, key=shown(e.resource, e.natural_key),
+        ChangeOut(resource=key, key=shown(e.resource, e.natural_key),
                   operation=e.operation, previous_key=shown(e.resource, e.previous_key), occurred_at=e.occurred_at,
                   school_code=school_codes.get(e.school_id))
-        for e in page.entries
+        for e in page.entries if (key := resource_of(e)) is not None
     ]
     request.api_records = len(items)  # the call log's record count (H1's calllog reads it if present)
     return ChangePage(items=items, next_cursor=encode_feed_cursor(page.cursor, filter_key), has_more=page.more)

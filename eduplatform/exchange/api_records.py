@@ -82,6 +82,7 @@ def _page(resource: ApiResource, request: HttpRequest, filters: ListFilter) -> H
     if src.prefetch and rows:
         src.prefetch(rows)
     personal = may_see_personal(request)
+    request.api_records = len(rows)  # for the call log
     return {"items": [serialize(resource, r, personal) for r in rows],
             "next_cursor": encode_cursor(rows[-1].pk) if more else None}
 
@@ -117,6 +118,7 @@ def _get(resource: ApiResource, request: HttpRequest, key: dict[str, str]) -> Ht
         return _not_found(request, resource, key)
     data = serialize(resource, row, may_see_personal(request))
     etag = _etag(resource, row, data)
+    request.api_records = 1
     if request.headers.get("If-None-Match") == etag:
         response = HttpResponse(status=304)
         response["ETag"] = etag
@@ -154,6 +156,7 @@ def _put(resource: ApiResource, request: HttpRequest, key: dict[str, str], paylo
                     response["ETag"] = etag
                 return response
         outcome = upsert.upsert(actor=request.user, resource=resource, records=[record], mode="all_or_nothing")
+        request.api_records = 1
         result = outcome.records[0]
         if any(p["code"] == "scope.outside" for p in result.problems):
             return problem(request, status=403, title="超出管辖范围", code="scope.outside",
@@ -180,6 +183,7 @@ def _batch(resource: ApiResource, request: HttpRequest, payload: Schema) -> Http
         # The records as sent (the model checked their shape): extra members are reported per record.
         records = json.loads(request.body)["records"]
         outcome = upsert.upsert(actor=request.user, resource=resource, records=records, mode=payload.mode)
+        request.api_records = len(records)
         return _json(outcome.as_dict(), status=200 if outcome.applied else 422)
 
     return idempotency.run_once(request, work)
@@ -196,14 +200,19 @@ def _with_signature(fn: Any, params: list[inspect.Parameter]) -> Any:
 
 
 def _path_params(resource: ApiResource) -> list[inspect.Parameter]:
-    return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=str) for name in resource.natural_key]
+    """The natural key's members as path parameters: integers typed (a 统计年度 "abc" is a 422, not a
+    query that cannot run)."""
+    types = {f.name: int if f.type == "integer" else str for f in resource.fields}
+    return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=types.get(name, str))
+            for name in resource.natural_key]
 
 
 def _add_routes(resource: ApiResource) -> None:
     base = f"/{resource.key}"
     item = base + "".join(f"/{{{name}}}" for name in resource.natural_key)
     tags = [resource.label]
-    errors = {403: ProblemOut, 404: ProblemOut, 422: ProblemOut}
+    # Every route may also answer 400 (input guard), 401 (no or bad token) and 429 (rate limit).
+    errors = {400: ProblemOut, 401: ProblemOut, 403: ProblemOut, 404: ProblemOut, 422: ProblemOut, 429: ProblemOut}
 
     def list_records(request: HttpRequest, filters: Query[ListFilter]) -> dict[str, Any]:
         return _page(resource, request, filters)
@@ -215,8 +224,8 @@ def _add_routes(resource: ApiResource) -> None:
         _add_write_routes(resource, base, item, tags, errors)
 
     # After /batch: "/students/batch" must not resolve to the record "batch".
-    def get_record(request: HttpRequest, **key: str) -> HttpResponse:
-        return _get(resource, request, key)
+    def get_record(request: HttpRequest, **key: Any) -> HttpResponse:
+        return _get(resource, request, {k: str(v) for k, v in key.items()})
 
     router.get(item, response={200: out_model(resource), 304: None, **errors}, tags=tags,
                operation_id=f"get_{resource.key}", summary=f"按自然键读取一条{resource.label}（带 ETag）")(
@@ -229,15 +238,15 @@ def _add_write_routes(resource: ApiResource, base: str, item: str, tags: list[st
     def batch_records(request: HttpRequest, payload: Any) -> HttpResponse:
         return _batch(resource, request, payload)
 
-    router.post(f"{base}/batch", response={200: BatchResult, 409: ProblemOut, 403: ProblemOut,
+    router.post(f"{base}/batch", response={**errors, 200: BatchResult, 409: ProblemOut,
                                           422: BatchResult | ProblemOut},
                 tags=tags, operation_id=f"batch_{resource.key}",
                 summary=f"批量新增或更新{resource.label}（每次最多 10000 条，逐条返回结果）")(
         _with_signature(batch_records, [inspect.Parameter("payload", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                                           annotation=batch_in_model(resource))]))
 
-    def put_record(request: HttpRequest, payload: Any, **key: str) -> HttpResponse:
-        return _put(resource, request, key, payload)
+    def put_record(request: HttpRequest, payload: Any, **key: Any) -> HttpResponse:
+        return _put(resource, request, {k: str(v) for k, v in key.items()}, payload)
 
     router.put(item, response={200: out_model(resource), 201: out_model(resource), 409: ProblemOut,
                                412: ProblemOut, **errors},

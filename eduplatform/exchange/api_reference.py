@@ -16,11 +16,12 @@ from typing import Any
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Query, Router, Schema
 
-from eduplatform.core.errors import NotPermitted
+from eduplatform.core.errors import NotPermitted, OutOfScope
 from eduplatform.exchange.api_feed import ProblemOut
 from eduplatform.exchange.resources import ApiResource, ResourceField, register
 from eduplatform.exchange.rights import require_right
 from eduplatform.orgs import capabilities
+from eduplatform.orgs.models import Region
 from eduplatform.orgs.page_regions import region_in_scope
 from eduplatform.standards import selectors as standards
 from eduplatform.standards.models import CodeSynonym
@@ -201,6 +202,19 @@ class BaseTableQuery(RegionQuery):
     school: str = Field("", description="学校标识码：只读这一所学校的基表", max_length=10)
 
 
+def api_region(request: HttpRequest) -> Region:
+    """The region ``?region=`` names (the top of the caller's jurisdiction when none), as the pages
+    choose it — but a region that exists outside the jurisdiction is a 403 saying so (the API
+    explains refusals), and one that does not exist a 404."""
+    code = request.GET.get("region", "").strip()
+    if code and not Region.objects.filter(code=code).exists():
+        raise Http404(f"区划代码“{code[:12]}”不存在")
+    try:
+        return region_in_scope(request)
+    except Http404 as refused:
+        raise OutOfScope(f"区划“{code[:12]}”不在您的管辖范围内") from refused
+
+
 def _number(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
         return float(value)
@@ -209,7 +223,7 @@ def _number(value: Any) -> Any:
 
 def _figures(request: HttpRequest, snapshot: Snapshot | None) -> FiguresOut:
     require_right(request, STATISTICS, "read")
-    region = region_in_scope(request)
+    region = api_region(request)
     rows, total = selectors.region_overview(request.user, region, snapshot)
     keys = [(key, label) for key, label, *_ in selectors.OVERVIEW_COLUMNS]
 
@@ -259,7 +273,7 @@ def snapshot_base_tables(request: HttpRequest, snapshot_id: int, query: Query[Ba
     require_right(request, STATISTICS, "read")
     user = request.user
     snapshot = _snapshot(snapshot_id)
-    region = region_in_scope(request)
+    region = api_region(request)
     school = selectors.snapshot_school(user, region, snapshot, query.school.strip()) if query.school.strip() else None
     if query.school.strip() and school is None:
         raise Http404("该学校不在快照中，或不在您的管辖范围内")

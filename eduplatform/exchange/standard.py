@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from django.db.models import Count
+from django.urls import reverse
 
 from eduplatform.exchange.resources import ApiResource, ResourceField, all_resources
 from eduplatform.standards.models import Code, CodeTable
@@ -49,6 +50,7 @@ class FieldDoc:
     writable: bool
     help: str
     example: str
+    code_table_url: str = ""  # a national table's public page, or the anchor of a schema's list
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,11 @@ class CodeTableDoc:
     count: int
     used_by: tuple[str, ...]  # "students.gender"
     codes: tuple[tuple[str, str], ...] = ()  # (code, name), when short enough to print
+    national: bool = True  # a standards code table (its own page); else a list of the resource's schema
+
+    @property
+    def anchor(self) -> str:
+        return code_anchor(self.key)
 
 
 @dataclass(frozen=True)
@@ -118,10 +125,18 @@ def _routes_of(resource: ApiResource, paths: dict[str, Any]) -> tuple[RouteDoc, 
     return tuple(routes)
 
 
+def code_anchor(key: str) -> str:
+    return "code-" + key.replace(".", "-").replace("_", "-")
+
+
 def _field_doc(f: ResourceField, table_names: dict[str, str]) -> FieldDoc:
+    url = ""
+    if f.code_table:
+        url = (reverse("exchange_standard:code_table", args=(f.code_table,)) if f.code_table in table_names
+               else "#" + code_anchor(f.code_table))
     return FieldDoc(name=f.name, label=f.label, type=f.type, type_label=TYPE_LABELS.get(f.type, f.type),
                     required=f.required, code_table=f.code_table, code_table_name=table_names.get(f.code_table, ""),
-                    personal=f.personal, writable=f.writable, help=f.help, example=f.example)
+                    personal=f.personal, writable=f.writable, help=f.help, example=f.example, code_table_url=url)
 
 
 def _example_value(f: ResourceField) -> Any:
@@ -192,6 +207,18 @@ def _examples(resources: tuple[ResourceDoc, ...], registry: list[ApiResource], d
     return tuple(examples)
 
 
+def _own_list(key: str, used_by: list[str], registry: list[ApiResource]) -> CodeTableDoc:
+    """A coded field whose values are a list of its resource's schema, not a national table."""
+    from eduplatform.exchange.record_resources import choices_of
+
+    resource_key, _, field_name = used_by[0].partition(".")
+    resource = next(r for r in registry if r.key == resource_key)
+    label = next((f.label for f in resource.fields if f.name == field_name), field_name)
+    choices = tuple((str(code), str(name)) for code, name in choices_of(resource, field_name))
+    return CodeTableDoc(key=key, name=f"{resource.label}·{label}", standard="本平台取值表", count=len(choices),
+                        used_by=tuple(used_by), codes=choices, national=False)
+
+
 def build(*, host: str = EXAMPLE_HOST, with_codes: bool = True) -> DataStandard:
     """The data standard as the registry, the code tables and the OpenAPI document define it now."""
     registry = list(all_resources())
@@ -217,9 +244,9 @@ def build(*, host: str = EXAMPLE_HOST, with_codes: bool = True) -> DataStandard:
                                 .order_by("table__key", "sort_order", "pk").values_list("table__key", "code", "name")):
             printed[key] = (*printed.get(key, ()), (code, name))
     code_tables = tuple(
-        CodeTableDoc(key=key, name=tables[key].name if key in tables else "（未加载）",
-                     standard=tables[key].standard if key in tables else "", count=tables[key].count if key in tables else 0,
+        CodeTableDoc(key=key, name=tables[key].name, standard=tables[key].standard, count=tables[key].count,
                      used_by=tuple(used[key]), codes=printed.get(key, ()))
+        if key in tables else _own_list(key, used[key], registry)
         for key in sorted(used))
     fingerprint_source = json.dumps([[asdict(r) for r in resources], [asdict(t) for t in code_tables],
                                      document.get("info", {})], ensure_ascii=False, sort_keys=True, default=str)

@@ -94,12 +94,13 @@ def _units(resource: ApiResource, actor: Any, records: Sequence[Mapping[str, Any
     codes = {i: cell_text(r.get("school_code")).strip() for i, r in enumerate(records)}
     schools = {s.school_code: s for s in Organization.objects.filter(
         kind=OrgKind.SCHOOL, school_code__in={c for c in codes.values() if c}).select_related("region")}
+    in_reach = {code: unit_in_reach(actor, school) for code, school in schools.items()}  # once a school
     units: dict[int, Organization] = {}
     for i, code in codes.items():
         school = schools.get(code)
         if not code:
             outcomes[i].problems.append(problem("school_code", "field.required", "学校标识码（school_code）为必填项，用于确定记录所属学校"))
-        elif school is None or not unit_in_reach(actor, school):
+        elif school is None or not in_reach[code]:
             outcomes[i].problems.append(problem(
                 "school_code", "scope.outside",
                 f"学校标识码「{code}」不在{jurisdiction(actor)}内（或不存在），不能写入该学校的记录"))
@@ -117,7 +118,8 @@ def upsert(*, actor: Any, resource: ApiResource, records: Sequence[Mapping[str, 
     accept_valid = mode == "accept_valid"
     writable = {f.name for f in resource.fields if f.writable}
     code_fields = frozenset(f.name for f in resource.fields if f.type == "code")
-    outcomes = [RecordOutcome(i, natural_key_of(resource, {k: cell_text(v) for k, v in r.items()}))
+    key_members = resource.natural_key
+    outcomes = [RecordOutcome(i, natural_key_of(resource, {k: cell_text(r.get(k)) for k in key_members}))
                 for i, r in enumerate(records)]
     for i, record in enumerate(records):
         for name in record:

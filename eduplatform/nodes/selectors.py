@@ -22,6 +22,15 @@ def visible_city_code(user) -> str | None:
     raise NotPermitted("仅省级和市级数据中心人员可查看市级节点状态")
 
 
+def may_see_nodes(user) -> bool:
+    """For the navigation: whether /nodes/ opens for ``user``."""
+    try:
+        visible_city_code(user)
+    except NotPermitted:
+        return False
+    return True
+
+
 def node_states_for(user):
     """The states of the nodes ``user`` may see, on both sides this database plays."""
     return status.all_states(city_code=visible_city_code(user))

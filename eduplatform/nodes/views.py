@@ -19,5 +19,5 @@ def node_list(request: HttpRequest) -> HttpResponse:
     published, subscribed = selectors.node_states_for(request.user)
     return render(request, "nodes/node_list.html", {
         "published": published, "subscribed": subscribed, "city_code": city_code,
-        "supported": connection.vendor == "postgresql",
+        "supported": connection.vendor == "postgresql", "nav_active": "nodes",
     })

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.http import HttpRequest
 
 from eduplatform.accounts.roles import ASSIGN_ROLES, MANAGE_USERS, VIEW_AUDIT
+from eduplatform.nodes.selectors import may_see_nodes
 from eduplatform.orgs.capabilities import MANAGE_API_CLIENTS, VIEW_RECORDS
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import scope_of
@@ -20,6 +21,7 @@ def navigation(request: HttpRequest) -> dict[str, object]:
             "users": user.can(MANAGE_USERS) or user.can(ASSIGN_ROLES),
             "audit": user.can(VIEW_AUDIT),
             "api_clients": user.can(MANAGE_API_CLIENTS) or user.can(VIEW_AUDIT),
+            "nodes": may_see_nodes(user),
         },
         "nav_inbox": user.can(VIEW_RECORDS),  # the 待办 badge (web/inbox.py): users who read records
         "scope_root": scope_root(user),
