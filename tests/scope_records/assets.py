@@ -23,4 +23,4 @@ def outside_records(world: World, group: str) -> dict[str, str | None]:
         "year": str(codes.statistical_year(timezone.localdate()) - 1), "books_volumes": "1000",
         "teaching_equipment_value": "1000", "fixed_asset_value": "5000",
     })
-    return {"equipment_id": str(item.pk), "holdings_id": str(holdings.pk)}
+    return {"equipment_id": str(item.pk), "holdings_id": str(holdings.pk), "asset_number": item.asset_number}

@@ -40,4 +40,4 @@ def outside_records(world: World, group: str) -> dict[str, str | None]:
     to_unit, applicant = _receiving_unit(world, group)
     transfer = transfers.apply_transfer(actor=applicant, to_unit=to_unit, staff=staff, effective_on=staff.joined_on,
                                         reason="矩阵检查")
-    return {"staff_id": str(staff.pk), "transfer_id": str(transfer.pk)}
+    return {"staff_id": str(staff.pk), "transfer_id": str(transfer.pk), "staff_number": staff.staff_number}

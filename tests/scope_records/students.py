@@ -30,5 +30,15 @@ def outside_records(world: World, group: str) -> dict[str, str | None]:
                                   content=xlsx_file(["姓名"], [["矩阵检查"]]), mode=ImportMode.DRY_RUN)
     batch = promotion.execute_promotion(actor=writer, scope=promotion.promotion_scope(writer, school=school),
                                         from_year=services.current_school_year(today), graduation_date=today)
+    from eduplatform.students.models import StudentEvent
+
+    event = StudentEvent.objects.filter(student=enrolment.student).order_by("pk").first()
+    school_class = enrolment.school_class
+    # The API names records by their natural keys (/api/v1/students/{student_number}, classes by
+    # school year, grade and number, events by id).
     return {"student_ref": str(enrolment.student.public_id), "request_id": str(request.pk),
-            "job_id": str(job.pk), "batch_id": str(batch.pk)}
+            "job_id": str(job.pk), "batch_id": str(batch.pk),
+            "student_number": enrolment.student.student_number, "id": str(event.pk),
+            "school_year": str(school_class.school_year) if school_class else "2026",
+            "grade": school_class.grade if school_class else "11",
+            "number": str(school_class.number) if school_class else "1"}
