@@ -15,11 +15,13 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from eduplatform.exchange import resources as registry
+from eduplatform.exchange.clients import GrantSpec, register_client
 from eduplatform.exchange.resources import ApiResource
 from eduplatform.facilities import services as facilities
 from eduplatform.history.models import AuditAction, ChangeFeedEntry
 from eduplatform.history.services import record_change
 from eduplatform.orgs import capabilities
+from tests.api_clients_support import bearer, obtain_token
 from tests.concurrency import committing, postgres_only, run_concurrently
 from tests.facilities_support import building_row
 
@@ -240,3 +242,37 @@ def test_an_entry_numbered_first_but_committed_last_is_delivered_in_order_not_sk
     assert polls[:3] == [[], [], []], "an entry was delivered past a transaction still in flight"
     assert [k for poll in polls for k in poll] == ["first", "second"]
     assert ChangeFeedEntry.objects.filter(natural_key__in=["first", "second"]).count() == 2
+
+
+@committing
+def test_an_external_system_reads_only_its_grants_inside_its_jurisdiction(world):
+    """A county A system granted buildings only, calling with its OAuth2 token."""
+    api_client, secret = register_client(
+        actor=world.user("secadmin"), name="天河区校舍系统", organization=world.county_a,
+        grants={"buildings": GrantSpec(read=True)}, vendor="某公司", contact="王工")
+    http = Client()
+    auth = bearer(obtain_token(http, api_client, secret))
+
+    def page(**params):
+        return http.get("/api/v1/changes", {k: v for k, v in params.items() if v is not None}, **auth)
+
+    def drain(after, resources=None):
+        items = []
+        while True:
+            body = page(after=after, resources=resources, limit=50).json()
+            items += body["items"]
+            after = body["next_cursor"]
+            if not body["has_more"]:
+                return items, after
+
+    _, start_all = drain(None)
+    _, start_buildings = drain(None, "buildings")
+    change("building", "2144000001:JZ201", COUNTY_A, school_id=world.school_a1.pk)
+    change("building", "2144000009:JZ201", COUNTY_C)
+    change("student", G_NUMBER, COUNTY_A, school_id=world.school_a1.pk)
+    assert [i["key"] for i in drain(start_buildings, "buildings")[0]] == ["2144000001:JZ201"]
+    # Without a filter: every resource it may read — buildings only, students left out.
+    assert [(i["resource"], i["key"]) for i in drain(start_all)[0]] == [("buildings", "2144000001:JZ201")]
+    refused = page(resources="students")
+    assert refused.status_code == 403 and refused.json()["code"] == "client.right_missing"
+    assert "students:read" in refused.json()["detail"]
