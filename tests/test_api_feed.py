@@ -21,9 +21,12 @@ from eduplatform.facilities import services as facilities
 from eduplatform.history.models import AuditAction, ChangeFeedEntry
 from eduplatform.history.services import record_change
 from eduplatform.orgs import capabilities
+from eduplatform.students import services as student_services
+from eduplatform.students.models import Student
 from tests.api_clients_support import bearer, obtain_token
 from tests.concurrency import committing, postgres_only, run_concurrently
 from tests.facilities_support import building_row
+from tests.students_support import student_row
 
 COUNTY_A = "44/4401/440106/"
 COUNTY_C = "44/4403/440304/"
@@ -276,3 +279,21 @@ def test_an_external_system_reads_only_its_grants_inside_its_jurisdiction(world)
     refused = page(resources="students")
     assert refused.status_code == 403 and refused.json()["code"] == "client.right_missing"
     assert "students:read" in refused.json()["detail"]
+
+
+@committing
+def test_a_temporary_student_number_replaced_by_the_formal_one_is_a_key_change(world):
+    clerk = world.user("clerk_a1")
+    enrolment = student_services.enrol_student(actor=clerk, school=world.school_a1,
+                                               data=student_row(3, id_type="Z", id_number=""))
+    student = enrolment.student
+    student_services.correct_id_number(actor=clerk, student=student, id_type="1",
+                                       id_number=student_row(3)["id_number"], reason="补登身份证")
+    province = client_of(world.user("province"))
+    start = caught_up(province, "students")
+    old = student.student_number
+    student_services.replace_temporary_number(actor=clerk, student=Student.objects.get(pk=student.pk))
+    items, _ = read_all(province, after=start, resources="students")
+    new = "G" + student_row(3)["id_number"]
+    assert [(i["key"], i["operation"], i["previous_key"]) for i in items] == [(new, "upsert", old), (old, "delete", None)]
+    assert {i["school_code"] for i in items} == {world.school_a1.school_code}
