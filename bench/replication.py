@@ -4,7 +4,7 @@
     .venv/bin/python bench/replication.py   (alone; needs /usr/lib/postgresql/15/bin and, as root, runuser)
 
 Starts a province and a node cluster with wal_level=logical on free ports (scripts/pg-cluster.sh;
-fsync off, as in the test), fills the province with the demo generator (bulk path), publishes
+fsync off, as in the test; the province with synchronous_commit on), fills the province with the demo generator (bulk path), publishes
 Guangzhou and Shenzhen, and subscribes a Guangzhou node through ``node_subscribe`` (migrate first).
 
 Figures, each beside a baseline measured in the same run:
@@ -115,7 +115,10 @@ def main() -> None:
     ports = {"province": free_port(), "node": free_port()}
     try:
         for name, port in ports.items():
-            run(["bash", str(CLUSTER), "start", str(base / name), str(port)], timeout=120)
+            # The province commits as in production (synchronous_commit=on): with it off, WAL reaches
+            # the sender only at the WAL writer's next flush (200 ms), which the lag would measure.
+            env = {**os.environ, "PG_CLUSTER_OPTIONS": "-c synchronous_commit=on"} if name == "province" else None
+            run(["bash", str(CLUSTER), "start", str(base / name), str(port)], timeout=120, env=env)
         measure(ports)
     finally:
         for name in ports:

@@ -4,6 +4,7 @@
 #   scripts/pg-cluster.sh start DIR PORT   initdb (if DIR has no cluster yet) and start on 127.0.0.1:PORT
 #   scripts/pg-cluster.sh stop DIR         fast shutdown (the cluster stays on disk, start resumes it)
 #   scripts/pg-cluster.sh destroy DIR      stop if running, then delete DIR
+# PG_CLUSTER_OPTIONS adds server options (later -c win), e.g. "-c synchronous_commit=on".
 # PostgreSQL refuses to run as root: as root, every command runs as the postgres OS user, which
 # must own DIR (it is created and handed over here).
 set -euo pipefail
@@ -35,7 +36,7 @@ start)
  -c wal_level=logical -c fsync=off -c synchronous_commit=off -c full_page_writes=off\
  -c max_wal_senders=20 -c max_replication_slots=20 -c max_worker_processes=16\
  -c max_logical_replication_workers=12 -c max_sync_workers_per_subscription=4\
- -c shared_buffers=64MB -c max_connections=60 -c wal_receiver_status_interval=1" >/dev/null
+ -c shared_buffers=64MB -c max_connections=60 -c wal_receiver_status_interval=1 ${PG_CLUSTER_OPTIONS:-}" >/dev/null
     ;;
 stop)
     if [ -f "$dir/postmaster.pid" ]; then

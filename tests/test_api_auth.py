@@ -174,9 +174,13 @@ def test_a_failing_call_log_never_fails_the_call(client, world, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("log table unavailable")
 
-    monkeypatch.setattr(ApiCallLog.objects, "create", broken)
+    monkeypatch.setattr(ApiCallLog, "save", broken)
     client.force_login(world.user("county_a_stat"))
     assert client.get("/api/v1/schools").status_code == 200
+    monkeypatch.undo()
+    assert client.get("/api/v1/no-such-route/a\x00b").status_code == 400  # refused by the input guard, still logged
+    (row,) = ApiCallLog.objects.filter(path__startswith="/api/v1/no-such-route/")
+    assert row.status == 400 and "\x00" not in row.path
 
 
 def test_the_rate_limit_answers_429_with_retry_after(client, world, resource):
@@ -206,3 +210,34 @@ def test_the_rate_window_is_per_minute(db):
         check_rate(987654, 2, now=start + 15)
     assert refused.value.retry_after == 45
     check_rate(987654, 2, now=start + 61)  # the next minute counts afresh
+
+
+def test_record_routes_name_the_missing_grant_and_the_foreign_school(client, world):
+    """The record resources (exchange.record_resources) through a real token: no grant → 403
+    client.right_missing naming "students:read"; read-only grant → writing names "students:write";
+    a school of county B → 403 scope.outside naming the client's jurisdiction."""
+    from eduplatform.exchange.clients import GrantSpec
+
+    api_client, secret = services.register_client(
+        actor=world.user("secadmin"), name="天河区学籍系统", organization=world.county_a,
+        grants={"staff": GrantSpec(read=True)})
+    token = obtain_token(client, api_client, secret)
+    refused = client.get("/api/v1/students", **bearer(token))
+    body = problem_of(refused)
+    assert refused.status_code == 403 and body["code"] == "client.right_missing" and body["missing"] == "students:read"
+    assert "学生" in body["detail"] and "天河区学籍系统" in body["detail"]
+
+    services.update_client(actor=world.user("secadmin"), client=api_client, grants={"students": GrantSpec(read=True), "staff": GrantSpec(read=True)},
+                           may_see_personal=False, rate_limit=600)
+    assert client.get("/api/v1/students", **bearer(token)).status_code == 200
+    write = client.post("/api/v1/students/batch", data=json.dumps({"records": [{"name": "测试"}]}), content_type="application/json",
+                        **bearer(token))
+    assert write.status_code == 403 and problem_of(write)["missing"] == "students:write"
+
+    foreign = client.get(f"/api/v1/staff?school_code={world.school_b1.school_code}", **bearer(token))
+    body = problem_of(foreign)
+    assert foreign.status_code == 403 and body["code"] == "scope.outside"
+    assert body["jurisdiction"] == world.county_a.name
+    logged = list(ApiCallLog.objects.filter(client=api_client).order_by("id").values_list("route", "status", "problem_code"))
+    assert logged == [("/api/v1/students", 403, "client.right_missing"), ("/api/v1/students", 200, ""),
+                      ("/api/v1/students/batch", 403, "client.right_missing"), ("/api/v1/staff", 403, "scope.outside")]

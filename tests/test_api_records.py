@@ -114,3 +114,14 @@ def test_openapi_describes_each_resource_with_its_own_members(client, world):
     assert members["id_number"]["title"] == "身份证件号"
     assert "/api/v1/buildings/{school_code}/{number}" in schema["paths"]
     assert "BuildingsInput" in schema["components"]["schemas"]
+
+
+def test_student_events_and_classes_are_read_only_resources(client, world, enrolled):
+    events = client.get("/api/v1/student_events", {"school_code": A1}).json()["items"]
+    assert len(events) == 5 and {e["kind"] for e in events} == {"enrol"}
+    one = client.get(f"/api/v1/student_events/{events[0]['id']}")
+    assert one.status_code == 200 and one.json()["student_number"] in enrolled
+    classes = client.get("/api/v1/classes", {"school_code": A1}).json()["items"]
+    assert [(c["grade"], c["number"]) for c in classes] == [("11", 1)]
+    assert client.get(f"/api/v1/classes/{A1}/{classes[0]['school_year']}/11/1").status_code == 200
+    assert client.post("/api/v1/classes/batch", data="{}", content_type="application/json").status_code == 404  # no such route

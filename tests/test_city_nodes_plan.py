@@ -109,6 +109,9 @@ def published(db):
                             publication="city_4401", tables=60)
     CityNode.objects.create(city_code="4403", city_name="深圳市", region_path="44/4403/", role=NodeRole.PUBLISHER,
                             publication="city_4403", tables=60)
+    # as if this database were also Guangzhou's node, its subscription not (yet) created
+    CityNode.objects.create(city_code="4401", city_name="广州市", region_path="44/4401/", role=NodeRole.SUBSCRIBER,
+                            publication="city_4401", subscription="city_4401", tables=60)
 
 
 def test_a_province_user_sees_every_city_node(client, world, published):
@@ -120,6 +123,7 @@ def test_a_province_user_sees_every_city_node(client, world, published):
     if connection.vendor == "postgresql":
         assert 'data-testid="published-4401"' in body and 'data-testid="published-4403"' in body
         assert "节点尚未订阅" in body  # no slot exists for either
+        assert 'data-testid="subscribed-4401"' in body and "本库没有该订阅" in body
     else:
         assert 'data-testid="nodes-unsupported"' in body
 

@@ -41,7 +41,7 @@ def fields_of_kind(kind_key: str, *, personal: Iterable[str] = (), skip: Iterabl
     def member(col: Column) -> ResourceField:
         table = schema.code_tables.get(col.field, "") if col.kind == "code" else ""
         if col.kind == "code" and not table:
-            table = f"{kind_key}.{col.field}"  # a list of the schema's own (choices_of gives it)
+            table = f"{kind_key}_{col.field}"  # a list of the schema's own (choices_of gives it)
         return ResourceField(
             name=col.field, label=col.label, type=_TYPES[col.kind], required=col.required, code_table=table,
             personal=col.kind in PERSONAL_KINDS or col.field in personal, help=col.help, example=col.example,
@@ -212,12 +212,65 @@ CLASS_FIELDS = (
     ResourceField("grade", "年级", "code", required=True, code_table="grade", example="11"),
     ResourceField("number", "班号", "integer", required=True, example="1"),
     ResourceField("name", "班级名称", "string", example="一年级（1）班"),
-    ResourceField("class_type", "班级类型", "code", code_table="class_type", example="10"),
+    ResourceField("class_type", "班级类型", "code", code_table="class_type_k12", example="10"),
     ResourceField("head_teacher", "班主任", "string"),
 )
 
 
+# --------------------------------------------------------------------------------------------
+# Read-only: student events (入学, 转出, 休学 … — written by the platform's processes only)
+
+
+def _events(actor: Any):
+    from eduplatform.students.models import StudentEvent
+
+    return scoped(StudentEvent.objects.select_related("school", "student"), actor, with_focus=False)
+
+
+EVENT_FIELDS = (
+    ResourceField("id", "事件编号", "integer", required=True, writable=False, help="平台分配的事件编号"),
+    ResourceField("student_number", "学籍号", "string", required=True, personal=True, writable=False),
+    SCHOOL_CODE,
+    ResourceField("kind", "事件", "code", required=True, code_table="student_event_kind", writable=False,
+                  help="enrol 入学、transfer_out 转出、transfer_in 转入、suspend 休学、resume 复学、drop_out 退学、"
+                       "death 死亡、graduate 毕业、complete 结业、repeat 留级、skip 跳级、number_change 学籍号变更"),
+    ResourceField("occurred_on", "日期", "date", required=True, writable=False),
+    ResourceField("reason", "原因", "string", writable=False),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Read-only: schools, served by the orgs router (/api/v1/schools); described here from its model
+
+_SCHOOL_LABELS = {"address": "地址", "longitude": "经度", "latitude": "纬度", "principal_name": "校长姓名",
+                  "phone": "联系电话", "founded_on": "建校年月", "is_open": "是否在办", "closed_on": "撤销日期"}
+_SCHOOL_CODE_TABLES = {"school_type_code": "school_type", "sponsor_code": "sponsor", "urban_rural_code": "urban_rural"}
+_PY_TYPES = {"str": "string", "Decimal": "number", "date": "date", "bool": "boolean", "int": "integer"}
+
+
+def school_fields() -> tuple[ResourceField, ...]:
+    """The members of ``orgs.schemas.SchoolOut`` (the route's own model), labelled from its descriptions."""
+    from eduplatform.orgs.schemas import SchoolOut
+
+    out = []
+    for name, info in SchoolOut.model_fields.items():
+        kind = info.annotation
+        kind = next((a for a in getattr(kind, "__args__", ()) if a is not type(None)), kind)
+        label = (info.description or "").split("（")[0] or _SCHOOL_LABELS.get(name, name)
+        table = _SCHOOL_CODE_TABLES.get(name, "")
+        out.append(ResourceField(name, label, "code" if table else _PY_TYPES.get(getattr(kind, "__name__", "str"), "string"),
+                                 required=name in ("school_code", "name"), code_table=table,
+                                 help=info.description or "", writable=False))
+    return tuple(out)
+
+
 def register_all() -> None:
+    register(ApiResource(
+        key="schools", label="学校", natural_key=("school_code",),
+        description="管辖范围内的学校（教育机构）：学校标识码为自然键。只读；学校的设立、变更与撤销在平台中办理。",
+        fields=school_fields(), feed_resources=("school",), read_capability=capabilities.VIEW_RECORDS,
+        extra={"routes": "eduplatform.orgs.api"},  # no generated routes: the orgs router serves them
+    ))
     register(ApiResource(
         key="students", label="学生", natural_key=("student_number",),
         description="在校学生的个人信息及其当前有效学籍（学校、年级、班级、学籍状态）。学籍号为自然键；"
@@ -290,6 +343,15 @@ def register_all() -> None:
         extra={"source": RecordSource(queryset=_classes, key_lookups={
             "school_code": "school__school_code", "school_year": "school_year", "grade": "grade", "number": "number"},
             values={"school_code": _school_code})},
+    ))
+    register(ApiResource(
+        key="student_events", label="学籍事件", natural_key=("id",),
+        description="学生的学籍事件（入学、转学、休学、复学、毕业等），由平台业务办理产生，只读。",
+        fields=EVENT_FIELDS, read_capability=capabilities.VIEW_RECORDS,
+        extra={"source": RecordSource(queryset=_events, key_lookups={"id": "pk", "school_code": "school__school_code"},
+                                      values={"school_code": _school_code, "student_number": lambda r, personal:
+                                              r.student.student_number if personal
+                                              else mask_student_number(r.student.student_number)})},
     ))
 
 
