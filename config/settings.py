@@ -334,6 +334,17 @@ OAUTH2_PROVIDER = {
     "ACCESS_TOKEN_EXPIRE_SECONDS": 3600,
     "SCOPES": {"api": "开放接口"},
     "DEFAULT_SCOPES": ["api"],
+    # RFC 9700 (OAuth 2.0 Security BCP): only the client-credentials grant is used (exchange/clients.py);
+    # tokens are stored as their SHA-256 only (exchange/auth.py looks them up by checksum) and are
+    # accepted in the Authorization header only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 # A batch upsert carries up to 10,000 records (about 6 MB of JSON with Chinese names and addresses);
 # Django's default 2.5 MB would refuse it before the API could answer per record.

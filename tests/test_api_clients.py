@@ -233,6 +233,12 @@ def test_client_list_is_scoped_and_exports(client, world, resource):
     assert foreign.is_active
     new_form = client.get("/exchange/clients/new/").content.decode()
     assert world.school_a1.name in new_form and world.school_b1.name not in new_form
+    by_code = {"name": "某校系统", "rate_limit_per_minute": "60"}
+    refused = client.post("/exchange/clients/new/", {**by_code, "school_code": world.school_b1.school_code})
+    assert refused.status_code == 200 and "本辖区" in refused.content.decode()
+    assert not ApiClient.objects.filter(name="某校系统").exists()
+    client.post("/exchange/clients/new/", {**by_code, "school_code": world.school_a1.school_code})
+    assert ApiClient.objects.get(name="某校系统").organization_id == world.school_a1.pk
 
 
 def test_record_readers_do_not_see_the_client_pages(client, world):

@@ -17,6 +17,7 @@ request (a number that fits 64 bits but not the column, a date past year 9999 �
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 from collections.abc import Callable, Iterable
@@ -68,6 +69,12 @@ def _pairs(request: HttpRequest) -> Iterable[tuple[str, str]]:
             yield f"查询参数「{key[:40]}」", value
     content_type = request.META.get("CONTENT_TYPE", "")
     if request.method == "POST" and content_type.startswith(_FORM_TYPES):
+        if request.path.startswith("/api/"):
+            # The API parses bodies itself (ninja reads request.body): read it before request.POST
+            # consumes the stream, so a form sent to a JSON route gets a 4xx there, not a 500.
+            # (Not for pages: their uploads are streamed to files, never held in memory.)
+            with contextlib.suppress(Exception):
+                request.body  # noqa: B018
         for key, values in request.POST.lists():
             yield "表单字段", key
             for value in values:

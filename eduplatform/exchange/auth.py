@@ -62,6 +62,8 @@ class ClientToken(HttpBearer):
         check_rate(client.pk, client.rate_limit_per_minute)
         user = client.user
         user.__dict__["service_client"] = client  # User.can reads the grants without another query
+        if user.organization_id == client.organization_id:
+            user.organization = client.organization  # the scope reads it: no second query
         client.user = user
         request.user = user
         return client

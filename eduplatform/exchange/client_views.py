@@ -25,6 +25,7 @@ from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import scoped
 
 NAV = "api_clients"
+UNIT_CHOICES = 3000  # bureaus first (kind order), then schools; beyond that, the school code field
 
 
 class ClientForm(ServiceErrorsMixin, forms.Form):
@@ -34,6 +35,8 @@ class ClientForm(ServiceErrorsMixin, forms.Form):
     contact = forms.CharField(label="联系人及电话", max_length=100, required=False)
     organization = forms.ChoiceField(label="所属单位（管辖范围） *", required=False, widget=LongSelect,
                                      help_text="客户端只能读写该单位及其下级单位的数据")
+    school_code = forms.CharField(label="或填写学校标识码", max_length=10, required=False,
+                                  help_text="学校的系统：填写10位学校标识码，代替上面的选择")
     may_see_personal = forms.BooleanField(label="可读取未脱敏个人信息（身份证件号、电话、住址）", required=False)
     rate_limit_per_minute = forms.IntegerField(label="每分钟请求上限", initial=600, min_value=1,
                                                max_value=services.MAX_RATE_LIMIT)
@@ -41,7 +44,7 @@ class ClientForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, organizations=None, **kwargs):
         super().__init__(*args, **kwargs)
         if organizations is None:
-            for name in ("name", "organization"):
+            for name in ("name", "organization", "school_code"):
                 del self.fields[name]
         else:
             self.fields["organization"].choices = [("", "——请选择——")] + [(o.pk, o.name) for o in organizations]
@@ -68,7 +71,7 @@ def _posted_grants(request: HttpRequest) -> dict[str, GrantSpec]:
 def _units_for_clients(user) -> list[Organization]:
     """Units the security administrator may bind a client to: open units of its jurisdiction."""
     return list(scoped(Organization.objects.filter(is_open=True), user, with_focus=False)
-                .order_by("kind", "region_path", "name")[:3000])
+                .order_by("kind", "region_path", "name")[:UNIT_CHOICES])
 
 
 def _secret_page(request: HttpRequest, client, secret: str, *, rotated: bool) -> HttpResponse:
@@ -108,8 +111,13 @@ def client_register(request: HttpRequest) -> HttpResponse:
     grants = _posted_grants(request) if request.method == "POST" else {}
     if request.method == "POST" and form.is_valid():
         org = next((o for o in organizations if str(o.pk) == form.cleaned_data["organization"]), None)
+        code = form.cleaned_data["school_code"].strip()
+        if org is None and code:
+            # The picker lists at most UNIT_CHOICES units (a province has tens of thousands of schools).
+            org = scoped(Organization.objects.filter(is_open=True, kind="school", school_code=code), request.user,
+                         with_focus=False).first()
         if org is None:
-            form.add_error("organization", "请选择所属单位（只能选择本辖区内的单位）")
+            form.add_error("organization", "请选择所属单位或填写学校标识码（只能是本辖区内的单位）")
         else:
             try:
                 client, secret = services.register_client(

@@ -1,7 +1,7 @@
 """Requests per client per minute (``ApiClient.rate_limit_per_minute``), counted in Django's cache.
 
-A fixed one-minute window: the first call of a minute creates the counter (``cache.add``), each
-call increments it, a call beyond the limit is refused with 429 and ``Retry-After`` = the seconds
+A fixed one-minute window: each call increments the minute's counter (``cache.incr``), the first
+call of a minute creates it (``cache.add``); a call beyond the limit is refused with 429 and ``Retry-After`` = the seconds
 left in the window. Cheap (one or two cache round trips) and good enough for fairness.
 
 The counter is only as shared as the cache: with ``PAGE_CACHE=locmem`` every worker process counts
@@ -46,10 +46,13 @@ def check_rate(client_id: int, limit: int, *, now: float | None = None) -> None:
     key = f"api-rate:{client_id}:{window}"
     cache = _cache()
     try:
-        count = 1 if cache.add(key, 1, timeout=WINDOW_SECONDS + 5) else cache.incr(key)
-    except ValueError:  # the key vanished between add and incr (or a dummy cache): count afresh
-        cache.set(key, 1, timeout=WINDOW_SECONDS + 5)
-        count = 1
+        count = cache.incr(key)  # the common case: the minute's counter exists
+    except ValueError:  # the minute's first call (or a dummy cache, which never counts)
+        try:
+            count = 1 if cache.add(key, 1, timeout=WINDOW_SECONDS + 5) else cache.incr(key)
+        except ValueError:  # added by another call and gone again: count afresh
+            cache.set(key, 1, timeout=WINDOW_SECONDS + 5)
+            count = 1
     if count > limit:
         retry_after = max(1, math.ceil((window + 1) * WINDOW_SECONDS - now))
         raise RateLimited(limit=limit, retry_after=retry_after)
