@@ -5,6 +5,7 @@ delivered out of order, and a filtered page reads its resource's index range, no
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -15,13 +16,18 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from eduplatform.exchange import resources as registry
+from eduplatform.exchange.clients import GrantSpec, register_client
 from eduplatform.exchange.resources import ApiResource
 from eduplatform.facilities import services as facilities
 from eduplatform.history.models import AuditAction, ChangeFeedEntry
 from eduplatform.history.services import record_change
 from eduplatform.orgs import capabilities
+from eduplatform.students import services as student_services
+from eduplatform.students.models import Student
+from tests.api_clients_support import bearer, obtain_token
 from tests.concurrency import committing, postgres_only, run_concurrently
 from tests.facilities_support import building_row
+from tests.students_support import student_row
 
 COUNTY_A = "44/4401/440106/"
 COUNTY_C = "44/4403/440304/"
@@ -96,7 +102,8 @@ def test_changes_in_order_with_deletions_and_key_changes_then_poll_for_more(worl
         ("buildings", "2144000001:JZ001", "delete", None),
     ]
     assert items[0]["school_code"] == world.school_a1.school_code and items[1]["school_code"] is None
-    assert all(i["occurred_at"] for i in items)
+    for item in items:  # ISO 8601 with its offset (the schema's date-time), on both databases
+        assert dt.datetime.fromisoformat(item["occurred_at"]).tzinfo is not None, item["occurred_at"]
     # Caught up: nothing new, the cursor handed back reads on from there.
     empty = read(province, after=cursor)
     assert empty["items"] == [] and empty["has_more"] is False
@@ -168,6 +175,7 @@ def test_who_may_not_read_records_gets_a_reason_and_anonymous_a_401(world):
     assert Client().get("/api/v1/changes").status_code == 401
 
 
+@committing  # a reader stops below its own open transaction (whose id may be the snapshot's xmax)
 @postgres_only
 def test_a_filtered_page_reads_its_resources_index_range_not_the_feed(world):
     """20,000 student entries around 30 staff entries: a page of staff reads ~30 index entries."""
@@ -240,3 +248,55 @@ def test_an_entry_numbered_first_but_committed_last_is_delivered_in_order_not_sk
     assert polls[:3] == [[], [], []], "an entry was delivered past a transaction still in flight"
     assert [k for poll in polls for k in poll] == ["first", "second"]
     assert ChangeFeedEntry.objects.filter(natural_key__in=["first", "second"]).count() == 2
+
+
+@committing
+def test_an_external_system_reads_only_its_grants_inside_its_jurisdiction(world):
+    """A county A system granted buildings only, calling with its OAuth2 token."""
+    api_client, secret = register_client(
+        actor=world.user("secadmin"), name="天河区校舍系统", organization=world.county_a,
+        grants={"buildings": GrantSpec(read=True)}, vendor="某公司", contact="王工")
+    http = Client()
+    auth = bearer(obtain_token(http, api_client, secret))
+
+    def page(**params):
+        return http.get("/api/v1/changes", {k: v for k, v in params.items() if v is not None}, **auth)
+
+    def drain(after, resources=None):
+        items = []
+        while True:
+            body = page(after=after, resources=resources, limit=50).json()
+            items += body["items"]
+            after = body["next_cursor"]
+            if not body["has_more"]:
+                return items, after
+
+    _, start_all = drain(None)
+    _, start_buildings = drain(None, "buildings")
+    change("building", "2144000001:JZ201", COUNTY_A, school_id=world.school_a1.pk)
+    change("building", "2144000009:JZ201", COUNTY_C)
+    change("student", G_NUMBER, COUNTY_A, school_id=world.school_a1.pk)
+    assert [i["key"] for i in drain(start_buildings, "buildings")[0]] == ["2144000001:JZ201"]
+    # Without a filter: every resource it may read — buildings only, students left out.
+    assert [(i["resource"], i["key"]) for i in drain(start_all)[0]] == [("buildings", "2144000001:JZ201")]
+    refused = page(resources="students")
+    assert refused.status_code == 403 and refused.json()["code"] == "client.right_missing"
+    assert "students:read" in refused.json()["detail"]
+
+
+@committing
+def test_a_temporary_student_number_replaced_by_the_formal_one_is_a_key_change(world):
+    clerk = world.user("clerk_a1")
+    enrolment = student_services.enrol_student(actor=clerk, school=world.school_a1,
+                                               data=student_row(3, id_type="Z", id_number=""))
+    student = enrolment.student
+    student_services.correct_id_number(actor=clerk, student=student, id_type="1",
+                                       id_number=student_row(3)["id_number"], reason="补登身份证")
+    province = client_of(world.user("province"))
+    start = caught_up(province, "students")
+    old = student.student_number
+    student_services.replace_temporary_number(actor=clerk, student=Student.objects.get(pk=student.pk))
+    items, _ = read_all(province, after=start, resources="students")
+    new = "G" + student_row(3)["id_number"]
+    assert [(i["key"], i["operation"], i["previous_key"]) for i in items] == [(new, "upsert", old), (old, "delete", None)]
+    assert {i["school_code"] for i in items} == {world.school_a1.school_code}

@@ -50,8 +50,9 @@ from tests.world import LEAK_MARKER_B, LEAK_MARKER_HIGHER, TOWN_A, TOWN_A2, Worl
 PUBLIC_PARAMETERS = {"table_key", "import_kind", "snapshot_id", "year"}
 # Routes that are not pages of records: static files, auth plumbing, API documentation.
 SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|api/v1/(docs|openapi\.json|$))")
-# Routes open to anyone: the public portal publishes suppressed city figures of published snapshots.
-PUBLIC_ROUTES = re.compile(r"^public/")
+# Routes open to anyone: the public portal publishes suppressed city figures of published snapshots;
+# the data standard (exchange/standard/) holds definitions and national code tables, no records.
+PUBLIC_ROUTES = re.compile(r"^(public/|exchange/standard/)")
 # Routes for users without the right to read records (三员: the security administrator and auditor).
 # The API clients' pages (exchange/clients/) are the security administrator's and auditor's too.
 ACCOUNT_ROUTES = re.compile(r"^(accounts/|focus/$|$|api/v1/|exchange/clients/)")
@@ -78,7 +79,7 @@ PLAIN_QUERY = {
     "property_right", "post_category", "kind", "indicator", "held", "ethnicity", "education_level", "direction",
     "condition", "born_to", "born_from", "backbone_level", "as_of", "action", "actor", "object_type", "date_from",
     "date_to", "user", "ip", "organization", "measure_a", "measure_b", "establishment", "teaching_stage", "title_grade",
-    "from_year", "graduation_date", "series", "sort",
+    "from_year", "graduation_date", "series", "sort", "resources", "limit",
 }
 KNOWN_QUERY = TARGET_QUERY | set(PROBED_QUERY) | PLAIN_QUERY
 REFUSED = {403, 404}

@@ -117,6 +117,7 @@ class CodeTableOut(Schema):
 def list_code_tables(request: HttpRequest):
     payload = [{"table": t.key, "name": t.name, "standard": t.standard, "codes": t.code_count,
                 "url": f"/api/v1/codes/{t.key}"} for t in standards.code_tables()]
+    request.api_records = len(payload)  # the call log's record count
     return tagged_json(request, payload)
 
 
@@ -132,6 +133,7 @@ def get_code_table(request: HttpRequest, table_key: str):
     payload = {"table": found.key, "name": found.name, "standard": found.standard, "codes": [
         {"code": c.code, "name": c.name, "parent_code": c.parent_code, "synonyms": synonyms.get(c.code, [])}
         for c in found.codes.order_by("sort_order", "pk")]}
+    request.api_records = len(payload["codes"])
     return tagged_json(request, payload)
 
 
@@ -231,6 +233,7 @@ def _figures(request: HttpRequest, snapshot: Snapshot | None) -> FiguresOut:
         return FigureRow(name=row.label, region_code=row.region_code or "", school_code=row.school_code or "",
                          figures={key: _number(row.cells.get(key, 0)) for key, _label in keys})
 
+    request.api_records = len(rows)
     return FiguresOut(region_code=region.code, region_name=region.name,
                       snapshot_id=snapshot.pk if snapshot else None,
                       columns=[FigureColumn(key=k, label=label) for k, label in keys],

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from eduplatform.history.models import AuditEntry, ChangeFeedEntry
 from eduplatform.orgs.scope import Actor, scoped
@@ -98,8 +100,13 @@ def _format_cursor(position: tuple[int, int]) -> str:
 
 def _entry(fields: list[str], values: tuple) -> ChangeFeedEntry:
     entry = ChangeFeedEntry(**dict(zip(fields, values, strict=True)))
-    if isinstance(entry.occurred_at, str):  # SQLite: a column of a subquery comes back as text
-        entry.occurred_at = connection.ops.convert_datetimefield_value(entry.occurred_at, None, connection)
+    # SQLite: a column read through a subquery comes back as text, or as a naive datetime (UTC).
+    moment = entry.occurred_at
+    if isinstance(moment, str):
+        moment = parse_datetime(moment)
+    if moment is not None and timezone.is_naive(moment):
+        moment = timezone.make_aware(moment, dt.UTC)
+    entry.occurred_at = moment
     return entry
 
 
