@@ -414,12 +414,11 @@ def own_region_of(walk: Walk) -> str:
 
 def needs_records_right(route: Route, url: str) -> bool:
     """Whether a route shows records (so the security administrator and auditor must be refused):
-    not the account pages, the dashboard, the public portal, the data dictionary and the API's data
-    standard (both describe fields and codes, never records), the import
+    not the account pages, the dashboard, the public portal, the data dictionary, the import
     templates, or the areas not built yet."""
     path = url.lstrip("/")
     return not (ACCOUNT_ROUTES.match(path) or PUBLIC_ROUTES.match(path) or PLACEHOLDER_ROUTES.match(path)
-                or path.startswith(("standards/", "exchange/standard/")) or PUBLIC_PARAMETERS & set(route.parameters) - {"snapshot_id"})
+                or path.startswith("standards/") or PUBLIC_PARAMETERS & set(route.parameters) - {"snapshot_id"})
 
 
 def walk_pages_and_queries(walk: Walk, routes: list[Route], recorder: set[str]) -> tuple[int, dict[str, set[str]]]:
