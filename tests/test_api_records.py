@@ -43,6 +43,13 @@ def test_list_pages_by_cursor_without_offsets_and_filters_by_school(client, worl
     assert (item["school_code"], item["grade"], item["class_number"], item["status"]) == (A1, "11", "1", "01")
     assert item["entered_on"] == "2025-09"
     assert client.get("/api/v1/students", {"limit": 5000}).status_code == 422  # limit ≤ 1000
+    # A county reads one of its schools at a time: the filter applies to students (keyed by 学籍号
+    # alone), and a resource that belongs to no school refuses it rather than ignoring it.
+    client.force_login(world.user("county_a_stat"))
+    assert len(client.get("/api/v1/students", {"school_code": A1}).json()["items"]) == 5
+    assert client.get("/api/v1/students", {"school_code": world.school_a2.school_code}).json()["items"] == []
+    refused = client.get("/api/v1/administrators", {"school_code": A1})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "query.school_code"
 
 
 def test_personal_members_are_masked_for_a_reader_without_the_right(client, world, enrolled):

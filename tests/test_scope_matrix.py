@@ -16,6 +16,7 @@ without the platform's error page, fails the test — nothing is skipped silentl
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator
@@ -719,3 +720,62 @@ def test_body_templates_are_accepted_for_a_school_in_reach(client, world, route)
     response = client.post("/" + route, body)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert rows_at_a1() > before
+
+
+# --------------------------------------------------------------------------------------------
+# An external system bound to county A
+
+
+class _TokenClient:
+    """The test client speaking as an API client: every request carries its bearer token."""
+
+    def __init__(self, client, auth: dict[str, str]) -> None:
+        self.client, self.auth = client, auth
+
+    def __getattr__(self, method: str):
+        def send(url: str, data=None):
+            if method in {"post", "put"}:
+                return getattr(self.client, method)(url, data=json.dumps(data or {}), content_type="application/json",
+                                                    **self.auth)
+            return getattr(self.client, method)(url, data, **self.auth)
+        return send
+
+
+def test_an_api_client_of_county_a_reaches_nothing_of_county_b(client, world):
+    """A token client bound to county A holding every grant (unmasked personal data included) walks
+    every API route naming a record outside county A — GET and POST refused with a problem, nothing
+    shown — reads every list with ``?school_code=`` of county B (403 naming the jurisdiction) and sends
+    every writable resource a batch naming a county B school (each record rejected as outside)."""
+    from eduplatform.exchange import clients as client_services
+    from eduplatform.exchange.clients import GrantSpec
+    from eduplatform.exchange.resources import all_resources
+    from tests.api_clients_support import bearer, obtain_token
+
+    outside_records(world, "county_a_stat")
+    grants = {r.key: GrantSpec(read=True, write=r.writable) for r in all_resources()}
+    api_client, secret = client_services.register_client(
+        actor=world.user("secadmin"), name="天河区数据中心", organization=world.county_a, grants=grants,
+        may_see_personal=True, rate_limit=100_000)
+    auth = bearer(obtain_token(client, api_client, secret))
+    client.logout()
+    walk = Walk(world, "county_a_stat", _TokenClient(client, auth))
+    api_routes = [r for r in discover_routes() if r.route.startswith("api/v1/")]
+    assert walk_foreign_paths(walk, api_routes) >= 10
+    foreign = outside_school(world, "county_a_stat").school_code
+    lists = 0
+    for resource in all_resources():
+        source = resource.extra.get("source")
+        if source is None or not source.school_filter:
+            continue  # not a school's records (schools, codes, statistics, a bureau's administrators)
+        response = walk.request("get", f"/api/v1/{resource.key}?school_code={foreign}", refuse=True)
+        if response.status_code == 403:
+            assert response.json()["jurisdiction"] == world.county_a.name
+        lists += 1
+        if resource.writable:
+            answer = walk.request("post", f"/api/v1/{resource.key}/batch",
+                                  {"mode": "accept_valid", "records": [{"school_code": foreign}]})
+            assert answer.status_code == 200, answer.content
+            assert answer.json()["results"][0]["result"] == "rejected"
+            assert "scope.outside" in {p["code"] for p in answer.json()["results"][0]["problems"]}
+    assert lists >= 8
+    assert not walk.problems, "\n".join(walk.problems)

@@ -72,10 +72,14 @@ def _page(resource: ApiResource, request: HttpRequest, filters: ListFilter) -> H
     require_right(request, resource, "read")
     src = source_of(resource)
     qs = src.queryset(request.user)
-    if filters.school_code and "school_code" in src.key_lookups:
+    if filters.school_code:
+        if not src.school_filter:  # never ignored silently: the caller would take all rows for one school's
+            message = f"“{resource.label}”不属于某一学校，不能按学校标识码筛选；请去掉 school_code"
+            return problem(request, status=422, title="请求参数错误", code="request.invalid", detail=message,
+                           errors=[{"field": "query.school_code", "code": "filter.unsupported", "message": message}])
         if refused := school_out_of_reach(request, filters.school_code.strip(), "query.school_code"):
             return refused
-        qs = qs.filter(**{src.key_lookups["school_code"]: filters.school_code.strip()})
+        qs = qs.filter(**{src.school_filter: filters.school_code.strip()})
     rows = list(qs.filter(pk__gt=decode_cursor(filters.cursor)).order_by("pk")[: filters.limit + 1])
     more = len(rows) > filters.limit
     rows = rows[: filters.limit]

@@ -138,6 +138,7 @@ STUDENT_SOURCE = RecordSource(
     prefetch=_attach_enrolments,
     months=frozenset({"entered_on"}),
     keys_after_write=_student_keys_after_write,
+    school_lookup="school__school_code",
 )
 
 

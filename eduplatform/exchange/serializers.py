@@ -45,6 +45,13 @@ class RecordSource:
     unit: str = "school"  # where a batch writes: "school" (its school_code member) or "own" (the caller's unit)
     # [(row, clean values)] → {row: natural key} for keys the platform fills in (a new student's 学籍号)
     keys_after_write: Callable[[list[tuple[int, Any]]], dict[int, str]] | None = None
+    # ORM lookup of the school's code for a list's ``?school_code=`` when the school is not part of
+    # the natural key (a student is keyed by 学籍号 alone); "" = the key's own school_code lookup.
+    school_lookup: str = ""
+
+    @property
+    def school_filter(self) -> str:
+        return self.school_lookup or self.key_lookups.get("school_code", "")
 
 
 def source_of(resource: ApiResource) -> RecordSource:
