@@ -45,6 +45,7 @@ class Equipment(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("仪器设备")
@@ -87,6 +88,7 @@ class AssetHoldings(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("资产汇总")

@@ -44,6 +44,7 @@ class ApiClient(models.Model):
                                    null=True, blank=True)
 
     SCOPE = ScopeFields(path="region_path", school="organization_id")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("接口客户端")

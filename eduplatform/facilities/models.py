@@ -39,6 +39,7 @@ class LandParcel(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("土地")
@@ -113,6 +114,7 @@ class Building(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("校舍")

@@ -30,6 +30,7 @@ from eduplatform.orgs.models import (
     RegionLevel,
     RegionVersion,
 )
+from eduplatform.orgs.moves import move_unit_records
 from eduplatform.orgs.scope import Actor, path_in_scope, scoped, unit_in_reach
 from eduplatform.orgs.stages import mask_from_source
 from eduplatform.standards import codebook
@@ -359,8 +360,10 @@ def update_school(
     clean = _clean_school(actor=actor, data=data, problems=problems, current=school)
     problems.raise_if_any()
     versioned_before = {f: getattr(school, f) for f in VERSIONED_FIELDS}
+    before_path = school.region_path
     for key, value in clean.items():
         setattr(school, key, value)
+    moved = "region" in clean and school.region.path != before_path
     if "region" in clean:
         school.region_path = school.region.path
         school.parent = supervising_bureau(school.region)
@@ -373,6 +376,8 @@ def update_school(
     if not changes:
         return school
     school.save()
+    if moved:  # its students, staff, buildings … follow it into the new town (orgs/moves.py)
+        move_unit_records([school.pk])
     if any(getattr(school, f) != versioned_before[f] for f in VERSIONED_FIELDS):
         _split_version(school, effective_on or timezone.localdate(), reason or "信息变更", problems)
     record_change(
@@ -535,6 +540,7 @@ def merge_region(*, actor: Actor, source: Region, target: Region, effective_on: 
             region=child, name=child.name, parent=target, path=child.path, valid_from=effective_on, reason=reason
         )
     moved = list(Organization.objects.filter(pk__in=[o.pk for o in moved_orgs]))
+    move_unit_records([o.pk for o in moved])  # their records follow them (orgs/moves.py)
     for org in moved:
         _split_version(org, effective_on, reason, problems)
     feed_many("school", [(o.school_code, o.region_path, o.pk) for o in moved if o.is_school])

@@ -104,6 +104,7 @@ class StaffMember(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="unit_id", stages="stage_mask", kind="unit_kind")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("教职工")
@@ -160,6 +161,7 @@ class StaffEvent(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="unit_id", stages="stage_mask", kind="unit_kind")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("教职工事件")

@@ -72,6 +72,7 @@ class Student(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("学生")
@@ -127,6 +128,7 @@ class SchoolClass(models.Model):
     )
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("班级")
@@ -176,6 +178,7 @@ class Enrolment(models.Model):
     updated_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("学籍")
@@ -236,6 +239,7 @@ class StudentEvent(models.Model):
     recorded_at = models.DateTimeField(default=timezone.now)
 
     SCOPE = ScopeFields(path="region_path", school="school_id", stages="school__stage_mask")
+    MOVES_WITH_SCHOOL = True  # its region_path follows its unit when the unit moves (orgs/moves.py)
 
     class Meta:
         verbose_name = _("学籍事件")
