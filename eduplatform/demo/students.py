@@ -524,7 +524,8 @@ def _apply_twin(raw: dict[str, str], twin: _Twin, rng: random.Random, first: boo
     """Make this row one half of a planted possible-duplicate pair (see the module docstring)."""
     raw.update(id_type="Z", id_number="", hukou_place_code="", hukou_nature="")
     if first:
-        twin.person = {k: raw[k] for k in ("name", "gender", "birth_date", "guardian1_name", "guardian2_name")}
+        # A pupil may have one guardian only: the second is then absent from the row.
+        twin.person = {k: raw.get(k, "") for k in ("name", "gender", "birth_date", "guardian1_name", "guardian2_name")}
         return
     raw.update(name=twin.person["name"], gender=twin.person["gender"], birth_date=twin.person["birth_date"])
     # Other parents: the register's own duplicate rule (matching guardian) must not fire.

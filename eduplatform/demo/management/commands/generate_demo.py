@@ -7,6 +7,7 @@ from django.db import connection
 
 from eduplatform.demo import assets as demo_assets
 from eduplatform.demo import bulk as demo_bulk
+from eduplatform.demo import exchange as demo_exchange
 from eduplatform.demo import facilities as demo_facilities
 from eduplatform.demo import higher_ed as demo_higher_ed
 from eduplatform.demo import province
@@ -86,6 +87,10 @@ class Command(BaseCommand):
         for a in accounts:
             note = f"（{a.note}）" if a.note else ""
             self.stdout.write(f"  {a.username:<16}{a.role:<10}{a.organization}{note}")
+        api_client = demo_exchange.generate(seed=seed)
+        if api_client is not None:
+            for line in demo_exchange.describe(api_client):
+                self.stdout.write(line)
 
     def _by_service(self, students: float, seed: int) -> None:
         if students <= 0:
