@@ -9,6 +9,7 @@ would pass them before either commits (and each of these tests would fail).
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 import pytest
@@ -152,3 +153,26 @@ def test_two_auto_saves_of_the_same_version_one_is_refused_as_stale(committed_wo
     assert len(errors) == 1 and errors[0].problems[0].code == "report.stale"
     final = Submission.objects.get(pk=sub.pk)
     assert final.values["T1.R1.C1"] == winners[0].values["T1.R1.C1"] and final.lock_version == seen + 1
+
+
+def test_two_officers_opening_the_same_task_at_once_send_it_once(committed_world: World, monkeypatch):
+    """Two clicks on 下发 at the same moment: one opens the task, the other waits on the task's lock
+    and is told it was already sent — one submission per school, one 下发 in the history."""
+    from eduplatform.reporting.models import CollectionTask, TaskStatus
+    from tests.reporting_support import LEVELS, published_form
+
+    world = committed_world
+    officer = world.user("province")
+    task = services.create_task(actor=officer, title="并发下发", period="2026", kind="form",
+                                form_version=published_form(world),
+                                deadline=dt.date.today() + dt.timedelta(days=10),
+                                targets={"regions": [GZ]}, review_levels=LEVELS)
+    widen(monkeypatch, services, "_insert_submissions")  # inside the first opener's transaction
+    results = run_concurrently(attempt(lambda: services.open_task(actor=officer, task=task)),
+                               attempt(lambda: services.open_task(actor=officer, task=task)))
+    errors = [r for r in results if isinstance(r, RecordInvalid)]
+    assert len(errors) == 1 and errors[0].problems[0].code == "task.opened", results
+    assert CollectionTask.objects.get(pk=task.pk).status == TaskStatus.OPEN
+    per_school = Submission.objects.filter(task=task).values_list("school_id", flat=True)
+    assert len(per_school) == len(set(per_school)) > 0
+    assert ReviewAction.objects.filter(task=task, action="open").count() == 1
