@@ -414,6 +414,24 @@ def test_changed_prefills_are_the_cells_to_explain(school_records):
 
 
 @pytest.mark.django_db
+def test_the_training_form_as_opened_shows_no_warning_until_trainees_are_entered(school_records):
+    """JC442 opened by a school: the teachers are prefilled from the records, the trainees not yet
+    entered — the participation ratio (a computed cell) has no numerator, so its soft rule (E4, at
+    least 50 %) does not warn a clerk who has typed nothing; entered, it does."""
+    form = shipped("JC442")
+    prefill = {key: format(value, "f") for key, value in prefill_values(form, school=school_records).items()}
+    teachers = int(prefill["T1.R1.C1"])
+    assert teachers >= 2
+    opened = check_values(form, compute_values(form, prefill), school=school_records)
+    # E1 reminds on purpose (the school has backbone teachers: their training "不得为空"); E4 is silent.
+    assert opened.ok and "E4" not in {r.code for r in opened.soft_failures}, opened.soft_failures
+    few = compute_values(form, {**prefill, "T1.R1.C2": "1"})
+    assert {r.code for r in check_values(form, few, school=school_records).soft_failures} >= {"E4"}
+    most = compute_values(form, {**prefill, "T1.R1.C2": str(teachers)})
+    assert "E4" not in {r.code for r in check_values(form, most, school=school_records).soft_failures}
+
+
+@pytest.mark.django_db
 def test_the_survey_prefilled_from_the_records_passes_its_rules_until_a_figure_departs(school_records):
     school = school_records
     survey = shipped("SV01")
