@@ -79,7 +79,7 @@ def _code_of(p: RowProblem, code_fields: frozenset[str]) -> str:
 
 
 def jurisdiction(actor: Any) -> str:
-    client = getattr(actor, "api_client", None)  # the service account's client, if any
+    client = getattr(actor, "service_client", None)  # the service account's client (no query for a person)
     org = getattr(actor, "organization", None)
     where = org.name if org is not None else "未设置单位"
     return f"接口客户端“{client.name}”的管辖范围（{where}）" if client is not None else f"您的管辖范围（{where}）"
@@ -95,6 +95,7 @@ def _units(resource: ApiResource, actor: Any, records: Sequence[Mapping[str, Any
     schools = {s.school_code: s for s in Organization.objects.filter(
         kind=OrgKind.SCHOOL, school_code__in={c for c in codes.values() if c}).select_related("region")}
     in_reach = {code: unit_in_reach(actor, school) for code, school in schools.items()}  # once a school
+    where = jurisdiction(actor) if not all(in_reach.get(c, False) for c in codes.values() if c) else ""
     units: dict[int, Organization] = {}
     for i, code in codes.items():
         school = schools.get(code)
@@ -103,7 +104,7 @@ def _units(resource: ApiResource, actor: Any, records: Sequence[Mapping[str, Any
         elif school is None or not in_reach[code]:
             outcomes[i].problems.append(problem(
                 "school_code", "scope.outside",
-                f"学校标识码「{code}」不在{jurisdiction(actor)}内（或不存在），不能写入该学校的记录"))
+                f"学校标识码「{code}」不在{where}内（或不存在），不能写入该学校的记录"))
         else:
             units[i] = school
     return units
