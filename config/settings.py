@@ -161,6 +161,7 @@ INSTALLED_APPS = [
     "eduplatform.reporting",
     "eduplatform.exchange",
     "eduplatform.nodes",
+    "eduplatform.quality",
     "eduplatform.portal",
     "eduplatform.web",
     "eduplatform.demo",

@@ -22,5 +22,7 @@ urlpatterns = [
     path("exchange/clients/", include("eduplatform.exchange.client_urls")),
     path("exchange/standard/", include("eduplatform.exchange.standard_urls")),
     path("nodes/", include("eduplatform.nodes.urls")),
+    path("quality/", include("eduplatform.quality.urls")),
+    path("progress/", include("eduplatform.quality.progress_urls")),
     path("", include("eduplatform.web.urls")),
 ]

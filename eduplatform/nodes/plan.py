@@ -66,6 +66,10 @@ NOT_REPLICATED: dict[str, str] = {
     "exchange.ApiCallLog": "本地接口调用日志",
     "exchange.IdempotencyRecord": "本地幂等记录",
     "nodes.CityNode": "节点登记是各端本地的记录",
+    "quality.QualityIssue": "数据质量问题在省级扫描、整改和确认；市级通过页面和接口查看本市的问题",
+    "quality.QualityIssueAction": "同上（问题处理记录）",
+    "quality.QualityScan": "本地扫描任务",
+    "quality.QualityScore": "省级按日计算的质量得分",
 }
 
 

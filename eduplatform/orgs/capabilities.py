@@ -22,4 +22,6 @@ DESIGN_FORMS = "reporting.design_forms"  # supplementary statistical forms: desi
 MANAGE_REPORT_TASKS = "reporting.manage_tasks"  # collection tasks: create, open, close, reopen for a school
 REVIEW_REPORTS = "reporting.review"  # approve or return submissions, approve or unapprove a region node
 FILL_REPORTS = "reporting.fill"  # a school's entry: save, submit, 零上报
+RESOLVE_QUALITY = "quality.resolve"  # a school answers its data-quality issues: explain, correct, delete
+REVIEW_QUALITY = "quality.review"  # a bureau confirms or reopens them, keeps one of a duplicate person, runs scans
 MANAGE_API_CLIENTS = "exchange.manage_clients"  # register, grant, suspend external systems (the security administrator)

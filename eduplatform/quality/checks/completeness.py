@@ -1,0 +1,1 @@
+"""completeness rules (owned by the rules helper)."""

@@ -1,0 +1,1 @@
+"""consistency rules (owned by the rules helper)."""

@@ -1,0 +1,1 @@
+"""identity rules (owned by the rules helper)."""

@@ -1,0 +1,1 @@
+"""plausibility rules (owned by the rules helper)."""

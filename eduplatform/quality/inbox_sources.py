@@ -1,0 +1,1 @@
+"""The issues waiting on a school (to correct or explain) and on a county (to confirm), as inbox sources."""
