@@ -52,6 +52,7 @@ from eduplatform.imports.registry import (
 )
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, lock_unit_writes
+from eduplatform.orgs.moves import hold_unit
 from eduplatform.orgs.scope import Actor, require_unit_writer, unit_in_reach
 
 BUILDING_TYPE, LAND_TYPE = "facilities.building", "facilities.parcel"
@@ -150,6 +151,7 @@ def create_building(*, actor: Actor, school: Organization, data: Mapping[str, An
             clean.add("number", clean.values["number"], f"本校已有建筑物编号「{taken.number}」（{taken.name}），请换一个编号")
     if not clean.ok:
         raise _invalid(record, clean, BUILDING_LABELS)
+    hold_unit(school)
     building = Building(school=school, region_path=school.region_path, **clean.values)
     with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", "建筑物编号"),
                            message=f"建筑物编号「{building.number}」已存在于{school.name}（刚由另一位用户登记），请换一个编号"):
@@ -273,6 +275,7 @@ def create_parcel(*, actor: Actor, school: Organization, data: Mapping[str, Any]
     _check_name_free(school, clean)
     if not clean.ok:
         raise _invalid(f"地块「{data.get('name') or ''}」", clean, LAND_LABELS)
+    hold_unit(school)
     parcel = LandParcel(school=school, region_path=school.region_path, **clean.values)
     with _parcel_key_guard(parcel, school):
         parcel.save()

@@ -164,5 +164,12 @@ class OrganizationVersion(models.Model):
 def lock_unit_writes(unit: Organization) -> None:
     """One writer of a unit's registers at a time, until the transaction ends: a batch that checks
     "is this number already here?" and then writes must not interleave with another batch doing the
-    same for the same unit (two clerks importing one file at once would both see the number free)."""
-    Organization.objects.select_for_update().filter(pk=unit.pk).first()
+    same for the same unit (two clerks importing one file at once would both see the number free).
+
+    The lock also keeps the unit from moving (a move locks the same row), and ``unit.region_path`` is
+    refreshed from the locked row, so what the batch writes carries the path the unit has now, not
+    the one it had when the request loaded it (``orgs.moves.hold_unit`` for writers that need no lock).
+    """
+    path = Organization.objects.select_for_update().filter(pk=unit.pk).values_list("region_path", flat=True).first()
+    if path is not None:
+        unit.region_path = path

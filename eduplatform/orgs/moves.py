@@ -45,3 +45,27 @@ def move_unit_records(unit_ids: Collection[int]) -> int:
             changed += model.objects.filter(**{f"{unit_field}__in": chunk}).update(region_path=new_path)
     mark_schools_dirty(Organization.objects.filter(pk__in=ids, kind="school").values_list("pk", flat=True))
     return changed
+
+
+def hold_unit(unit: Organization) -> Organization:
+    """Hold ``unit`` against a move until the caller's transaction ends, and give it its current path.
+
+    A service that writes records carrying the unit's ``region_path`` calls this inside its write
+    transaction, before it copies the path. ``FOR KEY SHARE`` conflicts only with the ``FOR UPDATE``
+    lock that a move takes (``update_school``, and the unique (id, region_path) index that makes a path
+    change a key update), so writers to the same school never wait for each other: either the move
+    committed first and the path read here is the new one, or the move waits for this transaction
+    and then re-paths what it wrote (``move_unit_records``). The foreign keys alone do not give this:
+    Django's are checked at commit, after the stale path was written. SQLite runs one writer at a time.
+    """
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT region_path FROM orgs_organization WHERE id = %s FOR KEY SHARE", [unit.pk])
+            row = cursor.fetchone()
+    else:
+        row = Organization.objects.filter(pk=unit.pk).values_list("region_path").first()
+    if row is not None:
+        unit.region_path = row[0]
+    return unit

@@ -49,6 +49,7 @@ from eduplatform.imports.registry import (
 )
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.orgs.moves import hold_unit
 from eduplatform.orgs.scope import Actor, unit_in_reach
 from eduplatform.staff import codes
 from eduplatform.staff.models import (
@@ -319,6 +320,9 @@ def write_posts(
         ))
     try:
         with transaction.atomic():
+            hold_unit(unit)  # a move of the unit waits for this commit, or happened before it
+            for post in posts:
+                post.region_path = unit.region_path
             StaffMember.objects.bulk_create(posts, batch_size=1000)
     except IntegrityError as exc:
         # Another upload or hire took the same person a moment ago: the index caught it.

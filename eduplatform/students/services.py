@@ -52,6 +52,7 @@ from eduplatform.history.services import (
 from eduplatform.imports.registry import RowAction, RowOutcome, batch_rejected, policy_problem
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization
+from eduplatform.orgs.moves import hold_unit
 from eduplatform.orgs.scope import Actor, unit_in_reach
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import (
@@ -430,6 +431,7 @@ ENROLMENT_COLUMNS_WRITTEN = (
 def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tuple[int, CleanStudent]],
                          indexes: Mapping[int, str], existing: Mapping[str, _Existing], source: str,
                          today: dt.date) -> tuple[list[int], int, int]:
+    hold_unit(school)  # the path copied below stays the school's until commit (a move waits)
     now = timezone.now()
     year = current_school_year(today)
     class_ids = _classes_for(school, year, {
@@ -863,6 +865,7 @@ def needs_county_approval(enrolment: Enrolment, on: dt.date) -> bool:
 
 
 @transaction.atomic
+@transaction.atomic
 def create_class(*, actor: Actor, school: Organization, school_year: int, grade: str, number: int,
                  head_teacher: str = "", class_type: str = "10") -> SchoolClass:
     require_school_writer(actor, school)
@@ -876,6 +879,7 @@ def create_class(*, actor: Actor, school: Organization, school_year: int, grade:
         problems.append(FieldProblem("number", "class.duplicate", f"{grade_name(grade)}（{number}）班已存在", "班号"))
     if problems:
         raise RecordInvalid("班级", problems)
+    hold_unit(school)
     with unique_or_invalid("班级", field="number", label="班号", code="class.duplicate",
                            message=f"{school.name} {school_year}学年 {grade_name(grade)}（{number}）班已存在"
                                    "（刚由另一位用户建立）"):
