@@ -76,8 +76,8 @@ TEST_RULES = [
 ]
 
 
-@pytest.fixture
-def test_rules():
+@pytest.fixture(name="test_rules")
+def test_rules_fixture():
     """The test rules alone in the registry (the real ones are set aside for the test)."""
     saved = dict(rules.RULES)
     rules.RULES.clear()
