@@ -76,6 +76,12 @@ TEST_RULES = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def evidence_files(settings, tmp_path):
+    """Uploaded evidence goes to a temporary folder, not the working directory."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
 @pytest.fixture(name="test_rules")
 def test_rules_fixture():
     """The test rules alone in the registry (the real ones are set aside for the test)."""

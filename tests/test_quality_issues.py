@@ -13,7 +13,7 @@ from eduplatform.quality import issues, selectors
 from eduplatform.quality.models import IssueAction, IssueStatus, QualityIssue
 from eduplatform.quality.rules import ScanScope
 from eduplatform.students import services as students
-from tests.quality_issues_support import DUPS, FLAGGED, test_rules_fixture  # noqa: F401 — the fixture
+from tests.quality_issues_support import DUPS, FLAGGED, evidence_files, test_rules_fixture  # noqa: F401 — fixtures
 from tests.students_support import student_row
 
 PROVINCE = ScanScope(region_path="44/")

@@ -10,7 +10,7 @@ from eduplatform.quality import issues, scans
 from eduplatform.quality.models import IssueStatus, QualityIssue, QualityScan
 from eduplatform.quality.rules import ScanScope
 from tests.concurrency import committing, postgres_only, run_concurrently
-from tests.quality_issues_support import DUPS, FLAGGED, test_rules_fixture  # noqa: F401 — the fixture
+from tests.quality_issues_support import DUPS, FLAGGED, evidence_files, test_rules_fixture  # noqa: F401 — fixtures
 
 pytestmark = [committing, postgres_only]
 

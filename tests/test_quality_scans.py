@@ -9,7 +9,7 @@ from django.core.management import call_command
 from eduplatform.core.errors import NotPermitted, OutOfScope
 from eduplatform.quality import scans
 from eduplatform.quality.models import IssueStatus, QualityIssue, QualityScan, ScanStatus
-from tests.quality_issues_support import DUPS, FLAGGED, test_rules_fixture  # noqa: F401 — the fixture
+from tests.quality_issues_support import DUPS, FLAGGED, evidence_files, test_rules_fixture  # noqa: F401 — fixtures
 from tests.students_support import student_row
 
 

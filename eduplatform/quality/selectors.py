@@ -35,8 +35,6 @@ def issue_list(actor: Actor, params: Mapping[str, str]) -> QuerySet[QualityIssue
             qs = qs.filter(**{name: params[name]})
     if params.get("school"):
         qs = qs.filter(school__school_code=params["school"].strip())
-    if params.get("group"):
-        qs = qs.exclude(group_key="")
     return qs
 
 
