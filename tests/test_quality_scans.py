@@ -46,6 +46,8 @@ def test_start_scan_scope_and_one_running_scan_per_region(world, test_rules):
         scans.start_scan(actor=county_b, region_path=path, codes=[], enqueue=False)
     with pytest.raises(NotPermitted):
         scans.start_scan(actor=clerk, region_path=world.school_a1.region_path, codes=[], enqueue=False)
+    with pytest.raises(NotPermitted):  # a scan covers every stage: not for the K-12 division's officer
+        scans.start_scan(actor=world.user("k12_officer"), region_path=path, codes=[], enqueue=False)
     scans.run_scan(scan.pk)
     assert QualityScan.objects.get(pk=scan.pk).status == ScanStatus.DONE
     # Done: a new request starts a new scan.

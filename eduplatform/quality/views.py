@@ -47,6 +47,7 @@ def _require_viewer(request: HttpRequest) -> None:
 def _tabs(request: HttpRequest, active: str) -> dict[str, Any]:
     user = request.user
     return {**NAV, "tab": active, "can_review": user.can(capabilities.REVIEW_QUALITY),
+            "can_scan": user.can(capabilities.REVIEW_QUALITY) and not user.stage_mask,
             "is_school": scope_of(user).school_id is not None}
 
 
@@ -223,6 +224,9 @@ def issue_action(request: HttpRequest, issue_id: int, action: str) -> HttpRespon
 def _require_scanner(request: HttpRequest) -> None:
     if not request.user.can(capabilities.REVIEW_QUALITY):
         raise NotPermitted("您的角色无权发起或查看质量扫描")
+    if request.user.stage_mask:
+        # A scan covers every school of a region, whatever its stages: not for a stage-limited account.
+        raise NotPermitted("按学段限定的账号不能发起或查看全区质量扫描")
 
 
 @login_required
