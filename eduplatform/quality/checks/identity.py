@@ -1,1 +1,432 @@
-"""identity rules (owned by the rules helper)."""
+"""Identity rules: ID numbers that fail their own check, disagree with the record, or name a person
+already registered elsewhere (one person in two schools, a pupil who is also on a staff list, a
+学籍号 issued twice).
+
+ID numbers are stored encrypted (``core.crypto``): the check digit, the encoded birth date and sex
+can only be judged on the clear text, so those rules decrypt the ciphertexts of the scope's active
+records in batches, in memory, and report only the masked number. Sameness is judged on the blind
+index (``core.identity``: students and staff share it) or, for people without an ID number, on
+name + sex + birth date through the ``undocumented_name_birth_sex`` partial index.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+
+from eduplatform.core import crypto
+from eduplatform.core.identity import RESIDENT_ID_CARD, Sealer
+from eduplatform.core.rows import CleanRow, check_against_resident_id
+from eduplatform.orgs.stages import Stage
+from eduplatform.quality import rules
+from eduplatform.quality.checks.base import (
+    STAFF,
+    STUDENT,
+    School,
+    as_date,
+    chunks,
+    fetch,
+    finding,
+    in_scope,
+    sql_scope,
+    staff_label,
+    student_label,
+    units,
+)
+from eduplatform.quality.models import Database, Severity
+from eduplatform.quality.rules import Finding, Rule, ScanScope
+from eduplatform.staff.models import StaffMember
+from eduplatform.standards.validators import IdentifierError, mask_id_number, validate_id_number
+from eduplatform.students.models import Enrolment
+
+# A pupil of these stages cannot also hold a post (higher and vocational students may: 助教, 实习).
+BASIC_STAGES = (int(Stage.PRESCHOOL), int(Stage.PRIMARY), int(Stage.JUNIOR), int(Stage.SENIOR), int(Stage.SPECIAL))
+DECRYPT_BATCH = 2000
+
+# --------------------------------------------------------------------------------------------
+# The clear ID numbers of a scope's active people, decrypted in batches
+
+
+def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Iterator[tuple]:
+    """(student id, school id, name, 学籍号, sex, birth date, ID number, masked) of active students
+    holding a resident ID card, in scope or among ``ids``."""
+    fields = ("student_id", "school_id", "student__name", "student__student_number", "student__gender",
+              "student__birth_date", "student__id_number_cipher", "student__id_number_masked")
+    base = Enrolment.objects.filter(is_active=True, student__id_type=RESIDENT_ID_CARD).exclude(
+        student__id_number_cipher="")
+    parts = [in_scope(base, scope)] if scope is not None else [base.filter(student_id__in=p) for p in chunks(ids)]
+    for qs in parts:
+        for row in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
+            yield (*row[:6], crypto.decrypt(row[6]), row[7])
+
+
+def _staff_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Iterator[tuple]:
+    fields = ("pk", "unit_id", "name", "staff_number", "gender", "birth_date", "id_number_cipher", "id_number_masked")
+    base = StaffMember.objects.filter(is_active=True, id_type=RESIDENT_ID_CARD).exclude(id_number_cipher="")
+    parts = [in_scope(base, scope, school="unit_id")] if scope is not None else [
+        base.filter(pk__in=p) for p in chunks(ids)]
+    for qs in parts:
+        for row in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
+            yield (*row[:6], crypto.decrypt(row[6]), row[7])
+
+
+def _invalid(code: str, rows: Iterable[tuple], object_type: str, label_of, who: str) -> Iterator[Finding]:
+    rows = list(rows)
+    schools = units(r[1] for r in rows)
+    for oid, unit_id, name, number, _sex, _birth, clear, masked in rows:
+        try:
+            validate_id_number(clear)
+        except IdentifierError as exc:
+            masked = masked or mask_id_number(clear)
+            yield finding(
+                code, schools[unit_id], object_type, oid, label_of(name, number),
+                f"{who}{name}的身份证件号「{masked}」不是有效的居民身份证号：{exc.message}。"
+                "居民身份证号应为18位：前17位为数字（含有效的地址码和出生日期），第18位为按 GB 11643-1999 "
+                "计算的校验码（数字或X）。请对照本人身份证更正。",
+                fields=("id_number",), evidence={"id_number": masked, "problem": exc.code})
+
+
+def _disagreeing(code: str, rows: Iterable[tuple], object_type: str, label_of, who: str) -> Iterator[Finding]:
+    rows = list(rows)
+    schools = units(r[1] for r in rows)
+    for oid, unit_id, name, number, sex, birth, clear, masked in rows:
+        try:
+            clear = validate_id_number(clear)
+        except IdentifierError:
+            continue  # the ID check's finding
+        row = CleanRow(values={"birth_date": as_date(birth), "gender": sex})
+        check_against_resident_id(row, clear, check_birth=True, check_gender=True)
+        if row.problems:
+            yield finding(
+                code, schools[unit_id], object_type, oid, label_of(name, number),
+                f"{who}{name}：" + "；".join(p[2] for p in row.problems)
+                + "。性别与出生日期须与居民身份证号一致，请核对后更正记录或身份证件号。",
+                fields=tuple(p[0] for p in row.problems),
+                evidence={"id_number": masked or mask_id_number(clear), **{p[0]: p[1] for p in row.problems}})
+
+
+STUDENT_ID_WHAT = (
+    "在读（含休学）学生中证件类型为居民身份证者，解密其身份证件号后按 GB 11643-1999 校验：长度、地址码、"
+    "出生日期和第18位校验码。")
+
+S_ID_INVALID = rules.register(Rule(
+    code="S_ID_INVALID", title="学生身份证件号校验不通过",
+    description=STUDENT_ID_WHAT + "校验不通过的号码无法用于一人一号查重和学籍号生成，须由学校对照身份证更正。",
+    severity=Severity.ERROR, database=Database.STUDENTS, fields=("id_number",), kind="identity",
+    scan=lambda scope: _invalid("S_ID_INVALID", _students_with_id(scope), STUDENT, student_label, "学生"),
+    record=lambda ids: _invalid("S_ID_INVALID", _students_with_id(None, ids), STUDENT, student_label, "学生"),
+    object_type=STUDENT,
+))
+
+S_ID_SEX_BIRTH = rules.register(Rule(
+    code="S_ID_SEX_BIRTH", title="学生性别或出生日期与身份证件号不一致",
+    description=STUDENT_ID_WHAT + "对校验通过的号码，比较第7–14位（出生日期）和第17位（奇数为男、偶数为女）"
+                "与学籍中登记的出生日期、性别。",
+    severity=Severity.ERROR, database=Database.STUDENTS, fields=("gender", "birth_date"), kind="identity",
+    scan=lambda scope: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(scope), STUDENT, student_label, "学生"),
+    record=lambda ids: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(None, ids), STUDENT, student_label, "学生"),
+    object_type=STUDENT,
+))
+
+STAFF_ID_WHAT = "在岗教职工中证件类型为居民身份证者，解密其身份证件号后按 GB 11643-1999 校验。"
+
+T_ID_INVALID = rules.register(Rule(
+    code="T_ID_INVALID", title="教职工身份证件号校验不通过",
+    description=STAFF_ID_WHAT + "长度、地址码、出生日期或第18位校验码不对的号码无法用于一人一岗查重。",
+    severity=Severity.ERROR, database=Database.STAFF, fields=("id_number",), kind="identity",
+    scan=lambda scope: _invalid("T_ID_INVALID", _staff_with_id(scope), STAFF, staff_label, "教职工"),
+    record=lambda ids: _invalid("T_ID_INVALID", _staff_with_id(None, ids), STAFF, staff_label, "教职工"),
+    object_type=STAFF,
+))
+
+T_ID_SEX_BIRTH = rules.register(Rule(
+    code="T_ID_SEX_BIRTH", title="教职工性别或出生日期与身份证件号不一致",
+    description=STAFF_ID_WHAT + "对校验通过的号码，比较其中的出生日期（第7–14位）和性别（第17位）与登记的是否一致。",
+    severity=Severity.ERROR, database=Database.STAFF, fields=("gender", "birth_date"), kind="identity",
+    scan=lambda scope: _disagreeing("T_ID_SEX_BIRTH", _staff_with_id(scope), STAFF, staff_label, "教职工"),
+    record=lambda ids: _disagreeing("T_ID_SEX_BIRTH", _staff_with_id(None, ids), STAFF, staff_label, "教职工"),
+    object_type=STAFF,
+))
+
+
+# --------------------------------------------------------------------------------------------
+# One person in two schools (students)
+
+_DUP_COLUMNS = ("s.id, e.school_id, s.name, s.gender, s.birth_date, s.guardians, s.student_number, "
+                "s.id_number_index, s.id_number_masked")
+
+
+def _first_guardian(guardians) -> str:
+    if isinstance(guardians, str):
+        guardians = json.loads(guardians or "[]")
+    for g in guardians or ():
+        return (g.get("name") or "").strip()
+    return ""
+
+
+def _dup_candidates(scope: ScanScope) -> list[tuple]:
+    """Active students sharing name, sex and birth date with an active student without an ID number
+    at another school. Three statements, each on an index:
+
+    1. the keys: on the whole province, the (name, birth date, sex) groups of undocumented students
+       with more than one member (an index-only pass over the partial index); in a smaller scope,
+       the keys of the scope's students (its region-path index);
+    2. every active undocumented student with one of those keys (the partial index);
+    3. documented students of the scope with one of those keys (row by row of the scope: a documented
+       student has no index on name — see the rule's description for what this leaves out)."""
+    whole = scope.school_ids is None and len(scope.region_path.rstrip("/")) <= 2
+    where, params = sql_scope(scope, "s")
+    if whole:
+        keys_sql = ("SELECT name, birth_date, gender FROM students_student WHERE id_number_index = '' "
+                    "GROUP BY name, birth_date, gender HAVING count(*) > 1")
+        keys_params: list = []
+    else:
+        keys_sql = f"SELECT DISTINCT s.name, s.birth_date, s.gender FROM students_student s WHERE {where}"  # noqa: S608
+        keys_params = params
+    undocumented = fetch(
+        f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
+        "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
+        f"WHERE s.id_number_index = '' AND (s.name, s.birth_date, s.gender) IN ({keys_sql})", keys_params)
+    documented = fetch(
+        f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
+        "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
+        f"WHERE s.id_number_index <> '' AND {where} AND EXISTS (SELECT 1 FROM students_student u "
+        "WHERE u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date AND u.gender = s.gender "
+        "AND u.id <> s.id)", params)
+    return undocumented + documented
+
+
+def _dup_findings(scope: ScanScope) -> Iterator[Finding]:
+    groups: dict[tuple, dict[int, tuple]] = defaultdict(dict)
+    for row in _dup_candidates(scope):
+        groups[(row[2], str(row[4])[:10], row[3])][row[0]] = row
+    pairs: dict[int, list[tuple]] = defaultdict(list)
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        rows = sorted(members.values())
+        for i, a in enumerate(rows):
+            for b in rows[i + 1:]:
+                if a[1] == b[1] or (a[7] and b[7]):  # same school; or two different ID numbers
+                    continue
+                ga, gb = _first_guardian(a[5]), _first_guardian(b[5])
+                if ga and gb and ga != gb:
+                    continue
+                pairs[a[0]].append(b)
+                pairs[b[0]].append(a)
+    if not pairs:
+        return
+    rows_by_id = {r[0]: r for members in groups.values() for r in members.values()}
+    # One group per connected set of students, so the county resolves them together.
+    group_of: dict[int, str] = {}
+    for sid in sorted(pairs):
+        if sid in group_of:
+            continue
+        todo, seen = [sid], set()
+        while todo:
+            cur = todo.pop()
+            if cur in seen:
+                continue
+            seen.add(cur)
+            todo += [o[0] for o in pairs[cur]]
+        key = "S_DUP_PERSON:" + "-".join(str(i) for i in sorted(seen))
+        for i in seen:
+            group_of[i] = key[:200]
+    wanted = set(pairs)
+    if scope.school_ids is not None:
+        wanted = {i for i in wanted if rows_by_id[i][1] in scope.school_ids}
+    schools = units({rows_by_id[i][1] for i in pairs})
+    for sid in sorted(wanted):
+        me = rows_by_id[sid]
+        school = schools[me[1]]
+        if not school.region_path.startswith(scope.region_path):
+            continue
+        others = pairs[sid]
+        other_text = "、".join(f"「{schools[o[1]].name}」的{student_label(o[2], o[6])}" for o in others[:3])
+        guardian = "且第一监护人姓名相同" if _first_guardian(me[5]) and any(_first_guardian(o[5]) for o in others) else ""
+        yield finding(
+            "S_DUP_PERSON", school, STUDENT, sid, student_label(me[2], me[6]),
+            f"学生{me[2]}在本校在读，同时{other_text}也在读，姓名、性别、出生日期相同{guardian}，"
+            "且至少一方没有身份证件号：疑似同一人在两所学校各有一个在读学籍（一人只能有一个在读学籍）。"
+            "请核实：是同一人的，由县级确认保留其中一处学籍、另一处办理转出或删除；不是同一人的，请补录身份证件号或说明。",
+            fields=("name", "gender", "birth_date", "id_number"),
+            evidence={"birth_date": str(me[4])[:10], "others": [
+                {"school_id": o[1], "school": schools[o[1]].name, "student": student_label(o[2], o[6])}
+                for o in others]},
+            group=group_of[sid])
+
+
+S_DUP_PERSON = rules.register(Rule(
+    code="S_DUP_PERSON", title="疑似同一学生在两校在读",
+    description=(
+        "一人一籍：有身份证件号的学生由唯一索引保证不重复；没有身份证件号的学生（证件类型“其他”等）则可能在两所学校"
+        "各登记一次。本规则找出在不同学校在读、姓名、性别、出生日期均相同、且至少一方没有身份证件号的学生"
+        "（两人都登记了第一监护人且姓名不同的，视为不同的人）。每所学校各生成一条问题，同组问题由县级一并处理。"
+        "按区域扫描时，找得到本区域内无证件号学生与任何学校无证件号学生的重复，以及本区域内有证件号学生与任何学校"
+        "无证件号学生的重复；本区域无证件号学生与区域外有证件号学生的重复，由对方所在区域（或全省）扫描发现。"),
+    severity=Severity.ERROR, database=Database.STUDENTS, fields=("name", "gender", "birth_date", "id_number"),
+    kind="identity", scan=_dup_findings,
+))
+
+
+# --------------------------------------------------------------------------------------------
+# One ID number on two active staff lists; one person with and without an ID card
+
+
+def _staff_dup_findings(scope: ScanScope) -> Iterator[Finding]:
+    where_t, params = sql_scope(scope, "t", school="unit_id")
+    cols = "t.id, t.unit_id, t.name, t.staff_number, o.id, o.unit_id, o.name, o.staff_number"
+    by_id = fetch(
+        f"SELECT {cols}, 'id' FROM staff_staffmember t JOIN staff_staffmember o "  # noqa: S608
+        "ON o.id_number_index = t.id_number_index AND o.is_active AND o.id <> t.id AND o.unit_id <> t.unit_id "
+        f"WHERE t.is_active AND t.id_number_index <> '' AND {where_t}", params)
+    by_name = fetch(
+        f"SELECT {cols}, 'name' FROM staff_staffmember t JOIN staff_staffmember o "  # noqa: S608
+        "ON o.name = t.name AND o.birth_date = t.birth_date AND o.gender = t.gender AND o.is_active "
+        "AND o.id <> t.id AND o.unit_id <> t.unit_id AND NOT (o.id_type = '1' AND t.id_type = '1') "
+        f"WHERE t.is_active AND {where_t}", params)
+    pairs: dict[int, list[tuple]] = defaultdict(list)
+    for row in by_id + by_name:
+        pairs[row[0]].append(row)
+    schools = units({r[1] for rows in pairs.values() for r in rows} | {r[5] for rows in pairs.values() for r in rows})
+    for sid, rows in sorted(pairs.items()):
+        me = rows[0]
+        unit = schools[me[1]]
+        same_id = any(r[8] == "id" for r in rows)
+        ids = sorted({sid, *(r[4] for r in rows)})
+        others = "、".join(f"「{schools[r[5]].name}」的{staff_label(r[6], r[7])}" for r in rows[:3])
+        how = "身份证件号相同" if same_id else "姓名、性别、出生日期相同且至少一方没有居民身份证号"
+        yield finding(
+            "T_DUP_PERSON", unit, STAFF, sid, staff_label(me[2], me[3]),
+            f"教职工{me[2]}在本单位在岗，同时在{others}在岗，{how}：同一人只能在一个单位在岗（一人一岗）。"
+            "请核实：调动的，由调出单位办理调出；不是同一人的，请更正身份证件号。",
+            fields=("id_number",) if same_id else ("name", "gender", "birth_date", "id_number"),
+            evidence={"others": [{"unit_id": r[5], "unit": schools[r[5]].name, "staff": staff_label(r[6], r[7])}
+                                 for r in rows]},
+            group="T_DUP_PERSON:" + "-".join(map(str, ids)))
+
+
+T_DUP_PERSON = rules.register(Rule(
+    code="T_DUP_PERSON", title="同一教职工在两个单位在岗",
+    description=(
+        "一人一岗：同一身份证件号（按盲索引比较）在两个单位同时在岗；或两个在岗记录姓名、性别、出生日期相同，"
+        "且至少一方不是以居民身份证登记（护照、港澳台证件等），疑似同一人。数据库的唯一约束已阻止同一证件号"
+        "两处在岗，本规则兜底检查约束建立前导入的数据，并发现证件类型不同的重复。"),
+    severity=Severity.ERROR, database=Database.STAFF, fields=("id_number", "name", "birth_date"), kind="identity",
+    scan=_staff_dup_findings,
+))
+
+
+# --------------------------------------------------------------------------------------------
+# A pupil who is also on a staff list
+
+
+def _student_staff_rows(scope: ScanScope) -> list[tuple]:
+    stages = ", ".join(str(s) for s in BASIC_STAGES)
+    cols = ("t.id, t.unit_id, t.name, t.staff_number, s.id, e.school_id, s.name, s.student_number, "
+            "t.id_number_masked")
+    join = ("FROM staff_staffmember t JOIN students_student s ON s.id_number_index = t.id_number_index "
+            f"JOIN students_enrolment e ON e.student_id = s.id AND e.is_active AND e.stage IN ({stages}) "
+            "WHERE t.is_active AND t.id_number_index <> '' ")
+    where_t, params_t = sql_scope(scope, "t", school="unit_id")
+    where_e, params_e = sql_scope(scope, "e")
+    rows = fetch(f"SELECT {cols} {join} AND {where_t}", params_t)  # noqa: S608
+    rows += fetch(f"SELECT {cols} {join} AND {where_e}", params_e)  # noqa: S608
+    return sorted(set(rows))
+
+
+def _student_staff_findings(scope: ScanScope) -> Iterator[Finding]:
+    rows = _student_staff_rows(scope)
+    schools = units({r[1] for r in rows} | {r[5] for r in rows})
+
+    def wanted(unit: School) -> bool:
+        return unit.region_path.startswith(scope.region_path) and (
+            scope.school_ids is None or unit.id in scope.school_ids)
+
+    for t_id, unit_id, t_name, t_number, s_id, school_id, s_name, s_number, masked in rows:
+        group = f"X_STUDENT_IS_STAFF:{s_id}-{t_id}"
+        unit, school = schools[unit_id], schools[school_id]
+        both = f"身份证件号「{masked}」"
+        if wanted(school):
+            yield finding(
+                "X_STUDENT_IS_STAFF", school, STUDENT, s_id, student_label(s_name, s_number),
+                f"学生{s_name}在本校在读（基础教育），其{both}同时是「{unit.name}」在岗教职工{staff_label(t_name, t_number)}"
+                "的证件号：在读的中小学、幼儿园学生不可能同时在岗任职。请核实哪一方证件号登记有误并更正。",
+                fields=("id_number",), evidence={"id_number": masked, "staff_unit": unit.name,
+                                                 "staff": staff_label(t_name, t_number)}, group=group)
+        if wanted(unit):
+            yield finding(
+                "X_STUDENT_IS_STAFF", unit, STAFF, t_id, staff_label(t_name, t_number),
+                f"教职工{t_name}在本单位在岗，其{both}同时是「{school.name}」在读学生{student_label(s_name, s_number)}"
+                "的证件号：在岗教职工不可能同时是在读的基础教育学生。请核实哪一方证件号登记有误并更正。",
+                fields=("id_number",), evidence={"id_number": masked, "school": school.name,
+                                                 "student": student_label(s_name, s_number)}, group=group)
+
+
+X_STUDENT_IS_STAFF = rules.register(Rule(
+    code="X_STUDENT_IS_STAFF", title="在读学生同时是在岗教职工",
+    description=(
+        "学生库与教职工库交叉核对：同一身份证件号（盲索引）既是学前、小学、初中、高中或特殊教育在读学生，"
+        "又是某单位在岗教职工。两方各生成一条问题（同组），由县级一并处理。中职、高校学生兼任助教等不在此列。"),
+    severity=Severity.ERROR, database=Database.STUDENTS, fields=("id_number",), kind="identity",
+    scan=_student_staff_findings,
+))
+
+
+# --------------------------------------------------------------------------------------------
+# A 学籍号 issued twice
+
+
+def _reused_findings(scope: ScanScope) -> Iterator[Finding]:
+    where, params = sql_scope(scope, "s")
+    active = "EXISTS (SELECT 1 FROM students_enrolment e WHERE e.student_id = s.id AND e.is_active)"
+    # (a) a number retired from one student (L → G, a corrected ID) and held by another.
+    retired = fetch(
+        "SELECT s.id, s.school_id, s.name, s.student_number, r.student_id FROM students_student s "  # noqa: S608
+        "JOIN students_retiredstudentnumber r ON r.number = s.student_number AND r.student_id <> s.id "
+        f"WHERE {where} AND {active}", params)
+    # (b) a G number (G + an ID number) whose ID number is another student's: computed only where the
+    # number's own blind index differs from the holder's (the holder's ID was corrected, or never his).
+    sealer = Sealer()
+    mismatched: dict[str, tuple] = {}
+    for row in fetch(
+            "SELECT s.id, s.school_id, s.name, s.student_number, s.id_number_index FROM students_student s "  # noqa: S608
+            f"WHERE s.student_number LIKE 'G%%' AND {where} AND {active}", params):
+        index = sealer.id_index(RESIDENT_ID_CARD, row[3][1:])
+        if index != row[4]:
+            mismatched[index] = row
+    taken: list[tuple] = []
+    keys = list(mismatched)
+    for start in range(0, len(keys), 500):
+        part = keys[start:start + 500]
+        for other_id, index in fetch(
+                "SELECT id, id_number_index FROM students_student "  # noqa: S608
+                f"WHERE id_number_index IN ({', '.join(['%s'] * len(part))})", part):
+            row = mismatched[index]
+            if other_id != row[0]:
+                taken.append((*row[:4], other_id))
+    schools = units(r[1] for r in retired + taken)
+    seen: set[int] = set()
+    for sid, school_id, name, number, other, how in [(*r, "retired") for r in retired] + [(*r, "id") for r in taken]:
+        if sid in seen:
+            continue
+        seen.add(sid)
+        why = ("该学籍号曾属于另一名学生，已注销（学籍号终身不变、注销后不得再次使用）" if how == "retired" else
+               "该学籍号由另一名学生的身份证件号构成（G字头学籍号 = G + 本人身份证件号）")
+        yield finding(
+            "S_NUMBER_REUSED", schools[school_id], STUDENT, sid, student_label(name, number),
+            f"学生{name}的学籍号「{student_label('', number)[1:-1]}」{why}：一个学籍号只能属于一个人。"
+            "请核对该生的身份证件号和学籍号，由县级学籍管理部门为其更正或重新分配学籍号。",
+            fields=("student_number",), evidence={"student_number": student_label("", number)[1:-1], "how": how},
+            group=f"S_NUMBER_REUSED:{min(sid, other)}-{max(sid, other)}")
+
+
+S_NUMBER_REUSED = rules.register(Rule(
+    code="S_NUMBER_REUSED", title="学籍号重复使用",
+    description=(
+        "学籍号一人一号、终身不变：在读学生的学籍号是另一名学生已注销的学籍号（L 字头换发 G 字头等），"
+        "或其 G 字头学籍号中的身份证件号属于另一名学生（按盲索引比较，不解密）。"),
+    severity=Severity.ERROR, database=Database.STUDENTS, fields=("student_number",), kind="identity",
+    scan=_reused_findings,
+))
