@@ -188,12 +188,17 @@ def _dup_candidates(scope: ScanScope) -> list[tuple]:
         f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
         "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
         f"WHERE s.id_number_index = '' AND (s.name, s.birth_date, s.gender) IN ({keys_sql})", keys_params)
-    documented = fetch(
-        f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
-        "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
-        f"WHERE s.id_number_index <> '' AND {where} AND EXISTS (SELECT 1 FROM students_student u "
-        "WHERE u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date AND u.gender = s.gender "
-        "AND u.id <> s.id)", params)
+    # Documented students of the scope and the undocumented students (anywhere) they match.
+    u_columns = _DUP_COLUMNS.replace("s.", "u.").replace("e.school_id", "ue.school_id")
+    documented = []
+    for row in fetch(
+            f"SELECT {_DUP_COLUMNS}, {u_columns} FROM students_student s "  # noqa: S608
+            "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
+            "JOIN students_student u ON u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date "
+            "AND u.gender = s.gender AND u.id <> s.id "
+            "JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active "
+            f"WHERE s.id_number_index <> '' AND {where}", params):
+        documented += [row[:9], row[9:]]
     return undocumented + documented
 
 
