@@ -7,13 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from eduplatform.quality import checks  # noqa: F401  (registers every rule)
+from eduplatform.quality.checks.base import caching
 from eduplatform.quality.rules import Finding, ScanScope, rules_for
 
 
 def scan_findings(scope: ScanScope, codes: list[str] | None = None) -> Iterator[Finding]:
     """Every finding of the rules ``codes`` (all rules when empty) over the scope's schools."""
-    for rule in rules_for(codes):
-        yield from rule.scan(scope)
+    rules = rules_for(codes)
+    with caching():  # what two rules of this run read alike is read once
+        for rule in rules:
+            yield from rule.scan(scope)
 
 
 def record_findings(object_type: str, ids: Sequence[int]) -> tuple[list[str], list[Finding]]:

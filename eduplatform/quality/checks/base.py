@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +34,31 @@ PARCEL = "facilities.landparcel"
 
 CHUNK = 500  # ids per IN (...) list: well under SQLite's parameter limit
 COUNTY_PATH_LENGTH = 15  # "44/4401/440106/" (stats.models.COUNTY_PATH_LENGTH)
+
+
+_CACHE: dict | None = None
+
+
+@contextmanager
+def caching() -> Iterator[None]:
+    """While open (one ``engine.scan_findings`` run), ``cached`` keeps what it loads: the ID check and
+    the sex and birth check decrypt the same scope's ID numbers once, not twice. Outside, nothing is
+    kept (a write between two scans must be seen)."""
+    global _CACHE
+    outer = _CACHE
+    _CACHE = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _CACHE = outer
+
+
+def cached(key: tuple, load: Callable[[], Iterable[Any]]) -> list[Any]:
+    if _CACHE is None:
+        return list(load())
+    if key not in _CACHE:
+        _CACHE[key] = list(load())
+    return _CACHE[key]
 
 
 def today() -> dt.date:

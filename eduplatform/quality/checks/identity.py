@@ -25,6 +25,7 @@ from eduplatform.quality.checks.base import (
     STUDENT,
     School,
     as_date,
+    cached,
     chunks,
     fetch,
     finding,
@@ -46,6 +47,14 @@ DECRYPT_BATCH = 2000
 
 # --------------------------------------------------------------------------------------------
 # The clear ID numbers of a scope's active people, decrypted in batches
+
+
+def _students_scan(scope: ScanScope) -> list[tuple]:
+    return cached(("students_with_id", scope), lambda: _students_with_id(scope))
+
+
+def _staff_scan(scope: ScanScope) -> list[tuple]:
+    return cached(("staff_with_id", scope), lambda: _staff_with_id(scope))
 
 
 def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Iterator[tuple]:
@@ -114,7 +123,7 @@ S_ID_INVALID = rules.register(Rule(
     code="S_ID_INVALID", title="学生身份证件号校验不通过",
     description=STUDENT_ID_WHAT + "校验不通过的号码无法用于一人一号查重和学籍号生成，须由学校对照身份证更正。",
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("id_number",), kind="identity",
-    scan=lambda scope: _invalid("S_ID_INVALID", _students_with_id(scope), STUDENT, student_label, "学生"),
+    scan=lambda scope: _invalid("S_ID_INVALID", _students_scan(scope), STUDENT, student_label, "学生"),
     record=lambda ids: _invalid("S_ID_INVALID", _students_with_id(None, ids), STUDENT, student_label, "学生"),
     object_type=STUDENT,
 ))
@@ -124,7 +133,7 @@ S_ID_SEX_BIRTH = rules.register(Rule(
     description=STUDENT_ID_WHAT + "对校验通过的号码，比较第7–14位（出生日期）和第17位（奇数为男、偶数为女）"
                 "与学籍中登记的出生日期、性别。",
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("gender", "birth_date"), kind="identity",
-    scan=lambda scope: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(scope), STUDENT, student_label, "学生"),
+    scan=lambda scope: _disagreeing("S_ID_SEX_BIRTH", _students_scan(scope), STUDENT, student_label, "学生"),
     record=lambda ids: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(None, ids), STUDENT, student_label, "学生"),
     object_type=STUDENT,
 ))
@@ -135,7 +144,7 @@ T_ID_INVALID = rules.register(Rule(
     code="T_ID_INVALID", title="教职工身份证件号校验不通过",
     description=STAFF_ID_WHAT + "长度、地址码、出生日期或第18位校验码不对的号码无法用于一人一岗查重。",
     severity=Severity.ERROR, database=Database.STAFF, fields=("id_number",), kind="identity",
-    scan=lambda scope: _invalid("T_ID_INVALID", _staff_with_id(scope), STAFF, staff_label, "教职工"),
+    scan=lambda scope: _invalid("T_ID_INVALID", _staff_scan(scope), STAFF, staff_label, "教职工"),
     record=lambda ids: _invalid("T_ID_INVALID", _staff_with_id(None, ids), STAFF, staff_label, "教职工"),
     object_type=STAFF,
 ))
@@ -144,7 +153,7 @@ T_ID_SEX_BIRTH = rules.register(Rule(
     code="T_ID_SEX_BIRTH", title="教职工性别或出生日期与身份证件号不一致",
     description=STAFF_ID_WHAT + "对校验通过的号码，比较其中的出生日期（第7–14位）和性别（第17位）与登记的是否一致。",
     severity=Severity.ERROR, database=Database.STAFF, fields=("gender", "birth_date"), kind="identity",
-    scan=lambda scope: _disagreeing("T_ID_SEX_BIRTH", _staff_with_id(scope), STAFF, staff_label, "教职工"),
+    scan=lambda scope: _disagreeing("T_ID_SEX_BIRTH", _staff_scan(scope), STAFF, staff_label, "教职工"),
     record=lambda ids: _disagreeing("T_ID_SEX_BIRTH", _staff_with_id(None, ids), STAFF, staff_label, "教职工"),
     object_type=STAFF,
 ))
@@ -155,6 +164,11 @@ T_ID_SEX_BIRTH = rules.register(Rule(
 
 _DUP_COLUMNS = ("s.id, e.school_id, s.name, s.gender, s.birth_date, s.guardians, s.student_number, "
                 "s.id_number_index, s.id_number_masked")
+
+
+def _whole(scope: ScanScope) -> bool:
+    """The whole province (or more): no record is outside the scope."""
+    return scope.school_ids is None and len(scope.region_path.rstrip("/")) <= 2
 
 
 def _first_guardian(guardians) -> str:
@@ -171,18 +185,22 @@ def _dup_candidates(scope: ScanScope) -> list[tuple]:
 
     1. the keys: on the whole province, the (name, birth date, sex) groups of undocumented students
        with more than one member (an index-only pass over the partial index); in a smaller scope,
-       the keys of the scope's students (its region-path index);
+       the keys of the scope's students (its region-path index) that an undocumented student of
+       another school shares (a probe of the partial index each);
     2. every active undocumented student with one of those keys (the partial index);
     3. documented students of the scope with one of those keys (row by row of the scope: a documented
        student has no index on name — see the rule's description for what this leaves out)."""
-    whole = scope.school_ids is None and len(scope.region_path.rstrip("/")) <= 2
+    whole = _whole(scope)
     where, params = sql_scope(scope, "s")
     if whole:
         keys_sql = ("SELECT name, birth_date, gender FROM students_student WHERE id_number_index = '' "
                     "GROUP BY name, birth_date, gender HAVING count(*) > 1")
         keys_params: list = []
     else:
-        keys_sql = f"SELECT DISTINCT s.name, s.birth_date, s.gender FROM students_student s WHERE {where}"  # noqa: S608
+        # The scope's students that have an undocumented namesake elsewhere (a probe of the partial index each).
+        keys_sql = (f"SELECT s.name, s.birth_date, s.gender FROM students_student s WHERE {where} "  # noqa: S608
+                    "AND EXISTS (SELECT 1 FROM students_student u WHERE u.id_number_index = '' AND u.name = s.name "
+                    "AND u.birth_date = s.birth_date AND u.gender = s.gender AND u.school_id <> s.school_id)")
         keys_params = params
     undocumented = fetch(
         f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
@@ -333,11 +351,12 @@ def _student_staff_rows(scope: ScanScope) -> list[tuple]:
             "t.id_number_masked")
     join = ("FROM staff_staffmember t JOIN students_student s ON s.id_number_index = t.id_number_index "
             f"JOIN students_enrolment e ON e.student_id = s.id AND e.is_active AND e.stage IN ({stages}) "
-            "WHERE t.is_active AND t.id_number_index <> '' ")
+            "WHERE t.is_active AND t.id_number_index <> '' AND s.id_number_index <> '' ")
     where_t, params_t = sql_scope(scope, "t", school="unit_id")
     where_e, params_e = sql_scope(scope, "e")
     rows = fetch(f"SELECT {cols} {join} AND {where_t}", params_t)  # noqa: S608
-    rows += fetch(f"SELECT {cols} {join} AND {where_e}", params_e)  # noqa: S608
+    if not _whole(scope):  # the students of the scope whose twin works outside it
+        rows += fetch(f"SELECT {cols} {join} AND {where_e}", params_e)  # noqa: S608
     return sorted(set(rows))
 
 
