@@ -125,6 +125,12 @@ def units(ids: Iterable[int]) -> dict[int, School]:
     return out
 
 
+def all_schools() -> dict[int, School]:
+    """Every school of the province (open or not): what province-wide matching names the other side by."""
+    return {row[0]: School(*row) for row in Organization.objects.filter(kind=OrgKind.SCHOOL).values_list(
+        "pk", "name", "region_path", "stage_mask", "school_type_code", "kind").iterator(chunk_size=5000)}
+
+
 def schools_in(scope: ScanScope, *, open_only: bool = True) -> dict[int, School]:
     """The schools of the scope (open ones by default)."""
     qs = Organization.objects.filter(kind=OrgKind.SCHOOL)

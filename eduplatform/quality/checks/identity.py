@@ -15,6 +15,8 @@ import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
+from django.db import connection
+
 from eduplatform.core import crypto
 from eduplatform.core.identity import RESIDENT_ID_CARD, Sealer
 from eduplatform.core.rows import CleanRow, check_against_resident_id
@@ -24,6 +26,7 @@ from eduplatform.quality.checks.base import (
     STAFF,
     STUDENT,
     School,
+    all_schools,
     as_date,
     cached,
     chunks,
@@ -179,36 +182,40 @@ def _first_guardian(guardians) -> str:
     return ""
 
 
-def _dup_candidates(scope: ScanScope) -> list[tuple]:
+def _stream(sql: str, params: Sequence) -> Iterator[tuple]:
+    """Rows of a statement read in batches (a server-side cursor on PostgreSQL): a province-wide
+    candidate list may hold millions of rows."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, list(params))
+        while rows := cursor.fetchmany(5000):
+            yield from rows
+
+
+def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
     """Active students sharing name, sex and birth date with an active student without an ID number
-    at another school. Three statements, each on an index:
+    at another school, one list per (name, birth date, sex). Each statement on an index:
 
     1. the keys: on the whole province, the (name, birth date, sex) groups of undocumented students
        with more than one member (an index-only pass over the partial index); in a smaller scope,
        the keys of the scope's students (its region-path index) that an undocumented student of
        another school shares (a probe of the partial index each);
-    2. every active undocumented student with one of those keys (the partial index);
-    3. documented students of the scope with one of those keys (row by row of the scope: a documented
-       student has no index on name — see the rule's description for what this leaves out)."""
-    whole = _whole(scope)
+    2. every active undocumented student with one of those keys (the partial index), in key order,
+       streamed;
+    3. documented students of the scope and the undocumented students they match (row by row of the
+       scope: a documented student has no index on name — see the rule's description for what this
+       leaves out), few: kept in memory and added to their key's group."""
     where, params = sql_scope(scope, "s")
-    if whole:
+    if _whole(scope):
         keys_sql = ("SELECT name, birth_date, gender FROM students_student WHERE id_number_index = '' "
                     "GROUP BY name, birth_date, gender HAVING count(*) > 1")
         keys_params: list = []
     else:
-        # The scope's students that have an undocumented namesake elsewhere (a probe of the partial index each).
         keys_sql = (f"SELECT s.name, s.birth_date, s.gender FROM students_student s WHERE {where} "  # noqa: S608
                     "AND EXISTS (SELECT 1 FROM students_student u WHERE u.id_number_index = '' AND u.name = s.name "
                     "AND u.birth_date = s.birth_date AND u.gender = s.gender AND u.school_id <> s.school_id)")
         keys_params = params
-    undocumented = fetch(
-        f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
-        "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
-        f"WHERE s.id_number_index = '' AND (s.name, s.birth_date, s.gender) IN ({keys_sql})", keys_params)
-    # Documented students of the scope and the undocumented students (anywhere) they match.
     u_columns = _DUP_COLUMNS.replace("s.", "u.").replace("e.school_id", "ue.school_id")
-    documented = []
+    documented: dict[tuple, dict[int, tuple]] = defaultdict(dict)
     for row in fetch(
             f"SELECT {_DUP_COLUMNS}, {u_columns} FROM students_student s "  # noqa: S608
             "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
@@ -216,19 +223,38 @@ def _dup_candidates(scope: ScanScope) -> list[tuple]:
             "AND u.gender = s.gender AND u.id <> s.id "
             "JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active "
             f"WHERE s.id_number_index <> '' AND {where}", params):
-        documented += [row[:9], row[9:]]
-    return undocumented + documented
+        for side in (row[:9], row[9:]):
+            documented[_key(side)][side[0]] = side
+    group: dict[int, tuple] = {}
+    current = None
+    for row in _stream(
+            f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
+            "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
+            f"WHERE s.id_number_index = '' AND (s.name, s.birth_date, s.gender) IN ({keys_sql}) "
+            "ORDER BY s.name, s.birth_date, s.gender", keys_params):
+        key = _key(row)
+        if key != current:
+            if group:
+                yield list({**group, **documented.pop(current, {})}.values())
+            group, current = {}, key
+        group[row[0]] = row
+    if group:
+        yield list({**group, **documented.pop(current, {})}.values())
+    for rest in documented.values():
+        yield list(rest.values())
+
+
+def _key(row: tuple) -> tuple:
+    return (row[2], str(row[4])[:10], row[3])
 
 
 def _dup_findings(scope: ScanScope) -> Iterator[Finding]:
-    groups: dict[tuple, dict[int, tuple]] = defaultdict(dict)
-    for row in _dup_candidates(scope):
-        groups[(row[2], str(row[4])[:10], row[3])][row[0]] = row
-    pairs: dict[int, list[tuple]] = defaultdict(list)
-    for members in groups.values():
+    schools: dict[int, School] = {}
+    for members in _dup_groups(scope):
         if len(members) < 2:
             continue
-        rows = sorted(members.values())
+        rows = sorted(members)
+        pairs: dict[int, list[tuple]] = defaultdict(list)
         for i, a in enumerate(rows):
             for b in rows[i + 1:]:
                 if a[1] == b[1] or (a[7] and b[7]):  # same school; or two different ID numbers
@@ -238,46 +264,47 @@ def _dup_findings(scope: ScanScope) -> Iterator[Finding]:
                     continue
                 pairs[a[0]].append(b)
                 pairs[b[0]].append(a)
-    if not pairs:
-        return
-    rows_by_id = {r[0]: r for members in groups.values() for r in members.values()}
-    # One group per connected set of students, so the county resolves them together.
-    group_of: dict[int, str] = {}
-    for sid in sorted(pairs):
-        if sid in group_of:
+        if not pairs:
             continue
-        todo, seen = [sid], set()
-        while todo:
-            cur = todo.pop()
-            if cur in seen:
+        if not schools:  # every school at once (tens of thousands of rows), not a query per group
+            schools.update(all_schools())
+        missing = {r[1] for r in rows if r[1] not in schools}
+        if missing:
+            schools.update(units(missing))
+        by_id = {r[0]: r for r in rows}
+        # One group per connected set of students, so the county resolves them together.
+        group_of: dict[int, str] = {}
+        for sid in sorted(pairs):
+            if sid in group_of:
                 continue
-            seen.add(cur)
-            todo += [o[0] for o in pairs[cur]]
-        key = "S_DUP_PERSON:" + "-".join(str(i) for i in sorted(seen))
-        for i in seen:
-            group_of[i] = key[:200]
-    wanted = set(pairs)
-    if scope.school_ids is not None:
-        wanted = {i for i in wanted if rows_by_id[i][1] in scope.school_ids}
-    schools = units({rows_by_id[i][1] for i in pairs})
-    for sid in sorted(wanted):
-        me = rows_by_id[sid]
-        school = schools[me[1]]
-        if not school.region_path.startswith(scope.region_path):
-            continue
-        others = pairs[sid]
-        other_text = "、".join(f"「{schools[o[1]].name}」的{student_label(o[2], o[6])}" for o in others[:3])
-        guardian = "且第一监护人姓名相同" if _first_guardian(me[5]) and any(_first_guardian(o[5]) for o in others) else ""
-        yield finding(
-            "S_DUP_PERSON", school, STUDENT, sid, student_label(me[2], me[6]),
-            f"学生{me[2]}在本校在读，同时{other_text}也在读，姓名、性别、出生日期相同{guardian}，"
-            "且至少一方没有身份证件号：疑似同一人在两所学校各有一个在读学籍（一人只能有一个在读学籍）。"
-            "请核实：是同一人的，由县级确认保留其中一处学籍、另一处办理转出或删除；不是同一人的，请补录身份证件号或说明。",
-            fields=("name", "gender", "birth_date", "id_number"),
-            evidence={"birth_date": str(me[4])[:10], "others": [
-                {"school_id": o[1], "school": schools[o[1]].name, "student": student_label(o[2], o[6])}
-                for o in others]},
-            group=group_of[sid])
+            todo, seen = [sid], set()
+            while todo:
+                cur = todo.pop()
+                if cur not in seen:
+                    seen.add(cur)
+                    todo += [o[0] for o in pairs[cur]]
+            key = ("S_DUP_PERSON:" + "-".join(str(i) for i in sorted(seen)))[:200]
+            group_of.update(dict.fromkeys(seen, key))
+        for sid in sorted(pairs):
+            me = by_id[sid]
+            school = schools[me[1]]
+            if not school.region_path.startswith(scope.region_path) or (
+                    scope.school_ids is not None and me[1] not in scope.school_ids):
+                continue
+            others = pairs[sid]
+            other_text = "、".join(f"「{schools[o[1]].name}」的{student_label(o[2], o[6])}" for o in others[:3])
+            guardian = ("且第一监护人姓名相同" if _first_guardian(me[5]) and any(_first_guardian(o[5]) for o in others)
+                        else "")
+            yield finding(
+                "S_DUP_PERSON", school, STUDENT, sid, student_label(me[2], me[6]),
+                f"学生{me[2]}在本校在读，同时{other_text}也在读，姓名、性别、出生日期相同{guardian}，"
+                "且至少一方没有身份证件号：疑似同一人在两所学校各有一个在读学籍（一人只能有一个在读学籍）。"
+                "请核实：是同一人的，由县级确认保留其中一处学籍、另一处办理转出或删除；不是同一人的，请补录身份证件号或说明。",
+                fields=("name", "gender", "birth_date", "id_number"),
+                evidence={"birth_date": str(me[4])[:10], "others": [
+                    {"school_id": o[1], "school": schools[o[1]].name, "student": student_label(o[2], o[6])}
+                    for o in others[:10]]},
+                group=group_of[sid])
 
 
 S_DUP_PERSON = rules.register(Rule(
