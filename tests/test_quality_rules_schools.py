@@ -142,16 +142,19 @@ def test_students_against_floor_area(world):
 def test_required_fields_per_school_and_field_scan_and_record_agree(world):
     missing = student(world.school_a1, ethnicity="")
     student(world.school_a1, ethnicity="", home_address="")
+    student(world.school_a1, guardian=None)
     student(world.school_a1)
     student(world.school_b1, ethnicity="")
     found = {f.key: f for f in scan("S_REQUIRED_MISSING", county_path(world.school_a1))}
-    assert set(found) == {"ethnicity", "home_address"}
+    assert set(found) == {"ethnicity", "home_address", "guardians"}
     assert found["ethnicity"].object_id == world.school_a1.pk
-    assert found["ethnicity"].evidence == {"field": "ethnicity", "missing": 2, "total": 3}
+    assert found["ethnicity"].evidence == {"field": "ethnicity", "missing": 2, "total": 4}
+    assert found["guardians"].evidence["missing"] == 1
     assert "民族" in found["ethnicity"].message
     recorded = {f.key: f for f in record("students.student", [missing.pk], "S_REQUIRED_MISSING")}
     assert {k: f.fingerprint for k, f in recorded.items()} == {k: f.fingerprint for k, f in found.items()}
-    Student.objects.filter(school=world.school_a1).update(ethnicity="01", home_address="某路")
+    Student.objects.filter(school=world.school_a1).update(ethnicity="01", home_address="某路",
+                                                          guardians=[{"name": "家长", "relation": "母亲"}])
     assert record("students.student", [missing.pk], "S_REQUIRED_MISSING") == []
 
 
