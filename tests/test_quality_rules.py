@@ -245,3 +245,19 @@ def test_record_findings_names_the_rules_it_ran():
         "T_ID_INVALID", "T_ID_SEX_BIRTH", "T_AGE", "T_REQUIRED_MISSING"}
     assert set(engine.record_findings("facilities.building", [])[0]) == {"F_DANGEROUS_IN_USE", "F_REQUIRED_MISSING"}
     assert engine.record_findings("nothing.here", [1]) == ([], [])
+
+
+def test_a_rescan_after_a_fix_sees_the_fix(world):
+    """The ID rules of one scan share what they decrypt; the next scan reads again."""
+    from eduplatform.core.identity import seal_id_number
+    from eduplatform.students.models import Student
+
+    birth = birth_for("11")
+    bad = student(world.school_a1, birth=birth, id_number=bad_check_digit(make_id(birth, 41, area="440303")))
+    county_a = county_path(world.school_a1)
+    first = list(engine.scan_findings(ScanScope(county_a), ["S_ID_INVALID", "S_ID_SEX_BIRTH"]))
+    assert [f.rule for f in first] == ["S_ID_INVALID"]
+    sealed = seal_id_number("1", make_id(birth, 41, area="440303"))
+    Student.objects.filter(pk=bad.pk).update(id_number_cipher=sealed.cipher, id_number_index=sealed.index,
+                                             id_number_masked=sealed.masked)
+    assert list(engine.scan_findings(ScanScope(county_a), ["S_ID_INVALID", "S_ID_SEX_BIRTH"])) == []

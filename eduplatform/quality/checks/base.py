@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import statistics
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ CHUNK = 500  # ids per IN (...) list: well under SQLite's parameter limit
 COUNTY_PATH_LENGTH = 15  # "44/4401/440106/" (stats.models.COUNTY_PATH_LENGTH)
 
 
-_CACHE: dict | None = None
+_LOCAL = threading.local()  # per thread: two scans in two threads never share what they read
 
 
 @contextmanager
@@ -44,21 +45,21 @@ def caching() -> Iterator[None]:
     """While open (one ``engine.scan_findings`` run), ``cached`` keeps what it loads: the ID check and
     the sex and birth check decrypt the same scope's ID numbers once, not twice. Outside, nothing is
     kept (a write between two scans must be seen)."""
-    global _CACHE
-    outer = _CACHE
-    _CACHE = {} if outer is None else outer
+    outer = getattr(_LOCAL, "cache", None)
+    _LOCAL.cache = {} if outer is None else outer
     try:
         yield
     finally:
-        _CACHE = outer
+        _LOCAL.cache = outer
 
 
 def cached(key: tuple, load: Callable[[], Iterable[Any]]) -> list[Any]:
-    if _CACHE is None:
+    cache = getattr(_LOCAL, "cache", None)
+    if cache is None:
         return list(load())
-    if key not in _CACHE:
-        _CACHE[key] = list(load())
-    return _CACHE[key]
+    if key not in cache:
+        cache[key] = list(load())
+    return cache[key]
 
 
 def today() -> dt.date:
