@@ -9,7 +9,9 @@ measured in the same run.
     province (``engine.scan_findings``, findings materialised in memory) — goal under 60 s. Baseline:
     the naive duplicate query, ``GROUP BY name, birth_date, gender HAVING count(*) > 1`` over every
     active student joined to its enrolment (which finds the keys, not who or where).
-(b) The full rule scan (every rule) of the county with the most students — goal under 10 s.
+    Stopped after BUDGET_S seconds (reported as such): on synthetic data whose pupils share few
+    names the candidates run into millions.
+(b) The full rule scan (every rule) of the county with the most students — goal under 10 s (run first).
     Baseline: a bare ``count(*)`` of the same county's active enrolments, active staff and
     standing buildings (one pass over the rows the rules read).
 
@@ -61,28 +63,38 @@ def _scalar(sql: str, params=None):
         return cursor.fetchone()[0]
 
 
-def _scan(scope, codes):
+def _scan(scope, codes, budget: float | None = None):
     """Every finding of ``codes`` over ``scope``, counted (a province's findings are not all kept in
-    memory), with each rule's time; and how many distinct schools they name."""
+    memory), with each rule's time; and how many distinct schools they name. With ``budget`` (s), a
+    rule still running when the budget is spent is stopped and marked unfinished."""
     from eduplatform.quality import engine
 
     per_rule: dict[str, tuple[float, int]] = {}
     schools: set[int] = set()
     total = 0
+    began = time.perf_counter()
     for code in codes:
         started = time.perf_counter()
         n = 0
         for finding in engine.scan_findings(scope, [code]):
             n += 1
             schools.add(finding.school_id)
+            if budget is not None and n % 1000 == 0 and time.perf_counter() - began > budget:
+                UNFINISHED.add(code)
+                break
         per_rule[code] = (time.perf_counter() - started, n)
         total += n
     return total, len(schools), per_rule
 
 
+UNFINISHED: set[str] = set()
+BUDGET_S = 420  # (a) is stopped after 7 minutes: the benchmark runs once, beside other work
+
+
 def _print_rules(per_rule: dict[str, tuple[float, int]]) -> None:
     for code, (seconds, n) in per_rule.items():
-        say(f"    {code:<22} {seconds:7.2f} s  {n:>10,} findings")
+        say(f"    {code:<22} {seconds:7.2f} s  {n:>10,} findings"
+            + ("  (STOPPED at the time budget: more findings not counted)" if code in UNFINISHED else ""))
 
 
 def biggest_county() -> tuple[str, int]:
@@ -99,15 +111,6 @@ def bench(report, timed) -> None:
     from eduplatform.quality.rules import RULES, ScanScope
 
     say(f"  load: {load()}")
-    # (a) the duplicate-person scan over the province
-    naive_s, keys = timed(lambda: _scalar(NAIVE_DUPLICATES))
-    scan_s, (found, schools, per_rule) = timed(lambda: _scan(ScanScope("44/"), DUPLICATE_RULES))
-    report("quality: duplicate-person scan, province", f"{scan_s:.1f} s", f"{naive_s:.1f} s",
-           scan_s / naive_s if naive_s else 0,
-           f"{found:,} findings in {schools:,} schools; naive GROUP BY finds {keys:,} keys; "
-           f"goal < {GOAL_DUPLICATES_S} s ({'met' if scan_s < GOAL_DUPLICATES_S else 'MISSED'})")
-    _print_rules(per_rule)
-    say(f"  load: {load()}")
     # (b) every rule over the biggest county
     county, students = biggest_county()
     scope = ScanScope(county)
@@ -117,6 +120,16 @@ def bench(report, timed) -> None:
            scan_s / base_s if base_s else 0,
            f"{students:,} students, {rows:,} rows; {found:,} findings in {schools:,} schools; "
            f"goal < {GOAL_COUNTY_S} s ({'met' if scan_s < GOAL_COUNTY_S else 'MISSED'})")
+    _print_rules(per_rule)
+    say(f"  load: {load()}")
+    # (a) the duplicate-person scan over the province
+    naive_s, keys = timed(lambda: _scalar(NAIVE_DUPLICATES))
+    scan_s, (found, schools, per_rule) = timed(lambda: _scan(ScanScope("44/"), DUPLICATE_RULES, BUDGET_S))
+    report("quality: duplicate-person scan, province", f"{scan_s:.1f} s", f"{naive_s:.1f} s",
+           scan_s / naive_s if naive_s else 0,
+           f"{found:,} findings in {schools:,} schools; naive GROUP BY finds {keys:,} keys; "
+           f"goal < {GOAL_DUPLICATES_S} s ({'met' if scan_s < GOAL_DUPLICATES_S else 'MISSED'})"
+           + (" — STOPPED at the time budget" if UNFINISHED else ""))
     _print_rules(per_rule)
     say(f"  load: {load()}")
 

@@ -11,7 +11,7 @@ name + sex + birth date through the ``undocumented_name_birth_sex`` partial inde
 
 from __future__ import annotations
 
-import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -174,12 +174,19 @@ def _whole(scope: ScanScope) -> bool:
     return scope.school_ids is None and len(scope.region_path.rstrip("/")) <= 2
 
 
-def _first_guardian(guardians) -> str:
-    if isinstance(guardians, str):
-        guardians = json.loads(guardians or "[]")
-    for g in guardians or ():
-        return (g.get("name") or "").strip()
-    return ""
+def _first_guardian(name: str | None) -> str:
+    return (name or "").strip()
+
+
+_GUARDIANS = re.compile(r"\b(\w+)\.guardians\b")
+
+
+def _sql(text: str) -> str:
+    """``x.guardians`` → the first guardian's name, read in the database (not millions of JSON
+    documents decoded in Python)."""
+    if connection.vendor == "postgresql":
+        return _GUARDIANS.sub(r"COALESCE(\1.guardians->0->>'name', '')", text)
+    return _GUARDIANS.sub(r"COALESCE(json_extract(\1.guardians, '$[0].name'), '')", text)
 
 
 def _stream(sql: str, params: Sequence) -> Iterator[tuple]:
@@ -195,43 +202,40 @@ def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
     """Active students sharing name, sex and birth date with an active student without an ID number
     at another school, one list per (name, birth date, sex). Each statement on an index:
 
-    1. the keys: on the whole province, the (name, birth date, sex) groups of undocumented students
-       with more than one member (an index-only pass over the partial index); in a smaller scope,
-       the keys of the scope's students (its region-path index) that an undocumented student of
-       another school shares (a probe of the partial index each);
+    A scope smaller than the province: ``_scoped_dup_groups``. The whole province:
+
+    1. the keys: the (name, birth date, sex) groups of undocumented students with more than one
+       member (an index-only pass over the partial index);
     2. every active undocumented student with one of those keys (the partial index), in key order,
        streamed;
     3. documented students of the scope and the undocumented students they match (row by row of the
        scope: a documented student has no index on name — see the rule's description for what this
        leaves out), few: kept in memory and added to their key's group."""
     where, params = sql_scope(scope, "s")
-    if _whole(scope):
-        keys_sql = ("SELECT name, birth_date, gender FROM students_student WHERE id_number_index = '' "
-                    "GROUP BY name, birth_date, gender HAVING count(*) > 1")
-        keys_params: list = []
-    else:
-        keys_sql = (f"SELECT s.name, s.birth_date, s.gender FROM students_student s WHERE {where} "  # noqa: S608
-                    "AND EXISTS (SELECT 1 FROM students_student u WHERE u.id_number_index = '' AND u.name = s.name "
-                    "AND u.birth_date = s.birth_date AND u.gender = s.gender AND u.school_id <> s.school_id)")
-        keys_params = params
+    if not _whole(scope):
+        yield from _scoped_dup_groups(scope)
+        return
+    keys_sql = ("SELECT name, birth_date, gender FROM students_student WHERE id_number_index = '' "
+                "GROUP BY name, birth_date, gender HAVING count(*) > 1")
+    keys_params: list = []
     u_columns = _DUP_COLUMNS.replace("s.", "u.").replace("e.school_id", "ue.school_id")
     documented: dict[tuple, dict[int, tuple]] = defaultdict(dict)
-    for row in fetch(
+    for row in fetch(_sql(
             f"SELECT {_DUP_COLUMNS}, {u_columns} FROM students_student s "  # noqa: S608
             "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
             "JOIN students_student u ON u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date "
             "AND u.gender = s.gender AND u.id <> s.id "
             "JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active "
-            f"WHERE s.id_number_index <> '' AND {where}", params):
+            f"WHERE s.id_number_index <> '' AND {where}"), params):
         for side in (row[:9], row[9:]):
             documented[_key(side)][side[0]] = side
     group: dict[int, tuple] = {}
     current = None
-    for row in _stream(
+    for row in _stream(_sql(
             f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
             "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
             f"WHERE s.id_number_index = '' AND (s.name, s.birth_date, s.gender) IN ({keys_sql}) "
-            "ORDER BY s.name, s.birth_date, s.gender", keys_params):
+            "ORDER BY s.name, s.birth_date, s.gender"), keys_params):
         key = _key(row)
         if key != current:
             if group:
@@ -244,12 +248,41 @@ def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
         yield list(rest.values())
 
 
+def _scoped_dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
+    """The scope's active students (its region-path index) and, for each, the active undocumented
+    students of other schools with the same name, birth date and sex (a probe of the partial index
+    per student: on PostgreSQL a LATERAL subquery, so the planner cannot turn it into a scan of the
+    whole register), grouped by key."""
+    where, params = sql_scope(scope, "s")
+    u_columns = _DUP_COLUMNS.replace("s.", "u.").replace("e.school_id", "ue.school_id")
+    twin = ("students_student u JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active "
+            "WHERE u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date "
+            "AND u.gender = s.gender AND u.id <> s.id AND u.school_id <> s.school_id")
+    if connection.vendor == "postgresql":
+        u_out = ", ".join(f"u.c{i}" for i in range(9))
+        u_in = ", ".join(f"{c.strip()} AS c{i}" for i, c in enumerate(u_columns.split(",")))
+        sql = (f"SELECT {_DUP_COLUMNS}, {u_out} FROM students_student s "  # noqa: S608
+               "CROSS JOIN LATERAL (SELECT e.school_id FROM students_enrolment e "
+               "WHERE e.student_id = s.id AND e.is_active) e "
+               f"CROSS JOIN LATERAL (SELECT {u_in} FROM {twin}) u WHERE {where}")
+    else:
+        sql = (f"SELECT {_DUP_COLUMNS}, {u_columns} FROM students_student s "  # noqa: S608
+               f"JOIN students_enrolment e ON e.student_id = s.id AND e.is_active JOIN {twin} AND {where}")
+    groups: dict[tuple, dict[int, tuple]] = defaultdict(dict)
+    for row in fetch(_sql(sql), params):
+        for side in (row[:9], row[9:]):
+            groups[_key(side)][side[0]] = side
+    for members in groups.values():
+        yield list(members.values())
+
+
 def _key(row: tuple) -> tuple:
     return (row[2], str(row[4])[:10], row[3])
 
 
 def _dup_findings(scope: ScanScope) -> Iterator[Finding]:
     schools: dict[int, School] = {}
+    sealer = crypto.Cipher()
     for members in _dup_groups(scope):
         if len(members) < 2:
             continue
@@ -272,19 +305,9 @@ def _dup_findings(scope: ScanScope) -> Iterator[Finding]:
         if missing:
             schools.update(units(missing))
         by_id = {r[0]: r for r in rows}
-        # One group per connected set of students, so the county resolves them together.
-        group_of: dict[int, str] = {}
-        for sid in sorted(pairs):
-            if sid in group_of:
-                continue
-            todo, seen = [sid], set()
-            while todo:
-                cur = todo.pop()
-                if cur not in seen:
-                    seen.add(cur)
-                    todo += [o[0] for o in pairs[cur]]
-            key = ("S_DUP_PERSON:" + "-".join(str(i) for i in sorted(seen)))[:200]
-            group_of.update(dict.fromkeys(seen, key))
+        # One group per (name, birth date, sex), the same whatever the scope scanned, so the county
+        # resolves them together; a blind index, so the key does not spell the name and birth date.
+        group = "S_DUP_PERSON:" + sealer.blind_index("|".join(_key(rows[0])), "quality-duplicate")
         for sid in sorted(pairs):
             me = by_id[sid]
             school = schools[me[1]]
@@ -304,7 +327,7 @@ def _dup_findings(scope: ScanScope) -> Iterator[Finding]:
                 evidence={"birth_date": str(me[4])[:10], "others": [
                     {"school_id": o[1], "school": schools[o[1]].name, "student": student_label(o[2], o[6])}
                     for o in others[:10]]},
-                group=group_of[sid])
+                group=group)
 
 
 S_DUP_PERSON = rules.register(Rule(
@@ -312,7 +335,7 @@ S_DUP_PERSON = rules.register(Rule(
     description=(
         "一人一籍：有身份证件号的学生由唯一索引保证不重复；没有身份证件号的学生（证件类型“其他”等）则可能在两所学校"
         "各登记一次。本规则找出在不同学校在读、姓名、性别、出生日期均相同、且至少一方没有身份证件号的学生"
-        "（两人都登记了第一监护人且姓名不同的，视为不同的人）。每所学校各生成一条问题，同组问题由县级一并处理。"
+        "（两人都登记了第一监护人且姓名不同的，视为不同的人）。每所学校各生成一条问题；同一姓名、性别、出生日期的问题为一组（组号为盲索引，不含姓名和日期），由县级一并处理。"
         "按区域扫描时，找得到本区域内无证件号学生与任何学校无证件号学生的重复，以及本区域内有证件号学生与任何学校"
         "无证件号学生的重复；本区域无证件号学生与区域外有证件号学生的重复，由对方所在区域（或全省）扫描发现。"),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("name", "gender", "birth_date", "id_number"),
