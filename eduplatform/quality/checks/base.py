@@ -81,6 +81,13 @@ def in_scope(qs: QuerySet, scope: ScanScope, *, path: str = "region_path", schoo
     return qs
 
 
+def students_in_scope(qs: QuerySet, scope: ScanScope) -> QuerySet:
+    """Enrolments (joined to their students) of the scope, filtered on both tables' region paths: a
+    student's path is his active enrolment's, and with both filters the planner reads the scope's
+    students through their own region-path index instead of scanning the whole register for the join."""
+    return in_scope(qs, scope).filter(student__region_path__startswith=scope.region_path)
+
+
 def sql_scope(scope: ScanScope, alias: str, *, school: str = "school_id") -> tuple[str, list[Any]]:
     """The same filter for a raw statement: ``alias.region_path LIKE 'prefix%'`` (+ the schools)."""
     clause = f"{alias}.region_path LIKE %s"

@@ -17,7 +17,14 @@ from eduplatform.core.identity import RESIDENT_ID_CARD
 from eduplatform.facilities.models import Building
 from eduplatform.orgs.models import OrgKind
 from eduplatform.quality import rules
-from eduplatform.quality.checks.base import SCHOOL, chunks, finding, in_scope, units
+from eduplatform.quality.checks.base import (
+    SCHOOL,
+    chunks,
+    finding,
+    in_scope,
+    students_in_scope,
+    units,
+)
 from eduplatform.quality.models import Database, Severity
 from eduplatform.quality.rules import Finding, Rule, ScanScope
 from eduplatform.staff.models import StaffMember
@@ -61,6 +68,8 @@ EQUIPMENT_FIELDS: dict[str, tuple[str, Q]] = {
 def _missing(code: str, qs: QuerySet, school_field: str, fields: dict[str, tuple[str, Q]], what: str,
              scope: ScanScope) -> Iterator[Finding]:
     qs = in_scope(qs, scope, school=school_field)
+    if qs.model is Enrolment:
+        qs = students_in_scope(qs, scope)
     counts = qs.values(school_field).annotate(
         total=Count("pk"), **{f"m_{f}": Count("pk", filter=cond) for f, (_label, cond) in fields.items()}).order_by()
     rows = list(counts)

@@ -36,6 +36,7 @@ from eduplatform.quality.checks.base import (
     sql_scope,
     staff_label,
     student_label,
+    students_in_scope,
     units,
 )
 from eduplatform.quality.models import Database, Severity
@@ -67,7 +68,8 @@ def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Itera
               "student__birth_date", "student__id_number_cipher", "student__id_number_masked")
     base = Enrolment.objects.filter(is_active=True, student__id_type=RESIDENT_ID_CARD).exclude(
         student__id_number_cipher="")
-    parts = [in_scope(base, scope)] if scope is not None else [base.filter(student_id__in=p) for p in chunks(ids)]
+    parts = [students_in_scope(base, scope)] if scope is not None else [
+        base.filter(student_id__in=p) for p in chunks(ids)]
     for qs in parts:
         for row in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
             yield (*row[:6], crypto.decrypt(row[6]), row[7])
@@ -226,7 +228,9 @@ def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
             "JOIN students_student u ON u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date "
             "AND u.gender = s.gender AND u.id <> s.id "
             "JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active "
-            f"WHERE s.id_number_index <> '' AND {where}"), params):
+            # "> ''", not "<> ''": the same rows, but the planner sees the partial unique index
+            # (documented students) fits, where its statistics would have it scan the register.
+            f"WHERE s.id_number_index > '' AND {where}"), params):
         for side in (row[:9], row[9:]):
             documented[_key(side)][side[0]] = side
     group: dict[int, tuple] = {}
@@ -401,12 +405,13 @@ def _student_staff_rows(scope: ScanScope) -> list[tuple]:
             "t.id_number_masked")
     join = ("FROM staff_staffmember t JOIN students_student s ON s.id_number_index = t.id_number_index "
             f"JOIN students_enrolment e ON e.student_id = s.id AND e.is_active AND e.stage IN ({stages}) "
-            "WHERE t.is_active AND t.id_number_index <> '' AND s.id_number_index <> '' ")
+            "WHERE t.is_active AND t.id_number_index > '' AND s.id_number_index > '' ")
     where_t, params_t = sql_scope(scope, "t", school="unit_id")
     where_e, params_e = sql_scope(scope, "e")
+    where_s, params_s = sql_scope(scope, "s")
     rows = fetch(f"SELECT {cols} {join} AND {where_t}", params_t)  # noqa: S608
-    if not _whole(scope):  # the students of the scope whose twin works outside it
-        rows += fetch(f"SELECT {cols} {join} AND {where_e}", params_e)  # noqa: S608
+    if not _whole(scope):  # the students of the scope whose twin works outside it (both paths: see students_in_scope)
+        rows += fetch(f"SELECT {cols} {join} AND {where_e} AND {where_s}", params_e + params_s)  # noqa: S608
     return sorted(set(rows))
 
 
@@ -454,19 +459,23 @@ X_STUDENT_IS_STAFF = rules.register(Rule(
 
 def _reused_findings(scope: ScanScope) -> Iterator[Finding]:
     where, params = sql_scope(scope, "s")
-    active = "EXISTS (SELECT 1 FROM students_enrolment e WHERE e.student_id = s.id AND e.is_active)"
+    where_e, params_e = sql_scope(scope, "e")
+    # The enrolment is the scope's too (a student's path is his active enrolment's): the planner probes
+    # the scope's enrolments instead of hashing every enrolment of the register.
+    active = ("EXISTS (SELECT 1 FROM students_enrolment e "  # noqa: S608
+              f"WHERE e.student_id = s.id AND e.is_active AND {where_e})")
     # (a) a number retired from one student (L → G, a corrected ID) and held by another.
     retired = fetch(
         "SELECT s.id, s.school_id, s.name, s.student_number, r.student_id FROM students_student s "  # noqa: S608
         "JOIN students_retiredstudentnumber r ON r.number = s.student_number AND r.student_id <> s.id "
-        f"WHERE {where} AND {active}", params)
+        f"WHERE {where} AND {active}", params + params_e)
     # (b) a G number (G + an ID number) whose ID number is another student's: computed only where the
     # number's own blind index differs from the holder's (the holder's ID was corrected, or never his).
     sealer = Sealer()
     mismatched: dict[str, tuple] = {}
     for row in fetch(
             "SELECT s.id, s.school_id, s.name, s.student_number, s.id_number_index FROM students_student s "  # noqa: S608
-            f"WHERE s.student_number LIKE 'G%%' AND {where} AND {active}", params):
+            f"WHERE s.student_number LIKE 'G%%' AND {where} AND {active}", params + params_e):
         index = sealer.id_index(RESIDENT_ID_CARD, row[3][1:])
         if index != row[4]:
             mismatched[index] = row

@@ -39,6 +39,7 @@ from eduplatform.quality.checks.base import (
     sql_scope,
     staff_label,
     student_label,
+    students_in_scope,
     today,
     units,
 )
@@ -94,7 +95,7 @@ def _age_rows(scope: ScanScope | None, ids: Sequence[int] = ()) -> list[tuple]:
             .filter(student__disability_type=""))  # 随班就读 pupils with a disability are exempt, as special education
     fields = ("student_id", "school_id", "grade", "student__name", "student__student_number", "student__birth_date")
     if scope is not None:
-        return list(in_scope(base, scope).values_list(*fields).iterator(chunk_size=5000))
+        return list(students_in_scope(base, scope).values_list(*fields).iterator(chunk_size=5000))
     return [row for part in chunks(ids) for row in base.filter(student_id__in=part).values_list(*fields)]
 
 
