@@ -59,7 +59,7 @@ PUBLIC_ROUTES = re.compile(r"^(public/|exchange/standard/)")
 ACCOUNT_ROUTES = re.compile(r"^(accounts/|focus/$|$|api/v1/|exchange/clients/)")
 ROLES_WITHOUT_RECORDS = {"secadmin", "auditor", "county_a_secadmin"}
 # Areas not built yet: a page saying so, with no records.
-PLACEHOLDER_ROUTES = re.compile(r"^(forms|quality|progress|exchange)/$")
+PLACEHOLDER_ROUTES = re.compile(r"^(forms|progress|exchange)/$")
 # What a route shows by design about a record outside the user's reach, and why.
 DESIGNED_DISCLOSURES = {
     # The receiving school finds a student by 学籍号 *and* name, and sees the school holding the
@@ -81,6 +81,7 @@ PLAIN_QUERY = {
     "condition", "born_to", "born_from", "backbone_level", "as_of", "action", "actor", "object_type", "date_from",
     "date_to", "user", "ip", "organization", "measure_a", "measure_b", "establishment", "teaching_stage", "title_grade",
     "from_year", "graduation_date", "series", "sort", "resources", "limit",
+    "rule", "severity", "database",  # the quality issue list's filters
 }
 KNOWN_QUERY = TARGET_QUERY | set(PROBED_QUERY) | PLAIN_QUERY
 REFUSED = {403, 404}

@@ -177,6 +177,7 @@ def update_equipment(*, actor: Actor, equipment: Equipment, data: Mapping[str, A
                   feed_resource="equipment", feed_key=f"{school.school_code}/{item.asset_number}",
                   feed_previous_key=old_key)
     refresh_register_holdings(actor=actor, school=school, today=today)
+    _recheck_quality("assets.equipment", item.pk)
     return item
 
 
@@ -215,6 +216,7 @@ def dispose_equipment(*, actor: Actor, equipment: Equipment, status: str, on: dt
                   region_path=item.region_path, school_id=school.pk, feed_resource="equipment",
                   feed_key=f"{school.school_code}/{item.asset_number}", note="设备处置")
     refresh_register_holdings(actor=actor, school=school, today=today)
+    _recheck_quality("assets.equipment", item.pk)
     return item
 
 
@@ -499,3 +501,10 @@ def write_holdings_rows(*, actor: Actor, unit: Organization, rows: Sequence[tupl
             _save_typed(actor=actor, school=school, values=values, today=today, existing=found, note=source)
             written += 1
     return ImportOutcome(written=written, rejected=problems, rows=outcomes)
+
+
+def _recheck_quality(object_type: str, pk: int) -> None:
+    """After the commit, the record's quality rules run again: a fixed record closes its issue."""
+    from eduplatform.quality.issues import schedule_recheck
+
+    schedule_recheck(object_type, [pk])

@@ -197,6 +197,7 @@ def update_building(*, actor: Actor, building: Building, data: Mapping[str, Any]
                   object_label=_building_label(building, school), changes=changes,
                   region_path=school.region_path, school_id=school.pk, feed_resource=BUILDING_FEED,
                   feed_key=_building_key(school, building.number), feed_previous_key=_building_key(school, old_number))
+    _recheck_quality("facilities.building", building.pk)
     return building
 
 
@@ -230,6 +231,7 @@ def demolish_building(*, actor: Actor, building: Building, on: dt.date | None, r
                   changes=diff_fields(before, building_snapshot(building), BUILDING_LABELS),
                   region_path=school.region_path, school_id=school.pk, feed_resource=BUILDING_FEED,
                   feed_key=_building_key(school, building.number), note=f"拆除：{reason}"[:500])
+    _recheck_quality("facilities.building", building.pk)
     return building
 
 
@@ -314,6 +316,7 @@ def update_parcel(*, actor: Actor, parcel: LandParcel, data: Mapping[str, Any],
     record_change(actor=actor, action=AuditAction.UPDATE, object_type=LAND_TYPE, object_id=parcel.pk,
                   object_label=_parcel_label(parcel, school), changes=changes, region_path=school.region_path,
                   school_id=school.pk, feed_resource=LAND_FEED, feed_key=str(parcel.pk))
+    _recheck_quality("facilities.landparcel", parcel.pk)
     return parcel
 
 
@@ -343,6 +346,7 @@ def retire_parcel(*, actor: Actor, parcel: LandParcel, on: dt.date | None, reaso
                   object_label=_parcel_label(parcel, school),
                   changes=diff_fields(before, parcel_snapshot(parcel), LAND_LABELS), region_path=school.region_path,
                   school_id=school.pk, feed_resource=LAND_FEED, feed_key=str(parcel.pk), note=f"注销：{reason}"[:500])
+    _recheck_quality("facilities.landparcel", parcel.pk)
     return parcel
 
 
@@ -533,3 +537,10 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
     return _finish_batch(problems=problems, planned=planned,
                          accept_valid=accept_valid, dry_run=dry_run, policy=policy, key_field="certificate_number",
                          key_label="土地证号", write=write)
+
+
+def _recheck_quality(object_type: str, pk: int) -> None:
+    """After the commit, the record's quality rules run again: a fixed record closes its issue."""
+    from eduplatform.quality.issues import schedule_recheck
+
+    schedule_recheck(object_type, [pk])

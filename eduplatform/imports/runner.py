@@ -209,6 +209,12 @@ def _run(kind: ImportKind, job: ImportJob) -> None:
         note = f"导入{kind.label}：{action_summary(job)}" + (f"（{outcome.summary}）" if outcome.summary else "")
         record_event(actor=actor, action=AuditAction.CREATE, object_type="core.import", object_id=job.pk,
                      object_label=source[:255], region_path=unit.region_path, note=note)
+        if unit.is_school:
+            # The rows were not rechecked one by one (that would slow the import down): the school's
+            # data-quality scan runs next, in the background.
+            from eduplatform.quality.scans import scan_school_after_import
+
+            scan_school_after_import(unit)
 
 
 def _record_actions(job: ImportJob, outcome: ImportOutcome | None, problems: list) -> None:

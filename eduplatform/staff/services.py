@@ -389,6 +389,9 @@ def _post_changes(staff: StaffMember, values: Mapping[str, Any], schema: Any) ->
     return after, changes
 
 
+RECHECK_LIMIT = 200  # records rechecked by the quality rules right after an update (more: the import's scan)
+
+
 def _write_updates(*, actor: Actor, unit: Organization, updates: Sequence[tuple[StaffMember, dict[str, Any]]],
                    source: str) -> None:
     now = timezone.now()
@@ -400,6 +403,10 @@ def _write_updates(*, actor: Actor, unit: Organization, updates: Sequence[tuple[
     audit_many(actor=actor, action=AuditAction.UPDATE, object_type=OBJECT_TYPE, note=source, items=[
         (s.pk, s.label, changes, unit.region_path, school_id) for s, changes in updates])
     feed_many(FEED, [(s.staff_number, unit.region_path, school_id) for s, _c in updates])
+    if len(updates) <= RECHECK_LIMIT:  # an edit or a small batch; a large import is followed by a school scan
+        from eduplatform.quality.issues import schedule_recheck
+
+        schedule_recheck("staff.staffmember", [s.pk for s, _c in updates])
 
 
 def _empty(field_name: str) -> Any:
@@ -534,6 +541,7 @@ def promote_title(*, actor: Actor, staff: StaffMember, title: str, on: dt.date |
     after = {"title": names[title], "title_grade": staff.title_grade, "title_obtained_on": on}
     _event(actor, staff, StaffEventKind.TITLE, on, reason, {"title": [before["title"], after["title"]]})
     _audit(actor, staff, diff_fields(before, after, AUDIT_LABELS), f"职称晋升：{reason}".rstrip("："))
+    _recheck_quality("staff.staffmember", staff.pk)
     return staff
 
 
@@ -563,6 +571,7 @@ def end_post(*, actor: Actor, staff: StaffMember, kind: str, status: str, on: dt
     _event(actor, staff, kind, on, reason, {"status": str(StaffStatus(status).label)})
     _audit(actor, staff, diff_fields(before, {"status": str(staff.get_status_display())}, AUDIT_LABELS),
            f"{StaffEventKind(kind).label!s}：{reason}")
+    _recheck_quality("staff.staffmember", staff.pk)
     return staff
 
 
@@ -583,3 +592,10 @@ def reveal_identifiers(*, actor: Actor, staff: StaffMember) -> Revealed:
     record_event(actor=actor, action=AuditAction.VIEW_SENSITIVE, object_type=OBJECT_TYPE, object_id=staff.pk,
                  object_label=staff.label, region_path=staff.region_path, note="查看完整身份证件号和联系电话")
     return Revealed(crypto.decrypt(staff.id_number_cipher), crypto.decrypt(staff.phone_cipher))
+
+
+def _recheck_quality(object_type: str, pk: int) -> None:
+    """After the commit, the record's quality rules run again: a fixed record closes its issue."""
+    from eduplatform.quality.issues import schedule_recheck
+
+    schedule_recheck(object_type, [pk])

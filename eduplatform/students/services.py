@@ -665,7 +665,15 @@ def update_student(*, actor: Actor, student: Student, data: Mapping[str, Any], t
     student.updated_at = timezone.now()
     student.save()
     _trace(actor, student, AuditAction.UPDATE, changes)
+    _recheck_quality(student)
     return student
+
+
+def _recheck_quality(student: Student) -> None:
+    """After the commit, the record's quality rules run again: a fixed record closes its issue."""
+    from eduplatform.quality.issues import schedule_recheck
+
+    schedule_recheck("students.student", [student.pk])
 
 
 def _trace(actor: Actor, student: Student, action: str, changes: Mapping[str, Any], note: str = "",
@@ -710,6 +718,7 @@ def correct_id_number(*, actor: Actor, student: Student, id_type: str, id_number
     student.save()
     _trace(actor, student, AuditAction.UPDATE,
            diff_fields(before, {"id_type": id_type, "id_number": sealed.masked}, AUDIT_LABELS), note=reason)
+    _recheck_quality(student)
     return student
 
 

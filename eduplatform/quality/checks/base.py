@@ -1,0 +1,196 @@
+"""What the rule modules share: the scope as a filter, the schools of a scope, findings with
+masked labels, and the robust-outlier test.
+
+Every scan is set-based: one statement (or one per table) over all records under the scope's
+region path — through the region-path prefix indexes — never one query per record. A record check
+(``record(ids)``) runs the same test for a few ids, in chunks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from eduplatform.core.identity import mask_staff_number
+from eduplatform.orgs.models import Organization, OrgKind
+from eduplatform.quality.rules import Finding, ScanScope
+from eduplatform.standards.validators import mask_student_number
+
+STUDENT = "students.student"
+STAFF = "staff.staffmember"
+CLASS = "students.schoolclass"
+SCHOOL = "orgs.organization"
+BUILDING = "facilities.building"
+EQUIPMENT = "assets.equipment"
+PARCEL = "facilities.landparcel"
+
+CHUNK = 500  # ids per IN (...) list: well under SQLite's parameter limit
+COUNTY_PATH_LENGTH = 15  # "44/4401/440106/" (stats.models.COUNTY_PATH_LENGTH)
+
+
+_LOCAL = threading.local()  # per thread: two scans in two threads never share what they read
+
+
+@contextmanager
+def caching() -> Iterator[None]:
+    """While open (one ``engine.scan_findings`` run), ``cached`` keeps what it loads: the ID check and
+    the sex and birth check decrypt the same scope's ID numbers once, not twice. Outside, nothing is
+    kept (a write between two scans must be seen)."""
+    outer = getattr(_LOCAL, "cache", None)
+    _LOCAL.cache = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _LOCAL.cache = outer
+
+
+def cached(key: tuple, load: Callable[[], Iterable[Any]]) -> list[Any]:
+    cache = getattr(_LOCAL, "cache", None)
+    if cache is None:
+        return list(load())
+    if key not in cache:
+        cache[key] = list(load())
+    return cache[key]
+
+
+def today() -> dt.date:
+    return timezone.localdate()
+
+
+def chunks(ids: Sequence[int], size: int = CHUNK) -> Iterator[list[int]]:
+    ids = [int(i) for i in ids]
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def in_scope(qs: QuerySet, scope: ScanScope, *, path: str = "region_path", school: str = "school_id") -> QuerySet:
+    """``qs`` narrowed to the scope: a prefix of the region path (the varchar_pattern_ops indexes),
+    and the scope's schools when it names them."""
+    qs = qs.filter(**{f"{path}__startswith": scope.region_path})
+    if scope.school_ids is not None:
+        qs = qs.filter(**{f"{school}__in": list(scope.school_ids)})
+    return qs
+
+
+def students_in_scope(qs: QuerySet, scope: ScanScope) -> QuerySet:
+    """Enrolments (joined to their students) of the scope, filtered on both tables' region paths: a
+    student's path is his active enrolment's, and with both filters the planner reads the scope's
+    students through their own region-path index instead of scanning the whole register for the join."""
+    return in_scope(qs, scope).filter(student__region_path__startswith=scope.region_path)
+
+
+def sql_scope(scope: ScanScope, alias: str, *, school: str = "school_id") -> tuple[str, list[Any]]:
+    """The same filter for a raw statement: ``alias.region_path LIKE 'prefix%'`` (+ the schools)."""
+    clause = f"{alias}.region_path LIKE %s"
+    params: list[Any] = [scope.region_path + "%"]  # paths are digits and "/": nothing to escape
+    if scope.school_ids is not None:
+        ids = [int(i) for i in scope.school_ids] or [0]
+        clause += f" AND {alias}.{school} IN ({', '.join(['%s'] * len(ids))})"
+        params += ids
+    return clause, params
+
+
+def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(params))
+        return cursor.fetchall()
+
+
+def as_date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(value[:10]) if isinstance(value, str) else value
+
+
+@dataclass(frozen=True)
+class School:
+    id: int
+    name: str
+    region_path: str
+    stage_mask: int
+    type_code: str
+    kind: str
+
+    @property
+    def county(self) -> str:
+        return self.region_path[:COUNTY_PATH_LENGTH]
+
+
+def units(ids: Iterable[int]) -> dict[int, School]:
+    """The organizations (schools, or bureaus for staff rules) of these ids."""
+    out: dict[int, School] = {}
+    for part in chunks(sorted(set(ids))):
+        for row in Organization.objects.filter(pk__in=part).values_list(
+                "pk", "name", "region_path", "stage_mask", "school_type_code", "kind"):
+            out[row[0]] = School(*row)
+    return out
+
+
+def all_schools() -> dict[int, School]:
+    """Every school of the province (open or not): what province-wide matching names the other side by."""
+    return {row[0]: School(*row) for row in Organization.objects.filter(kind=OrgKind.SCHOOL).values_list(
+        "pk", "name", "region_path", "stage_mask", "school_type_code", "kind").iterator(chunk_size=5000)}
+
+
+def schools_in(scope: ScanScope, *, open_only: bool = True) -> dict[int, School]:
+    """The schools of the scope (open ones by default)."""
+    qs = Organization.objects.filter(kind=OrgKind.SCHOOL)
+    if open_only:
+        qs = qs.filter(is_open=True)
+    qs = in_scope(qs, scope, school="pk")
+    return {row[0]: School(*row) for row in qs.values_list(
+        "pk", "name", "region_path", "stage_mask", "school_type_code", "kind").iterator(chunk_size=5000)}
+
+
+def student_label(name: str, number: str) -> str:
+    return f"{name}（{mask_student_number(number)}）"
+
+
+def staff_label(name: str, number: str) -> str:
+    return f"{name}（{mask_staff_number(number)}）"
+
+
+def finding(rule: str, unit: School, object_type: str, object_id: int | None, label: str, message: str, *,
+            fields: Sequence[str] = (), evidence: dict[str, Any] | None = None, key: str = "",
+            group: str = "") -> Finding:
+    return Finding(rule=rule, school_id=unit.id, region_path=unit.region_path, object_type=object_type,
+                   object_id=object_id, object_label=label[:200], message=message, fields=tuple(fields),
+                   evidence=evidence or {}, key=key, group=group, stage_mask=unit.stage_mask)
+
+
+# --------------------------------------------------------------------------------------------
+# Robust outliers among peers
+
+MIN_PEERS = 5  # fewer schools of the same county and type: no comparison
+MODIFIED_Z = 3.5  # Iglewicz & Hoaglin: |0.6745 (x − median) / MAD| > 3.5 is an outlier
+MAD_FLOOR = 0.05  # of the median: peers all alike must not make a small deviation an outlier
+
+
+def robust_outliers(values: dict[int, float]) -> dict[int, tuple[float, float, float]]:
+    """Of ``values`` (school → a positive ratio), those far outside their peers: on the logarithm of
+    the ratio (ratios are skewed), the modified z-score 0.6745 (x − median) / MAD above 3.5 in either
+    direction. Returns school → (value, median of the peers, the score); nothing for fewer than
+    ``MIN_PEERS`` values."""
+    import math
+
+    if len(values) < MIN_PEERS:
+        return {}
+    logs = {k: math.log(v) for k, v in values.items() if v > 0}
+    if len(logs) < MIN_PEERS:
+        return {}
+    med = statistics.median(logs.values())
+    mad = statistics.median(abs(x - med) for x in logs.values())
+    mad = max(mad, MAD_FLOOR)
+    out = {}
+    for k, x in logs.items():
+        score = 0.6745 * (x - med) / mad
+        if abs(score) > MODIFIED_Z:
+            out[k] = (values[k], math.exp(med), score)
+    return out
