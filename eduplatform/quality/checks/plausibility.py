@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q, Sum
 
 from eduplatform.facilities.models import Building
@@ -39,7 +40,6 @@ from eduplatform.quality.checks.base import (
     sql_scope,
     staff_label,
     student_label,
-    students_in_scope,
     today,
     units,
 )
@@ -95,8 +95,30 @@ def _age_rows(scope: ScanScope | None, ids: Sequence[int] = ()) -> list[tuple]:
             .filter(student__disability_type=""))  # 随班就读 pupils with a disability are exempt, as special education
     fields = ("student_id", "school_id", "grade", "student__name", "student__student_number", "student__birth_date")
     if scope is not None:
-        return list(students_in_scope(base, scope).values_list(*fields).iterator(chunk_size=5000))
+        return _age_rows_in_scope(scope, year)
     return [row for part in chunks(ids) for row in base.filter(student_id__in=part).values_list(*fields)]
+
+
+def _age_rows_in_scope(scope: ScanScope, year: int) -> list[tuple]:
+    """The scope's students and its active enrolments each read through their own region-path index
+    and joined by hash (materialised on PostgreSQL): a county of 800,000 pupils looked up one
+    student at a time by primary key took 18 s."""
+    where_s, params_s = sql_scope(scope, "s")
+    where_e, params_e = sql_scope(scope, "e")
+    outside, params = [], []
+    for code, (_typical, low, high) in age_bands().items():
+        first, last = _birth_window(year, low, high)
+        outside.append("(en.grade = %s AND (st.birth_date < %s OR st.birth_date > %s))")
+        params += [code, first, last]
+    hint = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    return fetch(
+        f"WITH st AS {hint}(SELECT s.id, s.name, s.student_number, s.birth_date FROM students_student s "  # noqa: S608
+        f"WHERE {where_s} AND s.disability_type = ''), "
+        f"en AS {hint}(SELECT e.student_id, e.school_id, e.grade FROM students_enrolment e "
+        f"WHERE e.is_active AND {where_e}) "
+        "SELECT en.student_id, en.school_id, en.grade, st.name, st.student_number, st.birth_date "
+        f"FROM en JOIN st ON st.id = en.student_id WHERE {' OR '.join(outside)}",
+        [*params_s, *params_e, *params])
 
 
 def _age_findings(rows: list[tuple]) -> Iterator[Finding]:
