@@ -212,3 +212,17 @@ def test_a_school_user_is_sent_to_its_own_school_page(records):
     assert answer.status_code == 302 and answer["Location"].endswith(f"/progress/school/{records.school_a1.pk}/")
     assert client.get(f"/progress/school/{records.school_b1.pk}/").status_code == 404
     assert LEAK_MARKER_B not in client.get(answer["Location"]).content.decode()
+
+
+def test_the_incomplete_record_indexes_hold_exactly_the_required_fields():
+    """The partial indexes of migration 0002 must cover what ``progress.missing`` asks, or the
+    completeness aggregate silently falls back to reading every record."""
+    import importlib
+
+    indexes = importlib.import_module("eduplatform.quality.migrations.0002_incomplete_record_indexes").INDEXES
+    by_table = {table: predicate for table, _column, predicate in indexes.values()}
+    tables = {Database.STUDENTS: "students_student", Database.STAFF: "staff_staffmember",
+              Database.FACILITIES: "facilities_building", Database.ASSETS: "assets_equipment"}
+    for database, table in tables.items():
+        wanted = " OR ".join(f"{name} = ''" for name, _label in progress.REQUIRED[database])
+        assert by_table[table] == wanted, database

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import io
 
 import pytest
 from django.core.management import call_command
@@ -106,7 +107,7 @@ def test_a_rerun_of_the_same_day_replaces_its_scores(planted):
 
 @pytest.mark.django_db
 def test_the_command_and_the_daily_job_write_the_days_scores(planted):
-    call_command("quality_scores", "--day", DAY.isoformat(), stdout=open("/dev/null", "w"))
+    call_command("quality_scores", "--day", DAY.isoformat(), stdout=io.StringIO())
     assert row("44/", Database.STUDENTS).records == 6
     daily_scores.call((DAY + dt.timedelta(days=1)).isoformat())  # what the worker runs
     assert row("44/", Database.STUDENTS, day=DAY + dt.timedelta(days=1)).records == 6
