@@ -108,7 +108,12 @@ def test_progress_figures_equal_an_independent_count_at_every_level(records):
     counties = {r.code: r for r in progress.child_rows(province, Region.objects.get(code=CITY_GZ))}
     assert_matches_raw(counties[COUNTY_A], path_of(COUNTY_A))
     assert_matches_raw(counties[COUNTY_B], path_of(COUNTY_B))
-    assert_matches_raw(progress.region_total(province, Region.objects.get(code=PROVINCE)), path_of(PROVINCE))
+    whole = progress.region_total(province, Region.objects.get(code=PROVINCE))
+    assert_matches_raw(whole, path_of(PROVINCE))
+    # The page's total is the sum of its rows: the same figures.
+    summed = progress.total_of(Region.objects.get(code=PROVINCE), list(cities.values()))
+    assert {d: (c.expected, c.with_data, c.records, c.incomplete) for d, c in summed.cells.items()} == \
+        {d: (c.expected, c.with_data, c.records, c.incomplete) for d, c in whole.cells.items()}
     # The figures are not trivially zero: what the fixture wrote is there.
     a = counties[COUNTY_A].cells
     assert (a[Database.STUDENTS].records, a[Database.STAFF].records, a[Database.FACILITIES].records,

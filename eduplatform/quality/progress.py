@@ -296,6 +296,20 @@ def region_total(actor, region: Region) -> Row:
     return Row(key=region.path, name=region.name, code=region.code, cells=_cells(found.get(region.path)))
 
 
+def total_of(region: Region, rows: list[Row]) -> Row:
+    """The figures of ``region`` as the sum of its rows (children or schools: every school lies in
+    exactly one of them), so a page does not read everything twice."""
+    total = Row(key=region.path, name=region.name, code=region.code, cells=_cells(None))
+    for row in rows:
+        for database, cell in row.cells.items():
+            into = total.cells[database]
+            for name in ("expected", "with_data", "records", "incomplete", "errors", "warnings"):
+                setattr(into, name, getattr(into, name) + getattr(cell, name))
+            if cell.last_update and (into.last_update is None or cell.last_update > into.last_update):
+                into.last_update = cell.last_update
+    return total
+
+
 def school_detail(actor, school: Organization) -> tuple[Row, dict[str, list[tuple[str, int]]]]:
     """One school's figures, and per database how many of its records lack each required field."""
     found = figures(_Focused(actor, school.region_path, school_id=school.pk), _Grouping(None))

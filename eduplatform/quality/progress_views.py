@@ -71,7 +71,7 @@ def overview(request: HttpRequest) -> HttpResponse:
     root = scope_root(user)
     at_schools = not Region.objects.filter(parent=region, abolished_on__isnull=True).exists()
     rows = progress.school_rows(user, region) if at_schools else progress.child_rows(user, region)
-    total = progress.region_total(user, region)
+    total = progress.total_of(region, rows)
     rows, sort = _sorted(rows, request.GET.get("sort", ""))
     if request.GET.get("format") == "xlsx":
         return _export(region, rows, at_schools)
