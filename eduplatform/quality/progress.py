@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Max, Q, QuerySet, Sum
 from django.db.models.functions import Substr
+from django.utils.translation import gettext_lazy as _
 
 from eduplatform.orgs.models import Organization, Region
 from eduplatform.orgs.scope import scoped
@@ -50,30 +51,30 @@ DATABASE_LABELS = dict(Database.choices)
 
 # Each figure's label and meaning: the pages' column headers and tooltips, and docs/progress.md.
 FIGURES: dict[str, tuple[str, str]] = {
-    "expected": ("应建学校", "区域内组织机构库中正常办学的学校数：每所学校都应建立学校、学生、教职工、校舍和资产五个基础库"),
-    "with_data": ("已建学校", "该基础库已有数据的学校数（学生：有在校生；教职工：有在岗教职工；校舍：有在用建筑物；资产：有设备台账或资产汇总）"),
-    "coverage": ("建库率", "已建学校 ÷ 应建学校"),
-    "records": ("记录数", "学生为在校生（在读、休学），教职工为在岗教职工（不含代课、兼任），校舍为未拆除的建筑物，资产为未处置的设备台账条目，学校库为学校本身"),
-    "complete": ("必填项完整率", "必填项（导入模板中标 * 的列）全部填写的记录 ÷ 记录数"),
-    "last_update": ("最近更新", "该基础库在区域内最近一次经平台写入的时间（变更流）；批量初始化的数据无此记录"),
-    "errors": ("未关闭错误", "该基础库未消除（待整改、待确认、已确认保留）的错误级问题数"),
-    "warnings": ("未关闭警告", "该基础库未消除的警告级问题数"),
-    "progress": ("建库进度", "四个记录库（学生、教职工、校舍、资产）已建学校之和 ÷ 应建学校之和"),
+    "expected": (_("应建学校"), _("区域内组织机构库中正常办学的学校数：每所学校都应建立学校、学生、教职工、校舍和资产五个基础库")),
+    "with_data": (_("已建学校"), _("该基础库已有数据的学校数（学生：有在校生；教职工：有在岗教职工；校舍：有在用建筑物；资产：有设备台账或资产汇总）")),
+    "coverage": (_("建库率"), _("已建学校 ÷ 应建学校")),
+    "records": (_("记录数"), _("学生为在校生（在读、休学），教职工为在岗教职工（不含代课、兼任），校舍为未拆除的建筑物，资产为未处置的设备台账条目，学校库为学校本身")),
+    "complete": (_("必填项完整率"), _("必填项（导入模板中标 * 的列）全部填写的记录 ÷ 记录数")),
+    "last_update": (_("最近更新"), _("该基础库在区域内最近一次经平台写入的时间（变更流）；批量初始化的数据无此记录")),
+    "errors": (_("未关闭错误"), _("该基础库未消除（待整改、待确认、已确认保留）的错误级问题数")),
+    "warnings": (_("未关闭警告"), _("该基础库未消除的警告级问题数")),
+    "progress": (_("建库进度"), _("四个记录库（学生、教职工、校舍、资产）已建学校之和 ÷ 应建学校之和")),
 }
 
 # Required fields per database (field, label): the import schemas' required columns that a record
 # can still lack (columns stored NOT NULL cannot be empty and need no count). The completeness
 # figure counts a record as complete when none is empty.
 REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
-    Database.SCHOOLS: (("name", "名称"), ("school_type_code", "办学类型"), ("sponsor_code", "举办者"),
-                       ("urban_rural_code", "城乡分类"), ("address", "地址"), ("principal_name", "校长（负责人）"),
-                       ("phone", "联系电话")),
-    Database.STUDENTS: (("name", "姓名"), ("gender", "性别"), ("ethnicity", "民族")),
-    Database.STAFF: (("name", "姓名"), ("gender", "性别"), ("ethnicity", "民族"), ("education_level", "最高学历"),
-                     ("establishment", "编制情况")),
-    Database.FACILITIES: (("number", "建筑物编号"), ("name", "建筑物名称"), ("use_code", "建筑物用途"),
-                          ("structure", "建筑结构"), ("property_right", "产权")),
-    Database.ASSETS: (("asset_number", "资产编号"), ("category", "设备类别"), ("name", "名称")),
+    Database.SCHOOLS: (("name", _("名称")), ("school_type_code", _("办学类型")), ("sponsor_code", _("举办者")),
+                       ("urban_rural_code", _("城乡分类")), ("address", _("地址")), ("principal_name", _("校长（负责人）")),
+                       ("phone", _("联系电话"))),
+    Database.STUDENTS: (("name", _("姓名")), ("gender", _("性别")), ("ethnicity", _("民族"))),
+    Database.STAFF: (("name", _("姓名")), ("gender", _("性别")), ("ethnicity", _("民族")), ("education_level", _("最高学历")),
+                     ("establishment", _("编制情况"))),
+    Database.FACILITIES: (("number", _("建筑物编号")), ("name", _("建筑物名称")), ("use_code", _("建筑物用途")),
+                          ("structure", _("建筑结构")), ("property_right", _("产权"))),
+    Database.ASSETS: (("asset_number", _("资产编号")), ("category", _("设备类别")), ("name", _("名称"))),
 }
 
 # The change-feed resources of each database (what "last update" reads).
@@ -322,7 +323,7 @@ def school_detail(actor, school: Organization) -> tuple[Row, dict[str, list[tupl
         records = scoped(_records(database).filter(**{school_field: school.pk}), actor)
         counts = records.aggregate(**{name: Count("pk", filter=Q(**{f"{prefix}{name}": ""}))
                                       for name, _label in REQUIRED[database]})
-        gaps[database] = [(label, counts[name] or 0) for name, label in REQUIRED[database]]
+        gaps[database] = [(str(label), counts[name] or 0) for name, label in REQUIRED[database]]
     return row, gaps
 
 
