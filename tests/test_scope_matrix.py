@@ -59,7 +59,7 @@ PUBLIC_ROUTES = re.compile(r"^(public/|exchange/standard/)")
 ACCOUNT_ROUTES = re.compile(r"^(accounts/|focus/$|$|api/v1/|exchange/clients/)")
 ROLES_WITHOUT_RECORDS = {"secadmin", "auditor", "county_a_secadmin"}
 # Areas not built yet: a page saying so, with no records.
-PLACEHOLDER_ROUTES = re.compile(r"^(forms|progress|exchange)/$")
+PLACEHOLDER_ROUTES = re.compile(r"^(forms|exchange)/$")
 # What a route shows by design about a record outside the user's reach, and why.
 DESIGNED_DISCLOSURES = {
     # The receiving school finds a student by 学籍号 *and* name, and sees the school holding the

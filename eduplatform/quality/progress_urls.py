@@ -6,4 +6,6 @@ app_name = "progress"
 
 urlpatterns = [
     path("", progress_views.overview, name="overview"),
+    path("school/<int:school_id>/", progress_views.school, name="school"),
+    path("scores/", progress_views.scores, name="scores"),
 ]
