@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from eduplatform.demo import anomalies as demo_anomalies
 from eduplatform.demo import assets as demo_assets
 from eduplatform.demo import bulk as demo_bulk
 from eduplatform.demo import exchange as demo_exchange
@@ -67,6 +68,10 @@ class Command(BaseCommand):
             self._bulk(students, seed)
         else:
             self._by_service(students, seed)
+        # The data-quality anomalies (demo/anomalies.py) go in last, before the roll-ups are rebuilt.
+        line = demo_anomalies.plant(seed=seed)
+        if line:
+            self.stdout.write(line)
         # The generators write in bulk; the statistics are rebuilt from what they wrote.
         started = time.perf_counter()
         if connection.vendor == "postgresql":
