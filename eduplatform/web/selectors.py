@@ -125,13 +125,28 @@ def key_figures(actor: Actor, root: Region) -> dict[str, object]:
 
 
 def _schools_with_data(actor: Actor, root: Region) -> dict[str, int]:
-    """Schools (open or not) with roll-up rows in each base database, in the actor's scope."""
-    from eduplatform.stats.models import MeasureRollup
+    """Schools (open or not) with roll-up rows in each base database, in the actor's scope.
+
+    A province or a city reads the county measure table (its ``schools`` counts the school rows of
+    a cell) for the staff, buildings and assets, whose rows are one per school; student rows are one
+    per stage, so a school teaching two stages would count twice there: students are counted as
+    distinct schools of the per-school measure rows (one row per school and stage, no base table)."""
+    from eduplatform.stats.models import MeasureCountyRollup, MeasureRollup
+    from eduplatform.stats.selectors import county_rollup_serves
 
     measure_of = {key: db for db, _label, key in DATABASE_MEASURES}
-    rows = (scoped(MeasureRollup.objects.filter(region_path__startswith=root.path, key__in=list(measure_of)), actor)
+    per_school = list(measure_of)
+    out: dict[str, int] = {}
+    if county_rollup_serves(actor, root.path):
+        per_school = ["students"]
+        rows = (scoped(MeasureCountyRollup.objects.filter(region_path__startswith=root.path,
+                                                          key__in=[k for k in measure_of if k != "students"]), actor)
+                .values("key").annotate(n=Sum("schools")).order_by())
+        out.update({measure_of[r["key"]]: r["n"] or 0 for r in rows})
+    rows = (scoped(MeasureRollup.objects.filter(region_path__startswith=root.path, key__in=per_school), actor)
             .values("key").annotate(n=Count("school_id", distinct=True)).order_by())
-    return {measure_of[r["key"]]: r["n"] for r in rows}
+    out.update({measure_of[r["key"]]: r["n"] for r in rows})
+    return out
 
 
 def quality_issue_counts(actor: Actor, root: Region | None = None) -> dict[str, object]:
@@ -204,7 +219,7 @@ def lagging_schools(actor: Actor, root: Region, limit: int = LAGGING_SHOWN) -> l
     from eduplatform.stats.models import MeasureRollup
 
     schools = {s.pk: s for s in schools_in_scope(actor).filter(region_path__startswith=root.path)
-               .only("name", "school_code", "region_path", "kind")}
+               .select_related(None).only("name", "school_code", "region_path", "kind")}
     if not schools:
         return []
     measure_of = {key: db for db, _label, key in DATABASE_MEASURES}
