@@ -1,8 +1,10 @@
 """The demo's deliberate anomalies (demo/anomalies.py ``PLANTED``) are each found by the right rule,
 and nothing else in the demo is flagged as an error (issue 16, acceptance).
 
-One small demo province (scale 0.002) is generated once for the module and rolled back afterwards,
-as in tests/test_demo_facilities.py; the rules scan the whole province (``ScanScope("44/")``).
+A small demo province is generated once for the module and rolled back afterwards, as in
+tests/test_demo_facilities.py — at scale 0.02 (765 schools), the smallest at which 天河区 has the five
+kindergartens the outlier rules need as peers — and the rules scan the whole province
+(``ScanScope("44/")``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ RULE_CODES = {
 def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         out = io.StringIO()
-        call_command("generate_demo", "--scale", "0.002", "--students", "0.02", stdout=out)
+        call_command("generate_demo", "--scale", "0.02", "--students", "0.02", stdout=out)
         yield out.getvalue()
         transaction.set_rollback(True)
 

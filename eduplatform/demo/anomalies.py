@@ -12,8 +12,11 @@ Where they are (the demo accounts ``th_stat`` 天河区 and ``ft_stat`` 福田�
 city accounts see all):
 
 * ``TH_PRIMARY`` = the first primary school of 天河区 by school code (the demo clerk's school at the
-  default scale), ``TH_KINDER`` = the first kindergarten of 天河区, ``FT_PRIMARY`` / ``FT_KINDER``
-  the same in 福田区, ``TH_EMPTY`` = a school registered here in 天河区 with staff and no students.
+  default scale); ``th_kinder(n)`` = the n-th kindergarten of 天河区 — the outlier rules compare a
+  school with at least five of the same county and type, which 天河区's kindergartens are from scale
+  0.02 on (thirteen at the default 0.05; at 0.002 the second and third do not exist and those two
+  anomalies are not planted); ``FT_PRIMARY`` / ``FT_KINDER`` the first of 福田区; ``TH_EMPTY`` = a
+  school registered here in 天河区 with staff and no students.
 * Records inside a school are picked by primary key among those of a kind (``_nth_student``,
   ``_nth_staff``): planting changes none of what picks them, so ``PLANTED`` finds them again.
 
@@ -89,8 +92,19 @@ def th_primary() -> Organization | None:
     return _first(DEMO_COUNTY, Stage.PRIMARY)
 
 
-def th_kinder() -> Organization | None:
-    return _first(DEMO_COUNTY, Stage.PRESCHOOL)
+def th_kinder(n: int = 0) -> Organization | None:
+    """The n-th kindergarten (type 111) of 天河区: peers of one county and type for the outlier rules,
+    which compare a school with at least five of its kind (five at scale 0.02, thirteen at 0.05)."""
+    kindergartens = [s for s in _schools_of(DEMO_COUNTY) if s.school_type_code == "111"]
+    return kindergartens[n] if n < len(kindergartens) else None
+
+
+def th_kinder_area() -> Organization | None:
+    return th_kinder(1)
+
+
+def th_kinder_equipment() -> Organization | None:
+    return th_kinder(2)
 
 
 def ft_primary() -> Organization | None:
@@ -230,16 +244,6 @@ def _find_class_size() -> set[Pair]:
     return _ids(CLASS, *big)
 
 
-def _find_split_grade() -> set[Pair]:
-    from eduplatform.students.models import SchoolClass
-
-    school = ft_primary()
-    if school is None:
-        return set()
-    classes = SchoolClass.objects.filter(school=school, grade=_split_grade(school)) if _split_grade(school) else []
-    return _ids(SCHOOL, school) | _ids(CLASS, *classes)
-
-
 def _find_dangerous() -> set[Pair]:
     from eduplatform.facilities.models import Building
 
@@ -255,7 +259,7 @@ def _find_building_missing() -> set[Pair]:
 def _find_equipment_missing() -> set[Pair]:
     from eduplatform.assets.models import Equipment
 
-    return _ids(EQUIPMENT, *Equipment.objects.filter(school=th_kinder(), name="")) | _ids(SCHOOL, th_kinder())
+    return _ids(EQUIPMENT, *Equipment.objects.filter(school=th_kinder(), funding_source="")) | _ids(SCHOOL, th_kinder())
 
 
 def _school(finder: Callable[[], Organization | None]) -> Callable[[], set[Pair]]:
@@ -280,17 +284,18 @@ PLANTED: list[Planted] = [
     Planted("T_REQUIRED_MISSING", STAFF, "天河区第一所小学", _find_staff_or_school(th_primary, T_MISSING), "最高学历未填"),
     Planted("X_STUDENT_IS_STAFF", STUDENT, "全省第一名满 18 岁的高中生；天河区第一所小学的工勤人员",
             _find_student_is_staff, "在籍高中生同时是在岗教职工"),
-    Planted("X_CLASS_GRADE", SCHOOL, "福田区第一所小学", _find_split_grade, "一个年级的学生分在 4 个班，每班仅数人"),
+    Planted("X_CLASS_GRADE", SCHOOL, "天河区第一所小学", _school(th_primary), "一个年级的学生全部编在一个班"),
     Planted("X_STAFF_LOAD", SCHOOL, "天河区第一所幼儿园", _school(th_kinder), "专任教师远多于班级数"),
-    Planted("X_AREA_STUDENTS", SCHOOL, "福田区第一所幼儿园", _school(ft_kinder), "校舍面积约为生均 0.5 ㎡"),
+    Planted("X_AREA_STUDENTS", SCHOOL, "福田区第一所幼儿园", _school(ft_kinder), "校舍面积只有原来的百分之一"),
     Planted("O_NO_TEACHERS", SCHOOL, "天河区以外（demo/staff.py）", _find_no_teachers, "有在籍学生但没有专任教师"),
     Planted("O_NO_STUDENTS", SCHOOL, EMPTY_SCHOOL_NAME, _school(th_empty), "有教职工但没有在籍学生（空壳学校）"),
-    Planted("O_AREA_OUTLIER", SCHOOL, "天河区第一所小学", _school(th_primary), "校舍面积为原来的 15 倍"),
-    Planted("O_EQUIPMENT_OUTLIER", SCHOOL, "福田区第一所小学", _school(ft_primary), "教学仪器设备值为原来的 30 倍"),
+    Planted("O_AREA_OUTLIER", SCHOOL, "天河区第二所幼儿园", _school(th_kinder_area), "校舍面积为原来的 15 倍"),
+    Planted("O_EQUIPMENT_OUTLIER", SCHOOL, "天河区第三所幼儿园", _school(th_kinder_equipment),
+            "教学仪器设备值为原来的 30 倍"),
     Planted("C_CLASS_SIZE", CLASS, "天河区（demo/students.py）", _find_class_size, "超大班额：67–72 人"),
     Planted("F_DANGEROUS_IN_USE", BUILDING, "3 所学校（demo/facilities.py）", _find_dangerous, "D级危房仍在使用"),
     Planted("F_REQUIRED_MISSING", BUILDING, "天河区第一所幼儿园", _find_building_missing, "建筑结构未填"),
-    Planted("A_REQUIRED_MISSING", EQUIPMENT, "天河区第一所幼儿园", _find_equipment_missing, "设备名称未填"),
+    Planted("A_REQUIRED_MISSING", EQUIPMENT, "天河区第一所幼儿园", _find_equipment_missing, "设备经费来源未填"),
 ]
 
 
@@ -359,15 +364,6 @@ def _adult_student():
     return (Student.objects.filter(id_type="1", birth_date__lte=limit, enrolments__is_active=True,
                                    enrolments__stage=Stage.SENIOR)
             .order_by("region_path", "pk").first())
-
-
-def _split_grade(school: Organization) -> str | None:
-    """The lowest primary grade of ``school`` with at least 8 active pupils in one class."""
-    from eduplatform.students.models import Enrolment
-
-    rows = (Enrolment.objects.filter(school=school, is_active=True, stage=Stage.PRIMARY).values("grade")
-            .annotate(n=Count("pk"), classes=Count("school_class", distinct=True)).order_by("grade"))
-    return next((r["grade"] for r in rows if r["n"] >= 8), None)
 
 
 def _plant_students(sealer: Sealer, rng: random.Random, lines: list[str]) -> None:
@@ -607,30 +603,25 @@ def _plant_empty_school(sealer: Sealer, rng: random.Random, lines: list[str]) ->
     lines.append(f"{school.name}：教职工 {len(posts)} 名，没有在籍学生")
 
 
-def _plant_classes(rng: random.Random, lines: list[str]) -> None:
-    """X_CLASS_GRADE: one grade of FT_PRIMARY spread over four classes of a few pupils each."""
+def _plant_classes(lines: list[str]) -> None:
+    """X_CLASS_GRADE: one grade of TH_PRIMARY put into a single class (the others deleted, empty), so
+    the grade's pupils are far more than its classes hold."""
     from eduplatform.students.models import Enrolment, SchoolClass
 
-    school = ft_primary()
-    grade = _split_grade(school) if school is not None else None
+    school = th_primary()
+    if school is None:
+        return
+    rows = (Enrolment.objects.filter(school=school, is_active=True, stage=Stage.PRIMARY).values("grade")
+            .annotate(n=Count("pk"), classes=Count("school_class", distinct=True)).order_by("-grade"))
+    grade = next((r["grade"] for r in rows if r["classes"] >= 2 and r["n"] >= 70), None)
     if grade is None:
         return
-    enrolments = list(Enrolment.objects.filter(school=school, is_active=True, grade=grade).order_by("pk"))
-    base = SchoolClass.objects.get(pk=enrolments[0].school_class_id)
-    classes = [base]
-    top = SchoolClass.objects.filter(school=school, school_year=base.school_year, grade=grade).order_by("-number").first()
-    for i in range(1, 4):
-        extra = SchoolClass.objects.get(pk=base.pk)
-        extra.pk, extra.number = None, top.number + i
-        extra.name = base.name.replace(f"{base.number}班", f"{extra.number}班") if f"{base.number}班" in base.name \
-            else f"{base.name[:-2]}{extra.number}班"
-        extra._state.adding = True
-        SchoolClass.objects.bulk_create([extra])
-        classes.append(SchoolClass.objects.get(school=school, school_year=base.school_year, grade=grade,
-                                               number=extra.number))
-    for i, e in enumerate(enrolments):
-        Enrolment.objects.filter(pk=e.pk).update(school_class=classes[i % len(classes)])
-    lines.append(f"{school.name}：{len(enrolments)} 名同年级学生分在 {len(classes)} 个班")
+    enrolments = Enrolment.objects.filter(school=school, is_active=True, grade=grade)
+    keep = SchoolClass.objects.filter(pk__in=enrolments.values("school_class_id")).order_by("number").first()
+    others = list(SchoolClass.objects.filter(school=school, school_year=keep.school_year, grade=grade).exclude(pk=keep.pk))
+    n = enrolments.update(school_class=keep)
+    SchoolClass.objects.filter(pk__in=[c.pk for c in others]).delete()
+    lines.append(f"{school.name}：{keep.name}编入全年级 {n} 名学生（删去其余 {len(others)} 个空班）")
 
 
 def _plant_facilities_and_assets(lines: list[str]) -> None:
@@ -638,14 +629,18 @@ def _plant_facilities_and_assets(lines: list[str]) -> None:
     from eduplatform.facilities.models import Building
 
     area_fields = ("total_area", "teaching_area", "admin_area", "living_area", "other_area")
-    th, kinder, ft, ft_k = th_primary(), th_kinder(), ft_primary(), ft_kinder()
-    if th is not None:  # O_AREA_OUTLIER: fifteen times the floor area (a unit typed in 0.1 ㎡?)
-        Building.objects.filter(school=th).update(**{f: F(f) * 15 for f in area_fields})
-    if ft_k is not None:  # X_AREA_STUDENTS: about a twentieth of the floor area its pupils need
-        Building.objects.filter(school=ft_k).update(**{f: F(f) / 20 for f in area_fields})
-    if ft is not None:  # O_EQUIPMENT_OUTLIER: equipment value thirty times the school's own
-        AssetHoldings.objects.filter(school=ft).update(teaching_equipment_value=F("teaching_equipment_value") * 30)
-        Equipment.objects.filter(school=ft).update(value=F("value") * 30, unit_price=F("unit_price") * 30)
+    kinder, area_outlier, equipment_outlier, ft_k = th_kinder(), th_kinder_area(), th_kinder_equipment(), ft_kinder()
+    if area_outlier is not None:  # O_AREA_OUTLIER: fifteen times its floor area
+        Building.objects.filter(school=area_outlier).update(**{f: F(f) * 15 for f in area_fields})
+        lines.append(f"{area_outlier.name}：校舍面积为原来的 15 倍")
+    if ft_k is not None:  # X_AREA_STUDENTS: a hundredth of its floor area (typed in the wrong unit)
+        Building.objects.filter(school=ft_k).update(**{f: F(f) / 100 for f in area_fields})
+        lines.append(f"{ft_k.name}：校舍面积只有原来的百分之一")
+    if equipment_outlier is not None:  # O_EQUIPMENT_OUTLIER: thirty times its equipment value
+        AssetHoldings.objects.filter(school=equipment_outlier).update(
+            teaching_equipment_value=F("teaching_equipment_value") * 30)
+        Equipment.objects.filter(school=equipment_outlier).update(value=F("value") * 30, unit_price=F("unit_price") * 30)
+        lines.append(f"{equipment_outlier.name}：教学仪器设备值为原来的 30 倍")
     if kinder is not None:
         first = Building.objects.filter(school=kinder).order_by("pk").first()
         if first is not None:  # F_REQUIRED_MISSING
@@ -654,9 +649,10 @@ def _plant_facilities_and_assets(lines: list[str]) -> None:
                                first.region_path, kinder.pk)])
         line = Equipment.objects.filter(school=kinder).order_by("pk").first()
         if line is not None:  # A_REQUIRED_MISSING
-            Equipment.objects.filter(pk=line.pk).update(name="")
-            _audit(EQUIPMENT, [(line.pk, line.name, _change("name", "名称", line.name, ""), line.region_path, kinder.pk)])
-    lines.append("校舍面积异常 2 所、设备值异常 1 所、校舍与设备必填项缺失各 1 条")
+            Equipment.objects.filter(pk=line.pk).update(funding_source="")
+            _audit(EQUIPMENT, [(line.pk, line.name, _change("funding_source", "经费来源", line.funding_source, ""),
+                                line.region_path, kinder.pk)])
+        lines.append(f"{kinder.name}：建筑结构、设备经费来源未填各 1 条")
 
 
 def plant(*, seed: int) -> str:
@@ -670,7 +666,7 @@ def plant(*, seed: int) -> str:
         _plant_students(sealer, rng, lines)
         _plant_staff(sealer, rng, lines)
         _plant_empty_school(sealer, rng, lines)
-        _plant_classes(rng, lines)
+        _plant_classes(lines)
         _plant_facilities_and_assets(lines)
     return "数据质量检查样例（见 eduplatform/demo/anomalies.py）：\n  " + "\n  ".join(lines)
 
