@@ -264,7 +264,7 @@ def issues_waiting(actor: Actor, statuses: tuple[str, ...], limit: int = ISSUES_
     out = []
     for issue in qs:
         rule = RULES.get(issue.rule)
-        out.append({"id": issue.pk, "rule": issue.rule, "title": rule.title if rule else issue.rule,
+        out.append({"id": issue.pk, "rule": issue.rule, "title": rule.title if rule else issue.message[:40],
                     "severity": issue.severity, "severity_label": issue.get_severity_display(),
                     "status_label": issue.get_status_display(), "school": issue.school.name,
                     "label": issue.object_label, "message": issue.message, "url": _issue_url(issue.pk)})
