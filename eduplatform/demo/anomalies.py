@@ -115,6 +115,21 @@ def ft_kinder() -> Organization | None:
     return _first(OTHER_COUNTY, Stage.PRESCHOOL)
 
 
+def th_area_short() -> Organization | None:
+    """The 天河区 school with the most pupils besides the first primary school and the two
+    kindergartens of the outliers (a small school is given 60 pupils' worth of space, so a
+    hundredth of it would not look short)."""
+    from eduplatform.students.models import Enrolment
+
+    taken = {s.pk for s in (th_primary(), th_kinder_area(), th_kinder_equipment()) if s is not None}
+    candidates = [s for s in _schools_of(DEMO_COUNTY) if s.pk not in taken]
+    if not candidates:
+        return None
+    sizes = dict(Enrolment.objects.filter(is_active=True, school__in=candidates).values("school_id")
+                 .annotate(n=Count("pk")).values_list("school_id", "n"))
+    return max(candidates, key=lambda s: (sizes.get(s.pk, 0), [-ord(c) for c in s.school_code]))
+
+
 def th_empty() -> Organization | None:
     return Organization.objects.filter(school_code=EMPTY_SCHOOL_CODE).first()
 
@@ -286,7 +301,7 @@ PLANTED: list[Planted] = [
             _find_student_is_staff, "在籍高中生同时是在岗教职工"),
     Planted("X_CLASS_GRADE", SCHOOL, "天河区第一所小学", _school(th_primary), "一个年级的学生全部编在一个班"),
     Planted("X_STAFF_LOAD", SCHOOL, "天河区第一所幼儿园", _school(th_kinder), "专任教师远多于班级数"),
-    Planted("X_AREA_STUDENTS", SCHOOL, "福田区第一所幼儿园", _school(ft_kinder), "校舍面积只有原来的百分之一"),
+    Planted("X_AREA_STUDENTS", SCHOOL, "天河区在校生最多的其他学校", _school(th_area_short), "校舍面积只有原来的百分之一"),
     Planted("O_NO_TEACHERS", SCHOOL, "天河区以外（demo/staff.py）", _find_no_teachers, "有在籍学生但没有专任教师"),
     Planted("O_NO_STUDENTS", SCHOOL, EMPTY_SCHOOL_NAME, _school(th_empty), "有教职工但没有在籍学生（空壳学校）"),
     Planted("O_AREA_OUTLIER", SCHOOL, "天河区第二所幼儿园", _school(th_kinder_area), "校舍面积为原来的 15 倍"),
@@ -629,7 +644,7 @@ def _plant_facilities_and_assets(lines: list[str]) -> None:
     from eduplatform.facilities.models import Building
 
     area_fields = ("total_area", "teaching_area", "admin_area", "living_area", "other_area")
-    kinder, area_outlier, equipment_outlier, ft_k = th_kinder(), th_kinder_area(), th_kinder_equipment(), ft_kinder()
+    kinder, area_outlier, equipment_outlier, ft_k = th_kinder(), th_kinder_area(), th_kinder_equipment(), th_area_short()
     if area_outlier is not None:  # O_AREA_OUTLIER: fifteen times its floor area
         Building.objects.filter(school=area_outlier).update(**{f: F(f) * 15 for f in area_fields})
         lines.append(f"{area_outlier.name}：校舍面积为原来的 15 倍")
