@@ -185,30 +185,44 @@ def _latest_scores(actor: Actor, path: str, school_id: int = 0) -> dict[str, flo
     return {r["database"]: float(r["score"]) for r in qs.filter(day=day).values("database", "score")}
 
 
+def _progress_module():
+    """``quality.progress`` (the progress pages' figures) when it is there; None on a branch without it."""
+    try:
+        from eduplatform.quality import progress
+    except ImportError:
+        return None
+    return progress if hasattr(progress, "region_total") else None
+
+
 def database_progress(actor: Actor, root: Region, expected: int) -> dict[str, object]:
     """建库进度 and data quality per base database for the home page.
 
-    When ``quality.progress`` offers ``home_progress(actor, root)`` (the progress helper's figures:
-    expected institutions, with data, records, completeness, open issues per database), it answers;
-    until then this counts schools with roll-up rows per database against the open schools expected,
-    and the live issues of the jurisdiction."""
-    try:
-        from eduplatform.quality import progress as quality_progress
-    except ImportError:
-        quality_progress = None
-    provided = getattr(quality_progress, "home_progress", None)
-    if provided is not None:
-        return provided(actor, root)
-    with_data = _schools_with_data(actor, root)
+    Read through ``quality.progress.region_total`` (the progress page's own figures: institutions
+    expected, with data, records, required-field completeness, live issues per database) when that
+    module exists; otherwise schools with roll-up rows per database against the open schools, and
+    the live issues of the jurisdiction. Either way one definition per figure: the home page shows
+    what the progress page shows."""
     issues = quality_issue_counts(actor, root)
     scores = _latest_scores(actor, root.path)
+    progress = _progress_module()
     rows = []
-    for db, label, _key in DATABASE_MEASURES:
-        n = with_data.get(db, 0)
-        cell = issues["by_database"].get(db, {"open": 0, "errors": 0})  # type: ignore[union-attr]
-        rows.append({"database": db, "label": label, "expected": expected, "with_data": n,
-                     "share": round(100 * n / expected, 1) if expected else None,
-                     "open": cell["open"], "errors": cell["errors"], "score": scores.get(db)})
+    if progress is not None:
+        total = progress.region_total(actor, root)
+        for db, label, _key in DATABASE_MEASURES:
+            cell = total.cells[db]
+            counts = issues["by_database"].get(db, {"open": 0, "errors": 0})  # type: ignore[union-attr]
+            rows.append({"database": db, "label": label, "expected": cell.expected, "with_data": cell.with_data,
+                         "share": cell.coverage, "complete": cell.complete, "records": cell.records,
+                         "open": counts["open"], "errors": counts["errors"], "score": scores.get(db)})
+    else:
+        with_data = _schools_with_data(actor, root)
+        for db, label, _key in DATABASE_MEASURES:
+            n = with_data.get(db, 0)
+            counts = issues["by_database"].get(db, {"open": 0, "errors": 0})  # type: ignore[union-attr]
+            rows.append({"database": db, "label": label, "expected": expected, "with_data": n,
+                         "share": round(100 * min(n, expected) / expected, 1) if expected else None,
+                         "complete": None, "records": None,
+                         "open": counts["open"], "errors": counts["errors"], "score": scores.get(db)})
     return {"rows": rows, "issues": issues, "url": _url("progress:overview")}
 
 
@@ -246,7 +260,7 @@ def lagging_schools(actor: Actor, root: Region, limit: int = LAGGING_SHOWN) -> l
                      "databases": len(have), "of": total, "share": round(100 * len(have) / total),
                      "missing": [label for db, label, _k in DATABASE_MEASURES if db not in have],
                      "open": cell["open"], "errors": cell["errors"],
-                     "url": _url("orgs:school", school_code=school.school_code)})
+                     "url": _url("progress:school", school_id=pk) or _url("orgs:school", school_code=school.school_code)})
     rows.sort(key=lambda r: (r["databases"], -r["errors"], -r["open"], r["code"]))
     return rows[:limit]
 
