@@ -297,12 +297,17 @@ def school_completeness(actor: Actor, school: Organization) -> list[dict[str, ob
     scores = _latest_scores(actor, school.region_path, school.pk)
     units = {"students": "名", "staff": "人", "floor_area": "㎡", "equipment_value": "元"}
     what = {"students": "在校生", "staff": "教职工", "floor_area": "校舍建筑面积", "equipment_value": "教学仪器设备值"}
+    # Required-field completeness and the fields left empty, as the progress page shows them.
+    progress = _progress_module()
+    detail, gaps = progress.school_detail(actor, school) if progress is not None else (None, {})
     rows = []
     for db, label, key in DATABASE_MEASURES:
         has = key in values
         cell = issues.get(db, {"open": 0, "errors": 0})  # type: ignore[union-attr]
         rows.append({"database": db, "label": label, "has_data": has, "measure": what[key],
                      "value": values.get(key, 0), "unit": units[key],
+                     "complete": detail.cells[db].complete if detail is not None else None,
+                     "gaps": [(field, n) for field, n in gaps.get(db, []) if n],
                      "open": cell["open"], "errors": cell["errors"], "score": scores.get(db)})
     return rows
 
@@ -331,7 +336,8 @@ def home_figures(actor: Actor) -> dict[str, object]:
         return {"kind": kind, "root": root, "school": school, "completeness": completeness,
                 "databases_with_data": sum(1 for r in completeness if r["has_data"]),
                 "issues": quality_issue_counts(actor), "open_issues": issues_waiting(actor, SCHOOL_STATUSES),
-                "todos": school_todos(actor), "quality_url": _url("quality:issues")}
+                "todos": school_todos(actor), "quality_url": _url("quality:issues"),
+                "progress_url": _url("progress:school", school_id=school.pk)}
     figures = dashboard_figures(actor)
     figures["kind"] = kind
     if root is None:
