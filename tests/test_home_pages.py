@@ -34,7 +34,7 @@ PROVINCE_HOME_QUERIES = 45
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
-        call_command("generate_demo", "--scale", "0.002", "--students", "0.02", stdout=io.StringIO())
+        call_command("generate_demo", "--scale", "0.002", "--students", "0.02", "--anomalies", stdout=io.StringIO())
         yield
         transaction.set_rollback(True)
 

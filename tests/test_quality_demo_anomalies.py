@@ -34,7 +34,7 @@ RULE_CODES = {
 def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock(), transaction.atomic():
         out = io.StringIO()
-        call_command("generate_demo", "--scale", "0.02", "--students", "0.02", stdout=out)
+        call_command("generate_demo", "--scale", "0.02", "--students", "0.02", "--anomalies", stdout=out)
         yield out.getvalue()
         transaction.set_rollback(True)
 

@@ -1,8 +1,9 @@
 """Deliberate data-quality anomalies in the demo: at least one of every rule code of ``quality``
 (issue 16), each in a named school, for the rules to find and for the pages to show.
 
-``plant(seed=…)`` runs at the end of ``generate_demo``, before the roll-ups are rebuilt from the
-records (so every figure still equals its records). Most anomalies are records the services would
+``plant(seed=…)`` runs at the end of ``generate_demo --anomalies`` (asked for, because the
+generators' own tests check that what they write is valid), before the roll-ups are rebuilt from the
+records (so every figure still equals its records); a second run plants nothing again. Most anomalies are records the services would
 refuse (an ID number with a wrong check character, a teacher of 17, one person in two schools): they
 are written here directly, the way the demo's bulk generators write (``bulk_create`` / ``update``,
 personal identifiers sealed with the same ``Sealer``, an audit entry per record). Each one is a
