@@ -11,13 +11,16 @@ from eduplatform.orgs.capabilities import VIEW_RECORDS
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import path_in_scope, scope_of
 from eduplatform.web.navigation import AREAS
-from eduplatform.web.selectors import dashboard_figures
+from eduplatform.web.selectors import home_figures
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     # The three security roles (三员) administer the platform; they do not read its records.
-    figures = dashboard_figures(request.user) if request.user.can(VIEW_RECORDS) else None
+    # Every other role sees its jurisdiction's figures, by role (web.selectors.home_figures): a province
+    # or city officer key figures, progress and quality; a county its lagging schools and the issues
+    # waiting for it; a school its own completeness, issues and to-dos.
+    figures = home_figures(request.user) if request.user.can(VIEW_RECORDS) else None
     return render(request, "web/dashboard.html", {"nav_active": "dashboard", "figures": figures})
 
 

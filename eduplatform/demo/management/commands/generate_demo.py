@@ -5,6 +5,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 
+from eduplatform.demo import anomalies as demo_anomalies
 from eduplatform.demo import assets as demo_assets
 from eduplatform.demo import bulk as demo_bulk
 from eduplatform.demo import exchange as demo_exchange
@@ -42,9 +43,13 @@ class Command(BaseCommand):
         parser.add_argument("--bulk", action="store_true",
                             help="批量写入（仅 PostgreSQL）：学生、学籍、教职工整表写入，不逐校走登记服务，"
                                  "不写入学事件与审计记录；结束时重建汇总表并生成统计快照（见 eduplatform/demo/bulk.py）")
+        parser.add_argument("--anomalies", action="store_true",
+                            help="另外植入数据质量检查样例：每条质量规则至少一处异常，多在天河区、福田区"
+                                 "（见 eduplatform/demo/anomalies.py）")
         parser.add_argument("--seed", type=int, default=2026)
 
-    def handle(self, *args, scale: float | str, students: float, bulk: bool, seed: int, **options):
+    def handle(self, *args, scale: float | str, students: float, bulk: bool, seed: int, anomalies: bool = False,
+               **options):
         if settings.IS_PRODUCTION:
             raise CommandError(province.PRODUCTION_REFUSAL)
         if scale == PROVINCE:
@@ -67,6 +72,12 @@ class Command(BaseCommand):
             self._bulk(students, seed)
         else:
             self._by_service(students, seed)
+        # The data-quality anomalies (demo/anomalies.py) go in last, before the roll-ups are rebuilt. They
+        # are asked for: the generators' own tests check that what they write is valid.
+        if anomalies:
+            line = demo_anomalies.plant(seed=seed)
+            if line:
+                self.stdout.write(line)
         # The generators write in bulk; the statistics are rebuilt from what they wrote.
         started = time.perf_counter()
         if connection.vendor == "postgresql":
