@@ -61,7 +61,9 @@ var/vendor/.installed: node_modules/.package-lock.json scripts/vendor-assets.sh 
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_reference
-	$(PY) manage.py generate_demo $(DEMO_ARGS)
+	$(PY) manage.py generate_demo --anomalies $(DEMO_ARGS)
+	$(PY) manage.py quality_scan --region 440000000000
+	$(PY) manage.py quality_scores
 	$(PY) manage.py collectstatic --noinput -v0
 	@echo
 	@echo "平台地址: http://127.0.0.1:8000"

@@ -151,6 +151,11 @@ def main() -> None:
     # 11. City nodes: replication lag of a Guangzhou node under a 50,000-update burst, many small
     #     commits and steady writes, on a province and a node cluster of its own (bench/replication.py).
     subprocess.run([sys.executable, str(ROOT / "bench" / "replication.py")], check=True)  # noqa: S603
+    # 12. Data quality on the province database: the duplicate-person scan of the whole province and
+    #     every rule over its biggest county (bench/quality_scans.py, nothing written), and the
+    #     province officer's 建库进度 page (bench/progress.py), each beside a raw query in the same run.
+    subprocess.run([sys.executable, str(ROOT / "bench" / "quality_scans.py")], check=True)  # noqa: S603
+    subprocess.run([sys.executable, str(ROOT / "bench" / "progress.py")], check=True)  # noqa: S603
     print(f"\nmake bench took {(time.perf_counter() - STARTED) / 60:.1f} min")
 
 

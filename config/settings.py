@@ -312,6 +312,11 @@ TRUST_X_FORWARDED_FOR = _env_bool("TRUST_X_FORWARDED_FOR", False)
 # Serve static files straight from the app folders too, so tests and a fresh demo need no collectstatic.
 WHITENOISE_USE_FINDERS = True
 
+# Uploaded files (a school's evidence for a data-quality issue) live under var/media, outside any URL:
+# they are sent only by views that check the reader's scope (quality:attachment). Set MEDIA_ROOT to
+# a disk that is backed up with the database.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

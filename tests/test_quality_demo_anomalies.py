@@ -42,7 +42,6 @@ def demo(django_db_setup, django_db_blocker):
 @pytest.fixture(scope="module")
 def findings(demo, django_db_blocker):
     from eduplatform.quality.engine import scan_findings
-
     from eduplatform.quality.rules import ScanScope
 
     with django_db_blocker.unblock():

@@ -8,7 +8,8 @@ import datetime as dt
 
 import pytest
 
-from eduplatform.quality import engine
+from eduplatform.quality import engine, issues
+from eduplatform.quality.models import QualityIssue
 from eduplatform.quality.rules import RULES, ScanScope
 from eduplatform.students.models import RetiredStudentNumber
 from tests.students_support import make_id
@@ -208,6 +209,10 @@ def test_staff_age(world):
     ids = [teen.pk, old.pk, old_woman.pk, kept.pk, adult.pk]
     assert ids_of(record("staff.staffmember", ids, "T_AGE")) == set(found)
     assert scan("T_AGE", county_path(world.school_b1)) == []
+    # As issues, the two cases keep their weight: under 18 an error, past retirement age a warning.
+    issues.sync_findings(scope=ScanScope(county_path(world.school_a1)), codes=["T_AGE"], findings=found.values())
+    severities = dict(QualityIssue.objects.filter(rule="T_AGE").values_list("object_id", "severity"))
+    assert severities == {teen.pk: "error", old.pk: "warning", old_woman.pk: "warning"}
 
 
 def test_dangerous_building_in_use(world):

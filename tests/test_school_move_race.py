@@ -9,19 +9,18 @@ from __future__ import annotations
 import datetime as dt
 import threading
 
-from django.db import transaction
-
 import pytest
+from django.db import transaction
 
 from eduplatform.facilities import services as facilities
 from eduplatform.facilities.models import Building
 from eduplatform.orgs import services as orgs
 from eduplatform.orgs.models import Organization, Region
+from eduplatform.staff import services as staff
+from eduplatform.staff.models import StaffMember
 from eduplatform.students import services as students
 from eduplatform.students.models import Enrolment, Student
 from eduplatform.students.schema import clean_student
-from eduplatform.staff import services as staff
-from eduplatform.staff.models import StaffMember
 from tests.concurrency import committing, postgres_only, run_concurrently
 from tests.facilities_support import building_row
 from tests.staff_support import staff_row

@@ -117,8 +117,11 @@ def _live() -> QuerySet[QualityIssue]:
 
 def _new_issue(f: Finding, now: Any) -> QualityIssue:
     rule = RULES.get(f.rule)
+    # A rule with two cases of different weight says so per finding (T_AGE: under 18 is an error,
+    # past retirement age a warning).
+    severity = f.evidence.get("severity") or (rule.severity if rule else "warning")
     return QualityIssue(
-        rule=f.rule, severity=rule.severity if rule else "warning", database=rule.database if rule else "",
+        rule=f.rule, severity=severity, database=rule.database if rule else "",
         status=IssueStatus.OPEN, school_id=f.school_id, region_path=f.region_path, stage_mask=f.stage_mask,
         object_type=f.object_type, object_id=f.object_id, object_label=f.object_label[:200],
         fingerprint=f.fingerprint, group_key=f.group[:200], message=f.message, fields=list(f.fields),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("issues/<int:issue_id>/attachment/", views.issue_attachment, name="attachment"),
     *[path(f"issues/<int:issue_id>/{action}/", views.issue_action, {"action": action}, name=action)
       for action in views.ACTIONS],
+    path("rules/", views.rule_list, name="rules"),
     path("scans/", views.scan_list, name="scans"),
     path("scans/<int:scan_id>/", views.scan_detail, name="scan"),
 ]

@@ -265,3 +265,25 @@ def scan_detail(request: HttpRequest, scan_id: int) -> HttpResponse:
     if request.headers.get("HX-Request"):
         return render(request, "quality/scan_progress.html", context)
     return render(request, "quality/scan_detail.html", context)
+
+
+KIND_LABELS = {"identity": "身份与重复", "plausibility": "合理性", "consistency": "跨记录一致性",
+               "completeness": "完整性"}
+
+
+@login_required
+@service_errors_to_pages
+def rule_list(request: HttpRequest) -> HttpResponse:
+    """Every rule with what it checks, so a clerk can read why a record was flagged (Excel export too)."""
+    _require_viewer(request)
+    rules = sorted(RULES.values(), key=lambda r: (list(KIND_LABELS).index(r.kind) if r.kind in KIND_LABELS else 9,
+                                                  r.database, r.code))
+    rows = [{"rule": r, "kind": KIND_LABELS.get(r.kind, r.kind), "severity": Severity(r.severity).label,
+             "database": Database(r.database).label, "at_write": r.record is not None} for r in rules]
+    if request.GET.get("export") == "xlsx":
+        return xlsx_response("数据质量规则.xlsx", ["规则代码", "规则名称", "类别", "严重程度", "基础库", "涉及字段", "写入时即检查", "说明"],
+                             ([x["rule"].code, x["rule"].title, x["kind"], x["severity"], x["database"],
+                               "、".join(x["rule"].fields), "是" if x["at_write"] else "否", x["rule"].description]
+                              for x in rows), sheet="规则")
+    return render(request, "quality/rule_list.html", {**_tabs(request, "rules"), "rows": rows})
+

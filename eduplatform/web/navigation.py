@@ -31,7 +31,7 @@ AREAS: tuple[Area, ...] = (
     Area("forms", "报表与审核", "reporting:tasks", True, "补充统计报表、填报任务与逐级审核"),
     Area("quality", "数据质量", "quality:issues", True, "查重、合理性校验与问题整改"),
     Area("progress", "建库进度", "progress:overview", True, "各地基础库建设进度实时监测"),
-    Area("exchange", "数据交换", "web:area_exchange", False, "开放接口、客户端凭证、变更流与市级节点同步"),
+    Area("exchange", "数据交换", "exchange_standard:standard", True, "开放接口、客户端凭证、变更流与市级节点同步"),
     Area("standards", "数据字典", "standards:dictionary", True, "国家标准代码表与数据标准"),
 )
 
