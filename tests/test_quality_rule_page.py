@@ -24,7 +24,7 @@ def test_every_rule_is_listed_with_its_description(client, world):
 
 def test_the_rule_list_exports_one_row_per_rule(client, world):
     client.force_login(world.user("county_a_stat"))
-    response = client.get("/quality/rules/?export=xlsx")
+    response = client.get("/quality/rules/?format=xlsx")
     rows = CalamineWorkbook.from_filelike(io.BytesIO(response.content)).get_sheet_by_index(0).to_python()
     assert rows[0][0] == "规则代码"
     assert sorted(r[0] for r in rows[1:]) == sorted(RULES)

@@ -280,7 +280,7 @@ def rule_list(request: HttpRequest) -> HttpResponse:
                                                   r.database, r.code))
     rows = [{"rule": r, "kind": KIND_LABELS.get(r.kind, r.kind), "severity": Severity(r.severity).label,
              "database": Database(r.database).label, "at_write": r.record is not None} for r in rules]
-    if request.GET.get("export") == "xlsx":
+    if request.GET.get("format") == "xlsx":
         return xlsx_response("数据质量规则.xlsx", ["规则代码", "规则名称", "类别", "严重程度", "基础库", "涉及字段", "写入时即检查", "说明"],
                              ([x["rule"].code, x["rule"].title, x["kind"], x["severity"], x["database"],
                                "、".join(x["rule"].fields), "是" if x["at_write"] else "否", x["rule"].description]
