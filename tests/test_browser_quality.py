@@ -14,11 +14,14 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
+from eduplatform.accounts import services as accounts
+from eduplatform.accounts.roles import Role
+from eduplatform.quality import issues
 from eduplatform.quality.models import IssueStatus, QualityIssue
 from eduplatform.students import services
 from tests.students_support import student_row
 from tests.test_browser import chromium, log_in, reference_restored, site, tab  # noqa: F401
-from tests.world import World
+from tests.world import PASSWORD, World
 
 SCREENSHOTS = Path(settings.BASE_DIR) / "var" / "screenshots"
 EXPLANATION = "该生已于 2025 年转入本校，身份证件号已按户口簿核对无误，佐证材料见附件。"
@@ -38,10 +41,14 @@ def _county_with_a_lagging_school(world: World) -> QualityIssue:
         services.enrol_student(actor=world.user("county_a_stat"), school=world.school_a1, data=student_row(900 + seq))
     school = world.school_a2
     issue = QualityIssue.objects.create(
-        rule="O_NO_STUDENTS", severity="warning", database="schools", status=IssueStatus.EXPLAINED, school=school,
+        rule="O_NO_STUDENTS", severity="warning", database="schools", status=IssueStatus.OPEN, school=school,
         region_path=school.region_path, stage_mask=school.stage_mask, object_type="orgs.organization",
         object_id=school.pk, object_label=school.name, fingerprint=f"O_NO_STUDENTS:orgs.organization:{school.pk}:",
-        message="有教职工但没有在籍学生", explanation=EXPLANATION)
+        message="有教职工但没有在籍学生")
+    # The school's clerk explains it through the service (its history shows the explanation).
+    clerk = accounts.create_user(actor=None, username="clerk_a2", password=PASSWORD, organization=school)
+    accounts.grant_role(actor=None, user=clerk, role=Role.SCHOOL_CLERK)
+    issues.explain(actor=clerk, issue=issue, explanation=EXPLANATION)
     open_one = QualityIssue.objects.create(
         rule="S_ID_INVALID", severity="error", database="students", status=IssueStatus.OPEN, school=world.school_a1,
         region_path=world.school_a1.region_path, stage_mask=world.school_a1.stage_mask, object_type="students.student",
@@ -91,13 +98,28 @@ def test_county_drills_from_progress_map_to_a_lagging_school_and_confirms_it(sit
     tab.wait_for_url("**/progress/school/**")
     expect(tab.locator("h2.page-title")).to_contain_text("天河测试幼儿园")
     shot(tab, "quality-progress-school.png")
-    # Its issue waiting for the county (the review queue of the quality pages), with the explanation.
-    tab.goto("/quality/review/")
+    # Its issues, from the school's progress page; the one waiting for the county, with the explanation.
+    tab.locator('[data-testid="school-issues-link"]').click()
+    tab.wait_for_url("**/quality/?school=*")
     tab.get_by_role("link", name="天河测试幼儿园").first.click()
     tab.wait_for_url(f"**/quality/issues/{issue.pk}/")
+    expect(tab.locator("body")).to_contain_text("说明")  # the school's explanation in the history
     expect(tab.locator("body")).to_contain_text(EXPLANATION)
     tab.locator('[data-testid="confirm"]').click()
     expect(tab.locator("body")).to_contain_text("已确认")
     shot(tab, "quality-issue-confirmed.png")
     issue.refresh_from_db()
     assert issue.status == IssueStatus.CONFIRMED
+
+
+@pytest.mark.browser
+def test_province_progress_map_colours_the_cities_and_drills_to_a_city(site: World, tab: Page, live_server):  # noqa: F811
+    _county_with_a_lagging_school(site)
+    log_in(tab, "province")
+    tab.goto("/progress/")
+    expect(tab.locator("#progress-map[data-ready=yes]")).to_be_visible()
+    expect(tab.locator("#progress-map svg path").first).to_be_attached()  # the outlines were drawn
+    shot(tab, "quality-progress-province.png")
+    tab.locator('[data-testid="progress-ranking"]').get_by_role("link", name="广州市").click()
+    expect(tab.locator("h2.page-title")).to_contain_text("广州市")
+    expect(tab.locator('[data-testid="progress-ranking"]')).to_contain_text("天河区")
