@@ -123,3 +123,18 @@ def test_province_progress_map_colours_the_cities_and_drills_to_a_city(site: Wor
     tab.locator('[data-testid="progress-ranking"]').get_by_role("link", name="广州市").click()
     expect(tab.locator("h2.page-title")).to_contain_text("广州市")
     expect(tab.locator('[data-testid="progress-ranking"]')).to_contain_text("天河区")
+
+
+@pytest.mark.browser
+def test_every_roles_home_page_runs_without_script_errors(site: World, tab: Page, live_server):  # noqa: F811
+    """A school's home has no region chart: its page must not load (or break on) the chart's script."""
+    _county_with_a_lagging_school(site)
+    errors: list[str] = []
+    tab.on("pageerror", lambda exc: errors.append(str(exc)))
+    for user in ("clerk_a1", "county_a_stat", "province"):
+        log_in(tab, user)
+        tab.goto("/")
+        expect(tab.locator("h2.page-title")).to_be_visible()
+        tab.wait_for_load_state("load")
+        tab.context.clear_cookies()
+    assert not errors, errors

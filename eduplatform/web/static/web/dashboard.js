@@ -1,8 +1,10 @@
 // Bar chart of schools per child region; the data comes from a json_script block (CSP: no inline JS).
 document.addEventListener("DOMContentLoaded", function () {
   var el = document.getElementById("chart-children");
-  var data = JSON.parse(document.getElementById("children-data").textContent);
-  if (!el || !window.echarts || data.length === 0) { return; }
+  var source = document.getElementById("children-data");  // absent on a school's own home page
+  if (!el || !source || !window.echarts) { return; }
+  var data = JSON.parse(source.textContent);
+  if (data.length === 0) { return; }
   var chart = echarts.init(el, null, { renderer: "svg" });
   chart.setOption({
     grid: { left: 48, right: 16, top: 36, bottom: 72 },
