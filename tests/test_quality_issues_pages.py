@@ -68,7 +68,14 @@ def test_school_explains_and_county_confirms_through_the_pages(client, world, te
     done = client.post(url + "explain/", {"explanation": "新建校，教师尚未到岗",
                                           "attachment": SimpleUploadedFile("批文.pdf", b"%PDF-1.4 x")})
     assert done.status_code == 302
-    assert client.get(url + "attachment/").status_code == 200
+    download = client.get(url + "attachment/")
+    assert download.status_code == 200 and download.content == b"%PDF-1.4 x"
+    assert download["Content-Type"] == "application/pdf"
+    # On disk the evidence is sealed (AES-GCM, like every upload): the plain bytes are not there.
+    stored = QualityIssue.objects.get(pk=download.wsgi_request.resolver_match.kwargs["issue_id"]).attachment
+    with stored.open("rb") as f:
+        on_disk = f.read()
+    assert b"%PDF-1.4 x" not in on_disk and on_disk.startswith(b"EDUSEAL1:")
 
     login(client, world, "county_b_stat")
     assert client.get(url).status_code == 404

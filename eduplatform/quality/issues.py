@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
+from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
@@ -32,6 +33,7 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
+from eduplatform.core.crypto import seal_file
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_change
@@ -373,7 +375,8 @@ def explain(*, actor: Actor, issue: QualityIssue, explanation: str,
         raise RecordInvalid(f"问题「{issue.object_label or issue.rule}」", problems)
     issue.explanation = text
     if attachment is not None:
-        issue.attachment.save(attachment.name, attachment, save=False)
+        # Sealed like every uploaded file (core.crypto): evidence often shows a pupil's documents.
+        issue.attachment.save(attachment.name, ContentFile(seal_file(attachment.read())), save=False)
     return _act(actor, issue, IssueAction.EXPLAINED, IssueStatus.EXPLAINED, text)
 
 

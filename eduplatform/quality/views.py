@@ -4,19 +4,21 @@ duplicate groups with both sides, and the scans with their progress."""
 
 from __future__ import annotations
 
+import mimetypes
 from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_POST
 
 from eduplatform.core import paging
+from eduplatform.core.crypto import open_file
 from eduplatform.core.errors import NotPermitted, OutOfScope, RecordInvalid
-from eduplatform.core.spreadsheets import xlsx_response
+from eduplatform.core.spreadsheets import attachment, xlsx_response
 from eduplatform.core.views import service_errors_to_pages
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_event
@@ -168,8 +170,10 @@ def issue_attachment(request: HttpRequest, issue_id: int) -> HttpResponse:
     issue = _issue_or_404(request, issue_id)
     if not issue.attachment:
         raise Http404("没有佐证材料")
-    return FileResponse(issue.attachment.open("rb"), as_attachment=True,
-                        filename=issue.attachment.name.rsplit("/", 1)[-1])
+    with issue.attachment.open("rb") as stored:
+        content = open_file(stored.read())  # sealed at upload (issues.explain)
+    name = issue.attachment.name.rsplit("/", 1)[-1]
+    return attachment(content, name, mimetypes.guess_type(name)[0] or "application/octet-stream")
 
 
 ACTIONS: dict[str, tuple[str, str]] = {
