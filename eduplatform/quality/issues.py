@@ -39,6 +39,7 @@ from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_change
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.scope import Actor, scope_of, unit_in_reach
+from eduplatform.quality.engine import record_findings, scan_findings
 from eduplatform.quality.models import (
     COUNTY_STATUSES,
     IssueAction,
@@ -46,7 +47,7 @@ from eduplatform.quality.models import (
     QualityIssue,
     QualityIssueAction,
 )
-from eduplatform.quality.rules import RULES, Finding, ScanScope, rules_for
+from eduplatform.quality.rules import RULES, Finding, ScanScope
 
 log = logging.getLogger(__name__)
 
@@ -69,36 +70,6 @@ class SyncResult:
     def __add__(self, other: SyncResult) -> SyncResult:
         return SyncResult(self.found + other.found, self.opened + other.opened, self.updated + other.updated,
                           self.closed + other.closed)
-
-
-# --------------------------------------------------------------------------------------------
-# The engine (rules helper). Until it lands, the registry itself answers the same two questions.
-
-
-def scan_findings(scope: ScanScope, codes: list[str] | None = None) -> Iterator[Finding]:
-    try:
-        from eduplatform.quality import engine
-    except ImportError:
-        engine = None
-    if engine is not None and hasattr(engine, "scan_findings"):
-        yield from engine.scan_findings(scope, codes)
-        return
-    for rule in rules_for(codes):
-        yield from rule.scan(scope)
-
-
-def record_findings(object_type: str, ids: Sequence[int]) -> tuple[list[str], list[Finding]]:
-    try:
-        from eduplatform.quality import engine
-    except ImportError:
-        engine = None
-    if engine is not None and hasattr(engine, "record_findings"):
-        return engine.record_findings(object_type, ids)
-    rules = [r for r in RULES.values() if r.record is not None and r.object_type == object_type]
-    found: list[Finding] = []
-    for rule in rules:
-        found.extend(rule.record(ids))
-    return [r.code for r in rules], found
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,7 +453,7 @@ def open_for_school(qs: QuerySet[QualityIssue]) -> QuerySet[QualityIssue]:
     return qs.filter(status=IssueStatus.OPEN)
 
 
-__all__ = ["SyncResult", "sync_findings", "recheck", "schedule_recheck", "explain", "mark_corrected", "confirm",
+__all__ = ["SyncResult", "scan_findings", "record_findings", "sync_findings", "recheck", "schedule_recheck", "explain", "mark_corrected", "confirm",
            "reopen", "keep_person", "group_issues", "still_found", "open_issue_counts"]
 
 
