@@ -124,31 +124,6 @@ def key_figures(actor: Actor, root: Region) -> dict[str, object]:
     }
 
 
-def _schools_with_data(actor: Actor, root: Region) -> dict[str, int]:
-    """Schools (open or not) with roll-up rows in each base database, in the actor's scope.
-
-    A province or a city reads the county measure table (its ``schools`` counts the school rows of
-    a cell) for the staff, buildings and assets, whose rows are one per school; student rows are one
-    per stage, so a school teaching two stages would count twice there: students are counted as
-    distinct schools of the per-school measure rows (one row per school and stage, no base table)."""
-    from eduplatform.stats.models import MeasureCountyRollup, MeasureRollup
-    from eduplatform.stats.selectors import county_rollup_serves
-
-    measure_of = {key: db for db, _label, key in DATABASE_MEASURES}
-    per_school = list(measure_of)
-    out: dict[str, int] = {}
-    if county_rollup_serves(actor, root.path):
-        per_school = ["students"]
-        rows = (scoped(MeasureCountyRollup.objects.filter(region_path__startswith=root.path,
-                                                          key__in=[k for k in measure_of if k != "students"]), actor)
-                .values("key").annotate(n=Sum("schools")).order_by())
-        out.update({measure_of[r["key"]]: r["n"] or 0 for r in rows})
-    rows = (scoped(MeasureRollup.objects.filter(region_path__startswith=root.path, key__in=per_school), actor)
-            .values("key").annotate(n=Count("school_id", distinct=True)).order_by())
-    out.update({measure_of[r["key"]]: r["n"] for r in rows})
-    return out
-
-
 def quality_issue_counts(actor: Actor, root: Region | None = None) -> dict[str, object]:
     """Live issues in the actor's scope: waiting on schools (open) and on counties (explained,
     corrected, deleted), by database and severity — one grouped query."""
@@ -185,44 +160,22 @@ def _latest_scores(actor: Actor, path: str, school_id: int = 0) -> dict[str, flo
     return {r["database"]: float(r["score"]) for r in qs.filter(day=day).values("database", "score")}
 
 
-def _progress_module():
-    """``quality.progress`` (the progress pages' figures) when it is there; None on a branch without it."""
-    try:
-        from eduplatform.quality import progress
-    except ImportError:
-        return None
-    return progress if hasattr(progress, "region_total") else None
+def database_progress(actor: Actor, root: Region) -> dict[str, object]:
+    """建库进度 and data quality per base database for the home page, read through
+    ``quality.progress.region_total`` — the progress page's own figures (institutions expected, with
+    data, records, required-field completeness) — so the home page shows what the progress page shows."""
+    from eduplatform.quality import progress
 
-
-def database_progress(actor: Actor, root: Region, expected: int) -> dict[str, object]:
-    """建库进度 and data quality per base database for the home page.
-
-    Read through ``quality.progress.region_total`` (the progress page's own figures: institutions
-    expected, with data, records, required-field completeness, live issues per database) when that
-    module exists; otherwise schools with roll-up rows per database against the open schools, and
-    the live issues of the jurisdiction. Either way one definition per figure: the home page shows
-    what the progress page shows."""
     issues = quality_issue_counts(actor, root)
     scores = _latest_scores(actor, root.path)
-    progress = _progress_module()
+    total = progress.region_total(actor, root)
     rows = []
-    if progress is not None:
-        total = progress.region_total(actor, root)
-        for db, label, _key in DATABASE_MEASURES:
-            cell = total.cells[db]
-            counts = issues["by_database"].get(db, {"open": 0, "errors": 0})  # type: ignore[union-attr]
-            rows.append({"database": db, "label": label, "expected": cell.expected, "with_data": cell.with_data,
-                         "share": cell.coverage, "complete": cell.complete, "records": cell.records,
-                         "open": counts["open"], "errors": counts["errors"], "score": scores.get(db)})
-    else:
-        with_data = _schools_with_data(actor, root)
-        for db, label, _key in DATABASE_MEASURES:
-            n = with_data.get(db, 0)
-            counts = issues["by_database"].get(db, {"open": 0, "errors": 0})  # type: ignore[union-attr]
-            rows.append({"database": db, "label": label, "expected": expected, "with_data": n,
-                         "share": round(100 * min(n, expected) / expected, 1) if expected else None,
-                         "complete": None, "records": None,
-                         "open": counts["open"], "errors": counts["errors"], "score": scores.get(db)})
+    for db, label, _key in DATABASE_MEASURES:
+        cell = total.cells[db]
+        counts = issues["by_database"].get(db, {"open": 0, "errors": 0})  # type: ignore[union-attr]
+        rows.append({"database": db, "label": label, "expected": cell.expected, "with_data": cell.with_data,
+                     "share": cell.coverage, "complete": cell.complete, "records": cell.records,
+                     "open": counts["open"], "errors": counts["errors"], "score": scores.get(db)})
     return {"rows": rows, "issues": issues, "url": _url("progress:overview")}
 
 
@@ -298,15 +251,16 @@ def school_completeness(actor: Actor, school: Organization) -> list[dict[str, ob
     units = {"students": "名", "staff": "人", "floor_area": "㎡", "equipment_value": "元"}
     what = {"students": "在校生", "staff": "教职工", "floor_area": "校舍建筑面积", "equipment_value": "教学仪器设备值"}
     # Required-field completeness and the fields left empty, as the progress page shows them.
-    progress = _progress_module()
-    detail, gaps = progress.school_detail(actor, school) if progress is not None else (None, {})
+    from eduplatform.quality import progress
+
+    detail, gaps = progress.school_detail(actor, school)
     rows = []
     for db, label, key in DATABASE_MEASURES:
         has = key in values
         cell = issues.get(db, {"open": 0, "errors": 0})  # type: ignore[union-attr]
         rows.append({"database": db, "label": label, "has_data": has, "measure": what[key],
                      "value": values.get(key, 0), "unit": units[key],
-                     "complete": detail.cells[db].complete if detail is not None else None,
+                     "complete": detail.cells[db].complete,
                      "gaps": [(field, n) for field, n in gaps.get(db, []) if n],
                      "open": cell["open"], "errors": cell["errors"], "score": scores.get(db)})
     return rows
@@ -343,7 +297,7 @@ def home_figures(actor: Actor) -> dict[str, object]:
     if root is None:
         return figures
     figures["key"] = key_figures(actor, root)
-    figures["progress"] = database_progress(actor, root, figures["schools"])  # type: ignore[arg-type]
+    figures["progress"] = database_progress(actor, root)
     if kind == HOME_COUNTY:
         from eduplatform.quality.models import COUNTY_STATUSES
 
