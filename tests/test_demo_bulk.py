@@ -114,6 +114,28 @@ def test_students_hold_sealed_valid_id_numbers_and_the_rest_unique_temporary_num
 
 
 @on_postgresql
+def test_students_have_an_address_in_their_schools_town_and_a_guardian_with_a_sealed_phone(generated):
+    rows = list(Student.objects.values_list("name", "home_address", "guardians", "school__region__name"))
+    blank_address = blank_guardian = 0
+    for name, address, guardians, town in rows:
+        if not address:
+            blank_address += 1
+        else:
+            assert town in address and len(address) > len(town) + 3
+        if not guardians:
+            blank_guardian += 1
+            continue
+        (guardian,) = guardians
+        assert guardian["relation"] in ("父亲", "母亲") and len(guardian["name"]) >= 2
+        if guardian["relation"] == "父亲":  # the father gives the child its surname
+            assert guardian["name"][0] == name[0]
+        phone = crypto.decrypt(guardian["phone_cipher"])
+        assert len(phone) == 11 and phone[0] == "1" and guardian["phone_masked"] == crypto.mask_phone(phone)
+    # 0.1 % left blank for the completeness figures to find: at this size at most a few.
+    assert blank_address < 0.01 * len(rows) and blank_guardian < 0.01 * len(rows)
+
+
+@on_postgresql
 def test_sexes_and_ages_have_the_default_generators_shape(generated):
     year = current_school_year(dt.date.today())
     census = dt.date(year, 9, 1)
