@@ -37,6 +37,7 @@ def student_row(seq: int = 1, **overrides: object) -> dict[str, object]:
         "class_number": "1",
         "entered_on": "2025-09",
         "phone": "13800138000",
+        "home_address": f"天河区测试路{seq}号",
         "guardian1_name": f"家长{seq}",
         "guardian1_relation": "父亲",
         "guardian1_phone": "13900139000",

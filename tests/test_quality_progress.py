@@ -10,7 +10,7 @@ from django.test import Client
 from eduplatform.assets import services as assets
 from eduplatform.facilities import services as facilities
 from eduplatform.orgs.models import Region
-from eduplatform.quality import progress
+from eduplatform.quality import progress, required
 from eduplatform.quality.models import Database, QualityIssue, Severity
 from eduplatform.staff import services as staff
 from eduplatform.students import services as students
@@ -41,9 +41,11 @@ RAW_SCHOOLS_WITH = {
     Database.ASSETS: "SELECT count(DISTINCT school_id) FROM assets_equipment WHERE disposed_on IS NULL"
                      " AND region_path LIKE %s",
 }
+# Required of a pupil (the national register's mandatory items we hold), written out independently.
 RAW_INCOMPLETE_STUDENTS = ("SELECT count(*) FROM students_enrolment e JOIN students_student s ON s.id = e.student_id"
-                           " WHERE e.is_active AND (s.ethnicity = '' OR s.name = '' OR s.gender = '')"
-                           " AND e.region_path LIKE %s")
+                           " WHERE e.is_active AND (s.ethnicity = '' OR s.name = '' OR s.gender = ''"
+                           " OR s.nationality = '' OR (s.id_type = '1' AND s.id_number_cipher = '')"
+                           " OR s.home_address = '' OR s.guardians = '[]') AND e.region_path LIKE %s")
 
 
 def raw(sql: str, path: str) -> int:
@@ -138,6 +140,25 @@ def test_school_rows_and_the_school_page_count_each_schools_own_records(records)
 
 
 @pytest.mark.django_db
+def test_the_progress_figure_and_the_completeness_rule_count_the_same_missing_fields(records):
+    """One definition of 必填项: what the school page counts as missing per field is what the
+    completeness rule reports, and a record the rule names is one the figure counts incomplete."""
+    from eduplatform.quality.engine import scan_findings
+    from eduplatform.quality.rules import ScanScope
+
+    Student.objects.filter(name="测试学生1").update(home_address="", guardians=[])
+    county = records.user("county_a_stat")
+    row, gaps = progress.school_detail(county, records.school_a1)
+    labels = {f.name: str(f.label) for f in required.REQUIRED[Database.STUDENTS]}
+    found = {f.evidence["field"]: f.evidence["missing"]
+             for f in scan_findings(ScanScope("", (records.school_a1.pk,)), ["S_REQUIRED_MISSING"])}
+    assert found == {"ethnicity": 1, "home_address": 1, "guardians": 1}
+    assert {name: n for name, n in ((k, dict(gaps[Database.STUDENTS])[v]) for k, v in labels.items()) if n} == found
+    # Two pupils of a1 lack something (one 民族, one address and guardians): 1 of 3 complete.
+    assert row.cells[Database.STUDENTS].incomplete == 2
+
+
+@pytest.mark.django_db
 def test_a_write_shows_in_the_progress_right_after_its_commit(records, django_capture_on_commit_callbacks):
     county = records.user("county_a_stat")
     city = Region.objects.get(code=CITY_GZ)
@@ -220,14 +241,12 @@ def test_a_school_user_is_sent_to_its_own_school_page(records):
 
 
 def test_the_incomplete_record_indexes_hold_exactly_the_required_fields():
-    """The partial indexes of migration 0002 must cover what ``progress.missing`` asks, or the
-    completeness aggregate silently falls back to reading every record."""
+    """The partial indexes of the latest migration must cover what ``required.missing`` asks, or
+    the completeness aggregate silently falls back to reading every record."""
     import importlib
 
-    indexes = importlib.import_module("eduplatform.quality.migrations.0002_incomplete_record_indexes").INDEXES
-    by_table = {table: predicate for table, _column, predicate in indexes.values()}
-    tables = {Database.STUDENTS: "students_student", Database.STAFF: "staff_staffmember",
-              Database.FACILITIES: "facilities_building", Database.ASSETS: "assets_equipment"}
-    for database, table in tables.items():
-        wanted = " OR ".join(f"{name} = ''" for name, _label in progress.REQUIRED[database])
-        assert by_table[table] == wanted, database
+    indexes = importlib.import_module("eduplatform.quality.migrations.0003_required_fields_one_definition").INDEXES
+    by_table = {(table, column): predicate for table, column, predicate in indexes.values()}
+    for database, (table, column) in required.INDEXED_TABLES.items():
+        assert by_table[(table, column)] == required.index_predicate(database), database
+    assert len(by_table) == len(required.INDEXED_TABLES)

@@ -16,6 +16,7 @@ PROMOTION = 5201
 SNAPSHOT = 5202
 FUNDING_RATES = 5203
 STAFF_NUMBERS = 5204  # per county and year: the next 教职工号 is read and used by one writer at a time
+QUALITY_SCORES = 5205  # per day: one run of the daily scores replaces that day's rows at a time
 
 
 def hold(lock_class: int, name: str, *, shared: bool = False) -> None:

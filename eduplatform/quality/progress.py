@@ -17,8 +17,8 @@ in docs/progress.md) and read live, so a write shows right after its commit:
   (``BuildingRollup``), the school register = the open schools themselves. The equipment register
   has no roll-up: its items are counted from the register (``assets.Equipment``, not disposed);
   a school with an asset summary (``AssetRollup.has_holdings``) but no register also has data.
-- **complete** (必填项完整率) — the share of those records whose required fields (``REQUIRED``,
-  from the import schemas: the columns a row is refused without) are all filled. Counted as
+- **complete** (必填项完整率) — the share of those records whose required fields
+  (``quality.required``, the one definition the completeness rules use too) are all filled. Counted as
   records *missing* something, by one aggregate per database that only ever reads the incomplete
   rows (cheap where they are rare and indexed; see docs/progress.md for the indexes proposed).
 - **last update** (最近更新) — the latest change-feed entry of the database's resources in the
@@ -36,13 +36,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db.models import Count, F, Max, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils.translation import gettext_lazy as _
 
 from eduplatform.orgs.models import Organization, Region
 from eduplatform.orgs.scope import scoped
 from eduplatform.quality.models import LIVE_STATUSES, Database, QualityIssue, Severity
+from eduplatform.quality.required import REQUIRED, missing, records, school_field
 
 # The record databases (the school register is the fifth, with one record per school).
 RECORD_DATABASES = (Database.STUDENTS, Database.STAFF, Database.FACILITIES, Database.ASSETS)
@@ -55,26 +56,11 @@ FIGURES: dict[str, tuple[str, str]] = {
     "with_data": (_("已建学校"), _("该基础库已有数据的学校数（学生：有在校生；教职工：有在岗教职工；校舍：有在用建筑物；资产：有设备台账或资产汇总）")),
     "coverage": (_("建库率"), _("已建学校 ÷ 应建学校")),
     "records": (_("记录数"), _("学生为在校生（在读、休学），教职工为在岗教职工（不含代课、兼任），校舍为未拆除的建筑物，资产为未处置的设备台账条目，学校库为学校本身")),
-    "complete": (_("必填项完整率"), _("必填项（导入模板中标 * 的列）全部填写的记录 ÷ 记录数")),
+    "complete": (_("必填项完整率"), _("必填项全部填写的记录 ÷ 记录数（必填项与数据质量的“必填项缺失”规则相同，见数据质量规则页）")),
     "last_update": (_("最近更新"), _("该基础库在区域内最近一次经平台写入的时间（变更流）；批量初始化的数据无此记录")),
     "errors": (_("未关闭错误"), _("该基础库未消除（待整改、待确认、已确认保留）的错误级问题数")),
     "warnings": (_("未关闭警告"), _("该基础库未消除的警告级问题数")),
     "progress": (_("建库进度"), _("四个记录库（学生、教职工、校舍、资产）已建学校之和 ÷ 应建学校之和")),
-}
-
-# Required fields per database (field, label): the import schemas' required columns that a record
-# can still lack (columns stored NOT NULL cannot be empty and need no count). The completeness
-# figure counts a record as complete when none is empty.
-REQUIRED: dict[str, tuple[tuple[str, str], ...]] = {
-    Database.SCHOOLS: (("name", _("名称")), ("school_type_code", _("办学类型")), ("sponsor_code", _("举办者")),
-                       ("urban_rural_code", _("城乡分类")), ("address", _("地址")), ("principal_name", _("校长（负责人）")),
-                       ("phone", _("联系电话"))),
-    Database.STUDENTS: (("name", _("姓名")), ("gender", _("性别")), ("ethnicity", _("民族"))),
-    Database.STAFF: (("name", _("姓名")), ("gender", _("性别")), ("ethnicity", _("民族")), ("education_level", _("最高学历")),
-                     ("establishment", _("编制情况"))),
-    Database.FACILITIES: (("number", _("建筑物编号")), ("name", _("建筑物名称")), ("use_code", _("建筑物用途")),
-                          ("structure", _("建筑结构")), ("property_right", _("产权"))),
-    Database.ASSETS: (("asset_number", _("资产编号")), ("category", _("设备类别")), ("name", _("名称"))),
 }
 
 # The change-feed resources of each database (what "last update" reads).
@@ -87,39 +73,9 @@ FEED_RESOURCES: dict[str, tuple[str, ...]] = {
 }
 
 
-def missing(database: str, prefix: str = "") -> Q:
-    """A record of ``database`` lacks a required field (``prefix`` for a related model's fields)."""
-    condition = Q()
-    for name, _label in REQUIRED[database]:
-        condition |= Q(**{f"{prefix}{name}": ""})
-    return condition
-
-
-def _records(database: str) -> QuerySet:
-    """The records a database's figures count, unscoped (the caller scopes them)."""
-    from eduplatform.assets.models import Equipment
-    from eduplatform.facilities.models import Building
-    from eduplatform.orgs.models import OrgKind
-    from eduplatform.staff.models import StaffMember
-    from eduplatform.stats.definitions import HEADCOUNT_POSTS
-    from eduplatform.students.models import Enrolment
-
-    if database == Database.STUDENTS:
-        return Enrolment.objects.filter(is_active=True)
-    if database == Database.STAFF:
-        return StaffMember.objects.filter(is_active=True, unit_kind=OrgKind.SCHOOL, post_category__in=HEADCOUNT_POSTS)
-    if database == Database.FACILITIES:
-        return Building.objects.filter(demolished_on__isnull=True)
-    if database == Database.ASSETS:
-        return Equipment.objects.filter(disposed_on__isnull=True)
-    raise ValueError(database)
-
-
 def incomplete_records(database: str) -> QuerySet:
-    """The records of ``database`` lacking a required field (students: their person's fields)."""
-    if database == Database.STUDENTS:
-        return _records(database).filter(missing(database, "student__"))
-    return _records(database).filter(missing(database))
+    """The records of ``database`` lacking a required field (``required.missing``)."""
+    return records(database).filter(missing(database))
 
 
 @dataclass
@@ -234,7 +190,7 @@ def figures(actor, grouping: _Grouping) -> dict[str, dict[str, Cell]]:
             _fold(out, r[k], Database.FACILITIES, with_data=r["s"], records=r["n"])
     # Assets: the register's items; a school has data with items or with a summary of the year.
     held: dict[str, set[int]] = defaultdict(set)
-    for qs, k in grouping.values(scoped(_records(Database.ASSETS), actor)):
+    for qs, k in grouping.values(scoped(records(Database.ASSETS), actor)):
         for r in qs.annotate(n=Count("pk")).order_by():
             _fold(out, r[k], Database.ASSETS, records=r["n"])
     for qs, k in grouping.values(scoped(Equipment.objects.filter(disposed_on__isnull=True), actor)):
@@ -247,8 +203,7 @@ def figures(actor, grouping: _Grouping) -> dict[str, dict[str, Cell]]:
         _fold(out, key, Database.ASSETS, with_data=len(ids))
     # Incomplete records: one aggregate per database over the incomplete rows only.
     for database in RECORD_DATABASES:
-        school = "unit_id" if database == Database.STAFF else "school_id"
-        for qs, k in grouping.values(scoped(incomplete_records(database), actor), school=school):
+        for qs, k in grouping.values(scoped(incomplete_records(database), actor), school=school_field(database)):
             for r in qs.annotate(n=Count("pk")).order_by():
                 _fold(out, r[k], database, incomplete=r["n"])
     # Last update: the change feed.
@@ -318,12 +273,9 @@ def school_detail(actor, school: Organization) -> tuple[Row, dict[str, list[tupl
               cells=_cells(found.get(str(school.pk))))
     gaps: dict[str, list[tuple[str, int]]] = {}
     for database in RECORD_DATABASES:
-        prefix = "student__" if database == Database.STUDENTS else ""
-        school_field = "unit_id" if database == Database.STAFF else "school_id"
-        records = scoped(_records(database).filter(**{school_field: school.pk}), actor)
-        counts = records.aggregate(**{name: Count("pk", filter=Q(**{f"{prefix}{name}": ""}))
-                                      for name, _label in REQUIRED[database]})
-        gaps[database] = [(str(label), counts[name] or 0) for name, label in REQUIRED[database]]
+        mine = scoped(records(database).filter(**{school_field(database): school.pk}), actor)
+        counts = mine.aggregate(**{f.name: Count("pk", filter=f.missing) for f in REQUIRED[database]})
+        gaps[database] = [(str(f.label), counts[f.name] or 0) for f in REQUIRED[database]]
     return row, gaps
 
 

@@ -25,8 +25,10 @@ from django.db.models import Count, Sum
 from django.utils import timezone
 from django_tasks import task
 
+from eduplatform.core import locks
 from eduplatform.quality.models import LIVE_STATUSES, Database, QualityIssue, QualityScore, Severity
-from eduplatform.quality.progress import DATABASES, _records
+from eduplatform.quality.progress import DATABASES
+from eduplatform.quality.required import records
 
 HUNDRED = decimal.Decimal(100)
 
@@ -54,7 +56,7 @@ def school_records() -> dict[tuple[int, str], int]:
         out[(sid, Database.STAFF)] = n
     for sid, n in BuildingRollup.objects.values_list("school_id", "buildings"):
         out[(sid, Database.FACILITIES)] = n
-    for r in _records(Database.ASSETS).values("school_id").annotate(n=Count("pk")).order_by():
+    for r in records(Database.ASSETS).values("school_id").annotate(n=Count("pk")).order_by():
         out[(r["school_id"], Database.ASSETS)] = r["n"]
     return out
 
@@ -82,9 +84,23 @@ def _ancestors(path: str) -> list[str]:
 def compute_scores(day: dt.date | None = None) -> int:
     """Write the day's scores (school rows and region rows of every level), replacing any of that day.
     The number of rows written."""
-    from eduplatform.orgs.models import Organization, OrgKind, Region
 
     day = day or timezone.localdate()
+    with transaction.atomic():
+        # Two runs of one day (the scheduler and a manual rerun) take turns: the second waits, then
+        # reads what is current and replaces the first's rows (without the lock its insert would
+        # meet the first's uncommitted rows in the unique index and fail).
+        locks.hold(locks.QUALITY_SCORES, day.isoformat())
+        rows = _score_rows(day)
+        QualityScore.objects.filter(day=day).delete()
+        QualityScore.objects.bulk_create(rows, batch_size=5000)
+    return len(rows)
+
+
+def _score_rows(day: dt.date) -> list[QualityScore]:
+    """The day's rows: each school's per database, and every region level's sums."""
+    from eduplatform.orgs.models import Organization, OrgKind, Region
+
     records, errors = school_records(), school_errors()
     paths = dict(Organization.objects.filter(kind=OrgKind.SCHOOL, pk__in={sid for sid, _d in (*records, *errors)})
                  .values_list("pk", "region_path"))
@@ -111,10 +127,7 @@ def compute_scores(day: dt.date | None = None) -> int:
     for (path, database), (n, bad) in sorted(region_sums.items()):
         rows.append(QualityScore(day=day, region_path=path, school_id=0, database=database, records=n,
                                  records_with_errors=bad, score=score_of(n, bad)))
-    with transaction.atomic():
-        QualityScore.objects.filter(day=day).delete()
-        QualityScore.objects.bulk_create(rows, batch_size=5000)
-    return len(rows)
+    return rows
 
 
 @task()
