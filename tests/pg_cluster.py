@@ -150,11 +150,17 @@ def workspace(prefix: str) -> Iterator[Workspace]:
         shutil.rmtree(base, ignore_errors=True)
 
 
+_dumps: dict[tuple, str] = {}
+
+
 def copy_test_database(settings_dict: dict, target: Cluster, db: str) -> None:
     """Create ``db`` on ``target`` as a copy of the (migrated) test database."""
     dump = [str(PG_BIN / "pg_dump"), "-h", settings_dict["HOST"] or "127.0.0.1", "-p", str(settings_dict["PORT"] or 5432),
             "-U", settings_dict["USER"] or "postgres", "--no-owner", "--no-privileges", settings_dict["NAME"]]
-    script = run(dump).stdout
+    key = tuple(dump)
+    if key not in _dumps:  # the test database does not change under a module's fixture: dumped once a run
+        _dumps[key] = run(dump).stdout
+    script = _dumps[key]
     sql(target.url(), f'CREATE DATABASE "{db}"')
     run([str(PG_BIN / "psql"), "-q", "-v", "ON_ERROR_STOP=1", target.url(db)], input=script)
 
@@ -202,7 +208,8 @@ class App:
         self.process = subprocess.Popen(  # noqa: S603 — our own interpreter and code
             [sys.executable, "-c", _BOOT, module], cwd=ROOT, env=full_env, text=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
-        self._answer()
+        # Not waited for here: Django starts (seconds) while the caller prepares the database.
+        self._ready = False
 
     def _answer(self) -> dict:
         while True:
@@ -215,6 +222,9 @@ class App:
                 return {} if body == "READY" else json.loads(body)
 
     def __call__(self, step: str, **kwargs: Any) -> Any:
+        if not self._ready:
+            self._answer()
+            self._ready = True
         self.process.stdin.write(json.dumps({"step": step, "kwargs": kwargs}) + "\n")
         self.process.stdin.flush()
         answer = self._answer()

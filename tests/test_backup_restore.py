@@ -112,10 +112,10 @@ def primary(django_db_setup, django_db_blocker) -> Iterator[Primary]:
     with pg_cluster.workspace("backup-restore-") as space:
         archive, backups = space.directory("wal-archive"), space.directory("backups")
         cluster = space.cluster("primary")
+        app = space.app(__name__, cluster.url(DB))  # starts while the cluster is prepared
         cluster.start(f"-c archive_mode=on -c archive_command='/bin/sh {BACKUP / 'archive-wal.sh'} %p %f {archive}'")
         with django_db_blocker.unblock():
             pg_cluster.copy_test_database(connection.settings_dict, cluster, DB)
-        app = space.app(__name__, cluster.url(DB))
         yield Primary(space, cluster, archive, backups, app)
 
 

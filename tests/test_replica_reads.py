@@ -162,10 +162,11 @@ def pair(django_db_setup, django_db_blocker) -> Iterator[Pair]:
         pytest.skip(missing)
     with pg_cluster.workspace("replica-reads-") as space:
         primary, standby = space.cluster("primary"), space.cluster("standby")
+        # Started while the clusters are prepared; it connects to neither before its first step.
+        app = space.app(__name__, primary.url(DB), REPLICA_DATABASE_URL=standby.url(DB))
         primary.start()
         with django_db_blocker.unblock():
             pg_cluster.copy_test_database(connection.settings_dict, primary, DB)
-        app = space.app(__name__, primary.url(DB), REPLICA_DATABASE_URL=standby.url(DB))
         app("load")
         space.directory("standby")
         run(as_postgres([str(pg_cluster.PG_BIN / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port),

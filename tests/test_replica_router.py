@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.models import Session
-from django.db import connections
+from django.db import OperationalError, connections
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -158,3 +158,24 @@ def test_after_a_logged_in_users_post_the_primarys_position_is_remembered(monkey
 def test_wal_positions_compare_as_numbers():
     assert lsn_value("16/B374D848") == (0x16 << 32) + 0xB374D848
     assert lsn_value("0/FFFFFFFF") < lsn_value("1/0") < lsn_value("1/A")
+
+
+def test_a_replica_that_does_not_answer_is_skipped_for_a_while(monkeypatch, settings):
+    settings.REPLICA_RETRY_SECONDS = 30
+    attempts = []
+
+    class Unreachable:
+        def cursor(self):
+            attempts.append(1)
+            raise OperationalError("connection refused")
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr(db_router, "connections", {REPLICA: Unreachable(), "default": connections["default"]})
+    monkeypatch.setattr(db_router, "_replica_down_until", 0.0)
+    assert db_router._replayed_position() is None
+    assert db_router._replayed_position() is None  # not asked again within REPLICA_RETRY_SECONDS
+    assert attempts == [1]
+    monkeypatch.setattr(db_router, "_replica_down_until", 0.0)  # the pause is over: asked again
+    assert db_router._replayed_position() is None and attempts == [1, 1]
