@@ -355,3 +355,27 @@ OAUTH2_PROVIDER = {
 # A batch upsert carries up to 10,000 records (about 6 MB of JSON with Chinese names and addresses);
 # Django's default 2.5 MB would refuse it before the API could answer per record.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+
+# --- issue 17: read replica (hot standby) for the analysis pages, read-your-writes ---
+# REPLICA_DATABASE_URL names a PostgreSQL streaming replica of DATABASE_URL. Unset (the default),
+# there is no "replica" alias, no router and no middleware: every query goes to the primary as before.
+# Set, the views marked @reads_from_replica (statistics, pivots, their exports, the public portal)
+# read from it, except for a user whose last write it has not replayed yet (eduplatform/core/db_router.py,
+# docs/scale.md).
+REPLICA_RETRY_SECONDS = float(os.environ.get("REPLICA_RETRY_SECONDS", "30"))
+REPLICA_READ_YOUR_WRITES_SECONDS = int(os.environ.get("REPLICA_READ_YOUR_WRITES_SECONDS", "3600"))
+if os.environ.get("REPLICA_DATABASE_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        os.environ["REPLICA_DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")))
+    if {DATABASES["default"]["ENGINE"], DATABASES["replica"]["ENGINE"]} != {"django.db.backends.postgresql"}:
+        raise ImproperlyConfigured("只读副本（REPLICA_DATABASE_URL）须是 PostgreSQL 主库的流复制备库 / "
+                                   "REPLICA_DATABASE_URL must name a streaming replica of a PostgreSQL DATABASE_URL")
+    # A replica that does not answer is skipped quickly (the pages read the primary meanwhile).
+    DATABASES["replica"].setdefault("OPTIONS", {})["connect_timeout"] = int(os.environ.get("REPLICA_CONNECT_TIMEOUT", "2"))
+    if os.environ.get("PG_JIT", "off") != "on":
+        DATABASES["replica"]["OPTIONS"]["options"] = "-c jit=off"
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}  # a test run has no second database to create
+    DATABASE_ROUTERS = ["eduplatform.core.db_router.ReplicaRouter"]
+    # After authentication (it asks whether the user is logged in), before everything that may answer early.
+    MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                      "eduplatform.core.db_router.ReadYourWritesMiddleware")

@@ -9,6 +9,7 @@ import io
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
+from eduplatform.core.db_router import reads_from_replica
 from eduplatform.portal import public
 from eduplatform.portal.public import SMALLEST_SHOWN
 from eduplatform.stats.page_cache import public_page, render
@@ -43,6 +44,7 @@ def figures_context(table: public.PublicTable | None) -> dict:
     return {"table": table, "mark": SUPPRESSED_MARK, "chart": chart, "legend": legend()}
 
 
+@reads_from_replica
 @public_page
 def home(request: HttpRequest, year: int | None = None) -> HttpResponse:
     snapshots, snapshot, table = _table(year)
@@ -51,6 +53,7 @@ def home(request: HttpRequest, year: int | None = None) -> HttpResponse:
     })
 
 
+@reads_from_replica
 @public_page
 def download(request: HttpRequest, year: int) -> HttpResponse:
     _snapshots, snapshot, table = _table(year)

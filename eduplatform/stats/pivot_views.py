@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from eduplatform.core.db_router import reads_from_replica
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_workbook
 from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
@@ -30,6 +31,7 @@ def _choice(value: str, allowed: list[str], default: str) -> str:
     return value if value in allowed else default
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def pivot_page(request: HttpRequest) -> HttpResponse:

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from eduplatform.core import once, pdf
+from eduplatform.core.db_router import reads_from_replica
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_response, xlsx_workbook
 from eduplatform.core.views import require_capability
@@ -38,6 +39,7 @@ def measure_choices() -> list[tuple[str, str]]:
     return [(m, str(StudentRollup._meta.get_field(m).verbose_name)) for m in selectors.STUDENT_MEASURES]
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def live(request: HttpRequest) -> HttpResponse:
@@ -87,6 +89,7 @@ class SnapshotForm(forms.Form):
         style_fields(self)
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def snapshot_list(request: HttpRequest) -> HttpResponse:
@@ -146,6 +149,7 @@ def chosen_snapshot(request: HttpRequest, parameter: str) -> Snapshot | None:
     return _snapshot(int(value)) if value.isdigit() else None
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 @snapshot_page(live=compares_with_live)
@@ -188,6 +192,7 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 PORTRAIT_COLUMNS = 8  # a 基表 with more columns than this prints on a landscape page
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 @snapshot_page()
@@ -249,6 +254,7 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     })
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def indicator_page(request: HttpRequest) -> HttpResponse:
@@ -279,6 +285,7 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
 MAP_COUNTS = (("students", "在校生数", "人"), ("teachers", "专任教师数", "人"))
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def province_map(request: HttpRequest) -> HttpResponse:
@@ -351,6 +358,7 @@ def snapshot_publish(request: HttpRequest, snapshot_id: int) -> HttpResponse:
 QUOTA_ROWS_SHOWN = 100  # rows of the staffing table per page (the export has them all)
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def staffing_page(request: HttpRequest) -> HttpResponse:
@@ -377,6 +385,7 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
     })
 
 
+@reads_from_replica
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def projection_page(request: HttpRequest) -> HttpResponse:
