@@ -379,3 +379,6 @@ if os.environ.get("REPLICA_DATABASE_URL"):
     # After authentication (it asks whether the user is logged in), before everything that may answer early.
     MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                       "eduplatform.core.db_router.ReadYourWritesMiddleware")
+
+# --- issue 16: quality scores kept daily for this many days, then one day per month ---
+QUALITY_SCORE_DAILY_DAYS = int(os.environ.get("QUALITY_SCORE_DAILY_DAYS", "120"))

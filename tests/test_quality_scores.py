@@ -130,3 +130,22 @@ def test_score_pages_show_a_county_only_its_own(planted):
     assert LEAK_MARKER_B in schools and planted.school_a1.name not in schools
     school = county_b.get(f"/progress/school/{planted.school_b1.pk}/")
     assert school.status_code == 200 and "50.00" in school.content.decode()
+
+
+@pytest.mark.django_db
+def test_old_daily_scores_thin_to_one_day_a_month_and_recent_ones_stay(planted):
+    from eduplatform.quality.scores import prune_scores
+
+    today = dt.date(2026, 12, 1)
+    days = [today - dt.timedelta(days=n) for n in range(0, 200, 3)]  # every third day for 200 days
+    for day in days:
+        QualityScore.objects.create(day=day, region_path="44/", school_id=0, database=Database.STUDENTS,
+                                    records=10, records_with_errors=1, score=score_of(10, 1))
+    deleted = prune_scores(today, daily_days=60)
+    kept = sorted(QualityScore.objects.values_list("day", flat=True))
+    recent = [d for d in days if d >= today - dt.timedelta(days=60)]
+    older = [d for d in days if d < today - dt.timedelta(days=60)]
+    firsts = sorted({min(d for d in older if (d.year, d.month) == ym) for ym in {(d.year, d.month) for d in older}})
+    assert kept == sorted(recent + firsts)
+    assert deleted == len(days) - len(kept) > 0
+    assert prune_scores(today, daily_days=60) == 0  # nothing more to thin

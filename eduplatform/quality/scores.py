@@ -20,6 +20,7 @@ import datetime as dt
 import decimal
 from collections import defaultdict
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
@@ -94,7 +95,26 @@ def compute_scores(day: dt.date | None = None) -> int:
         rows = _score_rows(day)
         QualityScore.objects.filter(day=day).delete()
         QualityScore.objects.bulk_create(rows, batch_size=5000)
+        prune_scores(day)
     return len(rows)
+
+
+def prune_scores(today: dt.date, daily_days: int | None = None) -> int:
+    """Keep the daily rows of the last ``QUALITY_SCORE_DAILY_DAYS`` days (the pages' trend reads 90)
+    and, before that, one day per month (the month's first day with scores): at province scale a
+    day is about 200,000 rows, so a year of dailies would be 70 million rows nobody reads. The
+    number of rows deleted."""
+    daily_days = settings.QUALITY_SCORE_DAILY_DAYS if daily_days is None else daily_days
+    cutoff = today - dt.timedelta(days=daily_days)
+    old_days = sorted(set(QualityScore.objects.filter(day__lt=cutoff).values_list("day", flat=True)))
+    kept_per_month: dict[tuple[int, int], dt.date] = {}
+    for day in old_days:
+        kept_per_month.setdefault((day.year, day.month), day)
+    dropped = [d for d in old_days if d not in set(kept_per_month.values())]
+    if not dropped:
+        return 0
+    deleted, _ = QualityScore.objects.filter(day__in=dropped).delete()
+    return deleted
 
 
 def _score_rows(day: dt.date) -> list[QualityScore]:
