@@ -80,7 +80,7 @@ from eduplatform.students.services import current_school_year
 # an older version is generated again rather than reused.
 GENERATOR_VERSION = "3"
 
-NAME_POOL = 100_000  # draws per sex of names.person_name, picked from by the server
+NAME_POOL = 100_000  # draws per sex of names.person_name, picked from by the identity pass
 UNDOCUMENTED_SHARE = 0.005  # students without an ID number (DOMAIN: about 0.5 % of a register)
 INCOMPLETE_SHARE = 0.001  # students whose home address (or, apart, first guardian) is left blank
 CHUNK_STUDENTS = 1_000_000  # students drawn, sealed and moved into the register at a time
@@ -301,8 +301,7 @@ INSERT INTO bulk_students_stage (id, student_number, name, former_name, gender, 
     created_at, updated_at)
 SELECT %(base)s + s.first + s.i,
        'L' || s.county6 || to_char(s.birth, 'YYYYMMDD') || lpad(((s.county_first + s.i) / {DAYS})::text, 4, '0'),
-       CASE WHEN s.male THEN (%(male_names)s::text[])[1 + floor(s.r_name * %(male_count)s)::int]
-            ELSE (%(female_names)s::text[])[1 + floor(s.r_name * %(female_count)s)::int] END,
+       '',
        '', CASE WHEN s.male THEN '1' ELSE '2' END, s.birth, 'Z', '', '', '',
        CASE WHEN s.outsider AND s.r_minority < s.outsider_minority[s.k] THEN s.outsider_codes[s.k]
             WHEN NOT s.outsider AND s.r_minority < s.local_minority
@@ -339,7 +338,7 @@ FROM (
             SELECT p.*, g.i, random() AS r_sex, random() AS r_age, random() AS r_age2, random() AS r_outsider,
                    random() AS r_pool, random() AS r_minority, random() AS r_code, random() AS r_left,
                    random() AS r_left_kind, random() AS r_board, random() AS r_hukou, random() AS r_only,
-                   random() AS r_member, random() AS r_name
+                   random() AS r_member
             FROM bulk_class_plan p CROSS JOIN LATERAL generate_series(0, p.size - 1) AS g(i)
             WHERE p.first >= %(lo)s AND p.first < %(hi)s
         ) r
@@ -361,6 +360,7 @@ FROM bulk_class_plan p CROSS JOIN LATERAL generate_series(0, p.size - 1) AS g(i)
 
 # The columns a chunk's students take from ``bulk_identity`` (NULL there: the drawn value stays).
 IDENTITY_COLUMNS = {
+    "name": "i.name",
     "student_number": "COALESCE(i.student_number, b.student_number)",
     "id_type": "CASE WHEN i.cipher IS NULL THEN b.id_type ELSE '1' END",
     "id_number_cipher": "COALESCE(i.cipher, b.id_number_cipher)",
@@ -377,18 +377,24 @@ class _IdentityIssuer:
     a (birthplace, birth date, sex) counts up, odd for boys and even for girls, across the whole
     run), the home address in the school's town and a first guardian with a sealed phone."""
 
-    def __init__(self, seed: int, towns: dict[int, str]) -> None:
+    def __init__(self, seed: int, towns: dict[int, str], names_by_sex: dict[str, list[str]]) -> None:
         self.rng = random.Random(f"{seed}:bulk:identity")
         self.next_sequence: dict[str, int] = defaultdict(int)
         self.sealer = Sealer()
         self.towns = towns
+        self.names_by_sex = names_by_sex
 
-    def sealed(self, rows: list[tuple[int, str, dt.date, str, str, int]]) -> Iterator[tuple]:
-        """(student id, 学籍号, cipher, index, masked, home address, guardians) of each row; None
-        where the drawn value stays (no ID card; an address or guardian left blank)."""
+    def sealed(self, rows: list[tuple[int, str, dt.date, str, int]]) -> Iterator[tuple]:
+        """(student id, 学籍号, cipher, index, masked, home address, guardians, name) of each row;
+        None where the drawn value stays (no ID card; an address or guardian left blank)."""
         rng, sequences, sealer, towns = self.rng, self.next_sequence, self.sealer, self.towns
         draw = rng.random
-        for student_id, area, birth, gender, name, school_id in rows:
+        pools = {sex: (pool, len(pool)) for sex, pool in self.names_by_sex.items()}
+        for student_id, area, birth, gender, school_id in rows:
+            # The name here, not in the server: picking from a 100,000-name array costs the server a
+            # walk along the array for every pupil (its text elements have no offsets).
+            pool, size = pools[gender]
+            name = pool[int(draw() * size)]
             address = None if draw() < INCOMPLETE_SHARE else names.street_address(rng, towns[school_id])
             guardians = None
             if draw() >= INCOMPLETE_SHARE:
@@ -400,19 +406,19 @@ class _IdentityIssuer:
                     "relation": "父亲" if father else "母亲", "phone_cipher": phone.cipher,
                     "phone_masked": phone.masked}])
             if draw() < UNDOCUMENTED_SHARE or len(area) != 6 or not area.isdigit():
-                yield student_id, None, None, None, None, address, guardians
+                yield student_id, None, None, None, None, address, guardians, name
                 continue
             prefix = f"{area}{birth:%Y%m%d}"
             key = prefix + gender
             n = sequences[key]
             if n >= 500:  # the three digits are used up for this place, day and sex: no card
-                yield student_id, None, None, None, None, address, guardians
+                yield student_id, None, None, None, None, address, guardians, name
                 continue
             sequences[key] = n + 1
             body = f"{prefix}{n * 2 + (gender == '1'):03d}"
             number = body + id_number_check_char(body)
             seal = sealer.id_number(RESIDENT_ID_CARD, number)
-            yield student_id, "G" + number, seal.cipher, seal.index, seal.masked, address, guardians
+            yield student_id, "G" + number, seal.cipher, seal.index, seal.masked, address, guardians, name
 
 
 def _chunks(planned: list[_PlannedClass]) -> Iterator[tuple[int, int]]:
@@ -428,7 +434,7 @@ def _chunks(planned: list[_PlannedClass]) -> Iterator[tuple[int, int]]:
 
 
 def _draw_students(cursor, planned: list[_PlannedClass], params: dict, seed: int,
-                   progress: Callable[[str], None]) -> int:
+                   names_by_sex: dict[str, list[str]], progress: Callable[[str], None]) -> int:
     """Draw the students chunk by chunk into ``bulk_students_stage``, seal the documented students'
     ID numbers, and move each chunk into ``students_student`` in key order; the number written."""
     cursor.execute("SELECT attname FROM pg_attribute WHERE attrelid = 'students_student'::regclass"
@@ -439,13 +445,13 @@ def _draw_students(cursor, planned: list[_PlannedClass], params: dict, seed: int
             + " FROM bulk_students_stage b LEFT JOIN bulk_identity i ON i.id = b.id ORDER BY b.id")
     cursor.execute("CREATE UNLOGGED TABLE bulk_students_stage (LIKE students_student INCLUDING DEFAULTS);"
                    " CREATE UNLOGGED TABLE bulk_identity (id bigint PRIMARY KEY, student_number text, cipher text,"
-                   " blind_index text, masked text, home_address text, guardians jsonb)")
-    issuer = _IdentityIssuer(seed, {p.school.pk: p.place.town_name for p in planned})
+                   " blind_index text, masked text, home_address text, guardians jsonb, name text)")
+    issuer = _IdentityIssuer(seed, {p.school.pk: p.place.town_name for p in planned}, names_by_sex)
     total = sum(p.klass.size for p in planned)
     written = 0
     for lo, hi in _chunks(planned):
         cursor.execute(STUDENT_INSERT, {**params, "lo": lo, "hi": hi})
-        cursor.execute("SELECT id, birthplace_code, birth_date, gender, name, school_id FROM bulk_students_stage"
+        cursor.execute("SELECT id, birthplace_code, birth_date, gender, school_id FROM bulk_students_stage"
                        " ORDER BY id")
         drawn = cursor.fetchall()
         with cursor.cursor.copy("COPY bulk_identity FROM STDIN") as copy:
@@ -483,7 +489,7 @@ def write_students(planned: list[_PlannedClass], *, seed: int, today: dt.date,
     now = timezone.now()
     parts: list[tuple[str, float]] = []
     rng = random.Random(f"{seed}:bulk:names")
-    male_names, female_names = _name_pool(rng, "1"), _name_pool(rng, "2")
+    names_by_sex = {"1": _name_pool(rng, "1"), "2": _name_pool(rng, "2")}
     with transaction.atomic(), connection.cursor() as cursor:
         # This transaction's own settings: sorting memory for the index builds, no wait for the WAL flush.
         cursor.execute("SET LOCAL maintenance_work_mem = '1GB'; SET LOCAL work_mem = '256MB';"
@@ -514,9 +520,8 @@ def write_students(planned: list[_PlannedClass], *, seed: int, today: dt.date,
             started = time.perf_counter()
             written = _draw_students(cursor, planned, {
                 "base": student_base, "now": now, "year": year, "male_share": demo.MALE_SHARE,
-                "overage": demo.OVERAGE_SHARE, "male_names": male_names, "female_names": female_names,
-                "male_count": len(male_names), "female_count": len(female_names),
-            }, seed, progress)
+                "overage": demo.OVERAGE_SHARE,
+            }, seed, names_by_sex, progress)
             parts.append(("学生（INSERT … SELECT，封存身份证件号）", time.perf_counter() - started))
             progress(f"  学生 {written:,} 名：{parts[-1][1]:.0f} 秒（{written / max(parts[-1][1], 0.001):,.0f} 行/秒）")
             started = time.perf_counter()
