@@ -355,3 +355,11 @@ OAUTH2_PROVIDER = {
 # A batch upsert carries up to 10,000 records (about 6 MB of JSON with Chinese names and addresses);
 # Django's default 2.5 MB would refuse it before the API could answer per record.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+
+# --- issue 17: tamper-evident audit (docs/audit.md) ---
+# Months an audit partition is kept in the database before it is archived to a file (at least 6).
+AUDIT_RETENTION_MONTHS = max(6, int(os.environ.get("AUDIT_RETENTION_MONTHS", "6")))
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
+AUDIT_PARTITIONS_AHEAD = 12  # monthly partitions kept ready ahead of time
+# The role the application connects as in production (owns nothing; `manage.py audit_db_role`).
+AUDIT_APP_DB_ROLE = os.environ.get("AUDIT_APP_DB_ROLE", "")
