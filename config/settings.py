@@ -363,3 +363,6 @@ AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audi
 AUDIT_PARTITIONS_AHEAD = 12  # monthly partitions kept ready ahead of time
 # The role the application connects as in production (owns nothing; `manage.py audit_db_role`).
 AUDIT_APP_DB_ROLE = os.environ.get("AUDIT_APP_DB_ROLE", "")
+# Every attachment a signed-in user downloads is audited (before the input guard, which stays last).
+MIDDLEWARE.insert(MIDDLEWARE.index("eduplatform.core.input_guard.InputGuardMiddleware"),
+                  "eduplatform.history.middleware.DownloadAuditMiddleware")
