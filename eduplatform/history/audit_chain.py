@@ -47,9 +47,16 @@ def archive_record(entry: Mapping[str, Any]) -> dict[str, Any]:
     return record
 
 
+# One encoder for every entry: json.dumps with options builds a new encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+
+
 def canonical(entry: Mapping[str, Any]) -> bytes:
-    record = archive_record({name: entry[name] for name in HASHED_FIELDS})
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    """The entry as sorted, compact UTF-8 JSON of the hashed fields (timestamps in UTC, µs)."""
+    record = {name: entry[name] for name in HASHED_FIELDS}
+    if isinstance(record["occurred_at"], dt.datetime):
+        record["occurred_at"] = _moment(record["occurred_at"])
+    return _encode(record).encode()
 
 
 def compute_hash(entry: Mapping[str, Any], prev_hash: str) -> str:
