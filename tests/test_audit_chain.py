@@ -10,6 +10,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from eduplatform.history import audit_chain
 from eduplatform.history.models import AuditAction, AuditEntry
@@ -91,6 +92,8 @@ def test_changing_one_entry_as_superuser_is_named_by_the_verification(base):
     as_superuser("UPDATE history_auditentry SET note = %s WHERE id = %s", ["篡改", ids[3]])
     message = verify_output()
     assert f"条目 id={ids[3]}" in message
+    changed = AuditEntry.objects.get(pk=ids[3])
+    assert f"时间 {timezone.localtime(changed.occurred_at):%Y-%m-%d %H:%M:%S}" in message
     assert f"链序号 {base + 4}" in message and "有字段被改动" in message
     assert f"此前 {base + 3} 条完好" in message
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from eduplatform.history.models import AuditArchive, AuditEntry
 from eduplatform.history.partitions import add_months, month_of, month_start
@@ -161,7 +162,7 @@ class BrokenLink:
     def __str__(self) -> str:
         moment = self.occurred_at
         if isinstance(moment, dt.datetime):
-            moment = moment.astimezone().strftime("%Y-%m-%d %H:%M:%S%z")
+            moment = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
         who = f"条目 id={self.entry_id}" if self.entry_id is not None else "条目"
         return f"审计链在链序号 {self.chain_seq} 处断开：{who}，时间 {moment or '—'}：{self.problem}"
 
