@@ -382,3 +382,14 @@ if os.environ.get("REPLICA_DATABASE_URL"):
 
 # --- issue 16: quality scores kept daily for this many days, then one day per month ---
 QUALITY_SCORE_DAILY_DAYS = int(os.environ.get("QUALITY_SCORE_DAILY_DAYS", "120"))
+
+# --- issue 17: tamper-evident audit (docs/audit.md) ---
+# Months an audit partition is kept in the database before it is archived to a file (at least 6).
+AUDIT_RETENTION_MONTHS = max(6, int(os.environ.get("AUDIT_RETENTION_MONTHS", "6")))
+AUDIT_ARCHIVE_DIR = Path(os.environ.get("AUDIT_ARCHIVE_DIR", str(VAR_DIR / "audit-archive")))
+AUDIT_PARTITIONS_AHEAD = 12  # monthly partitions kept ready ahead of time
+# The role the application connects as in production (owns nothing; `manage.py audit_db_role`).
+AUDIT_APP_DB_ROLE = os.environ.get("AUDIT_APP_DB_ROLE", "")
+# Every attachment a signed-in user downloads is audited (before the input guard, which stays last).
+MIDDLEWARE.insert(MIDDLEWARE.index("eduplatform.core.input_guard.InputGuardMiddleware"),
+                  "eduplatform.history.middleware.DownloadAuditMiddleware")

@@ -29,8 +29,66 @@ class AuditAction(models.TextChoices):
     EXPORT = "export", _("导出")
 
 
+class AuditArchive(models.Model):
+    """A month of the audit log exported to a file and removed from the database (retention).
+
+    ``seq_ranges`` lists the chain positions the file holds, so the verifier accepts exactly those
+    gaps in the chain still in the database, and ``sha256`` is the file's digest."""
+
+    month = models.DateField(unique=True)
+    partition = models.CharField(max_length=63)
+    file = models.CharField(max_length=500)
+    sha256 = models.CharField(max_length=64)
+    rows = models.BigIntegerField()
+    seq_ranges = models.JSONField(default=list)
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("审计日志归档")
+
+
+class CurrentTransactionId(Func):
+    """The writing transaction's id as a bigint (PostgreSQL ``pg_current_xact_id()``, 64 bits with
+    its epoch, never wrapping); 0 on SQLite, where one writer at a time makes ``seq`` itself the
+    commit order. The change feed's column default: every way of writing the feed (the ORM, COPY,
+    raw SQL) stamps its rows without naming the column."""
+
+    template = "0"
+    output_field = models.BigIntegerField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return "(pg_current_xact_id()::text::bigint)", []
+
+
+class AuditEntryImmutable(Exception):
+    """An attempt to change or delete an audit entry: the log is append-only."""
+
+    def __init__(self) -> None:
+        super().__init__("审计日志只能追加，不能修改或删除")
+
+
+class AuditEntryQuerySet(models.QuerySet):
+    """No bulk update or delete of audit entries through the ORM either."""
+
+    def update(self, **kwargs):
+        raise AuditEntryImmutable
+
+    def delete(self):
+        raise AuditEntryImmutable
+
+    def _raw_delete(self, using):
+        raise AuditEntryImmutable
+
+
 class AuditEntry(models.Model):
-    """Who did what to which record, when, from where, with every field's before and after."""
+    """Who did what to which record, when, from where, with every field's before and after.
+
+    Append-only and tamper-evident (docs/audit.md, docs/decisions/0008-audit-chain.md): writers only
+    insert; ``history.audit_chain.seal_entries`` later numbers the committed entries in
+    transaction-id order (``chain_seq``) and chains each to the previous one by a SHA-256 hash. On
+    PostgreSQL the table is partitioned by month of ``occurred_at`` (primary key ``(id,
+    occurred_at)``) and a trigger refuses every UPDATE and DELETE except filling the three chain
+    columns once."""
 
     occurred_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
     actor_id = models.BigIntegerField(_("操作人ID"), null=True, blank=True)
@@ -48,8 +106,16 @@ class AuditEntry(models.Model):
     region_path = models.CharField(_("区划路径"), max_length=64, blank=True)
     school_id = models.BigIntegerField(null=True, blank=True)
     note = models.CharField(_("说明"), max_length=500, blank=True)
+    # The chain: the writing transaction's id (the sealing order; a column default, so COPY writers
+    # stamp it too), then — filled once by the sealer, never by a writer — the entry's place in
+    # the chain, the previous entry's hash and this entry's hash.
+    txid = models.BigIntegerField(db_default=CurrentTransactionId(), editable=False)
+    chain_seq = models.BigIntegerField(null=True, blank=True, editable=False)
+    prev_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
+    entry_hash = models.CharField(max_length=64, null=True, blank=True, editable=False)
 
     SCOPE = ScopeFields(path="region_path", school="school_id")
+    objects = AuditEntryQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("审计日志")
@@ -59,23 +125,22 @@ class AuditEntry(models.Model):
         indexes = [
             models.Index(fields=["object_type", "object_id"], name="audit_object"),
             models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"], name="audit_region_path"),
+            # The sealer's queue (entries not yet chained, in sealing order) and the verifier's walk.
+            models.Index(fields=["txid", "id"], condition=models.Q(chain_seq__isnull=True), name="audit_unsealed"),
+            models.Index(fields=["chain_seq"], name="audit_chain_seq"),
         ]
 
     def __str__(self) -> str:
         return f"{self.occurred_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.object_label}"
 
+    def save(self, *args, **kwargs) -> None:
+        # Append-only: an entry is written once. (The database refuses updates too, docs/audit.md.)
+        if not self._state.adding:
+            raise AuditEntryImmutable
+        super().save(*args, **kwargs)
 
-class CurrentTransactionId(Func):
-    """The writing transaction's id as a bigint (PostgreSQL ``pg_current_xact_id()``, 64 bits with
-    its epoch, never wrapping); 0 on SQLite, where one writer at a time makes ``seq`` itself the
-    commit order. The change feed's column default: every way of writing the feed (the ORM, COPY,
-    raw SQL) stamps its rows without naming the column."""
-
-    template = "0"
-    output_field = models.BigIntegerField()
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return "(pg_current_xact_id()::text::bigint)", []
+    def delete(self, *args, **kwargs):
+        raise AuditEntryImmutable
 
 
 class ChangeFeedEntry(models.Model):

@@ -13,13 +13,22 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from eduplatform.history.models import AuditEntry, ChangeFeedEntry
+from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry
 from eduplatform.orgs.scope import Actor, scoped
+
+# accounts.roles.VIEW_AUDIT (history sits below accounts): the security auditor's capability.
+VIEW_AUDIT = "accounts.view_audit"
 
 
 def history_of(actor: Actor, *, object_type: str, object_id: object) -> QuerySet[AuditEntry]:
-    """The changes to one record, for its history tab (the record itself was already scope-checked)."""
-    return AuditEntry.objects.filter(object_type=object_type, object_id=str(object_id)).order_by("-occurred_at", "-id")
+    """The changes to one record, for its history tab (the record itself was already scope-checked).
+
+    Who viewed whose unmasked personal data is the security auditor's alone to see (三员分立,
+    个人信息保护): business users see the record's changes, never the other users' views of its ID."""
+    entries = AuditEntry.objects.filter(object_type=object_type, object_id=str(object_id))
+    if not actor.can(VIEW_AUDIT):
+        entries = entries.exclude(action=AuditAction.VIEW_SENSITIVE)
+    return entries.order_by("-occurred_at", "-id")
 
 
 def audit_log(

@@ -16,6 +16,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from eduplatform.core.request_context import current_client_ip
+from eduplatform.history.middleware import export_audited
 from eduplatform.history.models import AuditAction, AuditEntry, ChangeFeedEntry, DirtySchool
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ def record_change(
 
     ``feed_previous_key``: the record's key before this change, when the change gave it a new one;
     the feed then carries the old key on the upsert and announces the old key's deletion after it."""
+    if action == AuditAction.EXPORT:
+        export_audited.set(True)  # the download middleware need not audit this response again
     org_id, org_name = actor.audit_org() if actor is not None else (None, "")
     entry = AuditEntry.objects.create(
         actor_id=actor.pk if actor is not None else None,
@@ -120,6 +123,8 @@ def audit_many(
     note: str = "",
 ) -> None:
     """Audit entries for a set-based operation: (object id, label, changes, region path, school id)."""
+    if action == AuditAction.EXPORT:
+        export_audited.set(True)
     org_id, org_name = actor.audit_org() if actor is not None else (None, "")
     name = actor.audit_name() if actor is not None else "系统"
     ip = current_client_ip()

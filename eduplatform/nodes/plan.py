@@ -54,6 +54,7 @@ NOT_REPLICATED: dict[str, str] = {
     "accounts.RoleAssignment": "节点自有账号的角色",
     "history.AuditEntry": "审计日志是各端自己的安全记录（三员分立），省级审计不下发",
     "history.DirtySchool": "汇总刷新的本地工作队列；节点的汇总表由省端复制而来",
+    "history.AuditArchive": "审计日志归档登记，与各端自己的审计日志一起",
     "students.ChangeRequestStep": "审批步骤只有经办机构路径，跨市转学的另一端步骤不属本市；状态随申请单复制，完整审批链在省级查看",
     "staff.StaffTransferStep": "同上（教职工调动审批步骤）",
     "students.PromotionChange": "升级撤销用的逐行记录，只在执行升级的省级库有意义",
