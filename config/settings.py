@@ -355,3 +355,8 @@ OAUTH2_PROVIDER = {
 # A batch upsert carries up to 10,000 records (about 6 MB of JSON with Chinese names and addresses);
 # Django's default 2.5 MB would refuse it before the API could answer per record.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
+
+# --- issue 17: personal data ---
+# "aes": AES-GCM / HMAC-SHA-256; "sm" (国密): the current key in FIELD_ENCRYPTION_KEYS must be an
+# "<id>:sm4:<base64>" key and the blind index is HMAC-SM3 (docs/personal-data.md).
+FIELD_CRYPTO_SUITE = os.environ.get("FIELD_CRYPTO_SUITE", "aes")
