@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from eduplatform.core import exports, once, paging, search
+from eduplatform.core import exports, masking, once, paging, search
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.identity import student_number_for
 from eduplatform.core.spreadsheets import xlsx_response
@@ -257,6 +257,9 @@ PROFILE_FIELDS = ("former_name", "gender", "birth_date", "id_type", "ethnicity",
                   "home_address", "mailing_address", "household_address")
 
 
+ADDRESS_FIELDS = ("home_address", "mailing_address", "household_address")
+
+
 def _profile(student: Student, user) -> list[tuple[str, str]]:
     """The person's fields as ``user`` reads them (codes named, identifiers masked)."""
     columns = {c.field: c for c in STUDENT_COLUMNS}
@@ -271,6 +274,8 @@ def _profile(student: Student, user) -> list[tuple[str, str]]:
             shown = "是" if value else "否"
         elif isinstance(value, dt.date):
             shown = value.isoformat()
+        elif name in ADDRESS_FIELDS:
+            shown = masking.show_to(user, masking.PersonalField.ADDRESS, value or "")
         else:
             shown = value or ""
         rows.append((col.label, shown))
@@ -296,7 +301,7 @@ def _detail_context(request: HttpRequest, student: Student, **extra) -> dict[str
         **_nav(request, "list"),
         "student": student,
         "profile": _profile(student, user),
-        "guardians": student.guardians or [],
+        "guardians": masking.guardians_to(user, student.guardians),
         "active": active,
         "enrolments": selectors.enrolments_of(user, student),
         "events": selectors.events_of(user, student),
