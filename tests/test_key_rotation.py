@@ -10,6 +10,7 @@ import pytest
 from django.apps import apps
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from eduplatform.core import crypto, key_rotation
 from eduplatform.core.identity import id_index
@@ -213,3 +214,29 @@ def test_two_rotations_and_writers_at_once_leave_every_row_readable_under_the_ne
     for i, s in enumerate(students):
         stored = Student.objects.get(pk=s.pk).phone_cipher
         assert stored.startswith("k2027:") and crypto.decrypt(stored) == f"1370000{i:04d}"
+
+
+def test_the_blind_index_is_rebuilt_offline_for_a_new_index_key_and_the_sm_suite(world, settings):
+    students = [enrol(world, seq) for seq in (1, 2)]
+    teacher = staff_services.hire(actor=world.user("clerk_a1"), unit=world.school_a1, data=staff_row(1))
+    old_key = settings.FIELD_INDEX_KEY
+    # The maintenance window: the 国密 suite, an SM4 key first, and a new index key.
+    settings.FIELD_ENCRYPTION_KEYS = f"{NEW_SM4},{settings.FIELD_ENCRYPTION_KEYS}"
+    settings.FIELD_CRYPTO_SUITE = "sm"
+    settings.FIELD_INDEX_KEY = base64.b64encode(b"i" * 32).decode()
+    number = student_row(1)["id_number"]
+    assert not Student.objects.filter(id_number_index=id_index("1", number)).exists()  # look-ups miss until rebuilt
+    out = io.StringIO()
+    call_command("rebuild_blind_index", "--old-index-key", old_key, "--old-suite", "aes", stdout=out)
+    assert "students.Student：改写 2" in out.getvalue() and "staff.StaffMember：改写 1" in out.getvalue()
+    for seq, student in enumerate(students, start=1):
+        assert Student.objects.get(id_number_index=id_index("1", student_row(seq)["id_number"])).pk == student.pk
+    assert StaffMember.objects.get(id_number_index=id_index("1", staff_row(1)["id_number"])).pk == teacher.pk
+    again = io.StringIO()  # resumable: a second run recognises the new values
+    call_command("rebuild_blind_index", "--old-index-key", old_key, stdout=again)
+    assert "students.Student：改写 0，已是新索引 2" in again.getvalue()
+    Student.objects.filter(pk=students[0].pk).update(id_number_index="f" * 40)
+    with pytest.raises(CommandError, match="既不是原索引也不是新索引"):
+        call_command("rebuild_blind_index", "--old-index-key", old_key, stdout=io.StringIO())
+    with pytest.raises(CommandError, match="相同"):
+        call_command("rebuild_blind_index", "--old-index-key", settings.FIELD_INDEX_KEY, "--old-suite", "sm")

@@ -30,8 +30,9 @@ EMPTY = Sealed("", "", "")
 class Sealer:
     """The functions below with the keys looked up once, for a batch of people."""
 
-    def __init__(self) -> None:
-        self._cipher = crypto.Cipher()
+    def __init__(self, keys: crypto.FieldKeys | None = None) -> None:
+        # ``keys``: another key set (the blind-index rebuild computes the old index beside the new).
+        self._cipher = crypto.Cipher(keys)
 
     def id_index(self, id_type: str, number: str) -> str:
         # The type is part of the indexed value: a passport and an ID card may share digits.

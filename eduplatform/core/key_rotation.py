@@ -7,7 +7,8 @@ the rows that still need work and re-reads them under the lock, so a service tha
 between the scan and the write is never overwritten with a value read before its change. When
 ``sealed_census`` finds no ciphertext under any other key, the old key can be removed.
 
-The blind index does not change here: it has its own key (see docs/personal-data.md).
+The blind index does not change here: it has its own key. Changing that key (or the suite, which
+changes its HMAC) is the offline ``rebuild_blind_index`` below (docs/personal-data.md says why).
 """
 
 from __future__ import annotations
@@ -176,3 +177,58 @@ def sealed_census(*, batch_size: int = 5000, columns: tuple[SealedColumn, ...] =
             after = rows[-1][0]
         found[f"{column.model}.{column.field}"] = counts
     return found
+
+
+# --------------------------------------------------------------------------------------------
+# Blind-index rebuild (offline)
+
+# (model, id type field, ciphertext field, index field): the ID-number index 一人一号 rests on.
+INDEXED_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
+    ("students.Student", "id_type", "id_number_cipher", "id_number_index"),
+    ("staff.StaffMember", "id_type", "id_number_cipher", "id_number_index"),
+)
+
+
+@dataclass
+class IndexRebuild:
+    rewritten: int = 0  # held the old index, now the new one
+    current: int = 0  # already held the new index (a resumed run)
+    unexpected: int = 0  # held neither: named, not touched (a defect or a third key)
+
+
+def rebuild_blind_index(*, old_index_key: bytes, old_suite: str, batch_size: int = 2000,
+                        progress: Callable[[str, int, IndexRebuild], None] | None = None) -> dict[str, IndexRebuild]:
+    """Recompute every ID-number blind index under the configured ``FIELD_INDEX_KEY`` and
+    ``FIELD_CRYPTO_SUITE`` from the old key and suite. Run with the services stopped: between the
+    first and the last batch, a look-up by ID number would miss the rows of the other kind.
+    Resumable: a row already under the new index is recognised and left alone."""
+    from eduplatform.core.identity import Sealer
+
+    new_keys = crypto.field_keys()
+    old_keys = crypto.FieldKeys(new_keys.current_id, new_keys.keys, new_keys.algorithms, old_index_key, old_suite)
+    new_sealer, old_sealer = Sealer(new_keys), Sealer(old_keys)
+    results: dict[str, IndexRebuild] = {}
+    for label, type_field, cipher_field, index_field in INDEXED_COLUMNS:
+        model = apps.get_model(label)
+        result = results[label] = IndexRebuild()
+        after = 0
+        while True:
+            with transaction.atomic():
+                rows = list(model.objects.select_for_update().filter(pk__gt=after).exclude(**{cipher_field: ""})
+                            .order_by("pk").values_list("pk", type_field, cipher_field, index_field)[:batch_size])
+                for pk, id_type, cipher, stored in rows:
+                    number = crypto.decrypt(cipher)
+                    new = new_sealer.id_index(id_type, number)
+                    if stored == new:
+                        result.current += 1
+                    elif stored == old_sealer.id_index(id_type, number):
+                        model.objects.filter(pk=pk).update(**{index_field: new})
+                        result.rewritten += 1
+                    else:
+                        result.unexpected += 1
+            if not rows:
+                break
+            after = rows[-1][0]
+            if progress:
+                progress(label, after, result)
+    return results
