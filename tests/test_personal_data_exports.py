@@ -138,3 +138,23 @@ def test_a_hostile_value_in_an_upload_is_quoted_in_the_import_problem_report():
     content = problems_xlsx([{"row": 2, "column": "姓名", "value": "=HYPERLINK(\"x\")", "message": "不合规"}],
                             title="导入错误")
     assert quoted_cells(content)["=HYPERLINK(\"x\")"] is True
+
+
+def test_a_background_export_of_pupils_keeps_purpose_and_watermark_and_its_download_is_audited(client, world,
+                                                                                               settings):
+    from eduplatform.core import exports
+    from eduplatform.core.models import ExportJob
+
+    for seq in (1, 2, 3):
+        student_services.enrol_student(actor=world.user("clerk_a1"), school=world.school_a1, data=student_row(seq),
+                                       today=TODAY)
+    settings.EXPORT_BACKGROUND_ROWS = 1
+    login(client, world, "clerk_a1").get("/students/", {"format": "xlsx", "purpose": "转学核对"})
+    job = exports.run_export(ExportJob.objects.get().pk)  # the worker replays the request, purpose included
+    download = client.get(f"/exports/{job.pk}/download/")
+    assert len(rows_of(download.content)) == 4
+    with zipfile.ZipFile(io.BytesIO(download.content)) as z:
+        assert "转学核对" in z.read("docProps/custom.xml").decode()
+    notes = list(AuditEntry.objects.filter(action=AuditAction.EXPORT).values_list("object_type", "note"))
+    assert any(t == "students.student" and "导出用途：转学核对" in n for t, n in notes)
+    assert any(t == "core.exportjob" and "下载后台导出文件" in n for t, n in notes)
