@@ -393,3 +393,8 @@ AUDIT_APP_DB_ROLE = os.environ.get("AUDIT_APP_DB_ROLE", "")
 # Every attachment a signed-in user downloads is audited (before the input guard, which stays last).
 MIDDLEWARE.insert(MIDDLEWARE.index("eduplatform.core.input_guard.InputGuardMiddleware"),
                   "eduplatform.history.middleware.DownloadAuditMiddleware")
+
+# --- issue 17: personal data ---
+# "aes": AES-GCM / HMAC-SHA-256; "sm" (国密): the current key in FIELD_ENCRYPTION_KEYS must be an
+# "<id>:sm4:<base64>" key and the blind index is HMAC-SM3 (docs/personal-data.md).
+FIELD_CRYPTO_SUITE = os.environ.get("FIELD_CRYPTO_SUITE", "aes")

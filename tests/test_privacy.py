@@ -141,6 +141,10 @@ def test_principal_is_a_role_without_the_sensitive_view_right(world):
     assert world.user("clerk_a1").can("records.view_sensitive")
 
 
+# Exports of personal data need a stated purpose (core.exports.personal_data_export).
+EXPORT = "?format=xlsx&purpose=%E9%9A%90%E7%A7%81%E6%A0%B8%E6%9F%A5"
+
+
 def test_principal_sees_no_full_id_number_on_any_student_or_staff_page_or_export(client, world, school_records):
     secrets = full_identifiers(school_records["bad_check"], *(student_row(s)["id_number"] for s in (900, 903)))
     assert len(secrets) >= 12
@@ -154,7 +158,7 @@ def test_principal_sees_no_full_id_number_on_any_student_or_staff_page_or_export
         "import_kind": [kind.key for kind in registry.all_kinds()],
     }
     assert len(values["student_ref"]) == 6 and len(values["staff_id"]) == 2
-    probes = ("", "?status=all", "?format=xlsx", "?status=all&format=xlsx")
+    probes = ("", "?status=all", EXPORT, "?status=all&" + EXPORT[1:])
     shown: dict[str, int] = {}
     for route, parameters in routes():
         if not set(parameters) <= set(values):
@@ -177,7 +181,7 @@ def test_principal_sees_no_full_id_number_on_any_student_or_staff_page_or_export
         assert f"/students/{ref}/" in shown
     for pk in values["staff_id"]:
         assert f"/staff/{pk}/" in shown
-    assert "/students/?format=xlsx" in shown and "/staff/?format=xlsx" in shown
+    assert f"/students/{EXPORT}" in shown and f"/staff/{EXPORT}" in shown
     job = school_records["job"].pk
     assert f"/students/import/{job}/problems.xlsx" in shown and f"/students/import/{job}/" in shown
     assert len(shown) >= 30
@@ -186,7 +190,7 @@ def test_principal_sees_no_full_id_number_on_any_student_or_staff_page_or_export
     g_number = Student.objects.get(name="测试学生1").student_number
     assert "G" + mask_id_number(g_number[1:]) in listing and g_number not in listing
     assert "J" + make_id(dt.date(2018, 9, 1), 77) in listing
-    staff_export = text_of(client.get("/staff/?format=xlsx"))
+    staff_export = text_of(client.get("/staff/?format=xlsx&purpose=隐私核查"))
     assert mask_id_number(person(2)["id_number"]) in staff_export
 
 
@@ -201,7 +205,7 @@ def test_principal_searching_by_id_number_finds_the_student_without_the_number_i
     page = text_of(client.get(location))
     assert "测试学生1" in page and "测试学生2" not in page  # found through the blind index
     assert full not in page and mask_id_number(full) in page
-    export = client.get(location + "&format=xlsx")
+    export = client.get(location + "&" + EXPORT[1:])
     assert "测试学生1" in text_of(export) and full not in text_of(export)
     # The same for the 学籍号, and for staff.
     response = client.post("/students/", {"q": "G" + full})

@@ -27,7 +27,7 @@ def test_staff_list_filters_and_exports_masked(client, world):
     assert "测试教师1" in page and "测试教师2" not in page
     page = client.get("/staff/", {"title": "12"}).content.decode()
     assert "测试教师1" in page and "测试教师2" not in page
-    response = client.get("/staff/", {"format": "xlsx"})
+    response = client.get("/staff/", {"format": "xlsx", "purpose": "编制核查"})
     with CalamineWorkbook.from_filelike(io.BytesIO(response.content)) as book:
         rows = book.get_sheet_by_index(0).to_python()
     assert rows[0][:2] == ["教职工号", "姓名"] and len(rows) == 3

@@ -281,12 +281,15 @@ def test_key_rotation_reseals_with_the_new_key_and_keeps_lookups(world, settings
     # A new key goes first; the old one stays so existing rows still decrypt.
     settings.FIELD_ENCRYPTION_KEYS = "k2026:" + "MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI=," + old_spec
     assert crypto.decrypt(Student.objects.get(pk=student.pk).id_number_cipher) == student_row(1)["id_number"]
-    assert services.rotate_field_keys() == 1
+    from eduplatform.core.key_rotation import rotate_all, sealed_census
+
+    assert sum(rotate_all().values()) == 3  # ID number, phone and the guardians' phones
     rotated = Student.objects.get(pk=student.pk)
     assert rotated.id_number_cipher.startswith("k2026:") and rotated.phone_cipher.startswith("k2026:")
     assert rotated.guardians[0]["phone_cipher"].startswith("k2026:")
     assert crypto.decrypt(rotated.id_number_cipher) == student_row(1)["id_number"]
-    assert services.rotate_field_keys() == 0  # nothing left to do
+    assert sum(rotate_all().values()) == 0  # nothing left to do
+    assert not any(sealed_census().values())
     # With only the new key the data still reads, and the ID look-up finds the same person.
     settings.FIELD_ENCRYPTION_KEYS = "k2026:MTIzNDU2Nzg5MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTI="
     assert crypto.decrypt(rotated.phone_cipher) == "13800138000"

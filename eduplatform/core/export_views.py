@@ -10,6 +10,8 @@ from django.urls import path
 from eduplatform.core import exports, spreadsheets
 from eduplatform.core.crypto import open_file
 from eduplatform.core.models import ExportJob, JobStatus
+from eduplatform.history.models import AuditAction
+from eduplatform.history.services import record_event
 
 
 def _own_job(request: HttpRequest, job_id: int) -> ExportJob:
@@ -36,6 +38,9 @@ def download(request: HttpRequest, job_id: int) -> HttpResponse:
     if job.status != JobStatus.DONE or not job.file_kept:
         raise Http404("导出文件尚未生成或已超过保留期限被删除")
     content = open_file(ExportJob.objects.values_list("content", flat=True).get(pk=job.pk))
+    # The export itself was audited when the worker built it; each download is a further copy.
+    record_event(actor=request.user, action=AuditAction.EXPORT, object_type="core.exportjob", object_id=job.pk,
+                 object_label=job.label, region_path=job.region_path, note=f"下载后台导出文件「{job.file_name}」")
     return spreadsheets.attachment(content, job.file_name or "导出.xlsx")
 
 

@@ -7,6 +7,11 @@ stored, the worker replays the very same view with them (so scope, filters, mask
 exactly the page's), and the user watches the job page until the download link appears. The
 workbook is sealed with the field keys, readable only by its requester, and dropped after
 ``UPLOAD_RETENTION_HOURS`` like uploaded files.
+
+Exports of personal data (lists whose rows are identified pupils, staff or administrators — see
+docs/personal-data.md) go through ``personal_data_export``: the user states a purpose (refused
+without one), the purpose is audited with the export, and the workbook carries a watermark naming
+the user, their organization, the time and the purpose.
 """
 
 from __future__ import annotations
@@ -15,16 +20,18 @@ import datetime as dt
 import itertools
 from collections.abc import Iterable, Sequence
 from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
 from django.contrib.messages.storage import default_storage
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import redirect, render
 from django.test import RequestFactory
 from django.urls import resolve, reverse
 from django.utils import timezone
+from django.utils.http import urlencode
 
 from eduplatform.core import spreadsheets
 from eduplatform.core.crypto import seal_file
@@ -36,11 +43,52 @@ INTERRUPTED = "处理进程中断，请重新导出"
 _in_worker: ContextVar[dict[str, Any] | None] = ContextVar("export_in_worker", default=None)
 
 
-def respond(filename: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str) -> HttpResponse:
+PURPOSE_PARAM = "purpose"
+PURPOSE_MIN, PURPOSE_MAX = 4, 200
+
+
+@dataclass(frozen=True)
+class PersonalDataExport:
+    purpose: str
+    watermark: spreadsheets.Watermark
+
+    def audit_note(self, note: str) -> str:
+        """The export's audit note with its purpose (the auditor reads why, not only what)."""
+        return f"{note}；导出用途：{self.purpose}"
+
+
+def personal_data_export(request: HttpRequest, *, what: str) -> PersonalDataExport | HttpResponse:
+    """The stated purpose of an export of personal data, or the page that asks for it.
+
+    Without a purpose (the export link) the user gets a form that repeats the list's filters; a
+    blank or too short purpose is refused with status 400. The purpose travels in the query, so an
+    export built by the worker (a replay of the same request) carries it too.
+    """
+    purpose = " ".join(request.GET.get(PURPOSE_PARAM, "").split())[:PURPOSE_MAX]
+    if len(purpose) >= PURPOSE_MIN:
+        user = request.user
+        org = getattr(user, "organization", None)
+        return PersonalDataExport(purpose, spreadsheets.Watermark(
+            user=user.audit_name() if hasattr(user, "audit_name") else str(user),
+            organization=org.name if org is not None else "", at=timezone.localtime(), purpose=purpose))
+    asked = PURPOSE_PARAM in request.GET
+    keep = [(k, v) for k in request.GET for v in request.GET.getlist(k) if k != PURPOSE_PARAM]
+    response = render(request, "core/export_purpose.html", {
+        "what": what, "keep": keep, "purpose": purpose, "min": PURPOSE_MIN, "max": PURPOSE_MAX,
+        "error": f"导出含个人信息的{what}须填写导出用途（至少 {PURPOSE_MIN} 个字），未填写用途的导出已被拒绝。" if asked else "",
+        "nav_active": "", "back": request.path + "?" + urlencode([(k, v) for k, v in keep if k != "format"]),
+    }, status=400 if asked else 200)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def respond(filename: str, headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str,
+            watermark: spreadsheets.Watermark | None = None) -> HttpResponse:
     worker = _in_worker.get()
     if worker is not None:
         worker["file_name"] = filename
-        return spreadsheets.attachment(spreadsheets.xlsx_bytes(headers, rows, sheet=sheet), filename)
+        return spreadsheets.attachment(spreadsheets.xlsx_bytes(headers, rows, sheet=sheet, watermark=watermark),
+                                       filename)
     limit = settings.EXPORT_BACKGROUND_ROWS
     rows = iter(rows)
     head = list(itertools.islice(rows, limit + 1))
@@ -49,7 +97,7 @@ def respond(filename: str, headers: Sequence[str], rows: Iterable[Sequence[Any]]
         job = submit_export(request=request, label=sheet, file_name=filename)
         return redirect(reverse("exports:job", kwargs={"job_id": job.pk}))
     return spreadsheets.attachment(
-        spreadsheets.xlsx_bytes(headers, itertools.chain(head, rows), sheet=sheet), filename)
+        spreadsheets.xlsx_bytes(headers, itertools.chain(head, rows), sheet=sheet, watermark=watermark), filename)
 
 
 @transaction.atomic

@@ -7,16 +7,11 @@ index (document type + number), so one person is found the same way in both regi
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Protocol
 
-from eduplatform.core import crypto
-from eduplatform.standards.validators import mask_id_number, mask_student_number, redact_identifiers
-
-# The right to read identifiers in full (accounts.roles grants it; named here so that every layer
-# can check it without importing accounts).
-VIEW_SENSITIVE = "records.view_sensitive"
+from eduplatform.core import crypto, masking
+from eduplatform.core.masking import VIEW_SENSITIVE, mask_staff_number  # noqa: F401 — re-exported
+from eduplatform.standards.validators import mask_id_number
 
 RESIDENT_ID_CARD = "1"  # 居民身份证 in the id_type table
 NO_DOCUMENT = "Z"  # 其他: the ID number may be missing
@@ -35,8 +30,9 @@ EMPTY = Sealed("", "", "")
 class Sealer:
     """The functions below with the keys looked up once, for a batch of people."""
 
-    def __init__(self) -> None:
-        self._cipher = crypto.Cipher()
+    def __init__(self, keys: crypto.FieldKeys | None = None) -> None:
+        # ``keys``: another key set (the blind-index rebuild computes the old index beside the new).
+        self._cipher = crypto.Cipher(keys)
 
     def id_index(self, id_type: str, number: str) -> str:
         # The type is part of the indexed value: a passport and an ID card may share digits.
@@ -67,42 +63,24 @@ def seal_phone(phone: str) -> Sealed:
 
 
 # --------------------------------------------------------------------------------------------
-# What a reader is shown. A role without the sensitive-view right (a principal, a statistician,
-# the security auditor …) sees every identifier that embeds an ID number masked like the ID
-# number itself: on pages, in exports, in history and audit views. The masking rules are
-# ``standards.validators.mask_student_number`` / ``redact_identifiers`` and ``mask_staff_number``.
+# What a reader is shown: the rules live in ``core.masking`` (one table for pages, exports and the
+# API); these names stay for the callers that predate it.
 
 
-class _Reader(Protocol):
-    def can(self, capability: str) -> bool: ...
-
-
-def sees_identifiers(actor: _Reader | None) -> bool:
+def sees_identifiers(actor: masking.Reader | None) -> bool:
     """Whether ``actor`` may read identifiers that embed an ID number in full."""
-    return actor is not None and getattr(actor, "is_authenticated", True) and actor.can(VIEW_SENSITIVE)
+    return masking.sees_clear(actor)
 
 
-def student_number_for(actor: _Reader | None, number: str) -> str:
+def student_number_for(actor: masking.Reader | None, number: str) -> str:
     """A 学籍号 as ``actor`` may see it (a G number masked like its ID number for most roles)."""
-    return number if sees_identifiers(actor) else mask_student_number(number)
+    return masking.show_to(actor, masking.PersonalField.STUDENT_NUMBER, number)
 
 
-_ID_SHAPED = re.compile(r"[0-9]{17}[0-9Xx]")
+def staff_number_for(actor: masking.Reader | None, number: str) -> str:
+    return masking.show_to(actor, masking.PersonalField.STAFF_NUMBER, number)
 
 
-def mask_staff_number(number: str) -> str:
-    """A 教职工号 masked where it holds an ID number: the platform issues county + year + sequence,
-    but a unit may have typed its staff's ID numbers as their 工号 (any 18-character run shaped like
-    an ID number is masked like one)."""
-    return _ID_SHAPED.sub(lambda m: mask_id_number(m.group(0)), number or "")
-
-
-def staff_number_for(actor: _Reader | None, number: str) -> str:
-    return number if sees_identifiers(actor) else mask_staff_number(number)
-
-
-def text_for(actor: _Reader | None, text: str) -> str:
+def text_for(actor: masking.Reader | None, text: str) -> str:
     """Free text that may quote identifiers (an audit label, a note, a before/after value)."""
-    if not text or sees_identifiers(actor):
-        return text
-    return redact_identifiers(text)
+    return masking.show_to(actor, masking.PersonalField.FREE_TEXT, text)

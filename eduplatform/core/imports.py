@@ -25,6 +25,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name, xl_range_abs
 
 from eduplatform.core.normalize import clean_text
+from eduplatform.core.spreadsheets import TextCells
 from eduplatform.standards.validators import redact_identifiers
 
 __all__ = [
@@ -829,7 +830,8 @@ def problems_xlsx(
     book.set_properties({"title": title})
     sheet = book.add_worksheet("错误报告")
     header_fmt = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
-    text_fmt = book.add_format({"num_format": "@", "text_wrap": True, "valign": "top"})
+    # Values as typed in the upload: one that would start a formula is written quote-prefixed.
+    text_fmt = TextCells(book, {"num_format": "@", "text_wrap": True, "valign": "top"})
     number_fmt = book.add_format({"valign": "top"})
 
     headers = ("行号", "列名", "填写内容", "问题说明")
@@ -847,7 +849,7 @@ def problems_xlsx(
                 continue
             text = value if isinstance(value, str) else clean_text(value)
             # Problems are masked when made (core.errors); reports of older jobs are masked here.
-            sheet.write_string(r, c, redact_identifiers(text)[:_EXCEL_CELL_LIMIT], text_fmt)
+            text_fmt.write(sheet, r, c, redact_identifiers(text)[:_EXCEL_CELL_LIMIT])
     sheet.autofilter(0, 0, len(problems), len(headers) - 1)
     sheet.freeze_panes(1, 0)
     if mapping and mapping.get("columns"):
@@ -859,7 +861,7 @@ def problems_xlsx(
 
 
 def _write_text_sheet(book: Any, name: str, headers: Sequence[str], lines: Sequence[Sequence[object]],
-                      header_fmt: Any, text_fmt: Any, number_fmt: Any) -> None:
+                      header_fmt: Any, text_fmt: TextCells, number_fmt: Any) -> None:
     """A further sheet of the report: row numbers as numbers, everything else as text."""
     sheet = book.add_worksheet(name)
     for c, head in enumerate(headers):
@@ -870,7 +872,7 @@ def _write_text_sheet(book: Any, name: str, headers: Sequence[str], lines: Seque
             if isinstance(value, int) and not isinstance(value, bool):
                 sheet.write_number(r, c, value, number_fmt)
             else:
-                sheet.write_string(r, c, redact_identifiers(str(value or ""))[:_EXCEL_CELL_LIMIT], text_fmt)
+                text_fmt.write(sheet, r, c, redact_identifiers(str(value or ""))[:_EXCEL_CELL_LIMIT])
     sheet.autofilter(0, 0, len(lines), len(headers) - 1)
     sheet.freeze_panes(1, 0)
 
@@ -895,7 +897,8 @@ def mapping_summary(mapping: Mapping[str, object]) -> list[str]:
     return lines
 
 
-def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object], header_fmt, text_fmt) -> None:
+def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object], header_fmt,
+                         text_fmt: TextCells) -> None:
     sheet = book.add_worksheet("列对应")
     for c, width in enumerate((8, 28, 22, 44)):
         sheet.set_column(c, c, width)
@@ -910,7 +913,7 @@ def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object
         row += 1
         values = (col.get("letter"), col.get("header"), col.get("label"), col.get("note"))
         for c, value in enumerate(values):
-            sheet.write_string(row, c, str(value or "")[:_EXCEL_CELL_LIMIT], text_fmt)
+            text_fmt.write(sheet, row, c, str(value or "")[:_EXCEL_CELL_LIMIT])
     skipped = list(mapping.get("skipped_rows") or [])  # type: ignore[call-overload]
     if skipped:
         row += 2
@@ -919,5 +922,5 @@ def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object
         for item in skipped:
             row += 1
             sheet.write_number(row, 0, int(item.get("row", 0)))
-            sheet.write_string(row, 1, str(item.get("reason") or ""), text_fmt)
-            sheet.write_string(row, 2, redact_identifiers(str(item.get("text") or "")), text_fmt)
+            text_fmt.write(sheet, row, 1, str(item.get("reason") or ""))
+            text_fmt.write(sheet, row, 2, redact_identifiers(str(item.get("text") or "")))

@@ -14,8 +14,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from eduplatform.core.imports import Column
+from eduplatform.core.masking import PersonalField
 from eduplatform.exchange.resources import ApiResource, ResourceField, register
-from eduplatform.exchange.serializers import RecordSource, sealed
+from eduplatform.exchange.serializers import RecordSource, sealed, shown
 from eduplatform.imports import registry as imports
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.scope import scoped
@@ -103,7 +104,9 @@ def _guardian(n: int, part: str):
             return ""
         g = guardians[n - 1]
         if part == "phone":
-            return sealed(g.get("phone_cipher", ""), g.get("phone_masked", ""), personal)
+            return sealed(PersonalField.GUARDIAN_PHONE, g.get("phone_cipher", ""), g.get("phone_masked", ""), personal)
+        if part == "name":
+            return shown(PersonalField.GUARDIAN_NAME, g.get("name", ""), personal)
         return g.get(part, "")
     return value
 
@@ -128,9 +131,9 @@ STUDENT_SOURCE = RecordSource(
     key_lookups={"student_number": "student_number"},
     values={
         "school_code": _school_code,
-        "student_number": lambda r, personal: r.student_number if personal else mask_student_number(r.student_number),
-        "id_number": lambda r, personal: sealed(r.id_number_cipher, r.id_number_masked, personal),
-        "phone": lambda r, personal: sealed(r.phone_cipher, r.phone_masked, personal),
+        "student_number": lambda r, personal: shown(PersonalField.STUDENT_NUMBER, r.student_number, personal),
+        "id_number": lambda r, personal: sealed(PersonalField.ID_NUMBER, r.id_number_cipher, r.id_number_masked, personal),
+        "phone": lambda r, personal: sealed(PersonalField.PHONE, r.phone_cipher, r.phone_masked, personal),
         **{name: _enrolment(name) for name in ("grade", "class_number", "entered_on", "entry_mode", "major",
                                                "programme_length", "level", "status")},
         **{f"guardian{n}_{part}": _guardian(n, part) for n in (1, 2) for part in ("name", "relation", "phone")},
@@ -156,12 +159,10 @@ def _staff_rows(administrators: bool):
 
 
 def _staff_source(administrators: bool) -> RecordSource:
-    from eduplatform.core.identity import mask_staff_number
-
     values = {
-        "staff_number": lambda r, personal: r.staff_number if personal else mask_staff_number(r.staff_number),
-        "id_number": lambda r, personal: sealed(r.id_number_cipher, r.id_number_masked, personal),
-        "phone": lambda r, personal: sealed(r.phone_cipher, r.phone_masked, personal),
+        "staff_number": lambda r, personal: shown(PersonalField.STAFF_NUMBER, r.staff_number, personal),
+        "id_number": lambda r, personal: sealed(PersonalField.ID_NUMBER, r.id_number_cipher, r.id_number_masked, personal),
+        "phone": lambda r, personal: sealed(PersonalField.PHONE, r.phone_cipher, r.phone_masked, personal),
     }
     if not administrators:
         values["school_code"] = lambda r, personal: r.unit.school_code or ""

@@ -18,7 +18,7 @@ from django.db.models import QuerySet
 from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from eduplatform.core import crypto
+from eduplatform.core import masking
 from eduplatform.exchange.resources import ApiResource, ResourceField
 
 MAX_PAGE = 1000
@@ -62,20 +62,13 @@ def source_of(resource: ApiResource) -> RecordSource:
 # Masking
 
 
-def mask_address(text: str) -> str:
-    """The district part of an address, the street and number hidden: enough to see where a pupil
-    lives, not to find the house."""
-    if not text:
-        return ""
-    keep = min(6, max(0, len(text) - 4))
-    return text[:keep] + "****"
+def sealed(field: masking.PersonalField, cipher: str, masked: str, personal: bool) -> str:
+    """A field stored encrypted (ID number, phone) as the caller may read it (``core.masking``)."""
+    return masking.show_sealed(field, cipher, masked, sensitive=personal, channel=masking.Channel.API)
 
 
-def sealed(cipher: str, masked: str, personal: bool) -> str:
-    """A field stored encrypted (ID number, phone): the plain value only for a caller who may see it."""
-    if personal:
-        return crypto.decrypt(cipher) if cipher else ""
-    return masked or ""
+def shown(field: masking.PersonalField, value: str, personal: bool) -> str:
+    return masking.show(field, value, sensitive=personal, channel=masking.Channel.API)
 
 
 # --------------------------------------------------------------------------------------------
@@ -92,8 +85,8 @@ def member_value(resource: ApiResource, row: Any, member: ResourceField, persona
         return value.date()
     if member.type in ("string", "code") and value is not None and not isinstance(value, str):
         return str(value)
-    if member.type == "string" and member.personal and not personal and member.name.endswith("address"):
-        return mask_address(value or "")
+    if member.type == "string" and member.personal and member.name.endswith("address"):
+        return shown(masking.PersonalField.ADDRESS, value or "", personal)
     return value
 
 

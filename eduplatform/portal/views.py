@@ -3,13 +3,11 @@ and CSV downloads, with counts under 5 suppressed, together with any count a tot
 
 from __future__ import annotations
 
-import csv
-import io
-
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 
 from eduplatform.core.db_router import reads_from_replica
+from eduplatform.core.spreadsheets import csv_bytes
 from eduplatform.portal import public
 from eduplatform.portal.public import SMALLEST_SHOWN
 from eduplatform.stats.page_cache import public_page, render
@@ -57,14 +55,10 @@ def home(request: HttpRequest, year: int | None = None) -> HttpResponse:
 @public_page
 def download(request: HttpRequest, year: int) -> HttpResponse:
     _snapshots, snapshot, table = _table(year)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["地级市", *table.columns])
-    for row in [*table.rows, table.total]:
-        writer.writerow([row.city, *[SUPPRESSED_MARK if v is None else v for v in row.cells]])
-    writer.writerow([])
-    writer.writerow([f"统计时点 {snapshot.census_date:%Y-%m-%d}；{legend()}"])
-    # UTF-8 with a byte-order mark: Excel on Windows opens it as Chinese text.
-    response = HttpResponse("\ufeff" + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    rows = ([row.city, *[SUPPRESSED_MARK if v is None else v for v in row.cells]] for row in [*table.rows, table.total])
+    # UTF-8 with a byte-order mark (Excel on Windows opens it as Chinese text), cells neutralised.
+    content = csv_bytes(["地级市", *table.columns], rows,
+                        trailer=[f"统计时点 {snapshot.census_date:%Y-%m-%d}；{legend()}"])
+    response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="guangdong-education-{year}.csv"'
     return response

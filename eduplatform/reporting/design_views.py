@@ -15,8 +15,6 @@ read by ``selectors.completeness``; at the bottom of the tree, each school's sta
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import json
 import re
 from dataclasses import dataclass, field
@@ -35,7 +33,7 @@ from django.views.decorators.http import require_POST
 from eduplatform.core import once
 from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.exports import respond as export_xlsx
-from eduplatform.core.spreadsheets import attachment
+from eduplatform.core.spreadsheets import attachment, csv_response
 from eduplatform.core.views import require_capability
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.models import Organization, OrgKind, Region
@@ -731,8 +729,4 @@ def _completeness_export(task, region: Region, rows: list[dict], columns, fmt: s
     filename = f"上报进度-{task.pk}-{region.code}.{fmt}"
     if fmt == "xlsx":
         return export_xlsx(filename, headers, lines, sheet="上报进度")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(headers)
-    writer.writerows(lines)
-    return attachment(("\ufeff" + buffer.getvalue()).encode("utf-8"), filename, "text/csv; charset=utf-8")
+    return csv_response(filename, headers, lines)  # formula-like cells neutralised there

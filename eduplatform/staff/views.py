@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from eduplatform.core import paging, search
+from eduplatform.core import exports, paging, search
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.identity import staff_number_for
 from eduplatform.core.spreadsheets import xlsx_response
@@ -115,14 +115,18 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         filters = {k: v for k, v in params.items() if k not in ("format", "q", "find") and v}
         if text:
             filters["q"] = _masked_query(text)
+        export = exports.personal_data_export(request, what=what)
+        if isinstance(export, HttpResponse):  # no stated purpose: the form that asks for it
+            return export
+        filters.pop(exports.PURPOSE_PARAM, None)
         record_event(actor=user, action=AuditAction.EXPORT, object_type=services.OBJECT_TYPE, object_label=what,
                      region_path=scope_of(user).region_path or "",
-                     note=f"导出{what}（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
+                     note=export.audit_note(f"导出{what}（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}"))
         columns = ADMIN_EXPORT if administrators else STAFF_EXPORT
         # The 教职工号 as this reader may see it (masked where a unit typed ID numbers as 工号).
         columns = [("教职工号", lambda s: staff_number_for(user, s.staff_number)), *columns[1:]]
         rows = ([fn(s) for _, fn in columns] for s in staff.iterator(chunk_size=2000))
-        return xlsx_response(f"{what}.xlsx", [h for h, _ in columns], rows, sheet=what)
+        return xlsx_response(f"{what}.xlsx", [h for h, _ in columns], rows, sheet=what, watermark=export.watermark)
     page = paging.keyset_page(request, staff, keys=selectors.STAFF_LIST_ORDER, seek=2,
                               name="administrators" if administrators else "staff")
     query = paging.other_params(params)

@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from eduplatform.core import once, paging, search
+from eduplatform.core import exports, masking, once, paging, search
 from eduplatform.core.errors import NotPermitted, RecordInvalid
 from eduplatform.core.identity import student_number_for
 from eduplatform.core.spreadsheets import xlsx_response
@@ -163,12 +163,18 @@ def student_list(request: HttpRequest) -> HttpResponse:
         filters = {k: v for k, v in params.items() if k not in ("format", "q", "find") and v}
         if text:
             filters["q"] = _masked_query(text)
+        export = exports.personal_data_export(request, what="学生名单")
+        if isinstance(export, HttpResponse):  # no stated purpose: the form that asks for it
+            return export
+        filters.pop(exports.PURPOSE_PARAM, None)
         record_event(actor=user, action=AuditAction.EXPORT, object_type="students.student",
                      object_label="学生名单", region_path=scope_of(user).region_path or "",
-                     note=f"导出学生名单（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}")
+                     note=export.audit_note(
+                         f"导出学生名单（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}"))
         columns = _export_columns(user)
         rows = ([fn(e) for _, fn in columns] for e in enrolments.iterator(chunk_size=2000))
-        return xlsx_response("学生名单.xlsx", [h for h, _ in columns], rows, sheet="学生名单")
+        return xlsx_response("学生名单.xlsx", [h for h, _ in columns], rows, sheet="学生名单",
+                            watermark=export.watermark)
     unfiltered = not (text or flags or any(params.get(k) for k in (
         "grade", "gender", "ethnicity", "school", "class", "stage", "cohort", "level"))) and params.get(
         "status", "active") == "active"
@@ -251,6 +257,9 @@ PROFILE_FIELDS = ("former_name", "gender", "birth_date", "id_type", "ethnicity",
                   "home_address", "mailing_address", "household_address")
 
 
+ADDRESS_FIELDS = ("home_address", "mailing_address", "household_address")
+
+
 def _profile(student: Student, user) -> list[tuple[str, str]]:
     """The person's fields as ``user`` reads them (codes named, identifiers masked)."""
     columns = {c.field: c for c in STUDENT_COLUMNS}
@@ -265,6 +274,8 @@ def _profile(student: Student, user) -> list[tuple[str, str]]:
             shown = "是" if value else "否"
         elif isinstance(value, dt.date):
             shown = value.isoformat()
+        elif name in ADDRESS_FIELDS:
+            shown = masking.show_to(user, masking.PersonalField.ADDRESS, value or "")
         else:
             shown = value or ""
         rows.append((col.label, shown))
@@ -290,7 +301,7 @@ def _detail_context(request: HttpRequest, student: Student, **extra) -> dict[str
         **_nav(request, "list"),
         "student": student,
         "profile": _profile(student, user),
-        "guardians": student.guardians or [],
+        "guardians": masking.guardians_to(user, student.guardians),
         "active": active,
         "enrolments": selectors.enrolments_of(user, student),
         "events": selectors.events_of(user, student),
