@@ -46,6 +46,15 @@ def describe_character(char: str) -> str:
     return f"{name} U+{code:04X}"
 
 
+def forbidden_character(name: str, text: str) -> str | None:
+    """The Chinese message for text holding a character no stored value may hold, or None: what the
+    middleware refuses at the door, for values that arrive another way (a spreadsheet cell, a JSON
+    body of the API)."""
+    if found := _FORBIDDEN.search(text):
+        return f"{name}含有不允许的字符（{describe_character(found[0])}），请删除后重试"
+    return None
+
+
 def problem_in(name: str, value: str) -> str | None:
     """The Chinese message for a value no parameter may hold, or None."""
     if found := _FORBIDDEN.search(value):

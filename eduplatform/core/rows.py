@@ -22,6 +22,7 @@ from typing import Any
 
 from eduplatform.core.errors import RowProblem
 from eduplatform.core.imports import Column
+from eduplatform.core.input_guard import forbidden_character
 from eduplatform.core.normalize import (
     CodeMatcher,
     clean_text,
@@ -257,6 +258,8 @@ class RowSchema:
         text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
         if not text:
             return None, ""
+        if message := forbidden_character(col.label, text):  # NUL, control, bidi: never stored
+            return None, message
         if col.kind == "id_number" and id_number_cell_is_number(value):
             # Whatever the document type: no number cell holds 16 digits or more exactly.
             return None, f"{col.label}「{redact_identifiers(text)}」不完整。{ID_NUMBER_STORED_AS_NUMBER}"
