@@ -29,7 +29,7 @@ from eduplatform.exchange.clients import register_client as register_api_client
 from tests.api_clients_support import obtain_token
 
 MAX_EXAMPLES = 6  # per operation: a few valid-shaped requests each, enough to reach the handlers
-BUDGET_SECONDS = 120  # the whole walk, per database (measured 16 s on the shared machine)
+BUDGET_SECONDS = 120  # CPU seconds of the whole walk, per database (measured 16 s wall on a quiet machine)
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -108,7 +108,7 @@ def walk(operation, headers: dict[str, str], failures: list[str], statuses: dict
 def test_no_server_errors_and_no_schema_violations(world):
     # identity: the WSGI transport hands schemathesis the body as sent, and GZipMiddleware would zip it.
     headers = {"Authorization": f"Bearer {client_token(world)}", "Accept-Encoding": "identity"}
-    started = time.monotonic()
+    started = time.process_time()  # CPU time: wall time depends on what else the machine runs
     failures: list[str] = []
     statuses: dict[str, set[int]] = {}
     with connection_kept_across_requests():
@@ -127,7 +127,7 @@ def test_no_server_errors_and_no_schema_violations(world):
     answered = {label for label, codes in statuses.items() if 200 in codes}
     assert any("/changes" in label for label in answered) and any("/codes" in label for label in answered)
     assert any(label.split()[0] in WRITE_METHODS for label in statuses), "no write route was exercised"
-    assert time.monotonic() - started < BUDGET_SECONDS
+    assert time.process_time() - started < BUDGET_SECONDS
 
 
 @pytest.mark.parametrize("path", ["/api/v1/openapi.json"])

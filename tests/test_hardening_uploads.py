@@ -91,14 +91,17 @@ def test_a_hostile_file_is_refused_by_every_import_at_upload_with_a_chinese_mess
     content = build()
     assert len(content) < 3 * 1024 * 1024
     client.force_login(world.user("county_a_stat"))
+    client.get("/imports/students/")  # the page's first rendering (templates, code tables) is not the check's
     before = _db_state()
     for kind in registry.all_kinds():
         data = {"file": SimpleUploadedFile(file_name, content), "mode": ImportMode.ACCEPT_VALID}
         if kind.for_schools:
             data["school_code"] = world.school_a1.school_code
-        started = time.perf_counter()
+        # CPU time of this process: the suite shares two cores with PostgreSQL and a second pass, so
+        # wall time says little; unpacking the bomb's 2.5 GB would take far more than this.
+        started = time.process_time()
         response = client.post(f"/imports/{kind.key}/", data)
-        elapsed = time.perf_counter() - started
+        elapsed = time.process_time() - started
         body = response.content.decode()
         assert response.status_code == 200, (kind.key, response.status_code)
         assert says in body, (kind.key, body[body.find("invalid-feedback"):][:400])
@@ -109,10 +112,10 @@ def test_a_hostile_file_is_refused_by_every_import_at_upload_with_a_chinese_mess
 def test_the_zip_bomb_is_refused_on_its_declared_size_without_unpacking(world):
     bomb = zip_bomb()
     tracemalloc.start()  # the bomb is built (64 MB of zeros compressed once) before counting
-    started = time.perf_counter()
+    started = time.process_time()
     with pytest.raises(UploadRefused, match="解压后有 2,560 MB，超过上限 512 MB"):
         check_spreadsheet(bomb, "学生.xlsx")
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert elapsed < 0.5 and peak < 20 * 1024 * 1024, (elapsed, peak)

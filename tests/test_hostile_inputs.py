@@ -237,7 +237,7 @@ def test_every_page_is_csp_clean_and_every_post_form_takes_the_corpus_without_a_
     """One walk for two checks: each page rendered is checked for what the CSP blocks (no inline
     script, no on*= handler, a policy without 'unsafe-inline' or eval for scripts), and each POST
     form found is submitted with the corpus."""
-    started = time.monotonic()
+    started, cpu_started = time.monotonic(), time.process_time()
     walk = Walk(client, world)
     for actor, prefixes in ACTORS.items():
         walk.visit(actor, prefixes)
@@ -265,7 +265,7 @@ def test_every_page_is_csp_clean_and_every_post_form_takes_the_corpus_without_a_
     print(f"walk {walked:.1f} s, {len(walk.forms)} forms, {posts} posts, {time.monotonic() - started:.1f} s")
     assert len(walk.forms) >= 20 and posts >= 80, (len(walk.forms), posts)
     assert not failures, "\n".join(failures[:60])
-    assert time.monotonic() - started < 240
+    assert time.process_time() - cpu_started < 120  # CPU time: wall time depends on what else the machine runs
 
 
 def test_the_login_form_takes_the_corpus(client, world):
