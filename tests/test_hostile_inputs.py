@@ -128,6 +128,7 @@ def path_values(world) -> dict[str, str]:
 
     values = {k: v for k, v in outside_records(world, "higher_officer").items() if v is not None}
     values.update(own_values(world, "clerk_a1"))
+    values["user_id"] = str(world.user("clerk_a1").pk)  # not 1: PostgreSQL's sequences do not restart
     return values
 
 
