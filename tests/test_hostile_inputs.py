@@ -372,6 +372,8 @@ def test_every_import_takes_the_corpus_refusing_or_storing_it_as_text(world, key
     # A huge value is refused; a control character or direction override is refused or dropped from
     # the text (the scan below finds none stored).
     assert IMPORT_TEXT.index("huge") + 3 in problem_rows, job.problems
+    nul_row = IMPORT_TEXT.index("nul") + 3
+    assert [p["value"] for p in job.problems if p["row"] == nul_row] == ["名\ufffd字"]  # refused, shown safely
     assert len(rows) + 1 in problem_rows  # the all-formula row
 
     model = {"students": "students.Student", "staff": "staff.StaffMember", "administrators": "staff.StaffMember",

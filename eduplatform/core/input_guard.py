@@ -55,6 +55,12 @@ def forbidden_character(name: str, text: str) -> str | None:
     return None
 
 
+def visible(text: str) -> str:
+    """``text`` with every forbidden character shown as U+FFFD: for echoing a refused value in a
+    report (PostgreSQL's text and jsonb cannot hold NUL at all)."""
+    return _FORBIDDEN.sub("\ufffd", text)
+
+
 def problem_in(name: str, value: str) -> str | None:
     """The Chinese message for a value no parameter may hold, or None."""
     if found := _FORBIDDEN.search(value):

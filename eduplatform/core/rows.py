@@ -22,7 +22,7 @@ from typing import Any
 
 from eduplatform.core.errors import RowProblem
 from eduplatform.core.imports import Column
-from eduplatform.core.input_guard import forbidden_character
+from eduplatform.core.input_guard import forbidden_character, visible
 from eduplatform.core.normalize import (
     CodeMatcher,
     clean_text,
@@ -64,7 +64,7 @@ class CleanRow:
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (field, value as written, message)
 
     def add(self, field_name: str, value: Any, message: str) -> None:
-        self.problems.append((field_name, clean_text(value), message))
+        self.problems.append((field_name, visible(clean_text(value)), message))  # no NUL into the report
 
     def failed(self, field_name: str) -> bool:
         return any(p[0] == field_name for p in self.problems)
