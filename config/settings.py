@@ -398,3 +398,27 @@ MIDDLEWARE.insert(MIDDLEWARE.index("eduplatform.core.input_guard.InputGuardMiddl
 # "aes": AES-GCM / HMAC-SHA-256; "sm" (国密): the current key in FIELD_ENCRYPTION_KEYS must be an
 # "<id>:sm4:<base64>" key and the blind index is HMAC-SM3 (docs/personal-data.md).
 FIELD_CRYPTO_SUITE = os.environ.get("FIELD_CRYPTO_SUITE", "aes")
+
+# --- issue 17: web hardening (docs/hardening.md) ---
+# Scripts only from our own static files: no inline script, no eval, no on*= handlers (a test renders
+# every page and fails on one). Styles keep 'unsafe-inline' for style *attributes* only in browsers
+# that know style-src-attr (ECharts and Tabler set element styles, htmx its indicator); <style>
+# elements must come from files. base-uri and form-action stop an injected <base> or <form> from
+# sending a page's links or a form's data elsewhere.
+CONTENT_SECURITY_POLICY["DIRECTIVES"].update({
+    "script-src": ["'self'"],
+    "style-src-elem": ["'self'"],
+    "style-src-attr": ["'unsafe-inline'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "connect-src": ["'self'"],
+    "font-src": ["'self'", "data:"],
+})
+# Pages may not be opened by another site's window and keep a handle on it (Django's default, set here
+# so the decision is visible and tested).
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Uploads: the largest request body a file upload may have (imports take files up to 40 MB); a bigger
+# multipart request is refused (413) before Django streams it to a temporary file. Files over 2.5 MB
+# go to a temporary file, not memory, while they arrive.
+UPLOAD_MAX_REQUEST_BYTES = int(os.environ.get("UPLOAD_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

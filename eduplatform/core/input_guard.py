@@ -22,6 +22,7 @@ import logging
 import re
 from collections.abc import Callable, Iterable
 
+from django.conf import settings
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
@@ -43,6 +44,21 @@ def describe_character(char: str) -> str:
     else:
         name = "控制字符"
     return f"{name} U+{code:04X}"
+
+
+def forbidden_character(name: str, text: str) -> str | None:
+    """The Chinese message for text holding a character no stored value may hold, or None: what the
+    middleware refuses at the door, for values that arrive another way (a spreadsheet cell, a JSON
+    body of the API)."""
+    if found := _FORBIDDEN.search(text):
+        return f"{name}含有不允许的字符（{describe_character(found[0])}），请删除后重试"
+    return None
+
+
+def visible(text: str) -> str:
+    """``text`` with every forbidden character shown as U+FFFD: for echoing a refused value in a
+    report (PostgreSQL's text and jsonb cannot hold NUL at all)."""
+    return _FORBIDDEN.sub("\ufffd", text)
 
 
 def problem_in(name: str, value: str) -> str | None:
@@ -92,11 +108,35 @@ def bad_request(request: HttpRequest, message: str) -> HttpResponse:
     return HttpResponse(html, status=400, content_type="text/html; charset=utf-8")
 
 
+def _size(count: int) -> str:
+    return f"{count / 1024 / 1024:,.1f} MB" if count >= 1024 * 1024 else f"{count / 1024:,.0f} KB"
+
+
+def _too_large(request: HttpRequest) -> HttpResponse | None:
+    """A file upload bigger than any upload path takes is refused before its body is read (413):
+    Django streams uploads to temporary files without a size limit of its own."""
+    limit = getattr(settings, "UPLOAD_MAX_REQUEST_BYTES", None)
+    if not limit or not request.META.get("CONTENT_TYPE", "").startswith("multipart/form-data"):
+        return None
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return bad_request(request, "请求头 Content-Length 无效")
+    if length <= limit:
+        return None
+    message = f"上传的内容有 {_size(length)}，超过上限 {_size(limit)}，请分成几个文件上传"
+    response = bad_request(request, message)
+    response.status_code = 413
+    return response
+
+
 class InputGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if (refused := _too_large(request)) is not None:
+            return refused
         try:
             for name, value in _pairs(request):
                 if message := problem_in(name, value):

@@ -22,6 +22,7 @@ from typing import Any
 
 from eduplatform.core.errors import RowProblem
 from eduplatform.core.imports import Column
+from eduplatform.core.input_guard import forbidden_character, visible
 from eduplatform.core.normalize import (
     CodeMatcher,
     clean_text,
@@ -63,7 +64,7 @@ class CleanRow:
     problems: list[tuple[str, str, str]] = field(default_factory=list)  # (field, value as written, message)
 
     def add(self, field_name: str, value: Any, message: str) -> None:
-        self.problems.append((field_name, clean_text(value), message))
+        self.problems.append((field_name, visible(clean_text(value)), message))  # no NUL into the report
 
     def failed(self, field_name: str) -> bool:
         return any(p[0] == field_name for p in self.problems)
@@ -257,6 +258,8 @@ class RowSchema:
         text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
         if not text:
             return None, ""
+        if message := forbidden_character(col.label, text):  # NUL, control, bidi: never stored
+            return None, message
         if col.kind == "id_number" and id_number_cell_is_number(value):
             # Whatever the document type: no number cell holds 16 digits or more exactly.
             return None, f"{col.label}「{redact_identifiers(text)}」不完整。{ID_NUMBER_STORED_AS_NUMBER}"

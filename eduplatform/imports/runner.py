@@ -25,6 +25,7 @@ from eduplatform.core.crypto import open_file, seal_file
 from eduplatform.core.errors import BatchInvalid, NotPermitted
 from eduplatform.core.imports import ImportFileError, problems_xlsx, read_table, template_xlsx
 from eduplatform.core.models import ImportJob, ImportMode, JobStatus, WritePolicy
+from eduplatform.core.uploads import UploadRefused, check_spreadsheet
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_event
 from eduplatform.imports.registry import ImportContext, ImportKind, ImportOutcome, RowAction, get
@@ -65,6 +66,10 @@ def submit_import(*, kind: ImportKind, actor: Actor, unit: Organization, file_na
         raise ValueError(write_policy)
     if len(content) > MAX_FILE_BYTES:
         raise ImportFileError("文件超过 40 MB，请分成几个文件上传")
+    try:  # what the file really is (HTML saved as .xls, a zip bomb …), refused before a job exists
+        check_spreadsheet(content, file_name)
+    except UploadRefused as refused:
+        raise ImportFileError(refused.message) from None
     job = ImportJob.objects.create(
         kind=kind.key, file_name=file_name[:200], content=seal_file(content), mode=mode, write_policy=write_policy,
         school_id=unit.pk,

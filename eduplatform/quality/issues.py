@@ -35,6 +35,7 @@ from django.utils import timezone
 
 from eduplatform.core.crypto import seal_file
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
+from eduplatform.core.uploads import check_attachment_content
 from eduplatform.history.models import AuditAction
 from eduplatform.history.services import record_change
 from eduplatform.orgs import capabilities
@@ -324,6 +325,13 @@ def check_attachment(attachment: UploadedFile | None) -> list[str]:
                         f"不能超过 {ATTACHMENT_MAX_BYTES // 1024 // 1024} MB")
     elif attachment.size == 0:
         problems.append(f"佐证材料「{attachment.name}」是空文件")
+    elif ext in ATTACHMENT_TYPES:
+        # The content must be what the name says (a renamed .exe or .html is not a PDF).
+        attachment.seek(0)
+        head = attachment.read(16)
+        attachment.seek(0)
+        if problem := check_attachment_content(head, attachment.name or ""):
+            problems.append(problem.replace("文件「", "佐证材料「", 1))
     return problems
 
 

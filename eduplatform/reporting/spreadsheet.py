@@ -24,6 +24,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name, xl_range_abs
 
 from eduplatform.core.imports import ImportFileError, _check_spreadsheet_size
+from eduplatform.core.uploads import UploadRefused, check_spreadsheet
 from eduplatform.reporting import grid as grid_mod
 
 CODES_SHEET = "代码表"
@@ -221,6 +222,10 @@ def read_form_workbook(g: grid_mod.Grid, content: bytes, *, file_name: str) -> d
     """The editable cells' values from a workbook laid out as ``form_workbook`` writes it."""
     if not file_name.lower().endswith((".xlsx", ".xlsm")):
         raise WorkbookInvalid([f"文件「{file_name}」不是 Excel 文件（.xlsx），请上传从本页下载的报表文件"])
+    try:  # a zip bomb, a damaged or renamed file is refused before calamine opens it
+        check_spreadsheet(content, file_name)
+    except UploadRefused as refused:
+        raise WorkbookInvalid([refused.message]) from None
     try:
         _check_spreadsheet_size(content, file_name, ".xlsx")
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
