@@ -156,6 +156,9 @@ def main() -> None:
     #     province officer's 建库进度 page (bench/progress.py), each beside a raw query in the same run.
     subprocess.run([sys.executable, str(ROOT / "bench" / "quality_scans.py")], check=True)  # noqa: S603
     subprocess.run([sys.executable, str(ROOT / "bench" / "progress.py")], check=True)  # noqa: S603
+    # 13. Load: the production server (gunicorn, as `make serve` runs it) on the province database,
+    #     mixed reads and writes by 50 and 200 users (locust) beside one user (bench/load.py).
+    subprocess.run([sys.executable, str(ROOT / "bench" / "load.py")], check=True)  # noqa: S603
     print(f"\nmake bench took {(time.perf_counter() - STARTED) / 60:.1f} min")
 
 
