@@ -53,17 +53,22 @@ class _Server(LiveServerThread):
 
 @pytest.fixture
 def production_server(production_static, transactional_db) -> Iterator[str]:
+    # As LiveServerTestCase does: an in-memory SQLite test database is shared with the server thread.
     shared = {c.alias: c for c in connections.all() if c.vendor == "sqlite" and c.is_in_memory_db()}
+    for connection in shared.values():
+        connection.inc_thread_sharing()
     server = _Server("127.0.0.1", static_handler=lambda application: application, connections_override=shared)
     server.daemon = True
     server.start()
     server.is_ready.wait()
-    if server.error:
-        raise server.error
     try:
+        if server.error:
+            raise server.error
         yield f"http://127.0.0.1:{server.port}"
     finally:
         server.terminate()
+        for connection in shared.values():
+            connection.dec_thread_sharing()
 
 
 @pytest.mark.browser

@@ -36,8 +36,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, once: bool, tick: float, **options):
         self.stopping = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: self.stopping.set())
+        if not once:  # a one-off tick (tests, cron) leaves the caller's signal handling alone
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(sig, lambda *_: self.stopping.set())
         self.state_path = Path(settings.OPS_SCHEDULER_STATE)
         self.state = self._load_state()
         self.running: dict[str, threading.Thread] = {}
