@@ -2,6 +2,7 @@
 #
 #   make install   virtualenv + Python deps + front-end assets (fast when nothing changed)
 #   make demo      migrate, load code tables, generate demo data, serve on 127.0.0.1:8000
+#   make serve     the production stack locally: gunicorn, worker, scheduler (docs/operations.md)
 #   make test      system packages, PostgreSQL, then the suite on SQLite and PostgreSQL
 #   make bench     benchmark against PostgreSQL (the first run also generates a 27-million-student province)
 #   make lint      ruff
@@ -26,7 +27,7 @@ PROVINCE_DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PGPORT)/eduplatform_pro
 DEMO_ARGS   ?=
 PYTEST_ARGS ?=
 
-.PHONY: help install demo test bench lint clean
+.PHONY: help install demo serve test bench lint clean
 
 help:
 	@sed -n 's/^#   make /make /p' $(firstword $(MAKEFILE_LIST))
@@ -69,6 +70,14 @@ demo: install
 	@echo "平台地址: http://127.0.0.1:8000"
 	@echo
 	PY=$(PY) bash scripts/serve.sh
+
+# ---------------------------------------------------------------------------------------------
+# serve: the production stack without docker (deploy/serve.sh): collectstatic (hashed, gzip + brotli),
+# migrate, gunicorn on 127.0.0.1:8000 (WEB_WORKERS), the worker and the scheduler. The SQLite demo
+# database by default (run `make demo` once for data), or DATABASE_URL.
+
+serve: install
+	PY=$(PY) bash deploy/serve.sh
 
 # ---------------------------------------------------------------------------------------------
 

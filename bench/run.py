@@ -159,6 +159,9 @@ def main() -> None:
     # 13. Sealing the audit chain: 100,000 committed entries hashed and chained, and the whole
     #     chain verified, beside the COPY that wrote them (bench/audit_chain.py; removed afterwards).
     subprocess.run([sys.executable, str(ROOT / "bench" / "audit_chain.py")], check=True)  # noqa: S603
+    # 14. Load: the production server (gunicorn, as `make serve` runs it) on the province database,
+    #     mixed reads and writes by 50 and 200 users (locust) beside one user (bench/load.py).
+    subprocess.run([sys.executable, str(ROOT / "bench" / "load.py")], check=True)  # noqa: S603
     print(f"\nmake bench took {(time.perf_counter() - STARTED) / 60:.1f} min")
 
 

@@ -303,14 +303,20 @@ USE_THOUSAND_SEPARATOR = False
 FORMAT_MODULE_PATH = ["config.formats"]
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise warns about a missing root
 STATICFILES_DIRS = [BASE_DIR / "var" / "vendor"]
+# Production static files (STATIC_MANIFEST=1, the default in production and under `make serve`):
+# hashed names from `collectstatic` (cached for a year, immutable) with .gz and .br copies made once,
+# served from STATIC_ROOT only. Off (demo, tests): files straight from the app folders, no build step.
+STATIC_MANIFEST = _env_bool("STATIC_MANIFEST", IS_PRODUCTION)
 
 DATA_DIR = BASE_DIR / "data"
 TRUST_X_FORWARDED_FOR = _env_bool("TRUST_X_FORWARDED_FOR", False)
 # Serve static files straight from the app folders too, so tests and a fresh demo need no collectstatic.
-WHITENOISE_USE_FINDERS = True
+# Never with the manifest: finder files carry no compressed copies and would shadow the collected ones
+# (tabler.min.css went out uncompressed, 635 KB, that way).
+WHITENOISE_USE_FINDERS = not STATIC_MANIFEST
 
 # Uploaded files (a school's evidence for a data-quality issue) live under var/media, outside any URL:
 # they are sent only by views that check the reader's scope (quality:attachment). Set MEDIA_ROOT to
@@ -319,7 +325,8 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "eduplatform.ops.storage.ProductionStaticStorage" if STATIC_MANIFEST
+                    else "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
 LOGGING = {
@@ -422,3 +429,37 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # go to a temporary file, not memory, while they arrive.
 UPLOAD_MAX_REQUEST_BYTES = int(os.environ.get("UPLOAD_MAX_REQUEST_BYTES", str(48 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+
+# --- issue 17: production deployment (ops) ---
+# Health (/healthz, /readyz), Prometheus metrics (/metrics), structured logs with request ids and the
+# scheduler: eduplatform/ops, docs/operations.md. The middleware goes first so that it answers the
+# probes before host checks, HTTPS redirects and sessions, and times every other request whole.
+INSTALLED_APPS += ["eduplatform.ops"]
+MIDDLEWARE.insert(0, "eduplatform.ops.middleware.OpsMiddleware")
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "json" if IS_PRODUCTION else "text").strip().lower()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT 只能是 json 或 text，而不是「{LOG_FORMAT}」")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "WARNING").strip().upper()
+from eduplatform.ops.logs import logging_config  # noqa: E402 — needs LOG_FORMAT and LOG_LEVEL above
+
+LOGGING = logging_config(fmt=LOG_FORMAT, level=LOG_LEVEL)
+# One log line per request (eduplatform.access): on with JSON logs unless OPS_ACCESS_LOG=0.
+OPS_ACCESS_LOG = _env_bool("OPS_ACCESS_LOG", LOG_FORMAT == "json")
+# /metrics: a bearer token for the monitoring server, and/or addresses allowed without one (CIDR).
+OPS_METRICS_TOKEN = os.environ.get("OPS_METRICS_TOKEN", "")
+import ipaddress  # noqa: E402
+
+OPS_METRICS_ALLOW = [ipaddress.ip_network(n.strip(), strict=False)
+                     for n in os.environ.get("OPS_METRICS_ALLOW", "127.0.0.1/32,::1/128").split(",") if n.strip()]
+# /readyz fails when no heartbeat job finished for this long (the scheduler queues one every
+# OPS_HEARTBEAT_SECONDS; the worker runs it).
+OPS_HEARTBEAT_SECONDS = int(os.environ.get("OPS_HEARTBEAT_SECONDS", "30"))
+OPS_WORKER_STALE_SECONDS = int(os.environ.get("OPS_WORKER_STALE_SECONDS", "180"))
+# The scheduler (manage.py run_scheduler, eduplatform/ops/schedule.py).
+OPS_SCHEDULER_STATE = os.environ.get("OPS_SCHEDULER_STATE", str(VAR_DIR / "scheduler-state.json"))
+OPS_QUALITY_SCAN_REGION = os.environ.get("OPS_QUALITY_SCAN_REGION", "440000000000")
+SNAPSHOT_USER = os.environ.get("SNAPSHOT_USER", "")
+CENSUS_DATES = [d.strip() for d in os.environ.get("CENSUS_DATES", "09-01").split(",") if d.strip()]
+import datetime as _dt  # noqa: E402
+
+OPS_SNAPSHOT_TIME = _dt.time.fromisoformat(os.environ.get("OPS_SNAPSHOT_TIME", "23:30"))

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class OpsConfig(AppConfig):
+    """Operations: health and readiness probes, Prometheus metrics, structured logs, the scheduler."""
+
+    name = "eduplatform.ops"
+    label = "ops"
+    verbose_name = "运维"
+
+    def ready(self) -> None:
+        from eduplatform.ops import logs
+
+        logs.connect_signals()
