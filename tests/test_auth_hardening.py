@@ -334,3 +334,27 @@ def test_the_last_active_security_administrator_stays(world):
     with pytest.raises(NotPermitted, match="至少保留一名"):
         services.revoke_role(actor=sealed, user=secadmin, role=Role.SECURITY_ADMIN)
     assert Role.SECURITY_ADMIN in world.user("secadmin").role_set
+
+
+# --- the demo -----------------------------------------------------------------------------------
+
+
+def test_the_demo_gives_a_working_totp_secret_to_accounts_that_need_one():
+    import base64
+
+    from django_otp.oath import TOTP
+
+    from eduplatform.accounts.models import User
+    from eduplatform.demo import province
+
+    _, accounts = province.generate(scale=0.002, seed=7)
+    by_name = {a.username: a for a in accounts}
+    assert all(by_name[k].totp_secret for k in ("sysadmin", "secadmin", "auditor", "province", "k12"))
+    assert not by_name["th_stat"].totp_secret
+    assert not User.objects.filter(username__in=by_name, must_change_password=True).exists()
+    # The printed secret is what an authenticator app would be given: its code logs in.
+    code = f"{TOTP(base64.b32decode(by_name['province'].totp_secret)).token():06d}"
+    client = Client()
+    password_login(client, "province", province.DEMO_PASSWORD)
+    assert client.post(CODE_PAGE, {"token": code}).status_code == 302
+    assert client.get("/").status_code == 200
