@@ -5,7 +5,7 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -181,8 +181,9 @@ def audit_log(request: HttpRequest) -> HttpResponse:
 
 def _next_url(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
-    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                                  require_https=request.is_secure()):
+    # A path on this site only (redirect() would read anything else as a view name).
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
     return reverse("web:dashboard")
 
@@ -277,7 +278,11 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
         raise Http404("会话不存在")
     if session.user_id != request.user.pk:
         selectors.user_for(request.user, session.user_id)  # in the administrator's scope
+    current = session.session_key == request.session.session_key
     services.end_session(actor=request.user, session=session)
+    if current:  # ending the session this request runs in is logging out
+        logout(request)
+        return redirect("accounts:login")
     messages.success(request, "已结束该会话")
     if session.user_id == request.user.pk:
         return redirect("accounts:security")
@@ -307,7 +312,7 @@ def user_security_action(request: HttpRequest, user_id: int) -> HttpResponse:
         services.unseal_account(actor=request.user, user=target)
         messages.success(request, "已解封该账号")
     elif action == "end_sessions":
-        count = services.end_all_sessions(actor=request.user, user=target)
+        count = services.end_all_sessions(actor=request.user, user=target, keep=request.session.session_key)
         messages.success(request, f"已结束该账号的 {count} 个会话")
     else:
         raise Http404("未知操作")
