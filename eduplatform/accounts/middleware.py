@@ -77,6 +77,10 @@ class AccountGateMiddleware:
 
 
 def redirect_to(name: str, request: HttpRequest) -> HttpResponse:
+    if request.headers.get("HX-Request"):
+        # A fragment (the 待办 badge of the page's header) must not receive the code or password
+        # page in its place: htmx swaps nothing on a 4xx, and the page itself is already gated.
+        return HttpResponse(status=403)
     url = reverse(name)
     if request.method == "GET" and request.path_info != "/":
         url += "?" + urlencode({"next": request.get_full_path()})
