@@ -5,7 +5,7 @@ import functools
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -278,11 +278,10 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
         raise Http404("会话不存在")
     if session.user_id != request.user.pk:
         selectors.user_for(request.user, session.user_id)  # in the administrator's scope
-    current = session.session_key == request.session.session_key
+    if session.session_key == request.session.session_key:
+        messages.info(request, "这是当前会话，请使用「退出」结束")
+        return redirect("accounts:security")
     services.end_session(actor=request.user, session=session)
-    if current:  # ending the session this request runs in is logging out
-        logout(request)
-        return redirect("accounts:login")
     messages.success(request, "已结束该会话")
     if session.user_id == request.user.pk:
         return redirect("accounts:security")
