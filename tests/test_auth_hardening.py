@@ -63,6 +63,17 @@ def test_a_code_is_accepted_only_once(client, world):
     assert replay.status_code == 200 and other.get("/").status_code == 302
 
 
+def test_the_gate_answers_fragments_with_403_and_ignores_a_foreign_next(client, world):
+    device = totp_device(world.user("province"))
+    password_login(client, "province")
+    # The header's 待办 badge (htmx) must not get the code page swapped into it.
+    assert client.get("/inbox/badge/", HTTP_HX_REQUEST="true").status_code == 403
+    for target in ("-1", "https://evil.example/", "//evil.example/"):
+        client.get(CODE_PAGE, {"next": target})
+    ok = client.post(CODE_PAGE, {"token": totp_code(device), "next": "https://evil.example/"})
+    assert ok.status_code == 302 and ok["Location"] == "/"
+
+
 @pytest.mark.parametrize("key", ["sysadmin", "secadmin", "auditor", "k12_officer"])
 def test_3yuan_and_province_users_must_enrol_before_anything_else(client, world, key):
     password_login(client, key)
@@ -244,6 +255,14 @@ def test_a_user_lists_and_ends_their_own_sessions(world):
     password_login(phone, "county_b_stat")
     theirs = UserSession.objects.get(user=world.users["county_b_stat"])
     assert laptop.post(f"/accounts/sessions/{theirs.pk}/end/").status_code == 404
+
+
+def test_the_current_session_is_ended_by_logging_out_not_from_the_list(world):
+    c = Client()
+    password_login(c, "county_a_stat")
+    mine = UserSession.objects.get(user=world.users["county_a_stat"])
+    assert c.post(f"/accounts/sessions/{mine.pk}/end/")["Location"] == "/accounts/security/"
+    assert c.get("/").status_code == 200
 
 
 def test_the_security_administrator_ends_a_users_sessions(client, world):
