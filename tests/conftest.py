@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import time
+
 import pytest
+from django.test import Client
 
 from eduplatform.funding.loading import load_default_rates
 from eduplatform.orgs.loading import load_divisions
@@ -53,3 +56,52 @@ def fresh_codebook():
 @pytest.fixture
 def world(db) -> World:
     return build_world()
+
+
+# --- passing the second factor in tests (issue 17) -------------------------------------------------
+
+
+def totp_device(user):
+    """The user's confirmed TOTP device, created if they have none (as enrolment would)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    return device or TOTPDevice.objects.create(user=user, name="测试验证器", confirmed=True)
+
+
+def totp_code(device) -> str:
+    """A code the device accepts now, as an authenticator app would show it. A code is accepted
+    once (django-otp remembers the last time step); a second login within the same 30 s uses the
+    next step, inside the device's tolerance, and a third waits for the clock."""
+    from django_otp.oath import TOTP
+
+    device.refresh_from_db()
+    while True:
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        now = totp.t()
+        drift = max(0, device.last_t + 1 - now)
+        if drift <= device.tolerance:
+            totp.drift = device.drift + drift
+            return f"{totp.token():0{device.digits}d}"
+        time.sleep(1)
+
+
+@pytest.fixture(autouse=True)
+def two_factor_on_force_login(monkeypatch):
+    """``client.force_login(user)`` also completes the code step for a user who needs one, the way
+    a real login with a TOTP code ends (django_otp.login). ``two_factor=False`` stops after the
+    password, to test the gate itself."""
+    original = Client.force_login
+
+    def force_login(self, user, backend=None, *, two_factor=True):
+        original(self, user, backend)
+        from eduplatform.accounts.twofactor import needs_code_step
+
+        if two_factor and needs_code_step(user):
+            from django_otp import DEVICE_ID_SESSION_KEY
+
+            session = self.session
+            session[DEVICE_ID_SESSION_KEY] = totp_device(user).persistent_id
+            session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)

@@ -29,7 +29,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from tests.conftest import load_reference
+from tests.conftest import load_reference, totp_code, totp_device
 from tests.world import LEAK_MARKER_B, PASSWORD, TOWN_A, World, build_world
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -116,11 +116,22 @@ def tab(chromium: Browser, live_server) -> Iterator[Page]:
 
 
 def log_in(page: Page, username: str, password: str = PASSWORD) -> None:
+    """Password, then — for a user who needs it — the code step, typing the TOTP code an
+    authenticator app would show for the user's device (created here if the user has none)."""
+    from eduplatform.accounts.models import User
+    from eduplatform.accounts.twofactor import needs_code_step
+
+    user = User.objects.filter(username=username).first()
+    device = totp_device(user) if user is not None and needs_code_step(user) else None
     page.goto("/accounts/login/")
     page.locator("input[name=username]").fill(username)
     page.locator("input[name=password]").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
+    if device is not None and "/accounts/login/code/" in page.url:
+        page.locator("input[name=token]").fill(totp_code(device))
+        page.get_by_role("button", name="验证").click()
+        page.wait_for_load_state()
 
 
 def heading(page: Page):

@@ -8,16 +8,23 @@ from eduplatform.core.widgets import LongSelect
 from eduplatform.history.models import AuditAction
 from eduplatform.orgs.forms import ServiceErrorsMixin, style_fields
 
+POLICY_HELP = (
+    "至少10位，且包含大写字母、小写字母、数字、特殊字符中的至少3类；不能是常用密码，"
+    "也不能主要由连续字符或键盘相邻按键组成（如 Qwerty123!、Abcd1234!!）。")
+
 
 class LoginForm(AuthenticationForm):
     error_messages = {
         "invalid_login": "用户名或密码错误。连续输错多次后账号将被暂时锁定。",
         "inactive": "该账号已停用，请联系系统管理员。",
         "service_account": "该账号是接口客户端的服务账号，只能通过开放接口的访问令牌使用，不能登录页面。",
+        "sealed": "该账号长期未使用，已被封存（长期未使用账号封存）。请联系本单位或上级的安全管理员解封。",
     }
 
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
+        if user.sealed_at is not None:
+            raise forms.ValidationError(self.error_messages["sealed"], code="sealed")
         if user.service_client is not None:
             raise forms.ValidationError(self.error_messages["service_account"], code="service_account")
 
@@ -30,8 +37,26 @@ class LoginForm(AuthenticationForm):
 
 class PasswordChangeForm(ServiceErrorsMixin, forms.Form):
     old_password = forms.CharField(label="原密码", widget=forms.PasswordInput, required=False)
-    password = forms.CharField(label="新密码", widget=forms.PasswordInput, required=False,
-                               help_text="至少10位，且包含大写字母、小写字母、数字、特殊字符中的至少3类。")
+    password = forms.CharField(label="新密码", widget=forms.PasswordInput, required=False, help_text=POLICY_HELP)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class ResetPasswordForm(ServiceErrorsMixin, forms.Form):
+    password = forms.CharField(label="新的临时密码", widget=forms.PasswordInput, required=False, help_text=POLICY_HELP)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        style_fields(self)
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(label="动态验证码", max_length=8, required=False,
+                            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                                          "autofocus": True}),
+                            help_text="打开手机上的身份验证器应用（如 Microsoft Authenticator、Google 身份验证器、腾讯身份验证器），输入显示的 6 位数字。")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

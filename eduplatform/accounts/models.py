@@ -28,6 +28,13 @@ class User(AbstractUser):
     stage_mask = models.PositiveSmallIntegerField(_("学段范围"), null=True, blank=True)
     phone = models.CharField(_("手机号"), max_length=20, blank=True)
     password_changed_at = models.DateTimeField(null=True, blank=True)
+    # Set when an administrator chose the password (a new account, a reset): the owner must replace
+    # it before doing anything else (accounts.middleware.AccountGateMiddleware).
+    must_change_password = models.BooleanField(_("须修改密码"), default=False)
+    # 长期未使用账号封存: set by `seal_dormant_accounts`; a sealed account cannot log in until the
+    # security administrator unseals it. unsealed_at restarts the dormancy clock.
+    sealed_at = models.DateTimeField(_("封存时间"), null=True, blank=True)
+    unsealed_at = models.DateTimeField(null=True, blank=True)
 
     SCOPE = ScopeFields(path="organization__region_path", school="organization_id")
 
@@ -101,3 +108,19 @@ class RoleAssignment(models.Model):
                 name="one_security_duty_per_user",
             ),
         ]
+
+
+class UserSession(models.Model):
+    """One signed-in browser session of a user, so the user and the security administrator can list
+    and end sessions. Django's session table has no user column; this row maps its key to a user.
+    Last activity is read from the session's own idle-clock stamp, so listing writes nothing."""
+
+    session_key = models.CharField(max_length=40, unique=True)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sessions")
+    ip_address = models.CharField(_("IP"), max_length=64, blank=True)
+    user_agent = models.CharField(_("浏览器"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("登录时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("登录会话")
+        ordering = ["-created_at"]

@@ -29,9 +29,18 @@ class Role(models.TextChoices):
 # no account may hold two of them (enforced by a partial unique constraint on RoleAssignment).
 SECURITY_DUTIES = {Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.SECURITY_AUDITOR}
 SECURITY_DUTY_GROUP = "security_duty"
+# Everything else is a business role. 三员分立 also means a security-duty account holds none of them
+# and reads no business records: refused in services.grant_role and by a database trigger
+# (migration 0002), and no security duty has a record-reading capability below.
+BUSINESS_ROLES = {r for r in Role} - SECURITY_DUTIES
+# Roles whose holders must log in with a second factor (TOTP); so must anyone in a province unit
+# (accounts.twofactor.requires_two_factor).
+TWO_FACTOR_ROLES = SECURITY_DUTIES | {Role.PROVINCE_OFFICER}
 
 CAPABILITIES: dict[str, set[str]] = {
-    Role.SYSTEM_ADMIN: {MANAGE_USERS, orgcap.MANAGE_REGIONS, orgcap.VIEW_RECORDS},
+    # No VIEW_RECORDS: the system administrator manages accounts and the region tree, never the
+    # students, staff or reports in it (三员分立, issue 17).
+    Role.SYSTEM_ADMIN: {MANAGE_USERS, orgcap.MANAGE_REGIONS},
     Role.SECURITY_ADMIN: {ASSIGN_ROLES, orgcap.MANAGE_API_CLIENTS},
     Role.SECURITY_AUDITOR: {VIEW_AUDIT},
     Role.PROVINCE_OFFICER: {

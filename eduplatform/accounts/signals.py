@@ -19,8 +19,31 @@ def audit_login(sender, request, user, **kwargs) -> None:
                  object_label=user.audit_name(), region_path=_path(user))
 
 
+@receiver(user_logged_in)
+def open_session(sender, request, user, **kwargs) -> None:
+    """Decide once whether this login needs the code step, and list the session (UserSession)."""
+    from eduplatform.accounts import twofactor
+    from eduplatform.accounts.models import UserSession
+    from eduplatform.core.request_context import client_ip_of
+
+    if request is None or not hasattr(request, "session"):
+        return
+    request.session[twofactor.SESSION_REQUIRED_KEY] = twofactor.needs_code_step(user)
+    key = request.session.session_key
+    if key:
+        UserSession.objects.update_or_create(
+            session_key=key,
+            defaults={"user": user, "ip_address": client_ip_of(request) or "",
+                      "user_agent": request.headers.get("user-agent", "")[:300]},
+        )
+
+
 @receiver(user_logged_out)
 def audit_logout(sender, request, user, **kwargs) -> None:
+    if request is not None and getattr(request, "session", None) is not None and request.session.session_key:
+        from eduplatform.accounts.models import UserSession
+
+        UserSession.objects.filter(session_key=request.session.session_key).delete()
     if user is not None:
         record_event(actor=user, action=AuditAction.LOGOUT, object_type="accounts.user", object_id=user.pk,
                      object_label=user.audit_name(), region_path=_path(user))

@@ -9,6 +9,7 @@ data/demo/README.md. Everything else (names, places, phones) is invented with a 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import random
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from eduplatform.accounts import services as account_services
+from eduplatform.accounts import twofactor
 from eduplatform.accounts.models import User
 from eduplatform.accounts.roles import Role
 from eduplatform.demo import names
@@ -73,6 +75,9 @@ class DemoAccount:
     role: str
     organization: str
     note: str = ""
+    # Base32 TOTP secret of an account that must log in with a second factor (三员, province users):
+    # printed beside the password so the demo can be tried with any authenticator app.
+    totp_secret: str = ""
 
 
 def _city_centres() -> dict[str, tuple[float, float]]:
@@ -188,7 +193,22 @@ def _account(username: str, role: Role, org: Organization, accounts: list[DemoAc
             display_name=display, stage_mask=stage_mask,
         )
         account_services.grant_role(actor=None, user=user, role=role)
-    accounts.append(DemoAccount(username, str(role.label), org.name, note))
+    if user.must_change_password:  # the demo password is public and documented: no change asked
+        User.objects.filter(pk=user.pk).update(must_change_password=False)
+    secret = _demo_totp_secret(user) if twofactor.requires_two_factor(user) else ""
+    accounts.append(DemoAccount(username, str(role.label), org.name, note, secret))
+
+
+def _demo_totp_secret(user: User) -> str:
+    """A confirmed TOTP device with a key derived from the username, so the printed secret stays the
+    same across `make demo` runs (demo only: generation refuses to run in production)."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    key = hashlib.sha1(f"eduplatform-demo-totp:{user.username}".encode()).hexdigest()  # noqa: S324 — not a hash for security
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="演示验证器", key=key, confirmed=True)
+    return twofactor.secret_base32(device)
 
 
 def demo_accounts(divisions: dict[str, Organization], department: Organization) -> list[DemoAccount]:

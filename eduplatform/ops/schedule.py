@@ -63,6 +63,8 @@ def entries() -> list[Entry]:
         # partitions ahead and the archive of months past AUDIT_RETENTION_MONTHS once a day.
         Entry("audit-seal", ["seal_audit"], every=minutes, note="审计日志封链（哈希链）"),
         Entry("audit-partitions", ["audit_partitions"], daily_at=dt.time(3, 0), note="审计日志按月分区与过期月份归档"),
+        Entry("dormant-accounts", ["seal_dormant_accounts"], daily_at=dt.time(2, 30),
+              note="封存长期未使用的账号（ACCOUNT_DORMANT_DAYS）"),
         Entry("node-heartbeat", ["node_heartbeat"], every=minutes,
               note="市级节点复制心跳（仅当本库发布了城市节点）", tags=("nodes",)),
     ]

@@ -98,6 +98,10 @@ class Command(BaseCommand):
         for a in accounts:
             note = f"（{a.note}）" if a.note else ""
             self.stdout.write(f"  {a.username:<16}{a.role:<10}{a.organization}{note}")
+            if a.totp_secret:
+                self.stdout.write(f"  {'':<16}动态口令密钥 {a.totp_secret}")
+        self.stdout.write("  带「动态口令密钥」的账号（三员、省级用户）须双因素登录：在手机身份验证器中手动添加该密钥"
+                          "（基于时间，6 位，30 秒），登录时输入显示的验证码。")
         api_client = demo_exchange.generate(seed=seed)
         if api_client is not None:
             for line in demo_exchange.describe(api_client):
