@@ -45,9 +45,15 @@ def test_an_export_its_service_audits_is_not_audited_twice_and_pages_are_not_dow
     client.force_login(clerk)
     assert client.get("/students/").status_code == 200
     assert exports_of(clerk) == []
+    # A pupil list is personal data: without a stated purpose the answer is the form asking for one
+    # (a page, not a download); with it, the file and the view's own entry.
     assert client.get("/students/?format=xlsx").status_code == 200
+    assert exports_of(clerk) == []
+    answer = client.get("/students/?format=xlsx&purpose=核对在读名单")
+    assert answer["Content-Disposition"].startswith("attachment")
     [entry] = exports_of(clerk)
     assert entry.object_type == "students.student"  # the view's own, more specific entry
+    assert "核对在读名单" in entry.note
 
 
 def test_logins_failures_sensitive_views_changes_roles_and_clients_are_audited(client, world, monkeypatch):
