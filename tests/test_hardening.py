@@ -135,6 +135,9 @@ def _production_env(tmp_path, **overrides: str) -> dict[str, str]:
         "CSRF_TRUSTED_ORIGINS": "https://edu.gd.example.cn",
         "DATABASE_URL": f"sqlite:///{tmp_path / 'production.sqlite3'}",
         "EDU_VAR_DIR": str(tmp_path),
+        # Hashed static names need a collectstatic manifest (make serve builds it); these probes check
+        # settings and headers, so they serve static files from the sources as the tests do.
+        "STATIC_MANIFEST": "0",
         **overrides,
     })
     return env

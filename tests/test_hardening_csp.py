@@ -173,10 +173,8 @@ def test_real_responses_carry_the_security_headers(client, world, path):
         assert directives(policy)["form-action"] == ["'self'"]
 
 
-# Rendered by WeasyPrint into PDF, never by a browser under the CSP; and two account forms another
-# change owns (they keep a fixed width, harmless under style-src-attr).
-STYLE_ATTRIBUTES_ALLOWED = re.compile(r"(_pdf\.html|_print_header\.html|standard/document\.html|"
-                                      r"accounts/password_change\.html|accounts/user_form\.html)$")
+# Rendered by WeasyPrint into PDF, never by a browser under the CSP.
+STYLE_ATTRIBUTES_ALLOWED = re.compile(r"(_pdf\.html|_print_header\.html|standard/document\.html)$")
 
 
 def test_templates_carry_no_fixed_style_attributes():

@@ -52,6 +52,7 @@ HEARTBEAT = "nodes.NodeHeartbeat"
 NOT_REPLICATED: dict[str, str] = {
     "accounts.User": "节点自有账号（登录、角色在节点本地管理）",
     "accounts.RoleAssignment": "节点自有账号的角色",
+    "accounts.UserSession": "节点自有账号的登录会话",
     "history.AuditEntry": "审计日志是各端自己的安全记录（三员分立），省级审计不下发",
     "history.DirtySchool": "汇总刷新的本地工作队列；节点的汇总表由省端复制而来",
     "history.AuditArchive": "审计日志归档登记，与各端自己的审计日志一起",
