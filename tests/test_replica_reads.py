@@ -56,7 +56,19 @@ def _client(user: str | None):
     if user not in _clients:
         client = Client()
         if user is not None:
-            client.force_login(User.objects.get(username=user))
+            account = User.objects.get(username=user)
+            client.force_login(account)
+            # The code step, as tests/conftest.py completes it for the suite's own clients (the
+            # fixture does not reach this process): province users need a second factor.
+            from django_otp import DEVICE_ID_SESSION_KEY
+
+            from eduplatform.accounts.twofactor import needs_code_step
+            from tests.conftest import totp_device
+
+            if needs_code_step(account):
+                session = client.session
+                session[DEVICE_ID_SESSION_KEY] = totp_device(account).persistent_id
+                session.save()
         _clients[user] = client
     return _clients[user]
 
