@@ -68,11 +68,19 @@ def _scan(scope, codes, budget: float | None = None):
     memory), with each rule's time; and how many distinct schools they name. With ``budget`` (s), a
     rule still running when the budget is spent is stopped and marked unfinished."""
     from eduplatform.quality import engine
+    from eduplatform.quality.checks.base import caching
 
     per_rule: dict[str, tuple[float, int]] = {}
     schools: set[int] = set()
     total = 0
     began = time.perf_counter()
+    # One caching context for the whole run, as a scan of all rules has: rules that read alike (the
+    # two ID rules decrypt the same numbers) read once; the first of them carries the read.
+    with caching():
+        return _scan_rules(engine, scope, codes, budget, began, per_rule, schools, total)
+
+
+def _scan_rules(engine, scope, codes, budget, began, per_rule, schools, total):
     for code in codes:
         started = time.perf_counter()
         n = 0

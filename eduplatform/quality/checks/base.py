@@ -99,6 +99,21 @@ def sql_scope(scope: ScanScope, alias: str, *, school: str = "school_id") -> tup
     return clause, params
 
 
+def scope_students_sql(scope: ScanScope, student_columns: str, student_where: str = "TRUE",
+                       enrolment_columns: str = "e.student_id, e.school_id") -> tuple[str, list[Any]]:
+    """``WITH st AS (…), en AS (…)`` over the scope's students and active enrolments, each read
+    through its own region-path index (materialised on PostgreSQL, so the planner cannot turn the
+    join into a scan of the whole 27-million-row register; it did, for a county of 800,000 pupils:
+    115 s instead of a few). The caller appends ``SELECT … FROM en JOIN st ON st.id = en.student_id``."""
+    where_s, params_s = sql_scope(scope, "s")
+    where_e, params_e = sql_scope(scope, "e")
+    hint = "MATERIALIZED " if connection.vendor == "postgresql" else ""
+    return (f"WITH st AS {hint}(SELECT {student_columns} FROM students_student s "  # noqa: S608
+            f"WHERE {where_s} AND {student_where}), "
+            f"en AS {hint}(SELECT {enrolment_columns} FROM students_enrolment e WHERE e.is_active AND {where_e}) ",
+            [*params_s, *params_e])
+
+
 def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))

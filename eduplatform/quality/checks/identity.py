@@ -33,10 +33,10 @@ from eduplatform.quality.checks.base import (
     fetch,
     finding,
     in_scope,
+    scope_students_sql,
     sql_scope,
     staff_label,
     student_label,
-    students_in_scope,
     units,
 )
 from eduplatform.quality.models import Database, Severity
@@ -66,11 +66,18 @@ def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Itera
     holding a resident ID card, in scope or among ``ids``."""
     fields = ("student_id", "school_id", "student__name", "student__student_number", "student__gender",
               "student__birth_date", "student__id_number_cipher", "student__id_number_masked")
+    if scope is not None:
+        ctes, params = scope_students_sql(
+            scope, "s.id, s.name, s.student_number, s.gender, s.birth_date, s.id_number_cipher, s.id_number_masked",
+            f"s.id_type = '{RESIDENT_ID_CARD}' AND s.id_number_cipher > ''")
+        for row in _stream(ctes + "SELECT en.student_id, en.school_id, st.name, st.student_number, st.gender, "
+                           "st.birth_date, st.id_number_cipher, st.id_number_masked "
+                           "FROM en JOIN st ON st.id = en.student_id", params):
+            yield (*row[:6], crypto.decrypt(row[6]), row[7])
+        return
     base = Enrolment.objects.filter(is_active=True, student__id_type=RESIDENT_ID_CARD).exclude(
         student__id_number_cipher="")
-    parts = [students_in_scope(base, scope)] if scope is not None else [
-        base.filter(student_id__in=p) for p in chunks(ids)]
-    for qs in parts:
+    for qs in (base.filter(student_id__in=p) for p in chunks(ids)):
         for row in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
             yield (*row[:6], crypto.decrypt(row[6]), row[7])
 

@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q, Sum
 
 from eduplatform.facilities.models import Building
@@ -37,6 +36,7 @@ from eduplatform.quality.checks.base import (
     in_scope,
     robust_outliers,
     schools_in,
+    scope_students_sql,
     sql_scope,
     staff_label,
     student_label,
@@ -103,22 +103,16 @@ def _age_rows_in_scope(scope: ScanScope, year: int) -> list[tuple]:
     """The scope's students and its active enrolments each read through their own region-path index
     and joined by hash (materialised on PostgreSQL): a county of 800,000 pupils looked up one
     student at a time by primary key took 18 s."""
-    where_s, params_s = sql_scope(scope, "s")
-    where_e, params_e = sql_scope(scope, "e")
     outside, params = [], []
     for code, (_typical, low, high) in age_bands().items():
         first, last = _birth_window(year, low, high)
         outside.append("(en.grade = %s AND (st.birth_date < %s OR st.birth_date > %s))")
         params += [code, first, last]
-    hint = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    return fetch(
-        f"WITH st AS {hint}(SELECT s.id, s.name, s.student_number, s.birth_date FROM students_student s "  # noqa: S608
-        f"WHERE {where_s} AND s.disability_type = ''), "
-        f"en AS {hint}(SELECT e.student_id, e.school_id, e.grade FROM students_enrolment e "
-        f"WHERE e.is_active AND {where_e}) "
-        "SELECT en.student_id, en.school_id, en.grade, st.name, st.student_number, st.birth_date "
-        f"FROM en JOIN st ON st.id = en.student_id WHERE {' OR '.join(outside)}",
-        [*params_s, *params_e, *params])
+    ctes, scope_params = scope_students_sql(scope, "s.id, s.name, s.student_number, s.birth_date",
+                                            "s.disability_type = ''", "e.student_id, e.school_id, e.grade")
+    select = ("SELECT en.student_id, en.school_id, en.grade, st.name, st.student_number, st.birth_date "  # noqa: S608
+              f"FROM en JOIN st ON st.id = en.student_id WHERE {' OR '.join(outside)}")
+    return fetch(ctes + select, [*scope_params, *params])
 
 
 def _age_findings(rows: list[tuple]) -> Iterator[Finding]:
