@@ -75,7 +75,8 @@ def bench_api_upsert(report, timed, *, n: int, profile: bool = False) -> None:
     if leftover:
         say(f"  removed {leftover:,} students left by an interrupted earlier run")
     client = Client()
-    client.force_login(clerk)  # before the counts: signing in writes an audit entry of its own
+    from bench.run import sign_in
+    sign_in(client, clerk)  # before the counts: signing in writes an audit entry of its own
     before = _counts(school)
     say(f"  school: {school.name} ({school.school_code}); {n:,} students, {BATCH:,} a request")
     records = records_of(rows, school.school_code)

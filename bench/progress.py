@@ -116,7 +116,7 @@ def main() -> None:
     from django.db import connection, transaction
     from django.test import Client
 
-    from bench.run import report, timed
+    from bench.run import report, sign_in, timed
     from bench.statistics import current_marker, load
     from eduplatform.accounts.models import User
     from eduplatform.demo.bulk import GENERATOR_VERSION
@@ -140,7 +140,7 @@ def main() -> None:
         return rows, progress.total_of(province, rows)
 
     client = Client()
-    client.force_login(officer)
+    sign_in(client, officer)
 
     def page():
         answer = client.get("/progress/")

@@ -47,7 +47,7 @@ import os  # noqa: E402
 import time  # noqa: E402
 from urllib.parse import urlparse  # noqa: E402
 
-from bench.run import report, timed  # noqa: E402  (one format for every benchmark)
+from bench.run import report, sign_in, timed  # noqa: E402  (one format for every benchmark)
 
 PROVINCE_URL = os.environ.get("PROVINCE_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eduplatform_province")
 OWN_URL = os.environ.get("REPORTING_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/eduplatform_reporting_bench")
@@ -297,7 +297,7 @@ def main() -> None:
                                               ("广州", city_user or officer, "" if city_user else f"?region={CITY_CODE}",
                                                CITY_PATH)):
                 client = Client(raise_request_exception=False)
-                client.force_login(actor)
+                sign_in(client, actor)
                 status = client.get(page_url + query).status_code  # cold
                 page_s, _ = timed(lambda c=client, q=query: c.get(page_url + q), repeat=10)
                 child_length = len(path) + (5 if path == "44/" else 7)

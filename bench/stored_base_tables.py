@@ -49,7 +49,8 @@ def timed_pages(snapshot: Snapshot, label: str, *, cached: bool = False,
     out = {}
     for username, region in readers:
         client = Client()
-        client.force_login(User.objects.get(username=username))
+        from bench.run import sign_in
+        sign_in(client, User.objects.get(username=username))
         url = reverse("stats:base_tables", args=(snapshot.pk,))
         times = []
         for _ in range(RUNS + 1):  # the first run warms up
