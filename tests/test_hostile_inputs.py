@@ -16,6 +16,7 @@ escaped on the record's page.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import time
 from html.parser import HTMLParser
@@ -131,7 +132,32 @@ def path_values(world) -> dict[str, str]:
     values = {k: v for k, v in outside_records(world, "higher_officer").items() if v is not None}
     values.update(own_values(world, "clerk_a1"))
     values["user_id"] = str(world.user("clerk_a1").pk)  # not 1: PostgreSQL's sequences do not restart
+    values.update(_reporting_values())
     return values
+
+
+def _reporting_values() -> dict[str, str]:
+    """A draft form version (the designer's edit form) and a task of the province (its open and close
+    forms), real records: without them the walk fell back to id 1, which exists only while the
+    sequences are fresh, so in a full PostgreSQL run the designer and task forms went unreached."""
+    from eduplatform.reporting.models import (
+        CollectionTask,
+        FormDefinition,
+        FormVersion,
+        FormVersionStatus,
+        TaskStatus,
+    )
+    from tests.scope_records.reporting_design import DEFINITION
+
+    form = FormDefinition.objects.create(code="ZZ902", title="走查测试报表", owner_path="44/")
+    draft = FormVersion.objects.create(form=form, version=1, definition={**DEFINITION, "code": "ZZ902"},
+                                       status=FormVersionStatus.DRAFT)
+    published = FormVersion.objects.create(form=form, version=2, definition={**DEFINITION, "code": "ZZ902"},
+                                           status=FormVersionStatus.PUBLISHED)
+    task = CollectionTask.objects.create(title="走查测试任务", form_version=published, period="2026",
+                                         deadline=dt.date(2026, 12, 31), status=TaskStatus.DRAFT, owner_path="44/",
+                                         review_levels=["county", "city", "province"])
+    return {"version_id": str(draft.pk), "task_id": str(task.pk)}
 
 
 def form_templates() -> set[str]:
