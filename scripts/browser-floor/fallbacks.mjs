@@ -1,0 +1,65 @@
+// Fallbacks for the browser floor (README: Chrome/Chromium 108), written at vendor time into a copy of
+// a style sheet: after every rule that uses colour syntax newer than the floor (Tabler 1.6: color-mix(),
+// oklch() and `oklch(from …)`, light-dark()), the same selector again inside
+//   @supports not (color: light-dark(red, red)) { … }
+// with each such declaration's value computed statically (colors.mjs; custom properties resolved from
+// the rule itself, then :root, then their first definition). Browsers that have light-dark() (the
+// newest of these, Chrome 123) ignore the block and keep Tabler's own values; older ones get the
+// static colours, in the same cascade position as the rule they replace. Dark mode is not carried
+// over: the platform uses the light theme only.
+//
+//   node scripts/browser-floor/fallbacks.mjs in.css out.css
+import fs from "node:fs";
+import postcss from "postcss";
+import { MODERN, Resolver, staticValue } from "./colors.mjs";
+
+export const CONDITION = "not (color: light-dark(red, red))";
+// Tabler components the platform does not use, whose colours depend on currentColor (no static value):
+// the floor gets "transparent" for them rather than an invalid value.
+const UNUSED_COMPONENTS = /^\.sparkline\b/;
+
+export function addFallbacks(css, from) {
+  const root = postcss.parse(css, { from });
+  const rootVars = new Map(), anyVars = new Map();
+  root.walkRules((rule) => {
+    const inKeyframes = rule.parent?.type === "atrule" && /keyframes$/i.test(rule.parent.name);
+    if (inKeyframes) return;
+    const isRoot = rule.parent?.type === "root" && rule.selectors.some((s) => s.trim() === ":root");
+    rule.each((node) => {
+      if (node.type !== "decl" || !node.prop.startsWith("--")) return;
+      if (isRoot) rootVars.set(node.prop, node.value);
+      if (!anyVars.has(node.prop)) anyVars.set(node.prop, node.value);
+    });
+  });
+  let replaced = 0;
+  const unresolved = [];
+  root.walkRules((rule) => {
+    if (rule.parent?.type === "atrule" && /keyframes$/i.test(rule.parent.name)) return;
+    if (rule.parent?.type === "atrule" && rule.parent.name === "supports" && rule.parent.params === CONDITION) return;
+    const local = new Map();
+    rule.each((node) => { if (node.type === "decl" && node.prop.startsWith("--")) local.set(node.prop, node.value); });
+    const fallbacks = [];
+    rule.each((node) => {
+      if (node.type !== "decl" || !MODERN.test(node.value)) return;
+      let value = staticValue(node.value, new Resolver([local, rootVars, anyVars]));
+      if (value === null && UNUSED_COMPONENTS.test(rule.selector)) value = "transparent";
+      if (value === null) { unresolved.push(`${rule.selector} { ${node.prop}: ${node.value} }`); return; }
+      fallbacks.push(postcss.decl({ prop: node.prop, value, important: node.important }));
+      replaced++;
+    });
+    if (fallbacks.length) {
+      const block = postcss.atRule({ name: "supports", params: CONDITION });
+      block.append(postcss.rule({ selector: rule.selector, nodes: fallbacks }));
+      rule.after(block);
+    }
+  });
+  return { css: root.toString(), replaced, unresolved };
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const [input, output] = process.argv.slice(2);
+  const { css, replaced, unresolved } = addFallbacks(fs.readFileSync(input, "utf8"), input);
+  fs.writeFileSync(output, css);
+  console.error(`${input}: ${replaced} declarations given a static fallback, ${unresolved.length} left without`);
+  for (const line of unresolved.slice(0, 20)) console.error("  " + line.slice(0, 200));
+}
