@@ -20,10 +20,10 @@ SCHOOL_A1 = [113.3400, 23.1450]  # 天河测试小学, placed inside 天河区 f
 CHART = "echarts.getInstanceByDom(document.getElementById('province-map'))"
 
 
-def _click_at(tab: Page, lon_lat: list[float], finder: str) -> None:
-    x, y = tab.evaluate(f"c => {CHART}.convertToPixel({finder}, c)", lon_lat)
-    box = tab.locator("#province-map").bounding_box()
-    tab.mouse.click(box["x"] + x, box["y"] + y)
+def _click_at(page: Page, lon_lat: list[float], finder: str) -> None:
+    x, y = page.evaluate(f"c => {CHART}.convertToPixel({finder}, c)", lon_lat)
+    box = page.locator("#province-map").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
 
 
 @pytest.mark.browser

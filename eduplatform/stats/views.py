@@ -26,7 +26,15 @@ from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats import basetables, calculators, indicators, map_data, measures, selectors, snapshots
+from eduplatform.stats import (
+    basetables,
+    calculators,
+    indicators,
+    map_data,
+    measures,
+    selectors,
+    snapshots,
+)
 from eduplatform.stats.basetables import stored as stored_base_tables
 from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.page_cache import compares_with_live, render, snapshot_page

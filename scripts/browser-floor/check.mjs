@@ -29,6 +29,7 @@ const FEATURES = [
   ["light-dark()", 123, (d) => /\blight-dark\(/i.test(d.value ?? "")],
   ["relative colour syntax (from …)", 119, (d) => /\b(rgb|hsl|hwb|lab|lch|oklab|oklch|color)\(\s*from\s/i.test(d.value ?? "")],
   ["oklch()/oklab()/lab()/lch()", 111, (d) => /\b(oklch|oklab|lab|lch)\(/i.test(d.value ?? "")],
+  ["oklch()/color-mix() in an SVG data URI", 111, (d) => /(oklch|oklab|color-mix)%28/i.test(d.value ?? "")],
   [":has()", 105, (_d, rule) => /:has\(/.test(rule?.selector ?? "")],
   ["CSS nesting", 112, (_d, rule) => /&/.test(rule?.selector ?? "")],
   ["@container", 105, (_d, _r, at) => at.includes("container")],

@@ -66,11 +66,12 @@ function oklabToOklch([L, a, b]) {
 }
 
 export class Resolver {
-  /** scopes: custom property maps looked up in order (the rule's own, :root's, anywhere's). */
+  /** scopes: custom property maps looked up in order (the rule's own, :root's, anywhere's); the
+   * last is a last resort, after a var()'s own fallback. */
   constructor(scopes) { this.scopes = scopes; this.depth = 0; }
 
-  lookup(name) {
-    for (const scope of this.scopes) if (scope.has(name)) return scope.get(name);
+  lookup(name, scopes = this.scopes) {
+    for (const scope of scopes) if (scope.has(name)) return scope.get(name);
     return undefined;
   }
 
@@ -86,8 +87,13 @@ export class Resolver {
         const end = closing(value, at + 3);
         if (end < 0) return null;
         const [name, ...fallback] = splitTop(value.slice(at + 4, end), ",");
-        let found = this.lookup(name.trim());
-        if (found === undefined) found = fallback.length ? fallback.join(",") : null;
+        // The rule's own and :root's definitions, then the var()'s own fallback, and only then a
+        // definition anywhere (a component's default): a utility class's value (.link-opacity-10)
+        // must not stand in for what the page has by default.
+        let found = this.lookup(name.trim(), this.scopes.slice(0, -1));
+        if (found === undefined && fallback.length) found = fallback.join(",");
+        if (found === undefined) found = this.lookup(name.trim(), this.scopes.slice(-1));
+        if (found === undefined) found = null;
         if (found === null) return null;
         const expanded = this.expand(found);
         if (expanded === null) return null;
