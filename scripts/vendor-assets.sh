@@ -21,7 +21,8 @@ cp node_modules/htmx.org/dist/htmx.min.js "$out/htmx/"
 "$bin/esbuild" scripts/echarts-build.mjs --bundle --minify --format=iife --global-name=echarts \
   --target=chrome108 --legal-comments=none --log-level=warning \
   --define:process.env.NODE_ENV='"production"' --define:__DEV__=false --outfile="$out/echarts/echarts.min.js"
-# Simplified outlines: Visvalingam with shapes kept, 4 decimals (about 10 m) for the province map.
+# Simplified outlines: Visvalingam with shapes kept, 4 decimals (about 10 m).
 "$bin/mapshaper" data/reference/gd_cities.geojson -simplify 6% keep-shapes \
   -o "$out/maps/440000000000.json" precision=0.0001 format=geojson 2>/dev/null
-"$bin/mapshaper" data/reference/gd_counties.geojson -split city -o "$out/maps/" format=geojson 2>/dev/null
+"$bin/mapshaper" data/reference/gd_counties.geojson -simplify 60% keep-shapes -split city \
+  -o "$out/maps/" precision=0.0001 format=geojson 2>/dev/null
