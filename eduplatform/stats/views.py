@@ -26,7 +26,15 @@ from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats import basetables, calculators, indicators, selectors, snapshots
+from eduplatform.stats import (
+    basetables,
+    calculators,
+    indicators,
+    map_data,
+    measures,
+    selectors,
+    snapshots,
+)
 from eduplatform.stats.basetables import stored as stored_base_tables
 from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.page_cache import compares_with_live, render, snapshot_page
@@ -289,17 +297,22 @@ MAP_COUNTS = (("students", "在校生数", "人"), ("teachers", "专任教师数
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def province_map(request: HttpRequest) -> HttpResponse:
-    """Guangdong's 21 cities coloured by an indicator of the live figures, with their ranking; a
-    click on a city opens its statistics. For users whose jurisdiction is the whole province."""
+    """The indicator map, drilling down (``?region=``): the province's 21 cities, a city's counties,
+    then a county's schools as points at their coordinates (stats/map_data.py), each level coloured
+    by the chosen indicator of the live figures, with its ranking. For users whose jurisdiction is a
+    province, a city or a county; it starts at the top of it."""
     user = request.user
     root = scope_root(user)
-    if root is None or root.level != "province":
+    if root is None or root.level not in {"province", "city", "county"}:
         return redirect("stats:live")
+    region = region_in_scope(request)
+    level = map_data.map_level(region)
+    if level is None:
+        return redirect(f"{reverse('stats:live')}?region={region.code}")
     choices = [*[(k, label) for k, label, _u in MAP_COUNTS], *[(i.key, i.label) for i in indicators.INDICATORS]]
     key = request.GET.get("indicator", "students")
     if key not in dict(choices):
         key = "students"
-    rows, _total = indicators.region_indicators(user, root)
     indicator = indicators.BY_KEY.get(key)
     unit = indicator.unit if indicator else dict((k, u) for k, _l, u in MAP_COUNTS)[key]
 
@@ -307,16 +320,26 @@ def province_map(request: HttpRequest) -> HttpResponse:
         if indicator is not None:
             found = indicators.value_of(indicator, cells)
             return None if found is None else round(found, 2)
-        return cells.get(key, 0)
+        return float(cells.get(key, 0) or 0)
 
-    cities = [{"name": r.label, "code": r.region_code, "value": value(r.cells)} for r in rows]
-    ranking = sorted(cities, key=lambda c: (c["value"] is None, -(c["value"] or 0)))
-    for city in ranking:
-        city["shown"] = "—" if city["value"] is None else f"{city['value']:,}{unit}"
+    unplaced: list[str] = []
+    if level.shows_schools:
+        points, unplaced = map_data.school_points(user, region, list(measures.INDICATOR_KEYS))
+        items = [{"name": p["name"], "code": p["code"], "value": value(p["cells"]), "lon": p["lon"], "lat": p["lat"],
+                  "url": reverse("orgs:school", args=[p["code"]])} for p in points]
+    else:
+        rows, _total = indicators.region_indicators(user, region)
+        items = [{"name": r.label, "code": r.region_code, "value": value(r.cells),
+                  "url": f"{reverse('stats:map')}?region={r.region_code}&indicator={key}"} for r in rows]
+    ranking = sorted(items, key=lambda c: (c["value"] is None, -(c["value"] or 0)))
+    for item in ranking:
+        item["shown"] = "—" if item["value"] is None else f"{item['value']:,g}{unit}"
     chosen = {"key": key, "label": dict(choices)[key]}
     return render(request, "stats/map.html", {
-        "nav_active": NAV, "choices": choices, "chosen": chosen, "ranking": ranking,
-        "map_data": {"label": chosen["label"], "unit": unit, "rows": cities},
+        "nav_active": NAV, "choices": choices, "chosen": chosen, "ranking": ranking, "region": region,
+        "trail": trail(region, root), "level": level, "outline": f"maps/{level.outline_file}", "unplaced": unplaced,
+        "map_data": {"label": chosen["label"], "unit": unit, "rows": items, "points": level.shows_schools,
+                     "feature": level.feature_code, "region": region.name},
     })
 
 
