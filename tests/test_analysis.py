@@ -296,3 +296,13 @@ def test_the_pivot_page_saves_its_current_query(client, world):
     assert "民办小学" in listed
     # A region outside the jurisdiction cannot be saved.
     assert client.post("/statistics/analyses/save/", {**PIVOT, "region": COUNTY_B, "title": "x"}).status_code == 404
+
+
+def test_the_province_page_lists_the_schools_but_not_every_class(client, large_classes):
+    client.force_login(large_classes.user("province"))
+    response = client.get("/statistics/class-sizes/")
+    assert {s.name for s in response.context["schools"]} == {"天河测试小学", "越秀泄漏检测小学"}
+    assert response.context["classes"] == [] and not response.context["lists_classes"]
+    assert "全省范围不逐班列出" in response.content.decode()
+    city = client.get("/statistics/class-sizes/", {"region": CITY_GZ})
+    assert sorted(c.size for c in city.context["classes"]) == [57, 66]

@@ -32,6 +32,10 @@ from eduplatform.stats.views import NAV
 COUNT_FORMAT = "#,##0"
 SHARE_FORMAT = "0.00%"
 CLASSES_SHOWN = 200  # classes listed on the page (the export has them all)
+SCHOOLS_SHOWN = 500  # schools listed on the page, most 大班额 first (the export has them all)
+# The province's classes are not listed (sizing them counts every registration of the schools that
+# have 大班额 across the province): its page lists the schools, a city or a county its classes too.
+CLASSES_NOT_LISTED = "province"
 CLASS_SIZE_STAGES = definitions.COMPULSORY_STAGES
 
 
@@ -70,11 +74,12 @@ def class_size_page(request: HttpRequest) -> HttpResponse:
     schools = selectors.schools_with_large_classes(user, region, ratios)
     year = school_year_of(timezone.localdate())
     stages = [stage] if stage is not None else list(CLASS_SIZE_STAGES)
+    lists_classes = region.level != CLASSES_NOT_LISTED
     classes_qs = students.classes_in_scope(
         user, school_year=year, region_path=region.path, grades=[g.code for g in GRADES if g.stage in stages],
         size_range=(definitions.LARGE_CLASS_SIZE, None)).filter(school_id__in=[s.school_id for s in schools])
     classes = list(classes_qs.order_by("-size", "region_path", "school_id", "grade", "number")
-                   [: None if request.GET.get("format") == "xlsx" else CLASSES_SHOWN + 1])
+                   [: None if request.GET.get("format") == "xlsx" else CLASSES_SHOWN + 1]) if lists_classes else []
     grade_names = {g.code: g.name for g in GRADES}
     for klass in classes:
         klass.band = _("超大班额") if klass.size >= definitions.SUPER_LARGE_CLASS_SIZE else _("大班额")
@@ -82,14 +87,15 @@ def class_size_page(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "xlsx":
         return _class_size_export(region, stage, ratios, table, schools, classes)
     stage_query = {"stage": str(int(stage))} if stage is not None else {}
-    for school in schools:
+    for school in schools[:SCHOOLS_SHOWN]:
         school.classes_url = reverse("students:classes") + "?" + urlencode(
             {"school": school.school_code, "size_band": "56人以上", "year": year, **stage_query})
     return render(request, "stats/class_sizes.html", {
         "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "stage": stage,
         "stages": [(int(s), definitions.STAGE_NAMES[s]) for s in CLASS_SIZE_STAGES], "ratios": ratios,
-        "table": table, "schools": schools, "classes": classes[:CLASSES_SHOWN],
-        "more_classes": len(classes) > CLASSES_SHOWN, "year": year,
+        "table": table, "schools": schools[:SCHOOLS_SHOWN], "school_count": len(schools),
+        "more_schools": len(schools) > SCHOOLS_SHOWN, "classes": classes[:CLASSES_SHOWN],
+        "more_classes": len(classes) > CLASSES_SHOWN, "year": year, "lists_classes": lists_classes,
         "stage_query": urlencode(stage_query), "large_size": definitions.LARGE_CLASS_SIZE,
         "super_size": definitions.SUPER_LARGE_CLASS_SIZE,
     })
