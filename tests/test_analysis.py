@@ -280,6 +280,7 @@ def test_a_province_analysis_opened_by_a_county_shows_only_the_countys_data(clie
     opened = client.get(f"/statistics/analyses/{analysis.pk}/", follow=True)
     table = opened.context["table"]
     assert opened.context["region"].code == COUNTY_A and table.grand_total == 60
+    assert table.column_dimension is None  # saved without a column dimension, reopened without one
     assert "越秀泄漏检测小学" not in opened.content.decode()
 
 

@@ -18,7 +18,8 @@ KEPT_PARAMS = ("subject", "rows", "cols", "measure", "stage", "school_type", "ur
 
 
 def _clean_params(params: dict) -> dict[str, str]:
-    return {k: str(params[k]) for k in KEPT_PARAMS if params.get(k) not in (None, "")}
+    # An empty "cols" is a choice (no column dimension), not a default to fill in when reopened.
+    return {k: str(params[k]) for k in KEPT_PARAMS if params.get(k) not in (None, "") or (k == "cols" and k in params)}
 
 
 @transaction.atomic
