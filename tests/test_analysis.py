@@ -222,14 +222,16 @@ def test_pivot_filters_narrow_to_the_stage_and_the_schools_attributes(client, la
 PIVOT = {"subject": "students", "rows": "area", "cols": "stage", "measure": "enrolled", "stage": "2"}
 
 
-def test_saving_an_analysis_is_audited_and_checked(world):
+def test_saving_an_analysis_is_audited_and_checked(client, world):
     county = world.user("county_a_stat")
     region = Region.objects.get(code=COUNTY_A)
     analysis = services.save_analysis(actor=county, title="天河区小学在校生", region=region,
                                       params={**PIVOT, "format": "xlsx", "junk": "x"}, shared=False)
     assert analysis.params == {**PIVOT, "region": COUNTY_A}  # only the pivot's own parameters are kept
-    assert AuditEntry.objects.filter(object_type="saved_analysis", object_id=str(analysis.pk),
-                                     action="create").exists()
+    created = AuditEntry.objects.get(object_type="saved_analysis", object_id=str(analysis.pk), action="create")
+    # In the audit log's shape (label, before, after per field): the auditor's page and export read it.
+    assert created.changes["title"] == {"label": "名称", "before": None, "after": "天河区小学在校生"}
+    assert created.changes["params"]["after"] == {**PIVOT, "region": COUNTY_A}
     with pytest.raises(RecordInvalid):
         services.save_analysis(actor=county, title=" ", region=region, params=PIVOT)
     with pytest.raises(NotPermitted):
@@ -240,7 +242,11 @@ def test_saving_an_analysis_is_audited_and_checked(world):
     assert AuditEntry.objects.filter(object_type="saved_analysis", action="update").count() == 1
     services.delete_analysis(actor=county, analysis=analysis)
     assert not SavedAnalysis.objects.exists()
-    assert AuditEntry.objects.filter(object_type="saved_analysis", action="delete").count() == 1
+    deleted = AuditEntry.objects.get(object_type="saved_analysis", action="delete")
+    assert deleted.changes["title"] == {"label": "名称", "before": "天河区小学在校生", "after": None}
+    client.force_login(world.user("auditor"))
+    assert "天河区小学在校生" in client.get("/accounts/audit/").content.decode()
+    assert client.get("/accounts/audit/", {"format": "xlsx"}).status_code == 200
 
 
 def test_a_shared_analysis_is_offered_within_scope_and_refused_to_another_jurisdiction(client, large_classes):

@@ -70,8 +70,6 @@ UNREACHED = {
     "reporting/templates/reporting/census_entry.html": "census confirm button: no text field",
     "students/templates/students/promotion_preview.html": "preview after a promotion form: button only",
     "stats/templates/stats/snapshot_publish.html": "publish button of a draft snapshot",
-    "stats/templates/stats/analyses.html": "share / stop sharing / delete buttons of a saved analysis, shown once "
-                                           "one is saved: no text field; tests/test_analysis.py posts to them",
 }
 
 

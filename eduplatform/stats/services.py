@@ -40,9 +40,15 @@ def save_analysis(*, actor: Actor, title: str, region: Region, params: dict, sha
         owner_id=actor.pk, organization_id=actor.organization_id, title=title, region_path=region.path,
         params={**_clean_params(params), "region": region.code}, shared=shared)
     record_change(actor=actor, action=AuditAction.CREATE, object_type="saved_analysis", object_id=analysis.pk,
-                  object_label=title, changes={"params": analysis.params, "shared": shared},
-                  region_path=region.path)
+                  object_label=title, changes=_described(analysis, before=False), region_path=region.path)
     return analysis
+
+
+def _described(analysis: SavedAnalysis, *, before: bool) -> dict[str, dict]:
+    """The audit log's field changes (label, before, after) of a created or deleted analysis."""
+    fields = {"title": ("名称", analysis.title), "params": ("分析条件", analysis.params), "shared": ("共享", analysis.shared)}
+    return {name: {"label": label, "before": value if before else None, "after": None if before else value}
+            for name, (label, value) in fields.items()}
 
 
 def _own(actor: Actor, analysis: SavedAnalysis) -> None:
@@ -69,5 +75,6 @@ def set_sharing(*, actor: Actor, analysis: SavedAnalysis, shared: bool) -> Saved
 def delete_analysis(*, actor: Actor, analysis: SavedAnalysis) -> None:
     _own(actor, analysis)
     record_change(actor=actor, action=AuditAction.DELETE, object_type="saved_analysis", object_id=analysis.pk,
-                  object_label=analysis.title, changes={"params": analysis.params}, region_path=analysis.region_path)
+                  object_label=analysis.title, changes=_described(analysis, before=True),
+                  region_path=analysis.region_path)
     analysis.delete()
