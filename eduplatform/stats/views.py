@@ -29,6 +29,7 @@ from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.stats import (
     basetables,
     calculators,
+    definitions,
     indicators,
     map_data,
     measures,
@@ -272,21 +273,41 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
     region = region_in_scope(request)
     snapshot = chosen_snapshot(request, "snapshot")
     rows, total = indicators.region_indicators(user, region, snapshot)
+    value = request.GET.get("stage", "")
+    stage = next((s for s in indicators.FILTER_STAGES if value == str(int(s))), None)
+    chosen = indicators.groups_for(stage)
     # One table per group (生师比 by stage, class sizes over compulsory education, the others).
-    groups = [(title, group, [(row, [indicators.formatted(i, indicators.value_of(i, row.cells)) for i in group])
+    groups = [(title, group, [(row, [(indicators.formatted(i, v), v) for i in group
+                                     for v in (indicators.value_of(i, row.cells),)])
                               for row in [*rows, total]])
-              for title, group in indicators.GROUPS]
+              for title, group in chosen]
     if request.GET.get("format") == "xlsx":
-        headers = ["名称", *[f"{i.label}（{i.unit}）" for i in indicators.INDICATORS]]
-        data = [[row.label, *[indicators.value_of(i, row.cells) for i in indicators.INDICATORS]] for row in [*rows, total]]
-        return xlsx_response(f"{region.name}教育指标.xlsx", headers, data, sheet="教育指标")
+        shown = [i for _title, group in chosen for i in group]
+        headers = ["名称", *[f"{i.label}（{i.unit}）" for i in shown]]
+        # Shares as percentages (the value kept as a fraction), other ratios to two decimals.
+        number_formats = [None, *["0.00%" if i.unit == "%" else "#,##0.00" for i in shown]]
+        data = [[row.label, *[_indicator_cell(i, indicators.value_of(i, row.cells)) for i in shown]]
+                for row in [*rows, total]]
+        where = f"{region.name}{definitions.STAGE_NAMES[stage] if stage is not None else ''}"
+        content = xlsx_workbook([("教育指标", headers, data, number_formats)])
+        response = HttpResponse(content, content_type=XLSX_TYPE)
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(where + '教育指标.xlsx')}"
+        return response
     balance = ([indicators.balance(user, region, stage, snapshot) for stage in (Stage.PRIMARY, Stage.JUNIOR)]
                if region.level == "county" else [])
     return render(request, "stats/indicators.html", {
         "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
         "snapshots": Snapshot.objects.all(), "groups": groups,
         "indicators": indicators.EXPLAINED, "balance": balance, "stage_labels": STAGE_LABELS,
+        "stage": stage, "filter_stages": [(int(s), definitions.STAGE_NAMES[s]) for s in indicators.FILTER_STAGES],
     })
+
+
+def _indicator_cell(indicator: indicators.Indicator, value: float | None) -> float | None:
+    """An indicator's value as exported: a percentage as the fraction Excel's 0.00% shows."""
+    if value is None:
+        return None
+    return value / 100 if indicator.unit == "%" else value
 
 
 # Counts the map can show besides the indicators (measures of ``indicators.region_indicators``).
