@@ -23,6 +23,7 @@ from eduplatform.core.rows import CleanRow, check_against_resident_id
 from eduplatform.orgs.stages import Stage
 from eduplatform.quality import rules
 from eduplatform.quality.checks.base import (
+    CHUNK,
     STAFF,
     STUDENT,
     School,
@@ -444,16 +445,19 @@ def _student_staff_rows(scope: ScanScope) -> list[tuple]:
     where_t, params_t = sql_scope(scope, "t", school="unit_id")
     where_e, params_e = sql_scope(scope, "e")
     where_s, params_s = sql_scope(scope, "s")
-    # The staff's twins first, materialised (a handful of people), then their enrolments: in one join the
-    # planner expected millions of matches and hashed all 27 million enrolments for them.
-    hint = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    rows = fetch(
-        f"WITH twins AS {hint}(SELECT t.id AS t_id, s.id AS s_id FROM staff_staffmember t "  # noqa: S608
-        "JOIN students_student s ON s.id_number_index = t.id_number_index "
-        f"WHERE t.is_active AND t.id_number_index > '' AND s.id_number_index > '' AND {where_t}) "
-        f"SELECT {cols} FROM twins JOIN staff_staffmember t ON t.id = twins.t_id "
-        "JOIN students_student s ON s.id = twins.s_id "
-        f"JOIN students_enrolment e ON e.student_id = s.id AND e.is_active AND e.stage IN ({stages})", params_t)
+    # The staff's twins first (a handful of people), then their enrolments by id: in one statement the
+    # planner expected millions of twins and hashed all 27 million enrolments for them (a materialised
+    # CTE did not help: its estimate stays the join's).
+    twins = fetch("SELECT t.id, s.id FROM staff_staffmember t "  # noqa: S608
+                  "JOIN students_student s ON s.id_number_index = t.id_number_index "
+                  f"WHERE t.is_active AND t.id_number_index > '' AND s.id_number_index > '' AND {where_t}", params_t)
+    rows = []
+    for start in range(0, len(twins), CHUNK):
+        part = twins[start:start + CHUNK]
+        staff_ids, student_ids = sorted({t for t, _s in part}), sorted({s_ for _t, s_ in part})
+        rows += fetch(
+            f"SELECT {cols} {join} AND t.id IN ({', '.join(['%s'] * len(staff_ids))}) "  # noqa: S608
+            f"AND s.id IN ({', '.join(['%s'] * len(student_ids))})", [*staff_ids, *student_ids])
     if not _whole(scope):  # the students of the scope whose twin works outside it (both paths: see students_in_scope)
         rows += fetch(f"SELECT {cols} {join} AND {where_e} AND {where_s}", params_e + params_s)  # noqa: S608
     return sorted(set(rows))
