@@ -110,10 +110,23 @@ def _invalid(code: str, rows: Iterable[tuple], object_type: str, label_of, who: 
                 fields=("id_number",), evidence={"id_number": masked, "problem": exc.code})
 
 
+def _agrees(clear: str, sex: str, birth) -> bool:
+    """Whether an 18-character ID number encodes exactly this birth date and sex (digits 7–14 and
+    the parity of the 17th, as ``check_against_resident_id`` reads them): a string comparison, so
+    the sex and birth rule does not validate 800,000 numbers a second time to find the few that
+    disagree. False sends the record through the full check."""
+    if len(clear) != 18 or sex not in ("1", "2") or birth is None:
+        return False
+    day = birth[:10].replace("-", "") if isinstance(birth, str) else birth.strftime("%Y%m%d")
+    return clear[6:14] == day and (clear[16] in "13579") == (sex == "1")
+
+
 def _disagreeing(code: str, rows: Iterable[tuple], object_type: str, label_of, who: str) -> Iterator[Finding]:
     rows = list(rows)
     schools = units(r[1] for r in rows)
     for oid, unit_id, name, number, sex, birth, clear, masked in rows:
+        if _agrees(clear, sex, birth):
+            continue  # nearly every record: no need to validate and compare field by field
         try:
             clear = validate_id_number(clear)
         except IdentifierError:
