@@ -98,11 +98,43 @@ def records() -> dict:
     client = ApiClient.objects.filter(name=CLIENT_NAME).select_related("application").first()
     if not (students and clerk_students and schools and client):
         sys.exit("bench/load.py: the database lacks students, schools or the demo API client")
+    officers = load_officers(users)
     connection.close()
-    return {"password": PASSWORD, "officers": OFFICERS, "clerks": CLERKS,
+    return {"password": PASSWORD, "officers": officers, "clerks": CLERKS,
             "students": [str(s) for s in students], "clerk_students": [str(s) for s in clerk_students],
             "schools": schools, "edit_field": EDIT_FIELD, "edit_values": EDIT_VALUES,
             "api": {"client_id": client.application.client_id, "client_secret": DEMO_SECRET}}
+
+
+def load_officers(templates: dict) -> list[dict]:
+    """One account per simulated officer (``load_<template>_<n>``, with the template's unit, roles and
+    password hash, and a TOTP device of their own): officers must pass the code step, and a code is
+    single-use per device, so two simulated people cannot share an account's login. Made once,
+    reused by later runs; the last one is the warm-up's."""
+    import secrets
+
+    from django.db import transaction
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from eduplatform.accounts.models import RoleAssignment, User
+
+    wanted = 1 + sum(LEVELS) + 1  # the baseline's, each level's own (a code is single-use for 30 s), the warm-up's
+    out: list[dict] = []
+    with transaction.atomic():
+        for i in range(wanted):
+            template = templates[OFFICERS[i % len(OFFICERS)]]
+            username = f"load_{template.username}_{i:03d}"
+            user, created = User.objects.get_or_create(username=username, defaults={
+                "organization": template.organization, "stage_mask": template.stage_mask,
+                "password": template.password, "display_name": f"压测{template.display_name or template.username}",
+                "must_change_password": False, "password_changed_at": template.password_changed_at})
+            if created:
+                RoleAssignment.objects.bulk_create([RoleAssignment(user=user, role=role)
+                                                    for role in template.role_set])
+            device = TOTPDevice.objects.filter(user=user, confirmed=True).first() or TOTPDevice.objects.create(
+                user=user, name="load test", confirmed=True, key=secrets.token_hex(20))
+            out.append({"username": username, "totp_key": device.key})
+    return out
 
 
 def start_server(log_path: Path) -> subprocess.Popen:
@@ -138,9 +170,15 @@ def warm_up(config: dict) -> None:
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     from urllib.parse import urlencode
 
-    opener.open(f"{base}/accounts/login/", data=urlencode({
-        "username": config["officers"][0], "password": config["password"], "csrfmiddlewaretoken": token}).encode(),
-        timeout=120).read()
+    officer = config["officers"][-1]  # the warm-up's own account: its code is not a simulated user's
+    page = opener.open(f"{base}/accounts/login/", data=urlencode({
+        "username": officer["username"], "password": config["password"], "csrfmiddlewaretoken": token}).encode(),
+        timeout=120).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    from bench.totp import totp_now
+
+    opener.open(f"{base}/accounts/login/code/", data=urlencode({
+        "token": totp_now(officer["totp_key"]), "csrfmiddlewaretoken": token}).encode(), timeout=120).read()
     urls = ["/", "/students/", "/orgs/schools/", "/staff/", "/statistics/", "/statistics/pivot/",
             "/statistics/indicators/", f"/students/{config['students'][0]}/", f"/orgs/schools/{config['schools'][0]}/"]
     workers = int(os.environ.get("WEB_WORKERS", str(2 * (os.cpu_count() or 1) + 1)))
@@ -157,11 +195,12 @@ def stop_server(server: subprocess.Popen) -> None:
         os.killpg(server.pid, signal.SIGKILL)
 
 
-def run_level(users: int, config_path: Path, workdir: Path, *, wait: str | None = None) -> dict:
+def run_level(users: int, config_path: Path, workdir: Path, *, wait: str | None = None, seats: int = 0) -> dict:
+    """``seats``: the first officer account this level's users take (levels use accounts of their own)."""
     samples_path = workdir / f"samples-{users}.json"
     ramp = max(1.0, users / 10)  # users start over about 10 s
     env = {**os.environ, "LOAD_CONFIG": str(config_path), "LOAD_SAMPLES": str(samples_path),
-           "LOAD_USERS_TARGET": str(users), "LOAD_MEASURE_SECONDS": str(SECONDS)}
+           "LOAD_USERS_TARGET": str(users), "LOAD_MEASURE_SECONDS": str(SECONDS), "LOAD_SEAT_OFFSET": str(seats)}
     if wait is not None:
         env["LOAD_WAIT"] = wait
     # The run stops itself SECONDS after the last login (bench/load_users.py); -t only bounds it.
@@ -208,7 +247,7 @@ def main() -> None:
         warm_up(config)
         # Baseline: one user, the same mix, no think time (its latency does not depend on it; more samples).
         baseline = run_level(1, config_path, workdir, wait="0-0")
-        results = [run_level(n, config_path, workdir) for n in LEVELS]
+        results = [run_level(n, config_path, workdir, seats=1 + sum(LEVELS[:i])) for i, n in enumerate(LEVELS)]
     finally:
         stop_server(server)
     for r in [baseline, *results]:

@@ -18,6 +18,7 @@ audit, change feed and roll-up refresh included); API clients (10 %) read studen
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import random
@@ -27,9 +28,11 @@ from html.parser import HTMLParser
 
 import gevent
 from locust import FastHttpUser, between, events, task
+from totp import totp_now  # bench/ is first on sys.path when locust runs this file
 
 CONFIG = json.loads(open(os.environ["LOAD_CONFIG"], encoding="utf-8").read())  # noqa: SIM115
 WAIT = tuple(float(x) for x in os.environ.get("LOAD_WAIT", "1-3").split("-"))
+_OFFICER_SEATS = itertools.count()  # each simulated officer signs in with an account of its own
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 SAMPLES: list[tuple[float, str, float, bool]] = []
 MARKS: dict[str, float] = {}
@@ -121,8 +124,12 @@ class _Person(FastHttpUser):
     wait_time = between(*WAIT)
     accounts: list[str] = []
 
+    def account(self) -> tuple[str, str | None]:
+        """(username, TOTP key or None): clerks share their account; officers each take their own."""
+        return random.choice(self.accounts), None
+
     def on_start(self) -> None:
-        username = random.choice(self.accounts)
+        username, totp_key = self.account()
         page = self.client.get("/accounts/login/", name="login")
         token = CSRF.search(page.text or "")
         with self.client.post("/accounts/login/", name="login", allow_redirects=False, catch_response=True,
@@ -130,19 +137,33 @@ class _Person(FastHttpUser):
                                     "csrfmiddlewaretoken": token.group(1) if token else ""}) as response:
             if response.status_code != 302:
                 response.failure(f"login of {username} answered {response.status_code}")
+        if totp_key:  # the code step, as the officer types the authenticator's code
+            page = self.client.get("/accounts/login/code/", name="login")
+            token = CSRF.search(page.text or "")
+            with self.client.post("/accounts/login/code/", name="login", allow_redirects=False, catch_response=True,
+                                  data={"token": totp_now(totp_key),
+                                        "csrfmiddlewaretoken": token.group(1) if token else ""}) as response:
+                if response.status_code != 302:
+                    response.failure(f"code step of {username} answered {response.status_code}")
         _logged_in(self)
 
     def page(self, url: str, name: str) -> None:
         with self.client.get(url, name=name, catch_response=True) as response:
             if response.status_code != 200:
                 response.failure(f"{url} answered {response.status_code}")
+            elif "/accounts/login" in (response.url or ""):  # sent to a login step: not the page measured
+                response.failure(f"{url} ended at {response.url}")
 
 
 class Officer(_Person):
     """Province, city and county statisticians reading lists, records and statistics."""
 
     weight = 6
-    accounts = CONFIG["officers"]
+
+    def account(self) -> tuple[str, str | None]:
+        taken = int(os.environ.get("LOAD_SEAT_OFFSET", "0")) + next(_OFFICER_SEATS)
+        officer = CONFIG["officers"][taken % (len(CONFIG["officers"]) - 1)]  # the last is the warm-up's
+        return officer["username"], officer["totp_key"]
 
     @task(3)
     def student_list(self):
