@@ -88,10 +88,9 @@ def users(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_capability(roles.MANAGE_USERS)
 def user_create(request: HttpRequest) -> HttpResponse:
-    organizations = list(selectors.organizations_for_accounts(request.user))
-    form = UserCreateForm(request.POST or None, organizations=organizations)
+    form = UserCreateForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
-        org = next((o for o in organizations if str(o.pk) == form.cleaned_data["organization"]), None)
+        org = selectors.organization_for_accounts(request.user, form.cleaned_data["organization"])
         if org is None:
             form.add_error("organization", "请选择所属单位（只能选择本辖区内的单位）")
         else:

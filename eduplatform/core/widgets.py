@@ -42,3 +42,43 @@ def _grouped(choices: Iterable) -> Iterable[tuple[str | None, list[tuple[object,
             yield str(option_value), list(label)
         else:
             yield None, [(option_value, label)]
+
+
+class RemotePicker(forms.TextInput):
+    """A searchable picker (issue 18) over a scoped search endpoint: the user types part of a name or
+    code and chooses from what their jurisdiction holds; the form receives the chosen value (a
+    学校标识码, a unit's id, a division code) exactly as before.
+
+    Rendered as a text input that ``web/platform.js`` hands to Tom Select (loaded only on pages that
+    have a picker) with ``web/picker.js``; without scripts it stays a field that takes the value typed.
+    ``url`` answers ``?q=`` with ``{"results": [{"value", "text", "hint"}]}``; ``label_of(value)`` names
+    the current value, so a form shown again shows the school's name, not only its code.
+    """
+
+    def __init__(self, *, url: str, kind: str, label_of=None, placeholder: str = "", attrs: dict | None = None):
+        super().__init__(attrs)
+        self.url, self.kind, self.label_of, self.placeholder = url, kind, label_of, placeholder
+
+    def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
+        from django.templatetags.static import static
+        from django.urls import reverse
+        from django.utils.translation import gettext
+
+        context = super().get_context(name, value, attrs)
+        label = ""
+        if value not in (None, "") and self.label_of is not None:
+            label = self.label_of(str(value)) or ""
+        context["widget"]["attrs"].update({
+            "data-picker": self.kind,
+            "data-picker-url": reverse(self.url),
+            "data-picker-label": label,
+            "data-picker-lib": static("tom-select/tom-select.base.min.js"),
+            "data-picker-css": static("tom-select/tom-select.bootstrap5.min.css"),
+            "data-picker-script": static("web/picker.js"),
+            "data-picker-empty": gettext("没有找到：只列出您管辖范围内的，可输入名称或代码"),
+            "data-picker-loading": gettext("正在查找…"),
+            "autocomplete": "off",
+        })
+        if self.placeholder:
+            context["widget"]["attrs"].setdefault("placeholder", self.placeholder)
+        return context
