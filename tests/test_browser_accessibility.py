@@ -16,7 +16,7 @@ import pytest
 from django.conf import settings
 from playwright.sync_api import Page, expect
 
-from tests.test_browser import chromium, log_in, reference_restored, screenshot, site, tab  # noqa: F401
+from tests.test_browser import chromium, log_in, pick, reference_restored, screenshot, site, tab  # noqa: F401
 from tests.world import World
 
 AXE = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
@@ -93,3 +93,131 @@ def test_main_pages_have_no_serious_or_critical_axe_violations(site: World, tab:
             check(path)
     assert checked == len(ANONYMOUS_PAGES) + sum(len(p) for p in pages.values())
     assert not found, json.dumps(found, ensure_ascii=False, indent=1)
+
+
+@pytest.mark.browser
+def test_the_skip_link_is_the_first_tab_stop_and_lands_on_the_content(site: World, tab: Page, live_server):  # noqa: F811
+    log_in(tab, "county_a_stat")
+    tab.goto("/students/")
+    tab.keyboard.press("Tab")
+    skip = tab.get_by_test_id("skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_visible()  # shown when focused (off screen otherwise)
+    expect(skip).to_have_text("跳到主要内容")
+    screenshot(tab, "a11y-skip-link.png")
+    tab.keyboard.press("Enter")
+    expect(tab.locator("main#main")).to_be_focused()
+    # One navigation landmark and one main on the page.
+    assert tab.locator("nav, [role=navigation]").count() == 1
+    assert tab.locator("main").count() == 1
+    expect(tab.locator("nav")).to_have_attribute("aria-label", "主导航")
+
+
+@pytest.mark.browser
+def test_a_self_submitting_select_waits_for_enter_instead_of_reloading_on_an_arrow(site: World, tab: Page, live_server):  # noqa: F811
+    log_in(tab, "county_a_stat")
+    tab.goto("/statistics/")
+    select = tab.locator("select[data-autosubmit]").first
+    expect(select).to_be_visible()
+    before_value = select.input_value()
+    tab.evaluate("window.__same_page = true")
+    select.focus()
+    tab.keyboard.press("ArrowDown")
+    tab.wait_for_timeout(800)
+    assert tab.evaluate("window.__same_page === true"), "an arrow key reloaded the page"
+    assert select.input_value() != before_value, "the arrow did not move to the next option"
+    chosen = select.input_value()
+    with tab.expect_navigation():
+        tab.keyboard.press("Enter")
+    assert tab.evaluate("window.__same_page === undefined")  # a new page: the form was submitted
+    expect(tab.locator("select[data-autosubmit]").first).to_have_value(chosen)
+
+
+@pytest.mark.browser
+def test_a_county_statistician_picks_a_school_by_name(site: World, tab: Page, live_server):  # noqa: F811
+    log_in(tab, "county_a_stat")
+    tab.goto("/students/new/")
+    control = tab.locator("#id_school_code-ts-control")
+    expect(control).to_be_visible()
+    control.click()
+    control.press_sequentially("测试小")
+    options = tab.locator("#id_school_code-ts-dropdown .option")
+    expect(options).to_have_count(1)  # what the scoped search answered for 测试小, in this county
+    option = options.filter(has_text="天河测试小学")
+    expect(option).to_be_visible()
+    screenshot(tab, "picker-school.png")
+    option.click()
+    expect(tab.locator("input[name=school_code]")).to_have_value("2144000001")
+    # The field is announced as required and named by its label.
+    expect(control).to_have_attribute("aria-required", "true")
+    # A primary school: no 专业、学制、培养层次 to fill in.
+    for name in ("major", "programme_length", "level"):
+        expect(tab.locator(f"[name={name}]")).to_be_hidden()
+    # 出生地 by name; the form posts its code.
+    pick(tab, "id_birthplace_code", "越秀", "广州市越秀区")
+    expect(tab.locator("input[name=birthplace_code]")).to_have_value("440104")
+    screenshot(tab, "picker-birthplace.png")
+    assert axe_violations(tab) == []
+
+
+@pytest.mark.browser
+def test_the_administrator_picks_a_unit_among_thousands_by_typing(site: World, tab: Page, live_server):  # noqa: F811
+    log_in(tab, "sysadmin")
+    tab.goto("/accounts/users/new/")
+    pick(tab, "id_organization", "天河区", "天河区教育局")
+    tab.locator("input[name=username]").fill("th_new_clerk")
+    tab.locator("input[name=display_name]").fill("新同事")
+    tab.locator("input[name=password]").fill("Tianhe#2026xq")
+    tab.get_by_role("button", name="保存").click()
+    expect(tab.locator(".alert-success")).to_contain_text("th_new_clerk")
+    from eduplatform.accounts.models import User
+
+    assert User.objects.get(username="th_new_clerk").organization_id == site.county_a.pk
+
+
+# --- phones -----------------------------------------------------------------------------------
+
+PHONE = {"width": 375, "height": 740}
+
+
+def enrol_some_students(world: World, count: int = 6) -> None:
+    from eduplatform.students import services
+    from tests.students_support import student_row
+
+    for seq in range(1, count + 1):
+        services.enrol_student(actor=world.user("clerk_a1"), school=world.school_a1, data=student_row(seq))
+
+
+@pytest.mark.browser
+def test_list_and_record_pages_fit_a_phone(site: World, chromium, live_server):  # noqa: F811
+    enrol_some_students(site)
+    context = chromium.new_context(base_url=live_server.url, locale="zh-CN", viewport=PHONE,
+                                   device_scale_factor=2, is_mobile=True, has_touch=True)
+    context.set_default_timeout(15_000)
+    phone = context.new_page()
+    try:
+        log_in(phone, "county_a_stat")
+        for path, shot in [("/orgs/schools/", "phone-schools.png"), ("/students/", "phone-students.png"),
+                           ("/orgs/schools/2144000001/", "phone-school.png"), ("/staff/", "phone-staff.png")]:
+            phone.goto(path)
+            phone.wait_for_load_state("networkidle")
+            # The page itself never scrolls sideways; a wide table scrolls inside its own box.
+            screenshot(phone, shot)
+            width = phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"] + 1, f"{path}: the page is {width} px wide on a {PHONE['width']} px phone"
+        phone.goto("/orgs/schools/")
+        table = phone.get_by_test_id("school-list")
+        first_cell = table.locator("tbody tr td:first-child").first
+        assert first_cell.evaluate("c => getComputedStyle(c).position") == "sticky"
+        # A school's name is not wrapped one character per line: it keeps at least four characters a line.
+        name = table.locator("tbody tr", has_text="天河测试小学").get_by_text("天河测试小学", exact=True)
+        box = name.bounding_box()
+        font = float(name.evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+        assert box is not None and box["width"] >= 4 * font, box
+        phone.goto("/students/")
+        rows = phone.get_by_test_id("student-list").locator("tbody tr")
+        assert rows.count() == 6
+        scroller = phone.get_by_test_id("student-list").locator("xpath=..")
+        assert scroller.evaluate("e => getComputedStyle(e).overflowX") in ("auto", "scroll")
+    finally:
+        context.close()

@@ -118,3 +118,44 @@ def test_a_school_field_names_its_school_and_carries_required(client, world: Wor
     assert " required" in name_field  # 姓名 *
     former = re.search(r"<input[^>]*name=\"former_name\"[^>]*>", page).group(0)
     assert " required" not in former  # 曾用名 is optional
+
+
+def test_a_place_of_birth_is_found_by_name_and_answered_by_its_code(client, world: World):
+    client.force_login(world.user("clerk_a1"))
+    places = found(client, "orgs:pick_places", "越秀")  # outside the clerk's school: places are not records
+    assert {"value": "440104", "text": "广州市越秀区", "hint": "440104"} in places
+    assert [r["value"] for r in found(client, "orgs:pick_places", "440106")] == ["440106"]
+    page = client.get("/students/new/").content.decode()
+    birthplace = re.search(r"<input[^>]*name=\"birthplace_code\"[^>]*>", page).group(0)
+    assert 'data-picker="place"' in birthplace and "data-picker-accept" in birthplace
+
+
+def test_a_primary_school_clerk_is_not_asked_for_major_or_programme_length(client, world: World):
+    client.force_login(world.user("clerk_a1"))  # 天河测试小学
+    page = client.get("/students/new/").content.decode()
+    for name in ("major", "programme_length", "level"):
+        assert f'name="{name}"' not in page, name
+    assert 'name="grade"' in page and 'name="entered_on"' in page
+
+
+def test_a_bureau_user_sees_the_vocational_fields_marked_to_follow_the_chosen_school(client, world: World):
+    client.force_login(world.user("county_a_stat"))
+    page = client.get("/students/new/").content.decode()
+    major = re.search(r"<input[^>]*name=\"major\"[^>]*>", page).group(0)
+    assert 'data-stage-mask="48"' in major
+    schools = found(client, "orgs:pick_schools", "测试小学")
+    assert schools[0]["stage_mask"] == world.school_a1.stage_mask
+
+
+def test_people_are_found_only_in_the_jurisdiction_and_only_by_those_who_administer_accounts(client, world: World):
+    from tests.scope_records import actor_user
+
+    client.force_login(world.user("sysadmin"))
+    people = {r["value"] for r in found(client, "accounts:pick_users", "county")}
+    assert {"county_a_stat", "county_b_stat"} <= people
+    county_admin = actor_user(world, "county_a_secadmin")  # the security administrator of 天河区
+    client.force_login(county_admin)
+    people = {r["value"] for r in found(client, "accounts:pick_users", "county")}
+    assert "county_a_stat" in people and "county_b_stat" not in people
+    client.force_login(world.user("county_a_stat"))  # keeps records, administers no account
+    assert client.get(reverse("accounts:pick_users"), {"q": "county"}).status_code == 403

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from eduplatform.accounts.roles import Role
+from eduplatform.core.widgets import RemotePicker
 from eduplatform.history.models import AuditAction
 from eduplatform.orgs.forms import ServiceErrorsMixin, style_fields, unit_picker_field
 
@@ -86,7 +87,8 @@ class GrantRoleForm(ServiceErrorsMixin, forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    actor_name = forms.CharField(label="操作人", required=False)
+    actor_name = forms.CharField(label="操作人", required=False, widget=RemotePicker(
+        url="accounts:pick_users", kind="person", placeholder="输入姓名或用户名", accept_typed=r"^.+$"))
     action = forms.ChoiceField(label="操作", required=False, choices=[("", "全部")] + list(AuditAction.choices))
     object_text = forms.CharField(label="对象", required=False)
     date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))

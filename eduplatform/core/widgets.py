@@ -55,9 +55,11 @@ class RemotePicker(forms.TextInput):
     the current value, so a form shown again shows the school's name, not only its code.
     """
 
-    def __init__(self, *, url: str, kind: str, label_of=None, placeholder: str = "", attrs: dict | None = None):
+    def __init__(self, *, url: str, kind: str, label_of=None, placeholder: str = "", accept_typed: str = "",
+                 attrs: dict | None = None):
         super().__init__(attrs)
         self.url, self.kind, self.label_of, self.placeholder = url, kind, label_of, placeholder
+        self.accept_typed = accept_typed  # a regular expression: typed values the list need not hold
 
     def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
         from django.templatetags.static import static
@@ -79,6 +81,8 @@ class RemotePicker(forms.TextInput):
             "data-picker-loading": gettext("正在查找…"),
             "autocomplete": "off",
         })
+        if self.accept_typed:
+            context["widget"]["attrs"]["data-picker-accept"] = self.accept_typed
         if self.placeholder:
             context["widget"]["attrs"].setdefault("placeholder", self.placeholder)
         return context

@@ -14,6 +14,7 @@ from eduplatform.orgs.models import (
     OrganizationVersion,
     OrgKind,
     Region,
+    RegionLevel,
     RegionVersion,
 )
 from eduplatform.orgs.scope import Actor, apply_scope, scope_of, scoped
@@ -201,4 +202,17 @@ def pick_regions(actor: Actor, *, text: str, level: str = "") -> list[Region]:
     if text:
         qs = qs.filter(Q(name__contains=text) | Q(code__startswith=text))
     # Shorter paths first: a county before its towns.
+    return list(qs.select_related("parent").order_by(Length("path"), "code")[:PICK_LIMIT])
+
+
+def pick_places(*, text: str) -> list[Region]:
+    """Places of birth or household registration (出生地、户口所在地): Guangdong's province, cities and
+    counties by name or GB/T 2260 code. A place of birth lies anywhere, inside the user's jurisdiction
+    or not; these are the public division names of GB/T 2260, not records of a jurisdiction."""
+    text = text.strip()
+    qs = Region.objects.filter(
+        abolished_on__isnull=True, level__in=[RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]
+    ).exclude(gb2260_code="")
+    if text:
+        qs = qs.filter(Q(name__contains=text) | Q(gb2260_code__startswith=text))
     return list(qs.select_related("parent").order_by(Length("path"), "code")[:PICK_LIMIT])

@@ -12,6 +12,7 @@ urlpatterns = [
     path("pick/units/", views.pick_units, name="pick_units"),
     path("pick/regions/", views.pick_regions, name="pick_regions"),
     path("pick/towns/", views.pick_towns, name="pick_towns"),
+    path("pick/places/", views.pick_places, name="pick_places"),
     path("schools/new/", views.school_create, name="school_create"),
     path("schools/<str:school_code>/", views.school_detail, name="school"),
     path("schools/<str:school_code>/edit/", views.school_edit, name="school_edit"),

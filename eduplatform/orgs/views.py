@@ -228,7 +228,7 @@ def _picked(rows: list[dict[str, str]]) -> JsonResponse:
 def pick_schools(request: HttpRequest) -> JsonResponse:
     schools = selectors.pick_schools(request.user, text=request.GET.get("q", ""))
     return _picked([{"value": s.school_code, "text": f"{s.name}（{s.school_code}）",
-                              "hint": s.region.name} for s in schools])
+                     "hint": s.region.name, "stage_mask": s.stage_mask} for s in schools])
 
 
 @login_required
@@ -263,3 +263,17 @@ def _regions(request: HttpRequest, *, level: str) -> JsonResponse:
     regions = selectors.pick_regions(request.user, text=request.GET.get("q", ""), level=level)
     return _picked([{"value": r.code, "text": f"{r.name}（{r.code}）",
                      "hint": r.parent.name if r.parent_id else ""} for r in regions])
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def pick_places(request: HttpRequest) -> JsonResponse:
+    """出生地、户口所在地 by name: public division names (GB/T 2260), answered by their 6-digit code."""
+    places = selectors.pick_places(text=request.GET.get("q", ""))
+    return _picked([{"value": r.gb2260_code, "text": _place_name(r), "hint": r.gb2260_code} for r in places])
+
+
+def _place_name(region) -> str:
+    if region.level == RegionLevel.COUNTY and region.parent_id:
+        return f"{region.parent.name}{region.name}"
+    return region.name

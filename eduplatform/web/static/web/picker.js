@@ -21,7 +21,10 @@
       searchField: [],                       // the server searches (name or code, within the jurisdiction)
       options: current,
       items: value ? [value] : [],
-      create: false,
+      // A value the list cannot hold (a place outside Guangdong, by its code) may be typed when the
+      // field says which values it accepts (data-picker-accept, a regular expression).
+      create: Boolean(input.dataset.pickerAccept),
+      createFilter: input.dataset.pickerAccept ? new RegExp(input.dataset.pickerAccept) : null,
       persist: false,
       preload: "focus",
       loadThrottle: 250,
@@ -49,13 +52,27 @@
         loading: function () { return '<div class="loading">' + escapeHtml(input.dataset.pickerLoading || "") + "</div>"; }
       }
     });
+    // Fields that apply only to some stages (专业、学制 for vocational and higher education) show
+    // once the chosen school has such a stage.
+    if (input.dataset.picker === "school" && input.form) {
+      var showFieldsFor = function (mask) {
+        input.form.querySelectorAll("[data-stage-mask]").forEach(function (field) {
+          var box = field.closest("[class*='col-']") || field.parentElement;
+          box.hidden = !(Number(field.dataset.stageMask) & mask);
+        });
+      };
+      picker.on("change", function (code) {
+        var chosen = picker.options[code];
+        if (chosen && chosen.stage_mask !== undefined) { showFieldsFor(chosen.stage_mask); }
+      });
+    }
     // A value posted before (a form shown again) is named by the same scoped search.
     if (value && !input.dataset.pickerLabel) {
       fetch(url + "?q=" + encodeURIComponent(value), {credentials: "same-origin", headers: {Accept: "application/json"}})
         .then(function (response) { return response.ok ? response.json() : {results: []}; })
         .then(function (data) {
           var hit = data.results.filter(function (r) { return r.value === value; })[0];
-          if (hit) { picker.updateOption(value, hit); }
+          if (hit) { picker.updateOption(value, hit); picker.trigger("change", value); }
         })
         .catch(function () {});
     }
