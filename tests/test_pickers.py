@@ -159,3 +159,15 @@ def test_people_are_found_only_in_the_jurisdiction_and_only_by_those_who_adminis
     assert "county_a_stat" in people and "county_b_stat" not in people
     client.force_login(world.user("county_a_stat"))  # keeps records, administers no account
     assert client.get(reverse("accounts:pick_users"), {"q": "county"}).status_code == 403
+
+
+def test_list_filters_choose_a_school_by_name_and_still_filter_by_its_code(client, world: World):
+    from eduplatform.students import services
+    from tests.students_support import student_row
+
+    services.enrol_student(actor=world.user("clerk_a1"), school=world.school_a1, data=student_row(1))
+    client.force_login(world.user("county_a_stat"))
+    page = client.get("/students/", {"school": "2144000001"}).content.decode()
+    field = re.search(r"<input id=\"school\"[^>]*>", page).group(0)
+    assert 'data-picker="school"' in field and reverse("orgs:pick_schools") in field
+    assert 'value="2144000001"' in field and "测试学生1" in page

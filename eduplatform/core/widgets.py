@@ -62,27 +62,34 @@ class RemotePicker(forms.TextInput):
         self.accept_typed = accept_typed  # a regular expression: typed values the list need not hold
 
     def get_context(self, name: str, value: object, attrs: dict | None) -> dict:
-        from django.templatetags.static import static
-        from django.urls import reverse
-        from django.utils.translation import gettext
-
         context = super().get_context(name, value, attrs)
         label = ""
         if value not in (None, "") and self.label_of is not None:
             label = self.label_of(str(value)) or ""
-        context["widget"]["attrs"].update({
-            "data-picker": self.kind,
-            "data-picker-url": reverse(self.url),
-            "data-picker-label": label,
-            "data-picker-lib": static("tom-select/tom-select.base.min.js"),
-            "data-picker-css": static("tom-select/tom-select.bootstrap5.min.css"),
-            "data-picker-script": static("web/picker.js"),
-            "data-picker-empty": gettext("没有找到：只列出您管辖范围内的，可输入名称或代码"),
-            "data-picker-loading": gettext("正在查找…"),
-            "autocomplete": "off",
-        })
-        if self.accept_typed:
-            context["widget"]["attrs"]["data-picker-accept"] = self.accept_typed
+        context["widget"]["attrs"].update(picker_attributes(self.url, self.kind, label=label, accept_typed=self.accept_typed))
         if self.placeholder:
             context["widget"]["attrs"].setdefault("placeholder", self.placeholder)
         return context
+
+
+def picker_attributes(url_name: str, kind: str, *, label: str = "", accept_typed: str = "") -> dict[str, str]:
+    """The attributes that make an ``<input>`` a searchable picker (see ``RemotePicker``); also written
+    by the ``{% picker %}`` template tag for inputs of filter forms that no Django form renders."""
+    from django.templatetags.static import static
+    from django.urls import reverse
+    from django.utils.translation import gettext
+
+    attrs = {
+        "data-picker": kind,
+        "data-picker-url": reverse(url_name),
+        "data-picker-label": label,
+        "data-picker-lib": static("tom-select/tom-select.base.min.js"),
+        "data-picker-css": static("tom-select/tom-select.bootstrap5.min.css"),
+        "data-picker-script": static("web/picker.js"),
+        "data-picker-empty": gettext("没有找到：只列出您管辖范围内的，可输入名称或代码"),
+        "data-picker-loading": gettext("正在查找…"),
+        "autocomplete": "off",
+    }
+    if accept_typed:
+        attrs["data-picker-accept"] = accept_typed
+    return attrs

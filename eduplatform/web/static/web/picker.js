@@ -79,6 +79,9 @@
     // The original input stays in the form (hidden, out of the tab order): it keeps the label's name.
     var labelledBy = picker.control_input.getAttribute("aria-labelledby");
     if (labelledBy) { input.setAttribute("aria-labelledby", labelledBy); }
+    else if (input.getAttribute("aria-label")) {  // a field named by aria-label, with no <label>
+      picker.control_input.setAttribute("aria-label", input.getAttribute("aria-label"));
+    }
     // A required field stays required for assistive technology on the control people type into.
     if (input.required) { picker.control_input.setAttribute("aria-required", "true"); }
     if (input.getAttribute("aria-invalid")) { picker.control_input.setAttribute("aria-invalid", "true"); }
