@@ -144,6 +144,7 @@ def pick(page: Page, field_id: str, typed: str, option: str) -> None:
     control.click()
     control.press_sequentially(typed)
     page.locator(f"#{field_id}-ts-dropdown .option", has_text=option).first.click()
+    expect(page.locator(f"#{field_id}-ts-dropdown")).to_be_hidden()
 
 
 def screenshot(page: Page, name: str) -> Path:
