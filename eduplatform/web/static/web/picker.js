@@ -38,6 +38,9 @@
         fetch(url + "?q=" + encodeURIComponent(query), {credentials: "same-origin", headers: {Accept: "application/json"}})
           .then(function (response) { return response.ok ? response.json() : {results: []}; })
           .then(function (data) {
+            // An answer that arrives after the user moved on to another field must not reopen the
+            // list over the rest of the form.
+            if (!self.wrapper.contains(document.activeElement)) { callback(data.results); self.close(); return; }
             self.clearOptions();             // keep only this query's answer (and the chosen item)
             callback(data.results);
           })
@@ -76,6 +79,10 @@
         })
         .catch(function () {});
     }
+    // Focus elsewhere closes the list (Tom Select ignores the blur that follows a click on an option).
+    document.addEventListener("focusin", function (event) {
+      if (!picker.wrapper.contains(event.target)) { picker.close(); }
+    });
     // The original input stays in the form (hidden, out of the tab order): it keeps the label's name.
     var labelledBy = picker.control_input.getAttribute("aria-labelledby");
     if (labelledBy) { input.setAttribute("aria-labelledby", labelledBy); }
