@@ -232,7 +232,10 @@ def test_client_list_is_scoped_and_exports(client, world, resource):
     foreign.refresh_from_db()
     assert foreign.is_active
     new_form = client.get("/exchange/clients/new/").content.decode()
-    assert world.school_a1.name in new_form and world.school_b1.name not in new_form
+    assert 'data-picker="unit"' in new_form and world.school_b1.name not in new_form
+    # The 所属单位 picker searches the administrator's jurisdiction only.
+    units = [r["text"] for r in client.get("/orgs/pick/units/", {"q": "测试"}).json()["results"]]
+    assert any(world.school_a1.name in u for u in units) and not any(world.school_b1.name in u for u in units)
     by_code = {"name": "某校系统", "rate_limit_per_minute": "60"}
     refused = client.post("/exchange/clients/new/", {**by_code, "school_code": world.school_b1.school_code})
     assert refused.status_code == 200 and "本辖区" in refused.content.decode()

@@ -138,6 +138,15 @@ def heading(page: Page):
     return page.locator("h2.page-title")
 
 
+def pick(page: Page, field_id: str, typed: str, option: str) -> None:
+    """Choose in a searchable picker (web/picker.js) as a person does: type, then click the option."""
+    control = page.locator(f"#{field_id}-ts-control")
+    control.click()
+    control.press_sequentially(typed)
+    page.locator(f"#{field_id}-ts-dropdown .option", has_text=option).first.click()
+    expect(page.locator(f"#{field_id}-ts-dropdown")).to_be_hidden()
+
+
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from eduplatform.reporting.models import FormVersion, FormVersionStatus
-from tests.test_browser import chromium, log_in, reference_restored, screenshot, site, tab  # noqa: F401
+from tests.test_browser import chromium, log_in, pick, reference_restored, screenshot, site, tab  # noqa: F401
 from tests.world import World
 
 
@@ -65,7 +65,7 @@ def test_designer_in_the_browser_checks_expressions_live_and_publishes(site: Wor
     expect(tab.locator(".alert-success")).to_contain_text("草稿已保存")
 
     tab.get_by_role("link", name="预览").click()
-    tab.locator("#school_code").fill(site.school_a1.school_code)
+    pick(tab, "school_code", site.school_a1.school_code, site.school_a1.name)
     tab.get_by_role("button", name="计算预填").click()
     expect(tab.get_by_test_id("preview-T1").locator("[data-cell='T1.R1.C1']")).to_contain_text("预填")
     expect(tab.get_by_test_id("preview-T1").locator("[data-cell='T1.R1.C1'] input")).to_have_value("0")

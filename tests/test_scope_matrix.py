@@ -55,8 +55,10 @@ SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|api/v1/(docs|o
 # the data standard (exchange/standard/) holds definitions and national code tables, no records.
 PUBLIC_ROUTES = re.compile(r"^(public/|exchange/standard/)")
 # Routes for users without the right to read records (三员: the security administrator and auditor).
-# The API clients' pages (exchange/clients/) are the security administrator's and auditor's too.
-ACCOUNT_ROUTES = re.compile(r"^(accounts/|focus/$|$|api/v1/|exchange/clients/)")
+# The API clients' pages (exchange/clients/) are the security administrator's and auditor's too, and so
+# is the unit picker (orgs/pick/units/: 所属单位 of a new account or API client) — still only the units
+# of the user's own jurisdiction, which this matrix checks like any other route.
+ACCOUNT_ROUTES = re.compile(r"^(accounts/|focus/$|$|api/v1/|exchange/clients/|orgs/pick/units/$)")
 ROLES_WITHOUT_RECORDS = {"secadmin", "auditor", "county_a_secadmin"}
 # Areas not built yet: a page saying so, with no records.
 PLACEHOLDER_ROUTES = re.compile(r"^(forms|exchange)/$")

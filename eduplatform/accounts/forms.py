@@ -4,9 +4,9 @@ from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 from eduplatform.accounts.roles import Role
-from eduplatform.core.widgets import LongSelect
+from eduplatform.core.widgets import RemotePicker
 from eduplatform.history.models import AuditAction
-from eduplatform.orgs.forms import ServiceErrorsMixin, style_fields
+from eduplatform.orgs.forms import ServiceErrorsMixin, style_fields, unit_picker_field
 
 POLICY_HELP = (
     "至少10位，且包含大写字母、小写字母、数字、特殊字符中的至少3类；不能是常用密码，"
@@ -66,12 +66,15 @@ class TokenForm(forms.Form):
 class UserCreateForm(ServiceErrorsMixin, forms.Form):
     username = forms.CharField(label="用户名", max_length=150, required=False)
     display_name = forms.CharField(label="姓名", max_length=50, required=False)
-    organization = forms.ChoiceField(label="所属单位", required=False, widget=LongSelect)
     password = forms.CharField(label="初始密码", widget=forms.PasswordInput, required=False)
 
-    def __init__(self, *args, organizations, **kwargs):
+    def __init__(self, *args, actor, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["organization"].choices = [("", "——请选择——")] + [(o.pk, o.name) for o in organizations]
+        # 所属单位: searched by name among the units of the administrator's jurisdiction (2,000+ in a
+        # province), not one select holding all of them.
+        self.fields = {"username": self.fields["username"], "display_name": self.fields["display_name"],
+                       "organization": unit_picker_field(actor=actor, label="所属单位"),
+                       "password": self.fields["password"]}
         style_fields(self)
 
 
@@ -84,7 +87,8 @@ class GrantRoleForm(ServiceErrorsMixin, forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    actor_name = forms.CharField(label="操作人", required=False)
+    actor_name = forms.CharField(label="操作人", required=False, widget=RemotePicker(
+        url="accounts:pick_users", kind="person", placeholder="输入姓名或用户名", accept_typed=r"^.+$"))
     action = forms.ChoiceField(label="操作", required=False, choices=[("", "全部")] + list(AuditAction.choices))
     object_text = forms.CharField(label="对象", required=False)
     date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))

@@ -7,6 +7,7 @@ from django.http import Http404
 from eduplatform.accounts.models import User
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import Actor, scoped
+from eduplatform.orgs.selectors import unit_in_scope
 
 
 def users_in_scope(actor: Actor, *, text: str = "") -> QuerySet[User]:
@@ -27,6 +28,7 @@ def user_for(actor: Actor, user_id: int) -> User:
     return user
 
 
-def organizations_for_accounts(actor: Actor) -> QuerySet[Organization]:
-    """Units a system administrator may create accounts in (bureaus first, then schools)."""
-    return scoped(Organization.objects.filter(is_open=True), actor, with_focus=True).order_by("kind", "region_path")[:2000]
+def organization_for_accounts(actor: Actor, unit_id: object) -> Organization | None:
+    """The open unit of the administrator's jurisdiction a new account is to belong to (what the
+    所属单位 picker posts), or None."""
+    return unit_in_scope(actor, unit_id)

@@ -15,6 +15,7 @@ urlpatterns = [
     path("security/sessions/end-others/", views.sessions_end_others, name="sessions_end_others"),
     path("sessions/<int:session_id>/end/", views.session_end, name="session_end"),
     path("users/", views.users, name="users"),
+    path("pick/users/", views.pick_users, name="pick_users"),
     path("users/new/", views.user_create, name="user_create"),
     path("users/<int:user_id>/", views.user_detail, name="user"),
     path("users/<int:user_id>/revoke/", views.user_revoke_role, name="user_revoke_role"),

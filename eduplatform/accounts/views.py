@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -88,10 +88,9 @@ def users(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_capability(roles.MANAGE_USERS)
 def user_create(request: HttpRequest) -> HttpResponse:
-    organizations = list(selectors.organizations_for_accounts(request.user))
-    form = UserCreateForm(request.POST or None, organizations=organizations)
+    form = UserCreateForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
-        org = next((o for o in organizations if str(o.pk) == form.cleaned_data["organization"]), None)
+        org = selectors.organization_for_accounts(request.user, form.cleaned_data["organization"])
         if org is None:
             form.add_error("organization", "请选择所属单位（只能选择本辖区内的单位）")
         else:
@@ -364,3 +363,18 @@ def lockouts(request: HttpRequest) -> HttpResponse:
         "nav_active": "users", "attempts": _lockouts(request.user),
         "limit": settings.AXES_FAILURE_LIMIT, "cooloff_minutes": int(settings.AXES_COOLOFF_TIME * 60),
     })
+
+
+@login_required
+@service_errors_to_pages
+def pick_users(request: HttpRequest) -> JsonResponse:
+    """People (accounts) by name or user name, for the searchable pickers (issue 18): the accounts of
+    the reader's jurisdiction only (``users_in_scope``), for those who administer or audit them."""
+    if not any(request.user.can(c) for c in (roles.MANAGE_USERS, roles.ASSIGN_ROLES, roles.VIEW_AUDIT)):
+        raise NotPermitted()
+    people = selectors.users_in_scope(request.user, text=request.GET.get("q", "").strip())[:20]
+    response = JsonResponse({"results": [
+        {"value": u.username, "text": f"{u.display_name}（{u.username}）" if u.display_name else u.username,
+         "hint": u.organization.name if u.organization_id else ""} for u in people]})
+    response["Cache-Control"] = "private, no-store"
+    return response

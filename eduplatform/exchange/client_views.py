@@ -14,18 +14,17 @@ from eduplatform.core import paging
 from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.spreadsheets import xlsx_response
 from eduplatform.core.views import require_capability, service_errors_to_pages
-from eduplatform.core.widgets import LongSelect
 from eduplatform.exchange import clients as services
 from eduplatform.exchange import traffic
 from eduplatform.exchange.clients import CLIENT_LIST_ORDER, GrantSpec
 from eduplatform.exchange.resources import all_resources
 from eduplatform.orgs.capabilities import MANAGE_API_CLIENTS
-from eduplatform.orgs.forms import ServiceErrorsMixin, style_fields
+from eduplatform.orgs.forms import ServiceErrorsMixin, style_fields, unit_picker_field
 from eduplatform.orgs.models import Organization
 from eduplatform.orgs.scope import scoped
+from eduplatform.orgs.selectors import unit_in_scope
 
 NAV = "api_clients"
-UNIT_CHOICES = 3000  # bureaus first (kind order), then schools; beyond that, the school code field
 
 
 class ClientForm(ServiceErrorsMixin, forms.Form):
@@ -33,21 +32,25 @@ class ClientForm(ServiceErrorsMixin, forms.Form):
                            help_text="例如：天河区学籍管理系统")
     vendor = forms.CharField(label="开发单位", max_length=100, required=False)
     contact = forms.CharField(label="联系人及电话", max_length=100, required=False)
-    organization = forms.ChoiceField(label="所属单位（管辖范围） *", required=False, widget=LongSelect,
-                                     help_text="客户端只能读写该单位及其下级单位的数据")
-    school_code = forms.CharField(label="或填写学校标识码", max_length=10, required=False,
-                                  help_text="学校的系统：填写10位学校标识码，代替上面的选择")
+    # 所属单位 is a searchable picker (added in __init__); a 学校标识码 posted instead (scripts, older
+    # pages) still names a school.
+    school_code = forms.CharField(max_length=10, required=False, widget=forms.HiddenInput)
     may_see_personal = forms.BooleanField(label="可读取未脱敏个人信息（身份证件号、电话、住址）", required=False)
     rate_limit_per_minute = forms.IntegerField(label="每分钟请求上限", initial=600, min_value=1,
                                                max_value=services.MAX_RATE_LIMIT)
 
-    def __init__(self, *args, organizations=None, **kwargs):
+    def __init__(self, *args, actor=None, **kwargs):
         super().__init__(*args, **kwargs)
-        if organizations is None:
-            for name in ("name", "organization", "school_code"):
+        if actor is None:
+            for name in ("name", "school_code"):
                 del self.fields[name]
         else:
-            self.fields["organization"].choices = [("", "——请选择——")] + [(o.pk, o.name) for o in organizations]
+            fields = dict(self.fields)
+            self.fields = {"name": fields.pop("name"), "vendor": fields.pop("vendor"), "contact": fields.pop("contact"),
+                           "organization": unit_picker_field(actor=actor, label="所属单位（管辖范围） *", required=True,
+                                                             help_text="客户端只能读写该单位及其下级单位的数据；输入单位名称或学校标识码查找"),
+                           **fields}
+            self.fields["organization"].required = False  # the view names a missing unit, with the code fallback
         style_fields(self)
         self.fields["may_see_personal"].widget.attrs["class"] = "form-check-input"
 
@@ -66,12 +69,6 @@ def _posted_grants(request: HttpRequest) -> dict[str, GrantSpec]:
         if read:
             grants[resource.key] = GrantSpec(read=True, write=write)
     return grants
-
-
-def _units_for_clients(user) -> list[Organization]:
-    """Units the security administrator may bind a client to: open units of its jurisdiction."""
-    return list(scoped(Organization.objects.filter(is_open=True), user, with_focus=False)
-                .order_by("kind", "region_path", "name")[:UNIT_CHOICES])
 
 
 def _secret_page(request: HttpRequest, client, secret: str, *, rotated: bool) -> HttpResponse:
@@ -106,14 +103,12 @@ def clients(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_capability(MANAGE_API_CLIENTS)
 def client_register(request: HttpRequest) -> HttpResponse:
-    organizations = _units_for_clients(request.user)
-    form = ClientForm(request.POST or None, organizations=organizations)
+    form = ClientForm(request.POST or None, actor=request.user)
     grants = _posted_grants(request) if request.method == "POST" else {}
     if request.method == "POST" and form.is_valid():
-        org = next((o for o in organizations if str(o.pk) == form.cleaned_data["organization"]), None)
+        org = unit_in_scope(request.user, form.cleaned_data["organization"] or "")
         code = form.cleaned_data["school_code"].strip()
         if org is None and code:
-            # The picker lists at most UNIT_CHOICES units (a province has tens of thousands of schools).
             org = scoped(Organization.objects.filter(is_open=True, kind="school", school_code=code), request.user,
                          with_focus=False).first()
         if org is None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from eduplatform.core.models import ImportMode, WritePolicy
+from eduplatform.orgs.forms import school_picker_field
 
 MODE_HELP = {
     ImportMode.DRY_RUN: "检查每一行并生成错误报告，不写入任何数据；没有错误时可一键正式导入同一文件。",
@@ -30,10 +31,9 @@ class UploadForm(forms.Form):
     def __init__(self, *args, ask_school: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if ask_school:
-            self.fields = {"school_code": forms.CharField(
-                label="学校标识码 *", max_length=10, help_text="导入到哪所学校（10位学校标识码）",
-                error_messages={"required": "请填写学校标识码"},
-                widget=forms.TextInput(attrs={"class": "form-control"})), **self.fields}
+            field = school_picker_field(label="学校", help_text="导入到哪所学校（输入学校名称或学校标识码查找）")
+            field.widget.attrs["class"] = "form-control"
+            self.fields = {"school_code": field, **self.fields}
 
     def mode_options(self) -> list[dict[str, object]]:
         chosen = self["mode"].value() or ImportMode.DRY_RUN

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from eduplatform.core.errors import RecordInvalid
-from eduplatform.core.widgets import LongSelect
+from eduplatform.core.widgets import RemotePicker
 from eduplatform.orgs.models import Organization, Region, RegionLevel
 from eduplatform.orgs.scope import Actor, scope_of
 from eduplatform.orgs.selectors import open_school_by_code
@@ -18,6 +18,11 @@ def style_fields(form: forms.Form) -> None:
     for field in form.fields.values():
         css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
         field.widget.attrs.setdefault("class", css)
+        # A field its label marks required ("姓名 *") carries the HTML attribute too, so assistive
+        # technology announces it; the services still check and word the message (the long record
+        # forms post with ``novalidate`` and show those messages beside each field).
+        if str(field.label or "").rstrip().endswith("*") and not isinstance(field.widget, forms.RadioSelect | forms.CheckboxInput | forms.HiddenInput):
+            field.widget.attrs.setdefault("required", True)
 
 
 class ServiceErrorsMixin:
@@ -31,12 +36,34 @@ class ServiceErrorsMixin:
 class SchoolCodeMixin:
     """Bureau users name the school they act for; school users always act for their own."""
 
-    def add_school_field(self, *, required: bool = True, help_text: str = "", label: str = "学校标识码") -> None:
-        self.fields = {"school_code": forms.CharField(
-            label=label + (" *" if required else ""), required=required, max_length=10,
-            help_text=help_text or "10位学校标识码，可在“学校与区划”中查询",
-            error_messages={"required": "请填写学校标识码"},
+    def add_school_field(self, *, required: bool = True, help_text: str = "", label: str = "学校") -> None:
+        self.fields = {"school_code": school_picker_field(
+            label=label, required=required, help_text=help_text or "输入学校名称或学校标识码查找，只列出您管辖范围内的学校",
         ), **self.fields}
+
+
+def school_picker_field(*, label: str = "学校", required: bool = True, help_text: str = "") -> forms.CharField:
+    """A school chosen by name (or 学校标识码) from the user's jurisdiction; posts the 学校标识码.
+    A required one carries the HTML ``required`` attribute (Django adds it) as well as the server's check."""
+    return forms.CharField(
+        label=label + (" *" if required else ""), required=required, max_length=10, help_text=help_text,
+        error_messages={"required": "请选择学校（输入学校名称或学校标识码查找）"},
+        widget=RemotePicker(url="orgs:pick_schools", kind="school", placeholder="输入学校名称或代码"),
+    )
+
+
+def unit_picker_field(*, actor: Actor, label: str, required: bool = False, help_text: str = "") -> forms.CharField:
+    """A unit (bureau, division or school) chosen by name from the actor's jurisdiction; posts its id."""
+    from eduplatform.orgs.selectors import unit_in_scope
+
+    def label_of(value: str) -> str:
+        unit = unit_in_scope(actor, value)  # scoped: a posted id from elsewhere is not named back
+        return unit.name if unit is not None else ""
+
+    return forms.CharField(
+        label=label, required=required, max_length=20, help_text=help_text or "输入单位名称或学校标识码查找，只列出您管辖范围内的单位",
+        widget=RemotePicker(url="orgs:pick_units", kind="unit", label_of=label_of, placeholder="输入单位名称"),
+    )
 
 
 def _code_choices(table: str, *, leaf_only: bool) -> list[tuple[str, str]]:
@@ -66,7 +93,8 @@ class SchoolForm(ServiceErrorsMixin, forms.Form):
     school_type_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["school_type_code"], required=False)
     sponsor_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["sponsor_code"], required=False)
     urban_rural_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["urban_rural_code"], required=False)
-    town_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["town_code"], required=False, widget=LongSelect)
+    town_code = forms.CharField(label=SCHOOL_FIELD_LABELS["town_code"], required=False, max_length=12,
+                                widget=RemotePicker(url="orgs:pick_towns", kind="region", placeholder="输入乡镇（街道）名称"))
     address = forms.CharField(label=SCHOOL_FIELD_LABELS["address"], required=False, max_length=200)
     longitude = forms.CharField(label=SCHOOL_FIELD_LABELS["longitude"], required=False, max_length=20)
     latitude = forms.CharField(label=SCHOOL_FIELD_LABELS["latitude"], required=False, max_length=20)
@@ -87,9 +115,8 @@ class SchoolForm(ServiceErrorsMixin, forms.Form):
         self.fields["school_type_code"].choices = _code_choices("school_type", leaf_only=True)
         self.fields["sponsor_code"].choices = _code_choices("sponsor", leaf_only=False)
         self.fields["urban_rural_code"].choices = _code_choices("urban_rural", leaf_only=True)
-        self.fields["town_code"].choices = town_choices(actor)
         # Accept a posted value the choices do not list: the service names what is wrong with it.
-        for name in ("school_type_code", "sponsor_code", "urban_rural_code", "town_code"):
+        for name in ("school_type_code", "sponsor_code", "urban_rural_code"):
             self.fields[name].validate = lambda value: None
         if creating:
             del self.fields["effective_on"], self.fields["reason"]

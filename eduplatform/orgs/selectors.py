@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Length
 from django.http import Http404
 
 from eduplatform.orgs.models import (
@@ -13,6 +14,7 @@ from eduplatform.orgs.models import (
     OrganizationVersion,
     OrgKind,
     Region,
+    RegionLevel,
     RegionVersion,
 )
 from eduplatform.orgs.scope import Actor, apply_scope, scope_of, scoped
@@ -156,3 +158,61 @@ def open_school_by_code(actor: Actor, school_code: str) -> Organization | None:
         return None
     return scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, school_code=code, is_open=True), actor,
                   with_focus=False).first()
+
+
+# --- searchable pickers (issue 18): what a user may find by typing part of a name or code ---------
+
+PICK_LIMIT = 20  # a picker shows a short list; typing more narrows it
+
+
+def pick_schools(actor: Actor, *, text: str) -> list[Organization]:
+    """Open schools of the actor's jurisdiction whose name contains ``text`` or whose 学校标识码
+    starts with it (the region picker's focus does not narrow it, as for ``open_school_by_code``)."""
+    text = text.strip()
+    qs = scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, is_open=True), actor, with_focus=False)
+    if text:
+        qs = qs.filter(Q(name__contains=text) | Q(school_code__startswith=text))
+    return list(qs.select_related("region").order_by("region_path", "name", "pk")[:PICK_LIMIT])
+
+
+def pick_units(actor: Actor, *, text: str) -> list[Organization]:
+    """Open units (bureaus, divisions, schools) of the actor's jurisdiction by name or 学校标识码."""
+    text = text.strip()
+    qs = scoped(Organization.objects.filter(is_open=True), actor, with_focus=False)
+    if text:
+        qs = qs.filter(Q(name__contains=text) | Q(school_code__startswith=text))
+    return list(qs.select_related("region").order_by("kind", "region_path", "name", "pk")[:PICK_LIMIT])
+
+
+def unit_in_scope(actor: Actor, unit_id: object) -> Organization | None:
+    """One open unit of the actor's jurisdiction by its id (what a unit picker submits), or None."""
+    try:
+        pk = int(str(unit_id))
+    except ValueError:
+        return None
+    return scoped(Organization.objects.filter(pk=pk, is_open=True), actor, with_focus=False).first()
+
+
+def pick_regions(actor: Actor, *, text: str, level: str = "") -> list[Region]:
+    """Current regions of the actor's jurisdiction (of one level, if given) by name or division code."""
+    text = text.strip()
+    qs = scoped(Region.objects.filter(abolished_on__isnull=True), actor, with_focus=False)
+    if level:
+        qs = qs.filter(level=level)
+    if text:
+        qs = qs.filter(Q(name__contains=text) | Q(code__startswith=text))
+    # Shorter paths first: a county before its towns.
+    return list(qs.select_related("parent").order_by(Length("path"), "code")[:PICK_LIMIT])
+
+
+def pick_places(*, text: str) -> list[Region]:
+    """Places of birth or household registration (出生地、户口所在地): Guangdong's province, cities and
+    counties by name or GB/T 2260 code. A place of birth lies anywhere, inside the user's jurisdiction
+    or not; these are the public division names of GB/T 2260, not records of a jurisdiction."""
+    text = text.strip()
+    qs = Region.objects.filter(
+        abolished_on__isnull=True, level__in=[RegionLevel.PROVINCE, RegionLevel.CITY, RegionLevel.COUNTY]
+    ).exclude(gb2260_code="")
+    if text:
+        qs = qs.filter(Q(name__contains=text) | Q(gb2260_code__startswith=text))
+    return list(qs.select_related("parent").order_by(Length("path"), "code")[:PICK_LIMIT])

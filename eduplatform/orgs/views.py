@@ -4,7 +4,7 @@ import datetime as dt
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 
 from eduplatform.core import paging
@@ -211,3 +211,69 @@ def school_close(request: HttpRequest, school_code: str) -> HttpResponse:
             messages.success(request, f"已撤销学校「{school.name}」")
             return redirect("orgs:school", school_code=school.school_code)
     return render(request, "orgs/school_close.html", {"nav_active": "orgs", "form": form, "school": school})
+
+
+# --- searchable pickers (issue 18) ---------------------------------------------------------------
+# JSON for web/picker.js: {"results": [{"value", "text"}]}. Every list comes from a scoped selector,
+# so a picker finds only what its user's jurisdiction holds (tests/test_scope_matrix.py walks them).
+
+def _picked(rows: list[dict[str, str]]) -> JsonResponse:
+    response = JsonResponse({"results": rows})
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def pick_schools(request: HttpRequest) -> JsonResponse:
+    schools = selectors.pick_schools(request.user, text=request.GET.get("q", ""))
+    return _picked([{"value": s.school_code, "text": f"{s.name}（{s.school_code}）",
+                     "hint": s.region.name, "stage_mask": s.stage_mask} for s in schools])
+
+
+@login_required
+@service_errors_to_pages
+def pick_units(request: HttpRequest) -> JsonResponse:
+    # Account and API-client administrators choose units too, without holding VIEW_RECORDS.
+    if not any(request.user.can(c) for c in UNIT_PICKER_CAPABILITIES):
+        raise NotPermitted()
+    units = selectors.pick_units(request.user, text=request.GET.get("q", ""))
+    return _picked([{"value": str(u.pk), "text": u.name + (f"（{u.school_code}）" if u.school_code else ""),
+                              "hint": u.region.name} for u in units])
+
+
+# "accounts.manage_users" is accounts.roles.MANAGE_USERS, named by value: orgs sits below accounts.
+UNIT_PICKER_CAPABILITIES = (capabilities.VIEW_RECORDS, "accounts.manage_users", capabilities.MANAGE_API_CLIENTS)
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def pick_regions(request: HttpRequest) -> JsonResponse:
+    return _regions(request, level="")
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def pick_towns(request: HttpRequest) -> JsonResponse:
+    """Towns (乡镇、街道), for the school form's 所在乡镇."""
+    return _regions(request, level=RegionLevel.TOWN)
+
+
+def _regions(request: HttpRequest, *, level: str) -> JsonResponse:
+    regions = selectors.pick_regions(request.user, text=request.GET.get("q", ""), level=level)
+    return _picked([{"value": r.code, "text": f"{r.name}（{r.code}）",
+                     "hint": r.parent.name if r.parent_id else ""} for r in regions])
+
+
+@login_required
+@require_capability(capabilities.VIEW_RECORDS)
+def pick_places(request: HttpRequest) -> JsonResponse:
+    """出生地、户口所在地 by name: public division names (GB/T 2260), answered by their 6-digit code."""
+    places = selectors.pick_places(text=request.GET.get("q", ""))
+    return _picked([{"value": r.gb2260_code, "text": _place_name(r), "hint": r.gb2260_code} for r in places])
+
+
+def _place_name(region) -> str:
+    if region.level == RegionLevel.COUNTY and region.parent_id:
+        return f"{region.parent.name}{region.name}"
+    return region.name

@@ -9,7 +9,12 @@ from django import forms
 
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import RowSchema
-from eduplatform.orgs.forms import SchoolCodeMixin, ServiceErrorsMixin, style_fields
+from eduplatform.orgs.forms import (
+    SchoolCodeMixin,
+    ServiceErrorsMixin,
+    school_picker_field,
+    style_fields,
+)
 from eduplatform.staff import codes
 from eduplatform.staff.models import StaffEventKind, StaffStatus
 from eduplatform.staff.services import END_STATUSES
@@ -94,7 +99,7 @@ class TransferForm(ServiceErrorsMixin, forms.Form):
     def __init__(self, *args, ask_school: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if ask_school:
-            self.fields = {"school_code": forms.CharField(
-                label="调入学校标识码", max_length=10, required=False,
-                help_text="教育局为所辖学校办理调入时填写；留空表示调入本单位"), **self.fields}
+            self.fields = {"school_code": school_picker_field(
+                label="调入学校", required=False,
+                help_text="教育局为所辖学校办理调入时选择（输入学校名称或学校标识码查找）；留空表示调入本单位"), **self.fields}
         style_fields(self)

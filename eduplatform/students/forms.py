@@ -8,7 +8,9 @@ from collections.abc import Sequence
 from django import forms
 
 from eduplatform.core.imports import Column
+from eduplatform.core.widgets import RemotePicker
 from eduplatform.orgs.forms import SchoolCodeMixin, ServiceErrorsMixin, style_fields
+from eduplatform.orgs.stages import Stage
 from eduplatform.students.grades import GRADES, Grade
 from eduplatform.students.models import EventKind
 from eduplatform.students.schema import STUDENT_COLUMNS, choices_of
@@ -34,6 +36,21 @@ EDITABLE_COLUMNS: tuple[Column, ...] = tuple(
     c for c in STUDENT_COLUMNS if (c.field in PERSON_FIELDS or c.field == "phone") and c.field != "id_type"
 )
 
+# 出生地、户口所在地 are chosen by name (the division's code is what is stored).
+PLACE_FIELDS = ("birthplace_code", "hukou_place_code")
+PLACE_HELP = "输入地名查找（如 天河区）；广东省外的可直接输入6位行政区划代码"
+# Fields only vocational and higher-education students have (专业、学制、培养层次).
+VOCATIONAL_FIELDS = ("major", "programme_length", "level")
+
+
+def columns_for_school(school, columns: Sequence[Column] = STUDENT_COLUMNS) -> tuple[Column, ...]:
+    """The form's fields for a school's students: no 专业/学制/培养层次 where the school has no
+    vocational or higher-education stage (a primary school's clerk never sees them)."""
+    if school is None or school.stage_mask & (Stage.VOCATIONAL | Stage.HIGHER):
+        return tuple(columns)
+    return tuple(c for c in columns if c.field not in VOCATIONAL_FIELDS)
+
+
 def _code_choices(field_name: str) -> list[tuple[str, str]]:
     return [BLANK] + [(code, f"{code} {name}") for code, name in choices_of(field_name)]
 
@@ -58,6 +75,10 @@ class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
             if col.field == "grade":
                 field: forms.Field = forms.ChoiceField(label=label, required=False, choices=grade_choices(grades))
                 _accept_any(field)
+            elif col.field in PLACE_FIELDS:
+                field = forms.CharField(label=label, required=False, max_length=12, widget=RemotePicker(
+                    url="orgs:pick_places", kind="place", placeholder="输入地名，如 天河区",
+                    accept_typed=r"^\d{6}(\d{3}){0,2}$"))
             elif col.kind == "code":
                 field = forms.ChoiceField(label=label, required=False, choices=_code_choices(col.field))
                 _accept_any(field)
@@ -69,9 +90,13 @@ class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
                 field = forms.CharField(label=label, required=False, widget=forms.TextInput(attrs={"type": "month"}))
             else:
                 field = forms.CharField(label=label, required=False, max_length=200)
-            field.help_text = col.help
+            field.help_text = PLACE_HELP if col.field in PLACE_FIELDS else col.help
             self.fields[col.field] = field
         self.columns = tuple(columns)
+        for name in VOCATIONAL_FIELDS:
+            if name in self.fields:
+                # Shown only once the chosen school has such a stage (web/picker.js).
+                self.fields[name].widget.attrs["data-stage-mask"] = int(Stage.VOCATIONAL | Stage.HIGHER)
         if ask_school:
             self.add_school_field()
         style_fields(self)

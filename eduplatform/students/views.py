@@ -48,6 +48,7 @@ from eduplatform.students.forms import (
     TransferApplyForm,
     TransferFindForm,
     WithdrawForm,
+    columns_for_school,
 )
 from eduplatform.students.grades import GRADES, grade_name, grades_for_mask
 from eduplatform.students.models import (
@@ -226,7 +227,7 @@ def student_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     own = own_school(user)
     grades = grades_for_mask(own.stage_mask) if own else GRADES
-    form = StudentForm(request.POST or None, grades=grades, ask_school=own is None,
+    form = StudentForm(request.POST or None, grades=grades, ask_school=own is None, columns=columns_for_school(own),
                        initial={"id_type": "1", "nationality": "CHN", "hk_macao_taiwan": "00",
                                 "health_status": "10", "left_behind": "0", "boarding_mode": "1"})
     if request.method == "POST" and form.is_valid():

@@ -1,7 +1,10 @@
 // Behaviour every page may use, wired here rather than with inline handlers, which the
 // Content-Security-Policy (script-src 'self') does not run:
 //   <button data-print>                     prints the page
-//   <select data-autosubmit>                submits its form when changed
+//   <select data-autosubmit>                submits its form when a choice is made with the mouse or
+//                                           confirmed with Enter — never on a keyboard arrow, which
+//                                           changes a closed select's value at once (reloading on the
+//                                           first arrow made the other options unreachable)
 //   <select data-autosubmit data-clear="a b">  also empties the named fields first (e.g. choices
 //                                           that belong to the previous value)
 //   <button data-bs-toggle="collapse" data-bs-target="#id">  shows or hides #id (the menu on narrow
@@ -11,35 +14,78 @@
 //                                           notice: no htmx on pages that need nothing else of it). Sent
 //                                           as htmx sends it (HX-Request), so a gated account gets a 403
 //                                           and nothing is swapped; a redirect (a lapsed session) neither.
-document.addEventListener("DOMContentLoaded", function () {
-  document.querySelectorAll("[data-bs-toggle=collapse]").forEach(function (button) {
-    var target = document.querySelector(button.dataset.bsTarget);
-    if (!target) { return; }
-    button.setAttribute("aria-expanded", "false");
-    button.addEventListener("click", function () {
-      var open = target.classList.toggle("show");
-      button.setAttribute("aria-expanded", open ? "true" : "false");
+//   <input data-picker="…" data-picker-url="…">  a searchable picker (Tom Select, loaded only on
+//                                           pages that have one; see web/picker.js)
+(function () {
+  // Keys that move through a select's options without choosing one for good.
+  var BROWSING_KEYS = ["ArrowUp", "ArrowDown", "ArrowLeft", "ArrowRight", "Home", "End", "PageUp", "PageDown"];
+
+  function submitWith(select) {
+    (select.dataset.clear || "").split(" ").filter(Boolean).forEach(function (name) {
+      var field = select.form.elements[name];
+      if (field) { field.value = ""; }
     });
-  });
-  document.querySelectorAll("[data-load-url]").forEach(function (el) {
-    fetch(el.dataset.loadUrl, { credentials: "same-origin", redirect: "manual", headers: { "HX-Request": "true" } })
-      .then(function (response) { return response.ok ? response.text() : null; })
-      .then(function (html) {
-        if (html === null) { return; }
-        if (el.dataset.loadSwap === "outerHTML") { el.outerHTML = html; } else { el.innerHTML = html; }
-      })
-      .catch(function () { /* the page works without its badge */ });
-  });
-  document.querySelectorAll("[data-print]").forEach(function (button) {
-    button.addEventListener("click", function () { window.print(); });
-  });
-  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.form.submit();
+  }
+
+  function wireAutosubmit(select) {
+    var submitted = select.value;
+    var browsing = false;
+    select.addEventListener("keydown", function (event) {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        if (select.value !== submitted) { submitted = select.value; submitWith(select); }
+        return;
+      }
+      // Arrows and typed letters change a closed select's value: the change they cause is browsing.
+      browsing = BROWSING_KEYS.indexOf(event.key) >= 0 || event.key.length === 1;
+    });
+    select.addEventListener("pointerdown", function () { browsing = false; });
     select.addEventListener("change", function () {
-      (select.dataset.clear || "").split(" ").filter(Boolean).forEach(function (name) {
-        var field = select.form.elements[name];
-        if (field) { field.value = ""; }
-      });
-      select.form.submit();
+      if (browsing) { browsing = false; return; }  // wait for Enter (or the form's own button)
+      submitted = select.value;
+      submitWith(select);
     });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-bs-toggle=collapse]").forEach(function (button) {
+      var target = document.querySelector(button.dataset.bsTarget);
+      if (!target) { return; }
+      button.setAttribute("aria-expanded", "false");
+      button.addEventListener("click", function () {
+        var open = target.classList.toggle("show");
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    });
+    document.querySelectorAll("[data-load-url]").forEach(function (el) {
+      fetch(el.dataset.loadUrl, { credentials: "same-origin", redirect: "manual", headers: { "HX-Request": "true" } })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (html === null) { return; }
+          if (el.dataset.loadSwap === "outerHTML") { el.outerHTML = html; } else { el.innerHTML = html; }
+        })
+        .catch(function () { /* the page works without its badge */ });
+    });
+    document.querySelectorAll("[data-print]").forEach(function (button) {
+      button.addEventListener("click", function () { window.print(); });
+    });
+    document.querySelectorAll("select[data-autosubmit]").forEach(wireAutosubmit);
+    // Pickers: Tom Select's files, then web/picker.js, only on a page that has a picker.
+    var picker = document.querySelector("[data-picker]");
+    if (picker) {
+      var css = document.createElement("link");
+      css.rel = "stylesheet";
+      css.href = picker.dataset.pickerCss;
+      document.head.appendChild(css);
+      var lib = document.createElement("script");
+      lib.src = picker.dataset.pickerLib;
+      lib.onload = function () {
+        var own = document.createElement("script");
+        own.src = picker.dataset.pickerScript;
+        document.head.appendChild(own);
+      };
+      document.head.appendChild(lib);
+    }
   });
-});
+})();
