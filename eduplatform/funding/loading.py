@@ -14,7 +14,7 @@ from eduplatform.funding.models import FundingRateSet
 from eduplatform.funding.services import revise_rates
 from eduplatform.orgs.stages import STAGE_LABELS
 
-DEFAULT_BASIS = "演示默认值（data/funding/default_rates.csv）：各学段的来源见“来源”列，标“示例值”的未找到依据；请按广东现行文件修订"
+DEFAULT_BASIS = "演示默认值：各学段的来源见“来源”列，标“示例值”的未找到依据；请按广东现行文件修订"
 
 
 def default_rates_path() -> Path:

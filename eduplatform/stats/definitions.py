@@ -114,21 +114,21 @@ def _figure(key: str, label: str, formula: str, source: str, model: type, measur
     return Figure(key, label, formula, source, (Part(model, measure, condition if condition is not None else Q()),))
 
 
-STUDENTS = _figure("students", "在校生", "在籍（在读或休学）学生数", "DOMAIN §2.2 基础基311", StudentRollup, "enrolled")
+STUDENTS = _figure("students", "在校生", "在籍（在读或休学）学生数", "基础基311", StudentRollup, "enrolled")
 STAFF = _figure("staff", "教职工", "专任教师 + 行政人员 + 教辅人员 + 工勤人员 + 校办企业职工（不含代课教师、兼任教师）",
-                "DOMAIN §2.2 基础基411；代课、兼任不计入教职工数", StaffRollup, "staff",
+                "基础基411；代课、兼任不计入教职工数", StaffRollup, "staff",
                 Q(post_category__in=HEADCOUNT_POSTS))
-TEACHERS = _figure("teachers", "专任教师", "岗位类别为专任教师的在岗人数", "DOMAIN §2.2 基础基411", StaffRollup, "staff",
+TEACHERS = _figure("teachers", "专任教师", "岗位类别为专任教师的在岗人数", "基础基411", StaffRollup, "staff",
                    Q(post_category=FULL_TIME_TEACHER))
 SUBSTITUTE_TEACHERS = _figure("substitute_teachers", "代课教师", "岗位类别为代课教师的在岗人数（不计入教职工）",
-                              "DOMAIN §2.2 基础基411", StaffRollup, "staff", Q(post_category=SUBSTITUTE_TEACHER))
+                              "基础基411", StaffRollup, "staff", Q(post_category=SUBSTITUTE_TEACHER))
 PART_TIME_TEACHERS = _figure("part_time_teachers", "兼任教师", "岗位类别为兼任（职）教师的在岗人数（不计入教职工）",
-                             "DOMAIN §2.2 基础基411", StaffRollup, "staff", Q(post_category=PART_TIME_TEACHER))
+                             "基础基411", StaffRollup, "staff", Q(post_category=PART_TIME_TEACHER))
 NEW_ENTRANTS = _figure("new_entrants", "招生", "本学年首次进入该学段就读的学生（同一学段此前无学籍记录）；转入不计",
-                       "DOMAIN §2.2 基础基312；§2.3 V3", StudentRollup, "new_entrants")
+                       "基础基312", StudentRollup, "new_entrants")
 TRANSFERS_IN = _figure("transfers_in", "转入", "本学年转入并仍在籍的学生（此前已有同一学段学籍）",
-                       "DOMAIN §2.3 V11 变动情况", StudentRollup, "transfers_in")
-TRANSFERS_OUT = _figure("transfers_out", "转出", "本学年转出的学籍", "DOMAIN §2.3 V11 变动情况", StudentRollup,
+                       "学生变动情况", StudentRollup, "transfers_in")
+TRANSFERS_OUT = _figure("transfers_out", "转出", "本学年转出的学籍", "学生变动情况", StudentRollup,
                         "transfers_out")
 
 # Headline figures where staff are shown: 教职工, then 代课 and 兼任 beside it (never inside it).
@@ -138,13 +138,13 @@ STUDENT_FLOWS = (NEW_ENTRANTS, TRANSFERS_IN, TRANSFERS_OUT)
 
 def students_of_stage(stage: Stage) -> Figure:
     return _figure(f"students_{stage.name.lower()}", f"{STAGE_NAMES[stage]}在校生", f"{STAGE_NAMES[stage]}在籍学生数",
-                   "DOMAIN §2.2 基础基311", StudentRollup, "enrolled", Q(stage=int(stage)))
+                   "基础基311", StudentRollup, "enrolled", Q(stage=int(stage)))
 
 
 def teachers_of(stage: Stage) -> Figure:
     how = ("高等学校的专任教师" if stage == Stage.HIGHER else
            f"任课学段为{STAGE_NAMES[stage]}的专任教师（未填任课学段的，计入只设该学段的学校）")
-    return _figure(f"teachers_{stage.name.lower()}", f"{STAGE_NAMES[stage]}专任教师", how, "DOMAIN §3 生师比",
+    return _figure(f"teachers_{stage.name.lower()}", f"{STAGE_NAMES[stage]}专任教师", how, "生师比",
                    StaffRollup, "staff", teachers_of_stage(stage))
 
 
@@ -152,12 +152,12 @@ def teachers_of(stage: Stage) -> Figure:
 HIGHER_WEIGHTED_STUDENTS = Figure(
     "higher_weighted_students", "折合在校生",
     "普通本专科 + 硕士 × 1.5 + 博士 × 2（留学生、预科、进修、成人脱产、夜大、函授学生平台未记录，未计入）",
-    "DOMAIN §3 生师比（高校），教发〔2004〕2号",
+    "教发〔2004〕2号",
     tuple(Part(StudentRollup, "enrolled", Q(stage=int(Stage.HIGHER), level=level), weight)
           for level, weight in HIGHER_LEVEL_WEIGHTS.items()))
 HIGHER_TEACHERS = Figure(
     "higher_teachers", "教师总数", "专任教师 + 聘请校外教师 × 0.5（聘请校外教师取岗位类别为兼任教师者）",
-    "DOMAIN §3 生师比（高校），教发〔2004〕2号",
+    "教发〔2004〕2号",
     (Part(StaffRollup, "staff", teachers_of_stage(Stage.HIGHER)),
      Part(StaffRollup, "staff", Q(post_category=PART_TIME_TEACHER, stage_mask=int(Stage.HIGHER)),
           EXTERNAL_TEACHER_WEIGHT)))
@@ -169,7 +169,7 @@ def _classes(key: str, label: str, bands: tuple[str, ...] | None, stage: Stage |
     if bands is not None:
         condition &= Q(size_band__in=bands)
     where = STAGE_NAMES[stage] if stage is not None else "义务教育（小学 + 初中）"
-    return _figure(key, label, f"{where}{label}", "DOMAIN §3 大班额 / 超大班额", ClassRollup, "classes", condition)
+    return _figure(key, label, f"{where}{label}", "大班额 / 超大班额", ClassRollup, "classes", condition)
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,7 +204,7 @@ def pupil_teacher_ratio(stage: Stage) -> Ratio:
     return Ratio(f"pupil_teacher_{stage.name.lower()}", f"生师比（{name}）", students_of_stage(stage),
                  teachers_of(stage), 1, ":1",
                  f"{name}在校生 ÷ {name}专任教师（{teachers_of(stage).formula}）",
-                 "DOMAIN §3 生师比：在校生数 ÷ 专任教师数，分学段")
+                 "生师比：在校生数 ÷ 专任教师数，分学段")
 
 
 PUPIL_TEACHER_RATIOS = (*(pupil_teacher_ratio(s) for s in RATIO_STAGES), pupil_teacher_ratio(Stage.HIGHER))
@@ -222,7 +222,7 @@ def class_size_ratios(stage: Stage | None) -> tuple[Ratio, ...]:
     return tuple(
         Ratio(f"{key}{suffix}", f"{label}比例（{where}）", _classes(f"{key}{suffix}", f"{label}班数", bands, stage),
               all_classes, 100, "%", f"{where}{size}的班数 ÷ {where}全部班数 × 100%",
-              "DOMAIN §3 大班额 / 超大班额：分母为义务教育（小学 + 初中）班数，另分学段；“56人以上”为两档合计")
+              "大班额 / 超大班额：分母为义务教育（小学 + 初中）班数，另分学段；“56人以上”为两档合计")
         for key, label, bands, size in shares)
 
 

@@ -60,16 +60,16 @@ OFFICIAL_FIGURES = measures.OFFICIAL_FIGURES
 INDICATORS: tuple[Indicator, ...] = (
     *(_official(r) for r in OFFICIAL_RATIOS),
     Indicator("bachelor_share", "专任教师本科及以上学历比例", "teachers_bachelor", "teachers", 100, "%",
-              "本科及以上学历专任教师 ÷ 专任教师 × 100%", "DOMAIN §3 高一层次学历比例"),
+              "本科及以上学历专任教师 ÷ 专任教师 × 100%", "高一层次学历比例"),
     Indicator("area_per_student", "生均校舍建筑面积", "floor_area", "students", 1, "㎡", "校舍建筑面积 ÷ 在校生数",
               "基础基512 总计 ÷ 在校生"),
     Indicator("teaching_area_per_student", "生均教学及辅助用房面积", "teaching_area", "students", 1, "㎡",
               "教学及辅助用房面积 ÷ 在校生数", "优质均衡指标 4"),
     Indicator("equipment_per_student", "生均教学仪器设备值", "equipment_value", "students", 1, "元",
               "教学仪器设备资产值 ÷ 在校生数", "优质均衡指标 6"),
-    Indicator("books_per_student", "生均图书", "books", "students", 1, "册", "图书册数 ÷ 在校生数", "DOMAIN §3"),
+    Indicator("books_per_student", "生均图书", "books", "students", 1, "册", "图书册数 ÷ 在校生数", "教育统计指标"),
     Indicator("computers_per_100", "每百名学生拥有计算机台数", "computers", "students", 100, "台",
-              "教学用计算机台数 × 100 ÷ 在校生数", "DOMAIN §3"),
+              "教学用计算机台数 × 100 ÷ 在校生数", "教育统计指标"),
     Indicator("multimedia_per_100", "每百名学生拥有网络多媒体教室数", "multimedia", "students", 100, "间",
               "网络多媒体教室间数 × 100 ÷ 在校生数", "优质均衡指标 7"),
     Indicator("backbone_per_100", "每百名学生拥有县级及以上骨干教师数", "backbone", "students", 100, "人",
@@ -94,10 +94,10 @@ GROUPS: tuple[tuple[str, tuple[Indicator, ...]], ...] = (
 ABOVE_REQUIRED: dict[Stage, Indicator] = {
     Stage.PRIMARY: Indicator("above_required_primary", "每百名学生拥有高于规定学历教师数（小学）",
                              "teachers_associate", "students", 100, "人", "专科及以上学历专任教师数 × 100 ÷ 小学在校生数",
-                             "优质均衡指标 1；“高于规定学历”小学为专科及以上（未核实）"),
+                             "优质均衡指标 1；“高于规定学历”小学为专科及以上"),
     Stage.JUNIOR: Indicator("above_required_junior", "每百名学生拥有高于规定学历教师数（初中）",
                             "teachers_bachelor", "students", 100, "人", "本科及以上学历专任教师数 × 100 ÷ 初中在校生数",
-                            "优质均衡指标 1；“高于规定学历”初中为本科及以上（未核实）"),
+                            "优质均衡指标 1；“高于规定学历”初中为本科及以上"),
 }
 EXPLAINED = (*INDICATORS, *ABOVE_REQUIRED.values())  # every formula the indicator page explains
 BY_KEY = {i.key: i for i in EXPLAINED}

@@ -136,8 +136,8 @@ S_AGE_GRADE = rules.register(Rule(
     code="S_AGE_GRADE", title="学生年龄与年级不符",
     description=(
         "学前、小学、初中、高中在读学生，按出生日期计算学年初（8月31日）的周岁，与所在年级的典型年龄"
-        "（DOMAIN §5.1：小一 6 岁 … 初一 12 岁 … 高一 15 岁，幼儿园小班 3 岁）相差小于 −1 或大于 +2 岁时提示。"
-        "特殊教育、中职、高等教育学生以及登记了残疾类型的随班就读学生不检查。年龄带见 data/quality/age_for_grade.csv。"),
+        "（小一 6 岁 … 初一 12 岁 … 高一 15 岁，幼儿园小班 3 岁）相差小于 −1 或大于 +2 岁时提示。"
+        "特殊教育、中职、高等教育学生以及登记了残疾类型的随班就读学生不检查。"),
     severity=Severity.WARNING, database=Database.STUDENTS, fields=("birth_date", "grade"), kind="plausibility",
     scan=lambda scope: _age_findings(_age_rows(scope)),
     record=lambda ids: _age_findings(_age_rows(None, ids)),
@@ -232,7 +232,7 @@ def _class_findings(scope: ScanScope) -> Iterator[Finding]:
 C_CLASS_SIZE = rules.register(Rule(
     code="C_CLASS_SIZE", title="班额超标或空班",
     description=(
-        "本学年的班级按在读（含休学）学生计算班额：66 人及以上（超大班额，DOMAIN §3 班额分档）或没有学生的班级提示。"),
+        "本学年的班级按在读（含休学）学生计算班额：66 人及以上（超大班额）或没有学生的班级提示。"),
     severity=Severity.WARNING, database=Database.STUDENTS, fields=("size",), kind="plausibility",
     scan=_class_findings,
 ))
