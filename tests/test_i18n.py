@@ -80,7 +80,11 @@ def demo(django_db_setup, django_db_blocker):
 
 
 def _pages() -> dict[str, list[str]]:
-    """username → the main pages it opens (URL names or paths); None is the anonymous visitor."""
+    """username → the main pages it opens (URL names or paths); None is the anonymous visitor.
+
+    Not here: the unified data standard (exchange_standard:standard), a normative document generated
+    from the exchange schemas' Chinese field descriptions for the schools' and cities' systems; its page
+    chrome is translated, its text is the standard's (docs/i18n.md)."""
     from eduplatform.accounts.models import User
     from eduplatform.students.models import Enrolment
 
@@ -91,7 +95,7 @@ def _pages() -> dict[str, list[str]]:
               "facilities:land", "facilities:summary", "assets:list", "assets:holdings", "stats:live",
               "stats:indicators", "stats:map", "stats:snapshots", "stats:staffing", "funding:allocation",
               "/statistics/pivot/?subject=students&rows=area&cols=stage", "reporting:tasks", "quality:issues",
-              "quality:rules", "progress:overview", "exchange_standard:standard", "standards:dictionary",
+              "quality:rules", "progress:overview", "standards:dictionary",
               "accounts:security", "accounts:password_change"]
     return {
         None: ["accounts:login", "portal:home"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.widgets import LongSelect
@@ -31,17 +32,17 @@ class ServiceErrorsMixin:
 class SchoolCodeMixin:
     """Bureau users name the school they act for; school users always act for their own."""
 
-    def add_school_field(self, *, required: bool = True, help_text: str = "", label: str = "学校标识码") -> None:
+    def add_school_field(self, *, required: bool = True, help_text: str = "", label: str = gettext("学校标识码")) -> None:
         self.fields = {"school_code": forms.CharField(
             label=label + (" *" if required else ""), required=required, max_length=10,
-            help_text=help_text or "10位学校标识码，可在“学校与区划”中查询",
-            error_messages={"required": "请填写学校标识码"},
+            help_text=help_text or gettext("10位学校标识码，可在“学校与区划”中查询"),
+            error_messages={"required": gettext("请填写学校标识码")},
         ), **self.fields}
 
 
 def _code_choices(table: str, *, leaf_only: bool) -> list[tuple[str, str]]:
     codes = codebook.leaf_codes(table) if leaf_only else codebook.codes_of(table)
-    return [("", "——请选择——")] + [(c, f"{c} {n}") for c, n in codes.items()]
+    return [("", gettext("——请选择——"))] + [(c, f"{c} {n}") for c, n in codes.items()]
 
 
 def town_choices(actor: Actor) -> list[tuple[str, object]]:
@@ -57,7 +58,7 @@ def town_choices(actor: Actor) -> list[tuple[str, object]]:
     groups: dict[str, list[tuple[str, str]]] = {}
     for town in towns:
         groups.setdefault(town.parent.name, []).append((town.code, f"{town.name}（{town.code}）"))
-    return [("", "——请选择——")] + [(name, options) for name, options in groups.items()]
+    return [("", gettext("——请选择——"))] + [(name, options) for name, options in groups.items()]
 
 
 class SchoolForm(ServiceErrorsMixin, forms.Form):
@@ -77,10 +78,10 @@ class SchoolForm(ServiceErrorsMixin, forms.Form):
         label=SCHOOL_FIELD_LABELS["founded_on"], required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     effective_on = forms.DateField(
-        label="变更生效日期", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="名称、所在乡镇、办学类型、举办者、城乡分类的变更从此日期起生效；留空为今天。",
+        label=gettext_lazy("变更生效日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("名称、所在乡镇、办学类型、举办者、城乡分类的变更从此日期起生效；留空为今天。"),
     )
-    reason = forms.CharField(label="变更原因", required=False, max_length=200)
+    reason = forms.CharField(label=gettext_lazy("变更原因"), required=False, max_length=200)
 
     def __init__(self, *args, actor: Actor, editable: set[str] | None = None, creating: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -105,8 +106,8 @@ class SchoolForm(ServiceErrorsMixin, forms.Form):
 
 
 class CloseSchoolForm(ServiceErrorsMixin, forms.Form):
-    closed_on = forms.CharField(label="撤销日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    closed_reason = forms.CharField(label="撤销原因", required=False, max_length=200)
+    closed_on = forms.CharField(label=gettext_lazy("撤销日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    closed_reason = forms.CharField(label=gettext_lazy("撤销原因"), required=False, max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -135,7 +136,7 @@ def school_from_form(form: forms.Form, user, field: str = "school_code") -> Orga
 class DecisionForm(forms.Form):
     """The approve / return decision on a step of an approval chain (transfers, dropouts)."""
 
-    comment = forms.CharField(label="审核意见", required=False, max_length=200, help_text="退回时必须填写退回原因")
+    comment = forms.CharField(label=gettext_lazy("审核意见"), required=False, max_length=200, help_text=gettext_lazy("退回时必须填写退回原因"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

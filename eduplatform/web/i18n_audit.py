@@ -7,6 +7,7 @@ Used by tests/test_i18n.py; each function returns exactly what is missing, so a 
 
 from __future__ import annotations
 
+import bisect
 import gettext as gettext_module
 import os
 import re
@@ -182,12 +183,16 @@ def msgids_missing_from_catalog(po: Path, workdir: Path) -> list[tuple[str, str]
     from django.core.management import call_command
     from django.test.utils import override_settings
 
+    # makemessages writes beside the nearest "locale" folder it sees, so it runs in ``workdir``, which
+    # holds only a link to the code (no "locale" folder of the project in sight).
     base = Path(settings.BASE_DIR)
+    (workdir / "eduplatform").symlink_to(base / "eduplatform", target_is_directory=True)
     cwd = os.getcwd()
     try:
-        os.chdir(base)
+        os.chdir(workdir)
         with override_settings(LOCALE_PATHS=[str(workdir / "locale")]):
-            call_command("makemessages", locale=["en"], ignore_patterns=list(MAKEMESSAGES_IGNORE), verbosity=0)
+            call_command("makemessages", locale=["en"], ignore_patterns=list(MAKEMESSAGES_IGNORE), symlinks=True,
+                         verbosity=0)
     finally:
         os.chdir(cwd)
     known = {e.key for e in read_po(po)}
@@ -206,6 +211,7 @@ class DataStrings:
 
     def __init__(self, runs: set[str]) -> None:
         self.runs = runs
+        self._sorted: list[str] | None = None
 
     @classmethod
     def of(cls, values: Iterable[str]) -> DataStrings:
@@ -213,6 +219,35 @@ class DataStrings:
 
     def __contains__(self, run: str) -> bool:
         return run in self.runs
+
+    def begins(self, run: str) -> bool:
+        """Whether ``run`` begins some stored run (a long stored text cut short for display)."""
+        if self._sorted is None:
+            self._sorted = sorted(self.runs)
+        i = bisect.bisect_left(self._sorted, run)
+        return i < len(self._sorted) and self._sorted[i].startswith(run)
+
+
+# The platform's own code lists kept in Python (names by national standards or fixed once, like the code
+# tables in the database): data, shown as the standards name them (docs/i18n.md, "Code tables").
+CODE_LIST_MODULES = ("eduplatform.staff.codes", "eduplatform.assets.codes", "eduplatform.students.schema")
+
+
+def code_list_names() -> list[str]:
+    """The names of the code lists of CODE_LIST_MODULES ((code, name) pairs and code → name maps) and
+    the grade names (JY/T 年级)."""
+    import importlib
+
+    from eduplatform.students.grades import GRADES
+
+    names = [g.name for g in GRADES]
+    for module_name in CODE_LIST_MODULES:
+        for value in vars(importlib.import_module(module_name)).values():
+            if isinstance(value, dict):
+                names += [v for v in value.values() if isinstance(v, str)]
+            elif isinstance(value, tuple) and value and all(isinstance(p, tuple) and len(p) == 2 for p in value):
+                names += [p[1] for p in value if isinstance(p[1], str)]
+    return names
 
 
 def data_strings() -> DataStrings:
@@ -234,6 +269,7 @@ def data_strings() -> DataStrings:
             for v in value:
                 walk(v)
 
+    walk(code_list_names())
     for model in apps.get_models():
         if model._meta.proxy or not model._meta.managed:
             continue
@@ -247,6 +283,8 @@ def data_strings() -> DataStrings:
 
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
+# A text at least this long whose last Chinese run only begins a stored run is a stored text cut short.
+TRUNCATED_LENGTH = 30
 
 
 class _Texts(HTMLParser):
@@ -288,6 +326,9 @@ def chinese_outside_data(html: str, data: DataStrings) -> list[str]:
     parser.feed(html)
     found: list[str] = []
     for text in parser.texts:
-        if any(run not in data for run in HAN.findall(text)) and text not in found:
+        runs = HAN.findall(text)
+        if runs and len(text) >= TRUNCATED_LENGTH and runs[-1] not in data and data.begins(runs[-1]):
+            runs.pop()  # a stored text cut short for display (a list shows the first characters of a message)
+        if any(run not in data for run in runs) and text not in found:
             found.append(text)
     return found
