@@ -8,7 +8,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from eduplatform.core import pdf
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_workbook
@@ -36,7 +36,7 @@ def standard_page(request: HttpRequest) -> HttpResponse:
         return _download(xlsx_workbook(data_standard.workbook_sheets(standard)), f"{filename}.xlsx", XLSX_TYPE)
     if fmt == "pdf":
         # A PDF takes seconds to lay out; the same standard (fingerprint) gives the same document.
-        key = f"exchange:standard-pdf:{standard.fingerprint}:{_host(request)}"
+        key = f"exchange:standard-pdf:{standard.fingerprint}:{_host(request)}:{get_language()}"
         content = cache.get(key)
         if content is None:
             content = pdf.render_pdf("exchange/standard/document.html", {
