@@ -50,7 +50,8 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-var/vendor/.installed: node_modules/.package-lock.json scripts/vendor-assets.sh data/reference/gd_cities.geojson
+var/vendor/.installed: node_modules/.package-lock.json scripts/vendor-assets.sh scripts/echarts-build.mjs \
+		$(wildcard scripts/browser-floor/*.mjs) data/reference/gd_cities.geojson data/reference/gd_counties.geojson
 	@echo "Copying front-end assets into var/vendor ..."
 	bash scripts/vendor-assets.sh
 	@touch $@

@@ -115,7 +115,13 @@ def test_the_province_map_colours_cities_by_an_indicator_and_sends_others_to_the
     values = {row["name"]: row["value"] for row in data["rows"]}
     assert len(values) == 21 and values["广州市"] == 2.0 and values["深圳市"] is None
     assert data["label"] == "生师比（小学）" and data["unit"] == ":1"
+    # A county's map shows its schools as points (the drill-down: tests/test_browser_map_drill.py) …
     client.force_login(world.user("county_a_stat"))
+    page = client.get("/statistics/map/?indicator=pupil_teacher_primary").content.decode()
+    data = json.loads(re.search(r'<script id="map-data" type="application/json">(.*?)</script>', page, re.S)[1])
+    assert data["points"] and {row["name"]: row["value"] for row in data["rows"]}["天河测试小学"] == 2.0
+    # … and a school user is sent to its statistics.
+    client.force_login(world.user("clerk_a1"))
     assert client.get("/statistics/map/")["Location"] == "/statistics/"
 
 

@@ -357,7 +357,8 @@ def test_each_official_figure_equals_its_definition_on_every_page_export_table_a
         for label, value in ratios.items():
             unit = ":1" if label.startswith("生师比") else "%"
             assert shown[label] == f"{value:.2f}{unit}", (suffix, label)
-            assert exported[f"{label}（{unit}）"] == pytest.approx(value), (suffix, label)
+            # Shares are exported as the fraction Excel's 0.00% format shows as the page's percentage.
+            assert exported[f"{label}（{unit}）"] == pytest.approx(value / 100 if unit == "%" else value), (suffix, label)
     for key, value in (("pupil_teacher_primary", ratios["生师比（小学）"]), ("large_classes", expected["large"])):
         page = client.get(f"/statistics/map/?indicator={key}").content.decode()
         data = json.loads(re.search(r'<script id="map-data" type="application/json">(.*?)</script>', page, re.S)[1])

@@ -280,3 +280,58 @@ def test_a_town_or_school_pivot_still_reads_the_school_rollup(province):
         table, _ = pivot_of("province", region=town.code, subject="students", rows="area", cols="stage")
     assert any("stats_studentrollup" in q["sql"] for q in queries.captured_queries)
     assert table.area_label == "学校"
+
+
+# --------------------------------------------------------------------------------------------
+# Filters and labelled bands (issue 18): each filtered figure recounted from the register
+
+
+def _enrolments_where(**school_filter) -> int:
+    return Enrolment.objects.filter(is_active=True, **{f"school__{k}": v for k, v in school_filter.items()}).count()
+
+
+@pytest.mark.parametrize(("filters", "school_filter"), [
+    ({"sponsor": "民办"}, {"sponsor_code__startswith": "999"}),
+    ({"urban_rural": "乡村"}, {"urban_rural_code__startswith": "2"}),
+    ({"urban_rural": "城区"}, {"urban_rural_code__startswith": "11"}),
+    ({"school_type": "211"}, {"school_type_code": "211"}),
+])
+def test_a_school_attribute_filter_counts_the_students_of_those_schools(province, filters, school_filter):
+    table, response = pivot_of("province", subject="students", rows="area", cols="stage", measure="enrolled",
+                               **filters)
+    assert table.grand_total == _enrolments_where(**school_filter)
+    assert table.filters.by_school and all(href is None for _v, href in response.context["total_cells"])
+
+
+def test_a_stage_filter_counts_the_stage_and_its_figures_open_their_records(province):
+    client = client_of("gz_stat")
+    response = client.get("/statistics/pivot/", {"subject": "students", "rows": "area", "cols": "gender",
+                                                 "measure": "enrolled", "stage": "4"})
+    table = response.context["table"]
+    city = Region.objects.get(code="440100000000")
+    assert table.grand_total == Enrolment.objects.filter(is_active=True, stage=4,
+                                                          region_path__startswith=city.path).count() > 0
+    for value, href in [(v, h) for _r, _d, links in response.context["body"] for v, h in links if v][:4]:
+        assert "stage=4" in href and _list_count(client, href) == value
+
+
+def test_the_size_class_dimension_counts_the_large_classes_of_the_register_and_opens_them(province):
+    from django.db.models import Count, Q
+
+    from eduplatform.students.models import SchoolClass
+
+    client = client_of("province")
+    year = school_year_of(timezone.localdate())
+    response = client.get("/statistics/pivot/", {"subject": "classes", "rows": "size_class", "cols": "",
+                                                 "measure": "classes", "region": DEMO_COUNTY})
+    table = response.context["table"]
+    county = Region.objects.get(code=DEMO_COUNTY)
+    in_county = Counter("超大班额" if n >= 66 else "大班额" if n >= 56 else "55人及以下" for n in (
+        SchoolClass.objects.filter(school_year=year, region_path__startswith=county.path)
+        .annotate(size=Count("enrolments", filter=Q(enrolments__is_active=True))).filter(size__gt=0)
+        .values_list("size", flat=True)))
+    assert {row.value: row.cells[0] for row in table.rows} == dict(in_county)
+    assert in_county["大班额"] and in_county["超大班额"], "the demo county plants 大班额 and 超大班额 classes"
+    for row, _drill, links in response.context["body"]:
+        (value, href), = links
+        assert client.get(href).context["page"].count.value == value, row.label

@@ -82,6 +82,7 @@ PLAIN_QUERY = {
     "date_to", "user", "ip", "organization", "measure_a", "measure_b", "establishment", "teaching_stage", "title_grade",
     "from_year", "graduation_date", "series", "sort", "resources", "limit",
     "rule", "severity", "database",  # the quality issue list's filters
+    "school_type", "urban_rural", "sponsor",  # the pivot's filters over the schools' attributes
 }
 KNOWN_QUERY = TARGET_QUERY | set(PROBED_QUERY) | PLAIN_QUERY
 REFUSED = {403, 404}

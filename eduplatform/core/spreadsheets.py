@@ -86,9 +86,12 @@ def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: 
     return xlsx_workbook([(sheet, headers, rows)], watermark=watermark)
 
 
-def xlsx_workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[Any]]]], *,
-                  watermark: Watermark | None = None) -> bytes:
-    """One worksheet per (name, headers, rows) — more when the rows do not fit one worksheet."""
+def xlsx_workbook(sheets: Iterable[tuple], *, watermark: Watermark | None = None) -> bytes:
+    """One worksheet per (name, headers, rows) — more when the rows do not fit one worksheet.
+
+    A sheet may carry a fourth item, the Excel number format of each column's numbers (``None``:
+    as written), e.g. ``"#,##0"`` for counts and ``"0.00%"`` for a share kept as a fraction — the
+    cells stay numbers a user can sum and sort, shown as the page shows them."""
     buffer = io.BytesIO()
     # constant_memory streams rows to disk, so a province-wide export does not hold it all in RAM.
     book = xlsxwriter.Workbook(buffer, {"constant_memory": True, "in_memory": False})
@@ -107,7 +110,9 @@ def xlsx_workbook(sheets: Iterable[tuple[str, Sequence[str], Iterable[Sequence[A
         book.set_custom_property("导出用途", watermark.purpose)
     used: set[str] = set()
     written = 0
-    for sheet, headers, rows in sheets:
+    for sheet, headers, rows, *column_formats in sheets:
+        formats["columns"] = [book.add_format({"num_format": f}) if f else None
+                              for f in (column_formats[0] if column_formats else ())]
         written = _write_sheets(book, used, sheet, headers, iter(rows), formats, written, watermark)
     book.close()
     return buffer.getvalue()
@@ -173,11 +178,17 @@ def _write_sheets(book: Any, used: set[str], sheet: str, headers: Sequence[str],
 
 
 def _write_row(ws: Any, r: int, row: Sequence[Any], formats: dict[str, Any]) -> None:
+    columns = formats.get("columns") or ()
     for c, value in enumerate(row):
         if value is None:
             continue
         if isinstance(value, (int, float, decimal.Decimal)) and not isinstance(value, bool):
-            ws.write_number(r, c, value)  # amounts (areas, values) stay numbers a user can sum
+            # amounts (areas, values) stay numbers a user can sum, in the column's format if it has one
+            number_format = columns[c] if c < len(columns) else None
+            if number_format is not None:
+                ws.write_number(r, c, value, number_format)
+            else:
+                ws.write_number(r, c, value)
         else:
             # Codes stay text: a leading zero or a 10-digit 学校标识码 must not become a number. Never
             # ws.write(): it would turn "=…" into a formula.

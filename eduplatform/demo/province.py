@@ -24,7 +24,7 @@ from eduplatform.accounts import services as account_services
 from eduplatform.accounts import twofactor
 from eduplatform.accounts.models import User
 from eduplatform.accounts.roles import Role
-from eduplatform.demo import names
+from eduplatform.demo import names, places
 from eduplatform.orgs import services as org_services
 from eduplatform.orgs.models import Organization, OrgKind, Region, RegionLevel
 from eduplatform.orgs.stages import K12
@@ -163,17 +163,24 @@ def school_rows(scale: float, seed: int) -> list[dict[str, object]]:
         category = type_code[:2]
         serial[category] = serial.get(category, 0) + 1
         lon0, lat0 = centres.get(town.code[:4], (113.27, 23.13))
+        # Drawn in the order the row used to draw them, so every other value keeps its seed.
+        name = names.school_name(rng, place=place, kind=kind, index=per_kind_index[key])
+        sponsor, urban_rural = _sponsor(type_code, rng), _urban_rural(town, rng)
+        address = names.street_address(rng, town.name)
+        du, dv = rng.uniform(-0.12, 0.12), rng.uniform(-0.1, 0.1)
+        # A point inside the school's county (东莞/中山: the city), so the county map shows it there.
+        place_xy = places.point_in_county(town.parent.code, (du + 0.12) / 0.24, (dv + 0.1) / 0.2) or (lon0 + du, lat0 + dv)
         rows.append(
             {
                 "school_code": f"{category}44{serial[category]:06d}",
-                "name": names.school_name(rng, place=place, kind=kind, index=per_kind_index[key]),
+                "name": name,
                 "school_type_code": type_code,
-                "sponsor_code": _sponsor(type_code, rng),
-                "urban_rural_code": _urban_rural(town, rng),
+                "sponsor_code": sponsor,
+                "urban_rural_code": urban_rural,
                 "town_code": town.code,
-                "address": names.street_address(rng, town.name),
-                "longitude": str(Decimal(str(round(lon0 + rng.uniform(-0.12, 0.12), 6)))),
-                "latitude": str(Decimal(str(round(lat0 + rng.uniform(-0.1, 0.1), 6)))),
+                "address": address,
+                "longitude": str(Decimal(str(round(place_xy[0], 6)))),
+                "latitude": str(Decimal(str(round(place_xy[1], 6)))),
                 "principal_name": names.person_name(rng, rng.choice("12")),
                 "phone": names.landline(rng, AREA_CODES.get(town.code[:4], "020")),
                 "founded_on": dt.date(rng.randint(1950, 2022), rng.randint(1, 12), rng.randint(1, 28)),

@@ -72,6 +72,7 @@ NOT_REPLICATED: dict[str, str] = {
     "quality.QualityIssueAction": "同上（问题处理记录）",
     "quality.QualityScan": "本地扫描任务",
     "quality.QualityScore": "省级按日计算的质量得分",
+    "stats.SavedAnalysis": "保存的分析属于保存人的账号（账号不复制），各端用户在本端保存和共享",
 }
 
 

@@ -40,6 +40,21 @@ SIZE_BANDS: tuple[tuple[str, int], ...] = (
 )
 LARGE_BANDS = ("56-60", "61-65")  # 大班额 56–65
 SUPER_LARGE_BANDS = ("≥66",)  # 超大班额 ≥ 66
+_BAND_LOW = dict(SIZE_BANDS)
+LARGE_CLASS_SIZE = _BAND_LOW[LARGE_BANDS[0]]  # 56: the smallest 大班额
+SUPER_LARGE_CLASS_SIZE = _BAND_LOW[SUPER_LARGE_BANDS[0]]  # 66: the smallest 超大班额
+# Labelled bands (what a page or a list filter may name instead of a 基础基211 band), each the
+# bands it takes together: "56人以上" is both of them, as the Ministry quotes it.
+NAMED_BANDS: dict[str, tuple[str, ...]] = {
+    "55人及以下": tuple(band for band, low in SIZE_BANDS if low < LARGE_CLASS_SIZE), "大班额": LARGE_BANDS, "超大班额": SUPER_LARGE_BANDS, "56人以上": LARGE_BANDS + SUPER_LARGE_BANDS,
+}
+
+
+def band_name(size_band: str) -> str:
+    """"大班额" / "超大班额" for a band inside one of them, "" for the others."""
+    if size_band in SUPER_LARGE_BANDS:
+        return "超大班额"
+    return "大班额" if size_band in LARGE_BANDS else ""
 COMPULSORY_STAGES = (Stage.PRIMARY, Stage.JUNIOR)  # 义务教育
 
 # 任课学段 (teaching_stage, JY/T 1001 rkxd) of each stage's teachers. Higher education has no code:
@@ -60,15 +75,20 @@ HIGHER_LEVEL_WEIGHTS = {"1": decimal.Decimal(1), "2": decimal.Decimal(1), "3": d
 EXTERNAL_TEACHER_WEIGHT = decimal.Decimal("0.5")  # 聘请校外教师 × 0.5 in 教师总数
 
 
-def teachers_of_stage(stage: Stage) -> Q:
-    """专任教师 teaching ``stage``: their 任课学段 is the stage's, or — a teacher whose 任课学段 is not
-    recorded (or names no stage) — the school teaches only this stage. Higher education: the
-    full-time teachers of higher-education institutions."""
-    teachers = Q(post_category=FULL_TIME_TEACHER)
+def staff_of_stage(stage: Stage) -> Q:
+    """Staff rows (``StaffRollup``) of ``stage``: their 任课学段 is the stage's, or — a person whose
+    任课学段 is not recorded (or names no stage) — the school teaches only this stage. Higher
+    education: the staff of higher-education institutions. What a stage filter of the staff
+    figures selects (the pivot's), and what ``teachers_of_stage`` narrows to 专任教师."""
     if stage == Stage.HIGHER:
-        return teachers & Q(stage_mask=int(Stage.HIGHER))
+        return Q(stage_mask=int(Stage.HIGHER))
     unknown = ~Q(teaching_stage__in=KNOWN_TEACHING_STAGES) & Q(stage_mask=int(stage))
-    return teachers & (Q(teaching_stage__in=TEACHING_STAGE_CODES[stage]) | unknown)
+    return Q(teaching_stage__in=TEACHING_STAGE_CODES[stage]) | unknown
+
+
+def teachers_of_stage(stage: Stage) -> Q:
+    """专任教师 teaching ``stage`` (``staff_of_stage``)."""
+    return Q(post_category=FULL_TIME_TEACHER) & staff_of_stage(stage)
 
 
 # --------------------------------------------------------------------------------------------
@@ -189,6 +209,9 @@ class Ratio:
     unit: str
     formula: str
     source: str
+    # The stage the ratio is of (a stage filter shows it), 0 for one over several stages
+    # (义务教育's 大班额 over 小学 + 初中).
+    stage: int = 0
 
     def value(self, cells: dict) -> float | None:
         """The ratio of the summed figures in ``cells`` (figure key → value); None without a denominator."""
@@ -204,11 +227,11 @@ def pupil_teacher_ratio(stage: Stage) -> Ratio:
         return Ratio("pupil_teacher_higher", gettext_lazy("生师比（高等教育）"), HIGHER_WEIGHTED_STUDENTS, HIGHER_TEACHERS, 1, ":1",
                      format_lazy(gettext_lazy("折合在校生 ÷ 教师总数；折合在校生 = {students}；教师总数 = {teachers}"),
                                  students=HIGHER_WEIGHTED_STUDENTS.formula, teachers=HIGHER_TEACHERS.formula),
-                     HIGHER_TEACHERS.source)
+                     HIGHER_TEACHERS.source, int(stage))
     return Ratio(f"pupil_teacher_{stage.name.lower()}", format_lazy(gettext_lazy("生师比（{stage}）"), stage=name), students_of_stage(stage),
                  teachers_of(stage), 1, ":1",
                  format_lazy(gettext_lazy("{stage}在校生 ÷ {stage}专任教师（{how}）"), stage=name, how=teachers_of(stage).formula),
-                 gettext_lazy("生师比：在校生数 ÷ 专任教师数，分学段"))
+                 gettext_lazy("生师比：在校生数 ÷ 专任教师数，分学段"), int(stage))
 
 
 PUPIL_TEACHER_RATIOS = (*(pupil_teacher_ratio(s) for s in RATIO_STAGES), pupil_teacher_ratio(Stage.HIGHER))
@@ -227,11 +250,18 @@ def class_size_ratios(stage: Stage | None) -> tuple[Ratio, ...]:
         Ratio(f"{key}{suffix}", format_lazy(gettext_lazy("{label}比例（{where}）"), label=label, where=where),
               _classes(f"{key}{suffix}", format_lazy(gettext_lazy("{label}班数"), label=label), bands, stage),
               all_classes, 100, "%", format_lazy(gettext_lazy("{where}{size}的班数 ÷ {where}全部班数 × 100%"), where=where, size=size),
-              gettext_lazy("大班额 / 超大班额：分母为义务教育（小学 + 初中）班数，另分学段；“56人以上”为两档合计"))
+              gettext_lazy("大班额 / 超大班额：分母为义务教育（小学 + 初中）班数，另分学段；“56人以上”为两档合计"),
+              int(stage) if stage is not None else 0)
         for key, label, bands, size in shares)
 
 
 CLASS_SIZE_RATIOS = (*class_size_ratios(None), *class_size_ratios(Stage.PRIMARY), *class_size_ratios(Stage.JUNIOR))
+
+
+def of_stage(ratios: Iterable[Ratio], stage: Stage | None) -> list[Ratio]:
+    """The ratios a stage filter shows: all of them without a stage, else those of ``stage`` —
+    the one definition of each, never a second ratio recomputed for the filter."""
+    return [r for r in ratios if stage is None or r.stage == int(stage)]
 
 
 def figures_of(ratios: Iterable[Ratio]) -> list[Figure]:

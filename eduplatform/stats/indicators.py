@@ -46,12 +46,13 @@ class Indicator:
     unit: str
     formula: str  # as the explanation page shows it
     source: str
+    stage: int = 0  # the stage it is of (``definitions.Ratio.stage``), 0 for one over several or all stages
 
 
 def _official(ratio: definitions.Ratio) -> Indicator:
     """An indicator whose figures are defined once in ``stats.definitions``."""
     return Indicator(ratio.key, ratio.label, ratio.numerator.key, ratio.denominator.key, ratio.scale, ratio.unit,
-                     ratio.formula, ratio.source)
+                     ratio.formula, ratio.source, ratio.stage)
 
 
 # 生师比 per stage and 大班额 / 超大班额 / 56人以上 over compulsory-education classes (and per stage):
@@ -90,6 +91,25 @@ GROUPS: tuple[tuple[str, tuple[Indicator, ...]], ...] = (
     (gettext_lazy("大班额、超大班额（义务教育班级，另分学段）"), tuple(i for i in INDICATORS if i.key in _CLASS_SIZE_KEYS)),
     (gettext_lazy("办学条件及其他指标"), tuple(i for i in INDICATORS if i.key not in _PUPIL_TEACHER_KEYS | _CLASS_SIZE_KEYS)),
 )
+# Stages a page's stage filter offers: those with an indicator of their own.
+FILTER_STAGES = tuple(Stage(s) for s in dict.fromkeys(r.stage for r in OFFICIAL_RATIOS) if s)
+
+
+def groups_for(stage: Stage | None) -> tuple[tuple[str, tuple[Indicator, ...]], ...]:
+    """The indicator page's groups under a stage filter: without one, every group; with one, the
+    indicators of that stage only (生师比 of the stage, its 大班额 shares) — each still its one
+    definition (``definitions.of_stage``). Indicators over all stages' students (生均 …) are left
+    out under a filter rather than shown as if they were the stage's."""
+    if stage is None:
+        return GROUPS
+    out = []
+    for title, group in GROUPS:
+        chosen = tuple(i for i in group if i.stage == int(stage))
+        if chosen:
+            out.append((title, chosen))
+    return tuple(out)
+
+
 # 优质均衡 indicator 1 depends on the stage ("高于规定学历", unverified — DOMAIN §3.1): 小学 专科及以上,
 # 初中 本科及以上. It is judged per school section, not summed over a region's stages.
 ABOVE_REQUIRED: dict[Stage, Indicator] = {

@@ -18,6 +18,7 @@ from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
+from eduplatform.stats.definitions import NAMED_BANDS
 from eduplatform.stats.rollup import SIZE_BANDS
 
 # Parameters a figure adds to a record list beyond the list's own form fields.
@@ -44,13 +45,17 @@ def param_value(value: str) -> str:
 
 
 def size_band_range(label: str) -> tuple[int, int | None] | None:
-    """The class sizes of a 基础基211–213 band label ("≤25", "56-60", "≥66"); None for no band.
+    """The class sizes of a 基础基211–213 band label ("≤25", "56-60", "≥66") or of a labelled band
+    (``definitions.NAMED_BANDS``: "大班额" 56–65, "超大班额" ≥ 66, "56人以上"); None for no band.
     A figure counts classes with at least one pupil, so the lowest band starts at 1."""
     lows = [low for _label, low in SIZE_BANDS]
+    ranges = {}
     for i, (band, low) in enumerate(SIZE_BANDS):
-        if band == label:
-            return max(low, 1), (lows[i + 1] - 1 if i + 1 < len(lows) else None)
-    return None
+        ranges[band] = (max(low, 1), (lows[i + 1] - 1 if i + 1 < len(lows) else None))
+    if label in NAMED_BANDS:
+        bands = NAMED_BANDS[label]
+        return ranges[bands[0]][0], ranges[bands[-1]][1]
+    return ranges.get(label)
 
 
 @dataclass(frozen=True)

@@ -511,3 +511,32 @@ FROZEN = (*FROZEN, *CALCULATOR_FROZEN)
 SNAPSHOT_OF = dict(FROZEN)
 
 from eduplatform.stats.stored_tables import BaseTableRun, StoredBaseTables  # noqa: E402, F401 (base tables kept with a snapshot)
+
+
+class SavedAnalysis(models.Model):
+    """A pivot a user saved to reopen (保存的分析): what to count, by which dimensions and filters,
+    where. ``params`` holds the pivot's query (subject, rows, cols, measure, filters, region code),
+    never figures: reopened, the analysis is computed afresh within the reader's jurisdiction.
+
+    Shared (``shared``), it is offered to the users whose jurisdiction and ``region_path`` lie one
+    inside the other (``stats.selectors.analyses_visible_to``); a reader whose jurisdiction lies
+    inside the analysis's region sees it for their own region only."""
+
+    owner = models.ForeignKey("accounts.User", verbose_name=_("保存人"), on_delete=models.CASCADE,
+                              related_name="saved_analyses")
+    organization = models.ForeignKey("orgs.Organization", verbose_name=_("所属单位"), on_delete=models.PROTECT,
+                                     related_name="+")
+    title = models.CharField(_("名称"), max_length=100)
+    region_path = models.CharField(_("区划路径"), max_length=64)
+    params = models.JSONField(_("分析条件"), default=dict)
+    shared = models.BooleanField(_("共享给辖区内用户"), default=False)
+    created_at = models.DateTimeField(_("保存时间"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("保存的分析")
+        ordering = ["-updated_at", "-pk"]
+        indexes = [models.Index(fields=["region_path"], name="saved_analysis_path")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -18,21 +18,25 @@ import decimal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Expression, F, IntegerField, Sum, Value, When
+from django.db.models import Case, Expression, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
-from eduplatform.orgs.stages import STAGE_LABELS
+from eduplatform.orgs.stages import STAGE_LABELS, Stage
 from eduplatform.staff import codes as staff_codes
 from eduplatform.staff.schema import STAFF_SCHEMA
+from eduplatform.standards import codebook
+from eduplatform.stats import definitions
+from eduplatform.stats.basetables.basic import SPONSOR_GROUPS, URBAN_GROUPS
 from eduplatform.stats.links import BLANK
 from eduplatform.stats.models import (
     COUNTY_PATH_LENGTH,
     BuildingRollup,
     ClassRollup,
+    SchoolRollup,
     Snapshot,
     StaffRollup,
     StudentCountyRollup,
@@ -83,6 +87,26 @@ def _code_labels(field_name: str) -> Callable[[], dict]:
 
 _GRADE_ORDER = {g.code: i for i, g in enumerate(GRADES)}
 _BAND_ORDER = {label: i for i, (label, _low) in enumerate(SIZE_BANDS)}
+
+
+def _band_labels() -> dict[str, str]:
+    """基础基211 bands, those of 大班额 and 超大班额 labelled as such (``definitions.band_name``)."""
+    return {band: f"{band}（{definitions.band_name(band)}）" if definitions.band_name(band) else band
+            for band, _low in SIZE_BANDS}
+
+
+# 班额分档: each class in one labelled band (``definitions.NAMED_BANDS``), for the 大班额 question.
+SIZE_CLASSES = ("55人及以下", "大班额", "超大班额")
+SIZE_CLASS_LABELS = {"55人及以下": "55 人及以下", "大班额": f"大班额（{definitions.LARGE_CLASS_SIZE}–65 人）",
+                     "超大班额": f"超大班额（{definitions.SUPER_LARGE_CLASS_SIZE} 人及以上）"}
+
+
+def _size_class(_year: int) -> Expression:
+    from django.db.models import CharField
+
+    return Case(When(size_band__in=definitions.SUPER_LARGE_BANDS, then=Value("超大班额")),
+                When(size_band__in=definitions.LARGE_BANDS, then=Value("大班额")),
+                default=Value("55人及以下"), output_field=CharField())
 _TITLE_ORDER = {t: i for i, t in enumerate(("正高级", "副高级", "中级", "助理级", "员级", "初级", ""))}
 AREA_DIMENSION = Dimension(AREA, gettext_lazy("区域 / 学校"), None)
 STAGE = Dimension("stage", gettext_lazy("学段"), _field("stage"), lambda: {int(s): label for s, label in STAGE_LABELS.items()}, int)
@@ -137,8 +161,10 @@ SUBJECTS: tuple[Subject, ...] = (
              Dimension("level", gettext_lazy("培养层次"), _field("level"), lambda: {"": "（不分层次）", **dict(LEVELS)})),
             "students:list", STUDENT_MEASURE_FILTERS),
     Subject("classes", gettext_lazy("班级"), ClassRollup, ("classes", "students"),
-            (AREA_DIMENSION, STAGE, GRADE, Dimension("size_band", gettext_lazy("班额"), _field("size_band"), dict,
-                                                     lambda v: _BAND_ORDER.get(v, 99))),
+            (AREA_DIMENSION, STAGE, GRADE,
+             Dimension("size_band", gettext_lazy("班额"), _field("size_band"), _band_labels, lambda v: _BAND_ORDER.get(v, 99)),
+             Dimension("size_class", gettext_lazy("班额分档（大班额）"), _size_class, lambda: SIZE_CLASS_LABELS,
+                       lambda v: SIZE_CLASSES.index(v) if v in SIZE_CLASSES else 9)),
             "students:classes", {"classes": {}, "students": {}}),
     # Every person in post, 代课 and 兼任 included (the staff list it opens shows them all): not the
     # official 教职工 headcount (stats.definitions.STAFF), so it does not carry that name.
@@ -159,6 +185,73 @@ SUBJECTS: tuple[Subject, ...] = (
             BUILDING_MEASURES, (AREA_DIMENSION,), "facilities:list", dict.fromkeys(BUILDING_MEASURES, {})),
 )
 BY_KEY = {s.key: s for s in SUBJECTS}
+
+# The pivot's filters over the schools' attributes (基础基111's groups) and the stage.
+URBAN_CHOICES = tuple(label for label, _prefixes in URBAN_GROUPS)
+SPONSOR_CHOICES = tuple(label for label, _prefixes in SPONSOR_GROUPS)
+STAGE_FILTERED = {"students", "classes", "staff"}  # buildings belong to a school, not to one of its stages
+
+
+def school_type_choices() -> list[tuple[str, str]]:
+    return sorted(codebook.leaf_codes("school_type").items())
+
+
+@dataclass(frozen=True)
+class PivotFilters:
+    """What the pivot counts, narrowed: a stage (students and classes of the stage; staff by
+    ``definitions.staff_of_stage``), and the schools' 办学类型, 城乡分类 group and 举办者 group."""
+
+    stage: int = 0
+    school_type: str = ""
+    urban_rural: str = ""  # a label of URBAN_GROUPS
+    sponsor: str = ""  # a label of SPONSOR_GROUPS
+
+    @property
+    def by_school(self) -> bool:
+        return bool(self.school_type or self.urban_rural or self.sponsor)
+
+    def __bool__(self) -> bool:
+        return bool(self.stage) or self.by_school
+
+    def describe(self) -> str:
+        parts = []
+        if self.stage:
+            parts.append(f"学段：{definitions.STAGE_NAMES.get(Stage(self.stage), self.stage)}")
+        if self.school_type:
+            parts.append(f"办学类型：{self.school_type} {codebook.code_name('school_type', self.school_type)}")
+        if self.urban_rural:
+            parts.append(f"城乡：{self.urban_rural}")
+        if self.sponsor:
+            parts.append(f"举办者：{self.sponsor}")
+        return "；".join(parts)
+
+
+def _school_condition(filters: PivotFilters) -> Q:
+    condition = Q()
+    if filters.school_type:
+        condition &= Q(school_type_code=filters.school_type)
+    for value, groups, field_name in ((filters.urban_rural, URBAN_GROUPS, "urban_rural_code"),
+                                      (filters.sponsor, SPONSOR_GROUPS, "sponsor_code")):
+        if value:
+            prefixes = dict(groups)[value]
+            either = Q()
+            for prefix in prefixes:
+                either |= Q(**{f"{field_name}__startswith": prefix})
+            condition &= either
+    return condition
+
+
+def apply_filters(qs, subject: Subject, filters: PivotFilters, actor: Actor, region: Region,
+                  snapshot: Snapshot | None):
+    """The roll-up rows ``filters`` keep: the schools by their attributes as the census holds them
+    (the live school roll-up, or the snapshot's), the stage by the official definitions."""
+    if filters.stage and subject.key in STAGE_FILTERED:
+        stage = Stage(filters.stage)
+        qs = qs.filter(definitions.staff_of_stage(stage)) if subject.key == "staff" else qs.filter(stage=int(stage))
+    if filters.by_school:
+        schools = figures(SchoolRollup, actor, region, snapshot).filter(_school_condition(filters))
+        qs = qs.filter(school_id__in=schools.values("school_id"))
+    return qs
 
 @dataclass
 class Area:
@@ -199,6 +292,7 @@ class Pivot:
     column_totals: list
     total_links: list = field(default_factory=list)
     area_label: str = gettext_lazy("区域")
+    filters: PivotFilters = field(default_factory=PivotFilters)
 
     def dimension_label(self, dim: Dimension | None) -> str:
         return "" if dim is None else (self.area_label if dim.key == AREA else dim.label)
@@ -259,18 +353,22 @@ class _Areas(dict):
 
 def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, columns: str = "", measure: str,
                 snapshot: Snapshot | None = None, school: Organization | None = None,
-                today: dt.date | None = None) -> Pivot:
-    """The figure ``measure`` of ``subject`` by ``rows`` (× ``columns``) under ``region``."""
+                today: dt.date | None = None, filters: PivotFilters | None = None) -> Pivot:
+    """The figure ``measure`` of ``subject`` by ``rows`` (× ``columns``) under ``region``, narrowed
+    by ``filters``."""
+    filters = filters or PivotFilters()
     row_dim = subject.dimension(rows)
     col_dim = subject.dimension(columns) if columns else None
     if row_dim is None or (columns and col_dim is None) or measure not in subject.measures or row_dim is col_dim:
         raise ValueError(f"unknown pivot {subject.key}: {rows} × {columns} / {measure}")
     year = census_year(snapshot, today)
     area_expression, areas, lists_schools, area_length = _areas(actor, region, school)
-    if _county_rollup_answers(actor, region, subject, (row_dim, col_dim), snapshot, school, area_length):
+    if (not filters.by_school
+            and _county_rollup_answers(actor, region, subject, (row_dim, col_dim), snapshot, school, area_length)):
         qs = scoped(StudentCountyRollup.objects.filter(region_path__startswith=region.path), actor)
     else:
         qs = figures(subject.model, actor, region, snapshot)
+    qs = apply_filters(qs, subject, filters, actor, region, snapshot)
     if school is not None:
         qs = qs.filter(school_id=school.pk)
     expressions = {}
@@ -302,7 +400,7 @@ def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, co
 
     column_values = values_of(col_dim, 1)
     pivot = Pivot(subject, measure, subject.measure_choices()[subject.measures.index(measure)][1], region, school,
-                  snapshot, year, row_dim, col_dim, column_values, [], [])
+                  snapshot, year, row_dim, col_dim, column_values, [], [], filters=filters)
     for r, label in values_of(row_dim, 0):
         row = PivotRow(r, label, [cells.get((r, c), 0) for c, _l in column_values],
                        area=areas[r] if row_dim.key == AREA else None)
@@ -352,7 +450,12 @@ def _link(pivot: Pivot, areas: _Areas, row_value, column_value) -> dict | None:
     """The record-list query selecting what a cell counts; None when the records cannot be
     selected exactly (the region's own schools, a cell of the total row with an area column)."""
     subject = pivot.subject
+    filters = pivot.filters
+    if filters.by_school or (filters.stage and subject.key not in ("students", "classes")):
+        return None  # the record lists cannot select by the schools' attributes, nor staff by stage exactly
     params = dict(subject.measure_links[pivot.measure])
+    if filters.stage:
+        params["stage"] = str(filters.stage)
     if subject.key == "classes":
         params["year"] = str(pivot.year)  # the roll-up holds the classes of the current school year
     if pivot.school is not None:
@@ -375,6 +478,8 @@ def _link(pivot: Pivot, areas: _Areas, row_value, column_value) -> dict | None:
             params["cohort"] = str(pivot.year - int(value))
         elif dim.key == "age_band":
             params.update(_birth_years(pivot.year, int(value)))
+        elif dim.key == "size_class":
+            params["size_band"] = str(value)  # a labelled band (definitions.NAMED_BANDS)
         else:
             params[dim.key] = BLANK if value == "" else str(value)
     return params

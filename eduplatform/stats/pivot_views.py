@@ -20,7 +20,9 @@ from eduplatform.orgs.models import Organization
 from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.selectors import open_school_by_code, scope_root
 from eduplatform.stats import pivot as pivots
-from eduplatform.stats.models import Snapshot
+from eduplatform.stats import selectors
+from eduplatform.stats.definitions import STAGE_NAMES
+from eduplatform.stats.models import BuildingRollup, Snapshot
 from eduplatform.stats.views import NAV, chosen_snapshot
 
 # What a first visit shows: students by area × stage.
@@ -30,6 +32,22 @@ DEFAULTS = {"students": ("area", "stage", "enrolled"), "classes": ("area", "size
 
 def _choice(value: str, allowed: list[str], default: str) -> str:
     return value if value in allowed else default
+
+
+def pivot_filters(params) -> pivots.PivotFilters:
+    """The filters named in the query (unknown values are ignored, as an unknown dimension is)."""
+    stage = params.get("stage", "")
+    return pivots.PivotFilters(
+        stage=int(stage) if stage in {str(int(s)) for s in STAGE_NAMES} else 0,
+        school_type=_choice(params.get("school_type", ""), [c for c, _n in pivots.school_type_choices()], ""),
+        urban_rural=_choice(params.get("urban_rural", ""), list(pivots.URBAN_CHOICES), ""),
+        sponsor=_choice(params.get("sponsor", ""), list(pivots.SPONSOR_CHOICES), ""))
+
+
+def filter_state(filters: pivots.PivotFilters) -> dict[str, str]:
+    state = {"stage": str(filters.stage) if filters.stage else "", "school_type": filters.school_type,
+             "urban_rural": filters.urban_rural, "sponsor": filters.sponsor}
+    return {k: v for k, v in state.items() if v}
 
 
 @reads_from_replica
@@ -52,12 +70,13 @@ def pivot_page(request: HttpRequest) -> HttpResponse:
         school = open_school_by_code(user, params["school"])
         if school is None or not school.region_path.startswith(region.path):
             raise Http404(gettext("该学校不存在或不在您的管辖范围内"))
+    filters = pivot_filters(params)
     table = pivots.build_pivot(user, region, subject=subject, rows=rows, columns=columns, measure=measure,
-                               snapshot=snapshot, school=school)
+                               snapshot=snapshot, school=school, filters=filters)
     if params.get("format") == "xlsx":
         return _export(table)
     state = {"subject": subject.key, "rows": rows, "cols": columns, "measure": measure,
-             **({"snapshot": snapshot.pk} if snapshot else {})}
+             **filter_state(filters), **({"snapshot": snapshot.pk} if snapshot else {})}
     list_url = reverse(subject.list_url) if subject.list_url else ""
     body = [(row, _drill(row, state, subject, region), _with_links(row.cells, row.links, list_url))
             for row in table.rows]
@@ -72,6 +91,10 @@ def pivot_page(request: HttpRequest) -> HttpResponse:
         "total_cells": _with_links(table.column_totals, table.total_links, list_url),
         "linked": bool(table.total_links),
         "chart": _chart(table),
+        "filters": filters, "stage_choices": [(int(s), name) for s, name in STAGE_NAMES.items()],
+        "school_types": pivots.school_type_choices(), "urban_choices": pivots.URBAN_CHOICES,
+        "sponsor_choices": pivots.SPONSOR_CHOICES, "stage_applies": subject.key in pivots.STAGE_FILTERED,
+        "saved": list(selectors.analyses_visible_to(user)[:10]),
     })
 
 
@@ -118,8 +141,12 @@ def _export(table: pivots.Pivot) -> HttpResponse:
     source = str(table.snapshot) if table.snapshot else f"实时数据（{timezone.localtime():%Y-%m-%d %H:%M}）"
     about = [[gettext("统计对象"), table.subject.label], [gettext("指标"), table.measure_label], [gettext("范围"), where],
              [gettext("行"), table.dimension_label(table.row_dimension)],
-             [gettext("列"), table.dimension_label(table.column_dimension) or "—"], [gettext("数据来源"), source]]
-    content = xlsx_workbook([(gettext("数据透视"), headers, data), (gettext("说明"), [gettext("项目"), gettext("内容")], about)])
+             [gettext("列"), table.dimension_label(table.column_dimension) or "—"],
+             [gettext("筛选"), table.filters.describe() or "—"], [gettext("数据来源"), source]]
+    # Counts with thousands separators, areas to the 0.01 ㎡ they are recorded in.
+    number = "#,##0.00" if table.subject.model is BuildingRollup else "#,##0"
+    content = xlsx_workbook([(gettext("数据透视"), headers, data, [None, *[number] * (len(headers) - 1)]),
+                             (gettext("说明"), [gettext("项目"), gettext("内容")], about)])
     response = HttpResponse(content, content_type=XLSX_TYPE)
     filename = f"{where}{table.subject.label}{table.measure_label}透视.xlsx"
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"

@@ -373,3 +373,87 @@ def school_census_summary(actor: Actor, snapshot: Snapshot, school: Organization
         series_name=series.name,
         figures=[(f.key, f.label, values.get(f.key, 0)) for f in measures.OVERVIEW_FIGURES],
         findings=list(findings), failing=[f for f in findings if f.holds is False])
+
+
+# --------------------------------------------------------------------------------------------
+# Saved analyses (保存的分析)
+
+
+def analyses_visible_to(actor: Actor) -> QuerySet:
+    """The actor's own saved analyses, and those shared by others whose region and the actor's
+    jurisdiction lie one inside the other (a county's shared analysis: its city and province above,
+    its towns and schools below; never a neighbouring county). ``SavedAnalysis`` keeps no figures:
+    what a reader sees when opening one is computed within the reader's own scope (``opened_region``)."""
+    from eduplatform.stats.models import SavedAnalysis
+
+    scope = scope_of(actor, with_focus=False)
+    own = Q(owner_id=actor.pk)
+    if scope.is_empty:
+        return SavedAnalysis.objects.filter(own).select_related("owner", "organization")
+    path = scope.region_path or ""
+    ancestors = [path[:i] for i in range(1, len(path) + 1) if path[i - 1] == "/"]
+    nested = Q(region_path__startswith=path) | Q(region_path__in=ancestors or [path])
+    return (SavedAnalysis.objects.filter(own | (Q(shared=True) & nested))
+            .select_related("owner", "organization").order_by("-updated_at", "-pk"))
+
+
+def analysis_for(actor: Actor, analysis_id: int):
+    """A saved analysis the actor may open; None for one of another jurisdiction (or none)."""
+    return analyses_visible_to(actor).filter(pk=analysis_id).first()
+
+
+def opened_region(actor: Actor, analysis) -> Region | None:
+    """Where ``analysis`` opens for the actor: its own region when that lies in the actor's
+    jurisdiction, else — a region above the jurisdiction (a province's analysis opened by a county)
+    — the top of the actor's jurisdiction, so the reader sees their own data only; None otherwise."""
+    scope = scope_of(actor)
+    if scope.is_empty:
+        return None
+    if analysis.region_path.startswith(scope.region_path):
+        return Region.objects.filter(path=analysis.region_path).first()
+    if (scope.region_path or "").startswith(analysis.region_path):
+        return Region.objects.filter(path=scope.region_path).first()
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# 大班额: the schools with classes in the labelled bands
+
+
+@dataclass
+class SchoolClassSizes:
+    school_id: int
+    name: str
+    school_code: str
+    region_path: str
+    classes: int = 0
+    large: int = 0  # 大班额 classes
+    super_large: int = 0  # 超大班额 classes
+
+    @property
+    def over_55(self) -> int:
+        return self.large + self.super_large
+
+
+def schools_with_large_classes(actor: Actor, region: Region, ratios: Sequence[definitions.Ratio]
+                               ) -> list[SchoolClassSizes]:
+    """Schools under ``region`` in the actor's scope with at least one 大班额 or 超大班额 class of the
+    compulsory classes ``ratios`` (``definitions.class_size_ratios`` of one stage or of 义务教育)
+    count — each school's figures summed by those definitions from the measure store, most such
+    classes first."""
+    large_ratio, super_ratio, *_rest = ratios  # class_size_ratios' order: 大班额, 超大班额, 56人以上
+    keys = {large_ratio.numerator.key: "large", super_ratio.numerator.key: "super_large",
+            large_ratio.denominator.key: "classes"}
+    values: dict[int, dict[str, int]] = {}
+    paths: dict[int, str] = {}
+    for r in (scoped(MeasureRollup.objects.filter(region_path__startswith=region.path, key__in=list(keys)), actor)
+              .values("school_id", "region_path", "key").annotate(n=Sum("value")).order_by()):
+        values.setdefault(r["school_id"], {})[keys[r["key"]]] = int(r["n"] or 0)
+        paths[r["school_id"]] = r["region_path"]
+    flagged = [pk for pk, v in values.items() if v.get("large", 0) + v.get("super_large", 0) > 0]
+    names = {o.pk: o for o in scoped(Organization.objects.filter(pk__in=flagged), actor).only("name", "school_code")}
+    rows = [SchoolClassSizes(pk, names[pk].name, names[pk].school_code or "", paths[pk], values[pk].get("classes", 0),
+                             values[pk].get("large", 0), values[pk].get("super_large", 0))
+            for pk in flagged if pk in names]
+    rows.sort(key=lambda s: (-s.over_55, -s.super_large, s.region_path, s.name))
+    return rows

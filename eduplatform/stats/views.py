@@ -27,7 +27,16 @@ from eduplatform.orgs.page_regions import region_in_scope, trail
 from eduplatform.orgs.scope import scope_of
 from eduplatform.orgs.selectors import scope_root
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
-from eduplatform.stats import basetables, calculators, indicators, selectors, snapshots
+from eduplatform.stats import (
+    basetables,
+    calculators,
+    definitions,
+    indicators,
+    map_data,
+    measures,
+    selectors,
+    snapshots,
+)
 from eduplatform.stats.basetables import stored as stored_base_tables
 from eduplatform.stats.models import SchoolRollup, Snapshot, StudentRollup
 from eduplatform.stats.page_cache import compares_with_live, render, snapshot_page
@@ -265,21 +274,41 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
     region = region_in_scope(request)
     snapshot = chosen_snapshot(request, "snapshot")
     rows, total = indicators.region_indicators(user, region, snapshot)
+    value = request.GET.get("stage", "")
+    stage = next((s for s in indicators.FILTER_STAGES if value == str(int(s))), None)
+    chosen = indicators.groups_for(stage)
     # One table per group (生师比 by stage, class sizes over compulsory education, the others).
-    groups = [(title, group, [(row, [indicators.formatted(i, indicators.value_of(i, row.cells)) for i in group])
+    groups = [(title, group, [(row, [(indicators.formatted(i, v), v) for i in group
+                                     for v in (indicators.value_of(i, row.cells),)])
                               for row in [*rows, total]])
-              for title, group in indicators.GROUPS]
+              for title, group in chosen]
     if request.GET.get("format") == "xlsx":
-        headers = [gettext("名称"), *[f"{i.label}（{i.unit}）" for i in indicators.INDICATORS]]
-        data = [[row.label, *[indicators.value_of(i, row.cells) for i in indicators.INDICATORS]] for row in [*rows, total]]
-        return xlsx_response(f"{region.name}教育指标.xlsx", headers, data, sheet=gettext("教育指标"))
+        shown = [i for _title, group in chosen for i in group]
+        headers = [gettext("名称"), *[f"{i.label}（{i.unit}）" for i in shown]]
+        # Shares as percentages (the value kept as a fraction), other ratios to two decimals.
+        number_formats = [None, *["0.00%" if i.unit == "%" else "#,##0.00" for i in shown]]
+        data = [[row.label, *[_indicator_cell(i, indicators.value_of(i, row.cells)) for i in shown]]
+                for row in [*rows, total]]
+        where = f"{region.name}{definitions.STAGE_NAMES[stage] if stage is not None else ''}"
+        content = xlsx_workbook([(gettext("教育指标"), headers, data, number_formats)])
+        response = HttpResponse(content, content_type=XLSX_TYPE)
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(where + gettext('教育指标') + '.xlsx')}"
+        return response
     balance = ([indicators.balance(user, region, stage, snapshot) for stage in (Stage.PRIMARY, Stage.JUNIOR)]
                if region.level == "county" else [])
     return render(request, "stats/indicators.html", {
         "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "snapshot": snapshot,
         "snapshots": Snapshot.objects.all(), "groups": groups,
         "indicators": indicators.EXPLAINED, "balance": balance, "stage_labels": STAGE_LABELS,
+        "stage": stage, "filter_stages": [(int(s), definitions.STAGE_NAMES[s]) for s in indicators.FILTER_STAGES],
     })
+
+
+def _indicator_cell(indicator: indicators.Indicator, value: float | None) -> float | None:
+    """An indicator's value as exported: a percentage as the fraction Excel's 0.00% shows."""
+    if value is None:
+        return None
+    return value / 100 if indicator.unit == "%" else value
 
 
 # Counts the map can show besides the indicators (measures of ``indicators.region_indicators``).
@@ -290,17 +319,22 @@ MAP_COUNTS = (("students", gettext_lazy("在校生数"), gettext_lazy("人")), (
 @login_required
 @require_capability(capabilities.VIEW_RECORDS)
 def province_map(request: HttpRequest) -> HttpResponse:
-    """Guangdong's 21 cities coloured by an indicator of the live figures, with their ranking; a
-    click on a city opens its statistics. For users whose jurisdiction is the whole province."""
+    """The indicator map, drilling down (``?region=``): the province's 21 cities, a city's counties,
+    then a county's schools as points at their coordinates (stats/map_data.py), each level coloured
+    by the chosen indicator of the live figures, with its ranking. For users whose jurisdiction is a
+    province, a city or a county; it starts at the top of it."""
     user = request.user
     root = scope_root(user)
-    if root is None or root.level != "province":
+    if root is None or root.level not in {"province", "city", "county"}:
         return redirect("stats:live")
+    region = region_in_scope(request)
+    level = map_data.map_level(region)
+    if level is None:
+        return redirect(f"{reverse('stats:live')}?region={region.code}")
     choices = [*[(k, label) for k, label, _u in MAP_COUNTS], *[(i.key, i.label) for i in indicators.INDICATORS]]
     key = request.GET.get("indicator", "students")
     if key not in dict(choices):
         key = "students"
-    rows, _total = indicators.region_indicators(user, root)
     indicator = indicators.BY_KEY.get(key)
     unit = indicator.unit if indicator else dict((k, u) for k, _l, u in MAP_COUNTS)[key]
 
@@ -308,16 +342,26 @@ def province_map(request: HttpRequest) -> HttpResponse:
         if indicator is not None:
             found = indicators.value_of(indicator, cells)
             return None if found is None else round(found, 2)
-        return cells.get(key, 0)
+        return float(cells.get(key, 0) or 0)
 
-    cities = [{"name": r.label, "code": r.region_code, "value": value(r.cells)} for r in rows]
-    ranking = sorted(cities, key=lambda c: (c["value"] is None, -(c["value"] or 0)))
-    for city in ranking:
-        city["shown"] = "—" if city["value"] is None else f"{city['value']:,}{unit}"
+    unplaced: list[str] = []
+    if level.shows_schools:
+        points, unplaced = map_data.school_points(user, region, list(measures.INDICATOR_KEYS))
+        items = [{"name": p["name"], "code": p["code"], "value": value(p["cells"]), "lon": p["lon"], "lat": p["lat"],
+                  "url": reverse("orgs:school", args=[p["code"]])} for p in points]
+    else:
+        rows, _total = indicators.region_indicators(user, region)
+        items = [{"name": r.label, "code": r.region_code, "value": value(r.cells),
+                  "url": f"{reverse('stats:map')}?region={r.region_code}&indicator={key}"} for r in rows]
+    ranking = sorted(items, key=lambda c: (c["value"] is None, -(c["value"] or 0)))
+    for item in ranking:
+        item["shown"] = "—" if item["value"] is None else f"{item['value']:,g}{unit}"
     chosen = {"key": key, "label": dict(choices)[key]}
     return render(request, "stats/map.html", {
-        "nav_active": NAV, "choices": choices, "chosen": chosen, "ranking": ranking,
-        "map_data": {"label": chosen["label"], "unit": unit, "rows": cities},
+        "nav_active": NAV, "choices": choices, "chosen": chosen, "ranking": ranking, "region": region,
+        "trail": trail(region, root), "level": level, "outline": f"maps/{level.outline_file}", "unplaced": unplaced,
+        "map_data": {"label": chosen["label"], "unit": unit, "rows": items, "points": level.shows_schools,
+                     "feature": level.feature_code, "region": region.name},
     })
 
 

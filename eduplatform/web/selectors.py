@@ -99,12 +99,16 @@ def key_figures(actor: Actor, root: Region) -> dict[str, object]:
     """Students, staff, full-time teachers and 生师比 by stage for the actor's jurisdiction under
     ``root``, read from the measure store at the level that serves (stats.selectors.measure_breakdown:
     the county table for a province or a city; per-school rows for a county or a school)."""
+    from eduplatform.stats.definitions import CLASS_SIZE_RATIOS
     from eduplatform.stats.indicators import value_of
     from eduplatform.stats.selectors import measure_breakdown
 
     ratios = _pupil_teacher_indicators()
+    # 大班额 and 超大班额 over 义务教育's classes (stage 0: 小学 + 初中), the official ratios.
+    large, super_large = (r for r in CLASS_SIZE_RATIOS if r.stage == 0 and r.key != "classes_over_55")
     keys = list(dict.fromkeys(["students", "staff", "teachers",
-                               *(k for i in ratios for k in (i.numerator, i.denominator))]))
+                               *(k for i in ratios for k in (i.numerator, i.denominator)),
+                               large.numerator.key, super_large.numerator.key, large.denominator.key]))
     children, total = measure_breakdown(actor, root, keys)
     cells = total.cells
     stages = []
@@ -120,6 +124,10 @@ def key_figures(actor: Actor, root: Region) -> dict[str, object]:
         "staff": int(cells.get("staff") or 0),
         "teachers": int(cells.get("teachers") or 0),
         "ratios": stages,
+        "class_sizes": {"classes": int(cells.get(large.denominator.key) or 0),
+                        "large": int(cells.get(large.numerator.key) or 0),
+                        "super_large": int(cells.get(super_large.numerator.key) or 0),
+                        "large_share": large.value(cells), "super_large_share": super_large.value(cells)},
         "children": [{"name": c.label, "code": c.region_code, "students": int(c.cells.get("students") or 0),
                       "teachers": int(c.cells.get("teachers") or 0)} for c in children],
     }

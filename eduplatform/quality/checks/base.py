@@ -99,14 +99,31 @@ def sql_scope(scope: ScanScope, alias: str, *, school: str = "school_id") -> tup
     return clause, params
 
 
+def clustered_scope_sql(scope: ScanScope, alias: str, *, school: str = "school_id") -> tuple[str, list[Any]]:
+    """``sql_scope`` and, on PostgreSQL for a region smaller than the province, the region's units
+    as well (``alias.school = ANY(the organizations under the path)``).
+
+    The register's rows lie school by school on disk (the school's rows are written together), but a
+    region's schools are scattered across the province's, so PostgreSQL's statistics see no order in
+    ``region_path`` and read a county's 800,000 enrolments by scanning all 27 million (5.4 s);
+    through the schools' index the same rows are a few thousand adjacent pages (0.7 s). A record's
+    path is its unit's, so the added condition removes nothing."""
+    clause, params = sql_scope(scope, alias, school=school)
+    if connection.vendor == "postgresql" and scope.school_ids is None and len(scope.region_path.rstrip("/")) > 2:
+        clause += (f" AND {alias}.{school} = ANY(ARRAY(SELECT o.id FROM orgs_organization o "  # noqa: S608
+                   "WHERE o.region_path LIKE %s))")
+        params.append(scope.region_path + "%")
+    return clause, params
+
+
 def scope_students_sql(scope: ScanScope, student_columns: str, student_where: str = "TRUE",
                        enrolment_columns: str = "e.student_id, e.school_id") -> tuple[str, list[Any]]:
     """``WITH st AS (…), en AS (…)`` over the scope's students and active enrolments, each read
     through its own region-path index (materialised on PostgreSQL, so the planner cannot turn the
     join into a scan of the whole 27-million-row register; it did, for a county of 800,000 pupils:
     115 s instead of a few). The caller appends ``SELECT … FROM en JOIN st ON st.id = en.student_id``."""
-    where_s, params_s = sql_scope(scope, "s")
-    where_e, params_e = sql_scope(scope, "e")
+    where_s, params_s = clustered_scope_sql(scope, "s")
+    where_e, params_e = clustered_scope_sql(scope, "e")
     hint = "MATERIALIZED " if connection.vendor == "postgresql" else ""
     return (f"WITH st AS {hint}(SELECT {student_columns} FROM students_student s "  # noqa: S608
             f"WHERE {where_s} AND {student_where}), "

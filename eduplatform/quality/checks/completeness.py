@@ -48,8 +48,14 @@ def _missing(code: str, database: str, what: str, scope: ScanScope) -> Iterator[
     ids = [r[school_field] for r in incomplete]
     # The totals of those schools only; past a thousand (a region's scan), of the scope (one pass
     # either way, and no statement with tens of thousands of parameters).
-    counted = qs if len(ids) > 1000 else qs.filter(**{f"{school_field}__in": ids})
-    totals = dict(counted.values(school_field).annotate(n=Count("pk")).order_by().values_list(school_field, "n"))
+    # Counted on the records' own table alone (every enrolment has its student: the join to the
+    # students, needed above for their fields, would read the county's pupils again), and by school
+    # alone when the schools are few — they are the scope's: with the region's path as well, the
+    # planner read a county's enrolments by scanning the register's (9 s instead of 0.2 s).
+    counted = (in_scope(required.records(database), scope, school=school_field) if len(ids) > 1000
+               else required.records(database).filter(**{f"{school_field}__in": ids}))
+    # count(*), not count(id): the id is not in the (school, is_active) index, and with it the planner scans.
+    totals = dict(counted.values(school_field).annotate(n=Count("*")).order_by().values_list(school_field, "n"))
     schools = units(r[school_field] for r in incomplete)
     for row in sorted(incomplete, key=lambda r: r[school_field]):
         school = schools[row[school_field]]

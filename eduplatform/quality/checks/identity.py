@@ -25,6 +25,7 @@ from eduplatform.core.rows import CleanRow, check_against_resident_id
 from eduplatform.orgs.stages import Stage
 from eduplatform.quality import rules
 from eduplatform.quality.checks.base import (
+    CHUNK,
     STAFF,
     STUDENT,
     School,
@@ -32,6 +33,7 @@ from eduplatform.quality.checks.base import (
     as_date,
     cached,
     chunks,
+    clustered_scope_sql,
     fetch,
     finding,
     in_scope,
@@ -231,15 +233,7 @@ def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
     keys_params: list = []
     u_columns = _DUP_COLUMNS.replace("s.", "u.").replace("e.school_id", "ue.school_id")
     documented: dict[tuple, dict[int, tuple]] = defaultdict(dict)
-    for row in fetch(_sql(
-            f"SELECT {_DUP_COLUMNS}, {u_columns} FROM students_student s "  # noqa: S608
-            "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
-            "JOIN students_student u ON u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date "
-            "AND u.gender = s.gender AND u.id <> s.id "
-            "JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active "
-            # "> ''", not "<> ''": the same rows, but the planner sees the partial unique index
-            # (documented students) fits, where its statistics would have it scan the register.
-            f"WHERE s.id_number_index > '' AND {where}"), params):
+    for row in fetch(_sql(_documented_twins_sql(u_columns, where)), params):
         for side in (row[:9], row[9:]):
             documented[_key(side)][side[0]] = side
     group: dict[int, tuple] = {}
@@ -261,12 +255,42 @@ def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
         yield list(rest.values())
 
 
+def _documented_twins_sql(u_columns: str, where: str) -> str:
+    """Documented students of the province sharing name, birth date and sex with an undocumented one
+    (each side with its active enrolment).
+
+    On PostgreSQL in two steps: first the documented students whose key an undocumented one has —
+    the undocumented keys (an index-only scan of the partial index, a small fraction of the register)
+    hashed, and the register read once against them (a sequential scan: there is no index on the
+    documented students' names, on purpose) — materialised; then those few joined to their
+    enrolments and, through the partial index, to their undocumented twins. Written as one join, the
+    planner joined the whole register to its 27 million enrolments before matching anything, or
+    sorted it for a merge join."""
+    if connection.vendor != "postgresql":
+        return (f"SELECT {_DUP_COLUMNS}, {u_columns} FROM students_student s "  # noqa: S608
+                "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
+                "JOIN students_student u ON u.id_number_index = '' AND u.name = s.name "
+                "AND u.birth_date = s.birth_date AND u.gender = s.gender AND u.id <> s.id "
+                "JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active "
+                f"WHERE s.id_number_index > '' AND {where}")
+    return ("WITH documented AS MATERIALIZED (SELECT s.id, s.name, s.birth_date, s.gender "  # noqa: S608
+            f"FROM students_student s WHERE s.id_number_index > '' AND {where} "
+            "AND (s.name, s.birth_date, s.gender) IN (SELECT name, birth_date, gender FROM students_student "
+            "WHERE id_number_index = '')) "
+            f"SELECT {_DUP_COLUMNS}, {u_columns} FROM documented d "
+            "JOIN students_student s ON s.id = d.id "
+            "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
+            "JOIN students_student u ON u.id_number_index = '' AND u.name = d.name AND u.birth_date = d.birth_date "
+            "AND u.gender = d.gender "
+            "JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active")
+
+
 def _scoped_dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
     """The scope's active students (its region-path index) and, for each, the active undocumented
     students of other schools with the same name, birth date and sex (a probe of the partial index
     per student: on PostgreSQL a LATERAL subquery, so the planner cannot turn it into a scan of the
     whole register), grouped by key."""
-    where, params = sql_scope(scope, "s")
+    where, params = clustered_scope_sql(scope, "s")
     u_columns = _DUP_COLUMNS.replace("s.", "u.").replace("e.school_id", "ue.school_id")
     twin = ("students_student u JOIN students_enrolment ue ON ue.student_id = u.id AND ue.is_active "
             "WHERE u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date "
@@ -423,7 +447,19 @@ def _student_staff_rows(scope: ScanScope) -> list[tuple]:
     where_t, params_t = sql_scope(scope, "t", school="unit_id")
     where_e, params_e = sql_scope(scope, "e")
     where_s, params_s = sql_scope(scope, "s")
-    rows = fetch(f"SELECT {cols} {join} AND {where_t}", params_t)  # noqa: S608
+    # The staff's twins first (a handful of people), then their enrolments by id: in one statement the
+    # planner expected millions of twins and hashed all 27 million enrolments for them (a materialised
+    # CTE did not help: its estimate stays the join's).
+    twins = fetch("SELECT t.id, s.id FROM staff_staffmember t "  # noqa: S608
+                  "JOIN students_student s ON s.id_number_index = t.id_number_index "
+                  f"WHERE t.is_active AND t.id_number_index > '' AND s.id_number_index > '' AND {where_t}", params_t)
+    rows = []
+    for start in range(0, len(twins), CHUNK):
+        part = twins[start:start + CHUNK]
+        staff_ids, student_ids = sorted({t for t, _s in part}), sorted({s_ for _t, s_ in part})
+        rows += fetch(
+            f"SELECT {cols} {join} AND t.id IN ({', '.join(['%s'] * len(staff_ids))}) "  # noqa: S608
+            f"AND s.id IN ({', '.join(['%s'] * len(student_ids))})", [*staff_ids, *student_ids])
     if not _whole(scope):  # the students of the scope whose twin works outside it (both paths: see students_in_scope)
         rows += fetch(f"SELECT {cols} {join} AND {where_e} AND {where_s}", params_e + params_s)  # noqa: S608
     return sorted(set(rows))
@@ -472,7 +508,7 @@ X_STUDENT_IS_STAFF = rules.register(Rule(
 
 
 def _reused_findings(scope: ScanScope) -> Iterator[Finding]:
-    where, params = sql_scope(scope, "s")
+    where, params = clustered_scope_sql(scope, "s")
     where_e, params_e = sql_scope(scope, "e")
     # The enrolment is the scope's too (a student's path is his active enrolment's): the planner probes
     # the scope's enrolments instead of hashing every enrolment of the register.
@@ -485,14 +521,28 @@ def _reused_findings(scope: ScanScope) -> Iterator[Finding]:
         f"WHERE {where} AND {active}", params + params_e)
     # (b) a G number (G + an ID number) whose ID number is another student's: computed only where the
     # number's own blind index differs from the holder's (the holder's ID was corrected, or never his).
+    # The ID rules of the same scan have decrypted the holders' ID numbers already (``_students_scan``,
+    # cached): a number that is "G" + the holder's own ID is his, with no blind index to compute. The
+    # rest — numbers that differ, and G numbers of students without a resident ID card — are few.
+    candidates: dict[int, tuple] = {}
+    for sid, school_id, name, number, _sex, _birth, clear, _masked in _students_scan(scope):
+        if number.startswith("G") and number[1:] != clear:
+            candidates[sid] = (sid, school_id, name, number)
+    for row in fetch(
+            "SELECT s.id, s.school_id, s.name, s.student_number FROM students_student s "  # noqa: S608
+            f"WHERE s.student_number LIKE 'G%%' AND NOT (s.id_type = '{RESIDENT_ID_CARD}' "
+            f"AND s.id_number_cipher > '') AND {where} AND {active}", params + params_e):
+        candidates[row[0]] = row
     sealer = Sealer()
     mismatched: dict[str, tuple] = {}
-    for row in fetch(
-            "SELECT s.id, s.school_id, s.name, s.student_number, s.id_number_index FROM students_student s "  # noqa: S608
-            f"WHERE s.student_number LIKE 'G%%' AND {where} AND {active}", params + params_e):
-        index = sealer.id_index(RESIDENT_ID_CARD, row[3][1:])
-        if index != row[4]:
-            mismatched[index] = row
+    for part in chunks(sorted(candidates)):
+        for sid, own_index in fetch(
+                "SELECT id, id_number_index FROM students_student "  # noqa: S608
+                f"WHERE id IN ({', '.join(['%s'] * len(part))})", part):
+            row = candidates[sid]
+            index = sealer.id_index(RESIDENT_ID_CARD, row[3][1:])
+            if index != own_index:
+                mismatched[index] = row
     taken: list[tuple] = []
     keys = list(mismatched)
     for start in range(0, len(keys), 500):

@@ -33,6 +33,7 @@ from eduplatform.quality.checks.base import (
     School,
     as_date,
     chunks,
+    clustered_scope_sql,
     fetch,
     finding,
     in_scope,
@@ -211,7 +212,7 @@ OVERSIZED = 66  # 超大班额: 66 pupils and more (DOMAIN §3)
 
 def _class_findings(scope: ScanScope) -> Iterator[Finding]:
     where_c, params_c = sql_scope(scope, "c")
-    where_e, params_e = sql_scope(scope, "e")
+    where_e, params_e = clustered_scope_sql(scope, "e")
     rows = fetch(
         "SELECT c.id, c.school_id, c.name, c.grade, COALESCE(n.size, 0) FROM students_schoolclass c "  # noqa: S608
         "LEFT JOIN (SELECT e.school_class_id AS class_id, count(*) AS size FROM students_enrolment e "
