@@ -24,5 +24,6 @@ urlpatterns = [
     path("nodes/", include("eduplatform.nodes.urls")),
     path("quality/", include("eduplatform.quality.urls")),
     path("progress/", include("eduplatform.quality.progress_urls")),
+    path("i18n/", include("django.conf.urls.i18n")),  # set_language: the header's language switch
     path("", include("eduplatform.web.urls")),
 ]

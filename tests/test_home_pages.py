@@ -176,7 +176,7 @@ def test_school_clerk_sees_its_own_completeness_issues_and_to_dos(client, demo):
     todos = body[body.index('data-testid="school-todos"'):body.index('data-testid="school-open-issues"')]
     waiting = [(source.label, n) for source, n in inbox.counts(clerk) if n]
     for label, n in waiting:
-        assert label in todos and f">{n:,}<" in todos, label
+        assert str(label) in todos and f">{n:,}<" in todos, label
     assert ('data-testid="no-todos"' in todos) == (not waiting)
     assert "chart-children" not in body  # no empty chart on a school's home
 

@@ -49,8 +49,8 @@ from tests.world import LEAK_MARKER_B, LEAK_MARKER_HIGHER, TOWN_A, TOWN_A2, Worl
 # Path parameters that name public data (national code tables, import kinds, the portal's years) or
 # census snapshots, which cover the whole province and are read by each user for its jurisdiction only.
 PUBLIC_PARAMETERS = {"table_key", "import_kind", "snapshot_id", "year"}
-# Routes that are not pages of records: static files, auth plumbing, API documentation.
-SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|api/v1/(docs|openapi\.json|$))")
+# Routes that are not pages of records: static files, auth plumbing, the language switch, API documentation.
+SKIPPED_ROUTES = re.compile(r"^(static/|accounts/(login|logout)/$|i18n/setlang/$|api/v1/(docs|openapi\.json|$))")
 # Routes open to anyone: the public portal publishes suppressed city figures of published snapshots;
 # the data standard (exchange/standard/) holds definitions and national code tables, no records.
 PUBLIC_ROUTES = re.compile(r"^(public/|exchange/standard/)")

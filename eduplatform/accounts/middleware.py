@@ -42,8 +42,8 @@ class IdleSessionTimeoutMiddleware:
 
 
 # Pages a signed-in user may reach before passing the code step or changing an imposed password.
-_TWO_FACTOR_PAGES = ("accounts:two_factor", "accounts:two_factor_setup", "accounts:logout")
-_PASSWORD_PAGES = ("accounts:password_change", "accounts:logout")
+_TWO_FACTOR_PAGES = ("accounts:two_factor", "accounts:two_factor_setup", "accounts:logout", "set_language")
+_PASSWORD_PAGES = ("accounts:password_change", "accounts:logout", "set_language")
 
 
 class AccountGateMiddleware:

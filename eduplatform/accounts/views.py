@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 
@@ -60,7 +61,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
             old_key = request.session.session_key
             update_session_auth_hash(request, request.user)  # cycles the session key
             UserSession.objects.filter(session_key=old_key).update(session_key=request.session.session_key)
-            messages.success(request, "密码已修改")
+            messages.success(request, gettext("密码已修改"))
             return redirect(_next_url(request))
     return render(request, "accounts/password_change.html", {"form": form, "next": _next_url(request),
                                                             "forced": request.user.must_change_password})
@@ -92,7 +93,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         org = selectors.organization_for_accounts(request.user, form.cleaned_data["organization"])
         if org is None:
-            form.add_error("organization", "请选择所属单位（只能选择本辖区内的单位）")
+            form.add_error("organization", gettext("请选择所属单位（只能选择本辖区内的单位）"))
         else:
             try:
                 user = services.create_user(
@@ -119,14 +120,14 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     form = GrantRoleForm(request.POST or None)
     if request.method == "POST":
         if not request.user.can(roles.ASSIGN_ROLES):
-            raise NotPermitted("只有安全管理员可以授予角色")
+            raise NotPermitted(gettext("只有安全管理员可以授予角色"))
         if form.is_valid():
             try:
                 services.grant_role(actor=request.user, user=target, role=form.cleaned_data["role"])
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, "已授予角色")
+                messages.success(request, gettext("已授予角色"))
                 return redirect("accounts:user", user_id=target.pk)
     return render(
         request,
@@ -145,7 +146,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
 def user_revoke_role(request: HttpRequest, user_id: int) -> HttpResponse:
     target = selectors.user_for(request.user, user_id)
     services.revoke_role(actor=request.user, user=target, role=request.POST.get("role", ""))
-    messages.success(request, "已撤销角色")
+    messages.success(request, gettext("已撤销角色"))
     return redirect("accounts:user", user_id=target.pk)
 
 
@@ -167,8 +168,8 @@ def audit_log(request: HttpRequest) -> HttpResponse:
              shown(e.note)]
             for e in entries.iterator(chunk_size=2000)
         )
-        return xlsx_response("审计日志.xlsx", ["时间", "操作人", "单位", "IP", "操作", "对象", "字段变化", "说明"],
-                             rows, sheet="审计日志")
+        return xlsx_response(gettext("审计日志.xlsx"), [gettext("时间"), gettext("操作人"), gettext("单位"), "IP", gettext("操作"), gettext("对象"), gettext("字段变化"), gettext("说明")],
+                             rows, sheet=gettext("审计日志"))
     page = paging.keyset_page(request, entries, keys=AUDIT_LOG_ORDER, name="audit-log")
     query = paging.other_params(request.GET)
     return render(request, "accounts/audit_log.html",
@@ -201,7 +202,7 @@ def two_factor(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         allowed, _ = device.verify_is_allowed()
         if not allowed:
-            form.add_error("token", "验证码错误次数过多，请稍候再试。")
+            form.add_error("token", gettext("验证码错误次数过多，请稍候再试。"))
         elif device.verify_token(form.cleaned_data["token"].strip()):
             otp_login(request, device)
             return redirect(_next_url(request))
@@ -209,8 +210,8 @@ def two_factor(request: HttpRequest) -> HttpResponse:
             record_event(actor=None, action=AuditAction.LOGIN_FAILED, object_type="accounts.user",
                          object_id=user.pk, object_label=user.username,
                          region_path=user.organization.region_path if user.organization_id else "",
-                         note="动态验证码错误")
-            form.add_error("token", "动态验证码不正确或已过期，请输入验证器当前显示的 6 位数字。")
+                         note=gettext("动态验证码错误"))
+            form.add_error("token", gettext("动态验证码不正确或已过期，请输入验证器当前显示的 6 位数字。"))
     return render(request, "accounts/two_factor.html", {"form": form, "next": _next_url(request)})
 
 
@@ -227,9 +228,9 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
         if services.confirm_two_factor(user=user, device=device, token=form.cleaned_data["token"]):
             otp_login(request, device)
             request.session[twofactor.SESSION_REQUIRED_KEY] = True
-            messages.success(request, "已绑定身份验证器，今后登录时需输入动态验证码。")
+            messages.success(request, gettext("已绑定身份验证器，今后登录时需输入动态验证码。"))
             return redirect(_next_url(request))
-        form.add_error("token", "动态验证码不正确，请确认手机时间准确后，输入验证器当前显示的 6 位数字。")
+        form.add_error("token", gettext("动态验证码不正确，请确认手机时间准确后，输入验证器当前显示的 6 位数字。"))
     return render(request, "accounts/two_factor_setup.html", {
         "form": form, "next": _next_url(request), "qr": twofactor.qr_data_uri(device),
         "secret": twofactor.secret_base32(device), "required": twofactor.requires_two_factor(user),
@@ -274,14 +275,14 @@ def security(request: HttpRequest) -> HttpResponse:
 def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
     session = UserSession.objects.select_related("user__organization").filter(pk=session_id).first()
     if session is None or (session.user_id != request.user.pk and not request.user.can(roles.ASSIGN_ROLES)):
-        raise Http404("会话不存在")
+        raise Http404(gettext("会话不存在"))
     if session.user_id != request.user.pk:
         selectors.user_for(request.user, session.user_id)  # in the administrator's scope
     if session.session_key == request.session.session_key:
-        messages.info(request, "这是当前会话，请使用「退出」结束")
+        messages.info(request, gettext("这是当前会话，请使用「退出」结束"))
         return redirect("accounts:security")
     services.end_session(actor=request.user, session=session)
-    messages.success(request, "已结束该会话")
+    messages.success(request, gettext("已结束该会话"))
     if session.user_id == request.user.pk:
         return redirect("accounts:security")
     return redirect("accounts:user", user_id=session.user_id)
@@ -305,15 +306,15 @@ def user_security_action(request: HttpRequest, user_id: int) -> HttpResponse:
     action = request.POST.get("action", "")
     if action == "reset_two_factor":
         services.reset_two_factor(actor=request.user, user=target)
-        messages.success(request, "已重置双因素认证，该账号下次登录时须重新绑定身份验证器")
+        messages.success(request, gettext("已重置双因素认证，该账号下次登录时须重新绑定身份验证器"))
     elif action == "unseal":
         services.unseal_account(actor=request.user, user=target)
-        messages.success(request, "已解封该账号")
+        messages.success(request, gettext("已解封该账号"))
     elif action == "end_sessions":
         count = services.end_all_sessions(actor=request.user, user=target, keep=request.session.session_key)
         messages.success(request, f"已结束该账号的 {count} 个会话")
     else:
-        raise Http404("未知操作")
+        raise Http404(gettext("未知操作"))
     return redirect("accounts:user", user_id=target.pk)
 
 
@@ -328,7 +329,7 @@ def user_reset_password(request: HttpRequest, user_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已重置密码，请将临时密码告知本人；其下次登录时须修改密码")
+            messages.success(request, gettext("已重置密码，请将临时密码告知本人；其下次登录时须修改密码"))
             return redirect("accounts:user", user_id=target.pk)
     return render(request, "accounts/password_reset.html", {"nav_active": "users", "form": form, "target": target})
 
@@ -355,7 +356,7 @@ def lockouts(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         username = request.POST.get("username", "")
         if username not in {a.username for a in _lockouts(request.user)}:
-            raise Http404("没有该锁定记录")
+            raise Http404(gettext("没有该锁定记录"))
         services.unlock(actor=request.user, username=username, ip_address=request.POST.get("ip_address") or None)
         messages.success(request, f"已解除账号「{username}」的登录锁定")
         return redirect("accounts:lockouts")

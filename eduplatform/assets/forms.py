@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from eduplatform.assets import codes
 from eduplatform.assets.schema import EQUIPMENT_COLUMNS, EQUIPMENT_SCHEMA, HOLDINGS_COLUMNS
 from eduplatform.core.imports import Column
 from eduplatform.orgs.forms import SchoolCodeMixin, ServiceErrorsMixin, style_fields
 
-BLANK = ("", "——请选择——")
+BLANK = ("", gettext_lazy("——请选择——"))
 
 
 def code_choices(field_name: str) -> list[tuple[str, str]]:
@@ -57,11 +58,11 @@ class EquipmentForm(_ServiceForm):
 
 
 class DisposalForm(_ServiceForm):
-    status = forms.ChoiceField(label="处置方式 *")
-    disposed_on = forms.DateField(label="处置日期 *", widget=forms.DateInput(attrs={"type": "date"}),
-                                  error_messages={"required": "请填写处置日期", "invalid": "日期格式应为 YYYY-MM-DD"})
-    disposal_reason = forms.CharField(label="处置说明", required=False, max_length=200,
-                                      help_text="如 报废审批文号、调入单位")
+    status = forms.ChoiceField(label=gettext_lazy("处置方式 *"))
+    disposed_on = forms.DateField(label=gettext_lazy("处置日期 *"), widget=forms.DateInput(attrs={"type": "date"}),
+                                  error_messages={"required": gettext_lazy("请填写处置日期"), "invalid": gettext_lazy("日期格式应为 YYYY-MM-DD")})
+    disposal_reason = forms.CharField(label=gettext_lazy("处置说明"), required=False, max_length=200,
+                                      help_text=gettext_lazy("如 报废审批文号、调入单位"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

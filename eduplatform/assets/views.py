@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.assets import codes, selectors, services
 from eduplatform.assets.forms import DisposalForm, EquipmentForm, HoldingsForm, code_choices
@@ -33,7 +34,7 @@ from eduplatform.orgs.forms import own_school, school_from_form
 from eduplatform.orgs.scope import scope_of
 
 NAV = "assets"
-HELD_OPTIONS = [("held", "在账（未处置）"), ("disposed", "已处置"), ("all", "全部")]
+HELD_OPTIONS = [("held", gettext_lazy("在账（未处置）")), ("disposed", gettext_lazy("已处置")), ("all", gettext_lazy("全部"))]
 
 
 
@@ -65,23 +66,23 @@ def _code(field: str, code: str) -> str:
 
 
 EXPORT_COLUMNS = [
-    ("学校标识码", lambda e: e.school.school_code),
-    ("学校", lambda e: e.school.name),
-    ("资产编号", lambda e: e.asset_number),
-    ("设备类别", lambda e: codes.category_name(e.category)),
-    ("名称", lambda e: e.name),
-    ("型号规格", lambda e: e.model),
-    ("数量", lambda e: e.quantity),
-    ("单价（元）", lambda e: float(e.unit_price)),
-    ("金额（元）", lambda e: float(e.value)),
-    ("购置日期", lambda e: e.purchased_on.isoformat()),
-    ("经费来源", lambda e: _code("funding_source", e.funding_source)),
-    ("取得方式", lambda e: _code("acquisition_mode", e.acquisition_mode)),
-    ("使用方向", lambda e: _code("use_direction", e.use_direction)),
-    ("仪器现状", lambda e: _code("status", e.status)),
-    ("存放地点", lambda e: e.location),
-    ("计入教学仪器设备", lambda e: "是" if e.for_teaching else "否"),
-    ("处置日期", lambda e: e.disposed_on.isoformat() if e.disposed_on else ""),
+    (gettext_lazy("学校标识码"), lambda e: e.school.school_code),
+    (gettext_lazy("学校"), lambda e: e.school.name),
+    (gettext_lazy("资产编号"), lambda e: e.asset_number),
+    (gettext_lazy("设备类别"), lambda e: codes.category_name(e.category)),
+    (gettext_lazy("名称"), lambda e: e.name),
+    (gettext_lazy("型号规格"), lambda e: e.model),
+    (gettext_lazy("数量"), lambda e: e.quantity),
+    (gettext_lazy("单价（元）"), lambda e: float(e.unit_price)),
+    (gettext_lazy("金额（元）"), lambda e: float(e.value)),
+    (gettext_lazy("购置日期"), lambda e: e.purchased_on.isoformat()),
+    (gettext_lazy("经费来源"), lambda e: _code("funding_source", e.funding_source)),
+    (gettext_lazy("取得方式"), lambda e: _code("acquisition_mode", e.acquisition_mode)),
+    (gettext_lazy("使用方向"), lambda e: _code("use_direction", e.use_direction)),
+    (gettext_lazy("仪器现状"), lambda e: _code("status", e.status)),
+    (gettext_lazy("存放地点"), lambda e: e.location),
+    (gettext_lazy("计入教学仪器设备"), lambda e: gettext("是") if e.for_teaching else gettext("否")),
+    (gettext_lazy("处置日期"), lambda e: e.disposed_on.isoformat() if e.disposed_on else ""),
 ]
 
 
@@ -99,10 +100,10 @@ def equipment_list(request: HttpRequest) -> HttpResponse:
     if params.get("format") == "xlsx":
         filters = {k: v for k, v in params.items() if k != "format" and v}
         record_event(actor=user, action=AuditAction.EXPORT, object_type=services.EQUIPMENT_TYPE,
-                     object_label="仪器设备台账", region_path=scope_of(user).region_path or "",
-                     note=f"导出仪器设备台账；筛选条件：{urlencode(filters) or '无'}")
+                     object_label=gettext("仪器设备台账"), region_path=scope_of(user).region_path or "",
+                     note=f"导出仪器设备台账；筛选条件：{urlencode(filters) or gettext('无')}")
         rows = ([fn(e) for _, fn in EXPORT_COLUMNS] for e in items.iterator(chunk_size=2000))
-        return xlsx_response("仪器设备台账.xlsx", [h for h, _ in EXPORT_COLUMNS], rows, sheet="仪器设备台账")
+        return xlsx_response(gettext("仪器设备台账.xlsx"), [h for h, _ in EXPORT_COLUMNS], rows, sheet=gettext("仪器设备台账"))
     page = paging.keyset_page(request, items, keys=selectors.EQUIPMENT_LIST_ORDER, name="equipment")
     for e in page:
         e.category_label = codes.category_name(e.category)
@@ -122,18 +123,18 @@ def equipment_detail(request: HttpRequest, equipment_id: int) -> HttpResponse:
     user = request.user
     item = selectors.equipment_for(user, equipment_id)
     fields = [
-        ("学校", f"{item.school.name}（{item.school.school_code}）"),
-        ("资产编号", item.asset_number), ("设备类别", f"{item.category} {codes.category_name(item.category)}"),
-        ("名称", item.name), ("型号规格", item.model), ("数量", f"{item.quantity:,}"),
-        ("单价（元）", f"{item.unit_price:,.2f}"), ("金额（元）", f"{item.value:,.2f}"),
-        ("购置日期", item.purchased_on.isoformat()),
-        ("经费来源", _code("funding_source", item.funding_source)),
-        ("取得方式", _code("acquisition_mode", item.acquisition_mode)),
-        ("使用方向", _code("use_direction", item.use_direction)),
-        ("仪器现状", _code("status", item.status)), ("存放地点", item.location),
-        ("计入教学仪器设备", "是" if item.for_teaching else "否"),
-        ("处置日期", item.disposed_on.isoformat() if item.disposed_on else ""),
-        ("处置说明", item.disposal_reason),
+        (gettext("学校"), f"{item.school.name}（{item.school.school_code}）"),
+        (gettext("资产编号"), item.asset_number), (gettext("设备类别"), f"{item.category} {codes.category_name(item.category)}"),
+        (gettext("名称"), item.name), (gettext("型号规格"), item.model), (gettext("数量"), f"{item.quantity:,}"),
+        (gettext("单价（元）"), f"{item.unit_price:,.2f}"), (gettext("金额（元）"), f"{item.value:,.2f}"),
+        (gettext("购置日期"), item.purchased_on.isoformat()),
+        (gettext("经费来源"), _code("funding_source", item.funding_source)),
+        (gettext("取得方式"), _code("acquisition_mode", item.acquisition_mode)),
+        (gettext("使用方向"), _code("use_direction", item.use_direction)),
+        (gettext("仪器现状"), _code("status", item.status)), (gettext("存放地点"), item.location),
+        (gettext("计入教学仪器设备"), gettext("是") if item.for_teaching else gettext("否")),
+        (gettext("处置日期"), item.disposed_on.isoformat() if item.disposed_on else ""),
+        (gettext("处置说明"), item.disposal_reason),
     ]
     return render(request, "assets/detail.html", {
         **_nav(request, "list"), "item": item, "fields": fields,
@@ -178,7 +179,7 @@ def equipment_edit(request: HttpRequest, equipment_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已保存修改")
+            messages.success(request, gettext("已保存修改"))
             return redirect("assets:detail", equipment_id=item.pk)
     return render(request, "assets/form.html", {**_nav(request, "list"), "form": form, "item": item})
 
@@ -198,7 +199,7 @@ def equipment_dispose(request: HttpRequest, equipment_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已办理处置")
+            messages.success(request, gettext("已办理处置"))
             return redirect("assets:detail", equipment_id=item.pk)
     return render(request, "assets/dispose.html", {**_nav(request, "list"), "form": form, "item": item})
 
@@ -208,12 +209,12 @@ def equipment_dispose(request: HttpRequest, equipment_id: int) -> HttpResponse:
 
 
 HOLDINGS_EXPORT = [
-    ("学校标识码", lambda h: h.school.school_code), ("学校", lambda h: h.school.name), ("统计年度", lambda h: h.year),
-    ("数据来源", lambda h: h.get_source_display()), ("图书（册）", lambda h: h.books_volumes),
-    ("教学用计算机（台）", lambda h: h.computers_for_teaching),
-    ("网络多媒体教室（间）", lambda h: h.multimedia_classrooms),
-    ("教学仪器设备资产值（元）", lambda h: float(h.teaching_equipment_value)),
-    ("固定资产总值（元）", lambda h: float(h.fixed_asset_value)),
+    (gettext_lazy("学校标识码"), lambda h: h.school.school_code), (gettext_lazy("学校"), lambda h: h.school.name), (gettext_lazy("统计年度"), lambda h: h.year),
+    (gettext_lazy("数据来源"), lambda h: h.get_source_display()), (gettext_lazy("图书（册）"), lambda h: h.books_volumes),
+    (gettext_lazy("教学用计算机（台）"), lambda h: h.computers_for_teaching),
+    (gettext_lazy("网络多媒体教室（间）"), lambda h: h.multimedia_classrooms),
+    (gettext_lazy("教学仪器设备资产值（元）"), lambda h: float(h.teaching_equipment_value)),
+    (gettext_lazy("固定资产总值（元）"), lambda h: float(h.fixed_asset_value)),
 ]
 
 
@@ -228,10 +229,10 @@ def holdings_list(request: HttpRequest) -> HttpResponse:
     rows = selectors.holdings_in_scope(user, year=year, source=params.get("source", ""), text=params.get("q", ""))
     if params.get("format") == "xlsx":
         record_event(actor=user, action=AuditAction.EXPORT, object_type=services.HOLDINGS_TYPE,
-                     object_label="资产汇总", region_path=scope_of(user).region_path or "",
-                     note=f"导出资产汇总；统计年度：{year or '全部'}")
+                     object_label=gettext("资产汇总"), region_path=scope_of(user).region_path or "",
+                     note=f"导出资产汇总；统计年度：{year or gettext('全部')}")
         data = ([fn(h) for _, fn in HOLDINGS_EXPORT] for h in rows.iterator(chunk_size=2000))
-        return xlsx_response("资产汇总.xlsx", [h for h, _ in HOLDINGS_EXPORT], data, sheet="资产汇总")
+        return xlsx_response(gettext("资产汇总.xlsx"), [h for h, _ in HOLDINGS_EXPORT], data, sheet=gettext("资产汇总"))
     page = paging.keyset_page(request, rows, keys=selectors.HOLDINGS_LIST_ORDER, name="holdings")
     query = paging.other_params(params)
     own = own_school(user)

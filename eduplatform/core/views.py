@@ -9,6 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from eduplatform.core.errors import NotPermitted, OutOfScope, RecordInvalid
 
@@ -57,7 +58,7 @@ def decide_open_step(
         if settled:
             messages.info(request, settled)
             return redirect(done_url)
-        raise NotPermitted("当前审核环节不由您处理，或已处理完毕")
+        raise NotPermitted(gettext("当前审核环节不由您处理，或已处理完毕"))
     form.is_valid()
     approve = request.POST.get("decision") == "approve"
     try:
@@ -69,5 +70,5 @@ def decide_open_step(
         for problem in err.problems:
             form.add_error("comment" if problem.field == "comment" else None, problem.message)
         return rerender(form)
-    messages.success(request, f"{step.title}：已{'同意' if approve else '退回'}")
+    messages.success(request, f"{step.title}：已{gettext('同意') if approve else gettext('退回')}")
     return redirect(done_url)

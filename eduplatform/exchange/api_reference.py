@@ -13,7 +13,9 @@ import hashlib
 import json
 from typing import Any
 
+from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import override
 from ninja import Field, Query, Router, Schema
 
 from eduplatform.core.errors import NotPermitted, OutOfScope
@@ -28,6 +30,13 @@ from eduplatform.standards.models import CodeSynonym
 from eduplatform.stats import basetables, selectors
 from eduplatform.stats.basetables import stored as stored_base_tables
 from eduplatform.stats.models import Snapshot
+
+
+def _standard_text(text) -> str:
+    """A figure's name as the data standard writes it: Chinese, whatever language the request that
+    first loads this module asked for (the standard is one document for every system)."""
+    with override(settings.LANGUAGE_CODE):
+        return str(text)
 
 router = Router(tags=["代码表与统计"])
 
@@ -62,7 +71,7 @@ STATISTICS = register(ApiResource(
         ResourceField("region_code", "区划代码", "string", required=True, example="440106000000",
                       help="12 位统计用区划代码；不带则为管辖范围的顶层"),
         ResourceField("snapshot_id", "快照编号", "integer", help="不带则为实时数"),
-        *(ResourceField(key, label, "number" if "㎡" in label else "integer", writable=False)
+        *(ResourceField(key, _standard_text(label), "number" if "㎡" in label else "integer", writable=False)
           for key, label, *_ in selectors.OVERVIEW_COLUMNS),
         ResourceField("series", "基表系列", "string", example="basic",
                       help="basic 基础基、vocational 中职基、higher 高基"),
@@ -236,7 +245,7 @@ def _figures(request: HttpRequest, snapshot: Snapshot | None) -> FiguresOut:
     request.api_records = len(rows)
     return FiguresOut(region_code=region.code, region_name=region.name,
                       snapshot_id=snapshot.pk if snapshot else None,
-                      columns=[FigureColumn(key=k, label=label) for k, label in keys],
+                      columns=[FigureColumn(key=k, label=str(label)) for k, label in keys],
                       rows=[out(r) for r in rows], total=out(total))
 
 

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from eduplatform.core import paging
@@ -28,15 +29,15 @@ NAV = "api_clients"
 
 
 class ClientForm(ServiceErrorsMixin, forms.Form):
-    name = forms.CharField(label="系统名称 *", max_length=100, required=False,
-                           help_text="例如：天河区学籍管理系统")
-    vendor = forms.CharField(label="开发单位", max_length=100, required=False)
-    contact = forms.CharField(label="联系人及电话", max_length=100, required=False)
+    name = forms.CharField(label=gettext_lazy("系统名称 *"), max_length=100, required=False,
+                           help_text=gettext_lazy("例如：天河区学籍管理系统"))
+    vendor = forms.CharField(label=gettext_lazy("开发单位"), max_length=100, required=False)
+    contact = forms.CharField(label=gettext_lazy("联系人及电话"), max_length=100, required=False)
     # 所属单位 is a searchable picker (added in __init__); a 学校标识码 posted instead (scripts, older
     # pages) still names a school.
     school_code = forms.CharField(max_length=10, required=False, widget=forms.HiddenInput)
-    may_see_personal = forms.BooleanField(label="可读取未脱敏个人信息（身份证件号、电话、住址）", required=False)
-    rate_limit_per_minute = forms.IntegerField(label="每分钟请求上限", initial=600, min_value=1,
+    may_see_personal = forms.BooleanField(label=gettext_lazy("可读取未脱敏个人信息（身份证件号、电话、住址）"), required=False)
+    rate_limit_per_minute = forms.IntegerField(label=gettext_lazy("每分钟请求上限"), initial=600, min_value=1,
                                                max_value=services.MAX_RATE_LIMIT)
 
     def __init__(self, *args, actor=None, **kwargs):
@@ -47,8 +48,8 @@ class ClientForm(ServiceErrorsMixin, forms.Form):
         else:
             fields = dict(self.fields)
             self.fields = {"name": fields.pop("name"), "vendor": fields.pop("vendor"), "contact": fields.pop("contact"),
-                           "organization": unit_picker_field(actor=actor, label="所属单位（管辖范围） *", required=True,
-                                                             help_text="客户端只能读写该单位及其下级单位的数据；输入单位名称或学校标识码查找"),
+                           "organization": unit_picker_field(actor=actor, label=gettext_lazy("所属单位（管辖范围） *"), required=True,
+                                                             help_text=gettext_lazy("客户端只能读写该单位及其下级单位的数据；输入单位名称或学校标识码查找")),
                            **fields}
             self.fields["organization"].required = False  # the view names a missing unit, with the code fallback
         style_fields(self)
@@ -87,13 +88,13 @@ def clients(request: HttpRequest) -> HttpResponse:
         rows = rows.filter(name__contains=text)
     if request.GET.get("format") == "xlsx":
         data = ([c.name, c.vendor, c.contact, c.organization.name, c.get_status_display(), c.status_reason,
-                 "是" if c.may_see_personal else "否", c.rate_limit_per_minute,
+                 gettext("是") if c.may_see_personal else gettext("否"), c.rate_limit_per_minute,
                  services.describe_grants(services.grants_of(c)), c.application.client_id if c.application else "",
                  c.created_at.strftime("%Y-%m-%d %H:%M")]
                 for c in rows.prefetch_related("grants").order_by(*CLIENT_LIST_ORDER))
-        return xlsx_response("接口客户端.xlsx", ["系统名称", "开发单位", "联系人及电话", "所属单位", "状态", "停用原因",
-                                             "可读取个人信息", "每分钟请求上限", "授权", "client_id", "登记时间"],
-                             data, sheet="接口客户端")
+        return xlsx_response(gettext("接口客户端.xlsx"), [gettext("系统名称"), gettext("开发单位"), gettext("联系人及电话"), gettext("所属单位"), gettext("状态"), gettext("停用原因"),
+                                             gettext("可读取个人信息"), gettext("每分钟请求上限"), gettext("授权"), "client_id", gettext("登记时间")],
+                             data, sheet=gettext("接口客户端"))
     page = paging.keyset_page(request, rows, keys=CLIENT_LIST_ORDER, name="api-clients")
     return render(request, "exchange/clients/list.html",
                   {"nav_active": NAV, "page": page, "can_manage": request.user.can(MANAGE_API_CLIENTS),
@@ -112,7 +113,7 @@ def client_register(request: HttpRequest) -> HttpResponse:
             org = scoped(Organization.objects.filter(is_open=True, kind="school", school_code=code), request.user,
                          with_focus=False).first()
         if org is None:
-            form.add_error("organization", "请选择所属单位或填写学校标识码（只能是本辖区内的单位）")
+            form.add_error("organization", gettext("请选择所属单位或填写学校标识码（只能是本辖区内的单位）"))
         else:
             try:
                 client, secret = services.register_client(
@@ -142,7 +143,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
         if not can_manage:
             from eduplatform.core.errors import NotPermitted
 
-            raise NotPermitted("只有安全管理员可以修改接口客户端")
+            raise NotPermitted(gettext("只有安全管理员可以修改接口客户端"))
         grants = _posted_grants(request)
         if form.is_valid():
             try:
@@ -153,7 +154,7 @@ def client_detail(request: HttpRequest, client_id: int) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, "已保存授权，客户端下次调用时生效")
+                messages.success(request, gettext("已保存授权，客户端下次调用时生效"))
                 return redirect("exchange_clients:detail", client_id=client.pk)
     return render(request, "exchange/clients/detail.html",
                   {"nav_active": NAV, "client": client, "form": form, "grant_rows": _grant_rows(grants),
@@ -170,7 +171,7 @@ def client_suspend(request: HttpRequest, client_id: int) -> HttpResponse:
     except RecordInvalid as err:
         messages.error(request, str(err))
     else:
-        messages.success(request, "已停用该接口客户端，其调用将被拒绝")
+        messages.success(request, gettext("已停用该接口客户端，其调用将被拒绝"))
     return redirect("exchange_clients:detail", client_id=client.pk)
 
 
@@ -180,7 +181,7 @@ def client_suspend(request: HttpRequest, client_id: int) -> HttpResponse:
 def client_resume(request: HttpRequest, client_id: int) -> HttpResponse:
     client = services.client_for(request.user, client_id)
     services.resume_client(actor=request.user, client=client)
-    messages.success(request, "已恢复该接口客户端")
+    messages.success(request, gettext("已恢复该接口客户端"))
     return redirect("exchange_clients:detail", client_id=client.pk)
 
 

@@ -8,6 +8,7 @@ from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import get_language, gettext
 
 from eduplatform.core import pdf
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_workbook
@@ -35,11 +36,11 @@ def standard_page(request: HttpRequest) -> HttpResponse:
         return _download(xlsx_workbook(data_standard.workbook_sheets(standard)), f"{filename}.xlsx", XLSX_TYPE)
     if fmt == "pdf":
         # A PDF takes seconds to lay out; the same standard (fingerprint) gives the same document.
-        key = f"exchange:standard-pdf:{standard.fingerprint}:{_host(request)}"
+        key = f"exchange:standard-pdf:{standard.fingerprint}:{_host(request)}:{get_language()}"
         content = cache.get(key)
         if content is None:
             content = pdf.render_pdf("exchange/standard/document.html", {
-                "standard": standard, "print_title": standard.title, "print_region": "广东省",
+                "standard": standard, "print_title": standard.title, "print_region": gettext("广东省"),
                 "print_period": f"接口版本 {standard.api_version}",
                 "print_version": f"标准指纹 {standard.fingerprint}", "printed_at": timezone.now()})
             cache.set(key, content, 3600)
@@ -51,7 +52,7 @@ def code_table_page(request: HttpRequest, table_key: str) -> HttpResponse:
     """One national code table's values, public like the standard that refers to it."""
     table = standards.code_table(table_key)
     if table is None:
-        raise Http404("代码表不存在")
+        raise Http404(gettext("代码表不存在"))
     synonyms: dict[str, list[str]] = {}
     for code, synonym in CodeSynonym.objects.filter(table_key=table.key).values_list("code", "synonym"):
         synonyms.setdefault(code, []).append(synonym)

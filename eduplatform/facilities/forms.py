@@ -6,23 +6,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import RowSchema
 from eduplatform.orgs.forms import SchoolCodeMixin, ServiceErrorsMixin, style_fields
 
-BLANK = ("", "——请选择——")
+BLANK = ("", gettext_lazy("——请选择——"))
 
 BUILDING_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("基本信息", ("number", "name", "building_class", "use_code", "structure", "floors_above", "floors_below",
+    (gettext_lazy("基本信息"), ("number", "name", "building_class", "use_code", "structure", "floors_above", "floors_below",
                   "built_year", "property_right", "tenure", "in_use")),
-    ("面积（平方米）", ("total_area", "teaching_area", "admin_area", "living_area", "other_area")),
-    ("安全状况", ("condition", "safety_inspection", "seismic_category", "seismic_intensity", "appraised_on",
+    (gettext_lazy("面积（平方米）"), ("total_area", "teaching_area", "admin_area", "living_area", "other_area")),
+    (gettext_lazy("安全状况"), ("condition", "safety_inspection", "seismic_category", "seismic_intensity", "appraised_on",
                   "seismic_result", "fire_resistance", "fire_accepted", "notes")),
 )
 LAND_SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("地块", ("name", "certificate_number", "property_right", "acquisition_mode", "acquired_on", "notes")),
-    ("面积（平方米）", ("area", "sports_area", "green_area")),
+    (gettext_lazy("地块"), ("name", "certificate_number", "property_right", "acquisition_mode", "acquired_on", "notes")),
+    (gettext_lazy("面积（平方米）"), ("area", "sports_area", "green_area")),
 )
 
 
@@ -48,7 +49,7 @@ class RecordForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
             # A value the choices do not list reaches the service, which says what is wrong with it.
             field.validate = lambda value: None
         elif col.kind == "bool":
-            field = forms.ChoiceField(label=label, required=False, choices=[("是", "是"), ("否", "否")])
+            field = forms.ChoiceField(label=label, required=False, choices=[(gettext("是"), gettext("是")), (gettext("否"), gettext("否"))])
         elif col.kind == "date":
             field = forms.CharField(label=label, required=False,
                                     widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
@@ -65,16 +66,16 @@ class RecordForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
 
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
-        out = [("学校", [self["school_code"]])] if "school_code" in self.fields else []
+        out = [(gettext("学校"), [self["school_code"]])] if "school_code" in self.fields else []
         return out + [(title, [self[n] for n in names]) for title, names in self.layout]
 
 
 class CloseForm(ServiceErrorsMixin, forms.Form):
     """拆除 a building or 注销 a parcel: the date and why."""
 
-    on = forms.DateField(label="日期", required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                         error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
-    reason = forms.CharField(label="原因", required=False, max_length=200)
+    on = forms.DateField(label=gettext_lazy("日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                         error_messages={"invalid": gettext_lazy("日期格式应为 YYYY-MM-DD")})
+    reason = forms.CharField(label=gettext_lazy("原因"), required=False, max_length=200)
 
     def __init__(self, *args, date_label: str, reason_label: str, **kwargs):
         super().__init__(*args, **kwargs)

@@ -13,6 +13,8 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import CleanRow, RowSchema
 from eduplatform.facilities.models import Tenure
@@ -46,37 +48,37 @@ def use_category(use_code: str) -> str:
 
 
 BUILDING_COLUMNS: tuple[Column, ...] = (
-    Column("number", "建筑物编号", required=True, aliases=("编号", "校舍编号"), example="JZ001",
+    Column("number", gettext_noop("建筑物编号"), required=True, aliases=("编号", "校舍编号"), example="JZ001",
            help="本校内唯一，如 JZ001；已有编号的行按所选“新增或更新”方式处理"),
-    Column("name", "建筑物名称", required=True, aliases=("校舍名称", "名称", "建筑名称"), example="1号教学楼", width=18),
-    Column("building_class", "建筑物分类", kind="code", example="1-房屋建筑", help="不填为 房屋建筑"),
-    Column("use_code", "建筑物用途", required=True, kind="code", aliases=("用途",), example="11-教学楼"),
-    Column("structure", "建筑结构", required=True, kind="code", aliases=("结构", "建筑物结构"), example="4-框架结构"),
-    Column("floors_above", "地上层数", kind="int", aliases=("层数", "楼层数"), example="5"),
-    Column("floors_below", "地下层数", kind="int", example="0"),
-    Column("built_year", "建成年份", required=True, kind="int", aliases=("建成年度", "竣工年份"), example="2008",
+    Column("name", gettext_noop("建筑物名称"), required=True, aliases=("校舍名称", "名称", "建筑名称"), example="1号教学楼", width=18),
+    Column("building_class", gettext_noop("建筑物分类"), kind="code", example="1-房屋建筑", help="不填为 房屋建筑"),
+    Column("use_code", gettext_noop("建筑物用途"), required=True, kind="code", aliases=("用途",), example="11-教学楼"),
+    Column("structure", gettext_noop("建筑结构"), required=True, kind="code", aliases=("结构", "建筑物结构"), example="4-框架结构"),
+    Column("floors_above", gettext_noop("地上层数"), kind="int", aliases=("层数", "楼层数"), example="5"),
+    Column("floors_below", gettext_noop("地下层数"), kind="int", example="0"),
+    Column("built_year", gettext_noop("建成年份"), required=True, kind="int", aliases=("建成年度", "竣工年份"), example="2008",
            help="四位年份，如 2008"),
-    Column("total_area", "建筑面积", required=True, kind="decimal", aliases=("总建筑面积", "建筑面积合计"),
+    Column("total_area", gettext_noop("建筑面积"), required=True, kind="decimal", aliases=("总建筑面积", "建筑面积合计"),
            example="4200", help="平方米，不能为负数"),
-    Column("teaching_area", "教学及辅助用房面积", kind="decimal", aliases=("教学及辅助用房", "其中教学及辅助用房"),
+    Column("teaching_area", gettext_noop("教学及辅助用房面积"), kind="decimal", aliases=("教学及辅助用房", "其中教学及辅助用房"),
            example="3600",
            help="其中用作教学及辅助用房的面积（平方米）；各用途面积之和不能超过建筑面积，未分到各用途的部分计入建筑物用途所属类别"),
-    Column("admin_area", "行政办公用房面积", kind="decimal", aliases=("行政办公用房", "其中行政办公用房"), example="600"),
-    Column("living_area", "生活用房面积", kind="decimal", aliases=("生活用房", "其中生活用房"), example=""),
-    Column("other_area", "其他用房面积", kind="decimal", aliases=("其他用房", "其中其他用房"), example=""),
-    Column("property_right", "产权", required=True, kind="code", aliases=("产权情况",), example="1-学校独立产权"),
-    Column("tenure", "自有或租借", kind="code", aliases=("是否租借",), example="1-自有", help="不填为 自有"),
-    Column("condition", "建筑物状况", kind="code", aliases=("危房等级", "校舍状况"), example="10-正常",
+    Column("admin_area", gettext_noop("行政办公用房面积"), kind="decimal", aliases=("行政办公用房", "其中行政办公用房"), example="600"),
+    Column("living_area", gettext_noop("生活用房面积"), kind="decimal", aliases=("生活用房", "其中生活用房"), example=""),
+    Column("other_area", gettext_noop("其他用房面积"), kind="decimal", aliases=("其他用房", "其中其他用房"), example=""),
+    Column("property_right", gettext_noop("产权"), required=True, kind="code", aliases=("产权情况",), example="1-学校独立产权"),
+    Column("tenure", gettext_noop("自有或租借"), kind="code", aliases=("是否租借",), example="1-自有", help="不填为 自有"),
+    Column("condition", gettext_noop("建筑物状况"), kind="code", aliases=("危房等级", "校舍状况"), example="10-正常",
            help="危房按 JGJ 125 鉴定等级填写 A–D 级危房；不填为 正常"),
-    Column("in_use", "是否在用", kind="bool", example="是", help="不填为 是"),
-    Column("safety_inspection", "安全排查结论", kind="code", example="1-安全"),
-    Column("seismic_category", "抗震设防类别", kind="code", example="2-重点设防类"),
-    Column("seismic_intensity", "抗震设防烈度", kind="code", example="3-抗震设防烈度为7度"),
-    Column("appraised_on", "抗震鉴定日期", kind="date", example="2019-06-30"),
-    Column("seismic_result", "抗震鉴定结论", kind="code", example="1-达到抗震设防要求"),
-    Column("fire_resistance", "耐火等级", kind="code", aliases=("消防耐火等级",), example="2-二级"),
-    Column("fire_accepted", "通过消防验收", kind="bool", example="是"),
-    Column("notes", "备注", width=24),
+    Column("in_use", gettext_noop("是否在用"), kind="bool", example="是", help="不填为 是"),
+    Column("safety_inspection", gettext_noop("安全排查结论"), kind="code", example="1-安全"),
+    Column("seismic_category", gettext_noop("抗震设防类别"), kind="code", example="2-重点设防类"),
+    Column("seismic_intensity", gettext_noop("抗震设防烈度"), kind="code", example="3-抗震设防烈度为7度"),
+    Column("appraised_on", gettext_noop("抗震鉴定日期"), kind="date", example="2019-06-30"),
+    Column("seismic_result", gettext_noop("抗震鉴定结论"), kind="code", example="1-达到抗震设防要求"),
+    Column("fire_resistance", gettext_noop("耐火等级"), kind="code", aliases=("消防耐火等级",), example="2-二级"),
+    Column("fire_accepted", gettext_noop("通过消防验收"), kind="bool", example="是"),
+    Column("notes", gettext_noop("备注"), width=24),
 )
 
 BUILDING_SCHEMA = RowSchema(
@@ -102,17 +104,17 @@ BUILDING_SCHEMA = RowSchema(
 )
 
 LAND_COLUMNS: tuple[Column, ...] = (
-    Column("name", "地块名称（坐落）", required=True, aliases=("地块名称", "坐落", "坐落位置"), example="主校区", width=18),
-    Column("certificate_number", "土地证号", aliases=("不动产权证号", "土地使用证号"), example="粤(2018)广州市不动产权第0001号",
+    Column("name", gettext_noop("地块名称（坐落）"), required=True, aliases=("地块名称", "坐落", "坐落位置"), example="主校区", width=18),
+    Column("certificate_number", gettext_noop("土地证号"), aliases=("不动产权证号", "土地使用证号"), example="粤(2018)广州市不动产权第0001号",
            width=22, help="地块按土地证号识别（没有证号按地块名称识别）"),
-    Column("area", "占地面积", required=True, kind="decimal", aliases=("土地面积",), example="24000",
+    Column("area", gettext_noop("占地面积"), required=True, kind="decimal", aliases=("土地面积",), example="24000",
            help="平方米，不能为负数"),
-    Column("sports_area", "其中体育场地面积", kind="decimal", aliases=("体育场地面积", "运动场地面积"), example="8000"),
-    Column("green_area", "其中绿化用地面积", kind="decimal", aliases=("绿化用地面积",), example="6000"),
-    Column("property_right", "产权", required=True, kind="code", aliases=("产权情况",), example="1-学校独立产权"),
-    Column("acquisition_mode", "取得方式", kind="code", example="1-购置"),
-    Column("acquired_on", "取得日期", kind="date", example="2001-09-01"),
-    Column("notes", "备注", width=24),
+    Column("sports_area", gettext_noop("其中体育场地面积"), kind="decimal", aliases=("体育场地面积", "运动场地面积"), example="8000"),
+    Column("green_area", gettext_noop("其中绿化用地面积"), kind="decimal", aliases=("绿化用地面积",), example="6000"),
+    Column("property_right", gettext_noop("产权"), required=True, kind="code", aliases=("产权情况",), example="1-学校独立产权"),
+    Column("acquisition_mode", gettext_noop("取得方式"), kind="code", example="1-购置"),
+    Column("acquired_on", gettext_noop("取得日期"), kind="date", example="2001-09-01"),
+    Column("notes", gettext_noop("备注"), width=24),
 )
 
 LAND_SCHEMA = RowSchema(

@@ -21,6 +21,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core import paging
 from eduplatform.core.errors import NotPermitted, RecordInvalid
@@ -42,12 +43,12 @@ from eduplatform.stats.selectors import building_totals
 
 NAV = "buildings"
 
-STATUS_OPTIONS = [("standing", "现存（含停用）"), ("in_use", "在用"), ("idle", "停用"), ("demolished", "已拆除"),
-                  ("all", "全部")]
-CONDITION_OPTIONS = [("normal", "正常"), ("dangerous", "危房（A–D级）"), ("d_grade", "D级危房"),
-                     ("d_in_use", "D级危房仍在使用")]
+STATUS_OPTIONS = [("standing", gettext_lazy("现存（含停用）")), ("in_use", gettext_lazy("在用")), ("idle", gettext_lazy("停用")), ("demolished", gettext_lazy("已拆除")),
+                  ("all", gettext_lazy("全部"))]
+CONDITION_OPTIONS = [("normal", gettext_lazy("正常")), ("dangerous", gettext_lazy("危房（A–D级）")), ("d_grade", gettext_lazy("D级危房")),
+                     ("d_in_use", gettext_lazy("D级危房仍在使用"))]
 CATEGORY_OPTIONS = [(k, label) for k, label, _f in USE_CATEGORIES]
-PARCEL_STATUS_OPTIONS = [("active", "现有"), ("retired", "已注销"), ("all", "全部")]
+PARCEL_STATUS_OPTIONS = [("active", gettext_lazy("现有")), ("retired", gettext_lazy("已注销")), ("all", gettext_lazy("全部"))]
 
 
 
@@ -69,7 +70,7 @@ def _initial(record: Any, schema: RowSchema) -> dict[str, str]:
     for col in schema.columns:
         value = getattr(record, col.field)
         if col.kind == "bool":
-            out[col.field] = "是" if value else "否"
+            out[col.field] = gettext("是") if value else gettext("否")
         elif isinstance(value, dt.date):
             out[col.field] = value.isoformat()
         elif isinstance(value, decimal.Decimal):
@@ -87,14 +88,14 @@ def _fields(record: Any, schema: RowSchema) -> list[tuple[str, str]]:
         if col.kind == "code":
             shown = f"{_code(schema, col.field, value)}" if value else ""
         elif col.kind == "bool":
-            shown = "是" if value else "否"
+            shown = gettext("是") if value else gettext("否")
         elif col.kind == "decimal":
             shown = f"{area_text(value)} ㎡" if value is not None else ""
         elif isinstance(value, dt.date):
             shown = value.isoformat()
         else:
             shown = "" if value is None else str(value)
-        rows.append((col.label, shown))
+        rows.append((gettext(col.label), shown))
     return rows
 
 
@@ -103,7 +104,7 @@ def _export(user, filename: str, sheet: str, note_what: str, object_type: str, p
     filters = {k: v for k, v in params.items() if k != "format" and v}
     record_event(actor=user, action=AuditAction.EXPORT, object_type=object_type, object_label=note_what,
                  region_path=scope_of(user).region_path or "",
-                 note=f"导出{note_what}；筛选条件：{urlencode(filters) or '无'}")
+                 note=f"导出{note_what}；筛选条件：{urlencode(filters) or gettext('无')}")
     rows = ([fn(r) for _h, fn in columns] for r in records.iterator(chunk_size=2000))
     return xlsx_response(filename, [h for h, _fn in columns], rows, sheet=sheet)
 
@@ -117,32 +118,32 @@ def _area(value: decimal.Decimal | None) -> float | str:
 
 
 BUILDING_EXPORT = [
-    ("学校标识码", lambda b: b.school.school_code),
-    ("学校", lambda b: b.school.name),
-    ("建筑物编号", lambda b: b.number),
-    ("建筑物名称", lambda b: b.name),
-    ("建筑物分类", lambda b: _code(BUILDING_SCHEMA, "building_class", b.building_class)),
-    ("建筑物用途", lambda b: _code(BUILDING_SCHEMA, "use_code", b.use_code)),
-    ("建筑结构", lambda b: _code(BUILDING_SCHEMA, "structure", b.structure)),
-    ("地上层数", lambda b: b.floors_above if b.floors_above is not None else ""),
-    ("地下层数", lambda b: b.floors_below if b.floors_below is not None else ""),
-    ("建成年份", lambda b: b.built_year),
-    ("建筑面积", lambda b: _area(b.total_area)),
-    ("教学及辅助用房面积", lambda b: _area(b.teaching_area)),
-    ("行政办公用房面积", lambda b: _area(b.admin_area)),
-    ("生活用房面积", lambda b: _area(b.living_area)),
-    ("其他用房面积", lambda b: _area(b.other_area)),
-    ("产权", lambda b: _code(BUILDING_SCHEMA, "property_right", b.property_right)),
-    ("自有或租借", lambda b: b.get_tenure_display()),
-    ("建筑物状况", lambda b: _code(BUILDING_SCHEMA, "condition", b.condition)),
-    ("是否在用", lambda b: "是" if b.in_use else "否"),
-    ("抗震设防类别", lambda b: _code(BUILDING_SCHEMA, "seismic_category", b.seismic_category)),
-    ("抗震设防烈度", lambda b: _code(BUILDING_SCHEMA, "seismic_intensity", b.seismic_intensity)),
-    ("抗震鉴定日期", lambda b: b.appraised_on.isoformat() if b.appraised_on else ""),
-    ("抗震鉴定结论", lambda b: _code(BUILDING_SCHEMA, "seismic_result", b.seismic_result)),
-    ("耐火等级", lambda b: _code(BUILDING_SCHEMA, "fire_resistance", b.fire_resistance)),
-    ("通过消防验收", lambda b: "是" if b.fire_accepted else "否"),
-    ("拆除日期", lambda b: b.demolished_on.isoformat() if b.demolished_on else ""),
+    (gettext_lazy("学校标识码"), lambda b: b.school.school_code),
+    (gettext_lazy("学校"), lambda b: b.school.name),
+    (gettext_lazy("建筑物编号"), lambda b: b.number),
+    (gettext_lazy("建筑物名称"), lambda b: b.name),
+    (gettext_lazy("建筑物分类"), lambda b: _code(BUILDING_SCHEMA, "building_class", b.building_class)),
+    (gettext_lazy("建筑物用途"), lambda b: _code(BUILDING_SCHEMA, "use_code", b.use_code)),
+    (gettext_lazy("建筑结构"), lambda b: _code(BUILDING_SCHEMA, "structure", b.structure)),
+    (gettext_lazy("地上层数"), lambda b: b.floors_above if b.floors_above is not None else ""),
+    (gettext_lazy("地下层数"), lambda b: b.floors_below if b.floors_below is not None else ""),
+    (gettext_lazy("建成年份"), lambda b: b.built_year),
+    (gettext_lazy("建筑面积"), lambda b: _area(b.total_area)),
+    (gettext_lazy("教学及辅助用房面积"), lambda b: _area(b.teaching_area)),
+    (gettext_lazy("行政办公用房面积"), lambda b: _area(b.admin_area)),
+    (gettext_lazy("生活用房面积"), lambda b: _area(b.living_area)),
+    (gettext_lazy("其他用房面积"), lambda b: _area(b.other_area)),
+    (gettext_lazy("产权"), lambda b: _code(BUILDING_SCHEMA, "property_right", b.property_right)),
+    (gettext_lazy("自有或租借"), lambda b: b.get_tenure_display()),
+    (gettext_lazy("建筑物状况"), lambda b: _code(BUILDING_SCHEMA, "condition", b.condition)),
+    (gettext_lazy("是否在用"), lambda b: gettext("是") if b.in_use else gettext("否")),
+    (gettext_lazy("抗震设防类别"), lambda b: _code(BUILDING_SCHEMA, "seismic_category", b.seismic_category)),
+    (gettext_lazy("抗震设防烈度"), lambda b: _code(BUILDING_SCHEMA, "seismic_intensity", b.seismic_intensity)),
+    (gettext_lazy("抗震鉴定日期"), lambda b: b.appraised_on.isoformat() if b.appraised_on else ""),
+    (gettext_lazy("抗震鉴定结论"), lambda b: _code(BUILDING_SCHEMA, "seismic_result", b.seismic_result)),
+    (gettext_lazy("耐火等级"), lambda b: _code(BUILDING_SCHEMA, "fire_resistance", b.fire_resistance)),
+    (gettext_lazy("通过消防验收"), lambda b: gettext("是") if b.fire_accepted else gettext("否")),
+    (gettext_lazy("拆除日期"), lambda b: b.demolished_on.isoformat() if b.demolished_on else ""),
 ]
 
 
@@ -156,7 +157,7 @@ def building_list(request: HttpRequest) -> HttpResponse:
         condition=params.get("condition", ""), status=params.get("status", "standing"),
         school_code=params.get("school", ""), region_path=region.path if region else "")
     if params.get("format") == "xlsx":
-        return _export(user, "校舍名单.xlsx", "校舍", "校舍名单", services.BUILDING_TYPE, params, BUILDING_EXPORT, buildings)
+        return _export(user, gettext("校舍名单.xlsx"), gettext("校舍"), gettext("校舍名单"), services.BUILDING_TYPE, params, BUILDING_EXPORT, buildings)
     # The standing buildings of a scope with no other filter are what the statistics' building
     # roll-up sums per school: a large scope's count and totals come from there (exact, and a sum
     # over its schools instead of over every building); a small one is summed from its rows.
@@ -165,7 +166,7 @@ def building_list(request: HttpRequest) -> HttpResponse:
     rolled_up = functools.cache(lambda: building_totals(user, under=region.path if region else ""))
     page = paging.keyset_page(
         request, buildings, keys=selectors.BUILDING_LIST_ORDER, name="buildings", seek=2,
-        known_total=(lambda: rolled_up()["buildings"] or 0) if unfiltered else None, total_source="统计汇总")
+        known_total=(lambda: rolled_up()["buildings"] or 0) if unfiltered else None, total_source=gettext("统计汇总"))
     query = paging.other_params(params)
     totals = None
     if params.get("status", "standing") != "demolished":
@@ -184,8 +185,8 @@ def building_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     own = own_school(user)
     form = RecordForm(request.POST or None, schema=BUILDING_SCHEMA, sections=BUILDING_SECTIONS, ask_school=own is None,
-                      initial={"building_class": "1", "tenure": "1", "condition": "10", "in_use": "是",
-                               "property_right": "1", "fire_accepted": "否"})
+                      initial={"building_class": "1", "tenure": "1", "condition": "10", "in_use": gettext("是"),
+                               "property_right": "1", "fire_accepted": gettext("否")})
     if request.method == "POST" and form.is_valid():
         school = school_from_form(form, user)
         if school is not None:
@@ -197,7 +198,7 @@ def building_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已登记「{school.name}」的建筑物「{building.name}」")
                 return redirect("facilities:detail", building_id=building.pk)
     return render(request, "facilities/record_form.html", _nav(
-        request, "buildings", form=form, title="新增建筑物", cancel=reverse("facilities:list")))
+        request, "buildings", form=form, title=gettext("新增建筑物"), cancel=reverse("facilities:list")))
 
 
 def _building_context(request: HttpRequest, building: Building, **extra: Any) -> dict[str, Any]:
@@ -216,7 +217,7 @@ def building_detail(request: HttpRequest, building_id: int) -> HttpResponse:
 
 def _writable(request: HttpRequest, record: Building | LandParcel) -> None:
     if not services.can_write_unit(request.user, record.school):
-        raise NotPermitted("您无权修改该学校的土地与校舍信息")
+        raise NotPermitted(gettext("您无权修改该学校的土地与校舍信息"))
 
 
 @login_required
@@ -232,7 +233,7 @@ def building_edit(request: HttpRequest, building_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已保存")
+            messages.success(request, gettext("已保存"))
             return redirect("facilities:detail", building_id=building.pk)
     return render(request, "facilities/record_form.html", _nav(
         request, "buildings", form=form, title=f"修改建筑物 · {building}", cancel=reverse("facilities:detail", args=(building.pk,))))
@@ -243,7 +244,7 @@ def building_edit(request: HttpRequest, building_id: int) -> HttpResponse:
 def building_demolish(request: HttpRequest, building_id: int) -> HttpResponse:
     building = selectors.building_for(request.user, building_id)
     _writable(request, building)
-    form = CloseForm(request.POST or None, date_label="拆除日期", reason_label="拆除原因",
+    form = CloseForm(request.POST or None, date_label=gettext("拆除日期"), reason_label=gettext("拆除原因"),
                      initial={"on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -256,7 +257,7 @@ def building_demolish(request: HttpRequest, building_id: int) -> HttpResponse:
             return redirect("facilities:detail", building_id=building.pk)
     return render(request, "facilities/close_form.html", _nav(
         request, "buildings", form=form, title=f"登记拆除 · {building}", record=building,
-        hint="拆除后该建筑物不再计入校舍面积，记录和修改历史保留。", cancel=reverse("facilities:detail", args=(building.pk,))))
+        hint=gettext("拆除后该建筑物不再计入校舍面积，记录和修改历史保留。"), cancel=reverse("facilities:detail", args=(building.pk,))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,17 +265,17 @@ def building_demolish(request: HttpRequest, building_id: int) -> HttpResponse:
 
 
 LAND_EXPORT = [
-    ("学校标识码", lambda p: p.school.school_code),
-    ("学校", lambda p: p.school.name),
-    ("地块名称（坐落）", lambda p: p.name),
-    ("土地证号", lambda p: p.certificate_number),
-    ("占地面积", lambda p: _area(p.area)),
-    ("其中体育场地面积", lambda p: _area(p.sports_area)),
-    ("其中绿化用地面积", lambda p: _area(p.green_area)),
-    ("产权", lambda p: _code(LAND_SCHEMA, "property_right", p.property_right)),
-    ("取得方式", lambda p: _code(LAND_SCHEMA, "acquisition_mode", p.acquisition_mode)),
-    ("取得日期", lambda p: p.acquired_on.isoformat() if p.acquired_on else ""),
-    ("注销日期", lambda p: p.retired_on.isoformat() if p.retired_on else ""),
+    (gettext_lazy("学校标识码"), lambda p: p.school.school_code),
+    (gettext_lazy("学校"), lambda p: p.school.name),
+    (gettext_lazy("地块名称（坐落）"), lambda p: p.name),
+    (gettext_lazy("土地证号"), lambda p: p.certificate_number),
+    (gettext_lazy("占地面积"), lambda p: _area(p.area)),
+    (gettext_lazy("其中体育场地面积"), lambda p: _area(p.sports_area)),
+    (gettext_lazy("其中绿化用地面积"), lambda p: _area(p.green_area)),
+    (gettext_lazy("产权"), lambda p: _code(LAND_SCHEMA, "property_right", p.property_right)),
+    (gettext_lazy("取得方式"), lambda p: _code(LAND_SCHEMA, "acquisition_mode", p.acquisition_mode)),
+    (gettext_lazy("取得日期"), lambda p: p.acquired_on.isoformat() if p.acquired_on else ""),
+    (gettext_lazy("注销日期"), lambda p: p.retired_on.isoformat() if p.retired_on else ""),
 ]
 
 
@@ -286,7 +287,7 @@ def parcel_list(request: HttpRequest) -> HttpResponse:
                                          property_right=params.get("property_right", ""),
                                          school_code=params.get("school", ""))
     if params.get("format") == "xlsx":
-        return _export(user, "土地名单.xlsx", "土地", "土地名单", services.LAND_TYPE, params, LAND_EXPORT, parcels)
+        return _export(user, gettext("土地名单.xlsx"), gettext("土地"), gettext("土地名单"), services.LAND_TYPE, params, LAND_EXPORT, parcels)
     page = paging.keyset_page(request, parcels, keys=selectors.PARCEL_LIST_ORDER, name="parcels", seek=2)
     query = paging.other_params(params)
     return render(request, "facilities/parcel_list.html", _nav(
@@ -312,7 +313,7 @@ def parcel_create(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已登记「{school.name}」的地块「{parcel.name}」")
                 return redirect("facilities:parcel", parcel_id=parcel.pk)
     return render(request, "facilities/record_form.html", _nav(
-        request, "land", form=form, title="新增土地", cancel=reverse("facilities:land")))
+        request, "land", form=form, title=gettext("新增土地"), cancel=reverse("facilities:land")))
 
 
 @login_required
@@ -339,7 +340,7 @@ def parcel_edit(request: HttpRequest, parcel_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已保存")
+            messages.success(request, gettext("已保存"))
             return redirect("facilities:parcel", parcel_id=parcel.pk)
     return render(request, "facilities/record_form.html", _nav(
         request, "land", form=form, title=f"修改土地 · {parcel.name}", cancel=reverse("facilities:parcel", args=(parcel.pk,))))
@@ -350,7 +351,7 @@ def parcel_edit(request: HttpRequest, parcel_id: int) -> HttpResponse:
 def parcel_retire(request: HttpRequest, parcel_id: int) -> HttpResponse:
     parcel = selectors.parcel_for(request.user, parcel_id)
     _writable(request, parcel)
-    form = CloseForm(request.POST or None, date_label="注销日期", reason_label="注销原因",
+    form = CloseForm(request.POST or None, date_label=gettext("注销日期"), reason_label=gettext("注销原因"),
                      initial={"on": timezone.localdate()})
     if request.method == "POST" and form.is_valid():
         try:
@@ -363,7 +364,7 @@ def parcel_retire(request: HttpRequest, parcel_id: int) -> HttpResponse:
             return redirect("facilities:parcel", parcel_id=parcel.pk)
     return render(request, "facilities/close_form.html", _nav(
         request, "land", form=form, title=f"注销土地 · {parcel.name}", record=parcel,
-        hint="注销后该地块不再计入占地面积，记录和修改历史保留。", cancel=reverse("facilities:parcel", args=(parcel.pk,))))
+        hint=gettext("注销后该地块不再计入占地面积，记录和修改历史保留。"), cancel=reverse("facilities:parcel", args=(parcel.pk,))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -383,10 +384,10 @@ def school_summary(request: HttpRequest, school_code: str) -> HttpResponse:
     land = selectors.land_totals(user, school)
     students = selectors.active_students(user, school)
     ratios = [
-        ("生均校舍建筑面积", _per_student(totals.total, students)),
-        ("生均教学及辅助用房面积", _per_student(totals.teaching, students)),
-        ("生均占地面积", _per_student(land.area, students)),
-        ("生均体育场地面积", _per_student(land.sports_area, students)),
+        (gettext("生均校舍建筑面积"), _per_student(totals.total, students)),
+        (gettext("生均教学及辅助用房面积"), _per_student(totals.teaching, students)),
+        (gettext("生均占地面积"), _per_student(land.area, students)),
+        (gettext("生均体育场地面积"), _per_student(land.sports_area, students)),
     ]
     return render(request, "facilities/school_summary.html", _nav(
         request, "summary", school=school, totals=totals, land=land, students=students, ratios=ratios,
@@ -400,6 +401,6 @@ def own_summary(request: HttpRequest) -> HttpResponse:
     """A school user's shortcut to its own summary; others pick a school from the lists."""
     own = own_school(request.user)
     if own is None:
-        messages.info(request, "请在校舍名单中点击学校名称查看该校汇总")
+        messages.info(request, gettext("请在校舍名单中点击学校名称查看该校汇总"))
         return redirect("facilities:list")
     return redirect("facilities:school", school_code=own.school_code)

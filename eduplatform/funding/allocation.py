@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import BooleanField, Case, F, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import Substr
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.funding.models import PRIVATE_SPONSOR, FundingRate, FundingRateSet
 from eduplatform.orgs.models import Region
@@ -38,10 +39,10 @@ from eduplatform.stats.quota_models import (
 from eduplatform.stats.selectors import BreakdownRow, county_rollup_serves, figures, fold
 
 RURAL_PREFIX = "2"  # 城乡分类 2xx 乡村 (210 乡中心区, 220 村庄)
-RULE = ("核定人数 = 在校生（乡村学校某学段在校生不足该学段核定人数的，按核定人数计）；"
+RULE = (gettext_lazy("核定人数 = 在校生（乡村学校某学段在校生不足该学段核定人数的，按核定人数计）；"
         "定额部分 = (核定人数 − 残疾学生) × 生均定额 + 残疾学生 × 残疾学生定额（未设残疾学生定额的学段：核定人数 × 生均定额）；"
         "寄宿部分 = 寄宿生 × 寄宿生增加；学校小计为各学段之和，区域为所属学校之和；"
-        "各学段定额只适用于其注明的办学类型和举办者，民办学校仅在定额注明“适用于民办学校”时计入")
+        "各学段定额只适用于其注明的办学类型和举办者，民办学校仅在定额注明“适用于民办学校”时计入"))
 
 
 def yuan(amount: decimal.Decimal | int) -> str:
@@ -92,29 +93,28 @@ def stage_line(stage: Stage, counts: StageCounts, rate: FundingRate | None, *, r
     line funds only the 办学类型 and 举办者 it states (``FundingRate.applies_to``)."""
     label = STAGE_LABELS[stage]
     if rate is None:
-        return StageLine(stage, counts, 0, decimal.Decimal(0), f"{label}：在校生 {counts.enrolled:,} 人，本定额未列该学段，未计入",
+        return StageLine(stage, counts, 0, decimal.Decimal(0), gettext("{label}：在校生 {enrolled:,} 人，本定额未列该学段，未计入").format(label=label, enrolled=counts.enrolled),
                          funded=False)
     refused = rate.applies_to(school_type_code=school_type_code, sponsor_code=sponsor_code)
     if refused:
-        return StageLine(stage, counts, 0, decimal.Decimal(0), f"{label}：在校生 {counts.enrolled:,} 人，{refused}，未计入",
+        return StageLine(stage, counts, 0, decimal.Decimal(0), gettext("{label}：在校生 {enrolled:,} 人，{refused}，未计入").format(label=label, enrolled=counts.enrolled, refused=refused),
                          funded=False)
-    text = [f"{label}：在校生 {counts.enrolled:,} 人"]
+    text = [gettext("{label}：在校生 {enrolled:,} 人").format(label=label, enrolled=counts.enrolled)]
     counted = counts.enrolled
     if rural and rate.minimum_headcount and counts.enrolled < rate.minimum_headcount:
         counted = rate.minimum_headcount
-        text.append(f"，乡村学校不足 {rate.minimum_headcount:,} 人按 {counted:,} 人核定")
+        text.append(gettext("，乡村学校不足 {minimum_headcount:,} 人按 {counted:,} 人核定").format(minimum_headcount=rate.minimum_headcount, counted=counted))
     disabled = min(counts.disabled, counted) if rate.per_disabled is not None else 0
     base = (counted - disabled) * rate.per_student + disabled * (rate.per_disabled or 0)
     if disabled:
-        text.append(f"；({counted:,} − 残疾学生 {disabled:,}) × {yuan(rate.per_student)} + {disabled:,} × "
-                    f"{yuan(rate.per_disabled or 0)} = {yuan(base)}")
+        text.append(gettext("；({counted:,} − 残疾学生 {disabled:,}) × {value} + {disabled:,} × {value2} = {value3}").format(counted=counted, disabled=disabled, value=yuan(rate.per_student), value2=yuan(rate.per_disabled or 0), value3=yuan(base)))
     else:
         text.append(f"；{counted:,} × {yuan(rate.per_student)} = {yuan(base)}")
     boarding = counts.boarding * rate.per_boarder
     if boarding:
-        text.append(f"；寄宿生 {counts.boarding:,} × {yuan(rate.per_boarder)} = {yuan(boarding)}")
+        text.append(gettext("；寄宿生 {boarding:,} × {value} = {value2}").format(boarding=counts.boarding, value=yuan(rate.per_boarder), value2=yuan(boarding)))
     amount = base + boarding
-    text.append(f"；小计 {yuan(amount)} 元")
+    text.append(gettext("；小计 {value} 元").format(value=yuan(amount)))
     return StageLine(stage, counts, counted, amount, "".join(text), funded=True)
 
 
@@ -206,10 +206,10 @@ class GroupLine:
 def _refusal(rate: FundingRate | None, school_type_code: str, private: bool) -> str:
     """'' when ``rate`` funds these schools; otherwise why not, for a group of schools."""
     if rate is None:
-        return "本定额未列该学段"
+        return gettext("本定额未列该学段")
     if rate.applies_to(school_type_code=school_type_code, sponsor_code=PRIVATE_SPONSOR if private else ""):
-        return "本定额不适用于民办学校" if private and not rate.covers_private else \
-            f"本定额只适用于办学类型 {'、'.join(rate.school_type_prefixes)}"
+        return gettext("本定额不适用于民办学校") if private and not rate.covers_private else \
+            gettext("本定额只适用于办学类型 {value}").format(value='、'.join(rate.school_type_prefixes))
     return ""
 
 
@@ -221,24 +221,23 @@ def _group_amount(rate: FundingRate, counted: int, disabled: int, boarding: int)
 
 
 def _explain(group: GroupLine, rate: FundingRate | None) -> str:
-    where = f"{STAGE_LABELS[group.stage]}（{'乡村' if group.rural else '城镇'}）"
+    where = gettext("{stage}（{area}）").format(stage=STAGE_LABELS[group.stage],
+                                              area=gettext("乡村") if group.rural else gettext("城镇"))
     if not group.funded:
-        return f"{where}：{group.schools:,} 所学校在校生 {group.enrolled:,} 人，{group.reason}，未计入"
-    text = [f"{where}：{group.schools:,} 所学校在校生 {group.enrolled:,} 人"]
+        return gettext("{where}：{schools:,} 所学校在校生 {enrolled:,} 人，{reason}，未计入").format(where=where, schools=group.schools, enrolled=group.enrolled, reason=group.reason)
+    text = [gettext("{where}：{schools:,} 所学校在校生 {enrolled:,} 人").format(where=where, schools=group.schools, enrolled=group.enrolled)]
     counted = group.enrolled + group.topped_up
     if group.topped_up:
-        text.append(f"，其中 {group.small_schools:,} 所乡村学校不足 {rate.minimum_headcount:,} 人按 "
-                    f"{rate.minimum_headcount:,} 人核定，补足 {group.topped_up:,} 人，核定 {counted:,} 人")
+        text.append(gettext("，其中 {small_schools:,} 所乡村学校不足 {minimum_headcount:,} 人按 {minimum_headcount:,} 人核定，补足 {topped_up:,} 人，核定 {counted:,} 人").format(small_schools=group.small_schools, minimum_headcount=rate.minimum_headcount, topped_up=group.topped_up, counted=counted))
     disabled = group.disabled if rate.per_disabled is not None else 0
     base = _group_amount(rate, counted, group.disabled, 0)
     if disabled:
-        text.append(f"；({counted:,} − 残疾学生 {disabled:,}) × {yuan(rate.per_student)} + {disabled:,} × "
-                    f"{yuan(rate.per_disabled or 0)} = {yuan(base)}")
+        text.append(gettext("；({counted:,} − 残疾学生 {disabled:,}) × {value} + {disabled:,} × {value2} = {value3}").format(counted=counted, disabled=disabled, value=yuan(rate.per_student), value2=yuan(rate.per_disabled or 0), value3=yuan(base)))
     else:
         text.append(f"；{counted:,} × {yuan(rate.per_student)} = {yuan(base)}")
     if group.boarding * rate.per_boarder:
-        text.append(f"；寄宿生 {group.boarding:,} × {yuan(rate.per_boarder)} = {yuan(group.boarding * rate.per_boarder)}")
-    text.append(f"；小计 {yuan(group.amount)} 元")
+        text.append(gettext("；寄宿生 {boarding:,} × {value} = {value2}").format(boarding=group.boarding, value=yuan(rate.per_boarder), value2=yuan(group.boarding * rate.per_boarder)))
+    text.append(gettext("；小计 {value} 元").format(value=yuan(group.amount)))
     return "".join(text)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from eduplatform.funding.models import FundingRateSet, InstitutionCategory
 from eduplatform.funding.services import FUNDED_STAGES, RATE_FIELDS, RATE_LABELS
@@ -15,9 +16,9 @@ from eduplatform.orgs.stages import STAGE_LABELS
 class RateSetForm(forms.Form):
     """Plain text fields: the service validates and says what is wrong in Chinese."""
 
-    year = forms.CharField(label="年度 *", max_length=4)
-    basis = forms.CharField(label="依据 *", max_length=300, help_text="文件名称与文号")
-    note = forms.CharField(label="修订说明", max_length=300, required=False, help_text="修订已有年度的定额时必填")
+    year = forms.CharField(label=gettext_lazy("年度 *"), max_length=4)
+    basis = forms.CharField(label=gettext_lazy("依据 *"), max_length=300, help_text=gettext_lazy("文件名称与文号"))
+    note = forms.CharField(label=gettext_lazy("修订说明"), max_length=300, required=False, help_text=gettext_lazy("修订已有年度的定额时必填"))
 
     def __init__(self, *args: Any, start: FundingRateSet | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -57,7 +58,7 @@ class RateSetForm(forms.Form):
 
 
 class CategoryForm(forms.Form):
-    category = forms.ChoiceField(label="院校类别 *", choices=[("", "—")] + list(InstitutionCategory.choices),
+    category = forms.ChoiceField(label=gettext_lazy("院校类别 *"), choices=[("", "—")] + list(InstitutionCategory.choices),
                                  required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

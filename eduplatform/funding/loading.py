@@ -12,9 +12,9 @@ from django.conf import settings
 
 from eduplatform.funding.models import FundingRateSet
 from eduplatform.funding.services import revise_rates
-from eduplatform.orgs.stages import STAGE_LABELS
+from eduplatform.orgs.stages import STAGE_SOURCE_NAMES
 
-DEFAULT_BASIS = "演示默认值（data/funding/default_rates.csv）：各学段的来源见“来源”列，标“示例值”的未找到依据；请按广东现行文件修订"
+DEFAULT_BASIS = "演示默认值：各学段的来源见“来源”列，标“示例值”的未找到依据；请按广东现行文件修订"
 
 
 def default_rates_path() -> Path:
@@ -23,7 +23,7 @@ def default_rates_path() -> Path:
 
 def load_default_rates(path: Path | None = None) -> int:
     """Write the CSV's rate set of every year that has none yet; returns how many were written."""
-    stage_of = {label: int(stage) for stage, label in STAGE_LABELS.items()}
+    stage_of = {name: int(stage) for stage, name in STAGE_SOURCE_NAMES.items()}
     by_year: dict[int, list[dict[str, str | int]]] = defaultdict(list)
     with open(path or default_rates_path(), encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):

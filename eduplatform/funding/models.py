@@ -9,6 +9,7 @@ calculation can name the exact rates it used and an old result can be reproduced
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from eduplatform.core.scoping import ScopeFields
@@ -63,7 +64,7 @@ class FundingRate(models.Model):
 
     @property
     def stage_label(self) -> str:
-        return STAGE_LABELS.get(Stage(self.stage), str(self.stage))
+        return str(STAGE_LABELS.get(Stage(self.stage), self.stage))
 
     @property
     def school_type_prefixes(self) -> tuple[str, ...]:
@@ -72,9 +73,9 @@ class FundingRate(models.Model):
     @property
     def applies_to_label(self) -> str:
         """The schools the line funds, in words (the funding page shows it beside the rates)."""
-        types = "、".join(self.school_type_prefixes) if self.school_types else "该学段所有办学类型"
-        sponsors = "公办和民办学校" if self.covers_private else "公办学校（不含民办）"
-        return f"办学类型：{types}；举办者：{sponsors}"
+        types = "、".join(self.school_type_prefixes) if self.school_types else gettext("该学段所有办学类型")
+        sponsors = gettext("公办和民办学校") if self.covers_private else gettext("公办学校（不含民办）")
+        return gettext("办学类型：{types}；举办者：{sponsors}").format(types=types, sponsors=sponsors)
 
     def applies_to(self, *, school_type_code: str, sponsor_code: str) -> str:
         """'' when this line funds a school of this 办学类型 and 举办者; otherwise why not."""

@@ -12,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import once
 from eduplatform.core.errors import NotPermitted, RecordInvalid
@@ -64,12 +65,12 @@ def allocation_page(request: HttpRequest) -> HttpResponse:
     labels = [STAGE_LABELS[s] for s in stages]
     if export:
         summary = [[r.label, *[r.cells.get(int(s), 0) for s in stages], r.total] for r in [*result.rows, result.total]]
-        lines = [[s.name, s.school_code, "乡村" if s.rural else "", s.amount, "；".join(s.steps)] for s in result.schools]
-        source = f"{'数据：' + str(snapshot) if snapshot else '数据：实时数据'}；定额：{rate_set}"
+        lines = [[s.name, s.school_code, gettext("乡村") if s.rural else "", s.amount, "；".join(s.steps)] for s in result.schools]
+        source = f"{gettext('数据：') + str(snapshot) if snapshot else gettext('数据：实时数据')}；定额：{rate_set}"
         return _workbook_response(f"{region.name}生均公用经费测算.xlsx", [
-            ("区域汇总", ["名称", *[f"{label}（元）" for label in labels], "合计（元）"], summary + [[source]]),
-            ("逐校测算", ["学校", "学校标识码", "城乡", "测算金额（元）", "测算过程"], lines + [[source]]),
-            ("定额", ["学段", "生均定额", "寄宿生增加", "残疾学生定额", "乡村小规模学校按人数核定", "适用范围", "来源"],
+            (gettext("区域汇总"), [gettext("名称"), *[f"{label}（元）" for label in labels], gettext("合计（元）")], summary + [[source]]),
+            (gettext("逐校测算"), [gettext("学校"), gettext("学校标识码"), gettext("城乡"), gettext("测算金额（元）"), gettext("测算过程")], lines + [[source]]),
+            (gettext("定额"), [gettext("学段"), gettext("生均定额"), gettext("寄宿生增加"), gettext("残疾学生定额"), gettext("乡村小规模学校按人数核定"), gettext("适用范围"), gettext("来源")],
              [[r.stage_label, r.per_student, r.per_boarder, r.per_disabled, r.minimum_headcount,
                r.applies_to_label, r.source] for r in rate_set.rates.all()]),
         ])
@@ -125,14 +126,14 @@ def rates_page(request: HttpRequest) -> HttpResponse:
                 messages.success(request, f"已生成{rate_set}")
                 return redirect(f"{request.path}#set-{rate_set.pk}")
     elif request.method == "POST":
-        raise NotPermitted("只有省级财务部门可以修订生均公用经费定额")
+        raise NotPermitted(gettext("只有省级财务部门可以修订生均公用经费定额"))
     if request.GET.get("format") == "xlsx":
         data = [[s.year, s.version, r.stage_label, r.per_student, r.per_boarder, r.per_disabled,
                  r.minimum_headcount, r.source, s.basis, s.note, f"{timezone.localtime(s.created_at):%Y-%m-%d %H:%M}",
                  s.created_by] for s in listed for r in s.rates.all()]
-        return _workbook_response("生均公用经费定额.xlsx", [("定额", [
-            "年度", "版本", "学段", "生均定额（元）", "寄宿生增加（元）", "残疾学生定额（元）", "乡村小规模学校按人数核定", "来源",
-            "依据", "修订说明", "生成时间", "生成人"], data)])
+        return _workbook_response(gettext("生均公用经费定额.xlsx"), [(gettext("定额"), [
+            gettext("年度"), gettext("版本"), gettext("学段"), gettext("生均定额（元）"), gettext("寄宿生增加（元）"), gettext("残疾学生定额（元）"), gettext("乡村小规模学校按人数核定"), gettext("来源"),
+            gettext("依据"), gettext("修订说明"), gettext("生成时间"), gettext("生成人")], data)])
     return render(request, "funding/rates.html", {
         "nav_active": NAV, "rate_sets": listed, "form": form, "start": start, "can_edit": can_edit,
         "stage_labels": {int(k): v for k, v in STAGE_LABELS.items()},
@@ -154,17 +155,17 @@ def higher_ed_page(request: HttpRequest) -> HttpResponse:
     results, earlier = conditions.with_history(user, region, snapshot)
     labels = list(conditions.CHECK_LABELS)
     if request.GET.get("format") == "xlsx":
-        headers = ["学校", "学校标识码", "层次", "院校类别", *[f"{label}" for label in labels], "结论", "说明"]
+        headers = [gettext("学校"), gettext("学校标识码"), gettext("层次"), gettext("院校类别"), *[f"{label}" for label in labels], gettext("结论"), gettext("说明")]
         data = [[r.name, r.school_code, r.level or "—", r.category_label,
                  *[f"{c.shown}（{c.limit_shown}，{_verdict(c)}）" for c in r.checks], r.card, r.card_reason]
                 for r in results]
         detail = [[r.name, c.label, c.shown, c.limit_shown, _verdict(c), c.arithmetic] for r in results for c in r.checks]
         inputs = [[r.name, label, value] for r in results for label, value in r.inputs]
-        source = f"{'数据：' + str(snapshot) if snapshot else '数据：实时数据'}；依据：{conditions.RULE_VERSION}"
+        source = f"{gettext('数据：') + str(snapshot) if snapshot else gettext('数据：实时数据')}；依据：{conditions.RULE_VERSION}"
         return _workbook_response(f"{region.name}高校基本办学条件.xlsx", [
-            ("结论", headers, data + [[source], [conditions.NOT_RECORDED]]),
-            ("指标与计算", ["学校", "指标", "数值", "合格标准", "结果", "计算过程"], detail),
-            ("输入数据", ["学校", "项目", "数值"], inputs),
+            (gettext("结论"), headers, data + [[source], [conditions.NOT_RECORDED]]),
+            (gettext("指标与计算"), [gettext("学校"), gettext("指标"), gettext("数值"), gettext("合格标准"), gettext("结果"), gettext("计算过程")], detail),
+            (gettext("输入数据"), [gettext("学校"), gettext("项目"), gettext("数值")], inputs),
         ])
     # The province's ≈ 160 institutions, 50 a page: rendering every check of all of them was most of
     # the page's time (the export has them all).
@@ -182,7 +183,7 @@ def higher_ed_page(request: HttpRequest) -> HttpResponse:
 
 
 def _verdict(check: conditions.Check) -> str:
-    return {True: "合格", False: "不合格", None: "无法核验"}[check.passed]
+    return {True: gettext("合格"), False: gettext("不合格"), None: gettext("无法核验")}[check.passed]
 
 
 class CategoryPageForm(ServiceErrorsMixin, CategoryForm):
@@ -200,7 +201,7 @@ def higher_ed_school(request: HttpRequest, school_code: str) -> HttpResponse:
     form = CategoryPageForm(request.POST or None, initial={"category": profile.category if profile else ""})
     if request.method == "POST":
         if not can_edit:
-            raise NotPermitted("您无权修改该校的院校类别")
+            raise NotPermitted(gettext("您无权修改该校的院校类别"))
         if form.is_valid():
             try:
                 services.set_institution_category(actor=user, school=school, category=form.cleaned_data["category"])

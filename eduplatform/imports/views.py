@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from eduplatform.core import once
@@ -67,7 +68,7 @@ SHARED_PAGES = ImportPages(upload="imports:upload", template="imports:template",
 def _kind(key: str) -> registry.ImportKind:
     kind = registry.get(key)
     if kind is None:
-        raise Http404("没有这种导入内容")
+        raise Http404(gettext("没有这种导入内容"))
     return kind
 
 
@@ -105,7 +106,7 @@ def upload(request: HttpRequest, import_kind: str, pages: ImportPages = SHARED_P
             form.add_error(None, f"您无权向{unit.name}导入{kind.label}")
         elif unit is not None and upload_file is not None and upload_file.size > runner.MAX_FILE_BYTES:
             # Checked before reading, so an oversized upload is never loaded into memory.
-            form.add_error("file", "文件超过 40 MB，请分成几个文件上传")
+            form.add_error("file", gettext("文件超过 40 MB，请分成几个文件上传"))
         elif unit is not None and not form.errors:
             try:
                 job = runner.submit_import(kind=kind, actor=user, unit=unit, file_name=upload_file.name,
@@ -168,10 +169,10 @@ def job_progress(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_
 def job_problems(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PAGES) -> HttpResponse:
     job = selectors.import_job_for(request.user, job_id, pages.only_kind)
     if not job.is_finished:
-        raise Http404("导入尚未完成，错误报告尚未生成")
+        raise Http404(gettext("导入尚未完成，错误报告尚未生成"))
     response = HttpResponse(runner.problems_report(job), content_type=XLSX_TYPE)
     stem = job.file_name.rsplit(".", 1)[0]
-    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(stem + '_错误报告.xlsx')}"
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(stem + gettext('_错误报告.xlsx'))}"
     return response
 
 
@@ -191,7 +192,7 @@ def job_commit(request: HttpRequest, job_id: int, pages: ImportPages = SHARED_PA
         earlier = Submission.objects.filter(key=_commit_key(job)).first()
         if earlier is not None:  # another click committed it between the check above and this one
             return _committed_already(request, once.AlreadySubmitted(earlier), job, pages)
-        messages.error(request, "只有校验通过（没有错误）且文件仍保留的“仅校验”任务可以直接正式导入")
+        messages.error(request, gettext("只有校验通过（没有错误）且文件仍保留的“仅校验”任务可以直接正式导入"))
         return redirect(pages.job_url(pages.job, job.pk))
     unit = selectors.unit_for(user, job.school_id)
     content = open_file(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
@@ -221,7 +222,7 @@ def _submit_once(request: HttpRequest, job: ImportJob, pages: ImportPages, actio
 
 def _committed_already(request: HttpRequest, repeat: once.AlreadySubmitted, job: ImportJob,
                        pages: ImportPages) -> HttpResponse:
-    messages.info(request, repeat.message.replace("该操作", "该文件的正式导入"))
+    messages.info(request, repeat.message.replace(gettext("该操作"), gettext("该文件的正式导入")))
     return redirect(repeat.result_url or pages.job_url(pages.job, job.pk))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core.errors import RecordInvalid
 from eduplatform.core.widgets import RemotePicker
@@ -36,19 +37,20 @@ class ServiceErrorsMixin:
 class SchoolCodeMixin:
     """Bureau users name the school they act for; school users always act for their own."""
 
-    def add_school_field(self, *, required: bool = True, help_text: str = "", label: str = "学校") -> None:
+    def add_school_field(self, *, required: bool = True, help_text: str = "", label: str | None = None) -> None:
         self.fields = {"school_code": school_picker_field(
-            label=label, required=required, help_text=help_text or "输入学校名称或学校标识码查找，只列出您管辖范围内的学校",
+            label=label, required=required, help_text=help_text or gettext("输入学校名称或学校标识码查找，只列出您管辖范围内的学校"),
         ), **self.fields}
 
 
-def school_picker_field(*, label: str = "学校", required: bool = True, help_text: str = "") -> forms.CharField:
+def school_picker_field(*, label: str | None = None, required: bool = True, help_text: str = "") -> forms.CharField:
     """A school chosen by name (or 学校标识码) from the user's jurisdiction; posts the 学校标识码.
     A required one carries the HTML ``required`` attribute (Django adds it) as well as the server's check."""
+    label = str(label if label is not None else gettext("学校"))
     return forms.CharField(
         label=label + (" *" if required else ""), required=required, max_length=10, help_text=help_text,
-        error_messages={"required": "请选择学校（输入学校名称或学校标识码查找）"},
-        widget=RemotePicker(url="orgs:pick_schools", kind="school", placeholder="输入学校名称或代码"),
+        error_messages={"required": gettext_lazy("请选择学校（输入学校名称或学校标识码查找）")},
+        widget=RemotePicker(url="orgs:pick_schools", kind="school", placeholder=gettext_lazy("输入学校名称或代码")),
     )
 
 
@@ -61,14 +63,14 @@ def unit_picker_field(*, actor: Actor, label: str, required: bool = False, help_
         return unit.name if unit is not None else ""
 
     return forms.CharField(
-        label=label, required=required, max_length=20, help_text=help_text or "输入单位名称或学校标识码查找，只列出您管辖范围内的单位",
-        widget=RemotePicker(url="orgs:pick_units", kind="unit", label_of=label_of, placeholder="输入单位名称"),
+        label=label, required=required, max_length=20, help_text=help_text or gettext("输入单位名称或学校标识码查找，只列出您管辖范围内的单位"),
+        widget=RemotePicker(url="orgs:pick_units", kind="unit", label_of=label_of, placeholder=gettext_lazy("输入单位名称")),
     )
 
 
 def _code_choices(table: str, *, leaf_only: bool) -> list[tuple[str, str]]:
     codes = codebook.leaf_codes(table) if leaf_only else codebook.codes_of(table)
-    return [("", "——请选择——")] + [(c, f"{c} {n}") for c, n in codes.items()]
+    return [("", gettext("——请选择——"))] + [(c, f"{c} {n}") for c, n in codes.items()]
 
 
 def town_choices(actor: Actor) -> list[tuple[str, object]]:
@@ -84,7 +86,7 @@ def town_choices(actor: Actor) -> list[tuple[str, object]]:
     groups: dict[str, list[tuple[str, str]]] = {}
     for town in towns:
         groups.setdefault(town.parent.name, []).append((town.code, f"{town.name}（{town.code}）"))
-    return [("", "——请选择——")] + [(name, options) for name, options in groups.items()]
+    return [("", gettext("——请选择——"))] + [(name, options) for name, options in groups.items()]
 
 
 class SchoolForm(ServiceErrorsMixin, forms.Form):
@@ -94,7 +96,7 @@ class SchoolForm(ServiceErrorsMixin, forms.Form):
     sponsor_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["sponsor_code"], required=False)
     urban_rural_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["urban_rural_code"], required=False)
     town_code = forms.CharField(label=SCHOOL_FIELD_LABELS["town_code"], required=False, max_length=12,
-                                widget=RemotePicker(url="orgs:pick_towns", kind="region", placeholder="输入乡镇（街道）名称"))
+                                widget=RemotePicker(url="orgs:pick_towns", kind="region", placeholder=gettext_lazy("输入乡镇（街道）名称")))
     address = forms.CharField(label=SCHOOL_FIELD_LABELS["address"], required=False, max_length=200)
     longitude = forms.CharField(label=SCHOOL_FIELD_LABELS["longitude"], required=False, max_length=20)
     latitude = forms.CharField(label=SCHOOL_FIELD_LABELS["latitude"], required=False, max_length=20)
@@ -105,10 +107,10 @@ class SchoolForm(ServiceErrorsMixin, forms.Form):
         label=SCHOOL_FIELD_LABELS["founded_on"], required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     effective_on = forms.DateField(
-        label="变更生效日期", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="名称、所在乡镇、办学类型、举办者、城乡分类的变更从此日期起生效；留空为今天。",
+        label=gettext_lazy("变更生效日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy("名称、所在乡镇、办学类型、举办者、城乡分类的变更从此日期起生效；留空为今天。"),
     )
-    reason = forms.CharField(label="变更原因", required=False, max_length=200)
+    reason = forms.CharField(label=gettext_lazy("变更原因"), required=False, max_length=200)
 
     def __init__(self, *args, actor: Actor, editable: set[str] | None = None, creating: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
@@ -132,8 +134,8 @@ class SchoolForm(ServiceErrorsMixin, forms.Form):
 
 
 class CloseSchoolForm(ServiceErrorsMixin, forms.Form):
-    closed_on = forms.CharField(label="撤销日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    closed_reason = forms.CharField(label="撤销原因", required=False, max_length=200)
+    closed_on = forms.CharField(label=gettext_lazy("撤销日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    closed_reason = forms.CharField(label=gettext_lazy("撤销原因"), required=False, max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -162,7 +164,7 @@ def school_from_form(form: forms.Form, user, field: str = "school_code") -> Orga
 class DecisionForm(forms.Form):
     """The approve / return decision on a step of an approval chain (transfers, dropouts)."""
 
-    comment = forms.CharField(label="审核意见", required=False, max_length=200, help_text="退回时必须填写退回原因")
+    comment = forms.CharField(label=gettext_lazy("审核意见"), required=False, max_length=200, help_text=gettext_lazy("退回时必须填写退回原因"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

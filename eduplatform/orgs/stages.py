@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from enum import IntFlag
 
+from django.utils.translation import gettext_lazy
+
 
 class Stage(IntFlag):
     PRESCHOOL = 1  # 学前
@@ -18,14 +20,19 @@ class Stage(IntFlag):
 
 
 STAGE_LABELS: dict[Stage, str] = {
-    Stage.PRESCHOOL: "学前",
-    Stage.PRIMARY: "小学",
-    Stage.JUNIOR: "初中",
-    Stage.SENIOR: "高中",
-    Stage.VOCATIONAL: "中职",
-    Stage.HIGHER: "高等教育",
-    Stage.SPECIAL: "特殊教育",
-    Stage.OTHER: "其他教育",
+    Stage.PRESCHOOL: gettext_lazy("学前"),
+    Stage.PRIMARY: gettext_lazy("小学"),
+    Stage.JUNIOR: gettext_lazy("初中"),
+    Stage.SENIOR: gettext_lazy("高中"),
+    Stage.VOCATIONAL: gettext_lazy("中职"),
+    Stage.HIGHER: gettext_lazy("高等教育"),
+    Stage.SPECIAL: gettext_lazy("特殊教育"),
+    Stage.OTHER: gettext_lazy("其他教育"),
+}
+# The same names untranslated, as data files write them (funding/default_rates.csv's stage column).
+STAGE_SOURCE_NAMES: dict[Stage, str] = {
+    Stage.PRESCHOOL: "学前", Stage.PRIMARY: "小学", Stage.JUNIOR: "初中", Stage.SENIOR: "高中",
+    Stage.VOCATIONAL: "中职", Stage.HIGHER: "高等教育", Stage.SPECIAL: "特殊教育", Stage.OTHER: "其他教育",
 }
 
 # 基础教育 (K-12) as the province's basic-education division oversees it.
@@ -56,7 +63,7 @@ def mask_from_source(stages: str) -> int:
 def stage_labels(mask: int | None) -> list[str]:
     if not mask:
         return []
-    return [label for stage, label in STAGE_LABELS.items() if mask & stage]
+    return [str(label) for stage, label in STAGE_LABELS.items() if mask & stage]
 
 
 def describe(mask: int | None) -> str:

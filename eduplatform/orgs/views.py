@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core import paging
 from eduplatform.core.errors import NotPermitted, RecordInvalid
@@ -41,7 +42,7 @@ def _as_of(request: HttpRequest) -> dt.date | None:
 def browse(request: HttpRequest) -> HttpResponse:
     root = selectors.scope_root(request.user)
     if root is None:
-        raise Http404("您的账号未关联单位")
+        raise Http404(gettext("您的账号未关联单位"))
     if request.user.organization and request.user.organization.is_school:
         return redirect("orgs:school", school_code=request.user.organization.school_code)
     return redirect("orgs:region", region_code=root.code)
@@ -70,17 +71,17 @@ def region(request: HttpRequest, region_code: str) -> HttpResponse:
 
 
 SCHOOL_EXPORT_COLUMNS = [
-    ("学校标识码", lambda s: s.school_code),
-    ("学校名称", lambda s: s.name),
-    ("办学类型", lambda s: f"{s.school_type_code} {codebook.code_name('school_type', s.school_type_code)}"),
-    ("学段", lambda s: describe(s.stage_mask)),
-    ("举办者", lambda s: codebook.code_name("sponsor", s.sponsor_code)),
-    ("城乡分类", lambda s: codebook.code_name("urban_rural", s.urban_rural_code)),
-    ("所在乡镇（街道）", lambda s: s.region.name),
-    ("地址", lambda s: s.address),
-    ("校长（负责人）", lambda s: s.principal_name),
-    ("联系电话", lambda s: s.phone),
-    ("办学状态", lambda s: "办学中" if s.is_open else f"已撤销（{s.closed_on}）"),
+    (gettext_lazy("学校标识码"), lambda s: s.school_code),
+    (gettext_lazy("学校名称"), lambda s: s.name),
+    (gettext_lazy("办学类型"), lambda s: f"{s.school_type_code} {codebook.code_name('school_type', s.school_type_code)}"),
+    (gettext_lazy("学段"), lambda s: describe(s.stage_mask)),
+    (gettext_lazy("举办者"), lambda s: codebook.code_name("sponsor", s.sponsor_code)),
+    (gettext_lazy("城乡分类"), lambda s: codebook.code_name("urban_rural", s.urban_rural_code)),
+    (gettext_lazy("所在乡镇（街道）"), lambda s: s.region.name),
+    (gettext_lazy("地址"), lambda s: s.address),
+    (gettext_lazy("校长（负责人）"), lambda s: s.principal_name),
+    (gettext_lazy("联系电话"), lambda s: s.phone),
+    (gettext_lazy("办学状态"), lambda s: gettext("办学中") if s.is_open else f"已撤销（{s.closed_on}）"),
 ]
 
 
@@ -100,7 +101,7 @@ def school_list(request: HttpRequest) -> HttpResponse:
     )
     if request.GET.get("format") == "xlsx":
         rows = ([fn(s) for _, fn in SCHOOL_EXPORT_COLUMNS] for s in schools.iterator(chunk_size=2000))
-        return xlsx_response("学校名录.xlsx", [h for h, _ in SCHOOL_EXPORT_COLUMNS], rows, sheet="学校名录")
+        return xlsx_response(gettext("学校名录.xlsx"), [h for h, _ in SCHOOL_EXPORT_COLUMNS], rows, sheet=gettext("学校名录"))
     page = paging.keyset_page(request, schools, keys=selectors.SCHOOL_LIST_ORDER, name="schools")
     query = paging.other_params(request.GET)
     return render(
@@ -185,7 +186,7 @@ def school_edit(request: HttpRequest, school_code: str) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已保存" if changed else "没有需要保存的修改")
+            messages.success(request, gettext("已保存") if changed else gettext("没有需要保存的修改"))
             return redirect("orgs:school", school_code=school.school_code)
     return render(
         request, "orgs/school_form.html", {"nav_active": "orgs", "form": form, "school": school, "creating": False}

@@ -4,6 +4,7 @@ and CSV downloads, with counts under 5 suppressed, together with any count a tot
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from eduplatform.core.db_router import reads_from_replica
@@ -27,7 +28,7 @@ def _table(year: int | None):
     else:
         snapshot = public.published_for(year)
         if snapshot is None:
-            raise Http404("该年度尚未公布统计数据")
+            raise Http404(gettext("该年度尚未公布统计数据"))
     return snapshots, snapshot, public.city_table(snapshot) if snapshot else None
 
 
@@ -57,7 +58,7 @@ def download(request: HttpRequest, year: int) -> HttpResponse:
     _snapshots, snapshot, table = _table(year)
     rows = ([row.city, *[SUPPRESSED_MARK if v is None else v for v in row.cells]] for row in [*table.rows, table.total])
     # UTF-8 with a byte-order mark (Excel on Windows opens it as Chinese text), cells neutralised.
-    content = csv_bytes(["地级市", *table.columns], rows,
+    content = csv_bytes([gettext("地级市"), *table.columns], rows,
                         trailer=[f"统计时点 {snapshot.census_date:%Y-%m-%d}；{legend()}"])
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="guangdong-education-{year}.csv"'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs import capabilities
 from eduplatform.orgs.scope import Actor, scope_of
@@ -32,7 +33,7 @@ def _county_waiting(actor: Actor) -> QuerySet[QualityIssue]:
 
 
 def _school_items(actor: Actor, limit: int) -> list[Item]:
-    return [Item(f"质量问题：{i.object_label or i.school.name}", i.message[:80], _url("quality:issue", issue_id=i.pk),
+    return [Item(gettext("质量问题：{value}").format(value=i.object_label or i.school.name), i.message[:80], _url("quality:issue", issue_id=i.pk),
                  i.found_at) for i in _school_open(actor)[:limit]]
 
 
@@ -41,7 +42,7 @@ def _county_items(actor: Actor, limit: int) -> list[Item]:
                  _url("quality:issue", issue_id=i.pk), i.status_changed_at) for i in _county_waiting(actor)[:limit]]
 
 
-register(Source("quality_open", "质量问题整改", lambda a: _school_open(a).count(), _school_items,
+register(Source("quality_open", gettext_lazy("质量问题整改"), lambda a: _school_open(a).count(), _school_items,
                 lambda: _url("quality:issues")))
-register(Source("quality_review", "质量问题确认", lambda a: _county_waiting(a).count(), _county_items,
+register(Source("quality_review", gettext_lazy("质量问题确认"), lambda a: _county_waiting(a).count(), _county_items,
                 lambda: _url("quality:review")))

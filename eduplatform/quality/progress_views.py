@@ -20,6 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core.exports import respond as export_xlsx
 from eduplatform.core.views import require_capability
@@ -77,7 +78,7 @@ def overview(request: HttpRequest) -> HttpResponse:
         return _export(region, rows, at_schools)
     base = {"region": region.code} if root is None or region != root else {}
     headers = []
-    for key, label in (("name", "学校" if at_schools else "区划"), ("progress", FIGURES["progress"][0]),
+    for key, label in (("name", gettext("学校") if at_schools else gettext("区划")), ("progress", FIGURES["progress"][0]),
                        *((f"{d}.coverage", f"{DATABASE_LABELS[d]}{FIGURES['coverage'][0]}") for d in RECORD_DATABASES),
                        ("errors", FIGURES["errors"][0]), ("last_update", FIGURES["last_update"][0])):
         next_sort = "-" + key if sort == key else key
@@ -141,7 +142,7 @@ def _timeline(user, region: Region) -> dict:
 
 
 def _export(region: Region, rows: list[Row], at_schools: bool) -> HttpResponse:
-    headers = ["学校标识码" if at_schools else "区划代码", "学校" if at_schools else "区划", FIGURES["progress"][0]]
+    headers = [gettext("学校标识码") if at_schools else gettext("区划代码"), gettext("学校") if at_schools else gettext("区划"), FIGURES["progress"][0]]
     for d in DATABASES:
         label = DATABASE_LABELS[d]
         headers += [f"{label}{FIGURES[f][0]}" for f in ("expected", "with_data", "coverage", "records", "complete")]
@@ -157,7 +158,7 @@ def _export(region: Region, rows: list[Row], at_schools: bool) -> HttpResponse:
             line.append(timezone.localtime(r.last_update).strftime("%Y-%m-%d %H:%M") if r.last_update else "")
             yield line
 
-    return export_xlsx(f"建库进度-{region.code}.xlsx", [str(h) for h in headers], lines(), sheet="建库进度")
+    return export_xlsx(f"建库进度-{region.code}.xlsx", [str(h) for h in headers], lines(), sheet=gettext("建库进度"))
 
 
 @login_required
@@ -166,7 +167,7 @@ def school(request: HttpRequest, school_id: int) -> HttpResponse:
     user = request.user
     found = scoped(Organization.objects.filter(pk=school_id, kind=OrgKind.SCHOOL), user, with_focus=False).first()
     if found is None:
-        raise Http404("该学校不存在或不在您的管辖范围内")
+        raise Http404(gettext("该学校不存在或不在您的管辖范围内"))
     row, gaps = progress.school_detail(user, found)
     root = scope_root(user)
     region = Region.objects.filter(path=found.region_path).first()

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from eduplatform.core import paging
@@ -43,7 +44,7 @@ def _require_viewer(request: HttpRequest) -> None:
     user = request.user
     if not any(user.can(c) for c in (capabilities.RESOLVE_QUALITY, capabilities.REVIEW_QUALITY,
                                      capabilities.VIEW_RECORDS)):
-        raise NotPermitted("您的角色无权查看数据质量问题")
+        raise NotPermitted(gettext("您的角色无权查看数据质量问题"))
 
 
 def _tabs(request: HttpRequest, active: str) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def _rule_title(code: str) -> str:
     return rule.title if rule else code
 
 
-EXPORT_HEADERS = ["规则", "规则名称", "严重程度", "基础库", "状态", "学校标识码", "学校", "记录", "问题说明", "发现时间", "最近检出"]
+EXPORT_HEADERS = [gettext_lazy("规则"), gettext_lazy("规则名称"), gettext_lazy("严重程度"), gettext_lazy("基础库"), gettext_lazy("状态"), gettext_lazy("学校标识码"), gettext_lazy("学校"), gettext_lazy("记录"), gettext_lazy("问题说明"), gettext_lazy("发现时间"), gettext_lazy("最近检出")]
 
 
 @login_required
@@ -69,20 +70,20 @@ def issue_list(request: HttpRequest) -> HttpResponse:
     qs = selectors.issue_list(request.user, params)
     if params.get("format") == "xlsx":
         record_event(actor=request.user, action=AuditAction.EXPORT, object_type="quality.qualityissue",
-                     object_label="数据质量问题清单", region_path=scope_of(request.user).region_path or "",
-                     note="导出数据质量问题清单")
+                     object_label=gettext("数据质量问题清单"), region_path=scope_of(request.user).region_path or "",
+                     note=gettext("导出数据质量问题清单"))
         rows = ([i.rule, _rule_title(i.rule), i.get_severity_display(), i.get_database_display(), i.get_status_display(),
                  i.school.school_code or "", i.school.name, i.object_label, i.message,
                  i.found_at.strftime("%Y-%m-%d %H:%M"), i.last_seen_at.strftime("%Y-%m-%d %H:%M")]
                 for i in qs.order_by(*selectors.ISSUE_LIST_ORDER).iterator(chunk_size=2000))
-        return xlsx_response("数据质量问题.xlsx", EXPORT_HEADERS, rows, sheet="数据质量问题")
+        return xlsx_response(gettext("数据质量问题.xlsx"), EXPORT_HEADERS, rows, sheet=gettext("数据质量问题"))
     page = paging.keyset_page(request, qs, keys=selectors.ISSUE_LIST_ORDER, name="quality-issues")
     by_rule = [{**r, "title": _rule_title(r["rule"])} for r in selectors.counts_by_rule(qs)]
     return render(request, "quality/issue_list.html", {
         **_tabs(request, "list"), "page": page, "query": paging.other_params(params).urlencode(),
         "by_rule": by_rule, "rules": sorted((c, r.title) for c, r in RULES.items()),
         "severities": Severity.choices, "databases": Database.choices,
-        "statuses": [("live", "未消除（全部）"), ("review", "待县级确认"), *IssueStatus.choices],
+        "statuses": [("live", gettext("未消除（全部）")), ("review", gettext("待县级确认")), *IssueStatus.choices],
         "status": params.get("status") or "live", "rule_title": _rule_title,
     })
 
@@ -91,7 +92,7 @@ def issue_list(request: HttpRequest) -> HttpResponse:
 @service_errors_to_pages
 def review_queue(request: HttpRequest) -> HttpResponse:
     if not request.user.can(capabilities.REVIEW_QUALITY):
-        raise NotPermitted("您的角色无权审核数据质量问题")
+        raise NotPermitted(gettext("您的角色无权审核数据质量问题"))
     page = paging.keyset_page(request, selectors.review_queue(request.user), keys=("status_changed_at", "pk"),
                               name="quality-review")
     return render(request, "quality/issue_review.html", {**_tabs(request, "review"), "page": page})
@@ -152,7 +153,7 @@ def _detail(request: HttpRequest, issue: QualityIssue, forms_: dict[str, Any] | 
 def _issue_or_404(request: HttpRequest, issue_id: int) -> QualityIssue:
     issue = selectors.issue_for(request.user, issue_id)
     if issue is None:
-        raise OutOfScope("该问题不存在或不在您的管辖范围内")
+        raise OutOfScope(gettext("该问题不存在或不在您的管辖范围内"))
     return issue
 
 
@@ -169,7 +170,7 @@ def issue_attachment(request: HttpRequest, issue_id: int) -> HttpResponse:
     _require_viewer(request)
     issue = _issue_or_404(request, issue_id)
     if not issue.attachment:
-        raise Http404("没有佐证材料")
+        raise Http404(gettext("没有佐证材料"))
     with issue.attachment.open("rb") as stored:
         content = open_file(stored.read())  # sealed at upload (issues.explain)
     name = issue.attachment.name.rsplit("/", 1)[-1]
@@ -178,11 +179,11 @@ def issue_attachment(request: HttpRequest, issue_id: int) -> HttpResponse:
 
 ACTIONS: dict[str, tuple[str, str]] = {
     # action: (form key, done message)
-    "explain": ("explain", "已提交情况说明，等待县级确认"),
-    "correct": ("note", "复核通过，已标记为已修正，等待县级确认"),
-    "confirm": ("note", "已确认"),
-    "reopen": ("reopen", "已退回学校重新整改"),
-    "keep": ("note", "已确认保留该校记录，其他学校须核销重复记录"),
+    "explain": ("explain", gettext_lazy("已提交情况说明，等待县级确认")),
+    "correct": ("note", gettext_lazy("复核通过，已标记为已修正，等待县级确认")),
+    "confirm": ("note", gettext_lazy("已确认")),
+    "reopen": ("reopen", gettext_lazy("已退回学校重新整改")),
+    "keep": ("note", gettext_lazy("已确认保留该校记录，其他学校须核销重复记录")),
 }
 
 
@@ -192,7 +193,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
 def issue_action(request: HttpRequest, issue_id: int, action: str) -> HttpResponse:
     _require_viewer(request)
     if action not in ACTIONS:
-        raise Http404("未知的操作")
+        raise Http404(gettext("未知的操作"))
     issue = _issue_or_404(request, issue_id)
     user = request.user
     key, done = ACTIONS[action]
@@ -227,10 +228,10 @@ def issue_action(request: HttpRequest, issue_id: int, action: str) -> HttpRespon
 
 def _require_scanner(request: HttpRequest) -> None:
     if not request.user.can(capabilities.REVIEW_QUALITY):
-        raise NotPermitted("您的角色无权发起或查看质量扫描")
+        raise NotPermitted(gettext("您的角色无权发起或查看质量扫描"))
     if request.user.stage_mask:
         # A scan covers every school of a region, whatever its stages: not for a stage-limited account.
-        raise NotPermitted("按学段限定的账号不能发起或查看全区质量扫描")
+        raise NotPermitted(gettext("按学段限定的账号不能发起或查看全区质量扫描"))
 
 
 @login_required
@@ -246,7 +247,7 @@ def scan_list(request: HttpRequest) -> HttpResponse:
         except RecordInvalid as exc:
             messages.error(request, str(exc))
             return redirect("quality:scans")
-        messages.success(request, "扫描已开始，可在本页查看进度")
+        messages.success(request, gettext("扫描已开始，可在本页查看进度"))
         return redirect("quality:scan", scan_id=scan.pk)
     region = Region.objects.filter(path=scope.region_path).first()
     return render(request, "quality/scan_list.html", {
@@ -261,7 +262,7 @@ def scan_detail(request: HttpRequest, scan_id: int) -> HttpResponse:
     _require_scanner(request)
     scan = selectors.scan_for(request.user, scan_id)
     if scan is None:
-        raise OutOfScope("该扫描不存在或不在您的管辖范围内")
+        raise OutOfScope(gettext("该扫描不存在或不在您的管辖范围内"))
     region = Region.objects.filter(path=scan.region_path).first()
     context = {**_tabs(request, "scans"), "scan": scan, "region": region,
                "percent": int(100 * scan.done / scan.total) if scan.total else (100 if scan.status == ScanStatus.DONE else 0),
@@ -271,8 +272,8 @@ def scan_detail(request: HttpRequest, scan_id: int) -> HttpResponse:
     return render(request, "quality/scan_detail.html", context)
 
 
-KIND_LABELS = {"identity": "身份与重复", "plausibility": "合理性", "consistency": "跨记录一致性",
-               "completeness": "完整性"}
+KIND_LABELS = {"identity": gettext_lazy("身份与重复"), "plausibility": gettext_lazy("合理性"), "consistency": gettext_lazy("跨记录一致性"),
+               "completeness": gettext_lazy("完整性")}
 
 
 @login_required
@@ -285,9 +286,9 @@ def rule_list(request: HttpRequest) -> HttpResponse:
     rows = [{"rule": r, "kind": KIND_LABELS.get(r.kind, r.kind), "severity": Severity(r.severity).label,
              "database": Database(r.database).label, "at_write": r.record is not None} for r in rules]
     if request.GET.get("format") == "xlsx":
-        return xlsx_response("数据质量规则.xlsx", ["规则代码", "规则名称", "类别", "严重程度", "基础库", "涉及字段", "写入时即检查", "说明"],
+        return xlsx_response(gettext("数据质量规则.xlsx"), [gettext("规则代码"), gettext("规则名称"), gettext("类别"), gettext("严重程度"), gettext("基础库"), gettext("涉及字段"), gettext("写入时即检查"), gettext("说明")],
                              ([x["rule"].code, x["rule"].title, x["kind"], x["severity"], x["database"],
-                               "、".join(x["rule"].fields), "是" if x["at_write"] else "否", x["rule"].description]
-                              for x in rows), sheet="规则")
+                               "、".join(x["rule"].fields), gettext("是") if x["at_write"] else gettext("否"), x["rule"].description]
+                              for x in rows), sheet=gettext("规则"))
     return render(request, "quality/rule_list.html", {**_tabs(request, "rules"), "rows": rows})
 

@@ -27,6 +27,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -51,8 +52,8 @@ from eduplatform.reporting.models import (
 NAV = "forms"
 # Designing forms: the province officers (accounts.roles).
 DESIGN_FORMS = capabilities.DESIGN_FORMS
-COLUMN_TYPES = (("integer", "整数"), ("decimal", "小数"), ("text", "文本"), ("code", "代码"), ("date", "日期"))
-RULE_KINDS = (("hard", "逻辑校验（必须满足）"), ("soft", "经验校验（不满足须说明）"))
+COLUMN_TYPES = (("integer", gettext_lazy("整数")), ("decimal", gettext_lazy("小数")), ("text", gettext_lazy("文本")), ("code", gettext_lazy("代码")), ("date", gettext_lazy("日期")))
+RULE_KINDS = (("hard", gettext_lazy("逻辑校验（必须满足）")), ("soft", gettext_lazy("经验校验（不满足须说明）")))
 BLANK_ROWS = 3  # empty lines offered under each list of the editor, to add columns, cells, rules
 MAX_IMPORT_BYTES = 2 * 1024 * 1024
 EXPRESSION_FIELD = re.compile(r"^(rule_expression|cell_prefill|cell_computed)_\d+$")
@@ -285,8 +286,8 @@ def rules_form_values(rules: list[dict]) -> list[dict[str, Any]]:
 def starter_definition(code: str, title: str) -> dict:
     """A new form: one table with one row and one column, which the officer then edits."""
     return {"code": code, "title": title, "description": "",
-            "tables": [{"code": "T1", "title": title, "rows": [{"code": "R1", "label": "合计"}],
-                        "columns": [{"code": "C1", "label": "人数", "type": "integer", "unit": "人"}], "cells": {}}],
+            "tables": [{"code": "T1", "title": title, "rows": [{"code": "R1", "label": gettext("合计")}],
+                        "columns": [{"code": "C1", "label": gettext("人数"), "type": "integer", "unit": gettext("人")}], "cells": {}}],
             "rules": []}
 
 
@@ -508,7 +509,7 @@ def unknown_keys(data: dict) -> list[str]:
             problems.append(_("%(w)s有未知的字段：%(k)s") % {"w": where, "k": "、".join(found)})
         if not isinstance(table, dict):
             continue
-        for kind, label in (("row", "行"), ("column", "列")):
+        for kind, label in (("row", gettext("行")), ("column", gettext("列"))):
             items = table.get(kind + "s") or []
             for n, item in enumerate(items if isinstance(items, list) else []):
                 if found := extra(item, kind):
@@ -595,11 +596,11 @@ def designer_preview(request: HttpRequest, version_id: int) -> HttpResponse:
 # Completeness and timeliness (上报进度)
 
 COMPLETENESS_COLUMNS = (
-    ("name", "区划"), ("expected", "应报"), ("submitted", "已上报"), ("approved", "已审核"), ("returned", "已退回"),
-    ("overdue", "逾期未报"), ("zero", "零上报"), ("submitted_pct", "上报率"), ("on_time_pct", "及时率"),
+    ("name", gettext_lazy("区划")), ("expected", gettext_lazy("应报")), ("submitted", gettext_lazy("已上报")), ("approved", gettext_lazy("已审核")), ("returned", gettext_lazy("已退回")),
+    ("overdue", gettext_lazy("逾期未报")), ("zero", gettext_lazy("零上报")), ("submitted_pct", gettext_lazy("上报率")), ("on_time_pct", gettext_lazy("及时率")),
 )
-SCHOOL_COLUMNS = (("name", "学校"), ("school_code", "学校标识码"), ("status", "状态"), ("zero", "零上报"),
-                  ("submitted_at", "上报时间"), ("on_time", "按时"))
+SCHOOL_COLUMNS = (("name", gettext_lazy("学校")), ("school_code", gettext_lazy("学校标识码")), ("status", gettext_lazy("状态")), ("zero", gettext_lazy("零上报")),
+                  ("submitted_at", gettext_lazy("上报时间")), ("on_time", gettext_lazy("按时")))
 STATUS_LABELS = dict(SubmissionStatus.choices)
 
 
@@ -697,7 +698,7 @@ def completeness(request: HttpRequest, task_id: int) -> HttpResponse:
         totals["on_time_pct"] = _pct(totals["on_time"], totals["expected"])
     map_data = None
     if region.level == "province" and not at_schools:
-        map_data = {"label": "上报率", "unit": "%",
+        map_data = {"label": gettext("上报率"), "unit": "%",
                     "rows": [{"name": r["name"], "code": r["code"], "value": r["submitted_pct"]} for r in rows]}
     base = {"region": region.code} if region != root else {}
     headers = []
@@ -717,7 +718,7 @@ def _cell(row: dict, key: str) -> Any:
     if key == "status":
         return row.get("status_label", value)
     if key in {"zero", "on_time"} and isinstance(value, bool):
-        return "是" if value else "否"
+        return gettext("是") if value else gettext("否")
     if key == "submitted_at" and value is not None:
         return value.strftime("%Y-%m-%d %H:%M")
     return "" if value is None else value
@@ -728,5 +729,5 @@ def _completeness_export(task, region: Region, rows: list[dict], columns, fmt: s
     lines = ([_cell(r, k) for k, _l in columns] for r in rows)
     filename = f"上报进度-{task.pk}-{region.code}.{fmt}"
     if fmt == "xlsx":
-        return export_xlsx(filename, headers, lines, sheet="上报进度")
+        return export_xlsx(filename, headers, lines, sheet=gettext("上报进度"))
     return csv_response(filename, headers, lines)  # formula-like cells neutralised there

@@ -20,6 +20,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from eduplatform.core import once, paging
@@ -71,14 +72,14 @@ def _task(user, task_id: int) -> CollectionTask:
     try:
         return selectors.task_for(user, task_id)
     except CollectionTask.DoesNotExist:
-        raise Http404("该任务不存在或不在您的范围内") from None
+        raise Http404(gettext("该任务不存在或不在您的范围内")) from None
 
 
 def _submission(user, submission_id: int) -> Submission:
     try:
         return selectors.submission_for(user, submission_id)
     except Submission.DoesNotExist:
-        raise Http404("该填报不存在或不在您的范围内") from None
+        raise Http404(gettext("该填报不存在或不在您的范围内")) from None
 
 
 def _maybe_url(name: str, *args: Any) -> str:
@@ -135,11 +136,11 @@ def build_grid(submission: Submission, *, values: dict[str, Any] | None = None,
 
 
 TASK_EXPORT = [
-    ("任务名称", lambda t: t.title), ("类别", lambda t: t.get_kind_display()),
-    ("报表", lambda t: str(t.form_version) if t.form_version_id else ""), ("统计期", lambda t: t.period),
-    ("截止日期", lambda t: t.deadline.isoformat()), ("状态", lambda t: t.get_status_display()),
-    ("审核层级", lambda t: "、".join(str(ReviewLevel(x).label) for x in t.review_levels if x in ReviewLevel.values)),
-    ("创建人", lambda t: t.created_by), ("下发时间", lambda t: timezone.localtime(t.opened_at).strftime("%Y-%m-%d %H:%M")
+    (gettext_lazy("任务名称"), lambda t: t.title), (gettext_lazy("类别"), lambda t: t.get_kind_display()),
+    (gettext_lazy("报表"), lambda t: str(t.form_version) if t.form_version_id else ""), (gettext_lazy("统计期"), lambda t: t.period),
+    (gettext_lazy("截止日期"), lambda t: t.deadline.isoformat()), (gettext_lazy("状态"), lambda t: t.get_status_display()),
+    (gettext_lazy("审核层级"), lambda t: "、".join(str(ReviewLevel(x).label) for x in t.review_levels if x in ReviewLevel.values)),
+    (gettext_lazy("创建人"), lambda t: t.created_by), (gettext_lazy("下发时间"), lambda t: timezone.localtime(t.opened_at).strftime("%Y-%m-%d %H:%M")
                                         if t.opened_at else ""),
 ]
 
@@ -151,7 +152,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
     tasks = selectors.tasks_for(user).select_related("form_version__form", "snapshot")
     if request.GET.get("format") == "xlsx":
         rows = ([fn(t) for _, fn in TASK_EXPORT] for t in tasks.iterator(chunk_size=500))
-        return xlsx_response("填报任务.xlsx", [h for h, _ in TASK_EXPORT], rows, sheet="填报任务")
+        return xlsx_response(gettext("填报任务.xlsx"), [h for h, _ in TASK_EXPORT], rows, sheet=gettext("填报任务"))
     page = paging.keyset_page(request, tasks, keys=("-created_at", "-pk"), name="reporting-tasks")
     school_id = _own_school_id(user)
     own = ({s.task_id: s for s in selectors.submissions_for(user).filter(task_id__in=[t.pk for t in page])}
@@ -173,7 +174,7 @@ def _region_rows(user, task: CollectionTask, region: Region) -> list[Any]:
     for row in rows:
         row.code = codes.get(row.path, "")
         row.status_label = (SubmissionStatus(row.status).label if row.status in SubmissionStatus.values
-                            else "已审核通过" if row.approval else "")
+                            else gettext("已审核通过") if row.approval else "")
     return rows
 
 
@@ -187,15 +188,15 @@ def task_detail(request: HttpRequest, task_id: int) -> HttpResponse:
         try:
             own = selectors.submission_of_school(user, task, school_id)
         except Submission.DoesNotExist:
-            raise Http404("本校不在该任务的填报范围内") from None
+            raise Http404(gettext("本校不在该任务的填报范围内")) from None
         return redirect("reporting:entry", submission_id=own.pk)
     region = region_in_scope(request, from_post=True)
     root = scope_root(user)
     rows = _region_rows(user, task, region)
     if request.GET.get("format") == "xlsx":
-        headers = ["名称", "应报", "已上报", "已审核", "已退回", "零上报", "状态"]
+        headers = [gettext("名称"), gettext("应报"), gettext("已上报"), gettext("已审核"), gettext("已退回"), gettext("零上报"), gettext("状态")]
         data = [[r.name, r.expected, r.submitted, r.approved, r.returned, r.zero, r.status_label] for r in rows]
-        return xlsx_response(f"{task.title}_{region.name}.xlsx", headers, data, sheet="填报进度")
+        return xlsx_response(f"{task.title}_{region.name}.xlsx", headers, data, sheet=gettext("填报进度"))
     state = selectors.region_state(user, task, region.path)
     level = LEVEL_OF_REGION.get(region.level)
     schools, status = None, request.GET.get("status", "")
@@ -226,7 +227,7 @@ def task_summary(request: HttpRequest, task_id: int) -> HttpResponse:
     user = request.user
     task = _task(user, task_id)
     if task.form_version_id is None:
-        raise Http404("统计时点数据确认任务没有报表汇总，请查看统计快照的基表")
+        raise Http404(gettext("统计时点数据确认任务没有报表汇总，请查看统计快照的基表"))
     region = region_in_scope(request, from_post=True)
     root = scope_root(user)
     totals = selectors.aggregated(user, task, region.path)
@@ -239,7 +240,7 @@ def task_summary(request: HttpRequest, task_id: int) -> HttpResponse:
         rows = ([t.code, t.title, row.code, row.label, c.key.rsplit(".", 1)[1], col.label, c.shown]
                 for t in g.tables for row in t.rows for c, col in zip(row.cells, t.columns, strict=True) if c.numeric)
         return xlsx_response(f"{task.title}_{region.name}_汇总.xlsx",
-                             ["表号", "表名", "行代码", "行", "列代码", "列", "汇总值"], rows, sheet="汇总")
+                             [gettext("表号"), gettext("表名"), gettext("行代码"), gettext("行"), gettext("列代码"), gettext("列"), gettext("汇总值")], rows, sheet=gettext("汇总"))
     context = {"nav_active": NAV, "task": task, "region": region, "grid": g, "counted": counted,
                "trail": trail(region, root) if root else [region]}
     if request.GET.get("format") == "pdf":
@@ -266,32 +267,32 @@ def task_schools_export(request: HttpRequest, task_id: int) -> HttpResponse:
     def when(moment):
         return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
 
-    headers = ["学校标识码", "学校", "状态", "零上报", "上报人", "上报时间", "审核人", "审核时间", "退回原因"]
-    rows = ([s.school.school_code or "", s.school.name, s.get_status_display(), "是" if s.zero_report else "",
+    headers = [gettext("学校标识码"), gettext("学校"), gettext("状态"), gettext("零上报"), gettext("上报人"), gettext("上报时间"), gettext("审核人"), gettext("审核时间"), gettext("退回原因")]
+    rows = ([s.school.school_code or "", s.school.name, s.get_status_display(), gettext("是") if s.zero_report else "",
              s.submitted_by, when(s.submitted_at), s.reviewed_by, when(s.reviewed_at), s.return_reason]
             for s in qs.iterator(chunk_size=2000))
-    return xlsx_response(f"{task.title}_{region.name}_学校.xlsx", headers, rows, sheet="学校填报情况")
+    return xlsx_response(f"{task.title}_{region.name}_学校.xlsx", headers, rows, sheet=gettext("学校填报情况"))
 
 
 class TaskForm(forms.Form):
-    form_version = forms.TypedChoiceField(label="报表", coerce=int, required=False)
-    title = forms.CharField(label="任务名称", max_length=150)
-    period = forms.CharField(label="统计期", max_length=20, help_text="如 2026、2026年秋季学期")
-    deadline = forms.DateField(label="截止日期", widget=forms.DateInput(attrs={"type": "date"}))
-    remind_days = forms.IntegerField(label="截止前提醒天数", min_value=0, max_value=60, initial=3)
-    regions = forms.MultipleChoiceField(label="填报地区", required=False,
-                                        help_text="不选即本辖区全部学校")
-    school_types = forms.MultipleChoiceField(label="办学类型", required=False, help_text="不选即全部类型")
-    stages = forms.TypedMultipleChoiceField(label="学段", coerce=int, required=False,
+    form_version = forms.TypedChoiceField(label=gettext_lazy("报表"), coerce=int, required=False)
+    title = forms.CharField(label=gettext_lazy("任务名称"), max_length=150)
+    period = forms.CharField(label=gettext_lazy("统计期"), max_length=20, help_text=gettext_lazy("如 2026、2026年秋季学期"))
+    deadline = forms.DateField(label=gettext_lazy("截止日期"), widget=forms.DateInput(attrs={"type": "date"}))
+    remind_days = forms.IntegerField(label=gettext_lazy("截止前提醒天数"), min_value=0, max_value=60, initial=3)
+    regions = forms.MultipleChoiceField(label=gettext_lazy("填报地区"), required=False,
+                                        help_text=gettext_lazy("不选即本辖区全部学校"))
+    school_types = forms.MultipleChoiceField(label=gettext_lazy("办学类型"), required=False, help_text=gettext_lazy("不选即全部类型"))
+    stages = forms.TypedMultipleChoiceField(label=gettext_lazy("学段"), coerce=int, required=False,
                                             choices=[(int(s), label) for s, label in STAGE_LABELS.items()],
-                                            widget=forms.CheckboxSelectMultiple, help_text="不选即全部学段")
-    review_levels = forms.MultipleChoiceField(label="审核层级", choices=ReviewLevel.choices,
+                                            widget=forms.CheckboxSelectMultiple, help_text=gettext_lazy("不选即全部学段"))
+    review_levels = forms.MultipleChoiceField(label=gettext_lazy("审核层级"), choices=ReviewLevel.choices,
                                               widget=forms.CheckboxSelectMultiple,
                                               initial=["county", "city", "province"])
 
     def __init__(self, *args, versions=(), regions=(), census: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["form_version"].choices = [("", "—— 请选择 ——"), *[(v.pk, str(v) + " " + v.form.title)
+        self.fields["form_version"].choices = [("", gettext("—— 请选择 ——")), *[(v.pk, str(v) + " " + v.form.title)
                                                                         for v in versions]]
         self.fields["form_version"].required = not census
         self.fields["regions"].choices = [(r.path, f"{getattr(r, 'indent', '')}{r.name}") for r in regions]
@@ -340,7 +341,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
     if snapshot_id:
         snapshot = Snapshot.objects.filter(pk=int(snapshot_id)).first() if snapshot_id.isdigit() else None
         if snapshot is None:
-            raise Http404("该统计快照不存在")
+            raise Http404(gettext("该统计快照不存在"))
     root = scope_root(user)
     regions = _target_regions(root)
     versions = selectors.published_versions(request.user)
@@ -375,7 +376,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
 def _task_action(request: HttpRequest, task_id: int, action: str) -> HttpResponse:
     user = request.user
     task = _task(user, task_id)
-    done = {"open": "已下发", "close": "已截止"}[action]
+    done = {"open": gettext("已下发"), "close": gettext("已截止")}[action]
     try:
         with once.submitted_once(key=once.posted_token(request), action=f"reporting.task_{action}",
                                  submitted_by=user.audit_name()) as claim:
@@ -416,7 +417,7 @@ def task_reopen(request: HttpRequest, task_id: int) -> HttpResponse:
                   if code else None)
     if submission is None:
         messages.error(request, f"学校标识码「{code}」不在本任务的填报范围内，或不在您的管辖范围内" if code
-                       else "请填写要重新开放的学校标识码")
+                       else gettext("请填写要重新开放的学校标识码"))
         return redirect("reporting:task", task_id=task.pk)
     try:
         services.reopen_for_school(actor=user, task=task, school=submission.school, reason=reason)
@@ -587,7 +588,7 @@ def entry_save(request: HttpRequest, submission_id: int) -> HttpResponse:
         return _saved_response(request, submission, build_grid(submission), status="saved")
     if action == "submit":
         return _submit(request, submission)
-    messages.success(request, "已保存")
+    messages.success(request, gettext("已保存"))
     return redirect("reporting:entry", submission_id=submission.pk)
 
 
@@ -617,7 +618,7 @@ def _submit(request: HttpRequest, submission: Submission) -> HttpResponse:
         return render(request, "reporting/entry.html", _entry_context(
             request, submission, build_grid(submission), submit_problems=[p.message for p in err.problems]), status=400)
 
-    return _school_step(request, submission, action="reporting.submit", done="已上报，等待审核", refused=refused,
+    return _school_step(request, submission, action="reporting.submit", done=gettext("已上报，等待审核"), refused=refused,
                         step=lambda: services.submit(actor=request.user, submission=submission))
 
 
@@ -627,7 +628,7 @@ def _submit(request: HttpRequest, submission: Submission) -> HttpResponse:
 def entry_zero(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = _submission(request.user, submission_id)
     reason = request.POST.get("reason", "").strip()
-    return _school_step(request, submission, action="reporting.zero", done="已零上报，等待审核",
+    return _school_step(request, submission, action="reporting.zero", done=gettext("已零上报，等待审核"),
                         step=lambda: services.report_zero(actor=request.user, submission=submission, reason=reason))
 
 
@@ -637,7 +638,7 @@ def entry_zero(request: HttpRequest, submission_id: int) -> HttpResponse:
 def census_confirm(request: HttpRequest, submission_id: int) -> HttpResponse:
     """A census task: the school confirms its figures (its "上报")."""
     submission = _submission(request.user, submission_id)
-    return _school_step(request, submission, action="reporting.confirm", done="已确认本校统计时点数据，等待审核",
+    return _school_step(request, submission, action="reporting.confirm", done=gettext("已确认本校统计时点数据，等待审核"),
                         step=lambda: services.submit(actor=request.user, submission=submission))
 
 
@@ -714,7 +715,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
     submission = _submission(user, submission_id)
     decision = request.POST.get("decision", "")
     if decision not in ("approve", "return"):
-        messages.error(request, "请选择审核通过或退回")
+        messages.error(request, gettext("请选择审核通过或退回"))
         return redirect("reporting:submission", submission_id=submission.pk)
     reason = request.POST.get("reason", "").strip()
     try:
@@ -730,7 +731,7 @@ def submission_review(request: HttpRequest, submission_id: int) -> HttpResponse:
         return render(request, "reporting/submission.html", _review_context(
             request, submission, review_problems=[p.message for p in err.problems], posted=request.POST), status=400)
     else:
-        messages.success(request, f"{submission.school.name}：{'审核通过' if decision == 'approve' else '已退回'}")
+        messages.success(request, f"{submission.school.name}：{gettext('审核通过') if decision == 'approve' else gettext('已退回')}")
     return redirect("reporting:submission", submission_id=submission.pk)
 
 
@@ -752,8 +753,8 @@ def submission_unapprove(request: HttpRequest, submission_id: int) -> HttpRespon
 # --------------------------------------------------------------------------------------------
 # History (printable)
 
-DETAIL_LABELS = {"cells": "单元格", "verdicts": "核实说明审核", "soft_explained": "已说明的经验校验",
-                 "prefill_changed": "修改了预填数据的单元格", "decision_asked": None}
+DETAIL_LABELS = {"cells": gettext_lazy("单元格"), "verdicts": gettext_lazy("核实说明审核"), "soft_explained": gettext_lazy("已说明的经验校验"),
+                 "prefill_changed": gettext_lazy("修改了预填数据的单元格"), "decision_asked": None}
 
 
 def _detail_lines(detail: dict[str, Any]) -> list[tuple[str, str]]:
@@ -766,7 +767,7 @@ def _detail_lines(detail: dict[str, Any]) -> list[tuple[str, str]]:
         if isinstance(value, dict):
             for item, inner in value.items():
                 if isinstance(inner, dict) and "accepted" in inner:
-                    inner = ("认可" if inner["accepted"] else "不认可") + (f"：{inner['reason']}" if inner.get("reason") else "")
+                    inner = (gettext("认可") if inner["accepted"] else gettext("不认可")) + (f"：{inner['reason']}" if inner.get("reason") else "")
                 lines.append((f"{label} {item}", str(inner)))
         elif isinstance(value, list):
             lines.append((label, "、".join(str(v) for v in value)))
@@ -785,7 +786,7 @@ def _with_details(actions) -> list[Any]:
 
 
 PDF_HISTORY_LIMIT = 2000  # lines of a printed history; the workbook holds all of it
-HISTORY_EXPORT = ["时间", "操作", "对象", "操作人", "操作单位", "原因", "详情"]
+HISTORY_EXPORT = [gettext_lazy("时间"), gettext_lazy("操作"), gettext_lazy("对象"), gettext_lazy("操作人"), gettext_lazy("操作单位"), gettext_lazy("原因"), gettext_lazy("详情")]
 
 
 def _history(request: HttpRequest, actions, *, task: CollectionTask, subject: str, **extra: Any) -> HttpResponse:
@@ -808,7 +809,7 @@ def _history(request: HttpRequest, actions, *, task: CollectionTask, subject: st
                     yield [timezone.localtime(a.at).strftime("%Y-%m-%d %H:%M:%S"), a.get_action_display(),
                            a.submission.school.name if a.submission_id else (a.region_name or a.region_path),
                            a.by, a.organization_name, a.reason, "；".join(f"{k}：{v}" for k, v in a.detail_lines)]
-        return xlsx_response(f"{task.title}_{subject}_审核记录.xlsx", HISTORY_EXPORT, rows(), sheet="审核记录")
+        return xlsx_response(f"{task.title}_{subject}_审核记录.xlsx", HISTORY_EXPORT, rows(), sheet=gettext("审核记录"))
     if request.GET.get("format") == "pdf":
         head = list(actions[:PDF_HISTORY_LIMIT + 1])
         return _pdf_response("reporting/history_pdf.html", {
@@ -863,10 +864,10 @@ def _download(request: HttpRequest, submission_id: int, *, blank: bool) -> HttpR
     submission = _submission(request.user, submission_id)
     task = submission.task
     if task.kind != TaskKind.FORM:
-        raise Http404("统计时点数据确认任务没有报表文件")
+        raise Http404(gettext("统计时点数据确认任务没有报表文件"))
     g = build_grid(submission, values={} if blank else None, checked=False)
     content = spreadsheet.form_workbook(g, task=task, school=submission.school, blank=blank)
-    name = f"{g.code}_{g.title}_{submission.school.name}{'_空表' if blank else ''}.xlsx"
+    name = f"{g.code}_{g.title}_{submission.school.name}{gettext('_空表') if blank else ''}.xlsx"
     return attachment(content, name)
 
 
@@ -876,7 +877,7 @@ def task_download(request: HttpRequest, task_id: int) -> HttpResponse:
     """The task's blank form (for a bureau to look at or pass on)."""
     task = _task(request.user, task_id)
     if task.kind != TaskKind.FORM:
-        raise Http404("统计时点数据确认任务没有报表文件")
+        raise Http404(gettext("统计时点数据确认任务没有报表文件"))
     g = grid.build(task.form_version.definition)
     return attachment(spreadsheet.form_workbook(g, task=task, school=None, blank=True),
                       f"{g.code}_{g.title}_空表.xlsx")
@@ -891,11 +892,11 @@ def submission_upload(request: HttpRequest, submission_id: int) -> HttpResponse:
     user = request.user
     submission = _submission(user, submission_id)
     if not _can_fill(user, submission):
-        raise NotPermitted("该报表当前不能由您填写")
+        raise NotPermitted(gettext("该报表当前不能由您填写"))
     upload = request.FILES.get("file")
     empty = build_grid(submission, checked=False)
     if upload is None:
-        messages.error(request, "请选择要上传的 Excel 文件")
+        messages.error(request, gettext("请选择要上传的 Excel 文件"))
         return redirect("reporting:entry", submission_id=submission.pk)
     try:
         values = spreadsheet.read_form_workbook(empty, upload.read(), file_name=upload.name)

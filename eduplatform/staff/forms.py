@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import RowSchema
@@ -19,7 +20,7 @@ from eduplatform.staff import codes
 from eduplatform.staff.models import StaffEventKind, StaffStatus
 from eduplatform.staff.services import END_STATUSES
 
-BLANK = ("", "——请选择——")
+BLANK = ("", gettext_lazy("——请选择——"))
 
 
 def _accept_any(field: forms.Field) -> None:
@@ -47,7 +48,7 @@ class StaffForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
                 label=label, required=False, choices=[BLANK] + [(c, f"{c} {n}") for c, n in schema.choices_of(col.field)])
             _accept_any(field)
         elif col.kind == "bool":
-            field = forms.ChoiceField(label=label, required=False, choices=[("", "——"), ("是", "是"), ("否", "否")])
+            field = forms.ChoiceField(label=label, required=False, choices=[("", "——"), (gettext("是"), gettext("是")), (gettext("否"), gettext("否"))])
         elif col.kind == "date":
             field = forms.CharField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}))
         elif col.kind == "month":
@@ -62,10 +63,10 @@ class StaffForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
 
 
 class TitleForm(ServiceErrorsMixin, forms.Form):
-    title = forms.ChoiceField(label="晋升后的专业技术职务", choices=[BLANK] + [c for c in codes.TITLES if c[0] != "90"])
-    on = forms.DateField(label="取得日期", widget=forms.DateInput(attrs={"type": "date"}),
-                         error_messages={"required": "请填写日期", "invalid": "日期格式应为 YYYY-MM-DD"})
-    reason = forms.CharField(label="依据（评审文件）", required=False, max_length=200)
+    title = forms.ChoiceField(label=gettext_lazy("晋升后的专业技术职务"), choices=[BLANK] + [c for c in codes.TITLES if c[0] != "90"])
+    on = forms.DateField(label=gettext_lazy("取得日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                         error_messages={"required": gettext_lazy("请填写日期"), "invalid": gettext_lazy("日期格式应为 YYYY-MM-DD")})
+    reason = forms.CharField(label=gettext_lazy("依据（评审文件）"), required=False, max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,10 +80,10 @@ END_CHOICES = [BLANK] + [
 
 
 class EndPostForm(ServiceErrorsMixin, forms.Form):
-    outcome = forms.ChoiceField(label="离岗类别", choices=END_CHOICES, error_messages={"required": "请选择离岗类别"})
-    on = forms.DateField(label="离岗日期", widget=forms.DateInput(attrs={"type": "date"}),
-                         error_messages={"required": "请填写日期", "invalid": "日期格式应为 YYYY-MM-DD"})
-    reason = forms.CharField(label="原因", max_length=200, error_messages={"required": "请填写原因"})
+    outcome = forms.ChoiceField(label=gettext_lazy("离岗类别"), choices=END_CHOICES, error_messages={"required": gettext_lazy("请选择离岗类别")})
+    on = forms.DateField(label=gettext_lazy("离岗日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                         error_messages={"required": gettext_lazy("请填写日期"), "invalid": gettext_lazy("日期格式应为 YYYY-MM-DD")})
+    reason = forms.CharField(label=gettext_lazy("原因"), max_length=200, error_messages={"required": gettext_lazy("请填写原因")})
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,16 +91,16 @@ class EndPostForm(ServiceErrorsMixin, forms.Form):
 
 
 class TransferForm(ServiceErrorsMixin, forms.Form):
-    staff_number = forms.CharField(label="教职工号", max_length=20, error_messages={"required": "请填写教职工号"})
-    name = forms.CharField(label="姓名", max_length=50, error_messages={"required": "请填写姓名"})
-    effective_on = forms.DateField(label="调动日期", widget=forms.DateInput(attrs={"type": "date"}),
-                                   error_messages={"required": "请填写调动日期", "invalid": "日期格式应为 YYYY-MM-DD"})
-    reason = forms.CharField(label="调动原因", max_length=200, error_messages={"required": "请填写调动原因"})
+    staff_number = forms.CharField(label=gettext_lazy("教职工号"), max_length=20, error_messages={"required": gettext_lazy("请填写教职工号")})
+    name = forms.CharField(label=gettext_lazy("姓名"), max_length=50, error_messages={"required": gettext_lazy("请填写姓名")})
+    effective_on = forms.DateField(label=gettext_lazy("调动日期"), widget=forms.DateInput(attrs={"type": "date"}),
+                                   error_messages={"required": gettext_lazy("请填写调动日期"), "invalid": gettext_lazy("日期格式应为 YYYY-MM-DD")})
+    reason = forms.CharField(label=gettext_lazy("调动原因"), max_length=200, error_messages={"required": gettext_lazy("请填写调动原因")})
 
     def __init__(self, *args, ask_school: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if ask_school:
             self.fields = {"school_code": school_picker_field(
-                label="调入学校", required=False,
-                help_text="教育局为所辖学校办理调入时选择（输入学校名称或学校标识码查找）；留空表示调入本单位"), **self.fields}
+                label=gettext_lazy("调入学校"), required=False,
+                help_text=gettext_lazy("教育局为所辖学校办理调入时选择（输入学校名称或学校标识码查找）；留空表示调入本单位")), **self.fields}
         style_fields(self)

@@ -12,6 +12,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from eduplatform.core.identity import RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import CleanRow, RowSchema, check_against_resident_id, parse_resident_id
@@ -50,48 +52,48 @@ EXTRA_CHOICES: dict[str, tuple[tuple[str, str], ...]] = {
 
 C = Column
 IDENTITY_COLUMNS: tuple[Column, ...] = (
-    C("name", "姓名", True, example="李老师"),
-    C("gender", "性别", True, "code", example="女"),
-    C("birth_date", "出生日期", True, "date", example="1988-03-15", help="如 1988-03-15、1988/3/15 或 19880315"),
-    C("id_type", "身份证件类型", False, "code", aliases=("证件类型",), example="1-居民身份证", help="不填视为居民身份证"),
-    C("id_number", "身份证件号", True, "id_number", aliases=("身份证号", "身份证件号码", "证件号码", "身份证号码"),
+    C("name", gettext_noop("姓名"), True, example="李老师"),
+    C("gender", gettext_noop("性别"), True, "code", example="女"),
+    C("birth_date", gettext_noop("出生日期"), True, "date", example="1988-03-15", help="如 1988-03-15、1988/3/15 或 19880315"),
+    C("id_type", gettext_noop("身份证件类型"), False, "code", aliases=("证件类型",), example="1-居民身份证", help="不填视为居民身份证"),
+    C("id_number", gettext_noop("身份证件号"), True, "id_number", aliases=("身份证号", "身份证件号码", "证件号码", "身份证号码"),
       width=22, example="440106198803150023", help="居民身份证须通过校验码检查"),
-    C("staff_number", "教职工号", False, aliases=("工号", "教职工编号"), width=18,
+    C("staff_number", gettext_noop("教职工号"), False, aliases=("工号", "教职工编号"), width=18,
       help="已有教职工号的人员填写；新入职人员可不填，平台自动生成（终身不变）"),
-    C("ethnicity", "民族", True, "code", example="01-汉族"),
-    C("political_status", "政治面貌", False, "code", example="13-群众"),
-    C("phone", "联系电话", False, "phone", aliases=("手机号码", "手机号", "联系方式"), width=16),
-    C("education_level", "最高学历", True, "code", aliases=("学历",), example="21-大学本科毕业"),
-    C("degree", "最高学位", False, "code", aliases=("学位", "最高学位层次"), example="4-学士"),
-    C("graduated_from", "毕业院校", False, aliases=("毕业学校", "获得最高学历的院校或机构", "最高学历毕业院校"), width=20, example="华南师范大学"),
-    C("major", "所学专业", False, aliases=("专业", "最高学历所学专业"), example="汉语言文学"),
-    C("first_employed_on", "参加工作年月", False, "month", aliases=("参加工作时间",), example="2010-07"),
-    C("joined_on", "进本单位年月", False, "month", aliases=("进本校年月", "进本单位时间"), example="2015-08"),
-    C("establishment", "编制情况", True, "code", aliases=("是否在编",), example="1-在编"),
+    C("ethnicity", gettext_noop("民族"), True, "code", example="01-汉族"),
+    C("political_status", gettext_noop("政治面貌"), False, "code", example="13-群众"),
+    C("phone", gettext_noop("联系电话"), False, "phone", aliases=("手机号码", "手机号", "联系方式"), width=16),
+    C("education_level", gettext_noop("最高学历"), True, "code", aliases=("学历",), example="21-大学本科毕业"),
+    C("degree", gettext_noop("最高学位"), False, "code", aliases=("学位", "最高学位层次"), example="4-学士"),
+    C("graduated_from", gettext_noop("毕业院校"), False, aliases=("毕业学校", "获得最高学历的院校或机构", "最高学历毕业院校"), width=20, example="华南师范大学"),
+    C("major", gettext_noop("所学专业"), False, aliases=("专业", "最高学历所学专业"), example="汉语言文学"),
+    C("first_employed_on", gettext_noop("参加工作年月"), False, "month", aliases=("参加工作时间",), example="2010-07"),
+    C("joined_on", gettext_noop("进本单位年月"), False, "month", aliases=("进本校年月", "进本单位时间"), example="2015-08"),
+    C("establishment", gettext_noop("编制情况"), True, "code", aliases=("是否在编",), example="1-在编"),
 )
 STAFF_COLUMNS: tuple[Column, ...] = IDENTITY_COLUMNS + (
-    C("post_category", "岗位类别", True, "code", aliases=("教职工类别", "编制类别"), example="1-专任教师",
+    C("post_category", gettext_noop("岗位类别"), True, "code", aliases=("教职工类别", "编制类别"), example="1-专任教师",
       help="代课教师、兼任教师不计入教职工数"),
-    C("title", "专业技术职务", False, "code", aliases=("职称", "现专业技术职务", "专业技术职务（职称）"), example="13-一级教师",
+    C("title", gettext_noop("专业技术职务"), False, "code", aliases=("职称", "现专业技术职务", "专业技术职务（职称）"), example="13-一级教师",
       help="旧职称（如“小学高级教师”）按人社部发〔2015〕79号对应为新职称"),
-    C("title_obtained_on", "职称取得年月", False, "month", example="2018-12"),
-    C("subjects", "任教学科", False, aliases=("任教课程", "主要任教学科"), example="语文"),
-    C("teaching_stage", "任课学段", False, "code", aliases=("任教学段",), example="2-小学"),
-    C("qualification_type", "教师资格种类", False, "code", aliases=("教师资格", "教师资格证种类"), example="2-小学教师资格"),
-    C("qualification_number", "教师资格证书号码", False, aliases=("教师资格证号", "教师资格证号码", "教师资格证书号"), width=22),
-    C("backbone_level", "骨干教师", False, "code", example="0-否"),
-    C("is_head_teacher", "是否班主任", False, "bool", aliases=("班主任",), example="否"),
-    C("is_dual_qualified", "是否双师型教师", False, "bool", aliases=("双师型",), example="否", help="中职学校填写"),
-    C("is_school_leader", "是否校领导", False, "bool", aliases=("校领导",), example="否"),
-    C("position", "职务", False, example="", help="校领导填写，如 校长、副校长、党支部书记"),
-    C("duty_category", "职务类别", False, "code"),
+    C("title_obtained_on", gettext_noop("职称取得年月"), False, "month", example="2018-12"),
+    C("subjects", gettext_noop("任教学科"), False, aliases=("任教课程", "主要任教学科"), example="语文"),
+    C("teaching_stage", gettext_noop("任课学段"), False, "code", aliases=("任教学段",), example="2-小学"),
+    C("qualification_type", gettext_noop("教师资格种类"), False, "code", aliases=("教师资格", "教师资格证种类"), example="2-小学教师资格"),
+    C("qualification_number", gettext_noop("教师资格证书号码"), False, aliases=("教师资格证号", "教师资格证号码", "教师资格证书号"), width=22),
+    C("backbone_level", gettext_noop("骨干教师"), False, "code", example="0-否"),
+    C("is_head_teacher", gettext_noop("是否班主任"), False, "bool", aliases=("班主任",), example="否"),
+    C("is_dual_qualified", gettext_noop("是否双师型教师"), False, "bool", aliases=("双师型",), example="否", help="中职学校填写"),
+    C("is_school_leader", gettext_noop("是否校领导"), False, "bool", aliases=("校领导",), example="否"),
+    C("position", gettext_noop("职务"), False, example="", help="校领导填写，如 校长、副校长、党支部书记"),
+    C("duty_category", gettext_noop("职务类别"), False, "code"),
 )
 ADMINISTRATOR_COLUMNS: tuple[Column, ...] = IDENTITY_COLUMNS + (
-    C("position", "职务", True, example="科长"),
-    C("rank", "职级", True, "code", example="31-乡科级正职"),
-    C("duty_category", "职务类别", False, "code", example="14-行政职能部门正职"),
-    C("department", "所在部门", False, aliases=("处室", "科室", "部门"), example="基础教育科"),
-    C("duties", "分管工作", False, aliases=("负责工作", "工作职责"), width=24, example="义务教育管理"),
+    C("position", gettext_noop("职务"), True, example="科长"),
+    C("rank", gettext_noop("职级"), True, "code", example="31-乡科级正职"),
+    C("duty_category", gettext_noop("职务类别"), False, "code", example="14-行政职能部门正职"),
+    C("department", gettext_noop("所在部门"), False, aliases=("处室", "科室", "部门"), example="基础教育科"),
+    C("duties", gettext_noop("分管工作"), False, aliases=("负责工作", "工作职责"), width=24, example="义务教育管理"),
 )
 
 DEFAULTS = {"id_type": RESIDENT_ID_CARD, "backbone_level": "0"}

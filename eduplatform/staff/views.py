@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from eduplatform.core import exports, paging, search
@@ -37,11 +38,11 @@ from eduplatform.staff.schema import ADMINISTRATOR_SCHEMA, STAFF_SCHEMA
 from eduplatform.standards.validators import normalize_identifier, redact_identifiers
 from eduplatform.stats.links import figure_filter, param_value, region_from_param
 
-STATUS_OPTIONS = [("active", "在岗"), ("all", "全部"), *StaffStatus.choices]
+STATUS_OPTIONS = [("active", gettext_lazy("在岗")), ("all", gettext_lazy("全部")), *StaffStatus.choices]
 
 
 def _gender(code: str) -> str:
-    return {"1": "男", "2": "女"}.get(code, code)
+    return {"1": gettext("男"), "2": gettext("女")}.get(code, code)
 
 
 def _code(field: str, code: str) -> str:
@@ -63,23 +64,23 @@ def _can_edit(user) -> bool:
 
 
 STAFF_EXPORT = [
-    ("教职工号", lambda s: s.staff_number), ("姓名", lambda s: s.name), ("性别", lambda s: _gender(s.gender)),
-    ("出生日期", lambda s: s.birth_date.isoformat()), ("身份证件号", lambda s: s.id_number_masked),
-    ("学校标识码", lambda s: s.unit.school_code or ""), ("单位", lambda s: s.unit.name),
-    ("岗位类别", lambda s: _code("post_category", s.post_category)),
-    ("编制情况", lambda s: _code("establishment", s.establishment)),
-    ("最高学历", lambda s: _code("education_level", s.education_level)),
-    ("专业技术职务", lambda s: _code("title", s.title)), ("职称等级", lambda s: s.title_grade),
-    ("任教学科", lambda s: s.subjects), ("教师资格种类", lambda s: _code("qualification_type", s.qualification_type)),
-    ("骨干教师", lambda s: _code("backbone_level", s.backbone_level)),
-    ("班主任", lambda s: "是" if s.is_head_teacher else "否"), ("当前状态", lambda s: s.get_status_display()),
+    (gettext_lazy("教职工号"), lambda s: s.staff_number), (gettext_lazy("姓名"), lambda s: s.name), (gettext_lazy("性别"), lambda s: _gender(s.gender)),
+    (gettext_lazy("出生日期"), lambda s: s.birth_date.isoformat()), (gettext_lazy("身份证件号"), lambda s: s.id_number_masked),
+    (gettext_lazy("学校标识码"), lambda s: s.unit.school_code or ""), (gettext_lazy("单位"), lambda s: s.unit.name),
+    (gettext_lazy("岗位类别"), lambda s: _code("post_category", s.post_category)),
+    (gettext_lazy("编制情况"), lambda s: _code("establishment", s.establishment)),
+    (gettext_lazy("最高学历"), lambda s: _code("education_level", s.education_level)),
+    (gettext_lazy("专业技术职务"), lambda s: _code("title", s.title)), (gettext_lazy("职称等级"), lambda s: s.title_grade),
+    (gettext_lazy("任教学科"), lambda s: s.subjects), (gettext_lazy("教师资格种类"), lambda s: _code("qualification_type", s.qualification_type)),
+    (gettext_lazy("骨干教师"), lambda s: _code("backbone_level", s.backbone_level)),
+    (gettext_lazy("班主任"), lambda s: gettext("是") if s.is_head_teacher else gettext("否")), (gettext_lazy("当前状态"), lambda s: s.get_status_display()),
 ]
 ADMIN_EXPORT = [
-    ("教职工号", lambda s: s.staff_number), ("姓名", lambda s: s.name), ("性别", lambda s: _gender(s.gender)),
-    ("出生日期", lambda s: s.birth_date.isoformat()), ("身份证件号", lambda s: s.id_number_masked),
-    ("单位", lambda s: s.unit.name), ("所在部门", lambda s: s.department), ("职务", lambda s: s.position),
-    ("职级", lambda s: _code("rank", s.rank)), ("分管工作", lambda s: s.duties),
-    ("最高学历", lambda s: _code("education_level", s.education_level)), ("当前状态", lambda s: s.get_status_display()),
+    (gettext_lazy("教职工号"), lambda s: s.staff_number), (gettext_lazy("姓名"), lambda s: s.name), (gettext_lazy("性别"), lambda s: _gender(s.gender)),
+    (gettext_lazy("出生日期"), lambda s: s.birth_date.isoformat()), (gettext_lazy("身份证件号"), lambda s: s.id_number_masked),
+    (gettext_lazy("单位"), lambda s: s.unit.name), (gettext_lazy("所在部门"), lambda s: s.department), (gettext_lazy("职务"), lambda s: s.position),
+    (gettext_lazy("职级"), lambda s: _code("rank", s.rank)), (gettext_lazy("分管工作"), lambda s: s.duties),
+    (gettext_lazy("最高学历"), lambda s: _code("education_level", s.education_level)), (gettext_lazy("当前状态"), lambda s: s.get_status_display()),
 ]
 
 
@@ -110,7 +111,7 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         born_from=_year(params.get("born_from")), born_to=_year(params.get("born_to")),
         flags=[f for f in params.getlist("flag") if f in selectors.FLAGS],
     )
-    what = "教育管理人员名单" if administrators else "教职工名单"
+    what = gettext("教育管理人员名单") if administrators else gettext("教职工名单")
     if params.get("format") == "xlsx":
         filters = {k: v for k, v in params.items() if k not in ("format", "q", "find") and v}
         if text:
@@ -121,10 +122,10 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
         filters.pop(exports.PURPOSE_PARAM, None)
         record_event(actor=user, action=AuditAction.EXPORT, object_type=services.OBJECT_TYPE, object_label=what,
                      region_path=scope_of(user).region_path or "",
-                     note=export.audit_note(f"导出{what}（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}"))
+                     note=export.audit_note(f"导出{what}（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or gettext('无')}"))
         columns = ADMIN_EXPORT if administrators else STAFF_EXPORT
         # The 教职工号 as this reader may see it (masked where a unit typed ID numbers as 工号).
-        columns = [("教职工号", lambda s: staff_number_for(user, s.staff_number)), *columns[1:]]
+        columns = [(gettext("教职工号"), lambda s: staff_number_for(user, s.staff_number)), *columns[1:]]
         rows = ([fn(s) for _, fn in columns] for s in staff.iterator(chunk_size=2000))
         return xlsx_response(f"{what}.xlsx", [h for h, _ in columns], rows, sheet=what, watermark=export.watermark)
     page = paging.keyset_page(request, staff, keys=selectors.STAFF_LIST_ORDER, seek=2,
@@ -138,12 +139,12 @@ def _list(request: HttpRequest, *, administrators: bool) -> HttpResponse:
     own = _own_unit(user)
     search_value, search_hint = search.shown_search(request)
     if search.search_expired(request):
-        messages.warning(request, "按证件号查询的条件已过期，请重新输入")
+        messages.warning(request, gettext("按证件号查询的条件已过期，请重新输入"))
     return render(request, "staff/list.html", {
         "search_value": search_value, "search_hint": search_hint,
         "nav_active": "administrators" if administrators else "staff",
         "administrators": administrators, "page": page, "query": query.urlencode(), "statuses": STATUS_OPTIONS,
-        "status": params.get("status", "active"), "genders": [("1", "男"), ("2", "女")],
+        "status": params.get("status", "active"), "genders": [("1", gettext("男")), ("2", gettext("女"))],
         "post_categories": STAFF_SCHEMA.choices_of("post_category"), "titles": codes.TITLES,
         "education_levels": STAFF_SCHEMA.choices_of("education_level"), "backbones": codes.BACKBONE,
         "ranks": codes.RANKS, "is_school_user": own is not None and own.is_school,
@@ -178,7 +179,7 @@ def _hire(request: HttpRequest, *, administrators: bool) -> HttpResponse:
     own = _own_unit(user)
     ask_school = not administrators and (own is None or not own.is_school)
     if administrators and (own is None or own.is_school):
-        raise NotPermitted("教育管理人员只能由所在教育行政部门录入；学校领导请在教职工信息中登记")
+        raise NotPermitted(gettext("教育管理人员只能由所在教育行政部门录入；学校领导请在教职工信息中登记"))
     schema = ADMINISTRATOR_SCHEMA if administrators else STAFF_SCHEMA
     form = StaffForm(request.POST or None, schema=schema, ask_school=ask_school)
     if request.method == "POST" and form.is_valid():
@@ -198,7 +199,7 @@ def _hire(request: HttpRequest, *, administrators: bool) -> HttpResponse:
                 return redirect("staff:detail", staff_id=staff.pk)
     return render(request, "staff/form.html", {
         "nav_active": "administrators" if administrators else "staff", "form": form,
-        "heading": "新增教育管理人员" if administrators else "新增教职工",
+        "heading": gettext("新增教育管理人员") if administrators else gettext("新增教职工"),
         "back": "staff:administrators" if administrators else "staff:list", "unit": None if ask_school else own,
     })
 
@@ -220,33 +221,33 @@ def administrator_create(request: HttpRequest) -> HttpResponse:
 
 
 def _profile(staff: StaffMember, user) -> list[tuple[str, str]]:
-    yes = {True: "是", False: "否"}
+    yes = {True: gettext("是"), False: gettext("否")}
     rows = [
-        ("教职工号", staff_number_for(user, staff.staff_number)), ("姓名", staff.name), ("性别", _gender(staff.gender)),
-        ("出生日期", staff.birth_date.isoformat()), ("身份证件号", staff.id_number_masked),
-        ("民族", _code("ethnicity", staff.ethnicity)), ("政治面貌", _code("political_status", staff.political_status)),
-        ("联系电话", staff.phone_masked), ("最高学历", _code("education_level", staff.education_level)),
-        ("最高学位", _code("degree", staff.degree)), ("毕业院校", staff.graduated_from), ("所学专业", staff.major),
-        ("参加工作年月", f"{staff.first_employed_on:%Y-%m}" if staff.first_employed_on else ""),
-        ("进本单位年月", f"{staff.joined_on:%Y-%m}" if staff.joined_on else ""),
-        ("编制情况", _code("establishment", staff.establishment)),
+        (gettext("教职工号"), staff_number_for(user, staff.staff_number)), (gettext("姓名"), staff.name), (gettext("性别"), _gender(staff.gender)),
+        (gettext("出生日期"), staff.birth_date.isoformat()), (gettext("身份证件号"), staff.id_number_masked),
+        (gettext("民族"), _code("ethnicity", staff.ethnicity)), (gettext("政治面貌"), _code("political_status", staff.political_status)),
+        (gettext("联系电话"), staff.phone_masked), (gettext("最高学历"), _code("education_level", staff.education_level)),
+        (gettext("最高学位"), _code("degree", staff.degree)), (gettext("毕业院校"), staff.graduated_from), (gettext("所学专业"), staff.major),
+        (gettext("参加工作年月"), f"{staff.first_employed_on:%Y-%m}" if staff.first_employed_on else ""),
+        (gettext("进本单位年月"), f"{staff.joined_on:%Y-%m}" if staff.joined_on else ""),
+        (gettext("编制情况"), _code("establishment", staff.establishment)),
     ]
     if staff.unit_kind == OrgKind.SCHOOL:
         rows += [
-            ("岗位类别", _code("post_category", staff.post_category)),
-            ("专业技术职务", _code("title", staff.title)), ("职称等级", staff.title_grade),
-            ("职称取得年月", f"{staff.title_obtained_on:%Y-%m}" if staff.title_obtained_on else ""),
-            ("任教学科", staff.subjects), ("任课学段", _code("teaching_stage", staff.teaching_stage)),
-            ("教师资格种类", _code("qualification_type", staff.qualification_type)),
-            ("教师资格证书号码", staff.qualification_number),
-            ("骨干教师", _code("backbone_level", staff.backbone_level)),
-            ("班主任", yes[staff.is_head_teacher]), ("双师型教师", yes[staff.is_dual_qualified]),
-            ("校领导", yes[staff.is_school_leader]),
+            (gettext("岗位类别"), _code("post_category", staff.post_category)),
+            (gettext("专业技术职务"), _code("title", staff.title)), (gettext("职称等级"), staff.title_grade),
+            (gettext("职称取得年月"), f"{staff.title_obtained_on:%Y-%m}" if staff.title_obtained_on else ""),
+            (gettext("任教学科"), staff.subjects), (gettext("任课学段"), _code("teaching_stage", staff.teaching_stage)),
+            (gettext("教师资格种类"), _code("qualification_type", staff.qualification_type)),
+            (gettext("教师资格证书号码"), staff.qualification_number),
+            (gettext("骨干教师"), _code("backbone_level", staff.backbone_level)),
+            (gettext("班主任"), yes[staff.is_head_teacher]), (gettext("双师型教师"), yes[staff.is_dual_qualified]),
+            (gettext("校领导"), yes[staff.is_school_leader]),
         ]
     if staff.is_administrator:
-        rows += [("职务", staff.position), ("职级", _code("rank", staff.rank)),
-                 ("职务类别", _code("duty_category", staff.duty_category)), ("所在部门", staff.department),
-                 ("分管工作", staff.duties)]
+        rows += [(gettext("职务"), staff.position), (gettext("职级"), _code("rank", staff.rank)),
+                 (gettext("职务类别"), _code("duty_category", staff.duty_category)), (gettext("所在部门"), staff.department),
+                 (gettext("分管工作"), staff.duties)]
     return rows
 
 
@@ -283,7 +284,7 @@ def staff_reveal(request: HttpRequest, staff_id: int) -> HttpResponse:
 def _writable(request: HttpRequest, staff_id: int) -> StaffMember:
     staff = selectors.staff_for(request.user, staff_id)
     if not services.can_write_unit(request.user, staff.unit):
-        raise NotPermitted("您无权修改该人员的信息")
+        raise NotPermitted(gettext("您无权修改该人员的信息"))
     return staff
 
 
@@ -299,10 +300,10 @@ def staff_title(request: HttpRequest, staff_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已办理职称晋升")
+            messages.success(request, gettext("已办理职称晋升"))
             return redirect("staff:detail", staff_id=staff.pk)
     return render(request, "staff/event_form.html", {**_detail_context(request, staff), "form": form,
-                                                     "heading": "职称晋升"})
+                                                     "heading": gettext("职称晋升")})
 
 
 @login_required
@@ -318,10 +319,10 @@ def staff_end(request: HttpRequest, staff_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已办理离岗")
+            messages.success(request, gettext("已办理离岗"))
             return redirect("staff:detail", staff_id=staff.pk)
     return render(request, "staff/event_form.html", {**_detail_context(request, staff), "form": form,
-                                                     "heading": "退休、离职"})
+                                                     "heading": gettext("退休、离职")})
 
 
 # --------------------------------------------------------------------------------------------
@@ -350,7 +351,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
 def transfer_create(request: HttpRequest) -> HttpResponse:
     user = request.user
     if not _can_edit(user):
-        raise NotPermitted("您的角色无权办理教职工调动")
+        raise NotPermitted(gettext("您的角色无权办理教职工调动"))
     own = _own_unit(user)
     ask_school = own is not None and not own.is_school and user.can(capabilities.EDIT_STAFF)
     form = TransferForm(request.POST or None, ask_school=ask_school)
@@ -370,7 +371,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, "已提交调动申请")
+                messages.success(request, gettext("已提交调动申请"))
                 return redirect("staff:transfer", transfer_id=transfer.pk)
     return render(request, "staff/transfer_form.html", {"nav_active": "staff", "form": form})
 
@@ -416,5 +417,5 @@ def transfer_withdraw(request: HttpRequest, transfer_id: int) -> HttpResponse:
     except RecordInvalid as err:
         messages.error(request, "；".join(p.message for p in err.problems))
     else:
-        messages.success(request, "已撤回调动申请")
+        messages.success(request, gettext("已撤回调动申请"))
     return redirect("staff:transfer", transfer_id=transfer.pk)

@@ -19,6 +19,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
@@ -36,11 +37,11 @@ from eduplatform.stats.rollup import school_year_of
 from eduplatform.stats.selectors import county_rollup_serves, figures
 from eduplatform.students.grades import GRADES, grade_name
 
-RULE_VERSION = "2014 城乡统一标准（中央编办发〔2014〕72号）；幼儿园：教职工配备标准（暂行）2013"
+RULE_VERSION = gettext_lazy("2014 城乡统一标准（中央编办发〔2014〕72号）；幼儿园：教职工配备标准（暂行）2013")
 PUPILS_PER_STAFF: dict[Stage, Decimal] = {Stage.PRIMARY: Decimal(19), Stage.JUNIOR: Decimal("13.5"),
                                           Stage.SENIOR: Decimal("12.5")}
 STAFF_PER_KINDERGARTEN_CLASS = 3  # 2 专任教师 + 1 保育员
-NOT_ASSESSED = "不测算"
+NOT_ASSESSED = gettext_lazy("不测算")
 
 
 def kindergarten_directors(classes: int) -> int:
@@ -204,7 +205,7 @@ def region_quotas(actor: Actor, region: Region, snapshot: Snapshot | None = None
 
 # First grades fed by the last grade of the stage below (大班 → 一年级, 六年级 → 初一, 初三 → 高一 and 中职).
 FEEDERS: dict[str, tuple[str, ...]] = {"11": ("03",), "21": ("16",), "31": ("23",), "41": ("23",)}
-PROJECTION_RULE = "按年级递推（队列法）：各年级学生次年升入下一年级；起始年级由下一学段毕业年级按本年升学比例推算"
+PROJECTION_RULE = gettext_lazy("按年级递推（队列法）：各年级学生次年升入下一年级；起始年级由下一学段毕业年级按本年升学比例推算")
 
 
 @dataclass

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, Sum
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from eduplatform.orgs.stages import Stage
 from eduplatform.stats.models import ClassRollup, StaffRollup, StudentRollup
@@ -64,8 +66,8 @@ TEACHING_STAGE_CODES: dict[Stage, tuple[str, ...]] = {
 KNOWN_TEACHING_STAGES = tuple(code for codes in TEACHING_STAGE_CODES.values() for code in codes)
 # Stages with their own 生师比 (DOMAIN §3), in the order pages show them.
 RATIO_STAGES = (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR, Stage.SENIOR, Stage.VOCATIONAL, Stage.SPECIAL)
-STAGE_NAMES = {Stage.PRESCHOOL: "幼儿园", Stage.PRIMARY: "小学", Stage.JUNIOR: "初中", Stage.SENIOR: "普通高中",
-               Stage.VOCATIONAL: "中职", Stage.SPECIAL: "特教", Stage.HIGHER: "高等教育"}
+STAGE_NAMES = {Stage.PRESCHOOL: gettext_lazy("幼儿园"), Stage.PRIMARY: gettext_lazy("小学"), Stage.JUNIOR: gettext_lazy("初中"), Stage.SENIOR: gettext_lazy("普通高中"),
+               Stage.VOCATIONAL: gettext_lazy("中职"), Stage.SPECIAL: gettext_lazy("特教"), Stage.HIGHER: gettext_lazy("高等教育")}
 # students.schema.LEVELS of higher education and their weight in 折合在校生 (教发〔2004〕2号):
 # 1 专科, 2 本科 × 1; 3 硕士 × 1.5; 4 博士 × 2.
 HIGHER_LEVEL_WEIGHTS = {"1": decimal.Decimal(1), "2": decimal.Decimal(1), "3": decimal.Decimal("1.5"),
@@ -134,21 +136,21 @@ def _figure(key: str, label: str, formula: str, source: str, model: type, measur
     return Figure(key, label, formula, source, (Part(model, measure, condition if condition is not None else Q()),))
 
 
-STUDENTS = _figure("students", "在校生", "在籍（在读或休学）学生数", "DOMAIN §2.2 基础基311", StudentRollup, "enrolled")
-STAFF = _figure("staff", "教职工", "专任教师 + 行政人员 + 教辅人员 + 工勤人员 + 校办企业职工（不含代课教师、兼任教师）",
-                "DOMAIN §2.2 基础基411；代课、兼任不计入教职工数", StaffRollup, "staff",
+STUDENTS = _figure("students", gettext_lazy("在校生"), gettext_lazy("在籍（在读或休学）学生数"), gettext_lazy("基础基311"), StudentRollup, "enrolled")
+STAFF = _figure("staff", gettext_lazy("教职工"), gettext_lazy("专任教师 + 行政人员 + 教辅人员 + 工勤人员 + 校办企业职工（不含代课教师、兼任教师）"),
+                gettext_lazy("基础基411；代课、兼任不计入教职工数"), StaffRollup, "staff",
                 Q(post_category__in=HEADCOUNT_POSTS))
-TEACHERS = _figure("teachers", "专任教师", "岗位类别为专任教师的在岗人数", "DOMAIN §2.2 基础基411", StaffRollup, "staff",
+TEACHERS = _figure("teachers", gettext_lazy("专任教师"), gettext_lazy("岗位类别为专任教师的在岗人数"), gettext_lazy("基础基411"), StaffRollup, "staff",
                    Q(post_category=FULL_TIME_TEACHER))
-SUBSTITUTE_TEACHERS = _figure("substitute_teachers", "代课教师", "岗位类别为代课教师的在岗人数（不计入教职工）",
-                              "DOMAIN §2.2 基础基411", StaffRollup, "staff", Q(post_category=SUBSTITUTE_TEACHER))
-PART_TIME_TEACHERS = _figure("part_time_teachers", "兼任教师", "岗位类别为兼任（职）教师的在岗人数（不计入教职工）",
-                             "DOMAIN §2.2 基础基411", StaffRollup, "staff", Q(post_category=PART_TIME_TEACHER))
-NEW_ENTRANTS = _figure("new_entrants", "招生", "本学年首次进入该学段就读的学生（同一学段此前无学籍记录）；转入不计",
-                       "DOMAIN §2.2 基础基312；§2.3 V3", StudentRollup, "new_entrants")
-TRANSFERS_IN = _figure("transfers_in", "转入", "本学年转入并仍在籍的学生（此前已有同一学段学籍）",
-                       "DOMAIN §2.3 V11 变动情况", StudentRollup, "transfers_in")
-TRANSFERS_OUT = _figure("transfers_out", "转出", "本学年转出的学籍", "DOMAIN §2.3 V11 变动情况", StudentRollup,
+SUBSTITUTE_TEACHERS = _figure("substitute_teachers", gettext_lazy("代课教师"), gettext_lazy("岗位类别为代课教师的在岗人数（不计入教职工）"),
+                              gettext_lazy("基础基411"), StaffRollup, "staff", Q(post_category=SUBSTITUTE_TEACHER))
+PART_TIME_TEACHERS = _figure("part_time_teachers", gettext_lazy("兼任教师"), gettext_lazy("岗位类别为兼任（职）教师的在岗人数（不计入教职工）"),
+                             gettext_lazy("基础基411"), StaffRollup, "staff", Q(post_category=PART_TIME_TEACHER))
+NEW_ENTRANTS = _figure("new_entrants", gettext_lazy("招生"), gettext_lazy("本学年首次进入该学段就读的学生（同一学段此前无学籍记录）；转入不计"),
+                       gettext_lazy("基础基312"), StudentRollup, "new_entrants")
+TRANSFERS_IN = _figure("transfers_in", gettext_lazy("转入"), gettext_lazy("本学年转入并仍在籍的学生（此前已有同一学段学籍）"),
+                       gettext_lazy("学生变动情况"), StudentRollup, "transfers_in")
+TRANSFERS_OUT = _figure("transfers_out", gettext_lazy("转出"), gettext_lazy("本学年转出的学籍"), gettext_lazy("学生变动情况"), StudentRollup,
                         "transfers_out")
 
 # Headline figures where staff are shown: 教职工, then 代课 and 兼任 beside it (never inside it).
@@ -157,27 +159,28 @@ STUDENT_FLOWS = (NEW_ENTRANTS, TRANSFERS_IN, TRANSFERS_OUT)
 
 
 def students_of_stage(stage: Stage) -> Figure:
-    return _figure(f"students_{stage.name.lower()}", f"{STAGE_NAMES[stage]}在校生", f"{STAGE_NAMES[stage]}在籍学生数",
-                   "DOMAIN §2.2 基础基311", StudentRollup, "enrolled", Q(stage=int(stage)))
+    return _figure(f"students_{stage.name.lower()}", format_lazy(gettext_lazy("{stage}在校生"), stage=STAGE_NAMES[stage]),
+                   format_lazy(gettext_lazy("{stage}在籍学生数"), stage=STAGE_NAMES[stage]),
+                   gettext_lazy("基础基311"), StudentRollup, "enrolled", Q(stage=int(stage)))
 
 
 def teachers_of(stage: Stage) -> Figure:
-    how = ("高等学校的专任教师" if stage == Stage.HIGHER else
-           f"任课学段为{STAGE_NAMES[stage]}的专任教师（未填任课学段的，计入只设该学段的学校）")
-    return _figure(f"teachers_{stage.name.lower()}", f"{STAGE_NAMES[stage]}专任教师", how, "DOMAIN §3 生师比",
+    how = (gettext_lazy("高等学校的专任教师") if stage == Stage.HIGHER else
+           format_lazy(gettext_lazy("任课学段为{stage}的专任教师（未填任课学段的，计入只设该学段的学校）"), stage=STAGE_NAMES[stage]))
+    return _figure(f"teachers_{stage.name.lower()}", format_lazy(gettext_lazy("{stage}专任教师"), stage=STAGE_NAMES[stage]), how, gettext_lazy("生师比"),
                    StaffRollup, "staff", teachers_of_stage(stage))
 
 
 # 高等教育: 折合在校生 and 教师总数 of 教发〔2004〕2号, from what the records hold.
 HIGHER_WEIGHTED_STUDENTS = Figure(
-    "higher_weighted_students", "折合在校生",
-    "普通本专科 + 硕士 × 1.5 + 博士 × 2（留学生、预科、进修、成人脱产、夜大、函授学生平台未记录，未计入）",
-    "DOMAIN §3 生师比（高校），教发〔2004〕2号",
+    "higher_weighted_students", gettext_lazy("折合在校生"),
+    gettext_lazy("普通本专科 + 硕士 × 1.5 + 博士 × 2（留学生、预科、进修、成人脱产、夜大、函授学生平台未记录，未计入）"),
+    gettext_lazy("教发〔2004〕2号"),
     tuple(Part(StudentRollup, "enrolled", Q(stage=int(Stage.HIGHER), level=level), weight)
           for level, weight in HIGHER_LEVEL_WEIGHTS.items()))
 HIGHER_TEACHERS = Figure(
-    "higher_teachers", "教师总数", "专任教师 + 聘请校外教师 × 0.5（聘请校外教师取岗位类别为兼任教师者）",
-    "DOMAIN §3 生师比（高校），教发〔2004〕2号",
+    "higher_teachers", gettext_lazy("教师总数"), gettext_lazy("专任教师 + 聘请校外教师 × 0.5（聘请校外教师取岗位类别为兼任教师者）"),
+    gettext_lazy("教发〔2004〕2号"),
     (Part(StaffRollup, "staff", teachers_of_stage(Stage.HIGHER)),
      Part(StaffRollup, "staff", Q(post_category=PART_TIME_TEACHER, stage_mask=int(Stage.HIGHER)),
           EXTERNAL_TEACHER_WEIGHT)))
@@ -188,8 +191,8 @@ def _classes(key: str, label: str, bands: tuple[str, ...] | None, stage: Stage |
     condition = Q(stage__in=stages)
     if bands is not None:
         condition &= Q(size_band__in=bands)
-    where = STAGE_NAMES[stage] if stage is not None else "义务教育（小学 + 初中）"
-    return _figure(key, label, f"{where}{label}", "DOMAIN §3 大班额 / 超大班额", ClassRollup, "classes", condition)
+    where = STAGE_NAMES[stage] if stage is not None else gettext_lazy("义务教育（小学 + 初中）")
+    return _figure(key, label, format_lazy(gettext_lazy("{where}{label}"), where=where, label=label), gettext_lazy("大班额 / 超大班额"), ClassRollup, "classes", condition)
 
 
 # --------------------------------------------------------------------------------------------
@@ -221,13 +224,14 @@ class Ratio:
 def pupil_teacher_ratio(stage: Stage) -> Ratio:
     name = STAGE_NAMES[stage]
     if stage == Stage.HIGHER:
-        return Ratio("pupil_teacher_higher", "生师比（高等教育）", HIGHER_WEIGHTED_STUDENTS, HIGHER_TEACHERS, 1, ":1",
-                     f"折合在校生 ÷ 教师总数；折合在校生 = {HIGHER_WEIGHTED_STUDENTS.formula}；"
-                     f"教师总数 = {HIGHER_TEACHERS.formula}", HIGHER_TEACHERS.source, int(stage))
-    return Ratio(f"pupil_teacher_{stage.name.lower()}", f"生师比（{name}）", students_of_stage(stage),
+        return Ratio("pupil_teacher_higher", gettext_lazy("生师比（高等教育）"), HIGHER_WEIGHTED_STUDENTS, HIGHER_TEACHERS, 1, ":1",
+                     format_lazy(gettext_lazy("折合在校生 ÷ 教师总数；折合在校生 = {students}；教师总数 = {teachers}"),
+                                 students=HIGHER_WEIGHTED_STUDENTS.formula, teachers=HIGHER_TEACHERS.formula),
+                     HIGHER_TEACHERS.source, int(stage))
+    return Ratio(f"pupil_teacher_{stage.name.lower()}", format_lazy(gettext_lazy("生师比（{stage}）"), stage=name), students_of_stage(stage),
                  teachers_of(stage), 1, ":1",
-                 f"{name}在校生 ÷ {name}专任教师（{teachers_of(stage).formula}）",
-                 "DOMAIN §3 生师比：在校生数 ÷ 专任教师数，分学段", int(stage))
+                 format_lazy(gettext_lazy("{stage}在校生 ÷ {stage}专任教师（{how}）"), stage=name, how=teachers_of(stage).formula),
+                 gettext_lazy("生师比：在校生数 ÷ 专任教师数，分学段"), int(stage))
 
 
 PUPIL_TEACHER_RATIOS = (*(pupil_teacher_ratio(s) for s in RATIO_STAGES), pupil_teacher_ratio(Stage.HIGHER))
@@ -237,15 +241,16 @@ def class_size_ratios(stage: Stage | None) -> tuple[Ratio, ...]:
     """大班额, 超大班额 and 56人以上 shares over compulsory-education classes (``stage`` None: 小学 +
     初中 together) or over the classes of one compulsory stage."""
     suffix = "" if stage is None else f"_{stage.name.lower()}"
-    where = "义务教育" if stage is None else STAGE_NAMES[stage]
-    all_classes = _classes(f"classes{suffix}", "班数", None, stage)
-    shares = (("large_classes", "大班额", LARGE_BANDS, "56–65 人"),
-              ("super_large_classes", "超大班额", SUPER_LARGE_BANDS, "66 人及以上"),
-              ("classes_over_55", "56人以上", LARGE_BANDS + SUPER_LARGE_BANDS, "56 人及以上"))
+    where = gettext_lazy("义务教育") if stage is None else STAGE_NAMES[stage]
+    all_classes = _classes(f"classes{suffix}", gettext_lazy("班数"), None, stage)
+    shares = (("large_classes", gettext_lazy("大班额"), LARGE_BANDS, gettext_lazy("56–65 人")),
+              ("super_large_classes", gettext_lazy("超大班额"), SUPER_LARGE_BANDS, gettext_lazy("66 人及以上")),
+              ("classes_over_55", gettext_lazy("56人以上"), LARGE_BANDS + SUPER_LARGE_BANDS, gettext_lazy("56 人及以上")))
     return tuple(
-        Ratio(f"{key}{suffix}", f"{label}比例（{where}）", _classes(f"{key}{suffix}", f"{label}班数", bands, stage),
-              all_classes, 100, "%", f"{where}{size}的班数 ÷ {where}全部班数 × 100%",
-              "DOMAIN §3 大班额 / 超大班额：分母为义务教育（小学 + 初中）班数，另分学段；“56人以上”为两档合计",
+        Ratio(f"{key}{suffix}", format_lazy(gettext_lazy("{label}比例（{where}）"), label=label, where=where),
+              _classes(f"{key}{suffix}", format_lazy(gettext_lazy("{label}班数"), label=label), bands, stage),
+              all_classes, 100, "%", format_lazy(gettext_lazy("{where}{size}的班数 ÷ {where}全部班数 × 100%"), where=where, size=size),
+              gettext_lazy("大班额 / 超大班额：分母为义务教育（小学 + 初中）班数，另分学段；“56人以上”为两档合计"),
               int(stage) if stage is not None else 0)
         for key, label, bands, size in shares)
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from django.db import connection
 from django.db.models import Sum
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, DataScope, apply_scope, scope_of
@@ -60,35 +61,35 @@ OFFICIAL_RATIOS = measures.OFFICIAL_RATIOS
 OFFICIAL_FIGURES = measures.OFFICIAL_FIGURES
 INDICATORS: tuple[Indicator, ...] = (
     *(_official(r) for r in OFFICIAL_RATIOS),
-    Indicator("bachelor_share", "专任教师本科及以上学历比例", "teachers_bachelor", "teachers", 100, "%",
-              "本科及以上学历专任教师 ÷ 专任教师 × 100%", "DOMAIN §3 高一层次学历比例"),
-    Indicator("area_per_student", "生均校舍建筑面积", "floor_area", "students", 1, "㎡", "校舍建筑面积 ÷ 在校生数",
-              "基础基512 总计 ÷ 在校生"),
-    Indicator("teaching_area_per_student", "生均教学及辅助用房面积", "teaching_area", "students", 1, "㎡",
-              "教学及辅助用房面积 ÷ 在校生数", "优质均衡指标 4"),
-    Indicator("equipment_per_student", "生均教学仪器设备值", "equipment_value", "students", 1, "元",
-              "教学仪器设备资产值 ÷ 在校生数", "优质均衡指标 6"),
-    Indicator("books_per_student", "生均图书", "books", "students", 1, "册", "图书册数 ÷ 在校生数", "DOMAIN §3"),
-    Indicator("computers_per_100", "每百名学生拥有计算机台数", "computers", "students", 100, "台",
-              "教学用计算机台数 × 100 ÷ 在校生数", "DOMAIN §3"),
-    Indicator("multimedia_per_100", "每百名学生拥有网络多媒体教室数", "multimedia", "students", 100, "间",
-              "网络多媒体教室间数 × 100 ÷ 在校生数", "优质均衡指标 7"),
-    Indicator("backbone_per_100", "每百名学生拥有县级及以上骨干教师数", "backbone", "students", 100, "人",
-              "县级及以上骨干教师数 × 100 ÷ 在校生数", "优质均衡指标 2"),
-    Indicator("pe_art_per_100", "每百名学生拥有体育、艺术（美术、音乐）专任教师数", "pe_art_teachers", "students", 100,
-              "人", "主要任教学科为体育、音乐、美术或艺术的专任教师数 × 100 ÷ 在校生数",
-              "优质均衡指标 3；任教学科取记录中的第一个学科"),
-    Indicator("sports_area_per_student", "生均体育运动场馆面积", "sports_venue_area", "students", 1, "㎡",
-              "（运动场地面积 + 体育馆面积）÷ 在校生数",
-              "优质均衡指标 5；运动场地取土地记录的体育场地面积，体育馆取用途为体育活动室的校舍"),
+    Indicator("bachelor_share", gettext_lazy("专任教师本科及以上学历比例"), "teachers_bachelor", "teachers", 100, "%",
+              gettext_lazy("本科及以上学历专任教师 ÷ 专任教师 × 100%"), gettext_lazy("高一层次学历比例")),
+    Indicator("area_per_student", gettext_lazy("生均校舍建筑面积"), "floor_area", "students", 1, "㎡", gettext_lazy("校舍建筑面积 ÷ 在校生数"),
+              gettext_lazy("基础基512 总计 ÷ 在校生")),
+    Indicator("teaching_area_per_student", gettext_lazy("生均教学及辅助用房面积"), "teaching_area", "students", 1, "㎡",
+              gettext_lazy("教学及辅助用房面积 ÷ 在校生数"), gettext_lazy("优质均衡指标 4")),
+    Indicator("equipment_per_student", gettext_lazy("生均教学仪器设备值"), "equipment_value", "students", 1, gettext_lazy("元"),
+              gettext_lazy("教学仪器设备资产值 ÷ 在校生数"), gettext_lazy("优质均衡指标 6")),
+    Indicator("books_per_student", gettext_lazy("生均图书"), "books", "students", 1, gettext_lazy("册"), gettext_lazy("图书册数 ÷ 在校生数"), gettext_lazy("教育统计指标")),
+    Indicator("computers_per_100", gettext_lazy("每百名学生拥有计算机台数"), "computers", "students", 100, gettext_lazy("台"),
+              gettext_lazy("教学用计算机台数 × 100 ÷ 在校生数"), gettext_lazy("教育统计指标")),
+    Indicator("multimedia_per_100", gettext_lazy("每百名学生拥有网络多媒体教室数"), "multimedia", "students", 100, gettext_lazy("间"),
+              gettext_lazy("网络多媒体教室间数 × 100 ÷ 在校生数"), gettext_lazy("优质均衡指标 7")),
+    Indicator("backbone_per_100", gettext_lazy("每百名学生拥有县级及以上骨干教师数"), "backbone", "students", 100, gettext_lazy("人"),
+              gettext_lazy("县级及以上骨干教师数 × 100 ÷ 在校生数"), gettext_lazy("优质均衡指标 2")),
+    Indicator("pe_art_per_100", gettext_lazy("每百名学生拥有体育、艺术（美术、音乐）专任教师数"), "pe_art_teachers", "students", 100,
+              gettext_lazy("人"), gettext_lazy("主要任教学科为体育、音乐、美术或艺术的专任教师数 × 100 ÷ 在校生数"),
+              gettext_lazy("优质均衡指标 3；任教学科取记录中的第一个学科")),
+    Indicator("sports_area_per_student", gettext_lazy("生均体育运动场馆面积"), "sports_venue_area", "students", 1, "㎡",
+              gettext_lazy("（运动场地面积 + 体育馆面积）÷ 在校生数"),
+              gettext_lazy("优质均衡指标 5；运动场地取土地记录的体育场地面积，体育馆取用途为体育活动室的校舍")),
 )
 _PUPIL_TEACHER_KEYS = {r.key for r in definitions.PUPIL_TEACHER_RATIOS}
 _CLASS_SIZE_KEYS = {r.key for r in definitions.CLASS_SIZE_RATIOS}
 # How the indicator page groups its tables: (title, indicators).
 GROUPS: tuple[tuple[str, tuple[Indicator, ...]], ...] = (
-    ("生师比（分学段）", tuple(i for i in INDICATORS if i.key in _PUPIL_TEACHER_KEYS)),
-    ("大班额、超大班额（义务教育班级，另分学段）", tuple(i for i in INDICATORS if i.key in _CLASS_SIZE_KEYS)),
-    ("办学条件及其他指标", tuple(i for i in INDICATORS if i.key not in _PUPIL_TEACHER_KEYS | _CLASS_SIZE_KEYS)),
+    (gettext_lazy("生师比（分学段）"), tuple(i for i in INDICATORS if i.key in _PUPIL_TEACHER_KEYS)),
+    (gettext_lazy("大班额、超大班额（义务教育班级，另分学段）"), tuple(i for i in INDICATORS if i.key in _CLASS_SIZE_KEYS)),
+    (gettext_lazy("办学条件及其他指标"), tuple(i for i in INDICATORS if i.key not in _PUPIL_TEACHER_KEYS | _CLASS_SIZE_KEYS)),
 )
 # Stages a page's stage filter offers: those with an indicator of their own.
 FILTER_STAGES = tuple(Stage(s) for s in dict.fromkeys(r.stage for r in OFFICIAL_RATIOS) if s)
@@ -112,12 +113,12 @@ def groups_for(stage: Stage | None) -> tuple[tuple[str, tuple[Indicator, ...]], 
 # 优质均衡 indicator 1 depends on the stage ("高于规定学历", unverified — DOMAIN §3.1): 小学 专科及以上,
 # 初中 本科及以上. It is judged per school section, not summed over a region's stages.
 ABOVE_REQUIRED: dict[Stage, Indicator] = {
-    Stage.PRIMARY: Indicator("above_required_primary", "每百名学生拥有高于规定学历教师数（小学）",
-                             "teachers_associate", "students", 100, "人", "专科及以上学历专任教师数 × 100 ÷ 小学在校生数",
-                             "优质均衡指标 1；“高于规定学历”小学为专科及以上（未核实）"),
-    Stage.JUNIOR: Indicator("above_required_junior", "每百名学生拥有高于规定学历教师数（初中）",
-                            "teachers_bachelor", "students", 100, "人", "本科及以上学历专任教师数 × 100 ÷ 初中在校生数",
-                            "优质均衡指标 1；“高于规定学历”初中为本科及以上（未核实）"),
+    Stage.PRIMARY: Indicator("above_required_primary", gettext_lazy("每百名学生拥有高于规定学历教师数（小学）"),
+                             "teachers_associate", "students", 100, gettext_lazy("人"), gettext_lazy("专科及以上学历专任教师数 × 100 ÷ 小学在校生数"),
+                             gettext_lazy("优质均衡指标 1；“高于规定学历”小学为专科及以上")),
+    Stage.JUNIOR: Indicator("above_required_junior", gettext_lazy("每百名学生拥有高于规定学历教师数（初中）"),
+                            "teachers_bachelor", "students", 100, gettext_lazy("人"), gettext_lazy("本科及以上学历专任教师数 × 100 ÷ 初中在校生数"),
+                            gettext_lazy("优质均衡指标 1；“高于规定学历”初中为本科及以上")),
 }
 EXPLAINED = (*INDICATORS, *ABOVE_REQUIRED.values())  # every formula the indicator page explains
 BY_KEY = {i.key: i for i in EXPLAINED}
@@ -332,7 +333,7 @@ def _misses(measures: dict, standards: dict[str, float]) -> list[str]:
     below = [(key, value_of(BY_KEY[key], measures), standard) for key, standard in standards.items()]
     below = [(k, v, s) for k, v, s in below if v is None or v < s]
     if len(below) >= 2 or any(v is None or v < 0.85 * s for _k, v, s in below):
-        return [f"{BY_KEY[k].label} {'无数据' if v is None else f'{v:.2f}'}（标准 {s:g}）" for k, v, s in below]
+        return [gettext("{label} {value}（标准 {standard:g}）").format(label=BY_KEY[k].label, value=gettext('无数据') if v is None else f'{v:.2f}', standard=s) for k, v, s in below]
     return []
 
 

@@ -100,7 +100,7 @@ def figure_filter(params: QueryDict, region: Region | None, flag_labels: Mapping
             parts.append(flag_labels[flag])
     if not hidden:
         return None
-    return FigureFilter("；".join(parts), tuple(hidden))
+    return FigureFilter("；".join(str(p) for p in parts), tuple(hidden))
 
 
 _STAGE_BITS = {int(s) for s in STAGE_LABELS}

@@ -13,6 +13,7 @@ reference the tests compare against.
 from __future__ import annotations
 
 from django.db.models import DecimalField, Q
+from django.utils.translation import gettext_lazy
 
 from eduplatform.staff.codes import PE_AND_ART_SUBJECTS
 from eduplatform.stats import definitions
@@ -36,8 +37,8 @@ def _one(key: str, label: str, model: type, measure: str, condition: Q | None = 
     return Figure(key, label, label, source, (Part(model, measure, condition if condition is not None else Q()),))
 
 
-FLOOR_AREA = _one("floor_area", "校舍建筑面积（㎡）", BuildingRollup, "total_area", source="基础基512 总计")
-DANGEROUS_AREA = _one("dangerous_area", "危房面积（㎡）", BuildingRollup, "dangerous_area")
+FLOOR_AREA = _one("floor_area", gettext_lazy("校舍建筑面积（㎡）"), BuildingRollup, "total_area", source=gettext_lazy("基础基512 总计"))
+DANGEROUS_AREA = _one("dangerous_area", gettext_lazy("危房面积（㎡）"), BuildingRollup, "dangerous_area")
 
 # The overview's columns (live page, snapshot page and list, exports): students and staff by their
 # official definitions — 教职工 without 代课 and 兼任, which stand beside it — then floor areas.
@@ -51,17 +52,17 @@ OFFICIAL_FIGURES = definitions.figures_of(OFFICIAL_RATIOS)
 INDICATOR_FIGURES: tuple[Figure, ...] = (
     definitions.STUDENTS,
     definitions.TEACHERS,
-    _one("teachers_bachelor", "本科及以上学历专任教师", StaffRollup, "staff", TEACHERS & BACHELOR_OR_ABOVE),
-    _one("backbone", "县级及以上骨干教师", StaffRollup, "backbone"),
-    _one("pe_art_teachers", "体育、艺术专任教师", StaffRollup, "staff", PE_AND_ART),
+    _one("teachers_bachelor", gettext_lazy("本科及以上学历专任教师"), StaffRollup, "staff", TEACHERS & BACHELOR_OR_ABOVE),
+    _one("backbone", gettext_lazy("县级及以上骨干教师"), StaffRollup, "backbone"),
+    _one("pe_art_teachers", gettext_lazy("体育、艺术专任教师"), StaffRollup, "staff", PE_AND_ART),
     FLOOR_AREA,
-    _one("teaching_area", "教学及辅助用房面积", BuildingRollup, "teaching_area"),
-    _one("equipment_value", "教学仪器设备资产值", AssetRollup, "teaching_equipment_value"),
-    _one("books", "图书册数", AssetRollup, "books_volumes"),
-    _one("computers", "教学用计算机台数", AssetRollup, "computers_for_teaching"),
-    _one("multimedia", "网络多媒体教室间数", AssetRollup, "multimedia_classrooms"),
+    _one("teaching_area", gettext_lazy("教学及辅助用房面积"), BuildingRollup, "teaching_area"),
+    _one("equipment_value", gettext_lazy("教学仪器设备资产值"), AssetRollup, "teaching_equipment_value"),
+    _one("books", gettext_lazy("图书册数"), AssetRollup, "books_volumes"),
+    _one("computers", gettext_lazy("教学用计算机台数"), AssetRollup, "computers_for_teaching"),
+    _one("multimedia", gettext_lazy("网络多媒体教室间数"), AssetRollup, "multimedia_classrooms"),
     # 运动场地 from the land parcels, 体育馆 from the buildings used as 体育活动室.
-    Figure("sports_venue_area", "体育运动场馆面积", "运动场地面积 + 体育馆面积", "优质均衡指标 5",
+    Figure("sports_venue_area", gettext_lazy("体育运动场馆面积"), gettext_lazy("运动场地面积 + 体育馆面积"), gettext_lazy("优质均衡指标 5"),
            (Part(AssetRollup, "sports_area"), Part(BuildingRollup, "gym_area"))),
 )
 

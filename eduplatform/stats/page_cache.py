@@ -39,6 +39,7 @@ from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render as django_render
 from django.template.response import TemplateResponse
+from django.utils.translation import get_language
 
 from eduplatform.orgs.scope import scope_of
 
@@ -131,6 +132,8 @@ def cached_view(key_of: Callable[..., str | None]) -> Callable:
             key = key_of(request, *args, **kwargs) if request.method == "GET" else None
             if key is None:
                 return view(request, *args, **kwargs)
+            # The interface language is part of the page (docs/i18n.md): one entry per language.
+            key = f"{key}|{get_language()}"
             # Hashed: a query string can be long (the cache's keys are at most 250 characters).
             key = f"page:{view.__module__}.{view.__name__}:{hashlib.sha256(key.encode()).hexdigest()}"
             request.page_cache_key = key  # the template may keep its heaviest part too ({% kept_fragment %})

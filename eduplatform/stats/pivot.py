@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from django.db.models import Case, Expression, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
@@ -47,8 +48,8 @@ from eduplatform.students.grades import GRADES
 from eduplatform.students.schema import LEVELS
 
 AREA = "area"
-TOTAL = "合计"
-GENDERS = {"1": "男", "2": "女"}
+TOTAL = gettext_lazy("合计")
+GENDERS = {"1": gettext_lazy("男"), "2": gettext_lazy("女")}
 # 教职工 age bands as staff statistics group them (基础基423-style): (label, lowest age).
 AGE_BANDS: tuple[tuple[str, int], ...] = (
     ("24岁及以下", 0), ("25-29岁", 25), ("30-34岁", 30), ("35-39岁", 35), ("40-44岁", 40), ("45-49岁", 45),
@@ -107,11 +108,11 @@ def _size_class(_year: int) -> Expression:
                 When(size_band__in=definitions.LARGE_BANDS, then=Value("大班额")),
                 default=Value("55人及以下"), output_field=CharField())
 _TITLE_ORDER = {t: i for i, t in enumerate(("正高级", "副高级", "中级", "助理级", "员级", "初级", ""))}
-AREA_DIMENSION = Dimension(AREA, "区域 / 学校", None)
-STAGE = Dimension("stage", "学段", _field("stage"), lambda: {int(s): label for s, label in STAGE_LABELS.items()}, int)
-GRADE = Dimension("grade", "年级", _field("grade"), lambda: {g.code: g.name for g in GRADES},
+AREA_DIMENSION = Dimension(AREA, gettext_lazy("区域 / 学校"), None)
+STAGE = Dimension("stage", gettext_lazy("学段"), _field("stage"), lambda: {int(s): label for s, label in STAGE_LABELS.items()}, int)
+GRADE = Dimension("grade", gettext_lazy("年级"), _field("grade"), lambda: {g.code: g.name for g in GRADES},
                   lambda v: _GRADE_ORDER.get(v, 99))
-GENDER = Dimension("gender", "性别", _field("gender"), lambda: GENDERS)
+GENDER = Dimension("gender", gettext_lazy("性别"), _field("gender"), lambda: GENDERS)
 
 
 @dataclass(frozen=True)
@@ -152,35 +153,35 @@ STAFF_MEASURE_FILTERS: dict[str, dict[str, str]] = {
 BUILDING_MEASURES = ("total_area", "teaching_area", "admin_area", "living_area", "other_area", "dangerous_area",
                      "rented_area", "buildings")
 SUBJECTS: tuple[Subject, ...] = (
-    Subject("students", "学生", StudentRollup,
+    Subject("students", gettext_lazy("学生"), StudentRollup,
             ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
              "graduates"),
             (AREA_DIMENSION, STAGE, GRADE, GENDER,
-             Dimension("age", "年龄（8月31日周岁）", _age, dict, int),
-             Dimension("level", "培养层次", _field("level"), lambda: {"": "（不分层次）", **dict(LEVELS)})),
+             Dimension("age", gettext_lazy("年龄（8月31日周岁）"), _age, dict, int),
+             Dimension("level", gettext_lazy("培养层次"), _field("level"), lambda: {"": "（不分层次）", **dict(LEVELS)})),
             "students:list", STUDENT_MEASURE_FILTERS),
-    Subject("classes", "班级", ClassRollup, ("classes", "students"),
+    Subject("classes", gettext_lazy("班级"), ClassRollup, ("classes", "students"),
             (AREA_DIMENSION, STAGE, GRADE,
-             Dimension("size_band", "班额", _field("size_band"), _band_labels, lambda v: _BAND_ORDER.get(v, 99)),
-             Dimension("size_class", "班额分档（大班额）", _size_class, lambda: SIZE_CLASS_LABELS,
+             Dimension("size_band", gettext_lazy("班额"), _field("size_band"), _band_labels, lambda v: _BAND_ORDER.get(v, 99)),
+             Dimension("size_class", gettext_lazy("班额分档（大班额）"), _size_class, lambda: SIZE_CLASS_LABELS,
                        lambda v: SIZE_CLASSES.index(v) if v in SIZE_CLASSES else 9)),
             "students:classes", {"classes": {}, "students": {}}),
     # Every person in post, 代课 and 兼任 included (the staff list it opens shows them all): not the
     # official 教职工 headcount (stats.definitions.STAFF), so it does not carry that name.
-    Subject("staff", "在岗人员（含代课、兼任教师）", StaffRollup, ("staff", "backbone", "head_teachers", "dual_qualified", "qualified"),
+    Subject("staff", gettext_lazy("在岗人员（含代课、兼任教师）"), StaffRollup, ("staff", "backbone", "head_teachers", "dual_qualified", "qualified"),
             (AREA_DIMENSION,
-             Dimension("post_category", "岗位类别", _field("post_category"), _code_labels("post_category")),
-             Dimension("establishment", "编制情况", _field("establishment"), lambda: dict(staff_codes.ESTABLISHMENT)),
+             Dimension("post_category", gettext_lazy("岗位类别"), _field("post_category"), _code_labels("post_category")),
+             Dimension("establishment", gettext_lazy("编制情况"), _field("establishment"), lambda: dict(staff_codes.ESTABLISHMENT)),
              GENDER,
-             Dimension("education_level", "最高学历", _field("education_level"), _code_labels("education_level")),
-             Dimension("title_grade", "职称等级", _field("title_grade"), lambda: {"": "未定职级"},
+             Dimension("education_level", gettext_lazy("最高学历"), _field("education_level"), _code_labels("education_level")),
+             Dimension("title_grade", gettext_lazy("职称等级"), _field("title_grade"), lambda: {"": "未定职级"},
                        lambda v: _TITLE_ORDER.get(v, 9)),
-             Dimension("teaching_stage", "任课学段", _field("teaching_stage"), _code_labels("teaching_stage")),
-             Dimension("subject", "主要任教学科", _field("subject"), lambda: dict(staff_codes.TEACHING_SUBJECTS)),
-             Dimension("age_band", "年龄段", _age_band, lambda: {i: label for i, (label, _l) in enumerate(AGE_BANDS)},
+             Dimension("teaching_stage", gettext_lazy("任课学段"), _field("teaching_stage"), _code_labels("teaching_stage")),
+             Dimension("subject", gettext_lazy("主要任教学科"), _field("subject"), lambda: dict(staff_codes.TEACHING_SUBJECTS)),
+             Dimension("age_band", gettext_lazy("年龄段"), _age_band, lambda: {i: label for i, (label, _l) in enumerate(AGE_BANDS)},
                        int)),
             "staff:list", STAFF_MEASURE_FILTERS, "unit"),
-    Subject("buildings", "校舍", BuildingRollup,
+    Subject("buildings", gettext_lazy("校舍"), BuildingRollup,
             BUILDING_MEASURES, (AREA_DIMENSION,), "facilities:list", dict.fromkeys(BUILDING_MEASURES, {})),
 )
 BY_KEY = {s.key: s for s in SUBJECTS}
@@ -290,7 +291,7 @@ class Pivot:
     rows: list[PivotRow]
     column_totals: list
     total_links: list = field(default_factory=list)
-    area_label: str = "区域"
+    area_label: str = gettext_lazy("区域")
     filters: PivotFilters = field(default_factory=PivotFilters)
 
     def dimension_label(self, dim: Dimension | None) -> str:
@@ -409,7 +410,7 @@ def build_pivot(actor: Actor, region: Region, *, subject: Subject, rows: str, co
         for row in pivot.rows:
             row.links = [_link(pivot, areas, row.value, c) for c, _l in column_values]
         pivot.total_links = [_link(pivot, areas, None, c) for c, _l in column_values]
-    pivot.area_label = "学校" if lists_schools else "区域"
+    pivot.area_label = gettext("学校") if lists_schools else gettext("区域")
     return pivot
 
 
@@ -442,7 +443,7 @@ def _label(dim: Dimension, names: dict, value) -> str:
         return f"{value}岁"
     if value in names:
         return str(names[value])
-    return "未填报" if value in ("", None) else str(value)
+    return gettext("未填报") if value in ("", None) else str(value)
 
 
 def _link(pivot: Pivot, areas: _Areas, row_value, column_value) -> dict | None:

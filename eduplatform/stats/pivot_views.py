@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core.db_router import reads_from_replica
 from eduplatform.core.spreadsheets import XLSX_TYPE, xlsx_workbook
@@ -68,7 +69,7 @@ def pivot_page(request: HttpRequest) -> HttpResponse:
     if params.get("school"):
         school = open_school_by_code(user, params["school"])
         if school is None or not school.region_path.startswith(region.path):
-            raise Http404("该学校不存在或不在您的管辖范围内")
+            raise Http404(gettext("该学校不存在或不在您的管辖范围内"))
     filters = pivot_filters(params)
     table = pivots.build_pivot(user, region, subject=subject, rows=rows, columns=columns, measure=measure,
                                snapshot=snapshot, school=school, filters=filters)
@@ -138,14 +139,14 @@ def _export(table: pivots.Pivot) -> HttpResponse:
     headers, data = table.table()
     where = table.school.name if table.school else table.region.name
     source = str(table.snapshot) if table.snapshot else f"实时数据（{timezone.localtime():%Y-%m-%d %H:%M}）"
-    about = [["统计对象", table.subject.label], ["指标", table.measure_label], ["范围", where],
-             ["行", table.dimension_label(table.row_dimension)],
-             ["列", table.dimension_label(table.column_dimension) or "—"],
-             ["筛选", table.filters.describe() or "—"], ["数据来源", source]]
+    about = [[gettext("统计对象"), table.subject.label], [gettext("指标"), table.measure_label], [gettext("范围"), where],
+             [gettext("行"), table.dimension_label(table.row_dimension)],
+             [gettext("列"), table.dimension_label(table.column_dimension) or "—"],
+             [gettext("筛选"), table.filters.describe() or "—"], [gettext("数据来源"), source]]
     # Counts with thousands separators, areas to the 0.01 ㎡ they are recorded in.
     number = "#,##0.00" if table.subject.model is BuildingRollup else "#,##0"
-    content = xlsx_workbook([("数据透视", headers, data, [None, *[number] * (len(headers) - 1)]),
-                             ("说明", ["项目", "内容"], about)])
+    content = xlsx_workbook([(gettext("数据透视"), headers, data, [None, *[number] * (len(headers) - 1)]),
+                             (gettext("说明"), [gettext("项目"), gettext("内容")], about)])
     response = HttpResponse(content, content_type=XLSX_TYPE)
     filename = f"{where}{table.subject.label}{table.measure_label}透视.xlsx"
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"

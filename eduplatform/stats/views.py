@@ -14,6 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core import once, pdf
 from eduplatform.core.db_router import reads_from_replica
@@ -63,11 +64,11 @@ def live(request: HttpRequest) -> HttpResponse:
     overview, overview_total = selectors.region_overview(request.user, region)
     columns = selectors.OVERVIEW_COLUMNS
     if request.GET.get("format") == "xlsx" and request.GET.get("table") == "overview":
-        headers = ["名称", *[label for _k, label, *_ in columns]]
+        headers = [gettext("名称"), *[label for _k, label, *_ in columns]]
         data = [[r.label, *[r.cells.get(key, 0) for key, *_ in columns]] for r in [*overview, overview_total]]
-        return xlsx_response(f"{region.name}综合概况.xlsx", headers, data, sheet="综合概况")
+        return xlsx_response(f"{region.name}综合概况.xlsx", headers, data, sheet=gettext("综合概况"))
     if request.GET.get("format") == "xlsx":
-        headers = ["名称", *stage_labels, "合计"]
+        headers = [gettext("名称"), *stage_labels, gettext("合计")]
         data = [[r.label, *[r.cells.get(s, 0) for s in stages], r.total] for r in [*rows, total]]
         return xlsx_response(f"{region.name}{measures[measure]}.xlsx", headers, data, sheet=measures[measure])
     return render(request, "stats/live.html", {
@@ -87,11 +88,11 @@ def live(request: HttpRequest) -> HttpResponse:
 
 
 class SnapshotForm(forms.Form):
-    census_date = forms.DateField(label="统计时点 *", required=False,
+    census_date = forms.DateField(label=gettext_lazy("统计时点 *"), required=False,
                                   widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                                  error_messages={"invalid": "日期格式应为 YYYY-MM-DD"})
-    title = forms.CharField(label="名称", required=False, max_length=100, help_text="留空则为“某学年教育统计”")
-    note = forms.CharField(label="说明", required=False, max_length=300)
+                                  error_messages={"invalid": gettext_lazy("日期格式应为 YYYY-MM-DD")})
+    title = forms.CharField(label=gettext_lazy("名称"), required=False, max_length=100, help_text=gettext_lazy("留空则为“某学年教育统计”"))
+    note = forms.CharField(label=gettext_lazy("说明"), required=False, max_length=300)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -108,7 +109,7 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
     form = SnapshotForm(request.POST or None, initial={"census_date": dt.date(school_year_of(today), 9, 1)})
     if request.method == "POST":
         if not can_take:
-            raise NotPermitted("只有省级统计部门可以生成统计快照")
+            raise NotPermitted(gettext("只有省级统计部门可以生成统计快照"))
         if form.is_valid():
             try:
                 # A double click sends the form's one-time token twice: one snapshot, the repeat is
@@ -148,7 +149,7 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
 def _snapshot(snapshot_id: int) -> Snapshot:
     snapshot = Snapshot.objects.filter(pk=snapshot_id).first()
     if snapshot is None:
-        raise Http404("统计快照不存在")
+        raise Http404(gettext("统计快照不存在"))
     return snapshot
 
 
@@ -182,11 +183,11 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             value, baseline = row.cells.get(key, 0), before.cells.get(key, 0) if before else 0
             cells.append((value, baseline, value - baseline))
         table.append((row, cells))
-    against = str(other) if other else "实时数据"
+    against = str(other) if other else gettext("实时数据")
     if request.GET.get("format") == "xlsx":
-        headers = ["名称"] + [h for _k, label, *_ in columns for h in (label, f"{label}（{against}）", f"{label}（差额）")]
+        headers = [gettext("名称")] + [h for _k, label, *_ in columns for h in (label, f"{label}（{against}）", f"{label}（差额）")]
         data = [[row.label] + [v for triple in cells for v in triple] for row, cells in table]
-        return xlsx_response(f"{snapshot.title}_{region.name}.xlsx", headers, data, sheet="快照")
+        return xlsx_response(f"{snapshot.title}_{region.name}.xlsx", headers, data, sheet=gettext("快照"))
     root = scope_root(user)
     return render(request, "stats/snapshot.html", {
         "nav_active": NAV, "snapshot": snapshot, "region": region, "trail": trail(region, root),
@@ -217,7 +218,7 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     code = request.GET.get("school", "").strip()
     school = selectors.snapshot_school(user, region, snapshot, code) if code else None
     if code and school is None:
-        raise Http404("该学校不在快照中，或不在您的管辖范围内")
+        raise Http404(gettext("该学校不在快照中，或不在您的管辖范围内"))
     school_id = school["school_id"] if school else None
     key = request.GET.get("series")
     own = school_id if school_id is not None else scope_of(user).school_id
@@ -235,7 +236,7 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         findings = None
     subject = school["name"] if school else region.name
     if request.GET.get("format") == "xlsx":
-        content = xlsx_workbook((t.code, ["项目", *t.columns], [[label, *cells] for label, cells in t.rows])
+        content = xlsx_workbook((t.code, [gettext("项目"), *t.columns], [[label, *cells] for label, cells in t.rows])
                                 for t in tables)
         response = HttpResponse(content, content_type=XLSX_TYPE)
         filename = f"{snapshot.title}_{subject}_{series.name}表.xlsx"
@@ -283,15 +284,15 @@ def indicator_page(request: HttpRequest) -> HttpResponse:
               for title, group in chosen]
     if request.GET.get("format") == "xlsx":
         shown = [i for _title, group in chosen for i in group]
-        headers = ["名称", *[f"{i.label}（{i.unit}）" for i in shown]]
+        headers = [gettext("名称"), *[f"{i.label}（{i.unit}）" for i in shown]]
         # Shares as percentages (the value kept as a fraction), other ratios to two decimals.
         number_formats = [None, *["0.00%" if i.unit == "%" else "#,##0.00" for i in shown]]
         data = [[row.label, *[_indicator_cell(i, indicators.value_of(i, row.cells)) for i in shown]]
                 for row in [*rows, total]]
         where = f"{region.name}{definitions.STAGE_NAMES[stage] if stage is not None else ''}"
-        content = xlsx_workbook([("教育指标", headers, data, number_formats)])
+        content = xlsx_workbook([(gettext("教育指标"), headers, data, number_formats)])
         response = HttpResponse(content, content_type=XLSX_TYPE)
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(where + '教育指标.xlsx')}"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(where + gettext('教育指标') + '.xlsx')}"
         return response
     balance = ([indicators.balance(user, region, stage, snapshot) for stage in (Stage.PRIMARY, Stage.JUNIOR)]
                if region.level == "county" else [])
@@ -311,7 +312,7 @@ def _indicator_cell(indicator: indicators.Indicator, value: float | None) -> flo
 
 
 # Counts the map can show besides the indicators (measures of ``indicators.region_indicators``).
-MAP_COUNTS = (("students", "在校生数", "人"), ("teachers", "专任教师数", "人"))
+MAP_COUNTS = (("students", gettext_lazy("在校生数"), gettext_lazy("人")), ("teachers", gettext_lazy("专任教师数"), gettext_lazy("人")))
 
 
 @reads_from_replica
@@ -373,10 +374,10 @@ def snapshot_publish(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     confirmation publishes nothing and sends the officer to the preview."""
     snapshot = _snapshot(snapshot_id)
     if not snapshots.can_take_snapshots(request.user):
-        raise NotPermitted("只有省级统计部门可以预览和公布统计数据")
+        raise NotPermitted(gettext("只有省级统计部门可以预览和公布统计数据"))
     if request.method == "POST":
         if request.POST.get("confirmed") != "yes":
-            messages.warning(request, "请先核对公开内容预览，再确认公布")
+            messages.warning(request, gettext("请先核对公开内容预览，再确认公布"))
             return redirect("stats:publish", snapshot_id=snapshot.pk)
         try:
             snapshots.publish_snapshot(actor=request.user, snapshot=snapshot)
@@ -413,10 +414,10 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
     snapshot = chosen_snapshot(request, "snapshot")
     rows, total = calculators.region_quotas(user, region, snapshot)
     if request.GET.get("format") == "xlsx":
-        headers = ["名称", "核定编制", "在岗教职工", "超编(+)/缺编(-)", "测算过程"]
-        data = [[q.name, q.quota if q.assessed else calculators.NOT_ASSESSED, q.actual,
+        headers = [gettext("名称"), gettext("核定编制"), gettext("在岗教职工"), gettext("超编(+)/缺编(-)"), gettext("测算过程")]
+        data = [[q.name, q.quota if q.assessed else str(calculators.NOT_ASSESSED), q.actual,
                  q.difference if q.assessed else "", "；".join(q.steps)] for q in [*rows, total]]
-        return xlsx_response(f"{region.name}教职工编制测算.xlsx", headers, data, sheet="编制测算")
+        return xlsx_response(f"{region.name}教职工编制测算.xlsx", headers, data, sheet=gettext("编制测算"))
     # A town's (or a school user's) schools, a page at a time; child regions otherwise (a few dozen).
     page = Paginator(rows, QUOTA_ROWS_SHOWN).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -438,9 +439,9 @@ def projection_page(request: HttpRequest) -> HttpResponse:
     region = region_in_scope(request)
     projection = calculators.project_enrolment(user, region)
     if request.GET.get("format") == "xlsx":
-        headers = ["年级", *[f"{y}学年" for y in projection.years]]
+        headers = [gettext("年级"), *[f"{y}学年" for y in projection.years]]
         return xlsx_response(f"{region.name}学生数预测.xlsx", headers,
-                             [[name, *values] for name, values in projection.grades], sheet="学生数预测")
+                             [[name, *values] for name, values in projection.grades], sheet=gettext("学生数预测"))
     totals = [sum(values[i] for _n, values in projection.grades) for i in range(len(projection.years))]
     return render(request, "stats/projection.html", {
         "nav_active": NAV, "region": region, "trail": trail(region, scope_root(user)), "projection": projection,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django import forms
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core.imports import Column
 from eduplatform.core.widgets import RemotePicker
@@ -16,19 +17,19 @@ from eduplatform.students.models import EventKind
 from eduplatform.students.schema import STUDENT_COLUMNS, choices_of
 from eduplatform.students.services import EVENT_RESULT, PERSON_FIELDS
 
-BLANK = ("", "——请选择——")
-DATE_ERRORS = {"required": "请填写日期", "invalid": "日期格式应为 YYYY-MM-DD"}
+BLANK = ("", gettext_lazy("——请选择——"))
+DATE_ERRORS = {"required": gettext_lazy("请填写日期"), "invalid": gettext_lazy("日期格式应为 YYYY-MM-DD")}
 
 # How the long student form is laid out: the sections of the national 学生基本信息 record.
 SECTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("基本信息", ("name", "former_name", "gender", "birth_date", "id_type", "id_number", "student_number",
+    (gettext_lazy("基本信息"), ("name", "former_name", "gender", "birth_date", "id_type", "id_number", "student_number",
                   "ethnicity", "nationality", "hk_macao_taiwan", "political_status", "health_status",
                   "disability_type")),
-    ("户籍与家庭", ("birthplace_code", "native_place", "hukou_place_code", "hukou_nature", "migrant_child",
+    (gettext_lazy("户籍与家庭"), ("birthplace_code", "native_place", "hukou_place_code", "hukou_nature", "migrant_child",
                     "left_behind", "only_child", "boarding_mode", "home_address", "mailing_address",
                     "household_address", "phone")),
-    ("入学信息", ("grade", "class_number", "entered_on", "entry_mode", "major", "programme_length", "level")),
-    ("监护人", ("guardian1_name", "guardian1_relation", "guardian1_phone", "guardian2_name", "guardian2_relation",
+    (gettext_lazy("入学信息"), ("grade", "class_number", "entered_on", "entry_mode", "major", "programme_length", "level")),
+    (gettext_lazy("监护人"), ("guardian1_name", "guardian1_relation", "guardian1_phone", "guardian2_name", "guardian2_relation",
                 "guardian2_phone")),
 )
 
@@ -38,7 +39,7 @@ EDITABLE_COLUMNS: tuple[Column, ...] = tuple(
 
 # 出生地、户口所在地 are chosen by name (the division's code is what is stored).
 PLACE_FIELDS = ("birthplace_code", "hukou_place_code")
-PLACE_HELP = "输入地名查找（如 天河区）；广东省外的可直接输入6位行政区划代码"
+PLACE_HELP = gettext_lazy("输入地名查找（如 天河区）；广东省外的可直接输入6位行政区划代码")
 # Fields only vocational and higher-education students have (专业、学制、培养层次).
 VOCATIONAL_FIELDS = ("major", "programme_length", "level")
 
@@ -77,13 +78,13 @@ class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
                 _accept_any(field)
             elif col.field in PLACE_FIELDS:
                 field = forms.CharField(label=label, required=False, max_length=12, widget=RemotePicker(
-                    url="orgs:pick_places", kind="place", placeholder="输入地名，如 天河区",
+                    url="orgs:pick_places", kind="place", placeholder=gettext_lazy("输入地名，如 天河区"),
                     accept_typed=r"^\d{6}(\d{3}){0,2}$"))
             elif col.kind == "code":
                 field = forms.ChoiceField(label=label, required=False, choices=_code_choices(col.field))
                 _accept_any(field)
             elif col.kind == "bool":
-                field = forms.ChoiceField(label=label, required=False, choices=[("", "——"), ("是", "是"), ("否", "否")])
+                field = forms.ChoiceField(label=label, required=False, choices=[("", "——"), (gettext("是"), gettext("是")), (gettext("否"), gettext("否"))])
             elif col.kind == "date":
                 field = forms.CharField(label=label, required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
             elif col.kind == "month":
@@ -105,7 +106,7 @@ class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
         return {c.field: self.cleaned_data.get(c.field) or "" for c in self.columns}
 
     def sections(self) -> list[tuple[str, list[forms.BoundField]]]:
-        out = [("学校", [self["school_code"]])] if "school_code" in self.fields else []
+        out = [(gettext("学校"), [self["school_code"]])] if "school_code" in self.fields else []
         for title, names in SECTIONS:
             bound = [self[n] for n in names if n in self.fields]
             if bound:
@@ -118,11 +119,11 @@ def event_choices() -> list[tuple[str, str]]:
 
 
 class EventForm(ServiceErrorsMixin, forms.Form):
-    kind = forms.ChoiceField(label="事件 *", choices=event_choices)
-    on = forms.DateField(label="日期 *", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), error_messages=DATE_ERRORS)
-    reason = forms.CharField(label="原因 *", required=False, max_length=200)
-    attachments = forms.CharField(label="证明材料", required=False, max_length=300,
-                                  help_text="如：医院诊断证明、家长申请书（写明材料名称，原件由学校留存）")
+    kind = forms.ChoiceField(label=gettext_lazy("事件 *"), choices=event_choices)
+    on = forms.DateField(label=gettext_lazy("日期 *"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), error_messages=DATE_ERRORS)
+    reason = forms.CharField(label=gettext_lazy("原因 *"), required=False, max_length=200)
+    attachments = forms.CharField(label=gettext_lazy("证明材料"), required=False, max_length=300,
+                                  help_text=gettext_lazy("如：医院诊断证明、家长申请书（写明材料名称，原件由学校留存）"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -130,9 +131,9 @@ class EventForm(ServiceErrorsMixin, forms.Form):
 
 
 class DropoutForm(ServiceErrorsMixin, forms.Form):
-    on = forms.DateField(label="退学日期 *", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), error_messages=DATE_ERRORS)
-    reason = forms.CharField(label="退学原因 *", required=False, max_length=200)
-    attachments = forms.CharField(label="证明材料", required=False, max_length=300)
+    on = forms.DateField(label=gettext_lazy("退学日期 *"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"), error_messages=DATE_ERRORS)
+    reason = forms.CharField(label=gettext_lazy("退学原因 *"), required=False, max_length=200)
+    attachments = forms.CharField(label=gettext_lazy("证明材料"), required=False, max_length=300)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -140,10 +141,10 @@ class DropoutForm(ServiceErrorsMixin, forms.Form):
 
 
 class IdCorrectionForm(ServiceErrorsMixin, forms.Form):
-    id_type = forms.ChoiceField(label="身份证件类型 *", choices=())
-    id_number = forms.CharField(label="新的身份证件号", required=False, max_length=40)
-    reason = forms.CharField(label="更正原因 *", required=False, max_length=200,
-                             help_text="如：户籍信息更正，并写明依据材料")
+    id_type = forms.ChoiceField(label=gettext_lazy("身份证件类型 *"), choices=())
+    id_number = forms.CharField(label=gettext_lazy("新的身份证件号"), required=False, max_length=40)
+    reason = forms.CharField(label=gettext_lazy("更正原因 *"), required=False, max_length=200,
+                             help_text=gettext_lazy("如：户籍信息更正，并写明依据材料"))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -152,23 +153,23 @@ class IdCorrectionForm(ServiceErrorsMixin, forms.Form):
 
 
 class TransferFindForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
-    student_number = forms.CharField(label="学籍号 *", max_length=19, error_messages={"required": "请填写学籍号"})
-    name = forms.CharField(label="姓名 *", max_length=50, error_messages={"required": "请填写姓名"})
+    student_number = forms.CharField(label=gettext_lazy("学籍号 *"), max_length=19, error_messages={"required": gettext_lazy("请填写学籍号")})
+    name = forms.CharField(label=gettext_lazy("姓名 *"), max_length=50, error_messages={"required": gettext_lazy("请填写姓名")})
 
     def __init__(self, *args, ask_school: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if ask_school:
-            self.add_school_field(help_text="转入学校的10位学校标识码")
+            self.add_school_field(help_text=gettext("转入学校的10位学校标识码"))
         style_fields(self)
 
 
 class TransferApplyForm(ServiceErrorsMixin, forms.Form):
-    to_grade = forms.ChoiceField(label="转入年级 *", required=False, choices=())
-    effective_on = forms.DateField(label="转入日期 *", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    to_grade = forms.ChoiceField(label=gettext_lazy("转入年级 *"), required=False, choices=())
+    effective_on = forms.DateField(label=gettext_lazy("转入日期 *"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                    error_messages=DATE_ERRORS)
-    reason = forms.CharField(label="转学原因 *", required=False, max_length=200)
-    attachments = forms.CharField(label="证明材料", required=False, max_length=300,
-                                  help_text="如：转学联系函、户籍或居住证明")
+    reason = forms.CharField(label=gettext_lazy("转学原因 *"), required=False, max_length=200)
+    attachments = forms.CharField(label=gettext_lazy("证明材料"), required=False, max_length=300,
+                                  help_text=gettext_lazy("如：转学联系函、户籍或居住证明"))
 
     def __init__(self, *args, grades: Sequence[Grade] = GRADES, **kwargs):
         super().__init__(*args, **kwargs)
@@ -178,12 +179,12 @@ class TransferApplyForm(ServiceErrorsMixin, forms.Form):
 
 
 class ClassForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
-    school_year = forms.IntegerField(label="学年 *", min_value=2000, max_value=2100,
-                                     help_text="如 2026 表示 2026—2027 学年")
-    grade = forms.ChoiceField(label="年级 *", required=False, choices=())
-    number = forms.IntegerField(label="班号 *", help_text="1—99，如 3 表示（3）班",
-                                error_messages={"required": "请填写班号", "invalid": "班号只能填写整数"})
-    head_teacher = forms.CharField(label="班主任", required=False, max_length=50)
+    school_year = forms.IntegerField(label=gettext_lazy("学年 *"), min_value=2000, max_value=2100,
+                                     help_text=gettext_lazy("如 2026 表示 2026—2027 学年"))
+    grade = forms.ChoiceField(label=gettext_lazy("年级 *"), required=False, choices=())
+    number = forms.IntegerField(label=gettext_lazy("班号 *"), help_text=gettext_lazy("1—99，如 3 表示（3）班"),
+                                error_messages={"required": gettext_lazy("请填写班号"), "invalid": gettext_lazy("班号只能填写整数")})
+    head_teacher = forms.CharField(label=gettext_lazy("班主任"), required=False, max_length=50)
 
     def __init__(self, *args, grades: Sequence[Grade] = GRADES, ask_school: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -195,20 +196,20 @@ class ClassForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
 
 
 class PromotionForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
-    from_year = forms.IntegerField(label="升级前学年 *", min_value=2000, max_value=2100,
-                                   help_text="如 2025 表示把 2025—2026 学年的学生升入下一学年")
-    graduation_date = forms.DateField(label="毕业日期 *", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-                                      error_messages=DATE_ERRORS, help_text="最高年级学生的毕业（离校）日期")
+    from_year = forms.IntegerField(label=gettext_lazy("升级前学年 *"), min_value=2000, max_value=2100,
+                                   help_text=gettext_lazy("如 2025 表示把 2025—2026 学年的学生升入下一学年"))
+    graduation_date = forms.DateField(label=gettext_lazy("毕业日期 *"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                      error_messages=DATE_ERRORS, help_text=gettext_lazy("最高年级学生的毕业（离校）日期"))
 
     def __init__(self, *args, ask_school: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         if ask_school:
-            self.add_school_field(required=False, help_text="留空则对您管辖（或右上角所选）区域内的全部学校执行")
+            self.add_school_field(required=False, help_text=gettext("留空则对您管辖（或右上角所选）区域内的全部学校执行"))
         style_fields(self)
 
 
 class WithdrawForm(forms.Form):
-    reason = forms.CharField(label="撤回原因", required=False, max_length=200)
+    reason = forms.CharField(label=gettext_lazy("撤回原因"), required=False, max_length=200)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

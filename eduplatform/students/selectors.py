@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from eduplatform.core import search
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
@@ -259,10 +260,11 @@ def class_for(actor: Actor, class_id: int) -> SchoolClass:
 
 
 def size_flag(size: int) -> str:
+    # The band's name (gettext_noop: pages show it through {% translate %}, code compares the Chinese).
     if size >= HUGE_CLASS:
-        return "超大班额"
+        return gettext_noop("超大班额")
     if size >= LARGE_CLASS:
-        return "大班额"
+        return gettext_noop("大班额")
     return ""
 
 

@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_POST
 
 from eduplatform.core import exports, masking, once, paging, search
@@ -63,11 +64,11 @@ from eduplatform.students.schema import LEVELS, STUDENT_COLUMNS, choices_of
 RECENT_BATCHES = 20
 NAV = "students"
 
-STATUS_OPTIONS = [("active", "在籍（在读、休学）"), ("all", "全部"), *EnrolmentStatus.choices]
-FLAG_OPTIONS = [("migrant_child", "随迁子女"), ("left_behind", "留守儿童"), ("boarding", "住宿生")]
+STATUS_OPTIONS = [("active", gettext_lazy("在籍（在读、休学）")), ("all", gettext_lazy("全部")), *EnrolmentStatus.choices]
+FLAG_OPTIONS = [("migrant_child", gettext_lazy("随迁子女")), ("left_behind", gettext_lazy("留守儿童")), ("boarding", gettext_lazy("住宿生"))]
 # Flags only a statistics figure sets (the list's own filter offers FLAG_OPTIONS).
-FIGURE_FLAG_LABELS = {**dict(FLAG_OPTIONS), "minority": "少数民族", "disabled": "残疾学生",
-                      "new_entrant": "本学年入学", "graduated": "本学年毕业（结业）"}
+FIGURE_FLAG_LABELS = {**dict(FLAG_OPTIONS), "minority": gettext_lazy("少数民族"), "disabled": gettext_lazy("残疾学生"),
+                      "new_entrant": gettext_lazy("本学年入学"), "graduated": gettext_lazy("本学年毕业（结业）")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -89,7 +90,7 @@ def _code_label(field: str, code: str | None) -> str:
 
 
 def _gender(code: str) -> str:
-    return {"1": "男", "2": "女"}.get(code) or _code_label("gender", code)
+    return {"1": gettext("男"), "2": gettext("女")}.get(code) or _code_label("gender", code)
 
 
 
@@ -116,24 +117,24 @@ def _no_store(response: HttpResponse) -> HttpResponse:
 
 
 EXPORT_COLUMNS = [
-    ("学籍号", lambda e: e.student.student_number),  # replaced per reader by _export_columns
-    ("姓名", lambda e: e.student.name),
-    ("性别", lambda e: _gender(e.student.gender)),
-    ("出生日期", lambda e: e.student.birth_date.isoformat()),
-    ("身份证件号", lambda e: e.student.id_number_masked),
-    ("民族", lambda e: _code_label("ethnicity", e.student.ethnicity)),
-    ("学校标识码", lambda e: e.school.school_code),
-    ("学校", lambda e: e.school.name),
-    ("年级", lambda e: grade_name(e.grade)),
-    ("班级", lambda e: e.school_class.name if e.school_class_id else ""),
-    ("学籍状态", lambda e: e.get_status_display()),
-    ("入学年月", lambda e: e.entered_on.strftime("%Y-%m")),
+    (gettext_lazy("学籍号"), lambda e: e.student.student_number),  # replaced per reader by _export_columns
+    (gettext_lazy("姓名"), lambda e: e.student.name),
+    (gettext_lazy("性别"), lambda e: _gender(e.student.gender)),
+    (gettext_lazy("出生日期"), lambda e: e.student.birth_date.isoformat()),
+    (gettext_lazy("身份证件号"), lambda e: e.student.id_number_masked),
+    (gettext_lazy("民族"), lambda e: _code_label("ethnicity", e.student.ethnicity)),
+    (gettext_lazy("学校标识码"), lambda e: e.school.school_code),
+    (gettext_lazy("学校"), lambda e: e.school.name),
+    (gettext_lazy("年级"), lambda e: grade_name(e.grade)),
+    (gettext_lazy("班级"), lambda e: e.school_class.name if e.school_class_id else ""),
+    (gettext_lazy("学籍状态"), lambda e: e.get_status_display()),
+    (gettext_lazy("入学年月"), lambda e: e.entered_on.strftime("%Y-%m")),
 ]
 
 
 def _export_columns(user) -> list[tuple[str, object]]:
     """The export's columns with the 学籍号 as this reader may see it (core.identity)."""
-    return [("学籍号", lambda e: student_number_for(user, e.student.student_number)), *EXPORT_COLUMNS[1:]]
+    return [(gettext("学籍号"), lambda e: student_number_for(user, e.student.student_number)), *EXPORT_COLUMNS[1:]]
 
 
 @login_required
@@ -164,17 +165,17 @@ def student_list(request: HttpRequest) -> HttpResponse:
         filters = {k: v for k, v in params.items() if k not in ("format", "q", "find") and v}
         if text:
             filters["q"] = _masked_query(text)
-        export = exports.personal_data_export(request, what="学生名单")
+        export = exports.personal_data_export(request, what=gettext("学生名单"))
         if isinstance(export, HttpResponse):  # no stated purpose: the form that asks for it
             return export
         filters.pop(exports.PURPOSE_PARAM, None)
         record_event(actor=user, action=AuditAction.EXPORT, object_type="students.student",
-                     object_label="学生名单", region_path=scope_of(user).region_path or "",
+                     object_label=gettext("学生名单"), region_path=scope_of(user).region_path or "",
                      note=export.audit_note(
-                         f"导出学生名单（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or '无'}"))
+                         f"导出学生名单（身份证件号已遮蔽）；筛选条件：{urlencode(filters, safe='*') or gettext('无')}"))
         columns = _export_columns(user)
         rows = ([fn(e) for _, fn in columns] for e in enrolments.iterator(chunk_size=2000))
-        return xlsx_response("学生名单.xlsx", [h for h, _ in columns], rows, sheet="学生名单",
+        return xlsx_response(gettext("学生名单.xlsx"), [h for h, _ in columns], rows, sheet=gettext("学生名单"),
                             watermark=export.watermark)
     unfiltered = not (text or flags or any(params.get(k) for k in (
         "grade", "gender", "ethnicity", "school", "class", "stage", "cohort", "level"))) and params.get(
@@ -184,7 +185,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         # Active students in scope (and region) are what the roll-ups count: exact, and a sum
         # over the county roll-up instead of a count over millions of rows.
         known_total=(lambda: student_total(user, under=region.path if region else "")) if unfiltered else None,
-        total_source="统计汇总")
+        total_source=gettext("统计汇总"))
     query = paging.other_params(params)
     can_review = user.can(capabilities.REVIEW_STUDENT_CHANGES) or user.can(capabilities.EDIT_STUDENTS)
     klass = None
@@ -192,7 +193,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         klass = selectors.classes_in_scope(user, sized=False).filter(pk=_int(params.get("class"))).first()
     search_value, search_hint = search.shown_search(request)
     if search.search_expired(request):
-        messages.warning(request, "按证件号查询的条件已过期，请重新输入")
+        messages.warning(request, gettext("按证件号查询的条件已过期，请重新输入"))
     return render(request, "students/list.html", {
         **_nav(request, "list"),
         "search_value": search_value,
@@ -202,7 +203,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         "grades": GRADES,
         "statuses": STATUS_OPTIONS,
         "status": params.get("status", "active"),
-        "genders": [("1", "男"), ("2", "女")],
+        "genders": [("1", gettext("男")), ("2", gettext("女"))],
         "ethnicities": choices_of("ethnicity"),
         "flag_options": FLAG_OPTIONS,
         "flags": flags,
@@ -234,7 +235,7 @@ def student_create(request: HttpRequest) -> HttpResponse:
         school = school_from_form(form, user)
         if school is not None:
             if not services.can_write_school(user, school):
-                raise NotPermitted("您无权为该学校登记学生")
+                raise NotPermitted(gettext("您无权为该学校登记学生"))
             try:
                 enrolment = services.enrol_student(actor=user, school=school, data=form.service_data())
             except RecordInvalid as err:
@@ -264,7 +265,7 @@ ADDRESS_FIELDS = ("home_address", "mailing_address", "household_address")
 def _profile(student: Student, user) -> list[tuple[str, str]]:
     """The person's fields as ``user`` reads them (codes named, identifiers masked)."""
     columns = {c.field: c for c in STUDENT_COLUMNS}
-    rows: list[tuple[str, str]] = [("学籍号", student_number_for(user, student.student_number)), ("姓名", student.name)]
+    rows: list[tuple[str, str]] = [(gettext("学籍号"), student_number_for(user, student.student_number)), (gettext("姓名"), student.name)]
     for name in PROFILE_FIELDS:
         col, value = columns[name], getattr(student, name)
         if name == "gender":
@@ -272,17 +273,17 @@ def _profile(student: Student, user) -> list[tuple[str, str]]:
         elif col.kind == "code":
             shown = _code_label(name, value)
         elif col.kind == "bool":
-            shown = "是" if value else "否"
+            shown = gettext("是") if value else gettext("否")
         elif isinstance(value, dt.date):
             shown = value.isoformat()
         elif name in ADDRESS_FIELDS:
             shown = masking.show_to(user, masking.PersonalField.ADDRESS, value or "")
         else:
             shown = value or ""
-        rows.append((col.label, shown))
+        rows.append((gettext(col.label), shown))
         if name == "id_type":
-            rows.append(("身份证件号", student.id_number_masked))
-    rows.append(("联系电话", student.phone_masked))
+            rows.append((gettext("身份证件号"), student.id_number_masked))
+    rows.append((gettext("联系电话"), student.phone_masked))
     return rows
 
 
@@ -339,7 +340,7 @@ def _writable_student(request: HttpRequest, student_ref: uuid.UUID) -> Student:
     student = selectors.student_for(request.user, student_ref)
     active = selectors.active_enrolment(student)
     if not services.can_write_school(request.user, active.school if active else student.school):
-        raise NotPermitted("您无权修改该学生的学籍信息")
+        raise NotPermitted(gettext("您无权修改该学生的学籍信息"))
     return student
 
 
@@ -350,7 +351,7 @@ def _edit_initial(student: Student) -> dict[str, str]:
             continue  # only the masked form is readable; a blank field keeps the stored number
         value = getattr(student, col.field)
         if col.kind == "bool":
-            initial[col.field] = "是" if value else "否"
+            initial[col.field] = gettext("是") if value else gettext("否")
         elif isinstance(value, dt.date):
             initial[col.field] = value.isoformat()
         else:
@@ -374,7 +375,7 @@ def student_edit(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "已保存")
+            messages.success(request, gettext("已保存"))
             return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/student_form.html", {
         **_nav(request, "list"), "form": form, "creating": False, "student": student,
@@ -384,7 +385,7 @@ def student_edit(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
 def _active_or_error(student: Student, form) -> object:
     active = selectors.active_enrolment(student)
     if active is None:
-        form.add_error(None, "该学生当前没有有效学籍（在读或休学），不能办理")
+        form.add_error(None, gettext("该学生当前没有有效学籍（在读或休学），不能办理"))
     return active
 
 
@@ -428,7 +429,7 @@ def dropout_create(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, "退学申请已提交，等待县级教育行政部门审批")
+                messages.success(request, gettext("退学申请已提交，等待县级教育行政部门审批"))
                 return redirect("students:request", request_id=change.pk)
     return render(request, "students/dropout_form.html", {**_nav(request, "list"), "form": form, "student": student})
 
@@ -446,7 +447,7 @@ def id_number_correct(request: HttpRequest, student_ref: uuid.UUID) -> HttpRespo
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, "身份证件号已更正，学籍号不变")
+            messages.success(request, gettext("身份证件号已更正，学籍号不变"))
             return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/id_number_form.html", {**_nav(request, "list"), "form": form, "student": student})
 
@@ -475,14 +476,14 @@ def class_assign(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
     class_id = _int(request.POST.get("school_class"))
     klass = selectors.class_for(request.user, class_id) if class_id else None
     if active is None:
-        messages.error(request, "该学生当前没有有效学籍，不能分班")
+        messages.error(request, gettext("该学生当前没有有效学籍，不能分班"))
     else:
         try:
             services.assign_class(actor=request.user, enrolment=active, school_class=klass)
         except RecordInvalid as err:
             messages.error(request, "；".join(p.message for p in err.problems))
         else:
-            messages.success(request, f"已分到{klass.name}" if klass else "已取消分班")
+            messages.success(request, f"已分到{klass.name}" if klass else gettext("已取消分班"))
     return redirect("students:detail", student_ref=student.public_id)
 
 
@@ -502,7 +503,7 @@ def class_list(request: HttpRequest) -> HttpResponse:
                      ask_school=own is None, initial={"school_year": year})
     if request.method == "POST":
         if not can_edit:
-            raise NotPermitted("您的角色无权新建班级")
+            raise NotPermitted(gettext("您的角色无权新建班级"))
         if form.is_valid():
             school = school_from_form(form, user)
             if school is not None:
@@ -530,7 +531,7 @@ def class_list(request: HttpRequest) -> HttpResponse:
     if request.GET.get("school") and own is None and school is None:
         classes = classes.none()
     figure = figure_filter(params, region, {}, {}, {"grade": {g.code: g.name for g in GRADES}},
-                           extra={"grade": "年级", "size_band": "班额"})
+                           extra={"grade": gettext("年级"), "size_band": gettext("班额")})
     page = paging.keyset_page(request, classes, keys=selectors.CLASS_LIST_ORDER, name="classes", seek=3)
     if size_range is None:
         selectors.size_classes(page.rows)
@@ -561,7 +562,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and find.is_valid():
         school = school_from_form(find, user)
         if school is not None and not services.can_write_school(user, school):
-            raise NotPermitted("您无权为该学校办理转入")
+            raise NotPermitted(gettext("您无权为该学校办理转入"))
         if school is not None:
             try:
                 # Looked up again on the apply step: the hidden fields are only a reminder of the
@@ -583,7 +584,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
                 except RecordInvalid as err:
                     apply_form.add_service_errors(err)
                 else:
-                    messages.success(request, "转学申请已提交，可在本页查看审核进度")
+                    messages.success(request, gettext("转学申请已提交，可在本页查看审核进度"))
                     return redirect("students:request", request_id=change.pk)
     return render(request, "students/transfer_form.html", {
         **_nav(request, "transfer"), "find": find, "apply_form": apply_form, "candidate": candidate, "school": school,
@@ -662,7 +663,7 @@ def request_withdraw(request: HttpRequest, request_id: int) -> HttpResponse:
     except RecordInvalid as err:
         messages.error(request, "；".join(p.message for p in err.problems))
     else:
-        messages.success(request, "申请已撤回")
+        messages.success(request, gettext("申请已撤回"))
     return redirect("students:request", request_id=change.pk)
 
 
@@ -739,11 +740,11 @@ def promotion_execute(request: HttpRequest) -> HttpResponse:
     own = own_school(request.user)
     form = PromotionForm(request.POST, ask_school=own is None)
     if not form.is_valid():
-        messages.error(request, "升级参数不完整，请重新预览")
+        messages.error(request, gettext("升级参数不完整，请重新预览"))
         return redirect("students:promotion")
     back = f"{reverse('students:promotion_preview')}?{urlencode({k: request.POST.get(k, '') for k in form.fields})}"
     if request.POST.get("confirm") != "yes":
-        messages.error(request, "请先勾选“我已核对预览结果”再执行")
+        messages.error(request, gettext("请先勾选“我已核对预览结果”再执行"))
         return redirect(back)
     scope = _promotion_scope(request, form)
     if scope is None:
@@ -773,7 +774,7 @@ def promotion_execute(request: HttpRequest) -> HttpResponse:
 def promotion_undo(request: HttpRequest, batch_id: int) -> HttpResponse:
     batch = selectors.promotion_batch_for(request.user, batch_id)
     if request.POST.get("confirm") != "yes":
-        messages.error(request, "请先勾选“确认”再撤销")
+        messages.error(request, gettext("请先勾选“确认”再撤销"))
         return redirect("students:promotion")
     try:
         with once.submitted_once(key=once.posted_token(request), action="students.promotion_undo",
@@ -785,7 +786,7 @@ def promotion_undo(request: HttpRequest, batch_id: int) -> HttpResponse:
         if any(p.code == "promotion.undone" for p in err.problems):  # undone by an earlier click
             messages.info(request, "；".join(p.message for p in err.problems))
         else:
-            messages.error(request, "无法撤销：" + "；".join(p.message for p in err.problems))
+            messages.error(request, gettext("无法撤销：") + "；".join(p.message for p in err.problems))
     else:
         messages.success(request, f"已撤销 {batch.scope_label} {batch.from_year}学年升级，学籍已恢复到升级前")
     return redirect("students:promotion")

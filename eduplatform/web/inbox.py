@@ -25,6 +25,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.accounts import notifications
 from eduplatform.core.views import require_capability
@@ -147,7 +148,7 @@ def _entry_url(submission) -> str:
 
 def _returned_items(actor: Actor, limit: int) -> list[Item]:
     rows = _returned(actor).select_related("task").order_by("-reviewed_at", "pk")[:limit]
-    return [Item(f"报表被退回：{s.task.title}", s.return_reason or "请查看退回原因并修改后重新上报", _entry_url(s), s.reviewed_at)
+    return [Item(f"报表被退回：{s.task.title}", s.return_reason or gettext("请查看退回原因并修改后重新上报"), _entry_url(s), s.reviewed_at)
             for s in rows]
 
 
@@ -173,7 +174,7 @@ def _due_items(actor: Actor, limit: int) -> list[Item]:
     out = []
     for s in _due_rows(actor)[:limit]:
         days = (s.task.deadline - today).days
-        when = "已逾期" if days < 0 else ("今天截止" if days == 0 else f"还有 {days} 天截止")
+        when = gettext("已逾期") if days < 0 else (gettext("今天截止") if days == 0 else f"还有 {days} 天截止")
         out.append(Item(f"报表即将截止：{s.task.title}", f"截止日期 {s.task.deadline:%Y-%m-%d}，{when}", _entry_url(s), s.task.deadline))
     return out
 
@@ -273,19 +274,19 @@ def _approvals_waiting(actor: Actor) -> list:
 
 
 def _approval_items(actor: Actor, limit: int) -> list[Item]:
-    return [Item(f"待审核本级汇总：{t.title}", "下级已全部审核通过，可审核本区域", _url("reporting:task", task_id=t.pk)
+    return [Item(f"待审核本级汇总：{t.title}", gettext("下级已全部审核通过，可审核本区域"), _url("reporting:task", task_id=t.pk)
                  or _url("reporting:tasks"), t.deadline) for t in _approvals_waiting(actor)[:limit]]
 
 
 for _source in (
-    Source("students", "学籍异动审核", lambda a: _student_steps(a).count(), _student_items, lambda: _url("students:inbox")),
-    Source("staff", "教职工调动审核", lambda a: _staff_steps(a).count(), _staff_items, lambda: _url("staff:inbox")),
-    Source("returned", "被退回的报表", lambda a: _returned(a).count(), _returned_items, lambda: _url("reporting:tasks")),
-    Source("due", "即将截止的报表", lambda a: len(_due_rows(a)), _due_items, lambda: _url("reporting:tasks")),
-    Source("review", "待审核的报表", lambda a: _to_review(a).count(), _review_items, lambda: _url("reporting:tasks")),
-    Source("explanations", "待审核的核实说明", lambda a: _explanations(a).count(), _explanation_items,
+    Source("students", gettext_lazy("学籍异动审核"), lambda a: _student_steps(a).count(), _student_items, lambda: _url("students:inbox")),
+    Source("staff", gettext_lazy("教职工调动审核"), lambda a: _staff_steps(a).count(), _staff_items, lambda: _url("staff:inbox")),
+    Source("returned", gettext_lazy("被退回的报表"), lambda a: _returned(a).count(), _returned_items, lambda: _url("reporting:tasks")),
+    Source("due", gettext_lazy("即将截止的报表"), lambda a: len(_due_rows(a)), _due_items, lambda: _url("reporting:tasks")),
+    Source("review", gettext_lazy("待审核的报表"), lambda a: _to_review(a).count(), _review_items, lambda: _url("reporting:tasks")),
+    Source("explanations", gettext_lazy("待审核的核实说明"), lambda a: _explanations(a).count(), _explanation_items,
            lambda: _url("reporting:tasks")),
-    Source("approvals", "待审核的本级汇总", lambda a: len(_approvals_waiting(a)), _approval_items,
+    Source("approvals", gettext_lazy("待审核的本级汇总"), lambda a: len(_approvals_waiting(a)), _approval_items,
            lambda: _url("reporting:tasks")),
 ):
     register(_source)
@@ -347,4 +348,4 @@ def send_digest(user) -> bool:
     if not found or not (settings.NOTIFY_EMAIL or settings.NOTIFY_SMS):
         return False
     lines = "\n".join(f"{s.label}：{n} 件" for s, n in found)
-    return bool(notifications.notify_users([user], subject="广东省教育信息平台：您有待办事项", message=lines))
+    return bool(notifications.notify_users([user], subject=gettext("广东省教育信息平台：您有待办事项"), message=lines))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import Count, Sum
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs.models import Organization, OrgKind, Region, RegionLevel
 from eduplatform.orgs.scope import Actor, scoped
@@ -57,10 +58,10 @@ HOME_REGION = "region"  # a city or the province: key figures, progress and qual
 # The measure whose roll-up rows show that a school has records in a base database (a school has a
 # row of a measure where it has roll-up rows the measure sums: stats.models.MeasureFigures).
 DATABASE_MEASURES: tuple[tuple[str, str, str], ...] = (
-    ("students", "学生", "students"),
-    ("staff", "教职工", "staff"),
-    ("facilities", "校舍与土地", "floor_area"),
-    ("assets", "资产与设备", "equipment_value"),
+    ("students", gettext_lazy("学生"), "students"),
+    ("staff", gettext_lazy("教职工"), "staff"),
+    ("facilities", gettext_lazy("校舍与土地"), "floor_area"),
+    ("assets", gettext_lazy("资产与设备"), "equipment_value"),
 )
 LAGGING_SHOWN = 10
 ISSUES_SHOWN = 10
@@ -256,8 +257,8 @@ def school_completeness(actor: Actor, school: Organization) -> list[dict[str, ob
         values[r["key"]] = float(r["n"] or 0)
     issues = quality_issue_counts(actor)["by_database"]
     scores = _latest_scores(actor, school.region_path, school.pk)
-    units = {"students": "名", "staff": "人", "floor_area": "㎡", "equipment_value": "元"}
-    what = {"students": "在校生", "staff": "教职工", "floor_area": "校舍建筑面积", "equipment_value": "教学仪器设备值"}
+    units = {"students": gettext("名"), "staff": gettext("人"), "floor_area": "㎡", "equipment_value": gettext("元")}
+    what = {"students": gettext("在校生"), "staff": gettext("教职工"), "floor_area": gettext("校舍建筑面积"), "equipment_value": gettext("教学仪器设备值")}
     # Required-field completeness and the fields left empty, as the progress page shows them.
     from eduplatform.quality import progress
 

@@ -12,6 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 
 from django.db.models import Count, QuerySet
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from eduplatform.assets.models import Equipment
 from eduplatform.facilities.models import Building
@@ -111,36 +114,40 @@ def _fields_text(database: str) -> str:
     return "、".join(str(f.label) for f in required.REQUIRED[database])
 
 
+# Read when shown, in the language of the page (the labels are lazy translations).
+_fields_text_lazy = lazy(_fields_text, str)
+
+
 def _field_names(database: str) -> tuple[str, ...]:
     return tuple(f.name for f in required.REQUIRED[database])
 
 
 S_REQUIRED_MISSING = rules.register(Rule(
-    code="S_REQUIRED_MISSING", title="学生必填项缺失",
-    description=f"在读学生的必填项（{_fields_text(Database.STUDENTS)}）为空的记录数，每校每个字段一条问题。",
+    code="S_REQUIRED_MISSING", title=gettext_lazy("学生必填项缺失"),
+    description=format_lazy(gettext_lazy("在读学生的必填项（{value}）为空的记录数，每校每个字段一条问题。"), value=_fields_text_lazy(Database.STUDENTS)),
     severity=Severity.WARNING, database=Database.STUDENTS, fields=_field_names(Database.STUDENTS), kind="completeness",
     scan=_students, record=_student_schools, object_type="students.student",
 ))
 
 T_REQUIRED_MISSING = rules.register(Rule(
-    code="T_REQUIRED_MISSING", title="教职工必填项缺失",
-    description=f"学校在岗教职工的必填项（{_fields_text(Database.STAFF)}）为空的记录数，每校每个字段一条问题。",
+    code="T_REQUIRED_MISSING", title=gettext_lazy("教职工必填项缺失"),
+    description=format_lazy(gettext_lazy("学校在岗教职工的必填项（{value}）为空的记录数，每校每个字段一条问题。"), value=_fields_text_lazy(Database.STAFF)),
     severity=Severity.WARNING, database=Database.STAFF, fields=_field_names(Database.STAFF), kind="completeness",
     scan=_staff, record=_recheck(lambda: StaffMember.objects.all(), "unit_id", _staff),
     object_type="staff.staffmember",
 ))
 
 F_REQUIRED_MISSING = rules.register(Rule(
-    code="F_REQUIRED_MISSING", title="校舍必填项缺失",
-    description=f"未拆除校舍的必填项（{_fields_text(Database.FACILITIES)}）为空的记录数，每校每个字段一条问题。",
+    code="F_REQUIRED_MISSING", title=gettext_lazy("校舍必填项缺失"),
+    description=format_lazy(gettext_lazy("未拆除校舍的必填项（{value}）为空的记录数，每校每个字段一条问题。"), value=_fields_text_lazy(Database.FACILITIES)),
     severity=Severity.WARNING, database=Database.FACILITIES, fields=_field_names(Database.FACILITIES), kind="completeness",
     scan=_buildings, record=_recheck(lambda: Building.objects.all(), "school_id", _buildings),
     object_type="facilities.building",
 ))
 
 A_REQUIRED_MISSING = rules.register(Rule(
-    code="A_REQUIRED_MISSING", title="仪器设备必填项缺失",
-    description=f"在账仪器设备的必填项（{_fields_text(Database.ASSETS)}）为空的记录数，每校每个字段一条问题。",
+    code="A_REQUIRED_MISSING", title=gettext_lazy("仪器设备必填项缺失"),
+    description=format_lazy(gettext_lazy("在账仪器设备的必填项（{value}）为空的记录数，每校每个字段一条问题。"), value=_fields_text_lazy(Database.ASSETS)),
     severity=Severity.WARNING, database=Database.ASSETS, fields=_field_names(Database.ASSETS), kind="completeness",
     scan=_equipment,
     record=_recheck(lambda: Equipment.objects.all(), "school_id", _equipment),

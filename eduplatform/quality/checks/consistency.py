@@ -9,6 +9,8 @@ from collections import defaultdict
 from collections.abc import Iterator
 
 from django.db.models import Count, Sum
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from eduplatform.orgs.stages import Stage
 from eduplatform.quality import rules
@@ -61,10 +63,9 @@ def _class_grade_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 X_CLASS_GRADE = rules.register(Rule(
-    code="X_CLASS_GRADE", title="学生数与班级数不匹配",
+    code="X_CLASS_GRADE", title=gettext_lazy("学生数与班级数不匹配"),
     description=(
-        "学前至高中各年级：学生汇总中的在读学生数与本学年该年级的班级数对照。有学生却没有班级，或平均每班"
-        f"达到 {OVERSIZED} 人及以上（班级数明显偏少）时提示。每校每个年级一条。"),
+        format_lazy(gettext_lazy("学前至高中各年级：学生汇总中的在读学生数与本学年该年级的班级数对照。有学生却没有班级，或平均每班达到 {oversized} 人及以上（班级数明显偏少）时提示。每校每个年级一条。"), oversized=OVERSIZED)),
     severity=Severity.WARNING, database=Database.STUDENTS, fields=("grade", "classes"), kind="consistency",
     scan=_class_grade_findings,
 ))
@@ -99,9 +100,8 @@ def _staff_load_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 X_STAFF_LOAD = rules.register(Rule(
-    code="X_STAFF_LOAD", title="专任教师与班级数不匹配",
-    description="每名专任教师所对应的班级数（本学年班级数 ÷ 专任教师数）与本县同类学校相比明显偏高或偏低。"
-                + OUTLIER_METHOD,
+    code="X_STAFF_LOAD", title=gettext_lazy("专任教师与班级数不匹配"),
+    description=format_lazy("{}{}", gettext_lazy("每名专任教师所对应的班级数（本学年班级数 ÷ 专任教师数）与本县同类学校相比明显偏高或偏低。"), OUTLIER_METHOD),
     severity=Severity.WARNING, database=Database.STAFF, fields=("post_category", "classes"), kind="consistency",
     scan=_staff_load_findings,
 ))
@@ -129,10 +129,9 @@ def _area_students_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 X_AREA_STUDENTS = rules.register(Rule(
-    code="X_AREA_STUDENTS", title="学生数与校舍面积不匹配",
+    code="X_AREA_STUDENTS", title=gettext_lazy("学生数与校舍面积不匹配"),
     description=(
-        f"学校登记了校舍，但校舍建筑面积按在校生平均不足 {MIN_AREA_PER_STUDENT:g} ㎡（任何校舍建设标准都远高于此），"
-        "说明学生库与校舍库至少一方漏报或填错。生均面积偏离同类学校的情况见 O_AREA_OUTLIER。"),
+        format_lazy(gettext_lazy("学校登记了校舍，但校舍建筑面积按在校生平均不足 {min_area_per_student:g} ㎡（任何校舍建设标准都远高于此），说明学生库与校舍库至少一方漏报或填错。生均面积偏离同类学校的情况见 O_AREA_OUTLIER。"), min_area_per_student=MIN_AREA_PER_STUDENT)),
     severity=Severity.WARNING, database=Database.FACILITIES, fields=("total_area", "students"), kind="consistency",
     scan=_area_students_findings,
 ))

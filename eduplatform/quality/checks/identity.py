@@ -16,6 +16,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 
 from django.db import connection
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from eduplatform.core import crypto
 from eduplatform.core.identity import RESIDENT_ID_CARD, Sealer
@@ -143,12 +145,12 @@ def _disagreeing(code: str, rows: Iterable[tuple], object_type: str, label_of, w
 
 
 STUDENT_ID_WHAT = (
-    "在读（含休学）学生中证件类型为居民身份证者，解密其身份证件号后按 GB 11643-1999 校验：长度、地址码、"
-    "出生日期和第18位校验码。")
+    gettext_lazy("在读（含休学）学生中证件类型为居民身份证者，解密其身份证件号后按 GB 11643-1999 校验：长度、地址码、"
+    "出生日期和第18位校验码。"))
 
 S_ID_INVALID = rules.register(Rule(
-    code="S_ID_INVALID", title="学生身份证件号校验不通过",
-    description=STUDENT_ID_WHAT + "校验不通过的号码无法用于一人一号查重和学籍号生成，须由学校对照身份证更正。",
+    code="S_ID_INVALID", title=gettext_lazy("学生身份证件号校验不通过"),
+    description=format_lazy("{}{}", STUDENT_ID_WHAT, gettext_lazy("校验不通过的号码无法用于一人一号查重和学籍号生成，须由学校对照身份证更正。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("id_number",), kind="identity",
     scan=lambda scope: _invalid("S_ID_INVALID", _students_scan(scope), STUDENT, student_label, "学生"),
     record=lambda ids: _invalid("S_ID_INVALID", _students_with_id(None, ids), STUDENT, student_label, "学生"),
@@ -156,20 +158,20 @@ S_ID_INVALID = rules.register(Rule(
 ))
 
 S_ID_SEX_BIRTH = rules.register(Rule(
-    code="S_ID_SEX_BIRTH", title="学生性别或出生日期与身份证件号不一致",
-    description=STUDENT_ID_WHAT + "对校验通过的号码，比较第7–14位（出生日期）和第17位（奇数为男、偶数为女）"
-                "与学籍中登记的出生日期、性别。",
+    code="S_ID_SEX_BIRTH", title=gettext_lazy("学生性别或出生日期与身份证件号不一致"),
+    description=format_lazy("{}{}", STUDENT_ID_WHAT, gettext_lazy("对校验通过的号码，比较第7–14位（出生日期）和第17位（奇数为男、偶数为女）"
+                "与学籍中登记的出生日期、性别。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("gender", "birth_date"), kind="identity",
     scan=lambda scope: _disagreeing("S_ID_SEX_BIRTH", _students_scan(scope), STUDENT, student_label, "学生"),
     record=lambda ids: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(None, ids), STUDENT, student_label, "学生"),
     object_type=STUDENT,
 ))
 
-STAFF_ID_WHAT = "在岗教职工中证件类型为居民身份证者，解密其身份证件号后按 GB 11643-1999 校验。"
+STAFF_ID_WHAT = gettext_lazy("在岗教职工中证件类型为居民身份证者，解密其身份证件号后按 GB 11643-1999 校验。")
 
 T_ID_INVALID = rules.register(Rule(
-    code="T_ID_INVALID", title="教职工身份证件号校验不通过",
-    description=STAFF_ID_WHAT + "长度、地址码、出生日期或第18位校验码不对的号码无法用于一人一岗查重。",
+    code="T_ID_INVALID", title=gettext_lazy("教职工身份证件号校验不通过"),
+    description=format_lazy("{}{}", STAFF_ID_WHAT, gettext_lazy("长度、地址码、出生日期或第18位校验码不对的号码无法用于一人一岗查重。")),
     severity=Severity.ERROR, database=Database.STAFF, fields=("id_number",), kind="identity",
     scan=lambda scope: _invalid("T_ID_INVALID", _staff_scan(scope), STAFF, staff_label, "教职工"),
     record=lambda ids: _invalid("T_ID_INVALID", _staff_with_id(None, ids), STAFF, staff_label, "教职工"),
@@ -177,8 +179,8 @@ T_ID_INVALID = rules.register(Rule(
 ))
 
 T_ID_SEX_BIRTH = rules.register(Rule(
-    code="T_ID_SEX_BIRTH", title="教职工性别或出生日期与身份证件号不一致",
-    description=STAFF_ID_WHAT + "对校验通过的号码，比较其中的出生日期（第7–14位）和性别（第17位）与登记的是否一致。",
+    code="T_ID_SEX_BIRTH", title=gettext_lazy("教职工性别或出生日期与身份证件号不一致"),
+    description=format_lazy("{}{}", STAFF_ID_WHAT, gettext_lazy("对校验通过的号码，比较其中的出生日期（第7–14位）和性别（第17位）与登记的是否一致。")),
     severity=Severity.ERROR, database=Database.STAFF, fields=("gender", "birth_date"), kind="identity",
     scan=lambda scope: _disagreeing("T_ID_SEX_BIRTH", _staff_scan(scope), STAFF, staff_label, "教职工"),
     record=lambda ids: _disagreeing("T_ID_SEX_BIRTH", _staff_with_id(None, ids), STAFF, staff_label, "教职工"),
@@ -379,13 +381,13 @@ def _dup_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 S_DUP_PERSON = rules.register(Rule(
-    code="S_DUP_PERSON", title="疑似同一学生在两校在读",
+    code="S_DUP_PERSON", title=gettext_lazy("疑似同一学生在两校在读"),
     description=(
-        "一人一籍：有身份证件号的学生由唯一索引保证不重复；没有身份证件号的学生（证件类型“其他”等）则可能在两所学校"
+        gettext_lazy("一人一籍：有身份证件号的学生由唯一索引保证不重复；没有身份证件号的学生（证件类型“其他”等）则可能在两所学校"
         "各登记一次。本规则找出在不同学校在读、姓名、性别、出生日期均相同、且至少一方没有身份证件号的学生"
         "（两人都登记了第一监护人且姓名不同的，视为不同的人）。每所学校各生成一条问题；同一姓名、性别、出生日期的问题为一组（组号为盲索引，不含姓名和日期），由县级一并处理。"
         "按区域扫描时，找得到本区域内无证件号学生与任何学校无证件号学生的重复，以及本区域内有证件号学生与任何学校"
-        "无证件号学生的重复；本区域无证件号学生与区域外有证件号学生的重复，由对方所在区域（或全省）扫描发现。"),
+        "无证件号学生的重复；本区域无证件号学生与区域外有证件号学生的重复，由对方所在区域（或全省）扫描发现。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("name", "gender", "birth_date", "id_number"),
     kind="identity", scan=_dup_findings,
 ))
@@ -434,11 +436,11 @@ def _staff_dup_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 T_DUP_PERSON = rules.register(Rule(
-    code="T_DUP_PERSON", title="同一教职工在两个单位在岗",
+    code="T_DUP_PERSON", title=gettext_lazy("同一教职工在两个单位在岗"),
     description=(
-        "一人一岗：同一身份证件号（按盲索引比较）在两个单位同时在岗；或两个在岗记录姓名、性别、出生日期相同，"
+        gettext_lazy("一人一岗：同一身份证件号（按盲索引比较）在两个单位同时在岗；或两个在岗记录姓名、性别、出生日期相同，"
         "且至少一方不是以居民身份证登记（护照、港澳台证件等），疑似同一人。数据库的唯一约束已阻止同一证件号"
-        "两处在岗，本规则兜底检查约束建立前导入的数据，并发现证件类型不同的重复。"),
+        "两处在岗，本规则兜底检查约束建立前导入的数据，并发现证件类型不同的重复。")),
     severity=Severity.ERROR, database=Database.STAFF, fields=("id_number", "name", "birth_date"), kind="identity",
     scan=_staff_dup_findings,
 ))
@@ -505,10 +507,10 @@ def _student_staff_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 X_STUDENT_IS_STAFF = rules.register(Rule(
-    code="X_STUDENT_IS_STAFF", title="在读学生同时是在岗教职工",
+    code="X_STUDENT_IS_STAFF", title=gettext_lazy("在读学生同时是在岗教职工"),
     description=(
-        "学生库与教职工库交叉核对：同一身份证件号（盲索引）既是学前、小学、初中、高中或特殊教育在读学生，"
-        "又是某单位在岗教职工。两方各生成一条问题（同组），由县级一并处理。中职、高校学生兼任助教等不在此列。"),
+        gettext_lazy("学生库与教职工库交叉核对：同一身份证件号（盲索引）既是学前、小学、初中、高中或特殊教育在读学生，"
+        "又是某单位在岗教职工。两方各生成一条问题（同组），由县级一并处理。中职、高校学生兼任助教等不在此列。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("id_number",), kind="identity",
     scan=_student_staff_findings,
 ))
@@ -581,10 +583,10 @@ def _reused_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 S_NUMBER_REUSED = rules.register(Rule(
-    code="S_NUMBER_REUSED", title="学籍号重复使用",
+    code="S_NUMBER_REUSED", title=gettext_lazy("学籍号重复使用"),
     description=(
-        "学籍号一人一号、终身不变：在读学生的学籍号是另一名学生已注销的学籍号（L 字头换发 G 字头等），"
-        "或其 G 字头学籍号中的身份证件号属于另一名学生（按盲索引比较，不解密）。"),
+        gettext_lazy("学籍号一人一号、终身不变：在读学生的学籍号是另一名学生已注销的学籍号（L 字头换发 G 字头等），"
+        "或其 G 字头学籍号中的身份证件号属于另一名学生（按盲索引比较，不解密）。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("student_number",), kind="identity",
     scan=_reused_findings,
 ))

@@ -19,6 +19,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db.models import Q, Sum
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from eduplatform.facilities.models import Building
 from eduplatform.quality import rules
@@ -134,11 +136,11 @@ def _age_findings(rows: list[tuple]) -> Iterator[Finding]:
 
 
 S_AGE_GRADE = rules.register(Rule(
-    code="S_AGE_GRADE", title="学生年龄与年级不符",
+    code="S_AGE_GRADE", title=gettext_lazy("学生年龄与年级不符"),
     description=(
-        "学前、小学、初中、高中在读学生，按出生日期计算学年初（8月31日）的周岁，与所在年级的典型年龄"
-        "（DOMAIN §5.1：小一 6 岁 … 初一 12 岁 … 高一 15 岁，幼儿园小班 3 岁）相差小于 −1 或大于 +2 岁时提示。"
-        "特殊教育、中职、高等教育学生以及登记了残疾类型的随班就读学生不检查。年龄带见 data/quality/age_for_grade.csv。"),
+        gettext_lazy("学前、小学、初中、高中在读学生，按出生日期计算学年初（8月31日）的周岁，与所在年级的典型年龄"
+        "（小一 6 岁 … 初一 12 岁 … 高一 15 岁，幼儿园小班 3 岁）相差小于 −1 或大于 +2 岁时提示。"
+        "特殊教育、中职、高等教育学生以及登记了残疾类型的随班就读学生不检查。")),
     severity=Severity.WARNING, database=Database.STUDENTS, fields=("birth_date", "grade"), kind="plausibility",
     scan=lambda scope: _age_findings(_age_rows(scope)),
     record=lambda ids: _age_findings(_age_rows(None, ids)),
@@ -190,11 +192,11 @@ def _staff_age_findings(rows: list[tuple]) -> Iterator[Finding]:
 
 
 T_AGE = rules.register(Rule(
-    code="T_AGE", title="教职工年龄不合理",
+    code="T_AGE", title=gettext_lazy("教职工年龄不合理"),
     description=(
-        "在岗教职工未满 18 周岁为错误；超过法定退休年龄仍在岗（当前状态不是“延聘”）为警告"
+        gettext_lazy("在岗教职工未满 18 周岁为错误；超过法定退休年龄仍在岗（当前状态不是“延聘”）为警告"
         "（该条问题的 evidence.severity 为 warning）。退休年龄取《关于实施渐进式延迟法定退休年龄的决定》（2024）"
-        "改革完成后的上限：男 63 周岁、女 58 周岁，年满上限后再过一岁（男 64、女 59 周岁及以上）仍在岗的才提示，只提示确已超龄者。"),
+        "改革完成后的上限：男 63 周岁、女 58 周岁，年满上限后再过一岁（男 64、女 59 周岁及以上）仍在岗的才提示，只提示确已超龄者。")),
     severity=Severity.ERROR, database=Database.STAFF, fields=("birth_date", "status"), kind="plausibility",
     scan=lambda scope: _staff_age_findings(_staff_age_rows(scope)),
     record=lambda ids: _staff_age_findings(_staff_age_rows(None, ids)),
@@ -231,9 +233,9 @@ def _class_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 C_CLASS_SIZE = rules.register(Rule(
-    code="C_CLASS_SIZE", title="班额超标或空班",
+    code="C_CLASS_SIZE", title=gettext_lazy("班额超标或空班"),
     description=(
-        "本学年的班级按在读（含休学）学生计算班额：66 人及以上（超大班额，DOMAIN §3 班额分档）或没有学生的班级提示。"),
+        gettext_lazy("本学年的班级按在读（含休学）学生计算班额：66 人及以上（超大班额）或没有学生的班级提示。")),
     severity=Severity.WARNING, database=Database.STUDENTS, fields=("size",), kind="plausibility",
     scan=_class_findings,
 ))
@@ -270,8 +272,8 @@ def _no_teacher_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 O_NO_TEACHERS = rules.register(Rule(
-    code="O_NO_TEACHERS", title="有学生无专任教师",
-    description="学校有在校生（学生汇总），但没有岗位类别为专任教师的在岗教职工（教职工汇总）。",
+    code="O_NO_TEACHERS", title=gettext_lazy("有学生无专任教师"),
+    description=gettext_lazy("学校有在校生（学生汇总），但没有岗位类别为专任教师的在岗教职工（教职工汇总）。"),
     severity=Severity.ERROR, database=Database.SCHOOLS, fields=("post_category",), kind="plausibility",
     scan=_no_teacher_findings,
 ))
@@ -290,8 +292,8 @@ def _no_student_findings(scope: ScanScope) -> Iterator[Finding]:
 
 
 O_NO_STUDENTS = rules.register(Rule(
-    code="O_NO_STUDENTS", title="有教职工无学生（空壳学校）",
-    description="学校有在岗教职工（教职工汇总），但没有在校生（学生汇总）：空壳学校，或学生数据未录入。",
+    code="O_NO_STUDENTS", title=gettext_lazy("有教职工无学生（空壳学校）"),
+    description=gettext_lazy("学校有在岗教职工（教职工汇总），但没有在校生（学生汇总）：空壳学校，或学生数据未录入。"),
     severity=Severity.WARNING, database=Database.SCHOOLS, fields=("students",), kind="plausibility",
     scan=_no_student_findings,
 ))
@@ -344,21 +346,21 @@ def _equipment_value(scope: ScanScope) -> dict[int, Decimal]:
 
 
 OUTLIER_METHOD = (
-    "同一县（区）、同一办学类型、有在校生且数值大于零的学校不少于 5 所时才比较：对生均值取对数，"
+    gettext_lazy("同一县（区）、同一办学类型、有在校生且数值大于零的学校不少于 5 所时才比较：对生均值取对数，"
     "计算中位数和绝对中位差（MAD），修正 z 分数 0.6745 ×（x − 中位数）÷ MAD 的绝对值大于 3.5 时提示"
-    "（Iglewicz–Hoaglin 稳健离群值检验；MAD 不小于 0.05，避免同类学校几乎相同时把小差异当作异常）。")
+    "（Iglewicz–Hoaglin 稳健离群值检验；MAD 不小于 0.05，避免同类学校几乎相同时把小差异当作异常）。"))
 
 O_AREA_OUTLIER = rules.register(Rule(
-    code="O_AREA_OUTLIER", title="生均校舍面积异常",
-    description="生均校舍建筑面积（校舍汇总 ÷ 在校生）与本县同类学校相比明显偏高或偏低。" + OUTLIER_METHOD,
+    code="O_AREA_OUTLIER", title=gettext_lazy("生均校舍面积异常"),
+    description=format_lazy("{}{}", gettext_lazy("生均校舍建筑面积（校舍汇总 ÷ 在校生）与本县同类学校相比明显偏高或偏低。"), OUTLIER_METHOD),
     severity=Severity.WARNING, database=Database.FACILITIES, fields=("total_area",), kind="plausibility",
     scan=lambda scope: _ratio_outliers("O_AREA_OUTLIER", scope, _floor_area, "校舍建筑面积", "㎡", "total_area",
                                        "请核对校舍面积（是否漏报、重复或单位错误）和在校生数。"),
 ))
 
 O_EQUIPMENT_OUTLIER = rules.register(Rule(
-    code="O_EQUIPMENT_OUTLIER", title="生均教学仪器设备值异常",
-    description="生均教学仪器设备资产值（资产汇总 ÷ 在校生）与本县同类学校相比明显偏高或偏低。" + OUTLIER_METHOD,
+    code="O_EQUIPMENT_OUTLIER", title=gettext_lazy("生均教学仪器设备值异常"),
+    description=format_lazy("{}{}", gettext_lazy("生均教学仪器设备资产值（资产汇总 ÷ 在校生）与本县同类学校相比明显偏高或偏低。"), OUTLIER_METHOD),
     severity=Severity.WARNING, database=Database.ASSETS, fields=("teaching_equipment_value",), kind="plausibility",
     scan=lambda scope: _ratio_outliers("O_EQUIPMENT_OUTLIER", scope, _equipment_value, "教学仪器设备值", "元",
                                        "teaching_equipment_value",
@@ -392,10 +394,10 @@ def _dangerous_findings(rows: list[tuple]) -> Iterator[Finding]:
 
 
 F_DANGEROUS_IN_USE = rules.register(Rule(
-    code="F_DANGEROUS_IN_USE", title="危房仍在使用",
+    code="F_DANGEROUS_IN_USE", title=gettext_lazy("危房仍在使用"),
     description=(
-        "未拆除的校舍，建筑物状况为危房（20）、C 级（23）或 D 级（24）危房（JGJ 125），却登记为在用。"
-        "A、B 级（结构基本安全、可正常使用）不在此列。"),
+        gettext_lazy("未拆除的校舍，建筑物状况为危房（20）、C 级（23）或 D 级（24）危房（JGJ 125），却登记为在用。"
+        "A、B 级（结构基本安全、可正常使用）不在此列。")),
     severity=Severity.ERROR, database=Database.FACILITIES, fields=("condition", "in_use"), kind="plausibility",
     scan=lambda scope: _dangerous_findings(_dangerous_rows(scope)),
     record=lambda ids: _dangerous_findings(_dangerous_rows(None, ids)),

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import F, Max, Q, QuerySet, Sum
+from django.utils.translation import gettext_noop
 
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor, scope_of
@@ -61,12 +62,13 @@ OUTSIDE_HEADCOUNT = (("6", "代课教师"), ("7", "兼任教师"))
 TITLE_GRADES = ("正高级", "副高级", "中级", "助理级", "员级", "初级")
 USE_ROWS = (("teaching_area", "教学及辅助用房"), ("admin_area", "行政办公用房"), ("living_area", "生活用房"),
             ("other_area", "其他用房"))
+# The group names are marked for the pivot filter, which shows them translated (the tables keep them).
 # 基础基111 column groups: 城乡分类 by the code's first digits, 举办者 by code (sponsor_type.csv; central
 # sponsors use GB/T 4657 codes beginning 1 or 2).
-URBAN_GROUPS = (("城区", ("11",)), ("镇区", ("12",)), ("乡村", ("2",)))
-SPONSOR_GROUPS = (("教育部门", ("811", "821", "831")), ("其他部门", ("812", "822", "832")), ("地方企业", ("891",)),
-                  ("事业单位", ("892",)), ("部队", ("893",)), ("集体", ("894",)), ("民办", ("999",)),
-                  ("中央部门", ("1", "2")))
+URBAN_GROUPS = ((gettext_noop("城区"), ("11",)), (gettext_noop("镇区"), ("12",)), (gettext_noop("乡村"), ("2",)))
+SPONSOR_GROUPS = ((gettext_noop("教育部门"), ("811", "821", "831")), (gettext_noop("其他部门"), ("812", "822", "832")), (gettext_noop("地方企业"), ("891",)),
+                  (gettext_noop("事业单位"), ("892",)), (gettext_noop("部队"), ("893",)), (gettext_noop("集体"), ("894",)), (gettext_noop("民办"), ("999",)),
+                  (gettext_noop("中央部门"), ("1", "2")))
 URBAN_UNKNOWN, SPONSOR_UNKNOWN = "城乡未填", "举办者未填"
 # 基础基4211 columns from the GB/T 4658 学历 code (1x 研究生, of which 11–13 博士; 2x 本科; 3x 专科; 4x
 # 中职 and 6x 普高 = 高中阶段; 7x 初中, 8x 小学 = 高中阶段以下). 研究生班 (17–19) counts with 硕士.
