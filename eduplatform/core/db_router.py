@@ -67,6 +67,11 @@ REPLICA_VIEWS = frozenset({
     "eduplatform.stats.views.snapshot_detail",
     "eduplatform.stats.views.base_tables",
     "eduplatform.stats.pivot_views.pivot_page",
+    # The class-size analysis and saved analyses (their list and an opened one, the pivot's query):
+    # a user who has just saved one reads the primary (read-your-writes below).
+    "eduplatform.stats.analysis_views.class_size_page",
+    "eduplatform.stats.analysis_views.analysis_list",
+    "eduplatform.stats.analysis_views.analysis_open",
     "eduplatform.portal.views.home",
     "eduplatform.portal.views.download",
 })
