@@ -627,7 +627,7 @@ def read_table(
             skip(index + 1, "标题行" if filled == 1 else "表头上方的说明行", grid[index])
 
     if mapping["missing_required"]:
-        raise ImportFileError(gettext("缺少必填列：%(join)s") % {"join": '、'.join(mapping['missing_required'])}, mapping=mapping)  # type: ignore[arg-type]
+        raise ImportFileError(gettext("缺少必填列：%(columns)s") % {"columns": '、'.join(mapping['missing_required'])}, mapping=mapping)  # type: ignore[arg-type]
 
     # The template's example row: marked in its marker column, or (the column deleted) every
     # column still holding exactly the example the template wrote.
@@ -881,18 +881,21 @@ def mapping_summary(mapping: Mapping[str, object]) -> list[str]:
     lines = []
     sheets = list(mapping.get("sheets") or [])  # type: ignore[call-overload]
     if mapping.get("sheet"):
-        others = f"（共 {len(sheets)} 个工作表）" if len(sheets) > 1 else ""
-        lines.append(f"数据所在工作表：「{mapping['sheet']}」{others}")
+        others = gettext("（共 %(n)s 个工作表）") % {"n": len(sheets)} if len(sheets) > 1 else ""
+        lines.append(gettext("数据所在工作表：「%(sheet)s」%(others)s") % {"sheet": mapping["sheet"], "others": others})
     rows = list(mapping.get("header_rows") or [])  # type: ignore[call-overload]
     if rows:
-        lines.append("表头：第" + "、".join(str(r) for r in rows) + "行" + ("（两行表头）" if len(rows) > 1 else ""))
+        numbers = "、".join(str(r) for r in rows)
+        lines.append(gettext("表头：第%(rows)s行（两行表头）") % {"rows": numbers} if len(rows) > 1
+                     else gettext("表头：第%(rows)s行") % {"rows": numbers})
     columns = list(mapping.get("columns") or [])  # type: ignore[call-overload]
     used = sum(1 for c in columns if c.get("field"))
-    lines.append(f"共 {len(columns)} 列：导入 {used} 列，未导入 {len(columns) - used} 列")
+    lines.append(gettext("共 %(n)s 列：导入 %(used)s 列，未导入 %(unused)s 列")
+                 % {"n": len(columns), "used": used, "unused": len(columns) - used})
     if mapping.get("missing_required"):
-        lines.append("缺少必填列：" + "、".join(mapping["missing_required"]))  # type: ignore[arg-type]
+        lines.append(gettext("缺少必填列：%(columns)s") % {"columns": "、".join(mapping["missing_required"])})  # type: ignore[arg-type]
     if mapping.get("skipped_count"):
-        lines.append(f"跳过非数据行 {mapping['skipped_count']} 行（标题、示例、落款、合计或备注）")
+        lines.append(gettext("跳过非数据行 %(n)s 行（标题、示例、落款、合计或备注）") % {"n": mapping["skipped_count"]})
     return lines
 
 
