@@ -6,6 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 
 from eduplatform.accounts.models import RoleAssignment, User
 from eduplatform.accounts.roles import (
@@ -63,15 +64,15 @@ def create_user(
         must_change_password = actor is not None
     if actor is not None:
         if not actor.can(MANAGE_USERS):
-            raise NotPermitted("只有系统管理员可以新建账号")
+            raise NotPermitted(gettext("只有系统管理员可以新建账号"))
         if not path_in_scope(actor, organization.region_path):
-            raise OutOfScope("只能在本辖区内的单位新建账号")
-    problems = ProblemCollector(f"账号「{username}」")
+            raise OutOfScope(gettext("只能在本辖区内的单位新建账号"))
+    problems = ProblemCollector(gettext("账号「%(username)s」") % {"username": username})
     username = username.strip()
     if not username:
-        problems.add("username", "required", "用户名不能为空", "用户名")
+        problems.add("username", "required", gettext("用户名不能为空"), "用户名")
     elif User.objects.filter(username=username).exists():
-        problems.add("username", "username.duplicate", f"用户名「{username}」已存在", "用户名")
+        problems.add("username", "username.duplicate", gettext("用户名「%(username)s」已存在") % {"username": username}, "用户名")
     candidate = User(username=username, display_name=display_name)
     _check_password(problems, password, candidate)
     problems.raise_if_any()
@@ -112,27 +113,27 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
     """Give a role, refusing a second security duty (三员分立) and roles foreign to the user's unit."""
     if actor is not None:
         if not actor.can(ASSIGN_ROLES):
-            raise NotPermitted("只有安全管理员可以授予角色")
+            raise NotPermitted(gettext("只有安全管理员可以授予角色"))
         if actor.pk == user.pk:
-            raise NotPermitted("不能给自己授予角色")
+            raise NotPermitted(gettext("不能给自己授予角色"))
         if user.organization is None or not path_in_scope(actor, user.organization.region_path):
-            raise OutOfScope("只能给本辖区内的账号授予角色")
-    problems = ProblemCollector(f"账号「{user.username}」")
+            raise OutOfScope(gettext("只能给本辖区内的账号授予角色"))
+    problems = ProblemCollector(gettext("账号「%(username)s」") % {"username": user.username})
     try:
         role_enum = Role(role)
     except ValueError:
-        problems.add("role", "role.unknown", f"角色「{role}」不存在", "角色")
+        problems.add("role", "role.unknown", gettext("角色「%(role)s」不存在") % {"role": role}, "角色")
         problems.raise_if_any()
     held = set(user.role_assignments.values_list("role", flat=True))
     if role_enum in held:
-        problems.add("role", "role.held", f"该账号已有「{role_enum.label}」角色", "角色")
+        problems.add("role", "role.held", gettext("该账号已有「%(label)s」角色") % {"label": role_enum.label}, "角色")
     if role_enum in SECURITY_DUTIES:
         other = next((Role(r) for r in held if r in SECURITY_DUTIES and r != role_enum), None)
         if other is not None:
             problems.add(
                 "role",
                 "role.separation_of_duties",
-                f"三员分立：该账号已担任「{other.label}」，不能再担任「{role_enum.label}」",
+                gettext("三员分立：该账号已担任「%(label)s」，不能再担任「%(label2)s」") % {"label": other.label, "label2": role_enum.label},
                 "角色",
             )
     if role_enum in BUSINESS_ROLES and held & SECURITY_DUTIES:
@@ -140,7 +141,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
         problems.add(
             "role",
             "role.separation_of_duties",
-            f"三员分立：该账号担任「{duty.label}」，不能再授予业务角色「{role_enum.label}」（安全职责账号不得查看或办理业务数据）",
+            gettext("三员分立：该账号担任「%(label)s」，不能再授予业务角色「%(label2)s」（安全职责账号不得查看或办理业务数据）") % {"label": duty.label, "label2": role_enum.label},
             "角色",
         )
     elif role_enum in SECURITY_DUTIES and held & BUSINESS_ROLES:
@@ -148,7 +149,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
         problems.add(
             "role",
             "role.separation_of_duties",
-            f"三员分立：该账号持有业务角色「{business.label}」，不能再担任「{role_enum.label}」",
+            gettext("三员分立：该账号持有业务角色「%(label)s」，不能再担任「%(label2)s」") % {"label": business.label, "label2": role_enum.label},
             "角色",
         )
     org_kind = user.organization.kind if user.organization else None
@@ -156,7 +157,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
         problems.add(
             "role",
             "role.org_kind",
-            f"「{role_enum.label}」角色不适用于该账号所属单位类型",
+            gettext("「%(label)s」角色不适用于该账号所属单位类型") % {"label": role_enum.label},
             "角色",
         )
     problems.raise_if_any()
@@ -171,7 +172,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
     except (IntegrityError, DatabaseError):
         # A concurrent grant won the race; the constraint and the trigger of migration 0002 are
         # the last line of 三员分立.
-        problems.add("role", "role.separation_of_duties", "三员分立：该账号已担任另一安全职责", "角色")
+        problems.add("role", "role.separation_of_duties", gettext("三员分立：该账号已担任另一安全职责"), "角色")
         problems.raise_if_any()
     user.__dict__.pop("role_set", None)
     if role_enum in TWO_FACTOR_ROLES:
@@ -193,11 +194,11 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
 @transaction.atomic
 def revoke_role(*, actor: User, user: User, role: str) -> None:
     if not actor.can(ASSIGN_ROLES):
-        raise NotPermitted("只有安全管理员可以撤销角色")
+        raise NotPermitted(gettext("只有安全管理员可以撤销角色"))
     if actor.pk == user.pk and role in SECURITY_DUTIES:
-        raise NotPermitted("不能撤销自己的安全职责角色，请由另一名安全管理员办理")
+        raise NotPermitted(gettext("不能撤销自己的安全职责角色，请由另一名安全管理员办理"))
     if role == Role.SECURITY_ADMIN:
-        _keep_a_security_admin(excluding=user, what="撤销该账号的安全管理员角色")
+        _keep_a_security_admin(excluding=user, what=pgettext("action refused", "撤销该账号的安全管理员角色"))
     held = set(user.role_assignments.values_list("role", flat=True))
     user.role_assignments.filter(role=role).delete()
     user.__dict__.pop("role_set", None)
@@ -226,16 +227,16 @@ def _keep_a_security_admin(*, excluding: User, what: str) -> None:
     two administrators revoking each other at once cannot both pass."""
     admins = list(active_security_admins().select_for_update().values_list("pk", flat=True))
     if not [pk for pk in admins if pk != excluding.pk]:
-        raise NotPermitted(f"不能{what}：平台必须至少保留一名在用的安全管理员")
+        raise NotPermitted(gettext("不能%(what)s：平台必须至少保留一名在用的安全管理员") % {"what": what})
 
 
 @transaction.atomic
 def change_password(*, user: User, old_password: str, new_password: str) -> None:
-    problems = ProblemCollector(f"账号「{user.username}」")
+    problems = ProblemCollector(gettext("账号「%(username)s」") % {"username": user.username})
     if not user.check_password(old_password):
-        problems.add("old_password", "password.wrong", "原密码不正确", "原密码")
+        problems.add("old_password", "password.wrong", gettext("原密码不正确"), "原密码")
     if old_password == new_password:
-        problems.add("password", "password.same", "新密码不能与原密码相同", "新密码")
+        problems.add("password", "password.same", gettext("新密码不能与原密码相同"), "新密码")
     _check_password(problems, new_password, user)
     problems.raise_if_any()
     user.set_password(new_password)
@@ -276,9 +277,9 @@ def _audit_account(actor: User | None, user: User, field: str, label: str, befor
 
 def _require_security_admin(actor: User, target: User, what: str) -> None:
     if not actor.can(ASSIGN_ROLES):
-        raise NotPermitted(f"只有安全管理员可以{what}")
+        raise NotPermitted(gettext("只有安全管理员可以%(what)s") % {"what": what})
     if target.organization is not None and not path_in_scope(actor, target.organization.region_path):
-        raise OutOfScope("只能管理本辖区内的账号")
+        raise OutOfScope(gettext("只能管理本辖区内的账号"))
 
 
 def _end_sessions(user: User, *, keep: str | None = None) -> int:
@@ -301,12 +302,12 @@ def reset_password(*, actor: User, user: User, password: str) -> None:
     """The system administrator sets a new password for someone who forgot theirs; the owner must
     change it at the next login, and any open session of the account ends."""
     if not actor.can(MANAGE_USERS):
-        raise NotPermitted("只有系统管理员可以重置密码")
+        raise NotPermitted(gettext("只有系统管理员可以重置密码"))
     if actor.pk == user.pk:
-        raise NotPermitted("不能重置自己的密码，请使用「修改密码」")
+        raise NotPermitted(gettext("不能重置自己的密码，请使用「修改密码」"))
     if user.organization is None or not path_in_scope(actor, user.organization.region_path):
-        raise OutOfScope("只能重置本辖区内账号的密码")
-    problems = ProblemCollector(f"账号「{user.username}」")
+        raise OutOfScope(gettext("只能重置本辖区内账号的密码"))
+    problems = ProblemCollector(gettext("账号「%(username)s」") % {"username": user.username})
     _check_password(problems, password, user)
     problems.raise_if_any()
     user.set_password(password)
@@ -324,7 +325,7 @@ def confirm_two_factor(*, user: User, device, token: str) -> bool:
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     if device.user_id != user.pk or device.confirmed:
-        raise NotPermitted("该验证器不属于当前账号")
+        raise NotPermitted(gettext("该验证器不属于当前账号"))
     if not device.verify_token(token.strip()):
         return False
     TOTPDevice.objects.filter(user=user).exclude(pk=device.pk).delete()
@@ -340,9 +341,9 @@ def reset_two_factor(*, actor: User, user: User) -> None:
     user enrols a new one at the next login (required roles cannot skip it)."""
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    _require_security_admin(actor, user, "重置双因素认证")
+    _require_security_admin(actor, user, pgettext("action refused", "重置双因素认证"))
     if actor.pk == user.pk:
-        raise NotPermitted("不能重置自己的双因素认证，请由另一名安全管理员办理")
+        raise NotPermitted(gettext("不能重置自己的双因素认证，请由另一名安全管理员办理"))
     removed = TOTPDevice.objects.filter(user=user).delete()[0]
     _end_sessions(user)
     _audit_account(actor, user, "two_factor", "双因素认证", "已绑定" if removed else "未绑定", "已重置（须重新绑定）")
@@ -386,7 +387,7 @@ def seal_dormant_accounts(*, days: int, now=None) -> list[User]:
 
 @transaction.atomic
 def unseal_account(*, actor: User, user: User) -> None:
-    _require_security_admin(actor, user, "解封账号")
+    _require_security_admin(actor, user, pgettext("action refused", "解封账号"))
     if user.sealed_at is None:
         return
     user.sealed_at = None
@@ -402,7 +403,7 @@ def end_session(*, actor: User, session) -> None:
 
     owner = session.user
     if actor.pk != owner.pk:
-        _require_security_admin(actor, owner, "结束他人的登录会话")
+        _require_security_admin(actor, owner, pgettext("action refused", "结束他人的登录会话"))
     Session.objects.filter(session_key=session.session_key).delete()
     session.delete()
     _audit_account(actor, owner, "session", "登录会话", f"{session.ip_address} 在线", "已结束",
@@ -412,7 +413,7 @@ def end_session(*, actor: User, session) -> None:
 @transaction.atomic
 def end_all_sessions(*, actor: User, user: User, keep: str | None = None) -> int:
     if actor.pk != user.pk:
-        _require_security_admin(actor, user, "结束他人的登录会话")
+        _require_security_admin(actor, user, pgettext("action refused", "结束他人的登录会话"))
     count = _end_sessions(user, keep=keep)
     _audit_account(actor, user, "session", "登录会话", f"{count} 个在线", "已全部结束")
     return count
@@ -425,10 +426,10 @@ def unlock(*, actor: User, username: str, ip_address: str | None) -> int:
 
     target = User.objects.filter(username=username).select_related("organization").first()
     if not actor.can(ASSIGN_ROLES):
-        raise NotPermitted("只有安全管理员可以解除锁定")
+        raise NotPermitted(gettext("只有安全管理员可以解除锁定"))
     if target is not None and target.organization is not None and not path_in_scope(
             actor, target.organization.region_path):
-        raise OutOfScope("只能解锁本辖区内的账号")
+        raise OutOfScope(gettext("只能解锁本辖区内的账号"))
     attempts = AccessAttempt.objects.filter(username=username)
     if ip_address:
         attempts = attempts.filter(ip_address=ip_address)

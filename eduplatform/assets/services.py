@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.assets import codes
 from eduplatform.assets.models import AssetHoldings, Equipment, HoldingsSource
@@ -69,9 +70,9 @@ def can_write_assets(actor: Actor, unit: Organization) -> bool:
 def require_asset_writer(actor: Actor, school: Organization) -> None:
     require_unit_writer(actor, school, capabilities.EDIT_ASSETS, "仪器设备与资产")
     if not school.is_school:
-        raise NotPermitted("仪器设备台账只能登记在学校名下")
+        raise NotPermitted(gettext("仪器设备台账只能登记在学校名下"))
     if not school.is_open:
-        raise NotPermitted(f"{school.name}已撤销，不能再登记仪器设备")
+        raise NotPermitted(gettext("%(name)s已撤销，不能再登记仪器设备") % {"name": school.name})
 
 
 # --------------------------------------------------------------------------------------------
@@ -130,15 +131,14 @@ def create_equipment(*, actor: Actor, school: Organization, data: Mapping[str, A
     if not clean.failed("asset_number") and Equipment.objects.filter(
             school=school, asset_number=clean.values.get("asset_number")).exists():
         clean.add("asset_number", clean.values["asset_number"],
-                  f"资产编号「{clean.values['asset_number']}」在本校已登记，请换一个编号或修改原记录")
+                  gettext("资产编号「%(asset_number)s」在本校已登记，请换一个编号或修改原记录") % {"asset_number": clean.values['asset_number']})
     if not clean.ok:
-        raise _problems_to_record(f"仪器设备「{clean.values.get('name') or data.get('name') or ''}」", clean)
+        raise _problems_to_record(gettext("仪器设备「%(value)s」") % {"value": clean.values.get('name') or data.get('name') or ''}, clean)
     lock_unit_writes(school)
     item = Equipment(school=school, region_path=school.region_path)
     _apply(item, clean.values)
     with unique_or_invalid(f"仪器设备「{item.name}」", field="asset_number", label="资产编号",
-                           message=f"资产编号「{item.asset_number}」已存在于{school.name}（刚由另一位用户登记），"
-                                   "请换一个编号或修改原记录"):
+                           message=gettext("资产编号「%(asset_number)s」已存在于%(name)s（刚由另一位用户登记），请换一个编号或修改原记录") % {"asset_number": item.asset_number, "name": school.name}):
         item.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=EQUIPMENT_TYPE, object_id=item.pk,
                   object_label=_label(item), changes=diff_fields({}, _created(item), LABELS),
@@ -159,9 +159,9 @@ def update_equipment(*, actor: Actor, equipment: Equipment, data: Mapping[str, A
     number = clean.values.get("asset_number")
     if number and number != equipment.asset_number and Equipment.objects.filter(
             school=school, asset_number=number).exists():
-        clean.add("asset_number", number, f"资产编号「{number}」在本校已登记给另一件设备")
+        clean.add("asset_number", number, gettext("资产编号「%(number)s」在本校已登记给另一件设备") % {"number": number})
     if not clean.ok:
-        raise _problems_to_record(f"仪器设备「{equipment.name}」", clean)
+        raise _problems_to_record(gettext("仪器设备「%(name)s」") % {"name": equipment.name}, clean)
     lock_unit_writes(school)
     item = Equipment.objects.select_for_update().get(pk=equipment.pk)
     before = _snapshot(item)
@@ -189,21 +189,21 @@ def dispose_equipment(*, actor: Actor, equipment: Equipment, status: str, on: dt
     require_asset_writer(actor, school)
     today = today or timezone.localdate()
     item = Equipment.objects.select_for_update().get(pk=equipment.pk)
-    collector = ProblemCollector(f"仪器设备「{item.name}」")
+    collector = ProblemCollector(gettext("仪器设备「%(name)s」") % {"name": item.name})
     if item.disposed_on is not None:
-        collector.add("status", "equipment.disposed", f"该设备已于 {item.disposed_on:%Y-%m-%d} 处置，不能重复处置", "仪器现状")
+        collector.add("status", "equipment.disposed", gettext("该设备已于 %(disposed_on)s 处置，不能重复处置") % {"disposed_on": format(item.disposed_on, '%Y-%m-%d')}, "仪器现状")
     if status not in codes.GONE_STATUSES:
         allowed = "、".join(f"{c}-{EQUIPMENT_SCHEMA.code_name('status', c)}" for c in sorted(codes.GONE_STATUSES))
-        collector.add("status", "code.unknown", f"处置方式应为 {allowed}", "仪器现状")
+        collector.add("status", "code.unknown", gettext("处置方式应为 %(allowed)s") % {"allowed": allowed}, "仪器现状")
     if on is None:
-        collector.add("disposed_on", "required", "请填写处置日期", "处置日期")
+        collector.add("disposed_on", "required", gettext("请填写处置日期"), "处置日期")
     elif on > today:
-        collector.add("disposed_on", "date.future", f"处置日期「{on:%Y-%m-%d}」晚于今天", "处置日期")
+        collector.add("disposed_on", "date.future", gettext("处置日期「%(on)s」晚于今天") % {"on": format(on, '%Y-%m-%d')}, "处置日期")
     elif on < item.purchased_on:
         collector.add("disposed_on", "date.order",
-                      f"处置日期「{on:%Y-%m-%d}」早于购置日期「{item.purchased_on:%Y-%m-%d}」", "处置日期")
+                      gettext("处置日期「%(on)s」早于购置日期「%(purchased_on)s」") % {"on": format(on, '%Y-%m-%d'), "purchased_on": format(item.purchased_on, '%Y-%m-%d')}, "处置日期")
     if len(reason) > 200:
-        collector.add("disposal_reason", "text.long", "处置说明过长（最多 200 个字）", "处置说明")
+        collector.add("disposal_reason", "text.long", gettext("处置说明过长（最多 200 个字）"), "处置说明")
     collector.raise_if_any()
     lock_unit_writes(school)
     before = _snapshot(item)
@@ -415,7 +415,7 @@ def type_holdings(*, actor: Actor, school: Organization, data: Mapping[str, Any]
         for name, message in _typed_problems(school, clean.values, today, existing):
             clean.add(name, clean.values.get(name), message)
     if not clean.ok:
-        collector = ProblemCollector(f"{school.name}资产汇总")
+        collector = ProblemCollector(gettext("%(name)s资产汇总") % {"name": school.name})
         for field_name, _value, message in clean.problems:
             collector.add(field_name, "value.invalid", message, HOLDINGS_SCHEMA.by_field[field_name].label)
         collector.raise_if_any()
@@ -441,7 +441,7 @@ def write_holdings_rows(*, actor: Actor, unit: Organization, rows: Sequence[tupl
     """Typed summaries, one row per school and year: a school imports its own, a county bureau its
     schools'. A school and year already summarised is changed only as ``policy`` allows."""
     if not can_write_assets(actor, unit):
-        raise NotPermitted(f"您无权向{unit.name}导入资产汇总")
+        raise NotPermitted(gettext("您无权向%(name)s导入资产汇总") % {"name": unit.name})
     schools = _schools_for(unit, {c.values.get("school_code") for _, c in rows if c.values.get("school_code")})
     existing = {(h.school_id, h.year): h for h in AssetHoldings.objects.select_for_update().filter(
         school__in=list(schools.values()))}
@@ -451,11 +451,11 @@ def write_holdings_rows(*, actor: Actor, unit: Organization, rows: Sequence[tupl
         code = clean.values.get("school_code") or (unit.school_code if unit.is_school else "")
         school = schools.get(code) if code else None
         if not code:
-            clean.add("school_code", "", "学校标识码为必填项（县区教育局导入时须指明学校）")
+            clean.add("school_code", "", gettext("学校标识码为必填项（县区教育局导入时须指明学校）"))
         elif school is None:
-            clean.add("school_code", code, f"学校标识码「{code}」不是{unit.name}管辖的学校")
+            clean.add("school_code", code, gettext("学校标识码「%(code)s」不是%(name)s管辖的学校") % {"code": code, "name": unit.name})
         elif not school.is_open:
-            clean.add("school_code", code, f"{school.name}已撤销，不能再填报资产汇总")
+            clean.add("school_code", code, gettext("%(name)s已撤销，不能再填报资产汇总") % {"name": school.name})
         year = clean.values.get("year")
         if school is not None and year is not None and not clean.failed("year"):
             keyed[row_number] = (school, year)
@@ -469,7 +469,7 @@ def write_holdings_rows(*, actor: Actor, unit: Organization, rows: Sequence[tupl
             where = rows_of[(school.pk, year)]
             if len(where) > 1:
                 others = "、".join(str(r) for r in where if r != row_number)
-                clean.add("year", year, f"{school.name} {year} 年度在本文件中出现了多次（另见第 {others} 行）")
+                clean.add("year", year, gettext("%(name)s %(year)s 年度在本文件中出现了多次（另见第 %(others)s 行）") % {"name": school.name, "year": year, "others": others})
     problems: list[RowProblem] = []
     planned: list[tuple[RowOutcome, Organization, dict[str, Any], AssetHoldings | None]] = []
     for row_number, clean in rows:

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.utils import timezone
+from django.utils.translation import gettext
 
 SETTLED = ("approved", "returned")  # StepDecision values of a decided step, in both apps
 PENDING = "pending"  # the request's own status while its steps are open, in both apps
@@ -19,12 +20,16 @@ PENDING = "pending"  # the request's own status while its steps are open, in bot
 def closed_step_message(what: str, record: Any, step: Any) -> str:
     """Why ``step`` of ``record`` (a request or transfer, called ``what``) can no longer be decided."""
     if step.decision in SETTLED:
-        return (f"{what}的「{step.title}」环节已由 {step.decided_by} 于 "
-                f"{timezone.localtime(step.decided_at):%Y-%m-%d %H:%M} {step.get_decision_display()}，无需重复操作")
+        return gettext("%(what)s的「%(step)s」环节已由 %(by)s 于 %(at)s %(decision)s，无需重复操作") % {
+            "what": what, "step": step.title, "by": step.decided_by,
+            "at": f"{timezone.localtime(step.decided_at):%Y-%m-%d %H:%M}", "decision": step.get_decision_display()}
     if record.status != PENDING:
-        closed = f" 于 {timezone.localtime(record.closed_at):%Y-%m-%d %H:%M} " if record.closed_at else ""
-        return f"{what}已{closed}{record.get_status_display()}，无需再审核"
-    return f"{what}的「{step.title}」环节尚未轮到，请等待前序环节审核"
+        if record.closed_at:
+            return gettext("%(what)s已于 %(at)s %(status)s，无需再审核") % {
+                "what": what, "at": f"{timezone.localtime(record.closed_at):%Y-%m-%d %H:%M}",
+                "status": record.get_status_display()}
+        return gettext("%(what)s已%(status)s，无需再审核") % {"what": what, "status": record.get_status_display()}
+    return gettext("%(what)s的「%(step)s」环节尚未轮到，请等待前序环节审核") % {"what": what, "step": step.title}
 
 
 def settled_for(organization_id: int | None, what: str, record: Any, steps: Sequence[Any]) -> str:

@@ -21,6 +21,7 @@ from pathlib import PurePath, PurePosixPath
 from typing import Any, Final
 
 import xlsxwriter
+from django.utils.translation import gettext
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name, xl_range_abs
 
@@ -172,8 +173,7 @@ class _HeaderMatcher:
 
 def _unreadable(file_name: str) -> ImportFileError:
     return ImportFileError(
-        f"无法读取文件「{file_name}」，请上传 .xlsx、.xls 或 .csv 文件。"
-        "从其他系统导出的表格请先用 Excel 或 WPS 打开，另存为 .xlsx 后再上传"
+        gettext("无法读取文件「%(file_name)s」，请上传 .xlsx、.xls 或 .csv 文件。从其他系统导出的表格请先用 Excel 或 WPS 打开，另存为 .xlsx 后再上传") % {"file_name": file_name}
     )
 
 
@@ -320,11 +320,10 @@ def _check_spreadsheet_size(content: bytes, file_name: str, suffix: str) -> None
     if extent is None:
         return
     where, rows, cols = extent
-    place = f"用到了 {where}" if cols else f"用到了第 {rows:,} 行"
+    place = (gettext("用到了 %(where)s") % {"where": where} if cols
+             else gettext("用到了第 %(rows)s 行") % {"rows": f"{rows:,}"})
     raise ImportFileError(
-        f"文件「{file_name}」的表格使用区域过大（{place}），超出导入上限："
-        f"最多 {MAX_COLUMNS} 列、{MAX_ROWS:,} 行数据，且行数与列数之积不超过 {MAX_CELLS:,}。"
-        "表格中可能有远处的单元格被填写或设置过格式：请把数据复制到一个新的工作表后再上传"
+        gettext("文件「%(file_name)s」的表格使用区域过大（%(place)s），超出导入上限：最多 %(max_columns)s 列、%(max_rows)s 行数据，且行数与列数之积不超过 %(max_cells)s。表格中可能有远处的单元格被填写或设置过格式：请把数据复制到一个新的工作表后再上传") % {"file_name": file_name, "place": place, "max_columns": MAX_COLUMNS, "max_rows": format(MAX_ROWS, ','), "max_cells": format(MAX_CELLS, ',')}
     )
 
 
@@ -335,7 +334,7 @@ def _read_spreadsheet(content: bytes, file_name: str) -> tuple[list[str], Iterat
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
         names = list(book.sheet_names)
     except PasswordError:
-        raise ImportFileError(f"文件「{file_name}」设置了密码，请取消密码后再上传") from None
+        raise ImportFileError(gettext("文件「%(file_name)s」设置了密码，请取消密码后再上传") % {"file_name": file_name}) from None
     except (CalamineError, ValueError, OSError):
         raise _unreadable(file_name) from None
 
@@ -349,7 +348,7 @@ def _read_spreadsheet(content: bytes, file_name: str) -> tuple[list[str], Iterat
                     # real spreadsheet coordinates (the default drops them).
                     grid = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
                 except PasswordError:
-                    raise ImportFileError(f"文件「{file_name}」设置了密码，请取消密码后再上传") from None
+                    raise ImportFileError(gettext("文件「%(file_name)s」设置了密码，请取消密码后再上传") % {"file_name": file_name}) from None
                 except (CalamineError, ValueError, OSError):
                     continue  # a chart sheet or a damaged sheet beside the data: look at the others
                 read += 1
@@ -530,7 +529,7 @@ def read_table(
     rows are recognised and skipped, and ``Table.mapping`` says what was found, for the user.
     """
     if not content:
-        raise ImportFileError(f"文件「{file_name}」是空的")
+        raise ImportFileError(gettext("文件「%(file_name)s」是空的") % {"file_name": file_name})
     suffix = PurePath(file_name).suffix.lower()
     sheet_names: list[str] = []
     sheets: Iterable[tuple[str, Grid]]
@@ -553,12 +552,12 @@ def read_table(
         all_blank = all_blank and all(_is_blank(cell) for row in grid for cell in row)
     if chosen is None:
         if all_blank:
-            raise ImportFileError(f"文件「{file_name}」是空的")
+            raise ImportFileError(gettext("文件「%(file_name)s」是空的") % {"file_name": file_name})
         sample = "、".join(c.label for c in columns[:4])
-        where = f"（共 {len(sheet_names)} 个工作表：{'、'.join(sheet_names)}）" if len(sheet_names) > 1 else ""
+        where = (gettext("（共 %(n)s 个工作表：%(names)s）") % {"n": len(sheet_names), "names": "、".join(sheet_names)}
+                 if len(sheet_names) > 1 else "")
         raise ImportFileError(
-            f"未找到表头：前 {HEADER_SEARCH_ROWS} 行中没有可识别的列名（应包含 {sample} 等）{where}，"
-            "请使用下载的模板填写"
+            gettext("未找到表头：前 %(header_search_rows)s 行中没有可识别的列名（应包含 %(sample)s 等）%(where)s，请使用下载的模板填写") % {"header_search_rows": HEADER_SEARCH_ROWS, "sample": sample, "where": where}
         )
     sheet_name, grid, header = chosen
     labels = {c.field: c.label for c in columns}
@@ -592,7 +591,7 @@ def read_table(
             if not (weak_of[found] and not cell.weak):
                 # Silently taking one of two 姓名 columns would import the wrong one half the time.
                 raise ImportFileError(
-                    f"「{labels[found]}」列出现了两次（{xl_col_to_name(first)}列和{letter}列），请删除多余的一列"
+                    gettext("「%(value)s」列出现了两次（%(xl_col_to_name)s列和%(letter)s列），请删除多余的一列") % {"value": labels[found], "xl_col_to_name": xl_col_to_name(first), "letter": letter}
                 )
             earlier = next(e for e in report_columns if e["letter"] == xl_col_to_name(first))
             earlier.update(field=None, label="", note=f"与{letter}列的「{labels[found]}」重复，未导入")
@@ -628,7 +627,7 @@ def read_table(
             skip(index + 1, "标题行" if filled == 1 else "表头上方的说明行", grid[index])
 
     if mapping["missing_required"]:
-        raise ImportFileError(f"缺少必填列：{'、'.join(mapping['missing_required'])}", mapping=mapping)  # type: ignore[arg-type]
+        raise ImportFileError(gettext("缺少必填列：%(columns)s") % {"columns": '、'.join(mapping['missing_required'])}, mapping=mapping)  # type: ignore[arg-type]
 
     # The template's example row: marked in its marker column, or (the column deleted) every
     # column still holding exactly the example the template wrote.
@@ -664,7 +663,7 @@ def read_table(
             skip(index + 1, "重复的表头行", cells)
             continue
         if len(rows) == max_rows:
-            raise ImportFileError(f"数据超过 {max_rows} 行，请拆分成多个文件分批导入")
+            raise ImportFileError(gettext("数据超过 %(max_rows)s 行，请拆分成多个文件分批导入") % {"max_rows": max_rows})
         # The grid's rows are fresh lists nobody else holds: a full-width one is used as it is.
         if type(cells) is not list or len(cells) < width:
             cells = list(cells) + [""] * (width - len(cells))
@@ -673,8 +672,8 @@ def read_table(
     if not rows:
         examples_only = any(str(s["reason"]).startswith("模板示例行") for s in skipped)
         raise ImportFileError(
-            f"文件「{file_name}」只有模板的示例行，没有要导入的数据：请在示例行下面填写，或把示例改成真实数据"
-            if examples_only else f"文件「{file_name}」在表头（第{header.row + 1}行）下面没有数据",
+            gettext("文件「%(file_name)s」只有模板的示例行，没有要导入的数据：请在示例行下面填写，或把示例改成真实数据") % {"file_name": file_name}
+            if examples_only else gettext("文件「%(file_name)s」在表头（第%(value)s行）下面没有数据") % {"file_name": file_name, "value": header.row + 1},
             mapping=mapping,
         )
     return Table(
@@ -882,18 +881,21 @@ def mapping_summary(mapping: Mapping[str, object]) -> list[str]:
     lines = []
     sheets = list(mapping.get("sheets") or [])  # type: ignore[call-overload]
     if mapping.get("sheet"):
-        others = f"（共 {len(sheets)} 个工作表）" if len(sheets) > 1 else ""
-        lines.append(f"数据所在工作表：「{mapping['sheet']}」{others}")
+        others = gettext("（共 %(n)s 个工作表）") % {"n": len(sheets)} if len(sheets) > 1 else ""
+        lines.append(gettext("数据所在工作表：「%(sheet)s」%(others)s") % {"sheet": mapping["sheet"], "others": others})
     rows = list(mapping.get("header_rows") or [])  # type: ignore[call-overload]
     if rows:
-        lines.append("表头：第" + "、".join(str(r) for r in rows) + "行" + ("（两行表头）" if len(rows) > 1 else ""))
+        numbers = "、".join(str(r) for r in rows)
+        lines.append(gettext("表头：第%(rows)s行（两行表头）") % {"rows": numbers} if len(rows) > 1
+                     else gettext("表头：第%(rows)s行") % {"rows": numbers})
     columns = list(mapping.get("columns") or [])  # type: ignore[call-overload]
     used = sum(1 for c in columns if c.get("field"))
-    lines.append(f"共 {len(columns)} 列：导入 {used} 列，未导入 {len(columns) - used} 列")
+    lines.append(gettext("共 %(n)s 列：导入 %(used)s 列，未导入 %(unused)s 列")
+                 % {"n": len(columns), "used": used, "unused": len(columns) - used})
     if mapping.get("missing_required"):
-        lines.append("缺少必填列：" + "、".join(mapping["missing_required"]))  # type: ignore[arg-type]
+        lines.append(gettext("缺少必填列：%(columns)s") % {"columns": "、".join(mapping["missing_required"])})  # type: ignore[arg-type]
     if mapping.get("skipped_count"):
-        lines.append(f"跳过非数据行 {mapping['skipped_count']} 行（标题、示例、落款、合计或备注）")
+        lines.append(gettext("跳过非数据行 %(n)s 行（标题、示例、落款、合计或备注）") % {"n": mapping["skipped_count"]})
     return lines
 
 

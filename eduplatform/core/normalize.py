@@ -17,6 +17,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Final
 
+from django.utils.translation import gettext, gettext_lazy
+
 __all__ = [
     "CodeMatcher",
     "clean_text",
@@ -35,8 +37,8 @@ _INVISIBLE: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
 # line breaks and invisible characters.
 _ODD_SPACE: Final = re.compile(r"\s\s|[\t\n\r\f\v\u200b\u200c\u200d\u2060\ufeff\u3000\xa0]")
 
-DATE_FORMATS_HINT: Final = "可写作 2015-09-01、2015/9/1、20150901 或 2015.9.1"
-MONTH_FORMATS_HINT: Final = "可写作 201509、2015-09、2015/9 或 2015年9月"
+DATE_FORMATS_HINT: Final = gettext_lazy("可写作 2015-09-01、2015/9/1、20150901 或 2015.9.1")
+MONTH_FORMATS_HINT: Final = gettext_lazy("可写作 201509、2015-09、2015/9 或 2015年9月")
 
 
 def clean_text(value: object) -> str:
@@ -99,15 +101,19 @@ _EXCEL_EPOCH: Final = dt.date(1899, 12, 30)
 _SERIAL_MIN, _SERIAL_MAX = 1000, 80000
 
 
+class _NoSuchDate(ValueError):
+    """The text is a date's shape but names no day in the calendar (its message is translated)."""
+
+
 def _make_date(year: int, month: int, day: int) -> dt.date:
     if not 1 <= month <= 12:
-        raise ValueError(f"日期不存在：没有{month}月")
+        raise _NoSuchDate(gettext("日期不存在：没有%(month)s月") % {"month": month})
     if year < 1:
-        raise ValueError(f"日期不存在：没有{year}年")
+        raise _NoSuchDate(gettext("日期不存在：没有%(year)s年") % {"year": year})
     try:
         return dt.date(year, month, day)
     except ValueError:
-        raise ValueError(f"日期不存在：{year}年{month}月没有{day}日") from None
+        raise _NoSuchDate(gettext("日期不存在：%(year)s年%(month)s月没有%(day)s日") % {"year": year, "month": month, "day": day}) from None
 
 
 def parse_date(text: object) -> dt.date:
@@ -118,10 +124,10 @@ def parse_date(text: object) -> dt.date:
     """
     value = clean_text(text)
     if not value:
-        raise ValueError(f"日期不能为空，{DATE_FORMATS_HINT}")
+        raise ValueError(gettext("日期不能为空，%(date_formats_hint)s") % {"date_formats_hint": DATE_FORMATS_HINT})
     if match := _SEPARATED_DATE.match(value):
         if (match["s1"], match["s2"], match["s3"]) not in _SEPARATOR_PAIRS:
-            raise ValueError(f"日期格式无法识别，{DATE_FORMATS_HINT}")
+            raise ValueError(gettext("日期格式无法识别，%(date_formats_hint)s") % {"date_formats_hint": DATE_FORMATS_HINT})
         return _make_date(int(match["y"]), int(match["m"]), int(match["d"]))
     if match := _COMPACT_DATE.match(value):
         return _make_date(int(match[1]), int(match[2]), int(match[3]))
@@ -129,10 +135,10 @@ def parse_date(text: object) -> dt.date:
         serial = int(match[1])
         # A bare four-digit year is far more likely than a day in 1902–1905 (serials 1900–2100).
         if "." not in value and 1900 <= serial <= 2100:
-            raise ValueError(f"只有年份，缺少月和日，{DATE_FORMATS_HINT}")
+            raise ValueError(gettext("只有年份，缺少月和日，%(date_formats_hint)s") % {"date_formats_hint": DATE_FORMATS_HINT})
         if _SERIAL_MIN <= serial <= _SERIAL_MAX:
             return _EXCEL_EPOCH + dt.timedelta(days=serial)
-    raise ValueError(f"日期格式无法识别，{DATE_FORMATS_HINT}")
+    raise ValueError(gettext("日期格式无法识别，%(date_formats_hint)s") % {"date_formats_hint": DATE_FORMATS_HINT})
 
 
 def parse_month(text: object) -> dt.date:
@@ -143,19 +149,19 @@ def parse_month(text: object) -> dt.date:
     """
     value = clean_text(text)
     if not value:
-        raise ValueError(f"年月不能为空，{MONTH_FORMATS_HINT}")
+        raise ValueError(gettext("年月不能为空，%(month_formats_hint)s") % {"month_formats_hint": MONTH_FORMATS_HINT})
     match = _SEPARATED_MONTH.match(value) or _COMPACT_MONTH.match(value)
     if match:
         year, month = int(match[1]), int(match[2])
         if not 1 <= month <= 12:
-            raise ValueError(f"月份不存在：没有{month}月")
+            raise ValueError(gettext("月份不存在：没有%(month)s月") % {"month": month})
         return dt.date(year, month, 1)
     try:
         return parse_date(value).replace(day=1)
     except ValueError as exc:
-        if str(exc).startswith("日期不存在"):
+        if isinstance(exc, _NoSuchDate):
             raise
-        raise ValueError(f"年月格式无法识别，{MONTH_FORMATS_HINT}") from None
+        raise ValueError(gettext("年月格式无法识别，%(month_formats_hint)s") % {"month_formats_hint": MONTH_FORMATS_HINT}) from None
 
 
 # ---------------------------------------------------------------------------
@@ -173,7 +179,7 @@ def parse_bool(text: object) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise ValueError("只能填写 是 或 否")
+    raise ValueError(gettext("只能填写 是 或 否"))
 
 
 _INT: Final = re.compile(r"^[+-]?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.0*)?$")
@@ -183,7 +189,7 @@ def parse_int(text: object) -> int:
     """A whole number; "3.0" (a number cell read as float) and "1,200" are accepted."""
     value = compact(text)
     if not _INT.match(value):
-        raise ValueError("只能填写整数，如 3")
+        raise ValueError(gettext("只能填写整数，如 3"))
     return int(value.split(".")[0].replace(",", ""))
 
 

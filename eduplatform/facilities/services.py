@@ -16,6 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core.errors import (
     FieldProblem,
@@ -74,7 +75,7 @@ def can_write_unit(actor: Actor, unit: Organization) -> bool:
 def _require_writer(actor: Actor, school: Organization) -> None:
     require_unit_writer(actor, school, capabilities.EDIT_FACILITIES, WHAT)
     if not school.is_school:
-        raise NotPermitted("土地与校舍只能登记在学校（机构）名下")
+        raise NotPermitted(gettext("土地与校舍只能登记在学校（机构）名下"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,13 +149,13 @@ def create_building(*, actor: Actor, school: Organization, data: Mapping[str, An
     if not clean.failed("number") and clean.values.get("number"):
         taken = _number_taken(school, clean.values["number"])
         if taken is not None:
-            clean.add("number", clean.values["number"], f"本校已有建筑物编号「{taken.number}」（{taken.name}），请换一个编号")
+            clean.add("number", clean.values["number"], gettext("本校已有建筑物编号「%(number)s」（%(name)s），请换一个编号") % {"number": taken.number, "name": taken.name})
     if not clean.ok:
         raise _invalid(record, clean, BUILDING_LABELS)
     hold_unit(school)
     building = Building(school=school, region_path=school.region_path, **clean.values)
     with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", "建筑物编号"),
-                           message=f"建筑物编号「{building.number}」已存在于{school.name}（刚由另一位用户登记），请换一个编号"):
+                           message=gettext("建筑物编号「%(number)s」已存在于%(name)s（刚由另一位用户登记），请换一个编号") % {"number": building.number, "name": school.name}):
         building.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=BUILDING_TYPE, object_id=building.pk,
                   object_label=_building_label(building, school),
@@ -174,12 +175,12 @@ def update_building(*, actor: Actor, building: Building, data: Mapping[str, Any]
     record = f"建筑物「{building.name}」"
     if building.demolished_on is not None:
         raise RecordInvalid(record, [FieldProblem("demolished_on", "building.demolished",
-                                                  f"该建筑物已于 {building.demolished_on.isoformat()} 拆除，不能再修改")])
+                                                  gettext("该建筑物已于 %(isoformat)s 拆除，不能再修改") % {"isoformat": building.demolished_on.isoformat()})])
     clean = check_building(data, today=today or timezone.localdate())
     if not clean.failed("number") and clean.values.get("number"):
         taken = _number_taken(school, clean.values["number"], other_than=building.pk)
         if taken is not None:
-            clean.add("number", clean.values["number"], f"本校已有建筑物编号「{taken.number}」（{taken.name}），请换一个编号")
+            clean.add("number", clean.values["number"], gettext("本校已有建筑物编号「%(number)s」（%(name)s），请换一个编号") % {"number": taken.number, "name": taken.name})
     if not clean.ok:
         raise _invalid(record, clean, BUILDING_LABELS)
     before = building_snapshot(building)
@@ -191,7 +192,7 @@ def update_building(*, actor: Actor, building: Building, data: Mapping[str, Any]
         return building
     building.updated_at = timezone.now()
     with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", "建筑物编号"),
-                           message=f"建筑物编号「{building.number}」已存在于{school.name}（刚由另一位用户登记），请换一个编号"):
+                           message=gettext("建筑物编号「%(number)s」已存在于%(name)s（刚由另一位用户登记），请换一个编号") % {"number": building.number, "name": school.name}):
         building.save()
     record_change(actor=actor, action=AuditAction.UPDATE, object_type=BUILDING_TYPE, object_id=building.pk,
                   object_label=_building_label(building, school), changes=changes,
@@ -209,18 +210,18 @@ def demolish_building(*, actor: Actor, building: Building, on: dt.date | None, r
     _require_writer(actor, school)
     building = Building.objects.select_for_update().get(pk=building.pk)
     today = today or timezone.localdate()
-    problems = ProblemCollector(f"建筑物「{building.name}」")
+    problems = ProblemCollector(gettext("建筑物「%(name)s」") % {"name": building.name})
     if building.demolished_on is not None:
-        problems.add("on", "building.demolished", f"该建筑物已于 {building.demolished_on.isoformat()} 拆除")
+        problems.add("on", "building.demolished", gettext("该建筑物已于 %(isoformat)s 拆除") % {"isoformat": building.demolished_on.isoformat()})
     if on is None:
-        problems.add("on", "required", "请填写拆除日期", "拆除日期")
+        problems.add("on", "required", gettext("请填写拆除日期"), "拆除日期")
     elif on > today:
-        problems.add("on", "date.future", f"拆除日期「{on.isoformat()}」晚于今天，请在拆除后登记", "拆除日期")
+        problems.add("on", "date.future", gettext("拆除日期「%(isoformat)s」晚于今天，请在拆除后登记") % {"isoformat": on.isoformat()}, "拆除日期")
     elif on.year < building.built_year:
-        problems.add("on", "date.before_built", f"拆除日期「{on.isoformat()}」早于建成年份 {building.built_year} 年", "拆除日期")
+        problems.add("on", "date.before_built", gettext("拆除日期「%(isoformat)s」早于建成年份 %(built_year)s 年") % {"isoformat": on.isoformat(), "built_year": building.built_year}, "拆除日期")
     reason = (reason or "").strip()
     if not reason:
-        problems.add("reason", "required", "请填写拆除原因", "拆除原因")
+        problems.add("reason", "required", gettext("请填写拆除原因"), "拆除原因")
     problems.raise_if_any()
     before = building_snapshot(building)
     building.demolished_on, building.demolition_reason, building.in_use = on, reason[:200], False
@@ -258,12 +259,12 @@ def _check_name_free(school: Organization, clean: CleanRow, *, other_than: int |
     if other_than is not None:
         qs = qs.exclude(pk=other_than)
     if qs.exists():
-        clean.add("name", name, f"本校已有名为「{name}」的在用地块，请在名称中加以区分（如「{name}东区」）")
+        clean.add("name", name, gettext("本校已有名为「%(name)s」的在用地块，请在名称中加以区分（如「%(name)s东区」）") % {"name": name})
 
 
 def _parcel_key_guard(parcel: LandParcel, school: Organization):
     return unique_or_invalid(f"地块「{parcel.name}」", field="name", label=LAND_LABELS.get("name", "地块名称"),
-                             message=f"{school.name}的地块名称「{parcel.name}」或土地证号刚被另一位用户同时登记，请核对后重新提交")
+                             message=gettext("%(name)s的地块名称「%(name2)s」或土地证号刚被另一位用户同时登记，请核对后重新提交") % {"name": school.name, "name2": parcel.name})
 
 
 @transaction.atomic
@@ -273,7 +274,7 @@ def create_parcel(*, actor: Actor, school: Organization, data: Mapping[str, Any]
     clean = check_land(data, today=today or timezone.localdate())
     taken = _certificate_taken(school, clean.values.get("certificate_number") or "")
     if taken is not None:
-        clean.add("certificate_number", taken.certificate_number, f"本校已登记土地证号「{taken.certificate_number}」的地块（{taken.name}）")
+        clean.add("certificate_number", taken.certificate_number, gettext("本校已登记土地证号「%(certificate_number)s」的地块（%(name)s）") % {"certificate_number": taken.certificate_number, "name": taken.name})
     _check_name_free(school, clean)
     if not clean.ok:
         raise _invalid(f"地块「{data.get('name') or ''}」", clean, LAND_LABELS)
@@ -295,12 +296,12 @@ def update_parcel(*, actor: Actor, parcel: LandParcel, data: Mapping[str, Any],
     _require_writer(actor, school)
     parcel = LandParcel.objects.select_for_update().get(pk=parcel.pk)
     if parcel.retired_on is not None:
-        raise RecordInvalid(f"地块「{parcel.name}」", [FieldProblem("retired_on", "parcel.retired",
-                                                              f"该地块已于 {parcel.retired_on.isoformat()} 注销，不能再修改")])
+        raise RecordInvalid(gettext("地块「%(name)s」") % {"name": parcel.name}, [FieldProblem("retired_on", "parcel.retired",
+                                                              gettext("该地块已于 %(isoformat)s 注销，不能再修改") % {"isoformat": parcel.retired_on.isoformat()})])
     clean = check_land(data, today=today or timezone.localdate())
     taken = _certificate_taken(school, clean.values.get("certificate_number") or "", other_than=parcel.pk)
     if taken is not None:
-        clean.add("certificate_number", taken.certificate_number, f"本校已登记土地证号「{taken.certificate_number}」的地块（{taken.name}）")
+        clean.add("certificate_number", taken.certificate_number, gettext("本校已登记土地证号「%(certificate_number)s」的地块（%(name)s）") % {"certificate_number": taken.certificate_number, "name": taken.name})
     _check_name_free(school, clean, other_than=parcel.pk)
     if not clean.ok:
         raise _invalid(f"地块「{parcel.name}」", clean, LAND_LABELS)
@@ -328,16 +329,16 @@ def retire_parcel(*, actor: Actor, parcel: LandParcel, on: dt.date | None, reaso
     _require_writer(actor, school)
     parcel = LandParcel.objects.select_for_update().get(pk=parcel.pk)
     today = today or timezone.localdate()
-    problems = ProblemCollector(f"地块「{parcel.name}」")
+    problems = ProblemCollector(gettext("地块「%(name)s」") % {"name": parcel.name})
     if parcel.retired_on is not None:
-        problems.add("on", "parcel.retired", f"该地块已于 {parcel.retired_on.isoformat()} 注销")
+        problems.add("on", "parcel.retired", gettext("该地块已于 %(isoformat)s 注销") % {"isoformat": parcel.retired_on.isoformat()})
     if on is None:
-        problems.add("on", "required", "请填写注销日期", "注销日期")
+        problems.add("on", "required", gettext("请填写注销日期"), "注销日期")
     elif on > today:
-        problems.add("on", "date.future", f"注销日期「{on.isoformat()}」晚于今天", "注销日期")
+        problems.add("on", "date.future", gettext("注销日期「%(isoformat)s」晚于今天") % {"isoformat": on.isoformat()}, "注销日期")
     reason = (reason or "").strip()
     if not reason:
-        problems.add("reason", "required", "请填写注销原因", "注销原因")
+        problems.add("reason", "required", gettext("请填写注销原因"), "注销原因")
     problems.raise_if_any()
     before = parcel_snapshot(parcel)
     parcel.retired_on, parcel.retired_reason, parcel.updated_at = on, reason[:200], timezone.now()
@@ -456,7 +457,7 @@ def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[i
             continue
         building = existing.get(clean.values["number"])
         if building is not None and building.demolished_on is not None:
-            problems[row] = [RowProblem(row, "number", "建筑物编号", building.number,
+            problems[row] = [RowProblem(row, "number", gettext("建筑物编号"), building.number,
                                         f"建筑物编号「{building.number}」属于已于 {building.demolished_on.isoformat()} 拆除的"
                                         f"「{building.name}」，新建筑物请使用新的编号")]
             continue
@@ -509,7 +510,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
         holder = elsewhere.get(certificate) if certificate else None
         if holder is not None:
             owner = other_unit_name(actor, holder.school_id, holder.school.name, holder.region_path)
-            problems[row] = [RowProblem(row, "certificate_number", "土地证号", certificate,
+            problems[row] = [RowProblem(row, "certificate_number", gettext("土地证号"), certificate,
                                         f"土地证号「{certificate}」已登记在{owner}名下，一宗土地只能属于一个单位；请核对证号")]
             continue
         parcel = by_certificate.get(certificate) if certificate else None
@@ -517,7 +518,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
         if parcel is None and namesake is not None and (not certificate or not namesake.certificate_number):
             parcel = namesake  # the parcel known by its name (坐落); the row may add its certificate
         if parcel is not None and parcel.retired_on is not None:
-            problems[row] = [RowProblem(row, "certificate_number", "土地证号", certificate,
+            problems[row] = [RowProblem(row, "certificate_number", gettext("土地证号"), certificate,
                                         f"土地证号「{certificate}」的地块「{parcel.name}」已于 {parcel.retired_on.isoformat()} 注销")]
             continue
         if namesake is not None and namesake != parcel:

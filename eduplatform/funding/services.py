@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import locks
 from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector
@@ -53,18 +54,18 @@ def _amount(raw: Any, *, label: str, field: str, problems: ProblemCollector, req
     text = str(raw if raw is not None else "").strip().replace(",", "").replace("，", "")
     if not text:
         if required:
-            problems.add(field, "required", f"{label}为必填项", label)
+            problems.add(field, "required", gettext("%(label)s为必填项") % {"label": label}, label)
         return None
     try:
         value = decimal.Decimal(text)
     except decimal.InvalidOperation:
-        problems.add(field, "number.invalid", f"{label}「{text}」不是数字", label)
+        problems.add(field, "number.invalid", gettext("%(label)s「%(text)s」不是数字") % {"label": label, "text": text}, label)
         return None
     if not value.is_finite() or value < 0 or value >= LARGEST_AMOUNT:
-        problems.add(field, "number.range", f"{label}「{text}」应在 0 至 {LARGEST_AMOUNT:,} 元之间", label)
+        problems.add(field, "number.range", gettext("%(label)s「%(text)s」应在 0 至 %(largest_amount)s 元之间") % {"label": label, "text": text, "largest_amount": format(LARGEST_AMOUNT, ',')}, label)
         return None
     if value != value.quantize(CENT):
-        problems.add(field, "number.cents", f"{label}「{text}」最多保留两位小数（精确到分）", label)
+        problems.add(field, "number.cents", gettext("%(label)s「%(text)s」最多保留两位小数（精确到分）") % {"label": label, "text": text}, label)
         return None
     return value.quantize(CENT)
 
@@ -74,7 +75,7 @@ def _headcount(raw: Any, *, label: str, field: str, problems: ProblemCollector) 
     if not text:
         return 0
     if not text.isdigit() or int(text) > LARGEST_HEADCOUNT:
-        problems.add(field, "number.range", f"{label}「{text}」应为 0 至 {LARGEST_HEADCOUNT:,} 的整数", label)
+        problems.add(field, "number.range", gettext("%(label)s「%(text)s」应为 0 至 %(largest_headcount)s 的整数") % {"label": label, "text": text, "largest_headcount": format(LARGEST_HEADCOUNT, ',')}, label)
         return 0
     return int(text)
 
@@ -88,8 +89,7 @@ def _school_types(raw: Any, *, label: str, field: str, problems: ProblemCollecto
     known = list(Code.objects.filter(table__key="school_type").exclude(code="").values_list("code", flat=True))
     for part in parts:
         if not part.isdigit() or len(part) > 3 or (known and not any(code.startswith(part) for code in known)):
-            problems.add(field, "code.unknown", f"{label}「{part}」不是办学类型代码（或其前几位），例如 211 小学、21 小学类、"
-                         "111 幼儿园", label)
+            problems.add(field, "code.unknown", gettext("%(label)s「%(part)s」不是办学类型代码（或其前几位），例如 211 小学、21 小学类、111 幼儿园") % {"label": label, "part": part}, label)
     return " ".join(dict.fromkeys(parts))[:200]
 
 
@@ -100,7 +100,7 @@ def _yes_no(raw: Any, *, label: str, field: str, problems: ProblemCollector) -> 
     if text in TRUE_WORDS:
         return True
     if text not in FALSE_WORDS:
-        problems.add(field, "choice.invalid", f"{label}「{text}」应为“是”或“否”", label)
+        problems.add(field, "choice.invalid", gettext("%(label)s「%(text)s」应为“是”或“否”") % {"label": label, "text": text}, label)
     return False
 
 
@@ -112,13 +112,13 @@ def clean_rates(lines: Sequence[Mapping[str, Any]], problems: ProblemCollector) 
         try:
             stage = Stage(int(line.get("stage")))
         except (TypeError, ValueError):
-            problems.add("stage", "stage.unknown", f"学段「{line.get('stage')}」不是可核定经费的学段", "学段")
+            problems.add("stage", "stage.unknown", gettext("学段「%(get)s」不是可核定经费的学段") % {"get": line.get('stage')}, "学段")
             continue
         if stage not in FUNDED_STAGES:
-            problems.add("stage", "stage.unknown", f"学段「{STAGE_LABELS.get(stage, stage)}」不是可核定经费的学段", "学段")
+            problems.add("stage", "stage.unknown", gettext("学段「%(get)s」不是可核定经费的学段") % {"get": STAGE_LABELS.get(stage, stage)}, "学段")
             continue
         if int(stage) in seen:
-            problems.add(f"{int(stage)}.per_student", "stage.duplicate", f"{STAGE_LABELS[stage]}的定额填写了两次", "学段")
+            problems.add(f"{int(stage)}.per_student", "stage.duplicate", gettext("%(value)s的定额填写了两次") % {"value": STAGE_LABELS[stage]}, "学段")
             continue
         seen.add(int(stage))
         name = STAGE_LABELS[stage]
@@ -140,14 +140,14 @@ def clean_rates(lines: Sequence[Mapping[str, Any]], problems: ProblemCollector) 
                                  field=key("covers_private"), problems=problems)
         source = str(line.get("source") or "").strip()
         if not source:
-            problems.add(key("source"), "required", f"{name}定额的来源为必填项（文件文号，或注明“示例值”）", "来源")
+            problems.add(key("source"), "required", gettext("%(name)s定额的来源为必填项（文件文号，或注明“示例值”）") % {"name": name}, "来源")
         elif len(source) > 300:
-            problems.add(key("source"), "text.length", f"{name}定额的来源最多 300 字", "来源")
+            problems.add(key("source"), "text.length", gettext("%(name)s定额的来源最多 300 字") % {"name": name}, "来源")
         clean.append({"stage": int(stage), "per_student": per_student, "per_boarder": per_boarder or decimal.Decimal(0),
                       "per_disabled": per_disabled, "minimum_headcount": minimum, "school_types": school_types,
                       "covers_private": covers_private, "source": source})
     if not lines or not seen:
-        problems.add("rates", "required", "至少填写一个学段的生均定额", "定额")
+        problems.add("rates", "required", gettext("至少填写一个学段的生均定额"), "定额")
     return clean
 
 
@@ -176,14 +176,14 @@ def revise_rates(*, actor: Actor | None, year: int | None, rates: Sequence[Mappi
     ever overwritten: the calculation names the version it used. ``system`` marks the platform's
     own load of the default rates (``manage.py load_reference``), which has no acting user."""
     if not system and (actor is None or not can_edit_rates(actor)):
-        raise NotPermitted("只有省级财务部门（全省、不限学段的省级业务人员）可以修订生均公用经费定额")
+        raise NotPermitted(gettext("只有省级财务部门（全省、不限学段的省级业务人员）可以修订生均公用经费定额"))
     today = today or timezone.localdate()
-    problems = ProblemCollector(f"{year or ''} 年度生均公用经费定额")
+    problems = ProblemCollector(gettext("%(value)s 年度生均公用经费定额") % {"value": year or ''})
     if year is None or not 2000 <= int(year) <= today.year + 1:
-        problems.add("year", "year.range", f"年度「{year or ''}」应在 2000 至 {today.year + 1} 之间", "年度")
+        problems.add("year", "year.range", gettext("年度「%(value)s」应在 2000 至 %(value2)s 之间") % {"value": year or '', "value2": today.year + 1}, "年度")
     basis = (basis or "").strip()
     if not basis:
-        problems.add("basis", "required", "请填写定额的依据（文件名称与文号）", "依据")
+        problems.add("basis", "required", gettext("请填写定额的依据（文件名称与文号）"), "依据")
     clean = clean_rates(rates, problems)
     problems.raise_if_any()
     year = int(year)  # type: ignore[arg-type]
@@ -197,9 +197,9 @@ def revise_rates(*, actor: Actor | None, year: int | None, rates: Sequence[Mappi
     changes = diff_fields(before, after, {**_labels(clean), **(_labels(rate_lines(latest)) if latest else {})})
     if latest is not None:
         if not changes and basis == latest.basis:
-            problems.add("rates", "rates.unchanged", f"与现行的第 {latest.version} 版相同，未生成新版本", "定额")
+            problems.add("rates", "rates.unchanged", gettext("与现行的第 %(version)s 版相同，未生成新版本") % {"version": latest.version}, "定额")
         if not note.strip():
-            problems.add("note", "required", "修订已有年度的定额时请填写修订说明", "修订说明")
+            problems.add("note", "required", gettext("修订已有年度的定额时请填写修订说明"), "修订说明")
         problems.raise_if_any()
     version = (FundingRateSet.objects.filter(year=year).aggregate(v=Max("version"))["v"] or 0) + 1
     rate_set = FundingRateSet.objects.create(
@@ -223,9 +223,9 @@ def set_institution_category(*, actor: Actor, school: Organization, category: st
     if not scoped(Organization.objects.filter(pk=school.pk), actor, with_focus=False).exists():
         raise OutOfScope()
     require_unit_writer(actor, school, capabilities.MANAGE_SCHOOLS, "学校信息")
-    problems = ProblemCollector(f"学校「{school.name}」")
+    problems = ProblemCollector(gettext("学校「%(name)s」") % {"name": school.name})
     if not school.is_school or not school.stage_mask & Stage.HIGHER or not school.school_type_code.startswith("41"):
-        problems.add("school", "school.not_higher", f"{school.name}不是普通高等学校，不适用普通高等学校基本办学条件指标",
+        problems.add("school", "school.not_higher", gettext("%(name)s不是普通高等学校，不适用普通高等学校基本办学条件指标") % {"name": school.name},
                      "学校")
     if category not in InstitutionCategory.values:
         problems.add("category", "code.unknown", f"院校类别「{category}」不在可选范围内："

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector, RecordInvalid
 from eduplatform.core.integrity import unique_or_invalid
@@ -107,13 +108,13 @@ def _parse_decimal(
     try:
         value = Decimal(raw)
     except InvalidOperation:
-        problems.add(key, "number.invalid", f"{label}「{raw}」不是数字", label)
+        problems.add(key, "number.invalid", gettext("%(label)s「%(raw)s」不是数字") % {"label": label, "raw": raw}, label)
         return None
     if not bounds[0] <= value <= bounds[1]:
         problems.add(
             key,
             "number.range",
-            f"{label}「{raw}」超出广东省范围，应在 {bounds[0]} 至 {bounds[1]} 之间",
+            gettext("%(label)s「%(raw)s」超出广东省范围，应在 %(value)s 至 %(value2)s 之间") % {"label": label, "raw": raw, "value": bounds[0], "value2": bounds[1]},
             label,
         )
         return None
@@ -131,10 +132,10 @@ def parse_date(problems: ProblemCollector, data: Mapping[str, Any], key: str, la
         try:
             parsed = dt.date.fromisoformat(raw.replace("/", "-").replace(".", "-"))
         except ValueError:
-            problems.add(key, "date.invalid", f"{label}「{raw}」不是有效日期，应为 YYYY-MM-DD 格式", label)
+            problems.add(key, "date.invalid", gettext("%(label)s「%(raw)s」不是有效日期，应为 YYYY-MM-DD 格式") % {"label": label, "raw": raw}, label)
             return None
     if parsed > timezone.localdate():
-        problems.add(key, "date.future", f"{label}「{parsed:%Y-%m-%d}」不能晚于今天", label)
+        problems.add(key, "date.future", gettext("%(label)s「%(parsed)s」不能晚于今天") % {"label": label, "parsed": format(parsed, '%Y-%m-%d')}, label)
         return None
     return parsed
 
@@ -145,7 +146,7 @@ def _require_school_rights(actor: Actor, school: Organization | None, fields: se
     own = school is not None and actor.organization_id == school.pk
     if own and actor.can(capabilities.EDIT_OWN_SCHOOL) and fields <= set(CONTACT_FIELDS):
         return
-    raise NotPermitted("您的角色无权修改学校的这些信息" if own else "您的角色无权新增或修改学校")
+    raise NotPermitted(gettext("您的角色无权修改学校的这些信息") if own else gettext("您的角色无权新增或修改学校"))
 
 
 class SchoolLookups:
@@ -200,7 +201,7 @@ def _clean_school(
                 problems.add(
                     "school_code",
                     "school_code.duplicate",
-                    f"学校标识码「{code}」已被{named}使用，标识码全国唯一、不可重复",
+                    gettext("学校标识码「%(code)s」已被%(named)s使用，标识码全国唯一、不可重复") % {"code": code, "named": named},
                     "学校标识码",
                 )
             clean["school_code"] = code
@@ -208,9 +209,9 @@ def _clean_school(
     if "name" in given:
         name = _text(data, "name")
         if not name:
-            problems.add("name", "required", "学校名称不能为空", "学校名称")
+            problems.add("name", "required", gettext("学校名称不能为空"), "学校名称")
         elif len(name) > 200:
-            problems.add("name", "too_long", "学校名称不能超过200个字", "学校名称")
+            problems.add("name", "too_long", gettext("学校名称不能超过200个字"), "学校名称")
         clean["name"] = name
 
     for key, table, leaf in (
@@ -225,23 +226,23 @@ def _clean_school(
             )
             clean[key] = value
     if "sponsor_code" in clean and clean["sponsor_code"] in {"8/9", "1/2"}:
-        problems.add("sponsor_code", "code.heading", "举办者须选具体代码，不能选分组标题", "举办者")
+        problems.add("sponsor_code", "code.heading", gettext("举办者须选具体代码，不能选分组标题"), "举办者")
 
     if "town_code" in given:
         town_code = _text(data, "town_code")
         town = lookups.town(town_code) if town_code else None
         label = SCHOOL_FIELD_LABELS["town_code"]
         if not town_code:
-            problems.add("town_code", "required", f"{label}不能为空", label)
+            problems.add("town_code", "required", gettext("%(label)s不能为空") % {"label": label}, label)
         elif town is None:
-            problems.add("town_code", "region.unknown", f"{label}「{town_code}」不存在，请填写12位乡镇（街道）区划代码", label)
+            problems.add("town_code", "region.unknown", gettext("%(label)s「%(town_code)s」不存在，请填写12位乡镇（街道）区划代码") % {"label": label, "town_code": town_code}, label)
         elif not town.is_active:
-            problems.add("town_code", "region.abolished", f"{label}「{town.name}」已于 {town.abolished_on} 撤销", label)
+            problems.add("town_code", "region.abolished", gettext("%(label)s「%(name)s」已于 %(abolished_on)s 撤销") % {"label": label, "name": town.name, "abolished_on": town.abolished_on}, label)
         elif actor is not None and not path_in_scope(actor, town.path):
             problems.add(
                 "town_code",
                 "scope.outside",
-                f"{label}「{town.name}」不在您的管辖范围内，只能在本辖区内设置学校",
+                gettext("%(label)s「%(name)s」不在您的管辖范围内，只能在本辖区内设置学校") % {"label": label, "name": town.name},
                 label,
             )
         else:
@@ -250,7 +251,7 @@ def _clean_school(
     if "address" in given:
         address = _text(data, "address")
         if len(_CJK.findall(address)) < 6:
-            problems.add("address", "address.too_short", "地址至少应包含6个汉字（填到街道门牌）", "地址")
+            problems.add("address", "address.too_short", gettext("地址至少应包含6个汉字（填到街道门牌）"), "地址")
         clean["address"] = address
     if "longitude" in given:
         clean["longitude"] = _parse_decimal(problems, data, "longitude", LONGITUDE_RANGE)
@@ -260,12 +261,12 @@ def _clean_school(
         if key in given:
             value = _text(data, key)
             if len(value) > limit:
-                problems.add(key, "too_long", f"{SCHOOL_FIELD_LABELS[key]}不能超过{limit}个字符", SCHOOL_FIELD_LABELS[key])
+                problems.add(key, "too_long", gettext("%(value)s不能超过%(limit)s个字符") % {"value": SCHOOL_FIELD_LABELS[key], "limit": limit}, SCHOOL_FIELD_LABELS[key])
             clean[key] = value
     if "phone" in given:
         phone = _text(data, "phone")
         if phone and not _PHONE.match(phone):
-            problems.add("phone", "phone.invalid", f"联系电话「{phone}」格式不正确，只能包含数字和“-”", "联系电话")
+            problems.add("phone", "phone.invalid", gettext("联系电话「%(phone)s」格式不正确，只能包含数字和“-”") % {"phone": phone}, "联系电话")
         clean["phone"] = phone
     if "founded_on" in given:
         clean["founded_on"] = parse_date(problems, data, "founded_on", "建校日期")
@@ -293,7 +294,7 @@ def _split_version(org: Organization, effective_on: dt.date, reason: str, proble
         problems.add(
             "effective_on",
             "date.before_version",
-            f"生效日期不能早于上一次变更的生效日期 {current.valid_from:%Y-%m-%d}",
+            gettext("生效日期不能早于上一次变更的生效日期 %(valid_from)s") % {"valid_from": format(current.valid_from, '%Y-%m-%d')},
             "生效日期",
         )
         problems.raise_if_any()
@@ -310,7 +311,7 @@ def _split_version(org: Organization, effective_on: dt.date, reason: str, proble
 def create_school(*, actor: Actor, data: Mapping[str, Any], opened_on: dt.date | None = None) -> Organization:
     """Register a school (基础基111) in a town inside the actor's jurisdiction."""
     _require_school_rights(actor, None, set(data))
-    problems = ProblemCollector(f"学校「{_text(data, 'name') or _text(data, 'school_code')}」")
+    problems = ProblemCollector(gettext("学校「%(value)s」") % {"value": _text(data, 'name') or _text(data, 'school_code')})
     full = {key: data.get(key) for key in SCHOOL_FIELD_LABELS if key not in {"is_open", "closed_on", "closed_reason"}}
     clean = _clean_school(actor=actor, data=full, problems=problems, current=None)
     problems.raise_if_any()
@@ -324,7 +325,7 @@ def create_school(*, actor: Actor, data: Mapping[str, Any], opened_on: dt.date |
         **clean,
     )
     with unique_or_invalid(problems.record, field="school_code", label="学校标识码",
-                           message=f"学校标识码「{school.school_code}」已被另一所学校使用（刚由另一位用户登记）"):
+                           message=gettext("学校标识码「%(school_code)s」已被另一所学校使用（刚由另一位用户登记）") % {"school_code": school.school_code}):
         school.save()
     _open_version(school, opened_on or school.founded_on, "新设")
     record_change(
@@ -356,7 +357,7 @@ def update_school(
     _require_school_rights(actor, school, set(data))
     school = Organization.objects.select_for_update().get(pk=school.pk)
     before = school_snapshot(school)
-    problems = ProblemCollector(f"学校「{school.name}」")
+    problems = ProblemCollector(gettext("学校「%(name)s」") % {"name": school.name})
     clean = _clean_school(actor=actor, data=data, problems=problems, current=school)
     problems.raise_if_any()
     versioned_before = {f: getattr(school, f) for f in VERSIONED_FIELDS}
@@ -402,17 +403,17 @@ def close_school(*, actor: Actor, school: Organization, closed_on: Any, reason: 
     """Close (撤销) a school from a date; its records and history stay."""
     _require_visible(actor, school)
     if not actor.can(capabilities.MANAGE_SCHOOLS):
-        raise NotPermitted("只有教育行政部门可以撤销学校")
-    problems = ProblemCollector(f"学校「{school.name}」")
+        raise NotPermitted(gettext("只有教育行政部门可以撤销学校"))
+    problems = ProblemCollector(gettext("学校「%(name)s」") % {"name": school.name})
     day = parse_date(problems, {"closed_on": closed_on}, "closed_on", "撤销日期")
     if day is None and not problems.has("closed_on"):
-        problems.add("closed_on", "required", "撤销日期不能为空", "撤销日期")
+        problems.add("closed_on", "required", gettext("撤销日期不能为空"), "撤销日期")
     if not (reason or "").strip():
-        problems.add("closed_reason", "required", "撤销原因不能为空", "撤销原因")
+        problems.add("closed_reason", "required", gettext("撤销原因不能为空"), "撤销原因")
     # Locked, then checked: of two closures sent at once the second waits, then finds the school closed.
     school = Organization.objects.select_for_update().get(pk=school.pk)
     if not school.is_open:
-        problems.add("is_open", "already_closed", f"该学校已于 {school.closed_on} 撤销，无需重复操作", "办学状态")
+        problems.add("is_open", "already_closed", gettext("该学校已于 %(closed_on)s 撤销，无需重复操作") % {"closed_on": school.closed_on}, "办学状态")
     problems.raise_if_any()
     before = school_snapshot(school)
     school.is_open, school.closed_on, school.closed_reason = False, day, reason.strip()
@@ -482,9 +483,9 @@ def rename_region(*, actor: Actor, region: Region, new_name: str, effective_on: 
     """A division renamed from a date (e.g. a county becoming a district); history keeps the old name."""
     if not actor.can(capabilities.MANAGE_REGIONS):
         raise NotPermitted()
-    problems = ProblemCollector(f"区划「{region.name}」")
+    problems = ProblemCollector(gettext("区划「%(name)s」") % {"name": region.name})
     if not new_name.strip():
-        problems.add("name", "required", "新名称不能为空", "名称")
+        problems.add("name", "required", gettext("新名称不能为空"), "名称")
     problems.raise_if_any()
     old = region.name
     _close_region_version(region, effective_on)
@@ -513,15 +514,15 @@ def merge_region(*, actor: Actor, source: Region, target: Region, effective_on: 
     """Merge ``source`` into ``target`` (same level): its towns and schools move, it is abolished."""
     if not actor.can(capabilities.MANAGE_REGIONS):
         raise NotPermitted()
-    problems = ProblemCollector(f"区划「{source.name}」")
+    problems = ProblemCollector(gettext("区划「%(name)s」") % {"name": source.name})
     # Both regions locked (in key order), then checked: a merge sent twice moves the paths once — the
     # second waits, then finds the source abolished.
     locked = {r.pk: r for r in Region.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
     source, target = locked.get(source.pk, source), locked.get(target.pk, target)
     if source.level != target.level or source.pk == target.pk:
-        problems.add("target", "region.level", "只能并入同级的另一个区划", "并入区划")
+        problems.add("target", "region.level", gettext("只能并入同级的另一个区划"), "并入区划")
     if not source.is_active or not target.is_active:
-        problems.add("target", "region.abolished", "已撤销的区划不能合并", "并入区划")
+        problems.add("target", "region.abolished", gettext("已撤销的区划不能合并"), "并入区划")
     problems.raise_if_any()
     old_prefix, start = source.path, len(source.path) + 1
     children = list(source.children.all())
@@ -599,7 +600,7 @@ def register_schools(
     schools: list[Organization] = []
     failures: list[str] = []
     for number, row in enumerate(rows, start=1):
-        problems = ProblemCollector(f"第{number}行 学校「{_text(row, 'name')}」")
+        problems = ProblemCollector(gettext("第%(number)s行 学校「%(text)s」") % {"number": number, "text": _text(row, 'name')})
         full = {key: row.get(key) for key in SCHOOL_FIELD_LABELS if key not in {"is_open", "closed_on", "closed_reason"}}
         clean = _clean_school(actor=actor, data=full, problems=problems, current=None, lookups=lookups)
         if problems.problems:
@@ -618,7 +619,7 @@ def register_schools(
             )
         )
     if failures:
-        problems = ProblemCollector("批量登记学校")
+        problems = ProblemCollector(gettext("批量登记学校"))
         for failure in failures:
             problems.add("rows", "row.invalid", failure, "数据行")
         problems.raise_if_any()

@@ -27,6 +27,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 
 from eduplatform.accounts import notifications
 from eduplatform.core import locks
@@ -80,13 +81,13 @@ _DECISIONS = {"approve": "审核通过", "return": "退回"}
 
 def _require(actor: Actor | None, capability: str, what: str) -> None:
     if actor is None or not actor.can(capability):
-        raise NotPermitted(f"您的角色无权{what}")
+        raise NotPermitted(gettext("您的角色无权%(what)s") % {"what": what})
 
 
 def _org_path(actor: Actor) -> str:
     org = actor.organization
     if org is None:
-        raise NotPermitted("您的账号未关联单位，无法执行此操作")
+        raise NotPermitted(gettext("您的账号未关联单位，无法执行此操作"))
     return org.region_path
 
 
@@ -157,23 +158,23 @@ def _parse(code: str, definition: Mapping[str, Any]) -> Any:
         problems = getattr(exc, "problems", None)
         if problems is None:
             raise
-        raise RecordInvalid(f"报表「{code}」的定义", list(problems)) from None
+        raise RecordInvalid(gettext("报表「%(code)s」的定义") % {"code": code}, list(problems)) from None
 
 
 def save_form_draft(*, actor: Actor, code: str, definition: Mapping[str, Any]) -> FormVersion:
     """Save the form's working draft: the latest version while it is a draft, else a new draft (the
     next version). A published version never changes."""
-    _require(actor, cap.DESIGN_FORMS, "设计报表")
+    _require(actor, cap.DESIGN_FORMS, pgettext("action refused", "设计报表"))
     code = (code or "").strip()
-    problems = ProblemCollector(f"报表「{code or '（无表号）'}」")
+    problems = ProblemCollector(gettext("报表「%(value)s」") % {"value": code or gettext('（无表号）')})
     if not CODE_PATTERN.match(code):
-        problems.add("code", "form.code", f"表号「{code}」不符合要求：以大写字母开头，只含大写字母、数字和下划线，最长 16 个字符",
+        problems.add("code", "form.code", gettext("表号「%(code)s」不符合要求：以大写字母开头，只含大写字母、数字和下划线，最长 16 个字符") % {"code": code},
                      "表号")
     if not isinstance(definition, Mapping):
-        problems.add("definition", "form.definition", "报表定义必须是 JSON 对象", "定义")
+        problems.add("definition", "form.definition", gettext("报表定义必须是 JSON 对象"), "定义")
     elif definition.get("code", code) != code:
         problems.add("code", "form.code_mismatch",
-                     f"定义中的表号「{definition.get('code')}」与保存的表号「{code}」不一致", "表号")
+                     gettext("定义中的表号「%(get)s」与保存的表号「%(code)s」不一致") % {"get": definition.get('code'), "code": code}, "表号")
     problems.raise_if_any()
     definition = {**definition, "code": code}
     _parse(code, definition)
@@ -189,7 +190,7 @@ def save_form_draft(*, actor: Actor, code: str, definition: Mapping[str, Any]) -
             except IntegrityError:  # created a moment ago by another designer
                 form = FormDefinition.objects.select_for_update().get(code=code)
         if not path_in_scope(actor, form.owner_path):
-            raise OutOfScope(f"报表「{code}」由其他单位设计，您不能修改")
+            raise OutOfScope(gettext("报表「%(code)s」由其他单位设计，您不能修改") % {"code": code})
         latest = form.versions.select_for_update().order_by("-version").first()
         if latest is not None and latest.status == FormVersionStatus.DRAFT:
             version, before = latest, latest.definition
@@ -214,15 +215,14 @@ def save_form_draft(*, actor: Actor, code: str, definition: Mapping[str, Any]) -
 
 def publish_form_version(*, actor: Actor, version: FormVersion) -> FormVersion:
     """Publish a draft version: from now on it never changes and tasks may use it."""
-    _require(actor, cap.DESIGN_FORMS, "发布报表")
+    _require(actor, cap.DESIGN_FORMS, pgettext("action refused", "发布报表"))
     with transaction.atomic():
         version = FormVersion.objects.select_for_update(of=("self",)).select_related("form").get(pk=version.pk)
         if not path_in_scope(actor, version.form.owner_path):
-            raise OutOfScope(f"报表「{version.form.code}」由其他单位设计，您不能发布")
+            raise OutOfScope(gettext("报表「%(code)s」由其他单位设计，您不能发布") % {"code": version.form.code})
         if version.status == FormVersionStatus.PUBLISHED:
             raise _invalid(str(version), "status", "form.published",
-                           f"{version} 已由 {version.published_by} 于 {_when(version.published_at)} 发布，无需重复发布；"
-                           f"已发布的版本不能修改，修改请保存为新草稿")
+                           gettext("%(version)s 已由 %(published_by)s 于 %(when)s 发布，无需重复发布；已发布的版本不能修改，修改请保存为新草稿") % {"version": version, "published_by": version.published_by, "when": _when(version.published_at)})
         _parse(version.form.code, version.definition)
         version.status = FormVersionStatus.PUBLISHED
         version.published_at, version.published_by = timezone.now(), actor.audit_name()
@@ -236,10 +236,10 @@ def publish_form_version(*, actor: Actor, version: FormVersion) -> FormVersion:
 def import_form_json(*, actor: Actor, data: Any) -> FormVersion:
     """A definition exported by ``selectors.form_json`` (or written by hand), saved as a draft."""
     if not isinstance(data, Mapping):
-        raise _invalid("导入的报表", "definition", "form.json", "导入的内容必须是一个 JSON 对象（报表定义）")
+        raise _invalid("导入的报表", "definition", "form.json", gettext("导入的内容必须是一个 JSON 对象（报表定义）"))
     code = data.get("code")
     if not isinstance(code, str) or not code.strip():
-        raise _invalid("导入的报表", "code", "form.code_missing", "导入的报表定义缺少表号（code）")
+        raise _invalid("导入的报表", "code", "form.code_missing", gettext("导入的报表定义缺少表号（code）"))
     return save_form_draft(actor=actor, code=code.strip(), definition=data)
 
 
@@ -268,9 +268,9 @@ def _clean_targets(actor: Actor, owner: str, targets: Mapping[str, Any] | None,
         raw = str(raw).strip()
         found = Region.objects.filter(Q(path=raw) | Q(code=raw)).values_list("path", "name").first()
         if found is None:
-            problems.add("targets", "task.region_unknown", f"填报范围中的区划「{raw}」不存在", "填报范围")
+            problems.add("targets", "task.region_unknown", gettext("填报范围中的区划「%(raw)s」不存在") % {"raw": raw}, "填报范围")
         elif not found[0].startswith(owner):
-            problems.add("targets", "task.region_outside", f"填报范围中的「{found[1]}」不在本单位管辖范围内", "填报范围")
+            problems.add("targets", "task.region_outside", gettext("填报范围中的「%(value)s」不在本单位管辖范围内") % {"value": found[1]}, "填报范围")
         else:
             regions.append(found[0])
     known = codebook.codes_of("school_type")
@@ -278,13 +278,13 @@ def _clean_targets(actor: Actor, owner: str, targets: Mapping[str, Any] | None,
     for raw in targets.get("school_types") or []:
         code = str(raw).strip()
         if not any(k.startswith(code) for k in known):
-            problems.add("targets", "task.school_type", f"办学类型「{code}」不在办学类型代码表（JY/T 1001）中", "办学类型")
+            problems.add("targets", "task.school_type", gettext("办学类型「%(code)s」不在办学类型代码表（JY/T 1001）中") % {"code": code}, "办学类型")
         else:
             types.append(code)
     try:
         stage_mask = int(targets.get("stage_mask") or 0)
     except (TypeError, ValueError):
-        problems.add("targets", "task.stage_mask", f"学段「{targets.get('stage_mask')}」不是有效的学段组合", "学段")
+        problems.add("targets", "task.stage_mask", gettext("学段「%(get)s」不是有效的学段组合") % {"get": targets.get('stage_mask')}, "学段")
         stage_mask = 0
     return {"regions": sorted(set(regions)), "school_types": sorted(set(types)), "stage_mask": max(stage_mask, 0)}
 
@@ -294,53 +294,53 @@ def create_task(*, actor: Actor, title: str, period: str, deadline: dt.date | st
                 snapshot: Any = None, remind_days: int = 3) -> CollectionTask:
     """A task in draft: a published form version (or, for a census sign-off, a snapshot) for the target
     schools of the actor's region, with its review levels (bottom-up, ending at the actor's level)."""
-    _require(actor, cap.MANAGE_REPORT_TASKS, "下发填报任务")
+    _require(actor, cap.MANAGE_REPORT_TASKS, pgettext("action refused", "下发填报任务"))
     owner = _org_path(actor)
     if actor.organization.is_school:
-        raise NotPermitted("学校不能下发填报任务")
-    problems = ProblemCollector(f"填报任务「{(title or '').strip() or '（未命名）'}」")
+        raise NotPermitted(gettext("学校不能下发填报任务"))
+    problems = ProblemCollector(gettext("填报任务「%(value)s」") % {"value": (title or '').strip() or gettext('（未命名）')})
     title, period = (title or "").strip(), (period or "").strip()
     if not title or len(title) > 150:
-        problems.add("title", "task.title", "请填写任务名称（不超过 150 个字符）", "任务名称")
+        problems.add("title", "task.title", gettext("请填写任务名称（不超过 150 个字符）"), "任务名称")
     if not period or len(period) > 20:
-        problems.add("period", "task.period", "请填写统计期（如 2026 或 2026年秋季，不超过 20 个字符）", "统计期")
+        problems.add("period", "task.period", gettext("请填写统计期（如 2026 或 2026年秋季，不超过 20 个字符）"), "统计期")
     day = _as_date(deadline)
     if day is None:
-        problems.add("deadline", "task.deadline", f"截止日期「{deadline}」不是有效日期，格式为 YYYY-MM-DD", "截止日期")
+        problems.add("deadline", "task.deadline", gettext("截止日期「%(deadline)s」不是有效日期，格式为 YYYY-MM-DD") % {"deadline": deadline}, "截止日期")
     elif day < timezone.localdate():
-        problems.add("deadline", "task.deadline_past", f"截止日期 {day:%Y-%m-%d} 已过，请选择今天或以后的日期", "截止日期")
+        problems.add("deadline", "task.deadline_past", gettext("截止日期 %(day)s 已过，请选择今天或以后的日期") % {"day": format(day, '%Y-%m-%d')}, "截止日期")
     if kind not in TaskKind.values:
-        problems.add("kind", "task.kind", f"任务类别「{kind}」无效，应为统计报表或统计时点数据确认", "类别")
+        problems.add("kind", "task.kind", gettext("任务类别「%(kind)s」无效，应为统计报表或统计时点数据确认") % {"kind": kind}, "类别")
     elif kind == TaskKind.FORM:
         if form_version is None:
-            problems.add("form_version", "task.form_required", "请选择要填报的报表版本", "报表版本")
+            problems.add("form_version", "task.form_required", gettext("请选择要填报的报表版本"), "报表版本")
         elif form_version.status != FormVersionStatus.PUBLISHED:
-            problems.add("form_version", "task.form_draft", f"{form_version} 尚未发布，只能下发已发布的报表版本", "报表版本")
+            problems.add("form_version", "task.form_draft", gettext("%(form_version)s 尚未发布，只能下发已发布的报表版本") % {"form_version": form_version}, "报表版本")
         snapshot = None
     else:
         if snapshot is None:
-            problems.add("snapshot", "task.snapshot_required", "请选择需要逐级确认的统计快照", "统计快照")
+            problems.add("snapshot", "task.snapshot_required", gettext("请选择需要逐级确认的统计快照"), "统计快照")
         form_version = None
     try:
         remind_days = int(remind_days)
         if not 0 <= remind_days <= 60:
             raise ValueError
     except (TypeError, ValueError):
-        problems.add("remind_days", "task.remind_days", f"提醒天数「{remind_days}」应为 0 至 60 的整数", "提醒天数")
+        problems.add("remind_days", "task.remind_days", gettext("提醒天数「%(remind_days)s」应为 0 至 60 的整数") % {"remind_days": remind_days}, "提醒天数")
         remind_days = 3
     own_level = Region.objects.filter(path=owner).values_list("level", flat=True).first()
     levels = [str(level) for level in (review_levels or [])]
     if not levels or any(level not in selectors.LEVEL_RANK for level in levels):
         allowed = "、".join(str(level.label) for level in ReviewLevel)
-        problems.add("review_levels", "task.levels", f"审核层级「{'、'.join(levels)}」无效，可选：{allowed}（自下而上）", "审核层级")
+        problems.add("review_levels", "task.levels", gettext("审核层级「%(join)s」无效，可选：%(allowed)s（自下而上）") % {"join": '、'.join(levels), "allowed": allowed}, "审核层级")
     elif [selectors.LEVEL_RANK[level] for level in levels] != sorted({selectors.LEVEL_RANK[level] for level in levels}):
-        problems.add("review_levels", "task.levels_order", "审核层级须自下而上排列且不重复（如 县、市、省）", "审核层级")
+        problems.add("review_levels", "task.levels_order", gettext("审核层级须自下而上排列且不重复（如 县、市、省）"), "审核层级")
     elif levels[-1] != own_level:
         problems.add("review_levels", "task.levels_top",
-                     f"最高审核层级应为下发单位所在层级（{ReviewLevel(own_level).label if own_level in ReviewLevel.values else own_level}）",
+                     gettext("最高审核层级应为下发单位所在层级（%(value)s）") % {"value": ReviewLevel(own_level).label if own_level in ReviewLevel.values else own_level},
                      "审核层级")
     if kind == TaskKind.CENSUS and own_level != ReviewLevel.PROVINCE:
-        problems.add("kind", "task.census_owner", "统计时点数据确认任务须由省级下发（省级审核通过后快照方可发布）", "类别")
+        problems.add("kind", "task.census_owner", gettext("统计时点数据确认任务须由省级下发（省级审核通过后快照方可发布）"), "类别")
     clean_targets = _clean_targets(actor, owner, targets, problems)
     problems.raise_if_any()
     with transaction.atomic():
@@ -356,7 +356,7 @@ def create_task(*, actor: Actor, title: str, period: str, deadline: dt.date | st
 def _manage(actor: Actor, task: CollectionTask, what: str) -> None:
     _require(actor, cap.MANAGE_REPORT_TASKS, what)
     if not path_in_scope(actor, task.owner_path):
-        raise OutOfScope("该填报任务由其他单位下发，您不能管理")
+        raise OutOfScope(gettext("该填报任务由其他单位下发，您不能管理"))
 
 
 def _target_schools(actor: Actor, task: CollectionTask):
@@ -414,18 +414,18 @@ def _insert_submissions(actor: Actor, task: CollectionTask) -> int:
 def open_task(*, actor: Actor, task: CollectionTask) -> CollectionTask:
     """Send the task: one submission per target school, set-based (a province of 38,000 schools in
     seconds). Prefilled cells are computed at once for a small task, by the worker for a big one."""
-    _manage(actor, task, "下发填报任务")
+    _manage(actor, task, pgettext("action refused", "下发填报任务"))
     with transaction.atomic():
         task = CollectionTask.objects.select_for_update().get(pk=task.pk)
         if task.status != TaskStatus.DRAFT:
             raise _invalid(task.title, "status", "task.opened",
-                           f"任务「{task.title}」已于 {_when(task.opened_at)} 下发，无需重复下发")
+                           gettext("任务「%(title)s」已于 %(when)s 下发，无需重复下发") % {"title": task.title, "when": _when(task.opened_at)})
         if task.deadline < timezone.localdate():
             raise _invalid(task.title, "deadline", "task.deadline_past",
-                           f"截止日期 {task.deadline:%Y-%m-%d} 已过，请先修改截止日期")
+                           gettext("截止日期 %(deadline)s 已过，请先修改截止日期") % {"deadline": format(task.deadline, '%Y-%m-%d')})
         count = _insert_submissions(actor, task)
         if count == 0:
-            raise _invalid(task.title, "targets", "task.no_schools", "填报范围内没有办学中的学校，请调整区划、办学类型或学段")
+            raise _invalid(task.title, "targets", "task.no_schools", gettext("填报范围内没有办学中的学校，请调整区划、办学类型或学段"))
         if count >= ANALYZE_AFTER_ROWS and connection.vendor == "postgresql":
             # Thousands of new rows: refresh the planner's statistics now (sampled, a fraction of a
             # second), or the prefill's UPDATE and the first completeness pages are planned for the old
@@ -514,7 +514,7 @@ def ensure_prefill(*, submission: Submission) -> Submission:
 
 def close_task(*, actor: Actor, task: CollectionTask, reason: str = "") -> CollectionTask:
     """Stop entry (a school reopened with ``reopen_for_school`` may still save and submit); review goes on."""
-    _manage(actor, task, "截止填报任务")
+    _manage(actor, task, pgettext("action refused", "截止填报任务"))
     with transaction.atomic():
         task = CollectionTask.objects.select_for_update().get(pk=task.pk)
         if task.status != TaskStatus.OPEN:
@@ -533,14 +533,14 @@ def close_task(*, actor: Actor, task: CollectionTask, reason: str = "") -> Colle
 def reopen_for_school(*, actor: Actor, task: CollectionTask, school: Organization, reason: str) -> Submission:
     """Open one school's submission again (after the deadline, or to correct reported data): it may
     save and submit again; a reported submission goes back to the school as returned, with the reason."""
-    _manage(actor, task, "重新开放填报")
+    _manage(actor, task, pgettext("action refused", "重新开放填报"))
     reason = (reason or "").strip()
     record = f"{task.title} · {school.name}"
     if not reason:
-        raise _invalid(record, "reason", "reason.required", "请填写重新开放的原因")
+        raise _invalid(record, "reason", "reason.required", gettext("请填写重新开放的原因"))
     sub = Submission.objects.filter(task=task, school=school).first()
     if sub is None:
-        raise _invalid(record, "school", "task.not_target", f"「{school.name}」不在任务「{task.title}」的填报范围内")
+        raise _invalid(record, "school", "task.not_target", gettext("「%(name)s」不在任务「%(title)s」的填报范围内") % {"name": school.name, "title": task.title})
     with transaction.atomic():
         _hold_nodes(task.pk, sub.region_path, own=None)
         sub = Submission.objects.select_for_update(of=("self",)).select_related("task", "school").get(pk=sub.pk)
@@ -609,37 +609,34 @@ def _refuse_if_locked(sub: Submission) -> None:
     above = selectors.approvals_above(sub.task, sub.region_path).first()
     if above is not None:
         raise _invalid(_label(sub), "status", "report.locked",
-                       f"「{_region_name(above.region_path)}」已由 {above.approved_by} 于 {_when(above.approved_at)} 审核通过，"
-                       f"其下数据已锁定；如需修改，请先由该级撤销审核")
+                       gettext("「%(region_name)s」已由 %(approved_by)s 于 %(when)s 审核通过，其下数据已锁定；如需修改，请先由该级撤销审核") % {"region_name": _region_name(above.region_path), "approved_by": above.approved_by, "when": _when(above.approved_at)})
 
 
 def _fill_allowed(actor: Actor, submission: Submission, what: str) -> None:
     _require(actor, cap.FILL_REPORTS, what)
     if not unit_in_reach(actor, submission.school):
-        raise OutOfScope("该学校不在您的管辖范围内")
+        raise OutOfScope(gettext("该学校不在您的管辖范围内"))
 
 
 def _refuse_unless_editable(sub: Submission, *, lock_version: int | None) -> None:
     record = _label(sub)
     if lock_version is not None and int(lock_version) != sub.lock_version:
-        who = f"由 {sub.saved_by or sub.reviewed_by or sub.submitted_by} " if (sub.saved_by or sub.reviewed_by) else ""
+        who = gettext("由 %(name)s ") % {"name": sub.saved_by or sub.reviewed_by or sub.submitted_by} if (sub.saved_by or sub.reviewed_by) else ""
         raise _invalid(record, "lock_version", "report.stale",
-                       f"该报表已{who}于 {_when(sub.saved_at or sub.reviewed_at or sub.submitted_at)} 更新（第 {sub.lock_version} 版），"
-                       f"您页面上的是第 {lock_version} 版。为避免覆盖他人的修改，本次保存未生效；您填写的内容仍在页面上，"
-                       f"请复制后刷新页面再填写")
+                       gettext("该报表已%(who)s于 %(when)s 更新（第 %(lock_version)s 版），您页面上的是第 %(lock_version2)s 版。为避免覆盖他人的修改，本次保存未生效；您填写的内容仍在页面上，请复制后刷新页面再填写") % {"who": who, "when": _when(sub.saved_at or sub.reviewed_at or sub.submitted_at), "lock_version": sub.lock_version, "lock_version2": lock_version})
     task = sub.task
     if task.status == TaskStatus.DRAFT:
-        raise _invalid(record, "status", "task.not_open", f"任务「{task.title}」尚未下发")
+        raise _invalid(record, "status", "task.not_open", gettext("任务「%(title)s」尚未下发") % {"title": task.title})
     if task.status == TaskStatus.CLOSED and not sub.reopened:
         raise _invalid(record, "status", "task.closed",
-                       f"任务「{task.title}」已于 {_when(task.closed_at)} 截止；如需补报，请联系下发单位重新开放")
+                       gettext("任务「%(title)s」已于 %(when)s 截止；如需补报，请联系下发单位重新开放") % {"title": task.title, "when": _when(task.closed_at)})
     _refuse_if_locked(sub)
     if sub.status == SubmissionStatus.SUBMITTED:
         raise _invalid(record, "status", "report.submitted",
-                       f"该报表已由 {sub.submitted_by} 于 {_when(sub.submitted_at)} 上报，正在审核；如需修改，请联系审核单位退回")
+                       gettext("该报表已由 %(submitted_by)s 于 %(when)s 上报，正在审核；如需修改，请联系审核单位退回") % {"submitted_by": sub.submitted_by, "when": _when(sub.submitted_at)})
     if sub.status == SubmissionStatus.APPROVED:
         raise _invalid(record, "status", "report.approved",
-                       f"该报表已由 {sub.reviewed_by} 于 {_when(sub.reviewed_at)} 审核通过，不能再修改；如需修改，请联系审核单位撤销审核")
+                       gettext("该报表已由 %(reviewed_by)s 于 %(when)s 审核通过，不能再修改；如需修改，请联系审核单位撤销审核") % {"reviewed_by": sub.reviewed_by, "when": _when(sub.reviewed_at)})
 
 
 def _clean_explanations(explanations: Mapping[str, Any] | None) -> dict[str, str]:
@@ -651,7 +648,7 @@ def _clean_explanations(explanations: Mapping[str, Any] | None) -> dict[str, str
 
 
 def _problems_of_cells(report: Any, *, skip: set[str] | frozenset[str] = frozenset()) -> list[FieldProblem]:
-    return [FieldProblem(cell, "cell.invalid", f"单元格 {cell}：{message}", cell)
+    return [FieldProblem(cell, "cell.invalid", gettext("单元格 %(cell)s：%(message)s") % {"cell": cell, "message": message}, cell)
             for cell, message in sorted((getattr(report, "cell_errors", None) or {}).items()) if cell not in skip]
 
 
@@ -660,7 +657,7 @@ def save_entry(*, actor: Actor, submission: Submission, values: Mapping[str, Any
     """Save the school's values (the auto-save): only over the version the page last read
     (``lock_version``), values type-checked by the engine (nothing is saved if a cell is invalid),
     computed cells recomputed. Rules are checked at ``submit``."""
-    _fill_allowed(actor, submission, "填报报表")
+    _fill_allowed(actor, submission, pgettext("action refused", "填报报表"))
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
         sub = Submission.objects.select_for_update(of=("self",)).select_related("task__form_version", "task__snapshot", "school").get(
@@ -669,11 +666,11 @@ def save_entry(*, actor: Actor, submission: Submission, values: Mapping[str, Any
         task = sub.task
         record = _label(sub)
         if task.kind != TaskKind.FORM:
-            raise _invalid(record, "values", "report.census", "统计时点数据确认任务没有可填写的单元格，请核对后直接确认上报")
+            raise _invalid(record, "values", "report.census", gettext("统计时点数据确认任务没有可填写的单元格，请核对后直接确认上报"))
         known = set(selectors.definition_cells(task.form_version.definition))
         unknown = sorted(str(k) for k in values if str(k) not in known)
         if unknown:
-            raise RecordInvalid(record, [FieldProblem(k, "cell.unknown", f"单元格「{k}」不在报表 {task.form_version} 中", k)
+            raise RecordInvalid(record, [FieldProblem(k, "cell.unknown", gettext("单元格「%(k)s」不在报表 %(form_version)s 中") % {"k": k, "form_version": task.form_version}, k)
                                          for k in unknown[:20]])
         evaluation, spec = _engine(), selectors.form_spec(task.form_version)
         merged = {**(sub.values or {}), **{str(k): _text(v) for k, v in values.items()}}
@@ -714,7 +711,7 @@ def submit(*, actor: Actor, submission: Submission, lock_version: int | None = N
     """Report the submission (for a census task: confirm the census figures). Refused while a hard rule
     fails, a failing soft rule has no explanation, or a prefilled cell was changed without one; every
     such problem is named with its rule and cells."""
-    _fill_allowed(actor, submission, "上报报表")
+    _fill_allowed(actor, submission, pgettext("action refused", "上报报表"))
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
         sub = Submission.objects.select_for_update(of=("self",)).select_related("task__form_version", "task__snapshot", "school").get(
@@ -731,24 +728,21 @@ def submit(*, actor: Actor, submission: Submission, lock_version: int | None = N
             explanations = sub.explanations or {}
             for result in report.hard_failures:
                 problems.append(FieldProblem(result.code, "rule.hard",
-                                             f"逻辑校验 {result.code} 未通过：{result.message}（涉及单元格：{'、'.join(result.cells) or '—'}），"
-                                             f"须修改数据后才能上报", result.code))
+                                             gettext("逻辑校验 %(code)s 未通过：%(message)s（涉及单元格：%(value)s），须修改数据后才能上报") % {"code": result.code, "message": result.message, "value": '、'.join(result.cells) or '—'}, result.code))
             soft_explained = []
             for result in report.soft_failures:
                 if explanations.get(result.code, "").strip():
                     soft_explained.append(result.code)
                 else:
                     problems.append(FieldProblem(result.code, "rule.soft_unexplained",
-                                                 f"经验校验 {result.code} 未通过：{result.message}（涉及单元格：{'、'.join(result.cells) or '—'}），"
-                                                 f"请核实数据，或在「核实说明」中说明原因", result.code))
+                                                 gettext("经验校验 %(code)s 未通过：%(message)s（涉及单元格：%(value)s），请核实数据，或在「核实说明」中说明原因") % {"code": result.code, "message": result.message, "value": '、'.join(result.cells) or '—'}, result.code))
             changed_prefills = evaluation.changed_prefills(spec, values, sub.prefill or {})
             for cell, (pre, now) in sorted(changed_prefills.items()):
                 if not explanations.get(cell, "").strip():
                     problems.append(FieldProblem(cell, "prefill.unexplained",
-                                                 f"单元格 {cell} 由业务数据预填为 {pre or '（空）'}，现填 {now or '（空）'}，"
-                                                 f"与业务数据不一致，请填写核实说明", cell))
+                                                 gettext("单元格 %(cell)s 由业务数据预填为 %(value)s，现填 %(value2)s，与业务数据不一致，请填写核实说明") % {"cell": cell, "value": pre or '（空）', "value2": now or '（空）'}, cell))
             if problems:
-                raise RecordInvalid(f"{record}：未能上报", problems)
+                raise RecordInvalid(gettext("%(record)s：未能上报") % {"record": record}, problems)
             sub.values = values
             detail = {"soft_explained": soft_explained,
                       "prefill_changed": sorted(changed_prefills)}
@@ -771,16 +765,16 @@ def submit(*, actor: Actor, submission: Submission, lock_version: int | None = N
 def report_zero(*, actor: Actor, submission: Submission, reason: str, lock_version: int | None = None) -> Submission:
     """零上报: the school has nothing to report for this task (it still needs the reviewer's approval);
     its values are kept but count as zero."""
-    _fill_allowed(actor, submission, "零上报")
+    _fill_allowed(actor, submission, pgettext("action refused", "零上报"))
     reason = (reason or "").strip()
     if not reason:
-        raise _invalid(_label(submission), "reason", "reason.required", "请填写零上报的原因（如：本校无此类情况）")
+        raise _invalid(_label(submission), "reason", "reason.required", gettext("请填写零上报的原因（如：本校无此类情况）"))
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
         sub = Submission.objects.select_for_update(of=("self",)).select_related("task", "school").get(pk=submission.pk)
         _refuse_unless_editable(sub, lock_version=lock_version)
         if sub.task.kind == TaskKind.CENSUS:
-            raise _invalid(_label(sub), "zero_report", "report.census", "统计时点数据确认任务不能零上报，请核对数据后确认上报")
+            raise _invalid(_label(sub), "zero_report", "report.census", gettext("统计时点数据确认任务不能零上报，请核对数据后确认上报"))
         before = sub.status
         sub.status, sub.zero_report = SubmissionStatus.SUBMITTED, True
         sub.explanations = {**(sub.explanations or {}), ZERO_REPORT_KEY: reason[:EXPLANATION_MAX]}
@@ -804,7 +798,7 @@ def report_zero(*, actor: Actor, submission: Submission, reason: str, lock_versi
 def _review_allowed(actor: Actor, submission: Submission, what: str) -> None:
     _require(actor, cap.REVIEW_REPORTS, what)
     if not unit_in_reach(actor, submission.school) or scope_of(actor, with_focus=False).school_id is not None:
-        raise OutOfScope("该学校不在您的管辖范围内")
+        raise OutOfScope(gettext("该学校不在您的管辖范围内"))
 
 
 def _decided_message(sub: Submission) -> str:
@@ -822,10 +816,10 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
     ({key: {"accepted": bool, "reason": str}}); a rejected one returns the submission with its reason
     (and the rule's cells marked). Approving is for the first review level above the school; a level
     higher up may return it while nothing above the school is approved."""
-    _review_allowed(actor, submission, "审核报表")
+    _review_allowed(actor, submission, pgettext("action refused", "审核报表"))
     record = _label(submission)
     if decision not in _DECISIONS:
-        raise _invalid(record, "decision", "review.decision", f"审核结论「{decision}」无效，应为审核通过或退回")
+        raise _invalid(record, "decision", "review.decision", gettext("审核结论「%(decision)s」无效，应为审核通过或退回") % {"decision": decision})
     reason = (reason or "").strip()
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
@@ -837,9 +831,9 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
         node = selectors.review_node_of(task, sub.region_path)
         own = _org_path(actor)
         if node is None or not node.startswith(own):
-            raise OutOfScope("该学校的报表不由本单位审核")
+            raise OutOfScope(gettext("该学校的报表不由本单位审核"))
         if decision == "approve" and own != node:
-            raise NotPermitted(f"该学校的报表由「{_region_name(node)}」审核通过；上级单位可以退回，但不能代为审核通过")
+            raise NotPermitted(gettext("该学校的报表由「%(region_name)s」审核通过；上级单位可以退回，但不能代为审核通过") % {"region_name": _region_name(node)})
         problems = ProblemCollector(record)
         definition = task.form_version.definition if task.form_version_id else {}
         known_cells = set(selectors.definition_cells(definition))
@@ -849,7 +843,7 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
             if not text:
                 continue
             if str(cell) not in known_cells:
-                problems.add(str(cell), "review.cell_unknown", f"单元格「{cell}」不在报表中", str(cell))
+                problems.add(str(cell), "review.cell_unknown", gettext("单元格「%(cell)s」不在报表中") % {"cell": cell}, str(cell))
             else:
                 clean_cells[str(cell)] = text[:REASON_MAX]
         explanations = sub.explanations or {}
@@ -859,15 +853,15 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
             accepted = bool((verdict or {}).get("accepted"))
             why = _text((verdict or {}).get("reason"))[:REASON_MAX]
             if key not in explanations:
-                problems.add(key, "review.verdict_unknown", f"学校没有对「{key}」填写核实说明，无从审核", key)
+                problems.add(key, "review.verdict_unknown", gettext("学校没有对「%(key)s」填写核实说明，无从审核") % {"key": key}, key)
             elif not accepted and not why:
-                problems.add(key, "review.verdict_reason", f"不认可「{key}」的核实说明时，请写明原因", key)
+                problems.add(key, "review.verdict_reason", gettext("不认可「%(key)s」的核实说明时，请写明原因") % {"key": key}, key)
             else:
                 clean_verdicts[key] = {"accepted": accepted, "reason": why}
         rejected = {k: v for k, v in clean_verdicts.items() if not v["accepted"]}
         returning = decision == "return" or bool(rejected)
         if returning and not (reason or clean_cells or rejected):
-            problems.add("reason", "review.reason", "退回时请填写退回原因（总体或逐个单元格）", "退回原因")
+            problems.add("reason", "review.reason", gettext("退回时请填写退回原因（总体或逐个单元格）"), "退回原因")
         problems.raise_if_any()
         for key, verdict in clean_verdicts.items():
             explanations_cells = selectors.rule_cells(definition).get(key) or ([key] if key in known_cells else [])
@@ -909,20 +903,20 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
 
 def unapprove_submission(*, actor: Actor, submission: Submission, reason: str) -> Submission:
     """Withdraw a school's approval (back to 已上报, for review again) — only while no node above it is approved."""
-    _review_allowed(actor, submission, "撤销审核")
+    _review_allowed(actor, submission, pgettext("action refused", "撤销审核"))
     reason = (reason or "").strip()
     record = _label(submission)
     if not reason:
-        raise _invalid(record, "reason", "reason.required", "请填写撤销审核的原因")
+        raise _invalid(record, "reason", "reason.required", gettext("请填写撤销审核的原因"))
     with transaction.atomic():
         _hold_nodes(submission.task_id, submission.region_path, own=None)
         sub = Submission.objects.select_for_update(of=("self",)).select_related("task", "school").get(pk=submission.pk)
         if sub.status != SubmissionStatus.APPROVED:
-            raise _invalid(record, "status", "review.not_approved", f"该报表当前为「{sub.get_status_display()}」，无需撤销审核")
+            raise _invalid(record, "status", "review.not_approved", gettext("该报表当前为「%(status)s」，无需撤销审核") % {"status": sub.get_status_display()})
         _refuse_if_locked(sub)
         node = selectors.review_node_of(sub.task, sub.region_path)
         if node is None or not node.startswith(_org_path(actor)):
-            raise OutOfScope("该学校的报表不由本单位审核")
+            raise OutOfScope(gettext("该学校的报表不由本单位审核"))
         sub.status = SubmissionStatus.SUBMITTED
         sub.lock_version += 1
         sub.save(update_fields=["status", "lock_version"])
@@ -937,10 +931,10 @@ def unapprove_submission(*, actor: Actor, submission: Submission, reason: str) -
 def _node_level(task: CollectionTask, region_path: str, record: str) -> str:
     level = Region.objects.filter(path=region_path).values_list("level", flat=True).first()
     if level is None:
-        raise _invalid(record, "region_path", "review.region", f"区划「{region_path}」不存在")
+        raise _invalid(record, "region_path", "review.region", gettext("区划「%(region_path)s」不存在") % {"region_path": region_path})
     if level not in task.review_levels:
         raise _invalid(record, "region_path", "review.not_node",
-                       f"任务「{task.title}」不在{ReviewLevel(level).label if level in ReviewLevel.values else level}一级审核")
+                       gettext("任务「%(title)s」不在%(value)s一级审核") % {"title": task.title, "value": ReviewLevel(level).label if level in ReviewLevel.values else level})
     return level
 
 
@@ -948,25 +942,25 @@ def approve_region(*, actor: Actor, task: CollectionTask, region_path: str, note
     """Approve a region node at its level: only when every submission under it is approved (零上报
     included) and every child node of the next configured level is approved. Locks everything below.
     The province's approval of a census task signs the snapshot off (stats.snapshots)."""
-    _require(actor, cap.REVIEW_REPORTS, "逐级审核")
+    _require(actor, cap.REVIEW_REPORTS, pgettext("action refused", "逐级审核"))
     name = _region_name(region_path)
     record = f"{task.title} · {name}"
     if _org_path(actor) != region_path or actor.organization.is_school:
-        raise NotPermitted(f"「{name}」由该区域的教育行政部门审核通过")
+        raise NotPermitted(gettext("「%(name)s」由该区域的教育行政部门审核通过") % {"name": name})
     level = _node_level(task, region_path, record)
     if task.status == TaskStatus.DRAFT:
-        raise _invalid(record, "status", "task.not_open", f"任务「{task.title}」尚未下发")
+        raise _invalid(record, "status", "task.not_open", gettext("任务「%(title)s」尚未下发") % {"title": task.title})
     with transaction.atomic():
         _hold_nodes(task.pk, region_path, own="exclusive")
         existing = RegionApproval.objects.filter(task=task, region_path=region_path).first()
         if existing is not None:
             raise _invalid(record, "status", "review.region_approved",
-                           f"「{name}」已由 {existing.approved_by} 于 {_when(existing.approved_at)} 审核通过，无需重复操作")
+                           gettext("「%(name)s」已由 %(approved_by)s 于 %(when)s 审核通过，无需重复操作") % {"name": name, "approved_by": existing.approved_by, "when": _when(existing.approved_at)})
         above = selectors.approvals_above(task, region_path, include_self=False).first()
         if above is not None:
-            raise _invalid(record, "status", "report.locked", f"上级「{_region_name(above.region_path)}」已审核通过，本区域已锁定")
+            raise _invalid(record, "status", "report.locked", gettext("上级「%(region_name)s」已审核通过，本区域已锁定") % {"region_name": _region_name(above.region_path)})
         if not Submission.objects.filter(task=task, region_path__startswith=region_path).exists():
-            raise _invalid(record, "region_path", "review.region_empty", f"「{name}」没有本任务的填报学校，无需审核")
+            raise _invalid(record, "region_path", "review.region_empty", gettext("「%(name)s」没有本任务的填报学校，无需审核") % {"name": name})
         blockers = selectors.approval_blockers(task, region_path)
         if blockers:
             raise RecordInvalid(record, [FieldProblem("region_path", "review.pending_below", b) for b in blockers])
@@ -987,24 +981,23 @@ def unapprove_region(*, actor: Actor, task: CollectionTask, region_path: str, re
     """Withdraw a node's approval (its own unit, or one above it), with a reason: what is below it is
     unlocked. Refused while a node above it is approved. Withdrawing the province's approval of a
     census task withdraws the snapshot's sign-off."""
-    _require(actor, cap.REVIEW_REPORTS, "撤销审核")
+    _require(actor, cap.REVIEW_REPORTS, pgettext("action refused", "撤销审核"))
     name = _region_name(region_path)
     record = f"{task.title} · {name}"
     reason = (reason or "").strip()
     if not reason:
-        raise _invalid(record, "reason", "reason.required", "请填写撤销审核的原因")
+        raise _invalid(record, "reason", "reason.required", gettext("请填写撤销审核的原因"))
     if actor.organization is None or actor.organization.is_school or not region_path.startswith(_org_path(actor)):
-        raise OutOfScope(f"「{name}」不在您的管辖范围内")
+        raise OutOfScope(gettext("「%(name)s」不在您的管辖范围内") % {"name": name})
     with transaction.atomic():
         _hold_nodes(task.pk, region_path, own="exclusive")
         approval = RegionApproval.objects.filter(task=task, region_path=region_path).first()
         if approval is None:
-            raise _invalid(record, "status", "review.region_not_approved", f"「{name}」尚未审核通过，无需撤销")
+            raise _invalid(record, "status", "review.region_not_approved", gettext("「%(name)s」尚未审核通过，无需撤销") % {"name": name})
         above = selectors.approvals_above(task, region_path, include_self=False).first()
         if above is not None:
             raise _invalid(record, "status", "report.locked",
-                           f"上级「{_region_name(above.region_path)}」已于 {_when(above.approved_at)} 审核通过，"
-                           f"须先由上级撤销审核")
+                           gettext("上级「%(region_name)s」已于 %(when)s 审核通过，须先由上级撤销审核") % {"region_name": _region_name(above.region_path), "when": _when(above.approved_at)})
         level = approval.level
         approval.delete()
         _act(actor=actor, task=task, action=ReviewActionKind.UNAPPROVE, region_path=region_path, reason=reason,

@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import crypto, locks
 from eduplatform.core.bulk import select_in
@@ -109,9 +110,9 @@ def can_write_unit(actor: Actor, unit: Organization) -> bool:
 def require_unit_writer(actor: Actor, unit: Organization) -> None:
     needed = capabilities.EDIT_STAFF if unit.kind == OrgKind.SCHOOL else capabilities.EDIT_ADMINISTRATORS
     if not actor.can(needed):
-        raise NotPermitted("您的角色无权修改该单位的教职工信息")
+        raise NotPermitted(gettext("您的角色无权修改该单位的教职工信息"))
     if not can_write_unit(actor, unit):
-        raise OutOfScope("该单位不在您的管辖范围内，或不是您所在的单位")
+        raise OutOfScope(gettext("该单位不在您的管辖范围内，或不是您所在的单位"))
 
 
 def schema_for(unit: Organization):
@@ -326,7 +327,7 @@ def write_posts(
             StaffMember.objects.bulk_create(posts, batch_size=1000)
     except IntegrityError as exc:
         # Another upload or hire took the same person a moment ago: the index caught it.
-        raise BatchInvalid([RowProblem(0, "id_number", "身份证件号", "",
+        raise BatchInvalid([RowProblem(0, "id_number", gettext("身份证件号"), "",
                                        "其他用户刚刚录入了本批中的人员，请重新导入以查看具体行")]) from exc
     if posts[0].pk is None:  # backends that do not return keys: read them back by the unique index
         by_index = dict(StaffMember.objects.filter(is_active=True, id_number_index__in=[p.id_number_index for p in posts])
@@ -440,14 +441,13 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
             id_number_index=id_index(clean.values.get("id_type") or RESIDENT_ID_CARD, clean.values["id_number"]),
         ).values_list("staff_number", flat=True).first()
         if here is not None:
-            raise RecordInvalid(label, [FieldProblem("id_number", "invalid", f"该人员已在本单位在岗（教职工号 {here}），不能重复录入",
+            raise RecordInvalid(label, [FieldProblem("id_number", "invalid", gettext("该人员已在本单位在岗（教职工号 %(here)s），不能重复录入") % {"here": here},
                                                      FIELD_LABELS.get("id_number", "身份证件号"))])
     try:
         # Two hires at once in one county can draw the same new 教职工号, or hire one person twice:
         # the unique index refuses the second, reported like the checks' own refusals.
         with unique_or_invalid(label, field="staff_number", label="教职工号",
-                               message=f"{unit.name}：该教职工号或身份证件号刚被另一位用户同时提交的记录占用，"
-                                       "请核对后重新提交"):
+                               message=gettext("%(name)s：该教职工号或身份证件号刚被另一位用户同时提交的记录占用，请核对后重新提交") % {"name": unit.name}):
             write_posts(actor=actor, unit=unit, rows=[(1, clean)], accept_valid=False, source="录入", today=today)
     except BatchInvalid as err:
         raise RecordInvalid(label, [FieldProblem(p.field, "invalid", p.message, p.label) for p in err.problems]) from err
@@ -459,7 +459,7 @@ def import_staff(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, 
                  dry_run: bool, source: str, today: dt.date, policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
     """The ``staff`` import kind's writer: school staff only."""
     if unit.kind != OrgKind.SCHOOL:
-        raise NotPermitted("教职工只能导入到学校，教育行政部门人员请使用“教育管理人员”导入")
+        raise NotPermitted(gettext("教职工只能导入到学校，教育行政部门人员请使用“教育管理人员”导入"))
     return write_posts(actor=actor, unit=unit, rows=rows, accept_valid=accept_valid, dry_run=dry_run,
                        source=source, today=today, policy=policy)
 
@@ -469,7 +469,7 @@ def import_administrators(*, actor: Actor, unit: Organization, rows: Sequence[tu
                           policy: str = WritePolicy.CREATE_ONLY) -> ImportOutcome:
     """The ``administrators`` import kind's writer: the staff of the user's own bureau or department."""
     if unit.kind == OrgKind.SCHOOL:
-        raise NotPermitted("教育管理人员只能导入到本教育行政部门；学校教职工请使用“教职工”导入")
+        raise NotPermitted(gettext("教育管理人员只能导入到本教育行政部门；学校教职工请使用“教职工”导入"))
     return write_posts(actor=actor, unit=unit, rows=rows, accept_valid=accept_valid, dry_run=dry_run,
                        source=source, today=today, policy=policy)
 
@@ -503,12 +503,12 @@ def _event(actor: Actor, staff: StaffMember, kind: str, on: dt.date, reason: str
 
 def _check_date(on: dt.date | None, staff: StaffMember, problems: list[FieldProblem], today: dt.date) -> None:
     if on is None:
-        problems.append(FieldProblem("on", "required", "请填写日期", "日期"))
+        problems.append(FieldProblem("on", "required", gettext("请填写日期"), "日期"))
     elif on > today + dt.timedelta(days=31):
-        problems.append(FieldProblem("on", "date.future", f"日期「{on.isoformat()}」晚于一个月之后，请到时再办理", "日期"))
+        problems.append(FieldProblem("on", "date.future", gettext("日期「%(isoformat)s」晚于一个月之后，请到时再办理") % {"isoformat": on.isoformat()}, "日期"))
     elif staff.joined_on and on < staff.joined_on:
         problems.append(FieldProblem("on", "date.order",
-                                     f"日期「{on.isoformat()}」早于进本单位年月「{staff.joined_on:%Y-%m}」", "日期"))
+                                     gettext("日期「%(isoformat)s」早于进本单位年月「%(joined_on)s」") % {"isoformat": on.isoformat(), "joined_on": format(staff.joined_on, '%Y-%m')}, "日期"))
 
 
 @transaction.atomic
@@ -520,19 +520,18 @@ def promote_title(*, actor: Actor, staff: StaffMember, title: str, on: dt.date |
     today = today or timezone.localdate()
     problems: list[FieldProblem] = []
     if not staff.is_active:
-        problems.append(FieldProblem("staff", "staff.inactive", "该人员已不在岗，不能办理职称晋升", "人员"))
+        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已不在岗，不能办理职称晋升"), "人员"))
     names = dict(codes.TITLES)
     if title not in names or title == "90":
-        problems.append(FieldProblem("title", "code.unknown", "请选择晋升后的专业技术职务", "专业技术职务"))
+        problems.append(FieldProblem("title", "code.unknown", gettext("请选择晋升后的专业技术职务"), "专业技术职务"))
     elif staff.title and staff.title != "90":
         same_series = staff.title[0] == title[0]
         if not same_series or codes.TITLE_RANK[title] <= codes.TITLE_RANK[staff.title]:
             problems.append(FieldProblem("title", "title.not_higher",
-                                         f"「{names[title]}」不高于现任「{names.get(staff.title, staff.title)}」，"
-                                         "职称晋升须在同一系列内升高一级或以上", "专业技术职务"))
+                                         gettext("「%(value)s」不高于现任「%(get)s」，职称晋升须在同一系列内升高一级或以上") % {"value": names[title], "get": names.get(staff.title, staff.title)}, "专业技术职务"))
     _check_date(on, staff, problems, today)
     if problems:
-        raise RecordInvalid(f"「{staff.label}」的职称晋升", problems)
+        raise RecordInvalid(gettext("「%(label)s」的职称晋升") % {"label": staff.label}, problems)
     before = {"title": names.get(staff.title, ""), "title_grade": staff.title_grade,
               "title_obtained_on": staff.title_obtained_on}
     staff.title, staff.title_grade, staff.title_obtained_on = title, codes.TITLE_GRADE[title], on
@@ -554,17 +553,17 @@ def end_post(*, actor: Actor, staff: StaffMember, kind: str, status: str, on: dt
     today = today or timezone.localdate()
     problems: list[FieldProblem] = []
     if kind not in END_STATUSES:
-        problems.append(FieldProblem("kind", "event.unknown", "请选择事件类别", "事件"))
+        problems.append(FieldProblem("kind", "event.unknown", gettext("请选择事件类别"), "事件"))
     elif status not in END_STATUSES[kind]:
         allowed = "、".join(str(StaffStatus(s).label) for s in END_STATUSES[kind])
-        problems.append(FieldProblem("status", "status.unknown", f"请选择离岗后的状态（{allowed}）", "状态"))
+        problems.append(FieldProblem("status", "status.unknown", gettext("请选择离岗后的状态（%(allowed)s）") % {"allowed": allowed}, "状态"))
     if not staff.is_active:
-        problems.append(FieldProblem("staff", "staff.inactive", f"该人员已是「{staff.get_status_display()}」状态", "人员"))
+        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已是「%(status)s」状态") % {"status": staff.get_status_display()}, "人员"))
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", "请填写原因", "原因"))
+        problems.append(FieldProblem("reason", "required", gettext("请填写原因"), "原因"))
     _check_date(on, staff, problems, today)
     if problems:
-        raise RecordInvalid(f"「{staff.label}」的离岗", problems)
+        raise RecordInvalid(gettext("「%(label)s」的离岗") % {"label": staff.label}, problems)
     before = {"status": str(staff.get_status_display())}
     staff.status, staff.is_active, staff.left_on, staff.updated_at = status, False, on, timezone.now()
     staff.save(update_fields=["status", "is_active", "left_on", "updated_at"])
@@ -588,7 +587,7 @@ class Revealed:
 def reveal_identifiers(*, actor: Actor, staff: StaffMember) -> Revealed:
     """The full ID number and phone, for those allowed to see personal data; every view is audited."""
     if not actor.can(VIEW_SENSITIVE):
-        raise NotPermitted("您的角色无权查看完整的身份证件号")
+        raise NotPermitted(gettext("您的角色无权查看完整的身份证件号"))
     record_event(actor=actor, action=AuditAction.VIEW_SENSITIVE, object_type=OBJECT_TYPE, object_id=staff.pk,
                  object_label=staff.label, region_path=staff.region_path, note="查看完整身份证件号和联系电话")
     return Revealed(crypto.decrypt(staff.id_number_cipher), crypto.decrypt(staff.phone_cipher))

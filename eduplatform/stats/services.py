@@ -4,6 +4,7 @@ done and audited in one transaction (the figures themselves are derived and neve
 from __future__ import annotations
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from eduplatform.core.errors import NotPermitted, ProblemCollector
 from eduplatform.history.models import AuditAction
@@ -27,15 +28,15 @@ def save_analysis(*, actor: Actor, title: str, region: Region, params: dict, sha
     """Keep the pivot ``params`` under ``title`` for the actor; ``region`` (where it was made) must
     lie in the actor's jurisdiction, and is what sharing is judged by."""
     title = (title or "").strip()
-    problems = ProblemCollector(f"分析「{title or '未命名'}」")
+    problems = ProblemCollector(gettext("分析「%(value)s」") % {"value": title or gettext('未命名')})
     if not title:
-        problems.add("title", "required", "请填写分析名称", "名称")
+        problems.add("title", "required", gettext("请填写分析名称"), "名称")
     elif len(title) > TITLE_LIMIT:
-        problems.add("title", "too_long", f"名称最多 {TITLE_LIMIT} 个字（现有 {len(title)} 个）", "名称")
+        problems.add("title", "too_long", gettext("名称最多 %(title_limit)s 个字（现有 %(len)s 个）") % {"title_limit": TITLE_LIMIT, "len": len(title)}, "名称")
     problems.raise_if_any()
     scope = scope_of(actor)
     if scope.is_empty or not region.path.startswith(scope.region_path or "\0"):
-        raise NotPermitted("只能保存本辖区内的分析")
+        raise NotPermitted(gettext("只能保存本辖区内的分析"))
     analysis = SavedAnalysis.objects.create(
         owner_id=actor.pk, organization_id=actor.organization_id, title=title, region_path=region.path,
         params={**_clean_params(params), "region": region.code}, shared=shared)
@@ -53,7 +54,7 @@ def _described(analysis: SavedAnalysis, *, before: bool) -> dict[str, dict]:
 
 def _own(actor: Actor, analysis: SavedAnalysis) -> None:
     if analysis.owner_id != actor.pk:
-        raise NotPermitted("只有保存人可以修改或删除该分析")
+        raise NotPermitted(gettext("只有保存人可以修改或删除该分析"))
 
 
 @transaction.atomic

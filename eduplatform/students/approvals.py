@@ -18,6 +18,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext
 
 from eduplatform.core import approval_steps
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
@@ -49,8 +50,8 @@ def county_of(school: Organization) -> Organization:
     bureau = school.parent if school.parent_id and school.parent.kind != OrgKind.SCHOOL else None
     bureau = bureau or supervising_bureau(school.region)
     if bureau is None:
-        raise RecordInvalid(f"学校「{school.name}」", [FieldProblem(
-            "school", "school.no_bureau", "找不到该校的主管教育行政部门，无法办理审批", "学校")])
+        raise RecordInvalid(gettext("学校「%(name)s」") % {"name": school.name}, [FieldProblem(
+            "school", "school.no_bureau", gettext("找不到该校的主管教育行政部门，无法办理审批"), "学校")])
     return bureau
 
 
@@ -67,13 +68,13 @@ def find_transfer_candidate(*, actor: Actor, student_number: str, name: str) -> 
     学籍号 and the exact name (as on the paper transfer form) and is audited.
     """
     if not actor.can(capabilities.EDIT_STUDENTS):
-        raise NotPermitted("您的角色无权办理转学")
+        raise NotPermitted(gettext("您的角色无权办理转学"))
     number = student_number.strip().upper()
     enrolment = (Enrolment.objects.filter(student__student_number=number, is_active=True)
                  .select_related("student", "school").first())
     if enrolment is None or enrolment.student.name != name.strip():
-        raise RecordInvalid("转学申请", [FieldProblem(
-            "student_number", "transfer.not_found", "未找到学籍号与姓名都相符的在籍学生，请核对转学联系函", "学籍号")])
+        raise RecordInvalid(pgettext("record", "转学申请"), [FieldProblem(
+            "student_number", "transfer.not_found", gettext("未找到学籍号与姓名都相符的在籍学生，请核对转学联系函"), "学籍号")])
     record_event(actor=actor, action=AuditAction.VIEW_SENSITIVE, object_type="students.student",
                  object_id=enrolment.student_id, object_label=f"{enrolment.student.name}（{number}）",
                  region_path=enrolment.region_path, note="转学申请查找学生")
@@ -90,13 +91,13 @@ def apply_transfer(
     enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     problems = []
     if not enrolment.is_active:
-        problems.append(FieldProblem("student", "transfer.inactive", "该学生当前没有有效学籍，应直接办理入学", "学生"))
+        problems.append(FieldProblem("student", "transfer.inactive", gettext("该学生当前没有有效学籍，应直接办理入学"), "学生"))
     if enrolment.school_id == to_school.pk:
-        problems.append(FieldProblem("to_school", "transfer.same_school", "该学生已在本校在籍", "转入学校"))
+        problems.append(FieldProblem("to_school", "transfer.same_school", gettext("该学生已在本校在籍"), "转入学校"))
     grade = BY_CODE.get(to_grade)
     if grade is None or not to_school.stage_mask & grade.stage:
-        problems.append(FieldProblem("to_grade", "transfer.grade", "转入年级不是本校所设年级", "转入年级"))
-    _check_application(enrolment, reason, "转学", problems)
+        problems.append(FieldProblem("to_grade", "transfer.grade", gettext("转入年级不是本校所设年级"), "转入年级"))
+    _check_application(enrolment, reason, pgettext("request kind", "转学"), problems)
     request = ChangeRequest.objects.create(
         kind=RequestKind.TRANSFER, student=enrolment.student, enrolment=enrolment, from_school=enrolment.school,
         from_path=enrolment.region_path, to_school=to_school, to_path=to_school.region_path, to_grade=to_grade,
@@ -121,8 +122,8 @@ def apply_drop_out(*, actor: Actor, enrolment: Enrolment, on: dt.date, reason: s
     enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     problems = []
     if enrolment.status not in ACTIVE_STATUSES:
-        problems.append(FieldProblem("student", "dropout.inactive", "该学生当前没有有效学籍", "学生"))
-    _check_application(enrolment, reason, "退学", problems)
+        problems.append(FieldProblem("student", "dropout.inactive", gettext("该学生当前没有有效学籍"), "学生"))
+    _check_application(enrolment, reason, pgettext("request kind", "退学"), problems)
     request = ChangeRequest.objects.create(
         kind=RequestKind.DROP_OUT, student=enrolment.student, enrolment=enrolment, from_school=enrolment.school,
         from_path=enrolment.region_path, effective_on=on, reason=reason, attachments=attachments,
@@ -136,11 +137,11 @@ def apply_drop_out(*, actor: Actor, enrolment: Enrolment, on: dt.date, reason: s
 def _check_application(enrolment: Enrolment, reason: str, what: str, problems: list[FieldProblem]) -> None:
     """What every application needs: a reason, and no other open request on the registration."""
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", f"请填写{what}原因", "原因"))
+        problems.append(FieldProblem("reason", "required", gettext("请填写%(what)s原因") % {"what": what}, "原因"))
     if ChangeRequest.objects.filter(enrolment=enrolment, status=RequestStatus.PENDING).exists():
-        problems.append(FieldProblem("student", "request.open", "该学生已有正在审核的异动申请", "学生"))
+        problems.append(FieldProblem("student", "request.open", gettext("该学生已有正在审核的异动申请"), "学生"))
     if problems:
-        raise RecordInvalid(f"学生「{enrolment.student.name}」的{what}申请", problems)
+        raise RecordInvalid(gettext("学生「%(name)s」的%(what)s申请") % {"name": enrolment.student.name, "what": what}, problems)
 
 
 def can_decide(actor: Actor, step: ChangeRequestStep) -> bool:
@@ -160,13 +161,13 @@ def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str
     request = ChangeRequest.objects.select_for_update(of=("self",)).select_related("student").get(pk=step.request_id)
     step = ChangeRequestStep.objects.select_for_update(of=("self",)).select_related("request", "organization").get(pk=step.pk)
     if step.organization_id != actor.organization_id:
-        raise OutOfScope("该审核环节不属于您的单位")
+        raise OutOfScope(gettext("该审核环节不属于您的单位"))
     if not can_decide(actor, step):
         if step.decision != StepDecision.PENDING or request.status != RequestStatus.PENDING:
-            raise RecordInvalid("审核", [FieldProblem("step", "step.closed", closed_step_message(request, step), "环节")])
-        raise NotPermitted("您的角色无权处理该审核环节")
+            raise RecordInvalid(gettext("审核"), [FieldProblem("step", "step.closed", closed_step_message(request, step), "环节")])
+        raise NotPermitted(gettext("您的角色无权处理该审核环节"))
     if not approve and not comment.strip():
-        raise RecordInvalid("审核", [FieldProblem("comment", "required", "退回时须填写退回原因", "意见")])
+        raise RecordInvalid(gettext("审核"), [FieldProblem("comment", "required", gettext("退回时须填写退回原因"), "意见")])
     step.decision = StepDecision.APPROVED if approve else StepDecision.RETURNED
     step.decided_by, step.decided_at, step.comment = actor.audit_name(), timezone.now(), comment
     step.save()
@@ -187,12 +188,12 @@ def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str
 
 def closed_step_message(request: ChangeRequest, step: ChangeRequestStep) -> str:
     """Why a step can no longer be decided — who settled it and when — for a second click."""
-    return approval_steps.closed_step_message(f"该{request.get_kind_display()}申请", request, step)
+    return approval_steps.closed_step_message(gettext("该%(kind)s申请") % {"kind": request.get_kind_display()}, request, step)
 
 
 def settled_for(actor: Actor, request: ChangeRequest, steps: list[ChangeRequestStep]) -> str:
     """What a repeated decision of ``actor``'s organization is told once its step is settled ("" if none)."""
-    return approval_steps.settled_for(actor.organization_id, f"该{request.get_kind_display()}申请", request, steps)
+    return approval_steps.settled_for(actor.organization_id, gettext("该%(kind)s申请") % {"kind": request.get_kind_display()}, request, steps)
 
 
 @transaction.atomic
@@ -201,12 +202,12 @@ def withdraw(*, actor: Actor, request: ChangeRequest, reason: str) -> ChangeRequ
     applicant = request.to_school if request.kind == RequestKind.TRANSFER else request.from_school
     require_school_writer(actor, applicant)
     if request.status == RequestStatus.WITHDRAWN:
-        raise RecordInvalid("撤回申请", [FieldProblem(
+        raise RecordInvalid(gettext("撤回申请"), [FieldProblem(
             "status", "request.withdrawn",
-            f"该申请已于 {timezone.localtime(request.closed_at):%Y-%m-%d %H:%M} 撤回，无需重复操作", "状态")])
+            gettext("该申请已于 %(localtime)s 撤回，无需重复操作") % {"localtime": format(timezone.localtime(request.closed_at), '%Y-%m-%d %H:%M')}, "状态")])
     if request.status != RequestStatus.PENDING:
-        raise RecordInvalid("撤回申请", [FieldProblem(
-            "status", "request.closed", f"该申请已{request.get_status_display()}，只能撤回审核中的申请", "状态")])
+        raise RecordInvalid(gettext("撤回申请"), [FieldProblem(
+            "status", "request.closed", gettext("该申请已%(status)s，只能撤回审核中的申请") % {"status": request.get_status_display()}, "状态")])
     request.status, request.closed_at = RequestStatus.WITHDRAWN, timezone.now()
     request.save()
     request.steps.filter(decision__in=[StepDecision.PENDING, StepDecision.WAITING]).update(decision=StepDecision.WAITING)
@@ -217,8 +218,8 @@ def withdraw(*, actor: Actor, request: ChangeRequest, reason: str) -> ChangeRequ
 def _complete(actor: Actor, request: ChangeRequest, approver: Organization) -> None:
     enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=request.enrolment_id)
     if enrolment.status not in ACTIVE_STATUSES:
-        raise RecordInvalid("审核", [FieldProblem("student", "request.stale",
-                                                  f"学生学籍状态已变为「{enrolment.get_status_display()}」，申请无法生效", "学生")])
+        raise RecordInvalid(gettext("审核"), [FieldProblem("student", "request.stale",
+                                                  gettext("学生学籍状态已变为「%(status)s」，申请无法生效") % {"status": enrolment.get_status_display()}, "学生")])
     request.status, request.closed_at = RequestStatus.APPROVED, timezone.now()
     request.save()
     if request.kind == RequestKind.DROP_OUT:

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import crypto
 from eduplatform.core.bulk import insert_rows, is_postgresql, reserve_ids, select_in
@@ -107,9 +108,9 @@ def can_write_school(actor: Actor, school: Organization) -> bool:
 
 def require_school_writer(actor: Actor, school: Organization) -> None:
     if not actor.can(capabilities.EDIT_STUDENTS):
-        raise NotPermitted("您的角色无权修改学生学籍信息")
+        raise NotPermitted(gettext("您的角色无权修改学生学籍信息"))
     if not can_write_school(actor, school):
-        raise OutOfScope("该学校不在您的管辖范围内")
+        raise OutOfScope(gettext("该学校不在您的管辖范围内"))
 
 
 def current_school_year(today: dt.date) -> int:
@@ -223,13 +224,13 @@ def register_students(
     for where in rows_of.values():
         for row in where if len(where) > 1 else ():
             others = "、".join(str(r) for r in where if r != row)
-            problems.append(RowProblem(row, "id_number", "身份证件号", clean_of[row].values["id_number"],
+            problems.append(RowProblem(row, "id_number", gettext("身份证件号"), clean_of[row].values["id_number"],
                                        f"与第 {others} 行的身份证件号重复，同一学生在文件中只能出现一次"))
             bad_rows.add(row)
     for number, where in number_rows_of.items():
         for row in where if len(where) > 1 else ():
             others = "、".join(str(r) for r in where if r != row)
-            problems.append(RowProblem(row, "student_number", "学籍号", number, f"与第 {others} 行的学籍号重复"))
+            problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, f"与第 {others} 行的学籍号重复"))
             bad_rows.add(row)
     for row, _clean in rows:
         indexes.setdefault(row, "")
@@ -246,14 +247,14 @@ def register_students(
         if known and known.active_school_id == school.pk and policy is not None:
             number = given_numbers.get(row)
             if number and number != known.student_number:
-                problems.append(RowProblem(row, "student_number", "学籍号", number,
+                problems.append(RowProblem(row, "student_number", gettext("学籍号"), number,
                                            f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
                 bad_rows.add(row)
             else:
                 enrolled_here[row] = known
             continue
         if known and known.active_school_id is not None:
-            problems.append(RowProblem(row, "id_number", "身份证件号", mask_id_number(v["id_number"]),
+            problems.append(RowProblem(row, "id_number", gettext("身份证件号"), mask_id_number(v["id_number"]),
                                        holder_message(known.active_school_id, known.active_school_name,
                                                       school, known.student_number)))
             bad_rows.add(row)
@@ -261,15 +262,15 @@ def register_students(
         number = given_numbers.get(row)
         if number:
             if known and number != known.student_number:
-                problems.append(RowProblem(row, "student_number", "学籍号", number,
+                problems.append(RowProblem(row, "student_number", gettext("学籍号"), number,
                                            f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
                 bad_rows.add(row)
             elif not known and number in taken_given:
-                problems.append(RowProblem(row, "student_number", "学籍号", number, "该学籍号已被其他学生使用"))
+                problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, "该学籍号已被其他学生使用"))
                 bad_rows.add(row)
         if row not in bad_rows and not v["id_number"] and row in holders:
             holder = holders[row]
-            problems.append(RowProblem(row, "name", "姓名", v["name"], holder_message(
+            problems.append(RowProblem(row, "name", gettext("姓名"), v["name"], holder_message(
                 holder.school_id, holder.school_name, school, holder.student_number)
                 + "（姓名、性别、出生日期和监护人均相同）"))
             bad_rows.add(row)
@@ -376,7 +377,7 @@ def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping
     for row, clean in rows:
         known = existing.get(indexes.get(row, ""))
         if known and known.active_school_id is not None:
-            problems.append(RowProblem(row, "id_number", "身份证件号", mask_id_number(clean.values["id_number"]),
+            problems.append(RowProblem(row, "id_number", gettext("身份证件号"), mask_id_number(clean.values["id_number"]),
                                        holder_message(known.active_school_id, known.active_school_name, school,
                                                       known.student_number)))
     return BatchInvalid(problems or [RowProblem(0, "", "", "", "数据已被他人同时修改，请重新提交")])
@@ -611,7 +612,7 @@ def enrol_student(*, actor: Actor, school: Organization, data: Mapping[str, Any]
                                    source="逐条录入", today=today)
     except BatchInvalid as exc:
         raise RecordInvalid(
-            f"学生「{clean.values.get('name') or data.get('name') or ''}」",
+            gettext("学生「%(value)s」") % {"value": clean.values.get('name') or data.get('name') or ''},
             [FieldProblem(p.field, "student.invalid", p.message, p.label) for p in exc.problems],
         ) from exc
     return Enrolment.objects.select_related("student", "school").get(pk=result.enrolment_ids[0])
@@ -649,9 +650,9 @@ def update_student(*, actor: Actor, student: Student, data: Mapping[str, Any], t
     problems = [FieldProblem(f, "student.invalid", m, FIELD_LABELS.get(f, f)) for f, _v, m in clean.problems]
     if clean.values.get("birth_date") and not dt.date(1950, 1, 1) <= clean.values["birth_date"] <= (
             today or timezone.localdate()):
-        problems.append(FieldProblem("birth_date", "student.birth_date", "出生日期不合理", "出生日期"))
+        problems.append(FieldProblem("birth_date", "student.birth_date", gettext("出生日期不合理"), "出生日期"))
     if problems:
-        raise RecordInvalid(f"学生「{student.name}」", problems)
+        raise RecordInvalid(gettext("学生「%(name)s」") % {"name": student.name}, problems)
     before = student_snapshot(student)
     for col in editable:
         if col.field in PERSON_FIELDS:
@@ -695,22 +696,22 @@ def correct_id_number(*, actor: Actor, student: Student, id_type: str, id_number
     number = normalize_id_number(id_number)
     problems = []
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", "请填写更正原因", "原因"))
+        problems.append(FieldProblem("reason", "required", gettext("请填写更正原因"), "原因"))
     if id_type == "1":
         try:
             number = validate_id_number(number)
         except IdentifierError as exc:
-            problems.append(FieldProblem("id_number", exc.code, f"身份证件号无效：{exc.message}", "身份证件号"))
+            problems.append(FieldProblem("id_number", exc.code, gettext("身份证件号无效：%(message)s") % {"message": exc.message}, "身份证件号"))
     if not number and id_type != "Z":
-        problems.append(FieldProblem("id_number", "required", "身份证件号为必填项", "身份证件号"))
+        problems.append(FieldProblem("id_number", "required", gettext("身份证件号为必填项"), "身份证件号"))
     sealed = seal_id_number(id_type, number)
     other = (Student.objects.filter(id_number_index=sealed.index).exclude(pk=student.pk).select_related("school")
              .first() if sealed.index else None)
     if other is not None:
         problems.append(FieldProblem("id_number", "student.duplicate",
-                                     f"该身份证件号已属于学生 {other.student_number}（{other.school.name}）", "身份证件号"))
+                                     gettext("该身份证件号已属于学生 %(student_number)s（%(name)s）") % {"student_number": other.student_number, "name": other.school.name}, "身份证件号"))
     if problems:
-        raise RecordInvalid(f"学生「{student.name}」", problems)
+        raise RecordInvalid(gettext("学生「%(name)s」") % {"name": student.name}, problems)
     before = {"id_type": student.id_type, "id_number": student.id_number_masked}
     student.id_type = id_type
     student.id_number_cipher, student.id_number_index, student.id_number_masked = sealed.cipher, sealed.index, sealed.masked
@@ -730,15 +731,15 @@ def replace_temporary_number(*, actor: Actor, student: Student, on: dt.date | No
     student = Student.objects.select_for_update().get(pk=student.pk)
     problems = []
     if not student.student_number.startswith("L"):
-        problems.append(FieldProblem("student_number", "student.not_temporary", "只有临时学籍号（L开头）可以换发", "学籍号"))
+        problems.append(FieldProblem("student_number", "student.not_temporary", gettext("只有临时学籍号（L开头）可以换发"), "学籍号"))
     elif student.id_type != "1" or not student.id_number_cipher:
-        problems.append(FieldProblem("id_number", "student.no_id", "须先登记有效的居民身份证号才能换发正式学籍号", "身份证件号"))
+        problems.append(FieldProblem("id_number", "student.no_id", gettext("须先登记有效的居民身份证号才能换发正式学籍号"), "身份证件号"))
     if problems:
-        raise RecordInvalid(f"学生「{student.name}」", problems)
+        raise RecordInvalid(gettext("学生「%(name)s」") % {"name": student.name}, problems)
     new_number = "G" + crypto.decrypt(student.id_number_cipher)
     if _numbers_taken([new_number]):
-        raise RecordInvalid(f"学生「{student.name}」", [FieldProblem(
-            "student_number", "student.number_taken", f"正式学籍号 {new_number[:7]}… 已被其他学生使用，请核查身份证件号", "学籍号")])
+        raise RecordInvalid(gettext("学生「%(name)s」") % {"name": student.name}, [FieldProblem(
+            "student_number", "student.number_taken", gettext("正式学籍号 %(value)s… 已被其他学生使用，请核查身份证件号") % {"value": new_number[:7]}, "学籍号")])
     old = student.student_number
     RetiredStudentNumber.objects.create(number=old, student=student)
     student.student_number = new_number
@@ -761,7 +762,7 @@ def replace_temporary_number(*, actor: Actor, student: Student, on: dt.date | No
 def reveal_identifiers(*, actor: Actor, student: Student) -> dict[str, str]:
     """The full ID number and phones, for roles allowed to see them; every view is audited."""
     if not actor.can(VIEW_SENSITIVE):
-        raise NotPermitted("您的角色无权查看完整的身份证件号和电话")
+        raise NotPermitted(gettext("您的角色无权查看完整的身份证件号和电话"))
     record_event(actor=actor, action=AuditAction.VIEW_SENSITIVE, object_type="students.student",
                  object_id=student.pk, object_label=f"{student.name}（{student.student_number}）",
                  region_path=student.region_path, note="查看完整身份证件号和联系电话")
@@ -812,21 +813,21 @@ def apply_event(
         label = EventKind(kind).label
         problems = []
         if kind not in EVENT_RESULT:
-            problems.append(FieldProblem("kind", "event.unknown", f"不支持的学籍事件：{kind}", "事件"))
+            problems.append(FieldProblem("kind", "event.unknown", gettext("不支持的学籍事件：%(kind)s") % {"kind": kind}, "事件"))
         elif enrolment.status not in ALLOWED_FROM[kind]:
             problems.append(FieldProblem("kind", "event.not_allowed",
-                                         f"学籍状态为「{enrolment.get_status_display()}」时不能办理{label}", "事件"))
+                                         gettext("学籍状态为「%(status)s」时不能办理%(label)s") % {"status": enrolment.get_status_display(), "label": label}, "事件"))
         if not reason.strip():
-            problems.append(FieldProblem("reason", "required", f"请填写{label}原因", "原因"))
+            problems.append(FieldProblem("reason", "required", gettext("请填写%(label)s原因") % {"label": label}, "原因"))
         if on > timezone.localdate() + dt.timedelta(days=366):
-            problems.append(FieldProblem("on", "event.date", "日期不能晚于一年以后", "日期"))
+            problems.append(FieldProblem("on", "event.date", gettext("日期不能晚于一年以后"), "日期"))
         if kind == EventKind.DROP_OUT and not _approved and needs_county_approval(enrolment, on):
             problems.append(FieldProblem("kind", "event.needs_approval",
-                                         "义务教育阶段适龄学生退学须经县级教育行政部门审批（控辍保学），请提交退学申请", "事件"))
+                                         gettext("义务教育阶段适龄学生退学须经县级教育行政部门审批（控辍保学），请提交退学申请"), "事件"))
         if kind == EventKind.SKIP and not BY_CODE[enrolment.grade].next_code:
-            problems.append(FieldProblem("kind", "event.not_allowed", "最高年级不能跳级", "事件"))
+            problems.append(FieldProblem("kind", "event.not_allowed", gettext("最高年级不能跳级"), "事件"))
         if problems:
-            raise RecordInvalid(f"学生「{enrolment.student.name}」", problems)
+            raise RecordInvalid(gettext("学生「%(name)s」") % {"name": enrolment.student.name}, problems)
         status, stays_active = EVENT_RESULT[kind]
         before = {"status": enrolment.get_status_display(), "grade": grade_name(enrolment.grade),
                   "repeat_next_promotion": enrolment.repeat_next_promotion}
@@ -881,17 +882,16 @@ def create_class(*, actor: Actor, school: Organization, school_year: int, grade:
     problems = []
     g = BY_CODE.get(grade)
     if g is None or not school.stage_mask & g.stage:
-        problems.append(FieldProblem("grade", "class.grade", "本校不设该年级", "年级"))
+        problems.append(FieldProblem("grade", "class.grade", gettext("本校不设该年级"), "年级"))
     if not 1 <= number <= 99:
-        problems.append(FieldProblem("number", "class.number", "班号应在 1 到 99 之间", "班号"))
+        problems.append(FieldProblem("number", "class.number", gettext("班号应在 1 到 99 之间"), "班号"))
     if SchoolClass.objects.filter(school=school, school_year=school_year, grade=grade, number=number).exists():
-        problems.append(FieldProblem("number", "class.duplicate", f"{grade_name(grade)}（{number}）班已存在", "班号"))
+        problems.append(FieldProblem("number", "class.duplicate", gettext("%(grade_name)s（%(number)s）班已存在") % {"grade_name": grade_name(grade), "number": number}, "班号"))
     if problems:
-        raise RecordInvalid("班级", problems)
+        raise RecordInvalid(gettext("班级"), problems)
     hold_unit(school)
     with unique_or_invalid("班级", field="number", label="班号", code="class.duplicate",
-                           message=f"{school.name} {school_year}学年 {grade_name(grade)}（{number}）班已存在"
-                                   "（刚由另一位用户建立）"):
+                           message=gettext("%(name)s %(school_year)s学年 %(grade_name)s（%(number)s）班已存在（刚由另一位用户建立）") % {"name": school.name, "school_year": school_year, "grade_name": grade_name(grade), "number": number}):
         klass = SchoolClass.objects.create(school=school, region_path=school.region_path, school_year=school_year,
                                            grade=grade, number=number, name=f"{grade_name(grade)}（{number}）班",
                                            head_teacher=head_teacher, class_type=class_type)
@@ -908,7 +908,7 @@ def assign_class(*, actor: Actor, enrolment: Enrolment, school_class: SchoolClas
     require_school_writer(actor, enrolment.school)
     enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     if school_class is not None and (school_class.school_id != enrolment.school_id or school_class.grade != enrolment.grade):
-        raise RecordInvalid("分班", [FieldProblem("school_class", "class.mismatch", "只能分到本校同年级的班级", "班级")])
+        raise RecordInvalid(gettext("分班"), [FieldProblem("school_class", "class.mismatch", gettext("只能分到本校同年级的班级"), "班级")])
     before = str(enrolment.school_class) if enrolment.school_class_id else ""
     enrolment.school_class = school_class
     enrolment.updated_at = timezone.now()
