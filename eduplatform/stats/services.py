@@ -52,15 +52,19 @@ def _described(analysis: SavedAnalysis, *, before: bool) -> dict[str, dict]:
             for name, (label, value) in fields.items()}
 
 
-def _own(actor: Actor, analysis: SavedAnalysis) -> None:
-    if analysis.owner_id != actor.pk:
+def _own(actor: Actor, analysis: SavedAnalysis) -> SavedAnalysis:
+    """The analysis as it is now, row-locked for this transaction (two tabs toggling sharing at once
+    must not both audit the same "before"), if the actor owns it."""
+    current = SavedAnalysis.objects.select_for_update().get(pk=analysis.pk)
+    if current.owner_id != actor.pk:
         raise NotPermitted(gettext("只有保存人可以修改或删除该分析"))
+    return current
 
 
 @transaction.atomic
 def set_sharing(*, actor: Actor, analysis: SavedAnalysis, shared: bool) -> SavedAnalysis:
     """Share the analysis with the users of the jurisdiction, or stop sharing it (its owner only)."""
-    _own(actor, analysis)
+    analysis = _own(actor, analysis)
     if analysis.shared != shared:
         before = analysis.shared
         analysis.shared = shared
@@ -74,7 +78,7 @@ def set_sharing(*, actor: Actor, analysis: SavedAnalysis, shared: bool) -> Saved
 
 @transaction.atomic
 def delete_analysis(*, actor: Actor, analysis: SavedAnalysis) -> None:
-    _own(actor, analysis)
+    analysis = _own(actor, analysis)
     record_change(actor=actor, action=AuditAction.DELETE, object_type="saved_analysis", object_id=analysis.pk,
                   object_label=analysis.title, changes=_described(analysis, before=True),
                   region_path=analysis.region_path)
