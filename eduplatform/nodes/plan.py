@@ -3,7 +3,8 @@
 Every model of the platform is classified here exactly once (``tests/test_city_nodes_plan.py``
 fails on a model that is not): replicated with a row filter on its region, replicated whole as
 reference data, or kept out with the reason. The replica-identity migration
-(``migrations/0002_replica_identity_with_region.py``) freezes the filtered tables of its day.
+(``migrations/0002_replica_identity_with_region.py``) freezes the filtered tables of its day; a table
+added later gets its own (``0003`` for the incomplete-records roll-up).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ BY_REGION: tuple[str, ...] = (
     "stats.SchoolRollup", "stats.StudentRollup", "stats.StudentCountyRollup", "stats.ClassRollup",
     "stats.StaffRollup", "stats.BuildingRollup", "stats.AssetRollup", "stats.MeasureRollup",
     "stats.MeasureCountyRollup", "stats.SchoolQuota", "stats.QuotaCountyRollup", "stats.SchoolFundingRollup",
-    "stats.FundingCountyRollup",
+    "stats.FundingCountyRollup", "stats.IncompleteRollup",
     "stats.SnapshotSchool", "stats.SnapshotStudent", "stats.SnapshotClass", "stats.SnapshotStaff",
     "stats.SnapshotBuilding", "stats.SnapshotAsset", "stats.SnapshotMeasure", "stats.SnapshotRegionMeasure",
     "stats.SnapshotBalance", "stats.SnapshotSchoolQuota", "stats.SnapshotQuotaCounty",

@@ -19,8 +19,9 @@ in docs/progress.md) and read live, so a write shows right after its commit:
   a school with an asset summary (``AssetRollup.has_holdings``) but no register also has data.
 - **complete** (必填项完整率) — the share of those records whose required fields
   (``quality.required``, the one definition the completeness rules use too) are all filled. Counted as
-  records *missing* something, by one aggregate per database that only ever reads the incomplete
-  rows (cheap where they are rare and indexed; see docs/progress.md for the indexes proposed).
+  records *missing* something, per school, database and stage in ``stats.IncompleteRollup``, which
+  the roll-up refresh rewrites for a school right after every commit that touches it (from the
+  partial indexes that hold only the incomplete records).
 - **last update** (最近更新) — the latest change-feed entry of the database's resources in the
   region: every write through a service leaves one (bulk-loaded records leave none).
 - **open issues** (未关闭问题) — live ``QualityIssue`` rows (every status but 已消除) of the database,
@@ -71,11 +72,6 @@ FEED_RESOURCES: dict[str, tuple[str, ...]] = {
     Database.FACILITIES: ("building", "land_parcel"),
     Database.ASSETS: ("equipment", "asset_holdings"),
 }
-
-
-def incomplete_records(database: str) -> QuerySet:
-    """The records of ``database`` lacking a required field (``required.missing``)."""
-    return records(database).filter(missing(database))
 
 
 @dataclass
@@ -167,7 +163,7 @@ def figures(actor, grouping: _Grouping) -> dict[str, dict[str, Cell]]:
     from eduplatform.assets.models import Equipment
     from eduplatform.history.models import ChangeFeedEntry
     from eduplatform.orgs.models import OrgKind
-    from eduplatform.stats.models import AssetRollup, BuildingRollup
+    from eduplatform.stats.models import AssetRollup, BuildingRollup, IncompleteRollup
     from eduplatform.stats.quota_models import SchoolFundingRollup, SchoolQuota
 
     out: dict[str, dict[str, Cell]] = {}
@@ -201,11 +197,10 @@ def figures(actor, grouping: _Grouping) -> dict[str, dict[str, Cell]]:
             held[str(r[k])].add(r["school_id"])
     for key, ids in held.items():
         _fold(out, key, Database.ASSETS, with_data=len(ids))
-    # Incomplete records: one aggregate per database over the incomplete rows only.
-    for database in RECORD_DATABASES:
-        for qs, k in grouping.values(scoped(incomplete_records(database), actor), school=school_field(database)):
-            for r in qs.annotate(n=Count("pk")).order_by():
-                _fold(out, r[k], database, incomplete=r["n"])
+    # Incomplete records: from their per-school roll-up (kept with the others right after every commit).
+    for qs, k in grouping.values(scoped(IncompleteRollup.objects.all(), actor)):
+        for r in qs.values(k, "database").annotate(n=Sum("incomplete")).order_by():
+            _fold(out, r[k], r["database"], incomplete=r["n"])
     # Last update: the change feed.
     resource_of = {res: db for db, resources in FEED_RESOURCES.items() for res in resources}
     feed = scoped(ChangeFeedEntry.objects.filter(resource__in=sorted(resource_of)), actor)

@@ -22,9 +22,10 @@ but stay listed, so a record written around the services is still counted.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
@@ -134,3 +135,22 @@ def records(database: str) -> QuerySet:
 def school_field(database: str) -> str:
     """The records' column naming their school."""
     return "unit_id" if database == Database.STAFF else "school_id"
+
+
+# The column of each record database's records that a stage-limited reader is narrowed by (as the
+# records' own SCOPE does); the others (buildings, equipment) are narrowed by their school's stages.
+STAGE_FIELD: dict[str, str] = {Database.STUDENTS: "stage", Database.STAFF: "stage_mask"}
+
+
+def incomplete_counts(school_ids: list[int] | None) -> Iterator[tuple[int, str, int | None, int]]:
+    """(school id, database, stage or None, records lacking a required field) for every record
+    database, over these schools (all for ``None``) — what ``stats.IncompleteRollup`` keeps. One
+    grouped count per database over the incomplete records only (the partial indexes)."""
+    for database in INDEXED_TABLES:
+        school, stage = school_field(database), STAGE_FIELD.get(database)
+        qs = records(database).filter(missing(database))
+        if school_ids is not None:
+            qs = qs.filter(**{f"{school}__in": school_ids})
+        columns = (school, stage) if stage else (school,)
+        for row in qs.values(*columns).annotate(n=Count("*")).order_by():
+            yield row[school], database, (row[stage] if stage else None), row["n"]

@@ -310,6 +310,33 @@ class AssetRollup(AssetFigures):
         constraints = [models.UniqueConstraint(fields=["school_id"], name="one_asset_rollup_per_school")]
 
 
+class IncompleteRollup(models.Model):
+    """Per school, base database and stage: how many of the records the 建库进度 completeness counts
+    (``quality.required.records``) lack a required field (``quality.required.missing``, the one
+    definition of 必填项). Only schools with such records have rows.
+
+    Kept with the other roll-ups, so the progress figures and the officers' home pages sum a few
+    thousand rows instead of joining the province's incomplete pupils to their enrolments on every
+    view (that join was most of the 建库进度 page's time at province scale). ``stage_mask`` is what a
+    stage-limited reader is narrowed by, as on the records: the enrolment's stage for pupils, the
+    staff member's own mask, the school's mask for buildings and equipment."""
+
+    school_id = models.BigIntegerField(_("学校"))
+    region_path = models.CharField(max_length=64)
+    stage_mask = models.PositiveSmallIntegerField(_("学段"))
+    database = models.CharField(_("基础库"), max_length=16)
+    incomplete = models.IntegerField(_("必填项不全的记录"))
+
+    SCOPE = ScopeFields(path="region_path", school="school_id", stages="stage_mask")
+
+    class Meta:
+        verbose_name = _("必填项不全记录汇总")
+        indexes = [models.Index(fields=["region_path"], opclasses=["varchar_pattern_ops"],
+                                name="incomplete_rollup_path")]
+        constraints = [models.UniqueConstraint(fields=["school_id", "database", "stage_mask"],
+                                               name="one_incomplete_rollup_per_cell")]
+
+
 class SnapshotAsset(AssetFigures):
     snapshot = models.ForeignKey("Snapshot", on_delete=models.PROTECT, related_name="+")
 

@@ -58,6 +58,7 @@ from eduplatform.stats.models import (
     AssetRollup,
     BuildingRollup,
     ClassRollup,
+    IncompleteRollup,
     MeasureCountyRollup,
     MeasureRollup,
     SchoolRollup,
@@ -102,7 +103,8 @@ STAFF_COLUMNS = ("school_id", "region_path", "stage_mask", "post_category", "est
                  "dual_qualified", "qualified")
 SCHOOL_COLUMNS = ("school_id", "region_path", "stage_mask", "school_code", "name", "school_type_code", "sponsor_code",
                   "urban_rural_code", "address", "longitude", "latitude", "principal_name", "phone", "website")
-ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup, AssetRollup, SchoolRollup, MeasureRollup)
+ROLLUPS = (StudentRollup, ClassRollup, StaffRollup, BuildingRollup, AssetRollup, SchoolRollup, MeasureRollup,
+           IncompleteRollup)
 # Every measure of the student roll-up: what the county roll-up sums (its dimensions are the school
 # roll-up's but the school; tests/test_rollups.py checks both lists against the models).
 STUDENT_SUMS = ("enrolled", "suspended", "minority", "migrant", "left_behind", "disabled", "boarding", "new_entrants",
@@ -269,6 +271,22 @@ def _recompute_assets(school_ids: list[int] | None, today: dt.date) -> None:
     for school_id, target in rows.items():
         target.region_path, target.stage_mask = places[school_id]
     AssetRollup.objects.bulk_create(rows.values(), batch_size=2000)
+
+
+def _recompute_incomplete(school_ids: list[int] | None) -> None:
+    """Per school, base database and stage, the records lacking a required field (the 建库进度
+    completeness; ``quality.required`` defines both the records and what they must hold)."""
+    from eduplatform.orgs.models import Organization
+    from eduplatform.quality.required import incomplete_counts
+
+    counts = list(incomplete_counts(school_ids))
+    places = dict((pk, (path, mask)) for pk, path, mask in Organization.objects.filter(
+        pk__in={school for school, *_ in counts}).values_list("pk", "region_path", "stage_mask"))
+    IncompleteRollup.objects.bulk_create([
+        IncompleteRollup(school_id=school, region_path=places[school][0], database=database, incomplete=n,
+                         stage_mask=places[school][1] if stage is None else stage)
+        for school, database, stage, n in counts
+    ], batch_size=2000)
 
 
 def _school_select(school_ids: list[int] | None) -> QuerySet:
@@ -567,6 +585,7 @@ def recompute_schools(school_ids: Iterable[int] | None, *, today: dt.date | None
             _recompute_buildings(chunk)
             _recompute_assets(chunk, today)
             insert_select(SchoolRollup._meta.db_table, SCHOOL_COLUMNS, _school_select(chunk))
+            _recompute_incomplete(chunk)
             _recompute_measures(chunk)  # from the roll-up rows just written
             if chunk is not None:
                 _measure_counties_change(chunk, measure_change, sign=1)

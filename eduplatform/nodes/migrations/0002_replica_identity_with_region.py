@@ -1,15 +1,15 @@
 """Replica identity with the region on every table a city node receives filtered (decision 0007).
 
-A publication that sends UPDATE and DELETE may filter rows only on columns of the table's replica
-identity. Each filtered table gets a unique index on (primary key, region columns) and
-REPLICA IDENTITY USING INDEX. The index is built CONCURRENTLY so that migrating the province does not
-block writers (figures in docs/nodes.md); an index left INVALID by an interrupted build is dropped and
-built again. PostgreSQL only: SQLite has no logical replication.
+How (``_identity``): a unique index on (primary key, region columns), built CONCURRENTLY, and
+REPLICA IDENTITY USING INDEX (figures in docs/nodes.md). PostgreSQL only: SQLite has no logical
+replication.
 
 The list is frozen here; a table added to nodes/plan.py later gets its own migration.
 """
 
 from django.db import migrations
+
+from eduplatform.nodes.migrations import _identity
 
 FILTERED_TABLES = [
     ("orgs_organization", "id", ('region_path',)),
@@ -61,36 +61,9 @@ FILTERED_TABLES = [
 ]
 
 
-def index_name(table: str) -> str:
-    return f"{table}_node_ident"[:63]
-
-
-def add_replica_identity(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        for table, pk, columns in FILTERED_TABLES:
-            name = index_name(table)
-            cursor.execute(
-                "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE c.relname = %s",
-                [name])
-            row = cursor.fetchone()
-            if row is not None and not row[0]:
-                cursor.execute(f'DROP INDEX CONCURRENTLY "{name}"')
-                row = None
-            if row is None:
-                cols = ", ".join(f'"{c}"' for c in (pk, *columns))
-                cursor.execute(f'CREATE UNIQUE INDEX CONCURRENTLY "{name}" ON "{table}" ({cols})')
-            cursor.execute(f'ALTER TABLE "{table}" REPLICA IDENTITY USING INDEX "{name}"')
-
-
-def drop_replica_identity(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    with schema_editor.connection.cursor() as cursor:
-        for table, _pk, _columns in FILTERED_TABLES:
-            cursor.execute(f'ALTER TABLE "{table}" REPLICA IDENTITY DEFAULT')
-            cursor.execute(f'DROP INDEX CONCURRENTLY IF EXISTS "{index_name(table)}"')
+index_name = _identity.index_name
+add_replica_identity = _identity.adder(FILTERED_TABLES)
+drop_replica_identity = _identity.dropper(FILTERED_TABLES)
 
 
 class Migration(migrations.Migration):
