@@ -242,6 +242,11 @@ def _page_routes() -> list[tuple[str, str | None]]:
                 break
             url = re.sub(rf"<(?:\w+:)?{name}>", own[name], url)
         found.append((route, url))
+    # Bodies a route shows only for a query: the other 基表 series and one school's tables (its 111).
+    tables = f"/statistics/snapshots/{values['snapshot_id']}/tables/"
+    found += [(tables + "?series=vocational", tables + "?series=vocational"),
+              (tables + "?series=higher", tables + "?series=higher"),
+              (tables + "?school=" + values["school_code"], tables + "?school=" + values["school_code"])]
     return found
 
 
@@ -279,11 +284,14 @@ def _pending(text: str, left: set[str]) -> bool:
 def test_every_page_in_english_shows_no_chinese_but_data(demo, capsys):
     """Every GET page of the URL configuration, as every role that may open it, rendered in English on
     the small demo province: prints page → the Chinese found on it that is not data, and fails if any."""
+    import time
+
     from django.test import Client
 
     from eduplatform.accounts.models import User
 
     clients = {}
+    took: dict[str, float] = {}
     for role, username in ROLES.items():
         client = Client()
         if username:
@@ -299,7 +307,9 @@ def test_every_page_in_english_shows_no_chinese_but_data(demo, capsys):
             continue
         outcome[route] = set() if url is not None else {"no demo record"}
         for role, client in clients.items() if url is not None else ():
+            started = time.monotonic()
             response = client.get(url)
+            took[f"{role} {url}"] = time.monotonic() - started
             status = response.status_code
             assert status < 500, (role, url, status)
             if status != 200:
@@ -328,7 +338,8 @@ def test_every_page_in_english_shows_no_chinese_but_data(demo, capsys):
         print(f"\n{len(rendered)} pages rendered in English ({sum(map(len, rendered.values()))} renders), "
               f"{len(post_only)} POST-only routes, "
               f"{sum(1 for s in outcome.values() if 'download' in s)} downloads, "
-              f"{sum(1 for s in outcome.values() if 'skipped' in s)} skipped")
+              f"{sum(1 for s in outcome.values() if 'skipped' in s)} skipped; {sum(took.values()):.0f} s of requests, "
+              "the slowest: " + ", ".join(f"{page} {t:.1f} s" for page, t in sorted(took.items(), key=lambda p: -p[1])[:5]))
         for page, texts in leftovers.items():
             print(f"  {page} → {' | '.join(texts[:40])}")
         if any(waiting.values()):
@@ -388,13 +399,19 @@ def test_base_tables_are_kept_in_chinese_and_shown_in_the_readers_language():
     assert detail == "专任教师 3，教职工 5" and pickle.loads(pickle.dumps(detail)).template == detail.template  # noqa: S301 — our own bytes
     table = BaseTable("基础基411", "教职工（按岗位类别；代课、兼任教师不计入教职工数）", [TOTAL, "专任教师"],
                       [(TOTAL, [5, 3]), ("一年级", [1, 1])])
-    tables, findings = stored.decode(stored.encode([table], [Finding("V12 专任教师 ≤ 教职工", True, detail)]))
+    period = Said("%(start)s 至 %(end)s", start="2025-09-01", end="2026-08-31")
+    nested = Said("记录中没有上学年（%(period)s）的离园记录，无法核验", period=period)
+    tables, findings = stored.decode(stored.encode([table], [Finding("V12 专任教师 ≤ 教职工", True, detail),
+                                                             Finding("V6 离园幼儿应为 6 周岁", None, nested)]))
     assert tables[0].cell(TOTAL, "专任教师") == 3 and findings[0].detail == "专任教师 3，教职工 5"
+    assert findings[1].detail == "记录中没有上学年（2025-09-01 至 2026-08-31）的离园记录，无法核验"
     with translation.override("en"):
         assert form_text(findings[0].detail) == "full-time teachers 3, staff 5"
         assert form_text(findings[0].rule) == "V12 full-time teachers ≤ staff"
         assert form_text(tables[0].title).startswith("Staff by post category")
         assert [form_text(c) for c in tables[0].columns] == ["Total", "Full-time teachers"]
         assert form_text("7岁") == "7" and form_text("一年级") == "一年级"
+        assert form_text(findings[1].detail) == ("The records hold no kindergarten leavers of the previous school "
+                                                 "year (2025-09-01 to 2026-08-31): cannot be verified")
     with translation.override("zh-hans"):
         assert form_text(findings[0].detail) == "专任教师 3，教职工 5"

@@ -63,7 +63,12 @@ def _default(value: object) -> object:
 
 
 def _hook(obj: dict) -> object:
-    return decimal.Decimal(obj["$d"]) if len(obj) == 1 and "$d" in obj else obj
+    if len(obj) == 1 and "$d" in obj:
+        return decimal.Decimal(obj["$d"])
+    if len(obj) == 1 and "$s" in obj:  # a value of a finding's text that is itself a Said (a period, a list)
+        template, values = obj["$s"]
+        return Said(template, **values)
+    return obj
 
 
 def encode(tables: list[BaseTable], findings: list[Finding]) -> str:
@@ -73,8 +78,12 @@ def encode(tables: list[BaseTable], findings: list[Finding]) -> str:
     }, ensure_ascii=False, separators=(",", ":"), default=_default)
 
 
+def _values(values: dict) -> dict:
+    return {k: {"$s": [v.template, _values(v.values)]} if isinstance(v, Said) else v for k, v in values.items()}
+
+
 def _template(text: str) -> list | None:
-    return [text.template, text.values] if isinstance(text, Said) else None
+    return [text.template, _values(text.values)] if isinstance(text, Said) else None
 
 
 def _templates(finding: Finding) -> list:
