@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django import forms
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.assets import codes
 from eduplatform.assets.schema import EQUIPMENT_COLUMNS, EQUIPMENT_SCHEMA, HOLDINGS_COLUMNS
@@ -25,7 +25,7 @@ class _ServiceForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
 
 
 def _field_for(col: Column) -> forms.Field:
-    label = col.label + (" *" if col.required else "")
+    label = gettext(col.label) + (" *" if col.required else "")
     if col.kind == "code":
         field: forms.Field = forms.ChoiceField(label=label, required=False, choices=code_choices(col.field))
         field.validate = lambda value: None  # an unknown posted value reaches the service, which names it
@@ -34,7 +34,7 @@ def _field_for(col: Column) -> forms.Field:
                                 widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     else:
         field = forms.CharField(label=label, required=False, max_length=200)
-    field.help_text = col.help
+    field.help_text = gettext(col.help) if col.help else ""
     return field
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Literal
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Field, Query, Router, Schema
 
 from eduplatform.core.api import problem
@@ -122,7 +123,7 @@ def decode_feed_cursor(cursor: str | None, filter_key: str) -> str | None:
 
 
 @router.get("/changes", response={200: ChangePage, 403: ProblemOut, 422: ProblemOut},
-            summary="变更流：按提交顺序读取管辖范围内的新增、修改、删除和键变更（游标分页）")
+            summary=gettext_noop("变更流：按提交顺序读取管辖范围内的新增、修改、删除和键变更（游标分页）"))
 def list_changes(request: HttpRequest, filters: Query[ChangeFilter]):
     known = feed_resources()
     asked = [k.strip() for k in filters.resources.split(",") if k.strip()]

@@ -17,6 +17,7 @@ import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_noop
 from ninja import Field, Query, Router, Schema
 
 from eduplatform.core.api import decode_cursor, encode_cursor, jurisdiction_of, problem
@@ -222,7 +223,7 @@ def _add_routes(resource: ApiResource) -> None:
         return _page(resource, request, filters)
 
     router.get(base, response={200: page_model(resource), **errors}, tags=tags, operation_id=f"list_{resource.key}",
-               summary=f"列出管辖范围内的{resource.label}（游标分页）")(list_records)
+               summary=LIST_SUMMARY % {"resource": resource.label})(list_records)
 
     if resource.writable:
         _add_write_routes(resource, base, item, tags, errors)
@@ -232,7 +233,7 @@ def _add_routes(resource: ApiResource) -> None:
         return _get(resource, request, {k: str(v) for k, v in key.items()})
 
     router.get(item, response={200: out_model(resource), 304: None, **errors}, tags=tags,
-               operation_id=f"get_{resource.key}", summary=f"按自然键读取一条{resource.label}（带 ETag）")(
+               operation_id=f"get_{resource.key}", summary=GET_SUMMARY % {"resource": resource.label})(
         _with_signature(get_record, _path_params(resource)))
 
 
@@ -245,7 +246,7 @@ def _add_write_routes(resource: ApiResource, base: str, item: str, tags: list[st
     router.post(f"{base}/batch", response={**errors, 200: BatchResult, 409: ProblemOut,
                                           422: BatchResult | ProblemOut},
                 tags=tags, operation_id=f"batch_{resource.key}",
-                summary=f"批量新增或更新{resource.label}（每次最多 10000 条，逐条返回结果）")(
+                summary=BATCH_SUMMARY % {"resource": resource.label})(
         _with_signature(batch_records, [inspect.Parameter("payload", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                                           annotation=batch_in_model(resource))]))
 
@@ -255,9 +256,17 @@ def _add_write_routes(resource: ApiResource, base: str, item: str, tags: list[st
     router.put(item, response={200: out_model(resource), 201: out_model(resource), 409: ProblemOut,
                                412: ProblemOut, **errors},
                tags=tags, operation_id=f"put_{resource.key}",
-               summary=f"新增或修改一条{resource.label}（If-Match 可选，Idempotency-Key 可选）")(
+               summary=PUT_SUMMARY % {"resource": resource.label})(
         _with_signature(put_record, [inspect.Parameter("payload", inspect.Parameter.POSITIONAL_OR_KEYWORD,
                                                        annotation=body_model), *_path_params(resource)]))
+
+# The record routes' summaries (OpenAPI, in Chinese: the standard's language); marked so that the data
+# standard's page shows them translated (``exchange.templatetags.standard_text``).
+LIST_SUMMARY = gettext_noop("列出管辖范围内的%(resource)s（游标分页）")
+GET_SUMMARY = gettext_noop("按自然键读取一条%(resource)s（带 ETag）")
+BATCH_SUMMARY = gettext_noop("批量新增或更新%(resource)s（每次最多 10000 条，逐条返回结果）")
+PUT_SUMMARY = gettext_noop("新增或修改一条%(resource)s（If-Match 可选，Idempotency-Key 可选）")
+SUMMARIES = (LIST_SUMMARY, GET_SUMMARY, BATCH_SUMMARY, PUT_SUMMARY)
 
 ROUTED: list[str] = []
 for _resource in all_resources():

@@ -15,7 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
-from django.utils.translation import override
+from django.utils.translation import gettext_noop, override
 from ninja import Field, Query, Router, Schema
 
 from eduplatform.core.errors import NotPermitted, OutOfScope
@@ -45,40 +45,40 @@ router = Router(tags=["代码表与统计"])
 
 CODES = register(ApiResource(
     key="codes",
-    label="代码表",
-    description="国家和行业标准代码表（JY/T 1001、GB/T 2261 等）及其代码。所有编码字段的取值均以此为准；"
-                "任何已认证的调用方均可读取，无需单独授权。",
+    label=gettext_noop("代码表"),
+    description=gettext_noop("国家和行业标准代码表（JY/T 1001、GB/T 2261 等）及其代码。所有编码字段的取值均以此为准；"
+                "任何已认证的调用方均可读取，无需单独授权。"),
     natural_key=("table", "code"),
     fields=(
-        ResourceField("table", "代码表标识", "string", required=True, example="gender_gbt2261_1"),
-        ResourceField("table_name", "代码表名称", "string", example="人的性别代码", writable=False),
-        ResourceField("standard", "依据标准", "string", example="GB/T 2261.1-2003", writable=False),
-        ResourceField("code", "代码", "string", required=True, example="1",
-                      help="代码为文本：前导零（01）和字母（A、Z）均有意义"),
-        ResourceField("name", "名称", "string", required=True, example="男性"),
-        ResourceField("parent_code", "上级代码", "string", help="分层代码表（如学科、专业）的上级代码"),
+        ResourceField("table", gettext_noop("代码表标识"), "string", required=True, example="gender_gbt2261_1"),
+        ResourceField("table_name", gettext_noop("代码表名称"), "string", example="人的性别代码", writable=False),
+        ResourceField("standard", gettext_noop("依据标准"), "string", example="GB/T 2261.1-2003", writable=False),
+        ResourceField("code", gettext_noop("代码"), "string", required=True, example="1",
+                      help=gettext_noop("代码为文本：前导零（01）和字母（A、Z）均有意义")),
+        ResourceField("name", gettext_noop("名称"), "string", required=True, example="男性"),
+        ResourceField("parent_code", gettext_noop("上级代码"), "string", help=gettext_noop("分层代码表（如学科、专业）的上级代码")),
     ),
-    rules=("代码按文本比较，不得去掉前导零；导入和接口同样接受代码的规范名称及其他写法（如“饭堂”→ 22 食堂）。",),
+    rules=(gettext_noop("代码按文本比较，不得去掉前导零；导入和接口同样接受代码的规范名称及其他写法（如“饭堂”→ 22 食堂）。"),),
 ))
 
 STATISTICS = register(ApiResource(
     key="statistics",
-    label="统计数据",
-    description="按官方口径汇总的统计数据：区划的实时数（与“统计分析”页面同一口径）、统计快照（统计时点的冻结数）"
-                "及快照的基表（基础基、中职基、高基）。只读，限于调用方的管辖范围。",
+    label=gettext_noop("统计数据"),
+    description=gettext_noop("按官方口径汇总的统计数据：区划的实时数（与“统计分析”页面同一口径）、统计快照（统计时点的冻结数）"
+                "及快照的基表（基础基、中职基、高基）。只读，限于调用方的管辖范围。"),
     natural_key=("snapshot_id", "region_code"),
     fields=(
-        ResourceField("region_code", "区划代码", "string", required=True, example="440106000000",
-                      help="12 位统计用区划代码；不带则为管辖范围的顶层"),
-        ResourceField("snapshot_id", "快照编号", "integer", help="不带则为实时数"),
+        ResourceField("region_code", gettext_noop("区划代码"), "string", required=True, example="440106000000",
+                      help=gettext_noop("12 位统计用区划代码；不带则为管辖范围的顶层")),
+        ResourceField("snapshot_id", gettext_noop("快照编号"), "integer", help=gettext_noop("不带则为实时数")),
         *(ResourceField(key, _standard_text(label), "number" if "㎡" in label else "integer", writable=False)
           for key, label, *_ in selectors.OVERVIEW_COLUMNS),
-        ResourceField("series", "基表系列", "string", example="basic",
-                      help="basic 基础基、vocational 中职基、higher 高基"),
+        ResourceField("series", gettext_noop("基表系列"), "string", example="basic",
+                      help=gettext_noop("basic 基础基、vocational 中职基、higher 高基")),
     ),
     read_capability=capabilities.VIEW_RECORDS,
-    rules=("在校生、教职工、专任教师等均按 stats.measures 中的官方口径计算（教职工不含代课和兼任）。",
-           "快照生成后不再改变；同一统计时点可有多个版本，以最新版本为准。"),
+    rules=(gettext_noop("在校生、教职工、专任教师等均按 stats.measures 中的官方口径计算（教职工不含代课和兼任）。"),
+           gettext_noop("快照生成后不再改变；同一统计时点可有多个版本，以最新版本为准。")),
 ))
 
 
@@ -122,7 +122,7 @@ class CodeTableOut(Schema):
 
 
 @router.get("/codes", response={200: list[CodeTableSummary], 304: None},
-            summary="代码表清单（支持 ETag / If-None-Match）")
+            summary=gettext_noop("代码表清单（支持 ETag / If-None-Match）"))
 def list_code_tables(request: HttpRequest):
     payload = [{"table": t.key, "name": t.name, "standard": t.standard, "codes": t.code_count,
                 "url": f"/api/v1/codes/{t.key}"} for t in standards.code_tables()]
@@ -131,7 +131,7 @@ def list_code_tables(request: HttpRequest):
 
 
 @router.get("/codes/{table_key}", response={200: CodeTableOut, 304: None, 404: ProblemOut},
-            summary="一个代码表的全部代码（支持 ETag / If-None-Match）")
+            summary=gettext_noop("一个代码表的全部代码（支持 ETag / If-None-Match）"))
 def get_code_table(request: HttpRequest, table_key: str):
     found = standards.code_table(table_key)
     if found is None:
@@ -257,13 +257,13 @@ def _snapshot(snapshot_id: int) -> Snapshot:
 
 
 @router.get("/statistics/live", response={200: FiguresOut, 403: ProblemOut, 404: ProblemOut},
-            summary="区划的实时统计数（在校生、教职工、专任教师、校舍面积 …，官方口径）")
+            summary=gettext_noop("区划的实时统计数（在校生、教职工、专任教师、校舍面积 …，官方口径）"))
 def live_figures(request: HttpRequest, query: Query[RegionQuery]):
     return _figures(request, None)
 
 
 @router.get("/statistics/snapshots", response={200: list[SnapshotOut], 403: ProblemOut},
-            summary="统计快照清单（统计时点、版本、审核与公布状态）")
+            summary=gettext_noop("统计快照清单（统计时点、版本、审核与公布状态）"))
 def list_snapshots(request: HttpRequest):
     require_right(request, STATISTICS, "read")
     return [SnapshotOut(id=s.pk, title=s.title, census_date=s.census_date.isoformat(), version=s.version,
@@ -273,14 +273,14 @@ def list_snapshots(request: HttpRequest):
 
 
 @router.get("/statistics/snapshots/{snapshot_id}/figures", response={200: FiguresOut, 403: ProblemOut, 404: ProblemOut},
-            summary="统计快照中区划的统计数")
+            summary=gettext_noop("统计快照中区划的统计数"))
 def snapshot_figures(request: HttpRequest, snapshot_id: int, query: Query[RegionQuery]):
     return _figures(request, _snapshot(snapshot_id))
 
 
 @router.get("/statistics/snapshots/{snapshot_id}/base-tables",
             response={200: BaseTablesOut, 403: ProblemOut, 404: ProblemOut},
-            summary="统计快照的基表（区划或一所学校；快照生成时保存的基表优先）")
+            summary=gettext_noop("统计快照的基表（区划或一所学校；快照生成时保存的基表优先）"))
 def snapshot_base_tables(request: HttpRequest, snapshot_id: int, query: Query[BaseTableQuery]):
     require_right(request, STATISTICS, "read")
     user = request.user

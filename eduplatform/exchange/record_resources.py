@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.utils.translation import gettext_noop
+
 from eduplatform.core.imports import Column
 from eduplatform.core.masking import PersonalField
 from eduplatform.exchange.resources import ApiResource, ResourceField, register
@@ -27,8 +29,8 @@ _TYPES = {"text": "string", "code": "code", "date": "date", "month": "string", "
 PERSONAL_KINDS = frozenset({"id_number", "phone"})
 ADDRESSES = frozenset({"home_address", "mailing_address", "household_address"})
 
-SCHOOL_CODE = ResourceField("school_code", "学校标识码", "string", required=True, example="2144000001",
-                            help="记录所属学校的10位学校标识码；须在接口客户端的管辖范围内")
+SCHOOL_CODE = ResourceField("school_code", gettext_noop("学校标识码"), "string", required=True, example="2144000001",
+                            help=gettext_noop("记录所属学校的10位学校标识码；须在接口客户端的管辖范围内"))
 
 
 def fields_of_kind(kind_key: str, *, personal: Iterable[str] = (), skip: Iterable[str] = ()) -> tuple[ResourceField, ...]:
@@ -210,12 +212,12 @@ def _classes(actor: Any):
 
 CLASS_FIELDS = (
     SCHOOL_CODE,
-    ResourceField("school_year", "学年", "integer", required=True, example="2026", help="2026 表示 2026–2027 学年"),
-    ResourceField("grade", "年级", "code", required=True, code_table="grade", example="11"),
-    ResourceField("number", "班号", "integer", required=True, example="1"),
-    ResourceField("name", "班级名称", "string", example="一年级（1）班"),
-    ResourceField("class_type", "班级类型", "code", code_table="class_type_k12", example="10"),
-    ResourceField("head_teacher", "班主任", "string"),
+    ResourceField("school_year", gettext_noop("学年"), "integer", required=True, example="2026", help=gettext_noop("2026 表示 2026–2027 学年")),
+    ResourceField("grade", gettext_noop("年级"), "code", required=True, code_table="grade", example="11"),
+    ResourceField("number", gettext_noop("班号"), "integer", required=True, example="1"),
+    ResourceField("name", gettext_noop("班级名称"), "string", example="一年级（1）班"),
+    ResourceField("class_type", gettext_noop("班级类型"), "code", code_table="class_type_k12", example="10"),
+    ResourceField("head_teacher", gettext_noop("班主任"), "string"),
 )
 
 
@@ -230,22 +232,27 @@ def _events(actor: Any):
 
 
 EVENT_FIELDS = (
-    ResourceField("id", "事件编号", "integer", required=True, writable=False, help="平台分配的事件编号"),
-    ResourceField("student_number", "学籍号", "string", required=True, personal=True, writable=False),
+    ResourceField("id", gettext_noop("事件编号"), "integer", required=True, writable=False, help=gettext_noop("平台分配的事件编号")),
+    ResourceField("student_number", gettext_noop("学籍号"), "string", required=True, personal=True, writable=False),
     SCHOOL_CODE,
-    ResourceField("kind", "事件", "code", required=True, code_table="student_event_kind", writable=False,
-                  help="enrol 入学、transfer_out 转出、transfer_in 转入、suspend 休学、resume 复学、drop_out 退学、"
-                       "death 死亡、graduate 毕业、complete 结业、repeat 留级、skip 跳级、number_change 学籍号变更"),
-    ResourceField("occurred_on", "日期", "date", required=True, writable=False),
-    ResourceField("reason", "原因", "string", writable=False),
+    ResourceField("kind", gettext_noop("事件"), "code", required=True, code_table="student_event_kind", writable=False,
+                  help=gettext_noop("enrol 入学、transfer_out 转出、transfer_in 转入、suspend 休学、resume 复学、drop_out 退学、"
+                       "death 死亡、graduate 毕业、complete 结业、repeat 留级、skip 跳级、number_change 学籍号变更")),
+    ResourceField("occurred_on", gettext_noop("日期"), "date", required=True, writable=False),
+    ResourceField("reason", gettext_noop("原因"), "string", writable=False),
 )
 
 
 # --------------------------------------------------------------------------------------------
 # Read-only: schools, served by the orgs router (/api/v1/schools); described here from its model
 
-_SCHOOL_LABELS = {"address": "地址", "longitude": "经度", "latitude": "纬度", "principal_name": "校长姓名",
-                  "phone": "联系电话", "founded_on": "建校年月", "is_open": "是否在办", "closed_on": "撤销日期"}
+# The members' labels, marked (shown translated by the data standard's page); the described members'
+# repeat the start of their description.
+_SCHOOL_LABELS = {"school_code": gettext_noop("学校标识码"), "name": gettext_noop("学校名称"),
+                  "school_type_code": gettext_noop("办学类型代码"), "sponsor_code": gettext_noop("举办者代码"),
+                  "urban_rural_code": gettext_noop("城乡分类代码"), "town_code": gettext_noop("所在乡镇"),
+                  "address": gettext_noop("地址"), "longitude": gettext_noop("经度"), "latitude": gettext_noop("纬度"), "principal_name": gettext_noop("校长姓名"),
+                  "phone": gettext_noop("联系电话"), "founded_on": gettext_noop("建校年月"), "is_open": gettext_noop("是否在办"), "closed_on": gettext_noop("撤销日期")}
 _SCHOOL_CODE_TABLES = {"school_type_code": "school_type", "sponsor_code": "sponsor", "urban_rural_code": "urban_rural"}
 _PY_TYPES = {"str": "string", "Decimal": "number", "date": "date", "bool": "boolean", "int": "integer"}
 
@@ -258,7 +265,7 @@ def school_fields() -> tuple[ResourceField, ...]:
     for name, info in SchoolOut.model_fields.items():
         kind = info.annotation
         kind = next((a for a in getattr(kind, "__args__", ()) if a is not type(None)), kind)
-        label = (info.description or "").split("（")[0] or _SCHOOL_LABELS.get(name, name)
+        label = _SCHOOL_LABELS.get(name) or (info.description or "").split("（")[0] or name
         table = _SCHOOL_CODE_TABLES.get(name, "")
         out.append(ResourceField(name, label, "code" if table else _PY_TYPES.get(getattr(kind, "__name__", "str"), "string"),
                                  required=name in ("school_code", "name"), code_table=table,
@@ -268,36 +275,36 @@ def school_fields() -> tuple[ResourceField, ...]:
 
 def register_all() -> None:
     register(ApiResource(
-        key="schools", label="学校", natural_key=("school_code",),
-        description="管辖范围内的学校（教育机构）：学校标识码为自然键。只读；学校的设立、变更与撤销在平台中办理。",
+        key="schools", label=gettext_noop("学校"), natural_key=("school_code",),
+        description=gettext_noop("管辖范围内的学校（教育机构）：学校标识码为自然键。只读；学校的设立、变更与撤销在平台中办理。"),
         fields=school_fields(), feed_resources=("school",), read_capability=capabilities.VIEW_RECORDS,
         extra={"routes": "eduplatform.orgs.api"},  # no generated routes: the orgs router serves them
     ))
     register(ApiResource(
-        key="students", label="学生", natural_key=("student_number",),
-        description="在校学生的个人信息及其当前有效学籍（学校、年级、班级、学籍状态）。学籍号为自然键；"
-                    "同一学生在全省只能有一个有效学籍。",
+        key="students", label=gettext_noop("学生"), natural_key=("student_number",),
+        description=gettext_noop("在校学生的个人信息及其当前有效学籍（学校、年级、班级、学籍状态）。学籍号为自然键；"
+                    "同一学生在全省只能有一个有效学籍。"),
         fields=(*fields_of_kind("students", personal=ADDRESSES | {"student_number"}), SCHOOL_CODE,
-                ResourceField("status", "学籍状态", "code", code_table="enrolment_status", writable=False,
-                              help="01 在读等；学籍异动通过业务办理，不能通过接口直接修改")),
+                ResourceField("status", gettext_noop("学籍状态"), "code", code_table="enrolment_status", writable=False,
+                              help=gettext_noop("01 在读等；学籍异动通过业务办理，不能通过接口直接修改"))),
         feed_resources=("student",), read_capability=capabilities.VIEW_RECORDS,
         write_capability=capabilities.EDIT_STUDENTS, import_kind="students",
-        rules=("身份证件号须通过校验码检查，且与出生日期、性别一致",
-               "已在其他学校在籍的学生不能注册，须走转学申请", "学籍号终身不变"),
+        rules=(gettext_noop("身份证件号须通过校验码检查，且与出生日期、性别一致"),
+               gettext_noop("已在其他学校在籍的学生不能注册，须走转学申请"), gettext_noop("学籍号终身不变")),
         extra={"source": STUDENT_SOURCE},
     ))
     register(ApiResource(
-        key="staff", label="教职工", natural_key=("school_code", "staff_number"),
-        description="学校在岗教职工。教职工号在全省在岗人员中唯一，与学校标识码一起标识记录。",
+        key="staff", label=gettext_noop("教职工"), natural_key=("school_code", "staff_number"),
+        description=gettext_noop("学校在岗教职工。教职工号在全省在岗人员中唯一，与学校标识码一起标识记录。"),
         fields=(*fields_of_kind("staff", personal={"staff_number"}), SCHOOL_CODE),
         feed_resources=("staff",), read_capability=capabilities.VIEW_RECORDS,
         write_capability=capabilities.EDIT_STAFF, import_kind="staff",
-        rules=("同一人在全省只能在一个单位在岗", "调入须由调入单位发起调动申请"),
+        rules=(gettext_noop("同一人在全省只能在一个单位在岗"), gettext_noop("调入须由调入单位发起调动申请")),
         extra={"source": _staff_source(administrators=False)},
     ))
     register(ApiResource(
-        key="administrators", label="教育管理人员", natural_key=("staff_number",),
-        description="教育行政部门（教育厅、处室、教育局）的工作人员；写入接口客户端所属单位。",
+        key="administrators", label=gettext_noop("教育管理人员"), natural_key=("staff_number",),
+        description=gettext_noop("教育行政部门（教育厅、处室、教育局）的工作人员；写入接口客户端所属单位。"),
         fields=fields_of_kind("administrators", personal={"staff_number"}),
         # Their changes are feed entries of "staff" (one table): listed under the staff resource.
         feed_resources=(), read_capability=capabilities.VIEW_RECORDS,
@@ -305,50 +312,50 @@ def register_all() -> None:
         extra={"source": _staff_source(administrators=True)},
     ))
     register(ApiResource(
-        key="buildings", label="校舍（建筑物）", natural_key=("school_code", "number"),
-        description="学校的建筑物（校舍）：建筑物编号在本校内唯一。",
+        key="buildings", label=gettext_noop("校舍（建筑物）"), natural_key=("school_code", "number"),
+        description=gettext_noop("学校的建筑物（校舍）：建筑物编号在本校内唯一。"),
         fields=(*fields_of_kind("buildings"), SCHOOL_CODE), feed_resources=("building",),
         read_capability=capabilities.VIEW_RECORDS, write_capability=capabilities.EDIT_FACILITIES,
-        import_kind="buildings", rules=("各用途面积之和不能超过建筑面积",),
+        import_kind="buildings", rules=(gettext_noop("各用途面积之和不能超过建筑面积"),),
         extra={"source": _school_source("facilities.Building", "number", "buildings")},
     ))
     register(ApiResource(
-        key="land", label="土地", natural_key=("school_code", "name"),
-        description="学校的土地（地块），按地块名称（坐落）在本校内标识。",
+        key="land", label=gettext_noop("土地"), natural_key=("school_code", "name"),
+        description=gettext_noop("学校的土地（地块），按地块名称（坐落）在本校内标识。"),
         fields=(*fields_of_kind("land"), SCHOOL_CODE), feed_resources=("land_parcel",),
         read_capability=capabilities.VIEW_RECORDS, write_capability=capabilities.EDIT_FACILITIES,
-        import_kind="land", rules=("体育场地与绿化用地面积之和不能超过占地面积",),
+        import_kind="land", rules=(gettext_noop("体育场地与绿化用地面积之和不能超过占地面积"),),
         extra={"source": _school_source("facilities.LandParcel", "name", "land", retired_on__isnull=True)},
     ))
     register(ApiResource(
-        key="equipment", label="仪器设备", natural_key=("school_code", "asset_number"),
-        description="学校的仪器设备台账：资产编号在本校内唯一。",
+        key="equipment", label=gettext_noop("仪器设备"), natural_key=("school_code", "asset_number"),
+        description=gettext_noop("学校的仪器设备台账：资产编号在本校内唯一。"),
         fields=(*fields_of_kind("equipment"), SCHOOL_CODE), feed_resources=("equipment",),
         read_capability=capabilities.VIEW_RECORDS, write_capability=capabilities.EDIT_ASSETS,
-        import_kind="equipment", rules=("金额留空时按 数量×单价 计算",),
+        import_kind="equipment", rules=(gettext_noop("金额留空时按 数量×单价 计算"),),
         extra={"source": _school_source("assets.Equipment", "asset_number", "equipment")},
     ))
     holdings_fields = tuple(
         SCHOOL_CODE if f.name == "school_code" else f for f in fields_of_kind("holdings"))
     register(ApiResource(
-        key="holdings", label="资产汇总", natural_key=("school_code", "year"),
-        description="学校每个统计年度的资产汇总（统计时点为该年9月1日）。",
+        key="holdings", label=gettext_noop("资产汇总"), natural_key=("school_code", "year"),
+        description=gettext_noop("学校每个统计年度的资产汇总（统计时点为该年9月1日）。"),
         fields=holdings_fields, feed_resources=("asset_holdings",),
         read_capability=capabilities.VIEW_RECORDS, write_capability=capabilities.EDIT_ASSETS,
-        import_kind="holdings", rules=("教学仪器设备资产值不能大于固定资产总值",),
+        import_kind="holdings", rules=(gettext_noop("教学仪器设备资产值不能大于固定资产总值"),),
         extra={"source": _school_source("assets.AssetHoldings", "year", "holdings")},
     ))
     register(ApiResource(
-        key="classes", label="班级", natural_key=("school_code", "school_year", "grade", "number"),
-        description="学校各学年的班级（只读：班级随学生注册自动建立，或在平台页面中维护）。",
+        key="classes", label=gettext_noop("班级"), natural_key=("school_code", "school_year", "grade", "number"),
+        description=gettext_noop("学校各学年的班级（只读：班级随学生注册自动建立，或在平台页面中维护）。"),
         fields=CLASS_FIELDS, feed_resources=("class",), read_capability=capabilities.VIEW_RECORDS,
         extra={"source": RecordSource(queryset=_classes, key_lookups={
             "school_code": "school__school_code", "school_year": "school_year", "grade": "grade", "number": "number"},
             values={"school_code": _school_code})},
     ))
     register(ApiResource(
-        key="student_events", label="学籍事件", natural_key=("id",),
-        description="学生的学籍事件（入学、转学、休学、复学、毕业等），由平台业务办理产生，只读。",
+        key="student_events", label=gettext_noop("学籍事件"), natural_key=("id",),
+        description=gettext_noop("学生的学籍事件（入学、转学、休学、复学、毕业等），由平台业务办理产生，只读。"),
         fields=EVENT_FIELDS, read_capability=capabilities.VIEW_RECORDS,
         extra={"source": RecordSource(queryset=_events, key_lookups={"id": "pk", "school_code": "school__school_code"},
                                       values={"school_code": _school_code, "student_number": lambda r, personal:

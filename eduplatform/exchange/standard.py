@@ -22,14 +22,20 @@ from typing import Any
 
 from django.db.models import Count
 from django.urls import reverse
+from django.utils.translation import gettext_noop
 
 from eduplatform.exchange.resources import ApiResource, ResourceField, all_resources
 from eduplatform.standards.models import Code, CodeTable
 
+# The standard is built in Chinese (the document and workbook systems exchange data by, and its
+# fingerprint); its texts are marked (``gettext_noop`` here, in ``resources`` and the schemas) and shown
+# translated on the page in an English session (``exchange.templatetags.standard_text``).
 TYPE_LABELS = {
-    "string": "字符串", "integer": "整数", "number": "数值", "date": "日期（YYYY-MM-DD）",
-    "boolean": "布尔（true/false）", "code": "代码",
+    "string": gettext_noop("字符串"), "integer": gettext_noop("整数"), "number": gettext_noop("数值"),
+    "date": gettext_noop("日期（YYYY-MM-DD）"), "boolean": gettext_noop("布尔（true/false）"), "code": gettext_noop("代码"),
 }
+TITLE = gettext_noop("广东省教育信息平台统一数据标准（开放接口）")
+OWN_LIST = gettext_noop("本平台取值表")
 FEED_PATH = "/api/v1/changes"
 TOKEN_PATH = "/oauth/token/"  # noqa: S105 — a URL, not a secret
 EXAMPLE_HOST = "https://edu.example.gd.cn"
@@ -83,6 +89,7 @@ class CodeTableDoc:
     used_by: tuple[str, ...]  # "students.gender"
     codes: tuple[tuple[str, str], ...] = ()  # (code, name), when short enough to print
     national: bool = True  # a standards code table (its own page); else a list of the resource's schema
+    parts: tuple[str, ...] = ()  # a list of a schema: its resource's and its field's labels (the name's parts)
 
     @property
     def anchor(self) -> str:
@@ -94,6 +101,20 @@ class Example:
     title: str
     explanation: str
     command: str
+    title_template: str = ""  # the title's marked text, with %(resource)s for ``subject``
+    subject: str = ""  # a resource's label
+
+
+# The example requests' titles and explanations.
+READ_TITLE = gettext_noop("读取%(resource)s（游标分页）")
+BATCH_TITLE = gettext_noop("批量提交%(resource)s（新增或更新，幂等）")
+TOKEN_TITLE = gettext_noop("获取访问令牌")
+TOKEN_TEXT = gettext_noop("安全管理员登记接口客户端后发放 client_id 与 client_secret；令牌有效期内每个请求都带上它。")
+READ_TEXT = gettext_noop("每页返回 next_cursor；下一页把它作为 cursor 参数传回，直到为空。")
+BATCH_TEXT = gettext_noop("同一 Idempotency-Key 的重试不会重复生效，返回与第一次相同的逐条结果；每次新的提交使用新的键。")
+FEED_TITLE = gettext_noop("读取变更流")
+FEED_TEXT = gettext_noop("按提交顺序返回新增、修改、删除和键变更；保存 next_cursor，下次用 after 传回。"
+                         "has_more 为 true 时立即继续读取，为 false 时稍后再轮询。")
 
 
 @dataclass(frozen=True)
@@ -176,7 +197,7 @@ def _batch_body(document: dict[str, Any], operation: dict[str, Any], record: dic
 def _examples(resources: tuple[ResourceDoc, ...], registry: list[ApiResource], document: dict[str, Any],
               host: str) -> tuple[Example, ...]:
     examples = [Example(
-        "获取访问令牌", "安全管理员登记接口客户端后发放 client_id 与 client_secret；令牌有效期内每个请求都带上它。",
+        TOKEN_TITLE, TOKEN_TEXT,
         f"curl -s -X POST {host}{TOKEN_PATH} \\\n  -u \"$CLIENT_ID:$CLIENT_SECRET\" \\\n"
         "  -d grant_type=client_credentials\n# 返回 {\"access_token\": \"…\", \"expires_in\": 36000, …}\n"
         "TOKEN=<access_token>")]
@@ -184,8 +205,9 @@ def _examples(resources: tuple[ResourceDoc, ...], registry: list[ApiResource], d
     if readable is not None:
         list_route = next(x for x in readable.routes if x.method == "GET")
         examples.append(Example(
-            f"读取{readable.label}（游标分页）", "每页返回 next_cursor；下一页把它作为 cursor 参数传回，直到为空。",
-            f"curl -s -H \"Authorization: Bearer $TOKEN\" \\\n  \"{host}{list_route.path}?limit=100\""))
+            READ_TITLE % {"resource": readable.label}, READ_TEXT,
+            f"curl -s -H \"Authorization: Bearer $TOKEN\" \\\n  \"{host}{list_route.path}?limit=100\"",
+            READ_TITLE, readable.label))
     writable = next((r for r in registry if r.writable), None)
     if writable is not None:
         doc = next(d for d in resources if d.key == writable.key)
@@ -194,14 +216,12 @@ def _examples(resources: tuple[ResourceDoc, ...], registry: list[ApiResource], d
             operation = document["paths"][batch.path][batch.method.lower()]
             body = json.dumps(_batch_body(document, operation, _example_record(writable)), ensure_ascii=False, indent=2)
             examples.append(Example(
-                f"批量提交{writable.label}（新增或更新，幂等）",
-                "同一 Idempotency-Key 的重试不会重复生效，返回与第一次相同的逐条结果；每次新的提交使用新的键。",
+                BATCH_TITLE % {"resource": writable.label}, BATCH_TEXT,
                 f"curl -s -X {batch.method} {host}{batch.path} \\\n  -H \"Authorization: Bearer $TOKEN\" \\\n"
                 f"  -H \"Idempotency-Key: $(uuidgen)\" \\\n  -H \"Content-Type: application/json\" \\\n"
-                f"  -d '{body}'"))
+                f"  -d '{body}'", BATCH_TITLE, writable.label))
     examples.append(Example(
-        "读取变更流", "按提交顺序返回新增、修改、删除和键变更；保存 next_cursor，下次用 after 传回。"
-        "has_more 为 true 时立即继续读取，为 false 时稍后再轮询。",
+        FEED_TITLE, FEED_TEXT,
         f"curl -s -H \"Authorization: Bearer $TOKEN\" \\\n  \"{host}{FEED_PATH}?resources=students,staff&limit=500\"\n"
         f"curl -s -H \"Authorization: Bearer $TOKEN\" \\\n  \"{host}{FEED_PATH}?resources=students,staff&after=$NEXT_CURSOR\""))
     return tuple(examples)
@@ -215,8 +235,8 @@ def _own_list(key: str, used_by: list[str], registry: list[ApiResource]) -> Code
     resource = next(r for r in registry if r.key == resource_key)
     label = next((f.label for f in resource.fields if f.name == field_name), field_name)
     choices = tuple((str(code), str(name)) for code, name in choices_of(resource, field_name))
-    return CodeTableDoc(key=key, name=f"{resource.label}·{label}", standard="本平台取值表", count=len(choices),
-                        used_by=tuple(used_by), codes=choices, national=False)
+    return CodeTableDoc(key=key, name=f"{resource.label}·{label}", standard=OWN_LIST, count=len(choices),
+                        used_by=tuple(used_by), codes=choices, national=False, parts=(resource.label, label))
 
 
 def build(*, host: str = EXAMPLE_HOST, with_codes: bool = True) -> DataStandard:
@@ -251,7 +271,7 @@ def build(*, host: str = EXAMPLE_HOST, with_codes: bool = True) -> DataStandard:
     fingerprint_source = json.dumps([[asdict(r) for r in resources], [asdict(t) for t in code_tables],
                                      document.get("info", {})], ensure_ascii=False, sort_keys=True, default=str)
     return DataStandard(
-        title="广东省教育信息平台统一数据标准（开放接口）",
+        title=TITLE,
         api_version=str(document.get("info", {}).get("version", "v1")),
         fingerprint=hashlib.sha256(fingerprint_source.encode()).hexdigest()[:12],
         resources=resources, code_tables=code_tables,

@@ -40,9 +40,10 @@ def standard_page(request: HttpRequest) -> HttpResponse:
         content = cache.get(key)
         if content is None:
             content = pdf.render_pdf("exchange/standard/document.html", {
-                "standard": standard, "print_title": standard.title, "print_region": gettext("广东省"),
-                "print_period": f"接口版本 {standard.api_version}",
-                "print_version": f"标准指纹 {standard.fingerprint}", "printed_at": timezone.now()})
+                "standard": standard, "print_title": gettext(standard.title), "print_region": gettext("广东省"),
+                "print_period": gettext("接口版本 %(version)s") % {"version": standard.api_version},
+                "print_version": gettext("标准指纹 %(fingerprint)s") % {"fingerprint": standard.fingerprint},
+                "printed_at": timezone.now()})
             cache.set(key, content, 3600)
         return _download(content, f"{filename}.pdf", "application/pdf")
     return render(request, "exchange/standard/index.html", {"standard": standard})

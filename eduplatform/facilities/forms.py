@@ -41,7 +41,7 @@ class RecordForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
         style_fields(self)
 
     def _field(self, col: Column) -> forms.Field:
-        label = col.label + (" *" if col.required else "")
+        label = gettext(col.label) + (" *" if col.required else "")
         if col.kind == "code":
             field: forms.Field = forms.ChoiceField(
                 label=label, required=False,
@@ -58,7 +58,7 @@ class RecordForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
                                     widget=forms.TextInput(attrs={"inputmode": "decimal"}))
         else:
             field = forms.CharField(label=label, required=False, max_length=500)
-        field.help_text = col.help
+        field.help_text = gettext(col.help) if col.help else ""
         return field
 
     def service_data(self) -> dict[str, str]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 from django.db.models import Q, Sum
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 
 from eduplatform.funding.models import InstitutionCategory
 from eduplatform.funding.selectors import higher_ed_profiles
@@ -48,7 +49,7 @@ from eduplatform.stats.models import (
 from eduplatform.stats.rollup import school_year_of
 from eduplatform.stats.selectors import FULL_TIME_TEACHER, figures
 
-RULE_VERSION = "普通高等学校基本办学条件指标（试行），教发〔2004〕2号"
+RULE_VERSION = gettext_lazy("普通高等学校基本办学条件指标（试行），教发〔2004〕2号")
 REGULAR_HEI_PREFIX = "41"  # 办学类型 41x 普通高等学校 (42x 成人高等学校 are not covered by the standard)
 UNDERGRADUATE_TYPES = ("411", "412", "413")  # 本科院校：大学、学院、独立学院
 JUNIOR_COLLEGE_TYPES = ("414", "415")  # 专科院校：高等专科学校、高等职业学校
@@ -57,8 +58,8 @@ POSTGRADUATE_EDUCATION = "1"  # GB/T 4658 学历 1x 研究生
 # students.schema.LEVELS: 1 专科, 2 本科, 3 硕士, 4 博士 (5 中职 and '' are not higher-education levels)
 LEVEL_LABELS = {"1": "专科", "2": "本科", "3": "硕士", "4": "博士"}
 WEIGHTS = {"1": decimal.Decimal(1), "2": decimal.Decimal(1), "3": decimal.Decimal("1.5"), "4": decimal.Decimal(2)}
-NOT_RECORDED = ("留学生、预科、进修、成人脱产、夜大（业余）、函授学生平台未记录，未计入折合在校生和全日制在校生；"
-                "教师的研究生学位未纳入教职工汇总，研究生学位教师比例无法核验")
+NOT_RECORDED = gettext_lazy("留学生、预科、进修、成人脱产、夜大（业余）、函授学生平台未记录，未计入折合在校生和全日制在校生；"
+                            "教师的研究生学位未纳入教职工汇总，研究生学位教师比例无法核验")
 
 
 @dataclass(frozen=True)
@@ -87,15 +88,19 @@ STANDARDS: dict[tuple[str, str], Standard] = {
 }
 
 
-CHECK_LABELS = ("生师比", "研究生学位教师比例", "生均教学行政用房", "生均教学科研仪器设备值", "生均图书")
+CHECK_LABELS = (gettext_lazy("生师比"), gettext_lazy("研究生学位教师比例"), gettext_lazy("生均教学行政用房"),
+                gettext_lazy("生均教学科研仪器设备值"), gettext_lazy("生均图书"))
 
 
 class Card:
-    PASSED = "合格"
-    YELLOW = "黄牌（限制招生）"
-    RED = "红牌（暂停招生）"
-    PENDING = "待定"
-    NOT_JUDGED = "无法判定"
+    """The verdicts, kept in Chinese (compared, exported as data); shown with ``{% translate r.card %}``.
+    The results' other texts are said in the reader's language when they are computed (per request)."""
+
+    PASSED = gettext_noop("合格")
+    YELLOW = gettext_noop("黄牌（限制招生）")
+    RED = gettext_noop("红牌（暂停招生）")
+    PENDING = gettext_noop("待定")
+    NOT_JUDGED = gettext_noop("无法判定")
 
 
 @dataclass
@@ -141,7 +146,7 @@ class InstitutionResult:
 
     @property
     def category_label(self) -> str:
-        return str(InstitutionCategory(self.category).label) if self.category else "未设置"
+        return str(InstitutionCategory(self.category).label) if self.category else gettext("未设置")
 
     @property
     def failed(self) -> list[Check]:
@@ -169,16 +174,18 @@ def _judge(result: InstitutionResult) -> None:
     failed, unknown = result.failed, result.unknown
     names = "、".join(c.label for c in failed)
     if len(failed) >= 2:
-        result.card, result.card_reason = Card.RED, f"{len(failed)} 项基本指标不合格：{names}"
+        result.card = Card.RED
+        result.card_reason = gettext("%(count)s 项基本指标不合格：%(names)s") % {"count": len(failed), "names": names}
     elif len(failed) == 1:
         result.card = Card.YELLOW
-        result.card_reason = f"1 项基本指标不合格：{names}" + (
-            f"；另有 {len(unknown)} 项无法核验，若其不合格则为红牌" if unknown else "")
+        result.card_reason = (gettext("1 项基本指标不合格：%(names)s；另有 %(unknown)s 项无法核验，若其不合格则为红牌")
+                              % {"names": names, "unknown": len(unknown)} if unknown
+                              else gettext("1 项基本指标不合格：%(names)s") % {"names": names})
     elif unknown:
         result.card = Card.PENDING
-        result.card_reason = f"已核验的指标均合格；{'、'.join(c.label for c in unknown)}无法核验"
+        result.card_reason = gettext("已核验的指标均合格；%(names)s无法核验") % {"names": "、".join(c.label for c in unknown)}
     else:
-        result.card, result.card_reason = Card.PASSED, "五项基本指标均合格"
+        result.card, result.card_reason = Card.PASSED, gettext("五项基本指标均合格")
 
 
 def institution_checks(actor: Actor, region: Region, snapshot: Snapshot | None = None) -> list[InstitutionResult]:
@@ -204,7 +211,7 @@ def institution_checks(actor: Actor, region: Region, snapshot: Snapshot | None =
     results = []
     for school_id, school in schools.items():
         type_code = school["school_type_code"]
-        level = "本科" if type_code in UNDERGRADUATE_TYPES else "专科" if type_code in JUNIOR_COLLEGE_TYPES else ""
+        level = "本科" if type_code in UNDERGRADUATE_TYPES else "专科" if type_code in JUNIOR_COLLEGE_TYPES else ""  # a key of STANDARDS
         profile = profiles.get(school_id)
         result = InstitutionResult(school_id, school["name"], school["school_code"], level,
                                    profile.category if profile else "")
@@ -231,33 +238,35 @@ def _compute(result: InstitutionResult, by_level: dict[str, int], teachers: int,
     teaching_admin = (areas["teaching_area"] + areas["admin_area"]) if areas else decimal.Decimal(0)
     books = assets["books_volumes"] if assets else 0
     equipment = assets["teaching_equipment_value"] if assets else decimal.Decimal(0)
+    no_buildings, no_assets = gettext("无校舍记录"), gettext("无资产汇总")
     result.inputs = [
-        ("普通本专科（专科 + 本科）", f"{counted['1']:,} + {counted['2']:,} = {undergraduates:,}"),
-        ("研究生（硕士、博士）", f"{counted['3']:,}、{counted['4']:,}"),
-        ("折合在校生", f"{undergraduates:,} + {counted['3']:,} × 1.5 + {counted['4']:,} × 2 = {_n(weighted)}"),
-        ("全日制在校生", f"{undergraduates:,} + {graduates:,} = {full_time:,}"),
-        ("专任教师", f"{teachers:,}"),
-        ("聘请校外教师（兼任教师）", f"{external:,}"),
-        ("教师总数", f"{teachers:,} + {external:,} × 0.5 = {_n(teacher_total)}"),
-        ("教学及辅助用房 + 行政办公用房（㎡）",
-         f"{_n(areas['teaching_area'])} + {_n(areas['admin_area'])} = {_n(teaching_admin)}" if areas else "无校舍记录"),
-        ("教学科研仪器设备资产值（元）", _n(equipment) if assets and assets["has_holdings"] else "无资产汇总"),
-        ("图书（册）", f"{books:,}" if assets and assets["has_holdings"] else "无资产汇总"),
+        (gettext("普通本专科（专科 + 本科）"), f"{counted['1']:,} + {counted['2']:,} = {undergraduates:,}"),
+        (gettext("研究生（硕士、博士）"), f"{counted['3']:,}、{counted['4']:,}"),
+        (gettext("折合在校生"), f"{undergraduates:,} + {counted['3']:,} × 1.5 + {counted['4']:,} × 2 = {_n(weighted)}"),
+        (gettext("全日制在校生"), f"{undergraduates:,} + {graduates:,} = {full_time:,}"),
+        (gettext("专任教师"), f"{teachers:,}"),
+        (gettext("聘请校外教师（兼任教师）"), f"{external:,}"),
+        (gettext("教师总数"), f"{teachers:,} + {external:,} × 0.5 = {_n(teacher_total)}"),
+        (gettext("教学及辅助用房 + 行政办公用房（㎡）"),
+         f"{_n(areas['teaching_area'])} + {_n(areas['admin_area'])} = {_n(teaching_admin)}" if areas else no_buildings),
+        (gettext("教学科研仪器设备资产值（元）"), _n(equipment) if assets and assets["has_holdings"] else no_assets),
+        (gettext("图书（册）"), f"{books:,}" if assets and assets["has_holdings"] else no_assets),
     ]
-    result.notes.append(NOT_RECORDED)
+    result.notes.append(str(NOT_RECORDED))
     if other:
-        result.notes.append(f"另有 {other:,} 名学生培养层次未填写或为中职，未计入折合在校生")
+        result.notes.append(gettext("另有 %(other)s 名学生培养层次未填写或为中职，未计入折合在校生") % {"other": f"{other:,}"})
     if external and teachers and external * 4 > teachers:
-        result.notes.append(f"聘请校外教师 {external:,} 人超过专任教师的四分之一（{teachers:,} ÷ 4），"
-                            "按规定原则上不应超过，请核实")
+        result.notes.append(gettext("聘请校外教师 %(external)s 人超过专任教师的四分之一（%(teachers)s ÷ 4），"
+                                    "按规定原则上不应超过，请核实") % {"external": f"{external:,}", "teachers": f"{teachers:,}"})
     if not result.level:
-        result.blocked = "办学类型不是本科或专科院校（如分校、大专班），本标准不适用"
+        result.blocked = gettext("办学类型不是本科或专科院校（如分校、大专班），本标准不适用")
     elif not result.category:
-        result.blocked = "未设置院校类别（综合、工科、医学……），无法确定适用的合格标准"
+        result.blocked = gettext("未设置院校类别（综合、工科、医学……），无法确定适用的合格标准")
     elif (result.level, result.category) not in STANDARDS:
-        result.blocked = f"未收录{result.level}{result.category_label}的合格标准（仅有综合类与工科类专科标准）"
+        result.blocked = gettext("未收录%(level)s%(category)s的合格标准（仅有综合类与工科类专科标准）") % {
+            "level": gettext(result.level), "category": result.category_label}
     elif not weighted:
-        result.blocked = "没有已记录培养层次的在校生"
+        result.blocked = gettext("没有已记录培养层次的在校生")
     standard = STANDARDS.get((result.level, result.category)) if not result.blocked else None
     assets_known = bool(assets and assets["has_holdings"])
 
@@ -265,22 +274,26 @@ def _compute(result: InstitutionResult, by_level: dict[str, int], teachers: int,
         return getattr(standard, name) if standard else None
 
     share = _ratio(decimal.Decimal(postgraduates), decimal.Decimal(teachers), 100)
+    reference = gettext("无法核验：教职工汇总未含学位；参考：研究生学历专任教师 %(postgraduates)s ÷ 专任教师 %(teachers)s") % {
+        "postgraduates": f"{postgraduates:,}", "teachers": f"{teachers:,}"}
+    if share is not None:
+        reference += gettext(" = %(share)s%%（学历口径，非学位）") % {"share": f"{share:.2f}"}
     result.checks = [
-        Check("pupil_teacher", "生师比", "", _ratio(weighted, teacher_total), limit("pupil_teacher"), True,
-              f"折合在校生 {_n(weighted)} ÷ 教师总数 {_n(teacher_total)}"),
-        Check("graduate_degree_share", "研究生学位教师比例", "%", None, limit("graduate_degree_share"), False,
-              "无法核验：教职工汇总未含学位；参考：研究生学历专任教师 "
-              f"{postgraduates:,} ÷ 专任教师 {teachers:,}"
-              + (f" = {share:.2f}%（学历口径，非学位）" if share is not None else "")),
-        Check("teaching_admin_area", "生均教学行政用房", "㎡", _ratio(teaching_admin, decimal.Decimal(full_time)) if areas
-              else None, limit("teaching_admin_area"), False,
-              f"(教学及辅助用房 + 行政办公用房) {_n(teaching_admin)} ÷ 全日制在校生 {full_time:,}" if areas
-              else "无校舍记录"),
-        Check("equipment", "生均教学科研仪器设备值", "元", _ratio(equipment, weighted) if assets_known else None,
+        Check("pupil_teacher", gettext("生师比"), "", _ratio(weighted, teacher_total), limit("pupil_teacher"), True,
+              gettext("折合在校生 %(weighted)s ÷ 教师总数 %(teachers)s") % {"weighted": _n(weighted), "teachers": _n(teacher_total)}),
+        Check("graduate_degree_share", gettext("研究生学位教师比例"), "%", None, limit("graduate_degree_share"), False,
+              reference),
+        Check("teaching_admin_area", gettext("生均教学行政用房"), "㎡",
+              _ratio(teaching_admin, decimal.Decimal(full_time)) if areas else None, limit("teaching_admin_area"), False,
+              gettext("(教学及辅助用房 + 行政办公用房) %(area)s ÷ 全日制在校生 %(students)s") % {
+                  "area": _n(teaching_admin), "students": f"{full_time:,}"} if areas else no_buildings),
+        Check("equipment", gettext("生均教学科研仪器设备值"), gettext("元"), _ratio(equipment, weighted) if assets_known else None,
               limit("equipment"), False,
-              f"教学科研仪器设备资产值 {_n(equipment)} ÷ 折合在校生 {_n(weighted)}" if assets_known else "无资产汇总"),
-        Check("books", "生均图书", "册", _ratio(decimal.Decimal(books), weighted) if assets_known else None,
-              limit("books"), False, f"图书 {books:,} ÷ 折合在校生 {_n(weighted)}" if assets_known else "无资产汇总"),
+              gettext("教学科研仪器设备资产值 %(value)s ÷ 折合在校生 %(weighted)s") % {
+                  "value": _n(equipment), "weighted": _n(weighted)} if assets_known else no_assets),
+        Check("books", gettext("生均图书"), gettext("册"), _ratio(decimal.Decimal(books), weighted) if assets_known else None,
+              limit("books"), False, gettext("图书 %(books)s ÷ 折合在校生 %(weighted)s") % {
+                  "books": f"{books:,}", "weighted": _n(weighted)} if assets_known else no_assets),
     ]
 
 
@@ -307,5 +320,6 @@ def with_history(actor: Actor, region: Region, snapshot: Snapshot | None = None,
         for result in results:
             if result.card == Card.YELLOW and all(c.get(result.school_id) == Card.YELLOW for c in cards):
                 result.card = Card.RED
-                result.card_reason += "；连续三年黄牌（" + "、".join(f"{s.school_year}学年" for s in earlier) + "亦为黄牌）"
+                result.card_reason += gettext("；连续三年黄牌（%(years)s亦为黄牌）") % {
+                    "years": "、".join(gettext("%(year)s学年") % {"year": s.school_year} for s in earlier)}
     return results, earlier

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.funding.models import FundingRateSet, InstitutionCategory
 from eduplatform.funding.services import FUNDED_STAGES, RATE_FIELDS, RATE_LABELS
@@ -30,7 +30,7 @@ class RateSetForm(forms.Form):
             line = lines.get(int(stage))
             for name in RATE_FIELDS:
                 value = getattr(line, name) if line is not None else ""
-                label = f"{STAGE_LABELS[stage]}{RATE_LABELS[name]}"
+                label = gettext("%(stage)s · %(rate)s") % {"stage": STAGE_LABELS[stage], "rate": gettext(RATE_LABELS[name])}
                 if name == "covers_private":  # 民办 schools at this rate: only when ticked
                     self.fields[f"{int(stage)}.{name}"] = forms.BooleanField(
                         label=label, required=False, widget=forms.CheckboxInput(attrs={"aria-label": label}))

@@ -163,7 +163,7 @@ def higher_ed_page(request: HttpRequest) -> HttpResponse:
         inputs = [[r.name, label, value] for r in results for label, value in r.inputs]
         source = f"{gettext('数据：') + str(snapshot) if snapshot else gettext('数据：实时数据')}；依据：{conditions.RULE_VERSION}"
         return _workbook_response(f"{region.name}高校基本办学条件.xlsx", [
-            (gettext("结论"), headers, data + [[source], [conditions.NOT_RECORDED]]),
+            (gettext("结论"), headers, data + [[source], [str(conditions.NOT_RECORDED)]]),
             (gettext("指标与计算"), [gettext("学校"), gettext("指标"), gettext("数值"), gettext("合格标准"), gettext("结果"), gettext("计算过程")], detail),
             (gettext("输入数据"), [gettext("学校"), gettext("项目"), gettext("数值")], inputs),
         ])

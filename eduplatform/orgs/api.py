@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_noop
 from ninja import Query, Router, Schema
 
 from eduplatform.core.api import decode_cursor, encode_cursor
@@ -43,7 +44,7 @@ class SchoolFilter(Schema):
     limit: int = 100
 
 
-@router.get("/schools", response=SchoolPage, summary="列出管辖范围内的学校（游标分页）")
+@router.get("/schools", response=SchoolPage, summary=gettext_noop("列出管辖范围内的学校（游标分页）"))
 def list_schools(request: HttpRequest, filters: Query[SchoolFilter]):
     _may_read_records(request)
     limit = max(1, min(filters.limit, 1000))
@@ -55,7 +56,7 @@ def list_schools(request: HttpRequest, filters: Query[SchoolFilter]):
     return SchoolPage(items=[school_out(s) for s in rows], next_cursor=encode_cursor(rows[-1].pk) if more else None)
 
 
-@router.get("/schools/{school_code}", response=SchoolOut, summary="按学校标识码读取一所学校")
+@router.get("/schools/{school_code}", response=SchoolOut, summary=gettext_noop("按学校标识码读取一所学校"))
 def get_school(request: HttpRequest, school_code: str):
     _may_read_records(request)
     try:
@@ -68,7 +69,7 @@ def get_school(request: HttpRequest, school_code: str):
         raise
 
 
-@router.get("/regions/{region_code}/children", response=list[RegionOut], summary="下级区划及学校数")
+@router.get("/regions/{region_code}/children", response=list[RegionOut], summary=gettext_noop("下级区划及学校数"))
 def region_children(request: HttpRequest, region_code: str):
     _may_read_records(request)
     region = selectors.region_for(request.user, region_code)

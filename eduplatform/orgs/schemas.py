@@ -5,17 +5,18 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.utils.translation import gettext_noop
 from ninja import Schema
 from pydantic import Field
 
 
 class SchoolOut(Schema):
-    school_code: str = Field(description="学校标识码（10位）")
-    name: str = Field(description="学校名称")
-    school_type_code: str = Field(description="办学类型代码（JY/T 1001）")
-    sponsor_code: str = Field(description="举办者代码")
-    urban_rural_code: str = Field(description="城乡分类代码")
-    town_code: str = Field(description="所在乡镇（街道）12位统计用区划代码")
+    school_code: str = Field(description=gettext_noop("学校标识码（10位）"))
+    name: str = Field(description=gettext_noop("学校名称"))
+    school_type_code: str = Field(description=gettext_noop("办学类型代码（JY/T 1001）"))
+    sponsor_code: str = Field(description=gettext_noop("举办者代码"))
+    urban_rural_code: str = Field(description=gettext_noop("城乡分类代码"))
+    town_code: str = Field(description=gettext_noop("所在乡镇（街道）12位统计用区划代码"))
     address: str
     longitude: Decimal | None
     latitude: Decimal | None

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.db.models import Sum
+from django.utils.translation import gettext
 
 from eduplatform.orgs.models import Region, RegionLevel
 from eduplatform.orgs.stages import STAGE_LABELS, Stage
@@ -210,4 +211,4 @@ def city_table(snapshot: Snapshot) -> PublicTable:
         return [SUPPRESSED if (r, c) in hidden else v for c, v in enumerate(matrix[r])]
 
     rows = [PublicRow(name, shown(r)) for r, name in enumerate(names)]
-    return PublicTable(columns, rows, PublicRow("全省", shown(len(names))), len(stages), len(hidden))
+    return PublicTable(columns, rows, PublicRow(gettext("全省"), shown(len(names))), len(stages), len(hidden))

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.utils.translation import gettext_lazy
+from django.utils.functional import lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.quality.issues import ATTACHMENT_MAX_BYTES, EXPLANATION_MAX
 
@@ -11,8 +12,8 @@ from eduplatform.quality.issues import ATTACHMENT_MAX_BYTES, EXPLANATION_MAX
 class ExplainForm(forms.Form):
     explanation = forms.CharField(label=gettext_lazy("情况说明 *"), widget=forms.Textarea(attrs={"rows": 4}), max_length=EXPLANATION_MAX,
                                   error_messages={"required": gettext_lazy("请填写情况说明")})
-    attachment = forms.FileField(label=f"佐证材料（PDF、JPG、PNG，不超过 {ATTACHMENT_MAX_BYTES // 1024 // 1024} MB）",
-                                 required=False)
+    attachment = forms.FileField(label=lazy(lambda: gettext("佐证材料（PDF、JPG、PNG，不超过 %(mb)s MB）") % {
+        "mb": ATTACHMENT_MAX_BYTES // 1024 // 1024}, str)(), required=False)
 
 
 class NoteForm(forms.Form):

@@ -150,10 +150,16 @@ def rollup_choices() -> list[dict[str, Any]]:
     may name (the engine's whitelist: record_refs.catalogue)."""
     from eduplatform.reporting import record_refs
 
-    return [{"name": name, "label": info["label"],
-             "fields": [(f"RECORD('{name}.{field}')", f"{label}（{name}.{field}）") for field, label in info["fields"].items()],
-             "dims": [f"{dim}（{label}）" for dim, label in info["dims"].items()]}
-            for name, info in record_refs.catalogue()["rollups"].items()]
+    # The catalogue is cached in the language of its first reader: the labels are read again from the
+    # models' (marked) verbose names, in the reader's language.
+    def label(model, field: str) -> str:
+        return str(model._meta.get_field(field).verbose_name)
+
+    return [{"name": name, "label": str(rollup.model._meta.verbose_name),
+             "fields": [(f"RECORD('{name}.{field}')", f"{label(rollup.model, field)}（{name}.{field}）")
+                        for field in rollup.measures],
+             "dims": [f"{dim}（{label(rollup.model, dim)}）" for dim in rollup.dims]}
+            for name, rollup in record_refs.rollups().items()]
 
 
 def code_tables() -> list[tuple[str, str]]:

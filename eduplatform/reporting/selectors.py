@@ -18,6 +18,7 @@ from typing import Any
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import StrIndex, Substr
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.orgs import capabilities as cap
 from eduplatform.orgs.models import Region
@@ -106,9 +107,10 @@ def approval_blockers(task: CollectionTask, region_path: str) -> list[str]:
     count = pending.count()
     if count:
         names = list(pending.order_by("region_path", "school_id").values_list("school__name", flat=True)[:3])
-        more = " 等" if count > len(names) else ""
-        problems.append(f"本区域还有 {count:,} 所学校的报表未审核通过（{'、'.join(names)}{more}），"
-                        f"全部审核通过（含零上报）后才能审核本区域")
+        more = gettext(" 等") if count > len(names) else ""
+        problems.append(gettext("本区域还有 %(count)s 所学校的报表未审核通过（%(names)s%(more)s），"
+                                "全部审核通过（含零上报）后才能审核本区域")
+                        % {"count": f"{count:,}", "names": "、".join(names), "more": more})
     required = child_nodes_required(task, region_path)
     if required:
         approved = set(RegionApproval.objects.filter(task=task, region_path__in=required)
@@ -117,8 +119,9 @@ def approval_blockers(task: CollectionTask, region_path: str) -> list[str]:
         if missing:
             names = dict(Region.objects.filter(path__in=missing[:5]).values_list("path", "name"))
             shown = "、".join(names.get(p, p) for p in missing[:5])
-            more = " 等" if len(missing) > 5 else ""
-            problems.append(f"下级区域还有 {len(missing)} 个尚未审核通过（{shown}{more}），下级全部审核通过后才能审核本区域")
+            more = gettext(" 等") if len(missing) > 5 else ""
+            problems.append(gettext("下级区域还有 %(count)s 个尚未审核通过（%(names)s%(more)s），下级全部审核通过后才能审核本区域")
+                            % {"count": len(missing), "names": shown, "more": more})
     return problems
 
 

@@ -682,8 +682,8 @@ def _printed(task: CollectionTask, *, subject: str, region: str = "") -> dict[st
     """Title, region, period and version on every printed page (core/_print_header.html)."""
     version = task.form_version
     return {"print_title": f"{version.form.code} {version.form.title} · {subject}" if version else f"{task.title} · {subject}",
-            "print_region": region or subject, "print_period": f"统计期 {task.period}",
-            "print_version": f"第 {version.version} 版" if version else str(task.snapshot or "")}
+            "print_region": region or subject, "print_period": gettext("统计期 %(period)s") % {"period": task.period},
+            "print_version": gettext("第 %(version)s 版") % {"version": version.version} if version else str(task.snapshot or "")}
 
 
 def _pdf_response(template: str, context: dict[str, Any], filename: str, *, landscape: bool = False) -> HttpResponse:

@@ -42,7 +42,7 @@ class StaffForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
 
     @staticmethod
     def _field(schema: RowSchema, col: Column) -> forms.Field:
-        label = col.label + (" *" if col.required else "")
+        label = gettext(col.label) + (" *" if col.required else "")
         if col.kind == "code":
             field: forms.Field = forms.ChoiceField(
                 label=label, required=False, choices=[BLANK] + [(c, f"{c} {n}") for c, n in schema.choices_of(col.field)])
@@ -55,7 +55,7 @@ class StaffForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
             field = forms.CharField(label=label, required=False, widget=forms.TextInput(attrs={"type": "month"}))
         else:
             field = forms.CharField(label=label, required=False, max_length=200)
-        field.help_text = col.help
+        field.help_text = gettext(col.help) if col.help else ""
         return field
 
     def service_data(self) -> dict[str, str]:

@@ -245,9 +245,10 @@ def base_tables(request: HttpRequest, snapshot_id: int) -> HttpResponse:
     if findings is None:
         findings = basetables.check(tables, user, region, snapshot, school_id=school_id, series=series.key)
     # Title, region, period and version on every printed page (core/_print_header.html).
-    printed = {"print_title": f"{series.name}表 · {subject}", "print_region": subject,
-               "print_period": f"统计时点 {snapshot.census_date:%Y-%m-%d}",
-               "print_version": f"{snapshot.title}，第 {snapshot.version} 版"}
+    printed = {"print_title": gettext("%(name)s表 · %(subject)s") % {"name": series.name, "subject": subject},
+               "print_region": subject,
+               "print_period": gettext("统计时点 %(date)s") % {"date": f"{snapshot.census_date:%Y-%m-%d}"},
+               "print_version": gettext("%(title)s，第 %(version)s 版") % {"title": snapshot.title, "version": snapshot.version}}
     if request.GET.get("format") == "pdf":
         content = pdf.render_pdf("stats/base_tables_pdf.html", {
             **printed, "tables": tables, "findings": findings, "wide_columns": PORTRAIT_COLUMNS})

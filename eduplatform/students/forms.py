@@ -72,7 +72,7 @@ class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
                  ask_school: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         for col in columns:
-            label = col.label + (" *" if col.required else "")
+            label = gettext(col.label) + (" *" if col.required else "")
             if col.field == "grade":
                 field: forms.Field = forms.ChoiceField(label=label, required=False, choices=grade_choices(grades))
                 _accept_any(field)
@@ -91,7 +91,7 @@ class StudentForm(ServiceErrorsMixin, SchoolCodeMixin, forms.Form):
                 field = forms.CharField(label=label, required=False, widget=forms.TextInput(attrs={"type": "month"}))
             else:
                 field = forms.CharField(label=label, required=False, max_length=200)
-            field.help_text = PLACE_HELP if col.field in PLACE_FIELDS else col.help
+            field.help_text = PLACE_HELP if col.field in PLACE_FIELDS else (gettext(col.help) if col.help else "")
             self.fields[col.field] = field
         self.columns = tuple(columns)
         for name in VOCATIONAL_FIELDS:

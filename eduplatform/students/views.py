@@ -365,7 +365,7 @@ def student_edit(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
     student = _writable_student(request, student_ref)
     form = StudentForm(request.POST or None, columns=EDITABLE_COLUMNS, initial=_edit_initial(student))
     if student.phone_masked:
-        form.fields["phone"].help_text = f"当前为 {student.phone_masked}；留空则不修改"
+        form.fields["phone"].help_text = gettext("当前为 %(phone)s；留空则不修改") % {"phone": student.phone_masked}
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
         if not data.get("phone"):

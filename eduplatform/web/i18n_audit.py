@@ -230,17 +230,25 @@ class DataStrings:
 
 # The platform's own code lists kept in Python (names by national standards or fixed once, like the code
 # tables in the database): data, shown as the standards name them (docs/i18n.md, "Code tables").
-CODE_LIST_MODULES = ("eduplatform.staff.codes", "eduplatform.assets.codes", "eduplatform.students.schema")
+CODE_LIST_MODULES = ("eduplatform.staff.codes", "eduplatform.assets.codes", "eduplatform.students.schema",
+                     "eduplatform.facilities.schema")
+
+
+# Models whose texts are not records but the platform's own texts kept ready-made: the stored 基表 (their
+# headings, titles, notes and rules are marked in ``stats.basetables`` and translated on screen).
+DERIVED_MODELS = ("stats.StoredBaseTables",)
 
 
 def code_list_names() -> list[str]:
-    """The names of the code lists of CODE_LIST_MODULES ((code, name) pairs and code → name maps) and
-    the grade names (JY/T 年级)."""
+    """The names of the code lists of CODE_LIST_MODULES ((code, name) pairs and code → name maps), the
+    grade names (JY/T 年级) and the 基表 series' form-number prefixes (基础基, 中职基, 高基: codes of the
+    national forms, shown as codes with a translated title)."""
     import importlib
 
+    from eduplatform.stats.basetables import SERIES
     from eduplatform.students.grades import GRADES
 
-    names = [g.name for g in GRADES]
+    names = [g.name for g in GRADES] + [s.name for s in SERIES.values()]
     for module_name in CODE_LIST_MODULES:
         for value in vars(importlib.import_module(module_name)).values():
             if isinstance(value, dict):
@@ -271,7 +279,7 @@ def data_strings() -> DataStrings:
 
     walk(code_list_names())
     for model in apps.get_models():
-        if model._meta.proxy or not model._meta.managed:
+        if model._meta.proxy or not model._meta.managed or model._meta.label in DERIVED_MODELS:
             continue
         names = [f.attname for f in model._meta.concrete_fields
                  if isinstance(f, (models.CharField, models.TextField, models.JSONField))]
@@ -281,6 +289,7 @@ def data_strings() -> DataStrings:
     return DataStrings.of(values)
 
 
+_MASKED = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)\*")
 _VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 _SHOWN_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 # A text at least this long whose last Chinese run only begins a stored run is a stored text cut short.
@@ -298,7 +307,10 @@ class _Texts(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attributes = dict(attrs)
-        skip = tag in ("script", "style") or (attributes.get("lang") or "").lower().startswith("zh") and tag != "html"
+        # Skipped: scripts and styles, text marked as Chinese (the switch's 简体中文) and text marked not to
+        # be translated (translate="no": sample values and commands of the data standard).
+        skip = (tag in ("script", "style") or attributes.get("translate") == "no"
+                or (attributes.get("lang") or "").lower().startswith("zh") and tag != "html")
         if not skip and not self._skipped():
             self.texts += [f"{name}: {attributes[name]}" for name in _SHOWN_ATTRIBUTES if attributes.get(name)]
         if tag not in _VOID:
@@ -329,6 +341,8 @@ def chinese_outside_data(html: str, data: DataStrings) -> list[str]:
         runs = HAN.findall(text)
         if runs and len(text) >= TRUNCATED_LENGTH and runs[-1] not in data and data.begins(runs[-1]):
             runs.pop()  # a stored text cut short for display (a list shows the first characters of a message)
-        if any(run not in data for run in runs) and text not in found:
+        # A masked value (苏*, 新塘街道长沥****): a run followed by the mask begins a stored value.
+        masked = {m[1] for m in _MASKED.finditer(text) if data.begins(m[1])}
+        if any(run not in data and run not in masked for run in runs) and text not in found:
             found.append(text)
     return found

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 
+from django.utils.translation import gettext_noop
+
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor
 from eduplatform.orgs.stages import Stage
@@ -38,8 +40,8 @@ from eduplatform.stats.models import Snapshot
 @dataclass(frozen=True)
 class Series:
     key: str
-    name: str  # the table numbers' prefix
-    label: str
+    name: str  # the table numbers' prefix: a code, shown as it is in both languages
+    label: str  # marked; shown through ``|form_text``
     module: ModuleType
 
     @property
@@ -52,9 +54,9 @@ class Series:
 
 
 SERIES: dict[str, Series] = {s.key: s for s in (
-    Series(BASIC, "基础基", "基础教育", basic),
-    Series(VOCATIONAL, "中职基", "中等职业教育", vocational),
-    Series(HIGHER, "高基", "高等教育", higher),
+    Series(BASIC, "基础基", gettext_noop("基础教育"), basic),
+    Series(VOCATIONAL, "中职基", gettext_noop("中等职业教育"), vocational),
+    Series(HIGHER, "高基", gettext_noop("高等教育"), higher),
 )}
 
 

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from eduplatform.funding.conditions import LEVEL_LABELS, WEIGHTS
 from eduplatform.orgs.models import Region
@@ -29,6 +30,7 @@ from eduplatform.stats.basetables.basic import (
     BaseTable,
     Finding,
     RowsOf,
+    Said,
     Source,
     _check_schools,
     _floor_area,
@@ -55,9 +57,9 @@ from eduplatform.stats.models import Snapshot, StudentRollup
 from eduplatform.students.grades import grades_of_stage
 
 UNDERGRADUATE = "2"  # students.schema.LEVELS: 本科
-NO_LEVEL = "未填或非高等教育层次"
-WEIGHTED = "折合在校生"
-TEACHING_AND_ADMIN = "其中：教学行政用房（教学及辅助 + 行政办公）"
+NO_LEVEL = gettext_noop("未填或非高等教育层次")
+WEIGHTED = gettext_noop("折合在校生")
+TEACHING_AND_ADMIN = gettext_noop("其中：教学行政用房（教学及辅助 + 行政办公）")
 
 SOURCES = sources_of(HIGHER)
 
@@ -72,34 +74,34 @@ def students_by_level(rows: Sequence[dict]) -> BaseTable:
     for r in rows:
         weighted[LEVEL_LABELS.get(r["level"], NO_LEVEL)] += (r["enrolled"] or 0) * WEIGHTS.get(r["level"], decimal.Decimal(0))
     extra[WEIGHTED] = {level: n.quantize(decimal.Decimal("0.1")) for level, n in weighted.items()}
-    return _grid("高基311", "高等教育学生数（分层次、分年级，含折合在校生）", pairs, [*LEVEL_LABELS.values(), NO_LEVEL],
+    return _grid("高基311", gettext_noop("高等教育学生数（分层次、分年级，含折合在校生）"), pairs, [*LEVEL_LABELS.values(), NO_LEVEL],
                  [g.name for g in grades], extra=extra,
-                 note="折合在校生 = 普通本专科 + 硕士 × 1.5 + 博士 × 2（教发〔2004〕2号）；留学生（× 3）、预科、进修、成人脱产、"
-                      "夜大（× 0.3）、函授（× 0.1）学生平台未记录，不能填报，未计入；培养层次未填的学生不折合")
+                 note=gettext_noop("折合在校生 = 普通本专科 + 硕士 × 1.5 + 博士 × 2（教发〔2004〕2号）；留学生（× 3）、预科、进修、成人脱产、"
+                      "夜大（× 0.3）、函授（× 0.1）学生平台未记录，不能填报，未计入；培养层次未填的学生不折合"))
 
 
-STAFF_NOTE = ("教职工不含代课教师和兼任教师（单列）；兼任教师即聘请校外教师，教师总数 = 专任教师 + 聘请校外教师 × 0.5；"
-              "记录不区分校本部与附属医院、科研机构人员，不能分列")
-TEACHER_NOTE = "学历按最高学历（GB/T 4658）归类；记录没有教师的最高学位，按学位的栏目不能填报"
+STAFF_NOTE = (gettext_noop("教职工不含代课教师和兼任教师（单列）；兼任教师即聘请校外教师，教师总数 = 专任教师 + 聘请校外教师 × 0.5；"
+              "记录不区分校本部与附属医院、科研机构人员，不能分列"))
+TEACHER_NOTE = gettext_noop("学历按最高学历（GB/T 4658）归类；记录没有教师的最高学位，按学位的栏目不能填报")
 
 
 def _fold(rows: dict[str, list[dict]], snapshot: Snapshot, *, one_school: bool) -> list[BaseTable]:
-    schools = (renamed(_school_identity(rows["schools"]), "高基111", "高等学校（机构）基本情况") if one_school else
-               renamed(_school_counts(rows["schools"]), "高基111", "高等学校（机构）数（按办学类型、城乡分类、举办者）"))
+    schools = (renamed(_school_identity(rows["schools"]), "高基111", gettext_noop("高等学校（机构）基本情况")) if one_school else
+               renamed(_school_counts(rows["schools"]), "高基111", gettext_noop("高等学校（机构）数（按办学类型、城乡分类、举办者）")))
     undergraduates = [r for r in rows["students"] if r["level"] == UNDERGRADUATE]
-    area = renamed(_floor_area(rows["buildings"]), "高基521", "高等学校校舍建筑面积（㎡，按用途）",
-                   "记录没有产权与非产权（独立使用）面积之分，只按现存建筑统计")
+    area = renamed(_floor_area(rows["buildings"]), "高基521", gettext_noop("高等学校校舍建筑面积（㎡，按用途）"),
+                   gettext_noop("记录没有产权与非产权（独立使用）面积之分，只按现存建筑统计"))
     teaching, admin = area.cell("教学及辅助用房", "建筑面积"), area.cell("行政办公用房", "建筑面积")
     area.rows.insert(3, (TEACHING_AND_ADMIN, [teaching + admin]))
     return [
         schools,
         students_by_level(rows["students"]),
-        students_by_major(undergraduates, Stage.HIGHER, "高基312", "普通本科分专业学生数（分年级）",
-                          "按学籍记录的专业名称归类（未规范到本科专业目录代码）；记录不含转专业、分专业的学生变动（高基331），"
-                          "这些栏目不能填报"),
-        renamed(_staff_by_post(rows["posts"]), "高基411", "高等学校教职工（按岗位类别；代课、兼任教师不计入教职工数）",
+        students_by_major(undergraduates, Stage.HIGHER, "高基312", gettext_noop("普通本科分专业学生数（分年级）"),
+                          gettext_noop("按学籍记录的专业名称归类（未规范到本科专业目录代码）；记录不含转专业、分专业的学生变动（高基331），"
+                          "这些栏目不能填报")),
+        renamed(_staff_by_post(rows["posts"]), "高基411", gettext_noop("高等学校教职工（按岗位类别；代课、兼任教师不计入教职工数）"),
                 STAFF_NOTE),
-        teachers_by_education_and_title(rows["teachers"], "高基421", "高等学校专任教师（按学历、专业技术职务）",
+        teachers_by_education_and_title(rows["teachers"], "高基421", gettext_noop("高等学校专任教师（按学历、专业技术职务）"),
                                         dual_qualified=False, note=TEACHER_NOTE),
         area,
     ]
@@ -134,29 +136,31 @@ def findings(tables: list[BaseTable], rows_of: RowsOf, snapshot: Snapshot, *, co
     by_level = {r["level"]: r["enrolled"] or 0 for r in rows_of(CHECK_SOURCES["by_level"])}
     students = by_code["高基311"]
     counted = sum(by_level.values())
-    found = [Finding("V12 高基311 在校生 = 各层次之和 = 各年级之和",
+    found = [Finding(gettext_noop("V12 高基311 在校生 = 各层次之和 = 各年级之和"),
                      students.cell(TOTAL, TOTAL) == counted == sum(cells[0] for label, cells in students.rows[1:]),
-                     f"高基311 合计 {students.cell(TOTAL, TOTAL)}，各层次之和 "
-                     f"{sum(cells[0] for _l, cells in students.rows[1:])}，快照在校生 {counted}")]
+                     Said(gettext_noop("高基311 合计 %(total)s，各层次之和 %(levels)s，快照在校生 %(counted)s"),
+                          total=students.cell(TOTAL, TOTAL), levels=sum(cells[0] for _l, cells in students.rows[1:]),
+                          counted=counted))]
     weighted = sum((n * WEIGHTS.get(level, decimal.Decimal(0)) for level, n in by_level.items()), decimal.Decimal(0))
     shown = students.cell(TOTAL, WEIGHTED)
-    found.append(Finding("高基311 折合在校生 = 本专科 + 硕士 × 1.5 + 博士 × 2", shown == weighted,
-                         f"表中 {shown}，按快照各层次在校生计 {weighted}"))
+    found.append(Finding(gettext_noop("高基311 折合在校生 = 本专科 + 硕士 × 1.5 + 博士 × 2"), shown == weighted,
+                         Said(gettext_noop("表中 %(shown)s，按快照各层次在校生计 %(weighted)s"), shown=shown, weighted=weighted)))
     undergraduates = by_level.get(UNDERGRADUATE, 0)
     in_311 = dict(students.rows).get("本科", [0])[0]
     majors = by_code["高基312"]
-    found += by_major_findings(majors, undergraduates, "V11 本科在校生 = 高基312 分专业之和 = 分年级之和")
-    found.append(Finding("V11 高基311 本科在校生 = 高基312 合计", in_311 == majors.cell(TOTAL, TOTAL),
-                         f"高基311 本科 {in_311}，高基312 合计 {majors.cell(TOTAL, TOTAL)}"))
-    found.append(_unverifiable("V11 高基331 本学年在校生与上学年在校生经变动（招生、转入转出、休退学、毕业）相衔接",
-                               "学生变动（转学、转专业、休学、退学）流量未汇总到统计快照，无法核验"))
+    found += by_major_findings(majors, undergraduates, gettext_noop("V11 本科在校生 = 高基312 分专业之和 = 分年级之和"))
+    found.append(Finding(gettext_noop("V11 高基311 本科在校生 = 高基312 合计"), in_311 == majors.cell(TOTAL, TOTAL),
+                         Said(gettext_noop("高基311 本科 %(in_311)s，高基312 合计 %(in_312)s"), in_311=in_311,
+                              in_312=majors.cell(TOTAL, TOTAL))))
+    found.append(_unverifiable(gettext_noop("V11 高基331 本学年在校生与上学年在校生经变动（招生、转入转出、休退学、毕业）相衔接"),
+                               gettext_noop("学生变动（转学、转专业、休学、退学）流量未汇总到统计快照，无法核验")))
     found += staff_findings(by_code["高基411"], by_code["高基421"],
                             rows_of(SOURCES["posts"]), "高基")
     area = by_code["高基521"]
     found += area_findings(area, "高基521")
-    found.append(Finding("高基521 教学行政用房 = 教学及辅助用房 + 行政办公用房",
+    found.append(Finding(gettext_noop("高基521 教学行政用房 = 教学及辅助用房 + 行政办公用房"),
                          area.cell(TEACHING_AND_ADMIN, "建筑面积")
                          == area.cell("教学及辅助用房", "建筑面积") + area.cell("行政办公用房", "建筑面积"),
-                         f"教学行政用房 {area.cell(TEACHING_AND_ADMIN, '建筑面积')}"))
+                         Said(gettext_noop("教学行政用房 %(area)s"), area=area.cell(TEACHING_AND_ADMIN, "建筑面积"))))
     found += _check_schools(rows_of(SOURCES["schools"]))
     return found

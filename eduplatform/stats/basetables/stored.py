@@ -43,7 +43,7 @@ from django.utils import timezone
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
 from eduplatform.stats.basetables import SERIES, Series
-from eduplatform.stats.basetables.basic import BaseTable, Finding, Source, _Cursor
+from eduplatform.stats.basetables.basic import BaseTable, Finding, Said, Source, _Cursor
 from eduplatform.stats.models import SNAPSHOT_OF, Snapshot
 from eduplatform.stats.stored_tables import BaseTableRun, StoredBaseTables
 
@@ -63,21 +63,49 @@ def _default(value: object) -> object:
 
 
 def _hook(obj: dict) -> object:
-    return decimal.Decimal(obj["$d"]) if len(obj) == 1 and "$d" in obj else obj
+    if len(obj) == 1 and "$d" in obj:
+        return decimal.Decimal(obj["$d"])
+    if len(obj) == 1 and "$s" in obj:  # a value of a finding's text that is itself a Said (a period, a list)
+        template, values = obj["$s"]
+        return Said(template, **values)
+    return obj
 
 
 def encode(tables: list[BaseTable], findings: list[Finding]) -> str:
     return json.dumps({
         "tables": [[t.code, t.title, t.columns, [[label, cells] for label, cells in t.rows], t.note] for t in tables],
-        "findings": [[f.rule, f.holds, f.detail] for f in findings],
+        "findings": [[f.rule, f.holds, f.detail, *_templates(f)] for f in findings],
     }, ensure_ascii=False, separators=(",", ":"), default=_default)
+
+
+def _values(values: dict) -> dict:
+    return {k: {"$s": [v.template, _values(v.values)]} if isinstance(v, Said) else v for k, v in values.items()}
+
+
+def _template(text: str) -> list | None:
+    return [text.template, _values(text.values)] if isinstance(text, Said) else None
+
+
+def _templates(finding: Finding) -> list:
+    """A finding's texts' templates and values (``basic.Said``), kept so that a stored finding is shown in
+    the reader's language too; nothing for plain texts."""
+    rule, detail = _template(finding.rule), _template(finding.detail)
+    return [rule, detail] if rule or detail else []
+
+
+def _restored(text: str, template: list | None) -> str:
+    return Said(template[0], **template[1]) if template else text
 
 
 def decode(content: str) -> tuple[list[BaseTable], list[Finding]]:
     data = json.loads(content, object_hook=_hook)
     tables = [BaseTable(code, title, columns, [(label, cells) for label, cells in rows], note)
               for code, title, columns, rows, note in data["tables"]]
-    return tables, [Finding(rule, holds, detail) for rule, holds, detail in data["findings"]]
+    findings = []
+    for rule, holds, detail, *templates in data["findings"]:
+        rule_template, detail_template = templates or (None, None)
+        findings.append(Finding(_restored(rule, rule_template), holds, _restored(detail, detail_template)))
+    return tables, findings
 
 
 # --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 
 from django.db.models import Q
+from django.utils.translation import gettext_noop
 
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor, scope_of
@@ -34,6 +35,7 @@ from eduplatform.stats.basetables.basic import (
     BaseTable,
     Finding,
     RowsOf,
+    Said,
     Source,
     _check_schools,
     _education_column,
@@ -58,12 +60,12 @@ from eduplatform.stats.models import (
 )
 from eduplatform.students.grades import BY_CODE, grades_of_stage
 
-NO_MAJOR = "未填专业"
-NO_TITLE = "未定职级"
+NO_MAJOR = gettext_noop("未填专业")
+NO_TITLE = gettext_noop("未定职级")
 # Flows beside the grades of a by-major table: (column, measure), then 其中：女 of the 在校生.
-FLOWS = (("招生", "new_entrants"), ("预计毕业生", "expected_graduates"), ("毕业生（上学年）", "prior_graduates"))
+FLOWS = ((gettext_noop("招生"), "new_entrants"), (gettext_noop("预计毕业生"), "expected_graduates"), (gettext_noop("毕业生（上学年）"), "prior_graduates"))
 BY_MAJOR_MEASURES = ("enrolled", "new_entrants", "expected_graduates", "prior_graduates")
-DUAL_QUALIFIED = "其中：双师型"
+DUAL_QUALIFIED = gettext_noop("其中：双师型")
 
 
 def sources_of(series: str) -> dict[str, Source]:
@@ -123,10 +125,10 @@ def teachers_by_education_and_title(rows: Sequence[dict], code: str, title: str,
     and — vocational — 其中：双师型; rows 专任教师 and 其中：女."""
     titles = [*TITLE_GRADES, NO_TITLE]
     columns = [TOTAL, *EDUCATION_COLUMNS, *titles, *([DUAL_QUALIFIED] if dual_qualified else [])]
-    lines: dict[str, dict[str, int]] = {"专任教师": defaultdict(int), FEMALE: defaultdict(int)}
+    lines: dict[str, dict[str, int]] = {gettext_noop("专任教师"): defaultdict(int), FEMALE: defaultdict(int)}
     for r in rows:
         n = r["staff"] or 0
-        for label in ("专任教师", *([FEMALE] if r["gender"] == "2" else [])):
+        for label in (gettext_noop("专任教师"), *([FEMALE] if r["gender"] == "2" else [])):
             cells = lines[label]
             cells[TOTAL] += n
             cells[_education_column(r)] += n
@@ -136,24 +138,24 @@ def teachers_by_education_and_title(rows: Sequence[dict], code: str, title: str,
                      note)
 
 
-STUDENT_NOTE = ("按学籍记录的专业名称归类（未规范到专业目录代码）；年级以学籍年级计；预计毕业生按学制到达的年级统计；"
-                "记录不含分专业的学生变动、实习与顶岗、学历证书情况，这些栏目不能填报")
-STAFF_NOTE = "教职工不含代课教师、兼任教师（单列）；记录没有外聘企业兼职教师的来源，兼任教师即记录中的兼任岗位"
-TEACHER_NOTE = "学历按最高学历（GB/T 4658）归类；专业技术职务按职称等级；双师型按记录中的“双师型”标记"
-BUILDING_NOTE = "中职学校的校舍（现存建筑）；实习实训用房记在教学及辅助用房内，记录没有单列实训用房面积"
+STUDENT_NOTE = (gettext_noop("按学籍记录的专业名称归类（未规范到专业目录代码）；年级以学籍年级计；预计毕业生按学制到达的年级统计；"
+                "记录不含分专业的学生变动、实习与顶岗、学历证书情况，这些栏目不能填报"))
+STAFF_NOTE = gettext_noop("教职工不含代课教师、兼任教师（单列）；记录没有外聘企业兼职教师的来源，兼任教师即记录中的兼任岗位")
+TEACHER_NOTE = gettext_noop("学历按最高学历（GB/T 4658）归类；专业技术职务按职称等级；双师型按记录中的“双师型”标记")
+BUILDING_NOTE = gettext_noop("中职学校的校舍（现存建筑）；实习实训用房记在教学及辅助用房内，记录没有单列实训用房面积")
 
 
 def _fold(rows: dict[str, list[dict]], snapshot: Snapshot, *, one_school: bool) -> list[BaseTable]:
-    schools = (renamed(_school_identity(rows["schools"]), "中职基111", "中职学校（机构）基本情况") if one_school else
-               renamed(_school_counts(rows["schools"]), "中职基111", "中职学校（机构）数（按办学类型、城乡分类、举办者）"))
+    schools = (renamed(_school_identity(rows["schools"]), "中职基111", gettext_noop("中职学校（机构）基本情况")) if one_school else
+               renamed(_school_counts(rows["schools"]), "中职基111", gettext_noop("中职学校（机构）数（按办学类型、城乡分类、举办者）")))
     return [
         schools,
-        students_by_major(rows["students"], Stage.VOCATIONAL, "中职基311", "中职学生数（分专业、分年级）", STUDENT_NOTE),
-        renamed(_staff_by_post(rows["posts"]), "中职基411", "中职学校教职工（按岗位类别；代课、兼任教师不计入教职工数）",
+        students_by_major(rows["students"], Stage.VOCATIONAL, "中职基311", gettext_noop("中职学生数（分专业、分年级）"), STUDENT_NOTE),
+        renamed(_staff_by_post(rows["posts"]), "中职基411", gettext_noop("中职学校教职工（按岗位类别；代课、兼任教师不计入教职工数）"),
                 STAFF_NOTE),
-        teachers_by_education_and_title(rows["teachers"], "中职基421", "中职专任教师（按学历、专业技术职务）",
+        teachers_by_education_and_title(rows["teachers"], "中职基421", gettext_noop("中职专任教师（按学历、专业技术职务）"),
                                         dual_qualified=True, note=TEACHER_NOTE),
-        renamed(_floor_area(rows["buildings"]), "中职基521", "中职学校校舍建筑面积（㎡，按用途）", BUILDING_NOTE),
+        renamed(_floor_area(rows["buildings"]), "中职基521", gettext_noop("中职学校校舍建筑面积（㎡，按用途）"), BUILDING_NOTE),
     ]
 
 
@@ -177,7 +179,8 @@ def by_major_findings(table: BaseTable, counted: int, rule: str) -> list[Finding
     by_major = sum(cells[0] for cells in body)
     by_grade = sum(table.cell(TOTAL, g) for g in grades)
     return [Finding(rule, by_major == by_grade == counted,
-                    f"分专业之和 {by_major}，分年级之和 {by_grade}，快照在校生 {counted}")]
+                    Said(gettext_noop("分专业之和 %(by_major)s，分年级之和 %(by_grade)s，快照在校生 %(counted)s"),
+                         by_major=by_major, by_grade=by_grade, counted=counted))]
 
 
 def staff_findings(staff: BaseTable, teachers: BaseTable, posts: list[dict], prefix: str) -> list[Finding]:
@@ -191,23 +194,28 @@ def staff_findings(staff: BaseTable, teachers: BaseTable, posts: list[dict], pre
     by_education = sum(teachers.cell("专任教师", c) for c in EDUCATION_COLUMNS)
     by_title = sum(teachers.cell("专任教师", c) for c in [*TITLE_GRADES, NO_TITLE])
     found = [
-        Finding(f"V12 {prefix}411 教职工各类之和 = 教职工数（不含代课、兼任）", parts == total == headcount,
-                f"各类之和 {parts}，{prefix}411 合计 {total}，快照教职工 {headcount}"),
-        Finding(f"V12 {prefix}411 专任教师 ≤ 教职工", in_411 <= total, f"专任教师 {in_411}，教职工 {total}"),
-        Finding(f"{prefix}421 专任教师 = {prefix}411 专任教师；学历、职务两组各自之和 = 合计",
+        Finding(Said(gettext_noop("V12 %(series)s411 教职工各类之和 = 教职工数（不含代课、兼任）"), series=prefix),
+                parts == total == headcount,
+                Said(gettext_noop("各类之和 %(parts)s，%(series)s411 合计 %(total)s，快照教职工 %(headcount)s"),
+                     parts=parts, series=prefix, total=total, headcount=headcount)),
+        Finding(Said(gettext_noop("V12 %(series)s411 专任教师 ≤ 教职工"), series=prefix), in_411 <= total,
+                Said(gettext_noop("专任教师 %(teachers)s，教职工 %(staff)s"), teachers=in_411, staff=total)),
+        Finding(Said(gettext_noop("%(series)s421 专任教师 = %(series)s411 专任教师；学历、职务两组各自之和 = 合计"), series=prefix),
                 in_421 == in_411 == by_education == by_title,
-                f"421 合计 {in_421}，411 专任教师 {in_411}，按学历 {by_education}，按职务 {by_title}"),
+                Said(gettext_noop("421 合计 %(in_421)s，411 专任教师 %(in_411)s，按学历 %(by_education)s，按职务 %(by_title)s"),
+                     in_421=in_421, in_411=in_411, by_education=by_education, by_title=by_title)),
     ]
     if DUAL_QUALIFIED in teachers.columns:
         dual = teachers.cell("专任教师", DUAL_QUALIFIED)
-        found.append(Finding(f"{prefix}421 双师型教师 ≤ 专任教师", dual <= in_421, f"双师型 {dual}，专任教师 {in_421}"))
+        found.append(Finding(Said(gettext_noop("%(series)s421 双师型教师 ≤ 专任教师"), series=prefix), dual <= in_421,
+                             Said(gettext_noop("双师型 %(dual)s，专任教师 %(teachers)s"), dual=dual, teachers=in_421)))
     return found
 
 
 def area_findings(area: BaseTable, prefix: str) -> list[Finding]:
     parts = sum(area.cell(label, "建筑面积") for _f, label in USE_ROWS)
-    return [Finding(f"{prefix} 各用途面积之和 = 建筑面积", parts == area.cell(TOTAL, "建筑面积"),
-                    f"各用途 {parts}，合计 {area.cell(TOTAL, '建筑面积')}")]
+    return [Finding(Said(gettext_noop("%(table)s 各用途面积之和 = 建筑面积"), table=prefix), parts == area.cell(TOTAL, "建筑面积"),
+                    Said(gettext_noop("各用途 %(parts)s，合计 %(total)s"), parts=parts, total=area.cell(TOTAL, "建筑面积")))]
 
 
 # The independent count V12 compares 中职基311 with: the snapshot's vocational students, without the major.
@@ -229,7 +237,7 @@ def findings(tables: list[BaseTable], rows_of: RowsOf, snapshot: Snapshot, *, co
     by_code = {t.code: t for t in tables}
     enrolled = rows_of(CHECK_SOURCES["enrolled"])
     counted = (enrolled[0]["enrolled"] or 0) if enrolled else 0
-    found = by_major_findings(by_code["中职基311"], counted, "V12 中职基311 在校生：分专业之和 = 分年级之和 = 在校生数")
+    found = by_major_findings(by_code["中职基311"], counted, gettext_noop("V12 中职基311 在校生：分专业之和 = 分年级之和 = 在校生数"))
     found += staff_findings(by_code["中职基411"], by_code["中职基421"], rows_of(SOURCES["posts"]), "中职基")
     found += area_findings(by_code["中职基521"], "中职基521")
     found += _check_schools(rows_of(SOURCES["schools"]))
