@@ -134,7 +134,7 @@ def _job_context(request: HttpRequest, job: ImportJob, pages: ImportPages) -> di
         and job.file_kept and may_write
         and not Submission.objects.filter(key=_commit_key(job)).exists()  # committed already: no second button
     )
-    can_retry = job.status == JobStatus.FAILED and job.failure == runner.INTERRUPTED and job.file_kept and may_write
+    can_retry = job.status == JobStatus.FAILED and runner.is_interrupted(job.failure) and job.file_kept and may_write
     actions = (job.row_actions or {}) if job.is_finished else {}
     updates = actions.get("update", [])
     return {**pages.context(request, kind), "job": job, "problems": problems[:PROBLEMS_SHOWN],

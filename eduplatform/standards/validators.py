@@ -31,6 +31,8 @@ import operator
 import re
 from typing import Final
 
+from django.utils.translation import gettext_noop
+
 __all__ = [
     "ID_NUMBER_STORED_AS_NUMBER",
     "IdentifierError",
@@ -203,7 +205,8 @@ ID_NUMBER_CHECKSUM_MESSAGE: Final = "身份证号校验位错误：号码中至�
 # significant digits, shows "4.40106E+17", and writes the number back to CSV either that way, in
 # full with the last three digits zeroed, or (through other tools) with a ".0" tail. A final X cannot
 # be a number at all: such a cell never becomes a number unless the X was dropped first.
-ID_NUMBER_STORED_AS_NUMBER: Final = (
+# Marked with gettext_noop: shown translated where a message is put together (core/rows.py).
+ID_NUMBER_STORED_AS_NUMBER: Final = gettext_noop(
     "表格把身份证号存成了数字：数字格式只保留15位有效数字，号码末几位已变成0（末位的X也会丢失），"
     "号码已不完整。请把该列的单元格格式设置为“文本”，再重新录入或从原始资料复制身份证号；"
     "不要按校验规则自行补写末位"
