@@ -9,6 +9,8 @@ application stores it hashed, so it is shown once and can only be replaced, neve
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -283,7 +285,7 @@ def suspend_client(*, actor: Actor, client: ApiClient, reason: str) -> ApiClient
     _require_reach(actor, client.organization)
     problems = ProblemCollector(f"接口客户端「{client.name}」")
     if not reason.strip():
-        problems.add("reason", "required", "请填写停用原因（对方系统调用时会看到）", "停用原因")
+        problems.add("reason", "required", "请填写停用原因（对方系统调用时会看到）", gettext("停用原因"))
     problems.raise_if_any()
     before = {"status": client.get_status_display(), "status_reason": client.status_reason}
     client.status = ClientStatus.SUSPENDED

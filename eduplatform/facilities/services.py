@@ -214,14 +214,14 @@ def demolish_building(*, actor: Actor, building: Building, on: dt.date | None, r
     if building.demolished_on is not None:
         problems.add("on", "building.demolished", gettext("该建筑物已于 %(isoformat)s 拆除") % {"isoformat": building.demolished_on.isoformat()})
     if on is None:
-        problems.add("on", "required", gettext("请填写拆除日期"), "拆除日期")
+        problems.add("on", "required", gettext("请填写拆除日期"), gettext("拆除日期"))
     elif on > today:
-        problems.add("on", "date.future", gettext("拆除日期「%(isoformat)s」晚于今天，请在拆除后登记") % {"isoformat": on.isoformat()}, "拆除日期")
+        problems.add("on", "date.future", gettext("拆除日期「%(isoformat)s」晚于今天，请在拆除后登记") % {"isoformat": on.isoformat()}, gettext("拆除日期"))
     elif on.year < building.built_year:
-        problems.add("on", "date.before_built", gettext("拆除日期「%(isoformat)s」早于建成年份 %(built_year)s 年") % {"isoformat": on.isoformat(), "built_year": building.built_year}, "拆除日期")
+        problems.add("on", "date.before_built", gettext("拆除日期「%(isoformat)s」早于建成年份 %(built_year)s 年") % {"isoformat": on.isoformat(), "built_year": building.built_year}, gettext("拆除日期"))
     reason = (reason or "").strip()
     if not reason:
-        problems.add("reason", "required", gettext("请填写拆除原因"), "拆除原因")
+        problems.add("reason", "required", gettext("请填写拆除原因"), gettext("拆除原因"))
     problems.raise_if_any()
     before = building_snapshot(building)
     building.demolished_on, building.demolition_reason, building.in_use = on, reason[:200], False
@@ -333,12 +333,12 @@ def retire_parcel(*, actor: Actor, parcel: LandParcel, on: dt.date | None, reaso
     if parcel.retired_on is not None:
         problems.add("on", "parcel.retired", gettext("该地块已于 %(isoformat)s 注销") % {"isoformat": parcel.retired_on.isoformat()})
     if on is None:
-        problems.add("on", "required", gettext("请填写注销日期"), "注销日期")
+        problems.add("on", "required", gettext("请填写注销日期"), gettext("注销日期"))
     elif on > today:
-        problems.add("on", "date.future", gettext("注销日期「%(isoformat)s」晚于今天") % {"isoformat": on.isoformat()}, "注销日期")
+        problems.add("on", "date.future", gettext("注销日期「%(isoformat)s」晚于今天") % {"isoformat": on.isoformat()}, gettext("注销日期"))
     reason = (reason or "").strip()
     if not reason:
-        problems.add("reason", "required", gettext("请填写注销原因"), "注销原因")
+        problems.add("reason", "required", gettext("请填写注销原因"), gettext("注销原因"))
     problems.raise_if_any()
     before = parcel_snapshot(parcel)
     parcel.retired_on, parcel.retired_reason, parcel.updated_at = on, reason[:200], timezone.now()
@@ -522,7 +522,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
                                         f"土地证号「{certificate}」的地块「{parcel.name}」已于 {parcel.retired_on.isoformat()} 注销")]
             continue
         if namesake is not None and namesake != parcel:
-            problems[row] = [RowProblem(row, "name", LAND_LABELS["name"], name,
+            problems[row] = [RowProblem(row, "name", gettext(LAND_LABELS["name"]), name,
                                         f"本校已有名为「{name}」的地块（土地证号「{namesake.certificate_number or '无'}」），"
                                         "与本行不是同一宗地；请在名称中加以区分（如「{0}东区」）".format(name))]
             continue

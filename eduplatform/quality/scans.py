@@ -10,6 +10,8 @@ held across chunks, so data entry never waits on a scan.
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
+
 import logging
 from collections.abc import Sequence
 
@@ -44,7 +46,7 @@ def _check_codes(codes: Sequence[str] | None) -> list[str]:
     try:
         return [r.code for r in rules_for(list(codes or []))] if codes else []
     except KeyError as exc:
-        raise RecordInvalid("质量扫描", [FieldProblem("rules", "quality.rule", f"未知的规则：{exc.args[0]}", "规则")]) from exc
+        raise RecordInvalid("质量扫描", [FieldProblem("rules", "quality.rule", f"未知的规则：{exc.args[0]}", gettext("规则"))]) from exc
 
 
 def start_scan(*, actor: Actor | None, region_path: str, codes: Sequence[str] | None = None,

@@ -207,7 +207,7 @@ def write_posts(
     bad = {p.row for p in problems}
 
     def reject(row: int, field: str, value: str, message: str) -> None:
-        problems.append(RowProblem(row, field, FIELD_LABELS.get(field, field), value, message))
+        problems.append(RowProblem(row, field, gettext(FIELD_LABELS.get(field, field)), value, message))
         bad.add(row)
 
     # The same person (or staff number) on several rows is reported on every one of them, whatever
@@ -446,7 +446,7 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
     try:
         # Two hires at once in one county can draw the same new 教职工号, or hire one person twice:
         # the unique index refuses the second, reported like the checks' own refusals.
-        with unique_or_invalid(label, field="staff_number", label="教职工号",
+        with unique_or_invalid(label, field="staff_number", label=gettext("教职工号"),
                                message=gettext("%(name)s：该教职工号或身份证件号刚被另一位用户同时提交的记录占用，请核对后重新提交") % {"name": unit.name}):
             write_posts(actor=actor, unit=unit, rows=[(1, clean)], accept_valid=False, source="录入", today=today)
     except BatchInvalid as err:
@@ -503,12 +503,12 @@ def _event(actor: Actor, staff: StaffMember, kind: str, on: dt.date, reason: str
 
 def _check_date(on: dt.date | None, staff: StaffMember, problems: list[FieldProblem], today: dt.date) -> None:
     if on is None:
-        problems.append(FieldProblem("on", "required", gettext("请填写日期"), "日期"))
+        problems.append(FieldProblem("on", "required", gettext("请填写日期"), gettext("日期")))
     elif on > today + dt.timedelta(days=31):
-        problems.append(FieldProblem("on", "date.future", gettext("日期「%(isoformat)s」晚于一个月之后，请到时再办理") % {"isoformat": on.isoformat()}, "日期"))
+        problems.append(FieldProblem("on", "date.future", gettext("日期「%(isoformat)s」晚于一个月之后，请到时再办理") % {"isoformat": on.isoformat()}, gettext("日期")))
     elif staff.joined_on and on < staff.joined_on:
         problems.append(FieldProblem("on", "date.order",
-                                     gettext("日期「%(isoformat)s」早于进本单位年月「%(joined_on)s」") % {"isoformat": on.isoformat(), "joined_on": format(staff.joined_on, '%Y-%m')}, "日期"))
+                                     gettext("日期「%(isoformat)s」早于进本单位年月「%(joined_on)s」") % {"isoformat": on.isoformat(), "joined_on": format(staff.joined_on, '%Y-%m')}, gettext("日期")))
 
 
 @transaction.atomic
@@ -520,15 +520,15 @@ def promote_title(*, actor: Actor, staff: StaffMember, title: str, on: dt.date |
     today = today or timezone.localdate()
     problems: list[FieldProblem] = []
     if not staff.is_active:
-        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已不在岗，不能办理职称晋升"), "人员"))
+        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已不在岗，不能办理职称晋升"), gettext("人员")))
     names = dict(codes.TITLES)
     if title not in names or title == "90":
-        problems.append(FieldProblem("title", "code.unknown", gettext("请选择晋升后的专业技术职务"), "专业技术职务"))
+        problems.append(FieldProblem("title", "code.unknown", gettext("请选择晋升后的专业技术职务"), gettext("专业技术职务")))
     elif staff.title and staff.title != "90":
         same_series = staff.title[0] == title[0]
         if not same_series or codes.TITLE_RANK[title] <= codes.TITLE_RANK[staff.title]:
             problems.append(FieldProblem("title", "title.not_higher",
-                                         gettext("「%(value)s」不高于现任「%(get)s」，职称晋升须在同一系列内升高一级或以上") % {"value": names[title], "get": names.get(staff.title, staff.title)}, "专业技术职务"))
+                                         gettext("「%(value)s」不高于现任「%(get)s」，职称晋升须在同一系列内升高一级或以上") % {"value": names[title], "get": names.get(staff.title, staff.title)}, gettext("专业技术职务")))
     _check_date(on, staff, problems, today)
     if problems:
         raise RecordInvalid(gettext("「%(label)s」的职称晋升") % {"label": staff.label}, problems)
@@ -553,14 +553,14 @@ def end_post(*, actor: Actor, staff: StaffMember, kind: str, status: str, on: dt
     today = today or timezone.localdate()
     problems: list[FieldProblem] = []
     if kind not in END_STATUSES:
-        problems.append(FieldProblem("kind", "event.unknown", gettext("请选择事件类别"), "事件"))
+        problems.append(FieldProblem("kind", "event.unknown", gettext("请选择事件类别"), gettext("事件")))
     elif status not in END_STATUSES[kind]:
         allowed = "、".join(str(StaffStatus(s).label) for s in END_STATUSES[kind])
-        problems.append(FieldProblem("status", "status.unknown", gettext("请选择离岗后的状态（%(allowed)s）") % {"allowed": allowed}, "状态"))
+        problems.append(FieldProblem("status", "status.unknown", gettext("请选择离岗后的状态（%(allowed)s）") % {"allowed": allowed}, gettext("状态")))
     if not staff.is_active:
-        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已是「%(status)s」状态") % {"status": staff.get_status_display()}, "人员"))
+        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已是「%(status)s」状态") % {"status": staff.get_status_display()}, gettext("人员")))
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", gettext("请填写原因"), "原因"))
+        problems.append(FieldProblem("reason", "required", gettext("请填写原因"), gettext("原因")))
     _check_date(on, staff, problems, today)
     if problems:
         raise RecordInvalid(gettext("「%(label)s」的离岗") % {"label": staff.label}, problems)
