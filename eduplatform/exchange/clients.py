@@ -9,8 +9,6 @@ application stores it hashed, so it is shown once and can only be replaced, neve
 
 from __future__ import annotations
 
-from django.utils.translation import gettext
-
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from eduplatform.accounts.models import SERVICE_ACCOUNT_PREFIX, User

@@ -17,8 +17,6 @@ from the record apps' update services, on commit), so fixing a record closes its
 
 from __future__ import annotations
 
-from django.utils.translation import gettext
-
 import json
 import logging
 import os
@@ -34,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core.crypto import seal_file
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid

@@ -10,14 +10,13 @@ held across chunks, so data entry never waits on a scan.
 
 from __future__ import annotations
 
-from django.utils.translation import gettext
-
 import logging
 from collections.abc import Sequence
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import locks
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid

@@ -8,14 +8,13 @@ so it holds exactly what the live figures said at that moment — and nothing ch
 
 from __future__ import annotations
 
-from django.utils.translation import gettext
-
 import datetime as dt
 
 from django.db import connection, transaction
 from django.db.models import IntegerField, Max, QuerySet, Sum, Value
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import locks
 from eduplatform.core.errors import FieldProblem, NotPermitted, RecordInvalid
