@@ -125,8 +125,9 @@ LAND_SCHEMA = RowSchema(
 )
 
 BUILDING_LABELS = {c.field: c.label for c in BUILDING_COLUMNS} | {
-    "demolished_on": "拆除日期", "demolition_reason": "拆除原因"}
-LAND_LABELS = {c.field: c.label for c in LAND_COLUMNS} | {"retired_on": "注销日期", "retired_reason": "注销原因"}
+    "demolished_on": gettext_noop("拆除日期"), "demolition_reason": gettext_noop("拆除原因")}
+LAND_LABELS = {c.field: c.label for c in LAND_COLUMNS} | {"retired_on": gettext_noop("注销日期"),
+                                                          "retired_reason": gettext_noop("注销原因")}
 
 
 def area_text(value: decimal.Decimal | None) -> str:
