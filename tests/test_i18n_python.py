@@ -29,8 +29,10 @@ MARKING_CALLS = frozenset({
     "gettext", "gettext_lazy", "gettext_noop", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy",
     "npgettext", "npgettext_lazy", "format_lazy", "_",
 })
-# Calls whose literal arguments are import-template text (see the module docstring).
+# Calls whose literal arguments stay Chinese: column definitions (import-template text, see the module
+# docstring) and audit entries (records, written in the platform's language; docs/i18n.md).
 TEMPLATE_CALLS = frozenset({"Column", "C"})
+AUDIT_CALLS = frozenset({"record_change", "record_event", "_audit"})
 
 # (path under eduplatform/, qualified name or prefix; "" = the whole module) → why it stays Chinese.
 ON_PURPOSE: dict[tuple[str, str], str] = {
@@ -60,12 +62,25 @@ ON_PURPOSE: dict[tuple[str, str], str] = {
     # The unified data standard: a normative Chinese document for the systems that exchange data.
     ("exchange/standard.py", ""): "the data standard's body",
     # Stored texts: audit notes and labels are records, written in the platform's language.
-    ("imports/runner.py", "_run"): "the import's audit note and source label",
+    ("imports/runner.py", "_run"): "the import's audit note and source label (built before the call)",
     ("core/exports.py", "PersonalDataExport.audit_note"): "the export's audit note",
     # The import template's title and file name go with the Chinese headers imports match.
     ("imports/registry.py", "ImportKind.template_name"): "import template title",
     # SQL installed in the city database: its message is raised by PostgreSQL to any client.
     ("nodes/services.py", "GUARD_FUNCTION"): "database trigger text",
+    # 基表 files written for the statistics offices: the official forms' own headings.
+    ("stats/management/commands/export_base_tables.py", ""): "official statistical forms (基表 xlsx)",
+    # The import template (sheets, hints, example marker) and what the reader matches in files
+    # (footer words, column-number rows): the Chinese that imports must find.
+    ("core/imports.py", "DATA_SHEET"): "import template sheet names",
+    ("core/imports.py", "_KIND_HINTS"): "import template hints",
+    ("core/imports.py", "_FOOTER"): "words of footer rows in files",
+    ("core/imports.py", "_FOOTER_INITIALS"): "initials of footer words in files",
+    ("core/imports.py", "EXAMPLE_MARKER"): "the template's example marker header",
+    ("core/imports.py", "_is_footer"): "total rows in files",
+    ("core/imports.py", "_is_column_numbers"): "column-number rows in files (甲乙丙…)",
+    ("core/imports.py", "_column_help"): "import template help",
+    ("core/imports.py", "template_xlsx"): "import template",
 }
 
 # Modules not marked yet → literals they hold today (may only fall; see the module docstring).
@@ -104,7 +119,7 @@ def unmarked_chinese(source: str, path: str = "<source>") -> list[Found]:
     found: list[Found] = []
 
     def visit(node: ast.AST, skipped: bool, where: tuple[str, ...]) -> None:
-        if isinstance(node, ast.Call) and _call_name(node.func) in MARKING_CALLS | TEMPLATE_CALLS:
+        if isinstance(node, ast.Call) and _call_name(node.func) in MARKING_CALLS | TEMPLATE_CALLS | AUDIT_CALLS:
             skipped = True
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             where = (*where, node.name)
@@ -160,6 +175,7 @@ def check(value):
 
 LABEL = gettext_noop("姓名")
 COLUMNS = (Column("name", gettext_noop("姓名"), aliases=("学生姓名",)),)
+record_event(actor=None, note="审计记录")
 ENGLISH = "plain English"
 '''
     found = unmarked_chinese(source)
@@ -171,6 +187,7 @@ ENGLISH = "plain English"
 def test_on_purpose_entries_cover_functions_and_whole_folders():
     assert _on_purpose(Found("demo/names.py", 1, "SURNAMES", "王"))
     assert _on_purpose(Found("imports/runner.py", 1, "_run", "导入"))
+    assert _on_purpose(Found("core/imports.py", 1, "template_xlsx.inner", "示例"))
     assert not _on_purpose(Found("imports/runner.py", 1, "run_import", "读取文件"))
     assert not _on_purpose(Found("core/rows.py", 1, "parse_phone", "不是有效的电话号码"))
 
