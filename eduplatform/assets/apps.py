@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class AssetsConfig(AppConfig):
     name = "eduplatform.assets"
     label = "assets"
-    verbose_name = "资产与仪器设备"
+    verbose_name = gettext_lazy("资产与仪器设备")
 
     def ready(self) -> None:
         from eduplatform.assets import schema, services
