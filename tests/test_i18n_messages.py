@@ -173,3 +173,28 @@ def test_the_watermark_of_a_personal_data_export_follows_the_language():
                                "contains personal data, for the stated purpose only, not to be passed on or published")
     with translation.override("zh-hans"):
         assert mark.text().startswith("导出人：张三（无所属单位）；导出时间：2026-09-01 08:30")
+
+
+@pytest.mark.django_db
+def test_the_import_template_stays_chinese_in_an_english_session_while_the_page_is_english():
+    # Imports match the template's Chinese headers, so the template (headers, sheets, title, instructions
+    # sheet) is Chinese whatever the language; the upload page shows the kind and instructions translated.
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    from eduplatform.facilities.importing import BUILDINGS
+    from eduplatform.imports import runner
+
+    with translation.override("en"):
+        content = runner.template(BUILDINGS)
+        assert BUILDINGS.template_name == "校舍（建筑物）导入模板"
+        assert str(BUILDINGS.instructions[0]).startswith("One building per row")
+        assert str(BUILDINGS.label) != "校舍（建筑物）"
+    book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    assert book.sheet_names[0] == "数据"
+    top = [str(h) for row in book.get_sheet_by_name("数据").to_python()[:3] for h in row]
+    assert "*建筑物编号" in top and "地上层数" in top, top  # required columns carry a star
+    sheets_text = " ".join(str(c) for name in book.sheet_names for row in book.get_sheet_by_name(name).to_python()
+                           for c in row)
+    assert "每行填写一栋建筑物" in sheets_text and "One building per row" not in sheets_text

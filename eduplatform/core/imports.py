@@ -482,6 +482,7 @@ _FOOTER: Final = re.compile(
 )
 _FOOTER_INITIALS: Final = frozenset("填制审核复负单统校联日注备说合总小共")
 _SIGNATURE_CELLS: Final = 6  # a signature line holds a few cells; a record usually many more
+EXAMPLE_CELL: Final = "示例"  # what the template writes in the marker column of its example rows
 EXAMPLE_MARKER: Final = "示例标记"  # the template's last column: "示例" marks its example rows
 _SKIPPED_SHOWN: Final = 100
 
@@ -646,7 +647,7 @@ def read_table(
         first = _first_content(cells)
         if first is None:
             continue
-        if marker_at is not None and marker_at < len(cells) and clean_text(cells[marker_at]).startswith("示例"):
+        if marker_at is not None and marker_at < len(cells) and clean_text(cells[marker_at]).startswith(EXAMPLE_CELL):
             skip(index + 1, gettext("模板示例行"), cells)
             examples_skipped = True
             continue

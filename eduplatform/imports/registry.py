@@ -26,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core.errors import RowProblem
@@ -118,7 +120,9 @@ class ImportKind:
 
     @property
     def template_name(self) -> str:
-        return self.template_title or f"{self.label}导入模板"
+        # The template goes with the Chinese headers the imports match: its title stays Chinese.
+        with translation.override(settings.LANGUAGE_CODE):
+            return str(self.template_title or f"{self.label}导入模板")
 
     @property
     def for_schools(self) -> bool:

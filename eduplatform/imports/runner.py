@@ -50,9 +50,12 @@ def is_interrupted(failure: str) -> bool:
 
 
 def template(kind: ImportKind) -> bytes:
+    """The import template, in Chinese whatever the page's language: its headers are what imports match,
+    and its instructions sheet goes with them (docs/i18n.md)."""
     columns = kind.schema.template_columns()
-    return template_xlsx(columns, title=kind.template_name, instructions=kind.instructions,
-                         example_rows=[[c.example for c in columns]])
+    with translation.override(settings.LANGUAGE_CODE):
+        return template_xlsx(columns, title=kind.template_name, instructions=[str(line) for line in kind.instructions],
+                             example_rows=[[c.example for c in columns]])
 
 
 def unit_label(unit: Organization) -> str:

@@ -81,7 +81,7 @@ SCHOOL_EXPORT_COLUMNS = [
     (gettext_lazy("地址"), lambda s: s.address),
     (gettext_lazy("校长（负责人）"), lambda s: s.principal_name),
     (gettext_lazy("联系电话"), lambda s: s.phone),
-    (gettext_lazy("办学状态"), lambda s: gettext("办学中") if s.is_open else f"已撤销（{s.closed_on}）"),
+    (gettext_lazy("办学状态"), lambda s: gettext("办学中") if s.is_open else gettext("已撤销（%(date)s）") % {"date": s.closed_on}),
 ]
 
 
