@@ -150,9 +150,8 @@ def _holders(indexes: Sequence[str]) -> dict[str, list[_Holder]]:
 
 def holder_message(holder: _Holder, unit: Organization) -> str:
     if holder.unit_id == unit.pk:
-        return f"该人员已在本单位在岗（教职工号 {holder.staff_number}），不能重复录入"
-    return (f"该人员已在「{holder.unit_name}」在岗（教职工号 {holder.staff_number}），同一人只能在一个单位在岗；"
-            "如需调入本单位，请发起调动申请")
+        return gettext("该人员已在本单位在岗（教职工号 %(staff_number)s），不能重复录入") % {"staff_number": holder.staff_number}
+    return (gettext("该人员已在「%(unit_name)s」在岗（教职工号 %(staff_number)s），同一人只能在一个单位在岗；如需调入本单位，请发起调动申请") % {"unit_name": holder.unit_name, "staff_number": holder.staff_number})
 
 
 def _numbers_of_others(numbers: Sequence[str]) -> dict[str, str]:
@@ -226,11 +225,11 @@ def write_posts(
         where = rows_of.get(indexes.get(row, ""), [])
         if len(where) > 1:
             reject(row, "id_number", clean.values["id_number"],
-                   f"身份证件号在本文件中出现了多次（另见第 {'、'.join(str(r) for r in where if r != row)} 行）")
+                   gettext("身份证件号在本文件中出现了多次（另见第 %(items)s 行）") % {"items": '、'.join(str(r) for r in where if r != row)})
         where = number_rows_of.get(clean.values.get("staff_number") or "", [])
         if len(where) > 1:
             reject(row, "staff_number", clean.values["staff_number"],
-                   f"教职工号在本文件中出现了多次（另见第 {'、'.join(str(r) for r in where if r != row)} 行）")
+                   gettext("教职工号在本文件中出现了多次（另见第 %(items)s 行）") % {"items": '、'.join(str(r) for r in where if r != row)})
     holders = _holders([indexes[row] for row, _c in rows if row not in bad])
     given = {row: c.values.get("staff_number") for row, c in rows if row not in bad and c.values.get("staff_number")}
     owners = _numbers_of_others(list(given.values()))
@@ -249,10 +248,10 @@ def write_posts(
         number = given.get(row, "")
         if number:
             if earlier and number != earlier:
-                reject(row, "staff_number", number, f"该人员的教职工号为 {earlier}（终身不变），不能改为 {number}")
+                reject(row, "staff_number", number, gettext("该人员的教职工号为 %(earlier)s（终身不变），不能改为 %(number)s") % {"earlier": earlier, "number": number})
                 continue
             if owners.get(number, index) != index:
-                reject(row, "staff_number", number, f"教职工号 {number} 已属于其他人员，请核对或留空由平台生成")
+                reject(row, "staff_number", number, gettext("教职工号 %(number)s 已属于其他人员，请核对或留空由平台生成") % {"number": number})
                 continue
         if active is not None:
             in_post_here[row] = active
@@ -274,7 +273,7 @@ def write_posts(
             staff = current[holder.index]
             after, changes = _post_changes(staff, v, schema)
             outcome = RowOutcome(row, RowAction.UPDATE if changes else RowAction.UNCHANGED,
-                                 f"{staff.name}（教职工号 {staff.staff_number}）", changes)
+                                 gettext("%(name)s（教职工号 %(staff_number)s）") % {"name": staff.name, "staff_number": staff.staff_number}, changes)
             if changes:
                 planned_updates.append((row, after, changes))
         refused = policy_problem(policy, outcome, field_name="id_number", label=FIELD_LABELS.get("id_number", "身份证件号"),
@@ -328,7 +327,7 @@ def write_posts(
     except IntegrityError as exc:
         # Another upload or hire took the same person a moment ago: the index caught it.
         raise BatchInvalid([RowProblem(0, "id_number", gettext("身份证件号"), "",
-                                       "其他用户刚刚录入了本批中的人员，请重新导入以查看具体行")]) from exc
+                                       gettext("其他用户刚刚录入了本批中的人员，请重新导入以查看具体行"))]) from exc
     if posts[0].pk is None:  # backends that do not return keys: read them back by the unique index
         by_index = dict(StaffMember.objects.filter(is_active=True, id_number_index__in=[p.id_number_index for p in posts])
                         .values_list("id_number_index", "pk"))
@@ -433,7 +432,7 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
     require_unit_writer(actor, unit)
     today = today or timezone.localdate()
     clean = check_row_for(unit)(data, _Context(today))
-    label = f"教职工「{data.get('name') or ''}」"
+    label = gettext("教职工「%(value)s」") % {"value": data.get('name') or ''}
     if clean.values.get("id_number") and not clean.failed("id_number"):
         # A hire creates: a person already in post here is refused (an import may update them instead).
         here = StaffMember.objects.filter(

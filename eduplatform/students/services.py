@@ -169,10 +169,9 @@ def _numbers_taken(candidates: Iterable[str]) -> set[str]:
 
 def holder_message(existing_school_id: int | None, school_name: str, school: Organization, number: str) -> str:
     if existing_school_id == school.pk:
-        return f"该学生已在本校在籍（学籍号 {number}），不能重复注册"
+        return gettext("该学生已在本校在籍（学籍号 %(number)s），不能重复注册") % {"number": number}
     return (
-        f"该学生已在「{school_name}」在籍（学籍号 {number}），同一学生只能有一个有效学籍；"
-        "如需转入本校，请发起转学申请"
+        gettext("该学生已在「%(school_name)s」在籍（学籍号 %(number)s），同一学生只能有一个有效学籍；如需转入本校，请发起转学申请") % {"school_name": school_name, "number": number}
     )
 
 
@@ -225,12 +224,12 @@ def register_students(
         for row in where if len(where) > 1 else ():
             others = "、".join(str(r) for r in where if r != row)
             problems.append(RowProblem(row, "id_number", gettext("身份证件号"), clean_of[row].values["id_number"],
-                                       f"与第 {others} 行的身份证件号重复，同一学生在文件中只能出现一次"))
+                                       gettext("与第 %(others)s 行的身份证件号重复，同一学生在文件中只能出现一次") % {"others": others}))
             bad_rows.add(row)
     for number, where in number_rows_of.items():
         for row in where if len(where) > 1 else ():
             others = "、".join(str(r) for r in where if r != row)
-            problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, f"与第 {others} 行的学籍号重复"))
+            problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, gettext("与第 %(others)s 行的学籍号重复") % {"others": others}))
             bad_rows.add(row)
     for row, _clean in rows:
         indexes.setdefault(row, "")
@@ -248,7 +247,7 @@ def register_students(
             number = given_numbers.get(row)
             if number and number != known.student_number:
                 problems.append(RowProblem(row, "student_number", gettext("学籍号"), number,
-                                           f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
+                                           gettext("该身份证件号的学生已有学籍号 %(student_number)s，学籍号终身不变") % {"student_number": known.student_number}))
                 bad_rows.add(row)
             else:
                 enrolled_here[row] = known
@@ -263,16 +262,16 @@ def register_students(
         if number:
             if known and number != known.student_number:
                 problems.append(RowProblem(row, "student_number", gettext("学籍号"), number,
-                                           f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
+                                           gettext("该身份证件号的学生已有学籍号 %(student_number)s，学籍号终身不变") % {"student_number": known.student_number}))
                 bad_rows.add(row)
             elif not known and number in taken_given:
-                problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, "该学籍号已被其他学生使用"))
+                problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, gettext("该学籍号已被其他学生使用")))
                 bad_rows.add(row)
         if row not in bad_rows and not v["id_number"] and row in holders:
             holder = holders[row]
             problems.append(RowProblem(row, "name", gettext("姓名"), v["name"], holder_message(
                 holder.school_id, holder.school_name, school, holder.student_number)
-                + "（姓名、性别、出生日期和监护人均相同）"))
+                + gettext("（姓名、性别、出生日期和监护人均相同）")))
             bad_rows.add(row)
 
     outcomes, updates = _plan_rows(rows, bad_rows, enrolled_here, problems, policy)
@@ -321,12 +320,12 @@ def _plan_rows(rows: Sequence[tuple[int, CleanStudent]], bad_rows: set[int], enr
             # 50,000-row file does not build 50,000 labels it never shows.
             shown = (mask_id_number(v["id_number"]) if v.get("id_number") else "无证件号") \
                 if policy == WritePolicy.UPDATE_ONLY else ""
-            outcome = RowOutcome(row, RowAction.CREATE, f"学生「{v.get('name') or ''}」（{shown}）" if shown else "")
+            outcome = RowOutcome(row, RowAction.CREATE, gettext("学生「%(value)s」（%(shown)s）") % {"value": v.get('name') or '', "shown": shown} if shown else "")
         else:
             student = students[known.student_id]
             after, changes = _student_changes(student, v)
             outcome = RowOutcome(row, RowAction.UPDATE if changes else RowAction.UNCHANGED,
-                                 f"学生「{student.name}」（学籍号 {mask_student_number(student.student_number)}）", changes)
+                                 gettext("学生「%(name)s」（学籍号 %(number)s）") % {"name": student.name, "number": mask_student_number(student.student_number)}, changes)
             if changes:
                 updates.append((row, after, changes))
         refused = policy_problem(policy, outcome, field_name="id_number", label=gettext("身份证件号"),
@@ -380,7 +379,7 @@ def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping
             problems.append(RowProblem(row, "id_number", gettext("身份证件号"), mask_id_number(clean.values["id_number"]),
                                        holder_message(known.active_school_id, known.active_school_name, school,
                                                       known.student_number)))
-    return BatchInvalid(problems or [RowProblem(0, "", "", "", "数据已被他人同时修改，请重新提交")])
+    return BatchInvalid(problems or [RowProblem(0, "", "", "", gettext("数据已被他人同时修改，请重新提交"))])
 
 
 _GUARDIAN_FIELDS = tuple((f"guardian{n}_name", f"guardian{n}_phone", f"guardian{n}_relation") for n in (1, 2))
