@@ -9,13 +9,14 @@ import re
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, gettext_lazy
 
 MIN_LENGTH = 10
 CLASSES = (
-    (re.compile(r"[a-z]"), "小写字母"),
-    (re.compile(r"[A-Z]"), "大写字母"),
-    (re.compile(r"[0-9]"), "数字"),
-    (re.compile(r"[^a-zA-Z0-9]"), "特殊字符"),
+    (re.compile(r"[a-z]"), gettext_lazy("小写字母")),
+    (re.compile(r"[A-Z]"), gettext_lazy("大写字母")),
+    (re.compile(r"[0-9]"), gettext_lazy("数字")),
+    (re.compile(r"[^a-zA-Z0-9]"), gettext_lazy("特殊字符")),
 )
 
 
@@ -23,16 +24,16 @@ class ComplexityPasswordValidator:
     def validate(self, password: str, user=None) -> None:
         problems = []
         if len(password) < MIN_LENGTH:
-            problems.append(f"密码长度至少 {MIN_LENGTH} 位（当前 {len(password)} 位）")
+            problems.append(gettext("密码长度至少 %(min_length)s 位（当前 %(count)s 位）") % {"min_length": MIN_LENGTH, "count": len(password)})
         present = [name for pattern, name in CLASSES if pattern.search(password)]
         if len(present) < 3:
-            missing = "、".join(name for pattern, name in CLASSES if not pattern.search(password))
-            problems.append(f"密码须包含大写字母、小写字母、数字、特殊字符中的至少3类（缺少：{missing}）")
+            missing = "、".join(str(name) for pattern, name in CLASSES if not pattern.search(password))
+            problems.append(gettext("密码须包含大写字母、小写字母、数字、特殊字符中的至少3类（缺少：%(missing)s）") % {"missing": missing})
         if problems:
             raise ValidationError("；".join(problems), code="password_policy")
 
     def get_help_text(self) -> str:
-        return f"密码至少 {MIN_LENGTH} 位，且包含大写字母、小写字母、数字、特殊字符中的至少3类。"
+        return gettext("密码至少 %(min_length)s 位，且包含大写字母、小写字母、数字、特殊字符中的至少3类。") % {"min_length": MIN_LENGTH}
 
 
 # --- common passwords and predictable patterns (issue 17) ------------------------------------------
@@ -108,11 +109,11 @@ class CommonPasswordValidator:
         common = _common_passwords()
         if any(form in common for form in _variants(password)):
             raise ValidationError(
-                "密码过于常见（属于常用密码或其简单变形，如 Qwerty123!、P@ssw0rd12），容易被猜中，请换一个", code="password_common"
+                gettext("密码过于常见（属于常用密码或其简单变形，如 Qwerty123!、P@ssw0rd12），容易被猜中，请换一个"), code="password_common"
             )
 
     def get_help_text(self) -> str:
-        return "不能使用常用密码及其简单变形。"
+        return gettext("不能使用常用密码及其简单变形。")
 
 
 class SequencePasswordValidator:
@@ -124,9 +125,9 @@ class SequencePasswordValidator:
         covered, total = predictable_share(password)
         if total - covered < self.MIN_UNPREDICTABLE:
             raise ValidationError(
-                "密码主要由连续字符、重复字符或键盘相邻按键组成（如 abcd、1234、qwerty、1qaz@WSX），容易被猜中，请换一个",
+                gettext("密码主要由连续字符、重复字符或键盘相邻按键组成（如 abcd、1234、qwerty、1qaz@WSX），容易被猜中，请换一个"),
                 code="password_sequence",
             )
 
     def get_help_text(self) -> str:
-        return "不能主要由连续、重复字符或键盘相邻按键组成。"
+        return gettext("不能主要由连续、重复字符或键盘相邻按键组成。")

@@ -41,7 +41,7 @@ def _check_password(problems: ProblemCollector, password: str, user: User | None
         validate_password(password, user)
     except ValidationError as err:
         for message in err.messages:
-            problems.add("password", "password.policy", message, "密码")
+            problems.add("password", "password.policy", message, gettext("密码"))
 
 
 @transaction.atomic
@@ -70,9 +70,9 @@ def create_user(
     problems = ProblemCollector(gettext("账号「%(username)s」") % {"username": username})
     username = username.strip()
     if not username:
-        problems.add("username", "required", gettext("用户名不能为空"), "用户名")
+        problems.add("username", "required", gettext("用户名不能为空"), gettext("用户名"))
     elif User.objects.filter(username=username).exists():
-        problems.add("username", "username.duplicate", gettext("用户名「%(username)s」已存在") % {"username": username}, "用户名")
+        problems.add("username", "username.duplicate", gettext("用户名「%(username)s」已存在") % {"username": username}, gettext("用户名"))
     candidate = User(username=username, display_name=display_name)
     _check_password(problems, password, candidate)
     problems.raise_if_any()
@@ -122,11 +122,11 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
     try:
         role_enum = Role(role)
     except ValueError:
-        problems.add("role", "role.unknown", gettext("角色「%(role)s」不存在") % {"role": role}, "角色")
+        problems.add("role", "role.unknown", gettext("角色「%(role)s」不存在") % {"role": role}, gettext("角色"))
         problems.raise_if_any()
     held = set(user.role_assignments.values_list("role", flat=True))
     if role_enum in held:
-        problems.add("role", "role.held", gettext("该账号已有「%(label)s」角色") % {"label": role_enum.label}, "角色")
+        problems.add("role", "role.held", gettext("该账号已有「%(label)s」角色") % {"label": role_enum.label}, gettext("角色"))
     if role_enum in SECURITY_DUTIES:
         other = next((Role(r) for r in held if r in SECURITY_DUTIES and r != role_enum), None)
         if other is not None:
@@ -134,7 +134,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
                 "role",
                 "role.separation_of_duties",
                 gettext("三员分立：该账号已担任「%(label)s」，不能再担任「%(label2)s」") % {"label": other.label, "label2": role_enum.label},
-                "角色",
+                gettext("角色"),
             )
     if role_enum in BUSINESS_ROLES and held & SECURITY_DUTIES:
         duty = next(Role(r) for r in held if r in SECURITY_DUTIES)
@@ -142,7 +142,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
             "role",
             "role.separation_of_duties",
             gettext("三员分立：该账号担任「%(label)s」，不能再授予业务角色「%(label2)s」（安全职责账号不得查看或办理业务数据）") % {"label": duty.label, "label2": role_enum.label},
-            "角色",
+            gettext("角色"),
         )
     elif role_enum in SECURITY_DUTIES and held & BUSINESS_ROLES:
         business = next(Role(r) for r in Role if r in held and r in BUSINESS_ROLES)
@@ -150,7 +150,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
             "role",
             "role.separation_of_duties",
             gettext("三员分立：该账号持有业务角色「%(label)s」，不能再担任「%(label2)s」") % {"label": business.label, "label2": role_enum.label},
-            "角色",
+            gettext("角色"),
         )
     org_kind = user.organization.kind if user.organization else None
     if org_kind not in ALLOWED_ORG_KINDS[role_enum]:
@@ -158,7 +158,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
             "role",
             "role.org_kind",
             gettext("「%(label)s」角色不适用于该账号所属单位类型") % {"label": role_enum.label},
-            "角色",
+            gettext("角色"),
         )
     problems.raise_if_any()
     try:
@@ -172,7 +172,7 @@ def grant_role(*, actor: User | None, user: User, role: str) -> RoleAssignment:
     except (IntegrityError, DatabaseError):
         # A concurrent grant won the race; the constraint and the trigger of migration 0002 are
         # the last line of 三员分立.
-        problems.add("role", "role.separation_of_duties", gettext("三员分立：该账号已担任另一安全职责"), "角色")
+        problems.add("role", "role.separation_of_duties", gettext("三员分立：该账号已担任另一安全职责"), gettext("角色"))
         problems.raise_if_any()
     user.__dict__.pop("role_set", None)
     if role_enum in TWO_FACTOR_ROLES:
@@ -234,9 +234,9 @@ def _keep_a_security_admin(*, excluding: User, what: str) -> None:
 def change_password(*, user: User, old_password: str, new_password: str) -> None:
     problems = ProblemCollector(gettext("账号「%(username)s」") % {"username": user.username})
     if not user.check_password(old_password):
-        problems.add("old_password", "password.wrong", gettext("原密码不正确"), "原密码")
+        problems.add("old_password", "password.wrong", gettext("原密码不正确"), gettext("原密码"))
     if old_password == new_password:
-        problems.add("password", "password.same", gettext("新密码不能与原密码相同"), "新密码")
+        problems.add("password", "password.same", gettext("新密码不能与原密码相同"), gettext("新密码"))
     _check_password(problems, new_password, user)
     problems.raise_if_any()
     user.set_password(new_password)

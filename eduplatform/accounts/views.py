@@ -106,7 +106,7 @@ def user_create(request: HttpRequest) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已新建账号「{user.username}」，请由安全管理员授予角色")
+                messages.success(request, gettext("已新建账号「%(username)s」，请由安全管理员授予角色") % {"username": user.username})
                 return redirect("accounts:user", user_id=user.pk)
     return render(request, "accounts/user_form.html", {"nav_active": "users", "form": form})
 
@@ -293,7 +293,7 @@ def session_end(request: HttpRequest, session_id: int) -> HttpResponse:
 @service_errors_to_pages
 def sessions_end_others(request: HttpRequest) -> HttpResponse:
     count = services.end_all_sessions(actor=request.user, user=request.user, keep=request.session.session_key)
-    messages.success(request, f"已结束其他 {count} 个会话")
+    messages.success(request, gettext("已结束其他 %(count)s 个会话") % {"count": count})
     return redirect("accounts:security")
 
 
@@ -312,7 +312,7 @@ def user_security_action(request: HttpRequest, user_id: int) -> HttpResponse:
         messages.success(request, gettext("已解封该账号"))
     elif action == "end_sessions":
         count = services.end_all_sessions(actor=request.user, user=target, keep=request.session.session_key)
-        messages.success(request, f"已结束该账号的 {count} 个会话")
+        messages.success(request, gettext("已结束该账号的 %(count)s 个会话") % {"count": count})
     else:
         raise Http404(gettext("未知操作"))
     return redirect("accounts:user", user_id=target.pk)
@@ -358,7 +358,7 @@ def lockouts(request: HttpRequest) -> HttpResponse:
         if username not in {a.username for a in _lockouts(request.user)}:
             raise Http404(gettext("没有该锁定记录"))
         services.unlock(actor=request.user, username=username, ip_address=request.POST.get("ip_address") or None)
-        messages.success(request, f"已解除账号「{username}」的登录锁定")
+        messages.success(request, gettext("已解除账号「%(username)s」的登录锁定") % {"username": username})
         return redirect("accounts:lockouts")
     return render(request, "accounts/lockouts.html", {
         "nav_active": "users", "attempts": _lockouts(request.user),

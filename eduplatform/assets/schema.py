@@ -12,7 +12,7 @@ import datetime as dt
 import decimal
 from typing import Any
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.assets import codes
 from eduplatform.core.imports import Column
@@ -82,11 +82,11 @@ def _check_money(schema: RowSchema, out: CleanRow, names: tuple[str, ...]) -> No
         amount = out.values.get(name)
         if amount is None or out.failed(name):
             continue
-        label = schema.by_field[name].label
+        label = gettext(schema.by_field[name].label)  # a column label (gettext_noop above)
         if amount != amount.quantize(CENT):
-            out.add(name, amount, f"{label}「{amount}」最多保留两位小数（精确到分）")
+            out.add(name, amount, gettext("%(label)s「%(amount)s」最多保留两位小数（精确到分）") % {"label": label, "amount": amount})
         elif amount > MAX_MONEY:
-            out.add(name, amount, f"{label}「{amount}」超出可记录的范围（最多 12 位整数）")
+            out.add(name, amount, gettext("%(label)s「%(amount)s」超出可记录的范围（最多 12 位整数）") % {"label": label, "amount": amount})
 
 
 def check_equipment(raw: dict[str, Any], *, today: dt.date, memo: dict | None = None) -> CleanRow:
@@ -95,31 +95,31 @@ def check_equipment(raw: dict[str, Any], *, today: dt.date, memo: dict | None = 
     v = out.values
     _check_money(EQUIPMENT_SCHEMA, out, ("unit_price", "value"))
     if v.get("quantity") == 0 and not out.failed("quantity"):
-        out.add("quantity", raw.get("quantity"), "数量须至少为 1")
+        out.add("quantity", raw.get("quantity"), gettext("数量须至少为 1"))
     purchased = v.get("purchased_on")
     if purchased is not None and purchased > today:
-        out.add("purchased_on", raw.get("purchased_on"), f"购置日期「{purchased:%Y-%m-%d}」晚于今天，不能登记尚未购置的设备")
+        out.add("purchased_on", raw.get("purchased_on"), gettext("购置日期「%(purchased)s」晚于今天，不能登记尚未购置的设备") % {"purchased": format(purchased, "%Y-%m-%d")})
     disposed = v.get("disposed_on")
     if disposed is not None:
         if disposed > today:
-            out.add("disposed_on", raw.get("disposed_on"), f"处置日期「{disposed:%Y-%m-%d}」晚于今天")
+            out.add("disposed_on", raw.get("disposed_on"), gettext("处置日期「%(disposed)s」晚于今天") % {"disposed": format(disposed, "%Y-%m-%d")})
         elif purchased is not None and disposed < purchased:
             out.add("disposed_on", raw.get("disposed_on"),
-                    f"处置日期「{disposed:%Y-%m-%d}」早于购置日期「{purchased:%Y-%m-%d}」")
+                    gettext("处置日期「%(disposed)s」早于购置日期「%(purchased)s」") % {"disposed": format(disposed, "%Y-%m-%d"), "purchased": format(purchased, "%Y-%m-%d")})
     status = v.get("status")
     if status and not out.failed("status") and not out.failed("disposed_on"):
         gone = status in codes.GONE_STATUSES
         status_name = EQUIPMENT_SCHEMA.code_name("status", status)
         if gone and disposed is None:
-            out.add("disposed_on", "", f"仪器现状为「{status_name}」时须填写处置日期")
+            out.add("disposed_on", "", gettext("仪器现状为「%(status)s」时须填写处置日期") % {"status": status_name})
         elif not gone and disposed is not None:
             out.add("status", raw.get("status") or status,
-                    f"填写了处置日期的设备，仪器现状应为丢失、报废或调出，而不是「{status_name}」")
+                    gettext("填写了处置日期的设备，仪器现状应为丢失、报废或调出，而不是「%(status)s」") % {"status": status_name})
     computable = not any(out.failed(f) for f in ("quantity", "unit_price", "value"))
     if computable and v.get("value") is None and v.get("quantity") is not None and v.get("unit_price") is not None:
         v["value"] = (v["unit_price"] * v["quantity"]).quantize(CENT)
         if v["value"] > MAX_MONEY:
-            out.add("value", "", f"金额（数量×单价）{v['value']} 超出可记录的范围")
+            out.add("value", "", gettext("金额（数量×单价）%(value)s 超出可记录的范围") % {"value": v['value']})
     return out
 
 
@@ -130,12 +130,12 @@ def check_holdings(raw: dict[str, Any], *, today: dt.date, memo: dict | None = N
     _check_money(HOLDINGS_SCHEMA, out, ("teaching_equipment_value", "fixed_asset_value", "other_fixed_assets_value"))
     year = v.get("year")
     if year is not None and not out.failed("year") and not (1949 <= year <= codes.statistical_year(today)):
-        out.add("year", raw.get("year"), f"统计年度「{year}」无效：应在 1949 至 {codes.statistical_year(today)} 之间")
+        out.add("year", raw.get("year"), gettext("统计年度「%(year)s」无效：应在 1949 至 %(last_year)s 之间") % {"year": year, "last_year": codes.statistical_year(today)})
     teaching, fixed = v.get("teaching_equipment_value"), v.get("fixed_asset_value")
     if (teaching is not None and fixed is not None and not out.failed("fixed_asset_value")
             and not out.failed("teaching_equipment_value") and teaching > fixed):
         out.add("fixed_asset_value", raw.get("fixed_asset_value"),
-                f"固定资产总值「{fixed}」小于教学仪器设备资产值「{teaching}」：教学仪器设备是固定资产的一部分")
+                gettext("固定资产总值「%(fixed)s」小于教学仪器设备资产值「%(teaching)s」：教学仪器设备是固定资产的一部分") % {"fixed": fixed, "teaching": teaching})
     for name in HOLDINGS_FIGURES + ("other_fixed_assets_value",):
         if v.get(name) is None and name in v:
             v[name] = 0

@@ -137,7 +137,7 @@ def create_equipment(*, actor: Actor, school: Organization, data: Mapping[str, A
     lock_unit_writes(school)
     item = Equipment(school=school, region_path=school.region_path)
     _apply(item, clean.values)
-    with unique_or_invalid(f"仪器设备「{item.name}」", field="asset_number", label="资产编号",
+    with unique_or_invalid(f"仪器设备「{item.name}」", field="asset_number", label=gettext("资产编号"),
                            message=gettext("资产编号「%(asset_number)s」已存在于%(name)s（刚由另一位用户登记），请换一个编号或修改原记录") % {"asset_number": item.asset_number, "name": school.name}):
         item.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=EQUIPMENT_TYPE, object_id=item.pk,
@@ -191,19 +191,19 @@ def dispose_equipment(*, actor: Actor, equipment: Equipment, status: str, on: dt
     item = Equipment.objects.select_for_update().get(pk=equipment.pk)
     collector = ProblemCollector(gettext("仪器设备「%(name)s」") % {"name": item.name})
     if item.disposed_on is not None:
-        collector.add("status", "equipment.disposed", gettext("该设备已于 %(disposed_on)s 处置，不能重复处置") % {"disposed_on": format(item.disposed_on, '%Y-%m-%d')}, "仪器现状")
+        collector.add("status", "equipment.disposed", gettext("该设备已于 %(disposed_on)s 处置，不能重复处置") % {"disposed_on": format(item.disposed_on, '%Y-%m-%d')}, gettext("仪器现状"))
     if status not in codes.GONE_STATUSES:
         allowed = "、".join(f"{c}-{EQUIPMENT_SCHEMA.code_name('status', c)}" for c in sorted(codes.GONE_STATUSES))
-        collector.add("status", "code.unknown", gettext("处置方式应为 %(allowed)s") % {"allowed": allowed}, "仪器现状")
+        collector.add("status", "code.unknown", gettext("处置方式应为 %(allowed)s") % {"allowed": allowed}, gettext("仪器现状"))
     if on is None:
-        collector.add("disposed_on", "required", gettext("请填写处置日期"), "处置日期")
+        collector.add("disposed_on", "required", gettext("请填写处置日期"), gettext("处置日期"))
     elif on > today:
-        collector.add("disposed_on", "date.future", gettext("处置日期「%(on)s」晚于今天") % {"on": format(on, '%Y-%m-%d')}, "处置日期")
+        collector.add("disposed_on", "date.future", gettext("处置日期「%(on)s」晚于今天") % {"on": format(on, '%Y-%m-%d')}, gettext("处置日期"))
     elif on < item.purchased_on:
         collector.add("disposed_on", "date.order",
-                      gettext("处置日期「%(on)s」早于购置日期「%(purchased_on)s」") % {"on": format(on, '%Y-%m-%d'), "purchased_on": format(item.purchased_on, '%Y-%m-%d')}, "处置日期")
+                      gettext("处置日期「%(on)s」早于购置日期「%(purchased_on)s」") % {"on": format(on, '%Y-%m-%d'), "purchased_on": format(item.purchased_on, '%Y-%m-%d')}, gettext("处置日期"))
     if len(reason) > 200:
-        collector.add("disposal_reason", "text.long", gettext("处置说明过长（最多 200 个字）"), "处置说明")
+        collector.add("disposal_reason", "text.long", gettext("处置说明过长（最多 200 个字）"), gettext("处置说明"))
     collector.raise_if_any()
     lock_unit_writes(school)
     before = _snapshot(item)
@@ -262,7 +262,7 @@ def write_equipment_rows(*, actor: Actor, unit: Organization, rows: Sequence[tup
             changes = diff_fields(_audit_values(_snapshot(found)), _audit_values(_snapshot(item)), LABELS)
             outcome = RowOutcome(row, RowAction.UPDATE if changes else RowAction.UNCHANGED,
                                  f"仪器设备「{found.name}」（资产编号 {found.asset_number}）", changes)
-        refused = policy_problem(policy, outcome, field_name="asset_number", label="资产编号", value=item.asset_number)
+        refused = policy_problem(policy, outcome, field_name="asset_number", label=gettext("资产编号"), value=item.asset_number)
         if refused is not None:
             problems.setdefault(row, []).append(refused)
         planned.append((outcome, item, changes))
@@ -484,7 +484,7 @@ def write_holdings_rows(*, actor: Actor, unit: Organization, rows: Sequence[tupl
         else:
             changes = _typed_changes(found, _typed_after(school=school, values=clean.values, existing=found))
             outcome = RowOutcome(row_number, RowAction.UPDATE if changes else RowAction.UNCHANGED, record, changes)
-        refused = policy_problem(policy, outcome, field_name="year", label="统计年度", value=str(year))
+        refused = policy_problem(policy, outcome, field_name="year", label=gettext("统计年度"), value=str(year))
         if refused is not None:
             problems.append(refused)
         planned.append((outcome, school, clean.values, found))

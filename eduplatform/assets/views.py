@@ -158,7 +158,7 @@ def equipment_create(request: HttpRequest) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已登记 {item.name}（{item.asset_number}）")
+                messages.success(request, gettext("已登记 %(name)s（%(asset_number)s）") % {"name": item.name, "asset_number": item.asset_number})
                 return redirect("assets:detail", equipment_id=item.pk)
     return render(request, "assets/form.html", {**_nav(request, "list"), "form": form, "creating": True,
                                                 "school": own})
@@ -278,7 +278,7 @@ def holdings_type(request: HttpRequest) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已保存 {school.name} {holdings.year} 年度资产汇总")
+                messages.success(request, gettext("已保存 %(name)s %(year)s 年度资产汇总") % {"name": school.name, "year": holdings.year})
                 return redirect("assets:holdings_detail", holdings_id=holdings.pk)
     return render(request, "assets/holdings_form.html", {
         **_nav(request, "holdings"), "form": form, "school": own,

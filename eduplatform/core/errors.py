@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from eduplatform.standards.validators import mask_id_number, mask_student_number, redact_identifiers
 
 # Problems end up on pages, in API problem documents, in import reports kept with the job and in
@@ -56,7 +58,8 @@ class OutOfScope(Exception):
     place the actor can see but may not change.
     """
 
-    def __init__(self, message: str = "该记录不在您的管辖范围内") -> None:
+    def __init__(self, message: str | None = None) -> None:
+        message = gettext("该记录不在您的管辖范围内") if message is None else message
         super().__init__(message)
         self.message = message
 
@@ -64,7 +67,8 @@ class OutOfScope(Exception):
 class NotPermitted(Exception):
     """The actor's roles do not allow the action."""
 
-    def __init__(self, message: str = "您的角色无权执行此操作") -> None:
+    def __init__(self, message: str | None = None) -> None:
+        message = gettext("您的角色无权执行此操作") if message is None else message
         super().__init__(message)
         self.message = message
 
@@ -112,5 +116,5 @@ class BatchInvalid(Exception):
     """A batch was rejected as a whole; nothing of it was written."""
 
     def __init__(self, problems: list[RowProblem]) -> None:
-        super().__init__(f"{len({p.row for p in problems})} 行有错误，未写入任何数据")
+        super().__init__(gettext("%(count)s 行有错误，未写入任何数据") % {"count": len({p.row for p in problems})})
         self.problems = problems

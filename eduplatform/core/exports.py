@@ -30,15 +30,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.test import RequestFactory
 from django.urls import resolve, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.http import urlencode
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.core import spreadsheets
 from eduplatform.core.crypto import seal_file
 from eduplatform.core.models import ExportJob, JobStatus
 from eduplatform.core.request_context import current_request
 
-INTERRUPTED = "处理进程中断，请重新导出"
+INTERRUPTED = gettext_noop("处理进程中断，请重新导出")  # stored in the worker's language
 # Set while the worker replays a request: the export is written whatever its size.
 _in_worker: ContextVar[dict[str, Any] | None] = ContextVar("export_in_worker", default=None)
 
@@ -54,7 +55,7 @@ class PersonalDataExport:
 
     def audit_note(self, note: str) -> str:
         """The export's audit note with its purpose (the auditor reads why, not only what)."""
-        return f"{note}；导出用途：{self.purpose}"
+        return f"{note}；导出用途：{self.purpose}"  # stored audit note: Chinese (docs/i18n.md)
 
 
 def personal_data_export(request: HttpRequest, *, what: str) -> PersonalDataExport | HttpResponse:
@@ -75,7 +76,8 @@ def personal_data_export(request: HttpRequest, *, what: str) -> PersonalDataExpo
     keep = [(k, v) for k in request.GET for v in request.GET.getlist(k) if k != PURPOSE_PARAM]
     response = render(request, "core/export_purpose.html", {
         "what": what, "keep": keep, "purpose": purpose, "min": PURPOSE_MIN, "max": PURPOSE_MAX,
-        "error": f"导出含个人信息的{what}须填写导出用途（至少 {PURPOSE_MIN} 个字），未填写用途的导出已被拒绝。" if asked else "",
+        "error": gettext("导出含个人信息的%(what)s须填写导出用途（至少 %(min)s 个字），未填写用途的导出已被拒绝。")
+        % {"what": what, "min": PURPOSE_MIN} if asked else "",
         "nav_active": "", "back": request.path + "?" + urlencode([(k, v) for k, v in keep if k != "format"]),
     }, status=400 if asked else 200)
     response["Cache-Control"] = "no-store"
@@ -112,7 +114,9 @@ def submit_export(*, request: HttpRequest, label: str, file_name: str) -> Export
         region_path=org.region_path if org is not None else "", school_id=org.pk if org and org.school_code else None,
         requested_by_id=user.pk, requested_by=user.audit_name(),
     )
-    transaction.on_commit(lambda: run_export_job.enqueue(job.pk))
+    # The worker replays the request in the language of the page that asked (titles, headers, messages).
+    language = translation.get_language()
+    transaction.on_commit(lambda: run_export_job.enqueue(job.pk, language))
     return job
 
 
@@ -120,7 +124,7 @@ def fail_interrupted_exports(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     stale = now - dt.timedelta(seconds=settings.IMPORT_STALE_SECONDS)
     return ExportJob.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stale).update(
-        status=JobStatus.FAILED, failure=INTERRUPTED, finished_at=now)
+        status=JobStatus.FAILED, failure=gettext(INTERRUPTED), finished_at=now)
 
 
 def purge_exports(*, now: dt.datetime | None = None) -> int:
@@ -162,8 +166,9 @@ def run_export(job_id: int) -> ExportJob:
     except Exception as exc:  # noqa: BLE001 — the job says it failed; a defect is re-raised below
         job.refresh_from_db()
         job.status, job.finished_at = JobStatus.FAILED, timezone.now()
-        job.failure = ("导出失败：您已无权导出该名单，或筛选条件已失效" if isinstance(exc, (PermissionError, User.DoesNotExist))
-                       else f"导出时发生内部错误：{exc.__class__.__name__}，请联系管理员")
+        job.failure = (gettext("导出失败：您已无权导出该名单，或筛选条件已失效")
+                       if isinstance(exc, (PermissionError, User.DoesNotExist))
+                       else gettext("导出时发生内部错误：%(error)s，请联系管理员") % {"error": exc.__class__.__name__})
         job.save()
         if not isinstance(exc, (PermissionError, User.DoesNotExist)):
             raise

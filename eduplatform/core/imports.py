@@ -482,6 +482,7 @@ _FOOTER: Final = re.compile(
 )
 _FOOTER_INITIALS: Final = frozenset("填制审核复负单统校联日注备说合总小共")
 _SIGNATURE_CELLS: Final = 6  # a signature line holds a few cells; a record usually many more
+EXAMPLE_CELL: Final = "示例"  # what the template writes in the marker column of its example rows
 EXAMPLE_MARKER: Final = "示例标记"  # the template's last column: "示例" marks its example rows
 _SKIPPED_SHOWN: Final = 100
 
@@ -576,25 +577,27 @@ def read_table(
         if cell.field is None:
             if normalize_header(cell.header) == EXAMPLE_MARKER:
                 marker_at = cell.position
-                entry["note"] = "模板的示例标记列：标有“示例”的行不导入"
+                entry["note"] = gettext("模板的示例标记列：标有“示例”的行不导入")
             else:
                 ignored.append(cell.header)
-                entry["note"] = "本平台不保存此列，未导入"
+                entry["note"] = gettext("本平台不保存此列，未导入")
             continue
         found = cell.field
         if found in column_index:
             first = column_index[found]
             if cell.weak and not weak_of[found]:
                 ignored.append(cell.header)
-                entry["note"] = f"与{xl_col_to_name(first)}列的「{labels[found]}」重复，未导入"
+                entry["note"] = gettext("与%(letter)s列的「%(label)s」重复，未导入") % {
+                    "letter": xl_col_to_name(first), "label": gettext(labels[found])}
                 continue
             if not (weak_of[found] and not cell.weak):
                 # Silently taking one of two 姓名 columns would import the wrong one half the time.
                 raise ImportFileError(
-                    gettext("「%(value)s」列出现了两次（%(xl_col_to_name)s列和%(letter)s列），请删除多余的一列") % {"value": labels[found], "xl_col_to_name": xl_col_to_name(first), "letter": letter}
+                    gettext("「%(value)s」列出现了两次（%(xl_col_to_name)s列和%(letter)s列），请删除多余的一列") % {"value": gettext(labels[found]), "xl_col_to_name": xl_col_to_name(first), "letter": letter}
                 )
             earlier = next(e for e in report_columns if e["letter"] == xl_col_to_name(first))
-            earlier.update(field=None, label="", note=f"与{letter}列的「{labels[found]}」重复，未导入")
+            earlier.update(field=None, label="", note=gettext("与%(letter)s列的「%(label)s」重复，未导入") % {
+                "letter": letter, "label": gettext(labels[found])})
             ignored.append(str(earlier["header"]))
         column_index[found], weak_of[found] = cell.position, cell.weak
         entry.update(field=found, label=labels[found])
@@ -624,7 +627,7 @@ def read_table(
     for index in range(first_header):
         if _has_content(grid[index]):
             filled = sum(1 for cell in grid[index] if not _is_blank(cell))
-            skip(index + 1, "标题行" if filled == 1 else "表头上方的说明行", grid[index])
+            skip(index + 1, gettext("标题行") if filled == 1 else gettext("表头上方的说明行"), grid[index])
 
     if mapping["missing_required"]:
         raise ImportFileError(gettext("缺少必填列：%(columns)s") % {"columns": '、'.join(mapping['missing_required'])}, mapping=mapping)  # type: ignore[arg-type]
@@ -638,29 +641,32 @@ def read_table(
 
     width = max(len(grid[header.row]), max((c.position for c in header.cells), default=0) + 1)
     rows: list[tuple[int, list[object]]] = []
+    examples_skipped = False  # the template's example rows were found (and skipped)
     for index in range(header.row + 1, len(grid)):
         cells = grid[index]
         first = _first_content(cells)
         if first is None:
             continue
-        if marker_at is not None and marker_at < len(cells) and clean_text(cells[marker_at]).startswith("示例"):
-            skip(index + 1, "模板示例行", cells)
+        if marker_at is not None and marker_at < len(cells) and clean_text(cells[marker_at]).startswith(EXAMPLE_CELL):
+            skip(index + 1, gettext("模板示例行"), cells)
+            examples_skipped = True
             continue
         if probe is not None and probe[0] < len(cells) and clean_text(cells[probe[0]]) == probe[1] and all(
             pos < len(cells) and clean_text(cells[pos]) == text for pos, text in examples
         ):
-            skip(index + 1, "模板示例行（与模板中的示例完全相同）", cells)
+            skip(index + 1, gettext("模板示例行（与模板中的示例完全相同）"), cells)
+            examples_skipped = True
             continue
         if _is_footer(first, cells):
-            skip(index + 1, "落款、合计或备注行", cells)
+            skip(index + 1, gettext("落款、合计或备注行"), cells)
             continue
         if index == header.row + 1 and _is_column_numbers(cells):
-            skip(index + 1, "列序号行", cells)
+            skip(index + 1, gettext("列序号行"), cells)
             continue
         if type(first) is str and len(header_texts) >= 2 and all(
             pos < len(cells) and clean_text(cells[pos]) == text for pos, text in header_texts
         ):
-            skip(index + 1, "重复的表头行", cells)
+            skip(index + 1, gettext("重复的表头行"), cells)
             continue
         if len(rows) == max_rows:
             raise ImportFileError(gettext("数据超过 %(max_rows)s 行，请拆分成多个文件分批导入") % {"max_rows": max_rows})
@@ -670,7 +676,7 @@ def read_table(
         rows.append((index + 1, cells))
     mapping["data_rows"] = len(rows)
     if not rows:
-        examples_only = any(str(s["reason"]).startswith("模板示例行") for s in skipped)
+        examples_only = examples_skipped
         raise ImportFileError(
             gettext("文件「%(file_name)s」只有模板的示例行，没有要导入的数据：请在示例行下面填写，或把示例改成真实数据") % {"file_name": file_name}
             if examples_only else gettext("文件「%(file_name)s」在表头（第%(value)s行）下面没有数据") % {"file_name": file_name, "value": header.row + 1},
@@ -827,13 +833,13 @@ def problems_xlsx(
     book = xlsxwriter.Workbook(buffer, {"in_memory": True})
     title = redact_identifiers(title)
     book.set_properties({"title": title})
-    sheet = book.add_worksheet("错误报告")
+    sheet = book.add_worksheet(gettext("错误报告"))
     header_fmt = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
     # Values as typed in the upload: one that would start a formula is written quote-prefixed.
     text_fmt = TextCells(book, {"num_format": "@", "text_wrap": True, "valign": "top"})
     number_fmt = book.add_format({"valign": "top"})
 
-    headers = ("行号", "列名", "填写内容", "问题说明")
+    headers = (gettext("行号"), gettext("列名"), gettext("填写内容"), gettext("问题说明"))
     keys = ("row", "column", "value", "message")
     for c, width in enumerate((8, 18, 28, 60)):
         sheet.set_column(c, c, width)
@@ -901,7 +907,7 @@ def mapping_summary(mapping: Mapping[str, object]) -> list[str]:
 
 def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object], header_fmt,
                          text_fmt: TextCells) -> None:
-    sheet = book.add_worksheet("列对应")
+    sheet = book.add_worksheet(gettext("列对应"))
     for c, width in enumerate((8, 28, 22, 44)):
         sheet.set_column(c, c, width)
     row = 0
@@ -909,17 +915,17 @@ def _write_mapping_sheet(book: xlsxwriter.Workbook, mapping: Mapping[str, object
         sheet.write_string(row, 0, line)
         row += 1
     row += 1
-    for c, head in enumerate(("列", "文件中的列名", "导入为", "说明")):
+    for c, head in enumerate((gettext("列"), gettext("文件中的列名"), gettext("导入为"), gettext("说明"))):
         sheet.write_string(row, c, head, header_fmt)
     for col in mapping.get("columns") or []:  # type: ignore[union-attr]
         row += 1
-        values = (col.get("letter"), col.get("header"), col.get("label"), col.get("note"))
+        values = (col.get("letter"), col.get("header"), gettext(str(col.get("label") or "")) if col.get("label") else "", col.get("note"))
         for c, value in enumerate(values):
             text_fmt.write(sheet, row, c, str(value or "")[:_EXCEL_CELL_LIMIT])
     skipped = list(mapping.get("skipped_rows") or [])  # type: ignore[call-overload]
     if skipped:
         row += 2
-        for c, head in enumerate(("行号", "跳过的原因", "内容")):
+        for c, head in enumerate((gettext("行号"), gettext("跳过的原因"), gettext("内容"))):
             sheet.write_string(row, c, head, header_fmt)
         for item in skipped:
             row += 1

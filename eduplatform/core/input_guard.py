@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
+from django.utils.translation import gettext
 
 logger = logging.getLogger(__name__)
 
@@ -38,11 +39,11 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 def describe_character(char: str) -> str:
     code = ord(char)
     if code == 0:
-        name = "空字符"
+        name = gettext("空字符")
     elif 0x202A <= code <= 0x202E or 0x2066 <= code <= 0x2069:
-        name = "文字方向控制符"
+        name = gettext("文字方向控制符")
     else:
-        name = "控制字符"
+        name = gettext("控制字符")
     return f"{name} U+{code:04X}"
 
 
@@ -51,7 +52,7 @@ def forbidden_character(name: str, text: str) -> str | None:
     middleware refuses at the door, for values that arrive another way (a spreadsheet cell, a JSON
     body of the API)."""
     if found := _FORBIDDEN.search(text):
-        return f"{name}含有不允许的字符（{describe_character(found[0])}），请删除后重试"
+        return gettext("%(name)s含有不允许的字符（%(character)s），请删除后重试") % {"name": name, "character": describe_character(found[0])}
     return None
 
 
@@ -64,7 +65,7 @@ def visible(text: str) -> str:
 def problem_in(name: str, value: str) -> str | None:
     """The Chinese message for a value no parameter may hold, or None."""
     if found := _FORBIDDEN.search(value):
-        return f"{name}含有不允许的字符（{describe_character(found[0])}），请删除后重试"
+        return gettext("%(name)s含有不允许的字符（%(character)s），请删除后重试") % {"name": name, "character": describe_character(found[0])}
     if _INTEGER.fullmatch(value.strip()) and len(value) > 18:
         try:
             number = int(value)
@@ -72,17 +73,17 @@ def problem_in(name: str, value: str) -> str | None:
             number = BIGINT_MAX + 1
         if not BIGINT_MIN <= number <= BIGINT_MAX:
             shown = value if len(value) <= 40 else value[:40] + "…"
-            return f"{name}的数值 {shown} 超出允许范围（最多 18 位数字）"
+            return gettext("%(name)s的数值 %(shown)s 超出允许范围（最多 18 位数字）") % {"name": name, "shown": shown}
     return None
 
 
 def _pairs(request: HttpRequest) -> Iterable[tuple[str, str]]:
     for segment in request.path.split("/"):
-        yield "网址路径", segment
+        yield gettext("网址路径"), segment
     for key, values in request.GET.lists():
-        yield "查询参数", key
+        yield gettext("查询参数"), key
         for value in values:
-            yield f"查询参数「{key[:40]}」", value
+            yield gettext("查询参数「%(value)s」") % {"value": key[:40]}, value
     content_type = request.META.get("CONTENT_TYPE", "")
     if request.method == "POST" and content_type.startswith(_FORM_TYPES):
         if request.path.startswith("/api/"):
@@ -92,18 +93,18 @@ def _pairs(request: HttpRequest) -> Iterable[tuple[str, str]]:
             with contextlib.suppress(Exception):
                 request.body  # noqa: B018
         for key, values in request.POST.lists():
-            yield "表单字段", key
+            yield gettext("表单字段"), key
             for value in values:
-                yield f"表单字段「{key[:40]}」", value
+                yield gettext("表单字段「%(value)s」") % {"value": key[:40]}, value
         for key, upload in request.FILES.items():
-            yield f"上传文件「{key[:40]}」的文件名", upload.name or ""
+            yield gettext("上传文件「%(value)s」的文件名") % {"value": key[:40]}, upload.name or ""
 
 
 def bad_request(request: HttpRequest, message: str) -> HttpResponse:
     if request.path.startswith("/api/"):
         from eduplatform.core.api import problem
 
-        return problem(request, status=400, title="请求参数无效", detail=message, code="request.bad_input")
+        return problem(request, status=400, title=gettext("请求参数无效"), detail=message, code="request.bad_input")
     html = render_to_string("core/bad_input.html", {"message": message})
     return HttpResponse(html, status=400, content_type="text/html; charset=utf-8")
 
@@ -121,10 +122,10 @@ def _too_large(request: HttpRequest) -> HttpResponse | None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return bad_request(request, "请求头 Content-Length 无效")
+        return bad_request(request, gettext("请求头 Content-Length 无效"))
     if length <= limit:
         return None
-    message = f"上传的内容有 {_size(length)}，超过上限 {_size(limit)}，请分成几个文件上传"
+    message = gettext("上传的内容有 %(size)s，超过上限 %(limit)s，请分成几个文件上传") % {"size": _size(length), "limit": _size(limit)}
     response = bad_request(request, message)
     response.status_code = 413
     return response
@@ -142,12 +143,12 @@ class InputGuardMiddleware:
                 if message := problem_in(name, value):
                     return bad_request(request, message)
         except UnicodeDecodeError:
-            return bad_request(request, "请求中含有无法识别的编码（应为 UTF-8）")
+            return bad_request(request, gettext("请求中含有无法识别的编码（应为 UTF-8）"))
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if isinstance(exception, (DataError, OverflowError)):
             # Logged: it means a view let an unchecked value reach the database.
             logger.warning("input out of range at %s: %s", request.path, exception)
-            return bad_request(request, "请求中的数值或日期超出允许范围，请检查筛选条件或输入内容")
+            return bad_request(request, gettext("请求中的数值或日期超出允许范围，请检查筛选条件或输入内容"))
         return None

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext
 
 from eduplatform.core.errors import FieldProblem, RecordInvalid
 
@@ -37,4 +38,4 @@ def unique_or_invalid(record: str, *, field: str, label: str, message: str,
     except IntegrityError as exc:
         if not is_unique_violation(exc):
             raise
-        raise RecordInvalid(record, [FieldProblem(field, code, message, label)]) from exc
+        raise RecordInvalid(record, [FieldProblem(field, code, message, gettext(label))]) from exc

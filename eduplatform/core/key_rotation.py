@@ -65,7 +65,7 @@ def _is_stale(column: SealedColumn, value: Any, current: str) -> bool:
 def _reseal(column: SealedColumn, value: Any, cipher: crypto.Cipher) -> Any:
     current = cipher.key_id
     if column.kind == TEXT:
-        return cipher.encrypt(crypto.decrypt(value)) if crypto.key_id_of(value) not in ("", current) else value
+        return cipher.encrypt(cipher.decrypt(value)) if crypto.key_id_of(value) not in ("", current) else value
     if column.kind == FILE:
         return crypto.seal_file(crypto.open_file(value)) if crypto.key_id_of(value) not in ("", current) else value
     return [{**g, "phone_cipher": _reseal(SealedColumn("", "", TEXT, ""), g.get("phone_cipher", ""), cipher)}
@@ -207,6 +207,7 @@ def rebuild_blind_index(*, old_index_key: bytes, old_suite: str, batch_size: int
     new_keys = crypto.field_keys()
     old_keys = crypto.FieldKeys(new_keys.current_id, new_keys.keys, new_keys.algorithms, old_index_key, old_suite)
     new_sealer, old_sealer = Sealer(new_keys), Sealer(old_keys)
+    opened = crypto.Cipher(new_keys).decrypt
     results: dict[str, IndexRebuild] = {}
     for label, type_field, cipher_field, index_field in INDEXED_COLUMNS:
         model = apps.get_model(label)
@@ -217,7 +218,7 @@ def rebuild_blind_index(*, old_index_key: bytes, old_suite: str, batch_size: int
                 rows = list(model.objects.select_for_update().filter(pk__gt=after).exclude(**{cipher_field: ""})
                             .order_by("pk").values_list("pk", type_field, cipher_field, index_field)[:batch_size])
                 for pk, id_type, cipher, stored in rows:
-                    number = crypto.decrypt(cipher)
+                    number = opened(cipher)
                     new = new_sealer.id_index(id_type, number)
                     if stored == new:
                         result.current += 1

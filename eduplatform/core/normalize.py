@@ -361,11 +361,11 @@ class CodeMatcher:
     def hint(self, limit: int = 8) -> str:
         """What may be written, for error messages: a few "code-name" examples and the count."""
         if not self.codes:
-            return "代码表为空"
+            return gettext("代码表为空")
         shown = "、".join(f"{code}-{name}" for code, name in self.codes[:limit])
         if len(self.codes) <= limit:
-            return f"可填写代码或名称：{shown}"
-        return f"可填写代码或名称，如 {shown}…（共{len(self.codes)}项）"
+            return gettext("可填写代码或名称：%(shown)s") % {"shown": shown}
+        return gettext("可填写代码或名称，如 %(shown)s…（共%(count)s项）") % {"shown": shown, "count": len(self.codes)}
 
     def closest(self, text: object, limit: int = 5) -> tuple[tuple[str, str], ...]:
         """The (code, name) pairs whose code, name or synonyms look most like ``text``, best first.
@@ -408,12 +408,14 @@ class CodeMatcher:
         """Why ``text`` was refused: the closest allowed values, and all of them when they are few."""
         nearest = self.closest(text)
         if not nearest:
-            return f"不是有效的{label}代码或名称，{self.hint()}"
+            return gettext("不是有效的%(label)s代码或名称，%(hint)s") % {"label": label, "hint": self.hint()}
         shown = "、".join(f"{code}-{name}" for code, name in nearest)
         if len(nearest) == len(self.codes):
-            return f"不是有效的{label}代码或名称；可填写：{shown}"
+            return gettext("不是有效的%(label)s代码或名称；可填写：%(shown)s") % {"label": label, "shown": shown}
         if len(self.codes) <= _LIST_ALL_UP_TO:
             every = "、".join(f"{code}-{name}" for code, name in self.codes)
-            return f"不是有效的{label}代码或名称；最接近的是：{shown}（可填写：{every}）"
-        return (f"不是有效的{label}代码或名称；最接近的是：{shown} …"
-                f"（共{len(self.codes)}项，完整列表见模板的下拉选项或数据字典）")
+            return gettext("不是有效的%(label)s代码或名称；最接近的是：%(shown)s（可填写：%(every)s）") % {
+                "label": label, "shown": shown, "every": every}
+        return gettext("不是有效的%(label)s代码或名称；最接近的是：%(shown)s …"
+                       "（共%(count)s项，完整列表见模板的下拉选项或数据字典）") % {
+                           "label": label, "shown": shown, "count": len(self.codes)}

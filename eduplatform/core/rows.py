@@ -20,6 +20,8 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
+from django.utils.translation import gettext
+
 from eduplatform.core.errors import RowProblem
 from eduplatform.core.imports import Column
 from eduplatform.core.input_guard import forbidden_character, visible
@@ -78,17 +80,17 @@ def parse_decimal(text: object) -> decimal.Decimal:
     """A non-negative amount (an area, a price, a count of volumes); "1,200.50" is accepted."""
     value = compact(text)
     if not _DECIMAL.match(value):
-        raise ValueError("只能填写数字，如 1200.5")
+        raise ValueError(gettext("只能填写数字，如 1200.5"))
     number = decimal.Decimal(value.replace(",", ""))
     if number < 0:
-        raise ValueError("不能为负数")
+        raise ValueError(gettext("不能为负数"))
     return number
 
 
 def parse_phone(text: str) -> str:
     phone = text.replace(" ", "").replace("+86", "")
     if not (MOBILE.match(phone) or LANDLINE.match(phone)):
-        raise ValueError("不是有效的电话号码，应为11位手机号或带区号的固定电话（如 020-87654321）")
+        raise ValueError(gettext("不是有效的电话号码，应为11位手机号或带区号的固定电话（如 020-87654321）"))
     return phone
 
 
@@ -99,13 +101,14 @@ def parse_resident_id(text: str) -> str:
     try:
         return validate_id_number(normalize_id_number(text))
     except IdentifierError as exc:
-        raise ValueError(f"无效：{exc.message}") from exc
+        raise ValueError(gettext("无效：%(reason)s") % {"reason": exc.message}) from exc
 
 
 # --------------------------------------------------------------------------------------------
 # Identity rules: what a resident ID number fixes
 
 
+# GB/T 2261.1 names of the sex codes: code-table names, shown as the standard names them (docs/i18n.md).
 _SEX_SHOWN = {"0": "未知的性别", "1": "男", "2": "女", "9": "未说明的性别"}
 
 
@@ -130,16 +133,22 @@ def check_against_resident_id(row: CleanRow, number: str, *, check_birth: bool, 
         encoded = _encoded_birth(number[6:14])
         if encoded != birth:
             row.add("birth_date", birth.isoformat(),
-                    f"出生日期「{birth:%Y-%m-%d}」与身份证件号不一致：身份证件号第7–14位表明出生日期为 {encoded:%Y-%m-%d}")
+                    gettext("出生日期「%(birth)s」与身份证件号不一致：身份证件号第7–14位表明出生日期为 %(encoded)s")
+                    % {"birth": f"{birth:%Y-%m-%d}", "encoded": f"{encoded:%Y-%m-%d}"})
             agrees = False
     gender = values.get("gender") if check_gender else None
     if gender:
         sex = "1" if number[16] in "13579" else "2"
         if gender != sex:
             shown, fixed = _SEX_SHOWN.get(gender, gender), _SEX_SHOWN[sex]
-            rest = "；持居民身份证者的性别须填写 男 或 女" if gender not in ("1", "2") else ""
-            row.add("gender", shown, f"性别「{shown}」与身份证件号不一致：身份证件号第17位表明性别为{fixed}{rest}")
+            rest = gettext("；持居民身份证者的性别须填写 男 或 女") if gender not in ("1", "2") else ""
+            row.add("gender", shown, gettext("性别「%(shown)s」与身份证件号不一致：身份证件号第17位表明性别为%(fixed)s%(rest)s")
+                    % {"shown": shown, "fixed": fixed, "rest": rest})
     return agrees
+
+
+def _required(col: Column) -> str:
+    return gettext("%(label)s为必填项") % {"label": gettext(col.label)}
 
 
 class RowSchema:
@@ -232,7 +241,7 @@ class RowSchema:
             value = raw.get(col.field)
             if value is None or value == "":
                 if col.required:
-                    out.add(col.field, value, f"{col.label}为必填项")
+                    out.add(col.field, value, _required(col))
                 else:
                     values[col.field] = self.defaults[col.field]
                 continue
@@ -248,7 +257,7 @@ class RowSchema:
             elif message:
                 out.add(col.field, value, message)
             elif col.required:  # blank once cleaned (only spaces)
-                out.add(col.field, value, f"{col.label}为必填项")
+                out.add(col.field, value, _required(col))
             else:
                 values[col.field] = self.defaults[col.field]
         return out
@@ -258,15 +267,16 @@ class RowSchema:
         text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
         if not text:
             return None, ""
-        if message := forbidden_character(col.label, text):  # NUL, control, bidi: never stored
+        if message := forbidden_character(gettext(col.label), text):  # NUL, control, bidi: never stored
             return None, message
         if col.kind == "id_number" and id_number_cell_is_number(value):
             # Whatever the document type: no number cell holds 16 digits or more exactly.
-            return None, f"{col.label}「{redact_identifiers(text)}」不完整。{ID_NUMBER_STORED_AS_NUMBER}"
+            return None, gettext("%(label)s「%(text)s」不完整。%(hint)s") % {
+                "label": gettext(col.label), "text": redact_identifiers(text), "hint": gettext(ID_NUMBER_STORED_AS_NUMBER)}
         try:
             return self._parse(col, text), None
         except ValueError as exc:
-            return None, f"{col.label}「{text}」{exc}"
+            return None, gettext("%(label)s「%(text)s」%(reason)s") % {"label": gettext(col.label), "text": text, "reason": exc}
 
     def _parse(self, col: Column, text: str) -> Any:
         if col.field in self.parsers:
@@ -278,7 +288,7 @@ class RowSchema:
             matcher = self.matcher(col.field)
             code = matcher.match(text)
             if code is None:
-                raise ValueError(matcher.unmatched(text, col.label))
+                raise ValueError(matcher.unmatched(text, gettext(col.label)))
             return code
         if kind == "date":
             return _date(text)
@@ -289,7 +299,7 @@ class RowSchema:
         if kind == "int":
             number = parse_int(text)
             if number < 0:
-                raise ValueError("不能为负数")
+                raise ValueError(gettext("不能为负数"))
             return number
         if kind == "decimal":
             return parse_decimal(text)
@@ -298,7 +308,7 @@ class RowSchema:
         if kind == "phone":
             return parse_phone(text)
         if len(text) > self.max_lengths.get(col.field, MAX_TEXT):
-            raise ValueError(f"过长（最多 {self.max_lengths.get(col.field, MAX_TEXT)} 个字）")
+            raise ValueError(gettext("过长（最多 %(count)s 个字）") % {"count": self.max_lengths.get(col.field, MAX_TEXT)})
         return text
 
     # -- batches -------------------------------------------------------------------------------
@@ -308,7 +318,7 @@ class RowSchema:
 
     def row_problems(self, row: int, clean: CleanRow) -> list[RowProblem]:
         """A cleaned row's problems as report lines (row number, column header, value, message)."""
-        return [RowProblem(row, f, self.by_field[f].label if f in self.by_field else f, value, message)
+        return [RowProblem(row, f, gettext(self.by_field[f].label) if f in self.by_field else f, value, message)
                 for f, value, message in clean.problems]
 
 
@@ -367,7 +377,7 @@ class FileChecker:
             value = cells[pos] if pos < width else None
             if value is None or value == "":
                 if col.required:
-                    problems.append((col.field, clean_text(value), f"{col.label}为必填项"))
+                    problems.append((col.field, clean_text(value), _required(col)))
                 else:
                     values[col.field] = schema.defaults[col.field]
                 continue
@@ -387,7 +397,7 @@ class FileChecker:
             elif message:
                 out.add(col.field, value, message)
             elif col.required:  # blank once cleaned (only spaces)
-                out.add(col.field, value, f"{col.label}为必填项")
+                out.add(col.field, value, _required(col))
             else:
                 values[col.field] = schema.defaults[col.field]
         return out

@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 import xlsxwriter
 from django.http import HttpResponse
+from django.utils.translation import gettext
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SHEET_ROW_LIMIT = 1_048_576  # Excel's rows per worksheet, the header row included
@@ -77,8 +78,10 @@ class Watermark:
     purpose: str
 
     def text(self) -> str:
-        return (f"导出人：{self.user}（{self.organization or '无所属单位'}）；导出时间：{self.at:%Y-%m-%d %H:%M}；"
-                f"用途：{self.purpose}；含个人信息，仅限上述用途，不得转发或公开")
+        return gettext("导出人：%(user)s（%(organization)s）；导出时间：%(at)s；"
+                       "用途：%(purpose)s；含个人信息，仅限上述用途，不得转发或公开") % {
+                           "user": self.user, "organization": self.organization or gettext("无所属单位"),
+                           "at": f"{self.at:%Y-%m-%d %H:%M}", "purpose": self.purpose}
 
 
 def xlsx_bytes(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, sheet: str = "Sheet1",
@@ -103,11 +106,11 @@ def xlsx_workbook(sheets: Iterable[tuple], *, watermark: Watermark | None = None
     }
     if watermark is not None:
         book.set_properties({"title": watermark.purpose[:200], "author": watermark.user,
-                             "company": watermark.organization, "keywords": "个人信息", "comments": watermark.text()})
-        book.set_custom_property("导出人", watermark.user)
-        book.set_custom_property("导出单位", watermark.organization or "")
-        book.set_custom_property("导出时间", watermark.at.strftime("%Y-%m-%d %H:%M:%S"))
-        book.set_custom_property("导出用途", watermark.purpose)
+                             "company": watermark.organization, "keywords": gettext("个人信息"), "comments": watermark.text()})
+        book.set_custom_property(gettext("导出人"), watermark.user)
+        book.set_custom_property(gettext("导出单位"), watermark.organization or "")
+        book.set_custom_property(gettext("导出时间"), watermark.at.strftime("%Y-%m-%d %H:%M:%S"))
+        book.set_custom_property(gettext("导出用途"), watermark.purpose)
     used: set[str] = set()
     written = 0
     for sheet, headers, rows, *column_formats in sheets:
@@ -158,7 +161,7 @@ def _write_sheets(book: Any, used: set[str], sheet: str, headers: Sequence[str],
         ws = book.add_worksheet(_sheet_name(sheet, part, used))
         if watermark is not None:
             ws.set_header("&L" + _page_text(watermark.text()))
-            ws.set_footer("&L" + _page_text(f"{watermark.user} {watermark.at:%Y-%m-%d %H:%M}") + "&R第 &P 页，共 &N 页")
+            ws.set_footer("&L" + _page_text(f"{watermark.user} {watermark.at:%Y-%m-%d %H:%M}") + gettext("&R第 &P 页，共 &N 页"))
         for col, header in enumerate(headers):
             header = str(header)
             ws.write_string(0, col, header, formats["head_quoted" if is_formula_like(header) else "head"])

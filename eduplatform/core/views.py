@@ -70,5 +70,5 @@ def decide_open_step(
         for problem in err.problems:
             form.add_error("comment" if problem.field == "comment" else None, problem.message)
         return rerender(form)
-    messages.success(request, f"{step.title}：已{gettext('同意') if approve else gettext('退回')}")
+    messages.success(request, (gettext("%(title)s：已同意") if approve else gettext("%(title)s：已退回")) % {"title": step.title})
     return redirect(done_url)

@@ -1,12 +1,13 @@
 from importlib import import_module
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class ExchangeConfig(AppConfig):
     name = "eduplatform.exchange"
     label = "exchange"
-    verbose_name = "开放接口"
+    verbose_name = gettext_lazy("开放接口")
 
     def ready(self) -> None:
         # The API's resources register themselves (record kinds, code tables, statistics).

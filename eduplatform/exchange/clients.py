@@ -17,6 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
+from django.utils.translation import gettext
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from eduplatform.accounts.models import SERVICE_ACCOUNT_PREFIX, User
@@ -283,7 +284,7 @@ def suspend_client(*, actor: Actor, client: ApiClient, reason: str) -> ApiClient
     _require_reach(actor, client.organization)
     problems = ProblemCollector(f"接口客户端「{client.name}」")
     if not reason.strip():
-        problems.add("reason", "required", "请填写停用原因（对方系统调用时会看到）", "停用原因")
+        problems.add("reason", "required", "请填写停用原因（对方系统调用时会看到）", gettext("停用原因"))
     problems.raise_if_any()
     before = {"status": client.get_status_display(), "status_reason": client.status_reason}
     client.status = ClientStatus.SUSPENDED

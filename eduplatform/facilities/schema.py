@@ -13,7 +13,7 @@ import decimal
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.core.imports import Column
 from eduplatform.core.rows import CleanRow, RowSchema
@@ -125,8 +125,9 @@ LAND_SCHEMA = RowSchema(
 )
 
 BUILDING_LABELS = {c.field: c.label for c in BUILDING_COLUMNS} | {
-    "demolished_on": "拆除日期", "demolition_reason": "拆除原因"}
-LAND_LABELS = {c.field: c.label for c in LAND_COLUMNS} | {"retired_on": "注销日期", "retired_reason": "注销原因"}
+    "demolished_on": gettext_noop("拆除日期"), "demolition_reason": gettext_noop("拆除原因")}
+LAND_LABELS = {c.field: c.label for c in LAND_COLUMNS} | {"retired_on": gettext_noop("注销日期"),
+                                                          "retired_reason": gettext_noop("注销原因")}
 
 
 def area_text(value: decimal.Decimal | None) -> str:
@@ -144,7 +145,7 @@ def _bound_areas(clean: CleanRow, raw: Mapping[str, Any], fields: tuple[str, ...
         if value is None:
             continue
         if value >= MAX_AREA:
-            clean.add(name, raw.get(name), f"面积「{area_text(value)}」不合理，单位应为平方米")
+            clean.add(name, raw.get(name), gettext("面积「%(area)s」不合理，单位应为平方米") % {"area": area_text(value)})
         else:
             clean.values[name] = value.quantize(CENT)
 
@@ -157,28 +158,27 @@ def check_building(raw: Mapping[str, Any], *, today: dt.date, memo: dict | None 
     year = v.get("built_year")
     if year is not None and not clean.failed("built_year") and not EARLIEST_YEAR <= year <= today.year:
         clean.add("built_year", raw.get("built_year"),
-                  f"建成年份「{year}」不合理，应在 {EARLIEST_YEAR} 至 {today.year} 年之间")
+                  gettext("建成年份「%(year)s」不合理，应在 %(earliest)s 至 %(year2)s 年之间") % {"year": year, "earliest": EARLIEST_YEAR, "year2": today.year})
     if (v.get("floors_above") or 0) > MAX_FLOORS_ABOVE:
-        clean.add("floors_above", raw.get("floors_above"), f"地上层数「{v['floors_above']}」不合理，最多 {MAX_FLOORS_ABOVE} 层")
+        clean.add("floors_above", raw.get("floors_above"), gettext("地上层数「%(floors_above)s」不合理，最多 %(most)s 层") % {"floors_above": v['floors_above'], "most": MAX_FLOORS_ABOVE})
     if (v.get("floors_below") or 0) > MAX_FLOORS_BELOW:
-        clean.add("floors_below", raw.get("floors_below"), f"地下层数「{v['floors_below']}」不合理，最多 {MAX_FLOORS_BELOW} 层")
+        clean.add("floors_below", raw.get("floors_below"), gettext("地下层数「%(floors_below)s」不合理，最多 %(most)s 层") % {"floors_below": v['floors_below'], "most": MAX_FLOORS_BELOW})
     total = v.get("total_area")
     if total is not None and not clean.failed("total_area"):
         if total == 0 and v.get("building_class") == "1":
-            clean.add("total_area", raw.get("total_area"), "房屋建筑的建筑面积必须大于 0")
+            clean.add("total_area", raw.get("total_area"), gettext("房屋建筑的建筑面积必须大于 0"))
         parts = [(label, v.get(f)) for _k, label, f in USE_CATEGORIES if v.get(f)]
         if not any(clean.failed(f) for f in AREA_FIELDS) and sum(p for _l, p in parts) > total:
             listed = " + ".join(f"{label} {area_text(p)}" for label, p in parts)
             clean.add("total_area", raw.get("total_area"),
-                      f"各用途面积之和 {area_text(sum(p for _l, p in parts))} ㎡（{listed}）超过建筑面积 "
-                      f"{area_text(total)} ㎡，请核对")
+                      gettext("各用途面积之和 %(area)s ㎡（%(listed)s）超过建筑面积 %(area2)s ㎡，请核对") % {"area": area_text(sum(p for _l, p in parts)), "listed": listed, "area2": area_text(total)})
     appraised = v.get("appraised_on")
     if appraised is not None:
         if appraised > today:
-            clean.add("appraised_on", raw.get("appraised_on"), f"抗震鉴定日期「{appraised.isoformat()}」晚于今天")
+            clean.add("appraised_on", raw.get("appraised_on"), gettext("抗震鉴定日期「%(date)s」晚于今天") % {"date": appraised.isoformat()})
         elif year is not None and not clean.failed("built_year") and appraised.year < year:
             clean.add("appraised_on", raw.get("appraised_on"),
-                      f"抗震鉴定日期「{appraised.isoformat()}」早于建成年份 {year} 年")
+                      gettext("抗震鉴定日期「%(date)s」早于建成年份 %(year)s 年") % {"date": appraised.isoformat(), "year": year})
     return clean
 
 
@@ -190,14 +190,13 @@ def check_land(raw: Mapping[str, Any], *, today: dt.date, memo: dict | None = No
     area = v.get("area")
     if area is not None and not clean.failed("area"):
         if area == 0:
-            clean.add("area", raw.get("area"), "占地面积必须大于 0")
+            clean.add("area", raw.get("area"), gettext("占地面积必须大于 0"))
         sports, green = v.get("sports_area") or 0, v.get("green_area") or 0
         if not clean.failed("sports_area") and not clean.failed("green_area") and sports + green > area:
             clean.add("area", raw.get("area"),
-                      f"体育场地面积 {area_text(sports)} ㎡ 与绿化用地面积 {area_text(green)} ㎡ 之和超过占地面积 "
-                      f"{area_text(area)} ㎡，请核对")
+                      gettext("体育场地面积 %(area)s ㎡ 与绿化用地面积 %(area2)s ㎡ 之和超过占地面积 %(area3)s ㎡，请核对") % {"area": area_text(sports), "area2": area_text(green), "area3": area_text(area)})
     acquired = v.get("acquired_on")
     if acquired is not None and (acquired > today or acquired.year < EARLIEST_YEAR):
         clean.add("acquired_on", raw.get("acquired_on"),
-                  f"取得日期「{acquired.isoformat()}」不合理，应在 {EARLIEST_YEAR} 年至今天之间")
+                  gettext("取得日期「%(date)s」不合理，应在 %(earliest)s 年至今天之间") % {"date": acquired.isoformat(), "earliest": EARLIEST_YEAR})
     return clean

@@ -145,7 +145,7 @@ def create_building(*, actor: Actor, school: Organization, data: Mapping[str, An
     """Register one building of ``school`` from raw field text (a form post)."""
     _require_writer(actor, school)
     clean = check_building(data, today=today or timezone.localdate())
-    record = f"建筑物「{data.get('name') or data.get('number') or ''}」"
+    record = gettext("建筑物「%(value)s」") % {"value": data.get('name') or data.get('number') or ''}
     if not clean.failed("number") and clean.values.get("number"):
         taken = _number_taken(school, clean.values["number"])
         if taken is not None:
@@ -172,7 +172,7 @@ def update_building(*, actor: Actor, building: Building, data: Mapping[str, Any]
     school = building.school
     _require_writer(actor, school)
     building = Building.objects.select_for_update().get(pk=building.pk)
-    record = f"建筑物「{building.name}」"
+    record = gettext("建筑物「%(name)s」") % {"name": building.name}
     if building.demolished_on is not None:
         raise RecordInvalid(record, [FieldProblem("demolished_on", "building.demolished",
                                                   gettext("该建筑物已于 %(isoformat)s 拆除，不能再修改") % {"isoformat": building.demolished_on.isoformat()})])
@@ -214,14 +214,14 @@ def demolish_building(*, actor: Actor, building: Building, on: dt.date | None, r
     if building.demolished_on is not None:
         problems.add("on", "building.demolished", gettext("该建筑物已于 %(isoformat)s 拆除") % {"isoformat": building.demolished_on.isoformat()})
     if on is None:
-        problems.add("on", "required", gettext("请填写拆除日期"), "拆除日期")
+        problems.add("on", "required", gettext("请填写拆除日期"), gettext("拆除日期"))
     elif on > today:
-        problems.add("on", "date.future", gettext("拆除日期「%(isoformat)s」晚于今天，请在拆除后登记") % {"isoformat": on.isoformat()}, "拆除日期")
+        problems.add("on", "date.future", gettext("拆除日期「%(isoformat)s」晚于今天，请在拆除后登记") % {"isoformat": on.isoformat()}, gettext("拆除日期"))
     elif on.year < building.built_year:
-        problems.add("on", "date.before_built", gettext("拆除日期「%(isoformat)s」早于建成年份 %(built_year)s 年") % {"isoformat": on.isoformat(), "built_year": building.built_year}, "拆除日期")
+        problems.add("on", "date.before_built", gettext("拆除日期「%(isoformat)s」早于建成年份 %(built_year)s 年") % {"isoformat": on.isoformat(), "built_year": building.built_year}, gettext("拆除日期"))
     reason = (reason or "").strip()
     if not reason:
-        problems.add("reason", "required", gettext("请填写拆除原因"), "拆除原因")
+        problems.add("reason", "required", gettext("请填写拆除原因"), gettext("拆除原因"))
     problems.raise_if_any()
     before = building_snapshot(building)
     building.demolished_on, building.demolition_reason, building.in_use = on, reason[:200], False
@@ -263,7 +263,7 @@ def _check_name_free(school: Organization, clean: CleanRow, *, other_than: int |
 
 
 def _parcel_key_guard(parcel: LandParcel, school: Organization):
-    return unique_or_invalid(f"地块「{parcel.name}」", field="name", label=LAND_LABELS.get("name", "地块名称"),
+    return unique_or_invalid(gettext("地块「%(name)s」") % {"name": parcel.name}, field="name", label=LAND_LABELS.get("name", gettext("地块名称")),
                              message=gettext("%(name)s的地块名称「%(name2)s」或土地证号刚被另一位用户同时登记，请核对后重新提交") % {"name": school.name, "name2": parcel.name})
 
 
@@ -277,7 +277,7 @@ def create_parcel(*, actor: Actor, school: Organization, data: Mapping[str, Any]
         clean.add("certificate_number", taken.certificate_number, gettext("本校已登记土地证号「%(certificate_number)s」的地块（%(name)s）") % {"certificate_number": taken.certificate_number, "name": taken.name})
     _check_name_free(school, clean)
     if not clean.ok:
-        raise _invalid(f"地块「{data.get('name') or ''}」", clean, LAND_LABELS)
+        raise _invalid(gettext("地块「%(value)s」") % {"value": data.get('name') or ''}, clean, LAND_LABELS)
     hold_unit(school)
     parcel = LandParcel(school=school, region_path=school.region_path, **clean.values)
     with _parcel_key_guard(parcel, school):
@@ -304,7 +304,7 @@ def update_parcel(*, actor: Actor, parcel: LandParcel, data: Mapping[str, Any],
         clean.add("certificate_number", taken.certificate_number, gettext("本校已登记土地证号「%(certificate_number)s」的地块（%(name)s）") % {"certificate_number": taken.certificate_number, "name": taken.name})
     _check_name_free(school, clean, other_than=parcel.pk)
     if not clean.ok:
-        raise _invalid(f"地块「{parcel.name}」", clean, LAND_LABELS)
+        raise _invalid(gettext("地块「%(name)s」") % {"name": parcel.name}, clean, LAND_LABELS)
     before = parcel_snapshot(parcel)
     for name, value in clean.values.items():
         setattr(parcel, name, value)
@@ -333,12 +333,12 @@ def retire_parcel(*, actor: Actor, parcel: LandParcel, on: dt.date | None, reaso
     if parcel.retired_on is not None:
         problems.add("on", "parcel.retired", gettext("该地块已于 %(isoformat)s 注销") % {"isoformat": parcel.retired_on.isoformat()})
     if on is None:
-        problems.add("on", "required", gettext("请填写注销日期"), "注销日期")
+        problems.add("on", "required", gettext("请填写注销日期"), gettext("注销日期"))
     elif on > today:
-        problems.add("on", "date.future", gettext("注销日期「%(isoformat)s」晚于今天") % {"isoformat": on.isoformat()}, "注销日期")
+        problems.add("on", "date.future", gettext("注销日期「%(isoformat)s」晚于今天") % {"isoformat": on.isoformat()}, gettext("注销日期"))
     reason = (reason or "").strip()
     if not reason:
-        problems.add("reason", "required", gettext("请填写注销原因"), "注销原因")
+        problems.add("reason", "required", gettext("请填写注销原因"), gettext("注销原因"))
     problems.raise_if_any()
     before = parcel_snapshot(parcel)
     parcel.retired_on, parcel.retired_reason, parcel.updated_at = on, reason[:200], timezone.now()
@@ -458,11 +458,10 @@ def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[i
         building = existing.get(clean.values["number"])
         if building is not None and building.demolished_on is not None:
             problems[row] = [RowProblem(row, "number", gettext("建筑物编号"), building.number,
-                                        f"建筑物编号「{building.number}」属于已于 {building.demolished_on.isoformat()} 拆除的"
-                                        f"「{building.name}」，新建筑物请使用新的编号")]
+                                        gettext("建筑物编号「%(number)s」属于已于 %(date)s 拆除的「%(name)s」，新建筑物请使用新的编号") % {"number": building.number, "date": building.demolished_on.isoformat(), "name": building.name})]
             continue
         planned.append(_plan(unit, row, clean, building, model=Building, snapshot=building_snapshot,
-                             labels=BUILDING_LABELS, describe=lambda b: f"建筑物「{b.name}」（编号 {b.number}）"))
+                             labels=BUILDING_LABELS, describe=lambda b: gettext("建筑物「%(name)s」（编号 %(number)s）") % {"name": b.name, "number": b.number}))
 
     def write(valid: list[_Planned]) -> tuple[int, int]:
         return _write_planned(actor=actor, unit=unit, planned=valid, model=Building, schema=BUILDING_SCHEMA,
@@ -511,7 +510,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
         if holder is not None:
             owner = other_unit_name(actor, holder.school_id, holder.school.name, holder.region_path)
             problems[row] = [RowProblem(row, "certificate_number", gettext("土地证号"), certificate,
-                                        f"土地证号「{certificate}」已登记在{owner}名下，一宗土地只能属于一个单位；请核对证号")]
+                                        gettext("土地证号「%(certificate)s」已登记在%(owner)s名下，一宗土地只能属于一个单位；请核对证号") % {"certificate": certificate, "owner": owner})]
             continue
         parcel = by_certificate.get(certificate) if certificate else None
         namesake = by_name.get(name)
@@ -519,12 +518,13 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
             parcel = namesake  # the parcel known by its name (坐落); the row may add its certificate
         if parcel is not None and parcel.retired_on is not None:
             problems[row] = [RowProblem(row, "certificate_number", gettext("土地证号"), certificate,
-                                        f"土地证号「{certificate}」的地块「{parcel.name}」已于 {parcel.retired_on.isoformat()} 注销")]
+                                        gettext("土地证号「%(certificate)s」的地块「%(name)s」已于 %(date)s 注销") % {"certificate": certificate, "name": parcel.name, "date": parcel.retired_on.isoformat()})]
             continue
         if namesake is not None and namesake != parcel:
-            problems[row] = [RowProblem(row, "name", LAND_LABELS["name"], name,
-                                        f"本校已有名为「{name}」的地块（土地证号「{namesake.certificate_number or '无'}」），"
-                                        "与本行不是同一宗地；请在名称中加以区分（如「{0}东区」）".format(name))]
+            problems[row] = [RowProblem(row, "name", gettext(LAND_LABELS["name"]), name,
+                                        gettext("本校已有名为「%(name)s」的地块（土地证号「%(certificate)s」），"
+                                                "与本行不是同一宗地；请在名称中加以区分（如「%(name)s东区」）")
+                                        % {"name": name, "certificate": namesake.certificate_number or gettext("无")})]
             continue
         planned.append(_plan(unit, row, clean, parcel, model=LandParcel, snapshot=parcel_snapshot, labels=LAND_LABELS,
                              describe=lambda p: f"地块「{p.name}」" + (f"（土地证号 {p.certificate_number}）"

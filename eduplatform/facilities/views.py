@@ -195,7 +195,7 @@ def building_create(request: HttpRequest) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已登记「{school.name}」的建筑物「{building.name}」")
+                messages.success(request, gettext("已登记「%(name)s」的建筑物「%(name2)s」") % {"name": school.name, "name2": building.name})
                 return redirect("facilities:detail", building_id=building.pk)
     return render(request, "facilities/record_form.html", _nav(
         request, "buildings", form=form, title=gettext("新增建筑物"), cancel=reverse("facilities:list")))
@@ -253,7 +253,7 @@ def building_demolish(request: HttpRequest, building_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, f"已登记「{building.name}」拆除")
+            messages.success(request, gettext("已登记「%(name)s」拆除") % {"name": building.name})
             return redirect("facilities:detail", building_id=building.pk)
     return render(request, "facilities/close_form.html", _nav(
         request, "buildings", form=form, title=gettext("登记拆除 · %(building)s") % {"building": building}, record=building,
@@ -310,7 +310,7 @@ def parcel_create(request: HttpRequest) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已登记「{school.name}」的地块「{parcel.name}」")
+                messages.success(request, gettext("已登记「%(name)s」的地块「%(name2)s」") % {"name": school.name, "name2": parcel.name})
                 return redirect("facilities:parcel", parcel_id=parcel.pk)
     return render(request, "facilities/record_form.html", _nav(
         request, "land", form=form, title=gettext("新增土地"), cancel=reverse("facilities:land")))
@@ -343,7 +343,7 @@ def parcel_edit(request: HttpRequest, parcel_id: int) -> HttpResponse:
             messages.success(request, gettext("已保存"))
             return redirect("facilities:parcel", parcel_id=parcel.pk)
     return render(request, "facilities/record_form.html", _nav(
-        request, "land", form=form, title=gettext("修改土地 · %(parcel)s") % {"parcel": parcel.name}, cancel=reverse("facilities:parcel", args=(parcel.pk,))))
+        request, "land", form=form, title=gettext("修改土地 · %(name)s") % {"name": parcel.name}, cancel=reverse("facilities:parcel", args=(parcel.pk,))))
 
 
 @login_required
@@ -360,10 +360,10 @@ def parcel_retire(request: HttpRequest, parcel_id: int) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, f"已注销地块「{parcel.name}」")
+            messages.success(request, gettext("已注销地块「%(name)s」") % {"name": parcel.name})
             return redirect("facilities:parcel", parcel_id=parcel.pk)
     return render(request, "facilities/close_form.html", _nav(
-        request, "land", form=form, title=gettext("注销土地 · %(parcel)s") % {"parcel": parcel.name}, record=parcel,
+        request, "land", form=form, title=gettext("注销土地 · %(name)s") % {"name": parcel.name}, record=parcel,
         hint=gettext("注销后该地块不再计入占地面积，记录和修改历史保留。"), cancel=reverse("facilities:parcel", args=(parcel.pk,))))
 
 

@@ -112,13 +112,13 @@ def clean_rates(lines: Sequence[Mapping[str, Any]], problems: ProblemCollector) 
         try:
             stage = Stage(int(line.get("stage")))
         except (TypeError, ValueError):
-            problems.add("stage", "stage.unknown", gettext("学段「%(get)s」不是可核定经费的学段") % {"get": line.get('stage')}, "学段")
+            problems.add("stage", "stage.unknown", gettext("学段「%(get)s」不是可核定经费的学段") % {"get": line.get('stage')}, gettext("学段"))
             continue
         if stage not in FUNDED_STAGES:
-            problems.add("stage", "stage.unknown", gettext("学段「%(get)s」不是可核定经费的学段") % {"get": STAGE_LABELS.get(stage, stage)}, "学段")
+            problems.add("stage", "stage.unknown", gettext("学段「%(get)s」不是可核定经费的学段") % {"get": STAGE_LABELS.get(stage, stage)}, gettext("学段"))
             continue
         if int(stage) in seen:
-            problems.add(f"{int(stage)}.per_student", "stage.duplicate", gettext("%(value)s的定额填写了两次") % {"value": STAGE_LABELS[stage]}, "学段")
+            problems.add(f"{int(stage)}.per_student", "stage.duplicate", gettext("%(value)s的定额填写了两次") % {"value": STAGE_LABELS[stage]}, gettext("学段"))
             continue
         seen.add(int(stage))
         name = STAGE_LABELS[stage]
@@ -126,28 +126,28 @@ def clean_rates(lines: Sequence[Mapping[str, Any]], problems: ProblemCollector) 
         def key(field: str, _stage: Stage = stage) -> str:
             return f"{int(_stage)}.{field}"
 
-        per_student = _amount(line.get("per_student"), label=f"{name}生均定额", field=key("per_student"),
+        per_student = _amount(line.get("per_student"), label=gettext("%(name)s生均定额") % {"name": name}, field=key("per_student"),
                               problems=problems, required=True)
-        per_boarder = _amount(line.get("per_boarder"), label=f"{name}寄宿生增加", field=key("per_boarder"),
+        per_boarder = _amount(line.get("per_boarder"), label=gettext("%(name)s寄宿生增加") % {"name": name}, field=key("per_boarder"),
                               problems=problems, required=False)
-        per_disabled = _amount(line.get("per_disabled"), label=f"{name}残疾学生定额", field=key("per_disabled"),
+        per_disabled = _amount(line.get("per_disabled"), label=gettext("%(name)s残疾学生定额") % {"name": name}, field=key("per_disabled"),
                                problems=problems, required=False)
-        minimum = _headcount(line.get("minimum_headcount"), label=f"{name}乡村小规模学校核定人数",
+        minimum = _headcount(line.get("minimum_headcount"), label=gettext("%(name)s乡村小规模学校核定人数") % {"name": name},
                              field=key("minimum_headcount"), problems=problems)
-        school_types = _school_types(line.get("school_types"), label=f"{name}适用办学类型", field=key("school_types"),
+        school_types = _school_types(line.get("school_types"), label=gettext("%(name)s适用办学类型") % {"name": name}, field=key("school_types"),
                                      problems=problems)
-        covers_private = _yes_no(line.get("covers_private"), label=f"{name}适用于民办学校",
+        covers_private = _yes_no(line.get("covers_private"), label=gettext("%(name)s适用于民办学校") % {"name": name},
                                  field=key("covers_private"), problems=problems)
         source = str(line.get("source") or "").strip()
         if not source:
-            problems.add(key("source"), "required", gettext("%(name)s定额的来源为必填项（文件文号，或注明“示例值”）") % {"name": name}, "来源")
+            problems.add(key("source"), "required", gettext("%(name)s定额的来源为必填项（文件文号，或注明“示例值”）") % {"name": name}, gettext("来源"))
         elif len(source) > 300:
-            problems.add(key("source"), "text.length", gettext("%(name)s定额的来源最多 300 字") % {"name": name}, "来源")
+            problems.add(key("source"), "text.length", gettext("%(name)s定额的来源最多 300 字") % {"name": name}, gettext("来源"))
         clean.append({"stage": int(stage), "per_student": per_student, "per_boarder": per_boarder or decimal.Decimal(0),
                       "per_disabled": per_disabled, "minimum_headcount": minimum, "school_types": school_types,
                       "covers_private": covers_private, "source": source})
     if not lines or not seen:
-        problems.add("rates", "required", gettext("至少填写一个学段的生均定额"), "定额")
+        problems.add("rates", "required", gettext("至少填写一个学段的生均定额"), gettext("定额"))
     return clean
 
 
@@ -180,10 +180,10 @@ def revise_rates(*, actor: Actor | None, year: int | None, rates: Sequence[Mappi
     today = today or timezone.localdate()
     problems = ProblemCollector(gettext("%(value)s 年度生均公用经费定额") % {"value": year or ''})
     if year is None or not 2000 <= int(year) <= today.year + 1:
-        problems.add("year", "year.range", gettext("年度「%(value)s」应在 2000 至 %(value2)s 之间") % {"value": year or '', "value2": today.year + 1}, "年度")
+        problems.add("year", "year.range", gettext("年度「%(value)s」应在 2000 至 %(value2)s 之间") % {"value": year or '', "value2": today.year + 1}, gettext("年度"))
     basis = (basis or "").strip()
     if not basis:
-        problems.add("basis", "required", gettext("请填写定额的依据（文件名称与文号）"), "依据")
+        problems.add("basis", "required", gettext("请填写定额的依据（文件名称与文号）"), gettext("依据"))
     clean = clean_rates(rates, problems)
     problems.raise_if_any()
     year = int(year)  # type: ignore[arg-type]
@@ -197,9 +197,9 @@ def revise_rates(*, actor: Actor | None, year: int | None, rates: Sequence[Mappi
     changes = diff_fields(before, after, {**_labels(clean), **(_labels(rate_lines(latest)) if latest else {})})
     if latest is not None:
         if not changes and basis == latest.basis:
-            problems.add("rates", "rates.unchanged", gettext("与现行的第 %(version)s 版相同，未生成新版本") % {"version": latest.version}, "定额")
+            problems.add("rates", "rates.unchanged", gettext("与现行的第 %(version)s 版相同，未生成新版本") % {"version": latest.version}, gettext("定额"))
         if not note.strip():
-            problems.add("note", "required", gettext("修订已有年度的定额时请填写修订说明"), "修订说明")
+            problems.add("note", "required", gettext("修订已有年度的定额时请填写修订说明"), gettext("修订说明"))
         problems.raise_if_any()
     version = (FundingRateSet.objects.filter(year=year).aggregate(v=Max("version"))["v"] or 0) + 1
     rate_set = FundingRateSet.objects.create(
@@ -226,10 +226,10 @@ def set_institution_category(*, actor: Actor, school: Organization, category: st
     problems = ProblemCollector(gettext("学校「%(name)s」") % {"name": school.name})
     if not school.is_school or not school.stage_mask & Stage.HIGHER or not school.school_type_code.startswith("41"):
         problems.add("school", "school.not_higher", gettext("%(name)s不是普通高等学校，不适用普通高等学校基本办学条件指标") % {"name": school.name},
-                     "学校")
+                     gettext("学校"))
     if category not in InstitutionCategory.values:
         problems.add("category", "code.unknown", f"院校类别「{category}」不在可选范围内："
-                     + "、".join(str(c.label) for c in InstitutionCategory), "院校类别")
+                     + "、".join(str(c.label) for c in InstitutionCategory), gettext("院校类别"))
     problems.raise_if_any()
     profile = HigherEdProfile.objects.select_for_update().filter(school=school).first()
     before = {"category": profile.get_category_display() if profile else ""}

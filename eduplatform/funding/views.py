@@ -66,9 +66,9 @@ def allocation_page(request: HttpRequest) -> HttpResponse:
     if export:
         summary = [[r.label, *[r.cells.get(int(s), 0) for s in stages], r.total] for r in [*result.rows, result.total]]
         lines = [[s.name, s.school_code, gettext("乡村") if s.rural else "", s.amount, "；".join(s.steps)] for s in result.schools]
-        source = f"{gettext('数据：') + str(snapshot) if snapshot else gettext('数据：实时数据')}；定额：{rate_set}"
-        return _workbook_response(f"{region.name}生均公用经费测算.xlsx", [
-            (gettext("区域汇总"), [gettext("名称"), *[f"{label}（元）" for label in labels], gettext("合计（元）")], summary + [[source]]),
+        source = gettext("%(value)s；定额：%(rate_set)s") % {"value": gettext('数据：') + str(snapshot) if snapshot else gettext('数据：实时数据'), "rate_set": rate_set}
+        return _workbook_response(gettext("%(name)s生均公用经费测算.xlsx") % {"name": region.name}, [
+            (gettext("区域汇总"), [gettext("名称"), *[gettext("%(label)s（元）") % {"label": label} for label in labels], gettext("合计（元）")], summary + [[source]]),
             (gettext("逐校测算"), [gettext("学校"), gettext("学校标识码"), gettext("城乡"), gettext("测算金额（元）"), gettext("测算过程")], lines + [[source]]),
             (gettext("定额"), [gettext("学段"), gettext("生均定额"), gettext("寄宿生增加"), gettext("残疾学生定额"), gettext("乡村小规模学校按人数核定"), gettext("适用范围"), gettext("来源")],
              [[r.stage_label, r.per_student, r.per_boarder, r.per_disabled, r.minimum_headcount,
@@ -123,7 +123,7 @@ def rates_page(request: HttpRequest) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已生成{rate_set}")
+                messages.success(request, gettext("已生成%(rate_set)s") % {"rate_set": rate_set})
                 return redirect(f"{request.path}#set-{rate_set.pk}")
     elif request.method == "POST":
         raise NotPermitted(gettext("只有省级财务部门可以修订生均公用经费定额"))
@@ -161,8 +161,8 @@ def higher_ed_page(request: HttpRequest) -> HttpResponse:
                 for r in results]
         detail = [[r.name, c.label, c.shown, c.limit_shown, _verdict(c), c.arithmetic] for r in results for c in r.checks]
         inputs = [[r.name, label, value] for r in results for label, value in r.inputs]
-        source = f"{gettext('数据：') + str(snapshot) if snapshot else gettext('数据：实时数据')}；依据：{conditions.RULE_VERSION}"
-        return _workbook_response(f"{region.name}高校基本办学条件.xlsx", [
+        source = gettext("%(value)s；依据：%(rule_version)s") % {"value": gettext('数据：') + str(snapshot) if snapshot else gettext('数据：实时数据'), "rule_version": conditions.RULE_VERSION}
+        return _workbook_response(gettext("%(name)s高校基本办学条件.xlsx") % {"name": region.name}, [
             (gettext("结论"), headers, data + [[source], [str(conditions.NOT_RECORDED)]]),
             (gettext("指标与计算"), [gettext("学校"), gettext("指标"), gettext("数值"), gettext("合格标准"), gettext("结果"), gettext("计算过程")], detail),
             (gettext("输入数据"), [gettext("学校"), gettext("项目"), gettext("数值")], inputs),
@@ -208,7 +208,7 @@ def higher_ed_school(request: HttpRequest, school_code: str) -> HttpResponse:
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已保存{school.name}的院校类别")
+                messages.success(request, gettext("已保存%(name)s的院校类别") % {"name": school.name})
                 return redirect("funding:higher_ed_school", school_code=school.school_code)
     snapshot = chosen_snapshot(request, "snapshot")
     results, earlier = conditions.with_history(user, school.region, snapshot)

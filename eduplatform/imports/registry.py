@@ -26,6 +26,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext, gettext_lazy
+
 from eduplatform.core.errors import RowProblem
 from eduplatform.core.models import WritePolicy
 from eduplatform.core.rows import CleanRow, RowSchema
@@ -47,7 +51,7 @@ class RowAction:
     UPDATE = "update"  # 修改
     UNCHANGED = "unchanged"  # 无变化
 
-    LABELS = {CREATE: "新增", UPDATE: "修改", UNCHANGED: "无变化"}
+    LABELS = {CREATE: gettext_lazy("新增"), UPDATE: gettext_lazy("修改"), UNCHANGED: gettext_lazy("无变化")}
 
 
 @dataclass
@@ -78,21 +82,23 @@ class WriteRows(Protocol):
 def changes_text(changes: Mapping[str, Mapping[str, Any]]) -> str:
     """「建筑物用途：01 教学楼 → 05 食堂；建成年份：2001 → 2003」"""
     def shown(value: Any) -> str:
-        return "（空）" if value in (None, "") else str(value)
-    return "；".join(f"{c['label']}：{shown(c['before'])} → {shown(c['after'])}" for c in changes.values())
+        return gettext("（空）") if value in (None, "") else str(value)
+    # The labels are the columns' (gettext_noop in */schema.py): shown in the report's language.
+    return "；".join(f"{gettext(str(c['label']))}：{shown(c['before'])} → {shown(c['after'])}" for c in changes.values())
 
 
 def policy_problem(policy: str, outcome: RowOutcome, *, field_name: str, label: str, value: str) -> RowProblem | None:
     """The problem of a row the write policy leaves out (``None`` when the policy allows it). An
     unchanged row is never a problem: importing the same file twice is harmless in every policy."""
     if outcome.action == RowAction.UPDATE and policy == WritePolicy.CREATE_ONLY:
-        return RowProblem(outcome.row, field_name, label, value,
-                          f"{outcome.record}已存在，本行将修改：{changes_text(outcome.changes)}。按“只新增”方式不修改已有记录；"
-                          "确需修改请选择“新增并更新”或“只更新已有记录”")
+        return RowProblem(outcome.row, field_name, gettext(label), value,
+                          gettext("%(record)s已存在，本行将修改：%(changes)s。按“只新增”方式不修改已有记录；"
+                                  "确需修改请选择“新增并更新”或“只更新已有记录”")
+                          % {"record": outcome.record, "changes": changes_text(outcome.changes)})
     if outcome.action == RowAction.CREATE and policy == WritePolicy.UPDATE_ONLY:
-        return RowProblem(outcome.row, field_name, label, value,
-                          f"{outcome.record}尚不存在，本行将新增记录。按“只更新已有记录”方式不新增；"
-                          "确需新增请选择“新增并更新”或“只新增”")
+        return RowProblem(outcome.row, field_name, gettext(label), value,
+                          gettext("%(record)s尚不存在，本行将新增记录。按“只更新已有记录”方式不新增；"
+                                  "确需新增请选择“新增并更新”或“只新增”") % {"record": outcome.record})
     return None
 
 
@@ -114,7 +120,9 @@ class ImportKind:
 
     @property
     def template_name(self) -> str:
-        return self.template_title or f"{self.label}导入模板"
+        # The template goes with the Chinese headers the imports match: its title stays Chinese.
+        with translation.override(settings.LANGUAGE_CODE):
+            return str(self.template_title or f"{self.label}导入模板")
 
     @property
     def for_schools(self) -> bool:
@@ -150,7 +158,7 @@ def other_unit_name(actor: Any, unit_id: int | None, unit_name: str, region_path
         visible = scope.school_id == unit_id
     else:
         visible = scope.covers_path(region_path or "")
-    return f"「{unit_name}」" if visible and unit_name else "其他单位"
+    return f"「{unit_name}」" if visible and unit_name else gettext("其他单位")
 
 
 def batch_rejected(problems: list[RowProblem], rows: list[RowOutcome]) -> Exception:
@@ -178,6 +186,8 @@ def report_duplicates(rows: Sequence[tuple[int, Any]], key_of: Callable[[Any], s
             continue
         for row in where:
             others = "、".join(str(r) for r in where if r != row)
+            shown_label = gettext(key_label)  # a column label (gettext_noop in */schema.py)
             problems.setdefault(row, []).append(RowProblem(
-                row, field_name, key_label, key,
-                f"{key_label}「{key}」在本文件中出现了多次（另见第 {others} 行），同一文件中每个{key_label}只能出现一次"))
+                row, field_name, shown_label, key,
+                gettext("%(label)s「%(key)s」在本文件中出现了多次（另见第 %(others)s 行），同一文件中每个%(label)s只能出现一次")
+                % {"label": shown_label, "key": key, "others": others}))

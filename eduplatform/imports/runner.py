@@ -18,7 +18,8 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.accounts.models import User
 from eduplatform.core.crypto import open_file, seal_file
@@ -36,13 +37,25 @@ from eduplatform.standards.validators import mask_id_number, redact_identifiers
 MAX_FILE_BYTES = 40 * 1024 * 1024
 PROGRESS_EVERY = 500  # rows between looks at the clock
 PROGRESS_SECONDS = 0.25  # at most this often a progress write (each is a commit the page polls for)
-INTERRUPTED = "处理进程中断，请重试"
+# Stored as the job's failure in the language the worker ran in; ``is_interrupted`` knows every language's.
+INTERRUPTED = gettext_noop("处理进程中断，请重试")
+
+
+def is_interrupted(failure: str) -> bool:
+    texts = {INTERRUPTED}
+    for code, _name in settings.LANGUAGES:
+        with translation.override(code):
+            texts.add(gettext(INTERRUPTED))
+    return failure in texts
 
 
 def template(kind: ImportKind) -> bytes:
+    """The import template, in Chinese whatever the page's language: its headers are what imports match,
+    and its instructions sheet goes with them (docs/i18n.md)."""
     columns = kind.schema.template_columns()
-    return template_xlsx(columns, title=kind.template_name, instructions=kind.instructions,
-                         example_rows=[[c.example for c in columns]])
+    with translation.override(settings.LANGUAGE_CODE):
+        return template_xlsx(columns, title=kind.template_name, instructions=[str(line) for line in kind.instructions],
+                             example_rows=[[c.example for c in columns]])
 
 
 def unit_label(unit: Organization) -> str:
@@ -59,13 +72,13 @@ def submit_import(*, kind: ImportKind, actor: Actor, unit: Organization, file_na
     from eduplatform.imports.tasks import run_import_job
 
     if not actor.can(kind.capability) or unit.kind not in kind.unit_kinds or not kind.can_write(actor, unit):
-        raise NotPermitted(f"您无权向{unit.name}导入{kind.label}")
+        raise NotPermitted(gettext("您无权向%(unit)s导入%(kind)s") % {"unit": unit.name, "kind": kind.label})
     if mode not in ImportMode.values:
         raise ValueError(mode)
     if write_policy not in WritePolicy.values:
         raise ValueError(write_policy)
     if len(content) > MAX_FILE_BYTES:
-        raise ImportFileError("文件超过 40 MB，请分成几个文件上传")
+        raise ImportFileError(gettext("文件超过 40 MB，请分成几个文件上传"))
     try:  # what the file really is (HTML saved as .xls, a zip bomb …), refused before a job exists
         check_spreadsheet(content, file_name)
     except UploadRefused as refused:
@@ -74,9 +87,11 @@ def submit_import(*, kind: ImportKind, actor: Actor, unit: Organization, file_na
         kind=kind.key, file_name=file_name[:200], content=seal_file(content), mode=mode, write_policy=write_policy,
         school_id=unit.pk,
         region_path=unit.region_path, target_label=unit_label(unit)[:200],
-        requested_by_id=actor.pk, requested_by=actor.audit_name(), phase="排队等待处理",
+        requested_by_id=actor.pk, requested_by=actor.audit_name(), phase=gettext("排队等待处理"),
     )
-    transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    # The worker writes the job's phases and report in the language of the page that submitted it.
+    language = translation.get_language()
+    transaction.on_commit(lambda: run_import_job.enqueue(job.pk, language))
     return job
 
 
@@ -84,8 +99,8 @@ def retry_import(*, job: ImportJob, actor: Actor) -> ImportJob:
     """A job whose worker died, submitted again from its kept file (the dead run wrote nothing: its
     writing is one transaction, rolled back with the connection)."""
     kind = get(job.kind)
-    if kind is None or job.status != JobStatus.FAILED or job.failure != INTERRUPTED or not job.file_kept:
-        raise ImportFileError("只有因处理进程中断而失败、且文件仍保留的导入可以重试，请重新上传文件")
+    if kind is None or job.status != JobStatus.FAILED or not is_interrupted(job.failure) or not job.file_kept:
+        raise ImportFileError(gettext("只有因处理进程中断而失败、且文件仍保留的导入可以重试，请重新上传文件"))
     unit = Organization.objects.get(pk=job.school_id)
     content = open_file(ImportJob.objects.values_list("content", flat=True).get(pk=job.pk))
     new_job = submit_import(kind=kind, actor=actor, unit=unit, file_name=job.file_name, content=content,
@@ -102,7 +117,7 @@ def fail_interrupted_jobs(*, now: dt.datetime | None = None) -> int:
     stale = now - dt.timedelta(seconds=settings.IMPORT_STALE_SECONDS)
     return ImportJob.objects.filter(
         Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, started_at__lt=stale), status=JobStatus.RUNNING,
-    ).update(status=JobStatus.FAILED, failure=INTERRUPTED, phase=JobStatus.FAILED.label, finished_at=now)
+    ).update(status=JobStatus.FAILED, failure=gettext(INTERRUPTED), phase=JobStatus.FAILED.label, finished_at=now)
 
 
 def purge_uploads(*, now: dt.datetime | None = None) -> int:
@@ -133,9 +148,9 @@ def run_import(job_id: int) -> ImportJob:
         return job
     kind = get(job.kind)
     if kind is None:
-        _finish(job, JobStatus.FAILED, failure=f"未知的导入内容：{job.kind}")
+        _finish(job, JobStatus.FAILED, failure=gettext("未知的导入内容：%(kind)s") % {"kind": job.kind})
         return job
-    job.status, job.started_at, job.phase = JobStatus.RUNNING, timezone.now(), "读取文件"
+    job.status, job.started_at, job.phase = JobStatus.RUNNING, timezone.now(), gettext("读取文件")
     _beat(job, "status", "started_at", "phase")
     try:
         with _cycle_collection_paused():
@@ -147,7 +162,7 @@ def run_import(job_id: int) -> ImportJob:
     except NotPermitted as exc:  # the user lost the right between upload and run
         _finish(job, JobStatus.FAILED, failure=exc.message)
     except Exception as exc:  # a defect, not bad data: keep the job honest and visible
-        _finish(job, JobStatus.FAILED, failure=f"处理时发生内部错误：{exc.__class__.__name__}，请联系管理员")
+        _finish(job, JobStatus.FAILED, failure=gettext("处理时发生内部错误：%(error)s，请联系管理员") % {"error": exc.__class__.__name__})
         raise
     return job
 
@@ -171,7 +186,7 @@ def _run(kind: ImportKind, job: ImportJob) -> None:
     unit = Organization.objects.get(pk=job.school_id)
     actor = User.objects.select_related("organization").get(pk=job.requested_by_id)
     table = read_table(open_file(job.content), job.file_name, kind.schema.columns)
-    job.total_rows, job.phase, job.mapping = len(table.rows), "逐行校验", table.mapping
+    job.total_rows, job.phase, job.mapping = len(table.rows), gettext("逐行校验"), table.mapping
     _beat(job, "total_rows", "phase", "mapping")
     today = timezone.localdate()
     context = ImportContext(unit=unit, today=today)
@@ -191,9 +206,9 @@ def _run(kind: ImportKind, job: ImportJob) -> None:
             _beat(job, "processed_rows")
             saved_at = time.monotonic()
     job.processed_rows = len(checked)
-    job.phase = "与已有数据比对" if job.mode == ImportMode.DRY_RUN else "比对并写入"
+    job.phase = gettext("与已有数据比对") if job.mode == ImportMode.DRY_RUN else gettext("比对并写入")
     _beat(job, "processed_rows", "phase")
-    source = f"表格导入：{job.file_name}"
+    source = f"表格导入：{job.file_name}"  # audit label: stored as data, Chinese (docs/i18n.md)
     try:
         with transaction.atomic():
             # A dry run is checked as "accept valid rows" so that every row's effect is reported.
@@ -211,7 +226,8 @@ def _run(kind: ImportKind, job: ImportJob) -> None:
     job.written_rows = 0 if job.mode == ImportMode.DRY_RUN else job.created_rows + job.updated_rows
     _finish(job, JobStatus.DONE, problems=[p.as_dict() for p in outcome.rejected])
     if job.written_rows:
-        note = f"导入{kind.label}：{action_summary(job)}" + (f"（{outcome.summary}）" if outcome.summary else "")
+        with translation.override(settings.LANGUAGE_CODE):  # the audit note is stored: in the platform's language
+            note = f"导入{kind.label}：{action_summary(job)}" + (f"（{outcome.summary}）" if outcome.summary else "")
         record_event(actor=actor, action=AuditAction.CREATE, object_type="core.import", object_id=job.pk,
                      object_label=source[:255], region_path=unit.region_path, note=note)
         if unit.is_school:
@@ -248,8 +264,9 @@ def _record_actions(job: ImportJob, outcome: ImportOutcome | None, problems: lis
 
 def action_summary(job: ImportJob) -> str:
     """「新增 3 条、修改 1 条、无变化 12 条、有问题 0 条」 (a dry run's: what it would do)."""
-    return (f"新增 {job.created_rows:,} 条、修改 {job.updated_rows:,} 条、无变化 {job.unchanged_rows:,} 条、"
-            f"有问题 {job.error_rows:,} 条")
+    return gettext("新增 %(created)s 条、修改 %(updated)s 条、无变化 %(unchanged)s 条、有问题 %(errors)s 条") % {
+        "created": f"{job.created_rows:,}", "updated": f"{job.updated_rows:,}", "unchanged": f"{job.unchanged_rows:,}",
+        "errors": f"{job.error_rows:,}"}
 
 
 def _finish(job: ImportJob, status: str, *, problems: list | None = None, failure: str = "") -> None:
@@ -273,9 +290,9 @@ def problems_report(job: ImportJob) -> bytes:
     """The job's report as Excel: the problems (first sheet, as before), the mapping report, and with
     each row's effect a sheet 逐行结果 — 行号, 操作 (新增 / 修改 / 无变化), 记录, 变更字段 (old → new) and
     the row's problems."""
-    return problems_xlsx(job.problems, title=f"{job.file_name} 错误报告", mapping=job.mapping,
-                         extra_sheets=[("逐行结果", ("行号", "操作", "记录", "变更字段", "问题说明"), row_results(job))]
-                         if job.row_actions else ())
+    headers = (gettext("行号"), gettext("操作"), gettext("记录"), gettext("变更字段"), gettext("问题说明"))
+    return problems_xlsx(job.problems, title=gettext("%(file)s 错误报告") % {"file": job.file_name}, mapping=job.mapping,
+                         extra_sheets=[(gettext("逐行结果"), headers, row_results(job))] if job.row_actions else ())
 
 
 def row_results(job: ImportJob) -> list[tuple[object, ...]]:
@@ -286,16 +303,16 @@ def row_results(job: ImportJob) -> list[tuple[object, ...]]:
                                                  else p["message"])
     lines: dict[int, tuple[str, str, str]] = {}
     for row in job.row_actions.get("create", []):
-        lines[row] = (RowAction.LABELS[RowAction.CREATE], "", "")
+        lines[row] = (str(RowAction.LABELS[RowAction.CREATE]), "", "")
     for row in job.row_actions.get("unchanged", []):
-        lines[row] = (RowAction.LABELS[RowAction.UNCHANGED], "", "")
+        lines[row] = (str(RowAction.LABELS[RowAction.UNCHANGED]), "", "")
     for item in job.row_actions.get("update", []):
-        lines[item["row"]] = (RowAction.LABELS[RowAction.UPDATE], item.get("record", ""), changed_fields_text(item))
+        lines[item["row"]] = (str(RowAction.LABELS[RowAction.UPDATE]), item.get("record", ""), changed_fields_text(item))
     rows = []
     for row in sorted(set(lines) | set(messages)):
         action, record, changed = lines.get(row, ("", "", ""))
         if row in messages and action:
-            action += "（未执行）"
+            action += gettext("（未执行）")
         rows.append((row, action or "—", redact_identifiers(record), redact_identifiers(changed),
                      redact_identifiers("\n".join(messages.get(row, [])))))
     return rows
@@ -304,5 +321,5 @@ def row_results(job: ImportJob) -> list[tuple[object, ...]]:
 def changed_fields_text(item: dict) -> str:
     """An update's 变更字段 from the stored [label, old, new] triples."""
     def shown(value: object) -> str:
-        return "（空）" if value in (None, "") else str(value)
-    return "；".join(f"{label}：{shown(old)} → {shown(new)}" for label, old, new in item.get("changes", []))
+        return gettext("（空）") if value in (None, "") else str(value)
+    return "；".join(f"{gettext(str(label))}：{shown(old)} → {shown(new)}" for label, old, new in item.get("changes", []))

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from django.utils import translation
 from django_tasks import task
 
 from eduplatform.imports.runner import run_import
 
 
 @task()
-def run_import_job(job_id: int) -> None:
-    run_import(job_id)
+def run_import_job(job_id: int, language: str | None = None) -> None:
+    """``language``: the submitting page's, so the job's phases and report read as that page does."""
+    if language:
+        with translation.override(language):
+            run_import(job_id)
+    else:
+        run_import(job_id)

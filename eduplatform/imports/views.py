@@ -88,7 +88,7 @@ def upload(request: HttpRequest, import_kind: str, pages: ImportPages = SHARED_P
     kind = _kind(import_kind)
     user = request.user
     if not user.can(kind.capability):
-        raise NotPermitted(f"您的角色无权导入{kind.label}")
+        raise NotPermitted(gettext("您的角色无权导入%(label)s") % {"label": kind.label})
     own = _own_unit(user, kind)
     ask_school = own is None and kind.for_schools
     form = UploadForm(request.POST or None, request.FILES or None, ask_school=ask_school)
@@ -98,12 +98,12 @@ def upload(request: HttpRequest, import_kind: str, pages: ImportPages = SHARED_P
             code = form.cleaned_data["school_code"]
             unit = open_school_by_code(user, code)
             if unit is None:
-                form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
+                form.add_error("school_code", gettext("学校标识码「%(code)s」不存在、已撤销或不在您的管辖范围内") % {"code": code})
         elif unit is None:
-            form.add_error(None, f"{kind.label}只能导入到本单位，您所在的单位不适用")
+            form.add_error(None, gettext("%(label)s只能导入到本单位，您所在的单位不适用") % {"label": kind.label})
         upload_file = form.cleaned_data.get("file")
         if unit is not None and not kind.can_write(user, unit):
-            form.add_error(None, f"您无权向{unit.name}导入{kind.label}")
+            form.add_error(None, gettext("您无权向%(name)s导入%(label)s") % {"name": unit.name, "label": kind.label})
         elif unit is not None and upload_file is not None and upload_file.size > runner.MAX_FILE_BYTES:
             # Checked before reading, so an oversized upload is never loaded into memory.
             form.add_error("file", gettext("文件超过 40 MB，请分成几个文件上传"))
@@ -134,7 +134,7 @@ def _job_context(request: HttpRequest, job: ImportJob, pages: ImportPages) -> di
         and job.file_kept and may_write
         and not Submission.objects.filter(key=_commit_key(job)).exists()  # committed already: no second button
     )
-    can_retry = job.status == JobStatus.FAILED and job.failure == runner.INTERRUPTED and job.file_kept and may_write
+    can_retry = job.status == JobStatus.FAILED and runner.is_interrupted(job.failure) and job.file_kept and may_write
     actions = (job.row_actions or {}) if job.is_finished else {}
     updates = actions.get("update", [])
     return {**pages.context(request, kind), "job": job, "problems": problems[:PROBLEMS_SHOWN],

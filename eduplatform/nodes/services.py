@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import psycopg
 from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
+from django.utils.translation import gettext
 
 from .models import CityNode, NodeRole
 from .plan import HEARTBEAT, ReplicatedTable, filtered_tables, publication_name, replicated_tables
@@ -34,20 +35,20 @@ def city_code_of(value: str) -> str:
     """'4401' or '440100000000' → '4401'."""
     value = value.strip()
     if not re.fullmatch(r"\d{4}(\d{8})?", value) or (len(value) == 12 and value[4:] != "0" * 8):
-        raise NodeSetupError(f"市级区划代码应为 4 位（如 4401）或 12 位（如 440100000000）：{value!r}")
+        raise NodeSetupError(gettext("市级区划代码应为 4 位（如 4401）或 12 位（如 440100000000）：%(value)s") % {"value": repr(value)})
     return value[:4]
 
 
 def _require_postgresql() -> None:
     if connection.vendor != "postgresql":
-        raise NodeSetupError("市级节点依赖 PostgreSQL 15 的逻辑复制；当前数据库不是 PostgreSQL")
+        raise NodeSetupError(gettext("市级节点依赖 PostgreSQL 15 的逻辑复制；当前数据库不是 PostgreSQL"))
 
 
 def _lookup_city(cursor, code: str) -> City:
     cursor.execute("SELECT code, name, path FROM orgs_region WHERE code = %s AND level = 'city'", [code + "0" * 8])
     row = cursor.fetchone()
     if row is None:
-        raise NodeSetupError(f"省级库中没有市级区划 {code}（请先加载行政区划：manage.py load_reference）")
+        raise NodeSetupError(gettext("省级库中没有市级区划 %(code)s（请先加载行政区划：manage.py load_reference）") % {"code": code})
     return City(code=code, name=row[1], path=row[2])
 
 
@@ -142,10 +143,10 @@ def _province_city(province_dsn: str, code: str) -> City:
         with psycopg.connect(province_dsn, connect_timeout=10) as province, province.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_publication WHERE pubname = %s", [name])
             if cursor.fetchone() is None:
-                raise NodeSetupError(f"省级库没有发布 {name}：请先在省级运行 manage.py node_publish --city {code}")
+                raise NodeSetupError(gettext("省级库没有发布 %(name)s：请先在省级运行 manage.py node_publish --city %(code)s") % {"name": name, "code": code})
             return _lookup_city(cursor, code)
     except psycopg.OperationalError as exc:
-        raise NodeSetupError(f"无法连接省级库：{exc}") from exc
+        raise NodeSetupError(gettext("无法连接省级库：%(exc)s") % {"exc": exc}) from exc
 
 
 GUARD_FUNCTION = """
@@ -197,7 +198,7 @@ def subscribe_to_province(*, province_dsn: str, city_code: str, slot_name: str =
     name = publication_name(code)
     slot = slot_name or name
     if not re.fullmatch(r"[a-z0-9_]{1,63}", slot):
-        raise NodeSetupError(f"复制槽名只能由小写字母、数字和下划线组成：{slot!r}")
+        raise NodeSetupError(gettext("复制槽名只能由小写字母、数字和下划线组成：%(slot)s") % {"slot": repr(slot)})
     quoted_dsn = province_dsn.replace("'", "''")
     install_node_guards()
     with connection.cursor() as cursor:

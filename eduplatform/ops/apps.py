@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class OpsConfig(AppConfig):
@@ -6,7 +7,7 @@ class OpsConfig(AppConfig):
 
     name = "eduplatform.ops"
     label = "ops"
-    verbose_name = "运维"
+    verbose_name = gettext_lazy("运维")
 
     def ready(self) -> None:
         from eduplatform.ops import logs

@@ -192,7 +192,7 @@ def _clean_school(
         try:
             code = validate_school_code(raw)
         except IdentifierError as err:
-            problems.add("school_code", err.code, err.message, "学校标识码")
+            problems.add("school_code", err.code, err.message, gettext("学校标识码"))
         else:
             holder = lookups.holder_of(code, getattr(current, "pk", None))
             if holder is not None:
@@ -202,16 +202,16 @@ def _clean_school(
                     "school_code",
                     "school_code.duplicate",
                     gettext("学校标识码「%(code)s」已被%(named)s使用，标识码全国唯一、不可重复") % {"code": code, "named": named},
-                    "学校标识码",
+                    gettext("学校标识码"),
                 )
             clean["school_code"] = code
 
     if "name" in given:
         name = _text(data, "name")
         if not name:
-            problems.add("name", "required", gettext("学校名称不能为空"), "学校名称")
+            problems.add("name", "required", gettext("学校名称不能为空"), gettext("学校名称"))
         elif len(name) > 200:
-            problems.add("name", "too_long", gettext("学校名称不能超过200个字"), "学校名称")
+            problems.add("name", "too_long", gettext("学校名称不能超过200个字"), gettext("学校名称"))
         clean["name"] = name
 
     for key, table, leaf in (
@@ -226,7 +226,7 @@ def _clean_school(
             )
             clean[key] = value
     if "sponsor_code" in clean and clean["sponsor_code"] in {"8/9", "1/2"}:
-        problems.add("sponsor_code", "code.heading", gettext("举办者须选具体代码，不能选分组标题"), "举办者")
+        problems.add("sponsor_code", "code.heading", gettext("举办者须选具体代码，不能选分组标题"), gettext("举办者"))
 
     if "town_code" in given:
         town_code = _text(data, "town_code")
@@ -251,7 +251,7 @@ def _clean_school(
     if "address" in given:
         address = _text(data, "address")
         if len(_CJK.findall(address)) < 6:
-            problems.add("address", "address.too_short", gettext("地址至少应包含6个汉字（填到街道门牌）"), "地址")
+            problems.add("address", "address.too_short", gettext("地址至少应包含6个汉字（填到街道门牌）"), gettext("地址"))
         clean["address"] = address
     if "longitude" in given:
         clean["longitude"] = _parse_decimal(problems, data, "longitude", LONGITUDE_RANGE)
@@ -266,7 +266,7 @@ def _clean_school(
     if "phone" in given:
         phone = _text(data, "phone")
         if phone and not _PHONE.match(phone):
-            problems.add("phone", "phone.invalid", gettext("联系电话「%(phone)s」格式不正确，只能包含数字和“-”") % {"phone": phone}, "联系电话")
+            problems.add("phone", "phone.invalid", gettext("联系电话「%(phone)s」格式不正确，只能包含数字和“-”") % {"phone": phone}, gettext("联系电话"))
         clean["phone"] = phone
     if "founded_on" in given:
         clean["founded_on"] = parse_date(problems, data, "founded_on", "建校日期")
@@ -295,7 +295,7 @@ def _split_version(org: Organization, effective_on: dt.date, reason: str, proble
             "effective_on",
             "date.before_version",
             gettext("生效日期不能早于上一次变更的生效日期 %(valid_from)s") % {"valid_from": format(current.valid_from, '%Y-%m-%d')},
-            "生效日期",
+            gettext("生效日期"),
         )
         problems.raise_if_any()
     if current is not None:
@@ -324,7 +324,7 @@ def create_school(*, actor: Actor, data: Mapping[str, Any], opened_on: dt.date |
         stage_mask=mask_from_source(codebook.extras_of("school_type")[clean["school_type_code"]].get("stages", "")),
         **clean,
     )
-    with unique_or_invalid(problems.record, field="school_code", label="学校标识码",
+    with unique_or_invalid(problems.record, field="school_code", label=gettext("学校标识码"),
                            message=gettext("学校标识码「%(school_code)s」已被另一所学校使用（刚由另一位用户登记）") % {"school_code": school.school_code}):
         school.save()
     _open_version(school, opened_on or school.founded_on, "新设")
@@ -407,13 +407,13 @@ def close_school(*, actor: Actor, school: Organization, closed_on: Any, reason: 
     problems = ProblemCollector(gettext("学校「%(name)s」") % {"name": school.name})
     day = parse_date(problems, {"closed_on": closed_on}, "closed_on", "撤销日期")
     if day is None and not problems.has("closed_on"):
-        problems.add("closed_on", "required", gettext("撤销日期不能为空"), "撤销日期")
+        problems.add("closed_on", "required", gettext("撤销日期不能为空"), gettext("撤销日期"))
     if not (reason or "").strip():
-        problems.add("closed_reason", "required", gettext("撤销原因不能为空"), "撤销原因")
+        problems.add("closed_reason", "required", gettext("撤销原因不能为空"), gettext("撤销原因"))
     # Locked, then checked: of two closures sent at once the second waits, then finds the school closed.
     school = Organization.objects.select_for_update().get(pk=school.pk)
     if not school.is_open:
-        problems.add("is_open", "already_closed", gettext("该学校已于 %(closed_on)s 撤销，无需重复操作") % {"closed_on": school.closed_on}, "办学状态")
+        problems.add("is_open", "already_closed", gettext("该学校已于 %(closed_on)s 撤销，无需重复操作") % {"closed_on": school.closed_on}, gettext("办学状态"))
     problems.raise_if_any()
     before = school_snapshot(school)
     school.is_open, school.closed_on, school.closed_reason = False, day, reason.strip()
@@ -485,7 +485,7 @@ def rename_region(*, actor: Actor, region: Region, new_name: str, effective_on: 
         raise NotPermitted()
     problems = ProblemCollector(gettext("区划「%(name)s」") % {"name": region.name})
     if not new_name.strip():
-        problems.add("name", "required", gettext("新名称不能为空"), "名称")
+        problems.add("name", "required", gettext("新名称不能为空"), gettext("名称"))
     problems.raise_if_any()
     old = region.name
     _close_region_version(region, effective_on)
@@ -520,9 +520,9 @@ def merge_region(*, actor: Actor, source: Region, target: Region, effective_on: 
     locked = {r.pk: r for r in Region.objects.select_for_update().filter(pk__in=[source.pk, target.pk]).order_by("pk")}
     source, target = locked.get(source.pk, source), locked.get(target.pk, target)
     if source.level != target.level or source.pk == target.pk:
-        problems.add("target", "region.level", gettext("只能并入同级的另一个区划"), "并入区划")
+        problems.add("target", "region.level", gettext("只能并入同级的另一个区划"), gettext("并入区划"))
     if not source.is_active or not target.is_active:
-        problems.add("target", "region.abolished", gettext("已撤销的区划不能合并"), "并入区划")
+        problems.add("target", "region.abolished", gettext("已撤销的区划不能合并"), gettext("并入区划"))
     problems.raise_if_any()
     old_prefix, start = source.path, len(source.path) + 1
     children = list(source.children.all())
@@ -621,7 +621,7 @@ def register_schools(
     if failures:
         problems = ProblemCollector(gettext("批量登记学校"))
         for failure in failures:
-            problems.add("rows", "row.invalid", failure, "数据行")
+            problems.add("rows", "row.invalid", failure, gettext("数据行"))
         problems.raise_if_any()
     Organization.objects.bulk_create(schools, batch_size=2000)
     if any(s.pk is None for s in schools):  # backends that return no ids: read them back by code

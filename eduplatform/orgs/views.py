@@ -33,7 +33,7 @@ def _as_of(request: HttpRequest) -> dt.date | None:
     try:
         return dt.date.fromisoformat(raw)
     except ValueError:
-        messages.error(request, f"日期「{raw}」格式不正确，应为 YYYY-MM-DD；已显示当前情况。")
+        messages.error(request, gettext("日期「%(raw)s」格式不正确，应为 YYYY-MM-DD；已显示当前情况。") % {"raw": raw})
         return None
 
 
@@ -81,7 +81,7 @@ SCHOOL_EXPORT_COLUMNS = [
     (gettext_lazy("地址"), lambda s: s.address),
     (gettext_lazy("校长（负责人）"), lambda s: s.principal_name),
     (gettext_lazy("联系电话"), lambda s: s.phone),
-    (gettext_lazy("办学状态"), lambda s: gettext("办学中") if s.is_open else f"已撤销（{s.closed_on}）"),
+    (gettext_lazy("办学状态"), lambda s: gettext("办学中") if s.is_open else gettext("已撤销（%(date)s）") % {"date": s.closed_on}),
 ]
 
 
@@ -152,7 +152,7 @@ def school_create(request: HttpRequest) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, f"已新增学校「{school.name}」")
+            messages.success(request, gettext("已新增学校「%(name)s」") % {"name": school.name})
             return redirect("orgs:school", school_code=school.school_code)
     return render(request, "orgs/school_form.html", {"nav_active": "orgs", "form": form, "creating": True})
 
@@ -209,7 +209,7 @@ def school_close(request: HttpRequest, school_code: str) -> HttpResponse:
         except RecordInvalid as err:
             form.add_service_errors(err)
         else:
-            messages.success(request, f"已撤销学校「{school.name}」")
+            messages.success(request, gettext("已撤销学校「%(name)s」") % {"name": school.name})
             return redirect("orgs:school", school_code=school.school_code)
     return render(request, "orgs/school_close.html", {"nav_active": "orgs", "form": form, "school": school})
 

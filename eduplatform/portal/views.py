@@ -59,7 +59,7 @@ def download(request: HttpRequest, year: int) -> HttpResponse:
     rows = ([row.city, *[SUPPRESSED_MARK if v is None else v for v in row.cells]] for row in [*table.rows, table.total])
     # UTF-8 with a byte-order mark (Excel on Windows opens it as Chinese text), cells neutralised.
     content = csv_bytes([gettext("地级市"), *table.columns], rows,
-                        trailer=[f"统计时点 {snapshot.census_date:%Y-%m-%d}；{legend()}"])
+                        trailer=[gettext("统计时点 %(date)s；%(legend)s") % {"date": f"{snapshot.census_date:%Y-%m-%d}", "legend": legend()}])
     response = HttpResponse(content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="guangdong-education-{year}.csv"'
     return response

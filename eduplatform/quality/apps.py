@@ -1,12 +1,13 @@
 from importlib import import_module
 
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class QualityConfig(AppConfig):
     name = "eduplatform.quality"
     label = "quality"
-    verbose_name = "数据质量与建库进度"
+    verbose_name = gettext_lazy("数据质量与建库进度")
 
     def ready(self) -> None:
         # The rules register themselves (identity, plausibility, consistency, completeness), and the

@@ -32,6 +32,7 @@ from django.db import connection, transaction
 from django.db.models import F, QuerySet
 from django.db.models.functions import Greatest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core.crypto import seal_file
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
@@ -345,11 +346,11 @@ def explain(*, actor: Actor, issue: QualityIssue, explanation: str,
     text = (explanation or "").strip()
     problems = []
     if not text:
-        problems.append(FieldProblem("explanation", "required", "请填写情况说明", "情况说明"))
+        problems.append(FieldProblem("explanation", "required", "请填写情况说明", gettext("情况说明")))
     elif len(text) > EXPLANATION_MAX:
         problems.append(FieldProblem("explanation", "too_long",
-                                     f"情况说明有 {len(text)} 字，不能超过 {EXPLANATION_MAX} 字", "情况说明"))
-    problems += [FieldProblem("attachment", "quality.attachment", m, "佐证材料") for m in check_attachment(attachment)]
+                                     f"情况说明有 {len(text)} 字，不能超过 {EXPLANATION_MAX} 字", gettext("情况说明")))
+    problems += [FieldProblem("attachment", "quality.attachment", m, gettext("佐证材料")) for m in check_attachment(attachment)]
     if problems:
         raise RecordInvalid(f"问题「{issue.object_label or issue.rule}」", problems)
     issue.explanation = text
@@ -409,7 +410,7 @@ def reopen(*, actor: Actor, issue: QualityIssue, note: str) -> QualityIssue:
     text = (note or "").strip()
     if not text:
         raise RecordInvalid(f"问题「{issue.object_label or issue.rule}」",
-                            [FieldProblem("note", "required", "退回时请填写审核意见，说明学校还需做什么", "审核意见")])
+                            [FieldProblem("note", "required", "退回时请填写审核意见，说明学校还需做什么", gettext("审核意见"))])
     issue.review_note = text
     return _act(actor, issue, IssueAction.REOPENED, IssueStatus.OPEN, text)
 

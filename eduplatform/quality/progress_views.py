@@ -158,7 +158,7 @@ def _export(region: Region, rows: list[Row], at_schools: bool) -> HttpResponse:
             line.append(timezone.localtime(r.last_update).strftime("%Y-%m-%d %H:%M") if r.last_update else "")
             yield line
 
-    return export_xlsx(f"建库进度-{region.code}.xlsx", [str(h) for h in headers], lines(), sheet=gettext("建库进度"))
+    return export_xlsx(gettext("建库进度-%(code)s.xlsx") % {"code": region.code}, [str(h) for h in headers], lines(), sheet=gettext("建库进度"))
 
 
 @login_required

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import locks
 from eduplatform.core.errors import FieldProblem, NotPermitted, OutOfScope, RecordInvalid
@@ -44,7 +45,7 @@ def _check_codes(codes: Sequence[str] | None) -> list[str]:
     try:
         return [r.code for r in rules_for(list(codes or []))] if codes else []
     except KeyError as exc:
-        raise RecordInvalid("质量扫描", [FieldProblem("rules", "quality.rule", f"未知的规则：{exc.args[0]}", "规则")]) from exc
+        raise RecordInvalid("质量扫描", [FieldProblem("rules", "quality.rule", f"未知的规则：{exc.args[0]}", gettext("规则"))]) from exc
 
 
 def start_scan(*, actor: Actor | None, region_path: str, codes: Sequence[str] | None = None,

@@ -733,7 +733,7 @@ def _cell(row: dict, key: str) -> Any:
 def _completeness_export(task, region: Region, rows: list[dict], columns, fmt: str) -> HttpResponse:
     headers = [label for _k, label in columns]
     lines = ([_cell(r, k) for k, _l in columns] for r in rows)
-    filename = f"上报进度-{task.pk}-{region.code}.{fmt}"
+    filename = gettext("上报进度-%(pk)s-%(code)s.%(fmt)s") % {"pk": task.pk, "code": region.code, "fmt": fmt}
     if fmt == "xlsx":
         return export_xlsx(filename, headers, lines, sheet=gettext("上报进度"))
     return csv_response(filename, headers, lines)  # formula-like cells neutralised there

@@ -24,6 +24,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from django.utils.translation import gettext
+
 from eduplatform.reporting import expressions as ex
 from eduplatform.reporting.formdef import (  # noqa: F401 - re-exported: the engine API
     Cell,
@@ -110,22 +112,22 @@ def convert(cell: Cell, raw: object) -> tuple[ex.Value, str | None]:
     if cell.type == "integer":
         plain = text.replace(",", "")
         if not INTEGER_RE.match(plain) or len(plain.lstrip("+-")) > MAX_NUMBER_DIGITS:
-            return ex.BLANK, f"{where}应填整数，「{text[:30]}」不是整数"
+            return ex.BLANK, gettext("%(where)s应填整数，「%(value)s」不是整数") % {"where": where, "value": text[:30]}
         value = decimal.Decimal(plain)
         if value < 0 and not cell.column.allow_negative:
-            return ex.BLANK, f"{where}不能为负数（填了 {text[:30]}）"
+            return ex.BLANK, gettext("%(where)s不能为负数（填了 %(value)s）") % {"where": where, "value": text[:30]}
         return value, None
     if cell.type == "decimal":
         plain = text.replace(",", "")
         match = DECIMAL_RE.match(plain)
         if not match or len(plain.lstrip("+-").replace(".", "")) > MAX_NUMBER_DIGITS:
-            return ex.BLANK, f"{where}应填数字，「{text[:30]}」不是数字"
+            return ex.BLANK, gettext("%(where)s应填数字，「%(value)s」不是数字") % {"where": where, "value": text[:30]}
         places = len(match.group(1) or "")
         if places > cell.decimals:
-            return ex.BLANK, f"{where}最多 {cell.decimals} 位小数（填了「{text[:30]}」）"
+            return ex.BLANK, gettext("%(where)s最多 %(decimals)s 位小数（填了「%(value)s」）") % {"where": where, "decimals": cell.decimals, "value": text[:30]}
         value = decimal.Decimal(plain)
         if value < 0 and not cell.column.allow_negative:
-            return ex.BLANK, f"{where}不能为负数（填了 {text[:30]}）"
+            return ex.BLANK, gettext("%(where)s不能为负数（填了 %(value)s）") % {"where": where, "value": text[:30]}
         return value, None
     if cell.type == "code":
         from eduplatform.standards import codebook
@@ -133,8 +135,8 @@ def convert(cell: Cell, raw: object) -> tuple[ex.Value, str | None]:
         allowed = codebook.codes_of(cell.column.code_table)
         if text not in allowed:
             sample = "、".join(f"{c} {n}" for c, n in list(allowed.items())[:8])
-            more = " 等" if len(allowed) > 8 else ""
-            return ex.BLANK, f"{where}的代码「{text[:30]}」不在代码表中；允许的值如：{sample}{more}"
+            more = gettext(" 等") if len(allowed) > 8 else ""
+            return ex.BLANK, gettext("%(where)s的代码「%(value)s」不在代码表中；允许的值如：%(sample)s%(more)s") % {"where": where, "value": text[:30], "sample": sample, "more": more}
         return text, None
     if cell.type == "date":
         try:
@@ -142,10 +144,10 @@ def convert(cell: Cell, raw: object) -> tuple[ex.Value, str | None]:
                 raise ValueError
             dt.date.fromisoformat(text)
         except ValueError:
-            return ex.BLANK, f"{where}应填日期，格式为 YYYY-MM-DD（如 2026-09-01），「{text[:30]}」不是有效日期"
+            return ex.BLANK, gettext("%(where)s应填日期，格式为 YYYY-MM-DD（如 2026-09-01），「%(value)s」不是有效日期") % {"where": where, "value": text[:30]}
         return text, None
     if len(text) > MAX_TEXT:
-        return ex.BLANK, f"{where}最多 {MAX_TEXT} 个字符"
+        return ex.BLANK, gettext("%(where)s最多 %(max_text)s 个字符") % {"where": where, "max_text": MAX_TEXT}
     return text, None
 
 
@@ -178,7 +180,7 @@ def _typed(spec: FormDefinitionSpec, values: Mapping[str, object]) -> tuple[dict
         cell = spec.cells.get(key)
         if cell is None:
             if _raw_text(raw):
-                errors[key] = f"报表 {spec.code} 没有单元格 {str(key)[:30]}"
+                errors[key] = gettext("报表 %(code)s 没有单元格 %(value)s") % {"code": spec.code, "value": str(key)[:30]}
             continue
         if cell.spec.computed:
             continue  # always recomputed from the cells it reads, whatever was sent
@@ -186,7 +188,7 @@ def _typed(spec: FormDefinitionSpec, values: Mapping[str, object]) -> tuple[dict
         if error:
             errors[key] = error
         elif cell.spec.disabled and value is not ex.BLANK:
-            errors[key] = f"{key}（{cell.row.label}·{cell.column.label}）不需填报，请留空"
+            errors[key] = gettext("%(key)s（%(label)s·%(label2)s）不需填报，请留空") % {"key": key, "label": cell.row.label, "label2": cell.column.label}
         else:
             typed[key] = value
     return typed, errors
@@ -347,7 +349,7 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
     _compute(spec, typed, errors, overflow)
     for key in overflow:
         cell = spec.cells[key]
-        errors[key] = f"{key}（{cell.row.label}·{cell.column.label}）的计算结果超过 {MAX_NUMBER_DIGITS} 位整数，请核对所填数值"
+        errors[key] = gettext("%(key)s（%(label)s·%(label2)s）的计算结果超过 %(max_number_digits)s 位整数，请核对所填数值") % {"key": key, "label": cell.row.label, "label2": cell.column.label, "max_number_digits": MAX_NUMBER_DIGITS}
     others = _other_values(other_forms)
 
     rule_parsed = {rule.code: spec.expression("rule", rule.code) for rule in spec.rules}
@@ -373,31 +375,31 @@ def check_values(spec: FormDefinitionSpec, values: Mapping[str, object], *, scho
 
         bad = [ref for ref in refs.cells if ref in errors]
         if bad:
-            results.append(skip(f"单元格 {'、'.join(bad)} 填写有误，本规则暂不校验"))
+            results.append(skip(gettext("单元格 %(items)s 填写有误，本规则暂不校验") % {"items": '、'.join(bad)}))
             continue
         missing_forms = [f for f in refs.forms if f not in others]
         if missing_forms:
-            results.append(skip(f"未取得报表 {'、'.join(missing_forms)} 的数据，本规则暂不校验"))
+            results.append(skip(gettext("未取得报表 %(items)s 的数据，本规则暂不校验") % {"items": '、'.join(missing_forms)}))
             continue
         if refs.records and school is None:
-            results.append(skip("未指定学校，对照学校数据的规则暂不校验"))
+            results.append(skip(gettext("未指定学校，对照学校数据的规则暂不校验")))
             continue
         entered = [typed.get(ref, ex.BLANK) for ref in refs.cells]
         entered += [others[f].get(k, ex.BLANK) for f, k in refs.other_forms]
         asks_blank = any(isinstance(n, ex.Call) and n.name == "ISBLANK" for n in ex.walk(parsed.ast))
         if (refs.cells or refs.other_forms) and not asks_blank and all(v is ex.BLANK for v in entered):
-            results.append(skip("所涉单元格均未填写，不适用"))
+            results.append(skip(gettext("所涉单元格均未填写，不适用")))
             continue
         try:
             outcome = ex.evaluate(parsed, env)
         except ex.EvaluationError as error:
-            results.append(RuleResult(rule.code, rule.kind, False, rule.message, cells, f"无法计算：{error}"))
+            results.append(RuleResult(rule.code, rule.kind, False, rule.message, cells, gettext("无法计算：%(error)s") % {"error": error}))
             continue
         if outcome is None:
-            results.append(skip("计算中出现除以零，不适用"))
+            results.append(skip(gettext("计算中出现除以零，不适用")))
             continue
         if not isinstance(outcome, bool):
-            results.append(RuleResult(rule.code, rule.kind, False, rule.message, cells, "规则的结果不是条件（真/假）"))
+            results.append(RuleResult(rule.code, rule.kind, False, rule.message, cells, gettext("规则的结果不是条件（真/假）")))
             continue
         passed = outcome
         detail = "" if passed else _sides(parsed, env)
@@ -442,9 +444,9 @@ def _sides(parsed: ex.Parsed, env: ex.Environment) -> str:
 
     def show(value: ex.Value) -> str:
         if value is ex.BLANK or value is None:
-            return "空"
+            return gettext("空")
         if isinstance(value, decimal.Decimal):
             return ex._plain(value)
         return str(value)
 
-    return f"左边 {show(left)}，右边 {show(right)}"
+    return gettext("左边 %(show)s，右边 %(show2)s") % {"show": show(left), "show2": show(right)}

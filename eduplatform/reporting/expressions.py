@@ -30,6 +30,8 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from django.utils.translation import gettext
+
 MAX_LENGTH = 2000
 MAX_DEPTH = 50
 MAX_TOKENS = 1000
@@ -56,7 +58,7 @@ class ExpressionError(ValueError):
     def __init__(self, message: str, position: int = 0) -> None:
         self.message = message
         self.position = position
-        super().__init__(f"{message}（第 {position + 1} 个字符）")
+        super().__init__(gettext("%(message)s（第 %(value)s 个字符）") % {"message": message, "value": position + 1})
 
 
 class EvaluationError(ExpressionError):
@@ -192,9 +194,9 @@ def _describe(ch: str) -> str:
 
 def tokenize(text: str) -> list[Token]:
     if not isinstance(text, str):
-        raise ExpressionError("表达式必须是文本", 0)
+        raise ExpressionError(gettext("表达式必须是文本"), 0)
     if len(text) > MAX_LENGTH:
-        raise ExpressionError(f"表达式过长：{len(text)} 个字符，最多 {MAX_LENGTH} 个", MAX_LENGTH)
+        raise ExpressionError(gettext("表达式过长：%(count)s 个字符，最多 %(max_length)s 个") % {"count": len(text), "max_length": MAX_LENGTH}, MAX_LENGTH)
     tokens: list[Token] = []
     i, n = 0, len(text)
     while i < n:
@@ -203,7 +205,7 @@ def tokenize(text: str) -> list[Token]:
             i += 1
             continue
         if len(tokens) >= MAX_TOKENS:
-            raise ExpressionError(f"表达式过于复杂：超过 {MAX_TOKENS} 个记号", i)
+            raise ExpressionError(gettext("表达式过于复杂：超过 %(max_tokens)s 个记号") % {"max_tokens": MAX_TOKENS}, i)
         start = i
         if ch.isascii() and ch.isdigit():
             while i < n and text[i].isascii() and text[i].isdigit():
@@ -211,30 +213,30 @@ def tokenize(text: str) -> list[Token]:
             if i < n and text[i] == ".":
                 i += 1
                 if not (i < n and text[i].isascii() and text[i].isdigit()):
-                    raise ExpressionError("小数点后缺少数字", i)
+                    raise ExpressionError(gettext("小数点后缺少数字"), i)
                 while i < n and text[i].isascii() and text[i].isdigit():
                     i += 1
             raw = text[start:i]
             if len(raw.replace(".", "")) > MAX_NUMBER_DIGITS:
-                raise ExpressionError(f"数字过长：最多 {MAX_NUMBER_DIGITS} 位", start)
+                raise ExpressionError(gettext("数字过长：最多 %(max_number_digits)s 位") % {"max_number_digits": MAX_NUMBER_DIGITS}, start)
             if i < n and (text[i].isalpha() or text[i] == "_"):
-                raise ExpressionError(f"数字后不能紧跟{_describe(text[i])}", i)
+                raise ExpressionError(gettext("数字后不能紧跟%(describe)s") % {"describe": _describe(text[i])}, i)
             tokens.append(Token("number", raw, start, decimal.Decimal(raw)))
         elif ch in "'\"":
             end = text.find(ch, i + 1)
             if end < 0:
-                raise ExpressionError("文本缺少结束引号", start)
+                raise ExpressionError(gettext("文本缺少结束引号"), start)
             value = text[i + 1:end]
             if len(value) > MAX_STRING_LENGTH:
-                raise ExpressionError(f"文本过长：最多 {MAX_STRING_LENGTH} 个字符", start)
+                raise ExpressionError(gettext("文本过长：最多 %(max_string_length)s 个字符") % {"max_string_length": MAX_STRING_LENGTH}, start)
             if any(not c.isprintable() for c in value):
-                raise ExpressionError("文本中不能有控制字符或换行", start)
+                raise ExpressionError(gettext("文本中不能有控制字符或换行"), start)
             tokens.append(Token("string", text[start:end + 1], start, value))
             i = end + 1
         elif ch == "[":
             end = text.find("]", i + 1)
             if end < 0:
-                raise ExpressionError("单元格引用缺少「]」", start)
+                raise ExpressionError(gettext("单元格引用缺少「]」"), start)
             tokens.append(_cell_token(text[i + 1:end], start))
             i = end + 1
         elif ch.isascii() and (ch.isalpha() or ch == "_"):
@@ -252,9 +254,9 @@ def tokenize(text: str) -> list[Token]:
             i += 1
         elif ch in "+-*/":
             if ch == "*" and i + 1 < n and text[i + 1] == "*":
-                raise ExpressionError("不支持乘方运算「**」", start)
+                raise ExpressionError(gettext("不支持乘方运算「**」"), start)
             if ch == "/" and i + 1 < n and text[i + 1] == "/":
-                raise ExpressionError("不支持整除运算「//」", start)
+                raise ExpressionError(gettext("不支持整除运算「//」"), start)
             tokens.append(Token("op", ch, start))
             i += 1
         elif ch in "=!<>":
@@ -266,11 +268,11 @@ def tokenize(text: str) -> list[Token]:
                 tokens.append(Token("op", ch, start))
                 i += 1
             else:
-                raise ExpressionError("「!」只能用在「!=」中；取反请用 NOT", start)
+                raise ExpressionError(gettext("「!」只能用在「!=」中；取反请用 NOT"), start)
         elif ch in "（）［］，＋－＊／＝＜＞":
-            raise ExpressionError(f"不能使用全角符号{_describe(ch)}，请改用半角符号", start)
+            raise ExpressionError(gettext("不能使用全角符号%(describe)s，请改用半角符号") % {"describe": _describe(ch)}, start)
         else:
-            raise ExpressionError(f"不允许的字符{_describe(ch)}", start)
+            raise ExpressionError(gettext("不允许的字符%(describe)s") % {"describe": _describe(ch)}, start)
     tokens.append(Token("end", "", n))
     return tokens
 
@@ -282,10 +284,10 @@ def _cell_token(inner: str, pos: int) -> Token:
         form, _, body = body.partition(":")
         form, body = form.strip(), body.strip()
         if not CODE_RE.match(form):
-            raise ExpressionError(f"单元格引用中的表号「{form[:20]}」不合规：应为大写字母开头的字母、数字或下划线，最多 16 位", pos)
+            raise ExpressionError(gettext("单元格引用中的表号「%(value)s」不合规：应为大写字母开头的字母、数字或下划线，最多 16 位") % {"value": form[:20]}, pos)
     if not CELL_KEY_RE.match(body):
         raise ExpressionError(
-            f"单元格引用「[{inner[:40]}]」不合规：应写作 [表.行.列]，如 [T1.R2.C1]，或跨表 [JC442:T1.R2.C1]", pos)
+            gettext("单元格引用「[%(value)s]」不合规：应写作 [表.行.列]，如 [T1.R2.C1]，或跨表 [JC442:T1.R2.C1]") % {"value": inner[:40]}, pos)
     return Token("cell", f"[{inner}]", pos, (form, body))
 
 
@@ -329,7 +331,7 @@ class _Parser:
     def enter(self, pos: int) -> None:
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            raise ExpressionError(f"表达式嵌套过深：最多 {MAX_DEPTH} 层", pos)
+            raise ExpressionError(gettext("表达式嵌套过深：最多 %(max_depth)s 层") % {"max_depth": MAX_DEPTH}, pos)
 
     def leave(self) -> None:
         self.depth -= 1
@@ -337,12 +339,12 @@ class _Parser:
     def expect(self, kind: str, what: str) -> Token:
         if self.tok.kind != kind:
             space = " " if what[:1].isascii() else ""
-            raise ExpressionError(f"此处应为{space}{what}，却是{self.shown(self.tok)}", self.tok.pos)
+            raise ExpressionError(gettext("此处应为%(space)s%(what)s，却是%(shown)s") % {"space": space, "what": what, "shown": self.shown(self.tok)}, self.tok.pos)
         return self.advance()
 
     @staticmethod
     def shown(tok: Token) -> str:
-        return "表达式结尾" if tok.kind == "end" else f"「{tok.text[:30]}」"
+        return gettext("表达式结尾") if tok.kind == "end" else f"「{tok.text[:30]}」"
 
     def kind_of(self, node: Node) -> str:
         return self.kinds[id(node)]
@@ -354,20 +356,20 @@ class _Parser:
     def need(self, node: Node, allowed: tuple[str, ...], what: str) -> None:
         kind = self.kind_of(node)
         if kind != ANY and kind not in allowed:
-            names = {NUMBER: "数值", TEXT: "文本", BOOL: "条件（真/假）"}
-            raise ExpressionError(f"{what}需要{'或'.join(names[a] for a in allowed)}，这里却是{names[kind]}",
+            names = {NUMBER: gettext("数值"), TEXT: gettext("文本"), BOOL: gettext("条件（真/假）")}
+            raise ExpressionError(gettext("%(what)s需要%(items)s，这里却是%(value)s") % {"what": what, "items": gettext('或').join(names[a] for a in allowed), "value": names[kind]},
                                   node.pos)
 
     # -- grammar
     def parse(self) -> Parsed:
         if self.tok.kind == "end":
-            raise ExpressionError("表达式为空", 0)
+            raise ExpressionError(gettext("表达式为空"), 0)
         node = self.expr()
         if self.tok.kind != "end":
             tok = self.tok
             if tok.kind == "name" and tok.text.upper() not in KEYWORDS | set(FUNCTIONS):
-                raise ExpressionError(f"未知的名称「{tok.text[:30]}」", tok.pos)
-            raise ExpressionError(f"多余的内容{self.shown(tok)}：缺少运算符？", tok.pos)
+                raise ExpressionError(gettext("未知的名称「%(value)s」") % {"value": tok.text[:30]}, tok.pos)
+            raise ExpressionError(gettext("多余的内容%(shown)s：缺少运算符？") % {"shown": self.shown(tok)}, tok.pos)
         return Parsed(self.text, node, self.kind_of(node))
 
     def expr(self) -> Node:
@@ -382,8 +384,8 @@ class _Parser:
         while self.word() == "OR":
             tok = self.advance()
             right = self.and_()
-            self.need(left, (BOOL,), "OR 的左边")
-            self.need(right, (BOOL,), "OR 的右边")
+            self.need(left, (BOOL,), gettext("OR 的左边"))
+            self.need(right, (BOOL,), gettext("OR 的右边"))
             left = self.set_kind(Logical("OR", left, right, tok.pos), BOOL)
         return left
 
@@ -392,8 +394,8 @@ class _Parser:
         while self.word() == "AND":
             tok = self.advance()
             right = self.not_()
-            self.need(left, (BOOL,), "AND 的左边")
-            self.need(right, (BOOL,), "AND 的右边")
+            self.need(left, (BOOL,), gettext("AND 的左边"))
+            self.need(right, (BOOL,), gettext("AND 的右边"))
             left = self.set_kind(Logical("AND", left, right, tok.pos), BOOL)
         return left
 
@@ -415,15 +417,15 @@ class _Parser:
             tok = self.advance()
             right = self.additive()
             if self.tok.kind == "op" and self.tok.text in COMPARISONS:
-                raise ExpressionError("比较不能连写（如 a < b < c），请用 AND 连接两个比较", self.tok.pos)
+                raise ExpressionError(gettext("比较不能连写（如 a < b < c），请用 AND 连接两个比较"), self.tok.pos)
             op = COMPARISONS[tok.text]
             lk, rk = self.kind_of(left), self.kind_of(right)
             if BOOL in (lk, rk):
-                raise ExpressionError("条件（真/假）不能再比较大小", tok.pos)
+                raise ExpressionError(gettext("条件（真/假）不能再比较大小"), tok.pos)
             if {lk, rk} == {NUMBER, TEXT}:
-                raise ExpressionError("数值不能与文本比较", tok.pos)
+                raise ExpressionError(gettext("数值不能与文本比较"), tok.pos)
             if TEXT in (lk, rk) and op not in ("=", "!="):
-                raise ExpressionError("文本只能比较相等（=）或不等（!=）", tok.pos)
+                raise ExpressionError(gettext("文本只能比较相等（=）或不等（!=）"), tok.pos)
             return self.set_kind(Compare(op, left, right, tok.pos), BOOL)
         return left
 
@@ -432,8 +434,8 @@ class _Parser:
         while self.tok.kind == "op" and self.tok.text in "+-":
             tok = self.advance()
             right = self.term()
-            self.need(left, (NUMBER,), f"「{tok.text}」的左边")
-            self.need(right, (NUMBER,), f"「{tok.text}」的右边")
+            self.need(left, (NUMBER,), gettext("「%(text)s」的左边") % {"text": tok.text})
+            self.need(right, (NUMBER,), gettext("「%(text)s」的右边") % {"text": tok.text})
             left = self.set_kind(Binary(tok.text, left, right, tok.pos), NUMBER)
         return left
 
@@ -442,8 +444,8 @@ class _Parser:
         while self.tok.kind == "op" and self.tok.text in "*/":
             tok = self.advance()
             right = self.unary()
-            self.need(left, (NUMBER,), f"「{tok.text}」的左边")
-            self.need(right, (NUMBER,), f"「{tok.text}」的右边")
+            self.need(left, (NUMBER,), gettext("「%(text)s」的左边") % {"text": tok.text})
+            self.need(right, (NUMBER,), gettext("「%(text)s」的右边") % {"text": tok.text})
             left = self.set_kind(Binary(tok.text, left, right, tok.pos), NUMBER)
         return left
 
@@ -485,25 +487,25 @@ class _Parser:
             if word in FUNCTIONS:
                 return self.call()
             if word in KEYWORDS:
-                raise ExpressionError(f"「{tok.text}」前缺少运算对象", tok.pos)
+                raise ExpressionError(gettext("「%(text)s」前缺少运算对象") % {"text": tok.text}, tok.pos)
             nxt = self.tokens[self.i + 1]
             if nxt.kind == "lparen":
-                raise ExpressionError(f"未知的函数「{tok.text[:30]}」；可用的函数：{'、'.join(FUNCTIONS)}", tok.pos)
+                raise ExpressionError(gettext("未知的函数「%(value)s」；可用的函数：%(items)s") % {"value": tok.text[:30], "items": '、'.join(FUNCTIONS)}, tok.pos)
             raise ExpressionError(
-                f"未知的名称「{tok.text[:30]}」：单元格请写作 [T1.R2.C1]，文本请加引号", tok.pos)
+                gettext("未知的名称「%(value)s」：单元格请写作 [T1.R2.C1]，文本请加引号") % {"value": tok.text[:30]}, tok.pos)
         if tok.kind == "end":
-            raise ExpressionError("表达式不完整：结尾缺少运算对象", tok.pos)
-        raise ExpressionError(f"此处不能出现{self.shown(tok)}", tok.pos)
+            raise ExpressionError(gettext("表达式不完整：结尾缺少运算对象"), tok.pos)
+        raise ExpressionError(gettext("此处不能出现%(shown)s") % {"shown": self.shown(tok)}, tok.pos)
 
     def count_reference(self, pos: int) -> None:
         self.references += 1
         if self.references > MAX_REFERENCES:
-            raise ExpressionError(f"引用过多：一个表达式最多 {MAX_REFERENCES} 个引用", pos)
+            raise ExpressionError(gettext("引用过多：一个表达式最多 %(max_references)s 个引用") % {"max_references": MAX_REFERENCES}, pos)
 
     def call(self) -> Node:
         name_tok = self.advance()
         name = name_tok.text.upper()
-        self.expect("lparen", f"函数 {name} 后的「(」")
+        self.expect("lparen", gettext("函数 %(name)s 后的「(」") % {"name": name})
         if name == "RECORD":
             return self.record(name_tok)
         args: list[Node] = []
@@ -511,67 +513,66 @@ class _Parser:
             while True:
                 if self.tok.kind == "name" and self.tokens[self.i + 1].kind == "op" and \
                         self.tokens[self.i + 1].text == "=":
-                    raise ExpressionError(f"函数 {name} 不接受命名参数「{self.tok.text[:30]}=」", self.tok.pos)
+                    raise ExpressionError(gettext("函数 %(name)s 不接受命名参数「%(value)s=」") % {"name": name, "value": self.tok.text[:30]}, self.tok.pos)
                 args.append(self.expr())
                 if self.tok.kind == "comma":
                     self.advance()
                     continue
                 break
-        self.expect("rparen", f"函数 {name} 的「,」或「)」")
+        self.expect("rparen", gettext("函数 %(name)s 的「,」或「)」") % {"name": name})
         return self.check_call(name, tuple(args), name_tok.pos)
 
     def check_call(self, name: str, args: tuple[Node, ...], pos: int) -> Node:
         def arity(low: int, high: int | None) -> None:
             if len(args) < low or (high is not None and len(args) > high):
-                want = f"{low}" if low == high else (f"至少 {low}" if high is None else f"{low}–{high}")
-                raise ExpressionError(f"函数 {name} 需要 {want} 个参数，这里有 {len(args)} 个", pos)
+                want = f"{low}" if low == high else (gettext("至少 %(low)s") % {"low": low} if high is None else f"{low}–{high}")
+                raise ExpressionError(gettext("函数 %(name)s 需要 %(want)s 个参数，这里有 %(count)s 个") % {"name": name, "want": want, "count": len(args)}, pos)
 
         if name in ("SUM", "MIN", "MAX"):
             arity(1, None)
             for arg in args:
-                self.need(arg, (NUMBER,), f"{name} 的参数")
+                self.need(arg, (NUMBER,), gettext("%(name)s 的参数") % {"name": name})
             kind = NUMBER
         elif name == "ABS":
             arity(1, 1)
-            self.need(args[0], (NUMBER,), "ABS 的参数")
+            self.need(args[0], (NUMBER,), gettext("ABS 的参数"))
             kind = NUMBER
         elif name == "ROUND":
             arity(1, 2)
-            self.need(args[0], (NUMBER,), "ROUND 的第一个参数")
+            self.need(args[0], (NUMBER,), gettext("ROUND 的第一个参数"))
             if len(args) == 2:
                 places = args[1]
                 if not (isinstance(places, Number) and places.value == places.value.to_integral_value()
                         and 0 <= places.value <= 10):
-                    raise ExpressionError("ROUND 的第二个参数（小数位数）应为 0–10 的整数", places.pos)
+                    raise ExpressionError(gettext("ROUND 的第二个参数（小数位数）应为 0–10 的整数"), places.pos)
             kind = NUMBER
         elif name == "IF":
             arity(3, 3)
-            self.need(args[0], (BOOL,), "IF 的第一个参数")
+            self.need(args[0], (BOOL,), gettext("IF 的第一个参数"))
             kinds = {self.kind_of(args[1]), self.kind_of(args[2])} - {ANY}
             kind = kinds.pop() if len(kinds) == 1 else ANY
             if len(kinds) > 1:
-                raise ExpressionError("IF 的两个结果应为同一类型", pos)
+                raise ExpressionError(gettext("IF 的两个结果应为同一类型"), pos)
         elif name == "ISBLANK":
             arity(1, 1)
             if not isinstance(args[0], CellRef):
-                raise ExpressionError("ISBLANK 的参数必须是单元格引用，如 ISBLANK([T1.R2.C1])", args[0].pos)
+                raise ExpressionError(gettext("ISBLANK 的参数必须是单元格引用，如 ISBLANK([T1.R2.C1])"), args[0].pos)
             kind = BOOL
         elif name == "COALESCE":
             arity(2, None)
             kinds = {self.kind_of(a) for a in args} - {ANY}
             if len(kinds) > 1:
-                raise ExpressionError("COALESCE 的参数应为同一类型", pos)
+                raise ExpressionError(gettext("COALESCE 的参数应为同一类型"), pos)
             kind = kinds.pop() if kinds else ANY
         else:  # pragma: no cover - FUNCTIONS is closed
-            raise ExpressionError(f"未知的函数「{name}」", pos)
+            raise ExpressionError(gettext("未知的函数「%(name)s」") % {"name": name}, pos)
         return self.set_kind(Call(name, args, pos), kind)
 
     def record(self, name_tok: Token) -> Node:
         self.count_reference(name_tok.pos)
         source_tok = self.tok
         if source_tok.kind != "string":
-            raise ExpressionError("RECORD 的第一个参数应为带引号的文本，如 RECORD('measure:teachers') "
-                                  "或 RECORD('staff.staff', gender='2')", source_tok.pos)
+            raise ExpressionError(gettext("RECORD 的第一个参数应为带引号的文本，如 RECORD('measure:teachers') 或 RECORD('staff.staff', gender='2')"), source_tok.pos)
         self.advance()
         dims: list[tuple[str, str]] = []
         positions: list[int] = []
@@ -579,7 +580,7 @@ class _Parser:
             self.advance()
             dim_tok = self.tok
             if dim_tok.kind != "name" or self.tokens[self.i + 1].kind != "op" or self.tokens[self.i + 1].text != "=":
-                raise ExpressionError("RECORD 的其余参数应写作 维度='值'，如 gender='2'", dim_tok.pos)
+                raise ExpressionError(gettext("RECORD 的其余参数应写作 维度='值'，如 gender='2'"), dim_tok.pos)
             self.advance()
             self.advance()
             value_tok = self.tok
@@ -588,13 +589,13 @@ class _Parser:
             elif value_tok.kind == "number" and "." not in value_tok.text:
                 value = value_tok.text
             else:
-                raise ExpressionError(f"维度 {dim_tok.text[:30]} 的值应为带引号的文本或整数", value_tok.pos)
+                raise ExpressionError(gettext("维度 %(value)s 的值应为带引号的文本或整数") % {"value": dim_tok.text[:30]}, value_tok.pos)
             self.advance()
             if dim_tok.text in (d for d, _ in dims):
-                raise ExpressionError(f"维度 {dim_tok.text[:30]} 重复出现", dim_tok.pos)
+                raise ExpressionError(gettext("维度 %(value)s 重复出现") % {"value": dim_tok.text[:30]}, dim_tok.pos)
             dims.append((dim_tok.text, value))
             positions.append(dim_tok.pos)
-        self.expect("rparen", "RECORD 的「,」或「)」")
+        self.expect("rparen", gettext("RECORD 的「,」或「)」"))
         source = str(source_tok.value)
         if self.check_record is not None:
             try:
@@ -631,7 +632,7 @@ def parse(text: str, *, check_records: bool = True) -> Parsed:
     except ExpressionError:
         raise
     except RecursionError:
-        raise ExpressionError(f"表达式嵌套过深：最多 {MAX_DEPTH} 层", 0) from None
+        raise ExpressionError(gettext("表达式嵌套过深：最多 %(max_depth)s 层") % {"max_depth": MAX_DEPTH}, 0) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -704,12 +705,12 @@ def _number(value: Value, pos: int) -> decimal.Decimal | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise EvaluationError("条件（真/假）不能参与计算", pos)
+        raise EvaluationError(gettext("条件（真/假）不能参与计算"), pos)
     if isinstance(value, decimal.Decimal):
         return value
     if isinstance(value, int):
         return decimal.Decimal(value)
-    raise EvaluationError(f"文本「{str(value)[:20]}」不能参与计算", pos)
+    raise EvaluationError(gettext("文本「%(value)s」不能参与计算") % {"value": str(value)[:20]}, pos)
 
 
 def _bool(value: Value, pos: int) -> bool | None:
@@ -717,7 +718,7 @@ def _bool(value: Value, pos: int) -> bool | None:
         return None
     if isinstance(value, bool):
         return value
-    raise EvaluationError("此处需要条件（真/假）", pos)
+    raise EvaluationError(gettext("此处需要条件（真/假）"), pos)
 
 
 def evaluate(ast: Node | Parsed, env: Environment) -> Value:
@@ -730,9 +731,9 @@ def evaluate(ast: Node | Parsed, env: Environment) -> Value:
         except EvaluationError:
             raise
         except (decimal.DecimalException, ArithmeticError):
-            raise EvaluationError("计算溢出或无效", node.pos) from None
+            raise EvaluationError(gettext("计算溢出或无效"), node.pos) from None
         except RecursionError:
-            raise EvaluationError("表达式过于复杂，无法计算", node.pos) from None
+            raise EvaluationError(gettext("表达式过于复杂，无法计算"), node.pos) from None
 
 
 def _eval(node: Node, env: Environment) -> Value:  # noqa: C901 - one branch per node type
@@ -746,11 +747,11 @@ def _eval(node: Node, env: Environment) -> Value:  # noqa: C901 - one branch per
         if node.form is None:
             return env.cell(node.key)
         if env.other is None:
-            raise EvaluationError(f"未提供报表 {node.form} 的数据", node.pos)
+            raise EvaluationError(gettext("未提供报表 %(form)s 的数据") % {"form": node.form}, node.pos)
         return env.other(node.form, node.key)
     if isinstance(node, RecordRef):
         if env.record is None:
-            raise EvaluationError("未指定学校，无法读取 RECORD", node.pos)
+            raise EvaluationError(gettext("未指定学校，无法读取 RECORD"), node.pos)
         return env.record(node)
     if isinstance(node, Unary):
         value = _number(_eval(node.operand, env), node.pos)
@@ -789,7 +790,7 @@ def _eval(node: Node, env: Environment) -> Value:  # noqa: C901 - one branch per
         return None if value is None else not value
     if isinstance(node, Call):
         return _call(node, env)
-    raise EvaluationError("无法计算的表达式", getattr(node, "pos", 0))  # pragma: no cover
+    raise EvaluationError(gettext("无法计算的表达式"), getattr(node, "pos", 0))  # pragma: no cover
 
 
 def _arithmetic(op: str, left: decimal.Decimal | None, right: decimal.Decimal | None) -> decimal.Decimal | None:
@@ -818,12 +819,12 @@ def _compare(node: Compare, left: Value, right: Value) -> bool | None:
             elif isinstance(other, decimal.Decimal):
                 other = _plain(other)
             else:
-                raise EvaluationError("文本不能与条件比较", node.pos)
+                raise EvaluationError(gettext("文本不能与条件比较"), node.pos)
             a, b = (left, other) if isinstance(left, str) else (other, right)
         else:
             a, b = left, right
         if node.op not in ("=", "!="):
-            raise EvaluationError("文本只能比较相等（=）或不等（!=）", node.pos)
+            raise EvaluationError(gettext("文本只能比较相等（=）或不等（!=）"), node.pos)
         return (a == b) if node.op == "=" else (a != b)
     a, b = _number(left, node.left.pos), _number(right, node.right.pos)
     assert a is not None and b is not None
@@ -865,7 +866,7 @@ def _call(node: Call, env: Environment) -> Value:
     if name == "ROUND":
         places = int(numbers[1]) if len(numbers) > 1 else 0
         return numbers[0].quantize(decimal.Decimal(1).scaleb(-places), rounding=decimal.ROUND_HALF_UP)
-    raise EvaluationError(f"未知的函数「{name}」", node.pos)  # pragma: no cover
+    raise EvaluationError(gettext("未知的函数「%(name)s」") % {"name": name}, node.pos)  # pragma: no cover
 
 
 def unparse(node: Node) -> str:

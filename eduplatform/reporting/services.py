@@ -169,12 +169,12 @@ def save_form_draft(*, actor: Actor, code: str, definition: Mapping[str, Any]) -
     problems = ProblemCollector(gettext("报表「%(value)s」") % {"value": code or gettext('（无表号）')})
     if not CODE_PATTERN.match(code):
         problems.add("code", "form.code", gettext("表号「%(code)s」不符合要求：以大写字母开头，只含大写字母、数字和下划线，最长 16 个字符") % {"code": code},
-                     "表号")
+                     gettext("表号"))
     if not isinstance(definition, Mapping):
-        problems.add("definition", "form.definition", gettext("报表定义必须是 JSON 对象"), "定义")
+        problems.add("definition", "form.definition", gettext("报表定义必须是 JSON 对象"), gettext("定义"))
     elif definition.get("code", code) != code:
         problems.add("code", "form.code_mismatch",
-                     gettext("定义中的表号「%(get)s」与保存的表号「%(code)s」不一致") % {"get": definition.get('code'), "code": code}, "表号")
+                     gettext("定义中的表号「%(get)s」与保存的表号「%(code)s」不一致") % {"get": definition.get('code'), "code": code}, gettext("表号"))
     problems.raise_if_any()
     definition = {**definition, "code": code}
     _parse(code, definition)
@@ -268,9 +268,9 @@ def _clean_targets(actor: Actor, owner: str, targets: Mapping[str, Any] | None,
         raw = str(raw).strip()
         found = Region.objects.filter(Q(path=raw) | Q(code=raw)).values_list("path", "name").first()
         if found is None:
-            problems.add("targets", "task.region_unknown", gettext("填报范围中的区划「%(raw)s」不存在") % {"raw": raw}, "填报范围")
+            problems.add("targets", "task.region_unknown", gettext("填报范围中的区划「%(raw)s」不存在") % {"raw": raw}, gettext("填报范围"))
         elif not found[0].startswith(owner):
-            problems.add("targets", "task.region_outside", gettext("填报范围中的「%(value)s」不在本单位管辖范围内") % {"value": found[1]}, "填报范围")
+            problems.add("targets", "task.region_outside", gettext("填报范围中的「%(value)s」不在本单位管辖范围内") % {"value": found[1]}, gettext("填报范围"))
         else:
             regions.append(found[0])
     known = codebook.codes_of("school_type")
@@ -278,13 +278,13 @@ def _clean_targets(actor: Actor, owner: str, targets: Mapping[str, Any] | None,
     for raw in targets.get("school_types") or []:
         code = str(raw).strip()
         if not any(k.startswith(code) for k in known):
-            problems.add("targets", "task.school_type", gettext("办学类型「%(code)s」不在办学类型代码表（JY/T 1001）中") % {"code": code}, "办学类型")
+            problems.add("targets", "task.school_type", gettext("办学类型「%(code)s」不在办学类型代码表（JY/T 1001）中") % {"code": code}, gettext("办学类型"))
         else:
             types.append(code)
     try:
         stage_mask = int(targets.get("stage_mask") or 0)
     except (TypeError, ValueError):
-        problems.add("targets", "task.stage_mask", gettext("学段「%(get)s」不是有效的学段组合") % {"get": targets.get('stage_mask')}, "学段")
+        problems.add("targets", "task.stage_mask", gettext("学段「%(get)s」不是有效的学段组合") % {"get": targets.get('stage_mask')}, gettext("学段"))
         stage_mask = 0
     return {"regions": sorted(set(regions)), "school_types": sorted(set(types)), "stage_mask": max(stage_mask, 0)}
 
@@ -301,46 +301,46 @@ def create_task(*, actor: Actor, title: str, period: str, deadline: dt.date | st
     problems = ProblemCollector(gettext("填报任务「%(value)s」") % {"value": (title or '').strip() or gettext('（未命名）')})
     title, period = (title or "").strip(), (period or "").strip()
     if not title or len(title) > 150:
-        problems.add("title", "task.title", gettext("请填写任务名称（不超过 150 个字符）"), "任务名称")
+        problems.add("title", "task.title", gettext("请填写任务名称（不超过 150 个字符）"), gettext("任务名称"))
     if not period or len(period) > 20:
-        problems.add("period", "task.period", gettext("请填写统计期（如 2026 或 2026年秋季，不超过 20 个字符）"), "统计期")
+        problems.add("period", "task.period", gettext("请填写统计期（如 2026 或 2026年秋季，不超过 20 个字符）"), gettext("统计期"))
     day = _as_date(deadline)
     if day is None:
-        problems.add("deadline", "task.deadline", gettext("截止日期「%(deadline)s」不是有效日期，格式为 YYYY-MM-DD") % {"deadline": deadline}, "截止日期")
+        problems.add("deadline", "task.deadline", gettext("截止日期「%(deadline)s」不是有效日期，格式为 YYYY-MM-DD") % {"deadline": deadline}, gettext("截止日期"))
     elif day < timezone.localdate():
-        problems.add("deadline", "task.deadline_past", gettext("截止日期 %(day)s 已过，请选择今天或以后的日期") % {"day": format(day, '%Y-%m-%d')}, "截止日期")
+        problems.add("deadline", "task.deadline_past", gettext("截止日期 %(day)s 已过，请选择今天或以后的日期") % {"day": format(day, '%Y-%m-%d')}, gettext("截止日期"))
     if kind not in TaskKind.values:
-        problems.add("kind", "task.kind", gettext("任务类别「%(kind)s」无效，应为统计报表或统计时点数据确认") % {"kind": kind}, "类别")
+        problems.add("kind", "task.kind", gettext("任务类别「%(kind)s」无效，应为统计报表或统计时点数据确认") % {"kind": kind}, gettext("类别"))
     elif kind == TaskKind.FORM:
         if form_version is None:
-            problems.add("form_version", "task.form_required", gettext("请选择要填报的报表版本"), "报表版本")
+            problems.add("form_version", "task.form_required", gettext("请选择要填报的报表版本"), gettext("报表版本"))
         elif form_version.status != FormVersionStatus.PUBLISHED:
-            problems.add("form_version", "task.form_draft", gettext("%(form_version)s 尚未发布，只能下发已发布的报表版本") % {"form_version": form_version}, "报表版本")
+            problems.add("form_version", "task.form_draft", gettext("%(form_version)s 尚未发布，只能下发已发布的报表版本") % {"form_version": form_version}, gettext("报表版本"))
         snapshot = None
     else:
         if snapshot is None:
-            problems.add("snapshot", "task.snapshot_required", gettext("请选择需要逐级确认的统计快照"), "统计快照")
+            problems.add("snapshot", "task.snapshot_required", gettext("请选择需要逐级确认的统计快照"), gettext("统计快照"))
         form_version = None
     try:
         remind_days = int(remind_days)
         if not 0 <= remind_days <= 60:
             raise ValueError
     except (TypeError, ValueError):
-        problems.add("remind_days", "task.remind_days", gettext("提醒天数「%(remind_days)s」应为 0 至 60 的整数") % {"remind_days": remind_days}, "提醒天数")
+        problems.add("remind_days", "task.remind_days", gettext("提醒天数「%(remind_days)s」应为 0 至 60 的整数") % {"remind_days": remind_days}, gettext("提醒天数"))
         remind_days = 3
     own_level = Region.objects.filter(path=owner).values_list("level", flat=True).first()
     levels = [str(level) for level in (review_levels or [])]
     if not levels or any(level not in selectors.LEVEL_RANK for level in levels):
         allowed = "、".join(str(level.label) for level in ReviewLevel)
-        problems.add("review_levels", "task.levels", gettext("审核层级「%(join)s」无效，可选：%(allowed)s（自下而上）") % {"join": '、'.join(levels), "allowed": allowed}, "审核层级")
+        problems.add("review_levels", "task.levels", gettext("审核层级「%(join)s」无效，可选：%(allowed)s（自下而上）") % {"join": '、'.join(levels), "allowed": allowed}, gettext("审核层级"))
     elif [selectors.LEVEL_RANK[level] for level in levels] != sorted({selectors.LEVEL_RANK[level] for level in levels}):
-        problems.add("review_levels", "task.levels_order", gettext("审核层级须自下而上排列且不重复（如 县、市、省）"), "审核层级")
+        problems.add("review_levels", "task.levels_order", gettext("审核层级须自下而上排列且不重复（如 县、市、省）"), gettext("审核层级"))
     elif levels[-1] != own_level:
         problems.add("review_levels", "task.levels_top",
                      gettext("最高审核层级应为下发单位所在层级（%(value)s）") % {"value": ReviewLevel(own_level).label if own_level in ReviewLevel.values else own_level},
-                     "审核层级")
+                     gettext("审核层级"))
     if kind == TaskKind.CENSUS and own_level != ReviewLevel.PROVINCE:
-        problems.add("kind", "task.census_owner", gettext("统计时点数据确认任务须由省级下发（省级审核通过后快照方可发布）"), "类别")
+        problems.add("kind", "task.census_owner", gettext("统计时点数据确认任务须由省级下发（省级审核通过后快照方可发布）"), gettext("类别"))
     clean_targets = _clean_targets(actor, owner, targets, problems)
     problems.raise_if_any()
     with transaction.atomic():
@@ -861,7 +861,7 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
         rejected = {k: v for k, v in clean_verdicts.items() if not v["accepted"]}
         returning = decision == "return" or bool(rejected)
         if returning and not (reason or clean_cells or rejected):
-            problems.add("reason", "review.reason", gettext("退回时请填写退回原因（总体或逐个单元格）"), "退回原因")
+            problems.add("reason", "review.reason", gettext("退回时请填写退回原因（总体或逐个单元格）"), gettext("退回原因"))
         problems.raise_if_any()
         for key, verdict in clean_verdicts.items():
             explanations_cells = selectors.rule_cells(definition).get(key) or ([key] if key in known_cells else [])

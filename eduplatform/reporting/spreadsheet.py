@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import xlsxwriter
+from django.utils.translation import gettext, gettext_noop
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 from xlsxwriter.utility import xl_col_to_name, xl_range_abs
 
@@ -27,7 +28,7 @@ from eduplatform.core.imports import ImportFileError, _check_spreadsheet_size
 from eduplatform.core.uploads import UploadRefused, check_spreadsheet
 from eduplatform.reporting import grid as grid_mod
 
-CODES_SHEET = "代码表"
+CODES_SHEET = gettext_noop("代码表")  # the sheet name, in the language of the download
 HEADER_ROW = 3  # column labels (0-based); the code line is the next one
 CODE_ROW = 4
 FIRST_ROW = 5
@@ -73,27 +74,26 @@ def form_workbook(g: grid_mod.Grid, *, task: Any, school: Any, blank: bool) -> b
     sources: dict[str, str] = {}
     codes = None
     if code_tables:
-        codes = book.add_worksheet(CODES_SHEET)
+        codes_sheet = gettext(CODES_SHEET)
+        codes = book.add_worksheet(codes_sheet)
         for position, (name, choices) in enumerate(code_tables.items()):
             codes.write_string(0, position, name, head_fmt)
             for r, (code, label) in enumerate(choices, start=1):
                 codes.write_string(r, position, f"{code}-{label}")
             codes.set_column(position, position, 24)
-            sources[name] = f"='{CODES_SHEET}'!{xl_range_abs(1, position, len(choices), position)}"
+            sources[name] = f"='{codes_sheet}'!{xl_range_abs(1, position, len(choices), position)}"
 
-    subject = school.name if school is not None else "（学校名称）"
+    subject = school.name if school is not None else gettext("（学校名称）")
     version = task.form_version if task is not None else None
     for table in g.tables:
         ws = book.add_worksheet(sheet_name(table))
         ws.write_string(0, 0, f"{g.code} {g.title}", title_fmt)
-        ws.write_string(1, 0, f"{table.code} {table.title}" + (f"（单位：{table.unit}）" if table.unit else ""))
-        ws.write_string(2, 0, f"填报单位：{subject}    统计期：{getattr(task, 'period', '')}    "
-                              f"报表版本：{version.version if version else ''}    "
-                              "绿色为业务数据预填，灰色为自动计算或不填", info_fmt)
-        ws.write_string(HEADER_ROW, LABEL_COL, "项目", head_fmt)
-        ws.write_string(HEADER_ROW, CODE_COL, "代码", head_fmt)
-        ws.write_string(CODE_ROW, LABEL_COL, "甲", code_fmt)
-        ws.write_string(CODE_ROW, CODE_COL, "乙", code_fmt)
+        ws.write_string(1, 0, f"{table.code} {table.title}" + (gettext("（单位：%(unit)s）") % {"unit": table.unit} if table.unit else ""))
+        ws.write_string(2, 0, gettext("填报单位：%(subject)s    统计期：%(period)s    报表版本：%(version)s    绿色为业务数据预填，灰色为自动计算或不填") % {"subject": subject, "period": getattr(task, 'period', ''), "version": version.version if version else ''}, info_fmt)
+        ws.write_string(HEADER_ROW, LABEL_COL, gettext("项目"), head_fmt)
+        ws.write_string(HEADER_ROW, CODE_COL, gettext("代码"), head_fmt)
+        ws.write_string(CODE_ROW, LABEL_COL, gettext("甲"), code_fmt)
+        ws.write_string(CODE_ROW, CODE_COL, gettext("乙"), code_fmt)
         ws.set_column(LABEL_COL, LABEL_COL, max(16, max((len(r.label) for r in table.rows), default=8) * 2 + 2))
         ws.set_column(CODE_COL, CODE_COL, 8)
         for c, column in enumerate(table.columns):
@@ -117,15 +117,15 @@ def form_workbook(g: grid_mod.Grid, *, task: Any, school: Any, blank: bool) -> b
                     entry_text_fmt if cell.type in ("text", "code") else entry_fmt)
                 _write_value(ws, y, x, cell, value if not blank or cell.computed else "", fmt)
                 if cell.prefilled and cell.prefill_value != "":
-                    ws.write_comment(y, x, f"业务数据预填：{cell.shown_prefill}。修改时请在系统中填写说明")
+                    ws.write_comment(y, x, gettext("业务数据预填：%(shown_prefill)s。修改时请在系统中填写说明") % {"shown_prefill": cell.shown_prefill})
                 if cell.type == "code" and cell.choices and not cell.computed:
                     ws.data_validation(y, x, y, x, {
                         "validate": "list", "source": sources[_table_of(table, cell)], "error_type": "warning",
-                        "error_title": "不在代码表中", "error_message": "请从下拉列表选择，或填写代码"})
+                        "error_title": gettext("不在代码表中"), "error_message": gettext("请从下拉列表选择，或填写代码")})
                 elif cell.type == "integer" and not cell.computed:
                     ws.data_validation(y, x, y, x, {"validate": "integer", "criteria": ">=", "value": -(10**12),
-                                                    "error_type": "warning", "error_title": "请填写整数",
-                                                    "error_message": "该列为整数"})
+                                                    "error_type": "warning", "error_title": gettext("请填写整数"),
+                                                    "error_message": gettext("该列为整数")})
         ws.freeze_panes(FIRST_ROW, FIRST_COL)
         ws.protect("", {"format_columns": True, "format_rows": True, "select_locked_cells": True,
                         "select_unlocked_cells": True})
@@ -161,7 +161,7 @@ def _write_value(ws: Any, y: int, x: int, cell: grid_mod.Cell, value: str, fmt: 
 
 
 def _where(sheet: str, y: int, x: int, row_label: str, column_label: str) -> str:
-    return f"工作表「{sheet}」第 {y + 1} 行 {xl_col_to_name(x)} 列（{row_label} · {column_label}）"
+    return gettext("工作表「%(sheet)s」第 %(row)s 行 %(column)s 列（%(row_label)s · %(column_label)s）") % {"sheet": sheet, "row": y + 1, "column": xl_col_to_name(x), "row_label": row_label, "column_label": column_label}
 
 
 def _read_cell(raw: Any, column: grid_mod.Column, cell: grid_mod.Cell) -> tuple[str, str | None]:
@@ -171,24 +171,24 @@ def _read_cell(raw: Any, column: grid_mod.Column, cell: grid_mod.Cell) -> tuple[
     kind = column.type
     if kind in grid_mod.NUMERIC:
         if isinstance(raw, bool):
-            return "", f"「{raw}」不是数字"
+            return "", gettext("「%(raw)s」不是数字") % {"raw": raw}
         if isinstance(raw, (int, float)):
             number = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
         else:
             try:
                 number = Decimal(str(raw).replace(",", "").replace("，", "").strip())
             except (InvalidOperation, ValueError):
-                return "", f"「{raw}」不是数字，该列应填{'整数' if kind == 'integer' else '数字'}"
+                return "", (gettext("「%(raw)s」不是数字，该列应填整数") if kind == "integer" else gettext("「%(raw)s」不是数字，该列应填数字")) % {"raw": raw}
         if not number.is_finite():
-            return "", f"「{raw}」不是数字"
+            return "", gettext("「%(raw)s」不是数字") % {"raw": raw}
         if kind == "integer":
             if number != number.to_integral_value():
-                return "", f"「{raw}」不是整数，该列应填整数"
+                return "", gettext("「%(raw)s」不是整数，该列应填整数") % {"raw": raw}
             return str(int(number)), None
         decimals = column.decimals
         normalized = number.normalize()
         if decimals is not None and -normalized.as_tuple().exponent > decimals:
-            return "", f"「{raw}」的小数位多于 {decimals} 位"
+            return "", gettext("「%(raw)s」的小数位多于 %(decimals)s 位") % {"raw": raw, "decimals": decimals}
         return format(normalized, "f"), None
     if kind == "date":
         if isinstance(raw, dt.datetime):
@@ -199,7 +199,7 @@ def _read_cell(raw: Any, column: grid_mod.Column, cell: grid_mod.Cell) -> tuple[
         try:
             return dt.date.fromisoformat("-".join(p.zfill(2) for p in text.split("-"))).isoformat(), None
         except ValueError:
-            return "", f"「{raw}」不是日期，请填写如 2026-09-01"
+            return "", gettext("「%(raw)s」不是日期，请填写如 2026-09-01") % {"raw": raw}
     text = (str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw)).strip()
     if kind == "code":
         choices = dict(cell.choices)
@@ -212,16 +212,16 @@ def _read_cell(raw: Any, column: grid_mod.Column, cell: grid_mod.Cell) -> tuple[
         if text in by_name:
             return by_name[text], None
         allowed = "、".join(f"{c} {n}" for c, n in list(choices.items())[:8])
-        return "", f"「{text}」不在代码表中（可选：{allowed}{' 等' if len(choices) > 8 else ''}）"
+        return "", (gettext("「%(text)s」不在代码表中（可选：%(allowed)s 等）") if len(choices) > 8 else gettext("「%(text)s」不在代码表中（可选：%(allowed)s）")) % {"text": text, "allowed": allowed}
     if len(text) > MAX_TEXT:
-        return "", f"文字超过 {MAX_TEXT} 个字"
+        return "", gettext("文字超过 %(max_text)s 个字") % {"max_text": MAX_TEXT}
     return text, None
 
 
 def read_form_workbook(g: grid_mod.Grid, content: bytes, *, file_name: str) -> dict[str, str]:
     """The editable cells' values from a workbook laid out as ``form_workbook`` writes it."""
     if not file_name.lower().endswith((".xlsx", ".xlsm")):
-        raise WorkbookInvalid([f"文件「{file_name}」不是 Excel 文件（.xlsx），请上传从本页下载的报表文件"])
+        raise WorkbookInvalid([gettext("文件「%(file_name)s」不是 Excel 文件（.xlsx），请上传从本页下载的报表文件") % {"file_name": file_name}])
     try:  # a zip bomb, a damaged or renamed file is refused before calamine opens it
         check_spreadsheet(content, file_name)
     except UploadRefused as refused:
@@ -233,25 +233,25 @@ def read_form_workbook(g: grid_mod.Grid, content: bytes, *, file_name: str) -> d
     except ImportFileError as err:
         raise WorkbookInvalid([str(err)]) from None
     except PasswordError:
-        raise WorkbookInvalid([f"文件「{file_name}」设置了密码，请取消密码后再上传"]) from None
+        raise WorkbookInvalid([gettext("文件「%(file_name)s」设置了密码，请取消密码后再上传") % {"file_name": file_name}]) from None
     except (CalamineError, ValueError, OSError):
-        raise WorkbookInvalid([f"文件「{file_name}」无法读取：不是有效的 Excel 文件或已损坏"]) from None
+        raise WorkbookInvalid([gettext("文件「%(file_name)s」无法读取：不是有效的 Excel 文件或已损坏") % {"file_name": file_name}]) from None
     problems: list[str] = []
     values: dict[str, str] = {}
     with book:
         for table in g.tables:
             name = next((n for n in names if n == table.code or n.startswith(f"{table.code} ")), None)
             if name is None:
-                problems.append(f"找不到表 {table.code}「{table.title}」的工作表（应名为「{sheet_name(table)}」）")
+                problems.append(gettext("找不到表 %(code)s「%(title)s」的工作表（应名为「%(sheet_name)s」）") % {"code": table.code, "title": table.title, "sheet_name": sheet_name(table)})
                 continue
             try:
                 rows = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
             except (CalamineError, ValueError, OSError):
-                problems.append(f"工作表「{name}」无法读取")
+                problems.append(gettext("工作表「%(name)s」无法读取") % {"name": name})
                 continue
             problems += _read_table(table, name, rows, values)
     if problems:
-        raise WorkbookInvalid(problems[:200] + ([f"……另有 {len(problems) - 200} 处问题"] if len(problems) > 200 else []))
+        raise WorkbookInvalid(problems[:200] + ([gettext("……另有 %(count)s 处问题") % {"count": len(problems) - 200}] if len(problems) > 200 else []))
     return values
 
 
@@ -261,7 +261,7 @@ def _read_table(table: grid_mod.Table, name: str, rows: list[list[Any]], values:
     # The code line: the first row holding the column codes.
     header_y = next((y for y, row in enumerate(rows[:20]) if codes <= {str(v).strip() for v in row}), None)
     if header_y is None:
-        return [f"工作表「{name}」找不到栏目代码行（{'、'.join(sorted(codes))}），请使用本页下载的报表文件填写"]
+        return [gettext("工作表「%(name)s」找不到栏目代码行（%(items)s），请使用本页下载的报表文件填写") % {"name": name, "items": '、'.join(sorted(codes))}]
     column_x = {str(v).strip(): x for x, v in enumerate(rows[header_y]) if str(v).strip() in codes}
     row_codes = {r.code for r in table.rows}
     row_y: dict[str, int] = {}
@@ -272,7 +272,7 @@ def _read_table(table: grid_mod.Table, name: str, rows: list[list[Any]], values:
             row_y[found] = y
     for row in table.rows:
         if row.code not in row_y:
-            problems.append(f"工作表「{name}」缺少代码为 {row.code} 的行（{row.label}）")
+            problems.append(gettext("工作表「%(name)s」缺少代码为 %(code)s 的行（%(label)s）") % {"name": name, "code": row.code, "label": row.label})
             continue
         y = row_y[row.code]
         for column, cell in zip(table.columns, row.cells, strict=True):

@@ -239,14 +239,14 @@ def task_summary(request: HttpRequest, task_id: int) -> HttpResponse:
     if request.GET.get("format") == "xlsx":
         rows = ([t.code, t.title, row.code, row.label, c.key.rsplit(".", 1)[1], col.label, c.shown]
                 for t in g.tables for row in t.rows for c, col in zip(row.cells, t.columns, strict=True) if c.numeric)
-        return xlsx_response(f"{task.title}_{region.name}_汇总.xlsx",
+        return xlsx_response(gettext("%(title)s_%(name)s_汇总.xlsx") % {"title": task.title, "name": region.name},
                              [gettext("表号"), gettext("表名"), gettext("行代码"), gettext("行"), gettext("列代码"), gettext("列"), gettext("汇总值")], rows, sheet=gettext("汇总"))
     context = {"nav_active": NAV, "task": task, "region": region, "grid": g, "counted": counted,
                "trail": trail(region, root) if root else [region]}
     if request.GET.get("format") == "pdf":
         return _pdf_response("reporting/summary_pdf.html", {
-            **context, **_printed(task, subject=f"{region.name} 汇总", region=region.name)},
-            f"{task.title}_{region.name}_汇总.pdf",
+            **context, **_printed(task, subject=gettext("%(name)s 汇总") % {"name": region.name}, region=region.name)},
+            gettext("%(title)s_%(name)s_汇总.pdf") % {"title": task.title, "name": region.name},
             landscape=max((len(t.columns) for t in g.tables), default=0) > 6)
     return render(request, "reporting/summary.html", context)
 
@@ -271,7 +271,7 @@ def task_schools_export(request: HttpRequest, task_id: int) -> HttpResponse:
     rows = ([s.school.school_code or "", s.school.name, s.get_status_display(), gettext("是") if s.zero_report else "",
              s.submitted_by, when(s.submitted_at), s.reviewed_by, when(s.reviewed_at), s.return_reason]
             for s in qs.iterator(chunk_size=2000))
-    return xlsx_response(f"{task.title}_{region.name}_学校.xlsx", headers, rows, sheet=gettext("学校填报情况"))
+    return xlsx_response(gettext("%(title)s_%(name)s_学校.xlsx") % {"title": task.title, "name": region.name}, headers, rows, sheet=gettext("学校填报情况"))
 
 
 class TaskForm(forms.Form):
@@ -348,7 +348,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
     form = TaskForm(request.POST or None, versions=versions, regions=regions,
                     census=snapshot is not None,
                     initial={"review_levels": _default_levels(root),
-                             "title": f"{snapshot.title} 数据确认" if snapshot else "",
+                             "title": gettext("%(title)s 数据确认") % {"title": snapshot.title} if snapshot else "",
                              "period": str(snapshot.census_date.year) if snapshot else str(dt.date.today().year)})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -368,7 +368,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
             for problem in err.problems:
                 form.add_error(problem.field if problem.field in form.fields else None, problem.message)
         else:
-            messages.success(request, f"已创建任务「{task.title}」，请核对后下发")
+            messages.success(request, gettext("已创建任务「%(title)s」，请核对后下发") % {"title": task.title})
             return redirect("reporting:task", task_id=task.pk)
     return render(request, "reporting/task_new.html", {"nav_active": NAV, "form": form, "snapshot": snapshot})
 
@@ -387,7 +387,7 @@ def _task_action(request: HttpRequest, task_id: int, action: str) -> HttpRespons
     except RecordInvalid as err:
         messages.error(request, _problems(err))
     else:
-        messages.success(request, f"任务「{task.title}」{done}")
+        messages.success(request, gettext("任务「%(title)s」%(done)s") % {"title": task.title, "done": done})
     return redirect("reporting:task", task_id=task.pk)
 
 
@@ -416,7 +416,7 @@ def task_reopen(request: HttpRequest, task_id: int) -> HttpResponse:
     submission = (selectors.submissions_for(user, task).filter(school__school_code=code).first()
                   if code else None)
     if submission is None:
-        messages.error(request, f"学校标识码「{code}」不在本任务的填报范围内，或不在您的管辖范围内" if code
+        messages.error(request, gettext("学校标识码「%(code)s」不在本任务的填报范围内，或不在您的管辖范围内") % {"code": code} if code
                        else gettext("请填写要重新开放的学校标识码"))
         return redirect("reporting:task", task_id=task.pk)
     try:
@@ -424,7 +424,7 @@ def task_reopen(request: HttpRequest, task_id: int) -> HttpResponse:
     except RecordInvalid as err:
         messages.error(request, _problems(err))
     else:
-        messages.success(request, f"已为「{submission.school.name}」重新开放填报")
+        messages.success(request, gettext("已为「%(name)s」重新开放填报") % {"name": submission.school.name})
     return redirect("reporting:task", task_id=task.pk)
 
 
@@ -453,7 +453,7 @@ def region_approve(request: HttpRequest, task_id: int) -> HttpResponse:
     except RecordInvalid as err:
         messages.error(request, _problems(err))
     else:
-        messages.success(request, f"{region.name}：审核通过")
+        messages.success(request, gettext("%(name)s：审核通过") % {"name": region.name})
     return _region_redirect(task, region)
 
 
@@ -470,7 +470,7 @@ def region_unapprove(request: HttpRequest, task_id: int) -> HttpResponse:
     except RecordInvalid as err:
         messages.error(request, _problems(err))
     else:
-        messages.success(request, f"{region.name}：已撤销审核")
+        messages.success(request, gettext("%(name)s：已撤销审核") % {"name": region.name})
     back = request.POST.get("back", "")
     if back.isdigit():  # unapproved from the parent's page: back there
         parent = Region.objects.filter(code=back).first()
@@ -746,7 +746,7 @@ def submission_unapprove(request: HttpRequest, submission_id: int) -> HttpRespon
     except RecordInvalid as err:
         messages.error(request, _problems(err))
     else:
-        messages.success(request, f"{submission.school.name}：已撤销审核")
+        messages.success(request, gettext("%(name)s：已撤销审核") % {"name": submission.school.name})
     return redirect("reporting:submission", submission_id=submission.pk)
 
 
@@ -809,13 +809,13 @@ def _history(request: HttpRequest, actions, *, task: CollectionTask, subject: st
                     yield [timezone.localtime(a.at).strftime("%Y-%m-%d %H:%M:%S"), a.get_action_display(),
                            a.submission.school.name if a.submission_id else (a.region_name or a.region_path),
                            a.by, a.organization_name, a.reason, "；".join(f"{k}：{v}" for k, v in a.detail_lines)]
-        return xlsx_response(f"{task.title}_{subject}_审核记录.xlsx", HISTORY_EXPORT, rows(), sheet=gettext("审核记录"))
+        return xlsx_response(gettext("%(title)s_%(subject)s_审核记录.xlsx") % {"title": task.title, "subject": subject}, HISTORY_EXPORT, rows(), sheet=gettext("审核记录"))
     if request.GET.get("format") == "pdf":
         head = list(actions[:PDF_HISTORY_LIMIT + 1])
         return _pdf_response("reporting/history_pdf.html", {
             "actions": _with_details(head[:PDF_HISTORY_LIMIT]), "more": len(head) > PDF_HISTORY_LIMIT,
-            "limit": PDF_HISTORY_LIMIT, **_printed(task, subject=f"审核记录 · {subject}", region=subject)},
-            f"{task.title}_{subject}_审核记录.pdf", landscape=True)
+            "limit": PDF_HISTORY_LIMIT, **_printed(task, subject=gettext("审核记录 · %(subject)s") % {"subject": subject}, region=subject)},
+            gettext("%(title)s_%(subject)s_审核记录.pdf") % {"title": task.title, "subject": subject}, landscape=True)
     page = paging.keyset_page(request, actions, keys=("at", "pk"), name="reporting-history")
     page.rows = _with_details(page.rows)
     return render(request, "reporting/history.html", {
@@ -880,7 +880,7 @@ def task_download(request: HttpRequest, task_id: int) -> HttpResponse:
         raise Http404(gettext("统计时点数据确认任务没有报表文件"))
     g = grid.build(task.form_version.definition)
     return attachment(spreadsheet.form_workbook(g, task=task, school=None, blank=True),
-                      f"{g.code}_{g.title}_空表.xlsx")
+                      gettext("%(code)s_%(title)s_空表.xlsx") % {"code": g.code, "title": g.title})
 
 
 @login_required
@@ -912,6 +912,6 @@ def submission_upload(request: HttpRequest, submission_id: int) -> HttpResponse:
         return render(request, "reporting/entry.html", _entry_context(
             request, submission, build_grid(submission), upload_problems=[p.message for p in err.problems],
             upload_name=upload.name), status=400)
-    messages.success(request, f"已读入「{upload.name}」中的 {len(values)} 个单元格并保存，请核对校验结果")
+    messages.success(request, gettext("已读入「%(name)s」中的 %(count)s 个单元格并保存，请核对校验结果") % {"name": upload.name, "count": len(values)})
     return redirect("reporting:entry", submission_id=submission.pk)
 

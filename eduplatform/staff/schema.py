@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.core.identity import RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
@@ -132,7 +132,7 @@ def _check_person(clean: CleanRow, today: dt.date) -> None:
         try:
             number = v["id_number"] = parse_resident_id(number)
         except ValueError as exc:
-            clean.add("id_number", number, f"身份证件号「{mask_id_number(number)}」{exc}")
+            clean.add("id_number", number, gettext("身份证件号「%(id_number)s」%(exc)s") % {"id_number": mask_id_number(number), "exc": exc})
         else:
             check_against_resident_id(clean, number, check_birth=not clean.failed("birth_date"),
                                       check_gender=not clean.failed("gender"))
@@ -140,21 +140,21 @@ def _check_person(clean: CleanRow, today: dt.date) -> None:
     if birth and not clean.failed("birth_date"):
         age = _age_on(birth, today)
         if birth > today:
-            clean.add("birth_date", birth.isoformat(), f"出生日期「{birth.isoformat()}」晚于今天")
+            clean.add("birth_date", birth.isoformat(), gettext("出生日期「%(date)s」晚于今天") % {"date": birth.isoformat()})
         elif age < MIN_AGE:
-            clean.add("birth_date", birth.isoformat(), f"出生日期「{birth.isoformat()}」表明其未满{MIN_AGE}周岁（{age}岁），不能在岗")
+            clean.add("birth_date", birth.isoformat(), gettext("出生日期「%(date)s」表明其未满%(min_age)s周岁（%(age)s岁），不能在岗") % {"date": birth.isoformat(), "min_age": MIN_AGE, "age": age})
         elif age > MAX_AGE:
-            clean.add("birth_date", birth.isoformat(), f"出生日期「{birth.isoformat()}」表明其已{age}岁，请核对")
+            clean.add("birth_date", birth.isoformat(), gettext("出生日期「%(date)s」表明其已%(age)s岁，请核对") % {"date": birth.isoformat(), "age": age})
     first, joined = v.get("first_employed_on"), v.get("joined_on")
     for field_name, value in (("first_employed_on", first), ("joined_on", joined)):
         if value and value > today:
-            clean.add(field_name, value.strftime("%Y-%m"), f"{FIELD_LABELS[field_name]}「{value:%Y-%m}」晚于今天")
+            clean.add(field_name, value.strftime("%Y-%m"), gettext("%(label)s「%(month)s」晚于今天") % {"label": gettext(FIELD_LABELS[field_name]), "month": format(value, "%Y-%m")})
     if first and birth and not clean.failed("birth_date") and _age_on(birth, first) < MIN_WORK_AGE:
         clean.add("first_employed_on", first.strftime("%Y-%m"),
-                  f"参加工作年月「{first:%Y-%m}」时未满{MIN_WORK_AGE}周岁，请核对出生日期或参加工作年月")
+                  gettext("参加工作年月「%(first)s」时未满%(min_age)s周岁，请核对出生日期或参加工作年月") % {"first": format(first, "%Y-%m"), "min_age": MIN_WORK_AGE})
     if first and joined and joined < first.replace(day=1):
         clean.add("joined_on", joined.strftime("%Y-%m"),
-                  f"进本单位年月「{joined:%Y-%m}」早于参加工作年月「{first:%Y-%m}」")
+                  gettext("进本单位年月「%(joined)s」早于参加工作年月「%(first)s」") % {"joined": format(joined, "%Y-%m"), "first": format(first, "%Y-%m")})
 
 
 def check_staff_row(raw: Mapping[str, Any], context: Any) -> CleanRow:
@@ -164,14 +164,14 @@ def check_staff_row(raw: Mapping[str, Any], context: Any) -> CleanRow:
     _check_person(clean, today)
     v = clean.values
     if v.get("qualification_number") and not v.get("qualification_type") and not clean.failed("qualification_type"):
-        clean.add("qualification_type", "", "填写了教师资格证书号码，请同时填写教师资格种类")
+        clean.add("qualification_type", "", gettext("填写了教师资格证书号码，请同时填写教师资格种类"))
     if v.get("is_school_leader") and not v.get("position"):
-        clean.add("position", "", "校领导须填写职务（如 校长、副校长）")
+        clean.add("position", "", gettext("校领导须填写职务（如 校长、副校长）"))
     obtained = v.get("title_obtained_on")
     if obtained and obtained > today:
-        clean.add("title_obtained_on", obtained.strftime("%Y-%m"), f"职称取得年月「{obtained:%Y-%m}」晚于今天")
+        clean.add("title_obtained_on", obtained.strftime("%Y-%m"), gettext("职称取得年月「%(obtained)s」晚于今天") % {"obtained": format(obtained, "%Y-%m")})
     if obtained and not v.get("title") and not clean.failed("title"):
-        clean.add("title", "", "填写了职称取得年月，请同时填写专业技术职务")
+        clean.add("title", "", gettext("填写了职称取得年月，请同时填写专业技术职务"))
     return clean
 
 

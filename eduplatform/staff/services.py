@@ -150,9 +150,8 @@ def _holders(indexes: Sequence[str]) -> dict[str, list[_Holder]]:
 
 def holder_message(holder: _Holder, unit: Organization) -> str:
     if holder.unit_id == unit.pk:
-        return f"该人员已在本单位在岗（教职工号 {holder.staff_number}），不能重复录入"
-    return (f"该人员已在「{holder.unit_name}」在岗（教职工号 {holder.staff_number}），同一人只能在一个单位在岗；"
-            "如需调入本单位，请发起调动申请")
+        return gettext("该人员已在本单位在岗（教职工号 %(staff_number)s），不能重复录入") % {"staff_number": holder.staff_number}
+    return (gettext("该人员已在「%(unit_name)s」在岗（教职工号 %(staff_number)s），同一人只能在一个单位在岗；如需调入本单位，请发起调动申请") % {"unit_name": holder.unit_name, "staff_number": holder.staff_number})
 
 
 def _numbers_of_others(numbers: Sequence[str]) -> dict[str, str]:
@@ -207,7 +206,7 @@ def write_posts(
     bad = {p.row for p in problems}
 
     def reject(row: int, field: str, value: str, message: str) -> None:
-        problems.append(RowProblem(row, field, FIELD_LABELS.get(field, field), value, message))
+        problems.append(RowProblem(row, field, gettext(FIELD_LABELS.get(field, field)), value, message))
         bad.add(row)
 
     # The same person (or staff number) on several rows is reported on every one of them, whatever
@@ -226,11 +225,11 @@ def write_posts(
         where = rows_of.get(indexes.get(row, ""), [])
         if len(where) > 1:
             reject(row, "id_number", clean.values["id_number"],
-                   f"身份证件号在本文件中出现了多次（另见第 {'、'.join(str(r) for r in where if r != row)} 行）")
+                   gettext("身份证件号在本文件中出现了多次（另见第 %(items)s 行）") % {"items": '、'.join(str(r) for r in where if r != row)})
         where = number_rows_of.get(clean.values.get("staff_number") or "", [])
         if len(where) > 1:
             reject(row, "staff_number", clean.values["staff_number"],
-                   f"教职工号在本文件中出现了多次（另见第 {'、'.join(str(r) for r in where if r != row)} 行）")
+                   gettext("教职工号在本文件中出现了多次（另见第 %(items)s 行）") % {"items": '、'.join(str(r) for r in where if r != row)})
     holders = _holders([indexes[row] for row, _c in rows if row not in bad])
     given = {row: c.values.get("staff_number") for row, c in rows if row not in bad and c.values.get("staff_number")}
     owners = _numbers_of_others(list(given.values()))
@@ -249,10 +248,10 @@ def write_posts(
         number = given.get(row, "")
         if number:
             if earlier and number != earlier:
-                reject(row, "staff_number", number, f"该人员的教职工号为 {earlier}（终身不变），不能改为 {number}")
+                reject(row, "staff_number", number, gettext("该人员的教职工号为 %(earlier)s（终身不变），不能改为 %(number)s") % {"earlier": earlier, "number": number})
                 continue
             if owners.get(number, index) != index:
-                reject(row, "staff_number", number, f"教职工号 {number} 已属于其他人员，请核对或留空由平台生成")
+                reject(row, "staff_number", number, gettext("教职工号 %(number)s 已属于其他人员，请核对或留空由平台生成") % {"number": number})
                 continue
         if active is not None:
             in_post_here[row] = active
@@ -274,7 +273,7 @@ def write_posts(
             staff = current[holder.index]
             after, changes = _post_changes(staff, v, schema)
             outcome = RowOutcome(row, RowAction.UPDATE if changes else RowAction.UNCHANGED,
-                                 f"{staff.name}（教职工号 {staff.staff_number}）", changes)
+                                 gettext("%(name)s（教职工号 %(staff_number)s）") % {"name": staff.name, "staff_number": staff.staff_number}, changes)
             if changes:
                 planned_updates.append((row, after, changes))
         refused = policy_problem(policy, outcome, field_name="id_number", label=FIELD_LABELS.get("id_number", "身份证件号"),
@@ -328,7 +327,7 @@ def write_posts(
     except IntegrityError as exc:
         # Another upload or hire took the same person a moment ago: the index caught it.
         raise BatchInvalid([RowProblem(0, "id_number", gettext("身份证件号"), "",
-                                       "其他用户刚刚录入了本批中的人员，请重新导入以查看具体行")]) from exc
+                                       gettext("其他用户刚刚录入了本批中的人员，请重新导入以查看具体行"))]) from exc
     if posts[0].pk is None:  # backends that do not return keys: read them back by the unique index
         by_index = dict(StaffMember.objects.filter(is_active=True, id_number_index__in=[p.id_number_index for p in posts])
                         .values_list("id_number_index", "pk"))
@@ -433,7 +432,7 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
     require_unit_writer(actor, unit)
     today = today or timezone.localdate()
     clean = check_row_for(unit)(data, _Context(today))
-    label = f"教职工「{data.get('name') or ''}」"
+    label = gettext("教职工「%(value)s」") % {"value": data.get('name') or ''}
     if clean.values.get("id_number") and not clean.failed("id_number"):
         # A hire creates: a person already in post here is refused (an import may update them instead).
         here = StaffMember.objects.filter(
@@ -446,7 +445,7 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
     try:
         # Two hires at once in one county can draw the same new 教职工号, or hire one person twice:
         # the unique index refuses the second, reported like the checks' own refusals.
-        with unique_or_invalid(label, field="staff_number", label="教职工号",
+        with unique_or_invalid(label, field="staff_number", label=gettext("教职工号"),
                                message=gettext("%(name)s：该教职工号或身份证件号刚被另一位用户同时提交的记录占用，请核对后重新提交") % {"name": unit.name}):
             write_posts(actor=actor, unit=unit, rows=[(1, clean)], accept_valid=False, source="录入", today=today)
     except BatchInvalid as err:
@@ -503,12 +502,12 @@ def _event(actor: Actor, staff: StaffMember, kind: str, on: dt.date, reason: str
 
 def _check_date(on: dt.date | None, staff: StaffMember, problems: list[FieldProblem], today: dt.date) -> None:
     if on is None:
-        problems.append(FieldProblem("on", "required", gettext("请填写日期"), "日期"))
+        problems.append(FieldProblem("on", "required", gettext("请填写日期"), gettext("日期")))
     elif on > today + dt.timedelta(days=31):
-        problems.append(FieldProblem("on", "date.future", gettext("日期「%(isoformat)s」晚于一个月之后，请到时再办理") % {"isoformat": on.isoformat()}, "日期"))
+        problems.append(FieldProblem("on", "date.future", gettext("日期「%(isoformat)s」晚于一个月之后，请到时再办理") % {"isoformat": on.isoformat()}, gettext("日期")))
     elif staff.joined_on and on < staff.joined_on:
         problems.append(FieldProblem("on", "date.order",
-                                     gettext("日期「%(isoformat)s」早于进本单位年月「%(joined_on)s」") % {"isoformat": on.isoformat(), "joined_on": format(staff.joined_on, '%Y-%m')}, "日期"))
+                                     gettext("日期「%(isoformat)s」早于进本单位年月「%(joined_on)s」") % {"isoformat": on.isoformat(), "joined_on": format(staff.joined_on, '%Y-%m')}, gettext("日期")))
 
 
 @transaction.atomic
@@ -520,15 +519,15 @@ def promote_title(*, actor: Actor, staff: StaffMember, title: str, on: dt.date |
     today = today or timezone.localdate()
     problems: list[FieldProblem] = []
     if not staff.is_active:
-        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已不在岗，不能办理职称晋升"), "人员"))
+        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已不在岗，不能办理职称晋升"), gettext("人员")))
     names = dict(codes.TITLES)
     if title not in names or title == "90":
-        problems.append(FieldProblem("title", "code.unknown", gettext("请选择晋升后的专业技术职务"), "专业技术职务"))
+        problems.append(FieldProblem("title", "code.unknown", gettext("请选择晋升后的专业技术职务"), gettext("专业技术职务")))
     elif staff.title and staff.title != "90":
         same_series = staff.title[0] == title[0]
         if not same_series or codes.TITLE_RANK[title] <= codes.TITLE_RANK[staff.title]:
             problems.append(FieldProblem("title", "title.not_higher",
-                                         gettext("「%(value)s」不高于现任「%(get)s」，职称晋升须在同一系列内升高一级或以上") % {"value": names[title], "get": names.get(staff.title, staff.title)}, "专业技术职务"))
+                                         gettext("「%(value)s」不高于现任「%(get)s」，职称晋升须在同一系列内升高一级或以上") % {"value": names[title], "get": names.get(staff.title, staff.title)}, gettext("专业技术职务")))
     _check_date(on, staff, problems, today)
     if problems:
         raise RecordInvalid(gettext("「%(label)s」的职称晋升") % {"label": staff.label}, problems)
@@ -553,14 +552,14 @@ def end_post(*, actor: Actor, staff: StaffMember, kind: str, status: str, on: dt
     today = today or timezone.localdate()
     problems: list[FieldProblem] = []
     if kind not in END_STATUSES:
-        problems.append(FieldProblem("kind", "event.unknown", gettext("请选择事件类别"), "事件"))
+        problems.append(FieldProblem("kind", "event.unknown", gettext("请选择事件类别"), gettext("事件")))
     elif status not in END_STATUSES[kind]:
         allowed = "、".join(str(StaffStatus(s).label) for s in END_STATUSES[kind])
-        problems.append(FieldProblem("status", "status.unknown", gettext("请选择离岗后的状态（%(allowed)s）") % {"allowed": allowed}, "状态"))
+        problems.append(FieldProblem("status", "status.unknown", gettext("请选择离岗后的状态（%(allowed)s）") % {"allowed": allowed}, gettext("状态")))
     if not staff.is_active:
-        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已是「%(status)s」状态") % {"status": staff.get_status_display()}, "人员"))
+        problems.append(FieldProblem("staff", "staff.inactive", gettext("该人员已是「%(status)s」状态") % {"status": staff.get_status_display()}, gettext("人员")))
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", gettext("请填写原因"), "原因"))
+        problems.append(FieldProblem("reason", "required", gettext("请填写原因"), gettext("原因")))
     _check_date(on, staff, problems, today)
     if problems:
         raise RecordInvalid(gettext("「%(label)s」的离岗") % {"label": staff.label}, problems)

@@ -188,14 +188,14 @@ def _hire(request: HttpRequest, *, administrators: bool) -> HttpResponse:
             code = form.cleaned_data["school_code"]
             unit = open_school_by_code(user, code)
             if unit is None:
-                form.add_error("school_code", f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
+                form.add_error("school_code", gettext("学校标识码「%(code)s」不存在、已撤销或不在您的管辖范围内") % {"code": code})
         if unit is not None:
             try:
                 staff = services.hire(actor=user, unit=unit, data=form.service_data())
             except RecordInvalid as err:
                 form.add_service_errors(err)
             else:
-                messages.success(request, f"已录入 {staff.name}（{staff_number_for(request.user, staff.staff_number)}）")
+                messages.success(request, gettext("已录入 %(name)s（%(staff_number_for)s）") % {"name": staff.name, "staff_number_for": staff_number_for(request.user, staff.staff_number)})
                 return redirect("staff:detail", staff_id=staff.pk)
     return render(request, "staff/form.html", {
         "nav_active": "administrators" if administrators else "staff", "form": form,
@@ -361,7 +361,7 @@ def transfer_create(request: HttpRequest) -> HttpResponse:
         if ask_school and data.get("school_code"):
             to_unit = open_school_by_code(user, data["school_code"])
             if to_unit is None:
-                form.add_error("school_code", f"学校标识码「{data['school_code']}」不存在、已撤销或不在您的管辖范围内")
+                form.add_error("school_code", gettext("学校标识码「%(school_code)s」不存在、已撤销或不在您的管辖范围内") % {"school_code": data['school_code']})
         if to_unit is not None and not form.errors:
             try:
                 staff = transfers.find_transfer_candidate(actor=user, staff_number=data["staff_number"],

@@ -31,6 +31,8 @@ import operator
 import re
 from typing import Final
 
+from django.utils.translation import gettext, gettext_noop
+
 __all__ = [
     "ID_NUMBER_STORED_AS_NUMBER",
     "IdentifierError",
@@ -165,18 +167,18 @@ def _birth_date_problem(yyyymmdd: str, min_year: int) -> str | None:
     """Describe why ``yyyymmdd`` is not an acceptable birth date, or None if it is."""
     born = _parse_date(yyyymmdd)
     if born is None:
-        return f"出生日期「{yyyymmdd}」不是有效的日期"
+        return gettext("出生日期「%(yyyymmdd)s」不是有效的日期") % {"yyyymmdd": yyyymmdd}
     if born.year < min_year:
-        return f"出生年份 {born.year} 早于 {min_year} 年"
+        return gettext("出生年份 %(year)s 早于 %(min_year)s 年") % {"year": born.year, "min_year": min_year}
     if born > datetime.date.today():
-        return f"出生日期 {born.isoformat()} 晚于今天"
+        return gettext("出生日期 %(date)s 晚于今天") % {"date": born.isoformat()}
     return None
 
 
 def id_number_check_char(body17: str) -> str:
     """Check character for the first 17 digits of an ID number (ISO 7064 MOD 11-2)."""
     if len(body17) != 17 or not _DIGITS_RE.fullmatch(body17):
-        raise IdentifierError("id_number.format", "身份证号本体码应为17位数字")
+        raise IdentifierError("id_number.format", gettext("身份证号本体码应为17位数字"))
     return _check_char_of_digits(body17)
 
 
@@ -198,12 +200,13 @@ def _area_code_is_valid(area: str) -> bool:
 
 
 # The check character a number should have is never named (see the module docstring).
-ID_NUMBER_CHECKSUM_MESSAGE: Final = "身份证号校验位错误：号码中至少有一位与证件不符，请对照居民身份证或户口簿逐位核对"
+ID_NUMBER_CHECKSUM_MESSAGE: Final = gettext_noop("身份证号校验位错误：号码中至少有一位与证件不符，请对照居民身份证或户口簿逐位核对")
 # What Excel makes of an 18-digit number typed into a General or Number cell: it keeps 15
 # significant digits, shows "4.40106E+17", and writes the number back to CSV either that way, in
 # full with the last three digits zeroed, or (through other tools) with a ".0" tail. A final X cannot
 # be a number at all: such a cell never becomes a number unless the X was dropped first.
-ID_NUMBER_STORED_AS_NUMBER: Final = (
+# Marked with gettext_noop: shown translated where a message is put together (core/rows.py).
+ID_NUMBER_STORED_AS_NUMBER: Final = gettext_noop(
     "表格把身份证号存成了数字：数字格式只保留15位有效数字，号码末几位已变成0（末位的X也会丢失），"
     "号码已不完整。请把该列的单元格格式设置为“文本”，再重新录入或从原始资料复制身份证号；"
     "不要按校验规则自行补写末位"
@@ -266,32 +269,32 @@ def validate_id_number(raw: str) -> str:
     if len(number) != ID_NUMBER_LENGTH:
         if id_number_stored_as_number(number):
             raise _stored_as_number()
-        message = f"身份证号长度应为18位，实际为{len(number)}位"
+        message = gettext("身份证号长度应为18位，实际为%(count)s位") % {"count": len(number)}
         if len(number) == OLD_ID_NUMBER_LENGTH and _DIGITS_RE.fullmatch(number):
             # 15-digit numbers (GB 11643-1989) were superseded; storing them
             # would break uniqueness against the 18-digit form of the same person.
-            message += "；15位旧号码需转换为18位"
+            message += gettext("；15位旧号码需转换为18位")
         raise IdentifierError("id_number.length", message)
 
     if not _ID18_RE.fullmatch(number):
         raise IdentifierError(
-            "id_number.format", "身份证号格式错误：前17位必须是数字，最后一位是数字或X"
+            "id_number.format", gettext("身份证号格式错误：前17位必须是数字，最后一位是数字或X")
         )
 
     if not _area_code_is_valid(number[:6]):
         raise IdentifierError(
             "id_number.area",
-            f"身份证号地址码「{number[:6]}」无效：前两位不是有效的省级行政区划代码",
+            gettext("身份证号地址码「%(value)s」无效：前两位不是有效的省级行政区划代码") % {"value": number[:6]},
         )
 
     problem = _birth_date_problem(number[6:14], ID_NUMBER_MIN_BIRTH_YEAR)
     if problem is not None:
-        raise IdentifierError("id_number.birth_date", f"身份证号中的{problem}")
+        raise IdentifierError("id_number.birth_date", gettext("身份证号中的%(problem)s") % {"problem": problem})
 
     if number[17] != _check_char_of_digits(number[:17]):  # the pattern above: 17 digits
         if id_number_stored_as_number(number):
             raise _stored_as_number()
-        raise IdentifierError("id_number.checksum", ID_NUMBER_CHECKSUM_MESSAGE)
+        raise IdentifierError("id_number.checksum", gettext(ID_NUMBER_CHECKSUM_MESSAGE))
     return number
 
 
@@ -306,10 +309,10 @@ def upgrade_15_to_18(raw15: str) -> str:
     number = normalize_identifier(raw15)
     if len(number) != OLD_ID_NUMBER_LENGTH:
         raise IdentifierError(
-            "id_number.length", f"15位旧身份证号长度应为15位，实际为{len(number)}位"
+            "id_number.length", gettext("15位旧身份证号长度应为15位，实际为%(count)s位") % {"count": len(number)}
         )
     if not _DIGITS_RE.fullmatch(number):
-        raise IdentifierError("id_number.format", "15位旧身份证号必须全部是数字")
+        raise IdentifierError("id_number.format", gettext("15位旧身份证号必须全部是数字"))
     body17 = number[:6] + "19" + number[6:]
     return validate_id_number(body17 + id_number_check_char(body17))
 
@@ -319,7 +322,7 @@ def id_number_birth_date(id18: str) -> datetime.date:
     number = validate_id_number(id18)
     born = _parse_date(number[6:14])
     if born is None:  # unreachable after validate_id_number; narrows the type without assert
-        raise IdentifierError("id_number.birth_date", "身份证号中的出生日期无效")
+        raise IdentifierError("id_number.birth_date", gettext("身份证号中的出生日期无效"))
     return born
 
 
@@ -418,12 +421,12 @@ def validate_student_number(raw: str) -> str:
     number = normalize_identifier(raw)
 
     if len(number) != STUDENT_NUMBER_LENGTH:
-        raise IdentifierError("student_number.length", f"学籍号长度应为19位，实际为{len(number)}位")
+        raise IdentifierError("student_number.length", gettext("学籍号长度应为19位，实际为%(count)s位") % {"count": len(number)})
 
     kind = number[0]
     if kind not in _STUDENT_NUMBER_KINDS:
         raise IdentifierError(
-            "student_number.prefix", f"学籍号首字母必须是 G、J 或 L，实际为「{kind}」"
+            "student_number.prefix", gettext("学籍号首字母必须是 G、J 或 L，实际为「%(kind)s」") % {"kind": kind}
         )
 
     if kind == "G":
@@ -432,29 +435,29 @@ def validate_student_number(raw: str) -> str:
         except IdentifierError as exc:
             # Say which ID check failed so staff can fix the right digit. A G number is text (its
             # letter), so a spreadsheet cannot have made a number of it: trailing zeros are a typo.
-            message = ID_NUMBER_CHECKSUM_MESSAGE if exc.code == "id_number.stored_as_number" else exc.message
+            message = gettext(ID_NUMBER_CHECKSUM_MESSAGE) if exc.code == "id_number.stored_as_number" else exc.message
             raise IdentifierError(
-                "student_number.embedded_id", f"学籍号中的身份证号无效：{message}"
+                "student_number.embedded_id", gettext("学籍号中的身份证号无效：%(message)s") % {"message": message}
             ) from exc
     elif kind == "J":
         if not _ID18_RE.fullmatch(number[1:]):
             raise IdentifierError(
                 "student_number.format",
-                "J字头学籍号格式错误：J后应为17位数字加1位校验位（数字或X）",
+                gettext("J字头学籍号格式错误：J后应为17位数字加1位校验位（数字或X）"),
             )
     elif not _DIGITS_RE.fullmatch(number[1:]):
-        raise IdentifierError("student_number.format", "L字头学籍号格式错误：L后应为18位数字")
+        raise IdentifierError("student_number.format", gettext("L字头学籍号格式错误：L后应为18位数字"))
 
     # Checked for G too: the embedded ID accepts births back to 1800, which
     # is not plausible for a school student.
     problem = _birth_date_problem(number[7:15], STUDENT_NUMBER_MIN_BIRTH_YEAR)
     if problem is not None:
-        raise IdentifierError("student_number.birth_date", f"学籍号中的{problem}")
+        raise IdentifierError("student_number.birth_date", gettext("学籍号中的%(problem)s") % {"problem": problem})
 
     if kind == "J" and number[18] != id_number_check_char(number[1:18]):
         raise IdentifierError(
             "student_number.checksum",
-            "学籍号校验位错误：号码中至少有一位与学籍系统中的不符，请对照学籍系统逐位核对",
+            gettext("学籍号校验位错误：号码中至少有一位与学籍系统中的不符，请对照学籍系统逐位核对"),
         )
     return number
 
@@ -482,5 +485,5 @@ def validate_school_code(raw: str) -> str:
     code = normalize_identifier(raw)
     if not _SCHOOL_CODE_RE.fullmatch(code):
         shown = code if len(code) <= _MAX_ECHO_CHARS else code[:_MAX_ECHO_CHARS] + "…"
-        raise IdentifierError("school_code.format", f"学校标识码应为10位数字，实际为「{shown}」")
+        raise IdentifierError("school_code.format", gettext("学校标识码应为10位数字，实际为「%(shown)s」") % {"shown": shown})
     return code

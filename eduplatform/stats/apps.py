@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy
 
 
 class StatsConfig(AppConfig):
     name = "eduplatform.stats"
     label = "stats"
-    verbose_name = "统计"
+    verbose_name = gettext_lazy("统计")
 
     def ready(self) -> None:
         from eduplatform.history.services import AFTER_COMMIT_REFRESHERS

@@ -138,7 +138,7 @@ def _chart(table: pivots.Pivot) -> dict:
 def _export(table: pivots.Pivot) -> HttpResponse:
     headers, data = table.table()
     where = table.school.name if table.school else table.region.name
-    source = str(table.snapshot) if table.snapshot else f"实时数据（{timezone.localtime():%Y-%m-%d %H:%M}）"
+    source = str(table.snapshot) if table.snapshot else gettext("实时数据（%(localtime)s）") % {"localtime": format(timezone.localtime(), "%Y-%m-%d %H:%M")}
     about = [[gettext("统计对象"), table.subject.label], [gettext("指标"), table.measure_label], [gettext("范围"), where],
              [gettext("行"), table.dimension_label(table.row_dimension)],
              [gettext("列"), table.dimension_label(table.column_dimension) or "—"],
@@ -148,6 +148,6 @@ def _export(table: pivots.Pivot) -> HttpResponse:
     content = xlsx_workbook([(gettext("数据透视"), headers, data, [None, *[number] * (len(headers) - 1)]),
                              (gettext("说明"), [gettext("项目"), gettext("内容")], about)])
     response = HttpResponse(content, content_type=XLSX_TYPE)
-    filename = f"{where}{table.subject.label}{table.measure_label}透视.xlsx"
+    filename = gettext("%(where)s%(label)s%(measure_label)s透视.xlsx") % {"where": where, "label": table.subject.label, "measure_label": table.measure_label}
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(filename)}"
     return response

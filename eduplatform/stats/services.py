@@ -30,9 +30,9 @@ def save_analysis(*, actor: Actor, title: str, region: Region, params: dict, sha
     title = (title or "").strip()
     problems = ProblemCollector(gettext("分析「%(value)s」") % {"value": title or gettext('未命名')})
     if not title:
-        problems.add("title", "required", gettext("请填写分析名称"), "名称")
+        problems.add("title", "required", gettext("请填写分析名称"), gettext("名称"))
     elif len(title) > TITLE_LIMIT:
-        problems.add("title", "too_long", gettext("名称最多 %(title_limit)s 个字（现有 %(len)s 个）") % {"title_limit": TITLE_LIMIT, "len": len(title)}, "名称")
+        problems.add("title", "too_long", gettext("名称最多 %(title_limit)s 个字（现有 %(len)s 个）") % {"title_limit": TITLE_LIMIT, "len": len(title)}, gettext("名称"))
     problems.raise_if_any()
     scope = scope_of(actor)
     if scope.is_empty or not region.path.startswith(scope.region_path or "\0"):

@@ -14,6 +14,7 @@ from django.db import connection, transaction
 from django.db.models import IntegerField, Max, QuerySet, Sum, Value
 from django.db.models.functions import Length
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import locks
 from eduplatform.core.errors import FieldProblem, NotPermitted, RecordInvalid
@@ -56,7 +57,7 @@ class SnapshotExists(RecordInvalid):
         super().__init__("统计快照", [FieldProblem(
             "census_date", "snapshot.exists",
             f"统计时点 {existing.census_date:%Y-%m-%d} 已有{existing}（{existing.taken_by} 于 "
-            f"{timezone.localtime(existing.taken_at):%Y-%m-%d %H:%M} 生成），未重复生成", "统计时点")])
+            f"{timezone.localtime(existing.taken_at):%Y-%m-%d %H:%M} 生成），未重复生成", gettext("统计时点"))])
 
 
 @transaction.atomic
@@ -74,11 +75,11 @@ def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "",
         raise NotPermitted("只有省级统计部门可以生成统计快照")
     today = today or timezone.localdate()
     if census_date is None:
-        raise RecordInvalid("统计快照", [FieldProblem("census_date", "required", "请填写统计时点", "统计时点")])
+        raise RecordInvalid("统计快照", [FieldProblem("census_date", "required", "请填写统计时点", gettext("统计时点"))])
     if census_date > today:
         raise RecordInvalid("统计快照", [FieldProblem(
             "census_date", "date.future", f"统计时点 {census_date:%Y-%m-%d} 尚未到来：快照只能在统计时点当天或之后生成",
-            "统计时点")])
+            gettext("统计时点"))])
     locks.hold(locks.SNAPSHOT, "take")
     if if_absent:
         existing = Snapshot.objects.filter(census_date=census_date).order_by("version").first()
@@ -160,12 +161,12 @@ def publish_snapshot(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
         raise RecordInvalid(str(snapshot), [FieldProblem(
             "snapshot", "snapshot.published",
             f"该快照已由 {snapshot.published_by} 于 {timezone.localtime(snapshot.published_at):%Y-%m-%d %H:%M} 公布，"
-            "无需重复操作", "快照")])
+            "无需重复操作", gettext("快照"))])
     if snapshot.signed_off_at is None:
         raise RecordInvalid(str(snapshot), [FieldProblem(
             "snapshot", "snapshot.not_signed_off",
             f"{snapshot}尚未通过省级审核，不能公布：统计时点数据须经学校确认、县级、地市级、省级逐级审核通过后才能公布。"
-            "请先在“报表与审核”中对该快照发起逐级审核", "快照")])
+            "请先在“报表与审核”中对该快照发起逐级审核", gettext("快照"))])
     snapshot.published_at, snapshot.published_by = timezone.now(), actor.audit_name()
     snapshot.save(update_fields=["published_at", "published_by"])
     record_change(actor=actor, action=AuditAction.UPDATE, object_type="stats.snapshot", object_id=snapshot.pk,

@@ -66,7 +66,7 @@ def live(request: HttpRequest) -> HttpResponse:
     if request.GET.get("format") == "xlsx" and request.GET.get("table") == "overview":
         headers = [gettext("名称"), *[label for _k, label, *_ in columns]]
         data = [[r.label, *[r.cells.get(key, 0) for key, *_ in columns]] for r in [*overview, overview_total]]
-        return xlsx_response(f"{region.name}综合概况.xlsx", headers, data, sheet=gettext("综合概况"))
+        return xlsx_response(gettext("%(name)s综合概况.xlsx") % {"name": region.name}, headers, data, sheet=gettext("综合概况"))
     if request.GET.get("format") == "xlsx":
         headers = [gettext("名称"), *stage_labels, gettext("合计")]
         data = [[r.label, *[r.cells.get(s, 0) for s in stages], r.total] for r in [*rows, total]]
@@ -126,7 +126,7 @@ def snapshot_list(request: HttpRequest) -> HttpResponse:
                 for problem in err.problems:
                     form.add_error(problem.field if problem.field in form.fields else None, problem.message)
             else:
-                messages.success(request, f"已生成{snapshot}")
+                messages.success(request, gettext("已生成%(snapshot)s") % {"snapshot": snapshot})
                 return redirect("stats:snapshot", snapshot_id=snapshot.pk)
     listed = list(Snapshot.objects.all())
     # Each user sees the totals of their own jurisdiction only (a school its school's), never the
@@ -185,7 +185,7 @@ def snapshot_detail(request: HttpRequest, snapshot_id: int) -> HttpResponse:
         table.append((row, cells))
     against = str(other) if other else gettext("实时数据")
     if request.GET.get("format") == "xlsx":
-        headers = [gettext("名称")] + [h for _k, label, *_ in columns for h in (label, f"{label}（{against}）", f"{label}（差额）")]
+        headers = [gettext("名称")] + [h for _k, label, *_ in columns for h in (label, f"{label}（{against}）", gettext("%(label)s（差额）") % {"label": label})]
         data = [[row.label] + [v for triple in cells for v in triple] for row, cells in table]
         return xlsx_response(f"{snapshot.title}_{region.name}.xlsx", headers, data, sheet=gettext("快照"))
     root = scope_root(user)
@@ -387,7 +387,7 @@ def snapshot_publish(request: HttpRequest, snapshot_id: int) -> HttpResponse:
             published = any(p.code == "snapshot.published" for p in err.problems)
             (messages.info if published else messages.error)(request, "；".join(p.message for p in err.problems))
         else:
-            messages.success(request, f"已公布{snapshot}，公开门户显示该年度数据")
+            messages.success(request, gettext("已公布%(snapshot)s，公开门户显示该年度数据") % {"snapshot": snapshot})
         return redirect("stats:snapshot", snapshot_id=snapshot.pk)
     # The portal renders the preview (portal → stats is the dependency's direction; this one page
     # borrows the portal's table and context so that the preview cannot drift from the public page).
@@ -418,7 +418,7 @@ def staffing_page(request: HttpRequest) -> HttpResponse:
         headers = [gettext("名称"), gettext("核定编制"), gettext("在岗教职工"), gettext("超编(+)/缺编(-)"), gettext("测算过程")]
         data = [[q.name, q.quota if q.assessed else str(calculators.NOT_ASSESSED), q.actual,
                  q.difference if q.assessed else "", "；".join(q.steps)] for q in [*rows, total]]
-        return xlsx_response(f"{region.name}教职工编制测算.xlsx", headers, data, sheet=gettext("编制测算"))
+        return xlsx_response(gettext("%(name)s教职工编制测算.xlsx") % {"name": region.name}, headers, data, sheet=gettext("编制测算"))
     # A town's (or a school user's) schools, a page at a time; child regions otherwise (a few dozen).
     page = Paginator(rows, QUOTA_ROWS_SHOWN).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -440,8 +440,8 @@ def projection_page(request: HttpRequest) -> HttpResponse:
     region = region_in_scope(request)
     projection = calculators.project_enrolment(user, region)
     if request.GET.get("format") == "xlsx":
-        headers = [gettext("年级"), *[f"{y}学年" for y in projection.years]]
-        return xlsx_response(f"{region.name}学生数预测.xlsx", headers,
+        headers = [gettext("年级"), *[gettext("%(y)s学年") % {"y": y} for y in projection.years]]
+        return xlsx_response(gettext("%(name)s学生数预测.xlsx") % {"name": region.name}, headers,
                              [[name, *values] for name, values in projection.grades], sheet=gettext("学生数预测"))
     totals = [sum(values[i] for _n, values in projection.grades) for i in range(len(projection.years))]
     return render(request, "stats/projection.html", {

@@ -14,6 +14,8 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
+from django.utils.translation import gettext_lazy
+
 from eduplatform.core.models import ImportJob, WritePolicy
 from eduplatform.imports import runner
 from eduplatform.imports.registry import ImportKind, ImportOutcome, register
@@ -26,12 +28,12 @@ from eduplatform.students.services import can_write_school, register_students
 KIND = "students"
 
 INSTRUCTIONS = (
-    "每行填写一名学生；带 * 的列为必填。",
-    "代码列可填写代码、名称或“代码-名称”（如 01、汉族 或 01-汉族），下拉框中可直接选择。",
-    "日期可写作 2015-09-01、2015/9/1、20150901 或 2015.9.1；入学年月可写作 202509 或 2025-09。",
-    "身份证件号请以文本格式填写，避免 Excel 把后几位变成 0；小写 x 会自动转为大写。",
-    "也可直接上传全国中小学生学籍信息管理系统导出的“学生基本信息”表，无需调整列名。",
-    "同一学生在全省只能有一个有效学籍：已在其他学校在籍的学生请走转学申请。",
+    gettext_lazy("每行填写一名学生；带 * 的列为必填。"),
+    gettext_lazy("代码列可填写代码、名称或“代码-名称”（如 01、汉族 或 01-汉族），下拉框中可直接选择。"),
+    gettext_lazy("日期可写作 2015-09-01、2015/9/1、20150901 或 2015.9.1；入学年月可写作 202509 或 2025-09。"),
+    gettext_lazy("身份证件号请以文本格式填写，避免 Excel 把后几位变成 0；小写 x 会自动转为大写。"),
+    gettext_lazy("也可直接上传全国中小学生学籍信息管理系统导出的“学生基本信息”表，无需调整列名。"),
+    gettext_lazy("同一学生在全省只能有一个有效学籍：已在其他学校在籍的学生请走转学申请。"),
 )
 
 
@@ -45,11 +47,11 @@ def _write(*, actor: Any, unit: Organization, rows: Sequence[tuple[int, CleanStu
 
 
 STUDENTS = register(ImportKind(
-    key=KIND, label="学生", schema=SCHEMA,
+    key=KIND, label=gettext_lazy("学生"), schema=SCHEMA,
     check_row=lambda raw, ctx: clean_student(raw, stage_mask=ctx.unit.stage_mask, today=ctx.today, memo=ctx.memo),
     file_checker=lambda index, ctx: RowChecker(index, stage_mask=ctx.unit.stage_mask, today=ctx.today).check,
     write=_write, can_write=can_write_school, capability=capabilities.EDIT_STUDENTS, instructions=INSTRUCTIONS,
-    list_url="students:list", nav_slug="students", template_title="学生信息导入模板",
+    list_url="students:list", nav_slug="students", template_title=gettext_lazy("学生信息导入模板"),
 ))
 
 

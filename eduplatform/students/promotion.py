@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, replace
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core import locks
 from eduplatform.core.bulk import is_postgresql
@@ -123,18 +124,18 @@ def promotion_scope(actor: Actor, *, school: Organization | None = None, region_
                     ) -> PromotionScope:
     """A school, or a region inside the actor's jurisdiction (a whole county, city or the province)."""
     if not actor.can(capabilities.PROMOTE_STUDENTS):
-        raise NotPermitted("您的角色无权执行学年升级")
+        raise NotPermitted(gettext("您的角色无权执行学年升级"))
     scope = scope_of(actor, with_focus=False)
     if school is not None:
         if scope.is_empty or (scope.school_id is not None and scope.school_id != school.pk) or \
                 not scope.covers_path(school.region_path):
-            raise OutOfScope("该学校不在您的管辖范围内")
+            raise OutOfScope(gettext("该学校不在您的管辖范围内"))
         return PromotionScope(school.region_path, school, school.name)
     if scope.school_id is not None:
-        raise NotPermitted("学校用户只能为本校执行学年升级")
+        raise NotPermitted(gettext("学校用户只能为本校执行学年升级"))
     path = region_path or scope.region_path or ""
     if not scope.covers_path(path):
-        raise OutOfScope("该区域不在您的管辖范围内")
+        raise OutOfScope(gettext("该区域不在您的管辖范围内"))
     return PromotionScope(path, None, f"区划 {path.strip('/').split('/')[-1]}")
 
 
@@ -213,13 +214,13 @@ def preview_promotion(scope: PromotionScope, *, from_year: int | None = None, ex
     pending = ChangeRequest.objects.filter(enrolment__in=studying, status=RequestStatus.PENDING)
     preview.pending_requests = pending.count()
     for e in base.filter(status="02").select_related("student", "school")[:exception_limit]:
-        preview.exceptions.append((e.student.student_number, e.student.name, e.school.name, "休学中，不参与升级"))
+        preview.exceptions.append((e.student.student_number, e.student.name, e.school.name, gettext("休学中，不参与升级")))
     for e in studying.filter(repeat_next_promotion=True).select_related("student", "school")[:exception_limit]:
         preview.exceptions.append((e.student.student_number, e.student.name, e.school.name,
-                                   f"已办理留级，保留在{grade_name(e.grade)}"))
+                                   gettext("已办理留级，保留在%(grade_name)s") % {"grade_name": grade_name(e.grade)}))
     for r in pending.select_related("student", "from_school")[:exception_limit]:
         preview.exceptions.append((r.student.student_number, r.student.name, r.from_school.name,
-                                   f"有审核中的{r.get_kind_display()}申请，仍按原校升级"))
+                                   gettext("有审核中的%(get_kind_display)s申请，仍按原校升级") % {"get_kind_display": r.get_kind_display()}))
     return preview
 
 
@@ -401,9 +402,9 @@ def undo_blockers(batch: PromotionBatch, now: dt.datetime | None = None) -> list
     now = now or timezone.now()
     reasons = []
     if batch.undone_at is not None:
-        reasons.append("该次升级已撤销")
+        reasons.append(gettext("该次升级已撤销"))
     if now > batch.undo_until:
-        reasons.append(f"已超过撤销期限（{timezone.localtime(batch.undo_until):%Y-%m-%d %H:%M}）")
+        reasons.append(gettext("已超过撤销期限（%(until)s）") % {"until": format(timezone.localtime(batch.undo_until), "%Y-%m-%d %H:%M")})
     if reasons:
         return reasons  # settled without counting a million rows
     with connection.cursor() as cursor:
@@ -424,9 +425,9 @@ def undo_blockers(batch: PromotionBatch, now: dt.datetime | None = None) -> list
         )
         re_enrolled = cursor.fetchone()[0]
     if changed:
-        reasons.append(f"升级后已有 {changed} 名学生的学籍再次变动，无法原样恢复")
+        reasons.append(gettext("升级后已有 %(changed)s 名学生的学籍再次变动，无法原样恢复") % {"changed": changed})
     if re_enrolled:
-        reasons.append(f"{re_enrolled} 名毕业生已在其他学校注册新学籍")
+        reasons.append(gettext("%(re_enrolled)s 名毕业生已在其他学校注册新学籍") % {"re_enrolled": re_enrolled})
     return reasons
 
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.core.identity import NO_DOCUMENT, RESIDENT_ID_CARD
 from eduplatform.core.imports import Column
@@ -137,7 +137,7 @@ class CleanStudent(CleanRow):
 def _region_code(text: str) -> str:
     digits = compact(text)
     if not _REGION.match(digits):
-        raise ValueError("应为6位、9位或12位行政区划代码")
+        raise ValueError(gettext("应为6位、9位或12位行政区划代码"))
     return digits
 
 
@@ -145,7 +145,7 @@ def _student_number(text: str) -> str:
     try:
         return validate_student_number(text)
     except IdentifierError as exc:
-        raise ValueError(f"无效：{exc.message}") from exc
+        raise ValueError(gettext("无效：%(message)s") % {"message": exc.message}) from exc
 
 
 SCHEMA = RowSchema(
@@ -219,7 +219,7 @@ def _check_identity(out: CleanStudent, today: dt.date) -> None:
         return
     id_type, number = v.get("id_type"), v.get("id_number") or ""
     if not number and id_type != NO_DOCUMENT:
-        out.add("id_number", "", "身份证件号为必填项（只有证件类型为“Z-其他”时可以不填）")
+        out.add("id_number", "", gettext("身份证件号为必填项（只有证件类型为“Z-其他”时可以不填）"))
         return
     birth = v.get("birth_date")
     birth_ok = birth is not None and "birth_date" not in failed
@@ -227,13 +227,13 @@ def _check_identity(out: CleanStudent, today: dt.date) -> None:
         try:
             number = validate_id_number(number)
         except IdentifierError as exc:
-            out.add("id_number", number, f"身份证件号「{mask_id_number(number)}」无效：{exc.message}")
+            out.add("id_number", number, gettext("身份证件号「%(id_number)s」无效：%(message)s") % {"id_number": mask_id_number(number), "message": exc.message})
             return
         v["id_number"] = number
         birth_ok = check_against_resident_id(out, number, check_birth=birth_ok,
                                              check_gender="gender" not in failed) and birth_ok
     if birth_ok and not (_EARLIEST_BIRTH <= birth <= today):
-        out.add("birth_date", birth.isoformat(), f"出生日期 {birth:%Y-%m-%d} 不合理（应在1950年之后且不晚于今天）")
+        out.add("birth_date", birth.isoformat(), gettext("出生日期 %(birth)s 不合理（应在1950年之后且不晚于今天）") % {"birth": format(birth, "%Y-%m-%d")})
 
 
 def check_edit_against_id(clean: CleanStudent, *, id_type: str, id_number: str) -> None:
@@ -255,12 +255,11 @@ def _grade_of(raw: Any, stage_mask: int) -> tuple[Grade | None, tuple[str, str] 
     if grade is None:
         meanings = bare_year_grades(grade_text, stage_mask)
         if len(meanings) > 1:
-            named = "还是".join(g.name for g in meanings)
-            return None, (grade_text, f"年级「{grade_text}」在本校不明确：是{named}？请写年级名称，如 {meanings[0].name}")
-        return None, (grade_text, f"年级「{grade_text}」无法识别，可填写 一年级、初一、高二、小班、年级代码，"
-                                  "或本校学段内的年级数字")
+            named = gettext("还是").join(g.name for g in meanings)
+            return None, (grade_text, gettext("年级「%(grade_text)s」在本校不明确：是%(named)s？请写年级名称，如 %(name)s") % {"grade_text": grade_text, "named": named, "name": meanings[0].name})
+        return None, (grade_text, gettext("年级「%(grade_text)s」无法识别，可填写 一年级、初一、高二、小班、年级代码，或本校学段内的年级数字") % {"grade_text": grade_text})
     if not stage_mask & grade.stage:
-        return None, (grade_text, f"本校不设{grade.name}所在学段")
+        return None, (grade_text, gettext("本校不设%(name)s所在学段") % {"name": grade.name})
     return grade, None
 
 
@@ -270,7 +269,7 @@ def _class_number_of(raw: Any) -> tuple[int | None, tuple[str, str] | None]:
         return None, None
     match = _CLASS_NUMBER.search(class_text.replace("（", "(").replace("）", ")"))
     if not match or int(match.group(1)) == 0:
-        return None, (class_text, f"班级「{class_text}」无法识别，请填写班号，如 1 或 (1)班")
+        return None, (class_text, gettext("班级「%(class_text)s」无法识别，请填写班号，如 1 或 (1)班") % {"class_text": class_text})
     return int(match.group(1)), None
 
 
@@ -310,12 +309,12 @@ def _check_placement(out: CleanStudent, grade_raw: Any, class_raw: Any, stage_ma
         v["entry_mode"] = "12" if out.grade.stage in (Stage.PRIMARY, Stage.JUNIOR) else "99"
     if out.grade and out.grade.stage in (Stage.VOCATIONAL, Stage.HIGHER):
         if not v.get("major"):
-            out.add("major", "", "中职、高校学生须填写专业")
+            out.add("major", "", gettext("中职、高校学生须填写专业"))
         if not v.get("programme_length") and not out.failed("programme_length"):
-            out.add("programme_length", "", "中职、高校学生须填写学制（年）")
+            out.add("programme_length", "", gettext("中职、高校学生须填写学制（年）"))
     length = v.get("programme_length")
     if length is not None and not out.failed("programme_length") and not 1 <= length <= 8:
-        out.add("programme_length", str(length), "学制应在 1 到 8 年之间")
+        out.add("programme_length", str(length), gettext("学制应在 1 到 8 年之间"))
     entered, birth = v.get("entered_on"), v.get("birth_date")
     if entered and birth and not out.failed("entered_on") and entered < birth:
-        out.add("entered_on", entered.isoformat()[:7], "入学年月早于出生日期")
+        out.add("entered_on", entered.isoformat()[:7], gettext("入学年月早于出生日期"))

@@ -169,10 +169,9 @@ def _numbers_taken(candidates: Iterable[str]) -> set[str]:
 
 def holder_message(existing_school_id: int | None, school_name: str, school: Organization, number: str) -> str:
     if existing_school_id == school.pk:
-        return f"该学生已在本校在籍（学籍号 {number}），不能重复注册"
+        return gettext("该学生已在本校在籍（学籍号 %(number)s），不能重复注册") % {"number": number}
     return (
-        f"该学生已在「{school_name}」在籍（学籍号 {number}），同一学生只能有一个有效学籍；"
-        "如需转入本校，请发起转学申请"
+        gettext("该学生已在「%(school_name)s」在籍（学籍号 %(number)s），同一学生只能有一个有效学籍；如需转入本校，请发起转学申请") % {"school_name": school_name, "number": number}
     )
 
 
@@ -225,12 +224,12 @@ def register_students(
         for row in where if len(where) > 1 else ():
             others = "、".join(str(r) for r in where if r != row)
             problems.append(RowProblem(row, "id_number", gettext("身份证件号"), clean_of[row].values["id_number"],
-                                       f"与第 {others} 行的身份证件号重复，同一学生在文件中只能出现一次"))
+                                       gettext("与第 %(others)s 行的身份证件号重复，同一学生在文件中只能出现一次") % {"others": others}))
             bad_rows.add(row)
     for number, where in number_rows_of.items():
         for row in where if len(where) > 1 else ():
             others = "、".join(str(r) for r in where if r != row)
-            problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, f"与第 {others} 行的学籍号重复"))
+            problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, gettext("与第 %(others)s 行的学籍号重复") % {"others": others}))
             bad_rows.add(row)
     for row, _clean in rows:
         indexes.setdefault(row, "")
@@ -248,7 +247,7 @@ def register_students(
             number = given_numbers.get(row)
             if number and number != known.student_number:
                 problems.append(RowProblem(row, "student_number", gettext("学籍号"), number,
-                                           f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
+                                           gettext("该身份证件号的学生已有学籍号 %(student_number)s，学籍号终身不变") % {"student_number": known.student_number}))
                 bad_rows.add(row)
             else:
                 enrolled_here[row] = known
@@ -263,16 +262,16 @@ def register_students(
         if number:
             if known and number != known.student_number:
                 problems.append(RowProblem(row, "student_number", gettext("学籍号"), number,
-                                           f"该身份证件号的学生已有学籍号 {known.student_number}，学籍号终身不变"))
+                                           gettext("该身份证件号的学生已有学籍号 %(student_number)s，学籍号终身不变") % {"student_number": known.student_number}))
                 bad_rows.add(row)
             elif not known and number in taken_given:
-                problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, "该学籍号已被其他学生使用"))
+                problems.append(RowProblem(row, "student_number", gettext("学籍号"), number, gettext("该学籍号已被其他学生使用")))
                 bad_rows.add(row)
         if row not in bad_rows and not v["id_number"] and row in holders:
             holder = holders[row]
             problems.append(RowProblem(row, "name", gettext("姓名"), v["name"], holder_message(
                 holder.school_id, holder.school_name, school, holder.student_number)
-                + "（姓名、性别、出生日期和监护人均相同）"))
+                + gettext("（姓名、性别、出生日期和监护人均相同）")))
             bad_rows.add(row)
 
     outcomes, updates = _plan_rows(rows, bad_rows, enrolled_here, problems, policy)
@@ -321,15 +320,15 @@ def _plan_rows(rows: Sequence[tuple[int, CleanStudent]], bad_rows: set[int], enr
             # 50,000-row file does not build 50,000 labels it never shows.
             shown = (mask_id_number(v["id_number"]) if v.get("id_number") else "无证件号") \
                 if policy == WritePolicy.UPDATE_ONLY else ""
-            outcome = RowOutcome(row, RowAction.CREATE, f"学生「{v.get('name') or ''}」（{shown}）" if shown else "")
+            outcome = RowOutcome(row, RowAction.CREATE, gettext("学生「%(value)s」（%(shown)s）") % {"value": v.get('name') or '', "shown": shown} if shown else "")
         else:
             student = students[known.student_id]
             after, changes = _student_changes(student, v)
             outcome = RowOutcome(row, RowAction.UPDATE if changes else RowAction.UNCHANGED,
-                                 f"学生「{student.name}」（学籍号 {mask_student_number(student.student_number)}）", changes)
+                                 gettext("学生「%(name)s」（学籍号 %(number)s）") % {"name": student.name, "number": mask_student_number(student.student_number)}, changes)
             if changes:
                 updates.append((row, after, changes))
-        refused = policy_problem(policy, outcome, field_name="id_number", label="身份证件号",
+        refused = policy_problem(policy, outcome, field_name="id_number", label=gettext("身份证件号"),
                                  value=mask_id_number(v["id_number"]) if v.get("id_number") else "")
         if refused is not None:
             problems.append(refused)
@@ -380,7 +379,7 @@ def _explain_conflict(rows: Sequence[tuple[int, CleanStudent]], indexes: Mapping
             problems.append(RowProblem(row, "id_number", gettext("身份证件号"), mask_id_number(clean.values["id_number"]),
                                        holder_message(known.active_school_id, known.active_school_name, school,
                                                       known.student_number)))
-    return BatchInvalid(problems or [RowProblem(0, "", "", "", "数据已被他人同时修改，请重新提交")])
+    return BatchInvalid(problems or [RowProblem(0, "", "", "", gettext("数据已被他人同时修改，请重新提交"))])
 
 
 _GUARDIAN_FIELDS = tuple((f"guardian{n}_name", f"guardian{n}_phone", f"guardian{n}_relation") for n in (1, 2))
@@ -650,7 +649,7 @@ def update_student(*, actor: Actor, student: Student, data: Mapping[str, Any], t
     problems = [FieldProblem(f, "student.invalid", m, FIELD_LABELS.get(f, f)) for f, _v, m in clean.problems]
     if clean.values.get("birth_date") and not dt.date(1950, 1, 1) <= clean.values["birth_date"] <= (
             today or timezone.localdate()):
-        problems.append(FieldProblem("birth_date", "student.birth_date", gettext("出生日期不合理"), "出生日期"))
+        problems.append(FieldProblem("birth_date", "student.birth_date", gettext("出生日期不合理"), gettext("出生日期")))
     if problems:
         raise RecordInvalid(gettext("学生「%(name)s」") % {"name": student.name}, problems)
     before = student_snapshot(student)
@@ -696,20 +695,20 @@ def correct_id_number(*, actor: Actor, student: Student, id_type: str, id_number
     number = normalize_id_number(id_number)
     problems = []
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", gettext("请填写更正原因"), "原因"))
+        problems.append(FieldProblem("reason", "required", gettext("请填写更正原因"), gettext("原因")))
     if id_type == "1":
         try:
             number = validate_id_number(number)
         except IdentifierError as exc:
-            problems.append(FieldProblem("id_number", exc.code, gettext("身份证件号无效：%(message)s") % {"message": exc.message}, "身份证件号"))
+            problems.append(FieldProblem("id_number", exc.code, gettext("身份证件号无效：%(message)s") % {"message": exc.message}, gettext("身份证件号")))
     if not number and id_type != "Z":
-        problems.append(FieldProblem("id_number", "required", gettext("身份证件号为必填项"), "身份证件号"))
+        problems.append(FieldProblem("id_number", "required", gettext("身份证件号为必填项"), gettext("身份证件号")))
     sealed = seal_id_number(id_type, number)
     other = (Student.objects.filter(id_number_index=sealed.index).exclude(pk=student.pk).select_related("school")
              .first() if sealed.index else None)
     if other is not None:
         problems.append(FieldProblem("id_number", "student.duplicate",
-                                     gettext("该身份证件号已属于学生 %(student_number)s（%(name)s）") % {"student_number": other.student_number, "name": other.school.name}, "身份证件号"))
+                                     gettext("该身份证件号已属于学生 %(student_number)s（%(name)s）") % {"student_number": other.student_number, "name": other.school.name}, gettext("身份证件号")))
     if problems:
         raise RecordInvalid(gettext("学生「%(name)s」") % {"name": student.name}, problems)
     before = {"id_type": student.id_type, "id_number": student.id_number_masked}
@@ -731,15 +730,15 @@ def replace_temporary_number(*, actor: Actor, student: Student, on: dt.date | No
     student = Student.objects.select_for_update().get(pk=student.pk)
     problems = []
     if not student.student_number.startswith("L"):
-        problems.append(FieldProblem("student_number", "student.not_temporary", gettext("只有临时学籍号（L开头）可以换发"), "学籍号"))
+        problems.append(FieldProblem("student_number", "student.not_temporary", gettext("只有临时学籍号（L开头）可以换发"), gettext("学籍号")))
     elif student.id_type != "1" or not student.id_number_cipher:
-        problems.append(FieldProblem("id_number", "student.no_id", gettext("须先登记有效的居民身份证号才能换发正式学籍号"), "身份证件号"))
+        problems.append(FieldProblem("id_number", "student.no_id", gettext("须先登记有效的居民身份证号才能换发正式学籍号"), gettext("身份证件号")))
     if problems:
         raise RecordInvalid(gettext("学生「%(name)s」") % {"name": student.name}, problems)
     new_number = "G" + crypto.decrypt(student.id_number_cipher)
     if _numbers_taken([new_number]):
         raise RecordInvalid(gettext("学生「%(name)s」") % {"name": student.name}, [FieldProblem(
-            "student_number", "student.number_taken", gettext("正式学籍号 %(value)s… 已被其他学生使用，请核查身份证件号") % {"value": new_number[:7]}, "学籍号")])
+            "student_number", "student.number_taken", gettext("正式学籍号 %(value)s… 已被其他学生使用，请核查身份证件号") % {"value": new_number[:7]}, gettext("学籍号"))])
     old = student.student_number
     RetiredStudentNumber.objects.create(number=old, student=student)
     student.student_number = new_number
@@ -813,19 +812,19 @@ def apply_event(
         label = EventKind(kind).label
         problems = []
         if kind not in EVENT_RESULT:
-            problems.append(FieldProblem("kind", "event.unknown", gettext("不支持的学籍事件：%(kind)s") % {"kind": kind}, "事件"))
+            problems.append(FieldProblem("kind", "event.unknown", gettext("不支持的学籍事件：%(kind)s") % {"kind": kind}, gettext("事件")))
         elif enrolment.status not in ALLOWED_FROM[kind]:
             problems.append(FieldProblem("kind", "event.not_allowed",
-                                         gettext("学籍状态为「%(status)s」时不能办理%(label)s") % {"status": enrolment.get_status_display(), "label": label}, "事件"))
+                                         gettext("学籍状态为「%(status)s」时不能办理%(label)s") % {"status": enrolment.get_status_display(), "label": label}, gettext("事件")))
         if not reason.strip():
-            problems.append(FieldProblem("reason", "required", gettext("请填写%(label)s原因") % {"label": label}, "原因"))
+            problems.append(FieldProblem("reason", "required", gettext("请填写%(label)s原因") % {"label": label}, gettext("原因")))
         if on > timezone.localdate() + dt.timedelta(days=366):
-            problems.append(FieldProblem("on", "event.date", gettext("日期不能晚于一年以后"), "日期"))
+            problems.append(FieldProblem("on", "event.date", gettext("日期不能晚于一年以后"), gettext("日期")))
         if kind == EventKind.DROP_OUT and not _approved and needs_county_approval(enrolment, on):
             problems.append(FieldProblem("kind", "event.needs_approval",
-                                         gettext("义务教育阶段适龄学生退学须经县级教育行政部门审批（控辍保学），请提交退学申请"), "事件"))
+                                         gettext("义务教育阶段适龄学生退学须经县级教育行政部门审批（控辍保学），请提交退学申请"), gettext("事件")))
         if kind == EventKind.SKIP and not BY_CODE[enrolment.grade].next_code:
-            problems.append(FieldProblem("kind", "event.not_allowed", gettext("最高年级不能跳级"), "事件"))
+            problems.append(FieldProblem("kind", "event.not_allowed", gettext("最高年级不能跳级"), gettext("事件")))
         if problems:
             raise RecordInvalid(gettext("学生「%(name)s」") % {"name": enrolment.student.name}, problems)
         status, stays_active = EVENT_RESULT[kind]
@@ -882,15 +881,15 @@ def create_class(*, actor: Actor, school: Organization, school_year: int, grade:
     problems = []
     g = BY_CODE.get(grade)
     if g is None or not school.stage_mask & g.stage:
-        problems.append(FieldProblem("grade", "class.grade", gettext("本校不设该年级"), "年级"))
+        problems.append(FieldProblem("grade", "class.grade", gettext("本校不设该年级"), gettext("年级")))
     if not 1 <= number <= 99:
-        problems.append(FieldProblem("number", "class.number", gettext("班号应在 1 到 99 之间"), "班号"))
+        problems.append(FieldProblem("number", "class.number", gettext("班号应在 1 到 99 之间"), gettext("班号")))
     if SchoolClass.objects.filter(school=school, school_year=school_year, grade=grade, number=number).exists():
-        problems.append(FieldProblem("number", "class.duplicate", gettext("%(grade_name)s（%(number)s）班已存在") % {"grade_name": grade_name(grade), "number": number}, "班号"))
+        problems.append(FieldProblem("number", "class.duplicate", gettext("%(grade_name)s（%(number)s）班已存在") % {"grade_name": grade_name(grade), "number": number}, gettext("班号")))
     if problems:
         raise RecordInvalid(gettext("班级"), problems)
     hold_unit(school)
-    with unique_or_invalid("班级", field="number", label="班号", code="class.duplicate",
+    with unique_or_invalid("班级", field="number", label=gettext("班号"), code="class.duplicate",
                            message=gettext("%(name)s %(school_year)s学年 %(grade_name)s（%(number)s）班已存在（刚由另一位用户建立）") % {"name": school.name, "school_year": school_year, "grade_name": grade_name(grade), "number": number}):
         klass = SchoolClass.objects.create(school=school, region_path=school.region_path, school_year=school_year,
                                            grade=grade, number=number, name=f"{grade_name(grade)}（{number}）班",
@@ -908,7 +907,7 @@ def assign_class(*, actor: Actor, enrolment: Enrolment, school_class: SchoolClas
     require_school_writer(actor, enrolment.school)
     enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     if school_class is not None and (school_class.school_id != enrolment.school_id or school_class.grade != enrolment.grade):
-        raise RecordInvalid(gettext("分班"), [FieldProblem("school_class", "class.mismatch", gettext("只能分到本校同年级的班级"), "班级")])
+        raise RecordInvalid(gettext("分班"), [FieldProblem("school_class", "class.mismatch", gettext("只能分到本校同年级的班级"), gettext("班级"))])
     before = str(enrolment.school_class) if enrolment.school_class_id else ""
     enrolment.school_class = school_class
     enrolment.updated_at = timezone.now()

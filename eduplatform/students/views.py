@@ -242,7 +242,7 @@ def student_create(request: HttpRequest) -> HttpResponse:
                 form.add_service_errors(err)
             else:
                 student = enrolment.student
-                messages.success(request, f"已为「{school.name}」登记学生「{student.name}」，学籍号 {student_number_for(user, student.student_number)}")
+                messages.success(request, gettext("已为「%(name)s」登记学生「%(name2)s」，学籍号 %(student_number_for)s") % {"name": school.name, "name2": student.name, "student_number_for": student_number_for(user, student.student_number)})
                 return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/student_form.html", {
         **_nav(request, "list"), "form": form, "creating": True, "school": own,
@@ -365,7 +365,7 @@ def student_edit(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
     student = _writable_student(request, student_ref)
     form = StudentForm(request.POST or None, columns=EDITABLE_COLUMNS, initial=_edit_initial(student))
     if student.phone_masked:
-        form.fields["phone"].help_text = gettext("当前为 %(phone)s；留空则不修改") % {"phone": student.phone_masked}
+        form.fields["phone"].help_text = gettext("当前为 %(phone_masked)s；留空则不修改") % {"phone_masked": student.phone_masked}
     if request.method == "POST" and form.is_valid():
         data = form.service_data()
         if not data.get("phone"):
@@ -406,7 +406,7 @@ def event_create(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
                 form.add_service_errors(err)
                 needs_request = any(p.code == "event.needs_approval" for p in err.problems)
             else:
-                messages.success(request, f"已办理{event.get_kind_display()}")
+                messages.success(request, gettext("已办理%(get_kind_display)s") % {"get_kind_display": event.get_kind_display()})
                 return redirect("students:detail", student_ref=student.public_id)
     return render(request, "students/event_form.html", {
         **_nav(request, "list"), "form": form, "student": student, "needs_request": needs_request,
@@ -462,8 +462,7 @@ def number_replace(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse
     except RecordInvalid as err:
         messages.error(request, "；".join(p.message for p in err.problems))
     else:
-        messages.success(request, f"已换发正式学籍号 {student_number_for(request.user, student.student_number)}，"
-                                  "原临时学籍号不再使用")
+        messages.success(request, gettext("已换发正式学籍号 %(student_number_for)s，原临时学籍号不再使用") % {"student_number_for": student_number_for(request.user, student.student_number)})
     return redirect("students:detail", student_ref=student.public_id)
 
 
@@ -483,7 +482,7 @@ def class_assign(request: HttpRequest, student_ref: uuid.UUID) -> HttpResponse:
         except RecordInvalid as err:
             messages.error(request, "；".join(p.message for p in err.problems))
         else:
-            messages.success(request, f"已分到{klass.name}" if klass else gettext("已取消分班"))
+            messages.success(request, gettext("已分到%(name)s") % {"name": klass.name} if klass else gettext("已取消分班"))
     return redirect("students:detail", student_ref=student.public_id)
 
 
@@ -515,7 +514,7 @@ def class_list(request: HttpRequest) -> HttpResponse:
                 except RecordInvalid as err:
                     form.add_service_errors(err)
                 else:
-                    messages.success(request, f"已新建{school.name} {klass.school_year}学年 {klass.name}")
+                    messages.success(request, gettext("已新建%(name)s %(school_year)s学年 %(name2)s") % {"name": school.name, "school_year": klass.school_year, "name2": klass.name})
                     return redirect(f"{reverse('students:classes')}?year={klass.school_year}")
     school = None
     if request.GET.get("school") and own is None:
@@ -724,7 +723,7 @@ def promotion_preview(request: HttpRequest) -> HttpResponse:
     if from_year != current:
         # Grades and classes on record belong to the school year under way; promoting another year's
         # label would move today's students all the same, and their classes would not follow.
-        messages.warning(request, f"所选学年 {from_year} 不是当前学年 {current}（{current}—{current + 1} 学年），请确认")
+        messages.warning(request, gettext("所选学年 %(from_year)s 不是当前学年 %(current)s（%(current)s—%(value)s 学年），请确认") % {"from_year": from_year, "current": current, "value": current + 1})
     return render(request, "students/promotion_preview.html", {
         **_nav(request, "promotion"), "form": form, "scope": scope,
         "preview": promotion.preview_promotion(scope, from_year=from_year),
@@ -763,8 +762,7 @@ def promotion_execute(request: HttpRequest) -> HttpResponse:
     except RecordInvalid as err:
         messages.error(request, "；".join(p.message for p in err.problems))
         return redirect(back)
-    messages.success(request, f"{batch.scope_label} {batch.from_year}学年升级已完成：升级 {batch.promoted} 人，"
-                              f"毕业 {batch.graduated} 人，留级 {batch.kept} 人")
+    messages.success(request, gettext("%(scope_label)s %(from_year)s学年升级已完成：升级 %(promoted)s 人，毕业 %(graduated)s 人，留级 %(kept)s 人") % {"scope_label": batch.scope_label, "from_year": batch.from_year, "promoted": batch.promoted, "graduated": batch.graduated, "kept": batch.kept})
     return redirect("students:promotion")
 
 
@@ -788,7 +786,7 @@ def promotion_undo(request: HttpRequest, batch_id: int) -> HttpResponse:
         else:
             messages.error(request, gettext("无法撤销：") + "；".join(p.message for p in err.problems))
     else:
-        messages.success(request, f"已撤销 {batch.scope_label} {batch.from_year}学年升级，学籍已恢复到升级前")
+        messages.success(request, gettext("已撤销 %(scope_label)s %(from_year)s学年升级，学籍已恢复到升级前") % {"scope_label": batch.scope_label, "from_year": batch.from_year})
     return redirect("students:promotion")
 
 

@@ -70,6 +70,7 @@ def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Itera
     holding a resident ID card, in scope or among ``ids``."""
     fields = ("student_id", "school_id", "student__name", "student__student_number", "student__gender",
               "student__birth_date", "student__id_number_cipher", "student__id_number_masked")
+    opened = crypto.Cipher().decrypt
     if scope is not None:
         ctes, params = scope_students_sql(
             scope, "s.id, s.name, s.student_number, s.gender, s.birth_date, s.id_number_cipher, s.id_number_masked",
@@ -77,13 +78,13 @@ def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Itera
         for row in _stream(ctes + "SELECT en.student_id, en.school_id, st.name, st.student_number, st.gender, "
                            "st.birth_date, st.id_number_cipher, st.id_number_masked "
                            "FROM en JOIN st ON st.id = en.student_id", params):
-            yield (*row[:6], crypto.decrypt(row[6]), row[7])
+            yield (*row[:6], opened(row[6]), row[7])
         return
     base = Enrolment.objects.filter(is_active=True, student__id_type=RESIDENT_ID_CARD).exclude(
         student__id_number_cipher="")
     for qs in (base.filter(student_id__in=p) for p in chunks(ids)):
         for row in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
-            yield (*row[:6], crypto.decrypt(row[6]), row[7])
+            yield (*row[:6], opened(row[6]), row[7])
 
 
 def _staff_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Iterator[tuple]:
@@ -91,9 +92,10 @@ def _staff_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Iterator
     base = StaffMember.objects.filter(is_active=True, id_type=RESIDENT_ID_CARD).exclude(id_number_cipher="")
     parts = [in_scope(base, scope, school="unit_id")] if scope is not None else [
         base.filter(pk__in=p) for p in chunks(ids)]
+    opened = crypto.Cipher().decrypt
     for qs in parts:
         for row in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
-            yield (*row[:6], crypto.decrypt(row[6]), row[7])
+            yield (*row[:6], opened(row[6]), row[7])
 
 
 def _invalid(code: str, rows: Iterable[tuple], object_type: str, label_of, who: str) -> Iterator[Finding]:

@@ -16,6 +16,7 @@ import base64
 import binascii
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core import crypto
 from eduplatform.core.key_rotation import IndexRebuild, rebuild_blind_index
@@ -24,25 +25,24 @@ from eduplatform.history.services import record_event
 
 
 class Command(BaseCommand):
-    help = "更换盲索引密钥或算法套件后，重新计算全部身份证件号盲索引（须停机执行，可中断后续跑）"
+    help = gettext_lazy("更换盲索引密钥或算法套件后，重新计算全部身份证件号盲索引（须停机执行，可中断后续跑）")
 
     def add_arguments(self, parser):
-        parser.add_argument("--old-index-key", required=True, help="原 FIELD_INDEX_KEY（base64）")
-        parser.add_argument("--old-suite", choices=sorted(crypto.SUITES), default="aes", help="原 FIELD_CRYPTO_SUITE")
+        parser.add_argument("--old-index-key", required=True, help=gettext("原 FIELD_INDEX_KEY（base64）"))
+        parser.add_argument("--old-suite", choices=sorted(crypto.SUITES), default="aes", help=gettext("原 FIELD_CRYPTO_SUITE"))
         parser.add_argument("--batch-size", type=int, default=2000)
 
     def handle(self, *args, old_index_key: str, old_suite: str, batch_size: int, **options):
         try:
             old_key = base64.b64decode(old_index_key, validate=True)
         except binascii.Error as exc:
-            raise CommandError("--old-index-key 须为 base64") from exc
+            raise CommandError(gettext("--old-index-key 须为 base64")) from exc
         keys = crypto.field_keys()
         if old_key == keys.index_key and old_suite == keys.suite:
-            raise CommandError("原盲索引密钥和套件与当前配置相同：请先在配置中设置新的 FIELD_INDEX_KEY 或 FIELD_CRYPTO_SUITE")
+            raise CommandError(gettext("原盲索引密钥和套件与当前配置相同：请先在配置中设置新的 FIELD_INDEX_KEY 或 FIELD_CRYPTO_SUITE"))
 
         def report(label: str, last_pk: int, r: IndexRebuild) -> None:
-            self.stdout.write(f"  {label}：已改写 {r.rewritten:,}，已是新索引 {r.current:,}，"
-                              f"无法识别 {r.unexpected:,}；已处理到主键 {last_pk}")
+            self.stdout.write(gettext("  %(label)s：已改写 %(rewritten)s，已是新索引 %(current)s，无法识别 %(unexpected)s；已处理到主键 %(last_pk)s") % {"label": label, "rewritten": format(r.rewritten, ","), "current": format(r.current, ","), "unexpected": format(r.unexpected, ","), "last_pk": last_pk})
 
         results = rebuild_blind_index(old_index_key=old_key, old_suite=old_suite, batch_size=batch_size,
                                       progress=report)
@@ -51,7 +51,7 @@ class Command(BaseCommand):
                      note=f"以新的盲索引密钥（套件 {keys.suite}）重算 {total} 个身份证件号索引")
         unexpected = sum(r.unexpected for r in results.values())
         for label, r in results.items():
-            self.stdout.write(f"{label}：改写 {r.rewritten:,}，已是新索引 {r.current:,}，无法识别 {r.unexpected:,}")
+            self.stdout.write(gettext("%(label)s：改写 %(rewritten)s，已是新索引 %(current)s，无法识别 %(unexpected)s") % {"label": label, "rewritten": format(r.rewritten, ","), "current": format(r.current, ","), "unexpected": format(r.unexpected, ",")})
         if unexpected:
-            raise CommandError(f"有 {unexpected:,} 条记录的索引既不是原索引也不是新索引，未改动：请核对原密钥与套件")
-        self.stdout.write("完成：全部身份证件号盲索引已按新密钥计算，可以启动服务，并运行一次数据质量检查。")
+            raise CommandError(gettext("有 %(unexpected)s 条记录的索引既不是原索引也不是新索引，未改动：请核对原密钥与套件") % {"unexpected": format(unexpected, ",")})
+        self.stdout.write(gettext("完成：全部身份证件号盲索引已按新密钥计算，可以启动服务，并运行一次数据质量检查。"))

@@ -5,6 +5,7 @@ archive the months past the retention (``AUDIT_RETENTION_MONTHS``, at least 6) t
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.history.partitions import (
     archive_expired,
@@ -15,19 +16,19 @@ from eduplatform.history.partitions import (
 
 
 class Command(BaseCommand):
-    help = "审计日志分区维护：预建月分区，归档超过保留期的月份（导出文件后移除分区）"
+    help = gettext_lazy("审计日志分区维护：预建月分区，归档超过保留期的月份（导出文件后移除分区）")
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--no-archive", action="store_true", help="只预建分区，不归档")
+        parser.add_argument("--no-archive", action="store_true", help=gettext("只预建分区，不归档"))
 
     def handle(self, *args, **options) -> None:
         if not partitioned():
-            self.stdout.write("审计日志未分区（SQLite 演示库）：无需维护")
+            self.stdout.write(gettext("审计日志未分区（SQLite 演示库）：无需维护"))
             return
         created = ensure_partitions()
-        self.stdout.write(f"新建分区 {len(created)} 个" + (f"：{', '.join(created)}" if created else ""))
+        self.stdout.write(gettext("新建分区 %(count)s 个") % {"count": len(created)} + (f"：{', '.join(created)}" if created else ""))
         if options["no_archive"]:
             return
         for archive in archive_expired():
-            self.stdout.write(f"已归档 {archive.month:%Y-%m}：{archive.rows} 条 → {archive.file}（sha256 {archive.sha256}）")
-        self.stdout.write(f"保留期 {retention_months()} 个月")
+            self.stdout.write(gettext("已归档 %(month)s：%(rows)s 条 → %(file)s（sha256 %(sha256)s）") % {"month": format(archive.month, "%Y-%m"), "rows": archive.rows, "file": archive.file, "sha256": archive.sha256})
+        self.stdout.write(gettext("保留期 %(retention_months)s 个月") % {"retention_months": retention_months()})

@@ -3,16 +3,17 @@
 import time
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.nodes import services
 
 
 class Command(BaseCommand):
-    help = "在省级库写入复制心跳（节点据此计算以秒计的滞后）"
+    help = gettext_lazy("在省级库写入复制心跳（节点据此计算以秒计的滞后）")
 
     def add_arguments(self, parser):
-        parser.add_argument("--every", type=float, default=0, help="每隔多少秒写一次；0 = 只写一次")
-        parser.add_argument("--count", type=int, default=0, help="写多少次后退出；0 = 不限")
+        parser.add_argument("--every", type=float, default=0, help=gettext("每隔多少秒写一次；0 = 只写一次"))
+        parser.add_argument("--count", type=int, default=0, help=gettext("写多少次后退出；0 = 不限"))
 
     def handle(self, *args, every, count, **options):
         done = 0

@@ -4,6 +4,7 @@ import dataclasses
 import json
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.nodes import status
 
@@ -19,11 +20,11 @@ def _fmt(value, unit=""):
 
 
 class Command(BaseCommand):
-    help = "显示市级节点的复制状态与滞后（省级端与节点端）"
+    help = gettext_lazy("显示市级节点的复制状态与滞后（省级端与节点端）")
 
     def add_arguments(self, parser):
-        parser.add_argument("--city", default=None, help="只看一个市，如 4401")
-        parser.add_argument("--json", action="store_true", dest="as_json", help="输出 JSON")
+        parser.add_argument("--city", default=None, help=gettext("只看一个市，如 4401"))
+        parser.add_argument("--json", action="store_true", dest="as_json", help=gettext("输出 JSON"))
 
     def handle(self, *args, city, as_json, **options):
         published, subscribed = status.all_states(city_code=city[:4] if city else None)
@@ -33,16 +34,11 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps(payload, default=str, ensure_ascii=False, indent=2))
             return
         if not published and not subscribed:
-            self.stdout.write("本库既未发布也未订阅任何市级节点")
+            self.stdout.write(gettext("本库既未发布也未订阅任何市级节点"))
         for node, s in published:
             self.stdout.write(
-                f"[省级] {node.city_code} {node.city_name} 槽 {s.slot_name}："
-                f"{'已连接' if s.connected else ('未连接' if s.slot_exists else '无复制槽（节点未订阅）')} {s.state} "
-                f"滞后 {_fmt(s.lag_bytes, ' 字节')}，回放滞后 {_fmt(s.replay_lag_s, ' 秒')}，最近心跳 {_fmt(s.last_beat)}")
+                gettext("[省级] %(city_code)s %(city_name)s 槽 %(slot_name)s：%(connection)s %(state)s 滞后 %(lag)s，回放滞后 %(replay_lag)s，最近心跳 %(last_beat)s") % {"city_code": node.city_code, "city_name": node.city_name, "slot_name": s.slot_name, "connection": gettext("已连接") if s.connected else (gettext("未连接") if s.slot_exists else gettext("无复制槽（节点未订阅）")), "state": s.state, "lag": _fmt(s.lag_bytes, gettext(" 字节")), "replay_lag": _fmt(s.replay_lag_s, gettext(" 秒")), "last_beat": _fmt(s.last_beat)})
         for node, s in subscribed:
             self.stdout.write(
-                f"[节点] {node.city_code} {node.city_name} 订阅 {s.subscription}："
-                f"{'运行中' if s.worker_running else '未运行'}，表 {s.tables_ready}/{s.tables_total} 就绪，"
-                f"心跳滞后 {_fmt(s.heartbeat_lag_s, ' 秒')}（心跳年龄 {_fmt(s.heartbeat_age_s, ' 秒')}），"
-                f"字节滞后 {_fmt(s.lag_bytes, ' 字节')} {'；'.join(s.notes)}")
+                gettext("[节点] %(city_code)s %(city_name)s 订阅 %(subscription)s：%(worker)s，表 %(tables_ready)s/%(tables_total)s 就绪，心跳滞后 %(beat_lag)s（心跳年龄 %(beat_age)s），字节滞后 %(lag)s %(notes)s") % {"city_code": node.city_code, "city_name": node.city_name, "subscription": s.subscription, "worker": gettext("运行中") if s.worker_running else gettext("未运行"), "tables_ready": s.tables_ready, "tables_total": s.tables_total, "beat_lag": _fmt(s.heartbeat_lag_s, gettext(" 秒")), "beat_age": _fmt(s.heartbeat_age_s, gettext(" 秒")), "lag": _fmt(s.lag_bytes, gettext(" 字节")), "notes": '；'.join(s.notes)})
 

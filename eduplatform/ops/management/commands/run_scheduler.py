@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.ops.schedule import Entry, entries
 
@@ -28,11 +29,11 @@ LOCK_KEY = 0x6564755F73636864  # "edu_schd": one scheduler per database
 
 
 class Command(BaseCommand):
-    help = "定时任务进程：心跳、清理、数据质量扫描、质量得分、统计时点快照（每套系统只运行一个）"
+    help = gettext_lazy("定时任务进程：心跳、清理、数据质量扫描、质量得分、统计时点快照（每套系统只运行一个）")
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="只检查一次到期的任务并运行后退出（测试、cron）")
-        parser.add_argument("--tick", type=float, default=5.0, help="检查间隔（秒）")
+        parser.add_argument("--once", action="store_true", help=gettext("只检查一次到期的任务并运行后退出（测试、cron）"))
+        parser.add_argument("--tick", type=float, default=5.0, help=gettext("检查间隔（秒）"))
 
     def handle(self, *args, once: bool, tick: float, **options):
         self.stopping = threading.Event()

@@ -7,21 +7,22 @@ same day (or on two machines) reminds nobody twice.
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.reporting import services
 from eduplatform.reporting.tasks import remind_due_tasks_job
 
 
 class Command(BaseCommand):
-    help = "提醒即将截止的填报任务（每个任务只提醒一次）"
+    help = gettext_lazy("提醒即将截止的填报任务（每个任务只提醒一次）")
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--enqueue", action="store_true", help="交给后台任务进程执行")
+        parser.add_argument("--enqueue", action="store_true", help=gettext("交给后台任务进程执行"))
 
     def handle(self, *args, enqueue: bool = False, **options) -> None:
         if enqueue:
             remind_due_tasks_job.enqueue()
-            self.stdout.write("已加入后台任务队列")
+            self.stdout.write(gettext("已加入后台任务队列"))
             return
         reminded = services.remind_due_tasks()
-        self.stdout.write(f"已提醒 {len(reminded)} 个填报任务")
+        self.stdout.write(gettext("已提醒 %(count)s 个填报任务") % {"count": len(reminded)})

@@ -1,0 +1,298 @@
+"""No Chinese interface text in the Python code goes untranslated (docs/i18n.md, "Not yet translated").
+
+An AST scan of eduplatform/**/*.py (migrations and tests left out) lists every string literal holding
+Chinese that is not inside a translation call (gettext, gettext_lazy, gettext_noop, pgettext, ngettext,
+format_lazy …). What it finds must be one of:
+
+- ``ON_PURPOSE``: modules, functions or constants whose Chinese is data or a stored / official text
+  and stays Chinese in both languages (the reasons are beside each entry);
+- ``PENDING``: modules not marked yet, with the number of literals they hold today. The number may only
+  fall: new Chinese in those modules fails the test as well, and a module brought to zero must leave the
+  list. Modules not listed must have none.
+
+Docstrings are skipped; comments are not in the AST. Column definitions (``Column(...)`` in
+``*/schema.py``) are skipped as a whole: their labels are marked with gettext_noop, and their aliases,
+examples and help are the import templates' Chinese, which the imports match.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent / "eduplatform"
+HAN = re.compile(r"[\u3400-\u9fff]")
+MARKING_CALLS = frozenset({
+    "gettext", "gettext_lazy", "gettext_noop", "pgettext", "pgettext_lazy", "ngettext", "ngettext_lazy",
+    "npgettext", "npgettext_lazy", "format_lazy", "_",
+})
+# Calls whose literal arguments stay Chinese: column definitions (import-template text, see the module
+# docstring) and audit entries (records, written in the platform's language; docs/i18n.md).
+TEMPLATE_CALLS = frozenset({"Column", "C"})
+AUDIT_CALLS = frozenset({"record_change", "record_event", "_audit"})
+
+# (path under eduplatform/, qualified name or prefix; "" = the whole module) → why it stays Chinese.
+ON_PURPOSE: dict[tuple[str, str], str] = {
+    # Demo data generators: names, addresses, notes written into the database as data.
+    ("demo/", ""): "demo data (records)",
+    # 基表: the official statistical forms, reproduced as issued (another branch marks their chrome).
+    ("stats/basetables/", ""): "official statistical forms (基表)",
+    # Code lists kept in Python (docs/i18n.md, "Code tables"): shown as the standard names them.
+    ("staff/codes.py", ""): "code lists (titles, ranks, backbone levels)",
+    ("assets/codes.py", ""): "code lists (equipment categories)",
+    ("students/grades.py", ""): "grade names (a code list the imports match)",
+    ("students/schema.py", "NATIONALITIES"): "code list (GB/T 2659 names)",
+    ("students/schema.py", "LEVELS"): "code list (student levels)",
+    ("students/schema.py", "_CLASS_NUMBER"): "pattern matching the Chinese of class numbers in files",
+    ("students/schema.py", "SCHEMA"): "blank_codes: cell texts that mean 'none' in files",
+    ("staff/schema.py", "_schema"): "blank_codes: cell texts that mean 'none' in files",
+    ("facilities/schema.py", "USE_CATEGORIES"): "the use categories of 基础基512 (official form rows)",
+    ("facilities/schema.py", "SEISMIC_RESULTS"): "code list (seismic appraisal results)",
+    ("core/rows.py", "_SEX_SHOWN"): "GB/T 2261.1 sex code names",
+    # What the parsers accept in cells: dates written 2015年9月1日, 是/否, the suffixes of place names.
+    ("core/normalize.py", "_SEPARATED_DATE"): "pattern for dates written in Chinese",
+    ("core/normalize.py", "_SEPARATED_MONTH"): "pattern for months written in Chinese",
+    ("core/normalize.py", "_SEPARATOR_PAIRS"): "date separators written in Chinese",
+    ("core/normalize.py", "_TRUE"): "yes in cells",
+    ("core/normalize.py", "_FALSE"): "no in cells",
+    ("core/normalize.py", "_NAME_SUFFIXES"): "suffixes of code names that files leave out",
+    # The unified data standard: a normative Chinese document for the systems that exchange data.
+    ("exchange/standard.py", ""): "the data standard's body",
+    # Stored texts: audit notes and labels are records, written in the platform's language.
+    ("imports/runner.py", "_run"): "the import's audit note and source label (built before the call)",
+    ("core/exports.py", "PersonalDataExport.audit_note"): "the export's audit note",
+    # The import template's title and file name go with the Chinese headers imports match.
+    ("imports/registry.py", "ImportKind.template_name"): "import template title",
+    # SQL installed in the city database: its message is raised by PostgreSQL to any client.
+    ("nodes/services.py", "GUARD_FUNCTION"): "database trigger text",
+    # 基表 files written for the statistics offices: the official forms' own headings.
+    ("stats/management/commands/export_base_tables.py", ""): "official statistical forms (基表 xlsx)",
+    ("stats/views.py", "base_tables"): "official statistical forms (基表 xlsx and PDF)",
+    # A value of the class-size filter in a link (a data key the class list reads).
+    ("stats/analysis_views.py", "class_size_page"): "size band key in a URL",
+    # The import template (sheets, hints, example marker) and what the reader matches in files
+    # (footer words, column-number rows): the Chinese that imports must find.
+    ("core/imports.py", "DATA_SHEET"): "import template sheet names",
+    ("core/imports.py", "_KIND_HINTS"): "import template hints",
+    ("core/imports.py", "_FOOTER"): "words of footer rows in files",
+    ("core/imports.py", "_FOOTER_INITIALS"): "initials of footer words in files",
+    ("core/imports.py", "EXAMPLE_MARKER"): "the template's example marker header",
+    ("core/imports.py", "EXAMPLE_CELL"): "the template's example marker",
+    ("core/imports.py", "_is_footer"): "total rows in files",
+    ("core/imports.py", "_is_column_numbers"): "column-number rows in files (甲乙丙…)",
+    ("core/imports.py", "_column_help"): "import template help",
+    ("core/imports.py", "template_xlsx"): "import template",
+}
+
+# Modules not marked yet → literals they hold today (may only fall; see the module docstring).
+PENDING: dict[str, int] = {
+    "accounts/middleware.py": 2,
+    "accounts/models.py": 2,
+    "accounts/selectors.py": 1,
+    "accounts/services.py": 31,
+    "accounts/twofactor.py": 2,
+    "assets/models.py": 1,
+    "assets/selectors.py": 2,
+    "assets/services.py": 17,
+    "core/api.py": 17,
+    "core/crypto.py": 15,
+    "core/key_rotation.py": 7,
+    "core/once.py": 4,
+    "core/paging.py": 9,
+    "exchange/api_feed.py": 24,
+    "exchange/api_records.py": 34,
+    "exchange/api_reference.py": 52,
+    "exchange/auth.py": 7,
+    "exchange/calllog.py": 1,
+    "exchange/clients.py": 28,
+    "exchange/idempotency.py": 11,
+    "exchange/ratelimit.py": 3,
+    "exchange/record_resources.py": 56,
+    "exchange/rights.py": 8,
+    "exchange/serializers.py": 13,
+    "exchange/standard_views.py": 3,
+    "exchange/upsert.py": 18,
+    "facilities/selectors.py": 3,
+    "facilities/services.py": 14,
+    "facilities/views.py": 1,
+    "funding/allocation.py": 2,
+    "funding/conditions.py": 81,
+    "funding/loading.py": 1,
+    "funding/models.py": 6,
+    "funding/selectors.py": 1,
+    "funding/services.py": 17,
+    "history/audit_chain.py": 33,
+    "history/models.py": 1,
+    "history/selectors.py": 2,
+    "history/services.py": 2,
+    "imports/selectors.py": 1,
+    "nodes/plan.py": 23,
+    "nodes/selectors.py": 2,
+    "nodes/status.py": 2,
+    "ops/health.py": 13,
+    "ops/middleware.py": 2,
+    "ops/schedule.py": 11,
+    "orgs/api.py": 7,
+    "orgs/forms.py": 2,
+    "orgs/page_regions.py": 2,
+    "orgs/schemas.py": 9,
+    "orgs/scope.py": 2,
+    "orgs/selectors.py": 2,
+    "orgs/services.py": 25,
+    "orgs/stages.py": 16,
+    "portal/public.py": 1,
+    "quality/checks/completeness.py": 11,
+    "quality/checks/consistency.py": 22,
+    "quality/checks/identity.py": 41,
+    "quality/checks/plausibility.py": 48,
+    "quality/forms.py": 1,
+    "quality/issues.py": 47,
+    "quality/scans.py": 5,
+    "reporting/grid.py": 6,
+    "reporting/models.py": 2,
+    "reporting/record_refs.py": 16,
+    "reporting/selectors.py": 10,
+    "reporting/services.py": 36,
+    "staff/selectors.py": 6,
+    "staff/services.py": 14,
+    "staff/transfers.py": 21,
+    "standards/codebook.py": 5,
+    "standards/loading.py": 9,
+    "stats/calculators.py": 10,
+    "stats/definitions.py": 6,
+    "stats/links.py": 15,
+    "stats/models.py": 2,
+    "stats/pivot.py": 38,
+    "stats/services.py": 3,
+    "stats/snapshots.py": 17,
+    "students/approvals.py": 26,
+    "students/identity.py": 1,
+    "students/importing.py": 3,
+    "students/promotion.py": 24,
+    "students/selectors.py": 5,
+    "students/services.py": 18,
+    "web/inbox.py": 11,
+}
+
+
+@dataclass(frozen=True)
+class Found:
+    path: str
+    line: int
+    where: str  # function/class path, or the module-level name assigned
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: [{self.where or '<module>'}] {self.text[:80]!r}"
+
+
+def _call_name(func: ast.expr) -> str | None:
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+def unmarked_chinese(source: str, path: str = "<source>") -> list[Found]:
+    """Chinese string literals of ``source`` outside translation calls, docstrings and column definitions."""
+    tree = ast.parse(source)
+    docstrings: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            body = node.body
+            if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+                docstrings.add(id(body[0].value))
+    found: list[Found] = []
+
+    def visit(node: ast.AST, skipped: bool, where: tuple[str, ...]) -> None:
+        if isinstance(node, ast.Call) and _call_name(node.func) in MARKING_CALLS | TEMPLATE_CALLS | AUDIT_CALLS:
+            skipped = True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            where = (*where, node.name)
+        elif not where and isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)] + [
+                e.id for t in targets if isinstance(t, ast.Tuple) for e in t.elts if isinstance(e, ast.Name)]
+            if names:
+                where = (names[0],)
+        if (isinstance(node, ast.Constant) and isinstance(node.value, str) and HAN.search(node.value)
+                and not skipped and id(node) not in docstrings):
+            found.append(Found(path, node.lineno, ".".join(where), node.value))
+        for child in ast.iter_child_nodes(node):
+            visit(child, skipped, where)
+
+    visit(tree, False, ())
+    return found
+
+
+def _on_purpose(found: Found) -> bool:
+    for (path, where), _why in ON_PURPOSE.items():
+        if (found.path == path or (path.endswith("/") and found.path.startswith(path))) and (
+                not where or found.where == where or found.where.startswith(where + ".")):
+            return True
+    return False
+
+
+def _scan() -> list[Found]:
+    out: list[Found] = []
+    for file in sorted(ROOT.rglob("*.py")):
+        relative = file.relative_to(ROOT)
+        if "migrations" in relative.parts or "tests" in relative.parts:
+            continue
+        out += [f for f in unmarked_chinese(file.read_text(encoding="utf-8"), relative.as_posix())
+                if not _on_purpose(f)]
+    return out
+
+
+def test_the_scanner_flags_a_bare_literal_and_accepts_a_marked_one():
+    source = '''
+"""模块说明：文档字符串不算。"""
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
+
+TITLE = gettext_lazy("学生名册")
+BARE = "未翻译的标题"
+
+
+def check(value):
+    """函数说明。"""
+    if not value:
+        return gettext("请填写%(label)s") % {"label": gettext(LABEL)}
+    raise ValueError(f"「{value}」不是数字")
+
+
+LABEL = gettext_noop("姓名")
+COLUMNS = (Column("name", gettext_noop("姓名"), aliases=("学生姓名",)),)
+record_event(actor=None, note="审计记录")
+ENGLISH = "plain English"
+'''
+    found = unmarked_chinese(source)
+    assert [(f.line, f.where, f.text) for f in found] == [
+        (6, "BARE", "未翻译的标题"), (13, "check", "」不是数字")]
+    assert not unmarked_chinese('x = gettext("已标记")\ny = format_lazy(gettext_lazy("{a}人"), a=1)\n')
+
+
+def test_on_purpose_entries_cover_functions_and_whole_folders():
+    assert _on_purpose(Found("demo/names.py", 1, "SURNAMES", "王"))
+    assert _on_purpose(Found("imports/runner.py", 1, "_run", "导入"))
+    assert _on_purpose(Found("core/imports.py", 1, "template_xlsx.inner", "示例"))
+    assert not _on_purpose(Found("imports/runner.py", 1, "run_import", "读取文件"))
+    assert not _on_purpose(Found("core/rows.py", 1, "parse_phone", "不是有效的电话号码"))
+
+
+def test_no_chinese_in_the_python_code_is_left_unmarked():
+    by_module = Counter(f.path for f in _scan())
+    report = []
+    for path, count in sorted(by_module.items()):
+        allowed = PENDING.get(path, 0)
+        if count > allowed:
+            report += [f"{path}: {count} unmarked Chinese literals, {allowed} allowed"]
+            report += [f"  {f}" for f in _scan() if f.path == path][:200] if allowed == 0 else []
+    stale = [f"{path}: listed in PENDING with {n}, now {by_module.get(path, 0)}: lower the number (or drop it)"
+             for path, n in sorted(PENDING.items()) if by_module.get(path, 0) < n]
+    assert not report + stale, (
+        "Mark these for translation (docs/i18n.md), or — for data and stored or official texts — add them to "
+        "ON_PURPOSE with the reason:\n" + "\n".join(report + stale))
