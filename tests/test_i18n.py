@@ -250,36 +250,6 @@ def _page_routes() -> list[tuple[str, str | None]]:
     return found
 
 
-def _left_to_the_python_branch() -> set[str]:
-    """Texts that only modules this page check's branch does not edit can translate, while untranslated:
-    the import columns' help (``*/schema.py``, shown by the record forms) and the import kinds'
-    instructions (shown by ``imports/``'s upload page) — marked and translated by the Python branch
-    (docs/i18n.md, "Not yet translated"). The check prints them apart and does not fail on them; a text
-    translated since drops out of this set by itself."""
-    from django.utils import translation
-
-    from eduplatform.imports import registry
-
-    texts: set[str] = set()
-    for kind in registry.all_kinds():
-        texts |= {" ".join(str(c.help).split()) for c in kind.schema.columns if c.help}
-        texts |= {" ".join(str(line).split()) for line in kind.instructions}
-    with translation.override("en"):
-        return {t for t in texts if translation.gettext(t) == t}
-
-
-# Texts made by modules of the Python branch (i18n-py) that it has marked already on its branch; they are
-# printed apart until the branches meet. Remove each line once merged.
-PENDING_ON_THE_PYTHON_BRANCH = [
-    re.compile(r"^新增 [\d,]+ 条、修改 [\d,]+ 条、无变化 [\d,]+ 条、有问题 [\d,]+ 条$"),  # imports/runner.py dry-run summary
-]
-
-
-def _pending(text: str, left: set[str]) -> bool:
-    bare = re.sub(r"^[^\u3400-\u9fff]*", "", text)  # "If imported for real:新增 …" → "新增 …"
-    return text in left or any(p.match(bare) for p in PENDING_ON_THE_PYTHON_BRANCH)
-
-
 @pytest.mark.django_db
 def test_every_page_in_english_shows_no_chinese_but_data(demo, capsys):
     """Every GET page of the URL configuration, as every role that may open it, rendered in English on
@@ -326,10 +296,6 @@ def test_every_page_in_english_shows_no_chinese_but_data(demo, capsys):
             left = i18n_audit.chinese_outside_data(html, demo)
             if left:
                 leftovers[f"{role} {url}"] = left
-    pending = _left_to_the_python_branch()
-    waiting = {page: [t for t in texts if _pending(t, pending)] for page, texts in leftovers.items()}
-    leftovers = {page: [t for t in texts if not _pending(t, pending)] for page, texts in leftovers.items()}
-    leftovers = {page: texts for page, texts in leftovers.items() if texts}
     # POST-only: refused with 405 to whoever may act (anonymous is sent to sign in, others refused first).
     post_only = {route for route, seen in outcome.items() if "405" in seen and not seen & {"page", "download"}}
     unexplained = sorted(route for route, seen in outcome.items()
@@ -342,12 +308,6 @@ def test_every_page_in_english_shows_no_chinese_but_data(demo, capsys):
               "the slowest: " + ", ".join(f"{page} {t:.1f} s" for page, t in sorted(took.items(), key=lambda p: -p[1])[:5]))
         for page, texts in leftovers.items():
             print(f"  {page} → {' | '.join(texts[:40])}")
-        if any(waiting.values()):
-            print(f"left to the Python branch (import schemas' help, import instructions ({len(pending)} texts), "
-                  "PENDING_ON_THE_PYTHON_BRANCH):")
-            for page, texts in waiting.items():
-                if texts:
-                    print(f"  {page} → {len(texts)} texts, e.g. {texts[0]}")
     assert not unexplained, ("routes rendering no page for any role (give them a demo record or list them in "
                              "SKIPPED_ROUTES with the reason):\n"
                              + "\n".join(f"  {r}: {sorted(outcome[r])}" for r in unexplained))

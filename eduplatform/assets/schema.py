@@ -22,23 +22,23 @@ MAX_MONEY = decimal.Decimal("999999999999.99")  # 14 digits, 2 decimals (models.
 CENT = decimal.Decimal("0.01")
 
 EQUIPMENT_COLUMNS: tuple[Column, ...] = (
-    Column("asset_number", gettext_noop("资产编号"), required=True, help="本校内唯一；已有编号的行按所选“新增或更新”方式处理", example="JX2024-0001",
+    Column("asset_number", gettext_noop("资产编号"), required=True, help=gettext_noop("本校内唯一；已有编号的行按所选“新增或更新”方式处理"), example="JX2024-0001",
            aliases=("资产号", "资产编码", "设备编号", "仪器编号")),
     Column("category", gettext_noop("设备类别"), required=True, kind="code", example="01", aliases=("设备分类", "仪器类别", "资产分类")),
     Column("name", gettext_noop("名称"), required=True, example="学生用台式计算机", aliases=("设备名称", "仪器名称", "资产名称")),
     Column("model", gettext_noop("型号规格"), example="联想 M430", aliases=("型号", "规格型号")),
-    Column("quantity", gettext_noop("数量"), required=True, kind="int", help="图书按册计", example="50"),
+    Column("quantity", gettext_noop("数量"), required=True, kind="int", help=gettext_noop("图书按册计"), example="50"),
     Column("unit_price", gettext_noop("单价（元）"), required=True, kind="decimal", example="4200.00", aliases=("单价",)),
-    Column("value", gettext_noop("金额（元）"), kind="decimal", help="留空时按 数量×单价 计算", example="210000.00",
+    Column("value", gettext_noop("金额（元）"), kind="decimal", help=gettext_noop("留空时按 数量×单价 计算"), example="210000.00",
            aliases=("金额", "总价", "价值")),
     Column("purchased_on", gettext_noop("购置日期"), required=True, kind="date", example="2024-03-15", aliases=("购置时间", "取得日期")),
-    Column("funding_source", gettext_noop("经费来源"), kind="code", help="留空为 1-财政拨款", example="1"),
-    Column("acquisition_mode", gettext_noop("取得方式"), kind="code", help="留空为 1-购置", example="1"),
-    Column("use_direction", gettext_noop("使用方向"), kind="code", help="留空为 1-教学；教学、科研计入教学仪器设备", example="1"),
-    Column("status", gettext_noop("仪器现状"), kind="code", help="留空为 1-在用；丢失、报废、调出须填写处置日期", example="1",
+    Column("funding_source", gettext_noop("经费来源"), kind="code", help=gettext_noop("留空为 1-财政拨款"), example="1"),
+    Column("acquisition_mode", gettext_noop("取得方式"), kind="code", help=gettext_noop("留空为 1-购置"), example="1"),
+    Column("use_direction", gettext_noop("使用方向"), kind="code", help=gettext_noop("留空为 1-教学；教学、科研计入教学仪器设备"), example="1"),
+    Column("status", gettext_noop("仪器现状"), kind="code", help=gettext_noop("留空为 1-在用；丢失、报废、调出须填写处置日期"), example="1",
            aliases=("现状", "使用状况")),
     Column("location", gettext_noop("存放地点"), example="计算机室一", aliases=("存放地",)),
-    Column("disposed_on", gettext_noop("处置日期"), kind="date", help="丢失、报废或调出的日期"),
+    Column("disposed_on", gettext_noop("处置日期"), kind="date", help=gettext_noop("丢失、报废或调出的日期")),
     Column("disposal_reason", gettext_noop("处置说明")),
 )
 
@@ -59,8 +59,8 @@ EQUIPMENT_SCHEMA = RowSchema(
 )
 
 HOLDINGS_COLUMNS: tuple[Column, ...] = (
-    Column("school_code", gettext_noop("学校标识码"), help="县（区）教育局导入时必填；学校导入时可留空", width=14, example="2144000001"),
-    Column("year", gettext_noop("统计年度"), required=True, kind="int", help="统计时点为该年9月1日", example="2025"),
+    Column("school_code", gettext_noop("学校标识码"), help=gettext_noop("县（区）教育局导入时必填；学校导入时可留空"), width=14, example="2144000001"),
+    Column("year", gettext_noop("统计年度"), required=True, kind="int", help=gettext_noop("统计时点为该年9月1日"), example="2025"),
     Column("books_volumes", gettext_noop("图书（册）"), kind="int", example="32000", aliases=("图书",)),
     Column("computers_for_teaching", gettext_noop("教学用计算机（台）"), kind="int", example="120", aliases=("计算机", "教学用计算机")),
     Column("multimedia_classrooms", gettext_noop("网络多媒体教室（间）"), kind="int", example="24", aliases=("网络多媒体教室",)),
@@ -68,7 +68,7 @@ HOLDINGS_COLUMNS: tuple[Column, ...] = (
            aliases=("教学仪器设备资产值",)),
     Column("fixed_asset_value", gettext_noop("固定资产总值（元）"), kind="decimal", example="38000000.00", aliases=("固定资产总值",)),
     Column("other_fixed_assets_value", gettext_noop("台账外固定资产值（元）"), kind="decimal",
-           help="仅已建台账的学校填写：房屋、构筑物、土地等不在设备台账中的固定资产"),
+           help=gettext_noop("仅已建台账的学校填写：房屋、构筑物、土地等不在设备台账中的固定资产")),
 )
 
 HOLDINGS_SCHEMA = RowSchema(HOLDINGS_COLUMNS, max_lengths={"school_code": 10})

@@ -54,12 +54,12 @@ C = Column
 IDENTITY_COLUMNS: tuple[Column, ...] = (
     C("name", gettext_noop("姓名"), True, example="李老师"),
     C("gender", gettext_noop("性别"), True, "code", example="女"),
-    C("birth_date", gettext_noop("出生日期"), True, "date", example="1988-03-15", help="如 1988-03-15、1988/3/15 或 19880315"),
-    C("id_type", gettext_noop("身份证件类型"), False, "code", aliases=("证件类型",), example="1-居民身份证", help="不填视为居民身份证"),
+    C("birth_date", gettext_noop("出生日期"), True, "date", example="1988-03-15", help=gettext_noop("如 1988-03-15、1988/3/15 或 19880315")),
+    C("id_type", gettext_noop("身份证件类型"), False, "code", aliases=("证件类型",), example="1-居民身份证", help=gettext_noop("不填视为居民身份证")),
     C("id_number", gettext_noop("身份证件号"), True, "id_number", aliases=("身份证号", "身份证件号码", "证件号码", "身份证号码"),
-      width=22, example="440106198803150023", help="居民身份证须通过校验码检查"),
+      width=22, example="440106198803150023", help=gettext_noop("居民身份证须通过校验码检查")),
     C("staff_number", gettext_noop("教职工号"), False, aliases=("工号", "教职工编号"), width=18,
-      help="已有教职工号的人员填写；新入职人员可不填，平台自动生成（终身不变）"),
+      help=gettext_noop("已有教职工号的人员填写；新入职人员可不填，平台自动生成（终身不变）")),
     C("ethnicity", gettext_noop("民族"), True, "code", example="01-汉族"),
     C("political_status", gettext_noop("政治面貌"), False, "code", example="13-群众"),
     C("phone", gettext_noop("联系电话"), False, "phone", aliases=("手机号码", "手机号", "联系方式"), width=16),
@@ -73,9 +73,9 @@ IDENTITY_COLUMNS: tuple[Column, ...] = (
 )
 STAFF_COLUMNS: tuple[Column, ...] = IDENTITY_COLUMNS + (
     C("post_category", gettext_noop("岗位类别"), True, "code", aliases=("教职工类别", "编制类别"), example="1-专任教师",
-      help="代课教师、兼任教师不计入教职工数"),
+      help=gettext_noop("代课教师、兼任教师不计入教职工数")),
     C("title", gettext_noop("专业技术职务"), False, "code", aliases=("职称", "现专业技术职务", "专业技术职务（职称）"), example="13-一级教师",
-      help="旧职称（如“小学高级教师”）按人社部发〔2015〕79号对应为新职称"),
+      help=gettext_noop("旧职称（如“小学高级教师”）按人社部发〔2015〕79号对应为新职称")),
     C("title_obtained_on", gettext_noop("职称取得年月"), False, "month", example="2018-12"),
     C("subjects", gettext_noop("任教学科"), False, aliases=("任教课程", "主要任教学科"), example="语文"),
     C("teaching_stage", gettext_noop("任课学段"), False, "code", aliases=("任教学段",), example="2-小学"),
@@ -83,9 +83,9 @@ STAFF_COLUMNS: tuple[Column, ...] = IDENTITY_COLUMNS + (
     C("qualification_number", gettext_noop("教师资格证书号码"), False, aliases=("教师资格证号", "教师资格证号码", "教师资格证书号"), width=22),
     C("backbone_level", gettext_noop("骨干教师"), False, "code", example="0-否"),
     C("is_head_teacher", gettext_noop("是否班主任"), False, "bool", aliases=("班主任",), example="否"),
-    C("is_dual_qualified", gettext_noop("是否双师型教师"), False, "bool", aliases=("双师型",), example="否", help="中职学校填写"),
+    C("is_dual_qualified", gettext_noop("是否双师型教师"), False, "bool", aliases=("双师型",), example="否", help=gettext_noop("中职学校填写")),
     C("is_school_leader", gettext_noop("是否校领导"), False, "bool", aliases=("校领导",), example="否"),
-    C("position", gettext_noop("职务"), False, example="", help="校领导填写，如 校长、副校长、党支部书记"),
+    C("position", gettext_noop("职务"), False, example="", help=gettext_noop("校领导填写，如 校长、副校长、党支部书记")),
     C("duty_category", gettext_noop("职务类别"), False, "code"),
 )
 ADMINISTRATOR_COLUMNS: tuple[Column, ...] = IDENTITY_COLUMNS + (
