@@ -125,7 +125,7 @@ def test_a_large_list_shows_the_roll_up_figure_unfiltered_and_an_estimate_filter
     response = client.get("/students/")
     count = response.context["page"].count
     # Above the limit and unfiltered: the roll-ups' exact figure, said to come from them.
-    assert (count.value, count.exact, count.source) == (11, True, "统计汇总")
+    assert (count.value, count.exact, count.source) == (11, True, paging.SOURCE_ROLLUP)
     assert "据统计汇总" in response.content.decode()
     # Filtered: no exact count of the whole result; PostgreSQL's estimate ("约") or a lower bound.
     if connection.vendor == "postgresql":
@@ -210,7 +210,7 @@ def test_a_large_building_list_takes_its_count_and_totals_from_the_roll_up(clien
     assert small.context["totals"] == expected and expected.buildings == 3
     settings.LIST_EXACT_COUNT_LIMIT = 2
     large = client.get("/facilities/")
-    assert (large.context["page"].count.value, large.context["page"].count.source) == (3, "统计汇总")
+    assert (large.context["page"].count.value, large.context["page"].count.source) == (3, paging.SOURCE_ROLLUP)
     assert large.context["totals"] == expected  # the roll-up's sums, by the same rule
     filtered = client.get("/facilities/", {"condition": "dangerous"})
-    assert filtered.context["page"].count.source != "统计汇总"  # a filter: not what the roll-up counts
+    assert filtered.context["page"].count.source != paging.SOURCE_ROLLUP  # a filter: not what the roll-up counts

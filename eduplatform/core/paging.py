@@ -38,6 +38,7 @@ from django.contrib import messages
 from django.db import OperationalError, connections, transaction
 from django.db.models import BooleanField, Expression, F, Q, QuerySet, Value
 from django.http import HttpRequest, QueryDict
+from django.utils.translation import gettext, gettext_lazy
 
 PAGE_SIZE = 50  # rows per page; settings.LIST_PAGE_SIZE overrides it (tests page through small lists)
 # The query parameters of paging itself: dropped from the links a page builds (the other
@@ -59,6 +60,13 @@ def exact_count_limit() -> int:
 # Counting
 
 
+# Where an exact figure kept elsewhere, or an estimate, comes from (``RowCount.source``): codes that
+# callers compare, and the labels shown beside the count.
+SOURCE_ROLLUP = "rollup"
+SOURCE_ESTIMATE = "estimate"
+SOURCE_LABELS = {SOURCE_ROLLUP: gettext_lazy("统计汇总"), SOURCE_ESTIMATE: gettext_lazy("估算")}
+
+
 @dataclasses.dataclass(frozen=True)
 class RowCount:
     """How many rows a list holds, as far as it was worth finding out.
@@ -71,15 +79,19 @@ class RowCount:
     value: int | None
     exact: bool = True
     at_least: int | None = None
-    source: str = ""
+    source: str = ""  # a SOURCE_* code, or "" when counted from the rows
+
+    @property
+    def source_label(self) -> str:
+        return str(SOURCE_LABELS.get(self.source, self.source))
 
     @property
     def label(self) -> str:
         if self.value is None:
-            return f"超过 {_chinese_number(self.at_least)}" if self.at_least else "未计数"
+            return gettext("超过 %(count)s") % {"count": _chinese_number(self.at_least)} if self.at_least else gettext("未计数")
         if self.exact:
             return f"{self.value:,}"
-        return f"约 {_chinese_number(self.value)}"
+        return gettext("约 %(count)s") % {"count": _chinese_number(self.value)}
 
     def __str__(self) -> str:
         return self.label
@@ -88,9 +100,10 @@ class RowCount:
 def _chinese_number(n: int) -> str:
     """1 万 and more in 万 (2,746 万), 1 亿 and more in 亿 (1.2 亿), otherwise with separators."""
     if n >= 100_000_000:
-        return f"{n / 100_000_000:,.1f} 亿".replace(".0 亿", " 亿")
+        value = f"{n / 100_000_000:,.1f}".removesuffix(".0")
+        return gettext("%(count)s 亿") % {"count": value}
     if n >= 10_000:
-        return f"{round(n / 10_000):,} 万"
+        return gettext("%(count)s 万") % {"count": f"{round(n / 10_000):,}"}
     return f"{n:,}"
 
 
@@ -156,7 +169,7 @@ def count_rows(queryset: QuerySet, *, known_total: Callable[[], int | None] | No
         return RowCount(None, exact=False)
     estimate = planner_estimate(queryset)
     if estimate is not None and estimate > limit:
-        return RowCount(estimate, exact=False, source="估算")
+        return RowCount(estimate, exact=False, source=SOURCE_ESTIMATE)
     return RowCount(None, exact=False, at_least=limit)
 
 
@@ -374,7 +387,7 @@ def keyset_page(
             boundary = decode_cursor(cursor, name, len(parsed))
             forward = bool(after)
         except BadCursor:
-            messages.warning(request, "分页位置无效或已过期，已回到第一页")
+            messages.warning(request, gettext("分页位置无效或已过期，已回到第一页"))
             boundary = None
     # Going back reads the rows before the cursor in reverse order, then turns them round.
     ordering = list(keys) if forward else [f if desc else f"-{f}" for f, desc in parsed]

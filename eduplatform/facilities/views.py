@@ -166,11 +166,11 @@ def building_list(request: HttpRequest) -> HttpResponse:
     rolled_up = functools.cache(lambda: building_totals(user, under=region.path if region else ""))
     page = paging.keyset_page(
         request, buildings, keys=selectors.BUILDING_LIST_ORDER, name="buildings", seek=2,
-        known_total=(lambda: rolled_up()["buildings"] or 0) if unfiltered else None, total_source=gettext("统计汇总"))
+        known_total=(lambda: rolled_up()["buildings"] or 0) if unfiltered else None, total_source=paging.SOURCE_ROLLUP)
     query = paging.other_params(params)
     totals = None
     if params.get("status", "standing") != "demolished":
-        large = page.count is not None and page.count.source == "统计汇总"
+        large = page.count is not None and page.count.source == paging.SOURCE_ROLLUP
         totals = selectors.totals_from_rollup(rolled_up()) if large else selectors.totals_of(buildings)
     return render(request, "facilities/building_list.html", _nav(
         request, "buildings", page=page, query=query.urlencode(), totals=totals,

@@ -27,7 +27,7 @@ from typing import Any
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext, pgettext
+from django.utils.translation import gettext, gettext_lazy, pgettext
 
 from eduplatform.accounts import notifications
 from eduplatform.core import locks
@@ -72,7 +72,7 @@ ZERO_REPORT_KEY = "_zero"  # explanations[...] of a 零上报 (not a rule code: 
 EXPLANATION_MAX = 1000
 REASON_MAX = 500
 
-_DECISIONS = {"approve": "审核通过", "return": "退回"}
+_DECISIONS = {"approve": gettext_lazy("审核通过"), "return": gettext_lazy("退回")}
 
 
 # --------------------------------------------------------------------------------------------
@@ -236,10 +236,10 @@ def publish_form_version(*, actor: Actor, version: FormVersion) -> FormVersion:
 def import_form_json(*, actor: Actor, data: Any) -> FormVersion:
     """A definition exported by ``selectors.form_json`` (or written by hand), saved as a draft."""
     if not isinstance(data, Mapping):
-        raise _invalid("导入的报表", "definition", "form.json", gettext("导入的内容必须是一个 JSON 对象（报表定义）"))
+        raise _invalid(gettext("导入的报表"), "definition", "form.json", gettext("导入的内容必须是一个 JSON 对象（报表定义）"))
     code = data.get("code")
     if not isinstance(code, str) or not code.strip():
-        raise _invalid("导入的报表", "code", "form.code_missing", gettext("导入的报表定义缺少表号（code）"))
+        raise _invalid(gettext("导入的报表"), "code", "form.code_missing", gettext("导入的报表定义缺少表号（code）"))
     return save_form_draft(actor=actor, code=code.strip(), definition=data)
 
 
@@ -518,8 +518,8 @@ def close_task(*, actor: Actor, task: CollectionTask, reason: str = "") -> Colle
     with transaction.atomic():
         task = CollectionTask.objects.select_for_update().get(pk=task.pk)
         if task.status != TaskStatus.OPEN:
-            message = (f"任务「{task.title}」已于 {_when(task.closed_at)} 截止，无需重复操作" if task.status == TaskStatus.CLOSED
-                       else f"任务「{task.title}」尚未下发")
+            message = (gettext("任务「%(task)s」已于 %(when)s 截止，无需重复操作") % {"task": task.title, "when": _when(task.closed_at)}
+                       if task.status == TaskStatus.CLOSED else gettext("任务「%(task)s」尚未下发") % {"task": task.title})
             raise _invalid(task.title, "status", "task.not_open", message)
         task.status, task.closed_at = TaskStatus.CLOSED, timezone.now()
         task.save(update_fields=["status", "closed_at"])
@@ -583,7 +583,8 @@ def remind_due_tasks(*, today: dt.date | None = None) -> list[CollectionTask]:
                  detail={"pending": len(pending)})
             _audit(actor=None, action=AuditAction.UPDATE, obj=task, object_type="reporting.task", label=task.title,
                    region_path=task.owner_path, note=f"截止提醒：{len(pending)} 所学校尚未上报")
-            message = f"填报任务「{task.title}」将于 {task.deadline:%Y-%m-%d} 截止，贵校尚未上报，请尽快填报。"
+            message = gettext("填报任务「%(task)s」将于 %(deadline)s 截止，贵校尚未上报，请尽快填报。") % {
+                "task": task.title, "deadline": f"{task.deadline:%Y-%m-%d}"}
             transaction.on_commit(lambda t=task, ids=pending, m=message: notify_schools(task=t, school_ids=ids, message=m))
         reminded.append(task)
     return reminded
@@ -596,7 +597,7 @@ def notify_schools(*, task: CollectionTask, school_ids: list[int], message: str)
         return 0
     from eduplatform.accounts.roles import Role
 
-    return notifications.notify_organizations(school_ids, subject=f"【填报提醒】{task.title}", message=message,
+    return notifications.notify_organizations(school_ids, subject=gettext("【填报提醒】%(task)s") % {"task": task.title}, message=message,
                                               role=Role.SCHOOL_CLERK)
 
 
@@ -740,7 +741,7 @@ def submit(*, actor: Actor, submission: Submission, lock_version: int | None = N
             for cell, (pre, now) in sorted(changed_prefills.items()):
                 if not explanations.get(cell, "").strip():
                     problems.append(FieldProblem(cell, "prefill.unexplained",
-                                                 gettext("单元格 %(cell)s 由业务数据预填为 %(value)s，现填 %(value2)s，与业务数据不一致，请填写核实说明") % {"cell": cell, "value": pre or '（空）', "value2": now or '（空）'}, cell))
+                                                 gettext("单元格 %(cell)s 由业务数据预填为 %(value)s，现填 %(value2)s，与业务数据不一致，请填写核实说明") % {"cell": cell, "value": pre or gettext("（空）"), "value2": now or gettext("（空）")}, cell))
             if problems:
                 raise RecordInvalid(gettext("%(record)s：未能上报") % {"record": record}, problems)
             sub.values = values
@@ -803,10 +804,12 @@ def _review_allowed(actor: Actor, submission: Submission, what: str) -> None:
 
 def _decided_message(sub: Submission) -> str:
     if sub.status == SubmissionStatus.APPROVED:
-        return f"该报表已由 {sub.reviewed_by} 于 {_when(sub.reviewed_at)} 审核通过，无需重复操作"
+        return gettext("该报表已由 %(by)s 于 %(when)s 审核通过，无需重复操作") % {
+            "by": sub.reviewed_by, "when": _when(sub.reviewed_at)}
     if sub.status == SubmissionStatus.RETURNED:
-        return f"该报表已由 {sub.reviewed_by or '审核单位'} 于 {_when(sub.reviewed_at)} 退回，等待学校修改后重新上报"
-    return f"该报表尚未上报（{sub.get_status_display()}），不能审核"
+        return gettext("该报表已由 %(by)s 于 %(when)s 退回，等待学校修改后重新上报") % {
+            "by": sub.reviewed_by or gettext("审核单位"), "when": _when(sub.reviewed_at)}
+    return gettext("该报表尚未上报（%(status)s），不能审核") % {"status": sub.get_status_display()}
 
 
 def review_submission(*, actor: Actor, submission: Submission, decision: str, reason: str = "",
@@ -895,7 +898,8 @@ def review_submission(*, actor: Actor, submission: Submission, decision: str, re
                region_path=sub.region_path, note=note,
                changes={"status": {"label": "状态", "before": "已上报", "after": sub.get_status_display()}})
         if returning:
-            message = f"贵校填报的「{task.title}」已被退回：{sub.return_reason}。请修改后重新上报。"
+            message = gettext("贵校填报的「%(task)s」已被退回：%(reason)s。请修改后重新上报。") % {
+                "task": task.title, "reason": sub.return_reason}
             transaction.on_commit(lambda t=task, school=sub.school_id, m=message:
                                   notify_schools(task=t, school_ids=[school], message=m))
     return sub

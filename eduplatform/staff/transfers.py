@@ -55,7 +55,7 @@ def approving_bureau(unit: Organization) -> Organization:
         bureau = unit.parent or unit
     if bureau is None:
         raise RecordInvalid(gettext("单位「%(name)s」") % {"name": unit.name}, [FieldProblem(
-            "unit", "unit.no_bureau", gettext("找不到该单位的主管教育行政部门，无法办理审批"), "单位")])
+            "unit", "unit.no_bureau", gettext("找不到该单位的主管教育行政部门，无法办理审批"), gettext("单位"))])
     return bureau
 
 
@@ -71,7 +71,7 @@ def find_transfer_candidate(*, actor: Actor, staff_number: str, name: str) -> St
              .select_related("unit").first())
     if staff is None or staff.name != name.strip():
         raise RecordInvalid(gettext("调动申请"), [FieldProblem(
-            "staff_number", "transfer.not_found", gettext("未找到教职工号与姓名都相符的在岗人员，请核对调动函"), "教职工号")])
+            "staff_number", "transfer.not_found", gettext("未找到教职工号与姓名都相符的在岗人员，请核对调动函"), gettext("教职工号"))])
     record_event(actor=actor, action=AuditAction.VIEW_SENSITIVE, object_type=OBJECT_TYPE, object_id=staff.pk,
                  object_label=staff.label, region_path=staff.region_path, note="调动申请查找人员")
     return staff
@@ -91,15 +91,15 @@ def apply_transfer(*, actor: Actor, to_unit: Organization, staff: StaffMember, e
     staff = StaffMember.objects.select_for_update(of=("self",)).select_related("unit").get(pk=staff.pk)
     problems: list[FieldProblem] = []
     if not staff.is_active:
-        problems.append(FieldProblem("staff", "transfer.inactive", gettext("该人员当前不在岗，应直接办理入职"), "人员"))
+        problems.append(FieldProblem("staff", "transfer.inactive", gettext("该人员当前不在岗，应直接办理入职"), gettext("人员")))
     if staff.unit_id == to_unit.pk:
-        problems.append(FieldProblem("to_unit", "transfer.same_unit", gettext("该人员已在本单位在岗"), "调入单位"))
+        problems.append(FieldProblem("to_unit", "transfer.same_unit", gettext("该人员已在本单位在岗"), gettext("调入单位")))
     if effective_on is None:
-        problems.append(FieldProblem("effective_on", "required", gettext("请填写调动日期"), "调动日期"))
+        problems.append(FieldProblem("effective_on", "required", gettext("请填写调动日期"), gettext("调动日期")))
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", gettext("请填写调动原因"), "调动原因"))
+        problems.append(FieldProblem("reason", "required", gettext("请填写调动原因"), gettext("调动原因")))
     if StaffTransfer.objects.filter(staff=staff, status=TransferStatus.PENDING).exists():
-        problems.append(FieldProblem("staff", "transfer.open", gettext("该人员已有正在审核的调动申请"), "人员"))
+        problems.append(FieldProblem("staff", "transfer.open", gettext("该人员已有正在审核的调动申请"), gettext("人员")))
     if problems:
         raise RecordInvalid(gettext("「%(label)s」的调动申请") % {"label": staff.label}, problems)
     transfer = StaffTransfer.objects.create(
@@ -140,10 +140,10 @@ def decide(*, actor: Actor, step: StaffTransferStep, approve: bool, comment: str
         raise OutOfScope(gettext("该审核环节不属于您的单位"))
     if not can_decide(actor, step):
         if step.decision != StepDecision.PENDING or transfer.status != TransferStatus.PENDING:
-            raise RecordInvalid(gettext("审核"), [FieldProblem("step", "step.closed", closed_step_message(transfer, step), "环节")])
+            raise RecordInvalid(gettext("审核"), [FieldProblem("step", "step.closed", closed_step_message(transfer, step), gettext("环节"))])
         raise NotPermitted(gettext("您的角色无权处理该审核环节"))
     if not approve and not comment.strip():
-        raise RecordInvalid(gettext("审核"), [FieldProblem("comment", "required", gettext("退回时须填写退回原因"), "意见")])
+        raise RecordInvalid(gettext("审核"), [FieldProblem("comment", "required", gettext("退回时须填写退回原因"), gettext("意见"))])
     step.decision = StepDecision.APPROVED if approve else StepDecision.RETURNED
     step.decided_by, step.decided_at, step.comment = actor.audit_name(), timezone.now(), comment.strip()
     step.save(update_fields=["decision", "decided_by", "decided_at", "comment"])
@@ -180,10 +180,10 @@ def withdraw(*, actor: Actor, transfer: StaffTransfer, reason: str) -> StaffTran
     if transfer.status == TransferStatus.WITHDRAWN:
         raise RecordInvalid(gettext("撤回申请"), [FieldProblem(
             "status", "request.withdrawn",
-            gettext("该调动申请已于 %(localtime)s 撤回，无需重复操作") % {"localtime": format(timezone.localtime(transfer.closed_at), '%Y-%m-%d %H:%M')}, "状态")])
+            gettext("该调动申请已于 %(localtime)s 撤回，无需重复操作") % {"localtime": format(timezone.localtime(transfer.closed_at), '%Y-%m-%d %H:%M')}, gettext("状态"))])
     if transfer.status != TransferStatus.PENDING:
         raise RecordInvalid(gettext("撤回申请"), [FieldProblem(
-            "status", "request.closed", gettext("该调动申请已%(status)s，只能撤回审核中的申请") % {"status": transfer.get_status_display()}, "状态")])
+            "status", "request.closed", gettext("该调动申请已%(status)s，只能撤回审核中的申请") % {"status": transfer.get_status_display()}, gettext("状态"))])
     transfer.status, transfer.closed_at = TransferStatus.WITHDRAWN, timezone.now()
     transfer.save(update_fields=["status", "closed_at"])
     transfer.steps.filter(decision=StepDecision.PENDING).update(decision=StepDecision.WAITING)
@@ -196,7 +196,7 @@ def _complete(actor: Actor, transfer: StaffTransfer) -> None:
     old = StaffMember.objects.select_for_update(of=("self",)).select_related("unit").get(pk=transfer.staff_id)
     if not old.is_active:
         raise RecordInvalid(gettext("审核"), [FieldProblem("staff", "request.stale",
-                                                  gettext("该人员状态已变为「%(status)s」，调动无法生效") % {"status": old.get_status_display()}, "人员")])
+                                                  gettext("该人员状态已变为「%(status)s」，调动无法生效") % {"status": old.get_status_display()}, gettext("人员"))])
     to_unit = Organization.objects.get(pk=transfer.to_unit_id)
     now, on = timezone.now(), transfer.effective_on
     # The old post leaves the active list first: the partial unique index sees one active post at a time.

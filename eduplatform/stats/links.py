@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from django.http import Http404, QueryDict
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs.models import Region
 from eduplatform.orgs.scope import Actor
@@ -35,7 +36,7 @@ def region_from_param(actor: Actor, code: str) -> Region | None:
     root = scope_root(actor)
     region = Region.objects.filter(code=code).first()
     if region is None or root is None or not region.path.startswith(root.path):
-        raise Http404("该区划不存在或不在您的管辖范围内")
+        raise Http404(gettext("该区划不存在或不在您的管辖范围内"))
     return region
 
 
@@ -83,26 +84,31 @@ def figure_filter(params: QueryDict, region: Region | None, flag_labels: Mapping
             continue
         hidden.append((name, value))
         if name == "region":
-            parts.append(f"区划：{region.name if region else value}")
+            parts.append(gettext("区划：%(region)s") % {"region": region.name if region else value})
         elif name == "stage":
             stage = int(value) if value.isdigit() else 0
-            parts.append(f"学段：{STAGE_LABELS.get(Stage(stage), value) if stage in _STAGE_BITS else value}")
+            parts.append(gettext("学段：%(stage)s") % {
+                "stage": STAGE_LABELS.get(Stage(stage), value) if stage in _STAGE_BITS else value})
         elif name == "cohort":
-            parts.append(f"出生学年：{int(value) - 1} 年 9 月至 {value} 年 8 月出生" if value.isdigit() else value)
+            parts.append(gettext("出生学年：%(start)s 年 9 月至 %(end)s 年 8 月出生") % {"start": int(value) - 1, "end": value}
+                         if value.isdigit() else value)
         elif name in ("born_from", "born_to"):
-            parts.append(f"{'出生年份不早于' if name == 'born_from' else '出生年份不晚于'} {value}")
+            parts.append((gettext("出生年份不早于 %(year)s") if name == "born_from" else gettext("出生年份不晚于 %(year)s"))
+                         % {"year": value})
         else:
             names = value_labels.get(name, {})
-            parts.append(f"{labels[name]}：{'未填报' if value == BLANK else names.get(value, value)}")
+            parts.append(gettext("%(label)s：%(value)s") % {
+                "label": labels[name], "value": gettext("未填报") if value == BLANK else names.get(value, value)})
     for flag in params.getlist("flag"):
         if flag in flag_labels and flag not in shown_flags:
             hidden.append(("flag", flag))
             parts.append(flag_labels[flag])
     if not hidden:
         return None
-    return FigureFilter("；".join(str(p) for p in parts), tuple(hidden))
+    return FigureFilter(gettext("；").join(str(p) for p in parts), tuple(hidden))
 
 
 _STAGE_BITS = {int(s) for s in STAGE_LABELS}
-_PARAM_LABELS = {"establishment": "编制情况", "teaching_stage": "任课学段", "title_grade": "职称等级",
-                 "education_level": "最高学历", "subject": "主要任教学科", "level": "培养层次"}
+_PARAM_LABELS = {"establishment": gettext_lazy("编制情况"), "teaching_stage": gettext_lazy("任课学段"),
+                 "title_grade": gettext_lazy("职称等级"), "education_level": gettext_lazy("最高学历"),
+                 "subject": gettext_lazy("主要任教学科"), "level": gettext_lazy("培养层次")}

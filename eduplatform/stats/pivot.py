@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from django.db.models import Case, Expression, F, IntegerField, Q, Sum, Value, When
 from django.db.models.functions import Substr
 from django.utils import timezone
+from django.utils.text import format_lazy
 from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
@@ -52,8 +53,9 @@ TOTAL = gettext_lazy("合计")
 GENDERS = {"1": gettext_lazy("男"), "2": gettext_lazy("女")}
 # 教职工 age bands as staff statistics group them (基础基423-style): (label, lowest age).
 AGE_BANDS: tuple[tuple[str, int], ...] = (
-    ("24岁及以下", 0), ("25-29岁", 25), ("30-34岁", 30), ("35-39岁", 35), ("40-44岁", 40), ("45-49岁", 45),
-    ("50-54岁", 50), ("55-59岁", 55), ("60岁及以上", 60),
+    (gettext_lazy("24岁及以下"), 0), (gettext_lazy("25-29岁"), 25), (gettext_lazy("30-34岁"), 30),
+    (gettext_lazy("35-39岁"), 35), (gettext_lazy("40-44岁"), 40), (gettext_lazy("45-49岁"), 45),
+    (gettext_lazy("50-54岁"), 50), (gettext_lazy("55-59岁"), 55), (gettext_lazy("60岁及以上"), 60),
 )
 
 
@@ -97,16 +99,20 @@ def _band_labels() -> dict[str, str]:
 
 # 班额分档: each class in one labelled band (``definitions.NAMED_BANDS``), for the 大班额 question.
 SIZE_CLASSES = ("55人及以下", "大班额", "超大班额")
-SIZE_CLASS_LABELS = {"55人及以下": "55 人及以下", "大班额": f"大班额（{definitions.LARGE_CLASS_SIZE}–65 人）",
-                     "超大班额": f"超大班额（{definitions.SUPER_LARGE_CLASS_SIZE} 人及以上）"}
+# The values are data keys (the grouping expression's values and a URL parameter); the labels are shown.
+SIZE_CLASS_LABELS = {
+    SIZE_CLASSES[0]: gettext_lazy("55 人及以下"),
+    SIZE_CLASSES[1]: format_lazy(gettext_lazy("大班额（{low}–65 人）"), low=definitions.LARGE_CLASS_SIZE),
+    SIZE_CLASSES[2]: format_lazy(gettext_lazy("超大班额（{low} 人及以上）"), low=definitions.SUPER_LARGE_CLASS_SIZE),
+}
 
 
 def _size_class(_year: int) -> Expression:
     from django.db.models import CharField
 
-    return Case(When(size_band__in=definitions.SUPER_LARGE_BANDS, then=Value("超大班额")),
-                When(size_band__in=definitions.LARGE_BANDS, then=Value("大班额")),
-                default=Value("55人及以下"), output_field=CharField())
+    return Case(When(size_band__in=definitions.SUPER_LARGE_BANDS, then=Value(SIZE_CLASSES[2])),
+                When(size_band__in=definitions.LARGE_BANDS, then=Value(SIZE_CLASSES[1])),
+                default=Value(SIZE_CLASSES[0]), output_field=CharField())
 _TITLE_ORDER = {t: i for i, t in enumerate(("正高级", "副高级", "中级", "助理级", "员级", "初级", ""))}
 AREA_DIMENSION = Dimension(AREA, gettext_lazy("区域 / 学校"), None)
 STAGE = Dimension("stage", gettext_lazy("学段"), _field("stage"), lambda: {int(s): label for s, label in STAGE_LABELS.items()}, int)
@@ -158,7 +164,7 @@ SUBJECTS: tuple[Subject, ...] = (
              "graduates"),
             (AREA_DIMENSION, STAGE, GRADE, GENDER,
              Dimension("age", gettext_lazy("年龄（8月31日周岁）"), _age, dict, int),
-             Dimension("level", gettext_lazy("培养层次"), _field("level"), lambda: {"": "（不分层次）", **dict(LEVELS)})),
+             Dimension("level", gettext_lazy("培养层次"), _field("level"), lambda: {"": gettext("（不分层次）"), **dict(LEVELS)})),
             "students:list", STUDENT_MEASURE_FILTERS),
     Subject("classes", gettext_lazy("班级"), ClassRollup, ("classes", "students"),
             (AREA_DIMENSION, STAGE, GRADE,
@@ -174,7 +180,7 @@ SUBJECTS: tuple[Subject, ...] = (
              Dimension("establishment", gettext_lazy("编制情况"), _field("establishment"), lambda: dict(staff_codes.ESTABLISHMENT)),
              GENDER,
              Dimension("education_level", gettext_lazy("最高学历"), _field("education_level"), _code_labels("education_level")),
-             Dimension("title_grade", gettext_lazy("职称等级"), _field("title_grade"), lambda: {"": "未定职级"},
+             Dimension("title_grade", gettext_lazy("职称等级"), _field("title_grade"), lambda: {"": gettext("未定职级")},
                        lambda v: _TITLE_ORDER.get(v, 9)),
              Dimension("teaching_stage", gettext_lazy("任课学段"), _field("teaching_stage"), _code_labels("teaching_stage")),
              Dimension("subject", gettext_lazy("主要任教学科"), _field("subject"), lambda: dict(staff_codes.TEACHING_SUBJECTS)),
@@ -216,14 +222,15 @@ class PivotFilters:
     def describe(self) -> str:
         parts = []
         if self.stage:
-            parts.append(f"学段：{definitions.STAGE_NAMES.get(Stage(self.stage), self.stage)}")
+            parts.append(gettext("学段：%(stage)s") % {"stage": definitions.STAGE_NAMES.get(Stage(self.stage), self.stage)})
         if self.school_type:
-            parts.append(f"办学类型：{self.school_type} {codebook.code_name('school_type', self.school_type)}")
+            parts.append(gettext("办学类型：%(code)s %(name)s") % {
+                "code": self.school_type, "name": codebook.code_name("school_type", self.school_type)})
         if self.urban_rural:
-            parts.append(f"城乡：{self.urban_rural}")
+            parts.append(gettext("城乡：%(group)s") % {"group": gettext(self.urban_rural)})
         if self.sponsor:
-            parts.append(f"举办者：{self.sponsor}")
-        return "；".join(parts)
+            parts.append(gettext("举办者：%(group)s") % {"group": gettext(self.sponsor)})
+        return gettext("；").join(parts)
 
 
 def _school_condition(filters: PivotFilters) -> Q:
@@ -328,13 +335,13 @@ def _areas(actor: Actor, region: Region, school: Organization | None
         if len(lengths) == 1:
             length = lengths.pop()
             areas = {c.path: Area(c.name, region_code=c.code) for c in children}
-            own = Area(f"{region.name}直属", own_schools_of=region.code)
+            own = Area(gettext("%(region)s直属") % {"region": region.name}, own_schools_of=region.code)
             return lambda: Substr("region_path", 1, length), _Areas(areas, own), False, length
     schools = scoped(Organization.objects.filter(kind=OrgKind.SCHOOL, region_path__startswith=region.path), actor)
     if school is not None:
         schools = schools.filter(pk=school.pk)
     areas = {o.pk: Area(o.name, school_code=o.school_code or "") for o in schools}
-    return lambda: F("school_id"), _Areas(areas, Area("（其他）")), True, None
+    return lambda: F("school_id"), _Areas(areas, Area(gettext("（其他）"))), True, None
 
 
 class _Areas(dict):
@@ -440,7 +447,7 @@ def _area_order(areas: _Areas, value):
 
 def _label(dim: Dimension, names: dict, value) -> str:
     if dim.key == "age":
-        return f"{value}岁"
+        return gettext("%(age)s岁") % {"age": value}
     if value in names:
         return str(names[value])
     return gettext("未填报") if value in ("", None) else str(value)

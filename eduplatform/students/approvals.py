@@ -51,7 +51,7 @@ def county_of(school: Organization) -> Organization:
     bureau = bureau or supervising_bureau(school.region)
     if bureau is None:
         raise RecordInvalid(gettext("学校「%(name)s」") % {"name": school.name}, [FieldProblem(
-            "school", "school.no_bureau", gettext("找不到该校的主管教育行政部门，无法办理审批"), "学校")])
+            "school", "school.no_bureau", gettext("找不到该校的主管教育行政部门，无法办理审批"), gettext("学校"))])
     return bureau
 
 
@@ -74,7 +74,7 @@ def find_transfer_candidate(*, actor: Actor, student_number: str, name: str) -> 
                  .select_related("student", "school").first())
     if enrolment is None or enrolment.student.name != name.strip():
         raise RecordInvalid(pgettext("record", "转学申请"), [FieldProblem(
-            "student_number", "transfer.not_found", gettext("未找到学籍号与姓名都相符的在籍学生，请核对转学联系函"), "学籍号")])
+            "student_number", "transfer.not_found", gettext("未找到学籍号与姓名都相符的在籍学生，请核对转学联系函"), gettext("学籍号"))])
     record_event(actor=actor, action=AuditAction.VIEW_SENSITIVE, object_type="students.student",
                  object_id=enrolment.student_id, object_label=f"{enrolment.student.name}（{number}）",
                  region_path=enrolment.region_path, note="转学申请查找学生")
@@ -91,12 +91,12 @@ def apply_transfer(
     enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     problems = []
     if not enrolment.is_active:
-        problems.append(FieldProblem("student", "transfer.inactive", gettext("该学生当前没有有效学籍，应直接办理入学"), "学生"))
+        problems.append(FieldProblem("student", "transfer.inactive", gettext("该学生当前没有有效学籍，应直接办理入学"), gettext("学生")))
     if enrolment.school_id == to_school.pk:
-        problems.append(FieldProblem("to_school", "transfer.same_school", gettext("该学生已在本校在籍"), "转入学校"))
+        problems.append(FieldProblem("to_school", "transfer.same_school", gettext("该学生已在本校在籍"), gettext("转入学校")))
     grade = BY_CODE.get(to_grade)
     if grade is None or not to_school.stage_mask & grade.stage:
-        problems.append(FieldProblem("to_grade", "transfer.grade", gettext("转入年级不是本校所设年级"), "转入年级"))
+        problems.append(FieldProblem("to_grade", "transfer.grade", gettext("转入年级不是本校所设年级"), gettext("转入年级")))
     _check_application(enrolment, reason, pgettext("request kind", "转学"), problems)
     request = ChangeRequest.objects.create(
         kind=RequestKind.TRANSFER, student=enrolment.student, enrolment=enrolment, from_school=enrolment.school,
@@ -122,7 +122,7 @@ def apply_drop_out(*, actor: Actor, enrolment: Enrolment, on: dt.date, reason: s
     enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=enrolment.pk)
     problems = []
     if enrolment.status not in ACTIVE_STATUSES:
-        problems.append(FieldProblem("student", "dropout.inactive", gettext("该学生当前没有有效学籍"), "学生"))
+        problems.append(FieldProblem("student", "dropout.inactive", gettext("该学生当前没有有效学籍"), gettext("学生")))
     _check_application(enrolment, reason, pgettext("request kind", "退学"), problems)
     request = ChangeRequest.objects.create(
         kind=RequestKind.DROP_OUT, student=enrolment.student, enrolment=enrolment, from_school=enrolment.school,
@@ -137,9 +137,9 @@ def apply_drop_out(*, actor: Actor, enrolment: Enrolment, on: dt.date, reason: s
 def _check_application(enrolment: Enrolment, reason: str, what: str, problems: list[FieldProblem]) -> None:
     """What every application needs: a reason, and no other open request on the registration."""
     if not reason.strip():
-        problems.append(FieldProblem("reason", "required", gettext("请填写%(what)s原因") % {"what": what}, "原因"))
+        problems.append(FieldProblem("reason", "required", gettext("请填写%(what)s原因") % {"what": what}, gettext("原因")))
     if ChangeRequest.objects.filter(enrolment=enrolment, status=RequestStatus.PENDING).exists():
-        problems.append(FieldProblem("student", "request.open", gettext("该学生已有正在审核的异动申请"), "学生"))
+        problems.append(FieldProblem("student", "request.open", gettext("该学生已有正在审核的异动申请"), gettext("学生")))
     if problems:
         raise RecordInvalid(gettext("学生「%(name)s」的%(what)s申请") % {"name": enrolment.student.name, "what": what}, problems)
 
@@ -164,10 +164,10 @@ def decide(*, actor: Actor, step: ChangeRequestStep, approve: bool, comment: str
         raise OutOfScope(gettext("该审核环节不属于您的单位"))
     if not can_decide(actor, step):
         if step.decision != StepDecision.PENDING or request.status != RequestStatus.PENDING:
-            raise RecordInvalid(gettext("审核"), [FieldProblem("step", "step.closed", closed_step_message(request, step), "环节")])
+            raise RecordInvalid(gettext("审核"), [FieldProblem("step", "step.closed", closed_step_message(request, step), gettext("环节"))])
         raise NotPermitted(gettext("您的角色无权处理该审核环节"))
     if not approve and not comment.strip():
-        raise RecordInvalid(gettext("审核"), [FieldProblem("comment", "required", gettext("退回时须填写退回原因"), "意见")])
+        raise RecordInvalid(gettext("审核"), [FieldProblem("comment", "required", gettext("退回时须填写退回原因"), gettext("意见"))])
     step.decision = StepDecision.APPROVED if approve else StepDecision.RETURNED
     step.decided_by, step.decided_at, step.comment = actor.audit_name(), timezone.now(), comment
     step.save()
@@ -204,10 +204,10 @@ def withdraw(*, actor: Actor, request: ChangeRequest, reason: str) -> ChangeRequ
     if request.status == RequestStatus.WITHDRAWN:
         raise RecordInvalid(gettext("撤回申请"), [FieldProblem(
             "status", "request.withdrawn",
-            gettext("该申请已于 %(localtime)s 撤回，无需重复操作") % {"localtime": format(timezone.localtime(request.closed_at), '%Y-%m-%d %H:%M')}, "状态")])
+            gettext("该申请已于 %(localtime)s 撤回，无需重复操作") % {"localtime": format(timezone.localtime(request.closed_at), '%Y-%m-%d %H:%M')}, gettext("状态"))])
     if request.status != RequestStatus.PENDING:
         raise RecordInvalid(gettext("撤回申请"), [FieldProblem(
-            "status", "request.closed", gettext("该申请已%(status)s，只能撤回审核中的申请") % {"status": request.get_status_display()}, "状态")])
+            "status", "request.closed", gettext("该申请已%(status)s，只能撤回审核中的申请") % {"status": request.get_status_display()}, gettext("状态"))])
     request.status, request.closed_at = RequestStatus.WITHDRAWN, timezone.now()
     request.save()
     request.steps.filter(decision__in=[StepDecision.PENDING, StepDecision.WAITING]).update(decision=StepDecision.WAITING)
@@ -219,7 +219,7 @@ def _complete(actor: Actor, request: ChangeRequest, approver: Organization) -> N
     enrolment = Enrolment.objects.select_for_update(of=("self",)).select_related("student", "school").get(pk=request.enrolment_id)
     if enrolment.status not in ACTIVE_STATUSES:
         raise RecordInvalid(gettext("审核"), [FieldProblem("student", "request.stale",
-                                                  gettext("学生学籍状态已变为「%(status)s」，申请无法生效") % {"status": enrolment.get_status_display()}, "学生")])
+                                                  gettext("学生学籍状态已变为「%(status)s」，申请无法生效") % {"status": enrolment.get_status_display()}, gettext("学生"))])
     request.status, request.closed_at = RequestStatus.APPROVED, timezone.now()
     request.save()
     if request.kind == RequestKind.DROP_OUT:

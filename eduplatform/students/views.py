@@ -185,7 +185,7 @@ def student_list(request: HttpRequest) -> HttpResponse:
         # Active students in scope (and region) are what the roll-ups count: exact, and a sum
         # over the county roll-up instead of a count over millions of rows.
         known_total=(lambda: student_total(user, under=region.path if region else "")) if unfiltered else None,
-        total_source=gettext("统计汇总"))
+        total_source=paging.SOURCE_ROLLUP)
     query = paging.other_params(params)
     can_review = user.can(capabilities.REVIEW_STUDENT_CHANGES) or user.can(capabilities.EDIT_STUDENTS)
     klass = None

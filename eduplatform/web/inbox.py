@@ -115,7 +115,7 @@ def _staff_steps(actor: Actor) -> QuerySet:
 
 
 def _staff_items(actor: Actor, limit: int) -> list[Item]:
-    return [Item(f"{s.title} · 教职工调动", f"{s.transfer.staff.name} · {s.transfer.from_unit.name} → {s.transfer.to_unit.name}",
+    return [Item(gettext("%(step)s · 教职工调动") % {"step": s.title}, f"{s.transfer.staff.name} · {s.transfer.from_unit.name} → {s.transfer.to_unit.name}",
                  _url("staff:transfer", transfer_id=s.transfer_id), s.transfer.requested_at)
             for s in _staff_steps(actor)[:limit]]
 
@@ -148,7 +148,7 @@ def _entry_url(submission) -> str:
 
 def _returned_items(actor: Actor, limit: int) -> list[Item]:
     rows = _returned(actor).select_related("task").order_by("-reviewed_at", "pk")[:limit]
-    return [Item(f"报表被退回：{s.task.title}", s.return_reason or gettext("请查看退回原因并修改后重新上报"), _entry_url(s), s.reviewed_at)
+    return [Item(gettext("报表被退回：%(task)s") % {"task": s.task.title}, s.return_reason or gettext("请查看退回原因并修改后重新上报"), _entry_url(s), s.reviewed_at)
             for s in rows]
 
 
@@ -174,8 +174,9 @@ def _due_items(actor: Actor, limit: int) -> list[Item]:
     out = []
     for s in _due_rows(actor)[:limit]:
         days = (s.task.deadline - today).days
-        when = gettext("已逾期") if days < 0 else (gettext("今天截止") if days == 0 else f"还有 {days} 天截止")
-        out.append(Item(f"报表即将截止：{s.task.title}", f"截止日期 {s.task.deadline:%Y-%m-%d}，{when}", _entry_url(s), s.task.deadline))
+        when = gettext("已逾期") if days < 0 else (gettext("今天截止") if days == 0 else gettext("还有 %(days)s 天截止") % {"days": days})
+        out.append(Item(gettext("报表即将截止：%(task)s") % {"task": s.task.title},
+                        gettext("截止日期 %(deadline)s，%(when)s") % {"deadline": f"{s.task.deadline:%Y-%m-%d}", "when": when}, _entry_url(s), s.task.deadline))
     return out
 
 
@@ -226,7 +227,7 @@ def _review_url(submission) -> str:
 
 def _review_items(actor: Actor, limit: int) -> list[Item]:
     rows = _to_review(actor).select_related("task", "school").order_by("submitted_at", "pk")[:limit]
-    return [Item(f"报表待审核：{s.task.title}", s.school.name, _review_url(s), s.submitted_at) for s in rows]
+    return [Item(gettext("报表待审核：%(task)s") % {"task": s.task.title}, s.school.name, _review_url(s), s.submitted_at) for s in rows]
 
 
 def _explanations(actor: Actor) -> QuerySet:
@@ -236,7 +237,8 @@ def _explanations(actor: Actor) -> QuerySet:
 
 def _explanation_items(actor: Actor, limit: int) -> list[Item]:
     rows = _explanations(actor).select_related("task", "school").order_by("submitted_at", "pk")[:limit]
-    return [Item(f"核实说明待审核：{s.task.title}", f"{s.school.name} · {len(s.explanations)} 条说明", _review_url(s), s.submitted_at)
+    return [Item(gettext("核实说明待审核：%(task)s") % {"task": s.task.title},
+                 gettext("%(school)s · %(count)s 条说明") % {"school": s.school.name, "count": len(s.explanations)}, _review_url(s), s.submitted_at)
             for s in rows]
 
 
@@ -274,7 +276,7 @@ def _approvals_waiting(actor: Actor) -> list:
 
 
 def _approval_items(actor: Actor, limit: int) -> list[Item]:
-    return [Item(f"待审核本级汇总：{t.title}", gettext("下级已全部审核通过，可审核本区域"), _url("reporting:task", task_id=t.pk)
+    return [Item(gettext("待审核本级汇总：%(task)s") % {"task": t.title}, gettext("下级已全部审核通过，可审核本区域"), _url("reporting:task", task_id=t.pk)
                  or _url("reporting:tasks"), t.deadline) for t in _approvals_waiting(actor)[:limit]]
 
 
@@ -347,5 +349,5 @@ def send_digest(user) -> bool:
     found = [(s, n) for s, n in counts(user) if n]
     if not found or not (settings.NOTIFY_EMAIL or settings.NOTIFY_SMS):
         return False
-    lines = "\n".join(f"{s.label}：{n} 件" for s, n in found)
+    lines = "\n".join(gettext("%(label)s：%(count)s 件") % {"label": s.label, "count": n} for s, n in found)
     return bool(notifications.notify_users([user], subject=gettext("广东省教育信息平台：您有待办事项"), message=lines))
