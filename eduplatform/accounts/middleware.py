@@ -13,6 +13,7 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext
 
 LAST_SEEN_KEY = "last_seen"
 FOCUS_KEY = "focus_path"
@@ -29,7 +30,7 @@ class IdleSessionTimeoutMiddleware:
             last_seen = request.session.get(LAST_SEEN_KEY)
             if last_seen is not None and now - last_seen > settings.SESSION_IDLE_TIMEOUT:
                 logout(request)
-                messages.info(request, "您已长时间未操作，为保护数据安全已自动退出，请重新登录。")
+                messages.info(request, gettext("您已长时间未操作，为保护数据安全已自动退出，请重新登录。"))
             else:
                 # The stamp is refreshed at most once per SESSION_ACTIVITY_INTERVAL: writing it on
                 # every request would save the session row on every GET. The price is that the stamp
@@ -71,7 +72,7 @@ class AccountGateMiddleware:
             if request.path_info not in self._paths(_TWO_FACTOR_PAGES):
                 return redirect_to("accounts:two_factor", request)
         elif user.must_change_password and request.path_info not in self._paths(_PASSWORD_PAGES):
-            messages.warning(request, "您的密码由管理员设置（新账号或重置），请先修改密码后再使用平台。")
+            messages.warning(request, gettext("您的密码由管理员设置（新账号或重置），请先修改密码后再使用平台。"))
             return redirect_to("accounts:password_change", request)
         return self.get_response(request)
 

@@ -86,7 +86,7 @@ class User(AbstractUser):
 
     @property
     def stage_description(self) -> str:
-        return describe(self.stage_mask) if self.stage_mask else "全部学段"
+        return describe(self.stage_mask) if self.stage_mask else str(_("全部学段"))
 
 
 class RoleAssignment(models.Model):

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.db.models import QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
+from django.utils.translation import gettext
 
 from eduplatform.accounts.models import User
 from eduplatform.orgs.models import Organization
@@ -24,7 +25,7 @@ USER_LIST_ORDER = ("org_path", "username", "pk")
 def user_for(actor: Actor, user_id: int) -> User:
     user = scoped(User.objects.filter(pk=user_id), actor, with_focus=False).select_related("organization").first()
     if user is None:
-        raise Http404("账号不存在或不在您的管辖范围内")
+        raise Http404(gettext("账号不存在或不在您的管辖范围内"))
     return user
 
 

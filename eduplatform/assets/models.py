@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from eduplatform.core.scoping import ScopeFields
@@ -99,4 +100,4 @@ class AssetHoldings(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.year} 年度资产汇总"
+        return gettext("%(year)s 年度资产汇总") % {"year": self.year}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from eduplatform.assets.models import AssetHoldings, Equipment
 from eduplatform.orgs.scope import Actor, scoped
@@ -43,7 +44,7 @@ EQUIPMENT_LIST_ORDER = ("school__name", "asset_number", "pk")  # unique: keyset 
 def equipment_for(actor: Actor, pk: int) -> Equipment:
     found = scoped(Equipment.objects.select_related("school"), actor).filter(pk=pk).first()
     if found is None:
-        raise Http404("设备记录不存在或不在您的管辖范围内")
+        raise Http404(gettext("设备记录不存在或不在您的管辖范围内"))
     return found
 
 
@@ -67,5 +68,5 @@ HOLDINGS_LIST_ORDER = ("-year", "school__name", "pk")  # unique: keyset paging
 def holdings_for(actor: Actor, pk: int) -> AssetHoldings:
     found = scoped(AssetHoldings.objects.select_related("school"), actor).filter(pk=pk).first()
     if found is None:
-        raise Http404("资产汇总不存在或不在您的管辖范围内")
+        raise Http404(gettext("资产汇总不存在或不在您的管辖范围内"))
     return found

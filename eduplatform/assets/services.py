@@ -14,7 +14,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.assets import codes
 from eduplatform.assets.models import AssetHoldings, Equipment, HoldingsSource
@@ -54,8 +54,8 @@ from eduplatform.orgs.scope import Actor, require_unit_writer, unit_in_reach
 EQUIPMENT_TYPE = "assets.equipment"
 HOLDINGS_TYPE = "assets.holdings"
 EQUIPMENT_FIELDS = tuple(c.field for c in EQUIPMENT_COLUMNS)
-LABELS = {c.field: c.label for c in EQUIPMENT_COLUMNS} | {"for_teaching": "计入教学仪器设备"}
-HOLDINGS_LABELS = {c.field: c.label for c in HOLDINGS_COLUMNS} | {"source": "数据来源"}
+LABELS = {c.field: c.label for c in EQUIPMENT_COLUMNS} | {"for_teaching": gettext_noop("计入教学仪器设备")}
+HOLDINGS_LABELS = {c.field: c.label for c in HOLDINGS_COLUMNS} | {"source": gettext_noop("数据来源")}
 CODE_FIELDS = ("category", "funding_source", "acquisition_mode", "use_direction", "status")
 
 
@@ -68,7 +68,7 @@ def can_write_assets(actor: Actor, unit: Organization) -> bool:
 
 
 def require_asset_writer(actor: Actor, school: Organization) -> None:
-    require_unit_writer(actor, school, capabilities.EDIT_ASSETS, "仪器设备与资产")
+    require_unit_writer(actor, school, capabilities.EDIT_ASSETS, gettext("仪器设备与资产"))
     if not school.is_school:
         raise NotPermitted(gettext("仪器设备台账只能登记在学校名下"))
     if not school.is_open:
@@ -137,7 +137,7 @@ def create_equipment(*, actor: Actor, school: Organization, data: Mapping[str, A
     lock_unit_writes(school)
     item = Equipment(school=school, region_path=school.region_path)
     _apply(item, clean.values)
-    with unique_or_invalid(f"仪器设备「{item.name}」", field="asset_number", label=gettext("资产编号"),
+    with unique_or_invalid(gettext("仪器设备「%(name)s」") % {"name": item.name}, field="asset_number", label=gettext("资产编号"),
                            message=gettext("资产编号「%(asset_number)s」已存在于%(name)s（刚由另一位用户登记），请换一个编号或修改原记录") % {"asset_number": item.asset_number, "name": school.name}):
         item.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=EQUIPMENT_TYPE, object_id=item.pk,
@@ -242,7 +242,7 @@ def write_equipment_rows(*, actor: Actor, unit: Organization, rows: Sequence[tup
     require_asset_writer(actor, unit)
     problems: dict[int, list[RowProblem]] = {}
     report_duplicates(rows, lambda clean: "" if clean.failed("asset_number") else (clean.values.get("asset_number") or ""),
-                      "asset_number", "资产编号", problems)
+                      "asset_number", gettext("资产编号"), problems)
     for row_number, clean in rows:
         if not clean.ok:
             problems.setdefault(row_number, []).extend(EQUIPMENT_SCHEMA.row_problems(row_number, clean))
@@ -361,8 +361,8 @@ def _typed_problems(school: Organization, values: Mapping[str, Any], today: dt.d
         typed = values.get(name)
         if typed not in (None, 0) and (existing is None or typed != getattr(existing, name)):
             label = HOLDINGS_SCHEMA.by_field[name].label
-            out.append((name, f"{school.name}已建立仪器设备台账，{label}由台账汇总，不能手工填写；"
-                              "请修改台账，或只填写“台账外固定资产值”"))
+            out.append((name, gettext("%(school)s已建立仪器设备台账，%(label)s由台账汇总，不能手工填写；"
+                                      "请修改台账，或只填写“台账外固定资产值”") % {"school": school.name, "label": gettext(label)}))
     return out
 
 
@@ -478,7 +478,7 @@ def write_holdings_rows(*, actor: Actor, unit: Organization, rows: Sequence[tupl
             continue
         school, year = keyed[row_number]
         found = existing.get((school.pk, year))
-        record = f"{school.name} {year} 年度资产汇总"
+        record = gettext("%(school)s %(year)s 年度资产汇总") % {"school": school.name, "year": year}
         if found is None:
             outcome = RowOutcome(row_number, RowAction.CREATE, record)
         else:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.http import Http404
+from django.utils.translation import gettext
 
 from eduplatform.core.paging import within_path
 from eduplatform.facilities.models import Building, LandParcel, Tenure
@@ -43,7 +44,7 @@ def school_for(actor: Actor, code: str) -> Organization:
     found = scoped(Organization.objects.filter(kind=OrgKind.SCHOOL), actor, with_focus=False).filter(
         school_code=code).first()
     if found is None:
-        raise Http404("没有这所学校，或它不在您的管辖范围内")
+        raise Http404(gettext("没有这所学校，或它不在您的管辖范围内"))
     return found
 
 
@@ -96,7 +97,7 @@ BUILDING_LIST_ORDER = ("region_path", "school_id", "number", "pk")
 def building_for(actor: Actor, building_id: int) -> Building:
     found = scoped(Building.objects.select_related("school"), actor).filter(pk=building_id).first()
     if found is None:
-        raise Http404("没有这栋建筑物，或它不在您的管辖范围内")
+        raise Http404(gettext("没有这栋建筑物，或它不在您的管辖范围内"))
     return found
 
 
@@ -145,7 +146,7 @@ def totals_from_rollup(sums: dict[str, object]) -> FloorAreaTotals:
 def parcel_for(actor: Actor, parcel_id: int) -> LandParcel:
     found = scoped(LandParcel.objects.select_related("school"), actor).filter(pk=parcel_id).first()
     if found is None:
-        raise Http404("没有这宗土地，或它不在您的管辖范围内")
+        raise Http404(gettext("没有这宗土地，或它不在您的管辖范围内"))
     return found
 
 

@@ -16,7 +16,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core.errors import (
     FieldProblem,
@@ -58,7 +58,7 @@ from eduplatform.orgs.scope import Actor, require_unit_writer, unit_in_reach
 
 BUILDING_TYPE, LAND_TYPE = "facilities.building", "facilities.parcel"
 BUILDING_FEED, LAND_FEED = "building", "land_parcel"
-WHAT = "土地与校舍信息"
+WHAT = gettext_lazy("土地与校舍信息")
 BUILDING_FIELDS = tuple(c.field for c in BUILDING_COLUMNS)
 LAND_FIELDS = tuple(c.field for c in LAND_COLUMNS)
 
@@ -154,7 +154,7 @@ def create_building(*, actor: Actor, school: Organization, data: Mapping[str, An
         raise _invalid(record, clean, BUILDING_LABELS)
     hold_unit(school)
     building = Building(school=school, region_path=school.region_path, **clean.values)
-    with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", "建筑物编号"),
+    with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", gettext("建筑物编号")),
                            message=gettext("建筑物编号「%(number)s」已存在于%(name)s（刚由另一位用户登记），请换一个编号") % {"number": building.number, "name": school.name}):
         building.save()
     record_change(actor=actor, action=AuditAction.CREATE, object_type=BUILDING_TYPE, object_id=building.pk,
@@ -191,7 +191,7 @@ def update_building(*, actor: Actor, building: Building, data: Mapping[str, Any]
     if not changes:
         return building
     building.updated_at = timezone.now()
-    with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", "建筑物编号"),
+    with unique_or_invalid(record, field="number", label=BUILDING_LABELS.get("number", gettext("建筑物编号")),
                            message=gettext("建筑物编号「%(number)s」已存在于%(name)s（刚由另一位用户登记），请换一个编号") % {"number": building.number, "name": school.name}):
         building.save()
     record_change(actor=actor, action=AuditAction.UPDATE, object_type=BUILDING_TYPE, object_id=building.pk,
@@ -447,7 +447,7 @@ def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[i
     def number_of(clean: CleanRow) -> str:
         return "" if clean.failed("number") else (clean.values.get("number") or "")
 
-    report_duplicates(rows, number_of, "number", "建筑物编号", problems)
+    report_duplicates(rows, number_of, "number", gettext("建筑物编号"), problems)
     lock_unit_writes(unit)  # the look-up below and the write stay one step for this school
     numbers = {number_of(c) for row, c in rows if row not in problems and number_of(c)}
     existing = {b.number: b for b in Building.objects.select_for_update().filter(school=unit, number__in=numbers)}
@@ -471,7 +471,7 @@ def import_buildings(*, actor: Actor, unit: Organization, rows: Sequence[tuple[i
 
     return _finish_batch(problems=problems, planned=planned,
                          accept_valid=accept_valid, dry_run=dry_run, policy=policy, key_field="number",
-                         key_label="建筑物编号", write=write)
+                         key_label=gettext("建筑物编号"), write=write)
 
 
 def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int, CleanRow]], accept_valid: bool,
@@ -491,7 +491,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
     def name_of(clean: CleanRow) -> str:
         return "" if clean.failed("name") else (clean.values.get("name") or "")
 
-    report_duplicates(rows, certificate_of, "certificate_number", "土地证号", problems)
+    report_duplicates(rows, certificate_of, "certificate_number", gettext("土地证号"), problems)
     report_duplicates(rows, name_of, "name", LAND_LABELS["name"], problems)
     checked = [(row, c) for row, c in rows if row not in problems]
     lock_unit_writes(unit)  # the look-up below and the write stay one step for this school
@@ -527,8 +527,9 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
                                         % {"name": name, "certificate": namesake.certificate_number or gettext("无")})]
             continue
         planned.append(_plan(unit, row, clean, parcel, model=LandParcel, snapshot=parcel_snapshot, labels=LAND_LABELS,
-                             describe=lambda p: f"地块「{p.name}」" + (f"（土地证号 {p.certificate_number}）"
-                                                                     if p.certificate_number else "")))
+                             describe=lambda p: gettext("地块「%(name)s」") % {"name": p.name} + (
+                                 gettext("（土地证号 %(number)s）") % {"number": p.certificate_number}
+                                 if p.certificate_number else "")))
 
     def write(valid: list[_Planned]) -> tuple[int, int]:
         return _write_planned(actor=actor, unit=unit, planned=valid, model=LandParcel, schema=LAND_SCHEMA,
@@ -537,7 +538,7 @@ def import_parcels(*, actor: Actor, unit: Organization, rows: Sequence[tuple[int
 
     return _finish_batch(problems=problems, planned=planned,
                          accept_valid=accept_valid, dry_run=dry_run, policy=policy, key_field="certificate_number",
-                         key_label="土地证号", write=write)
+                         key_label=gettext("土地证号"), write=write)
 
 
 def _recheck_quality(object_type: str, pk: int) -> None:

@@ -137,7 +137,7 @@ def _per_school_reference(actor: Actor, region: Region, rate_set: FundingRateSet
                                           "sponsor_code")}
     allocations = []
     for school_id, stages in counts.items():
-        school = schools.get(school_id, {"name": f"学校 {school_id}", "school_code": "", "urban_rural_code": "",
+        school = schools.get(school_id, {"name": gettext("学校 %(id)s") % {"id": school_id}, "school_code": "", "urban_rural_code": "",
                                          "school_type_code": "", "sponsor_code": ""})
         allocation = SchoolAllocation(school_id, school["name"], school["school_code"], paths[school_id],
                                       school["urban_rural_code"].startswith(RURAL_PREFIX),
@@ -172,7 +172,7 @@ def school_allocations(actor: Actor, region: Region, rate_set: FundingRateSet, s
     rates = {r.stage: r for r in rate_set.rates.all()}
     allocations: dict[int, SchoolAllocation] = {}
     for r in inputs:
-        school = names.get(r["school_id"], {"name": f"学校 {r['school_id']}", "school_code": ""})
+        school = names.get(r["school_id"], {"name": gettext("学校 %(id)s") % {"id": r["school_id"]}, "school_code": ""})
         allocation = allocations.get(r["school_id"])
         if allocation is None:
             allocation = allocations[r["school_id"]] = SchoolAllocation(

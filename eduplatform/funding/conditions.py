@@ -56,7 +56,7 @@ JUNIOR_COLLEGE_TYPES = ("414", "415")  # 专科院校：高等专科学校、高
 EXTERNAL_TEACHER = "7"  # staff_category_k12 兼任（职）教师: counted as 聘请校外教师
 POSTGRADUATE_EDUCATION = "1"  # GB/T 4658 学历 1x 研究生
 # students.schema.LEVELS: 1 专科, 2 本科, 3 硕士, 4 博士 (5 中职 and '' are not higher-education levels)
-LEVEL_LABELS = {"1": "专科", "2": "本科", "3": "硕士", "4": "博士"}
+LEVEL_LABELS = {"1": gettext_noop("专科"), "2": gettext_noop("本科"), "3": gettext_noop("硕士"), "4": gettext_noop("博士")}
 WEIGHTS = {"1": decimal.Decimal(1), "2": decimal.Decimal(1), "3": decimal.Decimal("1.5"), "4": decimal.Decimal(2)}
 NOT_RECORDED = gettext_lazy("留学生、预科、进修、成人脱产、夜大（业余）、函授学生平台未记录，未计入折合在校生和全日制在校生；"
                             "教师的研究生学位未纳入教职工汇总，研究生学位教师比例无法核验")

@@ -36,7 +36,7 @@ class FundingRateSet(models.Model):
         constraints = [models.UniqueConstraint(fields=["year", "version"], name="one_funding_rate_version")]
 
     def __str__(self) -> str:
-        return f"{self.year} 年度生均公用经费定额（第 {self.version} 版）"
+        return gettext("%(year)s 年度生均公用经费定额（第 %(version)s 版）") % {"year": self.year, "version": self.version}
 
 
 class FundingRate(models.Model):
@@ -80,10 +80,11 @@ class FundingRate(models.Model):
     def applies_to(self, *, school_type_code: str, sponsor_code: str) -> str:
         """'' when this line funds a school of this 办学类型 and 举办者; otherwise why not."""
         if sponsor_code == PRIVATE_SPONSOR and not self.covers_private:
-            return "本定额不适用于民办学校"
+            return gettext("本定额不适用于民办学校")
         prefixes = self.school_type_prefixes
         if prefixes and not any(school_type_code.startswith(p) for p in prefixes):
-            return f"本定额只适用于办学类型 {'、'.join(prefixes)}，该校为 {school_type_code or '未填'}"
+            return gettext("本定额只适用于办学类型 %(types)s，该校为 %(school_type)s") % {
+                "types": "、".join(prefixes), "school_type": school_type_code or gettext("未填")}
         return ""
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from eduplatform.funding.models import FundingRateSet, HigherEdProfile
 from eduplatform.orgs.scope import Actor, scoped
@@ -17,7 +18,7 @@ def rate_sets() -> QuerySet[FundingRateSet]:
 def rate_set_by_id(rate_set_id: int) -> FundingRateSet:
     found = rate_sets().filter(pk=rate_set_id).first()
     if found is None:
-        raise Http404("该定额版本不存在")
+        raise Http404(gettext("该定额版本不存在"))
     return found
 
 

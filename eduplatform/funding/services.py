@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.core import locks
 from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector
@@ -35,9 +35,11 @@ FUNDED_STAGES: tuple[Stage, ...] = (Stage.PRESCHOOL, Stage.PRIMARY, Stage.JUNIOR
                                     Stage.SPECIAL, Stage.HIGHER)
 RATE_FIELDS = ("per_student", "per_boarder", "per_disabled", "minimum_headcount", "school_types", "covers_private",
                "source")
-RATE_LABELS = {"per_student": "生均定额", "per_boarder": "寄宿生增加", "per_disabled": "残疾学生定额",
-               "minimum_headcount": "乡村小规模学校按人数核定", "school_types": "适用办学类型",
-               "covers_private": "适用于民办学校", "source": "来源"}
+# Marked with gettext_noop: the audit entries store the Chinese, the form translates them (funding/forms.py).
+RATE_LABELS = {"per_student": gettext_noop("生均定额"), "per_boarder": gettext_noop("寄宿生增加"),
+               "per_disabled": gettext_noop("残疾学生定额"), "minimum_headcount": gettext_noop("乡村小规模学校按人数核定"),
+               "school_types": gettext_noop("适用办学类型"), "covers_private": gettext_noop("适用于民办学校"),
+               "source": gettext_noop("来源")}
 TRUE_WORDS, FALSE_WORDS = {"是", "适用", "true", "1", "yes", "y"}, {"否", "不适用", "false", "0", "no", "n", ""}
 LARGEST_AMOUNT = decimal.Decimal("1000000")  # 元 per student and year: anything above is a typing error
 LARGEST_HEADCOUNT = 10000
@@ -222,14 +224,14 @@ def set_institution_category(*, actor: Actor, school: Organization, category: st
     # Writes use the reads' scope filter too: a K-12 officer reaches a college's path but not its stage.
     if not scoped(Organization.objects.filter(pk=school.pk), actor, with_focus=False).exists():
         raise OutOfScope()
-    require_unit_writer(actor, school, capabilities.MANAGE_SCHOOLS, "学校信息")
+    require_unit_writer(actor, school, capabilities.MANAGE_SCHOOLS, gettext("学校信息"))
     problems = ProblemCollector(gettext("学校「%(name)s」") % {"name": school.name})
     if not school.is_school or not school.stage_mask & Stage.HIGHER or not school.school_type_code.startswith("41"):
         problems.add("school", "school.not_higher", gettext("%(name)s不是普通高等学校，不适用普通高等学校基本办学条件指标") % {"name": school.name},
                      gettext("学校"))
     if category not in InstitutionCategory.values:
-        problems.add("category", "code.unknown", f"院校类别「{category}」不在可选范围内："
-                     + "、".join(str(c.label) for c in InstitutionCategory), gettext("院校类别"))
+        problems.add("category", "code.unknown", gettext("院校类别「%(category)s」不在可选范围内：%(choices)s") % {
+            "category": category, "choices": "、".join(str(c.label) for c in InstitutionCategory)}, gettext("院校类别"))
     problems.raise_if_any()
     profile = HigherEdProfile.objects.select_for_update().filter(school=school).first()
     before = {"category": profile.get_category_display() if profile else ""}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db.models import F, Q, QuerySet
 from django.http import Http404
+from django.utils.translation import gettext
 
 from eduplatform.core.models import ImportJob
 from eduplatform.orgs.models import Organization, OrgKind
@@ -27,7 +28,7 @@ def import_jobs(actor: Actor, kind: str | None = None) -> QuerySet[ImportJob]:
 def import_job_for(actor: Actor, pk: int, kind: str | None = None) -> ImportJob:
     job = import_jobs(actor, kind).filter(pk=pk).defer(None).defer("content").first()
     if job is None:
-        raise Http404("导入任务不存在或不在您的管辖范围内")
+        raise Http404(gettext("导入任务不存在或不在您的管辖范围内"))
     return job
 
 

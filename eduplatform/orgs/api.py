@@ -16,7 +16,7 @@ def _may_read_records(request: HttpRequest) -> None:
         raise NotPermitted("您的角色无权读取业务数据")
 
 
-router = Router(tags=["学校与区划"])
+router = Router(tags=[gettext_noop("学校与区划")])
 
 
 def school_out(school: Organization) -> SchoolOut:

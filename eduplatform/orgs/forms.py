@@ -90,21 +90,21 @@ def town_choices(actor: Actor) -> list[tuple[str, object]]:
 
 
 class SchoolForm(ServiceErrorsMixin, forms.Form):
-    school_code = forms.CharField(label=SCHOOL_FIELD_LABELS["school_code"], required=False, max_length=20)
-    name = forms.CharField(label=SCHOOL_FIELD_LABELS["name"], required=False, max_length=200)
-    school_type_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["school_type_code"], required=False)
-    sponsor_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["sponsor_code"], required=False)
-    urban_rural_code = forms.ChoiceField(label=SCHOOL_FIELD_LABELS["urban_rural_code"], required=False)
-    town_code = forms.CharField(label=SCHOOL_FIELD_LABELS["town_code"], required=False, max_length=12,
+    school_code = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["school_code"]), required=False, max_length=20)
+    name = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["name"]), required=False, max_length=200)
+    school_type_code = forms.ChoiceField(label=gettext_lazy(SCHOOL_FIELD_LABELS["school_type_code"]), required=False)
+    sponsor_code = forms.ChoiceField(label=gettext_lazy(SCHOOL_FIELD_LABELS["sponsor_code"]), required=False)
+    urban_rural_code = forms.ChoiceField(label=gettext_lazy(SCHOOL_FIELD_LABELS["urban_rural_code"]), required=False)
+    town_code = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["town_code"]), required=False, max_length=12,
                                 widget=RemotePicker(url="orgs:pick_towns", kind="region", placeholder=gettext_lazy("输入乡镇（街道）名称")))
-    address = forms.CharField(label=SCHOOL_FIELD_LABELS["address"], required=False, max_length=200)
-    longitude = forms.CharField(label=SCHOOL_FIELD_LABELS["longitude"], required=False, max_length=20)
-    latitude = forms.CharField(label=SCHOOL_FIELD_LABELS["latitude"], required=False, max_length=20)
-    principal_name = forms.CharField(label=SCHOOL_FIELD_LABELS["principal_name"], required=False, max_length=50)
-    phone = forms.CharField(label=SCHOOL_FIELD_LABELS["phone"], required=False, max_length=30)
-    website = forms.CharField(label=SCHOOL_FIELD_LABELS["website"], required=False, max_length=200)
+    address = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["address"]), required=False, max_length=200)
+    longitude = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["longitude"]), required=False, max_length=20)
+    latitude = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["latitude"]), required=False, max_length=20)
+    principal_name = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["principal_name"]), required=False, max_length=50)
+    phone = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["phone"]), required=False, max_length=30)
+    website = forms.CharField(label=gettext_lazy(SCHOOL_FIELD_LABELS["website"]), required=False, max_length=200)
     founded_on = forms.CharField(
-        label=SCHOOL_FIELD_LABELS["founded_on"], required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=gettext_lazy(SCHOOL_FIELD_LABELS["founded_on"]), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     effective_on = forms.DateField(
         label=gettext_lazy("变更生效日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}),
@@ -157,7 +157,7 @@ def school_from_form(form: forms.Form, user, field: str = "school_code") -> Orga
     code = form.cleaned_data.get(field, "")
     school = open_school_by_code(user, code)
     if school is None:
-        form.add_error(field, f"学校标识码「{code}」不存在、已撤销或不在您的管辖范围内")
+        form.add_error(field, gettext("学校标识码「%(code)s」不存在、已撤销或不在您的管辖范围内") % {"code": code})
     return school
 
 

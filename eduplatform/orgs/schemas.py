@@ -29,12 +29,12 @@ class SchoolOut(Schema):
 
 class SchoolPage(Schema):
     items: list[SchoolOut]
-    next_cursor: str | None = Field(description="下一页游标；为空表示已到最后一页")
+    next_cursor: str | None = Field(description=gettext_noop("下一页游标；为空表示已到最后一页"))
 
 
 class RegionOut(Schema):
-    code: str = Field(description="12位统计用区划代码")
+    code: str = Field(description=gettext_noop("12位统计用区划代码"))
     name: str
     level: str
     parent_code: str | None
-    schools: int = Field(description="在办学校数（本辖区可见部分）")
+    schools: int = Field(description=gettext_noop("在办学校数（本辖区可见部分）"))

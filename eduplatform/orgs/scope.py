@@ -13,6 +13,7 @@ from typing import Any, Protocol, TypeVar
 
 from django.db import models
 from django.db.models import F, Q, QuerySet
+from django.utils.translation import gettext
 
 M = TypeVar("M", bound=models.Model)
 
@@ -123,6 +124,6 @@ def require_unit_writer(actor: Actor, unit: Any, capability: str, what: str) -> 
     from eduplatform.core.errors import NotPermitted, OutOfScope
 
     if not actor.can(capability):
-        raise NotPermitted(f"您的角色无权修改{what}")
+        raise NotPermitted(gettext("您的角色无权修改%(what)s") % {"what": what})
     if not unit_in_reach(actor, unit):
-        raise OutOfScope("该单位不在您的管辖范围内")
+        raise OutOfScope(gettext("该单位不在您的管辖范围内"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, F, Q, QuerySet
 from django.db.models.functions import Length
 from django.http import Http404
+from django.utils.translation import gettext
 
 from eduplatform.orgs.models import (
     Organization,
@@ -59,7 +60,7 @@ def school_for(actor: Actor, school_code: str) -> Organization:
         .first()
     )
     if school is None:
-        raise Http404("学校不存在或不在您的管辖范围内")
+        raise Http404(gettext("学校不存在或不在您的管辖范围内"))
     return school
 
 
@@ -74,7 +75,7 @@ def regions_in_scope(actor: Actor) -> QuerySet[Region]:
 def region_for(actor: Actor, code: str) -> Region:
     region = scoped(Region.objects.filter(code=code), actor, with_focus=False).first()
     if region is None:
-        raise Http404("区划不存在或不在您的管辖范围内")
+        raise Http404(gettext("区划不存在或不在您的管辖范围内"))
     return region
 
 

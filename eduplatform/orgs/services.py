@@ -16,7 +16,7 @@ from django.db import transaction
 from django.db.models import Value
 from django.db.models.functions import Concat, Length, Substr
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.core.errors import NotPermitted, OutOfScope, ProblemCollector, RecordInvalid
 from eduplatform.core.integrity import unique_or_invalid
@@ -37,24 +37,25 @@ from eduplatform.orgs.stages import mask_from_source
 from eduplatform.standards import codebook
 from eduplatform.standards.validators import IdentifierError, validate_school_code
 
-# Field → Chinese label, in the order of 基础基111; forms, audit entries and templates use it.
+# Field → Chinese label, in the order of 基础基111; forms, audit entries and templates use it (marked with
+# gettext_noop: audit entries store the Chinese, what is shown is translated with gettext).
 SCHOOL_FIELD_LABELS: dict[str, str] = {
-    "school_code": "学校标识码",
-    "name": "学校名称",
-    "school_type_code": "办学类型",
-    "sponsor_code": "举办者",
-    "urban_rural_code": "城乡分类",
-    "town_code": "所在乡镇（街道）",
-    "address": "地址",
-    "longitude": "经度",
-    "latitude": "纬度",
-    "principal_name": "校长（负责人）",
-    "phone": "联系电话",
-    "website": "网址",
-    "founded_on": "建校日期",
-    "is_open": "办学状态",
-    "closed_on": "撤销日期",
-    "closed_reason": "撤销原因",
+    "school_code": gettext_noop("学校标识码"),
+    "name": gettext_noop("学校名称"),
+    "school_type_code": gettext_noop("办学类型"),
+    "sponsor_code": gettext_noop("举办者"),
+    "urban_rural_code": gettext_noop("城乡分类"),
+    "town_code": gettext_noop("所在乡镇（街道）"),
+    "address": gettext_noop("地址"),
+    "longitude": gettext_noop("经度"),
+    "latitude": gettext_noop("纬度"),
+    "principal_name": gettext_noop("校长（负责人）"),
+    "phone": gettext_noop("联系电话"),
+    "website": gettext_noop("网址"),
+    "founded_on": gettext_noop("建校日期"),
+    "is_open": gettext_noop("办学状态"),
+    "closed_on": gettext_noop("撤销日期"),
+    "closed_reason": gettext_noop("撤销原因"),
 }
 # Facts whose change is dated (a school moving town, changing type): they open a new version.
 VERSIONED_FIELDS = ("name", "region", "school_type_code", "sponsor_code", "urban_rural_code", "is_open")
@@ -104,7 +105,7 @@ def _parse_decimal(
     raw = _text(data, key)
     if not raw:
         return None
-    label = SCHOOL_FIELD_LABELS[key]
+    label = gettext(SCHOOL_FIELD_LABELS[key])
     try:
         value = Decimal(raw)
     except InvalidOperation:
@@ -197,7 +198,7 @@ def _clean_school(
             holder = lookups.holder_of(code, getattr(current, "pk", None))
             if holder is not None:
                 # A school outside the actor's jurisdiction is not named: its existence is all it learns.
-                named = f"「{holder.name}」" if actor is None or unit_in_reach(actor, holder) else "管辖范围外的学校"
+                named = f"「{holder.name}」" if actor is None or unit_in_reach(actor, holder) else gettext("管辖范围外的学校")
                 problems.add(
                     "school_code",
                     "school_code.duplicate",
@@ -222,7 +223,7 @@ def _clean_school(
         if key in given:
             value = _text(data, key)
             codebook.check_code(
-                problems, field=key, label=SCHOOL_FIELD_LABELS[key], table_key=table, value=value, leaf_only=leaf
+                problems, field=key, label=gettext(SCHOOL_FIELD_LABELS[key]), table_key=table, value=value, leaf_only=leaf
             )
             clean[key] = value
     if "sponsor_code" in clean and clean["sponsor_code"] in {"8/9", "1/2"}:
@@ -231,7 +232,7 @@ def _clean_school(
     if "town_code" in given:
         town_code = _text(data, "town_code")
         town = lookups.town(town_code) if town_code else None
-        label = SCHOOL_FIELD_LABELS["town_code"]
+        label = gettext(SCHOOL_FIELD_LABELS["town_code"])
         if not town_code:
             problems.add("town_code", "required", gettext("%(label)s不能为空") % {"label": label}, label)
         elif town is None:
@@ -261,7 +262,7 @@ def _clean_school(
         if key in given:
             value = _text(data, key)
             if len(value) > limit:
-                problems.add(key, "too_long", gettext("%(value)s不能超过%(limit)s个字符") % {"value": SCHOOL_FIELD_LABELS[key], "limit": limit}, SCHOOL_FIELD_LABELS[key])
+                problems.add(key, "too_long", gettext("%(value)s不能超过%(limit)s个字符") % {"value": gettext(SCHOOL_FIELD_LABELS[key]), "limit": limit}, gettext(SCHOOL_FIELD_LABELS[key]))
             clean[key] = value
     if "phone" in given:
         phone = _text(data, "phone")
@@ -269,7 +270,7 @@ def _clean_school(
             problems.add("phone", "phone.invalid", gettext("联系电话「%(phone)s」格式不正确，只能包含数字和“-”") % {"phone": phone}, gettext("联系电话"))
         clean["phone"] = phone
     if "founded_on" in given:
-        clean["founded_on"] = parse_date(problems, data, "founded_on", "建校日期")
+        clean["founded_on"] = parse_date(problems, data, "founded_on", gettext("建校日期"))
     return clean
 
 
@@ -405,7 +406,7 @@ def close_school(*, actor: Actor, school: Organization, closed_on: Any, reason: 
     if not actor.can(capabilities.MANAGE_SCHOOLS):
         raise NotPermitted(gettext("只有教育行政部门可以撤销学校"))
     problems = ProblemCollector(gettext("学校「%(name)s」") % {"name": school.name})
-    day = parse_date(problems, {"closed_on": closed_on}, "closed_on", "撤销日期")
+    day = parse_date(problems, {"closed_on": closed_on}, "closed_on", gettext("撤销日期"))
     if day is None and not problems.has("closed_on"):
         problems.add("closed_on", "required", gettext("撤销日期不能为空"), gettext("撤销日期"))
     if not (reason or "").strip():

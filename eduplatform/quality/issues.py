@@ -265,16 +265,16 @@ def schedule_recheck(object_type: str, ids: Sequence[int]) -> None:
 
 def _require_school_actor(actor: Actor, issue: QualityIssue) -> None:
     if not actor.can(capabilities.RESOLVE_QUALITY):
-        raise NotPermitted("您的角色无权处理数据质量问题")
+        raise NotPermitted(gettext("您的角色无权处理数据质量问题"))
     if scope_of(actor, with_focus=False).school_id != issue.school_id:
-        raise OutOfScope("该问题不属于本校")
+        raise OutOfScope(gettext("该问题不属于本校"))
 
 
 def _require_reviewer(actor: Actor, issue: QualityIssue) -> None:
     if not actor.can(capabilities.REVIEW_QUALITY):
-        raise NotPermitted("您的角色无权审核数据质量问题")
+        raise NotPermitted(gettext("您的角色无权审核数据质量问题"))
     if scope_of(actor, with_focus=False).school_id is not None or not unit_in_reach(actor, issue.school):
-        raise OutOfScope("该问题不在您的管辖范围内")
+        raise OutOfScope(gettext("该问题不在您的管辖范围内"))
 
 
 def _refuse(issue: QualityIssue, field: str, code: str, message: str) -> RecordInvalid:

@@ -55,11 +55,11 @@ def start_scan(*, actor: Actor | None, region_path: str, codes: Sequence[str] | 
     an operator's command or the system (after an import)."""
     if actor is not None:
         if not actor.can(capabilities.REVIEW_QUALITY):
-            raise NotPermitted("您的角色无权发起质量扫描")
+            raise NotPermitted(gettext("您的角色无权发起质量扫描"))
         if actor.stage_mask:
-            raise NotPermitted("按学段限定的账号不能发起全区质量扫描")
+            raise NotPermitted(gettext("按学段限定的账号不能发起全区质量扫描"))
         if not path_in_scope(actor, region_path):
-            raise OutOfScope("该区域不在您的管辖范围内")
+            raise OutOfScope(gettext("该区域不在您的管辖范围内"))
     wanted = _check_codes(codes)
     with transaction.atomic():
         locks.hold(QUALITY_SCAN, region_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.db.models import Case, CharField, F, Q, QuerySet, Value, When
 from django.http import Http404
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.core import search
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
@@ -44,7 +45,8 @@ FLAGS = {
     "dual_qualified": Q(is_dual_qualified=True),
     "qualified": ~Q(qualification_type=""),
 }
-FLAG_LABELS = {"backbone": "骨干教师", "head_teacher": "班主任", "dual_qualified": "双师型教师", "qualified": "具有教师资格"}
+FLAG_LABELS = {"backbone": gettext_lazy("骨干教师"), "head_teacher": gettext_lazy("班主任"),
+               "dual_qualified": gettext_lazy("双师型教师"), "qualified": gettext_lazy("具有教师资格")}
 
 
 def staff_in_scope(
@@ -125,7 +127,7 @@ def staff_for(actor: Actor, staff_id: int) -> StaffMember:
     """One post, or 404 when unknown *or* outside the jurisdiction."""
     staff = scoped(StaffMember.objects.filter(pk=staff_id), actor, with_focus=False).select_related("unit").first()
     if staff is None:
-        raise Http404("人员不存在或不在您的管辖范围内")
+        raise Http404(gettext("人员不存在或不在您的管辖范围内"))
     return staff
 
 
@@ -175,7 +177,7 @@ TRANSFER_LIST_ORDER = ("-requested_at", "-pk")
 def transfer_for(actor: Actor, transfer_id: int) -> StaffTransfer:
     transfer = transfers_visible_to(actor).filter(pk=transfer_id).first()
     if transfer is None:
-        raise Http404("调动申请不存在或不在您的管辖范围内")
+        raise Http404(gettext("调动申请不存在或不在您的管辖范围内"))
     return transfer
 
 

@@ -276,7 +276,7 @@ def write_posts(
                                  gettext("%(name)s（教职工号 %(staff_number)s）") % {"name": staff.name, "staff_number": staff.staff_number}, changes)
             if changes:
                 planned_updates.append((row, after, changes))
-        refused = policy_problem(policy, outcome, field_name="id_number", label=FIELD_LABELS.get("id_number", "身份证件号"),
+        refused = policy_problem(policy, outcome, field_name="id_number", label=FIELD_LABELS.get("id_number", gettext("身份证件号")),
                                  value=mask_id_number(v["id_number"]))
         if refused is not None:
             problems.append(refused)
@@ -441,7 +441,7 @@ def hire(*, actor: Actor, unit: Organization, data: Mapping[str, Any], today: dt
         ).values_list("staff_number", flat=True).first()
         if here is not None:
             raise RecordInvalid(label, [FieldProblem("id_number", "invalid", gettext("该人员已在本单位在岗（教职工号 %(here)s），不能重复录入") % {"here": here},
-                                                     FIELD_LABELS.get("id_number", "身份证件号"))])
+                                                     FIELD_LABELS.get("id_number", gettext("身份证件号")))])
     try:
         # Two hires at once in one county can draw the same new 教职工号, or hire one person twice:
         # the unique index refuses the second, reported like the checks' own refusals.

@@ -54,10 +54,11 @@ class SnapshotExists(RecordInvalid):
 
     def __init__(self, existing: Snapshot) -> None:
         self.existing = existing
-        super().__init__("统计快照", [FieldProblem(
+        super().__init__(gettext("统计快照"), [FieldProblem(
             "census_date", "snapshot.exists",
-            f"统计时点 {existing.census_date:%Y-%m-%d} 已有{existing}（{existing.taken_by} 于 "
-            f"{timezone.localtime(existing.taken_at):%Y-%m-%d %H:%M} 生成），未重复生成", gettext("统计时点"))])
+            gettext("统计时点 %(date)s 已有%(snapshot)s（%(by)s 于 %(when)s 生成），未重复生成") % {
+                "date": f"{existing.census_date:%Y-%m-%d}", "snapshot": existing, "by": existing.taken_by,
+                "when": f"{timezone.localtime(existing.taken_at):%Y-%m-%d %H:%M}"}, gettext("统计时点"))])
 
 
 @transaction.atomic
@@ -72,13 +73,15 @@ def take_snapshot(*, actor: Actor, census_date: dt.date | None, title: str = "",
     asking for another version says so by submitting the form again (a double click of one form
     is stopped by its one-time token, ``core/once.py``)."""
     if not can_take_snapshots(actor):
-        raise NotPermitted("只有省级统计部门可以生成统计快照")
+        raise NotPermitted(gettext("只有省级统计部门可以生成统计快照"))
     today = today or timezone.localdate()
     if census_date is None:
-        raise RecordInvalid("统计快照", [FieldProblem("census_date", "required", "请填写统计时点", gettext("统计时点"))])
+        raise RecordInvalid(gettext("统计快照"), [FieldProblem("census_date", "required", gettext("请填写统计时点"),
+                                                          gettext("统计时点"))])
     if census_date > today:
-        raise RecordInvalid("统计快照", [FieldProblem(
-            "census_date", "date.future", f"统计时点 {census_date:%Y-%m-%d} 尚未到来：快照只能在统计时点当天或之后生成",
+        raise RecordInvalid(gettext("统计快照"), [FieldProblem(
+            "census_date", "date.future",
+            gettext("统计时点 %(date)s 尚未到来：快照只能在统计时点当天或之后生成") % {"date": f"{census_date:%Y-%m-%d}"},
             gettext("统计时点"))])
     locks.hold(locks.SNAPSHOT, "take")
     if if_absent:
@@ -154,19 +157,20 @@ def publish_snapshot(*, actor: Actor, snapshot: Snapshot) -> Snapshot:
     which called ``record_census_signoff``. Checked inside the row lock, so a withdrawal committed
     first is seen."""
     if not can_take_snapshots(actor):
-        raise NotPermitted("只有省级统计部门可以公布统计数据")
+        raise NotPermitted(gettext("只有省级统计部门可以公布统计数据"))
     # Locked, then read again: of two publications sent at once, the second waits and finds it done.
     snapshot = Snapshot.objects.select_for_update().get(pk=snapshot.pk)
     if snapshot.published_at is not None:
         raise RecordInvalid(str(snapshot), [FieldProblem(
             "snapshot", "snapshot.published",
-            f"该快照已由 {snapshot.published_by} 于 {timezone.localtime(snapshot.published_at):%Y-%m-%d %H:%M} 公布，"
-            "无需重复操作", gettext("快照"))])
+            gettext("该快照已由 %(by)s 于 %(when)s 公布，无需重复操作") % {
+                "by": snapshot.published_by, "when": f"{timezone.localtime(snapshot.published_at):%Y-%m-%d %H:%M}"},
+            gettext("快照"))])
     if snapshot.signed_off_at is None:
         raise RecordInvalid(str(snapshot), [FieldProblem(
             "snapshot", "snapshot.not_signed_off",
-            f"{snapshot}尚未通过省级审核，不能公布：统计时点数据须经学校确认、县级、地市级、省级逐级审核通过后才能公布。"
-            "请先在“报表与审核”中对该快照发起逐级审核", gettext("快照"))])
+            gettext("%(snapshot)s尚未通过省级审核，不能公布：统计时点数据须经学校确认、县级、地市级、省级逐级审核通过后才能公布。"
+                    "请先在“报表与审核”中对该快照发起逐级审核") % {"snapshot": snapshot}, gettext("快照"))])
     snapshot.published_at, snapshot.published_by = timezone.now(), actor.audit_name()
     snapshot.save(update_fields=["published_at", "published_by"])
     record_change(actor=actor, action=AuditAction.UPDATE, object_type="stats.snapshot", object_id=snapshot.pk,

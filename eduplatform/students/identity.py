@@ -6,6 +6,8 @@ import datetime as dt
 import secrets
 from collections.abc import Callable
 
+from django.utils.translation import gettext
+
 from eduplatform.core.identity import RESIDENT_ID_CARD
 
 # The one masking rule of the 学籍号 (a G number is masked like the ID number it embeds); who sees
@@ -29,4 +31,4 @@ def issue_student_number(
         candidate = f"{stem}{secrets.randbelow(10_000):04d}"
         if not is_taken(candidate):
             return candidate
-    raise RuntimeError("该地区该出生日期的临时学籍号已用尽")
+    raise RuntimeError(gettext("该地区该出生日期的临时学籍号已用尽"))

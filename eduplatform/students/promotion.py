@@ -264,10 +264,11 @@ def _lock_scope(region_path: str, school_id: int | None, from_year: int) -> None
 
 def _already_promoted(scope: PromotionScope, from_year: int, batch: PromotionBatch) -> RecordInvalid:
     at = timezone.localtime(batch.executed_at)
-    return RecordInvalid("学年升级", [FieldProblem(
+    return RecordInvalid(gettext("学年升级"), [FieldProblem(
         "from_year", "promotion.done",
-        f"{scope.label} 的 {from_year} 学年升级已由 {batch.executed_by} 于 {at:%Y-%m-%d %H:%M} 执行"
-        f"（{batch.scope_label}），无需重复操作；如需重做请先撤销", "学年")])
+        gettext("%(scope)s 的 %(year)s 学年升级已由 %(by)s 于 %(when)s 执行（%(batch)s），无需重复操作；如需重做请先撤销") % {
+            "scope": scope.label, "year": from_year, "by": batch.executed_by, "when": f"{at:%Y-%m-%d %H:%M}",
+            "batch": batch.scope_label}, gettext("学年"))])
 
 
 @transaction.atomic
@@ -441,12 +442,14 @@ def undo_promotion(*, actor: Actor, batch: PromotionBatch, now: dt.datetime | No
     batch = PromotionBatch.objects.select_for_update(of=("self",)).select_related("school").get(pk=batch.pk)
     promotion_scope(actor, school=batch.school, region_path=batch.region_path)
     if batch.undone_at is not None:
-        raise RecordInvalid("撤销学年升级", [FieldProblem(
-            "batch", "promotion.undone", f"{batch.scope_label} {batch.from_year}学年升级已由 {batch.undone_by} 于 "
-            f"{timezone.localtime(batch.undone_at):%Y-%m-%d %H:%M} 撤销，无需重复操作", "升级批次")])
+        raise RecordInvalid(gettext("撤销学年升级"), [FieldProblem(
+            "batch", "promotion.undone", gettext("%(batch)s %(year)s学年升级已由 %(by)s 于 %(when)s 撤销，无需重复操作") % {
+                "batch": batch.scope_label, "year": batch.from_year, "by": batch.undone_by,
+                "when": f"{timezone.localtime(batch.undone_at):%Y-%m-%d %H:%M}"}, gettext("升级批次"))])
     blockers = undo_blockers(batch, now)
     if blockers:
-        raise RecordInvalid("撤销学年升级", [FieldProblem("batch", "promotion.undo", m, "升级批次") for m in blockers])
+        raise RecordInvalid(gettext("撤销学年升级"), [FieldProblem("batch", "promotion.undo", m, gettext("升级批次"))
+                                                 for m in blockers])
     with connection.cursor() as cursor:
         _give_memory(cursor)
         cursor.execute(
@@ -484,6 +487,7 @@ def promotions_of(enrolment_ids: list[int]) -> list[PromotionRecord]:
     records = []
     for on, year, grade, repeat, undone, _enrolment, _status in changes:
         nxt = BY_CODE[grade].next_code if grade in BY_CODE else None
-        outcome = "留级" if repeat else (f"升入{grade_name(nxt)}" if nxt else "毕业")
+        outcome = gettext("留级") if repeat else (
+            gettext("升入%(grade)s") % {"grade": grade_name(nxt)} if nxt else gettext("毕业"))
         records.append(PromotionRecord(on, year, grade_name(grade), outcome, undone is not None))
     return sorted(records, key=lambda r: r.on, reverse=True)

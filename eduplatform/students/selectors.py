@@ -15,7 +15,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext_noop
+from django.utils.translation import gettext, gettext_noop
 
 from eduplatform.core import search
 from eduplatform.core.identity import RESIDENT_ID_CARD, id_index
@@ -164,13 +164,13 @@ def student_for(actor: Actor, public_id: uuid.UUID | str) -> Student:
         .first()
     )
     if student is None:
-        raise Http404("学生不存在或不在您的管辖范围内")
+        raise Http404(gettext("学生不存在或不在您的管辖范围内"))
     return student
 
 
 def _require_visible(actor: Actor, student: Student) -> None:
     if not students_in_scope(actor).filter(pk=student.pk).exists():
-        raise Http404("学生不存在或不在您的管辖范围内")
+        raise Http404(gettext("学生不存在或不在您的管辖范围内"))
 
 
 def enrolments_of(actor: Actor, student: Student) -> QuerySet[Enrolment]:
@@ -255,7 +255,7 @@ def students_in(classes: QuerySet[SchoolClass]) -> int:
 def class_for(actor: Actor, class_id: int) -> SchoolClass:
     klass = scoped(SchoolClass.objects.filter(pk=class_id), actor, with_focus=False).first()
     if klass is None:
-        raise Http404("班级不存在或不在您的管辖范围内")
+        raise Http404(gettext("班级不存在或不在您的管辖范围内"))
     return klass
 
 
@@ -306,7 +306,7 @@ REQUEST_LIST_ORDER = ("-requested_at", "-pk")
 def request_for(actor: Actor, request_id: int) -> ChangeRequest:
     request = requests_visible_to(actor).filter(pk=request_id).first()
     if request is None:
-        raise Http404("申请不存在或不在您的管辖范围内")
+        raise Http404(gettext("申请不存在或不在您的管辖范围内"))
     return request
 
 
@@ -346,7 +346,7 @@ def promotion_batches(actor: Actor) -> QuerySet[PromotionBatch]:
 def promotion_batch_for(actor: Actor, batch_id: int) -> PromotionBatch:
     batch = promotion_batches(actor).filter(pk=batch_id).first()
     if batch is None:
-        raise Http404("升级记录不存在或不在您的管辖范围内")
+        raise Http404(gettext("升级记录不存在或不在您的管辖范围内"))
     return batch
 
 

@@ -318,7 +318,7 @@ def _plan_rows(rows: Sequence[tuple[int, CleanStudent]], bad_rows: set[int], enr
         if known is None:
             # Only a refusal quotes a new row's record (reports list new rows by row number): a
             # 50,000-row file does not build 50,000 labels it never shows.
-            shown = (mask_id_number(v["id_number"]) if v.get("id_number") else "无证件号") \
+            shown = (mask_id_number(v["id_number"]) if v.get("id_number") else gettext("无证件号")) \
                 if policy == WritePolicy.UPDATE_ONLY else ""
             outcome = RowOutcome(row, RowAction.CREATE, gettext("学生「%(value)s」（%(shown)s）") % {"value": v.get('name') or '', "shown": shown} if shown else "")
         else:
@@ -889,7 +889,7 @@ def create_class(*, actor: Actor, school: Organization, school_year: int, grade:
     if problems:
         raise RecordInvalid(gettext("班级"), problems)
     hold_unit(school)
-    with unique_or_invalid("班级", field="number", label=gettext("班号"), code="class.duplicate",
+    with unique_or_invalid(gettext("班级"), field="number", label=gettext("班号"), code="class.duplicate",
                            message=gettext("%(name)s %(school_year)s学年 %(grade_name)s（%(number)s）班已存在（刚由另一位用户建立）") % {"name": school.name, "school_year": school_year, "grade_name": grade_name(grade), "number": number}):
         klass = SchoolClass.objects.create(school=school, region_path=school.region_path, school_year=school_year,
                                            grade=grade, number=number, name=f"{grade_name(grade)}（{number}）班",
