@@ -19,6 +19,7 @@ from typing import Any
 
 from django.apps import apps
 from django.db import models, transaction
+from django.utils.translation import gettext_noop
 
 from eduplatform.core import crypto
 
@@ -41,13 +42,13 @@ class SealedColumn:
 # Every column that holds ciphertext. A new sealed column is added here, or rotation and the check
 # below would leave it behind (tests/test_key_rotation.py checks every model field named *_cipher).
 SEALED_COLUMNS: tuple[SealedColumn, ...] = (
-    SealedColumn("students.Student", "id_number_cipher", TEXT, "学生身份证件号"),
-    SealedColumn("students.Student", "phone_cipher", TEXT, "学生联系电话"),
-    SealedColumn("students.Student", "guardians", GUARDIANS, "学生家庭成员电话"),
-    SealedColumn("staff.StaffMember", "id_number_cipher", TEXT, "教职工身份证件号"),
-    SealedColumn("staff.StaffMember", "phone_cipher", TEXT, "教职工联系电话"),
-    SealedColumn("core.ImportJob", "content", FILE, "导入文件"),
-    SealedColumn("core.ExportJob", "content", FILE, "导出文件"),
+    SealedColumn("students.Student", "id_number_cipher", TEXT, gettext_noop("学生身份证件号")),
+    SealedColumn("students.Student", "phone_cipher", TEXT, gettext_noop("学生联系电话")),
+    SealedColumn("students.Student", "guardians", GUARDIANS, gettext_noop("学生家庭成员电话")),
+    SealedColumn("staff.StaffMember", "id_number_cipher", TEXT, gettext_noop("教职工身份证件号")),
+    SealedColumn("staff.StaffMember", "phone_cipher", TEXT, gettext_noop("教职工联系电话")),
+    SealedColumn("core.ImportJob", "content", FILE, gettext_noop("导入文件")),
+    SealedColumn("core.ExportJob", "content", FILE, gettext_noop("导出文件")),
 )
 
 

@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.core.models import Submission
 
@@ -57,9 +58,10 @@ class AlreadySubmitted(Exception):
     @property
     def message(self) -> str:
         if self.earlier is None:
-            return "该操作已提交，请勿重复提交"
+            return gettext("该操作已提交，请勿重复提交")
         at = timezone.localtime(self.earlier.submitted_at)
-        return f"该操作已提交，请勿重复提交（{self.earlier.submitted_by} 于 {at:%Y-%m-%d %H:%M:%S} 提交）"
+        return gettext("该操作已提交，请勿重复提交（%(by)s 于 %(when)s 提交）") % {
+            "by": self.earlier.submitted_by, "when": f"{at:%Y-%m-%d %H:%M:%S}"}
 
     @property
     def result_url(self) -> str:

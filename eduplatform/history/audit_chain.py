@@ -21,6 +21,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from eduplatform.history.models import AuditArchive, AuditEntry
 from eduplatform.history.partitions import add_months, month_of, month_start
@@ -163,8 +164,9 @@ class BrokenLink:
         moment = self.occurred_at
         if isinstance(moment, dt.datetime):
             moment = timezone.localtime(moment).strftime("%Y-%m-%d %H:%M:%S")
-        who = f"条目 id={self.entry_id}" if self.entry_id is not None else "条目"
-        return f"审计链在链序号 {self.chain_seq} 处断开：{who}，时间 {moment or '—'}：{self.problem}"
+        who = gettext("条目 id=%(id)s") % {"id": self.entry_id} if self.entry_id is not None else gettext("条目")
+        return gettext("审计链在链序号 %(seq)s 处断开：%(who)s，时间 %(when)s：%(problem)s") % {
+            "seq": self.chain_seq, "who": who, "when": moment or "—", "problem": self.problem}
 
 
 @dataclass(frozen=True)
@@ -217,22 +219,24 @@ def verify_chain(*, seal: bool = True) -> Verification:
         seq = entry["chain_seq"]
         broken = None
         if seq == last_seq:
-            broken = f"链序号 {seq} 出现两次（条目被复制或插入）"
+            broken = gettext("链序号 %(seq)s 出现两次（条目被复制或插入）") % {"seq": seq}
         else:
             missing = _not_archived(last_seq + 1, seq - 1, archived) if seq > last_seq + 1 else None
             if missing:
-                broken = (f"此前缺少链序号 {missing[0]}…{missing[1]} 的条目（已被删除，且不在任何归档中）"
-                          if missing[1] > missing[0] else f"此前缺少链序号 {missing[0]} 的条目（已被删除，且不在任何归档中）")
+                span = f"{missing[0]}…{missing[1]}" if missing[1] > missing[0] else str(missing[0])
+                broken = gettext("此前缺少链序号 %(seq)s 的条目（已被删除，且不在任何归档中）") % {"seq": span}
             elif seq == last_seq + 1 and last_seq and entry["prev_hash"] != last_hash:
-                broken = (f"“上一条哈希”{entry['prev_hash']} 与链序号 {last_seq} 的哈希 {last_hash} 不符"
-                          "（上一条被改动后重新计算了哈希，或本条被替换）")
+                broken = gettext("“上一条哈希”%(prev)s 与链序号 %(seq)s 的哈希 %(hash)s 不符"
+                                 "（上一条被改动后重新计算了哈希，或本条被替换）") % {
+                    "prev": entry["prev_hash"], "seq": last_seq, "hash": last_hash}
             elif last_seq == 0 and seq == 1 and entry["prev_hash"] != GENESIS:
-                broken = f"第一条的“上一条哈希”应为 {GENESIS}，实为 {entry['prev_hash']}"
+                broken = gettext("第一条的“上一条哈希”应为 %(expected)s，实为 %(found)s") % {
+                    "expected": GENESIS, "found": entry["prev_hash"]}
             else:
                 recomputed = compute_hash(entry, entry["prev_hash"] or "")
                 if recomputed != entry["entry_hash"]:
-                    broken = (f"内容与封存时不符（按现有内容计算的哈希 {recomputed}，封存的哈希 {entry['entry_hash']}）："
-                              "有字段被改动")
+                    broken = gettext("内容与封存时不符（按现有内容计算的哈希 %(computed)s，封存的哈希 %(sealed)s）："
+                                     "有字段被改动") % {"computed": recomputed, "sealed": entry["entry_hash"]}
         if broken:
             return Verification(checked, last_seq, last_hash,
                                 BrokenLink(entry["id"], seq, entry["occurred_at"], broken))
@@ -258,9 +262,11 @@ def _archive_file_problem(archive: AuditArchive) -> str:
         with open(archive.file, "rb") as f:
             digest = hashlib.file_digest(f, "sha256").hexdigest()
     except OSError as exc:
-        return f"{archive.month:%Y-%m} 的归档文件 {archive.file} 无法读取：{exc.strerror}"
+        return gettext("%(month)s 的归档文件 %(file)s 无法读取：%(error)s") % {
+            "month": f"{archive.month:%Y-%m}", "file": archive.file, "error": exc.strerror}
     if digest != archive.sha256:
-        return f"{archive.month:%Y-%m} 的归档文件 {archive.file} 的摘要 {digest} 与归档时记录的 {archive.sha256} 不符"
+        return gettext("%(month)s 的归档文件 %(file)s 的摘要 %(digest)s 与归档时记录的 %(recorded)s 不符") % {
+            "month": f"{archive.month:%Y-%m}", "file": archive.file, "digest": digest, "recorded": archive.sha256}
     return ""
 
 
@@ -272,9 +278,10 @@ def verify_archive_file(path: str) -> tuple[int, BrokenLink | None]:
             recomputed = compute_hash(record, record["prev_hash"])
             problem = ""
             if recomputed != record["entry_hash"]:
-                problem = f"内容与封存时不符（计算的哈希 {recomputed}，封存的哈希 {record['entry_hash']}）"
+                problem = gettext("内容与封存时不符（计算的哈希 %(computed)s，封存的哈希 %(sealed)s）") % {
+                    "computed": recomputed, "sealed": record["entry_hash"]}
             elif last is not None and record["chain_seq"] == last[0] + 1 and record["prev_hash"] != last[1]:
-                problem = f"“上一条哈希”与链序号 {last[0]} 的哈希不符"
+                problem = gettext("“上一条哈希”与链序号 %(seq)s 的哈希不符") % {"seq": last[0]}
             if problem:
                 return checked, BrokenLink(record["id"], record["chain_seq"], record["occurred_at"], problem)
             checked += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.expressions import Func
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from eduplatform.core.scoping import ScopeFields
@@ -64,7 +65,7 @@ class AuditEntryImmutable(Exception):
     """An attempt to change or delete an audit entry: the log is append-only."""
 
     def __init__(self) -> None:
-        super().__init__("审计日志只能追加，不能修改或删除")
+        super().__init__(gettext("审计日志只能追加，不能修改或删除"))
 
 
 class AuditEntryQuerySet(models.QuerySet):

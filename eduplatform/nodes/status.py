@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import psycopg
 from django.db import connection
+from django.utils.translation import gettext
 
 from .models import CityNode, NodeRole
 
@@ -88,7 +89,7 @@ def subscriber_state(node: CityNode, *, ask_province: bool = True) -> Subscriber
         cursor.execute("SELECT oid, subenabled FROM pg_subscription WHERE subname = %s", [node.subscription])
         sub = cursor.fetchone()
         if sub is None:
-            state.notes.append("本库没有该订阅（需运行 node_subscribe）")
+            state.notes.append(gettext("本库没有该订阅（需运行 node_subscribe）"))
             return state
         state.exists, state.enabled = True, bool(sub[1])
         cursor.execute(
@@ -119,7 +120,7 @@ def subscriber_state(node: CityNode, *, ask_province: bool = True) -> Subscriber
                 state.province_reachable = True
         except psycopg.Error:
             state.province_reachable = False
-            state.notes.append("省级库当前不可达，字节滞后无法计算")
+            state.notes.append(gettext("省级库当前不可达，字节滞后无法计算"))
     return state
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
+from django.utils.translation import gettext
 
 # Once every migration was found applied, this process does not look again: migrations are not
 # unapplied under a running server, and a deployment with new ones restarts every process.
@@ -29,7 +30,7 @@ def database() -> Check:
             cursor.execute("SELECT 1")
             cursor.fetchone()
     except Exception as exc:  # any driver error means "not ready", never a 500
-        return Check("database", False, f"数据库不可达：{type(exc).__name__}")
+        return Check("database", False, gettext("数据库不可达：%(error)s") % {"error": type(exc).__name__})
     return Check("database", True, "ok")
 
 
@@ -43,9 +44,9 @@ def migrations() -> Check:
         executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except Exception as exc:
-        return Check("migrations", False, f"无法读取迁移状态：{type(exc).__name__}")
+        return Check("migrations", False, gettext("无法读取迁移状态：%(error)s") % {"error": type(exc).__name__})
     if pending:
-        return Check("migrations", False, f"有 {len(pending)} 个数据库迁移尚未执行（manage.py migrate）")
+        return Check("migrations", False, gettext("有 %(count)s 个数据库迁移尚未执行（manage.py migrate）") % {"count": len(pending)})
     _migrations_applied = True
     return Check("migrations", True, "ok")
 
@@ -71,17 +72,19 @@ def worker() -> Check:
     try:
         age = worker_heartbeat_age()
     except Exception as exc:
-        return Check("worker", False, f"无法读取任务队列：{type(exc).__name__}")
+        return Check("worker", False, gettext("无法读取任务队列：%(error)s") % {"error": type(exc).__name__})
     limit = settings.OPS_WORKER_STALE_SECONDS
     if age is None or age > limit:
-        seen = "从未完成过心跳任务" if age is None else f"最近一次心跳在 {age:.0f} 秒前"
-        return Check("worker", False, f"后台任务进程无响应：{seen}（超过 {limit} 秒）；"
-                                      "请检查 db_worker 与定时任务进程 run_scheduler 是否在运行")
+        seen = gettext("从未完成过心跳任务") if age is None else gettext("最近一次心跳在 %(age)s 秒前") % {"age": f"{age:.0f}"}
+        return Check("worker", False, gettext("后台任务进程无响应：%(seen)s（超过 %(limit)s 秒）；"
+                                              "请检查 db_worker 与定时任务进程 run_scheduler 是否在运行")
+                     % {"seen": seen, "limit": limit})
     return Check("worker", True, f"ok ({age:.0f} s)")
 
 
 def readiness() -> list[Check]:
     first = database()
     if not first.ok:
-        return [first, Check("migrations", False, "未检查（数据库不可达）"), Check("worker", False, "未检查（数据库不可达）")]
+        skipped = gettext("未检查（数据库不可达）")
+        return [first, Check("migrations", False, skipped), Check("worker", False, skipped)]
     return [first, migrations(), worker()]

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
+from django.utils.translation import gettext
 
 from eduplatform.core import request_context
 from eduplatform.ops import health, metrics
@@ -45,7 +46,7 @@ def answer_probe(request: HttpRequest) -> HttpResponse:
 
 def _probe(request: HttpRequest) -> HttpResponse:
     if request.method not in {"GET", "HEAD"}:
-        response = HttpResponse("只接受 GET 请求", status=405, content_type="text/plain; charset=utf-8")
+        response = HttpResponse(gettext("只接受 GET 请求"), status=405, content_type="text/plain; charset=utf-8")
         response["Allow"] = "GET, HEAD"
         return response
     if request.path == "/healthz":
@@ -59,7 +60,7 @@ def _probe(request: HttpRequest) -> HttpResponse:
     if not metrics.allowed(client_ip, request.META.get("HTTP_AUTHORIZATION", "")):
         logging.getLogger("eduplatform.security").warning(
             "metrics refused", extra={"event": "metrics_refused", "client_ip": client_ip})
-        return HttpResponse("无权读取监控指标", status=403, content_type="text/plain; charset=utf-8")
+        return HttpResponse(gettext("无权读取监控指标"), status=403, content_type="text/plain; charset=utf-8")
     from prometheus_client import CONTENT_TYPE_LATEST
 
     response = HttpResponse(metrics.render(), content_type=CONTENT_TYPE_LATEST)

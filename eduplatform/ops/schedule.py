@@ -18,6 +18,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.utils.translation import gettext
 
 
 @dataclass(frozen=True)
@@ -51,25 +52,25 @@ def entries() -> list[Entry]:
     minutes = dt.timedelta(minutes=1)
     found = [
         Entry("worker-heartbeat", [], every=dt.timedelta(seconds=settings.OPS_HEARTBEAT_SECONDS),
-              inline="heartbeat", note="后台任务进程心跳（/readyz 据此判断）"),
+              inline="heartbeat", note=gettext("后台任务进程心跳（/readyz 据此判断）")),
         Entry("purge-uploads", ["purge_uploads"], every=60 * minutes,
-              note="清除过期的上传与导出文件，标记中断的任务"),
+              note=gettext("清除过期的上传与导出文件，标记中断的任务")),
         Entry("quality-scan", ["quality_scan", "--region", settings.OPS_QUALITY_SCAN_REGION, "--queue"],
-              daily_at=dt.time(1, 0), note="全省数据质量扫描（排队由后台任务逐校执行）"),
-        Entry("quality-scores", ["quality_scores"], daily_at=dt.time(4, 30), note="每日质量得分"),
-        Entry("report-reminders", ["remind_report_deadlines"], daily_at=dt.time(8, 0), note="填报截止提醒"),
-        Entry("inbox-digests", ["send_inbox_digests"], daily_at=dt.time(8, 15), note="待办摘要通知"),
+              daily_at=dt.time(1, 0), note=gettext("全省数据质量扫描（排队由后台任务逐校执行）")),
+        Entry("quality-scores", ["quality_scores"], daily_at=dt.time(4, 30), note=gettext("每日质量得分")),
+        Entry("report-reminders", ["remind_report_deadlines"], daily_at=dt.time(8, 0), note=gettext("填报截止提醒")),
+        Entry("inbox-digests", ["send_inbox_digests"], daily_at=dt.time(8, 15), note=gettext("待办摘要通知")),
         # The audit chain: entries are tamper-evident from their sealing (docs/audit.md), so seal often;
         # partitions ahead and the archive of months past AUDIT_RETENTION_MONTHS once a day.
-        Entry("audit-seal", ["seal_audit"], every=minutes, note="审计日志封链（哈希链）"),
-        Entry("audit-partitions", ["audit_partitions"], daily_at=dt.time(3, 0), note="审计日志按月分区与过期月份归档"),
+        Entry("audit-seal", ["seal_audit"], every=minutes, note=gettext("审计日志封链（哈希链）")),
+        Entry("audit-partitions", ["audit_partitions"], daily_at=dt.time(3, 0), note=gettext("审计日志按月分区与过期月份归档")),
         Entry("dormant-accounts", ["seal_dormant_accounts"], daily_at=dt.time(2, 30),
-              note="封存长期未使用的账号（ACCOUNT_DORMANT_DAYS）"),
+              note=gettext("封存长期未使用的账号（ACCOUNT_DORMANT_DAYS）")),
         Entry("node-heartbeat", ["node_heartbeat"], every=minutes,
-              note="市级节点复制心跳（仅当本库发布了城市节点）", tags=("nodes",)),
+              note=gettext("市级节点复制心跳（仅当本库发布了城市节点）"), tags=("nodes",)),
     ]
     if settings.SNAPSHOT_USER:
         found.append(Entry("census-snapshot", ["take_snapshot", "--user", settings.SNAPSHOT_USER],
                            daily_at=settings.OPS_SNAPSHOT_TIME, on_dates=tuple(settings.CENSUS_DATES),
-                           note="统计时点当天生成统计快照（同一时点只生成一次）"))
+                           note=gettext("统计时点当天生成统计快照（同一时点只生成一次）")))
     return found

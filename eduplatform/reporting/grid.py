@@ -14,10 +14,13 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.utils.translation import gettext, gettext_lazy
+
 from eduplatform.standards import codebook
 
 NUMERIC = ("integer", "decimal")
-TYPE_LABELS = {"integer": "整数", "decimal": "数值", "text": "文本", "code": "代码", "date": "日期"}
+TYPE_LABELS = {"integer": gettext_lazy("整数"), "decimal": gettext_lazy("数值"), "text": gettext_lazy("文本"),
+               "code": gettext_lazy("代码"), "date": gettext_lazy("日期")}
 
 
 def dom_id(key: str) -> str:
@@ -105,7 +108,7 @@ class Cell:
     def difference_label(self) -> str:
         diff = self.difference
         if diff is None:
-            return "已修改" if self.changed_from_records else ""
+            return gettext("已修改") if self.changed_from_records else ""
         return ("+" if diff > 0 else "−") + shown_number(abs(diff))
 
     @property

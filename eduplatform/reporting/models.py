@@ -15,6 +15,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from eduplatform.core.scoping import ScopeFields
@@ -63,7 +64,7 @@ class FormVersion(models.Model):
         constraints = [models.UniqueConstraint(fields=["form", "version"], name="one_form_version")]
 
     def __str__(self) -> str:
-        return f"{self.form.code} 第 {self.version} 版"
+        return gettext("%(code)s 第 %(version)s 版") % {"code": self.form.code, "version": self.version}
 
 
 class TaskKind(models.TextChoices):

@@ -30,6 +30,7 @@ from functools import lru_cache
 
 from django.db import models
 from django.db.models import Q, Sum
+from django.utils.translation import gettext
 
 from eduplatform.reporting.expressions import RecordRef, RecordRefProblem
 
@@ -100,34 +101,37 @@ def check(source: str, dims: Iterable[tuple[str, str]]) -> None:
         known = measures()
         if key not in known:
             sample = "、".join(list(known)[:12])
-            raise RecordRefProblem(f"未知的指标项「{key[:40]}」；可用的如：{sample} 等")
+            raise RecordRefProblem(gettext("未知的指标项「%(key)s」；可用的如：%(sample)s 等") % {"key": key[:40], "sample": sample})
         if dims:
-            raise RecordRefProblem("指标项（measure:）不能再加维度条件", 0)
+            raise RecordRefProblem(gettext("指标项（measure:）不能再加维度条件"), 0)
         return
     table, dot, field = source.partition(".")
     known_rollups = rollups()
     if not dot or table not in known_rollups:
         raise RecordRefProblem(
-            f"RECORD 的来源「{source[:40]}」不合规：应为 measure:指标项，或 汇总表.字段，"
-            f"汇总表可为 {'、'.join(known_rollups)}")
+            gettext("RECORD 的来源「%(source)s」不合规：应为 measure:指标项，或 汇总表.字段，汇总表可为 %(tables)s") % {
+                "source": source[:40], "tables": "、".join(known_rollups)})
     rollup = known_rollups[table]
     if field not in rollup.measures:
         raise RecordRefProblem(
-            f"{rollup.label}没有可求和的字段「{field[:40]}」；可用的字段：{'、'.join(rollup.measures)}")
+            gettext("%(table)s没有可求和的字段「%(field)s」；可用的字段：%(fields)s") % {
+                "table": rollup.label, "field": field[:40], "fields": "、".join(rollup.measures)})
     for index, (dim, value) in enumerate(dims):
         if dim not in rollup.dims:
             raise RecordRefProblem(
-                f"{rollup.label}不能按「{dim[:40]}」筛选；可用的维度：{'、'.join(rollup.dims)}", index)
+                gettext("%(table)s不能按「%(dim)s」筛选；可用的维度：%(dims)s") % {
+                    "table": rollup.label, "dim": dim[:40], "dims": "、".join(rollup.dims)}, index)
         for alternative in value.split("|"):
             bare = alternative[:-1] if alternative.endswith("*") else alternative
             if dim in rollup.integer_dims:
                 if not bare.isascii() or not bare.isdigit() or len(bare) > 5 or alternative.endswith("*"):
-                    raise RecordRefProblem(f"维度 {dim}（{rollup.dims[dim]}）的值「{value[:40]}」应为整数（不能用 * 前缀）",
-                                           index)
+                    raise RecordRefProblem(gettext("维度 %(dim)s（%(label)s）的值「%(value)s」应为整数（不能用 * 前缀）") % {
+                        "dim": dim, "label": rollup.dims[dim], "value": value[:40]}, index)
             elif not DIM_VALUE_RE.match(bare):
                 raise RecordRefProblem(
-                    f"维度 {dim}（{rollup.dims[dim]}）的值「{value[:40]}」不合规：只能是代码或名称"
-                    "（字母、数字、汉字），末尾的 * 表示前缀，| 分隔多个值", index)
+                    gettext("维度 %(dim)s（%(label)s）的值「%(value)s」不合规：只能是代码或名称"
+                            "（字母、数字、汉字），末尾的 * 表示前缀，| 分隔多个值") % {
+                        "dim": dim, "label": rollup.dims[dim], "value": value[:40]}, index)
 
 
 def _condition(rollup: Rollup, dims: tuple[tuple[str, str], ...]) -> Q:

@@ -193,7 +193,7 @@ def version_for(actor: Actor | None, pk: int) -> FormVersion:
     version = FormVersion.objects.select_related("form").get(pk=pk)
     if forms_for(actor).filter(pk=version.form_id).exists() or tasks_for(actor).filter(form_version=version).exists():
         return version
-    raise FormVersion.DoesNotExist("报表版本不在您的管辖范围内")
+    raise FormVersion.DoesNotExist(gettext("报表版本不在您的管辖范围内"))
 
 
 def form_json(actor: Actor | None, version: FormVersion) -> dict[str, Any]:
@@ -362,7 +362,7 @@ def completeness(actor: Actor | None, task: CollectionTask, region_path: str, *,
         rows.append(CompletenessRow(path=c["path"], name=c["name"], level=c["level"], approval=approvals.get(c["path"]),
                                     **grouped.pop(c["path"])))
     for path, figures in grouped.items():  # schools placed on region_path itself (no town)
-        rows.append(CompletenessRow(path=path, name="直属学校", level="school", **figures))
+        rows.append(CompletenessRow(path=path, name=gettext("直属学校"), level="school", **figures))
     return rows
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from django.utils.translation import gettext
+
 from eduplatform.core.errors import ProblemCollector
 from eduplatform.standards.models import Code, CodeSynonym
 
@@ -74,15 +76,16 @@ def check_code(
     """Add a problem when ``value`` is missing or not a code of ``table_key``."""
     if not value:
         if required:
-            problems.add(field, "required", f"{label}不能为空", label)
+            problems.add(field, "required", gettext("%(label)s不能为空") % {"label": label}, label)
         return
     allowed = leaf_codes(table_key) if leaf_only else codes_of(table_key)
     if value not in allowed:
         sample = "、".join(f"{c} {n}" for c, n in list(allowed.items())[:8])
-        more = " 等" if len(allowed) > 8 else ""
+        more = gettext(" 等") if len(allowed) > 8 else ""
         problems.add(
             field,
             "code.unknown",
-            f"{label}代码「{value}」不存在；允许的值如：{sample}{more}（完整列表见数据字典）",
+            gettext("%(label)s代码「%(value)s」不存在；允许的值如：%(sample)s%(more)s（完整列表见数据字典）") % {
+                "label": label, "value": value, "sample": sample, "more": more},
             label,
         )

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 
 from eduplatform.core.normalize import compact
 from eduplatform.standards.models import Code, CodeSynonym, CodeTable
@@ -103,22 +104,23 @@ def _check_synonyms(rows: list[dict[str, str]]) -> None:
     seen: dict[tuple[str, str], int] = {}
     for line, row in enumerate(rows, start=2):
         key, code, text = row["table"], row["code"], row["synonym"]
-        where = f"{SYNONYMS_FILE} 第{line}行（{key} {code} {text}）"
+        where = gettext("%(file)s 第%(line)s行（%(table)s %(code)s %(text)s）") % {
+            "file": SYNONYMS_FILE, "line": line, "table": key, "code": code, "text": text}
         if not (key and code and text):
-            raise SynonymError(f"{where}：table、code、synonym 都必须填写")
+            raise SynonymError(gettext("%(where)s：table、code、synonym 都必须填写") % {"where": where})
         spelled = compact(text).casefold()
         if (key, spelled) in seen:
-            raise SynonymError(f"{where}：与第{seen[key, spelled]}行重复")
+            raise SynonymError(gettext("%(where)s：与第%(line)s行重复") % {"where": where, "line": seen[key, spelled]})
         seen[key, spelled] = line
         codes = tables.get(key)
         if codes is None:
             continue
         if code not in codes:
-            raise SynonymError(f"{where}：代码表 {key} 中没有代码 {code}")
+            raise SynonymError(gettext("%(where)s：代码表 %(table)s 中没有代码 %(code)s") % {"where": where, "table": key, "code": code})
         others = [c for c, n in codes.items() if c != code and spelled in (c.casefold(), compact(n).casefold())]
         names = [n for n in codes.values() if compact(n).casefold() == spelled]
         if others and len(names) < 2:
-            raise SynonymError(f"{where}：这个写法已是代码 {others[0]} 的代码或名称")
+            raise SynonymError(gettext("%(where)s：这个写法已是代码 %(other)s 的代码或名称") % {"where": where, "other": others[0]})
 
 
 def _sync_synonyms(rows: list[dict[str, str]], report: LoadReport) -> None:

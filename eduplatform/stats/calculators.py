@@ -19,7 +19,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs.models import Organization, OrgKind, Region
 from eduplatform.orgs.scope import Actor, scope_of, scoped
@@ -79,23 +79,27 @@ def assess(pupils: dict[int, int], kindergarten_classes: int) -> tuple[int | Non
         n = pupils.get(int(stage), 0)
         if n:
             exact += n / ratio
-            steps.append(f"{STAGE_LABELS[stage]}在校生 {n} ÷ {ratio} = {n / ratio:.2f}")
-    uncovered = [f"{STAGE_LABELS[Stage(stage)]}在校生 {n}" for stage, n in sorted(pupils.items())
+            steps.append(gettext("%(stage)s在校生 %(pupils)s ÷ %(ratio)s = %(posts)s") % {
+                "stage": STAGE_LABELS[stage], "pupils": n, "ratio": ratio, "posts": f"{n / ratio:.2f}"})
+    uncovered = [gettext("%(stage)s在校生 %(pupils)s") % {"stage": STAGE_LABELS[Stage(stage)], "pupils": n}
+                 for stage, n in sorted(pupils.items())
                  if n and Stage(stage) not in PUPILS_PER_STAFF and stage != Stage.PRESCHOOL]
     kg = kindergarten_classes
     if not steps and not kg:
         # No standard applies (中职, 特教, 高校 …, or no pupils): shown as 不测算 and left out
         # of every sum, never as 超编 by all its staff.
-        return None, [f"{'、'.join(uncovered) if uncovered else '无在校生'}：无适用的编制标准，{NOT_ASSESSED}"]
+        return None, [gettext("%(pupils)s：无适用的编制标准，%(not_assessed)s") % {
+            "pupils": "、".join(uncovered) if uncovered else gettext("无在校生"), "not_assessed": NOT_ASSESSED}]
     if uncovered:
-        steps.append(f"{'、'.join(uncovered)}无适用的编制标准，未计入核定编制")
+        steps.append(gettext("%(pupils)s无适用的编制标准，未计入核定编制") % {"pupils": "、".join(uncovered)})
     if kg:
         directors = kindergarten_directors(kg)
         exact += kg * STAFF_PER_KINDERGARTEN_CLASS + directors
-        steps.append(f"幼儿园 {kg} 个班 × {STAFF_PER_KINDERGARTEN_CLASS} + 园长 {directors} = "
-                     f"{kg * STAFF_PER_KINDERGARTEN_CLASS + directors}")
+        steps.append(gettext("幼儿园 %(classes)s 个班 × %(per_class)s + 园长 %(directors)s = %(posts)s") % {
+            "classes": kg, "per_class": STAFF_PER_KINDERGARTEN_CLASS, "directors": directors,
+            "posts": kg * STAFF_PER_KINDERGARTEN_CLASS + directors})
     quota = math.ceil(exact)  # a part of a post is a post
-    steps.append(f"合计 {exact:.2f}，向上取整为 {quota}")
+    steps.append(gettext("合计 %(exact)s，向上取整为 %(quota)s") % {"exact": f"{exact:.2f}", "quota": quota})
     return quota, steps
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, Sum
 from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext, gettext_lazy
 
 from eduplatform.orgs.stages import Stage
 from eduplatform.stats.models import ClassRollup, StaffRollup, StudentRollup
@@ -53,8 +53,8 @@ NAMED_BANDS: dict[str, tuple[str, ...]] = {
 def band_name(size_band: str) -> str:
     """"大班额" / "超大班额" for a band inside one of them, "" for the others."""
     if size_band in SUPER_LARGE_BANDS:
-        return "超大班额"
-    return "大班额" if size_band in LARGE_BANDS else ""
+        return gettext("超大班额")
+    return gettext("大班额") if size_band in LARGE_BANDS else ""
 COMPULSORY_STAGES = (Stage.PRIMARY, Stage.JUNIOR)  # 义务教育
 
 # 任课学段 (teaching_stage, JY/T 1001 rkxd) of each stage's teachers. Higher education has no code:

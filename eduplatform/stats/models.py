@@ -12,6 +12,7 @@ changed afterwards. Each kind of figure is therefore one abstract model with two
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from eduplatform.core.scoping import ScopeFields
@@ -519,7 +520,8 @@ class Snapshot(models.Model):
         constraints = [models.UniqueConstraint(fields=["census_date", "version"], name="one_snapshot_version")]
 
     def __str__(self) -> str:
-        return f"{self.title}（{self.census_date:%Y-%m-%d}，第 {self.version} 版）"
+        return gettext("%(title)s（%(date)s，第 %(version)s 版）") % {
+            "title": self.title, "date": f"{self.census_date:%Y-%m-%d}", "version": self.version}
 
 
 # Each live roll-up and the table its frozen copies go to.

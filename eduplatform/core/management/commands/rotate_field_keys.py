@@ -46,12 +46,12 @@ class Command(BaseCommand):
             total = 0
             for c in columns:
                 def report(p: RotationProgress, c=c) -> None:
-                    self.stdout.write(gettext("  %(label)s（%(model)s.%(field)s）：已重新加密 %(rewritten)s 行，已处理到主键 %(last_pk)s") % {"label": c.label, "model": c.model, "field": c.field, "rewritten": format(p.rewritten, ","), "last_pk": p.last_pk})
+                    self.stdout.write(gettext("  %(label)s（%(model)s.%(field)s）：已重新加密 %(rewritten)s 行，已处理到主键 %(last_pk)s") % {"label": gettext(c.label), "model": c.model, "field": c.field, "rewritten": format(p.rewritten, ","), "last_pk": p.last_pk})
 
                 done = rotate_column(c, batch_size=batch_size, start_after=start_after if column else 0,
                                      progress=report)
                 total += done
-                self.stdout.write(gettext("%(label)s：共重新加密 %(done)s 行") % {"label": c.label, "done": format(done, ",")})
+                self.stdout.write(gettext("%(label)s：共重新加密 %(done)s 行") % {"label": gettext(c.label), "done": format(done, ",")})
             if total:
                 record_event(actor=None, action=AuditAction.UPDATE, object_type="core.fieldkey",
                              object_label="字段加密密钥轮换", note=f"以密钥 {current} 重新加密 {total} 行")
