@@ -17,7 +17,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, gettext_noop
 from oauth2_provider.models import AccessToken, Application, RefreshToken
 
 from eduplatform.accounts.models import SERVICE_ACCOUNT_PREFIX, User
@@ -33,15 +33,15 @@ from eduplatform.orgs.scope import Actor, scoped, unit_in_reach
 
 MAX_RATE_LIMIT = 100_000
 CLIENT_LABELS = {
-    "name": "系统名称",
-    "vendor": "开发单位",
-    "contact": "联系人及电话",
-    "organization": "所属单位",
-    "may_see_personal": "可读取未脱敏个人信息",
-    "rate_limit_per_minute": "每分钟请求上限",
-    "grants": "接口授权",
-    "status": "状态",
-    "status_reason": "停用原因",
+    "name": gettext_noop("系统名称"),
+    "vendor": gettext_noop("开发单位"),
+    "contact": gettext_noop("联系人及电话"),
+    "organization": gettext_noop("所属单位"),
+    "may_see_personal": gettext_noop("可读取未脱敏个人信息"),
+    "rate_limit_per_minute": gettext_noop("每分钟请求上限"),
+    "grants": gettext_noop("接口授权"),
+    "status": gettext_noop("状态"),
+    "status_reason": gettext_noop("停用原因"),
 }
 
 
@@ -108,12 +108,12 @@ def describe_grants(grants: Grants) -> str:
 
 def _require_manager(actor: Actor) -> None:
     if not actor.can(MANAGE_API_CLIENTS):
-        raise NotPermitted("只有安全管理员可以登记和管理接口客户端")
+        raise NotPermitted(gettext("只有安全管理员可以登记和管理接口客户端"))
 
 
 def _require_reach(actor: Actor, organization: Organization) -> None:
     if not unit_in_reach(actor, organization):
-        raise OutOfScope("只能为本辖区内的单位登记和管理接口客户端")
+        raise OutOfScope(gettext("只能为本辖区内的单位登记和管理接口客户端"))
 
 
 def may_view_clients(actor: Actor) -> bool:
@@ -123,7 +123,7 @@ def may_view_clients(actor: Actor) -> bool:
 
 def clients_in_scope(actor: Actor) -> QuerySet[ApiClient]:
     if not may_view_clients(actor):
-        raise NotPermitted("只有安全管理员和安全审计员可以查看接口客户端")
+        raise NotPermitted(gettext("只有安全管理员和安全审计员可以查看接口客户端"))
     return scoped(ApiClient.objects.select_related("organization", "application"), actor, with_focus=False)
 
 
@@ -133,7 +133,7 @@ CLIENT_LIST_ORDER = ("region_path", "name", "pk")
 def client_for(actor: Actor, client_id: int) -> ApiClient:
     client = clients_in_scope(actor).filter(pk=client_id).prefetch_related("grants").first()
     if client is None:
-        raise Http404("接口客户端不存在或不在您的管辖范围内")
+        raise Http404(gettext("接口客户端不存在或不在您的管辖范围内"))
     return client
 
 
@@ -143,11 +143,11 @@ def client_for(actor: Actor, client_id: int) -> ApiClient:
 
 def _check_fields(problems: ProblemCollector, *, name: str, rate_limit: int) -> None:
     if not name.strip():
-        problems.add("name", "required", "请填写系统名称", CLIENT_LABELS["name"])
+        problems.add("name", "required", gettext("请填写系统名称"), gettext(CLIENT_LABELS["name"]))
     if not 1 <= rate_limit <= MAX_RATE_LIMIT:
         problems.add("rate_limit_per_minute", "range",
-                     f"每分钟请求上限应在 1 至 {MAX_RATE_LIMIT} 之间，而不是 {rate_limit}",
-                     CLIENT_LABELS["rate_limit_per_minute"])
+                     gettext("每分钟请求上限应在 1 至 %(max)s 之间，而不是 %(value)s") % {"max": MAX_RATE_LIMIT, "value": rate_limit},
+                     gettext(CLIENT_LABELS["rate_limit_per_minute"]))
 
 
 def _check_grants(problems: ProblemCollector, grants: Grants) -> None:
@@ -155,11 +155,13 @@ def _check_grants(problems: ProblemCollector, grants: Grants) -> None:
         try:
             resource = resources.get(key)
         except KeyError:
-            problems.add("grants", "grant.unknown_resource", f"没有名为“{key}”的接口资源", CLIENT_LABELS["grants"])
+            problems.add("grants", "grant.unknown_resource", gettext("没有名为“%(key)s”的接口资源") % {"key": key},
+                         gettext(CLIENT_LABELS["grants"]))
             continue
         if spec.write and not resource.writable:
             problems.add("grants", "grant.read_only",
-                         f"“{resource.label}”为只读资源，只能授予读取权限", CLIENT_LABELS["grants"])
+                         gettext("“%(resource)s”为只读资源，只能授予读取权限") % {"resource": gettext(str(resource.label))},
+                         gettext(CLIENT_LABELS["grants"]))
 
 
 def _save_grants(client: ApiClient, grants: Grants) -> None:
@@ -203,12 +205,12 @@ def register_client(
     OAuth2 application and its grants. Returns the client and its plain secret, shown only once."""
     _require_manager(actor)
     _require_reach(actor, organization)
-    problems = ProblemCollector(f"接口客户端「{name}」")
+    problems = ProblemCollector(gettext("接口客户端「%(name)s」") % {"name": name})
     _check_fields(problems, name=name, rate_limit=rate_limit)
     _check_grants(problems, grants)
     if not organization.is_open:
-        problems.add("organization", "organization.closed", f"“{organization.name}”已撤销，不能绑定接口客户端",
-                     CLIENT_LABELS["organization"])
+        problems.add("organization", "organization.closed", gettext("“%(organization)s”已撤销，不能绑定接口客户端") % {"organization": organization.name},
+                     gettext(CLIENT_LABELS["organization"]))
     problems.raise_if_any()
 
     account = User(username=f"{SERVICE_ACCOUNT_PREFIX}{secrets.token_hex(6)}", display_name=name.strip()[:50],
@@ -254,7 +256,7 @@ def update_client(
     _require_manager(actor)
     client = ApiClient.objects.select_for_update().get(pk=client.pk)
     _require_reach(actor, client.organization)
-    problems = ProblemCollector(f"接口客户端「{client.name}」")
+    problems = ProblemCollector(gettext("接口客户端「%(name)s」") % {"name": client.name})
     _check_fields(problems, name=client.name, rate_limit=rate_limit)
     _check_grants(problems, grants)
     problems.raise_if_any()
@@ -282,9 +284,9 @@ def suspend_client(*, actor: Actor, client: ApiClient, reason: str) -> ApiClient
     _require_manager(actor)
     client = ApiClient.objects.select_for_update().get(pk=client.pk)
     _require_reach(actor, client.organization)
-    problems = ProblemCollector(f"接口客户端「{client.name}」")
+    problems = ProblemCollector(gettext("接口客户端「%(name)s」") % {"name": client.name})
     if not reason.strip():
-        problems.add("reason", "required", "请填写停用原因（对方系统调用时会看到）", gettext("停用原因"))
+        problems.add("reason", "required", gettext("请填写停用原因（对方系统调用时会看到）"), gettext("停用原因"))
     problems.raise_if_any()
     before = {"status": client.get_status_display(), "status_reason": client.status_reason}
     client.status = ClientStatus.SUSPENDED
@@ -320,7 +322,7 @@ def rotate_secret(*, actor: Actor, client: ApiClient) -> str:
     secret = _new_secret()
     application = client.application
     if application is None:
-        raise NotPermitted("该接口客户端没有凭据，无法更新密钥")
+        raise NotPermitted(gettext("该接口客户端没有凭据，无法更新密钥"))
     application.client_secret = secret
     application.hash_client_secret = True
     application.save(update_fields=["client_secret", "hash_client_secret", "updated"])

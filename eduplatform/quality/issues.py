@@ -278,7 +278,11 @@ def _require_reviewer(actor: Actor, issue: QualityIssue) -> None:
 
 
 def _refuse(issue: QualityIssue, field: str, code: str, message: str) -> RecordInvalid:
-    return RecordInvalid(f"问题「{issue.object_label or issue.rule}」", [FieldProblem(field, code, message)])
+    return RecordInvalid(_issue_record(issue), [FieldProblem(field, code, message)])
+
+
+def _issue_record(issue: QualityIssue) -> str:
+    return gettext("问题「%(issue)s」") % {"issue": issue.object_label or issue.rule}
 
 
 def _locked(issue: QualityIssue) -> QualityIssue:
@@ -288,7 +292,7 @@ def _locked(issue: QualityIssue) -> QualityIssue:
 def _require_status(issue: QualityIssue, allowed: Sequence[str], what: str) -> None:
     if issue.status not in allowed:
         raise _refuse(issue, "status", "quality.status",
-                      f"问题当前状态为「{issue.get_status_display()}」，不能{what}")
+                      gettext("问题当前状态为「%(status)s」，不能%(what)s") % {"status": issue.get_status_display(), "what": what})
 
 
 def _act(actor: Actor | None, issue: QualityIssue, action: IssueAction, new_status: str | None, note: str,
@@ -320,18 +324,19 @@ def check_attachment(attachment: UploadedFile | None) -> list[str]:
     problems = []
     ext = os.path.splitext(attachment.name or "")[1].lower()
     if ext not in ATTACHMENT_TYPES:
-        problems.append(f"佐证材料「{attachment.name}」的类型不支持，只能上传 PDF、JPG 或 PNG 文件")
+        problems.append(gettext("佐证材料「%(name)s」的类型不支持，只能上传 PDF、JPG 或 PNG 文件") % {"name": attachment.name})
     if attachment.size is not None and attachment.size > ATTACHMENT_MAX_BYTES:
-        problems.append(f"佐证材料「{attachment.name}」大小为 {attachment.size / 1024 / 1024:.1f} MB，"
-                        f"不能超过 {ATTACHMENT_MAX_BYTES // 1024 // 1024} MB")
+        problems.append(gettext("佐证材料「%(name)s」大小为 %(size)s MB，不能超过 %(limit)s MB") % {
+            "name": attachment.name, "size": f"{attachment.size / 1024 / 1024:.1f}", "limit": ATTACHMENT_MAX_BYTES // 1024 // 1024})
     elif attachment.size == 0:
-        problems.append(f"佐证材料「{attachment.name}」是空文件")
+        problems.append(gettext("佐证材料「%(name)s」是空文件") % {"name": attachment.name})
     elif ext in ATTACHMENT_TYPES:
         # The content must be what the name says (a renamed .exe or .html is not a PDF).
         attachment.seek(0)
         head = attachment.read(16)
         attachment.seek(0)
         if problem := check_attachment_content(head, attachment.name or ""):
+            # core.uploads says 文件「…」; in Chinese the evidence is named as such (no-op in other languages).
             problems.append(problem.replace("文件「", "佐证材料「", 1))
     return problems
 
@@ -342,17 +347,18 @@ def explain(*, actor: Actor, issue: QualityIssue, explanation: str,
     """The school explains why the record is right as it is (e.g. a real 12-year-old in grade 3)."""
     _require_school_actor(actor, issue)
     issue = _locked(issue)
-    _require_status(issue, (IssueStatus.OPEN,), "提交说明")
+    _require_status(issue, (IssueStatus.OPEN,), gettext("提交说明"))
     text = (explanation or "").strip()
     problems = []
     if not text:
-        problems.append(FieldProblem("explanation", "required", "请填写情况说明", gettext("情况说明")))
+        problems.append(FieldProblem("explanation", "required", gettext("请填写情况说明"), gettext("情况说明")))
     elif len(text) > EXPLANATION_MAX:
         problems.append(FieldProblem("explanation", "too_long",
-                                     f"情况说明有 {len(text)} 字，不能超过 {EXPLANATION_MAX} 字", gettext("情况说明")))
+                                     gettext("情况说明有 %(length)s 字，不能超过 %(limit)s 字") % {
+                                         "length": len(text), "limit": EXPLANATION_MAX}, gettext("情况说明")))
     problems += [FieldProblem("attachment", "quality.attachment", m, gettext("佐证材料")) for m in check_attachment(attachment)]
     if problems:
-        raise RecordInvalid(f"问题「{issue.object_label or issue.rule}」", problems)
+        raise RecordInvalid(_issue_record(issue), problems)
     issue.explanation = text
     if attachment is not None:
         # Sealed like every uploaded file (core.crypto): evidence often shows a pupil's documents.
@@ -378,17 +384,19 @@ def mark_corrected(*, actor: Actor, issue: QualityIssue, note: str = "") -> Qual
     """The school reports the record corrected; refused while the rule still finds the cause."""
     _require_school_actor(actor, issue)
     issue = _locked(issue)
-    _require_status(issue, (IssueStatus.OPEN,), "标记为已修正")
+    _require_status(issue, (IssueStatus.OPEN,), gettext("标记为已修正"))
     finding = still_found(issue)
     if finding is not None:
         raise _refuse(issue, "status", "quality.still_present",
-                      f"复核未通过，问题仍然存在：{finding.message}。请先在{_record_place(issue)}中修改记录后再提交")
+                      gettext("复核未通过，问题仍然存在：%(finding)s。请先在%(place)s中修改记录后再提交") % {
+                          "finding": finding.message, "place": _record_place(issue)})
     return _act(actor, issue, IssueAction.CORRECTED, IssueStatus.CORRECTED, (note or "").strip() or "已修正记录，复核通过")
 
 
 def _record_place(issue: QualityIssue) -> str:
-    return {"students": "学生管理", "staff": "教职工管理", "facilities": "校舍管理", "assets": "资产管理",
-            "schools": "学校信息"}.get(issue.database, "相应模块")
+    places = {"students": gettext("学生管理"), "staff": gettext("教职工管理"), "facilities": gettext("校舍管理"),
+              "assets": gettext("资产管理"), "schools": gettext("学校信息")}
+    return places.get(issue.database) or gettext("相应模块")
 
 
 @transaction.atomic
@@ -396,7 +404,7 @@ def confirm(*, actor: Actor, issue: QualityIssue, note: str = "") -> QualityIssu
     """The county accepts the school's explanation or correction."""
     _require_reviewer(actor, issue)
     issue = _locked(issue)
-    _require_status(issue, COUNTY_STATUSES, "确认")
+    _require_status(issue, COUNTY_STATUSES, gettext("确认"))
     issue.review_note = (note or "").strip()
     return _act(actor, issue, IssueAction.CONFIRMED, IssueStatus.CONFIRMED, issue.review_note or "确认")
 
@@ -406,11 +414,11 @@ def reopen(*, actor: Actor, issue: QualityIssue, note: str) -> QualityIssue:
     """The county sends the issue back to the school, saying why."""
     _require_reviewer(actor, issue)
     issue = _locked(issue)
-    _require_status(issue, (*COUNTY_STATUSES, IssueStatus.CONFIRMED), "退回")
+    _require_status(issue, (*COUNTY_STATUSES, IssueStatus.CONFIRMED), gettext("退回"))
     text = (note or "").strip()
     if not text:
-        raise RecordInvalid(f"问题「{issue.object_label or issue.rule}」",
-                            [FieldProblem("note", "required", "退回时请填写审核意见，说明学校还需做什么", gettext("审核意见"))])
+        raise RecordInvalid(_issue_record(issue),
+                            [FieldProblem("note", "required", gettext("退回时请填写审核意见，说明学校还需做什么"), gettext("审核意见"))])
     issue.review_note = text
     return _act(actor, issue, IssueAction.REOPENED, IssueStatus.OPEN, text)
 
@@ -431,14 +439,14 @@ def keep_person(*, actor: Actor, issue_group: str, keep_issue: QualityIssue, not
     the next write or scan resolves it. The actor must reach the kept school (its county, city or the
     province)."""
     if keep_issue.group_key != issue_group or not issue_group:
-        raise _refuse(keep_issue, "group", "quality.group", "所选记录不属于该重复组")
+        raise _refuse(keep_issue, "group", "quality.group", gettext("所选记录不属于该重复组"))
     _require_reviewer(actor, keep_issue)
     issues = list(group_issues(issue_group).select_for_update(of=("self",)))
     kept = next((i for i in issues if i.pk == keep_issue.pk), None)
     if kept is None:
-        raise _refuse(keep_issue, "status", "quality.status", "该问题已消除，无需处理")
+        raise _refuse(keep_issue, "status", "quality.status", gettext("该问题已消除，无需处理"))
     if len(issues) < 2:
-        raise _refuse(keep_issue, "group", "quality.group", "该重复组只剩一条记录，无需选择保留")
+        raise _refuse(keep_issue, "group", "quality.group", gettext("该重复组只剩一条记录，无需选择保留"))
     text = (note or "").strip()
     keep_note = f"县级确认保留本校记录{('：' + text) if text else ''}"
     kept.review_note = keep_note

@@ -45,7 +45,8 @@ def _check_codes(codes: Sequence[str] | None) -> list[str]:
     try:
         return [r.code for r in rules_for(list(codes or []))] if codes else []
     except KeyError as exc:
-        raise RecordInvalid("质量扫描", [FieldProblem("rules", "quality.rule", f"未知的规则：{exc.args[0]}", gettext("规则"))]) from exc
+        raise RecordInvalid(gettext("质量扫描"), [FieldProblem(
+            "rules", "quality.rule", gettext("未知的规则：%(rule)s") % {"rule": exc.args[0]}, gettext("规则"))]) from exc
 
 
 def start_scan(*, actor: Actor | None, region_path: str, codes: Sequence[str] | None = None,
