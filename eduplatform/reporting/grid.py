@@ -158,7 +158,7 @@ class Column:
 
     @property
     def type_label(self) -> str:
-        return TYPE_LABELS.get(self.type, self.type)
+        return str(TYPE_LABELS.get(self.type, self.type))
 
 
 @dataclasses.dataclass
