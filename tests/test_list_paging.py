@@ -149,6 +149,16 @@ def test_count_labels():
     assert paging.RowCount(1_234).label == "1,234"
 
 
+def test_count_labels_in_english():
+    from django.utils import translation
+
+    with translation.override("en"):
+        assert paging.RowCount(27_463_210, exact=False).label == "about 27.5 million"
+        assert paging.RowCount(None, exact=False, at_least=10_000).label == "over 10,000"
+        assert paging.RowCount(None, exact=False).label == "not counted"
+        assert paging.RowCount(5, source=paging.SOURCE_ROLLUP).source_label != "统计汇总"
+
+
 @pytest.mark.skipif("connection.vendor != 'postgresql'")
 def test_a_middle_substring_finds_a_name_through_the_trigram_index(client, world):
     _enrol(world, world.school_a1, 1, name="欧阳明华丽")

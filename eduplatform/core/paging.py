@@ -38,7 +38,7 @@ from django.contrib import messages
 from django.db import OperationalError, connections, transaction
 from django.db.models import BooleanField, Expression, F, Q, QuerySet, Value
 from django.http import HttpRequest, QueryDict
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import get_language, gettext, gettext_lazy
 
 PAGE_SIZE = 50  # rows per page; settings.LIST_PAGE_SIZE overrides it (tests page through small lists)
 # The query parameters of paging itself: dropped from the links a page builds (the other
@@ -98,7 +98,10 @@ class RowCount:
 
 
 def _chinese_number(n: int) -> str:
-    """1 万 and more in 万 (2,746 万), 1 亿 and more in 亿 (1.2 亿), otherwise with separators."""
+    """1 万 and more in 万 (2,746 万), 1 亿 and more in 亿 (1.2 亿), otherwise with separators; in another
+    language, a million and more in millions (27.5 million)."""
+    if not (get_language() or "zh-hans").startswith("zh"):
+        return f"{n / 1_000_000:,.1f}".removesuffix(".0") + " million" if n >= 1_000_000 else f"{n:,}"
     if n >= 100_000_000:
         value = f"{n / 100_000_000:,.1f}".removesuffix(".0")
         return gettext("%(count)s 亿") % {"count": value}
