@@ -79,6 +79,23 @@ def report(name: str, figure: str, baseline: str, ratio: float, note: str = "") 
 STARTED = time.perf_counter()
 
 
+def server_settings() -> str:
+    """The PostgreSQL settings that decide the figures, and a warning when the server runs without
+    deploy/postgres/eduplatform.conf (scripts/pg-tune.sh applies it): figures are comparable with
+    the published ones only on a server configured as production is."""
+    import psycopg
+
+    names = ("shared_buffers", "work_mem", "effective_cache_size", "max_wal_size", "random_page_cost", "jit")
+    with psycopg.connect(URL.rsplit("/", 1)[0] + "/postgres") as conn:
+        values = {name: conn.execute(f"SHOW {name}").fetchone()[0] for name in names}
+        tuned = conn.execute("SELECT setting::bigint * 8192 >= 4 * 1024 ^ 3 FROM pg_settings "
+                             "WHERE name = 'shared_buffers'").fetchone()[0]
+    line = "server: " + ", ".join(f"{name} {value}" for name, value in values.items())
+    if not tuned:
+        line += "\n  WARNING: not the production settings (deploy/postgres/eduplatform.conf); run scripts/pg-tune.sh"
+    return line
+
+
 def main() -> None:
     if not URL.startswith("postgres"):
         sys.exit("bench/run.py measures PostgreSQL: set DATABASE_URL=postgres://…")
@@ -96,7 +113,8 @@ def main() -> None:
     from eduplatform.orgs import selectors, services
     from eduplatform.orgs.models import Region
 
-    print(f"PostgreSQL benchmark, database {urlparse(URL).path.lstrip('/')}\n")
+    print(f"PostgreSQL benchmark, database {urlparse(URL).path.lstrip('/')}")
+    print(server_settings() + "\n")
     province.authorities()
     rows = province.school_rows(1.0, 2026)
     n = len(rows)
