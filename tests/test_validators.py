@@ -19,6 +19,7 @@ from eduplatform.standards.validators import (
     id_number_birth_date,
     id_number_check_char,
     id_number_sex,
+    is_valid_id_number,
     mask_id_number,
     normalize_identifier,
     student_number_kind,
@@ -475,3 +476,27 @@ def test_school_code_message_truncates_long_input() -> None:
     err = error_of(validate_school_code, "9" * 500)
     assert "9" * 21 not in err.message
     assert "…" in err.message
+
+
+def _accepted_as_is(value: str) -> bool:
+    try:
+        return validate_id_number(value) == value
+    except IdentifierError:
+        return False
+
+
+@given(valid_id_numbers(), st.integers(min_value=0, max_value=17), st.sampled_from("0123456789Xx /-"))
+def test_the_fast_check_says_valid_exactly_when_validation_accepts_the_number_as_it_is(
+        number: str, position: int, char: str) -> None:
+    """The quality scans skip the full validation when ``is_valid_id_number`` says yes: it must
+    never say yes to a number the full check refuses, nor no to a stored valid one."""
+    changed = number[:position] + char + number[position + 1:]
+    for value in (number, changed, number[:17], number + "1", "000000" + number[6:], number[:6] + "18000230" + number[14:]):
+        assert is_valid_id_number(value) == _accepted_as_is(value), value
+
+
+def test_the_fast_check_refuses_a_birth_day_after_today() -> None:
+    tomorrow = datetime.date.today() + datetime.timedelta(days=1)
+    number = with_check_char("440106" + tomorrow.strftime("%Y%m%d") + "123")
+    assert not is_valid_id_number(number) and not _accepted_as_is(number)
+    assert is_valid_id_number(number, today=tomorrow.strftime("%Y%m%d"))  # the day passed in is the bound

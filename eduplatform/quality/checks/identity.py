@@ -11,9 +11,11 @@ name + sex + birth date through the ``undocumented_name_birth_sex`` partial inde
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from django.db import connection
 from django.utils.text import format_lazy
@@ -46,8 +48,13 @@ from eduplatform.quality.checks.base import (
 from eduplatform.quality.models import Database, Severity
 from eduplatform.quality.rules import Finding, Rule, ScanScope
 from eduplatform.staff.models import StaffMember
-from eduplatform.standards.validators import IdentifierError, mask_id_number, validate_id_number
-from eduplatform.students.models import Enrolment
+from eduplatform.standards.validators import (
+    IdentifierError,
+    is_valid_id_number,
+    mask_id_number,
+    validate_id_number,
+)
+from eduplatform.students.models import Enrolment, Student
 
 # A pupil of these stages cannot also hold a post (higher and vocational students may: 助教, 实习).
 BASIC_STAGES = (int(Stage.PRESCHOOL), int(Stage.PRIMARY), int(Stage.JUNIOR), int(Stage.SENIOR), int(Stage.SPECIAL))
@@ -65,71 +72,117 @@ def _staff_scan(scope: ScanScope) -> list[tuple]:
     return cached(("staff_with_id", scope), lambda: _staff_with_id(scope))
 
 
+# Rows of the ID rules: (id, unit id, sex, birth date, clear ID number), and for students the 学籍号
+# (S_NUMBER_REUSED compares it with the ID number). Only what the checks judge:
+# a county's 800,000 pupils are read and decrypted for two rules that find a handful, so the names
+# and numbers a finding shows are read afterwards for those few (``_People.labels``).
+
+
 def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Iterator[tuple]:
-    """(student id, school id, name, 学籍号, sex, birth date, ID number, masked) of active students
-    holding a resident ID card, in scope or among ``ids``."""
-    fields = ("student_id", "school_id", "student__name", "student__student_number", "student__gender",
-              "student__birth_date", "student__id_number_cipher", "student__id_number_masked")
+    """Active students holding a resident ID card, in scope or among ``ids``."""
     opened = crypto.Cipher().decrypt
     if scope is not None:
         ctes, params = scope_students_sql(
-            scope, "s.id, s.name, s.student_number, s.gender, s.birth_date, s.id_number_cipher, s.id_number_masked",
+            scope, "s.id, s.gender, s.birth_date, s.id_number_cipher, s.student_number",
             f"s.id_type = '{RESIDENT_ID_CARD}' AND s.id_number_cipher > ''")
-        for row in _stream(ctes + "SELECT en.student_id, en.school_id, st.name, st.student_number, st.gender, "
-                           "st.birth_date, st.id_number_cipher, st.id_number_masked "
-                           "FROM en JOIN st ON st.id = en.student_id", params):
-            yield (*row[:6], opened(row[6]), row[7])
+        for sid, school_id, sex, birth, cipher, number in _stream(
+                ctes + "SELECT en.student_id, en.school_id, st.gender, st.birth_date, st.id_number_cipher, "  # noqa: S608
+                "st.student_number FROM en JOIN st ON st.id = en.student_id", params):
+            yield sid, school_id, sex, birth, opened(cipher), number
         return
     base = Enrolment.objects.filter(is_active=True, student__id_type=RESIDENT_ID_CARD).exclude(
         student__id_number_cipher="")
+    fields = ("student_id", "school_id", "student__gender", "student__birth_date", "student__id_number_cipher",
+              "student__student_number")
     for qs in (base.filter(student_id__in=p) for p in chunks(ids)):
-        for row in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
-            yield (*row[:6], opened(row[6]), row[7])
+        for sid, school_id, sex, birth, cipher, number in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
+            yield sid, school_id, sex, birth, opened(cipher), number
 
 
 def _staff_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Iterator[tuple]:
-    fields = ("pk", "unit_id", "name", "staff_number", "gender", "birth_date", "id_number_cipher", "id_number_masked")
+    fields = ("pk", "unit_id", "gender", "birth_date", "id_number_cipher")
     base = StaffMember.objects.filter(is_active=True, id_type=RESIDENT_ID_CARD).exclude(id_number_cipher="")
     parts = [in_scope(base, scope, school="unit_id")] if scope is not None else [
         base.filter(pk__in=p) for p in chunks(ids)]
     opened = crypto.Cipher().decrypt
     for qs in parts:
-        for row in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
-            yield (*row[:6], opened(row[6]), row[7])
+        for pk, unit_id, sex, birth, cipher in qs.values_list(*fields).iterator(chunk_size=DECRYPT_BATCH):
+            yield pk, unit_id, sex, birth, opened(cipher)
 
 
-def _invalid(code: str, rows: Iterable[tuple], object_type: str, label_of, who: str) -> Iterator[Finding]:
-    rows = list(rows)
-    schools = units(r[1] for r in rows)
-    for oid, unit_id, name, number, _sex, _birth, clear, masked in rows:
+@dataclass(frozen=True)
+class _People:
+    """Who an ID rule is about: the object type, how its findings name a person, and where the
+    name, number and masked ID of the few found are read."""
+
+    object_type: str
+    who: str
+    label: Callable[[str, str], str]
+    model: type
+    number_field: str
+
+    def labels(self, ids: Iterable[int]) -> dict[int, tuple[str, str, str]]:
+        """id → (name, label, masked ID number)."""
+        out: dict[int, tuple[str, str, str]] = {}
+        for part in chunks(sorted(set(ids))):
+            for pk, name, number, masked in self.model.objects.filter(pk__in=part).values_list(
+                    "pk", "name", self.number_field, "id_number_masked"):
+                out[pk] = (name, self.label(name, number), masked)
+        return out
+
+
+PUPILS = _People(STUDENT, "学生", student_label, Student, "student_number")
+STAFF_MEMBERS = _People(STAFF, "教职工", staff_label, StaffMember, "staff_number")
+
+
+def _invalid(code: str, rows: Iterable[tuple], people: _People) -> Iterator[Finding]:
+    failed = []
+    today = dt.date.today().strftime("%Y%m%d")
+    for oid, unit_id, _sex, _birth, clear, *_ in rows:
+        if is_valid_id_number(clear, today):
+            continue  # nearly every number: a boolean check, the full one only for the few that fail it
         try:
             validate_id_number(clear)
         except IdentifierError as exc:
-            masked = masked or mask_id_number(clear)
-            yield finding(
-                code, schools[unit_id], object_type, oid, label_of(name, number),
-                f"{who}{name}的身份证件号「{masked}」不是有效的居民身份证号：{exc.message}。"
-                "居民身份证号应为18位：前17位为数字（含有效的地址码和出生日期），第18位为按 GB 11643-1999 "
-                "计算的校验码（数字或X）。请对照本人身份证更正。",
-                fields=("id_number",), evidence={"id_number": masked, "problem": exc.code})
+            failed.append((oid, unit_id, clear, exc))
+    if not failed:
+        return
+    schools, labels = units(r[1] for r in failed), people.labels(r[0] for r in failed)
+    for oid, unit_id, clear, exc in failed:
+        name, label, masked = labels[oid]
+        masked = masked or mask_id_number(clear)
+        yield finding(
+            code, schools[unit_id], people.object_type, oid, label,
+            f"{people.who}{name}的身份证件号「{masked}」不是有效的居民身份证号：{exc.message}。"
+            "居民身份证号应为18位：前17位为数字（含有效的地址码和出生日期），第18位为按 GB 11643-1999 "
+            "计算的校验码（数字或X）。请对照本人身份证更正。",
+            fields=("id_number",), evidence={"id_number": masked, "problem": exc.code})
 
 
-def _agrees(clear: str, sex: str, birth) -> bool:
-    """Whether an 18-character ID number encodes exactly this birth date and sex (digits 7–14 and
-    the parity of the 17th, as ``check_against_resident_id`` reads them): a string comparison, so
-    the sex and birth rule does not validate 800,000 numbers a second time to find the few that
-    disagree. False sends the record through the full check."""
-    if len(clear) != 18 or sex not in ("1", "2") or birth is None:
+def _agrees(clear: str, sex: str, day: str | None) -> bool:
+    """Whether an 18-character ID number encodes exactly this birth date (``YYYYMMDD``) and sex
+    (digits 7–14 and the parity of the 17th, as ``check_against_resident_id`` reads them): a string
+    comparison, so the sex and birth rule does not validate 800,000 numbers a second time to find
+    the few that disagree. False sends the record through the full check."""
+    if len(clear) != 18 or sex not in ("1", "2") or day is None:
         return False
-    day = birth[:10].replace("-", "") if isinstance(birth, str) else birth.strftime("%Y%m%d")
     return clear[6:14] == day and (clear[16] in "13579") == (sex == "1")
 
 
-def _disagreeing(code: str, rows: Iterable[tuple], object_type: str, label_of, who: str) -> Iterator[Finding]:
-    rows = list(rows)
-    schools = units(r[1] for r in rows)
-    for oid, unit_id, name, number, sex, birth, clear, masked in rows:
-        if _agrees(clear, sex, birth):
+def _yyyymmdd(birth) -> str | None:
+    if birth is None:
+        return None
+    return birth[:10].replace("-", "") if isinstance(birth, str) else birth.strftime("%Y%m%d")
+
+
+def _disagreeing(code: str, rows: Iterable[tuple], people: _People) -> Iterator[Finding]:
+    days: dict = {}  # a county's pupils are born on a few thousand days: format each once
+    found = []
+    for oid, unit_id, sex, birth, clear, *_ in rows:
+        day = days.get(birth)
+        if day is None:
+            day = days[birth] = _yyyymmdd(birth)
+        if _agrees(clear, sex, day):
             continue  # nearly every record: no need to validate and compare field by field
         try:
             clear = validate_id_number(clear)
@@ -138,12 +191,18 @@ def _disagreeing(code: str, rows: Iterable[tuple], object_type: str, label_of, w
         row = CleanRow(values={"birth_date": as_date(birth), "gender": sex})
         check_against_resident_id(row, clear, check_birth=True, check_gender=True)
         if row.problems:
-            yield finding(
-                code, schools[unit_id], object_type, oid, label_of(name, number),
-                f"{who}{name}：" + "；".join(p[2] for p in row.problems)
-                + "。性别与出生日期须与居民身份证号一致，请核对后更正记录或身份证件号。",
-                fields=tuple(p[0] for p in row.problems),
-                evidence={"id_number": masked or mask_id_number(clear), **{p[0]: p[1] for p in row.problems}})
+            found.append((oid, unit_id, clear, row.problems))
+    if not found:
+        return
+    schools, labels = units(r[1] for r in found), people.labels(r[0] for r in found)
+    for oid, unit_id, clear, problems in found:
+        name, label, masked = labels[oid]
+        yield finding(
+            code, schools[unit_id], people.object_type, oid, label,
+            f"{people.who}{name}：" + "；".join(p[2] for p in problems)
+            + "。性别与出生日期须与居民身份证号一致，请核对后更正记录或身份证件号。",
+            fields=tuple(p[0] for p in problems),
+            evidence={"id_number": masked or mask_id_number(clear), **{p[0]: p[1] for p in problems}})
 
 
 STUDENT_ID_WHAT = (
@@ -154,8 +213,8 @@ S_ID_INVALID = rules.register(Rule(
     code="S_ID_INVALID", title=gettext_lazy("学生身份证件号校验不通过"),
     description=format_lazy("{}{}", STUDENT_ID_WHAT, gettext_lazy("校验不通过的号码无法用于一人一号查重和学籍号生成，须由学校对照身份证更正。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("id_number",), kind="identity",
-    scan=lambda scope: _invalid("S_ID_INVALID", _students_scan(scope), STUDENT, student_label, "学生"),
-    record=lambda ids: _invalid("S_ID_INVALID", _students_with_id(None, ids), STUDENT, student_label, "学生"),
+    scan=lambda scope: _invalid("S_ID_INVALID", _students_scan(scope), PUPILS),
+    record=lambda ids: _invalid("S_ID_INVALID", _students_with_id(None, ids), PUPILS),
     object_type=STUDENT,
 ))
 
@@ -164,8 +223,8 @@ S_ID_SEX_BIRTH = rules.register(Rule(
     description=format_lazy("{}{}", STUDENT_ID_WHAT, gettext_lazy("对校验通过的号码，比较第7–14位（出生日期）和第17位（奇数为男、偶数为女）"
                 "与学籍中登记的出生日期、性别。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("gender", "birth_date"), kind="identity",
-    scan=lambda scope: _disagreeing("S_ID_SEX_BIRTH", _students_scan(scope), STUDENT, student_label, "学生"),
-    record=lambda ids: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(None, ids), STUDENT, student_label, "学生"),
+    scan=lambda scope: _disagreeing("S_ID_SEX_BIRTH", _students_scan(scope), PUPILS),
+    record=lambda ids: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(None, ids), PUPILS),
     object_type=STUDENT,
 ))
 
@@ -175,8 +234,8 @@ T_ID_INVALID = rules.register(Rule(
     code="T_ID_INVALID", title=gettext_lazy("教职工身份证件号校验不通过"),
     description=format_lazy("{}{}", STAFF_ID_WHAT, gettext_lazy("长度、地址码、出生日期或第18位校验码不对的号码无法用于一人一岗查重。")),
     severity=Severity.ERROR, database=Database.STAFF, fields=("id_number",), kind="identity",
-    scan=lambda scope: _invalid("T_ID_INVALID", _staff_scan(scope), STAFF, staff_label, "教职工"),
-    record=lambda ids: _invalid("T_ID_INVALID", _staff_with_id(None, ids), STAFF, staff_label, "教职工"),
+    scan=lambda scope: _invalid("T_ID_INVALID", _staff_scan(scope), STAFF_MEMBERS),
+    record=lambda ids: _invalid("T_ID_INVALID", _staff_with_id(None, ids), STAFF_MEMBERS),
     object_type=STAFF,
 ))
 
@@ -184,8 +243,8 @@ T_ID_SEX_BIRTH = rules.register(Rule(
     code="T_ID_SEX_BIRTH", title=gettext_lazy("教职工性别或出生日期与身份证件号不一致"),
     description=format_lazy("{}{}", STAFF_ID_WHAT, gettext_lazy("对校验通过的号码，比较其中的出生日期（第7–14位）和性别（第17位）与登记的是否一致。")),
     severity=Severity.ERROR, database=Database.STAFF, fields=("gender", "birth_date"), kind="identity",
-    scan=lambda scope: _disagreeing("T_ID_SEX_BIRTH", _staff_scan(scope), STAFF, staff_label, "教职工"),
-    record=lambda ids: _disagreeing("T_ID_SEX_BIRTH", _staff_with_id(None, ids), STAFF, staff_label, "教职工"),
+    scan=lambda scope: _disagreeing("T_ID_SEX_BIRTH", _staff_scan(scope), STAFF_MEMBERS),
+    record=lambda ids: _disagreeing("T_ID_SEX_BIRTH", _staff_with_id(None, ids), STAFF_MEMBERS),
     object_type=STAFF,
 ))
 
@@ -540,24 +599,24 @@ def _reused_findings(scope: ScanScope) -> Iterator[Finding]:
     # cached): a number that is "G" + the holder's own ID is his, with no blind index to compute. The
     # rest — numbers that differ, and G numbers of students without a resident ID card — are few.
     candidates: dict[int, tuple] = {}
-    for sid, school_id, name, number, _sex, _birth, clear, _masked in _students_scan(scope):
+    for sid, school_id, _sex, _birth, clear, number in _students_scan(scope):
         if number.startswith("G") and number[1:] != clear:
-            candidates[sid] = (sid, school_id, name, number)
+            candidates[sid] = (sid, school_id, number)
     for row in fetch(
-            "SELECT s.id, s.school_id, s.name, s.student_number FROM students_student s "  # noqa: S608
+            "SELECT s.id, s.school_id, s.student_number FROM students_student s "  # noqa: S608
             f"WHERE s.student_number LIKE 'G%%' AND NOT (s.id_type = '{RESIDENT_ID_CARD}' "
             f"AND s.id_number_cipher > '') AND {where} AND {active}", params + params_e):
         candidates[row[0]] = row
     sealer = Sealer()
     mismatched: dict[str, tuple] = {}
     for part in chunks(sorted(candidates)):
-        for sid, own_index in fetch(
-                "SELECT id, id_number_index FROM students_student "  # noqa: S608
+        for sid, own_index, name in fetch(
+                "SELECT id, id_number_index, name FROM students_student "  # noqa: S608
                 f"WHERE id IN ({', '.join(['%s'] * len(part))})", part):
-            row = candidates[sid]
-            index = sealer.id_index(RESIDENT_ID_CARD, row[3][1:])
+            _sid, school_id, number = candidates[sid]
+            index = sealer.id_index(RESIDENT_ID_CARD, number[1:])
             if index != own_index:
-                mismatched[index] = row
+                mismatched[index] = (sid, school_id, name, number)
     taken: list[tuple] = []
     keys = list(mismatched)
     for start in range(0, len(keys), 500):
