@@ -40,6 +40,7 @@ from eduplatform.quality.checks.base import (
     finding,
     in_scope,
     scope_students_sql,
+    scope_unit_ids,
     sql_scope,
     staff_label,
     student_label,
@@ -370,12 +371,22 @@ def _scoped_dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
             "WHERE u.id_number_index = '' AND u.name = s.name AND u.birth_date = s.birth_date "
             "AND u.gender = s.gender AND u.id <> s.id AND u.school_id <> s.school_id")
     if connection.vendor == "postgresql":
+        # First the scope's pupils whose key an undocumented pupil has (a few thousand of a county's
+        # 800,000): the scope's schools named one by one, so the planner knows the scope is large and
+        # merges it with the partial index instead of probing that index 800,000 times (1.0 s against
+        # 1.9 s for 44/4401/440103/); then, for those few, their undocumented twins elsewhere.
+        where, params = sql_scope(scope, "s")
+        where += " AND s.school_id = ANY(%s)"
+        params.append(scope_unit_ids(scope))
         u_out = ", ".join(f"u.c{i}" for i in range(9))
         u_in = ", ".join(f"{c.strip()} AS c{i}" for i, c in enumerate(u_columns.split(",")))
-        sql = (f"SELECT {_DUP_COLUMNS}, {u_out} FROM students_student s "  # noqa: S608
+        sql = ("WITH candidate AS MATERIALIZED (SELECT s.id FROM students_student s "  # noqa: S608
+               f"WHERE {where} AND (s.name, s.birth_date, s.gender) IN "
+               "(SELECT name, birth_date, gender FROM students_student WHERE id_number_index = '')) "
+               f"SELECT {_DUP_COLUMNS}, {u_out} FROM candidate c JOIN students_student s ON s.id = c.id "
                "CROSS JOIN LATERAL (SELECT e.school_id FROM students_enrolment e "
                "WHERE e.student_id = s.id AND e.is_active) e "
-               f"CROSS JOIN LATERAL (SELECT {u_in} FROM {twin}) u WHERE {where}")
+               f"CROSS JOIN LATERAL (SELECT {u_in} FROM {twin}) u")
     else:
         sql = (f"SELECT {_DUP_COLUMNS}, {u_columns} FROM students_student s "  # noqa: S608
                f"JOIN students_enrolment e ON e.student_id = s.id AND e.is_active JOIN {twin} AND {where}")
