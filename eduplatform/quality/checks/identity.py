@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
+import psycopg
 from django.db import connection
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
@@ -60,6 +61,7 @@ from eduplatform.students.models import Enrolment, Student
 # A pupil of these stages cannot also hold a post (higher and vocational students may: 助教, 实习).
 BASIC_STAGES = (int(Stage.PRESCHOOL), int(Stage.PRIMARY), int(Stage.JUNIOR), int(Stage.SENIOR), int(Stage.SPECIAL))
 DECRYPT_BATCH = 2000
+STREAM_CHUNK = 5000
 
 # --------------------------------------------------------------------------------------------
 # The clear ID numbers of a scope's active people, decrypted in batches
@@ -86,10 +88,10 @@ def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Itera
         ctes, params = scope_students_sql(
             scope, "s.id, s.gender, s.birth_date, s.id_number_cipher, s.student_number",
             f"s.id_type = '{RESIDENT_ID_CARD}' AND s.id_number_cipher > ''")
-        for sid, school_id, sex, birth, cipher, number in _stream(
-                ctes + "SELECT en.student_id, en.school_id, st.gender, st.birth_date, st.id_number_cipher, "  # noqa: S608
-                "st.student_number FROM en JOIN st ON st.id = en.student_id", params):
-            yield sid, school_id, sex, birth, opened(cipher), number
+        yield from _converted(
+            ctes + "SELECT en.student_id, en.school_id, st.gender, st.birth_date, st.id_number_cipher, "  # noqa: S608
+            "st.student_number FROM en JOIN st ON st.id = en.student_id", params,
+            lambda row: (row[0], row[1], row[2], row[3], opened(row[4]), row[5]))
         return
     base = Enrolment.objects.filter(is_active=True, student__id_type=RESIDENT_ID_CARD).exclude(
         student__id_number_cipher="")
@@ -279,11 +281,30 @@ def _sql(text: str) -> str:
 
 def _stream(sql: str, params: Sequence) -> Iterator[tuple]:
     """Rows of a statement read in batches (a server-side cursor on PostgreSQL): a province-wide
-    candidate list may hold millions of rows."""
+    candidate list may hold millions of rows, and its reader may query between batches."""
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, list(params))
-        while rows := cursor.fetchmany(5000):
+        while rows := cursor.fetchmany(STREAM_CHUNK):
             yield from rows
+
+
+def _converted(sql: str, params: Sequence, convert: Callable[[tuple], tuple]) -> list[tuple]:
+    """Every row of a statement, each passed through ``convert`` as it arrives.
+
+    On PostgreSQL the rows are streamed in chunks as the server produces them (``Cursor.stream``,
+    libpq's chunked rows mode), so the server computes the next rows while Python converts these
+    (decrypts ID numbers); through a server-side cursor each batch was computed only when asked
+    for and the two took turns (a county's 800,000 ID numbers: 5.6–5.9 s against 6.9–10 s beside a
+    test run). The connection is busy until the last row: this returns a list, so no caller can
+    query in between (it would wait for itself)."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            try:
+                return [convert(row) for row in cursor.stream(sql, list(params), size=STREAM_CHUNK)]
+            except psycopg.NotSupportedError:  # a libpq before 17 has no chunked mode
+                pass
+    return [convert(row) for row in _stream(sql, params)]
 
 
 def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
