@@ -11,7 +11,8 @@ measured in the same run.
     active student joined to its enrolment (which finds the keys, not who or where).
     Stopped after BUDGET_S seconds (reported as such): on synthetic data whose pupils share few
     names the candidates run into millions.
-(b) The full rule scan (every rule) of the county with the most students — goal under 10 s (run first).
+(b) The full rule scan (every rule) of the county with the most students — goal under 10 s (run first,
+    twice: the first run on whatever the cache holds, the second on the county's pages just read).
     Baseline: a bare ``count(*)`` of the same county's active enrolments, active staff and
     standing buildings (one pass over the rows the rules read).
 
@@ -123,12 +124,16 @@ def bench(report, timed) -> None:
     county, students = biggest_county()
     scope = ScanScope(county)
     base_s, rows = timed(lambda: _scalar(COUNTY_ROWS, {"p": county + "%"}))
-    scan_s, (found, schools, per_rule) = timed(lambda: _scan(scope, list(RULES)))
-    report(f"quality: every rule, county {county}", f"{scan_s:.1f} s", f"{base_s:.2f} s",
-           scan_s / base_s if base_s else 0,
-           f"{students:,} students, {rows:,} rows; {found:,} findings in {schools:,} schools; "
-           f"goal < {GOAL_COUNTY_S} s ({'met' if scan_s < GOAL_COUNTY_S else 'MISSED'})")
-    _print_rules(per_rule)
+    # Twice: the first run reads whatever the cache holds (after a province-wide scan or import, the
+    # county's pages are partly evicted: the first rule pays for them); the second is a scan of a
+    # county whose pages the day's work has read — both printed, the goal judged on each.
+    for run in ("first run", "second run"):
+        scan_s, (found, schools, per_rule) = timed(lambda: _scan(scope, list(RULES)))
+        report(f"quality: every rule, county {county} ({run})", f"{scan_s:.1f} s", f"{base_s:.2f} s",
+               scan_s / base_s if base_s else 0,
+               f"{students:,} students, {rows:,} rows; {found:,} findings in {schools:,} schools; "
+               f"goal < {GOAL_COUNTY_S} s ({'met' if scan_s < GOAL_COUNTY_S else 'MISSED'})")
+        _print_rules(per_rule)
     say(f"  load: {load()}")
     # (a) the duplicate-person scan over the province
     naive_s, keys = timed(lambda: _scalar(NAIVE_DUPLICATES))
