@@ -109,21 +109,29 @@ def clustered_scope_sql(scope: ScanScope, alias: str, *, school: str = "school_i
     through the schools' index the same rows are a few thousand adjacent pages (0.7 s). A record's
     path is its unit's, so the added condition removes nothing."""
     clause, params = sql_scope(scope, alias, school=school)
-    if connection.vendor == "postgresql" and scope.school_ids is None and len(scope.region_path.rstrip("/")) > 2:
+    if connection.vendor == "postgresql" and _region_below_province(scope):
         clause += (f" AND {alias}.{school} = ANY(ARRAY(SELECT o.id FROM orgs_organization o "  # noqa: S608
                    "WHERE o.region_path LIKE %s))")
         params.append(scope.region_path + "%")
     return clause, params
 
 
-def scope_unit_ids(scope: ScanScope) -> list[int]:
-    """The ids of the scope's units: the schools it names, or every organization under its path
-    (a statement given them as a list is planned for the scope's real size; given a sub-select, the
-    planner guesses a few hundred rows for a county of 800,000 pupils)."""
-    if scope.school_ids is not None:
-        return sorted(int(i) for i in scope.school_ids)
-    return list(Organization.objects.filter(region_path__startswith=scope.region_path)
-                .order_by("pk").values_list("pk", flat=True))
+def _region_below_province(scope: ScanScope) -> bool:
+    return scope.school_ids is None and len(scope.region_path.rstrip("/")) > 2
+
+
+def listed_scope_sql(scope: ScanScope, alias: str, *, school: str = "school_id") -> tuple[str, list[Any]]:
+    """``sql_scope`` and, for a region smaller than the province, the region's units as a list
+    (``alias.school = ANY(%s)``; PostgreSQL). Where ``clustered_scope_sql`` names them by a
+    sub-select, which the planner guesses at a few hundred rows for a county of 800,000 pupils, a
+    list lets it plan for the scope's real size (merge or hash joins in parallel instead of probing
+    an index per pupil). The list is read once per scan (``cached``)."""
+    clause, params = sql_scope(scope, alias, school=school)
+    if _region_below_province(scope):
+        clause += f" AND {alias}.{school} = ANY(%s)"
+        params.append(cached(("region units", scope.region_path), lambda: Organization.objects.filter(
+            region_path__startswith=scope.region_path).order_by("pk").values_list("pk", flat=True)))
+    return clause, params
 
 
 def scope_students_sql(scope: ScanScope, student_columns: str, student_where: str = "TRUE",

@@ -40,8 +40,8 @@ from eduplatform.quality.checks.base import (
     fetch,
     finding,
     in_scope,
+    listed_scope_sql,
     scope_students_sql,
-    scope_unit_ids,
     sql_scope,
     staff_label,
     student_label,
@@ -329,11 +329,8 @@ def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
     keys_params: list = []
     u_columns = _DUP_COLUMNS.replace("s.", "u.").replace("e.school_id", "ue.school_id")
     documented: dict[tuple, dict[int, tuple]] = defaultdict(dict)
-    if connection.vendor == "postgresql":
-        twins_sql, twins_params = _documented_twins_sql(u_columns, where), [_documented_twin_ids(where, params)]
-    else:
-        twins_sql, twins_params = _documented_twins_sql(u_columns, where), params
-    for row in fetch(_sql(twins_sql), twins_params):
+    twins_params = [_documented_twin_ids(where, params)] if connection.vendor == "postgresql" else params
+    for row in fetch(_sql(_documented_twins_sql(u_columns, where)), twins_params):
         for side in (row[:9], row[9:]):
             documented[_key(side)][side[0]] = side
     group: dict[int, tuple] = {}
@@ -419,9 +416,7 @@ def _scoped_dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
         # 800,000): the scope's schools named one by one, so the planner knows the scope is large and
         # merges it with the partial index instead of probing that index 800,000 times (1.0 s against
         # 1.9 s for 44/4401/440103/); then, for those few, their undocumented twins elsewhere.
-        where, params = sql_scope(scope, "s")
-        where += " AND s.school_id = ANY(%s)"
-        params.append(scope_unit_ids(scope))
+        where, params = listed_scope_sql(scope, "s")
         u_out = ", ".join(f"u.c{i}" for i in range(9))
         u_in = ", ".join(f"{c.strip()} AS c{i}" for i, c in enumerate(u_columns.split(",")))
         sql = ("WITH candidate AS MATERIALIZED (SELECT s.id FROM students_student s "  # noqa: S608

@@ -38,10 +38,10 @@ from eduplatform.quality.checks.base import (
     fetch,
     finding,
     in_scope,
+    listed_scope_sql,
     robust_outliers,
     schools_in,
     scope_students_sql,
-    scope_unit_ids,
     sql_scope,
     staff_label,
     student_label,
@@ -117,12 +117,8 @@ def _age_rows_in_scope(scope: ScanScope, year: int) -> list[tuple]:
         # One join, the scope's schools named as a list: the planner then knows the scope's size
         # and joins the two sides in parallel (1.1–1.5 s against 1.6–1.8 s for the materialised
         # reads below, for 44/4401/440103/'s 805,000 pupils).
-        where_s, params_s = sql_scope(scope, "st")
-        where_e, params_e = sql_scope(scope, "en")
-        if scope.school_ids is None and len(scope.region_path.rstrip("/")) > 2:  # not the whole province
-            units_ = scope_unit_ids(scope)
-            where_s, where_e = where_s + " AND st.school_id = ANY(%s)", where_e + " AND en.school_id = ANY(%s)"
-            params_s, params_e = [*params_s, units_], [*params_e, units_]
+        where_s, params_s = listed_scope_sql(scope, "st")
+        where_e, params_e = listed_scope_sql(scope, "en")
         return fetch(
             "SELECT en.student_id, en.school_id, en.grade, st.name, st.student_number, st.birth_date "  # noqa: S608
             "FROM students_enrolment en JOIN students_student st ON st.id = en.student_id "
