@@ -194,9 +194,8 @@ def remove_bench_students(school_ids: list[int]) -> int:
         if count:
             cursor.execute("DELETE FROM students_studentevent WHERE student_id IN (SELECT id FROM bench_students)")
             cursor.execute("DELETE FROM students_enrolment WHERE student_id IN (SELECT id FROM bench_students)")
-            cursor.execute("DELETE FROM history_auditentry WHERE object_type = 'students.student'"
-                           " AND school_id = ANY(%s) AND object_id IN (SELECT id::text FROM bench_students)",
-                           [school_ids])
+            # The audit log is append-only (a trigger refuses deletes, issue 17): the bench's entries
+            # stay, as any write's would.
             cursor.execute("DELETE FROM history_changefeedentry WHERE resource = 'student' AND school_id = ANY(%s)"
                            " AND natural_key IN (SELECT student_number FROM bench_students)", [school_ids])
             cursor.execute("DELETE FROM students_student WHERE id IN (SELECT id FROM bench_students)")

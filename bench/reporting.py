@@ -142,7 +142,7 @@ def bench_form(officer, code: str = FORM_CODE):
 
 
 def drop_bench_tasks(keep: int | None = None) -> int:
-    """Remove the bench's tasks with their submissions, approvals, actions and audit entries (raw
+    """Remove the bench's tasks with their submissions, approvals and actions (raw
     deletes: the ORM would collect 38,000 rows in Python first)."""
     from django.db import connection, transaction
 
@@ -154,8 +154,7 @@ def drop_bench_tasks(keep: int | None = None) -> int:
     with transaction.atomic(), connection.cursor() as cur:
         for table in ("reporting_reviewaction", "reporting_regionapproval", "reporting_submission"):
             cur.execute(f"DELETE FROM {table} WHERE task_id = ANY(%s)", [ids])  # noqa: S608 — fixed names
-        cur.execute("DELETE FROM history_auditentry WHERE object_type = 'reporting.task' AND object_id = ANY(%s)",
-                    [[str(i) for i in ids]])
+        # The audit log is append-only (a trigger refuses deletes, issue 17): the tasks' entries stay.
         cur.execute("DELETE FROM reporting_collectiontask WHERE id = ANY(%s)", [ids])
     # 38,000 dead rows a run: vacuumed here, as autovacuum may be off on a development server.
     with connection.cursor() as cur:

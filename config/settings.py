@@ -390,6 +390,9 @@ if os.environ.get("REPLICA_DATABASE_URL"):
 
 # --- issue 16: quality scores kept daily for this many days, then one day per month ---
 QUALITY_SCORE_DAILY_DAYS = int(os.environ.get("QUALITY_SCORE_DAILY_DAYS", "120"))
+# A scan runs its database-bound rules on a second connection beside those that decrypt ID
+# numbers in the process (quality/engine.py); 0 runs them one after the other.
+QUALITY_SCAN_SIDE_BY_SIDE = _env_bool("QUALITY_SCAN_SIDE_BY_SIDE", True)
 
 # --- issue 17: tamper-evident audit (docs/audit.md) ---
 # Months an audit partition is kept in the database before it is archived to a file (at least 6).

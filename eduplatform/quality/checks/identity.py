@@ -218,7 +218,7 @@ S_ID_INVALID = rules.register(Rule(
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("id_number",), kind="identity",
     scan=lambda scope: _invalid("S_ID_INVALID", _students_scan(scope), PUPILS),
     record=lambda ids: _invalid("S_ID_INVALID", _students_with_id(None, ids), PUPILS),
-    object_type=STUDENT,
+    object_type=STUDENT, work="python",
 ))
 
 S_ID_SEX_BIRTH = rules.register(Rule(
@@ -228,7 +228,7 @@ S_ID_SEX_BIRTH = rules.register(Rule(
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("gender", "birth_date"), kind="identity",
     scan=lambda scope: _disagreeing("S_ID_SEX_BIRTH", _students_scan(scope), PUPILS),
     record=lambda ids: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(None, ids), PUPILS),
-    object_type=STUDENT,
+    object_type=STUDENT, work="python",
 ))
 
 STAFF_ID_WHAT = gettext_lazy("在岗教职工中证件类型为居民身份证者，解密其身份证件号后按 GB 11643-1999 校验。")
@@ -239,7 +239,7 @@ T_ID_INVALID = rules.register(Rule(
     severity=Severity.ERROR, database=Database.STAFF, fields=("id_number",), kind="identity",
     scan=lambda scope: _invalid("T_ID_INVALID", _staff_scan(scope), STAFF_MEMBERS),
     record=lambda ids: _invalid("T_ID_INVALID", _staff_with_id(None, ids), STAFF_MEMBERS),
-    object_type=STAFF,
+    object_type=STAFF, work="python",
 ))
 
 T_ID_SEX_BIRTH = rules.register(Rule(
@@ -248,7 +248,7 @@ T_ID_SEX_BIRTH = rules.register(Rule(
     severity=Severity.ERROR, database=Database.STAFF, fields=("gender", "birth_date"), kind="identity",
     scan=lambda scope: _disagreeing("T_ID_SEX_BIRTH", _staff_scan(scope), STAFF_MEMBERS),
     record=lambda ids: _disagreeing("T_ID_SEX_BIRTH", _staff_with_id(None, ids), STAFF_MEMBERS),
-    object_type=STAFF,
+    object_type=STAFF, work="python",
 ))
 
 
@@ -699,5 +699,5 @@ S_NUMBER_REUSED = rules.register(Rule(
         gettext_lazy("学籍号一人一号、终身不变：在读学生的学籍号是另一名学生已注销的学籍号（L 字头换发 G 字头等），"
         "或其 G 字头学籍号中的身份证件号属于另一名学生（按盲索引比较，不解密）。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("student_number",), kind="identity",
-    scan=_reused_findings,
+    scan=_reused_findings, work="python",
 ))
