@@ -103,8 +103,15 @@ def cleanup(school, rows: list[list[str]], *, classes_after: int | None = None) 
     sealer = Sealer()
     indexes = [sealer.id_index("1", row[4]) for row in rows]
     with transaction.atomic(), connection.cursor() as cursor:
-        found = select_in("SELECT id, student_number FROM students_student WHERE id_number_index <> ''"
+        found = select_in("SELECT id, student_number, school_id FROM students_student WHERE id_number_index <> ''"
                           " AND id_number_index IN %s", indexes)
+        elsewhere = sum(1 for _sid, _number, school_id in found if school_id != school.pk)
+        if elsewhere:
+            # The register's own people (another school's pupils), not the bench's: never deleted
+            # here (their schools' roll-ups would keep counting them). The rows must be made new.
+            sys.exit(f"{elsewhere:,} of the bench's ID numbers belong to students of other schools: "
+                     "bench/students.py must draw numbers the register does not hold")
+        found = [(sid, number) for sid, number, _school_id in found]
         student_ids = [sid for sid, _ in found]
         numbers = [number for _, number in found]
         cursor.execute("SELECT id FROM core_importjob WHERE school_id = %s AND file_name = %s", [school.pk, FILE_NAME])

@@ -24,14 +24,19 @@ GIVEN = "子梓浩宇轩然欣怡涵诗雨晨博文嘉佳俊杰思睿明慧安�
 
 
 def _id_number(area: str, birth: dt.date, seq: int, female: bool) -> str:
+    """A valid number in the upper half of the day's sequence (250–499): the province generator
+    counts each place, day and sex up from 0 and stays far below (天河: at most 90), so the bench's
+    people are new to the register rather than other schools' pupils."""
     from eduplatform.standards.validators import id_number_check_char
 
-    body = f"{area}{birth:%Y%m%d}{(seq % 500) * 2 + (0 if female else 1):03d}"
+    body = f"{area}{birth:%Y%m%d}{(250 + seq % 250) * 2 + (0 if female else 1):03d}"
     return body + id_number_check_char(body)
 
 
 def import_rows(n: int, seed: int = 7) -> list[list[str]]:
-    """Primary-school rows as a school clerk's file holds them: unique valid IDs, names, guardians."""
+    """Primary-school rows as a school clerk's file holds them: unique valid IDs, names, guardians
+    (unique up to 180,000 rows: the birth days repeat after that)."""
+    assert n <= 180_000, n
     rng = random.Random(seed)
     rows = []
     for i in range(n):
