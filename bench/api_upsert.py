@@ -145,7 +145,9 @@ def bench_api_upsert(report, timed, *, n: int, profile: bool = False) -> None:
     say(f"  an idempotent retry of one {BATCH:,}-record request: {replay_s * 1000:.0f} ms (stored answer, nothing written)")
     if profile:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
-        pstats.Stats(profiler).sort_stats("tottime").print_stats("exchange|ninja|pydantic|json", 20)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(os.environ.get("PROFILE_FILTER", "exchange|ninja|pydantic|json"), 20)
+        if os.environ.get("PROFILE_CALLERS"):
+            pstats.Stats(profiler).sort_stats("tottime").print_callers(os.environ["PROFILE_CALLERS"])
     if after != before:
         changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
         sys.exit(f"the cleanup did not restore the database: {changed}")

@@ -250,6 +250,27 @@ def test_a_student_keeps_its_opaque_id_through_a_new_student_number(world):
     assert other.public_id != before and len(str(other.public_id)) == 36
 
 
+
+def test_new_opaque_ids_are_time_ordered_on_postgresql(world):
+    """On PostgreSQL a new student's public_id is a version 7 UUID (creation time first), so its
+    unique index grows at one edge; a batch of registrations gets ids that sort in creation order
+    and stay distinct. SQLite keeps random ones."""
+    import uuid
+
+    from django.db import connection
+
+    clerk = world.user("clerk_a1")
+    ids = [services.enrol_student(actor=clerk, school=world.school_a1, data=student_row(n)).student.public_id
+           for n in (21, 22, 23)]
+    ids = [uuid.UUID(str(i)) for i in ids]
+    assert len(set(ids)) == 3
+    if connection.vendor != "postgresql":
+        return  # SQLite: 32 random hex digits, no version to check
+    assert [i.version for i in ids] == [7, 7, 7] and all(i.variant == uuid.RFC_4122 for i in ids)
+    millis = [i.int >> 80 for i in ids]
+    assert millis == sorted(millis) and abs(millis[0] / 1000 - timezone.now().timestamp()) < 60
+
+
 # --------------------------------------------------------------------------------------------
 # Import and validation messages
 

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from eduplatform.core.opaque import RandomUUID
+from eduplatform.core.opaque import TimeOrderedUUID
 from eduplatform.core.scoping import ScopeFields
 from eduplatform.orgs.models import Organization
 from eduplatform.students.grades import GRADE_CHOICES
@@ -29,7 +29,7 @@ class Student(models.Model):
     student_number = models.CharField(_("学籍号"), max_length=19, unique=True)
     # What page addresses name the person by: random and stable (a 学籍号 is G + the ID number, and
     # would sit in access logs and browser history). Made by the database (see core.opaque).
-    public_id = models.UUIDField(_("公开标识"), unique=True, editable=False, db_default=RandomUUID())
+    public_id = models.UUIDField(_("公开标识"), unique=True, editable=False, db_default=TimeOrderedUUID())
     name = models.CharField(_("姓名"), max_length=50)
     former_name = models.CharField(_("曾用名"), max_length=50, blank=True)
     gender = models.CharField(_("性别"), max_length=1)  # GB/T 2261.1
