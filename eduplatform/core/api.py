@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.parser import Parser
 from ninja.security import django_auth
 
 from eduplatform.core.errors import NotPermitted, OutOfScope, RecordInvalid
@@ -59,8 +60,20 @@ def jurisdiction_of(request: HttpRequest) -> str:
     return org.name if org is not None else "无"
 
 
+class RememberingParser(Parser):
+    """ninja's JSON parser, keeping what it parsed on the request (``request.parsed_body``): a batch
+    route reads the records as sent — members its model does not know included, to report them —
+    without parsing 10,000 records a second time."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        data = super().parse_body(request)
+        request.parsed_body = data
+        return data
+
+
 def make_api() -> NinjaAPI:
     api = NinjaAPI(
+        parser=RememberingParser(),
         title="广东省教育信息平台开放接口",
         version="v1",
         description="按管辖范围读取与提交数据。错误以 RFC 9457 problem+json 返回，`detail` 为中文说明。",

@@ -47,6 +47,10 @@ def describe_character(char: str) -> str:
     return f"{name} U+{code:04X}"
 
 
+def has_forbidden_character(text: str) -> bool:
+    return _FORBIDDEN.search(text) is not None
+
+
 def forbidden_character(name: str, text: str) -> str | None:
     """The Chinese message for text holding a character no stored value may hold, or None: what the
     middleware refuses at the door, for values that arrive another way (a spreadsheet cell, a JSON

@@ -24,7 +24,7 @@ from django.utils.translation import gettext
 
 from eduplatform.core.errors import RowProblem
 from eduplatform.core.imports import Column
-from eduplatform.core.input_guard import forbidden_character, visible
+from eduplatform.core.input_guard import forbidden_character, has_forbidden_character, visible
 from eduplatform.core.normalize import (
     CodeMatcher,
     clean_text,
@@ -267,8 +267,8 @@ class RowSchema:
         text = compact(value) if col.kind in _COMPACT_KINDS else clean_text(value)
         if not text:
             return None, ""
-        if message := forbidden_character(gettext(col.label), text):  # NUL, control, bidi: never stored
-            return None, message
+        if has_forbidden_character(text):  # NUL, control, bidi: never stored (the label translated only then)
+            return None, forbidden_character(gettext(col.label), text)
         if col.kind == "id_number" and id_number_cell_is_number(value):
             # Whatever the document type: no number cell holds 16 digits or more exactly.
             return None, gettext("%(label)s「%(text)s」不完整。%(hint)s") % {

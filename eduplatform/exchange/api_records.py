@@ -186,7 +186,8 @@ def _batch(resource: ApiResource, request: HttpRequest, payload: Schema) -> Http
 
     def work() -> HttpResponse:
         # The records as sent (the model checked their shape): extra members are reported per record.
-        records = json.loads(request.body)["records"]
+        body = getattr(request, "parsed_body", None)
+        records = (body if body is not None else json.loads(request.body))["records"]
         outcome = upsert.upsert(actor=request.user, resource=resource, records=records, mode=payload.mode)
         request.api_records = len(records)
         return _json(outcome.as_dict(), status=200 if outcome.applied else 422)
