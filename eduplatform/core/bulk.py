@@ -8,7 +8,7 @@ from the table's sequence beforehand so that child rows can point at their paren
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -42,12 +42,19 @@ def _sequence_of(table: str, column: str) -> str:
         return cursor.fetchone()[0]
 
 
-def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[object]], *,
+                meanwhile: Callable[[], None] | None = None) -> None:
     """Insert plain tuples (values in ``columns`` order, JSON already serialised) without building
     model instances: for the widest batches, where instantiating 50,000 models costs more than the
     database does. ``rows`` may be a generator: on PostgreSQL the server then stores the first rows
-    while the caller is still producing the next."""
+    while the caller is still producing the next.
+
+    ``meanwhile`` runs once the rows are sent: on PostgreSQL before the COPY is finished, while the
+    server is still storing them and updating the table's indexes (it must not query: the
+    connection is busy); elsewhere after the insert."""
     if isinstance(rows, Sequence) and not rows:
+        if meanwhile is not None:
+            meanwhile()
         return
     meta = model._meta
     db_columns = [meta.get_field(c).column for c in columns]
@@ -73,6 +80,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
                                     text = texts[value] = value.isoformat()
                                 row[i] = text
                     copy.write_row(row)
+                if meanwhile is not None:
+                    meanwhile()
             return
         adapt = _sqlite_adapters(model, columns)
         placeholders = ", ".join("%s" for _ in columns)
@@ -80,6 +89,8 @@ def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterabl
             f"INSERT INTO {table} ({names}) VALUES ({placeholders})",  # noqa: S608 — names from model metadata
             [tuple(a(v) if a and v is not None else v for a, v in zip(adapt, row, strict=True)) for row in rows],
         )
+    if meanwhile is not None:
+        meanwhile()
 
 
 def _sqlite_adapters(model: type[models.Model], columns: Sequence[str]) -> list:

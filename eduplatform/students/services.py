@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -483,50 +483,71 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
             )
 
     numbers = [n for _, _, n in new_rows]
-    _insert_keyed(Student, STUDENT_COLUMNS_WRITTEN, person_rows(), student_ids)
-    id_of_number = dict(zip(numbers, student_ids, strict=True)) if student_ids is not None else dict(
-        select_in("SELECT student_number, id FROM students_student WHERE student_number IN %s", numbers))
     if known_of_row:
         Student.objects.filter(id__in=[k.student_id for k in known_of_row.values()]).update(
             school=school, region_path=school.region_path, updated_at=now
         )
     number_of_row = {row: number for row, _, number in new_rows}
-    student_of_row: list[int] = []
-    enrolment_rows = []
     school_id, path, studying = school.pk, school.region_path, EnrolmentStatus.STUDYING.value
-    for row, clean in rows:
-        v = clean.values
-        known = known_of_row.get(row)
-        student_id = known.student_id if known else id_of_number[number_of_row[row]]
-        student_of_row.append(student_id)
-        grade = BY_CODE[v["grade"]]
-        class_number = v.get("class_number")
-        class_id = class_ids.get((grade.code, class_number)) if class_number else None
-        enrolment_rows.append((
-            student_id, school_id, path, int(grade.stage), grade.code, class_id, studying, True, v["entered_on"],
-            v.get("entry_mode") or "", None, v.get("major") or "", v.get("programme_length"), v.get("level") or "",
-            False, now, now,
-        ))
-    enrolment_ids = reserve_ids(Enrolment, len(enrolment_rows)) if is_postgresql() else None
-    _insert_keyed(Enrolment, ENROLMENT_COLUMNS_WRITTEN, enrolment_rows, enrolment_ids)
-    if enrolment_ids is None:  # each new registration is its student's only active one
+
+    def enrolments_of(id_of_number: Mapping[str, int]) -> tuple[list[int], list[tuple]]:
+        student_of_row: list[int] = []
+        enrolment_rows = []
+        for row, clean in rows:
+            v = clean.values
+            known = known_of_row.get(row)
+            student_id = known.student_id if known else id_of_number[number_of_row[row]]
+            student_of_row.append(student_id)
+            grade = BY_CODE[v["grade"]]
+            class_number = v.get("class_number")
+            class_id = class_ids.get((grade.code, class_number)) if class_number else None
+            enrolment_rows.append((
+                student_id, school_id, path, int(grade.stage), grade.code, class_id, studying, True, v["entered_on"],
+                v.get("entry_mode") or "", None, v.get("major") or "", v.get("programme_length"), v.get("level") or "",
+                False, now, now,
+            ))
+        return student_of_row, enrolment_rows
+
+    trace = _Trace(actor, school, source, now, known_of_row)  # what it reads, read before the COPY
+    if student_ids is not None:
+        # PostgreSQL: every key is known before the first row is sent, so the enrolments and the
+        # trace are laid out while the server is still storing the students (their indexes are the
+        # slowest part of the batch); the connection is busy meanwhile, so nothing here queries.
+        enrolment_ids = reserve_ids(Enrolment, len(rows))
+        prepared: list = []
+
+        def prepare() -> None:
+            student_of_row, enrolment_rows = enrolments_of(dict(zip(numbers, student_ids, strict=True)))
+            prepared.extend((student_of_row, enrolment_rows, trace.rows(
+                rows, enrolment_ids, student_of_row, number_of_row, masked_of_row)))
+
+        _insert_keyed(Student, STUDENT_COLUMNS_WRITTEN, person_rows(), student_ids, meanwhile=prepare)
+        student_of_row, enrolment_rows, trace_rows = prepared
+        _insert_keyed(Enrolment, ENROLMENT_COLUMNS_WRITTEN, enrolment_rows, enrolment_ids)
+    else:  # SQLite: the database assigns the keys; read back by natural key
+        _insert_keyed(Student, STUDENT_COLUMNS_WRITTEN, person_rows(), None)
+        student_of_row, enrolment_rows = enrolments_of(dict(
+            select_in("SELECT student_number, id FROM students_student WHERE student_number IN %s", numbers)))
+        _insert_keyed(Enrolment, ENROLMENT_COLUMNS_WRITTEN, enrolment_rows, None)
+        # Each new registration is its student's only active one.
         active = dict(select_in("SELECT student_id, id FROM students_enrolment WHERE is_active AND student_id IN %s",
                                  student_of_row))
         enrolment_ids = [active[sid] for sid in student_of_row]
-    _write_trace(actor, school, source, now, rows, enrolment_ids, student_of_row, number_of_row, masked_of_row,
-                 known_of_row)
+        trace_rows = trace.rows(rows, enrolment_ids, student_of_row, number_of_row, masked_of_row)
+    trace.write(trace_rows)
     mark_schools_dirty([school.pk])
     return enrolment_ids, len(new_rows), len(known_of_row)
 
 
-def _insert_keyed(model: type, columns: Sequence[str], rows: Iterable[tuple], ids: list[int] | None) -> None:
+def _insert_keyed(model: type, columns: Sequence[str], rows: Iterable[tuple], ids: list[int] | None, *,
+                  meanwhile: Callable[[], None] | None = None) -> None:
     """Insert rows, with the keys reserved for them on PostgreSQL (so that COPY can write children
     that point at them); on SQLite (``ids`` None) the database assigns them and the caller reads
-    them back by a natural key."""
+    them back by a natural key. ``meanwhile``: see ``insert_rows``."""
     if ids is None:
-        insert_rows(model, columns, rows)
+        insert_rows(model, columns, rows, meanwhile=meanwhile)
     else:
-        insert_rows(model, ("id", *columns), ((pk, *r) for pk, r in zip(ids, rows, strict=True)))
+        insert_rows(model, ("id", *columns), ((pk, *r) for pk, r in zip(ids, rows, strict=True)), meanwhile=meanwhile)
 
 
 AUDIT_COLUMNS_WRITTEN = (
@@ -542,47 +563,56 @@ _CREATED_FIELDS = ("name", "gender", "birth_date", "id_number", "student_number"
                    "status")
 
 
-def _write_trace(actor: Actor, school: Organization, source: str, now: dt.datetime,
-                 rows: Sequence[tuple[int, CleanStudent]], enrolment_ids: Sequence[int], student_ids: Sequence[int],
-                 number_of_row: Mapping[int, str], masked_of_row: Mapping[int, str],
-                 known_of_row: Mapping[int, _Existing]) -> None:
+class _Trace:
     """The 入学 events, audit entries and change-feed entries of a registration batch, one of each
     per enrolment in row order, written like the rows themselves (COPY on PostgreSQL).
+
+    Made in two steps: the constructor reads what the entries need from the database (re-enrolled
+    students as the register holds them, the ethnicity names); ``rows`` then lays the entries out
+    without a query, so that it can run while a COPY holds the connection.
 
     A new student's audit entry shows the values just registered; a re-enrolled one's shows the
     record as the register holds it. The ``changes`` document is filled into a template made once
     per batch (its labels and the school are the same in every entry)."""
-    ethnicities = codebook.codes_of("ethnicity")
-    genders = {"1": "男", "2": "女"}
-    encode = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept (C implementation)
-    template = "{" + ", ".join(
-        f'"{k}": {{"label": {encode(AUDIT_LABELS.get(k, k)).replace("%", "%%")}, "before": null, "after": %s}}'
-        for k in _CREATED_FIELDS
-    ) + "}"
-    school_text, status_text = encode(school.name), encode(str(EnrolmentStatus.STUDYING.label))
-    persons = {sid: (name, gender, birth, masked, number, ethnicity) for sid, name, gender, birth, masked, number,
-               ethnicity in Student.objects.filter(id__in=[k.student_id for k in known_of_row.values()]).values_list(
-                   "id", "name", "gender", "birth_date", "id_number_masked", "student_number", "ethnicity")}
-    org_id, org_name = actor.audit_org()
-    actor_id, actor_name, ip = actor.pk, actor.audit_name(), current_client_ip()
-    school_id, path, reason, note = school.pk, school.region_path, source[:200], source[:500]
-    enrol, create = EventKind.ENROL.value, AuditAction.CREATE.value
-    # The JSON texts of the few values every batch repeats (grades, sexes, ethnicities, birth dates).
-    grade_json = {code: ('{"grade": ' + encode(code) + "}", encode(grade.name)) for code, grade in BY_CODE.items()}
-    gender_json = {code: encode(name) for code, name in genders.items()}
-    ethnicity_json = {code: encode(name) for code, name in ethnicities.items()}
-    date_json: dict[dt.date, str] = {}
-    events, feed = [], []
 
-    def audit_rows() -> Iterator[tuple]:
+    def __init__(self, actor: Actor, school: Organization, source: str, now: dt.datetime,
+                 known_of_row: Mapping[int, _Existing]) -> None:
+        self.actor, self.school, self.source, self.now, self.known_of_row = actor, school, source, now, known_of_row
+        self.ethnicities = codebook.codes_of("ethnicity")
+        self.persons = {sid: (name, gender, birth, masked, number, ethnicity) for sid, name, gender, birth, masked,
+                        number, ethnicity in Student.objects.filter(
+                            id__in=[k.student_id for k in known_of_row.values()]).values_list(
+                            "id", "name", "gender", "birth_date", "id_number_masked", "student_number", "ethnicity")}
+        self.org_id, self.org_name = actor.audit_org()
+        self.actor_name, self.ip = actor.audit_name(), current_client_ip()
+
+    def rows(self, rows: Sequence[tuple[int, CleanStudent]], enrolment_ids: Sequence[int],
+             student_ids: Sequence[int], number_of_row: Mapping[int, str], masked_of_row: Mapping[int, str]
+             ) -> tuple[list[tuple], list[tuple], list[tuple]]:
+        """(audit entries, events, feed entries) as rows of their tables' written columns."""
+        encode = json.encoder.encode_basestring  # a JSON string literal, non-ASCII kept (C implementation)
+        template = "{" + ", ".join(
+            f'"{k}": {{"label": {encode(AUDIT_LABELS.get(k, k)).replace("%", "%%")}, "before": null, "after": %s}}'
+            for k in _CREATED_FIELDS
+        ) + "}"
+        school, now, known_of_row, persons = self.school, self.now, self.known_of_row, self.persons
+        school_text, status_text = encode(school.name), encode(str(EnrolmentStatus.STUDYING.label))
+        actor_id, actor_name, org_id, org_name, ip = self.actor.pk, self.actor_name, self.org_id, self.org_name, self.ip
+        school_id, path, reason, note = school.pk, school.region_path, self.source[:200], self.source[:500]
+        enrol, create = EventKind.ENROL.value, AuditAction.CREATE.value
+        # The JSON texts of the few values every batch repeats (grades, sexes, ethnicities, birth dates).
+        grade_json = {code: ('{"grade": ' + encode(code) + "}", encode(grade.name)) for code, grade in BY_CODE.items()}
+        gender_json = {code: encode(name) for code, name in {"1": "男", "2": "女"}.items()}
+        ethnicity_json = {code: encode(name) for code, name in self.ethnicities.items()}
+        date_json: dict[dt.date, str] = {}
+        audit, events, feed = [], [], []
         for (row, clean), enrolment_id, student_id in zip(rows, enrolment_ids, student_ids, strict=True):
             v = clean.values
             grade = v["grade"]
             detail, grade_text = grade_json.get(grade) or ('{"grade": ' + encode(grade) + "}", encode(grade))
             events.append((student_id, enrolment_id, enrol, v["entered_on"], reason, "", detail, school_id, path,
                            actor_name, now))
-            known = known_of_row.get(row)
-            if known:
+            if row in known_of_row:
                 name, gender, birth, masked, number, ethnicity = persons[student_id]
             else:
                 name, gender, birth, masked, number, ethnicity = (
@@ -595,12 +625,16 @@ def _write_trace(actor: Actor, school: Organization, source: str, now: dt.dateti
                 encode(name), gender_json.get(gender) or encode(gender), birth_text, encode(masked), encode(number),
                 ethnicity_json.get(ethnicity) or encode(ethnicity), grade_text, school_text, status_text,
             )
-            yield (now, actor_id, actor_name, org_id, org_name, ip, create, "students.student", str(student_id),
-                   f"{name}（{number}）", changes, path, school_id, note)
+            audit.append((now, actor_id, actor_name, org_id, org_name, ip, create, "students.student", str(student_id),
+                          f"{name}（{number}）", changes, path, school_id, note))
+        return audit, events, feed
 
-    insert_rows(AuditEntry, AUDIT_COLUMNS_WRITTEN, audit_rows())
-    insert_rows(StudentEvent, EVENT_COLUMNS_WRITTEN, events)
-    insert_rows(ChangeFeedEntry, FEED_COLUMNS_WRITTEN, feed)
+    @staticmethod
+    def write(trace_rows: tuple[list[tuple], list[tuple], list[tuple]]) -> None:
+        audit, events, feed = trace_rows
+        insert_rows(AuditEntry, AUDIT_COLUMNS_WRITTEN, audit)
+        insert_rows(StudentEvent, EVENT_COLUMNS_WRITTEN, events)
+        insert_rows(ChangeFeedEntry, FEED_COLUMNS_WRITTEN, feed)
 
 
 def enrol_student(*, actor: Actor, school: Organization, data: Mapping[str, Any], today: dt.date | None = None
