@@ -69,7 +69,8 @@ class CleanRow:
         self.problems.append((field_name, visible(clean_text(value)), message))  # no NUL into the report
 
     def failed(self, field_name: str) -> bool:
-        return any(p[0] == field_name for p in self.problems)
+        # Asked of every row of a batch, nearly all without a problem.
+        return bool(self.problems) and any(p[0] == field_name for p in self.problems)
 
     @property
     def ok(self) -> bool:

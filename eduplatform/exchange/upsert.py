@@ -163,8 +163,8 @@ def _write_unit(kind: imports.ImportKind, resource: ApiResource, actor: Any, uni
         members = sorted({name for i in indexes for name in records[i]})
         check = kind.file_checker({name: at for at, name in enumerate(members)}, context)
         for i in indexes:
-            record = records[i]
-            checked.append((i + 1, check([cell_text(record.get(name)) for name in members])))
+            cells = list(map(records[i].get, members))  # most members arrive as text already
+            checked.append((i + 1, check([v if type(v) is str else cell_text(v) for v in cells])))
     else:
         for i in indexes:
             raw = {name: cell_text(value) for name, value in records[i].items()}
