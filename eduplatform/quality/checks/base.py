@@ -127,11 +127,20 @@ def listed_scope_sql(scope: ScanScope, alias: str, *, school: str = "school_id")
     list lets it plan for the scope's real size (merge or hash joins in parallel instead of probing
     an index per pupil). The list is read once per scan (``cached``)."""
     clause, params = sql_scope(scope, alias, school=school)
-    if _region_below_province(scope):
+    listed = region_units(scope)
+    if listed is not None:
         clause += f" AND {alias}.{school} = ANY(%s)"
-        params.append(cached(("region units", scope.region_path), lambda: Organization.objects.filter(
-            region_path__startswith=scope.region_path).order_by("pk").values_list("pk", flat=True)))
+        params.append(listed)
     return clause, params
+
+
+def region_units(scope: ScanScope) -> list[int] | None:
+    """The ids of the units under a region smaller than the province (read once per scan), or None
+    (the province, or a scope that names its schools)."""
+    if not _region_below_province(scope):
+        return None
+    return cached(("region units", scope.region_path), lambda: Organization.objects.filter(
+        region_path__startswith=scope.region_path).order_by("pk").values_list("pk", flat=True))
 
 
 def scope_students_sql(scope: ScanScope, student_columns: str, student_where: str = "TRUE",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 
+from django.db import connection
 from django.db.models import Count, QuerySet
 from django.utils.functional import lazy
 from django.utils.text import format_lazy
@@ -24,6 +25,7 @@ from eduplatform.quality.checks.base import (
     chunks,
     finding,
     in_scope,
+    region_units,
     students_in_scope,
     units,
 )
@@ -41,6 +43,14 @@ def _missing(code: str, database: str, what: str, scope: ScanScope) -> Iterator[
     qs = in_scope(required.records(database), scope, school=school_field)
     if qs.model is Enrolment:
         qs = students_in_scope(qs, scope)
+    listed = region_units(scope) if connection.vendor == "postgresql" else None
+    if listed is not None:
+        # The incomplete records' partial indexes are keyed by school: a county's schools as a list
+        # make them an index condition. Filtered on the region path alone, the county's 1,600
+        # incomplete pupils were found among the province's 55,000 by reading each one's row (0.3 s
+        # warm, 7.7 s from disk).
+        student_school = "student__school_id" if qs.model is Enrolment else school_field
+        qs = qs.filter(**{f"{student_school}__in": listed})
     incomplete = list(qs.filter(required.missing(database)).values(school_field).annotate(
         **{f"m_{f.name}": Count("pk", filter=f.missing) for f in fields}).order_by())
     if not incomplete:
