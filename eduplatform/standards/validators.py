@@ -270,30 +270,20 @@ def _weighted(digits: str, weights: Sequence[int]) -> int:
     return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
 
 
-def _area_sum(area: str) -> int | None:
-    try:
-        return _AREA_SUMS[area]
-    except KeyError:
-        pass
-    if len(_AREA_SUMS) >= _REMEMBERED:
-        _AREA_SUMS.clear()
-    ok = _area_code_is_valid(area)
-    value = _AREA_SUMS[area] = _weighted(area, _ID_WEIGHTS[:6]) if ok else None
+_UNKNOWN: Final = object()
+
+
+def _remember(table: dict, key: object, value: int | None) -> int | None:
+    if len(table) >= _REMEMBERED:
+        table.clear()
+    table[key] = value
     return value
 
 
-def _birth_sum(yyyymmdd: str, today: str) -> int | None:
-    key = (yyyymmdd, today)
-    try:
-        return _BIRTH_SUMS[key]
-    except KeyError:
-        pass
-    if len(_BIRTH_SUMS) >= _REMEMBERED:
-        _BIRTH_SUMS.clear()
-    ok = (len(yyyymmdd) == 8 and _DIGITS_RE.fullmatch(yyyymmdd) is not None and (born := _parse_date(yyyymmdd))
-          is not None and born.year >= ID_NUMBER_MIN_BIRTH_YEAR and yyyymmdd <= today)
-    value = _BIRTH_SUMS[key] = _weighted(yyyymmdd, _ID_WEIGHTS[6:14]) if ok else None
-    return value
+def _acceptable_birth_day(yyyymmdd: str, today: str) -> bool:
+    return (len(yyyymmdd) == 8 and _DIGITS_RE.fullmatch(yyyymmdd) is not None
+            and (born := _parse_date(yyyymmdd)) is not None and born.year >= ID_NUMBER_MIN_BIRTH_YEAR
+            and yyyymmdd <= today)
 
 
 def is_valid_id_number(number: str, today: str | None = None) -> bool:
@@ -304,10 +294,19 @@ def is_valid_id_number(number: str, today: str | None = None) -> bool:
     scan reading the clock per number."""
     if len(number) != ID_NUMBER_LENGTH:
         return False
-    area = _area_sum(number[:6])
+    area_code = number[:6]
+    area = _AREA_SUMS.get(area_code, _UNKNOWN)
+    if area is _UNKNOWN:
+        area = _remember(_AREA_SUMS, area_code, _weighted(area_code, _ID_WEIGHTS[:6])
+                         if _area_code_is_valid(area_code) else None)
     if area is None:
         return False
-    birth = _birth_sum(number[6:14], today or datetime.date.today().strftime("%Y%m%d"))
+    today = today or datetime.date.today().strftime("%Y%m%d")
+    day = (number[6:14], today)
+    birth = _BIRTH_SUMS.get(day, _UNKNOWN)
+    if birth is _UNKNOWN:
+        birth = _remember(_BIRTH_SUMS, day, _weighted(day[0], _ID_WEIGHTS[6:14])
+                          if _acceptable_birth_day(*day) else None)
     if birth is None:
         return False
     sequence = _SEQUENCE_SUMS.get(number[14:17])  # only three ASCII digits are keys
