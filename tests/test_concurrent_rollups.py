@@ -360,3 +360,27 @@ def test_the_completeness_roll_up_stays_exact_while_clerks_add_incomplete_record
     assert incomplete_pupils_counted_live(school.pk) == expected
     assert incomplete_pupils_in_rollup(school.pk) == expected
     assert_rollups_equal_records([school.pk])
+
+
+def test_parallel_registrations_opening_the_same_new_class_all_succeed(world, monkeypatch):
+    """Two batches of one school that name a class not opened yet: both read "no such class", both
+    open it; the second waits for the first's commit and joins that class instead of failing."""
+    from django.db.models.query import QuerySet
+
+    from eduplatform.students.models import SchoolClass
+
+    clerk, school = world.user("clerk_a1"), world.school_a1
+    both_read = threading.Barrier(2)
+    original = QuerySet.bulk_create
+
+    def bulk_create(self, objs, *args, **kwargs):
+        if self.model is SchoolClass:
+            both_read.wait(timeout=30)  # each batch has found the class missing before either opens it
+        return original(self, objs, *args, **kwargs)
+
+    monkeypatch.setattr(QuerySet, "bulk_create", bulk_create)
+    run_concurrently(lambda: register(clerk, school, [301], class_number="7"),
+                     lambda: register(clerk, school, [302], class_number="7"))
+    (seventh,) = SchoolClass.objects.filter(school=school, number=7)
+    assert Enrolment.objects.filter(school_class=seventh, is_active=True).count() == 2
+    assert_rollups_equal_records([school.pk])

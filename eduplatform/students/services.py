@@ -413,7 +413,10 @@ def _classes_for(school: Organization, year: int, wanted: set[tuple[str, int]]) 
         for g, n in sorted(wanted - set(have))
     ]
     if missing:
-        SchoolClass.objects.bulk_create(missing)
+        # Two batches of one school may open the same class at the same moment (two API requests):
+        # the second waits for the first to commit and then takes its class, read back below, rather
+        # than failing on the unique class number.
+        SchoolClass.objects.bulk_create(missing, ignore_conflicts=True)
         have.update({(c.grade, c.number): c.pk for c in SchoolClass.objects.filter(
             school=school, school_year=year, grade__in={g for g, _ in wanted})})
     return have
