@@ -139,7 +139,7 @@ ON_PURPOSE: dict[tuple[str, str], str] = {
     ("students/services.py", "enrol_student"): "source (audit note)",
     ("students/services.py", "_classes_for"): "class names (data)",
     ("students/services.py", "create_class"): "class name (data)",
-    ("students/services.py", "_write_trace"): "audit values",
+    ("students/services.py", "_Trace.rows"): "audit values",
     ("students/services.py", "replace_temporary_number"): "event reason (stored)",
     ("history/services.py", "record_change"): "the audit entry's actor name for the system (stored)",
     ("history/services.py", "audit_many"): "the audit entry's actor name for the system (stored)",
