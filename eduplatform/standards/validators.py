@@ -261,13 +261,14 @@ def _stored_as_number() -> IdentifierError:
 # and a few thousand birth days), so that a stored number is judged by three look-ups and a sum.
 _AREA_SUMS: dict[str, int | None] = {}
 _BIRTH_SUMS: dict[tuple[str, str], int | None] = {}
-_SEQUENCE_SUMS: Final = {f"{n:03d}": sum(int(d) * w for d, w in zip(f"{n:03d}", _ID_WEIGHTS[14:17], strict=True))
-                         for n in range(1000)}
 _REMEMBERED = 100_000  # entries per table before it is emptied (a province scan meets 73,000 birth days)
 
 
 def _weighted(digits: str, weights: Sequence[int]) -> int:
     return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+
+
+_SEQUENCE_SUMS: Final = {f"{n:03d}": _weighted(f"{n:03d}", _ID_WEIGHTS[14:17]) for n in range(1000)}
 
 
 _UNKNOWN: Final = object()
