@@ -26,6 +26,7 @@ import hmac
 import os
 from dataclasses import dataclass
 from functools import lru_cache
+from collections.abc import Callable
 from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
@@ -159,6 +160,7 @@ class Cipher:
         self._aead = keys.keys[keys.current_id]
         self._mac = keys.new_index_mac()
         self._keys = keys
+        self._opened: dict[str, Callable[[bytes, bytes, bytes | None], bytes]] = {}  # key id → its AEAD's decrypt
 
     def encrypt(self, plain: str) -> str:
         if not plain:
@@ -177,7 +179,11 @@ class Cipher:
         if not stored:
             return ""
         key_id, _, encoded = stored.partition(":")
-        return _open(_aead_for(self._keys, key_id), encoded)
+        opened = self._opened.get(key_id)
+        if opened is None:  # the first value sealed with this key: look the key up once
+            opened = self._opened[key_id] = _aead_for(self._keys, key_id).decrypt
+        blob = binascii.a2b_base64(encoded)
+        return opened(blob[:12], blob[12:], None).decode()
 
 
 def encrypt(plain: str) -> str:

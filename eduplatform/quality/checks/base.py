@@ -101,19 +101,22 @@ def sql_scope(scope: ScanScope, alias: str, *, school: str = "school_id") -> tup
 
 def clustered_scope_sql(scope: ScanScope, alias: str, *, school: str = "school_id") -> tuple[str, list[Any]]:
     """``sql_scope`` and, on PostgreSQL for a region smaller than the province, the region's units
-    as well (``alias.school = ANY(the organizations under the path)``).
+    as well, named as a list (``listed_scope_sql``).
 
     The register's rows lie school by school on disk (the school's rows are written together), but a
     region's schools are scattered across the province's, so PostgreSQL's statistics see no order in
     ``region_path`` and read a county's 800,000 enrolments by scanning all 27 million (5.4 s);
     through the schools' index the same rows are a few thousand adjacent pages (0.7 s). A record's
-    path is its unit's, so the added condition removes nothing."""
-    clause, params = sql_scope(scope, alias, school=school)
-    if connection.vendor == "postgresql" and _region_below_province(scope):
-        clause += (f" AND {alias}.{school} = ANY(ARRAY(SELECT o.id FROM orgs_organization o "  # noqa: S608
-                   "WHERE o.region_path LIKE %s))")
-        params.append(scope.region_path + "%")
-    return clause, params
+    path is its unit's, so the added condition removes nothing.
+
+    The units are a list, not a sub-select: the planner guessed a sub-select at a few hundred rows,
+    read the county's pupils one index entry at a time (one random page read per pupil when the
+    pages are not in memory) and sorted nothing; with the list it plans for 800,000 and reads them
+    with a bitmap heap scan, page by page in disk order with read-ahead. The county's ID numbers:
+    10.0 s → 3.6 s from a cold cache, 2.1 → 1.7 s warm."""
+    if connection.vendor != "postgresql":
+        return sql_scope(scope, alias, school=school)
+    return listed_scope_sql(scope, alias, school=school)
 
 
 def _region_below_province(scope: ScanScope) -> bool:
@@ -122,9 +125,9 @@ def _region_below_province(scope: ScanScope) -> bool:
 
 def listed_scope_sql(scope: ScanScope, alias: str, *, school: str = "school_id") -> tuple[str, list[Any]]:
     """``sql_scope`` and, for a region smaller than the province, the region's units as a list
-    (``alias.school = ANY(%s)``; PostgreSQL). Where ``clustered_scope_sql`` names them by a
-    sub-select, which the planner guesses at a few hundred rows for a county of 800,000 pupils, a
-    list lets it plan for the scope's real size (merge or hash joins in parallel instead of probing
+    (``alias.school = ANY(%s)``; PostgreSQL). Where a sub-select naming them is guessed at a
+    few hundred rows for a county of 800,000 pupils, a list lets the planner plan for the scope's
+    real size (merge or hash joins in parallel instead of probing
     an index per pupil). The list is read once per scan (``cached``)."""
     clause, params = sql_scope(scope, alias, school=school)
     listed = region_units(scope)
@@ -146,13 +149,16 @@ def region_units(scope: ScanScope) -> list[int] | None:
 def scope_students_sql(scope: ScanScope, student_columns: str, student_where: str = "TRUE",
                        enrolment_columns: str = "e.student_id, e.school_id") -> tuple[str, list[Any]]:
     """``WITH st AS (…), en AS (…)`` over the scope's students and active enrolments, each read
-    through its own region-path index (materialised on PostgreSQL, so the planner cannot turn the
-    join into a scan of the whole 27-million-row register; it did, for a county of 800,000 pupils:
-    115 s instead of a few). The caller appends ``SELECT … FROM en JOIN st ON st.id = en.student_id``."""
+    through its units (``clustered_scope_sql``). The enrolments are materialised on PostgreSQL, so
+    the planner cannot turn the join into a scan of the whole 27-million-row register (it did, for a
+    county of 800,000 pupils, when the units were a sub-select: 115 s instead of a few); the students
+    are not, so their rows stream into the join as the bitmap heap scan reads them and the caller
+    gets its first rows in half a second instead of after both sides were read. The caller appends
+    ``SELECT … FROM en JOIN st ON st.id = en.student_id``."""
     where_s, params_s = clustered_scope_sql(scope, "s")
     where_e, params_e = clustered_scope_sql(scope, "e")
     hint = "MATERIALIZED " if connection.vendor == "postgresql" else ""
-    return (f"WITH st AS {hint}(SELECT {student_columns} FROM students_student s "  # noqa: S608
+    return (f"WITH st AS (SELECT {student_columns} FROM students_student s "  # noqa: S608
             f"WHERE {where_s} AND {student_where}), "
             f"en AS {hint}(SELECT {enrolment_columns} FROM students_enrolment e WHERE e.is_active AND {where_e}) ",
             [*params_s, *params_e])
