@@ -24,9 +24,9 @@ import binascii
 import hashlib
 import hmac
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from collections.abc import Callable
 from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes
