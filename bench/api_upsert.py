@@ -39,6 +39,7 @@ os.environ["TASKS_BACKEND"] = "immediate"
 
 GOAL_RECORDS_PER_S = 5_000
 BATCH = 10_000
+CLIENTS = 2  # the processes sending at once in the second measurement
 FIELDS = ("name", "gender", "birth_date", "id_type", "id_number", "ethnicity", "grade", "class_number", "entered_on",
           "phone", "migrant_child", "boarding_mode", "home_address", "guardian1_name", "guardian1_relation",
           "guardian1_phone")
@@ -189,8 +190,8 @@ def _send_together(client, shares: list[list[str]], keys: list[str]) -> tuple[fl
 
     context = multiprocessing.get_context("fork")
     ready, go, answers = context.Barrier(len(shares) + 1), context.Event(), context.Queue()
-    numbered = [list(enumerate(share, start=sum(len(s) for s in shares[:k]))) for k, share in enumerate(shares)]
-    bodies = [body for share in shares for body in share]
+    starts = [sum(map(len, shares[:k])) for k in range(len(shares))]  # each share's first request number
+    numbered = [list(enumerate(share, start=start)) for share, start in zip(shares, starts, strict=True)]
 
     def send_share(share: list[tuple[int, str]]) -> None:
         connections.close_all()  # the parent's connection is not the child's to use
@@ -211,16 +212,13 @@ def _send_together(client, shares: list[list[str]], keys: list[str]) -> tuple[fl
     ready.wait()
     started = time.perf_counter()
     go.set()
-    received = [answers.get(timeout=600) for _ in bodies]
+    received = [answers.get(timeout=600) for _ in range(sum(map(len, shares)))]
     seconds = time.perf_counter() - started
     for worker in workers:
         worker.join(timeout=60)
     failed = [(i, status, body) for i, status, body in received if status != 200]
     assert not failed, failed[:1]
     return seconds, [body for _i, _status, body in sorted(received, key=lambda r: r[0])]
-
-
-CLIENTS = 2
 
 
 def main() -> None:

@@ -24,7 +24,6 @@ import binascii
 import hashlib
 import hmac
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -160,7 +159,7 @@ class Cipher:
         self._aead = keys.keys[keys.current_id]
         self._mac = keys.new_index_mac()
         self._keys = keys
-        self._opened: dict[str, Callable[[bytes, bytes, bytes | None], bytes]] = {}  # key id → its AEAD's decrypt
+        self._aeads: dict[str, Aead] = {}  # key id → its AEAD, for decrypt
 
     def encrypt(self, plain: str) -> str:
         if not plain:
@@ -179,11 +178,10 @@ class Cipher:
         if not stored:
             return ""
         key_id, _, encoded = stored.partition(":")
-        opened = self._opened.get(key_id)
-        if opened is None:  # the first value sealed with this key: look the key up once
-            opened = self._opened[key_id] = _aead_for(self._keys, key_id).decrypt
-        blob = binascii.a2b_base64(encoded)
-        return opened(blob[:12], blob[12:], None).decode()
+        aead = self._aeads.get(key_id)
+        if aead is None:  # the first value sealed with this key: look the key up once
+            aead = self._aeads[key_id] = _aead_for(self._keys, key_id)
+        return _open(aead, encoded)
 
 
 def encrypt(plain: str) -> str:
