@@ -184,16 +184,21 @@ def test_student_number_reused(world):
 def test_age_for_grade(world):
     over = student(world.school_a1, grade="11", birth=birth_for("11", offset=3))
     under = student(world.school_a1, grade="21", birth=birth_for("21", offset=-2))
+    # Judged whatever the pupil's document: one without an ID number, one with a passport.
+    undocumented = student(world.school_a1, grade="11", birth=birth_for("11", offset=3), id_number=None)
+    passport = student(world.school_a1, grade="31", birth=birth_for("31", offset=-3), id_type="A",
+                       id_number="E12345678")
     ok_old = student(world.school_a1, grade="11", birth=birth_for("11", offset=2))
     ok = student(world.school_a1, grade="11")
     exempt = student(world.school_a1, grade="11", birth=birth_for("11", offset=4), disability_type="6")
     special = student(world.school_a1, grade="71", birth=birth_for("11", offset=5))
     student(world.school_b1, grade="11", birth=birth_for("11", offset=4))
     found = scan("S_AGE_GRADE", county_path(world.school_a1))
-    assert ids_of(found) == {over.pk, under.pk}
+    assert ids_of(found) == {over.pk, under.pk, undocumented.pk, passport.pk}
     assert "5–8" in next(f for f in found if f.object_id == over.pk).message
-    ids = [over.pk, under.pk, ok_old.pk, ok.pk, exempt.pk, special.pk]
-    assert ids_of(record("students.student", ids, "S_AGE_GRADE")) == {over.pk, under.pk}
+    assert undocumented.name in next(f for f in found if f.object_id == undocumented.pk).message
+    ids = [over.pk, under.pk, undocumented.pk, passport.pk, ok_old.pk, ok.pk, exempt.pk, special.pk]
+    assert ids_of(record("students.student", ids, "S_AGE_GRADE")) == {over.pk, under.pk, undocumented.pk, passport.pk}
 
 
 def test_staff_age(world):

@@ -72,16 +72,16 @@ def test_the_two_lanes_find_what_the_rules_find_one_after_the_other(world, setti
 
 def test_an_error_in_the_database_lane_reaches_the_caller(world, monkeypatch):
     county = _faulty_county(world)
-    rule = RULES["S_AGE_GRADE"]
+    rule = RULES["T_AGE"]
     assert rule.work == "database"
 
     def broken(scope):
         raise RuntimeError("the database lane failed")
         yield  # a generator, like the rules
 
-    monkeypatch.setitem(RULES, "S_AGE_GRADE", type(rule)(**{**rule.__dict__, "scan": broken}))
+    monkeypatch.setitem(RULES, "T_AGE", type(rule)(**{**rule.__dict__, "scan": broken}))
     with pytest.raises(RuntimeError, match="the database lane failed"):
-        list(engine.scan_findings(ScanScope(county), ["S_ID_INVALID", "S_AGE_GRADE"]))
+        list(engine.scan_findings(ScanScope(county), ["S_ID_INVALID", "T_AGE"]))
 
 
 def test_a_caller_that_stops_reading_stops_the_lane(world, monkeypatch):

@@ -59,8 +59,8 @@ class Rule:
     record: Callable[[Sequence[int]], Iterable[Finding]] | None = None
     object_type: str = ""  # what ``record`` takes ids of
     kind: str = "identity"  # identity | plausibility | consistency | completeness
-    # Where the rule's time goes: "python" (it decrypts and checks numbers in the process) or
-    # "database" (joins and counts in PostgreSQL). A scan runs the two kinds side by side (engine.py).
+    # Where the rule's time goes: "python" (it judges the scan's one read of its pupils in the
+    # process: decrypted ID numbers, ages) or "database" (joins and counts in PostgreSQL). A scan runs the two kinds side by side (engine.py).
     work: str = "database"
 
 

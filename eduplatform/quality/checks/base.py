@@ -16,11 +16,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from eduplatform.core.identity import mask_staff_number
+from eduplatform.core import crypto
+from eduplatform.core.identity import RESIDENT_ID_CARD, mask_staff_number
 from eduplatform.orgs.models import Organization, OrgKind
 from eduplatform.quality.rules import Finding, ScanScope
 from eduplatform.standards.validators import mask_student_number
@@ -33,6 +35,7 @@ BUILDING = "facilities.building"
 EQUIPMENT = "assets.equipment"
 PARCEL = "facilities.landparcel"
 
+STREAM_CHUNK = 5000  # rows a streamed read hands over at a time
 CHUNK = 500  # ids per IN (...) list: well under SQLite's parameter limit
 COUNTY_PATH_LENGTH = 15  # "44/4401/440106/" (stats.models.COUNTY_PATH_LENGTH)
 
@@ -157,6 +160,65 @@ def fetch(sql: str, params: Sequence[Any]) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, list(params))
         return cursor.fetchall()
+
+
+def stream(sql: str, params: Sequence) -> Iterator[tuple]:
+    """Rows of a statement read in batches (a server-side cursor on PostgreSQL): a province-wide
+    candidate list may hold millions of rows, and its reader may query between batches."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, list(params))
+        while rows := cursor.fetchmany(STREAM_CHUNK):
+            yield from rows
+
+
+def converted(sql: str, params: Sequence, convert: Callable[[tuple], tuple]) -> list[tuple]:
+    """Every row of a statement, each passed through ``convert`` as it arrives.
+
+    On PostgreSQL the rows are streamed in chunks as the server produces them (``Cursor.stream``,
+    libpq's chunked rows mode), so the server computes the next rows while Python converts these
+    (decrypts ID numbers); through a server-side cursor each batch was computed only when asked
+    for and the two took turns (a county's 800,000 ID numbers: 5.6–5.9 s against 6.9–10 s beside a
+    test run). The connection is busy until the last row: this returns a list, so no caller can
+    query in between (it would wait for itself)."""
+    if connection.vendor == "postgresql":
+        connection.ensure_connection()
+        with connection.connection.cursor() as cursor:
+            try:
+                return [convert(row) for row in cursor.stream(sql, list(params), size=STREAM_CHUNK)]
+            except psycopg.NotSupportedError:  # a libpq before 17 has no chunked mode
+                pass
+    return [convert(row) for row in stream(sql, params)]
+
+
+# A scope's active pupils, read once per scan for every rule that judges each pupil on his own
+# record (``scope_pupils``): (student id, school id, sex, birth date, clear resident ID number or
+# None, 学籍号, grade, disability type).
+PUPIL_ID, PUPIL_SCHOOL, PUPIL_SEX, PUPIL_BIRTH, PUPIL_CLEAR_ID, PUPIL_NUMBER, PUPIL_GRADE, PUPIL_DISABILITY = range(8)
+
+
+def scope_pupils(scope: ScanScope) -> list[tuple]:
+    """The scope's pupils with an active enrolment (see ``PUPIL_*``), read and decrypted once per
+    scan (``cached``).
+
+    The ID rules, the age-for-grade rule and the 学籍号 rule each judge a pupil on his own record,
+    and a county's scan read its 800,000 pupils once for the ID rules (decrypting as the rows
+    arrive) and again, in the database's lane, for the ages (1.1–1.5 s warm, 2.2–2.7 s from
+    disk). One read with the grade and the disability type added serves them all; the age check
+    on rows in memory is a comparison of two dates. Only resident ID cards are decrypted (the
+    other document types have no check digit to judge)."""
+    return cached(("scope pupils", scope), lambda: _read_pupils(scope))
+
+
+def _read_pupils(scope: ScanScope) -> list[tuple]:
+    opened = crypto.Cipher().decrypt
+    ctes, params = scope_students_sql(
+        scope, "s.id, s.gender, s.birth_date, s.id_type, s.id_number_cipher, s.student_number, s.disability_type",
+        "TRUE", "e.student_id, e.school_id, e.grade")
+    return converted(
+        ctes + "SELECT en.student_id, en.school_id, st.gender, st.birth_date, "  # noqa: S608
+        "CASE WHEN st.id_type = %s THEN st.id_number_cipher ELSE '' END, st.student_number, en.grade, "
+        "st.disability_type FROM en JOIN st ON st.id = en.student_id", [*params, RESIDENT_ID_CARD],
+        lambda r: (r[0], r[1], r[2], r[3], opened(r[4]) if r[4] else None, r[5], r[6], r[7]))
 
 
 def as_date(value: Any) -> dt.date:

@@ -17,7 +17,6 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-import psycopg
 from django.db import connection
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
@@ -29,6 +28,10 @@ from eduplatform.orgs.stages import Stage
 from eduplatform.quality import rules
 from eduplatform.quality.checks.base import (
     CHUNK,
+    PUPIL_CLEAR_ID,
+    PUPIL_ID,
+    PUPIL_NUMBER,
+    PUPIL_SCHOOL,
     STAFF,
     STUDENT,
     School,
@@ -40,9 +43,10 @@ from eduplatform.quality.checks.base import (
     fetch,
     finding,
     in_scope,
-    scope_students_sql,
+    scope_pupils,
     sql_scope,
     staff_label,
+    stream,
     student_label,
     units,
 )
@@ -60,14 +64,15 @@ from eduplatform.students.models import Enrolment, Student
 # A pupil of these stages cannot also hold a post (higher and vocational students may: 助教, 实习).
 BASIC_STAGES = (int(Stage.PRESCHOOL), int(Stage.PRIMARY), int(Stage.JUNIOR), int(Stage.SENIOR), int(Stage.SPECIAL))
 DECRYPT_BATCH = 2000
-STREAM_CHUNK = 5000
 
 # --------------------------------------------------------------------------------------------
 # The clear ID numbers of a scope's active people, decrypted in batches
 
 
-def _students_scan(scope: ScanScope) -> list[tuple]:
-    return cached(("students_with_id", scope), lambda: _students_with_id(scope))
+def _students_scan(scope: ScanScope) -> Iterator[tuple]:
+    """The scope's pupils holding a resident ID card, from the scan's one read of its pupils
+    (``scope_pupils``: the first five members are the ID rules' row)."""
+    return (row for row in scope_pupils(scope) if row[PUPIL_CLEAR_ID] is not None)
 
 
 def _staff_scan(scope: ScanScope) -> list[tuple]:
@@ -80,18 +85,9 @@ def _staff_scan(scope: ScanScope) -> list[tuple]:
 # and numbers a finding shows are read afterwards for those few (``_People.labels``).
 
 
-def _students_with_id(scope: ScanScope | None, ids: Sequence[int] = ()) -> Iterator[tuple]:
-    """Active students holding a resident ID card, in scope or among ``ids``."""
+def _students_with_id(ids: Sequence[int]) -> Iterator[tuple]:
+    """Active students among ``ids`` holding a resident ID card (a scan reads ``scope_pupils``)."""
     opened = crypto.Cipher().decrypt
-    if scope is not None:
-        ctes, params = scope_students_sql(
-            scope, "s.id, s.gender, s.birth_date, s.id_number_cipher, s.student_number",
-            f"s.id_type = '{RESIDENT_ID_CARD}' AND s.id_number_cipher > ''")
-        yield from _converted(
-            ctes + "SELECT en.student_id, en.school_id, st.gender, st.birth_date, st.id_number_cipher, "  # noqa: S608
-            "st.student_number FROM en JOIN st ON st.id = en.student_id", params,
-            lambda row: (row[0], row[1], row[2], row[3], opened(row[4]), row[5]))
-        return
     base = Enrolment.objects.filter(is_active=True, student__id_type=RESIDENT_ID_CARD).exclude(
         student__id_number_cipher="")
     fields = ("student_id", "school_id", "student__gender", "student__birth_date", "student__id_number_cipher",
@@ -216,7 +212,7 @@ S_ID_INVALID = rules.register(Rule(
     description=format_lazy("{}{}", STUDENT_ID_WHAT, gettext_lazy("校验不通过的号码无法用于一人一号查重和学籍号生成，须由学校对照身份证更正。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("id_number",), kind="identity",
     scan=lambda scope: _invalid("S_ID_INVALID", _students_scan(scope), PUPILS),
-    record=lambda ids: _invalid("S_ID_INVALID", _students_with_id(None, ids), PUPILS),
+    record=lambda ids: _invalid("S_ID_INVALID", _students_with_id(ids), PUPILS),
     object_type=STUDENT, work="python",
 ))
 
@@ -226,7 +222,7 @@ S_ID_SEX_BIRTH = rules.register(Rule(
                 "与学籍中登记的出生日期、性别。")),
     severity=Severity.ERROR, database=Database.STUDENTS, fields=("gender", "birth_date"), kind="identity",
     scan=lambda scope: _disagreeing("S_ID_SEX_BIRTH", _students_scan(scope), PUPILS),
-    record=lambda ids: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(None, ids), PUPILS),
+    record=lambda ids: _disagreeing("S_ID_SEX_BIRTH", _students_with_id(ids), PUPILS),
     object_type=STUDENT, work="python",
 ))
 
@@ -278,34 +274,6 @@ def _sql(text: str) -> str:
     return _GUARDIANS.sub(r"COALESCE(json_extract(\1.guardians, '$[0].name'), '')", text)
 
 
-def _stream(sql: str, params: Sequence) -> Iterator[tuple]:
-    """Rows of a statement read in batches (a server-side cursor on PostgreSQL): a province-wide
-    candidate list may hold millions of rows, and its reader may query between batches."""
-    with connection.chunked_cursor() as cursor:
-        cursor.execute(sql, list(params))
-        while rows := cursor.fetchmany(STREAM_CHUNK):
-            yield from rows
-
-
-def _converted(sql: str, params: Sequence, convert: Callable[[tuple], tuple]) -> list[tuple]:
-    """Every row of a statement, each passed through ``convert`` as it arrives.
-
-    On PostgreSQL the rows are streamed in chunks as the server produces them (``Cursor.stream``,
-    libpq's chunked rows mode), so the server computes the next rows while Python converts these
-    (decrypts ID numbers); through a server-side cursor each batch was computed only when asked
-    for and the two took turns (a county's 800,000 ID numbers: 5.6–5.9 s against 6.9–10 s beside a
-    test run). The connection is busy until the last row: this returns a list, so no caller can
-    query in between (it would wait for itself)."""
-    if connection.vendor == "postgresql":
-        connection.ensure_connection()
-        with connection.connection.cursor() as cursor:
-            try:
-                return [convert(row) for row in cursor.stream(sql, list(params), size=STREAM_CHUNK)]
-            except psycopg.NotSupportedError:  # a libpq before 17 has no chunked mode
-                pass
-    return [convert(row) for row in _stream(sql, params)]
-
-
 def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
     """Active students sharing name, sex and birth date with an active student without an ID number
     at another school, one list per (name, birth date, sex). Each statement on an index:
@@ -334,7 +302,7 @@ def _dup_groups(scope: ScanScope) -> Iterator[list[tuple]]:
             documented[_key(side)][side[0]] = side
     group: dict[int, tuple] = {}
     current = None
-    for row in _stream(_sql(
+    for row in stream(_sql(
             f"SELECT {_DUP_COLUMNS} FROM students_student s "  # noqa: S608
             "JOIN students_enrolment e ON e.student_id = s.id AND e.is_active "
             f"WHERE s.id_number_index = '' AND (s.name, s.birth_date, s.gender) IN ({keys_sql}) "
@@ -643,18 +611,14 @@ def _reused_findings(scope: ScanScope) -> Iterator[Finding]:
         f"WHERE {where} AND {active}", params + params_e)
     # (b) a G number (G + an ID number) whose ID number is another student's: computed only where the
     # number's own blind index differs from the holder's (the holder's ID was corrected, or never his).
-    # The ID rules of the same scan have decrypted the holders' ID numbers already (``_students_scan``,
-    # cached): a number that is "G" + the holder's own ID is his, with no blind index to compute. The
-    # rest — numbers that differ, and G numbers of students without a resident ID card — are few.
+    # The scan has read and decrypted its pupils' ID numbers already (``scope_pupils``, cached): a
+    # number that is "G" + the holder's own ID is his, with no blind index to compute. The rest —
+    # numbers that differ, and G numbers of pupils without a resident ID card — are few.
     candidates: dict[int, tuple] = {}
-    for sid, school_id, _sex, _birth, clear, number in _students_scan(scope):
-        if number.startswith("G") and number[1:] != clear:
-            candidates[sid] = (sid, school_id, number)
-    for row in fetch(
-            "SELECT s.id, s.school_id, s.student_number FROM students_student s "  # noqa: S608
-            f"WHERE s.student_number LIKE 'G%%' AND NOT (s.id_type = '{RESIDENT_ID_CARD}' "
-            f"AND s.id_number_cipher > '') AND {where} AND {active}", params + params_e):
-        candidates[row[0]] = row
+    for row in scope_pupils(scope):
+        number = row[PUPIL_NUMBER]
+        if number.startswith("G") and number[1:] != row[PUPIL_CLEAR_ID]:
+            candidates[row[PUPIL_ID]] = (row[PUPIL_ID], row[PUPIL_SCHOOL], number)
     sealer = Sealer()
     mismatched: dict[str, tuple] = {}
     for part in chunks(sorted(candidates)):

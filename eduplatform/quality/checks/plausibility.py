@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Q, Sum
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy
@@ -28,6 +27,11 @@ from eduplatform.quality import rules
 from eduplatform.quality.checks.base import (
     BUILDING,
     CLASS,
+    PUPIL_BIRTH,
+    PUPIL_DISABILITY,
+    PUPIL_GRADE,
+    PUPIL_ID,
+    PUPIL_SCHOOL,
     SCHOOL,
     STAFF,
     STUDENT,
@@ -40,7 +44,7 @@ from eduplatform.quality.checks.base import (
     in_scope,
     robust_outliers,
     schools_in,
-    scope_students_sql,
+    scope_pupils,
     sql_scope,
     staff_label,
     student_label,
@@ -53,7 +57,7 @@ from eduplatform.staff.models import StaffMember, StaffStatus
 from eduplatform.stats.definitions import FULL_TIME_TEACHER
 from eduplatform.stats.models import AssetRollup, BuildingRollup, StaffRollup, StudentRollup
 from eduplatform.students.grades import BY_CODE
-from eduplatform.students.models import Enrolment
+from eduplatform.students.models import Enrolment, Student
 
 AGE_FILE = Path(settings.BASE_DIR) / "data" / "quality" / "age_for_grade.csv"
 
@@ -89,7 +93,9 @@ def _birth_window(year: int, low: int, high: int) -> tuple[dt.date, dt.date]:
     return dt.date(year - high - 1, 9, 1), dt.date(year - low, 8, 31)
 
 
-def _age_rows(scope: ScanScope | None, ids: Sequence[int] = ()) -> list[tuple]:
+def _age_rows(ids: Sequence[int]) -> list[tuple]:
+    """(student id, school id, grade, name, 学籍号, birth date) of the active pupils among ``ids``
+    whose age is outside their grade's band."""
     year = school_year()
     outside = Q()
     for code, (_typical, low, high) in age_bands().items():
@@ -98,37 +104,29 @@ def _age_rows(scope: ScanScope | None, ids: Sequence[int] = ()) -> list[tuple]:
     base = (Enrolment.objects.filter(is_active=True).filter(outside)
             .filter(student__disability_type=""))  # 随班就读 pupils with a disability are exempt, as special education
     fields = ("student_id", "school_id", "grade", "student__name", "student__student_number", "student__birth_date")
-    if scope is not None:
-        return _age_rows_in_scope(scope, year)
     return [row for part in chunks(ids) for row in base.filter(student_id__in=part).values_list(*fields)]
 
 
-def _age_rows_in_scope(scope: ScanScope, year: int) -> list[tuple]:
-    """The scope's students and its active enrolments each read through their own region-path index
-    and joined by hash (materialised on PostgreSQL): a county of 800,000 pupils looked up one
-    student at a time by primary key took 18 s."""
-    outside, params = [], []
-    for code, (_typical, low, high) in age_bands().items():
-        first, last = _birth_window(year, low, high)
-        outside.append("(en.grade = %s AND (st.birth_date < %s OR st.birth_date > %s))")
-        params += [code, first, last]
-    if connection.vendor == "postgresql":
-        # One join, the scope's schools named as a list: the planner then knows the scope's size
-        # and joins the two sides in parallel (1.1–1.5 s against 1.6–1.8 s for the materialised
-        # reads below, for 44/4401/440103/'s 805,000 pupils).
-        where_s, params_s = clustered_scope_sql(scope, "st")
-        where_e, params_e = clustered_scope_sql(scope, "en")
-        return fetch(
-            "SELECT en.student_id, en.school_id, en.grade, st.name, st.student_number, st.birth_date "  # noqa: S608
-            "FROM students_enrolment en JOIN students_student st ON st.id = en.student_id "
-            f"WHERE en.is_active AND {where_e} AND {where_s} "
-            f"AND st.disability_type = '' AND ({' OR '.join(outside)})",
-            [*params_e, *params_s, *params])
-    ctes, scope_params = scope_students_sql(scope, "s.id, s.name, s.student_number, s.birth_date",
-                                            "s.disability_type = ''", "e.student_id, e.school_id, e.grade")
-    select = ("SELECT en.student_id, en.school_id, en.grade, st.name, st.student_number, st.birth_date "  # noqa: S608
-              f"FROM en JOIN st ON st.id = en.student_id WHERE {' OR '.join(outside)}")
-    return fetch(ctes + select, [*scope_params, *params])
+def _age_rows_in_scope(scope: ScanScope) -> list[tuple]:
+    """The same rows for a scope, judged on the scan's one read of its pupils (``scope_pupils``,
+    shared with the ID rules): the names and numbers only of those found."""
+    year = school_year()
+    windows = {code: _birth_window(year, low, high) for code, (_typical, low, high) in age_bands().items()}
+    found = []
+    for row in scope_pupils(scope):
+        window = windows.get(row[PUPIL_GRADE])
+        birth = row[PUPIL_BIRTH]
+        if window is None or birth is None or row[PUPIL_DISABILITY]:
+            continue  # a grade without a band (special education, 中职, higher), or a pupil with a disability
+        if type(birth) is str:  # SQLite
+            birth = as_date(birth)
+        if birth < window[0] or birth > window[1]:
+            found.append((row[PUPIL_ID], row[PUPIL_SCHOOL], row[PUPIL_GRADE], birth))
+    names = {}
+    for part in chunks([r[0] for r in found]):
+        names.update((pk, (name, number)) for pk, name, number in
+                     Student.objects.filter(pk__in=part).values_list("pk", "name", "student_number"))
+    return [(sid, school_id, grade, *names[sid], birth) for sid, school_id, grade, birth in found]
 
 
 def _age_findings(rows: list[tuple]) -> Iterator[Finding]:
@@ -155,9 +153,9 @@ S_AGE_GRADE = rules.register(Rule(
         "（小一 6 岁 … 初一 12 岁 … 高一 15 岁，幼儿园小班 3 岁）相差小于 −1 或大于 +2 岁时提示。"
         "特殊教育、中职、高等教育学生以及登记了残疾类型的随班就读学生不检查。")),
     severity=Severity.WARNING, database=Database.STUDENTS, fields=("birth_date", "grade"), kind="plausibility",
-    scan=lambda scope: _age_findings(_age_rows(scope)),
-    record=lambda ids: _age_findings(_age_rows(None, ids)),
-    object_type=STUDENT,
+    scan=lambda scope: _age_findings(_age_rows_in_scope(scope)),
+    record=lambda ids: _age_findings(_age_rows(ids)),
+    object_type=STUDENT, work="python",
 ))
 
 
