@@ -111,8 +111,13 @@ def bench_api_upsert(report, timed, *, n: int, profile: bool = False) -> None:
         def send_all():  # noqa: F811 — the same requests, profiled
             return profiler.runcall(original)
 
+    from bench.import_only import _backend_cpu_reader
+
+    backend_cpu = _backend_cpu_reader()
+    cpu_before = (time.process_time(), backend_cpu())
     try:
         api_s, answers = timed(send_all)
+        cpu_used = (time.process_time() - cpu_before[0], backend_cpu() - cpu_before[1])
         created = sum(a["created"] for a in answers)
         assert created == n, [a["results"][:2] for a in answers if a["rejected"]][:1]
         replay_s, _ = timed(lambda: client.post("/api/v1/students/batch", data=bodies[0],
@@ -162,6 +167,8 @@ def bench_api_upsert(report, timed, *, n: int, profile: bool = False) -> None:
            f"{'met' if together_rate >= GOAL_RECORDS_PER_S else 'NOT met'}")
     report("  … beside the spreadsheet import of the same rows", f"{api_rate:,.0f} rec/s",
            f"{import_rate:,.0f} rows/s", api_rate / import_rate, f"import job {import_s:.1f} s (read xlsx, check, write)")
+    say(f"  one client's {api_s:.1f} s: Python {cpu_used[0]:.1f} s CPU, its PostgreSQL backend {cpu_used[1]:.1f} s CPU "
+        "(what is left is waiting: the disk, the WAL flush, other processes)")
     say(f"  an idempotent retry of one {BATCH:,}-record request: {replay_s * 1000:.0f} ms (stored answer, nothing written)")
     if profile:
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)

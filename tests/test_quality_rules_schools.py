@@ -7,8 +7,10 @@ from decimal import Decimal
 
 import pytest
 
+from eduplatform.history.services import mark_schools_dirty
 from eduplatform.orgs import services as orgs
 from eduplatform.quality.checks.base import robust_outliers
+from eduplatform.stats import rollup
 from eduplatform.stats.models import AssetRollup, BuildingRollup, StaffRollup, StudentRollup
 from eduplatform.students.models import Student
 from tests.test_quality_rules_support import (
@@ -85,6 +87,26 @@ def test_class_size_oversized_and_empty(world):
     assert set(found) == {big.pk, empty.pk}
     assert found[big.pk].evidence["size"] == 66 and found[empty.pk].evidence["size"] == 0
     assert len(scan("C_CLASS_SIZE", county_path(world.school_b1))) == 1
+
+
+def test_class_size_skips_only_schools_whose_current_roll_ups_show_nothing(world):
+    """The rule counts pupils class by class only in schools whose class roll-ups show an
+    oversized class, fewer classes than the school has (an empty one), or a pending recompute."""
+    big, normal = school_class(world.school_a1, "11", 1), school_class(world.school_a1, "11", 2)
+    for klass in (big, normal):
+        for _ in range(30):
+            student(world.school_a1, school_class=klass, id_number=None, guardian=None)
+    rollup.refresh_schools([world.school_a1.pk])  # recomputed, its marks (from the world's set-up) gone
+    assert scan("C_CLASS_SIZE") == []
+    for _ in range(36):  # written around the services: no mark, the roll-up still says 30 …
+        student(world.school_a1, school_class=big, id_number=None, guardian=None)
+    assert scan("C_CLASS_SIZE") == []  # … so the school is skipped: the rule trusts current roll-ups
+    mark_schools_dirty([world.school_a1.pk])  # what every write through a service does
+    assert ids_of(scan("C_CLASS_SIZE")) == {big.pk}  # a marked school is counted from its records
+    rollup.refresh_schools([world.school_a1.pk])  # the mark is gone; the roll-up has the ≥66 band
+    assert ids_of(scan("C_CLASS_SIZE")) == {big.pk}
+    empty = school_class(world.school_a1, "11", 3)  # three classes, two rolled up
+    assert ids_of(scan("C_CLASS_SIZE")) == {big.pk, empty.pk}
 
 
 def test_students_of_a_grade_without_classes(world):

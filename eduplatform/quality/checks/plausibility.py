@@ -38,7 +38,6 @@ from eduplatform.quality.checks.base import (
     School,
     as_date,
     chunks,
-    clustered_scope_sql,
     fetch,
     finding,
     in_scope,
@@ -54,7 +53,11 @@ from eduplatform.quality.checks.base import (
 from eduplatform.quality.models import Database, Severity
 from eduplatform.quality.rules import Finding, Rule, ScanScope
 from eduplatform.staff.models import StaffMember, StaffStatus
-from eduplatform.stats.definitions import FULL_TIME_TEACHER
+from eduplatform.stats.definitions import (
+    FULL_TIME_TEACHER,
+    SUPER_LARGE_BANDS,
+    SUPER_LARGE_CLASS_SIZE,
+)
 from eduplatform.stats.models import AssetRollup, BuildingRollup, StaffRollup, StudentRollup
 from eduplatform.students.grades import BY_CODE
 from eduplatform.students.models import Enrolment, Student
@@ -218,19 +221,23 @@ T_AGE = rules.register(Rule(
 # --------------------------------------------------------------------------------------------
 # Class size
 
-OVERSIZED = 66  # 超大班额: 66 pupils and more (DOMAIN §3)
+OVERSIZED = SUPER_LARGE_CLASS_SIZE  # 超大班额: 66 pupils and more (DOMAIN §3), the statistics' band
 
 
 def _class_findings(scope: ScanScope) -> Iterator[Finding]:
+    candidates = _class_candidates(scope)
+    if not candidates:
+        return
     where_c, params_c = sql_scope(scope, "c")
-    where_e, params_e = clustered_scope_sql(scope, "e")
+    listed = ", ".join(["%s"] * len(candidates))
     rows = fetch(
         "SELECT c.id, c.school_id, c.name, c.grade, COALESCE(n.size, 0) FROM students_schoolclass c "  # noqa: S608
         "LEFT JOIN (SELECT e.school_class_id AS class_id, count(*) AS size FROM students_enrolment e "
-        f"WHERE e.is_active AND e.school_class_id IS NOT NULL AND {where_e} GROUP BY e.school_class_id) n "
-        f"ON n.class_id = c.id WHERE c.school_year = %s AND {where_c} "
+        f"WHERE e.is_active AND e.school_class_id IS NOT NULL AND e.school_id IN ({listed}) "
+        "GROUP BY e.school_class_id) n "
+        f"ON n.class_id = c.id WHERE c.school_year = %s AND {where_c} AND c.school_id IN ({listed}) "
         "AND (n.size IS NULL OR n.size >= %s)",
-        [*params_e, school_year(), *params_c, OVERSIZED])
+        [*candidates, school_year(), *params_c, *candidates, OVERSIZED])
     schools = units(r[1] for r in rows)
     for cid, school_id, name, grade, size in rows:
         if size:
@@ -241,6 +248,33 @@ def _class_findings(scope: ScanScope) -> Iterator[Finding]:
                        "请将学生分入该班，或撤销这个空班级。")
         yield finding("C_CLASS_SIZE", schools[school_id], CLASS, cid, name, message, fields=("size",),
                       evidence={"size": size, "limit": OVERSIZED}, key="oversized" if size else "empty")
+
+
+def _class_candidates(scope: ScanScope) -> list[int]:
+    """The scope's schools that may hold an oversized or an empty class this school year, from the
+    class roll-ups (``stats.rollup``, kept with the records): a school none of whose classes is in
+    the 超大班额 band and whose classes all have pupils (as many classes rolled up as it has) has
+    nothing to find, and its pupils need not be counted class by class. A school whose roll-up is
+    marked for recomputing, or was computed in another school year, is counted as well.
+
+    Counting every class of a county from its 800,000 enrolments took 1.3 s (5.2 s from disk); the
+    roll-ups of its 700 schools are a few thousand rows."""
+    year = school_year()
+    where_c, params_c = sql_scope(scope, "c")
+    where_r, params_r = sql_scope(scope, "r")
+    where_d, params_d = sql_scope(scope, "o", school="id")
+    bands = ", ".join(["%s"] * len(SUPER_LARGE_BANDS))
+    rows = fetch(
+        "SELECT c.school_id FROM (SELECT c.school_id, count(*) AS n FROM students_schoolclass c "  # noqa: S608
+        f"WHERE c.school_year = %s AND {where_c} GROUP BY c.school_id) c "
+        "LEFT JOIN (SELECT r.school_id, sum(r.classes) AS n, "
+        f"max(CASE WHEN r.size_band IN ({bands}) THEN 1 ELSE 0 END) AS oversized FROM stats_classrollup r "
+        f"WHERE r.school_year = %s AND {where_r} GROUP BY r.school_id) r ON r.school_id = c.school_id "
+        "WHERE r.n IS NULL OR r.n <> c.n OR r.oversized = 1 "
+        "UNION SELECT d.school_id FROM history_dirtyschool d JOIN orgs_organization o ON o.id = d.school_id "
+        f"WHERE {where_d}",
+        [year, *params_c, *SUPER_LARGE_BANDS, year, *params_r, *params_d])
+    return sorted({r[0] for r in rows})
 
 
 C_CLASS_SIZE = rules.register(Rule(
