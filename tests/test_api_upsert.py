@@ -79,11 +79,28 @@ def test_typed_json_values_are_accepted_like_text(clerk):
 
 def test_the_same_record_again_is_unchanged_and_a_changed_one_updated(clerk):
     records = students(2)
-    assert post(clerk, "/api/v1/students/batch", {"records": records}).json()["created"] == 2
+    created = post(clerk, "/api/v1/students/batch", {"records": records}).json()
+    assert created["created"] == 2
+    # Each record's key is its student's 学籍号, as the register holds it.
+    numbers = [Student.objects.get(name=r["name"]).student_number for r in records]
+    assert [r["key"] for r in created["results"]] == numbers and all(n.startswith("G") for n in numbers)
     records[1]["home_address"] = "天河路1号"
     body = post(clerk, "/api/v1/students/batch", {"records": records}).json()
     assert [r["result"] for r in body["results"]] == ["unchanged", "updated"]
+    assert [r["key"] for r in body["results"]] == numbers
     assert Student.objects.count() == 2
+
+
+def test_a_person_who_left_another_school_is_enrolled_again_under_the_same_number(clerk, world):
+    record = students(1, start=5)[0]
+    clerk.force_login(world.user("clerk_b1"))
+    first = post(clerk, "/api/v1/students/batch", {"records": [{**record, "school_code": B1}]}).json()
+    number = first["results"][0]["key"]
+    Enrolment.objects.filter(is_active=True).update(is_active=False, status="07")  # left school B1 (set-up)
+    clerk.force_login(world.user("clerk_a1"))
+    again = post(clerk, "/api/v1/students/batch", {"records": [record]}).json()
+    assert again["results"][0]["result"] == "created" and again["results"][0]["key"] == number
+    assert Student.objects.count() == 1 and Student.objects.get().student_number == number
 
 
 def test_unknown_members_are_a_problem_of_their_record(clerk):

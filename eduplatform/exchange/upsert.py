@@ -188,7 +188,10 @@ def _write_unit(kind: imports.ImportKind, resource: ApiResource, actor: Any, uni
     keyed = [(row, clean.values | {"school_code": unit.school_code}) for row, clean in checked
              if not outcomes[row - 1].problems]
     src = source_of(resource)
-    filled = src.keys_after_write(keyed) if src.keys_after_write and not dry_run else {}
+    filled = dict(outcome.keys) if not dry_run else {}  # what the write knows (学籍号 it issued) …
+    unknown = [(row, values) for row, values in keyed if row not in filled]
+    if unknown and src.keys_after_write and not dry_run:  # … and the rest read back
+        filled.update(src.keys_after_write(unknown))
     for row, values in keyed:
         outcomes[row - 1].key = filled.get(row) or natural_key_of(resource, values) or outcomes[row - 1].key
     return any(outcomes[i].problems for i in indexes)

@@ -72,6 +72,9 @@ class ImportOutcome:
     # Per row that passed its own checks: create, update (with the changes) or unchanged — also for
     # rows then refused by the write policy, so the report shows what they would have done.
     rows: list[RowOutcome] = field(default_factory=list)
+    # row → the natural key of the record the row wrote or matched, where the write knows it (a
+    # 学籍号 the platform issued): the open API answers with it instead of reading it back.
+    keys: dict[int, str] = field(default_factory=dict)
 
 
 class WriteRows(Protocol):

@@ -43,7 +43,7 @@ def _write(*, actor: Any, unit: Organization, rows: Sequence[tuple[int, CleanStu
                                source=source, today=today, policy=policy)
     return ImportOutcome(written=len(result.enrolment_ids) + result.updated, rejected=result.rejected,
                          summary=f"新建 {result.created}，原有学籍号 {result.re_enrolled}，更新 {result.updated}",
-                         rows=result.row_outcomes)
+                         rows=result.row_outcomes, keys=result.numbers)
 
 
 STUDENTS = register(ImportKind(

@@ -130,6 +130,9 @@ class RegistrationResult:
     rejected: list[RowProblem]  # only with accept_valid: the rows left out, with why
     updated: int = 0  # students already enrolled here whose personal fields the import changed
     row_outcomes: list[RowOutcome] = field(default_factory=list)  # each checked row's effect (imports)
+    # row → 学籍号 of every row written or matched (issued, kept from the register, or the one the
+    # student already had here): what the open API answers, without reading the students again.
+    numbers: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -284,19 +287,21 @@ def register_students(
     updates = [(student, changes) for row, student, changes in updates if row not in bad_rows]
     if dry_run:
         return RegistrationResult(0, 0, [], problems, row_outcomes=outcomes)
+    numbers = {row: known.student_number for row, known in enrolled_here.items() if row not in bad_rows}
     if updates:
         _write_updates(actor, school, updates, source)
     if not good:
-        return RegistrationResult(0, 0, [], problems, updated=len(updates), row_outcomes=outcomes)
+        return RegistrationResult(0, 0, [], problems, updated=len(updates), row_outcomes=outcomes, numbers=numbers)
     try:
         with transaction.atomic():
             enrolments, created, re_enrolled = _write_registrations(
-                actor, school, good, indexes, existing, source, today
+                actor, school, good, indexes, existing, source, today, numbers
             )
     except IntegrityError as exc:
         # Another session registered one of these persons a moment ago: report who holds them.
         raise _explain_conflict(good, indexes, school) from exc
-    return RegistrationResult(created, re_enrolled, enrolments, problems, updated=len(updates), row_outcomes=outcomes)
+    return RegistrationResult(created, re_enrolled, enrolments, problems, updated=len(updates), row_outcomes=outcomes,
+                              numbers=numbers)
 
 
 def _plan_rows(rows: Sequence[tuple[int, CleanStudent]], bad_rows: set[int], enrolled_here: Mapping[int, _Existing],
@@ -435,7 +440,8 @@ ENROLMENT_COLUMNS_WRITTEN = (
 
 def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tuple[int, CleanStudent]],
                          indexes: Mapping[int, str], existing: Mapping[str, _Existing], source: str,
-                         today: dt.date) -> tuple[list[int], int, int]:
+                         today: dt.date, numbers_out: dict[int, str]) -> tuple[list[int], int, int]:
+    """Write the registrations of ``rows``; ``numbers_out`` receives each row's 学籍号."""
     hold_unit(school)  # the path copied below stays the school's until commit (a move waits)
     now = timezone.now()
     year = current_school_year(today)
@@ -491,6 +497,8 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
             school=school, region_path=school.region_path, updated_at=now
         )
     number_of_row = {row: number for row, _, number in new_rows}
+    numbers_out.update(number_of_row)
+    numbers_out.update((row, known.student_number) for row, known in known_of_row.items())
     school_id, path, studying = school.pk, school.region_path, EnrolmentStatus.STUDYING.value
 
     def enrolments_of(id_of_number: Mapping[str, int]) -> tuple[list[int], list[tuple]]:
