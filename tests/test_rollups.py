@@ -473,3 +473,39 @@ def test_figures_by_city_come_from_the_county_roll_up_and_equal_the_records(worl
     assert shown == {(path[3:7], stage): n for (path, stage), n in Counter(
         (p[:8], st) for p, st in Enrolment.objects.filter(is_active=True).values_list("region_path", "stage")).items()}
     assert total.total == len(writes) * 2
+
+
+def test_a_large_registration_leaves_its_refresh_to_the_worker_and_a_small_one_does_not(
+        client, world, django_capture_on_commit_callbacks, monkeypatch):
+    """A batch of more than ``REFRESH_INLINE_ROWS`` rows answers without recomputing its school:
+    the mark stays and the worker's job is queued; once the worker has drained the marks the figures
+    count the batch. A smaller batch is counted the moment its commit hooks have run."""
+    import json
+
+    from django_tasks_db.models import DBTaskResult
+
+    from eduplatform.history.models import DirtySchool
+    from eduplatform.stats.rollup import drain_dirty
+
+    monkeypatch.setattr(services, "REFRESH_INLINE_ROWS", 2)
+    province = world.user("province")
+    client.force_login(world.user("clerk_a1"))
+
+    def send(start: int, n: int) -> None:
+        records = [student_row(start + i, school_code=world.school_a1.school_code) for i in range(n)]
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post("/api/v1/students/batch", data=json.dumps({"records": records}),
+                                   content_type="application/json")
+        assert response.status_code == 200 and response.json()["created"] == n, response.content[:300]
+
+    before = selectors.student_total(province, under=COUNTY_A)
+    queued = DBTaskResult.objects.filter(task_path__endswith="refresh_rollups").count()
+    send(1, 3)
+    assert selectors.student_total(province, under=COUNTY_A) == before  # not yet: the worker's
+    assert DirtySchool.objects.filter(school_id=world.school_a1.pk).exists()
+    assert DBTaskResult.objects.filter(task_path__endswith="refresh_rollups").count() == queued + 1
+    drain_dirty()  # what the queued job runs
+    assert selectors.student_total(province, under=COUNTY_A) == before + 3
+    send(10, 2)
+    assert selectors.student_total(province, under=COUNTY_A) == before + 5  # right after the commit
+    assert not DirtySchool.objects.exists()
