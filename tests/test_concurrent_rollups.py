@@ -384,3 +384,63 @@ def test_parallel_registrations_opening_the_same_new_class_all_succeed(world, mo
     (seventh,) = SchoolClass.objects.filter(school=school, number=7)
     assert Enrolment.objects.filter(school_class=seventh, is_active=True).count() == 2
     assert_rollups_equal_records([school.pk])
+
+
+def test_large_registrations_left_to_the_worker_count_every_student_once_while_it_drains(world, monkeypatch):
+    """Registrations larger than ``REFRESH_INLINE_ROWS`` commit from several connections while a
+    worker drains the marks they leave, beside small registrations that refresh their school right
+    after their commit: every large one queues the worker's job instead of refreshing, and at the
+    end every student is counted once, by school and by county, with no mark left."""
+    import datetime as dt
+
+    from django_tasks_db.models import DBTaskResult
+
+    from eduplatform.students.schema import clean_student
+
+    monkeypatch.setattr(services, "REFRESH_INLINE_ROWS", 5)
+    today = dt.date(2026, 9, 10)
+    clerk, county = world.user("clerk_a1"), world.user("county_a_stat")
+    second = second_primary_in_county_a()
+    register(clerk, world.school_a1, [1], class_number="1")  # the class exists before the writers start
+    rollup.drain_dirty()
+    jobs = DBTaskResult.objects.filter(task_path__endswith="refresh_rollups")
+    queued_before = jobs.count()
+    refreshed_inline: list[frozenset[int]] = []
+    original_refresh = rollup.refresh_schools
+
+    def spying_refresh(ids, *args, **kwargs):
+        refreshed_inline.append(frozenset(ids))
+        return original_refresh(ids, *args, **kwargs)
+
+    monkeypatch.setattr(rollup, "refresh_schools", spying_refresh)
+
+    def registration(school, first: int, n: int):
+        rows = [(i, clean_student(student_row(first + i, class_number="1"), stage_mask=school.stage_mask, today=today))
+                for i in range(1, n + 1)]
+        return lambda: services.register_students(actor=county, school=school, rows=rows, accept_valid=False,
+                                                  today=today, policy=None)
+
+    large = [registration(world.school_a1 if i % 2 else second, 1000 + 100 * i, 8) for i in range(4)]
+    small = [registration(world.school_a1 if i % 2 else second, 5000 + 100 * i, 3) for i in range(2)]
+    writers_done = threading.Event()
+    drained: list[int] = []
+
+    def worker() -> None:
+        while not writers_done.is_set():
+            drained.append(rollup.drain_dirty(batch=1))
+            time.sleep(0.01)
+
+    def writers() -> None:
+        try:
+            run_concurrently(*large, *small)
+        finally:
+            writers_done.set()
+
+    run_concurrently(worker, writers)
+    assert jobs.count() == queued_before + len(large), "each large registration queues the worker's refresh"
+    assert sorted(refreshed_inline, key=sorted) == sorted([frozenset({world.school_a1.pk}), frozenset({second.pk})], key=sorted), \
+        "only the small registrations refresh their school inline, each its own"
+    rollup.drain_dirty()  # the queued jobs' run after the burst
+    assert raw_count(world.school_a1.pk) == 1 + 2 * 8 + 1 * 3
+    assert raw_count(second.pk) == 2 * 8 + 1 * 3
+    assert_rollups_equal_records([world.school_a1.pk, second.pk])
