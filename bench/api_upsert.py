@@ -196,6 +196,8 @@ def bench_api_upsert(report, timed, *, n: int, profile: bool = False) -> None:
         pstats.Stats(profiler).sort_stats("tottime").print_stats(os.environ.get("PROFILE_FILTER", "exchange|ninja|pydantic|json"), 20)
         if os.environ.get("PROFILE_CALLERS"):
             pstats.Stats(profiler).sort_stats("tottime").print_callers(os.environ["PROFILE_CALLERS"])
+        if os.environ.get("PROFILE_CALLEES"):
+            pstats.Stats(profiler).sort_stats("cumulative").print_callees(os.environ["PROFILE_CALLEES"])
     if after != before:
         changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
         sys.exit(f"the cleanup did not restore the database: {changed}")

@@ -185,13 +185,19 @@ def _write_unit(kind: imports.ImportKind, resource: ApiResource, actor: Any, uni
                 outcomes[i].problems.append(problem(p.field, "record.conflict", p.message))
     for row in outcome.rows:
         outcomes[row.row - 1].result = RESULT_OF.get(row.action, "unchanged")
-    keyed = [(row, clean.values | {"school_code": unit.school_code}) for row, clean in checked
-             if not outcomes[row - 1].problems]
+    accepted = [(row, clean) for row, clean in checked if not outcomes[row - 1].problems]
+    school_code = unit.school_code
+
+    def values_of(clean: Any) -> dict[str, Any]:  # a record's values as its natural key reads them
+        return clean.values | {"school_code": school_code}
+
     src = source_of(resource)
     filled = dict(outcome.keys) if not dry_run else {}  # what the write knows (学籍号 it issued) …
-    unknown = [(row, values) for row, values in keyed if row not in filled]
+    unknown = [(row, values_of(clean)) for row, clean in accepted if row not in filled]
     if unknown and src.keys_after_write and not dry_run:  # … and the rest read back
         filled.update(src.keys_after_write(unknown))
-    for row, values in keyed:
-        outcomes[row - 1].key = filled.get(row) or natural_key_of(resource, values) or outcomes[row - 1].key
+    for row, clean in accepted:
+        # Only a record the write gave no key copies its values (10,000 dict copies a batch otherwise).
+        key = filled.get(row) or natural_key_of(resource, values_of(clean))
+        outcomes[row - 1].key = key or outcomes[row - 1].key
     return any(outcomes[i].problems for i in indexes)
