@@ -423,11 +423,10 @@ def test_large_registrations_left_to_the_worker_count_every_student_once_while_i
     large = [registration(world.school_a1 if i % 2 else second, 1000 + 100 * i, 8) for i in range(4)]
     small = [registration(world.school_a1 if i % 2 else second, 5000 + 100 * i, 3) for i in range(2)]
     writers_done = threading.Event()
-    drained: list[int] = []
 
     def worker() -> None:
         while not writers_done.is_set():
-            drained.append(rollup.drain_dirty(batch=1))
+            rollup.drain_dirty(batch=1)
             time.sleep(0.01)
 
     def writers() -> None:

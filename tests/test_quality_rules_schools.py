@@ -89,6 +89,16 @@ def test_class_size_oversized_and_empty(world):
     assert len(scan("C_CLASS_SIZE", county_path(world.school_b1))) == 1
 
 
+def test_class_size_counts_the_candidate_schools_a_chunk_at_a_time(world, monkeypatch):
+    """A province scan may name more candidate schools than one statement's parameters hold: the
+    rule counts them in chunks, and the findings of every chunk are reported."""
+    from eduplatform.quality.checks import base, plausibility
+
+    monkeypatch.setattr(plausibility, "chunks", lambda ids: base.chunks(ids, size=1))
+    empty_a, empty_b = school_class(world.school_a1, "11", 1), school_class(world.school_b1, "11", 1)
+    assert ids_of(scan("C_CLASS_SIZE", "44/")) == {empty_a.pk, empty_b.pk}
+
+
 def test_class_size_skips_only_schools_whose_current_roll_ups_show_nothing(world):
     """The rule counts pupils class by class only in schools whose class roll-ups show an
     oversized class, fewer classes than the school has (an empty one), or a pending recompute."""

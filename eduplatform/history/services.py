@@ -188,8 +188,10 @@ class _RefreshAfterCommit:
                 log.exception("after-commit refresher %r failed; the dirty marks stay for the worker", refresh)
 
 
-def mark_schools_dirty(school_ids: Iterable[int]) -> None:
-    """Flag schools whose aggregates the statistics layer must recompute (right after commit).
+def mark_schools_dirty(school_ids: Iterable[int], *, by_worker: bool = False) -> None:
+    """Flag schools whose aggregates the statistics layer must recompute (right after commit, or
+    by the background worker when ``by_worker``: a write too large for its client to wait for the
+    recompute).
 
     One new mark per school, never an update of another writer's: nothing to conflict with or wait
     for, so concurrent writers marking one school never fail or block each other."""
@@ -198,7 +200,7 @@ def mark_schools_dirty(school_ids: Iterable[int]) -> None:
         return
     now = timezone.now()
     DirtySchool.objects.bulk_create([DirtySchool(school_id=i, marked_at=now) for i in ids], batch_size=2000)
-    schedule_refresh(ids)
+    schedule_refresh(None if by_worker else ids)
 
 
 def schedule_refresh(school_ids: Iterable[int] | None = None) -> None:

@@ -49,7 +49,6 @@ from eduplatform.history.services import (
     mark_schools_dirty,
     record_change,
     record_event,
-    schedule_refresh,
 )
 from eduplatform.imports.registry import RowAction, RowOutcome, batch_rejected, policy_problem
 from eduplatform.orgs import capabilities
@@ -556,9 +555,7 @@ def _write_registrations(actor: Actor, school: Organization, rows: Sequence[tupl
         enrolment_ids = [active[sid] for sid in student_of_row]
         trace_rows = trace.rows(rows, enrolment_ids, student_of_row, number_of_row, masked_of_row)
     trace.write(trace_rows)
-    mark_schools_dirty([school.pk])
-    if len(rows) > REFRESH_INLINE_ROWS:
-        schedule_refresh(None)  # the school's recompute is the worker's (see REFRESH_INLINE_ROWS)
+    mark_schools_dirty([school.pk], by_worker=len(rows) > REFRESH_INLINE_ROWS)
     return enrolment_ids, len(new_rows), len(known_of_row)
 
 

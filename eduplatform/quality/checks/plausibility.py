@@ -225,19 +225,20 @@ OVERSIZED = SUPER_LARGE_CLASS_SIZE  # 超大班额: 66 pupils and more (DOMAIN �
 
 
 def _class_findings(scope: ScanScope) -> Iterator[Finding]:
-    candidates = _class_candidates(scope)
-    if not candidates:
-        return
     where_c, params_c = sql_scope(scope, "c")
-    listed = ", ".join(["%s"] * len(candidates))
-    rows = fetch(
-        "SELECT c.id, c.school_id, c.name, c.grade, COALESCE(n.size, 0) FROM students_schoolclass c "  # noqa: S608
-        "LEFT JOIN (SELECT e.school_class_id AS class_id, count(*) AS size FROM students_enrolment e "
-        f"WHERE e.is_active AND e.school_class_id IS NOT NULL AND e.school_id IN ({listed}) "
-        "GROUP BY e.school_class_id) n "
-        f"ON n.class_id = c.id WHERE c.school_year = %s AND {where_c} AND c.school_id IN ({listed}) "
-        "AND (n.size IS NULL OR n.size >= %s)",
-        [*candidates, school_year(), *params_c, *candidates, OVERSIZED])
+    rows = []
+    # The candidate schools a chunk at a time: a province scan may name tens of thousands, more
+    # than one statement's parameters (65,535 on PostgreSQL, 32,766 on SQLite) can hold.
+    for part in chunks(_class_candidates(scope)):
+        listed = ", ".join(["%s"] * len(part))
+        rows += fetch(
+            "SELECT c.id, c.school_id, c.name, c.grade, COALESCE(n.size, 0) FROM students_schoolclass c "  # noqa: S608
+            "LEFT JOIN (SELECT e.school_class_id AS class_id, count(*) AS size FROM students_enrolment e "
+            f"WHERE e.is_active AND e.school_class_id IS NOT NULL AND e.school_id IN ({listed}) "
+            "GROUP BY e.school_class_id) n "
+            f"ON n.class_id = c.id WHERE c.school_year = %s AND {where_c} AND c.school_id IN ({listed}) "
+            "AND (n.size IS NULL OR n.size >= %s)",
+            [*part, school_year(), *params_c, *part, OVERSIZED])
     schools = units(r[1] for r in rows)
     for cid, school_id, name, grade, size in rows:
         if size:
